@@ -1,0 +1,57 @@
+import { TtlCache } from '../cache';
+import { type Tenant, type TenantStore, tenantMayCall } from '../tenants/tenant-store';
+import type { ApiKeyLookup, ApiKeyStore } from './api-key-store';
+import { hashApiKey, looksLikeApiKey } from './api-keys';
+
+/** Who is calling, as far as the API is concerned. Comes only from the credential. */
+export interface Principal {
+  tenantId: string;
+  keyId: string;
+  scopes: string[];
+  tenant: Tenant;
+}
+
+export type AuthResult =
+  | { ok: true; principal: Principal }
+  | { ok: false; reason: 'malformed' | 'unknown' | 'revoked' | 'expired' }
+  | { ok: false; reason: 'tenant_inactive'; tenant: Tenant };
+
+/**
+ * Turns a presented API key into a principal. Verified keys and their tenants are cached for
+ * `ttlMs`: that is the longest a revocation or suspension can lag on one instance, and the only
+ * store reads on a warm path are none at all.
+ */
+export class ApiKeyAuthenticator {
+  private readonly keyCache: TtlCache<ApiKeyLookup | null>;
+  private readonly tenantCache: TtlCache<Tenant | null>;
+
+  constructor(
+    private readonly keyStore: ApiKeyStore,
+    private readonly tenantStore: TenantStore,
+    ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.keyCache = new TtlCache(ttlMs, 10_000, now);
+    this.tenantCache = new TtlCache(ttlMs, 10_000, now);
+  }
+
+  async authenticate(secret: string): Promise<AuthResult> {
+    if (!looksLikeApiKey(secret)) return { ok: false, reason: 'malformed' };
+    const hash = hashApiKey(secret);
+    // The store lookup is by the hash itself, so no secret comparison happens in this process.
+    const key = await this.keyCache.getOrLoad(
+      hash,
+      async () => (await this.keyStore.findByHash(hash)) ?? null,
+    );
+    if (!key) return { ok: false, reason: 'unknown' };
+    if (key.status === 'revoked') return { ok: false, reason: 'revoked' };
+    if (key.expiresAt && Date.parse(key.expiresAt) <= this.now()) return { ok: false, reason: 'expired' };
+    const tenant = await this.tenantCache.getOrLoad(
+      key.tenantId,
+      async () => (await this.tenantStore.get(key.tenantId)) ?? null,
+    );
+    if (!tenant) return { ok: false, reason: 'unknown' };
+    if (!tenantMayCall(tenant.status)) return { ok: false, reason: 'tenant_inactive', tenant };
+    return { ok: true, principal: { tenantId: key.tenantId, keyId: key.keyId, scopes: key.scopes, tenant } };
+  }
+}

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+/** An unset variable and an empty one mean the same: not given. */
+const optionalUrl = z.preprocess((v) => (v === '' ? undefined : v), z.url().optional());
+
+const bool = z
+  .union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes', 'no', ''])])
+  .transform((v) => v === true || v === '1' || v === 'true' || v === 'yes');
+
+/**
+ * Every setting the platform reads, parsed once at start. Local runner and Lambda entries
+ * both call `loadConfig(process.env)`; nothing below reads `process.env` itself.
+ */
+export const configSchema = z.object({
+  /** Port of the local server (the cloud ignores it). */
+  PORT: z.coerce.number().int().min(0).max(65535).default(8787),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** Deployment stage; table names are prefixed with `tollgate-<stage>-`. */
+  STAGE: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{1,20}$/, 'lowercase letters, digits and dashes')
+    .default('local'),
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  /** DynamoDB endpoint override (DynamoDB Local or a user's own); unset in the cloud. */
+  DYNAMODB_ENDPOINT: optionalUrl,
+  /** SageMaker Runtime endpoint override (the local model runtime); unset in the cloud. */
+  SAGEMAKER_ENDPOINT: optionalUrl,
+  /** Upper bound of one model call, after which the gateway answers 504. */
+  MODEL_TIMEOUT_MS: z.coerce.number().int().min(100).max(900_000).default(30_000),
+  /** How long a verified API key (and its tenant) may be served from memory; also the revocation lag. */
+  AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  /** How long the model catalog is served from memory before it is read again. */
+  CATALOG_CACHE_TTL_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
+  /** Largest request body accepted, in bytes. */
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(50 * 1024 * 1024)
+    .default(8 * 1024 * 1024),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Local runner: keep DynamoDB Local in memory instead of under DATA_DIR. */
+  TOLLGATE_IN_MEMORY: bool.default(false),
+  /** Local runner: where DynamoDB Local keeps its files. */
+  DATA_DIR: z.string().min(1).default('.data'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment once; fails with the name of every bad field. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

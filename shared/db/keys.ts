@@ -1,0 +1,40 @@
+/**
+ * Every partition and sort key pattern, in one place. Tenant-owned items lead with the tenant id;
+ * the API-key hash lookup is the one exception, by necessity: the hot path knows only the hash.
+ */
+export const keys = {
+  tenant: (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: 'TENANT' }),
+  /** The key's record, listed under its tenant. */
+  apiKey: (tenantId: string, keyId: string) => ({ pk: `TENANT#${tenantId}`, sk: `APIKEY#${keyId}` }),
+  apiKeyPrefix: () => 'APIKEY#',
+  /** What the hot path reads: one GetItem by the SHA-256 of the presented secret. */
+  apiKeyHash: (hash: string) => ({ pk: `APIKEYHASH#${hash}`, sk: 'APIKEYHASH' }),
+  model: (name: string) => ({ pk: `MODEL#${name}`, sk: 'MODEL' }),
+  modelVersion: (name: string, version: string) => ({ pk: `MODEL#${name}`, sk: `VERSION#${version}` }),
+  /** The catalog is small: every model and version sits in one GSI partition, read in one Query. */
+  catalogIndex: () => 'CATALOG',
+  /** A usage event, unique per request id: the conditional put on this key is what makes it once-only. */
+  usageEvent: (tenantId: string, requestId: string) => ({
+    pk: `TENANT#${tenantId}`,
+    sk: `EVENT#${requestId}`,
+  }),
+  /** The daily aggregate per tenant x day x model version x key. */
+  usageDaily: (tenantId: string, day: string, model: string, version: string, keyId: string) => ({
+    pk: `TENANT#${tenantId}`,
+    sk: `DAY#${day}#${model}#${version}#${keyId}`,
+  }),
+  usageDailyPrefix: () => 'DAY#',
+  /** A local-runner marker, so a restart does not seed twice. */
+  seedMarker: (name: string) => ({ pk: `SEED#${name}`, sk: 'SEED' }),
+} as const;
+
+/** Entity types, stored on every item as `type` so a raw table read is self-describing. */
+export type EntityType =
+  | 'tenant'
+  | 'api_key'
+  | 'api_key_hash'
+  | 'model'
+  | 'model_version'
+  | 'usage_event'
+  | 'usage_daily'
+  | 'seed';

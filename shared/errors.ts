@@ -1,0 +1,76 @@
+/**
+ * The closed set of error codes the platform answers with. Each code has exactly one HTTP status
+ * and one OpenAI-style `type`; routes never pick a status themselves.
+ */
+export const errorCodes = {
+  // 400
+  invalid_json: { status: 400, type: 'invalid_request_error' },
+  invalid_request: { status: 400, type: 'invalid_request_error' },
+  model_not_found: { status: 400, type: 'invalid_request_error' },
+  // 401
+  missing_api_key: { status: 401, type: 'authentication_error' },
+  invalid_api_key: { status: 401, type: 'authentication_error' },
+  // 403
+  tenant_inactive: { status: 403, type: 'permission_error' },
+  forbidden: { status: 403, type: 'permission_error' },
+  // 404, 405
+  not_found: { status: 404, type: 'not_found_error' },
+  method_not_allowed: { status: 405, type: 'invalid_request_error' },
+  // 413, 415
+  request_too_large: { status: 413, type: 'invalid_request_error' },
+  unsupported_media_type: { status: 415, type: 'invalid_request_error' },
+  // 5xx
+  internal_error: { status: 500, type: 'api_error' },
+  model_error: { status: 502, type: 'api_error' },
+  model_unavailable: { status: 502, type: 'api_error' },
+  store_unavailable: { status: 503, type: 'api_error' },
+  model_timeout: { status: 504, type: 'api_error' },
+} as const satisfies Record<string, { status: number; type: string }>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+/** The body every error answer carries: `{ "error": { message, type, code, param, request_id } }`. */
+export interface ErrorEnvelope {
+  error: {
+    message: string;
+    type: string;
+    code: ErrorCode;
+    param: string | null;
+    request_id?: string;
+  };
+}
+
+/** The one error type routes and middleware throw; `onError` turns it into the envelope. */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  readonly code: ErrorCode;
+  readonly param: string | null;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { param?: string | null; cause?: unknown; headers?: Record<string, string> } = {},
+  ) {
+    super(message, { cause: opts.cause });
+    this.code = code;
+    this.param = opts.param ?? null;
+    this.headers = opts.headers ?? {};
+  }
+
+  get status(): number {
+    return errorCodes[this.code].status;
+  }
+
+  toEnvelope(requestId?: string): ErrorEnvelope {
+    return {
+      error: {
+        message: this.message,
+        type: errorCodes[this.code].type,
+        code: this.code,
+        param: this.param,
+        ...(requestId ? { request_id: requestId } : {}),
+      },
+    };
+  }
+}

@@ -1,0 +1,40 @@
+import { randomBytes } from 'node:crypto';
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+export type IdPrefix = 'ten' | 'usr' | 'key' | 'req' | 'evt';
+
+/** The source of ids and time, injected so tests can fix them. */
+export type IdGenerator = (prefix: IdPrefix) => string;
+
+/** Time-ordered prefixed ids (`req_01J...`): a ULID (48-bit ms time + 80 random bits) after the prefix. */
+export function newId(prefix: IdPrefix, now: number = Date.now()): string {
+  let time = '';
+  let t = now;
+  for (let i = 0; i < 10; i++) {
+    time = CROCKFORD[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  const bytes = randomBytes(10);
+  let rand = '';
+  // 80 bits -> 16 base32 chars, 5 bits at a time.
+  let acc = 0;
+  let bits = 0;
+  for (const b of bytes) {
+    acc = (acc << 8) | b;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      rand += CROCKFORD[(acc >> bits) & 31];
+    }
+    acc &= (1 << bits) - 1;
+  }
+  return `${prefix}_${time}${rand}`;
+}
+
+const ID_RE = /^(ten|usr|key|req|evt)_[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/** True when `value` has the shape of an id with the given prefix. */
+export function isId(value: string, prefix: IdPrefix): boolean {
+  return ID_RE.test(value) && value.startsWith(`${prefix}_`);
+}
