@@ -1,0 +1,34 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { ApiError } from '../../shared/errors';
+import type { ApiDeps, AppEnv } from './env';
+import { handleError, handleNotFound, validationHook } from './errors';
+import { requestContext } from './middleware/request-context';
+import { registerDocs } from './routes/docs';
+import { registerV1 } from './routes/v1';
+
+/**
+ * The API as a Hono app, built from its dependencies and importing no runtime adapter: the
+ * Lambda entry wraps it with `hono/aws-lambda`, the local server mounts it on Node.
+ */
+export function createApiApp(deps: ApiDeps): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  app.use('*', requestContext(deps));
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: deps.config.MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError(
+          'request_too_large',
+          `The request body is larger than ${deps.config.MAX_BODY_BYTES} bytes.`,
+        );
+      },
+    }),
+  );
+  registerV1(app);
+  registerDocs(app);
+  app.onError(handleError);
+  app.notFound(handleNotFound);
+  return app;
+}

@@ -1,0 +1,60 @@
+import { ApiKeyStore } from '../../shared/auth/api-key-store';
+import { ApiKeyAuthenticator } from '../../shared/auth/authenticator';
+import { CatalogStore } from '../../shared/catalog/catalog-store';
+import { ModelResolver } from '../../shared/catalog/resolver';
+import type { Config } from '../../shared/config';
+import { createDynamo, type Dynamo } from '../../shared/db/client';
+import { tableNames } from '../../shared/db/tables';
+import { newId } from '../../shared/ids';
+import type { Logger } from '../../shared/logger';
+import { UsageStore } from '../../shared/metering/usage-store';
+import type { ModelClient } from '../../shared/models/model-client';
+import { SageMakerModelClient } from '../../shared/models/sagemaker-client';
+import { TenantStore } from '../../shared/tenants/tenant-store';
+import type { ApiDeps } from './env';
+
+/** The stores over one DynamoDB connection. */
+export interface Stores {
+  dynamo: Dynamo;
+  tenants: TenantStore;
+  apiKeys: ApiKeyStore;
+  catalog: CatalogStore;
+  usage: UsageStore;
+}
+
+export function createStores(config: Config): Stores {
+  const dynamo = createDynamo({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT });
+  const names = tableNames(config.STAGE);
+  return {
+    dynamo,
+    tenants: new TenantStore(dynamo.doc, names.main),
+    apiKeys: new ApiKeyStore(dynamo.doc, names.main),
+    catalog: new CatalogStore(dynamo.doc, names.main),
+    usage: new UsageStore(dynamo.doc, names.usage),
+  };
+}
+
+/**
+ * Wires the API's dependencies from config: the composition root shared by the Lambda entry and
+ * the local server. Endpoint overrides in config are the only difference between the two.
+ */
+export function createApiDeps(
+  config: Config,
+  log: Logger,
+  overrides: { stores?: Stores; models?: ModelClient; now?: () => Date } = {},
+): ApiDeps & { stores: Stores } {
+  const stores = overrides.stores ?? createStores(config);
+  return {
+    config,
+    log,
+    stores,
+    authenticator: new ApiKeyAuthenticator(stores.apiKeys, stores.tenants, config.AUTH_CACHE_TTL_MS),
+    resolver: new ModelResolver(stores.catalog, config.CATALOG_CACHE_TTL_MS),
+    models:
+      overrides.models ??
+      new SageMakerModelClient({ region: config.AWS_REGION, endpoint: config.SAGEMAKER_ENDPOINT }),
+    usage: stores.usage,
+    ids: newId,
+    now: overrides.now ?? (() => new Date()),
+  };
+}

@@ -1,0 +1,11 @@
+import { handle } from 'hono/aws-lambda';
+import { loadConfig } from '../../shared/config';
+import { createLogger } from '../../shared/logger';
+import { createApiApp } from './app';
+import { createApiDeps } from './deps';
+
+// Built once per Lambda instance (cold start); every invocation reuses the clients and caches.
+const config = loadConfig(process.env);
+const app = createApiApp(createApiDeps(config, createLogger(config.LOG_LEVEL)));
+
+export const handler = handle(app);

@@ -1,0 +1,31 @@
+import { createMiddleware } from 'hono/factory';
+import type { ApiDeps, AppEnv } from '../env';
+
+/**
+ * Gives every request an id (`req_...`, in the `x-request-id` answer header, the error envelope
+ * and every log line), a child logger, and one access-log line. Never logs bodies or credentials.
+ */
+export function requestContext(deps: ApiDeps) {
+  if (!deps?.log) throw new TypeError('requestContext: deps.log is required');
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const started = performance.now();
+    const requestId = deps.ids('req');
+    const log = deps.log.child({ requestId });
+    c.set('deps', deps);
+    c.set('requestId', requestId);
+    c.set('log', log);
+    c.header('x-request-id', requestId);
+    await next();
+    const principal = c.get('principal');
+    log.info(
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round((performance.now() - started) * 100) / 100,
+        ...(principal ? { tenantId: principal.tenantId, keyId: principal.keyId } : {}),
+      },
+      'request',
+    );
+  });
+}
