@@ -1,0 +1,288 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import { ModelInputError } from './model-handler';
+import type { EndpointRegistry, VariantCapacity } from './registry';
+import { Semaphore } from './semaphore';
+
+export const DEFAULT_CAPACITY: VariantCapacity = { maxInFlight: 4, maxQueue: 64 };
+export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
+
+export type RuntimeServerOptions = {
+  /** Default per-variant capacity; an endpoint's own `capacity` wins. */
+  capacity?: VariantCapacity;
+  /** Longest a queued invocation waits for a slot before it is turned away as busy. */
+  maxQueueWaitMs?: number;
+  maxBodyBytes?: number;
+  /** Only used to make error messages and ARNs look like SageMaker's. */
+  accountId?: string;
+  region?: string;
+  /** Called once per invocation after the answer is written. Never carries the request body. */
+  onInvocation?: (entry: InvocationLogEntry) => void;
+};
+
+export type InvocationLogEntry = {
+  requestId: string;
+  endpoint: string;
+  variant?: string;
+  status: number;
+  errorType?: string;
+  /** Why it failed, in the runtime's words (never the request body). */
+  detail?: string;
+  durationMs: number;
+};
+
+type ErrorBody = { message: string; [field: string]: unknown };
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly errorType: string,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+class BodyTooLarge extends Error {}
+
+// A path prefix in the client's `endpoint` is kept by the SDK, so match on the tail of the path.
+const INVOCATIONS = /\/endpoints\/([^/]+)\/invocations$/;
+
+/**
+ * The SageMaker Runtime `InvokeEndpoint` API over node:http, for the unmodified AWS SDK client with an
+ * `endpoint` override. Also answers `GET /ping` like a SageMaker container.
+ */
+export function createRuntimeServer(
+  registry: EndpointRegistry,
+  options: RuntimeServerOptions = {},
+): http.Server {
+  const accountId = options.accountId ?? '000000000000';
+  const region = options.region ?? 'us-east-1';
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const maxQueueWaitMs = options.maxQueueWaitMs ?? 10_000;
+  const semaphores = new Map<string, Semaphore>();
+
+  function semaphoreFor(endpointName: string, variant: string, capacity: VariantCapacity): Semaphore {
+    const key = `${endpointName}\u0000${variant}`;
+    let semaphore = semaphores.get(key);
+    if (!semaphore) {
+      semaphore = new Semaphore(capacity.maxInFlight, capacity.maxQueue, maxQueueWaitMs);
+      semaphores.set(key, semaphore);
+    }
+    return semaphore;
+  }
+
+  function modelError(endpointName: string, originalStatus: 400 | 500, originalMessage: string): HttpError {
+    const kind = originalStatus === 400 ? 'client' : 'server';
+    const logGroup = `/aws/sagemaker/Endpoints/${endpointName}`;
+    return new HttpError(
+      424,
+      'ModelError',
+      `Received ${kind} error (${originalStatus}) from model with message "${originalMessage}". ` +
+        `See ${logGroup} in account ${accountId} for more information.`,
+      {
+        OriginalStatusCode: originalStatus,
+        OriginalMessage: originalMessage,
+        LogStreamArn: `arn:aws:logs:${region}:${accountId}:log-group:${logGroup}`,
+      },
+    );
+  }
+
+  async function invoke(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    rawName: string,
+    requestId: string,
+    started: number,
+  ): Promise<void> {
+    let endpointName = rawName;
+    let variant: string | undefined;
+    try {
+      try {
+        endpointName = decodeURIComponent(rawName);
+      } catch {
+        throw new HttpError(400, 'ValidationError', 'Endpoint name is not valid percent-encoding.');
+      }
+      const config = registry.get(endpointName);
+      if (!config) {
+        throw new HttpError(
+          400,
+          'ValidationError',
+          `Endpoint ${endpointName} of account ${accountId} not found.`,
+        );
+      }
+      const targetVariant = req.headers['x-amzn-sagemaker-target-variant'];
+      variant =
+        typeof targetVariant === 'string' && targetVariant !== '' ? targetVariant : config.defaultVariant;
+      const handler = config.variants.get(variant);
+      if (!handler) {
+        throw new HttpError(
+          400,
+          'ValidationError',
+          `Target variant ${variant} not found for endpoint ${endpointName} of account ${accountId}.`,
+        );
+      }
+      const semaphore = semaphoreFor(
+        endpointName,
+        variant,
+        config.capacity ?? options.capacity ?? DEFAULT_CAPACITY,
+      );
+      // Turn away before buffering the body when the queue is already full: overload must stay cheap.
+      if (semaphore.inFlight >= semaphore.maxInFlight && semaphore.queued >= semaphore.maxQueue) {
+        throw busy(endpointName, variant);
+      }
+
+      let body: Buffer;
+      try {
+        body = await readBody(req, maxBodyBytes);
+      } catch (error) {
+        if (error instanceof BodyTooLarge) {
+          throw new HttpError(413, 'ValidationError', `Request body is larger than ${maxBodyBytes} bytes.`);
+        }
+        throw error;
+      }
+
+      if (!semaphore.tryAcquire() && !(await semaphore.acquire())) throw busy(endpointName, variant);
+      let result: unknown;
+      try {
+        // The caller gave up while queued: do not spend model time on an answer nobody reads.
+        if (res.destroyed) return;
+        result = await handler.invoke(body, req.headers['content-type']);
+      } catch (error) {
+        if (error instanceof ModelInputError) throw modelError(endpointName, 400, error.message);
+        throw modelError(endpointName, 500, error instanceof Error ? error.message : String(error));
+      } finally {
+        semaphore.release();
+      }
+
+      const payload = JSON.stringify(result);
+      if (payload === undefined)
+        throw modelError(endpointName, 500, 'Model returned no JSON-serialisable value.');
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(payload),
+        'x-amzn-invoked-production-variant': variant,
+        'x-amzn-requestid': requestId,
+      });
+      res.end(payload);
+      options.onInvocation?.({
+        requestId,
+        endpoint: endpointName,
+        variant,
+        status: 200,
+        durationMs: performance.now() - started,
+      });
+    } catch (error) {
+      if (res.headersSent || res.destroyed) return;
+      const httpError =
+        error instanceof HttpError
+          ? error
+          : new HttpError(500, 'InternalFailure', 'An internal error occurred in the local runtime.');
+      const entry: InvocationLogEntry = {
+        requestId,
+        endpoint: endpointName,
+        status: httpError.status,
+        errorType: httpError.errorType,
+        detail: error instanceof Error ? error.message : String(error),
+        durationMs: performance.now() - started,
+      };
+      if (variant !== undefined) entry.variant = variant;
+      // 413 answers before the body is read: close the connection rather than drain megabytes.
+      sendError(res, httpError, requestId, httpError.status === 413);
+      options.onInvocation?.(entry);
+    }
+  }
+
+  const server = http.createServer((req, res) => {
+    const started = performance.now();
+    const requestId = randomUUID();
+    const url = req.url ?? '/';
+    const queryAt = url.indexOf('?');
+    const path = queryAt === -1 ? url : url.slice(0, queryAt);
+
+    const match = INVOCATIONS.exec(path);
+    if (match?.[1] !== undefined) {
+      if (req.method !== 'POST') {
+        sendError(res, new HttpError(405, 'MethodNotAllowed', `Use POST for ${path}.`), requestId);
+        return;
+      }
+      void invoke(req, res, match[1], requestId, started);
+      return;
+    }
+    if (path === '/ping' || path.endsWith('/ping')) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        sendError(res, new HttpError(405, 'MethodNotAllowed', 'Use GET for /ping.'), requestId);
+        return;
+      }
+      const payload = '{"status":"ok"}';
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': payload.length });
+      res.end(payload);
+      return;
+    }
+    sendError(
+      res,
+      new HttpError(404, 'UnknownOperationException', `No route for ${req.method} ${path}.`),
+      requestId,
+    );
+  });
+  // Outlive the SDK's idle keep-alive sockets so a reused socket is never closed under a request.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return server;
+}
+
+/** 503 ServiceUnavailable rather than 429 ModelNotReadyException: the latter tells the caller the
+ * model is still loading, which is false here; 503 says "overloaded, try again", and the SDK classes it
+ * as a retryable server fault, so callers decide retries with `maxAttempts` as for real SageMaker. */
+function busy(endpointName: string, variant: string): HttpError {
+  return new HttpError(
+    503,
+    'ServiceUnavailable',
+    `Variant ${variant} of endpoint ${endpointName} is at capacity; retry later.`,
+  );
+}
+
+function sendError(
+  res: http.ServerResponse,
+  error: HttpError,
+  requestId: string,
+  closeConnection = false,
+): void {
+  const body: ErrorBody = { message: error.message, __type: error.errorType, ...error.extra };
+  const payload = JSON.stringify(body);
+  const headers: http.OutgoingHttpHeaders = {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(payload),
+    'x-amzn-errortype': error.errorType,
+    'x-amzn-requestid': requestId,
+  };
+  if (error.status === 503) headers['retry-after'] = '1';
+  if (closeConnection) headers.connection = 'close';
+  res.writeHead(error.status, headers);
+  res.end(payload);
+}
+
+function readBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (declared > maxBytes) return Promise.reject(new BodyTooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        req.removeAllListeners('data');
+        req.pause();
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
+    req.on('error', reject);
+    req.on('close', () => {
+      if (!req.complete) reject(new Error('client closed the connection mid-body'));
+    });
+  });
+}

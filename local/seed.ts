@@ -1,0 +1,57 @@
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { Stores } from '../functions/api/deps';
+import { issueApiKey } from '../shared/auth/issue-api-key';
+import { seedCatalog } from '../shared/catalog/seed';
+import { keys } from '../shared/db/keys';
+import { newId } from '../shared/ids';
+
+/** Writes the seed catalog; never overwrites what operators changed since. */
+export async function seedCatalogIfAbsent(stores: Stores, stage: string): Promise<void> {
+  const seed = seedCatalog(stage);
+  for (const m of seed.models) await stores.catalog.putModelIfAbsent(m);
+  for (const v of seed.versions) await stores.catalog.putVersionIfAbsent(v);
+}
+
+export interface DemoSeed {
+  tenantId: string;
+  keyId: string;
+  /** Present only on the run that created it: the secret is shown once and never stored. */
+  secret: string | null;
+}
+
+/**
+ * At first start, a demo tenant with one API key, so the platform can be called at once.
+ * A marker item makes later starts skip it (and they cannot print the secret again).
+ */
+export async function seedDemoTenant(stores: Stores, table: string): Promise<DemoSeed> {
+  const marker = keys.seedMarker('demo');
+  const tenantId = newId('ten');
+  try {
+    await stores.dynamo.doc.send(
+      new PutCommand({
+        TableName: table,
+        Item: { ...marker, type: 'seed', tenantId, createdAt: new Date().toISOString() },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  } catch (err) {
+    if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+    const out = await stores.dynamo.doc.send(new GetCommand({ TableName: table, Key: marker }));
+    return { tenantId: out.Item?.tenantId as string, keyId: out.Item?.keyId as string, secret: null };
+  }
+  await stores.tenants.create({
+    id: tenantId,
+    name: 'Demo',
+    status: 'active',
+    plan: 'free',
+    createdAt: new Date().toISOString(),
+  });
+  const { key, secret } = await issueApiKey(stores.apiKeys, { tenantId, name: 'demo key' });
+  await stores.dynamo.doc.send(
+    new PutCommand({
+      TableName: table,
+      Item: { ...marker, type: 'seed', tenantId, keyId: key.id, createdAt: new Date().toISOString() },
+    }),
+  );
+  return { tenantId, keyId: key.id, secret };
+}

@@ -1,0 +1,51 @@
+import { loadConfig } from '../shared/config';
+import { createLogger } from '../shared/logger';
+import { startLocalStack } from './stack';
+
+/**
+ * `npm start`: the whole platform on this machine. Flags: `--in-memory` (throwaway data).
+ * Everything else is configured by environment variables (see the README's table).
+ */
+const args = new Set(process.argv.slice(2));
+if (args.has('--help')) {
+  console.log(
+    'usage: npm start [-- --in-memory]\nEnvironment: PORT, HOST, DATA_DIR, TOLLGATE_IN_MEMORY, DYNAMODB_ENDPOINT, SAGEMAKER_ENDPOINT, LOG_LEVEL',
+  );
+  process.exit(0);
+}
+// The SDK warns about node 20 on every client; the platform supports node 20 deliberately.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const config = loadConfig({
+  ...process.env,
+  ...(args.has('--in-memory') ? { TOLLGATE_IN_MEMORY: 'true' } : {}),
+});
+const log = createLogger(config.LOG_LEVEL);
+const stack = await startLocalStack(config, log);
+
+const lines = [
+  '',
+  'Tollgate is running.',
+  `  API            ${stack.url}  (health: ${stack.url}/health, reference: ${stack.url}/docs)`,
+  `  DynamoDB       ${stack.dynamoEndpoint}  ${stack.dataPath ? `(data in ${stack.dataPath})` : config.DYNAMODB_ENDPOINT ? '(external)' : '(in memory)'}`,
+  `  Model runtime  ${stack.runtimeUrl}  (SageMaker Runtime API)`,
+  `  Demo tenant    ${stack.demo.tenantId}`,
+  stack.demo.secret
+    ? `  Demo API key   ${stack.demo.secret}\n                 (shown once; only its hash is stored)`
+    : '  Demo API key   created at first start and shown then; only its hash is stored',
+  '',
+  `Try: curl -s ${stack.url}/v1/text/sentiment -H "Authorization: Bearer $KEY" -H 'content-type: application/json' -d '{"model":"sentiment","input":"I love it"}'`,
+  '',
+];
+process.stdout.write(`${lines.join('\n')}\n`);
+
+let stopping = false;
+const shutdown = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'stopping');
+  await stack.stop();
+  process.exit(0);
+};
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
