@@ -1,0 +1,180 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { stageConfig, stages } from '../../infra/config';
+import { type TableId, tableDefinitions, tableName } from '../../shared/db/tables';
+import { asArray, type Cfn, onlyResource, policyStatements, render, templates, testEnv } from './helpers';
+
+const ids = Object.keys(tableDefinitions) as TableId[];
+const sagemakerActions = ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointWithResponseStream'];
+
+describe.each(stages)('api stack (%s)', (stage) => {
+  const config = stageConfig(stage);
+  const { api, data, stacks } = templates(stage);
+  const [functionId, fn] = onlyResource(api, 'AWS::Lambda::Function');
+
+  /** `${import:<export>}` -> physical table name, through the data stack's exports (Ref or Arn). */
+  const tableByImport = new Map<string, string>();
+  for (const output of Object.values(data.findOutputs('*')) as Cfn[]) {
+    const logicalId = output.Value['Fn::GetAtt']?.[0] ?? output.Value.Ref;
+    const resource = data.toJSON().Resources[logicalId];
+    if (resource?.Type !== 'AWS::DynamoDB::GlobalTable') continue;
+    tableByImport.set(`\${import:${output.Export.Name}}`, resource.Properties.TableName);
+  }
+
+  it('is named Tollgate-<Stage>-Api', () => {
+    expect(stacks.api.stackName).toBe(`Tollgate-${stage === 'dev' ? 'Dev' : 'Prod'}-Api`);
+    expect(stacks.api.account).toBe(testEnv.account);
+    expect(stacks.api.region).toBe(testEnv.region);
+  });
+
+  it('runs the API on Node 22, arm64, with the stage config', () => {
+    expect(fn.Properties).toMatchObject({
+      FunctionName: `tollgate-${stage}-api`,
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      MemorySize: config.apiFunction.memoryMb,
+      Timeout: config.apiFunction.timeoutSeconds,
+    });
+    const vars = fn.Properties.Environment.Variables;
+    expect(vars).toMatchObject({
+      STAGE: stage,
+      LOG_LEVEL: config.logLevel,
+      MODEL_TIMEOUT_MS: String(config.modelTimeoutMs),
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+    // Lambda sets AWS_REGION itself and rejects it as a user variable.
+    expect(vars).not.toHaveProperty('AWS_REGION');
+    // Names come from the data stack's tables (the code derives the same names from STAGE).
+    expect(tableByImport.get(render(vars.TABLE_MAIN))).toBe(tableName(stage, 'main'));
+    expect(tableByImport.get(render(vars.TABLE_USAGE))).toBe(tableName(stage, 'usage'));
+  });
+
+  it('logs to its own log group with the stage retention', () => {
+    const [logGroupId, logGroup] = onlyResource(api, 'AWS::Logs::LogGroup');
+    expect(logGroup.Properties.RetentionInDays).toBe(config.logRetentionDays);
+    expect(logGroup.DeletionPolicy).toBe(stage === 'prod' ? 'Retain' : 'Delete');
+    expect(fn.Properties.LoggingConfig).toEqual({ LogGroup: { Ref: logGroupId } });
+  });
+
+  it('uses a role with no managed policies (no account-wide log access)', () => {
+    const [roleId, role] = onlyResource(api, 'AWS::IAM::Role');
+    expect(fn.Properties.Role).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
+    ]);
+  });
+
+  it('grants nothing on a wildcard resource', () => {
+    const statements = policyStatements(api);
+    expect(statements.length).toBeGreaterThan(0);
+    for (const statement of statements) {
+      for (const resource of asArray(statement.Resource)) {
+        expect(render(resource)).not.toBe('*');
+      }
+    }
+  });
+
+  it("may invoke only this stage's SageMaker endpoints", () => {
+    const statements = policyStatements(api).filter((s) =>
+      asArray<string>(s.Action).some((a) => a.startsWith('sagemaker:')),
+    );
+    expect(statements).toHaveLength(1);
+    const [statement] = statements;
+    expect(statement.Effect).toBe('Allow');
+    expect([...asArray<string>(statement.Action)].sort()).toEqual(sagemakerActions);
+    expect(asArray(statement.Resource).map(render)).toEqual([
+      `arn:\${AWS::Partition}:sagemaker:${testEnv.region}:${testEnv.account}:endpoint/tollgate-${stage}-*`,
+    ]);
+  });
+
+  it('has data access to exactly the two tables and their indexes', () => {
+    const statements = policyStatements(api).filter((s) =>
+      asArray<string>(s.Action).some((a) => a.startsWith('dynamodb:')),
+    );
+    expect(statements.length).toBeGreaterThan(0);
+    const actions = new Set(statements.flatMap((s) => asArray<string>(s.Action)));
+    for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']) {
+      expect(actions).toContain(action);
+    }
+    // Data-plane only: no table management.
+    for (const action of actions) {
+      expect(action).not.toMatch(/^dynamodb:(\*|CreateTable|DeleteTable|UpdateTable)$/);
+    }
+
+    const resources = new Set(statements.flatMap((s) => asArray(s.Resource).map(render)));
+    const expected = new Set<string>();
+    for (const resource of resources) {
+      const match = /^(\$\{import:[^}]+\})(\/index\/\*)?$/.exec(resource);
+      expect(match, `unexpected DynamoDB resource ${resource}`).not.toBeNull();
+      const name = tableByImport.get(match![1]!);
+      expect(name, `resource ${resource} is not a table of the data stack`).toBeDefined();
+      expected.add(`${name}${match![2] ?? ''}`);
+    }
+    expect([...expected].sort()).toEqual(
+      ids.flatMap((id) => [tableName(stage, id), `${tableName(stage, id)}/index/*`]).sort(),
+    );
+  });
+
+  it('routes ANY / and ANY /{proxy+} of an HTTP API to the function (payload 2.0)', () => {
+    const [apiId] = onlyResource(api, 'AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
+    const integrations = api.findResources('AWS::ApiGatewayV2::Integration');
+    expect(Object.keys(integrations).length).toBeGreaterThan(0);
+    for (const integration of Object.values(integrations) as Cfn[]) {
+      expect(integration.Properties).toMatchObject({
+        ApiId: { Ref: apiId },
+        IntegrationType: 'AWS_PROXY',
+        PayloadFormatVersion: '2.0',
+        IntegrationUri: { 'Fn::GetAtt': [functionId, 'Arn'] },
+      });
+    }
+    const routes = Object.values(api.findResources('AWS::ApiGatewayV2::Route')) as Cfn[];
+    expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(['ANY /', 'ANY /{proxy+}']);
+    for (const route of routes) {
+      expect(route.Properties.ApiId).toEqual({ Ref: apiId });
+      const target = render(route.Properties.Target);
+      expect(target).toMatch(/^integrations\/\$\{\w+\}$/);
+      expect(Object.keys(integrations)).toContain(target.slice('integrations/${'.length, -1));
+    }
+    // API Gateway may invoke the function (one permission per route).
+    api.resourceCountIs('AWS::Lambda::Permission', routes.length);
+    api.allResourcesProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: 'apigateway.amazonaws.com',
+      FunctionName: { 'Fn::GetAtt': [functionId, 'Arn'] },
+    });
+  });
+
+  it('throttles the default stage with the stage config', () => {
+    const [apiId] = onlyResource(api, 'AWS::ApiGatewayV2::Api');
+    api.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+    api.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      ApiId: { Ref: apiId },
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: {
+        ThrottlingRateLimit: config.apiThrottle.rateLimit,
+        ThrottlingBurstLimit: config.apiThrottle.burstLimit,
+      },
+    });
+  });
+
+  it('outputs the API URL and the function name', () => {
+    const [apiId] = onlyResource(api, 'AWS::ApiGatewayV2::Api');
+    const outputs = api.findOutputs('*');
+    expect(render(outputs.ApiUrl?.Value)).toBe(
+      `https://\${${apiId}}.execute-api.${testEnv.region}.\${AWS::URLSuffix}/`,
+    );
+    expect(outputs.ApiFunctionName?.Value).toEqual({ Ref: functionId });
+  });
+
+  it('tags resources with project and stage', () => {
+    api.hasResourceProperties('AWS::Lambda::Function', {
+      Tags: Match.arrayWith([
+        { Key: 'project', Value: 'tollgate' },
+        { Key: 'stage', Value: stage },
+      ]),
+    });
+  });
+});

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { stages } from '../../infra/config';
+import { type TableId, tableDefinitions, tableName } from '../../shared/db/tables';
+import { type Cfn, onlyResource, templates } from './helpers';
+
+const ids = Object.keys(tableDefinitions) as TableId[];
+
+describe.each(stages)('data stack (%s)', (stage) => {
+  const { data, stacks } = templates(stage);
+  const table = (id: TableId): Cfn =>
+    onlyResource(data, 'AWS::DynamoDB::GlobalTable', { TableName: tableName(stage, id) })[1];
+
+  it('is named Tollgate-<Stage>-Data and creates exactly the declared tables', () => {
+    expect(stacks.data.stackName).toBe(`Tollgate-${stage === 'dev' ? 'Dev' : 'Prod'}-Data`);
+    data.resourceCountIs('AWS::DynamoDB::GlobalTable', ids.length);
+    data.resourceCountIs('AWS::DynamoDB::Table', 0);
+    expect(Object.keys(stacks.data.tables).sort()).toEqual([...ids].sort());
+  });
+
+  it.each(ids)('table %s has the key schema, indexes, TTL and stream of tableDefinitions', (id) => {
+    const def = tableDefinitions[id];
+    const props = table(id).Properties;
+
+    expect(props.KeySchema).toEqual([
+      { AttributeName: def.partitionKey, KeyType: 'HASH' },
+      { AttributeName: def.sortKey, KeyType: 'RANGE' },
+    ]);
+    expect(props.GlobalSecondaryIndexes).toEqual(
+      def.indexes.map((index) => ({
+        IndexName: index.name,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: 'HASH' },
+          { AttributeName: index.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      })),
+    );
+    const keyNames = new Set([
+      def.partitionKey,
+      def.sortKey,
+      ...def.indexes.flatMap((i) => [i.partitionKey, i.sortKey]),
+    ]);
+    expect(props.AttributeDefinitions).toHaveLength(keyNames.size);
+    for (const name of keyNames) {
+      expect(props.AttributeDefinitions).toContainEqual({ AttributeName: name, AttributeType: 'S' });
+    }
+    expect(props.TimeToLiveSpecification).toEqual({ AttributeName: def.ttlAttribute, Enabled: true });
+    if (def.stream) {
+      expect(props.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
+    } else {
+      expect(props.StreamSpecification).toBeUndefined();
+    }
+  });
+
+  it.each(ids)('table %s is on-demand, encrypted, with point-in-time recovery', (id) => {
+    const props = table(id).Properties;
+    expect(props.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(props.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS' });
+    expect(props.Replicas).toHaveLength(1);
+    expect(props.Replicas[0].Region).toBe('us-east-1');
+    expect(props.Replicas[0].PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+  });
+
+  it.each(ids)('table %s is protected in prod and disposable in dev', (id) => {
+    const resource = table(id);
+    if (stage === 'prod') {
+      expect(resource.Properties.Replicas[0].DeletionProtectionEnabled).toBe(true);
+      expect(resource.DeletionPolicy).toBe('Retain');
+      expect(resource.UpdateReplacePolicy).toBe('Retain');
+    } else {
+      expect(resource.Properties.Replicas[0].DeletionProtectionEnabled).not.toBe(true);
+      expect(resource.DeletionPolicy).toBe('Delete');
+      expect(resource.UpdateReplacePolicy).toBe('Delete');
+    }
+  });
+
+  it('tags the tables with project and stage', () => {
+    for (const id of ids) {
+      const tags = table(id).Properties.Replicas[0].Tags;
+      expect(tags).toContainEqual({ Key: 'project', Value: 'tollgate' });
+      expect(tags).toContainEqual({ Key: 'stage', Value: stage });
+    }
+  });
+
+  it('protects the prod stack itself from deletion', () => {
+    expect(stacks.data.terminationProtection).toBe(stage === 'prod');
+  });
+});

@@ -1,0 +1,27 @@
+import type { TestProject } from 'vitest/node';
+import { startEmbeddedDynamo } from '../../local/dynamodb';
+import { startRuntimeProcess } from '../../local/runtime/launcher';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    dynamoEndpoint: string;
+    runtimeUrl: string;
+  }
+}
+
+/**
+ * For the api project: one DynamoDB Local (in memory) and one model runtime process for the whole
+ * run. Each test file gets its own tables (a stage of its own), so files never see each other's data.
+ */
+export default async function setup(project: TestProject) {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  const [dynamo, runtime] = await Promise.all([
+    startEmbeddedDynamo({ dataDir: null }),
+    startRuntimeProcess({ env: { TOLLGATE_STAGE: 'test' } }),
+  ]);
+  project.provide('dynamoEndpoint', dynamo.endpoint);
+  project.provide('runtimeUrl', runtime.url);
+  return async () => {
+    await Promise.all([dynamo.stop(), runtime.stop()]);
+  };
+}
