@@ -2,6 +2,8 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import { apiKeyAuth } from '../../middleware/api-key-auth';
 import { requireJson } from '../../middleware/require-json';
+import { registerChatCompletions } from './chat/completions';
+import { registerModelsList } from './models/list';
 import { registerSentiment } from './text/sentiment';
 import { registerUsageList } from './usage/list';
 
@@ -9,5 +11,7 @@ import { registerUsageList } from './usage/list';
 export function registerV1(app: OpenAPIHono<AppEnv>): void {
   app.use('/v1/*', apiKeyAuth(), requireJson());
   registerSentiment(app);
+  registerChatCompletions(app);
+  registerModelsList(app);
   registerUsageList(app);
 }
