@@ -40,6 +40,13 @@ export async function ensureTinyChatModel(root = modelsDir(), force = false): Pr
   for (const [name, content] of Object.entries(tinyChatFiles())) {
     await writeFile(join(tmp, name), `${JSON.stringify(content, null, 2)}\n`);
   }
+  const found = await currentBuild(dir);
+  if (found === TINY_CHAT_BUILD && !force) {
+    // Another process put the same build in place meanwhile: never move a folder others may be reading.
+    await rm(tmp, { recursive: true, force: true });
+    return { dir, built: false, ms: performance.now() - started };
+  }
+  // Only a stale (or forced) build is moved aside; a missing one is simply created.
   const old = `${tmp}.old`;
   await rename(dir, old).catch(() => {});
   try {

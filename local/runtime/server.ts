@@ -51,8 +51,9 @@ class BodyTooLarge extends Error {}
 const INVOCATIONS = /\/endpoints\/([^/]+)\/invocations(-response-stream)?$/;
 
 /**
- * The SageMaker Runtime `InvokeEndpoint` and `InvokeEndpointWithResponseStream` APIs over node:http, for the unmodified AWS SDK client with an
- * `endpoint` override. Also answers `GET /ping` like a SageMaker container.
+ * The SageMaker Runtime `InvokeEndpoint` and `InvokeEndpointWithResponseStream` APIs over
+ * node:http, for the unmodified AWS SDK client with an `endpoint` override. Also answers `GET /ping`
+ * like a SageMaker container.
  */
 export function createRuntimeServer(
   registry: EndpointRegistry,
@@ -255,10 +256,16 @@ export function createRuntimeServer(
     try {
       for (let part = first; !part.done; part = await parts.next()) {
         if (res.destroyed) break;
+        // A slow reader holds the model's parts here rather than in the socket's buffer.
         if (!res.write(payloadPartFrame(part.value))) {
           await new Promise<void>((resolve) => {
-            res.once('drain', resolve);
-            res.once('close', resolve);
+            const done = () => {
+              res.off('drain', done);
+              res.off('close', done);
+              resolve();
+            };
+            res.on('drain', done);
+            res.on('close', done);
           });
         }
       }
