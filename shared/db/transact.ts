@@ -1,8 +1,10 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -16,8 +18,15 @@ export interface CancelledTransaction {
 }
 
 function reasonsOf(err: unknown): CancelledTransaction['reasons'] | undefined {
-  const e = err as Error & { CancellationReasons?: CancelledTransaction['reasons'] };
-  return e.name === 'TransactionCanceledException' ? (e.CancellationReasons ?? []) : undefined;
+  const e = err as Error & {
+    CancellationReasons?: { Code?: string; Item?: Record<string, AttributeValue> }[];
+  };
+  if (e.name !== 'TransactionCanceledException') return undefined;
+  // The document client does not unmarshall items inside errors; do it here, once.
+  return (e.CancellationReasons ?? []).map((r) => ({
+    Code: r.Code,
+    Item: r.Item ? unmarshall(r.Item) : undefined,
+  }));
 }
 
 function isConflict(err: unknown): boolean {
