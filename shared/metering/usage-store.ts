@@ -1,6 +1,7 @@
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../db/keys';
 import { type TransactItem, transact } from '../db/transact';
+import { idBound } from '../ids';
 import type { Units } from './pricing';
 
 /** One served request, as billed. Tenant and key come from the credential, never from the request. */
@@ -86,16 +87,30 @@ export class UsageStore {
     return rows;
   }
 
-  /** Usage events of one tenant (for reconciliation and tests), oldest first. */
-  async listEvents(tenantId: string): Promise<UsageEvent[]> {
+  /**
+   * Usage events of one tenant, oldest first; with `from`/`to`, only requests whose id (so whose
+   * start) falls in that time range: one key-range Query, since request ids are time-ordered.
+   */
+  async listEvents(tenantId: string, range?: { from: number; to: number }): Promise<UsageEvent[]> {
     const events: UsageEvent[] = [];
     let cursor: Record<string, unknown> | undefined;
     do {
       const out = await this.doc.send(
         new QueryCommand({
           TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-          ExpressionAttributeValues: { ':pk': keys.tenant(tenantId).pk, ':p': 'EVENT#' },
+          ...(range
+            ? {
+                KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
+                ExpressionAttributeValues: {
+                  ':pk': keys.tenant(tenantId).pk,
+                  ':lo': keys.usageEvent(tenantId, idBound('req', range.from, 'low')).sk,
+                  ':hi': keys.usageEvent(tenantId, idBound('req', range.to, 'high')).sk,
+                },
+              }
+            : {
+                KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+                ExpressionAttributeValues: { ':pk': keys.tenant(tenantId).pk, ':p': 'EVENT#' },
+              }),
           ExclusiveStartKey: cursor,
         }),
       );

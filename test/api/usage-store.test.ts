@@ -1,5 +1,9 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { keys } from '../../shared/db/keys';
+import { tableNames } from '../../shared/db/tables';
 import { newId } from '../../shared/ids';
+import { reconcileMonth } from '../../shared/metering/reconcile';
 import type { UsageEvent } from '../../shared/metering/usage-store';
 import { createHarness, type Harness } from '../support/harness';
 
@@ -56,6 +60,46 @@ describe('the usage ledger', () => {
     expect((await h.stores.usage.listDaily(tenantId, '2026-03-31', '2026-04-01')).map((d) => d.day)).toEqual([
       '2026-03-31',
       '2026-04-01',
+    ]);
+  });
+});
+
+describe('reconciliation', () => {
+  it('finds zero differences when the ledger and aggregates agree, and names each one when they do not', async () => {
+    const h = await createHarness();
+    const tenantId = newId('ten');
+    const at = '2026-06-15T10:00:00.000Z';
+    const t = Date.parse(at);
+    for (const [i, tokens] of [3, 4, 5].entries()) {
+      await h.stores.usage.record({ ...event(tenantId, newId('req', t + i), tokens), at });
+    }
+    // Served in June but started in May's last second: still June's.
+    await h.stores.usage.record({
+      ...event(tenantId, newId('req', Date.parse('2026-05-31T23:59:59.900Z')), 1),
+      at: '2026-06-01T00:00:00.100Z',
+    });
+    const clean = await reconcileMonth(h.stores.usage, tenantId, '2026-06');
+    expect(clean).toMatchObject({ events: 4, aggregates: 2, differences: [] });
+
+    await h.stores.dynamo.doc.send(
+      new UpdateCommand({
+        TableName: tableNames(h.config.STAGE).usage,
+        Key: keys.usageDaily(tenantId, '2026-06-15', 'sentiment', 'v1', 'key_a'),
+        UpdateExpression: 'ADD inputTokens :x',
+        ExpressionAttributeValues: { ':x': 2 },
+      }),
+    );
+    const dirty = await reconcileMonth(h.stores.usage, tenantId, '2026-06');
+    expect(dirty.differences).toEqual([
+      {
+        day: '2026-06-15',
+        model: 'sentiment',
+        version: 'v1',
+        keyId: 'key_a',
+        field: 'inputTokens',
+        fromEvents: 12,
+        stored: 14,
+      },
     ]);
   });
 });
