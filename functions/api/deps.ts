@@ -5,6 +5,7 @@ import { ModelResolver } from '../../shared/catalog/resolver';
 import type { Config } from '../../shared/config';
 import { createDynamo, type Dynamo } from '../../shared/db/client';
 import { tableNames } from '../../shared/db/tables';
+import { IdempotencyStore } from '../../shared/idempotency/idempotency-store';
 import { newId } from '../../shared/ids';
 import type { Logger } from '../../shared/logger';
 import { UsageStore } from '../../shared/metering/usage-store';
@@ -20,6 +21,7 @@ export interface Stores {
   apiKeys: ApiKeyStore;
   catalog: CatalogStore;
   usage: UsageStore;
+  idempotency: IdempotencyStore;
 }
 
 export function createStores(config: Config): Stores {
@@ -31,6 +33,7 @@ export function createStores(config: Config): Stores {
     apiKeys: new ApiKeyStore(dynamo.doc, names.main),
     catalog: new CatalogStore(dynamo.doc, names.main),
     usage: new UsageStore(dynamo.doc, names.usage),
+    idempotency: new IdempotencyStore(dynamo.doc, names.main),
   };
 }
 
@@ -54,6 +57,7 @@ export function createApiDeps(
       overrides.models ??
       new SageMakerModelClient({ region: config.AWS_REGION, endpoint: config.SAGEMAKER_ENDPOINT }),
     usage: stores.usage,
+    idempotency: stores.idempotency,
     ids: newId,
     now: overrides.now ?? (() => new Date()),
   };

@@ -39,6 +39,8 @@ export const keys = {
   }),
   /** Reservations are spread over shards so no single index partition takes every request's write. */
   reservationIndex: (shard: number) => `RESV#${shard}`,
+  /** An `Idempotency-Key` a tenant sent, with the answer it got. */
+  idempotency: (tenantId: string, key: string) => ({ pk: `TENANT#${tenantId}`, sk: `IDEMPOTENCY#${key}` }),
   /** A local-runner marker, so a restart does not seed twice. */
   seedMarker: (name: string) => ({ pk: `SEED#${name}`, sk: 'SEED' }),
 } as const;
@@ -54,4 +56,5 @@ export type EntityType =
   | 'usage_daily'
   | 'quota_counter'
   | 'reservation'
+  | 'idempotency'
   | 'seed';

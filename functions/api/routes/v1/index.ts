@@ -1,13 +1,14 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import { apiKeyAuth } from '../../middleware/api-key-auth';
+import { idempotency } from '../../middleware/idempotency';
 import { requireJson } from '../../middleware/require-json';
 import { registerSentiment } from './text/sentiment';
 import { registerUsageList } from './usage/list';
 
 /** The public, API-key authenticated surface: `/v1/*`. */
 export function registerV1(app: OpenAPIHono<AppEnv>): void {
-  app.use('/v1/*', apiKeyAuth(), requireJson());
+  app.use('/v1/*', apiKeyAuth(), requireJson(), idempotency());
   registerSentiment(app);
   registerUsageList(app);
 }
