@@ -24,6 +24,8 @@ export const keys = {
     sk: `DAY#${day}#${model}#${version}#${keyId}`,
   }),
   usageDailyPrefix: () => 'DAY#',
+  plan: (id: string) => ({ pk: `PLAN#${id}`, sk: 'PLAN' }),
+  planIndex: () => 'PLANS',
   /** Quota counters of a tenant: per minute (tenant and key), per month, and in flight. */
   quotaMinute: (tenantId: string, minute: string) => ({ pk: `QUOTA#${tenantId}`, sk: `MIN#${minute}` }),
   quotaKeyMinute: (tenantId: string, keyId: string, minute: string) => ({
@@ -57,4 +59,5 @@ export type EntityType =
   | 'quota_counter'
   | 'reservation'
   | 'idempotency'
+  | 'plan'
   | 'seed';
