@@ -11,6 +11,7 @@ import type { Logger } from '../../shared/logger';
 import { UsageStore } from '../../shared/metering/usage-store';
 import type { ModelClient } from '../../shared/models/model-client';
 import { SageMakerModelClient } from '../../shared/models/sagemaker-client';
+import { PlanStore } from '../../shared/quotas/plan-store';
 import { TenantStore } from '../../shared/tenants/tenant-store';
 import type { ApiDeps } from './env';
 
@@ -22,6 +23,7 @@ export interface Stores {
   catalog: CatalogStore;
   usage: UsageStore;
   idempotency: IdempotencyStore;
+  plans: PlanStore;
 }
 
 export function createStores(config: Config): Stores {
@@ -34,6 +36,7 @@ export function createStores(config: Config): Stores {
     catalog: new CatalogStore(dynamo.doc, names.main),
     usage: new UsageStore(dynamo.doc, names.usage),
     idempotency: new IdempotencyStore(dynamo.doc, names.main),
+    plans: new PlanStore(dynamo.doc, names.main, config.CATALOG_CACHE_TTL_MS),
   };
 }
 
