@@ -20,6 +20,8 @@ export type ModelHandler = {
   ): AsyncIterable<Uint8Array>;
   /** Release workers and files (tests, shutdown). */
   close?(): Promise<void>;
+  /** Why a loaded handler cannot serve (e.g. weights not pulled); undefined when it can. */
+  unavailable?(): string | undefined;
 };
 
 /** The request body is not something the model accepts (the model's own "400"). */

@@ -187,6 +187,14 @@ describe('POST /v1/chat/completions on the tiny test model', () => {
     expect(await h.stores.usage.listEvents(other.tenantId)).toEqual([]);
   });
 
+  it('both routes are in the OpenAPI document', async () => {
+    const doc = (await (await h.call('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    expect(Object.keys(doc.paths['/v1/chat/completions'] ?? {})).toEqual(['post']);
+    expect(Object.keys(doc.paths['/v1/models'] ?? {})).toEqual(['get']);
+  });
+
   it('GET /v1/models lists chat, its versions and the other models', async () => {
     const res = await h.call('/v1/models', { key: t.key });
     expect(res.status).toBe(200);

@@ -152,6 +152,7 @@ export function createChatModel(options: ChatModelOptions): ModelHandler & { res
   return {
     name: `chat:${options.modelId}`,
     restarts: () => restarts,
+    unavailable: () => unavailable ?? undefined,
     async load() {
       if (options.optional) {
         try {
