@@ -3,6 +3,8 @@ import type { AppEnv } from '../../env';
 import { apiKeyAuth } from '../../middleware/api-key-auth';
 import { idempotency } from '../../middleware/idempotency';
 import { requireJson } from '../../middleware/require-json';
+import { registerChatCompletions } from './chat/completions';
+import { registerModelsList } from './models/list';
 import { registerSentiment } from './text/sentiment';
 import { registerUsageList } from './usage/list';
 
@@ -10,5 +12,7 @@ import { registerUsageList } from './usage/list';
 export function registerV1(app: OpenAPIHono<AppEnv>): void {
   app.use('/v1/*', apiKeyAuth(), requireJson(), idempotency());
   registerSentiment(app);
+  registerChatCompletions(app);
+  registerModelsList(app);
   registerUsageList(app);
 }
