@@ -12,6 +12,7 @@ import { UsageStore } from '../../shared/metering/usage-store';
 import type { ModelClient } from '../../shared/models/model-client';
 import { SageMakerModelClient } from '../../shared/models/sagemaker-client';
 import { PlanStore } from '../../shared/quotas/plan-store';
+import { QuotaStore } from '../../shared/quotas/quota-store';
 import { TenantStore } from '../../shared/tenants/tenant-store';
 import type { ApiDeps } from './env';
 
@@ -24,6 +25,7 @@ export interface Stores {
   usage: UsageStore;
   idempotency: IdempotencyStore;
   plans: PlanStore;
+  quotas: QuotaStore;
 }
 
 export function createStores(config: Config): Stores {
@@ -37,6 +39,7 @@ export function createStores(config: Config): Stores {
     usage: new UsageStore(dynamo.doc, names.usage),
     idempotency: new IdempotencyStore(dynamo.doc, names.main),
     plans: new PlanStore(dynamo.doc, names.main, config.CATALOG_CACHE_TTL_MS),
+    quotas: new QuotaStore(dynamo.doc, names.main, names.usage),
   };
 }
 
@@ -61,6 +64,8 @@ export function createApiDeps(
       new SageMakerModelClient({ region: config.AWS_REGION, endpoint: config.SAGEMAKER_ENDPOINT }),
     usage: stores.usage,
     idempotency: stores.idempotency,
+    plans: stores.plans,
+    quotas: stores.quotas,
     ids: newId,
     now: overrides.now ?? (() => new Date()),
   };

@@ -6,6 +6,8 @@ import type { newId } from '../../shared/ids';
 import type { Logger } from '../../shared/logger';
 import type { UsageStore } from '../../shared/metering/usage-store';
 import type { ModelClient } from '../../shared/models/model-client';
+import type { PlanStore } from '../../shared/quotas/plan-store';
+import type { QuotaStore } from '../../shared/quotas/quota-store';
 
 /** Everything the API needs from the outside world; the local server and Lambda wire different adapters. */
 export interface ApiDeps {
@@ -16,6 +18,8 @@ export interface ApiDeps {
   models: ModelClient;
   usage: UsageStore;
   idempotency: IdempotencyStore;
+  plans: PlanStore;
+  quotas: QuotaStore;
   ids: typeof newId;
   now: () => Date;
 }
@@ -28,5 +32,7 @@ export interface AppEnv {
     log: Logger;
     /** Set by `apiKeyAuth`; routes behind it may rely on it. */
     principal: Principal;
+    /** Set by a reservation: the rate-limit headers, read while the model runs. */
+    rateLimit: Promise<Record<string, string> | undefined>;
   };
 }

@@ -1,7 +1,6 @@
 import type { Context } from 'hono';
 import type { ModelTask, ModelVersion } from '../../shared/catalog/types';
 import { ApiError } from '../../shared/errors';
-import { costNanoUsd, type Units } from '../../shared/metering/pricing';
 import type { ModelCallResult } from '../../shared/models/model-client';
 import type { AppEnv } from './env';
 
@@ -101,46 +100,6 @@ export function modelCallFailed(
     );
   }
   return new ApiError('model_error', `The model ${target.served} failed to answer. You were not billed.`);
-}
-
-/**
- * Writes the usage event and its daily aggregate, once per request id. If the ledger cannot be
- * written the answer is withheld (503): a result is never served without being counted.
- */
-export async function meter(
-  c: Context<AppEnv>,
-  target: Target,
-  units: Units,
-  latencyMs: number,
-): Promise<number> {
-  const deps = c.get('deps');
-  const principal = c.get('principal');
-  const cost = costNanoUsd(units, target.version.prices);
-  try {
-    await deps.usage.record({
-      requestId: c.get('requestId'),
-      tenantId: principal.tenantId,
-      keyId: principal.keyId,
-      model: target.version.model,
-      version: target.version.version,
-      units,
-      costNanoUsd: cost,
-      priceBook: target.version.priceBook,
-      latencyMs,
-      status: 'succeeded',
-      at: deps.now().toISOString(),
-    });
-  } catch (err) {
-    throw new ApiError(
-      'store_unavailable',
-      'Usage could not be recorded, so the result was withheld; you were not billed. Try again.',
-      {
-        cause: err,
-        headers: { 'retry-after': '1' },
-      },
-    );
-  }
-  return cost;
 }
 
 /** A garbled answer from the model is the model's failure, not the caller's. */

@@ -2,6 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import { apiKeyAuth } from '../../middleware/api-key-auth';
 import { idempotency } from '../../middleware/idempotency';
+import { rateLimitHeaders } from '../../middleware/rate-limit-headers';
 import { requireJson } from '../../middleware/require-json';
 import { registerChatCompletions } from './chat/completions';
 import { registerModelsList } from './models/list';
@@ -10,7 +11,7 @@ import { registerUsageList } from './usage/list';
 
 /** The public, API-key authenticated surface: `/v1/*`. */
 export function registerV1(app: OpenAPIHono<AppEnv>): void {
-  app.use('/v1/*', apiKeyAuth(), requireJson(), idempotency());
+  app.use('/v1/*', apiKeyAuth(), rateLimitHeaders(), requireJson(), idempotency());
   registerSentiment(app);
   registerChatCompletions(app);
   registerModelsList(app);

@@ -3,9 +3,17 @@ import type { Context } from 'hono';
 import { ApiError } from '../../../../../shared/errors';
 import { formatUsd } from '../../../../../shared/metering/pricing';
 import type { AppEnv } from '../../../env';
-import { invokeModel, meter, modelAnswerInvalid, resolveTarget, type Target } from '../../../inference';
+import { invokeModel, modelAnswerInvalid, resolveTarget, type Target } from '../../../inference';
+import { settle, type WorstCase, withReservation } from '../../../limits';
 import { ErrorSchema, errorResponses, modelErrorResponses } from '../../../schemas';
-import { ChatCompletion, ChatRequest, type ChatRequestBody, ModelAnswer, toModelRequest } from './schema';
+import {
+  ChatCompletion,
+  ChatRequest,
+  type ChatRequestBody,
+  ModelAnswer,
+  promptTokenBound,
+  toModelRequest,
+} from './schema';
 import { streamCompletion } from './stream';
 
 const route = createRoute({
@@ -50,39 +58,47 @@ function outputLimit(body: ChatRequestBody, target: Target): number {
   return asked ?? limit;
 }
 
+/** The most a chat request can use: its prompt bound plus every token it may generate. */
+function worstCase(body: ChatRequestBody, target: Target, maxTokens: number): WorstCase {
+  const prompt = promptTokenBound(body, target.version.limits.maxInputTokens);
+  return { tokens: prompt + maxTokens, units: { input_tokens: prompt, output_tokens: maxTokens } };
+}
+
 async function complete(c: Context<AppEnv>, body: ChatRequestBody, target: Target, maxTokens: number) {
-  const started = performance.now();
-  const modelRequest = toModelRequest(body, maxTokens, target.version.limits.maxInputTokens);
-  const raw = await invokeModel(c, target, modelRequest, { rejectedParam: 'messages' });
-  const latencyMs = performance.now() - started;
-  const answer = ModelAnswer.safeParse(raw);
-  if (!answer.success) throw modelAnswerInvalid(target, 'unexpected shape');
-  const { input_tokens, output_tokens } = answer.data.usage;
-  const cost = await meter(c, target, { input_tokens, output_tokens }, latencyMs);
-  return c.json(
-    {
-      id: c.get('requestId'),
-      object: 'chat.completion' as const,
-      created: Math.floor(c.get('deps').now().getTime() / 1000),
-      model: target.served,
-      system_fingerprint: null,
-      choices: [
-        {
-          index: 0,
-          message: { role: 'assistant' as const, content: answer.data.text, refusal: null },
-          logprobs: null,
-          finish_reason: answer.data.finish_reason,
+  return withReservation(c, target, worstCase(body, target, maxTokens), async (reservation) => {
+    const started = performance.now();
+    const modelRequest = toModelRequest(body, maxTokens, target.version.limits.maxInputTokens);
+    const raw = await invokeModel(c, target, modelRequest, { rejectedParam: 'messages' });
+    const latencyMs = performance.now() - started;
+    const answer = ModelAnswer.safeParse(raw);
+    if (!answer.success) throw modelAnswerInvalid(target, 'unexpected shape');
+    const { input_tokens, output_tokens } = answer.data.usage;
+    const cost = await settle(c, target, reservation, { input_tokens, output_tokens }, latencyMs);
+    return c.json(
+      {
+        id: c.get('requestId'),
+        object: 'chat.completion' as const,
+        created: Math.floor(c.get('deps').now().getTime() / 1000),
+        model: target.served,
+        system_fingerprint: null,
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant' as const, content: answer.data.text, refusal: null },
+            logprobs: null,
+            finish_reason: answer.data.finish_reason,
+          },
+        ],
+        usage: {
+          prompt_tokens: input_tokens,
+          completion_tokens: output_tokens,
+          total_tokens: input_tokens + output_tokens,
+          cost_usd: formatUsd(cost),
         },
-      ],
-      usage: {
-        prompt_tokens: input_tokens,
-        completion_tokens: output_tokens,
-        total_tokens: input_tokens + output_tokens,
-        cost_usd: formatUsd(cost),
       },
-    },
-    200,
-  );
+      200,
+    );
+  });
 }
 
 export function registerChatCompletions(app: OpenAPIHono<AppEnv>): void {
@@ -95,7 +111,8 @@ export function registerChatCompletions(app: OpenAPIHono<AppEnv>): void {
     }
     const target = await resolveTarget(c, body.model, 'chat');
     const maxTokens = outputLimit(body, target);
-    if (body.stream === true) return streamCompletion(c, body, target, maxTokens);
+    if (body.stream === true)
+      return streamCompletion(c, body, target, maxTokens, worstCase(body, target, maxTokens));
     return complete(c, body, target, maxTokens);
   });
 }

@@ -110,3 +110,13 @@ export function toModelRequest(body: ChatRequestBody, maxTokens: number, maxInpu
     ...(maxInputTokens !== undefined ? { max_input_tokens: maxInputTokens } : {}),
   };
 }
+
+/**
+ * An upper bound on the prompt's tokens, known before the model runs: byte-level and BPE
+ * tokenizers never make more tokens than bytes, and the JSON of the messages is longer than what
+ * the chat template adds. Capped by the version's own prompt limit (longer prompts are refused).
+ */
+export function promptTokenBound(body: ChatRequestBody, maxInputTokens?: number): number {
+  const bound = Buffer.byteLength(JSON.stringify(body.messages)) + 16;
+  return maxInputTokens === undefined ? bound : Math.min(bound, maxInputTokens);
+}
