@@ -5,11 +5,13 @@ import { ModelResolver } from '../../shared/catalog/resolver';
 import type { Config } from '../../shared/config';
 import { createDynamo, type Dynamo } from '../../shared/db/client';
 import { tableNames } from '../../shared/db/tables';
+import { IdempotencyStore } from '../../shared/idempotency/idempotency-store';
 import { newId } from '../../shared/ids';
 import type { Logger } from '../../shared/logger';
 import { UsageStore } from '../../shared/metering/usage-store';
 import type { ModelClient } from '../../shared/models/model-client';
 import { SageMakerModelClient } from '../../shared/models/sagemaker-client';
+import { PlanStore } from '../../shared/quotas/plan-store';
 import { TenantStore } from '../../shared/tenants/tenant-store';
 import type { ApiDeps } from './env';
 
@@ -20,6 +22,8 @@ export interface Stores {
   apiKeys: ApiKeyStore;
   catalog: CatalogStore;
   usage: UsageStore;
+  idempotency: IdempotencyStore;
+  plans: PlanStore;
 }
 
 export function createStores(config: Config): Stores {
@@ -31,6 +35,8 @@ export function createStores(config: Config): Stores {
     apiKeys: new ApiKeyStore(dynamo.doc, names.main),
     catalog: new CatalogStore(dynamo.doc, names.main),
     usage: new UsageStore(dynamo.doc, names.usage),
+    idempotency: new IdempotencyStore(dynamo.doc, names.main),
+    plans: new PlanStore(dynamo.doc, names.main, config.CATALOG_CACHE_TTL_MS),
   };
 }
 
@@ -54,6 +60,7 @@ export function createApiDeps(
       overrides.models ??
       new SageMakerModelClient({ region: config.AWS_REGION, endpoint: config.SAGEMAKER_ENDPOINT }),
     usage: stores.usage,
+    idempotency: stores.idempotency,
     ids: newId,
     now: overrides.now ?? (() => new Date()),
   };

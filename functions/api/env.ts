@@ -1,6 +1,7 @@
 import type { ApiKeyAuthenticator, Principal } from '../../shared/auth/authenticator';
 import type { ModelResolver } from '../../shared/catalog/resolver';
 import type { Config } from '../../shared/config';
+import type { IdempotencyStore } from '../../shared/idempotency/idempotency-store';
 import type { newId } from '../../shared/ids';
 import type { Logger } from '../../shared/logger';
 import type { UsageStore } from '../../shared/metering/usage-store';
@@ -14,6 +15,7 @@ export interface ApiDeps {
   resolver: ModelResolver;
   models: ModelClient;
   usage: UsageStore;
+  idempotency: IdempotencyStore;
   ids: typeof newId;
   now: () => Date;
 }

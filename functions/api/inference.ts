@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { ModelTask, ModelVersion } from '../../shared/catalog/types';
 import { ApiError } from '../../shared/errors';
 import { costNanoUsd, type Units } from '../../shared/metering/pricing';
+import type { ModelCallResult } from '../../shared/models/model-client';
 import type { AppEnv } from './env';
 
 /** A resolved, callable model version. */
@@ -45,13 +46,21 @@ export async function resolveTarget(c: Context<AppEnv>, ref: string, task: Model
   return { version: r.version, served };
 }
 
+/** The version's timeout, never above the platform's. */
+export function modelTimeoutMs(c: Context<AppEnv>, target: Target): number {
+  const max = c.get('deps').config.MODEL_TIMEOUT_MS;
+  return Math.min(target.version.limits.timeoutMs ?? max, max);
+}
+
 /** Calls the version's endpoint and variant; failures become 502/504 and nothing is billed. */
-export async function invokeModel(c: Context<AppEnv>, target: Target, body: unknown): Promise<unknown> {
-  const { deps, requestId, log } = { deps: c.get('deps'), requestId: c.get('requestId'), log: c.get('log') };
-  const timeoutMs = Math.min(
-    target.version.limits.timeoutMs ?? deps.config.MODEL_TIMEOUT_MS,
-    deps.config.MODEL_TIMEOUT_MS,
-  );
+export async function invokeModel(
+  c: Context<AppEnv>,
+  target: Target,
+  body: unknown,
+  opts: { rejectedParam?: string } = {},
+): Promise<unknown> {
+  const { deps, requestId } = { deps: c.get('deps'), requestId: c.get('requestId') };
+  const timeoutMs = modelTimeoutMs(c, target);
   const result = await deps.models.invoke({
     endpointName: target.version.endpointName,
     variant: target.version.variant,
@@ -60,20 +69,38 @@ export async function invokeModel(c: Context<AppEnv>, target: Target, body: unkn
     requestId,
   });
   if (result.ok) return result.body;
+  throw modelCallFailed(c, target, result, timeoutMs, opts.rejectedParam);
+}
+
+/**
+ * The error for a model call that failed before answering. A request the model itself refused
+ * (its own 400: a prompt longer than the version accepts) is the caller's 400, naming `param`.
+ */
+export function modelCallFailed(
+  c: Context<AppEnv>,
+  target: Target,
+  result: Pick<Extract<ModelCallResult, { ok: false }>, 'reason' | 'detail'>,
+  timeoutMs: number,
+  rejectedParam?: string,
+): ApiError {
+  const log = c.get('log');
+  if (result.reason === 'rejected') {
+    return new ApiError('invalid_request', result.detail, { param: rejectedParam ?? null });
+  }
   log.warn({ model: target.served, reason: result.reason, detail: result.detail }, 'model call failed');
   if (result.reason === 'timeout') {
-    throw new ApiError(
+    return new ApiError(
       'model_timeout',
       `The model ${target.served} did not answer within ${timeoutMs} ms. You were not billed.`,
     );
   }
   if (result.reason === 'unavailable') {
-    throw new ApiError(
+    return new ApiError(
       'model_unavailable',
       `The model ${target.served} is unavailable right now. You were not billed; try again shortly.`,
     );
   }
-  throw new ApiError('model_error', `The model ${target.served} failed to answer. You were not billed.`);
+  return new ApiError('model_error', `The model ${target.served} failed to answer. You were not billed.`);
 }
 
 /**

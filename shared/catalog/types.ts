@@ -28,7 +28,13 @@ export interface ModelVersion {
   /** Where it runs: the SageMaker endpoint and its production variant. */
   endpointName: string;
   variant: string;
-  limits: { maxInputTokens?: number; maxInputs?: number; timeoutMs?: number };
+  limits: {
+    maxInputTokens?: number;
+    maxInputs?: number;
+    timeoutMs?: number;
+    /** Chat: the largest `max_tokens` a request may ask for (and the default when it asks for none). */
+    maxOutputTokens?: number;
+  };
 }
 
 export interface Catalog {

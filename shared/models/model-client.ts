@@ -12,8 +12,12 @@ export type ModelCallResult =
   | { ok: true; body: unknown; invokedVariant: string | undefined; latencyMs: number }
   | {
       ok: false;
-      /** `timeout`: no answer in time. `unavailable`: not reachable or busy. `model_error`: it answered with an error or garbage. */
-      reason: 'timeout' | 'unavailable' | 'model_error';
+      /**
+       * `timeout`: no answer in time. `unavailable`: not reachable, busy or not loaded. `model_error`:
+       * it answered with an error or garbage. `rejected`: the model refused the request as invalid
+       * (its own 400, e.g. a prompt longer than its context); `detail` is the model's message.
+       */
+      reason: 'timeout' | 'unavailable' | 'model_error' | 'rejected';
       detail: string;
       latencyMs: number;
     };
@@ -21,4 +25,42 @@ export type ModelCallResult =
 /** The port the gateway calls models through; SageMaker in the cloud and locally alike. */
 export interface ModelClient {
   invoke(call: ModelInvocation): Promise<ModelCallResult>;
+  /** Streamed answers; resolves once the first part arrived or the call failed. */
+  invokeStream(call: ModelStreamInvocation): Promise<ModelStreamResult>;
+}
+
+/** A streamed call: the gateway may abort it (its client went away) through `signal`. */
+export interface ModelStreamInvocation extends ModelInvocation {
+  signal?: AbortSignal;
+}
+
+export type ModelStreamResult =
+  | {
+      ok: true;
+      /**
+       * The answer's bytes as the model sends them (part boundaries carry no meaning). Iteration
+       * throws `ModelStreamFailure` when the model fails, stalls or the call is aborted mid-stream.
+       */
+      stream: AsyncIterable<Uint8Array>;
+      invokedVariant: string | undefined;
+      /** Time to the first part. */
+      latencyMs: number;
+    }
+  | {
+      ok: false;
+      reason: 'timeout' | 'unavailable' | 'model_error' | 'rejected';
+      detail: string;
+      latencyMs: number;
+    };
+
+/** Why a stream that had started ended early. */
+export class ModelStreamFailure extends Error {
+  override name = 'ModelStreamFailure';
+  constructor(
+    readonly reason: 'timeout' | 'model_error' | 'aborted',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }
