@@ -151,6 +151,16 @@ export const modelDeployments: Record<string, ModelDeployment> = {
     targetInvocationsPerInstance: 300,
     image: modelServer,
   },
+  // SmolLM2 135M Instruct through transformers.js on CPU, as locally; the image carries the
+  // weights (`npm run models:pull` at build time). A completion takes seconds: few per minute.
+  'chat@smollm2-135m': {
+    instanceType: 'ml.c5.xlarge',
+    initialInstanceCount: 1,
+    minCapacity: 1,
+    maxCapacity: 2,
+    targetInvocationsPerInstance: 20,
+    image: modelServer,
+  },
 };
 
 /**
