@@ -44,6 +44,9 @@ export default defineConfig({
           sequence: { groupOrder: 3 },
           include: ['test/infra/**/*.test.ts'],
           testTimeout: 180_000,
+          // Files share one module graph per worker: aws-cdk-lib loads once (seconds per load)
+          // and each stage's app is synthesized once (helpers' cache), not once per file.
+          isolate: false,
         },
       },
     ],
