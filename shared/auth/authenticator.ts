@@ -35,6 +35,19 @@ export class ApiKeyAuthenticator {
     this.tenantCache = new TtlCache(ttlMs, 10_000, now);
   }
 
+  /**
+   * Drops a key (by hash) from this instance's cache, so a revocation handled here bites at once;
+   * other instances follow within the TTL.
+   */
+  forgetKey(hash: string): void {
+    this.keyCache.delete(hash);
+  }
+
+  /** Drops a tenant from this instance's cache (after a suspension or reactivation). */
+  forgetTenant(tenantId: string): void {
+    this.tenantCache.delete(tenantId);
+  }
+
   async authenticate(secret: string): Promise<AuthResult> {
     if (!looksLikeApiKey(secret)) return { ok: false, reason: 'malformed' };
     const hash = hashApiKey(secret);
