@@ -1,10 +1,15 @@
+import type { Context } from 'hono';
+import type { AccountDeps } from '../../shared/accounts/account-deps';
+import type { Member } from '../../shared/accounts/user-store';
 import type { ApiKeyAuthenticator, Principal } from '../../shared/auth/authenticator';
+import type { KeyUsageTracker } from '../../shared/auth/key-usage';
 import type { ModelResolver } from '../../shared/catalog/resolver';
 import type { Config } from '../../shared/config';
 import type { newId } from '../../shared/ids';
 import type { Logger } from '../../shared/logger';
 import type { UsageStore } from '../../shared/metering/usage-store';
 import type { ModelClient } from '../../shared/models/model-client';
+import type { Tenant } from '../../shared/tenants/tenant-store';
 
 /** Everything the API needs from the outside world; the local server and Lambda wire different adapters. */
 export interface ApiDeps {
@@ -16,7 +21,19 @@ export interface ApiDeps {
   usage: UsageStore;
   ids: typeof newId;
   now: () => Date;
+  /** Signup, sessions, keys, teams, operators. */
+  accounts: AccountDeps;
+  /** Notes API key use for "last used", off the request's critical path. */
+  keyUsage: KeyUsageTracker;
+  /** The caller's IP as the runtime knows it (API Gateway's sourceIp, the socket locally); never a header. */
+  clientIp: (c: Context<AppEnv>) => string | null;
 }
+
+/** Who a console session belongs to, as `sessionAuth` established it for this request. */
+export type SessionContext = { sessionId: string; via: 'cookie' | 'bearer' } & (
+  | { kind: 'user'; userId: string; tenantId: string; member: Member; tenant: Tenant }
+  | { kind: 'operator'; operatorId: string; email: string }
+);
 
 /** The one typed environment of every route and middleware. */
 export interface AppEnv {
@@ -26,5 +43,7 @@ export interface AppEnv {
     log: Logger;
     /** Set by `apiKeyAuth`; routes behind it may rely on it. */
     principal: Principal;
+    /** Set by `sessionAuth`; routes behind it may rely on it. */
+    session: SessionContext;
   };
 }
