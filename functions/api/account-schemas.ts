@@ -6,10 +6,12 @@ import { ErrorSchema } from './schemas';
 
 /** Schemas shared by the /auth, /account and /admin routes. */
 
+/** Trimmed before it is checked: a pasted address often carries a space. */
 export const Email = z
-  .email('must be an email address')
-  .max(254, 'must be at most 254 characters')
-  .openapi({ example: 'ada@example.com' });
+  .string()
+  .trim()
+  .pipe(z.email('must be an email address').max(254, 'must be at most 254 characters'))
+  .openapi({ example: 'ada@example.com', format: 'email' });
 
 export const Password = z
   .string()

@@ -24,12 +24,12 @@ export function setSessionCookies(c: Context<AppEnv>, issued: IssuedSession): vo
   setCookie(c, SESSION_COOKIE, issued.accessToken, {
     ...base,
     path: '/',
-    maxAge: Math.max(1, Math.floor((issued.accessExpiresAt.getTime() - now) / 1000)),
+    maxAge: Math.max(1, Math.ceil((issued.accessExpiresAt.getTime() - now) / 1000)),
   });
   setCookie(c, REFRESH_COOKIE, issued.refreshToken, {
     ...base,
     path: '/auth',
-    maxAge: Math.max(1, Math.floor((Date.parse(issued.session.expiresAt) - now) / 1000)),
+    maxAge: Math.max(1, Math.ceil((Date.parse(issued.session.expiresAt) - now) / 1000)),
   });
 }
 
@@ -49,7 +49,7 @@ export function sessionBody(issued: IssuedSession, now: Date) {
     object: 'session' as const,
     token_type: 'Bearer' as const,
     access_token: issued.accessToken,
-    expires_in: Math.max(0, Math.floor((issued.accessExpiresAt.getTime() - now.getTime()) / 1000)),
+    expires_in: Math.max(0, Math.ceil((issued.accessExpiresAt.getTime() - now.getTime()) / 1000)),
     refresh_token: issued.refreshToken,
     refresh_expires_at: issued.session.expiresAt,
     session_id: issued.session.id,

@@ -75,7 +75,15 @@ export class ApiKeyStore {
         Put: {
           TableName: this.table,
           // The hash (not the secret) is kept on the record to find the lookup item on revoke.
-          Item: { ...keys.apiKey(key.tenantId, key.id), type: 'api_key', ...key, hash },
+          // Never-set fields stay absent (not NULL): the rotate and last-used conditions test existence.
+          Item: {
+            ...keys.apiKey(key.tenantId, key.id),
+            type: 'api_key',
+            ...key,
+            lastUsedAt: key.lastUsedAt ?? undefined,
+            rotatedTo: key.rotatedTo ?? undefined,
+            hash,
+          },
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       },

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
+import { startSession } from '../../shared/accounts/login';
 import { createOperator } from '../../shared/accounts/operators';
 import type { TenantRole } from '../../shared/accounts/roles';
 import type { Harness } from './harness';
@@ -153,4 +154,19 @@ export async function expectError(res: Response, status: number, code: string, p
   expect(body.error.code).toBe(code);
   if (param !== undefined) expect(body.error.param).toBe(param);
   return body.error;
+}
+
+/** A fresh access token for a user (no password check), e.g. after a test moved the clock on. */
+export async function refreshed(h: Harness, user: TestUser): Promise<TestUser> {
+  const issued = await startSession(h.deps.accounts, {
+    kind: 'user',
+    userId: user.userId,
+    tenantId: user.tenantId,
+  });
+  return {
+    ...user,
+    token: issued.accessToken,
+    refreshToken: issued.refreshToken,
+    sessionId: issued.session.id,
+  };
 }
