@@ -168,6 +168,10 @@ describe('signup and verification', () => {
     expect([await tenantCount(h), h.outbox.list().length]).toEqual([tenants, sent]);
   });
 
+  it('the outbox is a local-runner route only: the API app itself has none', async () => {
+    await expectError(await h.call('/_local/outbox'), 404, 'not_found');
+  });
+
   it('a body that is not JSON is 415', async () => {
     const res = await h.call('/auth/signup', {
       body: 'email=a@example.com',
