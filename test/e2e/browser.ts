@@ -72,7 +72,13 @@ export function browser(): Browser {
   };
 }
 
+/** A full-page screenshot, once the notices of the last action have gone (they would cover the page). */
 export async function shot(page: Page, name: string): Promise<void> {
+  await page
+    .locator('.toast')
+    .first()
+    .waitFor({ state: 'detached', timeout: 6_000 })
+    .catch(() => {});
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 

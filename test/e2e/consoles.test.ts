@@ -66,6 +66,16 @@ describe('the consoles in a real browser', () => {
     expect(asset).toBeTruthy();
     const js = await fetch(`${stack.url}${asset}`);
     expect(js.headers.get('cache-control')).toContain('immutable');
+    // Client routes (a reload, an emailed link) get the app; files outside web/dist never leak.
+    const deep = await fetch(`${stack.url}/operator/tenants/ten_123`);
+    expect(deep.headers.get('content-type')).toContain('text/html');
+    expect(deep.headers.get('cache-control')).toBe('no-cache');
+    const escape = await fetch(`${stack.url}/assets/..%2f..%2fpackage.json`);
+    expect(escape.status).toBe(404);
+    expect(await escape.text()).not.toContain('"devDependencies"');
+    const missing = await fetch(`${stack.url}/v2/anything`);
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('not_found');
     const api = await fetch(`${stack.url}/account`);
     expect(api.status).toBe(401);
     expect(((await api.json()) as { error: { code: string } }).error.code).toBe('missing_credentials');

@@ -33,16 +33,20 @@ export function DailyChart(props: {
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height: props.height ?? 180,
-      legend: { show: series.length > 1 },
+      legend: { show: series.length > 1, live: false },
       cursor: { points: { show: false } },
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      // Half a day of room either side, so the first and last days' bars are not cut off.
+      scales: {
+        x: { time: true, range: (_u, min, max) => [min - 43_200, max + 43_200] },
+        y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
+      },
       axes: [
         { stroke: ink, grid: { show: false }, ticks: { stroke: grid }, font: '11px system-ui' },
         {
           stroke: ink,
           grid: { stroke: grid },
           ticks: { show: false },
-          size: 56,
+          size: 76,
           font: '11px system-ui',
           values: (_u, vals) => vals.map((v) => props.format(v)),
         },
@@ -51,6 +55,7 @@ export function DailyChart(props: {
         { value: (_u, v) => (v == null ? '' : new Date(v * 1000).toISOString().slice(0, 10)) },
         ...series.map((s, i) => ({
           label: s.label,
+          points: { show: false },
           stroke: s.color,
           fill: `${s.color}cc`,
           width: 0,

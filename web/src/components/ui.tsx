@@ -238,7 +238,7 @@ let nextToast = 1;
 export function announce(text: string, tone: Toast['tone'] = 'info'): void {
   const toast = { id: nextToast++, text, tone };
   toasts.set([...toasts.get(), toast]);
-  setTimeout(() => toasts.set(toasts.get().filter((t) => t.id !== toast.id)), 5000);
+  setTimeout(() => toasts.set(toasts.get().filter((t) => t.id !== toast.id)), 3500);
 }
 
 export function Toasts() {

@@ -90,7 +90,6 @@ export default function OverviewPage() {
     { done: tenant.status !== 'pending_verification', text: 'Verify your email', href: null },
     { done: activeKeys.length > 0, text: 'Create an API key', href: '/keys' },
     { done: called, text: 'Make your first call in the playground', href: '/playground' },
-    { done: false, text: 'Read the API reference', href: '/docs' },
   ];
 
   return (
@@ -186,19 +185,15 @@ export default function OverviewPage() {
               <span class="check" aria-hidden="true">
                 {s.done ? '✓' : ''}
               </span>
-              {s.href && !s.done ? (
-                s.href.startsWith('/docs') ? (
-                  <a href={s.href}>{s.text}</a>
-                ) : (
-                  <Link href={s.href}>{s.text}</Link>
-                )
-              ) : (
-                s.text
-              )}
+              {s.href && !s.done ? <Link href={s.href}>{s.text}</Link> : s.text}
               {s.done && <span class="visually-hidden"> (done)</span>}
             </li>
           ))}
         </ol>
+        <p class="hint">
+          Then call the API from your code: the <a href="/docs">API reference</a> has every route, and the
+          OpenAI SDK works with Tollgate's base URL.
+        </p>
       </section>
     </>
   );
