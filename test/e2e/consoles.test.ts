@@ -70,9 +70,9 @@ describe('the consoles in a real browser', () => {
     const deep = await fetch(`${stack.url}/operator/tenants/ten_123`);
     expect(deep.headers.get('content-type')).toContain('text/html');
     expect(deep.headers.get('cache-control')).toBe('no-cache');
-    const escape = await fetch(`${stack.url}/assets/..%2f..%2fpackage.json`);
-    expect(escape.status).toBe(404);
-    expect(await escape.text()).not.toContain('"devDependencies"');
+    const traversal = await fetch(`${stack.url}/assets/..%2f..%2fpackage.json`);
+    expect(traversal.status).toBe(404);
+    expect(await traversal.text()).not.toContain('"devDependencies"');
     const missing = await fetch(`${stack.url}/v2/anything`);
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('not_found');
