@@ -1,6 +1,9 @@
+import { DynamoAuditLog } from '../../shared/audit/audit-log';
 import { ApiKeyStore } from '../../shared/auth/api-key-store';
 import { ApiKeyAuthenticator } from '../../shared/auth/authenticator';
+import { CatalogAdmin } from '../../shared/catalog/catalog-admin';
 import { CatalogStore } from '../../shared/catalog/catalog-store';
+import { PinStore } from '../../shared/catalog/pin-store';
 import { ModelResolver } from '../../shared/catalog/resolver';
 import type { Config } from '../../shared/config';
 import { createDynamo, type Dynamo } from '../../shared/db/client';
@@ -20,6 +23,8 @@ export interface Stores {
   apiKeys: ApiKeyStore;
   catalog: CatalogStore;
   usage: UsageStore;
+  pins: PinStore;
+  audit: DynamoAuditLog;
 }
 
 export function createStores(config: Config): Stores {
@@ -31,6 +36,8 @@ export function createStores(config: Config): Stores {
     apiKeys: new ApiKeyStore(dynamo.doc, names.main),
     catalog: new CatalogStore(dynamo.doc, names.main),
     usage: new UsageStore(dynamo.doc, names.usage),
+    pins: new PinStore(dynamo.doc, names.main, config.AUTH_CACHE_TTL_MS),
+    audit: new DynamoAuditLog(dynamo.doc, names.main),
   };
 }
 
@@ -44,17 +51,23 @@ export function createApiDeps(
   overrides: { stores?: Stores; models?: ModelClient; now?: () => Date } = {},
 ): ApiDeps & { stores: Stores } {
   const stores = overrides.stores ?? createStores(config);
+  const now = overrides.now ?? (() => new Date());
+  const resolver = new ModelResolver(stores.catalog, config.CATALOG_CACHE_TTL_MS);
   return {
     config,
     log,
     stores,
     authenticator: new ApiKeyAuthenticator(stores.apiKeys, stores.tenants, config.AUTH_CACHE_TTL_MS),
-    resolver: new ModelResolver(stores.catalog, config.CATALOG_CACHE_TTL_MS),
+    resolver,
+    pins: stores.pins,
+    audit: stores.audit,
+    // Other instances see a change within CATALOG_CACHE_TTL_MS; this one drops its cache at once.
+    catalogAdmin: new CatalogAdmin(stores.catalog, stores.audit, now, () => resolver.invalidate()),
     models:
       overrides.models ??
       new SageMakerModelClient({ region: config.AWS_REGION, endpoint: config.SAGEMAKER_ENDPOINT }),
     usage: stores.usage,
     ids: newId,
-    now: overrides.now ?? (() => new Date()),
+    now,
   };
 }

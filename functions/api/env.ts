@@ -1,4 +1,7 @@
+import type { AuditLog } from '../../shared/audit/audit-log';
 import type { ApiKeyAuthenticator, Principal } from '../../shared/auth/authenticator';
+import type { CatalogAdmin } from '../../shared/catalog/catalog-admin';
+import type { PinStore } from '../../shared/catalog/pin-store';
 import type { ModelResolver } from '../../shared/catalog/resolver';
 import type { Config } from '../../shared/config';
 import type { newId } from '../../shared/ids';
@@ -12,6 +15,11 @@ export interface ApiDeps {
   log: Logger;
   authenticator: ApiKeyAuthenticator;
   resolver: ModelResolver;
+  /** Tenants' model pins (cached for AUTH_CACHE_TTL_MS on the hot path). */
+  pins: PinStore;
+  /** Operator changes to the catalog, each audited. */
+  catalogAdmin: CatalogAdmin;
+  audit: AuditLog;
   models: ModelClient;
   usage: UsageStore;
   ids: typeof newId;
@@ -26,5 +34,7 @@ export interface AppEnv {
     log: Logger;
     /** Set by `apiKeyAuth`; routes behind it may rely on it. */
     principal: Principal;
+    /** Set by the operator (admin) auth middleware: who an audited change is attributed to. */
+    operator: { userId: string };
   };
 }

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { ModelTask, ModelVersion } from '../../shared/catalog/types';
-import { ApiError } from '../../shared/errors';
+import { ApiError, type ErrorCode } from '../../shared/errors';
 import { costNanoUsd, type Units } from '../../shared/metering/pricing';
 import type { AppEnv } from './env';
 
@@ -19,18 +19,30 @@ const TASK_ROUTES: Record<ModelTask, string> = {
 };
 
 /**
- * Resolves the body's `model` to a version of a model that does `task`. Unknown names, versions
- * and aliases, retired versions and models of another task are 400s with `param: "model"`.
+ * Resolves the body's `model` to a version of a model that does `task`, for the calling tenant
+ * (its pins and its sticky share of weighted traffic). Unknown names, versions and aliases, retired
+ * versions and models of another task are 400s with `param: "model"`. The answer names the version
+ * in `x-model-version`; a deprecated one adds `Deprecation` and `Sunset` headers (RFC 9745, 8594).
  */
 export async function resolveTarget(c: Context<AppEnv>, ref: string, task: ModelTask): Promise<Target> {
-  const r = await c.get('deps').resolver.resolve(ref);
+  const deps = c.get('deps');
+  const tenantId = c.get('principal')?.tenantId;
+  // Pins only matter when the request names no version, so an explicit `@version` costs no read.
+  const pins = tenantId !== undefined && !ref.includes('@') ? await deps.pins.forTenant(tenantId) : undefined;
+  const r = await deps.resolver.resolve(ref, { tenantId, pins });
   if (!r.ok) {
+    const pinned = 'pinned' in r && r.pinned ? ' (your pin; change it at /account/models/pins)' : '';
+    if (r.reason === 'retired') {
+      throw new ApiError(
+        'model_version_retired',
+        `Version '${r.version}' of '${r.model}' is retired${pinned}; use '${r.model}@${r.replacement}' instead.`,
+        { param: 'model' },
+      );
+    }
     const message =
       r.reason === 'unknown_model'
         ? `The model '${r.model}' does not exist. GET /v1/models lists the models you can use.`
-        : r.reason === 'unknown_version'
-          ? `The model '${r.model}' has no version or alias '${r.version}'.`
-          : `Version '${r.version}' of '${r.model}' is retired; use '${r.model}@${r.replacement}' instead.`;
+        : `The model '${r.model}' has no version or alias '${r.version}'${pinned}.`;
     throw new ApiError('model_not_found', message, { param: 'model' });
   }
   if (r.model.task !== task) {
@@ -42,11 +54,28 @@ export async function resolveTarget(c: Context<AppEnv>, ref: string, task: Model
   }
   const served = `${r.model.name}@${r.version.version}`;
   c.header('x-model-version', served);
+  for (const [name, value] of Object.entries(deprecationHeaders(r.version))) c.header(name, value);
   return { version: r.version, served };
 }
 
+/** `Deprecation: @<unix seconds>` and `Sunset: <HTTP-date>` for a deprecated version; nothing otherwise. */
+export function deprecationHeaders(version: ModelVersion): Record<string, string> {
+  if (version.status !== 'deprecated') return {};
+  const headers: Record<string, string> = {};
+  const since = Date.parse(version.deprecatedAt ?? version.releasedAt);
+  if (!Number.isNaN(since)) headers.deprecation = `@${Math.floor(since / 1000)}`;
+  if (version.sunsetAt) headers.sunset = new Date(version.sunsetAt).toUTCString();
+  return headers;
+}
+
 /** Calls the version's endpoint and variant; failures become 502/504 and nothing is billed. */
-export async function invokeModel(c: Context<AppEnv>, target: Target, body: unknown): Promise<unknown> {
+export async function invokeModel(
+  c: Context<AppEnv>,
+  target: Target,
+  body: unknown,
+  /** The request field the model's refusal of its input is about, and the code to say it with. */
+  input: { param: string; code: ErrorCode } = { param: 'input', code: 'invalid_request' },
+): Promise<unknown> {
   const { deps, requestId, log } = { deps: c.get('deps'), requestId: c.get('requestId'), log: c.get('log') };
   const timeoutMs = Math.min(
     target.version.limits.timeoutMs ?? deps.config.MODEL_TIMEOUT_MS,
@@ -65,6 +94,22 @@ export async function invokeModel(c: Context<AppEnv>, target: Target, body: unkn
     throw new ApiError(
       'model_timeout',
       `The model ${target.served} did not answer within ${timeoutMs} ms. You were not billed.`,
+    );
+  }
+  if (result.reason === 'rejected') {
+    throw new ApiError(
+      input.code,
+      `The model ${target.served} could not read '${input.param}' (${result.detail.slice(0, 200)}). You were not billed.`,
+      { param: input.param },
+    );
+  }
+  if (result.reason === 'busy' || result.reason === 'loading') {
+    throw new ApiError(
+      result.reason === 'busy' ? 'model_busy' : 'model_loading',
+      result.reason === 'busy'
+        ? `The model ${target.served} is at capacity. You were not billed; retry after a second.`
+        : `The model ${target.served} is loading. You were not billed; retry in a few seconds.`,
+      { headers: { 'retry-after': result.reason === 'busy' ? '1' : '5' } },
     );
   }
   if (result.reason === 'unavailable') {

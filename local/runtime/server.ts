@@ -18,6 +18,8 @@ export type RuntimeServerOptions = {
   region?: string;
   /** Called once per invocation after the answer is written. Never carries the request body. */
   onInvocation?: (entry: InvocationLogEntry) => void;
+  /** Enables `POST /faults/{endpoint}/{variant}/crash` (tests make a model's worker die mid-call). */
+  faults?: boolean;
 };
 
 export type InvocationLogEntry = {
@@ -48,6 +50,7 @@ class BodyTooLarge extends Error {}
 
 // A path prefix in the client's `endpoint` is kept by the SDK, so match on the tail of the path.
 const INVOCATIONS = /\/endpoints\/([^/]+)\/invocations$/;
+const FAULT = /^\/faults\/([^/]+)\/([^/]+)\/crash$/;
 
 /**
  * The SageMaker Runtime `InvokeEndpoint` API over node:http, for the unmodified AWS SDK client with an
@@ -123,6 +126,8 @@ export function createRuntimeServer(
           `Target variant ${variant} not found for endpoint ${endpointName} of account ${accountId}.`,
         );
       }
+      const notReady = readinessError(endpointName, variant, handler);
+      if (notReady) throw notReady;
       const semaphore = semaphoreFor(
         endpointName,
         variant,
@@ -148,8 +153,12 @@ export function createRuntimeServer(
       try {
         // The caller gave up while queued: do not spend model time on an answer nobody reads.
         if (res.destroyed) return;
+        // The model may have died and be reloading since this call was admitted to the queue.
+        const stillNotReady = readinessError(endpointName, variant, handler);
+        if (stillNotReady) throw stillNotReady;
         result = await handler.invoke(body, req.headers['content-type']);
       } catch (error) {
+        if (error instanceof HttpError) throw error;
         if (error instanceof ModelInputError) throw modelError(endpointName, 400, error.message);
         throw modelError(endpointName, 500, error instanceof Error ? error.message : String(error));
       } finally {
@@ -215,9 +224,34 @@ export function createRuntimeServer(
         sendError(res, new HttpError(405, 'MethodNotAllowed', 'Use GET for /ping.'), requestId);
         return;
       }
-      const payload = '{"status":"ok"}';
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': payload.length });
+      // Honest health: 200 only when every hosted model answers; the body says which are loading.
+      const models: Record<string, string> = {};
+      let ready = true;
+      for (const [name, config] of registry) {
+        for (const [variantName, handler] of config.variants) {
+          const state = handler.readiness?.().state ?? 'ready';
+          if (state !== 'ready') ready = false;
+          models[`${name}/${variantName}`] = state;
+        }
+      }
+      const payload = JSON.stringify({ status: ready ? 'ok' : 'loading', models });
+      res.writeHead(ready ? 200 : 503, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(payload),
+      });
       res.end(payload);
+      return;
+    }
+    const fault = options.faults && req.method === 'POST' ? FAULT.exec(path) : null;
+    if (fault?.[1] !== undefined && fault[2] !== undefined) {
+      const handler = registry.get(decodeURIComponent(fault[1]))?.variants.get(decodeURIComponent(fault[2]));
+      if (!handler?.injectCrash) {
+        sendError(res, new HttpError(404, 'ValidationError', 'No such worker-hosted variant.'), requestId);
+        return;
+      }
+      handler.injectCrash();
+      res.writeHead(204);
+      res.end();
       return;
     }
     sendError(
@@ -230,6 +264,32 @@ export function createRuntimeServer(
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   return server;
+}
+
+/**
+ * 429 ModelNotReadyException while a model (re)loads, as SageMaker answers it; a model that could
+ * not be loaded at all is a model failure.
+ */
+function readinessError(
+  endpointName: string,
+  variant: string,
+  handler: { readiness?: () => { state: string; reason?: string } },
+): HttpError | undefined {
+  const readiness = handler.readiness?.();
+  if (!readiness || readiness.state === 'ready') return undefined;
+  if (readiness.state === 'loading') {
+    return new HttpError(
+      429,
+      'ModelNotReadyException',
+      `Variant ${variant} of endpoint ${endpointName} is loading its model; retry in a few seconds.`,
+    );
+  }
+  return new HttpError(
+    424,
+    'ModelError',
+    `Variant ${variant} of endpoint ${endpointName} failed to load: ${readiness.reason ?? 'unknown'}.`,
+    { OriginalStatusCode: 500, OriginalMessage: 'model failed to load' },
+  );
 }
 
 /** 503 ServiceUnavailable rather than 429 ModelNotReadyException: the latter tells the caller the
@@ -258,6 +318,7 @@ function sendError(
     'x-amzn-requestid': requestId,
   };
   if (error.status === 503) headers['retry-after'] = '1';
+  if (error.status === 429) headers['retry-after'] = '5';
   if (closeConnection) headers.connection = 'close';
   res.writeHead(error.status, headers);
   res.end(payload);

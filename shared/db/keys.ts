@@ -24,6 +24,12 @@ export const keys = {
     sk: `DAY#${day}#${model}#${version}#${keyId}`,
   }),
   usageDailyPrefix: () => 'DAY#',
+  /** A tenant's pin of one model to a version (or alias); all of a tenant's pins are one Query. */
+  modelPin: (tenantId: string, model: string) => ({ pk: `TENANT#${tenantId}`, sk: `PIN#${model}` }),
+  modelPinPrefix: () => 'PIN#',
+  /** An audit entry under what it is about (`model:ocr`), in time order. */
+  auditEntry: (target: string, at: string, id: string) => ({ pk: `AUDIT#${target}`, sk: `AT#${at}#${id}` }),
+  auditEntryPrefix: () => 'AT#',
   /** A local-runner marker, so a restart does not seed twice. */
   seedMarker: (name: string) => ({ pk: `SEED#${name}`, sk: 'SEED' }),
 } as const;
@@ -37,4 +43,6 @@ export type EntityType =
   | 'model_version'
   | 'usage_event'
   | 'usage_daily'
-  | 'seed';
+  | 'seed'
+  | 'model_pin'
+  | 'audit_entry';

@@ -12,8 +12,12 @@ export type ModelCallResult =
   | { ok: true; body: unknown; invokedVariant: string | undefined; latencyMs: number }
   | {
       ok: false;
-      /** `timeout`: no answer in time. `unavailable`: not reachable or busy. `model_error`: it answered with an error or garbage. */
-      reason: 'timeout' | 'unavailable' | 'model_error';
+      /**
+       * `timeout`: no answer in time. `unavailable`: not reachable. `busy`: at capacity, try again.
+       * `loading`: the version is still loading. `rejected`: the model refused the input as
+       * unreadable (its own 4xx; `detail` says why). `model_error`: it failed or answered garbage.
+       */
+      reason: 'timeout' | 'unavailable' | 'busy' | 'loading' | 'rejected' | 'model_error';
       detail: string;
       latencyMs: number;
     };

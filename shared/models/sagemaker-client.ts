@@ -7,7 +7,7 @@ export interface SageMakerOptions {
   endpoint?: string;
 }
 
-const UNAVAILABLE = new Set(['ServiceUnavailable', 'ModelNotReadyException', 'ECONNREFUSED', 'ECONNRESET']);
+const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET']);
 
 /**
  * Calls model versions through the unmodified AWS SDK client: `TargetVariant` selects the
@@ -62,6 +62,18 @@ export class SageMakerModelClient implements ModelClient {
       const e = err as Error & { code?: string; $metadata?: unknown };
       if (signal.aborted)
         return { ok: false, reason: 'timeout', detail: `no answer within ${call.timeoutMs} ms`, latencyMs };
+      if (e.name === 'ServiceUnavailable') return { ok: false, reason: 'busy', detail: e.name, latencyMs };
+      if (e.name === 'ModelNotReadyException')
+        return { ok: false, reason: 'loading', detail: e.name, latencyMs };
+      const original = e as { OriginalStatusCode?: number; OriginalMessage?: string };
+      if (
+        e.name === 'ModelError' &&
+        original.OriginalStatusCode !== undefined &&
+        original.OriginalStatusCode < 500
+      ) {
+        // The model's own 4xx: the input was unreadable to it (e.g. an image that does not decode).
+        return { ok: false, reason: 'rejected', detail: original.OriginalMessage ?? e.message, latencyMs };
+      }
       if (UNAVAILABLE.has(e.name) || (e.code && UNAVAILABLE.has(e.code))) {
         return { ok: false, reason: 'unavailable', detail: e.name, latencyMs };
       }

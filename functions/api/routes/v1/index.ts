@@ -2,6 +2,10 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import { apiKeyAuth } from '../../middleware/api-key-auth';
 import { requireJson } from '../../middleware/require-json';
+import { registerImageModerations } from './images/moderations';
+import { registerImageOcr } from './images/ocr';
+import { registerModelsGet } from './models/get';
+import { registerModelsList } from './models/list';
 import { registerSentiment } from './text/sentiment';
 import { registerUsageList } from './usage/list';
 
@@ -9,5 +13,9 @@ import { registerUsageList } from './usage/list';
 export function registerV1(app: OpenAPIHono<AppEnv>): void {
   app.use('/v1/*', apiKeyAuth(), requireJson());
   registerSentiment(app);
+  registerImageModerations(app);
+  registerImageOcr(app);
+  registerModelsList(app);
+  registerModelsGet(app);
   registerUsageList(app);
 }

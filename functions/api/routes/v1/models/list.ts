@@ -1,0 +1,33 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import type { AppEnv } from '../../../env';
+import { errorResponses } from '../../../schemas';
+import { ModelSchema, presentModel } from './present';
+
+const ListResponse = z.object({ object: z.literal('list'), data: z.array(ModelSchema) }).openapi('ModelList');
+
+const route = createRoute({
+  method: 'get',
+  path: '/v1/models',
+  tags: ['Models'],
+  summary: 'The models your tenant may call, with versions, status and prices',
+  description:
+    'OpenAI-compatible list. Retired versions are left out; preview versions are listed with status `preview`.',
+  security: [{ apiKey: [] }],
+  responses: {
+    200: { description: 'Every active model', content: { 'application/json': { schema: ListResponse } } },
+    ...errorResponses,
+  },
+});
+
+export function registerModelsList(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const deps = c.get('deps');
+    const { tenantId } = c.get('principal');
+    const [catalog, pins] = await Promise.all([deps.resolver.catalog(), deps.pins.forTenant(tenantId)]);
+    const data = [...catalog.models.values()]
+      .filter((e) => e.model.status === 'active')
+      .sort((a, b) => a.model.name.localeCompare(b.model.name))
+      .map((e) => presentModel(e, tenantId, pins));
+    return c.json({ object: 'list' as const, data }, 200);
+  });
+}
