@@ -213,10 +213,9 @@ export class CatalogAdmin {
       if (v.status === 'retired') return fail('conflict', `Version '${id}' is retired.`, 'version');
       const bad = checkPrices(entry.model, prices);
       if (bad) return bad;
-      const priceBook = `pb-${this.now()
-        .toISOString()
-        .replace(/[-:]/g, '')
-        .replace(/\.\d+Z$/, 'Z')}`;
+      // The model's next revision makes the id unique even for two changes within a millisecond.
+      const stamp = this.now().toISOString().replace(/[-:]/g, '');
+      const priceBook = `pb-${stamp}-r${(entry.model.revision ?? 0) + 1}`;
       return { model: entry.model, changedVersions: [{ ...v, prices: { ...prices }, priceBook }] };
     });
   }

@@ -95,7 +95,10 @@ describe('local model runtime process (SageMaker Runtime API)', () => {
   it('answers the container health check', async () => {
     const response = await fetch(`${runtime.url}/ping`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok', models: { 'tollgate-local-sentiment/v1': 'ready' } });
+    expect(await response.json()).toEqual({
+      status: 'ok',
+      models: { 'tollgate-local-sentiment/v1': 'ready' },
+    });
   });
 
   it('labels positive, negative, negated and neutral texts', async () => {

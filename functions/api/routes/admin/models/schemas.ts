@@ -8,7 +8,7 @@ const Units = z.enum(['input_tokens', 'output_tokens', 'images']);
 
 /** Prices in whole nano-USD per unit: $0.10 per 1M tokens is 100, $0.0005 per image is 500000. */
 export const PricesNano = z
-  .record(Units, z.number().int().min(0).max(Number.MAX_SAFE_INTEGER))
+  .partialRecord(Units, z.number().int().min(0).max(Number.MAX_SAFE_INTEGER))
   .openapi({ example: { images: 500_000 }, description: 'nano-USD (1e-9 USD) per unit.' });
 
 export const LimitsInput = z
