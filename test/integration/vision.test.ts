@@ -126,6 +126,12 @@ describe('vision models through the gateway', () => {
     },
   );
 
+  it('/health reports the models as ok once they are loaded', async () => {
+    const res = await fetch(`${stack.url}/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'ok', components: { models: 'ok' } });
+  });
+
   it('aliases and defaults pick the versions the catalog says', async () => {
     const image = b64(text);
     for (const [path, model, served] of [
