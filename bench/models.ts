@@ -10,9 +10,9 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { createStores } from '../functions/api/deps';
+import { startLocalStack } from '../local/stack';
 import { loadConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
-import { startLocalStack } from '../local/stack';
 
 export interface ModelBenchResult {
   model: string;
@@ -83,13 +83,19 @@ export async function runModelsBench(options: ModelBenchOptions = {}): Promise<M
       await new Promise((r) => setTimeout(r, 200));
     }
     log(`stack up and every model loaded in ${Math.round(performance.now() - started)} ms`);
-    const ping = (await (await fetch(`${stack.runtimeUrl}/ping`)).json()) as { models: Record<string, string> };
-    const hosted = new Set(Object.keys(ping.models).map((k) => k.replace(/^tollgate-local-/, '').replace('/', '@')));
+    const ping = (await (await fetch(`${stack.runtimeUrl}/ping`)).json()) as {
+      models: Record<string, string>;
+    };
+    const hosted = new Set(
+      Object.keys(ping.models).map((k) => k.replace(/^tollgate-local-/, '').replace('/', '@')),
+    );
     const data = await inputs();
     const key = stack.demo.secret!;
     const call = async (target: (typeof TARGETS)[number]) => {
       const body =
-        target.input === 'text' ? { model: target.model, input: data.text } : { model: target.model, image: data[target.input] };
+        target.input === 'text'
+          ? { model: target.model, input: data.text }
+          : { model: target.model, image: data[target.input] };
       const t0 = performance.now();
       const res = await fetch(`${stack.url}${target.path}`, {
         method: 'POST',
@@ -160,7 +166,8 @@ export async function runModelsBench(options: ModelBenchOptions = {}): Promise<M
   }
 }
 
-const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, '/'));
+const isMain =
+  process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, '/'));
 if (isMain) {
   const { values } = parseArgs({
     options: {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import { ModelInputError } from './model-handler';
+import { type ModelHandler, ModelInputError } from './model-handler';
+import { notReadyAnswer, registryReadiness } from './readiness';
 import type { EndpointRegistry, VariantCapacity } from './registry';
 import { Semaphore } from './semaphore';
 
@@ -225,15 +226,7 @@ export function createRuntimeServer(
         return;
       }
       // Honest health: 200 only when every hosted model answers; the body says which are loading.
-      const models: Record<string, string> = {};
-      let ready = true;
-      for (const [name, config] of registry) {
-        for (const [variantName, handler] of config.variants) {
-          const state = handler.readiness?.().state ?? 'ready';
-          if (state !== 'ready') ready = false;
-          models[`${name}/${variantName}`] = state;
-        }
-      }
+      const { ready, models } = registryReadiness(registry);
       const payload = JSON.stringify({ status: ready ? 'ok' : 'loading', models });
       res.writeHead(ready ? 200 : 503, {
         'content-type': 'application/json',
@@ -266,30 +259,9 @@ export function createRuntimeServer(
   return server;
 }
 
-/**
- * 429 ModelNotReadyException while a model (re)loads, as SageMaker answers it; a model that could
- * not be loaded at all is a model failure.
- */
-function readinessError(
-  endpointName: string,
-  variant: string,
-  handler: { readiness?: () => { state: string; reason?: string } },
-): HttpError | undefined {
-  const readiness = handler.readiness?.();
-  if (!readiness || readiness.state === 'ready') return undefined;
-  if (readiness.state === 'loading') {
-    return new HttpError(
-      429,
-      'ModelNotReadyException',
-      `Variant ${variant} of endpoint ${endpointName} is loading its model; retry in a few seconds.`,
-    );
-  }
-  return new HttpError(
-    424,
-    'ModelError',
-    `Variant ${variant} of endpoint ${endpointName} failed to load: ${readiness.reason ?? 'unknown'}.`,
-    { OriginalStatusCode: 500, OriginalMessage: 'model failed to load' },
-  );
+function readinessError(endpointName: string, variant: string, handler: ModelHandler): HttpError | undefined {
+  const answer = notReadyAnswer(endpointName, variant, handler);
+  return answer && new HttpError(answer.status, answer.errorType, answer.message, answer.extra);
 }
 
 /** 503 ServiceUnavailable rather than 429 ModelNotReadyException: the latter tells the caller the

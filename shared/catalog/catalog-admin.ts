@@ -1,4 +1,5 @@
 import type { AuditLog } from '../audit/audit-log';
+import { checkPrices, checkVersion, fail, MODEL_NAME_RE, VERSION_ID_RE } from './catalog-rules';
 import type { CatalogStore } from './catalog-store';
 import type { BillingUnit, Catalog, CatalogEntry, ModelDefinition, ModelVersion } from './types';
 
@@ -11,8 +12,6 @@ export type AdminFailure = {
 };
 export type AdminResult = { ok: true; entry: CatalogEntry } | AdminFailure;
 
-export const MODEL_NAME_RE = /^[a-z0-9][a-z0-9-]{0,63}$/;
-export const VERSION_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const MAX_ATTEMPTS = 3;
 
 type Change = {
@@ -20,13 +19,6 @@ type Change = {
   newVersions?: ModelVersion[];
   changedVersions?: ModelVersion[];
 };
-
-const fail = (reason: AdminFailure['reason'], message: string, param?: string): AdminFailure => ({
-  ok: false,
-  reason,
-  message,
-  ...(param ? { param } : {}),
-});
 
 /**
  * Operator changes to the catalog. Each reads the model consistently, checks the change against
@@ -261,41 +253,4 @@ export class CatalogAdmin {
 function auditView(entry: CatalogEntry, versionId: string | undefined): unknown {
   const { revision: _r, ...model } = entry.model;
   return versionId === undefined ? { model } : { model, version: entry.versions.get(versionId) ?? null };
-}
-
-function checkVersion(model: ModelDefinition, v: ModelVersion): AdminFailure | undefined {
-  if (!VERSION_ID_RE.test(v.version))
-    return fail('invalid', 'Version ids are A-Z, a-z, 0-9, ., _ and -.', 'version');
-  if (model.aliases[v.version] !== undefined) {
-    return fail('conflict', `'${v.version}' is already an alias of '${model.name}'.`, 'version');
-  }
-  if (v.status !== 'preview' && v.status !== 'active') {
-    return fail('invalid', 'A new version starts as preview or active.', 'status');
-  }
-  if (!v.endpointName || !v.variant)
-    return fail('invalid', 'endpoint_name and variant are required.', 'endpoint_name');
-  return checkPrices(model, v.prices);
-}
-
-function checkPrices(
-  model: ModelDefinition,
-  prices: Partial<Record<string, number>>,
-): AdminFailure | undefined {
-  for (const [unit, price] of Object.entries(prices)) {
-    if (!model.units.includes(unit as BillingUnit)) {
-      return fail(
-        'invalid',
-        `'${model.name}' is not billed by ${unit} (it bills ${model.units.join(', ')}).`,
-        `prices.${unit}`,
-      );
-    }
-    if (!Number.isSafeInteger(price) || (price as number) < 0) {
-      return fail('invalid', 'Prices are whole nano-USD per unit, 0 or more.', `prices.${unit}`);
-    }
-  }
-  for (const unit of model.units) {
-    if (prices[unit] === undefined)
-      return fail('invalid', `A price per ${unit} is required.`, `prices.${unit}`);
-  }
-  return undefined;
 }

@@ -100,7 +100,9 @@ export class CatalogStore implements CatalogSource {
                 ...(expectedRevision === null
                   ? { ConditionExpression: 'attribute_not_exists(pk)' }
                   : {
-                      ConditionExpression: '#rev = :rev',
+                      // Items written before revisions existed count as revision 0.
+                      ConditionExpression:
+                        expectedRevision === 0 ? 'attribute_not_exists(#rev) OR #rev = :rev' : '#rev = :rev',
                       ExpressionAttributeNames: { '#rev': 'revision' },
                       ExpressionAttributeValues: { ':rev': expectedRevision },
                     }),

@@ -1,3 +1,4 @@
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { createMiddleware } from 'hono/factory';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -284,6 +285,17 @@ describe('/admin/models: operator changes, each audited', () => {
       before: { version: { status: 'deprecated' } },
       after: { version: { status: 'retired', replacement: 'v2' } },
     });
+  });
+
+  it('a model item written before revisions existed can still be changed', async () => {
+    const key = { pk: 'MODEL#image-moderation', sk: 'MODEL' };
+    const table = `tollgate-${h.config.STAGE}-main`;
+    const { Item } = await h.stores.dynamo.doc.send(new GetCommand({ TableName: table, Key: key }));
+    const { revision: _r, ...legacy } = Item!;
+    await h.stores.dynamo.doc.send(new PutCommand({ TableName: table, Item: legacy }));
+    const res = await as('PUT', '/admin/models/image-moderation/traffic', { weights: { 'mobilenet-v2': 1 } });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as AdminModel).revision).toBe(1);
   });
 
   it('unknown models and versions are 404', async () => {
