@@ -4,17 +4,28 @@ import { defineConfig } from 'vitest/config';
  * Test layers, each its own project: `vitest run --project unit` and so on.
  * unit: pure, no I/O. api: the Hono app in process against DynamoDB Local and the local model
  * runtime. integration: the whole local stack over HTTP. infra: CDK template assertions.
+ * The projects run one after another (groupOrder): on a 2-core machine, overlapping them only
+ * makes each slower.
  */
 export default defineConfig({
   test: {
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', CDK_DISABLE_VERSION_CHECK: '1' },
+    // CI also writes a JSON report, from which .ci/run prints one summary line.
+    reporters: process.env.CI ? ['default', 'json'] : ['default'],
+    outputFile: { json: 'test-results/vitest.json' },
+    env: {
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      CDK_DISABLE_VERSION_CHECK: '1',
+      // Runtimes started by tests host the cheap models; a file that needs vision models says so.
+      RUNTIME_MODELS: 'sentiment,chat',
+    },
     projects: [
       {
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'] },
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], sequence: { groupOrder: 0 } },
       },
       {
         test: {
           name: 'api',
+          sequence: { groupOrder: 1 },
           include: ['test/api/**/*.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 30_000,
@@ -24,6 +35,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
+          sequence: { groupOrder: 2 },
           include: ['test/integration/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
@@ -34,8 +46,12 @@ export default defineConfig({
       {
         test: {
           name: 'infra',
+          sequence: { groupOrder: 3 },
           include: ['test/infra/**/*.test.ts'],
           testTimeout: 180_000,
+          // Files share one module graph per worker: aws-cdk-lib loads once (seconds per load)
+          // and each stage's app is synthesized once (helpers' cache), not once per file.
+          isolate: false,
         },
       },
     ],

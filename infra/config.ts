@@ -30,6 +30,51 @@ export interface StageConfig {
    */
   modelTimeoutMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** SageMaker hosting of the catalog's models (the Models stack). */
+  models: ModelsConfig;
+  /** Dashboard and alarms (the Observability stack). */
+  observability: ObservabilityConfig;
+}
+
+export interface ModelsConfig {
+  /**
+   * Create the model endpoints at all. They bill per instance-hour from the moment they exist,
+   * whether or not anything calls them, so a stage opts in; `-c models=true|false` overrides.
+   */
+  deploy: boolean;
+  /**
+   * Caps every variant's instance counts (initial, min and max) below what
+   * shared/catalog/deployment.ts asks for: a dev stage proves the wiring on one instance per
+   * variant instead of paying for prod's headroom.
+   */
+  maxInstancesPerVariant?: number;
+  /**
+   * The project's own model server image (the local runtime's handlers behind the SageMaker
+   * container contract), an ECR repository in the deploy account. Built and pushed outside synth;
+   * pin an immutable tag per release (`-c modelServerTag=`): SageMaker resolves the tag once, when
+   * the model is created, so pushing over a tag changes nothing that is running.
+   */
+  modelServerImage: { repositoryName: string; tag: string };
+  /**
+   * Account serving AWS Deep Learning Containers (the Hugging Face TGI and inference images) in
+   * the stage's region. 763104351884 serves most commercial regions; a few opt-in regions use
+   * their own account (see the DLC list of available images).
+   */
+  dlcAccount: string;
+}
+
+export interface ObservabilityConfig {
+  /** Subscribed to the alarm topic when set (the address confirms by mail once). */
+  alarmEmail?: string;
+  /** API 5xx answers over all answers, in percent, over `periodMinutes`. */
+  apiErrorRatePercent: number;
+  /** Same, per endpoint variant, from SageMaker's own invocation metrics. */
+  endpointErrorRatePercent: number;
+  /** Below this many requests in a period the rates are not judged: 1 error in 3 is noise. */
+  minRequestsForRate: number;
+  /** An endpoint variant's p90 model latency alarms above this share of the version's timeout. */
+  latencyShareOfTimeout: number;
+  periodMinutes: number;
 }
 
 export const stageConfigs: Record<Stage, StageConfig> = {
@@ -42,6 +87,21 @@ export const stageConfigs: Record<Stage, StageConfig> = {
     apiFunction: { memoryMb: 1024, timeoutSeconds: 30 },
     modelTimeoutMs: 25_000,
     logLevel: 'debug',
+    models: {
+      // Dev costs nothing per hour unless asked: `-c models=true` deploys the endpoints, capped
+      // at one instance per variant.
+      deploy: false,
+      maxInstancesPerVariant: 1,
+      modelServerImage: { repositoryName: 'tollgate-model-server', tag: 'latest' },
+      dlcAccount: '763104351884',
+    },
+    observability: {
+      apiErrorRatePercent: 5,
+      endpointErrorRatePercent: 5,
+      minRequestsForRate: 20,
+      latencyShareOfTimeout: 0.8,
+      periodMinutes: 5,
+    },
   },
   prod: {
     stage: 'prod',
@@ -52,6 +112,18 @@ export const stageConfigs: Record<Stage, StageConfig> = {
     apiFunction: { memoryMb: 1024, timeoutSeconds: 30 },
     modelTimeoutMs: 25_000,
     logLevel: 'info',
+    models: {
+      deploy: true,
+      modelServerImage: { repositoryName: 'tollgate-model-server', tag: 'latest' },
+      dlcAccount: '763104351884',
+    },
+    observability: {
+      apiErrorRatePercent: 1,
+      endpointErrorRatePercent: 1,
+      minRequestsForRate: 50,
+      latencyShareOfTimeout: 0.8,
+      periodMinutes: 5,
+    },
   },
 };
 
@@ -82,11 +154,63 @@ export function validateStageConfig(config: StageConfig): StageConfig {
       `Stage ${config.stage}: API function timeout must be <= 30 s (HTTP API integration limit)`,
     );
   }
+  const cap = config.models.maxInstancesPerVariant;
+  if (cap !== undefined && (!Number.isInteger(cap) || cap < 1)) {
+    throw new Error(`Stage ${config.stage}: models.maxInstancesPerVariant must be an integer >= 1`);
+  }
+  if (!/^[a-z0-9][a-z0-9._/-]*$/.test(config.models.modelServerImage.repositoryName)) {
+    throw new Error(`Stage ${config.stage}: models.modelServerImage.repositoryName is not an ECR name`);
+  }
+  if (!/^[\w][\w.-]{0,127}$/.test(config.models.modelServerImage.tag)) {
+    throw new Error(`Stage ${config.stage}: models.modelServerImage.tag is not a Docker tag`);
+  }
+  const obs = config.observability;
+  if (obs.latencyShareOfTimeout <= 0 || obs.latencyShareOfTimeout > 1) {
+    throw new Error(`Stage ${config.stage}: observability.latencyShareOfTimeout must be in (0, 1]`);
+  }
+  if (obs.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(obs.alarmEmail)) {
+    throw new Error(`Stage ${config.stage}: observability.alarmEmail is not an email address`);
+  }
   return config;
 }
 
 export function stageConfig(stage: Stage): StageConfig {
   return validateStageConfig(stageConfigs[stage]);
+}
+
+/** What `-c key=value` may change per deploy without editing the stage config. */
+export interface ContextOverrides {
+  /** `-c models=true|false`: deploy the SageMaker endpoints or not. */
+  models?: unknown;
+  /** `-c modelServerTag=<tag>`: the model server image to run (a release tag or git sha). */
+  modelServerTag?: unknown;
+  /** `-c alarmEmail=<address>`: where alarms are mailed. */
+  alarmEmail?: unknown;
+}
+
+/**
+ * Applies CLI context to a stage config and validates the result. CLI context values arrive as
+ * strings (`-c models=true`), the tests pass booleans: both are accepted, anything else stops
+ * the synth rather than silently meaning "false".
+ */
+export function withOverrides(config: StageConfig, overrides: ContextOverrides): StageConfig {
+  const next: StageConfig = {
+    ...config,
+    models: { ...config.models, modelServerImage: { ...config.models.modelServerImage } },
+    observability: { ...config.observability },
+  };
+  if (overrides.models !== undefined) next.models.deploy = parseBoolean('models', overrides.models);
+  if (overrides.modelServerTag !== undefined) {
+    next.models.modelServerImage.tag = String(overrides.modelServerTag);
+  }
+  if (overrides.alarmEmail !== undefined) next.observability.alarmEmail = String(overrides.alarmEmail);
+  return validateStageConfig(next);
+}
+
+function parseBoolean(name: string, value: unknown): boolean {
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  throw new Error(`-c ${name}= must be true or false, got ${JSON.stringify(value)}`);
 }
 
 /** `dev` -> `Dev`, for stack names like `Tollgate-Dev-Api`. */

@@ -1,7 +1,20 @@
 import { App, type Environment, Tags } from 'aws-cdk-lib';
-import { resolveEnv, type Stage, type StageConfig, stageConfig, stageTitle } from './config';
+import { type ModelDeployment, modelDeployments } from '../shared/catalog/deployment';
+import { seedCatalog } from '../shared/catalog/seed';
+import {
+  type ContextOverrides,
+  resolveEnv,
+  type Stage,
+  type StageConfig,
+  stageConfig,
+  stageTitle,
+  withOverrides,
+} from './config';
+import { type EndpointPlan, planEndpoints, type SeedCatalog } from './model-endpoints';
 import { ApiStack } from './stacks/api-stack';
 import { DataStack } from './stacks/data-stack';
+import { ModelsStack } from './stacks/models-stack';
+import { ObservabilityStack } from './stacks/observability-stack';
 
 /**
  * Context defaults for every app (cdk.json and `-c` still win). Strong cross-stack references:
@@ -17,7 +30,18 @@ export interface TollgateStacks {
   env: Environment;
   data: DataStack;
   api: ApiStack;
-  // Later issues add: models (SageMaker endpoints), billing jobs, console, observability.
+  /** Absent when the stage does not deploy model endpoints (`models.deploy`, `-c models=`). */
+  models: ModelsStack | undefined;
+  observability: ObservabilityStack;
+  /** The endpoints and variants of the stage's catalog, whether or not they are deployed. */
+  endpoints: EndpointPlan[];
+  // Later issues add: billing jobs, console.
+}
+
+/** What the stacks are built from; tests may swap the catalog and deployments. */
+export interface CatalogInput {
+  catalog?: SeedCatalog;
+  deployments?: Record<string, ModelDeployment>;
 }
 
 /** `Tollgate-Dev-Data` and so on: one stage per account/region pair can coexist with others. */
@@ -30,9 +54,20 @@ export function stackName(stage: Stage, part: string): string {
  * the same wiring. Stateful stacks first; compute stacks receive what they need as props (typed
  * cross-stack references), never by looking names up.
  */
-export function addTollgateStacks(app: App, config: StageConfig, env: Environment): TollgateStacks {
+export function addTollgateStacks(
+  app: App,
+  config: StageConfig,
+  env: Environment,
+  source: CatalogInput = {},
+): TollgateStacks {
   const name = (part: string) => stackName(config.stage, part);
   const terminationProtection = config.retainData;
+  // Planned on every synth, deployed or not: a catalog version without hosting (or hosting
+  // without a version) stops the synth of every stage, not just the one that deploys models.
+  const catalog = source.catalog ?? seedCatalog(config.stage);
+  const endpoints = planEndpoints(catalog, source.deployments ?? modelDeployments, {
+    maxInstancesPerVariant: config.models.maxInstancesPerVariant,
+  });
 
   const data = new DataStack(app, name('Data'), {
     stackName: name('Data'),
@@ -51,11 +86,35 @@ export function addTollgateStacks(app: App, config: StageConfig, env: Environmen
     tables: data.tables,
   });
 
-  for (const stack of [data, api]) {
+  // Nothing here references the endpoints: the API invokes them by name (its IAM allows
+  // `tollgate-<stage>-*`), so the models can be deployed, replaced or removed on their own.
+  const models = config.models.deploy
+    ? new ModelsStack(app, name('Models'), {
+        stackName: name('Models'),
+        description: `Tollgate ${config.stage}: SageMaker endpoints, one production variant per model version`,
+        env,
+        config,
+        endpoints,
+      })
+    : undefined;
+
+  const observability = new ObservabilityStack(app, name('Observability'), {
+    stackName: name('Observability'),
+    description: `Tollgate ${config.stage}: dashboard and alarms`,
+    env,
+    config,
+    apiFunction: api.function,
+    httpApi: api.httpApi,
+    catalog,
+    endpoints: models ? endpoints : [],
+  });
+
+  for (const stack of [data, api, models, observability]) {
+    if (!stack) continue;
     Tags.of(stack).add('project', 'tollgate');
     Tags.of(stack).add('stage', config.stage);
   }
-  return { config, env, data, api };
+  return { config, env, data, api, models, observability, endpoints };
 }
 
 export interface BuildAppOptions {
@@ -67,6 +126,9 @@ export interface BuildAppOptions {
    */
   bundling?: boolean;
   outdir?: string;
+  /** Same as the CLI's `-c models=`, `-c modelServerTag=`, `-c alarmEmail=`. */
+  overrides?: ContextOverrides;
+  source?: CatalogInput;
 }
 
 /** A fresh app with one stage's stacks, for tests and scripts (no CLI, no AWS calls). */
@@ -79,7 +141,7 @@ export function buildApp(stage: Stage, options: BuildAppOptions = {}): TollgateS
       ...(options.bundling === false ? { 'aws:cdk:bundling-stacks': [] } : {}),
     },
   });
-  const config = stageConfig(stage);
+  const config = withOverrides(stageConfig(stage), options.overrides ?? {});
   const env = resolveEnv(config, { account: options.account, region: options.region }, {});
-  return { app, ...addTollgateStacks(app, config, env) };
+  return { app, ...addTollgateStacks(app, config, env, options.source) };
 }

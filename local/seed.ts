@@ -4,12 +4,14 @@ import { issueApiKey } from '../shared/auth/issue-api-key';
 import { seedCatalog } from '../shared/catalog/seed';
 import { keys } from '../shared/db/keys';
 import { newId } from '../shared/ids';
+import { defaultPlans } from '../shared/quotas/plans';
 
-/** Writes the seed catalog; never overwrites what operators changed since. */
+/** Writes the seed catalog and plans; never overwrites what operators changed since. */
 export async function seedCatalogIfAbsent(stores: Stores, stage: string): Promise<void> {
   const seed = seedCatalog(stage);
   for (const m of seed.models) await stores.catalog.putModelIfAbsent(m);
   for (const v of seed.versions) await stores.catalog.putVersionIfAbsent(v);
+  for (const p of defaultPlans) await stores.plans.put(p, { ifAbsent: true });
 }
 
 export interface DemoSeed {

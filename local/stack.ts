@@ -4,6 +4,7 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createApiApp } from '../functions/api/app';
 import { createApiDeps, createStores } from '../functions/api/deps';
+import { sweepReservations } from '../functions/jobs/sweep-reservations';
 import type { Config } from '../shared/config';
 import { ensureTables } from '../shared/db/create-tables';
 import { tableNames } from '../shared/db/tables';
@@ -11,6 +12,8 @@ import type { Logger } from '../shared/logger';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from './dynamodb';
 import { type RuntimeProcess, startRuntimeProcess } from './runtime/launcher';
 import { type DemoSeed, seedCatalogIfAbsent, seedDemoTenant } from './seed';
+
+const SWEEP_EVERY_MS = 15_000;
 
 export interface LocalStack {
   url: string;
@@ -58,6 +61,14 @@ export async function startLocalStack(config: Config, log: Logger): Promise<Loca
     const demo = await seedDemoTenant(stores, names.main);
 
     const deps = createApiDeps(wired, log, { stores });
+    // Reservations of requests that never settled are released within this period after expiry.
+    const sweeper = setInterval(() => {
+      sweepReservations(stores.quotas, new Date())
+        .then(({ released }) => released && log.warn({ released }, 'released expired quota reservations'))
+        .catch((err: unknown) => log.error({ err }, 'reservation sweep failed'));
+    }, SWEEP_EVERY_MS);
+    sweeper.unref();
+    started.push({ stop: async () => clearInterval(sweeper) });
     const server = new Hono();
     server.get('/health', async (c) => {
       const [db, models] = await Promise.all([

@@ -18,12 +18,20 @@ export const errorCodes = {
   // 404, 405
   not_found: { status: 404, type: 'not_found_error' },
   method_not_allowed: { status: 405, type: 'invalid_request_error' },
-  // 409
+  // 409, 422
   conflict: { status: 409, type: 'invalid_request_error' },
+  idempotency_in_progress: { status: 409, type: 'invalid_request_error' },
+  idempotency_key_reused: { status: 422, type: 'invalid_request_error' },
   // 413, 415
   request_too_large: { status: 413, type: 'invalid_request_error' },
   image_too_large: { status: 413, type: 'invalid_request_error' },
   unsupported_media_type: { status: 415, type: 'invalid_request_error' },
+  // 429: rate limits pass (retry later); quotas and caps are hard stops until the month or plan changes
+  rate_limit_requests: { status: 429, type: 'rate_limit_error' },
+  rate_limit_tokens: { status: 429, type: 'rate_limit_error' },
+  concurrency_limit: { status: 429, type: 'rate_limit_error' },
+  quota_exceeded: { status: 429, type: 'insufficient_quota' },
+  spend_cap_reached: { status: 429, type: 'insufficient_quota' },
   // 5xx
   internal_error: { status: 500, type: 'api_error' },
   model_error: { status: 502, type: 'api_error' },

@@ -7,14 +7,24 @@ export type IdPrefix = 'ten' | 'usr' | 'key' | 'req' | 'evt' | 'aud';
 /** The source of ids and time, injected so tests can fix them. */
 export type IdGenerator = (prefix: IdPrefix) => string;
 
-/** Time-ordered prefixed ids (`req_01J...`): a ULID (48-bit ms time + 80 random bits) after the prefix. */
-export function newId(prefix: IdPrefix, now: number = Date.now()): string {
+function encodeTime(now: number): string {
   let time = '';
   let t = now;
   for (let i = 0; i < 10; i++) {
     time = CROCKFORD[t % 32] + time;
     t = Math.floor(t / 32);
   }
+  return time;
+}
+
+/** The lowest or highest id of a prefix made at `time`: bounds for a key-range query over time-ordered ids. */
+export function idBound(prefix: IdPrefix, time: number, bound: 'low' | 'high'): string {
+  return `${prefix}_${encodeTime(time)}${(bound === 'low' ? '0' : 'Z').repeat(16)}`;
+}
+
+/** Time-ordered prefixed ids (`req_01J...`): a ULID (48-bit ms time + 80 random bits) after the prefix. */
+export function newId(prefix: IdPrefix, now: number = Date.now()): string {
+  const time = encodeTime(now);
   const bytes = randomBytes(10);
   let rand = '';
   // 80 bits -> 16 base32 chars, 5 bits at a time.

@@ -8,11 +8,14 @@ import { ModelResolver } from '../../shared/catalog/resolver';
 import type { Config } from '../../shared/config';
 import { createDynamo, type Dynamo } from '../../shared/db/client';
 import { tableNames } from '../../shared/db/tables';
+import { IdempotencyStore } from '../../shared/idempotency/idempotency-store';
 import { newId } from '../../shared/ids';
 import type { Logger } from '../../shared/logger';
 import { UsageStore } from '../../shared/metering/usage-store';
 import type { ModelClient } from '../../shared/models/model-client';
 import { SageMakerModelClient } from '../../shared/models/sagemaker-client';
+import { PlanStore } from '../../shared/quotas/plan-store';
+import { QuotaStore } from '../../shared/quotas/quota-store';
 import { TenantStore } from '../../shared/tenants/tenant-store';
 import type { ApiDeps } from './env';
 
@@ -25,6 +28,9 @@ export interface Stores {
   usage: UsageStore;
   pins: PinStore;
   audit: DynamoAuditLog;
+  idempotency: IdempotencyStore;
+  plans: PlanStore;
+  quotas: QuotaStore;
 }
 
 export function createStores(config: Config): Stores {
@@ -38,6 +44,9 @@ export function createStores(config: Config): Stores {
     usage: new UsageStore(dynamo.doc, names.usage),
     pins: new PinStore(dynamo.doc, names.main, config.AUTH_CACHE_TTL_MS),
     audit: new DynamoAuditLog(dynamo.doc, names.main),
+    idempotency: new IdempotencyStore(dynamo.doc, names.main),
+    plans: new PlanStore(dynamo.doc, names.main, config.CATALOG_CACHE_TTL_MS),
+    quotas: new QuotaStore(dynamo.doc, names.main, names.usage),
   };
 }
 
@@ -67,6 +76,9 @@ export function createApiDeps(
       overrides.models ??
       new SageMakerModelClient({ region: config.AWS_REGION, endpoint: config.SAGEMAKER_ENDPOINT }),
     usage: stores.usage,
+    idempotency: stores.idempotency,
+    plans: stores.plans,
+    quotas: stores.quotas,
     ids: newId,
     now,
   };

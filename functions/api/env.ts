@@ -4,10 +4,13 @@ import type { CatalogAdmin } from '../../shared/catalog/catalog-admin';
 import type { PinStore } from '../../shared/catalog/pin-store';
 import type { ModelResolver } from '../../shared/catalog/resolver';
 import type { Config } from '../../shared/config';
+import type { IdempotencyStore } from '../../shared/idempotency/idempotency-store';
 import type { newId } from '../../shared/ids';
 import type { Logger } from '../../shared/logger';
 import type { UsageStore } from '../../shared/metering/usage-store';
 import type { ModelClient } from '../../shared/models/model-client';
+import type { PlanStore } from '../../shared/quotas/plan-store';
+import type { QuotaStore } from '../../shared/quotas/quota-store';
 
 /** Everything the API needs from the outside world; the local server and Lambda wire different adapters. */
 export interface ApiDeps {
@@ -22,6 +25,9 @@ export interface ApiDeps {
   audit: AuditLog;
   models: ModelClient;
   usage: UsageStore;
+  idempotency: IdempotencyStore;
+  plans: PlanStore;
+  quotas: QuotaStore;
   ids: typeof newId;
   now: () => Date;
 }
@@ -36,5 +42,7 @@ export interface AppEnv {
     principal: Principal;
     /** Set by the operator (admin) auth middleware: who an audited change is attributed to. */
     operator: { userId: string };
+    /** Set by a reservation: the rate-limit headers, read while the model runs. */
+    rateLimit: Promise<Record<string, string> | undefined>;
   };
 }

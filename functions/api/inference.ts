@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { ModelTask, ModelVersion } from '../../shared/catalog/types';
 import { ApiError, type ErrorCode } from '../../shared/errors';
-import { costNanoUsd, type Units } from '../../shared/metering/pricing';
+import type { ModelCallResult } from '../../shared/models/model-client';
 import type { AppEnv } from './env';
 
 /** A resolved, callable model version. */
@@ -68,19 +68,22 @@ export function deprecationHeaders(version: ModelVersion): Record<string, string
   return headers;
 }
 
+/** The version's timeout, never above the platform's. */
+export function modelTimeoutMs(c: Context<AppEnv>, target: Target): number {
+  const max = c.get('deps').config.MODEL_TIMEOUT_MS;
+  return Math.min(target.version.limits.timeoutMs ?? max, max);
+}
+
 /** Calls the version's endpoint and variant; failures become 502/504 and nothing is billed. */
 export async function invokeModel(
   c: Context<AppEnv>,
   target: Target,
   body: unknown,
-  /** The request field the model's refusal of its input is about, and the code to say it with. */
-  input: { param: string; code: ErrorCode } = { param: 'input', code: 'invalid_request' },
+  /** The request field a refusal of the model is about, and the code to say it with (default invalid_request). */
+  opts: { rejectedParam?: string; rejectedCode?: ErrorCode } = {},
 ): Promise<unknown> {
-  const { deps, requestId, log } = { deps: c.get('deps'), requestId: c.get('requestId'), log: c.get('log') };
-  const timeoutMs = Math.min(
-    target.version.limits.timeoutMs ?? deps.config.MODEL_TIMEOUT_MS,
-    deps.config.MODEL_TIMEOUT_MS,
-  );
+  const { deps, requestId } = { deps: c.get('deps'), requestId: c.get('requestId') };
+  const timeoutMs = modelTimeoutMs(c, target);
   const result = await deps.models.invoke({
     endpointName: target.version.endpointName,
     variant: target.version.variant,
@@ -89,22 +92,37 @@ export async function invokeModel(
     requestId,
   });
   if (result.ok) return result.body;
+  throw modelCallFailed(c, target, result, timeoutMs, opts.rejectedParam, opts.rejectedCode);
+}
+
+/**
+ * The error for a model call that failed before answering. A request the model itself refused
+ * (its own 400: a prompt longer than the version accepts) is the caller's 400, naming `param`.
+ */
+export function modelCallFailed(
+  c: Context<AppEnv>,
+  target: Target,
+  result: Pick<Extract<ModelCallResult, { ok: false }>, 'reason' | 'detail'>,
+  timeoutMs: number,
+  rejectedParam?: string,
+  rejectedCode: ErrorCode = 'invalid_request',
+): ApiError {
+  const log = c.get('log');
+  if (result.reason === 'rejected') {
+    const detail = result.detail.slice(0, 300).replace(/\.?$/, '.');
+    return new ApiError(rejectedCode, `${detail} You were not billed.`, {
+      param: rejectedParam ?? null,
+    });
+  }
   log.warn({ model: target.served, reason: result.reason, detail: result.detail }, 'model call failed');
   if (result.reason === 'timeout') {
-    throw new ApiError(
+    return new ApiError(
       'model_timeout',
       `The model ${target.served} did not answer within ${timeoutMs} ms. You were not billed.`,
     );
   }
-  if (result.reason === 'rejected') {
-    throw new ApiError(
-      input.code,
-      `The model ${target.served} could not read '${input.param}' (${result.detail.slice(0, 200)}). You were not billed.`,
-      { param: input.param },
-    );
-  }
   if (result.reason === 'busy' || result.reason === 'loading') {
-    throw new ApiError(
+    return new ApiError(
       result.reason === 'busy' ? 'model_busy' : 'model_loading',
       result.reason === 'busy'
         ? `The model ${target.served} is at capacity. You were not billed; retry after a second.`
@@ -113,52 +131,12 @@ export async function invokeModel(
     );
   }
   if (result.reason === 'unavailable') {
-    throw new ApiError(
+    return new ApiError(
       'model_unavailable',
       `The model ${target.served} is unavailable right now. You were not billed; try again shortly.`,
     );
   }
-  throw new ApiError('model_error', `The model ${target.served} failed to answer. You were not billed.`);
-}
-
-/**
- * Writes the usage event and its daily aggregate, once per request id. If the ledger cannot be
- * written the answer is withheld (503): a result is never served without being counted.
- */
-export async function meter(
-  c: Context<AppEnv>,
-  target: Target,
-  units: Units,
-  latencyMs: number,
-): Promise<number> {
-  const deps = c.get('deps');
-  const principal = c.get('principal');
-  const cost = costNanoUsd(units, target.version.prices);
-  try {
-    await deps.usage.record({
-      requestId: c.get('requestId'),
-      tenantId: principal.tenantId,
-      keyId: principal.keyId,
-      model: target.version.model,
-      version: target.version.version,
-      units,
-      costNanoUsd: cost,
-      priceBook: target.version.priceBook,
-      latencyMs,
-      status: 'succeeded',
-      at: deps.now().toISOString(),
-    });
-  } catch (err) {
-    throw new ApiError(
-      'store_unavailable',
-      'Usage could not be recorded, so the result was withheld; you were not billed. Try again.',
-      {
-        cause: err,
-        headers: { 'retry-after': '1' },
-      },
-    );
-  }
-  return cost;
+  return new ApiError('model_error', `The model ${target.served} failed to answer. You were not billed.`);
 }
 
 /** A garbled answer from the model is the model's failure, not the caller's. */

@@ -1,5 +1,6 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import { HttpApi, HttpMethod, HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -7,8 +8,9 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { TableId } from '../../shared/db/tables';
+import { type TableId, tableDefinitions } from '../../shared/db/tables';
 import type { StageConfig } from '../config';
+import { acknowledgeWildcardResource } from '../nag';
 import { fromRoot, lockFile, repoRoot } from '../paths';
 
 export interface ApiStackProps extends StackProps {
@@ -29,10 +31,44 @@ export const apiEntry = fromRoot('functions', 'api', 'lambda.ts');
 export const esmRequireBanner =
   "import { createRequire as __tollgateCreateRequire } from 'node:module'; const require = __tollgateCreateRequire(import.meta.url);";
 
+/**
+ * What the API does with its tables: items and queries. No Scan (no request path scans), no
+ * stream reads (the metering consumer's job), no table management.
+ */
+export const apiTableActions = [
+  'dynamodb:BatchGetItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:DescribeTable',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+  'dynamodb:UpdateItem',
+] as const;
+
 /** SageMaker endpoints this stage may invoke: the models stack names them `tollgate-<stage>-<model>`. */
 export function sagemakerEndpointPattern(stage: string): string {
   return `tollgate-${stage}-*`;
 }
+
+/** Access log line (HTTP API context variables). `requestId` is API Gateway's id, also in the Lambda event's requestContext. */
+export const accessLogFields = {
+  requestId: '$context.requestId',
+  ip: '$context.identity.sourceIp',
+  time: '$context.requestTimeEpoch',
+  method: '$context.httpMethod',
+  path: '$context.path',
+  route: '$context.routeKey',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  latencyMs: '$context.responseLatency',
+  integrationLatencyMs: '$context.integrationLatency',
+  integrationStatus: '$context.integrationStatus',
+  error: '$context.error.message',
+  integrationError: '$context.integrationErrorMessage',
+} as const;
 
 /**
  * The public API: one Lambda running the Hono app behind an HTTP API. Other handlers (authorizer,
@@ -69,7 +105,9 @@ export class ApiStack extends Stack {
       // whatever the current directory is.
       projectRoot: repoRoot,
       depsLockFilePath: lockFile,
-      runtime: Runtime.NODEJS_22_X,
+      // The newest Node runtime: the longest support window. The handler is async (Node 24 has
+      // no callback handlers), and the bundle carries its own SDK, so the runtime's is unused.
+      runtime: Runtime.NODEJS_24_X,
       // Graviton: cheaper per GB-second, and nothing here ships native x86 binaries.
       architecture: Architecture.ARM_64,
       memorySize: config.apiFunction.memoryMb,
@@ -109,22 +147,39 @@ export class ApiStack extends Stack {
       },
     });
 
-    // Least privilege on data: item read/write on the two tables (and their indexes) only.
-    tables.main.grantReadWriteData(this.function);
-    tables.usage.grantReadWriteData(this.function);
-
-    // Least privilege on models: invoke this stage's endpoints only (not `*`, not other stages').
+    // Least privilege on data: the two tables and their indexes BY NAME (from tableDefinitions,
+    // the same names the code queries), rather than grantReadWriteData's `index/*` and stream reads.
+    const tableIds = Object.keys(tableDefinitions) as TableId[];
     this.function.addToRolePolicy(
       new PolicyStatement({
-        actions: ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointWithResponseStream'],
-        resources: [
-          Stack.of(this).formatArn({
-            service: 'sagemaker',
-            resource: 'endpoint',
-            resourceName: sagemakerEndpointPattern(config.stage),
-          }),
-        ],
+        sid: 'TableData',
+        actions: [...apiTableActions],
+        resources: tableIds.flatMap((tableId) => [
+          tables[tableId].tableArn,
+          ...tableDefinitions[tableId].indexes.map(
+            (index) => `${tables[tableId].tableArn}/index/${index.name}`,
+          ),
+        ]),
       }),
+    );
+
+    // Least privilege on models: invoke this stage's endpoints only (not `*`, not other stages').
+    const endpoints = Stack.of(this).formatArn({
+      service: 'sagemaker',
+      resource: 'endpoint',
+      resourceName: sagemakerEndpointPattern(config.stage),
+    });
+    this.function.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'InvokeModels',
+        actions: ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointWithResponseStream'],
+        resources: [endpoints],
+      }),
+    );
+    acknowledgeWildcardResource(
+      role,
+      endpoints,
+      "The stage's endpoints by prefix: endpoints come and go with the catalog (shared/catalog/deployment.ts) and the Models stack deploys on its own; the prefix keeps other stages' and other projects' endpoints out.",
     );
 
     this.httpApi = new HttpApi(this, 'HttpApi', {
@@ -134,18 +189,34 @@ export class ApiStack extends Stack {
       createDefaultStage: false,
     });
 
+    // One JSON line per request, including those API Gateway answers itself (throttled, 5xx from
+    // a crashed function) that the function's own logs never see. No headers, no bodies.
+    const accessLogs = new LogGroup(this, 'ApiAccessLogs', {
+      retention: config.logRetentionDays,
+      removalPolicy,
+    });
+
     // Account-level backstop against floods; per-tenant and per-key limits live in the app.
     this.apiStage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.httpApi,
       stageName: '$default',
       autoDeploy: true,
       throttle: { rateLimit: config.apiThrottle.rateLimit, burstLimit: config.apiThrottle.burstLimit },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(JSON.stringify(accessLogFields)),
+      },
     });
 
     // Payload format 2.0 (the integration's default) is what hono/aws-lambda's handle() reads.
     const integration = new HttpLambdaIntegration('ApiIntegration', this.function);
     this.httpApi.addRoutes({ path: '/{proxy+}', methods: [HttpMethod.ANY], integration });
     this.httpApi.addRoutes({ path: '/', methods: [HttpMethod.ANY], integration });
+    Validations.of(this.httpApi).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason:
+        "Authorization is the app's: /v1 requires an API key (hash lookup, cached 5 s = the revocation bound) in the api-key-auth middleware, and /health, /docs and /openapi.json are public by design. One proxy route cannot carry per-path authorizers.",
+    });
 
     new CfnOutput(this, 'ApiUrl', { value: this.apiStage.url, description: 'Base URL of the public API' });
     new CfnOutput(this, 'ApiFunctionName', { value: this.function.functionName });

@@ -70,6 +70,12 @@ async function main(): Promise<void> {
     endpoints: [...registry.keys()],
     ms: Math.round(performance.now() - loadStarted),
   });
+  for (const [name, config] of registry) {
+    for (const [variant, handler] of config.variants) {
+      const why = handler.unavailable?.();
+      if (why) log('warn', 'variant not ready', { endpoint: name, variant, why });
+    }
+  }
 
   const server = createRuntimeServer(registry, options);
   await new Promise<void>((resolve, reject) => {

@@ -5,16 +5,33 @@ export type Readiness = { state: 'ready' } | { state: 'loading' } | { state: 'fa
  * A model hosted by the runtime. `invoke` gets the raw request body and returns a JSON-serialisable
  * answer. Throw `ModelInputError` for a body the model cannot accept (the caller sees a 424
  * ModelError with OriginalStatusCode 400); any other throw is a model failure (OriginalStatusCode 500).
+ * `signal` aborts when the caller hangs up, so a model can stop spending CPU on an answer nobody reads.
  * Models that load slowly start loading in `load()` and report `readiness()` until they answer;
  * while not ready the runtime answers 429 ModelNotReadyException without calling `invoke`.
  */
 export type ModelHandler = {
   name: string;
   load(): Promise<void>;
-  invoke(body: Buffer, contentType: string | undefined): Promise<unknown>;
-  readiness?(): Readiness;
-  /** Stops background work (worker threads) so the process can exit. */
+  invoke(body: Buffer, contentType: string | undefined, signal?: AbortSignal): Promise<unknown>;
+  /**
+   * Streaming models only (`InvokeEndpointWithResponseStream`): the answer's parts as they are
+   * produced, each sent as one `PayloadPart` event. Errors thrown before the first part are HTTP
+   * errors like `invoke`'s; later ones become a `ModelStreamError` frame.
+   */
+  invokeStream?(
+    body: Buffer,
+    contentType: string | undefined,
+    signal: AbortSignal,
+  ): AsyncIterable<Uint8Array>;
+  /** Release workers and files (tests, shutdown). */
   close?(): Promise<void>;
+  /** Why a loaded handler cannot serve (e.g. weights not pulled); undefined when it can. */
+  unavailable?(): string | undefined;
+  /**
+   * Models that load in the background (worker threads) report their state: while `loading` the
+   * runtime answers 429 ModelNotReadyException without calling `invoke`; `/ping` waits for them.
+   */
+  readiness?(): Readiness;
   /** Fault injection for tests (only reachable when the runtime runs with RUNTIME_FAULTS=1). */
   injectCrash?(): void;
 };
@@ -22,4 +39,9 @@ export type ModelHandler = {
 /** The request body is not something the model accepts (the model's own "400"). */
 export class ModelInputError extends Error {
   override name = 'ModelInputError';
+}
+
+/** The model is not loaded (its weights are missing or it is restarting): SageMaker's 429 ModelNotReadyException. */
+export class ModelNotReadyError extends Error {
+  override name = 'ModelNotReadyError';
 }

@@ -1,21 +1,29 @@
 import type { ModelHandler } from './model-handler';
 import type { EndpointRegistry } from './registry';
 
-/** Every hosted variant's state (`endpoint/variant` -> ready, loading, failed); ready when all are. */
+/**
+ * Every hosted variant's state (`endpoint/variant` -> ready, loading, failed, or unavailable when an
+ * optional model's files are not installed). Ready when nothing is loading or failed: a model that
+ * is not installed stays so until someone installs it, and says so on every call.
+ */
 export function registryReadiness(registry: EndpointRegistry): {
   ready: boolean;
+  status: 'ok' | 'loading' | 'failed';
   models: Record<string, string>;
 } {
   const models: Record<string, string> = {};
-  let ready = true;
+  let loading = false;
+  let failed = false;
   for (const [name, config] of registry) {
     for (const [variant, handler] of config.variants) {
-      const state = handler.readiness?.().state ?? 'ready';
-      if (state !== 'ready') ready = false;
+      const state = handler.unavailable?.() ? 'unavailable' : (handler.readiness?.().state ?? 'ready');
+      if (state === 'loading') loading = true;
+      if (state === 'failed') failed = true;
       models[`${name}/${variant}`] = state;
     }
   }
-  return { ready, models };
+  const status = failed ? 'failed' : loading ? 'loading' : 'ok';
+  return { ready: status === 'ok', status, models };
 }
 
 /**

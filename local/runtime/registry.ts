@@ -1,5 +1,9 @@
 import { seedCatalog } from '../../shared/catalog/seed';
+import { ensureTinyChatModel } from '../models/build-test-model';
+import { modelsDir } from '../models/paths';
+import { TINY_CHAT_ID } from '../models/tiny-chat';
 import type { ModelHandler } from './model-handler';
+import { createChatModel } from './models/chat';
 import { createImageModerationModel } from './models/image-moderation';
 import { createPpocrModel, createTesseractModel } from './models/ocr';
 import { createSentimentModel } from './models/sentiment';
@@ -7,7 +11,7 @@ import type { WorkerModelOptions } from './worker-model';
 
 // Models import these from model-handler directly, so this module can import the models without a cycle.
 export type { ModelHandler } from './model-handler';
-export { ModelInputError } from './model-handler';
+export { ModelInputError, ModelNotReadyError } from './model-handler';
 
 /** Per-variant concurrency: `maxInFlight` invocations run at once, `maxQueue` more may wait. */
 export type VariantCapacity = { maxInFlight: number; maxQueue: number };
@@ -37,11 +41,29 @@ export function endpoint(
   return config;
 }
 
+const SMOLLM2_ID = 'HuggingFaceTB/SmolLM2-135M-Instruct';
+
 type WorkerHooks = Pick<WorkerModelOptions, 'onEvent'>;
 
 /** Which local model implements each catalog version (`model@version`). A new version is one line here. */
 const implementations: Record<string, (hooks: WorkerHooks) => ModelHandler> = {
   'sentiment@v1': createSentimentModel,
+  // Built on first start (a few ms), so a clean clone serves chat offline.
+  'chat@tiny-1': () =>
+    createChatModel({
+      modelId: TINY_CHAT_ID,
+      modelsRoot: modelsDir(),
+      prepare: async () => {
+        await ensureTinyChatModel(modelsDir());
+      },
+    }),
+  'chat@smollm2-135m': () =>
+    createChatModel({
+      modelId: SMOLLM2_ID,
+      modelsRoot: modelsDir(),
+      dtype: 'q8',
+      optional: { pullHint: `Fetch them with: npm run models:pull -- ${SMOLLM2_ID}` },
+    }),
   'image-moderation@mobilenet-v2': (hooks) => createImageModerationModel('MobileNetV2', hooks),
   'image-moderation@mobilenet-v2-mid': (hooks) => createImageModerationModel('MobileNetV2Mid', hooks),
   'image-moderation@inception-v3': (hooks) => createImageModerationModel('InceptionV3', hooks),

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import { type ModelHandler, ModelInputError } from './model-handler';
+import { payloadPartFrame, streamErrorFrame } from './event-stream';
+import { type ModelHandler, ModelInputError, ModelNotReadyError } from './model-handler';
 import { notReadyAnswer, registryReadiness } from './readiness';
 import type { EndpointRegistry, VariantCapacity } from './registry';
 import { Semaphore } from './semaphore';
@@ -50,12 +51,13 @@ class HttpError extends Error {
 class BodyTooLarge extends Error {}
 
 // A path prefix in the client's `endpoint` is kept by the SDK, so match on the tail of the path.
-const INVOCATIONS = /\/endpoints\/([^/]+)\/invocations$/;
+const INVOCATIONS = /\/endpoints\/([^/]+)\/invocations(-response-stream)?$/;
 const FAULT = /^\/faults\/([^/]+)\/([^/]+)\/crash$/;
 
 /**
- * The SageMaker Runtime `InvokeEndpoint` API over node:http, for the unmodified AWS SDK client with an
- * `endpoint` override. Also answers `GET /ping` like a SageMaker container.
+ * The SageMaker Runtime `InvokeEndpoint` and `InvokeEndpointWithResponseStream` APIs over
+ * node:http, for the unmodified AWS SDK client with an `endpoint` override. Also answers `GET /ping`
+ * like a SageMaker container.
  */
 export function createRuntimeServer(
   registry: EndpointRegistry,
@@ -99,6 +101,7 @@ export function createRuntimeServer(
     rawName: string,
     requestId: string,
     started: number,
+    stream: boolean,
   ): Promise<void> {
     let endpointName = rawName;
     let variant: string | undefined;
@@ -149,7 +152,20 @@ export function createRuntimeServer(
         throw error;
       }
 
+      if (stream && !handler.invokeStream) {
+        throw new HttpError(
+          400,
+          'ValidationError',
+          `Variant ${variant} of endpoint ${endpointName} does not support response streaming.`,
+        );
+      }
+
       if (!semaphore.tryAcquire() && !(await semaphore.acquire())) throw busy(endpointName, variant);
+      // The caller hanging up aborts the model's work: nobody would read the answer.
+      const hangUp = new AbortController();
+      res.once('close', () => {
+        if (!res.writableFinished) hangUp.abort(new Error('the caller closed the connection'));
+      });
       let result: unknown;
       try {
         // The caller gave up while queued: do not spend model time on an answer nobody reads.
@@ -157,11 +173,18 @@ export function createRuntimeServer(
         // The model may have died and be reloading since this call was admitted to the queue.
         const stillNotReady = readinessError(endpointName, variant, handler);
         if (stillNotReady) throw stillNotReady;
-        result = await handler.invoke(body, req.headers['content-type']);
+        if (stream) {
+          await streamAnswer(handler, body, req.headers, res, hangUp.signal, {
+            endpointName,
+            variant,
+            requestId,
+            started,
+          });
+          return;
+        }
+        result = await handler.invoke(body, req.headers['content-type'], hangUp.signal);
       } catch (error) {
-        if (error instanceof HttpError) throw error;
-        if (error instanceof ModelInputError) throw modelError(endpointName, 400, error.message);
-        throw modelError(endpointName, 500, error instanceof Error ? error.message : String(error));
+        throw asModelFailure(endpointName, error);
       } finally {
         semaphore.release();
       }
@@ -204,6 +227,79 @@ export function createRuntimeServer(
     }
   }
 
+  function asModelFailure(endpointName: string, error: unknown): HttpError {
+    if (error instanceof HttpError) return error;
+    if (error instanceof ModelInputError) return modelError(endpointName, 400, error.message);
+    if (error instanceof ModelNotReadyError)
+      return new HttpError(429, 'ModelNotReadyException', error.message);
+    return modelError(endpointName, 500, error instanceof Error ? error.message : String(error));
+  }
+
+  /**
+   * Streams the handler's parts as event-stream frames. The status line waits for the first part,
+   * so a request the model rejects (or a model that fails at once) is still a plain, typed HTTP
+   * error; a failure after that is a `ModelStreamError` frame, as SageMaker sends it.
+   */
+  async function streamAnswer(
+    handler: ModelHandler,
+    body: Buffer,
+    headers: http.IncomingHttpHeaders,
+    res: http.ServerResponse,
+    signal: AbortSignal,
+    info: { endpointName: string; variant: string; requestId: string; started: number },
+  ): Promise<void> {
+    const parts = (handler.invokeStream as NonNullable<ModelHandler['invokeStream']>)(
+      body,
+      headers['content-type'],
+      signal,
+    )[Symbol.asyncIterator]();
+    const first = await parts.next();
+    res.writeHead(200, {
+      'content-type': 'application/vnd.amazon.eventstream',
+      'x-amzn-sagemaker-content-type': 'application/jsonlines',
+      'x-amzn-invoked-production-variant': info.variant,
+      'x-amzn-requestid': info.requestId,
+    });
+    let status = 200;
+    let detail: string | undefined;
+    try {
+      for (let part = first; !part.done; part = await parts.next()) {
+        if (res.destroyed) break;
+        // A slow reader holds the model's parts here rather than in the socket's buffer.
+        if (!res.write(payloadPartFrame(part.value))) {
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              res.off('drain', done);
+              res.off('close', done);
+              resolve();
+            };
+            res.on('drain', done);
+            res.on('close', done);
+          });
+        }
+      }
+    } catch (error) {
+      status = 500;
+      detail = error instanceof Error ? error.message : String(error);
+      if (!res.destroyed) res.write(streamErrorFrame('ModelStreamError', detail, 'ModelError'));
+    } finally {
+      await parts.return?.();
+    }
+    res.end();
+    const entry: InvocationLogEntry = {
+      requestId: info.requestId,
+      endpoint: info.endpointName,
+      variant: info.variant,
+      status: signal.aborted ? 499 : status,
+      durationMs: performance.now() - info.started,
+    };
+    if (detail !== undefined) {
+      entry.errorType = 'ModelStreamError';
+      entry.detail = detail;
+    }
+    options.onInvocation?.(entry);
+  }
+
   const server = http.createServer((req, res) => {
     const started = performance.now();
     const requestId = randomUUID();
@@ -217,7 +313,7 @@ export function createRuntimeServer(
         sendError(res, new HttpError(405, 'MethodNotAllowed', `Use POST for ${path}.`), requestId);
         return;
       }
-      void invoke(req, res, match[1], requestId, started);
+      void invoke(req, res, match[1], requestId, started, match[2] !== undefined);
       return;
     }
     if (path === '/ping' || path.endsWith('/ping')) {
@@ -225,9 +321,9 @@ export function createRuntimeServer(
         sendError(res, new HttpError(405, 'MethodNotAllowed', 'Use GET for /ping.'), requestId);
         return;
       }
-      // Honest health: 200 only when every hosted model answers; the body says which are loading.
-      const { ready, models } = registryReadiness(registry);
-      const payload = JSON.stringify({ status: ready ? 'ok' : 'loading', models });
+      // Honest health: 200 only when no hosted model is still loading; the body says which are.
+      const { ready, status, models } = registryReadiness(registry);
+      const payload = JSON.stringify({ status, models });
       res.writeHead(ready ? 200 : 503, {
         'content-type': 'application/json',
         'content-length': Buffer.byteLength(payload),

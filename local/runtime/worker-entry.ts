@@ -17,7 +17,7 @@ type Invoke = { type: 'invoke'; id: number; body: Uint8Array; contentType: strin
 const port = parentPort;
 if (!port) throw new Error('worker-entry must run in a worker thread');
 
-const spec = workerData as EngineSpec;
+const spec = (workerData as { engine: EngineSpec }).engine;
 const started = performance.now();
 const mod = (await import(spec.module)) as Record<string, (options: unknown) => Promise<Engine>>;
 const factory = mod[spec.factory];

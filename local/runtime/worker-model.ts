@@ -1,5 +1,3 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { type ModelHandler, ModelInputError, type Readiness } from './model-handler';
 
@@ -27,11 +25,9 @@ type FromWorker =
   | { type: 'result'; id: number; ok: true; value: unknown }
   | { type: 'result'; id: number; ok: false; input: boolean; message: string };
 
-const require = createRequire(import.meta.url);
 const ENTRY = new URL('./worker-entry.ts', import.meta.url).href;
-// Worker threads do not inherit tsx's loader on node 20: a tiny bootstrap registers it first.
-const TSX_API = pathToFileURL(require.resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-const BOOT = `import(${JSON.stringify(TSX_API)}).then((m) => { m.register(); return import(${JSON.stringify(ENTRY)}); });`;
+// Worker threads do not inherit tsx's loader on node 20: the shared boot file registers it first.
+const BOOT = new URL('./worker-boot.mjs', import.meta.url);
 
 /** A failure of the model process itself (the worker died), not of the caller's input. */
 export class WorkerCrashedError extends Error {
@@ -116,8 +112,7 @@ export class WorkerModel implements ModelHandler {
     this.#state = { state: 'loading' };
     this.#startedAt = performance.now();
     const worker = new Worker(BOOT, {
-      eval: true,
-      workerData: this.options.engine,
+      workerData: { entry: ENTRY, engine: this.options.engine },
       // The engine's own stdout lines (library banners) would garble the runtime's JSON log.
       stdout: true,
     });

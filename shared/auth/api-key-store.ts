@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../db/keys';
+import type { LimitOverrides } from '../quotas/plans';
 
 export type ApiKeyStatus = 'active' | 'revoked';
 
@@ -13,15 +14,19 @@ export interface ApiKey {
   scopes: string[];
   createdAt: string;
   expiresAt: string | null;
+  /** Narrower per-key limits, set by the owner. */
+  limits?: LimitOverrides;
 }
 
-/** What the hot path reads by hash: just enough to authorise a call. */
+/** What the hot path reads by hash: just enough to authorise and limit a call. */
 export interface ApiKeyLookup {
   keyId: string;
   tenantId: string;
   status: ApiKeyStatus;
   scopes: string[];
   expiresAt: string | null;
+  /** The owner's per-key limits (only ever narrower than the tenant's). */
+  limits?: LimitOverrides;
 }
 
 /** API keys in the `main` table: the record under its tenant and a lookup item under its hash. */
@@ -39,6 +44,7 @@ export class ApiKeyStore {
       status: key.status,
       scopes: key.scopes,
       expiresAt: key.expiresAt,
+      ...(key.limits ? { limits: key.limits } : {}),
     };
     await this.doc.send(
       new TransactWriteCommand({
@@ -74,6 +80,7 @@ export class ApiKeyStore {
       status: item.status as ApiKeyStatus,
       scopes: (item.scopes as string[] | undefined) ?? [],
       expiresAt: (item.expiresAt as string | null | undefined) ?? null,
+      ...(item.limits ? { limits: item.limits as LimitOverrides } : {}),
     };
   }
 

@@ -1,4 +1,5 @@
 import { TtlCache } from '../cache';
+import type { LimitOverrides } from '../quotas/plans';
 import { type Tenant, type TenantStore, tenantMayCall } from '../tenants/tenant-store';
 import type { ApiKeyLookup, ApiKeyStore } from './api-key-store';
 import { hashApiKey, looksLikeApiKey } from './api-keys';
@@ -9,6 +10,7 @@ export interface Principal {
   keyId: string;
   scopes: string[];
   tenant: Tenant;
+  keyLimits?: LimitOverrides;
 }
 
 export type AuthResult =
@@ -52,6 +54,15 @@ export class ApiKeyAuthenticator {
     );
     if (!tenant) return { ok: false, reason: 'unknown' };
     if (!tenantMayCall(tenant.status)) return { ok: false, reason: 'tenant_inactive', tenant };
-    return { ok: true, principal: { tenantId: key.tenantId, keyId: key.keyId, scopes: key.scopes, tenant } };
+    return {
+      ok: true,
+      principal: {
+        tenantId: key.tenantId,
+        keyId: key.keyId,
+        scopes: key.scopes,
+        tenant,
+        ...(key.limits ? { keyLimits: key.limits } : {}),
+      },
+    };
   }
 }

@@ -1,4 +1,5 @@
 import { newId } from '../ids';
+import type { LimitOverrides } from '../quotas/plans';
 import type { ApiKey, ApiKeyStore } from './api-key-store';
 import { generateApiKey } from './api-keys';
 
@@ -11,7 +12,14 @@ export interface IssuedApiKey {
 /** Makes a key for a tenant and stores only its hash. */
 export async function issueApiKey(
   store: ApiKeyStore,
-  input: { tenantId: string; name: string; scopes?: string[]; expiresAt?: string | null; now?: Date },
+  input: {
+    tenantId: string;
+    name: string;
+    scopes?: string[];
+    expiresAt?: string | null;
+    limits?: LimitOverrides;
+    now?: Date;
+  },
 ): Promise<IssuedApiKey> {
   const { secret, hash, visiblePrefix } = generateApiKey();
   const key: ApiKey = {
@@ -23,6 +31,7 @@ export async function issueApiKey(
     scopes: input.scopes ?? [],
     createdAt: (input.now ?? new Date()).toISOString(),
     expiresAt: input.expiresAt ?? null,
+    ...(input.limits ? { limits: input.limits } : {}),
   };
   await store.create(key, hash);
   return { key, secret };

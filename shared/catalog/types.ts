@@ -29,6 +29,8 @@ export interface VersionLimits {
   maxInputTokens?: number;
   maxInputs?: number;
   timeoutMs?: number;
+  /** Chat: the largest `max_tokens` a request may ask for (and the default when it asks for none). */
+  maxOutputTokens?: number;
   /** Largest decoded image, in bytes. */
   maxImageBytes?: number;
   /** Largest width x height an image header may declare (refuses decompression bombs unread). */

@@ -30,6 +30,25 @@ export const keys = {
   /** An audit entry under what it is about (`model:ocr`), in time order. */
   auditEntry: (target: string, at: string, id: string) => ({ pk: `AUDIT#${target}`, sk: `AT#${at}#${id}` }),
   auditEntryPrefix: () => 'AT#',
+  plan: (id: string) => ({ pk: `PLAN#${id}`, sk: 'PLAN' }),
+  planIndex: () => 'PLANS',
+  /** Quota counters of a tenant: per minute (tenant and key), per month, and in flight. */
+  quotaMinute: (tenantId: string, minute: string) => ({ pk: `QUOTA#${tenantId}`, sk: `MIN#${minute}` }),
+  quotaKeyMinute: (tenantId: string, keyId: string, minute: string) => ({
+    pk: `QUOTA#${tenantId}`,
+    sk: `MIN#${minute}#${keyId}`,
+  }),
+  quotaMonth: (tenantId: string, month: string) => ({ pk: `QUOTA#${tenantId}`, sk: `MONTH#${month}` }),
+  quotaInFlight: (tenantId: string) => ({ pk: `QUOTA#${tenantId}`, sk: 'INFLIGHT' }),
+  /** An open reservation, until settled or released; the sweeper finds expired ones through gsi1. */
+  reservation: (tenantId: string, requestId: string) => ({
+    pk: `QUOTA#${tenantId}`,
+    sk: `RESV#${requestId}`,
+  }),
+  /** Reservations are spread over shards so no single index partition takes every request's write. */
+  reservationIndex: (shard: number) => `RESV#${shard}`,
+  /** An `Idempotency-Key` a tenant sent, with the answer it got. */
+  idempotency: (tenantId: string, key: string) => ({ pk: `TENANT#${tenantId}`, sk: `IDEMPOTENCY#${key}` }),
   /** A local-runner marker, so a restart does not seed twice. */
   seedMarker: (name: string) => ({ pk: `SEED#${name}`, sk: 'SEED' }),
 } as const;
@@ -45,4 +64,8 @@ export type EntityType =
   | 'usage_daily'
   | 'seed'
   | 'model_pin'
-  | 'audit_entry';
+  | 'audit_entry'
+  | 'quota_counter'
+  | 'reservation'
+  | 'idempotency'
+  | 'plan';

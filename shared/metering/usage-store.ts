@@ -1,19 +1,8 @@
-import { type DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../db/keys';
+import { type TransactItem, transact } from '../db/transact';
+import { idBound } from '../ids';
 import type { Units } from './pricing';
-
-const MAX_CONFLICT_ATTEMPTS = 8;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function isTransactionConflict(err: unknown): boolean {
-  const e = err as Error & { CancellationReasons?: { Code?: string }[] };
-  return (
-    e.name === 'TransactionConflictException' ||
-    (e.name === 'TransactionCanceledException' &&
-      (e.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict'))
-  );
-}
 
 /** One served request, as billed. Tenant and key come from the credential, never from the request. */
 export interface UsageEvent {
@@ -57,74 +46,9 @@ export class UsageStore {
   ) {}
 
   async record(event: UsageEvent): Promise<RecordResult> {
-    // Concurrent requests of one key share a daily aggregate; DynamoDB cancels transactions that
-    // touch an item another transaction holds. Retrying is safe: the event's condition makes a
-    // repeat of an already-committed write a `duplicate`, never a second count.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.recordOnce(event);
-      } catch (err) {
-        if (!isTransactionConflict(err) || attempt >= MAX_CONFLICT_ATTEMPTS) throw err;
-        await sleep(Math.random() * Math.min(5 * 2 ** attempt, 200));
-      }
-    }
-  }
-
-  private async recordOnce(event: UsageEvent): Promise<RecordResult> {
-    const day = event.at.slice(0, 10);
-    try {
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.table,
-                Item: { ...keys.usageEvent(event.tenantId, event.requestId), type: 'usage_event', ...event },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-            {
-              Update: {
-                TableName: this.table,
-                Key: keys.usageDaily(event.tenantId, day, event.model, event.version, event.keyId),
-                UpdateExpression:
-                  'SET #type = :type, #day = :day, #model = :model, #version = :version, keyId = :keyId ' +
-                  'ADD requests :one, inputTokens :in, outputTokens :out, images :img, costNanoUsd :cost, latencyMsSum :lat',
-                ExpressionAttributeNames: {
-                  '#type': 'type',
-                  '#day': 'day',
-                  '#model': 'model',
-                  '#version': 'version',
-                },
-                ExpressionAttributeValues: {
-                  ':type': 'usage_daily',
-                  ':day': day,
-                  ':model': event.model,
-                  ':version': event.version,
-                  ':keyId': event.keyId,
-                  ':one': 1,
-                  ':in': event.units.input_tokens ?? 0,
-                  ':out': event.units.output_tokens ?? 0,
-                  ':img': event.units.images ?? 0,
-                  ':cost': event.costNanoUsd,
-                  ':lat': Math.round(event.latencyMs),
-                },
-              },
-            },
-          ],
-        }),
-      );
-      return 'recorded';
-    } catch (err) {
-      const e = err as Error & { CancellationReasons?: { Code?: string }[] };
-      if (
-        e.name === 'TransactionCanceledException' &&
-        e.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed'
-      ) {
-        return 'duplicate';
-      }
-      throw err;
-    }
+    const result = await transact(this.doc, usageEventItems(this.table, event));
+    // The only condition is the event's own: failing it means this request id is already recorded.
+    return result.ok ? 'recorded' : 'duplicate';
   }
 
   /** Daily aggregates of one tenant for days in [from, to] (YYYY-MM-DD), oldest first. */
@@ -163,16 +87,30 @@ export class UsageStore {
     return rows;
   }
 
-  /** Usage events of one tenant (for reconciliation and tests), oldest first. */
-  async listEvents(tenantId: string): Promise<UsageEvent[]> {
+  /**
+   * Usage events of one tenant, oldest first; with `from`/`to`, only requests whose id (so whose
+   * start) falls in that time range: one key-range Query, since request ids are time-ordered.
+   */
+  async listEvents(tenantId: string, range?: { from: number; to: number }): Promise<UsageEvent[]> {
     const events: UsageEvent[] = [];
     let cursor: Record<string, unknown> | undefined;
     do {
       const out = await this.doc.send(
         new QueryCommand({
           TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-          ExpressionAttributeValues: { ':pk': keys.tenant(tenantId).pk, ':p': 'EVENT#' },
+          ...(range
+            ? {
+                KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
+                ExpressionAttributeValues: {
+                  ':pk': keys.tenant(tenantId).pk,
+                  ':lo': keys.usageEvent(tenantId, idBound('req', range.from, 'low')).sk,
+                  ':hi': keys.usageEvent(tenantId, idBound('req', range.to, 'high')).sk,
+                },
+              }
+            : {
+                KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+                ExpressionAttributeValues: { ':pk': keys.tenant(tenantId).pk, ':p': 'EVENT#' },
+              }),
           ExclusiveStartKey: cursor,
         }),
       );
@@ -184,4 +122,49 @@ export class UsageStore {
     } while (cursor);
     return events;
   }
+}
+
+/**
+ * The usage event (conditional on its request id) and its daily aggregate (atomic ADD), as
+ * transaction items: `record` writes them alone, quota settlement writes them with its counters.
+ */
+export function usageEventItems(table: string, event: UsageEvent): TransactItem[] {
+  const day = event.at.slice(0, 10);
+  return [
+    {
+      Put: {
+        TableName: table,
+        Item: { ...keys.usageEvent(event.tenantId, event.requestId), type: 'usage_event', ...event },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+    {
+      Update: {
+        TableName: table,
+        Key: keys.usageDaily(event.tenantId, day, event.model, event.version, event.keyId),
+        UpdateExpression:
+          'SET #type = :type, #day = :day, #model = :model, #version = :version, keyId = :keyId ' +
+          'ADD requests :one, inputTokens :in, outputTokens :out, images :img, costNanoUsd :cost, latencyMsSum :lat',
+        ExpressionAttributeNames: {
+          '#type': 'type',
+          '#day': 'day',
+          '#model': 'model',
+          '#version': 'version',
+        },
+        ExpressionAttributeValues: {
+          ':type': 'usage_daily',
+          ':day': day,
+          ':model': event.model,
+          ':version': event.version,
+          ':keyId': event.keyId,
+          ':one': 1,
+          ':in': event.units.input_tokens ?? 0,
+          ':out': event.units.output_tokens ?? 0,
+          ':img': event.units.images ?? 0,
+          ':cost': event.costNanoUsd,
+          ':lat': Math.round(event.latencyMs),
+        },
+      },
+    },
+  ];
 }

@@ -1,3 +1,6 @@
+/** Why a model call failed before it answered (see `ModelCallResult`). */
+export type FailureReason = 'timeout' | 'unavailable' | 'busy' | 'loading' | 'rejected' | 'model_error';
+
 /** One call to a hosted model version. */
 export interface ModelInvocation {
   endpointName: string;
@@ -14,10 +17,12 @@ export type ModelCallResult =
       ok: false;
       /**
        * `timeout`: no answer in time. `unavailable`: not reachable. `busy`: at capacity, try again.
-       * `loading`: the version is still loading. `rejected`: the model refused the input as
-       * unreadable (its own 4xx; `detail` says why). `model_error`: it failed or answered garbage.
+       * `loading`: the version is (re)loading its model, try again shortly. `model_error`: it
+       * answered with an error or garbage. `rejected`: the model refused the request as invalid (its
+       * own 400: a prompt longer than its context, an image that does not decode); `detail` is the
+       * model's message.
        */
-      reason: 'timeout' | 'unavailable' | 'busy' | 'loading' | 'rejected' | 'model_error';
+      reason: FailureReason;
       detail: string;
       latencyMs: number;
     };
@@ -25,4 +30,42 @@ export type ModelCallResult =
 /** The port the gateway calls models through; SageMaker in the cloud and locally alike. */
 export interface ModelClient {
   invoke(call: ModelInvocation): Promise<ModelCallResult>;
+  /** Streamed answers; resolves once the first part arrived or the call failed. */
+  invokeStream(call: ModelStreamInvocation): Promise<ModelStreamResult>;
+}
+
+/** A streamed call: the gateway may abort it (its client went away) through `signal`. */
+export interface ModelStreamInvocation extends ModelInvocation {
+  signal?: AbortSignal;
+}
+
+export type ModelStreamResult =
+  | {
+      ok: true;
+      /**
+       * The answer's bytes as the model sends them (part boundaries carry no meaning). Iteration
+       * throws `ModelStreamFailure` when the model fails, stalls or the call is aborted mid-stream.
+       */
+      stream: AsyncIterable<Uint8Array>;
+      invokedVariant: string | undefined;
+      /** Time to the first part. */
+      latencyMs: number;
+    }
+  | {
+      ok: false;
+      reason: FailureReason;
+      detail: string;
+      latencyMs: number;
+    };
+
+/** Why a stream that had started ended early. */
+export class ModelStreamFailure extends Error {
+  override name = 'ModelStreamFailure';
+  constructor(
+    readonly reason: 'timeout' | 'model_error' | 'aborted',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }

@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../db/keys';
+import type { LimitOverrides } from '../quotas/plans';
 
 export type TenantStatus = 'pending_verification' | 'active' | 'past_due' | 'suspended';
 
@@ -9,6 +10,10 @@ export interface Tenant {
   status: TenantStatus;
   plan: string;
   createdAt: string;
+  /** An operator's changes to the plan's limits for this tenant. */
+  limitOverrides?: LimitOverrides;
+  /** The owner's own monthly spend cap (nano-USD); it can only lower the plan's. */
+  spendCapNanoUsd?: number;
 }
 
 /** Statuses whose keys may call the models. `past_due` still serves, inside its grace period. */
@@ -73,5 +78,7 @@ function toTenant(item: Record<string, unknown>): Tenant {
     status: item.status as TenantStatus,
     plan: item.plan as string,
     createdAt: item.createdAt as string,
+    ...(item.limitOverrides ? { limitOverrides: item.limitOverrides as LimitOverrides } : {}),
+    ...(item.spendCapNanoUsd !== undefined ? { spendCapNanoUsd: Number(item.spendCapNanoUsd) } : {}),
   };
 }

@@ -184,12 +184,26 @@ describe('GET /v1/models and /v1/models/{id}', () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as { object: string; data: ModelObject[] };
     expect(body.object).toBe('list');
-    expect(body.data.map((m) => m.id)).toEqual(['image-moderation', 'ocr', 'sentiment']);
+    // Each model by name, then each callable version as an entry of its own (OpenAI clients list ids).
+    expect(body.data.filter((m) => !m.id.includes('@')).map((m) => m.id)).toEqual([
+      'chat',
+      'image-moderation',
+      'ocr',
+      'sentiment',
+    ]);
+    expect(body.data.map((m) => m.id)).toEqual(
+      expect.arrayContaining(['ocr@ppocr-v4', 'ocr@tesseract-5', 'sentiment@v1', 'sentiment@v2']),
+    );
+    expect(body.data.map((m) => m.id)).not.toContain('sentiment@gone');
     for (const m of body.data) {
       expect(m).toMatchObject({ object: 'model', owned_by: 'tollgate' });
       expect(Number.isInteger(m.created)).toBe(true);
     }
     const moderation = body.data.find((m) => m.id === 'image-moderation')!;
+    expect(body.data.find((m) => m.id === 'image-moderation@inception-v3')).toMatchObject({
+      object: 'model',
+      status: 'active',
+    });
     expect(moderation.versions.map((v) => v.id)).toEqual([
       'image-moderation@mobilenet-v2',
       'image-moderation@mobilenet-v2-mid',

@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { stageConfig, stages } from '../../infra/config';
+import { accessLogFields, apiTableActions } from '../../infra/stacks/api-stack';
 import { type TableId, tableDefinitions, tableName } from '../../shared/db/tables';
 import { asArray, type Cfn, onlyResource, policyStatements, render, templates, testEnv } from './helpers';
 
@@ -27,10 +28,10 @@ describe.each(stages)('api stack (%s)', (stage) => {
     expect(stacks.api.region).toBe(testEnv.region);
   });
 
-  it('runs the API on Node 22, arm64, with the stage config', () => {
+  it('runs the API on Node 24, arm64, with the stage config', () => {
     expect(fn.Properties).toMatchObject({
       FunctionName: `tollgate-${stage}-api`,
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
       MemorySize: config.apiFunction.memoryMb,
@@ -51,10 +52,25 @@ describe.each(stages)('api stack (%s)', (stage) => {
   });
 
   it('logs to its own log group with the stage retention', () => {
-    const [logGroupId, logGroup] = onlyResource(api, 'AWS::Logs::LogGroup');
+    const logGroupId = fn.Properties.LoggingConfig.LogGroup.Ref;
+    const logGroup = api.toJSON().Resources[logGroupId];
+    expect(logGroup.Type).toBe('AWS::Logs::LogGroup');
     expect(logGroup.Properties.RetentionInDays).toBe(config.logRetentionDays);
     expect(logGroup.DeletionPolicy).toBe(stage === 'prod' ? 'Retain' : 'Delete');
-    expect(fn.Properties.LoggingConfig).toEqual({ LogGroup: { Ref: logGroupId } });
+  });
+
+  it('writes an access log line per request to a second log group, without headers or bodies', () => {
+    const [, stageResource] = onlyResource(api, 'AWS::ApiGatewayV2::Stage');
+    const settings = stageResource.Properties.AccessLogSettings;
+    const logGroupId = settings.DestinationArn['Fn::GetAtt'][0];
+    expect(logGroupId).not.toBe(fn.Properties.LoggingConfig.LogGroup.Ref);
+    const logGroup = api.toJSON().Resources[logGroupId];
+    expect(logGroup.Type).toBe('AWS::Logs::LogGroup');
+    expect(logGroup.Properties.RetentionInDays).toBe(config.logRetentionDays);
+    const format = JSON.parse(settings.Format);
+    expect(format).toEqual(accessLogFields);
+    expect(Object.values(format).join(' ')).not.toMatch(/header|body|authorization/i);
+    api.resourceCountIs('AWS::Logs::LogGroup', 2);
   });
 
   it('uses a role with no managed policies (no account-wide log access)', () => {
@@ -89,31 +105,39 @@ describe.each(stages)('api stack (%s)', (stage) => {
     ]);
   });
 
-  it('has data access to exactly the two tables and their indexes', () => {
+  it('has data access to exactly the two tables and their indexes, by name', () => {
     const statements = policyStatements(api).filter((s) =>
       asArray<string>(s.Action).some((a) => a.startsWith('dynamodb:')),
     );
     expect(statements.length).toBeGreaterThan(0);
     const actions = new Set(statements.flatMap((s) => asArray<string>(s.Action)));
+    expect([...actions].sort()).toEqual([...apiTableActions].sort());
     for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']) {
       expect(actions).toContain(action);
     }
-    // Data-plane only: no table management.
+    // Data-plane only: no table management, no scans, no stream reads.
     for (const action of actions) {
-      expect(action).not.toMatch(/^dynamodb:(\*|CreateTable|DeleteTable|UpdateTable)$/);
+      expect(action).not.toMatch(
+        /^dynamodb:(\*|CreateTable|DeleteTable|UpdateTable|Scan|GetRecords|GetShardIterator)$/,
+      );
     }
 
     const resources = new Set(statements.flatMap((s) => asArray(s.Resource).map(render)));
     const expected = new Set<string>();
     for (const resource of resources) {
-      const match = /^(\$\{import:[^}]+\})(\/index\/\*)?$/.exec(resource);
+      const match = /^(\$\{import:[^}]+\})(\/index\/[\w.-]+)?$/.exec(resource);
       expect(match, `unexpected DynamoDB resource ${resource}`).not.toBeNull();
       const name = tableByImport.get(match![1]!);
       expect(name, `resource ${resource} is not a table of the data stack`).toBeDefined();
       expected.add(`${name}${match![2] ?? ''}`);
     }
     expect([...expected].sort()).toEqual(
-      ids.flatMap((id) => [tableName(stage, id), `${tableName(stage, id)}/index/*`]).sort(),
+      ids
+        .flatMap((id) => [
+          tableName(stage, id),
+          ...tableDefinitions[id].indexes.map((index) => `${tableName(stage, id)}/index/${index.name}`),
+        ])
+        .sort(),
     );
   });
 

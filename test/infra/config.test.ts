@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { parseStage, resolveEnv, stageConfig, stageConfigs, validateStageConfig } from '../../infra/config';
+import {
+  parseStage,
+  resolveEnv,
+  stageConfig,
+  stageConfigs,
+  validateStageConfig,
+  withOverrides,
+} from '../../infra/config';
 import { buildApp, stackName } from '../../infra/tollgate';
 
 describe('stage config', () => {
@@ -30,6 +37,41 @@ describe('stage config', () => {
         modelTimeoutMs: 1,
       }),
     ).toThrow(/30 s/);
+  });
+
+  it('deploys GPU-billed model endpoints in prod only, unless told otherwise', () => {
+    expect(stageConfig('prod').models.deploy).toBe(true);
+    expect(stageConfig('dev').models.deploy).toBe(false);
+    expect(buildApp('dev', { bundling: false }).models).toBeUndefined();
+    expect(buildApp('prod', { bundling: false }).models?.stackName).toBe('Tollgate-Prod-Models');
+    // The CLI passes context as strings.
+    expect(withOverrides(stageConfig('dev'), { models: 'true' }).models.deploy).toBe(true);
+    expect(withOverrides(stageConfig('prod'), { models: 'false' }).models.deploy).toBe(false);
+    expect(() => withOverrides(stageConfig('dev'), { models: 'yes' })).toThrow(
+      /models= must be true or false/,
+    );
+  });
+
+  it('takes the model server tag and alarm address from context, validated', () => {
+    const dev = withOverrides(stageConfig('dev'), {
+      modelServerTag: 'git-3f2a9c1',
+      alarmEmail: 'ops@example.com',
+    });
+    expect(dev.models.modelServerImage.tag).toBe('git-3f2a9c1');
+    expect(dev.observability.alarmEmail).toBe('ops@example.com');
+    // Overrides never leak into the shared stage config.
+    expect(stageConfig('dev').models.modelServerImage.tag).toBe('latest');
+    expect(() => withOverrides(stageConfig('dev'), { modelServerTag: 'bad tag' })).toThrow(/tag/);
+    expect(() => withOverrides(stageConfig('dev'), { alarmEmail: 'nobody' })).toThrow(/alarmEmail/);
+  });
+
+  it('caps dev at one instance per variant', () => {
+    expect(stageConfig('dev').models.maxInstancesPerVariant).toBe(1);
+    expect(stageConfig('prod').models.maxInstancesPerVariant).toBeUndefined();
+    const dev = stageConfig('dev');
+    expect(() =>
+      validateStageConfig({ ...dev, models: { ...dev.models, maxInstancesPerVariant: 0 } }),
+    ).toThrow(/maxInstancesPerVariant/);
   });
 
   it('names stacks Tollgate-<Stage>-<Part>', () => {

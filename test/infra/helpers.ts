@@ -7,23 +7,41 @@ export const testEnv = { account: '123456789012', region: 'us-east-1' } as const
 export interface StageTemplates {
   data: Template;
   api: Template;
+  models: Template;
+  observability: Template;
   stacks: ReturnType<typeof buildApp>;
 }
 
 const cache = new Map<Stage, StageTemplates>();
 
 /**
- * One synthesized app per stage, shared by the tests of a file. Bundling is off here (CDK skips
- * esbuild but still checks the entry exists); synth.test.ts covers bundling through the real CLI.
+ * One synthesized app per stage, shared by the tests of a file, with the model endpoints on in
+ * every stage (dev deploys none by default) so both stages' Models stacks are checked. Bundling is
+ * off here (CDK skips esbuild but still checks the entry exists); synth.test.ts covers bundling
+ * through the real CLI.
  */
 export function templates(stage: Stage): StageTemplates {
   let entry = cache.get(stage);
   if (!entry) {
-    const stacks = buildApp(stage, { ...testEnv, bundling: false });
-    entry = { data: Template.fromStack(stacks.data), api: Template.fromStack(stacks.api), stacks };
+    const stacks = buildApp(stage, { ...testEnv, bundling: false, overrides: { models: true } });
+    if (!stacks.models) throw new Error('models: true must create the Models stack');
+    entry = {
+      data: Template.fromStack(stacks.data),
+      api: Template.fromStack(stacks.api),
+      models: Template.fromStack(stacks.models),
+      observability: Template.fromStack(stacks.observability),
+      stacks,
+    };
     cache.set(stage, entry);
   }
   return entry;
+}
+
+/** The stacks of an app built by buildApp, present ones only. */
+export function allStacks(stacks: ReturnType<typeof buildApp>) {
+  return [stacks.data, stacks.api, stacks.models, stacks.observability].filter(
+    (stack): stack is NonNullable<typeof stack> => stack !== undefined,
+  );
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is untyped.
@@ -52,11 +70,15 @@ export function asArray<T>(value: T | T[]): T[] {
   return Array.isArray(value) ? value : [value];
 }
 
-/** Every IAM statement of every AWS::IAM::Policy in a template. */
+/** Every IAM statement of every AWS::IAM::Policy in a template (and roles' inline policies). */
 export function policyStatements(template: Template): Cfn[] {
-  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
-    (policy: Cfn) => policy.Properties.PolicyDocument.Statement as Cfn[],
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')).map(
+    (policy: Cfn) => policy.Properties.PolicyDocument,
   );
+  const inline = Object.values(template.findResources('AWS::IAM::Role')).flatMap((role: Cfn) =>
+    (role.Properties.Policies ?? []).map((p: Cfn) => p.PolicyDocument),
+  );
+  return [...policies, ...inline].flatMap((document: Cfn) => document.Statement as Cfn[]);
 }
 
 /** The single resource of a type whose properties match, by logical id. */

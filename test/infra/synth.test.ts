@@ -43,10 +43,17 @@ afterAll(() => {
 
 describe('cdk synth (CLI, offline)', () => {
   it('synthesizes the dev stacks and bundles the API with local esbuild', { timeout: 180_000 }, async () => {
-    const { code, stderr, outdir } = await synth();
+    // models=true: the Models stack too; nag=true: cdk-nag runs as a validation plugin, and any
+    // unacknowledged finding would fail this synth.
+    const { code, stderr, outdir } = await synth('-c', 'models=true', '-c', 'nag=true');
     expect(code, stderr).toBe(0);
 
-    for (const name of ['Tollgate-Dev-Data', 'Tollgate-Dev-Api']) {
+    for (const name of [
+      'Tollgate-Dev-Data',
+      'Tollgate-Dev-Api',
+      'Tollgate-Dev-Models',
+      'Tollgate-Dev-Observability',
+    ]) {
       expect(existsSync(path.join(outdir, `${name}.template.json`)), name).toBe(true);
     }
 

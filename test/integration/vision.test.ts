@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStores, type Stores } from '../../functions/api/deps';
 import { type LocalStack, startLocalStack } from '../../local/stack';
+import { issueApiKey } from '../../shared/auth/issue-api-key';
 import { CatalogAdmin } from '../../shared/catalog/catalog-admin';
 import { loadConfig } from '../../shared/config';
+import { newId } from '../../shared/ids';
 import { createLogger } from '../../shared/logger';
 import { b64, dataUrl, landscapeJpeg, textPng } from '../support/images';
 
@@ -65,8 +67,16 @@ describe('vision models through the gateway', () => {
     });
     stack = await startLocalStack(config, createLogger('silent'));
     stores = createStores(stack.config);
-    key = stack.demo.secret!;
-    tenantId = stack.demo.tenantId;
+    // An enterprise tenant: the burst below must meet the runtime's queue, not the plan's limits.
+    tenantId = newId('ten');
+    await stores.tenants.create({
+      id: tenantId,
+      name: 'Vision',
+      status: 'active',
+      plan: 'enterprise',
+      createdAt: new Date().toISOString(),
+    });
+    key = (await issueApiKey(stores.apiKeys, { tenantId, name: 'vision' })).secret;
     [text, landscape] = await Promise.all([textPng('HELLO WORLD 42'), landscapeJpeg()]);
     // Vision models load in the background after the runtime listens; /ping turns 200 once all answer.
     const deadline = Date.now() + 110_000;

@@ -20,7 +20,7 @@ export default async function setup(project: TestProject) {
     // Only the models the api tests call: the vision models' real inference is the integration
     // project's; here mobilenet-v2 answers the image routes' metering and undecodable-image cases.
     startRuntimeProcess({
-      env: { TOLLGATE_STAGE: 'test', RUNTIME_MODELS: 'sentiment,image-moderation@mobilenet-v2' },
+      env: { TOLLGATE_STAGE: 'test', RUNTIME_MODELS: 'sentiment,chat,image-moderation@mobilenet-v2' },
       waitForModels: true,
     }),
   ]);

@@ -11,6 +11,7 @@ import { ensureTables } from '../../shared/db/create-tables';
 import { newId } from '../../shared/ids';
 import { createLogger } from '../../shared/logger';
 import type { ModelClient } from '../../shared/models/model-client';
+import type { LimitOverrides } from '../../shared/quotas/plans';
 import type { TenantStatus } from '../../shared/tenants/tenant-store';
 
 export interface TestTenant {
@@ -28,7 +29,13 @@ export interface Harness {
   app: ReturnType<typeof createApiApp>;
   /** Every log line the app wrote, as text. */
   logs: string[];
-  newTenant(opts?: { status?: TenantStatus; keyExpiresAt?: string | null }): Promise<TestTenant>;
+  newTenant(opts?: {
+    status?: TenantStatus;
+    keyExpiresAt?: string | null;
+    plan?: string;
+    limitOverrides?: LimitOverrides;
+    spendCapNanoUsd?: number;
+  }): Promise<TestTenant>;
   /** Calls the app in process. `json` sets the body and content type. */
   call(
     path: string,
@@ -73,14 +80,22 @@ export async function createHarness(
     deps,
     app,
     logs,
-    async newTenant({ status = 'active', keyExpiresAt = null } = {}) {
+    async newTenant({
+      status = 'active',
+      keyExpiresAt = null,
+      plan = 'free',
+      limitOverrides,
+      spendCapNanoUsd,
+    } = {}) {
       const tenantId = newId('ten');
       await stores.tenants.create({
         id: tenantId,
         name: 'Test',
         status,
-        plan: 'free',
+        plan,
         createdAt: new Date().toISOString(),
+        ...(limitOverrides ? { limitOverrides } : {}),
+        ...(spendCapNanoUsd !== undefined ? { spendCapNanoUsd } : {}),
       });
       const { key, secret } = await issueApiKey(stores.apiKeys, {
         tenantId,

@@ -1,7 +1,10 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import { apiKeyAuth } from '../../middleware/api-key-auth';
+import { idempotency } from '../../middleware/idempotency';
+import { rateLimitHeaders } from '../../middleware/rate-limit-headers';
 import { requireJson } from '../../middleware/require-json';
+import { registerChatCompletions } from './chat/completions';
 import { registerImageModerations } from './images/moderations';
 import { registerImageOcr } from './images/ocr';
 import { registerModelsGet } from './models/get';
@@ -11,8 +14,9 @@ import { registerUsageList } from './usage/list';
 
 /** The public, API-key authenticated surface: `/v1/*`. */
 export function registerV1(app: OpenAPIHono<AppEnv>): void {
-  app.use('/v1/*', apiKeyAuth(), requireJson());
+  app.use('/v1/*', apiKeyAuth(), rateLimitHeaders(), requireJson(), idempotency());
   registerSentiment(app);
+  registerChatCompletions(app);
   registerImageModerations(app);
   registerImageOcr(app);
   registerModelsList(app);

@@ -2,7 +2,8 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { formatUsd } from '../../../../../shared/metering/pricing';
 import type { AppEnv } from '../../../env';
 import { checkImage, ImageField } from '../../../image-input';
-import { invokeModel, meter, modelAnswerInvalid, resolveTarget } from '../../../inference';
+import { invokeModel, modelAnswerInvalid, resolveTarget } from '../../../inference';
+import { settle, withReservation } from '../../../limits';
 import { ErrorSchema, errorResponses, ModelRef, modelErrorResponses } from '../../../schemas';
 
 const Request = z
@@ -64,28 +65,31 @@ export function registerImageOcr(app: OpenAPIHono<AppEnv>): void {
     const body = c.req.valid('json');
     const target = await resolveTarget(c, body.model, 'ocr');
     const image = checkImage(body.image, target);
-    const started = performance.now();
-    const raw = await invokeModel(
-      c,
-      target,
-      { image: image.base64 },
-      { param: 'image', code: 'invalid_image' },
-    );
-    const latencyMs = performance.now() - started;
-    const answer = ModelAnswer.safeParse(raw);
-    if (!answer.success) throw modelAnswerInvalid(target, 'unexpected shape');
-    const lines = answer.data.lines as { text: string; confidence: number; box: [number, number][] }[];
-    const cost = await meter(c, target, { images: 1 }, latencyMs);
-    return c.json(
-      {
-        id: c.get('requestId'),
-        object: 'ocr' as const,
-        model: target.served,
-        text: lines.map((l) => l.text).join('\n'),
-        lines,
-        usage: { images: 1, cost_usd: formatUsd(cost) },
-      },
-      200,
-    );
+    // One image is the worst case and the actual use: the reservation is exact.
+    return withReservation(c, target, { tokens: 0, units: { images: 1 } }, async (reservation) => {
+      const started = performance.now();
+      const raw = await invokeModel(
+        c,
+        target,
+        { image: image.base64 },
+        { rejectedParam: 'image', rejectedCode: 'invalid_image' },
+      );
+      const latencyMs = performance.now() - started;
+      const answer = ModelAnswer.safeParse(raw);
+      if (!answer.success) throw modelAnswerInvalid(target, 'unexpected shape');
+      const lines = answer.data.lines as { text: string; confidence: number; box: [number, number][] }[];
+      const cost = await settle(c, target, reservation, { images: 1 }, latencyMs);
+      return c.json(
+        {
+          id: c.get('requestId'),
+          object: 'ocr' as const,
+          model: target.served,
+          text: lines.map((l) => l.text).join('\n'),
+          lines,
+          usage: { images: 1, cost_usd: formatUsd(cost) },
+        },
+        200,
+      );
+    });
   });
 }

@@ -1,9 +1,11 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../../../env';
 import { errorResponses } from '../../../schemas';
-import { ModelSchema, presentModel } from './present';
+import { ModelSchema, presentModel, VersionSchema } from './present';
 
-const ListResponse = z.object({ object: z.literal('list'), data: z.array(ModelSchema) }).openapi('ModelList');
+const ListResponse = z
+  .object({ object: z.literal('list'), data: z.array(z.union([ModelSchema, VersionSchema])) })
+  .openapi('ModelList');
 
 const route = createRoute({
   method: 'get',
@@ -11,7 +13,7 @@ const route = createRoute({
   tags: ['Models'],
   summary: 'The models your tenant may call, with versions, status and prices',
   description:
-    'OpenAI-compatible list. Retired versions are left out; preview versions are listed with status `preview`.',
+    'OpenAI-compatible list: each model by name (with its versions, your pin and the version your plain requests get), followed by each callable version as `name@version`. Retired versions are left out; preview versions are listed with status `preview`.',
   security: [{ apiKey: [] }],
   responses: {
     200: { description: 'Every active model', content: { 'application/json': { schema: ListResponse } } },
@@ -24,10 +26,14 @@ export function registerModelsList(app: OpenAPIHono<AppEnv>): void {
     const deps = c.get('deps');
     const { tenantId } = c.get('principal');
     const [catalog, pins] = await Promise.all([deps.resolver.catalog(), deps.pins.forTenant(tenantId)]);
+    // Every id a client can pass as `model` is an entry of its own, as OpenAI clients expect.
     const data = [...catalog.models.values()]
       .filter((e) => e.model.status === 'active')
       .sort((a, b) => a.model.name.localeCompare(b.model.name))
-      .map((e) => presentModel(e, tenantId, pins));
+      .flatMap((e) => {
+        const model = presentModel(e, tenantId, pins);
+        return [model, ...model.versions];
+      });
     return c.json({ object: 'list' as const, data }, 200);
   });
 }

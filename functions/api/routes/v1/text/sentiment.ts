@@ -1,7 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { formatUsd } from '../../../../../shared/metering/pricing';
 import type { AppEnv } from '../../../env';
-import { invokeModel, meter, modelAnswerInvalid, resolveTarget } from '../../../inference';
+import { invokeModel, modelAnswerInvalid, resolveTarget } from '../../../inference';
+import { settle, withReservation } from '../../../limits';
 import { ErrorSchema, errorResponses, ModelRef, modelErrorResponses } from '../../../schemas';
 
 const Text = z.string().min(1, 'must not be empty').max(32_000, 'must be at most 32000 characters');
@@ -78,24 +79,33 @@ export function registerSentiment(app: OpenAPIHono<AppEnv>): void {
     const body = c.req.valid('json');
     const inputs = typeof body.input === 'string' ? [body.input] : body.input;
     const target = await resolveTarget(c, body.model, 'text-sentiment');
-    const started = performance.now();
-    const raw = await invokeModel(c, target, { inputs });
-    const latencyMs = performance.now() - started;
-    const answer = ModelAnswer.safeParse(raw);
-    if (!answer.success) throw modelAnswerInvalid(target, 'unexpected shape');
-    if (answer.data.results.length !== inputs.length)
-      throw modelAnswerInvalid(target, 'wrong number of results');
-    const inputTokens = answer.data.usage.input_tokens;
-    const cost = await meter(c, target, { input_tokens: inputTokens }, latencyMs);
-    return c.json(
-      {
-        id: c.get('requestId'),
-        object: 'list' as const,
-        model: target.served,
-        data: answer.data.results.map((r, index) => ({ object: 'sentiment' as const, index, ...r })),
-        usage: { input_tokens: inputTokens, total_tokens: inputTokens, cost_usd: formatUsd(cost) },
+    // wink makes at most one token per character: the characters bound the tokens before the model runs.
+    const bound = inputs.reduce((sum, text) => sum + text.length, 0);
+    return withReservation(
+      c,
+      target,
+      { tokens: bound, units: { input_tokens: bound } },
+      async (reservation) => {
+        const started = performance.now();
+        const raw = await invokeModel(c, target, { inputs });
+        const latencyMs = performance.now() - started;
+        const answer = ModelAnswer.safeParse(raw);
+        if (!answer.success) throw modelAnswerInvalid(target, 'unexpected shape');
+        if (answer.data.results.length !== inputs.length)
+          throw modelAnswerInvalid(target, 'wrong number of results');
+        const inputTokens = answer.data.usage.input_tokens;
+        const cost = await settle(c, target, reservation, { input_tokens: inputTokens }, latencyMs);
+        return c.json(
+          {
+            id: c.get('requestId'),
+            object: 'list' as const,
+            model: target.served,
+            data: answer.data.results.map((r, index) => ({ object: 'sentiment' as const, index, ...r })),
+            usage: { input_tokens: inputTokens, total_tokens: inputTokens, cost_usd: formatUsd(cost) },
+          },
+          200,
+        );
       },
-      200,
     );
   });
 }

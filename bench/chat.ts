@@ -1,0 +1,195 @@
+/**
+ * `tsx bench/chat.ts [--requests 10] [--max-tokens 256] [--json]`: chat throughput on this machine,
+ * on the tiny test model, through the whole local stack (DynamoDB Local in memory, the runtime
+ * process, the gateway over HTTP), and on the runtime alone for comparison.
+ *
+ * Reports output tokens per second for plain and streamed completions, time to the first streamed
+ * token, and the aggregate rate of concurrent streams. Self-contained: starts and stops its stack.
+ */
+import { pathToFileURL } from 'node:url';
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { startLocalStack } from '../local/stack';
+import { loadConfig } from '../shared/config';
+import { createLogger } from '../shared/logger';
+
+export interface ChatBenchResult {
+  model: string;
+  maxTokens: number;
+  requests: number;
+  runtimeOnly: { tokensPerSecond: number; msPerToken: number };
+  gateway: { tokensPerSecond: number; msPerToken: number; p50LatencyMs: number };
+  streamed: { tokensPerSecond: number; p50FirstTokenMs: number };
+  concurrentStreams: { streams: number; tokensPerSecond: number };
+}
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+};
+const round = (n: number, places = 1) => Math.round(n * 10 ** places) / 10 ** places;
+
+export async function runChatBench(
+  opts: { requests?: number; maxTokens?: number } = {},
+): Promise<ChatBenchResult> {
+  const requests = opts.requests ?? 10;
+  const maxTokens = opts.maxTokens ?? 256;
+  const model = 'chat@tiny-1';
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const stack = await startLocalStack(
+    loadConfig({ PORT: '0', TOLLGATE_IN_MEMORY: 'true', LOG_LEVEL: 'silent' }),
+    createLogger('silent'),
+  );
+  const headers = { authorization: `Bearer ${stack.demo.secret}`, 'content-type': 'application/json' };
+  // Greedy decoding on the tiny model never ends early, so every request generates maxTokens.
+  const request = (i: number, stream: boolean) =>
+    JSON.stringify({
+      model,
+      messages: [{ role: 'user', content: `Benchmark request ${i}: tell me a long story.` }],
+      max_tokens: maxTokens,
+      temperature: 0,
+      stream,
+      ...(stream ? { stream_options: { include_usage: true } } : {}),
+    });
+
+  async function plain(i: number): Promise<{ ms: number; tokens: number }> {
+    const started = performance.now();
+    const res = await fetch(`${stack.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers,
+      body: request(i, false),
+    });
+    const body = (await res.json()) as { usage: { completion_tokens: number } };
+    if (res.status !== 200) throw new Error(`chat answered ${res.status}: ${JSON.stringify(body)}`);
+    return { ms: performance.now() - started, tokens: body.usage.completion_tokens };
+  }
+
+  async function streamed(i: number): Promise<{ ms: number; firstMs: number; tokens: number }> {
+    const started = performance.now();
+    const res = await fetch(`${stack.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers,
+      body: request(i, true),
+    });
+    if (res.status !== 200 || !res.body) throw new Error(`chat stream answered ${res.status}`);
+    let firstMs = -1;
+    let text = '';
+    const decoder = new TextDecoder();
+    for await (const part of res.body) {
+      text += decoder.decode(part, { stream: true });
+      if (firstMs < 0 && text.includes('"content":"') && /"content":"[^"]/.test(text)) {
+        firstMs = performance.now() - started;
+      }
+    }
+    const usage = /"completion_tokens":(\d+)/.exec(text);
+    if (!text.endsWith('data: [DONE]\n\n') || !usage)
+      throw new Error('stream ended without usage and [DONE]');
+    return { ms: performance.now() - started, firstMs, tokens: Number(usage[1]) };
+  }
+
+  try {
+    const sm = new SageMakerRuntimeClient({
+      endpoint: stack.runtimeUrl,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      maxAttempts: 1,
+    });
+    const direct = async (i: number) => {
+      const started = performance.now();
+      const out = await sm.send(
+        new InvokeEndpointCommand({
+          EndpointName: `tollgate-${stack.config.STAGE}-chat`,
+          TargetVariant: 'tiny-1',
+          ContentType: 'application/json',
+          Body: JSON.stringify({
+            messages: [{ role: 'user', content: `Benchmark request ${i}: tell me a long story.` }],
+            max_tokens: maxTokens,
+            temperature: 0,
+          }),
+        }),
+      );
+      const answer = JSON.parse(new TextDecoder().decode(out.Body)) as { usage: { output_tokens: number } };
+      return { ms: performance.now() - started, tokens: answer.usage.output_tokens };
+    };
+
+    // Warm up every path (worker JIT, sockets, table pages) before measuring.
+    for (let i = 0; i < 3; i++) await Promise.all([direct(i), plain(i), streamed(i)]);
+
+    const directRuns = [];
+    for (let i = 0; i < requests; i++) directRuns.push(await direct(i));
+    const plainRuns = [];
+    for (let i = 0; i < requests; i++) plainRuns.push(await plain(i));
+    const streamRuns = [];
+    for (let i = 0; i < requests; i++) streamRuns.push(await streamed(i));
+    const concurrency = 4;
+    const concurrentStarted = performance.now();
+    const concurrent = await Promise.all(Array.from({ length: concurrency }, (_, i) => streamed(100 + i)));
+    const concurrentMs = performance.now() - concurrentStarted;
+    sm.destroy();
+
+    const rate = (runs: { ms: number; tokens: number }[]) => {
+      const tokens = runs.reduce((s, r) => s + r.tokens, 0);
+      const ms = runs.reduce((s, r) => s + r.ms, 0);
+      return { tokensPerSecond: round((tokens / ms) * 1000), msPerToken: round(ms / tokens, 3) };
+    };
+    return {
+      model,
+      maxTokens,
+      requests,
+      runtimeOnly: rate(directRuns),
+      gateway: {
+        ...rate(plainRuns),
+        p50LatencyMs: round(
+          percentile(
+            plainRuns.map((r) => r.ms),
+            50,
+          ),
+        ),
+      },
+      streamed: {
+        tokensPerSecond: rate(streamRuns).tokensPerSecond,
+        p50FirstTokenMs: round(
+          percentile(
+            streamRuns.map((r) => r.firstMs),
+            50,
+          ),
+          2,
+        ),
+      },
+      concurrentStreams: {
+        streams: concurrency,
+        tokensPerSecond: round((concurrent.reduce((s, r) => s + r.tokens, 0) / concurrentMs) * 1000),
+      },
+    };
+  } finally {
+    await stack.stop();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const args = process.argv.slice(2);
+  const flag = (name: string) => {
+    const at = args.indexOf(name);
+    return at === -1 ? undefined : Number(args[at + 1]);
+  };
+  const result = await runChatBench({ requests: flag('--requests'), maxTokens: flag('--max-tokens') });
+  if (args.includes('--json')) {
+    console.log(JSON.stringify(result));
+  } else {
+    console.log(
+      `chat bench: ${result.model}, ${result.requests} requests x ${result.maxTokens} tokens, greedy`,
+    );
+    console.log(
+      `  runtime alone (SDK InvokeEndpoint)  ${result.runtimeOnly.tokensPerSecond} tok/s  (${result.runtimeOnly.msPerToken} ms/token)`,
+    );
+    console.log(
+      `  gateway, plain                      ${result.gateway.tokensPerSecond} tok/s  (p50 ${result.gateway.p50LatencyMs} ms/request)`,
+    );
+    console.log(
+      `  gateway, streamed (SSE)             ${result.streamed.tokensPerSecond} tok/s  (p50 first token ${result.streamed.p50FirstTokenMs} ms)`,
+    );
+    console.log(
+      `  ${result.concurrentStreams.streams} concurrent streams              ${result.concurrentStreams.tokensPerSecond} tok/s in total`,
+    );
+  }
+  process.exit(0);
+}

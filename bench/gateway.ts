@@ -1,0 +1,135 @@
+import { readFileSync } from 'node:fs';
+import { createDynamo } from '../shared/db/client';
+import { newId } from '../shared/ids';
+import { UsageStore } from '../shared/metering/usage-store';
+import {
+  closedLoop,
+  fmt,
+  http,
+  type LatencyStats,
+  type LoadResult,
+  sequential,
+  startPlatform,
+  stats,
+} from './lib';
+
+const TEXT = 'The service was quick and the staff were lovely, though the coffee was not great.';
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+/**
+ * The gateway's added latency over calling the model runtime directly (same payload, same
+ * client, interleaved so drift hits both sides), and the load it sustains with every check on.
+ */
+export async function benchGateway(opts: { quick: boolean }): Promise<string> {
+  const p = await startPlatform();
+  const lines: string[] = [];
+  try {
+    const direct = () =>
+      http(`${p.runtimeUrl}/endpoints/tollgate-bench-sentiment/invocations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-amzn-sagemaker-target-variant': 'v1' },
+        body: JSON.stringify({ inputs: [TEXT] }),
+      }).then((r) => r.status === 200);
+    const gateway = () =>
+      http(`${p.url}/v1/text/sentiment`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${p.key}` },
+        body: JSON.stringify({ model: 'sentiment', input: TEXT }),
+      }).then((r) => r.status === 200);
+
+    // One request at a time, interleaved in blocks.
+    const blocks = opts.quick ? 3 : 10;
+    const perBlock = 100;
+    const d: number[] = [];
+    const g: number[] = [];
+    await sequential(50, 0, direct);
+    await sequential(50, 0, gateway);
+    for (let b = 0; b < blocks; b++) {
+      for (const [call, into] of [
+        [direct, d],
+        [gateway, g],
+      ] as const) {
+        for (let i = 0; i < perBlock; i++) {
+          const t = performance.now();
+          if (!(await call())) throw new Error('call failed');
+          into.push(performance.now() - t);
+        }
+      }
+    }
+    const sd = stats(d);
+    const sg = stats(g);
+    lines.push('### Added latency, one request at a time (`POST /v1/text/sentiment`, one short text)', '');
+    lines.push('| path | n | p50 ms | p90 ms | p99 ms |', '|---|---:|---:|---:|---:|');
+    const row = (name: string, s: LatencyStats) =>
+      `| ${name} | ${s.n} | ${fmt(s.p50)} | ${fmt(s.p90)} | ${fmt(s.p99)} |`;
+    lines.push(row('model runtime, direct', sd), row('through the gateway', sg));
+    lines.push(
+      `| **added by the gateway** | | **${fmt(sg.p50 - sd.p50)}** | ${fmt(sg.p90 - sd.p90)} | **${fmt(sg.p99 - sd.p99)}** |`,
+      '',
+    );
+
+    // Under load: closed loops at rising concurrency, gateway beside direct.
+    const seconds = opts.quick ? 3 : 8;
+    const levels = opts.quick ? [1, 16] : [1, 8, 32, 64];
+    lines.push(`### Under load (closed loop, ${seconds} s per row)`, '');
+    lines.push(
+      '| path | concurrency | req/s | p50 ms | p99 ms | errors | API RSS MB (max) |',
+      '|---|---:|---:|---:|---:|---:|---:|',
+    );
+    const loadRow = (name: string, r: LoadResult, rss: string) =>
+      `| ${name} | ${r.concurrency} | ${r.rps.toFixed(0)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.errors} | ${rss} |`;
+    for (const c of levels) {
+      lines.push(loadRow('direct', await closedLoop(c, seconds, direct), ''));
+      let maxRss = rssMb(p.child.pid!);
+      const timer = setInterval(() => {
+        maxRss = Math.max(maxRss, rssMb(p.child.pid!));
+      }, 200);
+      const r = await closedLoop(c, seconds, gateway);
+      clearInterval(timer);
+      lines.push(loadRow('gateway', r, maxRss.toFixed(0)));
+    }
+    lines.push('');
+
+    // The store's own ceiling for the write the gateway makes per request.
+    const { doc, client } = createDynamo({ region: 'us-east-1', endpoint: p.dynamoUrl });
+    const usage = new UsageStore(doc, 'tollgate-bench-usage');
+    const tenantId = newId('ten');
+    const write = () =>
+      usage
+        .record({
+          requestId: newId('req'),
+          tenantId,
+          keyId: 'key_bench',
+          model: 'sentiment',
+          version: 'v1',
+          units: { input_tokens: 10 },
+          costNanoUsd: 1000,
+          priceBook: 'bench',
+          latencyMs: 1,
+          status: 'succeeded',
+          at: new Date().toISOString(),
+        })
+        .then(() => true);
+    lines.push('### The store alone (DynamoDB Local, in memory): the usage write each request makes', '');
+    lines.push(
+      '| operation | concurrency | ops/s | p50 ms | p99 ms | errors |',
+      '|---|---:|---:|---:|---:|---:|',
+    );
+    for (const c of opts.quick ? [1, 16] : [1, 32]) {
+      const r = await closedLoop(c, seconds, write);
+      lines.push(
+        `| event + aggregate transaction | ${c} | ${r.rps.toFixed(0)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.errors} |`,
+      );
+    }
+    client.destroy();
+    lines.push('');
+  } finally {
+    await p.stop();
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,20 @@
+import { benchBundle } from './bundle';
+import { benchGateway } from './gateway';
+import { machine } from './lib';
+
+/**
+ * `npm run bench` (add `-- --quick` for a short run). Everything is measured side by side in one
+ * run on this machine and printed as Markdown; docs/benchmarks.md keeps a published copy.
+ */
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const quick = process.argv.includes('--quick');
+const out: string[] = [
+  `## Tollgate benchmarks (${new Date().toISOString().slice(0, 10)})`,
+  '',
+  `Machine: ${machine()}. Everything (load generator, API, model runtime, DynamoDB Local) shares these cores.`,
+  '',
+];
+out.push(await benchGateway({ quick }));
+out.push(await benchBundle());
+process.stdout.write(`${out.join('\n')}\n`);
+process.exit(0);

@@ -1,0 +1,192 @@
+import type { Context } from 'hono';
+import type { Principal } from '../../shared/auth/authenticator';
+import { ApiError } from '../../shared/errors';
+import { costNanoUsd, formatUsd, type Units } from '../../shared/metering/pricing';
+import { type EffectiveLimits, effectiveLimits } from '../../shared/quotas/plans';
+import type { MinuteCount, Reservation, ReserveResult } from '../../shared/quotas/quota-store';
+import { windowsAt } from '../../shared/quotas/windows';
+import type { AppEnv } from './env';
+import type { Target } from './inference';
+
+/** The worst case a request may use, known before the model runs. */
+export interface WorstCase {
+  /** Counted against tokens-per-minute limits (prompt bound + max output; 0 for images). */
+  tokens: number;
+  units: Units;
+}
+
+/** Extra life a reservation gets beyond the model timeout before the sweeper may release it. */
+const RESERVATION_GRACE_MS = 60_000;
+
+async function limitsOf(c: Context<AppEnv>, principal: Principal): Promise<EffectiveLimits> {
+  const plan = await c.get('deps').plans.get(principal.tenant.plan);
+  if (!plan)
+    throw new ApiError('internal_error', `The account's plan '${principal.tenant.plan}' is not defined.`);
+  return effectiveLimits(plan, {
+    tenantOverrides: principal.tenant.limitOverrides,
+    ownerSpendCapNanoUsd: principal.tenant.spendCapNanoUsd,
+    keyLimits: principal.keyLimits,
+  });
+}
+
+/**
+ * Reserves the worst case against every limit at once (one store round trip), before the model
+ * is called. A refusal is a 429 naming the limit, with `Retry-After` and `x-should-retry`.
+ * While the model runs, the minute counters are read for the rate-limit headers.
+ */
+export async function reserve(c: Context<AppEnv>, target: Target, worst: WorstCase): Promise<Reservation> {
+  const deps = c.get('deps');
+  const principal = c.get('principal');
+  const limits = await limitsOf(c, principal);
+  const now = deps.now();
+  const result = await deps.quotas.reserve({
+    tenantId: principal.tenantId,
+    keyId: principal.keyId,
+    requestId: c.get('requestId'),
+    now,
+    limits,
+    tokens: worst.tokens,
+    units: worst.units,
+    costNanoUsd: costNanoUsd(worst.units, target.version.prices),
+    ttlMs: deps.config.MODEL_TIMEOUT_MS + RESERVATION_GRACE_MS,
+  });
+  if (!result.ok) throw refusal(result, limits, now);
+  c.set(
+    'rateLimit',
+    deps.quotas
+      .peek(principal.tenantId, principal.keyId, now)
+      .then((counts) => rateLimitHeaders(limits, counts, now))
+      .catch(() => undefined),
+  );
+  return result.reservation;
+}
+
+/**
+ * Settles a reservation to the actual use and writes the usage event, in one transaction. If
+ * that cannot be written the answer is withheld (503): a result is never served uncounted.
+ */
+export async function settle(
+  c: Context<AppEnv>,
+  target: Target,
+  reservation: Reservation,
+  units: Units,
+  latencyMs: number,
+): Promise<number> {
+  const deps = c.get('deps');
+  const principal = c.get('principal');
+  const cost = costNanoUsd(units, target.version.prices);
+  try {
+    await deps.quotas.settle(
+      reservation,
+      { tokens: (units.input_tokens ?? 0) + (units.output_tokens ?? 0), units, costNanoUsd: cost },
+      {
+        requestId: c.get('requestId'),
+        tenantId: principal.tenantId,
+        keyId: principal.keyId,
+        model: target.version.model,
+        version: target.version.version,
+        units,
+        costNanoUsd: cost,
+        priceBook: target.version.priceBook,
+        latencyMs,
+        status: 'succeeded',
+        at: deps.now().toISOString(),
+      },
+    );
+  } catch (err) {
+    await release(c, reservation);
+    throw new ApiError(
+      'store_unavailable',
+      'Usage could not be recorded, so the result was withheld; you were not billed. Try again.',
+      { cause: err, headers: { 'retry-after': '1' } },
+    );
+  }
+  return cost;
+}
+
+/** Gives a failed request's reservation back. Never throws: the sweeper is the fallback. */
+export async function release(c: Context<AppEnv>, reservation: Reservation): Promise<void> {
+  await c
+    .get('deps')
+    .quotas.release(reservation)
+    .catch((err: unknown) => c.get('log').warn({ err }, 'reservation not released; the sweeper will'));
+}
+
+/**
+ * Runs `serve` under a reservation: released if `serve` throws (the model failed or answered
+ * garbage), so a failed request holds nothing. `serve` settles on success.
+ */
+export async function withReservation<T>(
+  c: Context<AppEnv>,
+  target: Target,
+  worst: WorstCase,
+  serve: (reservation: Reservation) => Promise<T>,
+): Promise<T> {
+  const reservation = await reserve(c, target, worst);
+  try {
+    return await serve(reservation);
+  } catch (err) {
+    await release(c, reservation);
+    throw err;
+  }
+}
+
+function refusal(r: Extract<ReserveResult, { ok: false }>, limits: EffectiveLimits, now: Date): ApiError {
+  const who = r.scope === 'key' ? 'this API key' : 'your account';
+  const messages: Record<typeof r.limit, string> = {
+    rate_limit_requests: `Rate limit reached for ${who}: ${r.limitValue} requests per minute. Retry in ${r.retryAfterSec} s.`,
+    rate_limit_tokens: `Rate limit reached for ${who}: ${r.limitValue} tokens per minute (this request may use up to its prompt plus max_tokens). Retry in ${r.retryAfterSec} s.`,
+    concurrency_limit: `Too many requests in flight for ${who}: at most ${r.limitValue} at once.`,
+    quota_exceeded: `This month's included usage of your plan is used up. Upgrade the plan to continue; it renews in ${Math.ceil(r.retryAfterSec / 86_400)} days.`,
+    spend_cap_reached: `This month's spend cap of $${formatUsd(r.limitValue)} would be exceeded. Raise the cap to continue.`,
+  };
+  const hardStop = r.limit === 'quota_exceeded' || r.limit === 'spend_cap_reached';
+  return new ApiError(r.limit, messages[r.limit], {
+    headers: {
+      'retry-after': String(r.retryAfterSec),
+      // The official OpenAI SDKs retry every 429 unless told not to.
+      'x-should-retry': hardStop ? 'false' : 'true',
+      ...rateLimitHeaders(limits, undefined, now),
+    },
+  });
+}
+
+/**
+ * OpenAI-style `x-ratelimit-*` headers from the tenant's and the key's per-minute limits: the
+ * lower limit, and the least remaining of the two. Without counts (a refusal) the remaining is 0.
+ */
+export function rateLimitHeaders(
+  limits: EffectiveLimits,
+  counts: { tenant?: MinuteCount; key?: MinuteCount } | undefined,
+  now: Date,
+): Record<string, string> {
+  const reset = `${windowsAt(now).minuteResetSec}s`;
+  const headers: Record<string, string> = {};
+  for (const [field, count, suffix] of [
+    ['requestsPerMinute', 'requests', 'requests'],
+    ['tokensPerMinute', 'tokens', 'tokens'],
+  ] as const) {
+    const scopes = [
+      { limit: limits.tenant[field], used: counts?.tenant?.[count] ?? 0 },
+      { limit: limits.key[field], used: counts?.key?.[count] ?? 0 },
+    ].filter((o): o is { limit: number; used: number } => o.limit !== undefined);
+    if (scopes.length === 0) continue;
+    const remaining = counts ? Math.min(...scopes.map((o) => Math.max(0, o.limit - o.used))) : 0;
+    headers[`x-ratelimit-limit-${suffix}`] = String(Math.min(...scopes.map((o) => o.limit)));
+    headers[`x-ratelimit-remaining-${suffix}`] = String(remaining);
+    headers[`x-ratelimit-reset-${suffix}`] = reset;
+  }
+  return headers;
+}
+
+/** Rate-limit headers for `/v1` answers that reserved nothing (lists, usage): read, not counted. */
+export async function currentRateLimitHeaders(c: Context<AppEnv>): Promise<Record<string, string>> {
+  const principal = c.get('principal');
+  const deps = c.get('deps');
+  const now = deps.now();
+  const [limits, counts] = await Promise.all([
+    limitsOf(c, principal),
+    deps.quotas.peek(principal.tenantId, principal.keyId, now),
+  ]);
+  return rateLimitHeaders(limits, counts, now);
+}

@@ -1,0 +1,397 @@
+import { ArnFormat, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  Alarm,
+  AlarmStatusWidget,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  type IMetric,
+  MathExpression,
+  Metric,
+  Stats,
+  TextWidget,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Construct } from 'constructs';
+import {
+  dimension,
+  type MetricName,
+  metricDefinitions,
+  metricServices,
+  metricsNamespace,
+} from '../../shared/observability/metrics';
+import type { StageConfig } from '../config';
+import { type EndpointPlan, type SeedCatalog, versionKey } from '../model-endpoints';
+
+export interface ObservabilityStackProps extends StackProps {
+  config: StageConfig;
+  /** The public API's function and HTTP API, from the API stack. */
+  apiFunction: IFunction;
+  httpApi: IHttpApi;
+  /** The stage's catalog: one line per version on the per-version graphs. */
+  catalog: SeedCatalog;
+  /** The SageMaker endpoints the Models stack runs; empty when the stage deploys none. */
+  endpoints: EndpointPlan[];
+}
+
+/**
+ * The dashboard and alarms of a stage. Reads three sources: the custom metrics the handlers emit
+ * (namespace `Tollgate`, shared/observability/metrics.ts), SageMaker's per-variant endpoint
+ * metrics, and API Gateway's and Lambda's own. Alarms notify one SNS topic (mailed to
+ * `observability.alarmEmail` when set).
+ */
+export class ObservabilityStack extends Stack {
+  readonly topic: Topic;
+  readonly dashboard: Dashboard;
+  readonly alarms: Alarm[] = [];
+  private readonly config: StageConfig;
+  private readonly period: Duration;
+
+  constructor(scope: Construct, id: string, props: ObservabilityStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    this.config = config;
+    this.period = Duration.minutes(config.observability.periodMinutes);
+
+    this.topic = this.createTopic(config);
+    this.addApiAlarms(props);
+    for (const endpoint of props.endpoints) this.addEndpointAlarms(endpoint);
+    this.addBillingSyncAlarm();
+
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      dashboardName: `tollgate-${config.stage}`,
+      defaultInterval: Duration.hours(6),
+    });
+    this.addWidgets(props);
+  }
+
+  /**
+   * Alarms on a function's errors, for handlers deployed by later stacks (the billing sync job
+   * first): `observability.alarmOnFunctionErrors('BillingSync', fn, '...')`.
+   */
+  alarmOnFunctionErrors(id: string, fn: IFunction, description: string): Alarm {
+    return this.alarm(`${id}Errors`, {
+      metric: fn.metricErrors({ period: this.period, statistic: Stats.SUM }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      description,
+    });
+  }
+
+  /** An SNS topic for alarms: encrypted with a rotating key, SSL-only, publishable by CloudWatch of this account. */
+  private createTopic(config: StageConfig): Topic {
+    const cloudwatch = new ServicePrincipal('cloudwatch.amazonaws.com');
+    const fromThisAccount = { StringEquals: { 'aws:SourceAccount': this.account } };
+    // A customer-managed key: CloudWatch can publish to an encrypted topic only if the key policy
+    // lets it, which the AWS-managed SNS key cannot.
+    const key = new Key(this, 'AlarmTopicKey', {
+      description: `Tollgate ${config.stage}: encrypts the alarm topic`,
+      enableKeyRotation: true,
+    });
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [cloudwatch],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: fromThisAccount,
+      }),
+    );
+    const topic = new Topic(this, 'AlarmTopic', {
+      topicName: `tollgate-${config.stage}-alarms`,
+      displayName: `Tollgate ${config.stage} alarms`,
+      masterKey: key,
+      enforceSSL: true,
+    });
+    topic.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [cloudwatch],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: {
+          ...fromThisAccount,
+          ArnLike: {
+            'aws:SourceArn': this.formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: '*',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+        },
+      }),
+    );
+    if (config.observability.alarmEmail) {
+      topic.addSubscription(new EmailSubscription(config.observability.alarmEmail));
+    }
+    return topic;
+  }
+
+  private alarm(
+    id: string,
+    options: {
+      metric: IMetric;
+      threshold: number;
+      evaluationPeriods: number;
+      datapointsToAlarm?: number;
+      description: string;
+    },
+  ): Alarm {
+    const alarm = new Alarm(this, id, {
+      alarmName: `tollgate-${this.config.stage}-${id}`,
+      alarmDescription: options.description,
+      metric: options.metric,
+      threshold: options.threshold,
+      evaluationPeriods: options.evaluationPeriods,
+      datapointsToAlarm: options.datapointsToAlarm ?? options.evaluationPeriods,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      // No traffic is not an outage; each alarm here watches something that only exists with traffic.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new SnsAction(this.topic));
+    alarm.addOkAction(new SnsAction(this.topic));
+    this.alarms.push(alarm);
+    return alarm;
+  }
+
+  /** `100 * errors / total` when there are at least `minRequestsForRate` requests, else 0. */
+  private rate(errors: IMetric, total: IMetric, label: string): MathExpression {
+    return new MathExpression({
+      expression: `IF(total >= ${this.config.observability.minRequestsForRate}, 100 * errors / total, 0)`,
+      usingMetrics: { errors, total },
+      period: this.period,
+      label,
+    });
+  }
+
+  private addApiAlarms(props: ObservabilityStackProps): void {
+    const obs = this.config.observability;
+    const sum = { period: this.period, statistic: Stats.SUM };
+    this.alarm('Api5xxRate', {
+      metric: this.rate(props.httpApi.metricServerError(sum), props.httpApi.metricCount(sum), 'API 5xx %'),
+      threshold: obs.apiErrorRatePercent,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      description: `More than ${obs.apiErrorRatePercent}% of API answers were 5xx in 2 of 3 ${obs.periodMinutes}-minute periods. Check the API function's logs (by request id) and the model endpoints.`,
+    });
+    // The Hono app answers every failure itself, so a Lambda error is a crash or a timeout.
+    this.alarm('ApiFunctionErrors', {
+      metric: props.apiFunction.metricErrors(sum),
+      threshold: 1,
+      evaluationPeriods: 1,
+      description: 'The API function crashed or timed out (the app answers handled errors itself).',
+    });
+  }
+
+  private addEndpointAlarms(endpoint: EndpointPlan): void {
+    const obs = this.config.observability;
+    for (const variant of endpoint.variants) {
+      const dims = { EndpointName: endpoint.endpointName, VariantName: variant.variant };
+      const sagemaker = (metricName: string, statistic: string) =>
+        new Metric({
+          namespace: 'AWS/SageMaker',
+          metricName,
+          dimensionsMap: dims,
+          statistic,
+          period: this.period,
+        });
+      const timeoutMs = variant.timeoutMs ?? this.config.modelTimeoutMs;
+      const thresholdMs = Math.round(timeoutMs * obs.latencyShareOfTimeout);
+      const id = `${endpoint.endpointName}-${variant.variant}`;
+      this.alarm(`${id}-Latency`, {
+        // ModelLatency is in microseconds.
+        metric: sagemaker('ModelLatency', Stats.p(90)),
+        threshold: thresholdMs * 1000,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        description: `${variant.key}: p90 model latency above ${thresholdMs} ms (${Math.round(obs.latencyShareOfTimeout * 100)}% of its ${timeoutMs} ms budget) in 2 of 3 periods; requests are about to time out. Scale out or check the container logs.`,
+      });
+      this.alarm(`${id}-5xxRate`, {
+        metric: this.rate(
+          sagemaker('Invocation5XXErrors', Stats.SUM),
+          sagemaker('Invocations', Stats.SUM),
+          `${variant.key} 5xx %`,
+        ),
+        threshold: obs.endpointErrorRatePercent,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        description: `${variant.key}: more than ${obs.endpointErrorRatePercent}% of invocations failed with 5xx in 2 of 3 periods. Check /aws/sagemaker/Endpoints/${endpoint.endpointName}.`,
+      });
+    }
+  }
+
+  /**
+   * The billing sync job (a later stack) reports failed runs as `BillingSyncFailures`; this alarm
+   * exists before the job does and stays quiet until then. Its function's own errors are wired
+   * with alarmOnFunctionErrors when it lands.
+   */
+  private addBillingSyncAlarm(): void {
+    this.alarm('BillingSyncFailures', {
+      metric: this.custom('BillingSyncFailures', Stats.SUM, {}, metricServices.billingSync),
+      threshold: 1,
+      evaluationPeriods: 1,
+      description:
+        'A billing sync run failed to push usage to Stripe. Reruns are idempotent (cursor + identifiers): fix the cause, then rerun.',
+    });
+  }
+
+  /** A metric of the contract, with the stage's `service` and `Stage` dimensions filled in. */
+  private custom(
+    name: MetricName,
+    statistic: string,
+    extra: Record<string, string>,
+    service: string = metricServices.api,
+    label?: string,
+  ): Metric {
+    const dimensionsMap = { [dimension.service]: service, [dimension.stage]: this.config.stage, ...extra };
+    const expected = [...metricDefinitions[name].dimensions].sort();
+    if (JSON.stringify(Object.keys(dimensionsMap).sort()) !== JSON.stringify(expected)) {
+      throw new Error(`metric ${name} is emitted with dimensions ${expected.join(', ')}`);
+    }
+    return new Metric({
+      namespace: metricsNamespace,
+      metricName: name,
+      dimensionsMap,
+      statistic,
+      period: this.period,
+      ...(label ? { label } : {}),
+    });
+  }
+
+  /** A SEARCH over every value of the contract dimensions (error codes are open-ended per route). */
+  private search(name: MetricName, label: string): MathExpression {
+    const dims = metricDefinitions[name].dimensions.join(',');
+    const stage = this.config.stage;
+    return new MathExpression({
+      expression: `SEARCH('{${metricsNamespace},${dims}} MetricName="${name}" ${dimension.stage}="${stage}"', 'Sum', ${this.period.toSeconds()})`,
+      usingMetrics: {},
+      label,
+      period: this.period,
+    });
+  }
+
+  private addWidgets(props: ObservabilityStackProps): void {
+    const { apiFunction, httpApi, catalog, endpoints } = props;
+    const sum = { period: this.period, statistic: Stats.SUM };
+    const unitsByModel = new Map(catalog.models.map((m) => [m.name, m.units]));
+    const versions = catalog.versions.map(versionKey);
+    const byVersion = (name: MetricName, statistic: string) =>
+      versions.map((v) =>
+        this.custom(name, statistic, { [dimension.modelVersion]: v }, metricServices.api, v),
+      );
+    const wide = { width: 12, height: 6 };
+
+    this.dashboard.addWidgets(
+      new TextWidget({
+        markdown: `# Tollgate ${this.config.stage}\nAPI, per model version (custom metrics, see docs/observability.md), SageMaker endpoints, alarms.`,
+        width: 24,
+        height: 2,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 4 }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'API answers',
+        left: [
+          httpApi.metricCount({ ...sum, label: 'requests' }),
+          httpApi.metricClientError({ ...sum, label: '4xx' }),
+          httpApi.metricServerError({ ...sum, label: '5xx' }),
+        ],
+        ...wide,
+      }),
+      new GraphWidget({
+        title: 'API latency (ms)',
+        left: [Stats.p(50), Stats.p(90), Stats.p(99)].map((statistic) =>
+          httpApi.metricLatency({ period: this.period, statistic, label: statistic }),
+        ),
+        right: [apiFunction.metricErrors({ ...sum, label: 'function errors' })],
+        ...wide,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Requests per model version',
+        left: byVersion('Requests', Stats.SUM),
+        ...wide,
+      }),
+      new GraphWidget({
+        title: 'Latency p90 per model version (ms)',
+        left: byVersion('Latency', Stats.p(90)),
+        ...wide,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({ title: 'Errors by version and code', left: [this.search('Errors', '')], ...wide }),
+      new GraphWidget({
+        title: 'Refusals by version and code',
+        left: [this.search('Refusals', '')],
+        ...wide,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Usage: units per model version',
+        left: catalog.versions.flatMap((v) =>
+          (unitsByModel.get(v.model) ?? []).map((unit) =>
+            this.custom(
+              'Units',
+              Stats.SUM,
+              { [dimension.modelVersion]: versionKey(v), [dimension.unit]: unit },
+              metricServices.api,
+              `${versionKey(v)} ${unit}`,
+            ),
+          ),
+        ),
+        ...wide,
+      }),
+      new GraphWidget({
+        title: 'Billing sync failures',
+        left: [this.custom('BillingSyncFailures', Stats.SUM, {}, metricServices.billingSync, 'failed runs')],
+        ...wide,
+      }),
+    );
+
+    for (const endpoint of endpoints) {
+      const variantMetric = (namespace: string, metricName: string, statistic: string) =>
+        endpoint.variants.map(
+          (v) =>
+            new Metric({
+              namespace,
+              metricName,
+              dimensionsMap: { EndpointName: endpoint.endpointName, VariantName: v.variant },
+              statistic,
+              period: this.period,
+              label: v.key,
+            }),
+        );
+      const third = { width: 8, height: 6 };
+      this.dashboard.addWidgets(
+        new GraphWidget({
+          title: `${endpoint.endpointName}: invocations`,
+          left: variantMetric('AWS/SageMaker', 'Invocations', Stats.SUM),
+          right: variantMetric('AWS/SageMaker', 'Invocation5XXErrors', Stats.SUM),
+          ...third,
+        }),
+        new GraphWidget({
+          title: `${endpoint.endpointName}: model latency p90 (µs)`,
+          left: variantMetric('AWS/SageMaker', 'ModelLatency', Stats.p(90)),
+          ...third,
+        }),
+        new GraphWidget({
+          title: `${endpoint.endpointName}: invocations per instance / CPU %`,
+          left: variantMetric('AWS/SageMaker', 'InvocationsPerInstance', Stats.SUM),
+          right: variantMetric('/aws/sagemaker/Endpoints', 'CPUUtilization', Stats.AVERAGE),
+          ...third,
+        }),
+      );
+    }
+  }
+}

@@ -1,0 +1,89 @@
+import type { DailyUsage, UsageStore } from './usage-store';
+
+export interface AggregateDifference {
+  day: string;
+  model: string;
+  version: string;
+  keyId: string;
+  field: 'requests' | 'inputTokens' | 'outputTokens' | 'images' | 'costNanoUsd';
+  fromEvents: number;
+  stored: number;
+}
+
+export interface Reconciliation {
+  tenantId: string;
+  month: string;
+  events: number;
+  aggregates: number;
+  differences: AggregateDifference[];
+}
+
+const FIELDS = ['requests', 'inputTokens', 'outputTokens', 'images', 'costNanoUsd'] as const;
+/** Requests take at most the model timeout; an hour either side of the month catches every one served in it. */
+const MARGIN_MS = 3_600_000;
+
+/**
+ * Recomputes a tenant's daily aggregates for a month (`2026-11`) from its usage events and reports
+ * every difference from the stored aggregates. The events are the ledger; an empty list means the
+ * aggregates (which billing and the consoles read) agree with it to the unit.
+ */
+export async function reconcileMonth(
+  usage: UsageStore,
+  tenantId: string,
+  month: string,
+): Promise<Reconciliation> {
+  const start = Date.parse(`${month}-01T00:00:00.000Z`);
+  if (Number.isNaN(start) || !/^\d{4}-\d{2}$/.test(month)) throw new RangeError(`not a month: ${month}`);
+  const end = new Date(start);
+  end.setUTCMonth(end.getUTCMonth() + 1);
+  const events = (
+    await usage.listEvents(tenantId, { from: start - MARGIN_MS, to: end.getTime() + MARGIN_MS })
+  ).filter((e) => e.at.startsWith(month));
+  const expected = new Map<string, DailyUsage>();
+  for (const e of events) {
+    const day = e.at.slice(0, 10);
+    const id = `${day}#${e.model}#${e.version}#${e.keyId}`;
+    const row = expected.get(id) ?? {
+      day,
+      model: e.model,
+      version: e.version,
+      keyId: e.keyId,
+      requests: 0,
+      inputTokens: 0,
+      outputTokens: 0,
+      images: 0,
+      costNanoUsd: 0,
+    };
+    row.requests += 1;
+    row.inputTokens += e.units.input_tokens ?? 0;
+    row.outputTokens += e.units.output_tokens ?? 0;
+    row.images += e.units.images ?? 0;
+    row.costNanoUsd += e.costNanoUsd;
+    expected.set(id, row);
+  }
+  const lastDay = new Date(end.getTime() - 1).toISOString().slice(0, 10);
+  const stored = await usage.listDaily(tenantId, `${month}-01`, lastDay);
+  const storedById = new Map(stored.map((r) => [`${r.day}#${r.model}#${r.version}#${r.keyId}`, r]));
+  const differences: AggregateDifference[] = [];
+  for (const id of new Set([...expected.keys(), ...storedById.keys()])) {
+    const want = expected.get(id);
+    const have = storedById.get(id);
+    const ref = (want ?? have)!;
+    for (const field of FIELDS) {
+      const a = want?.[field] ?? 0;
+      const b = have?.[field] ?? 0;
+      if (a !== b) {
+        differences.push({
+          day: ref.day,
+          model: ref.model,
+          version: ref.version,
+          keyId: ref.keyId,
+          field,
+          fromEvents: a,
+          stored: b,
+        });
+      }
+    }
+  }
+  return { tenantId, month, events: events.length, aggregates: stored.length, differences };
+}

@@ -1,0 +1,106 @@
+import type { BillingUnit } from '../catalog/types';
+
+/**
+ * A plan, as data (operators edit plans; tenants point at one by id). Limits are absent when
+ * unlimited. Money is integer nano-USD.
+ */
+export interface Plan {
+  id: string;
+  name: string;
+  /** Units included each calendar month (UTC). */
+  included: Partial<Record<BillingUnit, number>>;
+  /** Past the included units: `hard_stop` refuses (free), `bill` charges them (pay-as-you-go). */
+  overage: 'hard_stop' | 'bill';
+  requestsPerMinute?: number;
+  tokensPerMinute?: number;
+  /** Default monthly spend cap in nano-USD; owners may lower it, operators may change it. */
+  spendCapNanoUsd?: number;
+  maxConcurrent?: number;
+}
+
+/** Narrower limits an owner sets on one key, or an operator sets on a tenant. */
+export interface LimitOverrides {
+  requestsPerMinute?: number;
+  tokensPerMinute?: number;
+  spendCapNanoUsd?: number;
+  maxConcurrent?: number;
+  included?: Partial<Record<BillingUnit, number>>;
+}
+
+/** The limits that apply to one request, after plan, tenant overrides and key limits. */
+export interface EffectiveLimits {
+  tenant: {
+    requestsPerMinute?: number;
+    tokensPerMinute?: number;
+    maxConcurrent?: number;
+    /** Monthly ceiling per unit (free plans: the included units). */
+    monthlyUnits: Partial<Record<BillingUnit, number>>;
+    /** Monthly ceiling on cost (pay-as-you-go: the spend cap). */
+    spendCapNanoUsd?: number;
+  };
+  key: { requestsPerMinute?: number; tokensPerMinute?: number };
+}
+
+const USD = 1_000_000_000;
+
+/** The plans a stage starts with. */
+export const defaultPlans: Plan[] = [
+  {
+    id: 'free',
+    name: 'Free',
+    included: { input_tokens: 1_000_000, output_tokens: 200_000, images: 500 },
+    overage: 'hard_stop',
+    requestsPerMinute: 60,
+    tokensPerMinute: 40_000,
+    maxConcurrent: 4,
+  },
+  {
+    id: 'payg',
+    name: 'Pay as you go',
+    included: { input_tokens: 1_000_000, output_tokens: 200_000, images: 500 },
+    overage: 'bill',
+    requestsPerMinute: 600,
+    tokensPerMinute: 400_000,
+    spendCapNanoUsd: 100 * USD,
+    maxConcurrent: 32,
+  },
+  {
+    id: 'enterprise',
+    name: 'Enterprise',
+    included: { input_tokens: 50_000_000, output_tokens: 10_000_000, images: 50_000 },
+    overage: 'bill',
+    requestsPerMinute: 6_000,
+    tokensPerMinute: 4_000_000,
+    spendCapNanoUsd: 10_000 * USD,
+    maxConcurrent: 256,
+  },
+];
+
+const narrower = (a: number | undefined, b: number | undefined) =>
+  a === undefined ? b : b === undefined ? a : Math.min(a, b);
+
+/**
+ * Combines a plan with the operator's tenant overrides (which may raise or lower anything), the
+ * owner's own spend cap (which may only lower it) and a key's limits (which may only narrow).
+ */
+export function effectiveLimits(
+  plan: Plan,
+  opts: { tenantOverrides?: LimitOverrides; ownerSpendCapNanoUsd?: number; keyLimits?: LimitOverrides } = {},
+): EffectiveLimits {
+  const o = opts.tenantOverrides ?? {};
+  const included = { ...plan.included, ...o.included };
+  const planCap = o.spendCapNanoUsd ?? plan.spendCapNanoUsd;
+  return {
+    tenant: {
+      requestsPerMinute: o.requestsPerMinute ?? plan.requestsPerMinute,
+      tokensPerMinute: o.tokensPerMinute ?? plan.tokensPerMinute,
+      maxConcurrent: o.maxConcurrent ?? plan.maxConcurrent,
+      monthlyUnits: plan.overage === 'hard_stop' ? included : {},
+      spendCapNanoUsd: plan.overage === 'bill' ? narrower(planCap, opts.ownerSpendCapNanoUsd) : undefined,
+    },
+    key: {
+      requestsPerMinute: opts.keyLimits?.requestsPerMinute,
+      tokensPerMinute: opts.keyLimits?.tokensPerMinute,
+    },
+  };
+}

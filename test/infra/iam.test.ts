@@ -1,0 +1,43 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { stages } from '../../infra/config';
+import { allStacks, asArray, type Cfn, policyStatements, render, templates } from './helpers';
+
+/**
+ * Actions IAM cannot scope to a resource: `*` is the narrowest resource there is. Each must still
+ * be narrowed where IAM allows it (a condition).
+ */
+const noResourceLevel: Record<string, ((statement: Cfn) => boolean) | undefined> = {
+  'ecr:GetAuthorizationToken': undefined,
+  'cloudwatch:PutMetricData': (s) => s.Condition?.StringEquals?.['cloudwatch:namespace'] !== undefined,
+};
+
+describe.each(stages)('IAM across every stack (%s)', (stage) => {
+  const { stacks } = templates(stage);
+  const all = allStacks(stacks).map((stack) => [stack.stackName, Template.fromStack(stack)] as const);
+
+  it.each(all)(
+    '%s: no wildcard action, no wildcard resource where a narrower one exists',
+    (_name, template) => {
+      for (const statement of policyStatements(template)) {
+        if (statement.Effect !== 'Allow') continue;
+        const actions = asArray<string>(statement.Action);
+        for (const action of actions) expect(action, JSON.stringify(statement)).not.toContain('*');
+        for (const resource of asArray(statement.Resource).map(render)) {
+          if (resource !== '*') continue;
+          for (const action of actions) {
+            expect(Object.keys(noResourceLevel), `${action} on *`).toContain(action);
+            const narrowed = noResourceLevel[action];
+            if (narrowed) expect(narrowed(statement), `${action} on * needs its condition`).toBe(true);
+          }
+        }
+      }
+    },
+  );
+
+  it.each(all)('%s: roles carry no AWS managed policies', (_name, template) => {
+    for (const role of Object.values(template.findResources('AWS::IAM::Role')) as Cfn[]) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});

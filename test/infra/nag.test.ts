@@ -1,0 +1,81 @@
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { describe, expect, it } from 'vitest';
+import { stages } from '../../infra/config';
+import { allStacks, templates } from './helpers';
+
+/** Every acknowledgment in a construct tree: where, which rule, why. */
+function acknowledgments(root: IConstruct): { path: string; id: string; reason: string }[] {
+  const found: { path: string; id: string; reason: string }[] = [];
+  const visit = (node: IConstruct) => {
+    for (const entry of node.node.metadata) {
+      if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+      for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
+        found.push({ path: node.node.path, id: id.replace(/^annotation::/i, ''), reason });
+      }
+    }
+    for (const child of node.node.children) visit(child);
+  };
+  visit(root);
+  return found;
+}
+
+/**
+ * The accepted findings, by construct path below the stack and rule. Adding one is a reviewed
+ * change to this list; the reason lives next to the resource.
+ */
+const expected = (stage: string, endpoints: string[]) =>
+  [
+    `Api/ApiRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:us-east-1:123456789012:endpoint/tollgate-${stage}-*]`,
+    'Api/HttpApi AwsSolutions-APIG4',
+    // Each endpoint's execution role: ecr:GetAuthorizationToken and cloudwatch:PutMetricData.
+    ...endpoints.map((e) => `Models/${e}-ExecutionRole AwsSolutions-IAM5[Resource::*]`),
+  ].sort();
+
+describe.each(stages)('cdk-nag AwsSolutions (%s)', (stage) => {
+  const { stacks } = templates(stage);
+
+  it.each(allStacks(stacks).map((s) => [s.stackName, s] as const))(
+    '%s has no unacknowledged finding',
+    (_name, stack) => {
+      const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(stack);
+      const findings = report.violations.map(
+        (v) =>
+          `${v.severity} ${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}: ${v.description}`,
+      );
+      expect(findings).toEqual([]);
+      expect(report.success).toBe(true);
+    },
+  );
+
+  it('accepts only the reviewed findings, each with a specific reason', () => {
+    const all = allStacks(stacks).flatMap((stack) =>
+      acknowledgments(stack).map((a) => ({ ...a, path: a.path.replace(/^Tollgate-\w+-/, '') })),
+    );
+    const endpoints = stacks.endpoints.map((e) => e.endpointName);
+    expect(all.map((a) => `${a.path} ${a.id}`).sort()).toEqual(expected(stage, endpoints));
+    for (const a of all) {
+      expect(a.reason.length, `${a.path} ${a.id}`).toBeGreaterThan(80);
+      expect(a.id).toMatch(/^AwsSolutions-/);
+    }
+  });
+
+  it('finds what it should: an unacknowledged wildcard is reported', () => {
+    const probe = new Stack(new App(), `NagProbe-${stage}`);
+    const role = new Role(probe, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    role.addToPolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: ['*'] }));
+    const report = new AwsSolutionsChecks().validateScope(probe);
+    expect(report.violations.map((v) => v.ruleName)).toContain('AwsSolutions-IAM5[Resource::*]');
+  });
+
+  it('as a synth plugin (`-c nag=true`), stops the synth on an unacknowledged finding', () => {
+    const app = new App();
+    const probe = new Stack(app, `NagPlugin-${stage}`);
+    const role = new Role(probe, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    role.addToPolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: ['*'] }));
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).toThrow(/AwsSolutions-IAM5\[Resource::\*\]/);
+  });
+});

@@ -1,0 +1,253 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { stageConfig, stages } from '../../infra/config';
+import { versionKey } from '../../infra/model-endpoints';
+import { buildApp } from '../../infra/tollgate';
+import { seedCatalog } from '../../shared/catalog/seed';
+import { dimension, metricDefinitions, metricsNamespace } from '../../shared/observability/metrics';
+import { type Cfn, onlyResource, render, templates, testEnv } from './helpers';
+
+/** The dashboard body as JSON, references rendered as `${...}` text. */
+function dashboardBody(template: Template): Cfn {
+  const [, dashboard] = onlyResource(template, 'AWS::CloudWatch::Dashboard');
+  return JSON.parse(render(dashboard.Properties.DashboardBody));
+}
+
+/** Every metric line of every graph: [namespace, name, {dimension: value}, options]. */
+function metricLines(body: Cfn) {
+  return (body.widgets as Cfn[])
+    .filter((w) => w.type === 'metric')
+    .flatMap((w) =>
+      (w.properties.metrics as Cfn[]).map((line) => ({ widget: w.properties.title as string, line })),
+    )
+    .map(({ widget, line }) => {
+      const options = typeof line.at(-1) === 'object' ? line.at(-1) : {};
+      const parts = typeof line.at(-1) === 'object' ? line.slice(0, -1) : line;
+      if (parts.length === 0) return { widget, namespace: undefined, name: undefined, dims: {}, options };
+      const [namespace, name, ...rest] = parts as string[];
+      const dims: Record<string, string> = {};
+      for (let i = 0; i < rest.length; i += 2) dims[rest[i]!] = rest[i + 1]!;
+      return { widget, namespace, name, dims, options };
+    });
+}
+
+const alarmsOf = (template: Template): Record<string, Cfn> =>
+  Object.fromEntries(
+    Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a: Cfn) => [
+      a.Properties.AlarmName,
+      a,
+    ]),
+  );
+
+describe.each(stages)('observability stack (%s)', (stage) => {
+  const config = stageConfig(stage);
+  const { observability: template, stacks } = templates(stage);
+  const seed = seedCatalog(stage);
+  const alarms = alarmsOf(template);
+  const [topicId, topic] = onlyResource(template, 'AWS::SNS::Topic');
+  const prefix = `tollgate-${stage}-`;
+
+  it('sends every alarm, and its recovery, to one encrypted topic', () => {
+    expect(Object.keys(alarms).length).toBeGreaterThan(0);
+    for (const [name, alarm] of Object.entries(alarms)) {
+      expect(name.startsWith(prefix)).toBe(true);
+      expect(alarm.Properties.AlarmActions, name).toEqual([{ Ref: topicId }]);
+      expect(alarm.Properties.OKActions, name).toEqual([{ Ref: topicId }]);
+      expect(alarm.Properties.TreatMissingData, name).toBe('notBreaching');
+      expect(alarm.Properties.AlarmDescription, name).toBeTruthy();
+    }
+    const keyId = topic.Properties.KmsMasterKeyId['Fn::GetAtt'][0];
+    const [, key] = onlyResource(template, 'AWS::KMS::Key');
+    expect(template.toJSON().Resources[keyId]).toBe(key);
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    // CloudWatch of this account may use the key and publish; nobody may publish without TLS.
+    const keyStatements = key.Properties.KeyPolicy.Statement as Cfn[];
+    expect(keyStatements).toContainEqual(
+      expect.objectContaining({
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Condition: { StringEquals: { 'aws:SourceAccount': testEnv.account } },
+      }),
+    );
+    const [, topicPolicy] = onlyResource(template, 'AWS::SNS::TopicPolicy');
+    const statements = topicPolicy.Properties.PolicyDocument.Statement as Cfn[];
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
+    const publish = statements.find((s) => s.Effect === 'Allow');
+    expect(publish).toMatchObject({
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Action: 'sns:Publish',
+      Condition: { StringEquals: { 'aws:SourceAccount': testEnv.account } },
+    });
+    expect(render(publish.Condition.ArnLike['aws:SourceArn'])).toBe(
+      `arn:\${AWS::Partition}:cloudwatch:${testEnv.region}:${testEnv.account}:alarm:*`,
+    );
+  });
+
+  it("alarms on the API's 5xx rate, guarded by a minimum request count", () => {
+    const alarm = alarms[`${prefix}Api5xxRate`];
+    expect(alarm.Properties).toMatchObject({
+      Threshold: config.observability.apiErrorRatePercent,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+    });
+    const queries = alarm.Properties.Metrics as Cfn[];
+    const expression = queries.find((q) => q.Expression)!;
+    expect(expression.Expression).toBe(
+      `IF(total >= ${config.observability.minRequestsForRate}, 100 * errors / total, 0)`,
+    );
+    const byId: Record<string, Cfn> = Object.fromEntries(
+      queries.filter((q) => q.MetricStat).map((q) => [q.Id, q.MetricStat]),
+    );
+    expect(byId.errors.Metric).toMatchObject({ Namespace: 'AWS/ApiGateway', MetricName: '5xx' });
+    expect(byId.total.Metric).toMatchObject({ Namespace: 'AWS/ApiGateway', MetricName: 'Count' });
+    for (const stat of Object.values(byId)) {
+      expect(stat.Stat).toBe('Sum');
+      expect(render(stat.Metric.Dimensions[0].Value)).toMatch(/^\$\{import:Tollgate-\w+-Api:/);
+    }
+  });
+
+  it('alarms on any crash of the API function', () => {
+    expect(alarms[`${prefix}ApiFunctionErrors`].Properties).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Statistic: 'Sum',
+      Threshold: 1,
+    });
+  });
+
+  it.each(seed.versions.map((v) => [versionKey(v), v] as const))(
+    '%s: alarms on its endpoint variant latency (against its own budget) and 5xx rate',
+    (_key, v) => {
+      const dims = [
+        { Name: 'EndpointName', Value: v.endpointName },
+        { Name: 'VariantName', Value: v.variant },
+      ];
+      const latency = alarms[`${prefix}${v.endpointName}-${v.variant}-Latency`];
+      const budgetMs = v.limits.timeoutMs ?? config.modelTimeoutMs;
+      expect(latency.Properties).toMatchObject({
+        Namespace: 'AWS/SageMaker',
+        MetricName: 'ModelLatency',
+        ExtendedStatistic: 'p90',
+        // ModelLatency is reported in microseconds.
+        Threshold: Math.round(budgetMs * config.observability.latencyShareOfTimeout) * 1000,
+      });
+      expect(latency.Properties.Dimensions).toEqual(expect.arrayContaining(dims));
+
+      const errors = alarms[`${prefix}${v.endpointName}-${v.variant}-5xxRate`];
+      expect(errors.Properties.Threshold).toBe(config.observability.endpointErrorRatePercent);
+      const stats = (errors.Properties.Metrics as Cfn[])
+        .filter((q) => q.MetricStat)
+        .map((q) => q.MetricStat.Metric);
+      expect(stats.map((m) => m.MetricName).sort()).toEqual(['Invocation5XXErrors', 'Invocations']);
+      for (const m of stats) expect(m.Dimensions).toEqual(expect.arrayContaining(dims));
+    },
+  );
+
+  it('has the billing sync failure alarm waiting for the job (quiet without data)', () => {
+    expect(alarms[`${prefix}BillingSyncFailures`].Properties).toMatchObject({
+      Namespace: metricsNamespace,
+      MetricName: 'BillingSyncFailures',
+      Threshold: 1,
+      TreatMissingData: 'notBreaching',
+      Dimensions: expect.arrayContaining([
+        { Name: dimension.service, Value: 'billing-sync' },
+        { Name: dimension.stage, Value: stage },
+      ]),
+    });
+    // The hook for the job's own function, once it exists.
+    expect(typeof stacks.observability.alarmOnFunctionErrors).toBe('function');
+  });
+
+  it('graphs requests, latency and usage per model version, errors and refusals by code', () => {
+    const body = dashboardBody(template);
+    const lines = metricLines(body);
+    const custom = lines.filter((l) => l.namespace === metricsNamespace);
+    for (const v of seed.versions) {
+      const key = versionKey(v);
+      for (const name of ['Requests', 'Latency'] as const) {
+        expect(
+          custom.some((l) => l.name === name && l.dims[dimension.modelVersion] === key),
+          `${name} ${key}`,
+        ).toBe(true);
+      }
+      for (const unit of seed.models.find((m) => m.name === v.model)!.units) {
+        expect(
+          custom.some((l) => l.name === 'Units' && l.dims.ModelVersion === key && l.dims.Unit === unit),
+          `Units ${key} ${unit}`,
+        ).toBe(true);
+      }
+    }
+    // Each custom metric is graphed with exactly the dimension set it is emitted with.
+    for (const l of custom) {
+      const definition = metricDefinitions[l.name as keyof typeof metricDefinitions];
+      expect(Object.keys(l.dims).sort(), l.name).toEqual([...definition.dimensions].sort());
+      expect(l.dims[dimension.stage]).toBe(stage);
+    }
+    const expressions = lines.map((l) => l.options.expression).filter(Boolean) as string[];
+    for (const name of ['Errors', 'Refusals']) {
+      expect(expressions).toContainEqual(
+        `SEARCH('{${metricsNamespace},${metricDefinitions[name as 'Errors'].dimensions.join(',')}} MetricName="${name}" Stage="${stage}"', 'Sum', ${config.observability.periodMinutes * 60})`,
+      );
+    }
+    const alarmWidget = (body.widgets as Cfn[]).find((w) => w.type === 'alarm');
+    expect(alarmWidget.properties.alarms).toHaveLength(Object.keys(alarms).length);
+  });
+
+  it('graphs each endpoint variant from SageMaker metrics', () => {
+    const lines = metricLines(dashboardBody(template)).filter((l) => l.namespace === 'AWS/SageMaker');
+    for (const v of seed.versions) {
+      for (const name of ['Invocations', 'Invocation5XXErrors', 'ModelLatency', 'InvocationsPerInstance']) {
+        expect(
+          lines.some(
+            (l) =>
+              l.name === name && l.dims.EndpointName === v.endpointName && l.dims.VariantName === v.variant,
+          ),
+          `${name} ${versionKey(v)}`,
+        ).toBe(true);
+      }
+    }
+  });
+});
+
+describe('observability without model endpoints, and with an alarm address', () => {
+  const { observability, models } = buildApp('dev', {
+    ...testEnv,
+    bundling: false,
+    overrides: { alarmEmail: 'oncall@example.com' },
+  });
+  const template = Template.fromStack(observability);
+
+  it('watches no endpoints that dev did not deploy', () => {
+    expect(models).toBeUndefined();
+    const names = Object.keys(alarmsOf(template));
+    expect(names.sort()).toEqual(
+      [
+        'tollgate-dev-Api5xxRate',
+        'tollgate-dev-ApiFunctionErrors',
+        'tollgate-dev-BillingSyncFailures',
+      ].sort(),
+    );
+    const sagemaker = metricLines(dashboardBody(template)).filter((l) => l.namespace === 'AWS/SageMaker');
+    expect(sagemaker).toEqual([]);
+  });
+
+  it('mails the alarm topic to the configured address', () => {
+    const [topicId] = onlyResource(template, 'AWS::SNS::Topic');
+    const [, subscription] = onlyResource(template, 'AWS::SNS::Subscription');
+    expect(subscription.Properties).toMatchObject({
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+      TopicArn: { Ref: topicId },
+    });
+  });
+
+  it('subscribes nobody when no address is configured', () => {
+    const { observability: template } = templates('prod');
+    expect(stageConfig('prod').observability.alarmEmail).toBeUndefined();
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+    template.resourceCountIs('AWS::SNS::Topic', 1);
+  });
+});
