@@ -116,6 +116,7 @@ export async function startPlatform(env: Record<string, string> = {}): Promise<{
   runtimeUrl: string;
   dynamoUrl: string;
   key: string;
+  tenantId: string;
   stop(): Promise<void>;
 }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', '--in-memory'], {
@@ -142,6 +143,7 @@ export async function startPlatform(env: Record<string, string> = {}): Promise<{
     runtimeUrl: grab(/Model runtime\s+(http:\/\/\S+)/),
     dynamoUrl: grab(/DynamoDB\s+(http:\/\/\S+)/),
     key: grab(/Demo API key\s+(tg_live_\S+)/),
+    tenantId: grab(/Demo tenant\s+(ten_\S+)/),
     stop: () =>
       new Promise((res) => {
         child.once('exit', () => res());

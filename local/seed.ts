@@ -45,7 +45,8 @@ export async function seedDemoTenant(stores: Stores, table: string): Promise<Dem
     id: tenantId,
     name: 'Demo',
     status: 'active',
-    plan: 'free',
+    // Generous limits, so a first try is not throttled; billing stays in the ledger locally.
+    plan: 'enterprise',
     createdAt: new Date().toISOString(),
   });
   const { key, secret } = await issueApiKey(stores.apiKeys, { tenantId, name: 'demo key' });

@@ -1,17 +1,23 @@
+import { rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { serve } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
 import { createApiApp } from '../functions/api/app';
 import { createApiDeps, createStores } from '../functions/api/deps';
 import { sweepReservations } from '../functions/jobs/sweep-reservations';
+import { createOperator } from '../shared/accounts/operators';
 import type { Config } from '../shared/config';
 import { ensureTables } from '../shared/db/create-tables';
 import { tableNames } from '../shared/db/tables';
+import { OutboxEmailSender, type OutboxMessage } from '../shared/email/outbox-sender';
 import type { Logger } from '../shared/logger';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from './dynamodb';
 import { type RuntimeProcess, startRuntimeProcess } from './runtime/launcher';
 import { type DemoSeed, seedCatalogIfAbsent, seedDemoTenant } from './seed';
+import { localSigningKeys } from './signing-keys';
 
 const SWEEP_EVERY_MS = 15_000;
 
@@ -25,7 +31,26 @@ export interface LocalStack {
   dataPath: string | null;
   demo: DemoSeed;
   config: Config;
+  /** Account emails this stack "sent" (also at `GET /_local/outbox`). */
+  outbox: OutboxEmailSender;
+  /** The operator from OPERATOR_EMAIL, when configured; `created` on the start that made it. */
+  operator: { email: string; created: boolean } | null;
   stop(): Promise<void>;
+}
+
+export interface LocalStackOptions {
+  /** Where outbox emails are printed (default: stdout). Never the logger: emails carry tokens. */
+  print?: (text: string) => void;
+}
+
+/** Where the admin CLI finds a running on-disk stack: `${DATA_DIR}/local.json`. */
+export function localStateFile(dataDir: string): string {
+  return resolve(dataDir, 'local.json');
+}
+
+function printEmail(m: OutboxMessage): string {
+  const rule = '-'.repeat(72);
+  return `\n${rule}\nEmail #${m.id} (${m.kind}) to ${m.to}\nSubject: ${m.subject}\n\n${m.text}\n${rule}\n`;
 }
 
 /**
@@ -33,7 +58,11 @@ export interface LocalStack {
  * the model runtime process (unless a SageMaker endpoint is configured), tables and seed data,
  * and the API on one Node server. `GET /health` answers 200 once all of it answers.
  */
-export async function startLocalStack(config: Config, log: Logger): Promise<LocalStack> {
+export async function startLocalStack(
+  config: Config,
+  log: Logger,
+  opts: LocalStackOptions = {},
+): Promise<LocalStack> {
   const started: { stop(): Promise<void> }[] = [];
   const stopAll = async () => {
     for (const s of started.reverse()) await s.stop().catch(() => {});
@@ -60,7 +89,30 @@ export async function startLocalStack(config: Config, log: Logger): Promise<Loca
     await seedCatalogIfAbsent(stores, wired.STAGE);
     const demo = await seedDemoTenant(stores, names.main);
 
-    const deps = createApiDeps(wired, log, { stores });
+    let operator: LocalStack['operator'] = null;
+    if (wired.OPERATOR_EMAIL && wired.OPERATOR_PASSWORD) {
+      const made = await createOperator(
+        { operators: stores.operators, audit: stores.audit, now: () => new Date() },
+        {
+          email: wired.OPERATOR_EMAIL,
+          password: wired.OPERATOR_PASSWORD,
+          actor: { kind: 'system', id: 'config' },
+        },
+      );
+      if (made.status === 'invalid') throw new Error(`OPERATOR_EMAIL/OPERATOR_PASSWORD: ${made.message}`);
+      operator = { email: wired.OPERATOR_EMAIL.toLowerCase(), created: made.status === 'created' };
+    }
+
+    const print = opts.print ?? ((text: string) => process.stdout.write(text));
+    const outbox = new OutboxEmailSender({ onSend: (m) => print(printEmail(m)) });
+    const keyDir = config.TOLLGATE_IN_MEMORY ? null : wired.DATA_DIR;
+    const signingKeys = wired.JWT_PRIVATE_JWKS ? undefined : (await localSigningKeys(keyDir)).keys;
+    const deps = createApiDeps(wired, log, {
+      stores,
+      email: outbox,
+      signingKeys,
+      clientIp: (c) => getConnInfo(c).remote.address ?? null,
+    });
     // Reservations of requests that never settled are released within this period after expiry.
     const sweeper = setInterval(() => {
       sweepReservations(stores.quotas, new Date())
@@ -70,6 +122,10 @@ export async function startLocalStack(config: Config, log: Logger): Promise<Loca
     sweeper.unref();
     started.push({ stop: async () => clearInterval(sweeper) });
     const server = new Hono();
+    // Local only: the emails the platform would have sent. Never part of createApiApp.
+    server.get('/_local/outbox', (c) =>
+      c.json({ object: 'list', data: outbox.list(c.req.query('to')?.trim().toLowerCase()) }),
+    );
     server.get('/health', async (c) => {
       const [db, models] = await Promise.all([
         stores.dynamo.client
@@ -109,14 +165,26 @@ export async function startLocalStack(config: Config, log: Logger): Promise<Loca
       },
     });
     const port = (httpServer.address() as AddressInfo).port;
+    const url = `http://${wired.HOST}:${port}`;
+    if (dynamo?.dataPath) {
+      // So `npm run admin` finds this stack's DynamoDB without being told.
+      const stateFile = localStateFile(wired.DATA_DIR);
+      writeFileSync(
+        stateFile,
+        `${JSON.stringify({ url, dynamoEndpoint: wired.DYNAMODB_ENDPOINT, stage: wired.STAGE, pid: process.pid }, null, 2)}\n`,
+      );
+      started.push({ stop: async () => rmSync(stateFile, { force: true }) });
+    }
     return {
-      url: `http://${wired.HOST}:${port}`,
+      url,
       port,
       dynamoEndpoint: wired.DYNAMODB_ENDPOINT!,
       runtimeUrl: wired.SAGEMAKER_ENDPOINT!,
       dataPath: dynamo?.dataPath ?? null,
       demo,
       config: wired,
+      outbox,
+      operator,
       stop: stopAll,
     };
   } catch (err) {

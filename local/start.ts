@@ -9,7 +9,7 @@ import { startLocalStack } from './stack';
 const args = new Set(process.argv.slice(2));
 if (args.has('--help')) {
   console.log(
-    'usage: npm start [-- --in-memory]\nEnvironment: PORT, HOST, DATA_DIR, TOLLGATE_IN_MEMORY, DYNAMODB_ENDPOINT, SAGEMAKER_ENDPOINT, LOG_LEVEL',
+    'usage: npm start [-- --in-memory]\nEnvironment: PORT, HOST, DATA_DIR, TOLLGATE_IN_MEMORY, DYNAMODB_ENDPOINT, SAGEMAKER_ENDPOINT, LOG_LEVEL, PUBLIC_URL, OPERATOR_EMAIL, OPERATOR_PASSWORD',
   );
   process.exit(0);
 }
@@ -33,6 +33,10 @@ const lines = [
   stack.demo.secret
     ? `  Demo API key   ${stack.demo.secret}\n                 (shown once; only its hash is stored)`
     : '  Demo API key   created at first start and shown then; only its hash is stored',
+  `  Outbox         ${stack.url}/_local/outbox  (account emails stay on this machine; also printed here)`,
+  stack.operator
+    ? `  Operator       ${stack.operator.email}${stack.operator.created ? ' (created now)' : ''}`
+    : '  Operator       none from config; create one: npm run admin -- create-operator --email <e> --password <p>',
   '',
   `Try: curl -s ${stack.url}/v1/text/sentiment -H "Authorization: Bearer $KEY" -H 'content-type: application/json' -d '{"model":"sentiment","input":"I love it"}'`,
   '',

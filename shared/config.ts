@@ -43,6 +43,43 @@ export const configSchema = z.object({
   TOLLGATE_IN_MEMORY: bool.default(false),
   /** Local runner: where DynamoDB Local keeps its files. */
   DATA_DIR: z.string().min(1).default('.data'),
+  /** Base URL people reach the platform at; links in emails point here. */
+  PUBLIC_URL: z.url().default('http://localhost:8787'),
+  /** Browser origins (comma-separated) besides PUBLIC_URL's whose cookie-authenticated writes are accepted. */
+  CONSOLE_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url())),
+  /**
+   * Session signing keys: a JWK set (JSON) of ES256 private keys, each with a `kid`; the first
+   * signs, all verify (so a key can be rotated in before the old one is dropped). The local runner
+   * generates and keeps one when unset.
+   */
+  JWT_PRIVATE_JWKS: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
+  /** Lifetime of a session access token (JWT). */
+  SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
+  /** Lifetime of a session (its refresh token): the longest anyone stays logged in. */
+  REFRESH_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(300)
+    .max(90 * 86_400)
+    .default(30 * 86_400),
+  /** Failed logins allowed per email address, and per client IP, in one LOGIN_WINDOW_SECONDS window. */
+  LOGIN_MAX_FAILURES_PER_EMAIL: z.coerce.number().int().min(1).max(1000).default(5),
+  LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100_000).default(50),
+  LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
+  /** Sender of account emails (verification, password reset, invitations). */
+  EMAIL_FROM: z.string().min(3).default('Tollgate <no-reply@tollgate.localhost>'),
+  /** The first operator, created at first start of the local runner when both are set. */
+  OPERATOR_EMAIL: z.preprocess((v) => (v === '' ? undefined : v), z.email().optional()),
+  OPERATOR_PASSWORD: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(12).optional()),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -12,21 +12,28 @@ export const errorCodes = {
   // 401
   missing_api_key: { status: 401, type: 'authentication_error' },
   invalid_api_key: { status: 401, type: 'authentication_error' },
+  missing_credentials: { status: 401, type: 'authentication_error' },
+  invalid_credentials: { status: 401, type: 'authentication_error' },
+  invalid_token: { status: 401, type: 'authentication_error' },
+  token_expired: { status: 401, type: 'authentication_error' },
   // 403
   tenant_inactive: { status: 403, type: 'permission_error' },
   forbidden: { status: 403, type: 'permission_error' },
+  email_not_verified: { status: 403, type: 'permission_error' },
   // 404, 405
   not_found: { status: 404, type: 'not_found_error' },
   method_not_allowed: { status: 405, type: 'invalid_request_error' },
-  // 409, 422
+  // 409, 410, 422
   conflict: { status: 409, type: 'invalid_request_error' },
   idempotency_in_progress: { status: 409, type: 'invalid_request_error' },
+  email_token_expired: { status: 410, type: 'invalid_request_error' },
   idempotency_key_reused: { status: 422, type: 'invalid_request_error' },
   // 413, 415
   request_too_large: { status: 413, type: 'invalid_request_error' },
   image_too_large: { status: 413, type: 'invalid_request_error' },
   unsupported_media_type: { status: 415, type: 'invalid_request_error' },
   // 429: rate limits pass (retry later); quotas and caps are hard stops until the month or plan changes
+  rate_limited: { status: 429, type: 'rate_limit_error' },
   rate_limit_requests: { status: 429, type: 'rate_limit_error' },
   rate_limit_tokens: { status: 429, type: 'rate_limit_error' },
   concurrency_limit: { status: 429, type: 'rate_limit_error' },
@@ -39,6 +46,7 @@ export const errorCodes = {
   store_unavailable: { status: 503, type: 'api_error' },
   model_busy: { status: 503, type: 'api_error' },
   model_loading: { status: 503, type: 'api_error' },
+  email_unavailable: { status: 503, type: 'api_error' },
   model_timeout: { status: 504, type: 'api_error' },
 } as const satisfies Record<string, { status: number; type: string }>;
 

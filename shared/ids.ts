@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
-export type IdPrefix = 'ten' | 'usr' | 'key' | 'req' | 'evt' | 'aud';
+/** ten(ant), usr (user), key, req(uest), evt (usage event), opr (operator), inv(itation), ses(sion), aud(it entry). */
+export type IdPrefix = 'ten' | 'usr' | 'key' | 'req' | 'evt' | 'opr' | 'inv' | 'ses' | 'aud';
 
 /** The source of ids and time, injected so tests can fix them. */
 export type IdGenerator = (prefix: IdPrefix) => string;
@@ -42,7 +43,7 @@ export function newId(prefix: IdPrefix, now: number = Date.now()): string {
   return `${prefix}_${time}${rand}`;
 }
 
-const ID_RE = /^(ten|usr|key|req|evt|aud)_[0-9A-HJKMNP-TV-Z]{26}$/;
+const ID_RE = /^(ten|usr|key|req|evt|opr|inv|ses|aud)_[0-9A-HJKMNP-TV-Z]{26}$/;
 
 /** True when `value` has the shape of an id with the given prefix. */
 export function isId(value: string, prefix: IdPrefix): boolean {

@@ -4,6 +4,9 @@ import { ApiError } from '../../shared/errors';
 import type { ApiDeps, AppEnv } from './env';
 import { handleError, handleNotFound, validationHook } from './errors';
 import { requestContext } from './middleware/request-context';
+import { registerAccount } from './routes/account';
+import { registerAdmin } from './routes/admin';
+import { registerAuth } from './routes/auth';
 import { registerDocs } from './routes/docs';
 import { registerV1 } from './routes/v1';
 
@@ -27,6 +30,9 @@ export function createApiApp(deps: ApiDeps): OpenAPIHono<AppEnv> {
     }),
   );
   registerV1(app);
+  registerAuth(app);
+  registerAccount(app);
+  registerAdmin(app);
   registerDocs(app);
   app.onError(handleError);
   app.notFound(handleNotFound);

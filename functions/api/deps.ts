@@ -1,6 +1,22 @@
-import { DynamoAuditLog } from '../../shared/audit/audit-log';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'hono';
+import type { AccountDeps } from '../../shared/accounts/account-deps';
+import { AuditLog } from '../../shared/accounts/audit-log';
+import { InvitationStore } from '../../shared/accounts/invitation-store';
+import { OneTimeTokenStore } from '../../shared/accounts/one-time-tokens';
+import { OperatorStore } from '../../shared/accounts/operator-store';
+import { UserStore } from '../../shared/accounts/user-store';
 import { ApiKeyStore } from '../../shared/auth/api-key-store';
 import { ApiKeyAuthenticator } from '../../shared/auth/authenticator';
+import { KeyUsageTracker } from '../../shared/auth/key-usage';
+import { FixedWindowLimiter } from '../../shared/auth/rate-limiter';
+import { AccessTokens, sessionIssuer } from '../../shared/auth/sessions/jwt';
+import { SessionStore } from '../../shared/auth/sessions/session-store';
+import {
+  JwksSigningKeys,
+  MissingSigningKeys,
+  type SigningKeyProvider,
+} from '../../shared/auth/sessions/signing-keys';
 import { CatalogAdmin } from '../../shared/catalog/catalog-admin';
 import { CatalogStore } from '../../shared/catalog/catalog-store';
 import { PinStore } from '../../shared/catalog/pin-store';
@@ -8,6 +24,8 @@ import { ModelResolver } from '../../shared/catalog/resolver';
 import type { Config } from '../../shared/config';
 import { createDynamo, type Dynamo } from '../../shared/db/client';
 import { tableNames } from '../../shared/db/tables';
+import type { EmailSender } from '../../shared/email/email-sender';
+import { SesEmailSender } from '../../shared/email/ses-sender';
 import { IdempotencyStore } from '../../shared/idempotency/idempotency-store';
 import { newId } from '../../shared/ids';
 import type { Logger } from '../../shared/logger';
@@ -17,7 +35,7 @@ import { SageMakerModelClient } from '../../shared/models/sagemaker-client';
 import { PlanStore } from '../../shared/quotas/plan-store';
 import { QuotaStore } from '../../shared/quotas/quota-store';
 import { TenantStore } from '../../shared/tenants/tenant-store';
-import type { ApiDeps } from './env';
+import type { ApiDeps, AppEnv } from './env';
 
 /** The stores over one DynamoDB connection. */
 export interface Stores {
@@ -27,10 +45,15 @@ export interface Stores {
   catalog: CatalogStore;
   usage: UsageStore;
   pins: PinStore;
-  audit: DynamoAuditLog;
   idempotency: IdempotencyStore;
   plans: PlanStore;
   quotas: QuotaStore;
+  users: UserStore;
+  operators: OperatorStore;
+  tokens: OneTimeTokenStore;
+  invitations: InvitationStore;
+  sessions: SessionStore;
+  audit: AuditLog;
 }
 
 export function createStores(config: Config): Stores {
@@ -43,11 +66,29 @@ export function createStores(config: Config): Stores {
     catalog: new CatalogStore(dynamo.doc, names.main),
     usage: new UsageStore(dynamo.doc, names.usage),
     pins: new PinStore(dynamo.doc, names.main, config.AUTH_CACHE_TTL_MS),
-    audit: new DynamoAuditLog(dynamo.doc, names.main),
     idempotency: new IdempotencyStore(dynamo.doc, names.main),
     plans: new PlanStore(dynamo.doc, names.main, config.CATALOG_CACHE_TTL_MS),
     quotas: new QuotaStore(dynamo.doc, names.main, names.usage),
+    users: new UserStore(dynamo.doc, names.main),
+    operators: new OperatorStore(dynamo.doc, names.main),
+    tokens: new OneTimeTokenStore(dynamo.doc, names.main),
+    invitations: new InvitationStore(dynamo.doc, names.main),
+    sessions: new SessionStore(dynamo.doc, names.main),
+    audit: new AuditLog(dynamo.doc, names.main),
   };
+}
+
+/** Adapters at the machine's edge that the local runner and tests swap out. */
+export interface DepsOverrides {
+  stores?: Stores;
+  models?: ModelClient;
+  now?: () => Date;
+  /** Default: SES from EMAIL_FROM. */
+  email?: EmailSender;
+  /** Default: the JWK set in JWT_PRIVATE_JWKS. */
+  signingKeys?: SigningKeyProvider;
+  /** Default: none known (every caller shares one per-IP login budget); entries pass their runtime's. */
+  clientIp?: (c: Context<AppEnv>) => string | null;
 }
 
 /**
@@ -57,19 +98,51 @@ export function createStores(config: Config): Stores {
 export function createApiDeps(
   config: Config,
   log: Logger,
-  overrides: { stores?: Stores; models?: ModelClient; now?: () => Date } = {},
+  overrides: DepsOverrides = {},
 ): ApiDeps & { stores: Stores } {
   const stores = overrides.stores ?? createStores(config);
   const now = overrides.now ?? (() => new Date());
   const resolver = new ModelResolver(stores.catalog, config.CATALOG_CACHE_TTL_MS);
+  const authenticator = new ApiKeyAuthenticator(
+    stores.apiKeys,
+    stores.tenants,
+    config.AUTH_CACHE_TTL_MS,
+    () => now().getTime(),
+  );
+  const signingKeys =
+    overrides.signingKeys ??
+    (config.JWT_PRIVATE_JWKS ? JwksSigningKeys.fromJson(config.JWT_PRIVATE_JWKS) : new MissingSigningKeys());
+  const mainTable = tableNames(config.STAGE).main;
+  const accounts: AccountDeps = {
+    config,
+    tenants: stores.tenants,
+    users: stores.users,
+    operators: stores.operators,
+    tokens: stores.tokens,
+    invitations: stores.invitations,
+    sessions: stores.sessions,
+    audit: stores.audit,
+    apiKeys: stores.apiKeys,
+    authenticator,
+    accessTokens: new AccessTokens(signingKeys, {
+      issuer: sessionIssuer(config.STAGE),
+      ttlSeconds: config.SESSION_TTL_SECONDS,
+      now,
+    }),
+    limiter: new FixedWindowLimiter(stores.dynamo.doc, mainTable, now),
+    email: overrides.email ?? new SesEmailSender({ region: config.AWS_REGION, from: config.EMAIL_FROM }),
+    transact: async (items) => {
+      await stores.dynamo.doc.send(new TransactWriteCommand({ TransactItems: items }));
+    },
+    now,
+  };
   return {
     config,
     log,
     stores,
-    authenticator: new ApiKeyAuthenticator(stores.apiKeys, stores.tenants, config.AUTH_CACHE_TTL_MS),
+    authenticator,
     resolver,
     pins: stores.pins,
-    audit: stores.audit,
     // Other instances see a change within CATALOG_CACHE_TTL_MS; this one drops its cache at once.
     catalogAdmin: new CatalogAdmin(stores.catalog, stores.audit, now, () => resolver.invalidate()),
     models:
@@ -81,5 +154,11 @@ export function createApiDeps(
     quotas: stores.quotas,
     ids: newId,
     now,
+    accounts,
+    keyUsage: new KeyUsageTracker(stores.apiKeys, {
+      now,
+      onError: (err) => log.warn({ err }, 'could not record when an API key was last used'),
+    }),
+    clientIp: overrides.clientIp ?? (() => null),
   };
 }

@@ -1,5 +1,8 @@
-import type { AuditLog } from '../../shared/audit/audit-log';
+import type { Context } from 'hono';
+import type { AccountDeps } from '../../shared/accounts/account-deps';
+import type { Member } from '../../shared/accounts/user-store';
 import type { ApiKeyAuthenticator, Principal } from '../../shared/auth/authenticator';
+import type { KeyUsageTracker } from '../../shared/auth/key-usage';
 import type { CatalogAdmin } from '../../shared/catalog/catalog-admin';
 import type { PinStore } from '../../shared/catalog/pin-store';
 import type { ModelResolver } from '../../shared/catalog/resolver';
@@ -11,6 +14,7 @@ import type { UsageStore } from '../../shared/metering/usage-store';
 import type { ModelClient } from '../../shared/models/model-client';
 import type { PlanStore } from '../../shared/quotas/plan-store';
 import type { QuotaStore } from '../../shared/quotas/quota-store';
+import type { Tenant } from '../../shared/tenants/tenant-store';
 
 /** Everything the API needs from the outside world; the local server and Lambda wire different adapters. */
 export interface ApiDeps {
@@ -20,9 +24,8 @@ export interface ApiDeps {
   resolver: ModelResolver;
   /** Tenants' model pins (cached for AUTH_CACHE_TTL_MS on the hot path). */
   pins: PinStore;
-  /** Operator changes to the catalog, each audited. */
+  /** Operator changes to the catalog, each audited in the same transaction. */
   catalogAdmin: CatalogAdmin;
-  audit: AuditLog;
   models: ModelClient;
   usage: UsageStore;
   idempotency: IdempotencyStore;
@@ -30,7 +33,19 @@ export interface ApiDeps {
   quotas: QuotaStore;
   ids: typeof newId;
   now: () => Date;
+  /** Signup, sessions, keys, teams, operators. */
+  accounts: AccountDeps;
+  /** Notes API key use for "last used", off the request's critical path. */
+  keyUsage: KeyUsageTracker;
+  /** The caller's IP as the runtime knows it (API Gateway's sourceIp, the socket locally); never a header. */
+  clientIp: (c: Context<AppEnv>) => string | null;
 }
+
+/** Who a console session belongs to, as `sessionAuth` established it for this request. */
+export type SessionContext = { sessionId: string; via: 'cookie' | 'bearer' } & (
+  | { kind: 'user'; userId: string; tenantId: string; member: Member; tenant: Tenant }
+  | { kind: 'operator'; operatorId: string; email: string }
+);
 
 /** The one typed environment of every route and middleware. */
 export interface AppEnv {
@@ -40,9 +55,9 @@ export interface AppEnv {
     log: Logger;
     /** Set by `apiKeyAuth`; routes behind it may rely on it. */
     principal: Principal;
-    /** Set by the operator (admin) auth middleware: who an audited change is attributed to. */
-    operator: { userId: string };
     /** Set by a reservation: the rate-limit headers, read while the model runs. */
     rateLimit: Promise<Record<string, string> | undefined>;
+    /** Set by `sessionAuth`; routes behind it may rely on it. */
+    session: SessionContext;
   };
 }

@@ -25,6 +25,12 @@ function toApiError(err: Error): ApiError {
       return new ApiError('invalid_json', 'The request body is not valid JSON.', { cause: err });
     }
     if (err.status === 413) return new ApiError('request_too_large', 'The request body is too large.');
+    if (err.status === 415) {
+      return new ApiError(
+        'unsupported_media_type',
+        'Send the body as JSON with `Content-Type: application/json`.',
+      );
+    }
     if (err.status < 500) return new ApiError('invalid_request', err.message, { cause: err });
   }
   return new ApiError('internal_error', 'The server failed to answer this request.', { cause: err });

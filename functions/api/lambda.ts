@@ -1,4 +1,4 @@
-import { handle } from 'hono/aws-lambda';
+import { getConnInfo, handle } from 'hono/aws-lambda';
 import { loadConfig } from '../../shared/config';
 import { createLogger } from '../../shared/logger';
 import { createApiApp } from './app';
@@ -6,6 +6,11 @@ import { createApiDeps } from './deps';
 
 // Built once per Lambda instance (cold start); every invocation reuses the clients and caches.
 const config = loadConfig(process.env);
-const app = createApiApp(createApiDeps(config, createLogger(config.LOG_LEVEL)));
+const app = createApiApp(
+  createApiDeps(config, createLogger(config.LOG_LEVEL), {
+    // API Gateway's sourceIp: the caller's address, which a client cannot forge with a header.
+    clientIp: (c) => getConnInfo(c).remote.address ?? null,
+  }),
+);
 
 export const handler = handle(app);

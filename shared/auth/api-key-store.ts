@@ -1,6 +1,12 @@
-import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { decodeCursor, encodeCursor } from '../db/cursor';
 import { keys } from '../db/keys';
-import type { LimitOverrides } from '../quotas/plans';
 
 export type ApiKeyStatus = 'active' | 'revoked';
 
@@ -14,19 +20,36 @@ export interface ApiKey {
   scopes: string[];
   createdAt: string;
   expiresAt: string | null;
-  /** Narrower per-key limits, set by the owner. */
-  limits?: LimitOverrides;
+  /** Limits the owner narrowed this key to (enforced with quotas). */
+  limits?: KeyLimits | null;
+  /** The user who made it; null for keys made by the platform (seed, CLI). */
+  createdBy?: string | null;
+  /** Updated at most once a minute per key (see KeyUsageTracker). */
+  lastUsedAt?: string | null;
+  /** Set on a key that was rotated: the id of its successor. */
+  rotatedTo?: string | null;
 }
 
-/** What the hot path reads by hash: just enough to authorise and limit a call. */
+export interface KeyLimits {
+  requestsPerMinute?: number;
+  tokensPerMinute?: number;
+  monthlySpendCapUsd?: number;
+}
+
+export interface ApiKeyPage {
+  keys: ApiKey[];
+  cursor: string | null;
+}
+
+/** What the hot path reads by hash: just enough to authorise a call. */
 export interface ApiKeyLookup {
   keyId: string;
   tenantId: string;
   status: ApiKeyStatus;
   scopes: string[];
   expiresAt: string | null;
-  /** The owner's per-key limits (only ever narrower than the tenant's). */
-  limits?: LimitOverrides;
+  /** The owner's per-key limits, enforced on the hot path beside the tenant's. */
+  limits?: KeyLimits;
 }
 
 /** API keys in the `main` table: the record under its tenant and a lookup item under its hash. */
@@ -38,6 +61,10 @@ export class ApiKeyStore {
 
   /** Writes the record and its hash lookup together, so neither exists without the other. */
   async create(key: ApiKey, hash: string): Promise<void> {
+    await this.doc.send(new TransactWriteCommand({ TransactItems: this.createItems(key, hash) }));
+  }
+
+  private createItems(key: ApiKey, hash: string) {
     const lookup: ApiKeyLookup = {
       keyId: key.id,
       tenantId: key.tenantId,
@@ -46,27 +73,140 @@ export class ApiKeyStore {
       expiresAt: key.expiresAt,
       ...(key.limits ? { limits: key.limits } : {}),
     };
-    await this.doc.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: this.table,
-              // The hash (not the secret) is kept on the record to find the lookup item on revoke.
-              Item: { ...keys.apiKey(key.tenantId, key.id), type: 'api_key', ...key, hash },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
+    return [
+      {
+        Put: {
+          TableName: this.table,
+          // The hash (not the secret) is kept on the record to find the lookup item on revoke.
+          // Never-set fields stay absent (not NULL): the rotate and last-used conditions test existence.
+          Item: {
+            ...keys.apiKey(key.tenantId, key.id),
+            type: 'api_key',
+            ...key,
+            lastUsedAt: key.lastUsedAt ?? undefined,
+            rotatedTo: key.rotatedTo ?? undefined,
+            hash,
           },
-          {
-            Put: {
-              TableName: this.table,
-              Item: { ...keys.apiKeyHash(hash), type: 'api_key_hash', ...lookup },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
-          },
-        ],
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+      {
+        Put: {
+          TableName: this.table,
+          Item: { ...keys.apiKeyHash(hash), type: 'api_key_hash', ...lookup },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+    ];
+  }
+
+  /** A tenant's key record (never the secret; the hash stays inside). Another tenant's id: undefined. */
+  async get(tenantId: string, keyId: string): Promise<ApiKey | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: keys.apiKey(tenantId, keyId), ConsistentRead: true }),
+    );
+    return out.Item ? toApiKey(out.Item) : undefined;
+  }
+
+  /** A tenant's keys, oldest first, a page at a time. */
+  async list(tenantId: string, opts: { limit: number; cursor?: string }): Promise<ApiKeyPage | 'bad_cursor'> {
+    const pk = keys.tenant(tenantId).pk;
+    const start = opts.cursor ? decodeCursor(opts.cursor, { pk }) : undefined;
+    if (opts.cursor && !start?.sk?.startsWith(keys.apiKeyPrefix())) return 'bad_cursor';
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :p AND begins_with(sk, :s)',
+        ExpressionAttributeValues: { ':p': pk, ':s': keys.apiKeyPrefix() },
+        Limit: opts.limit,
+        ExclusiveStartKey: start,
       }),
     );
+    return { keys: (out.Items ?? []).map(toApiKey), cursor: encodeCursor(out.LastEvaluatedKey) };
+  }
+
+  /**
+   * Rotation, atomically: the successor (record and hash lookup) is created, and the old key gets
+   * its new expiry and a pointer to its successor. Fails (false) when the old key is no longer an
+   * active, unrotated key of this tenant.
+   */
+  async rotate(
+    old: ApiKey,
+    oldExpiresAt: string,
+    successor: ApiKey,
+    successorHash: string,
+  ): Promise<boolean> {
+    const oldHash = await this.hashOf(old.tenantId, old.id);
+    if (!oldHash) return false;
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            ...this.createItems(successor, successorHash),
+            {
+              Update: {
+                TableName: this.table,
+                Key: keys.apiKey(old.tenantId, old.id),
+                UpdateExpression: 'SET expiresAt = :e, rotatedTo = :to',
+                ConditionExpression: '#s = :active AND attribute_not_exists(rotatedTo)',
+                ExpressionAttributeNames: { '#s': 'status' },
+                ExpressionAttributeValues: { ':e': oldExpiresAt, ':to': successor.id, ':active': 'active' },
+              },
+            },
+            {
+              Update: {
+                TableName: this.table,
+                Key: keys.apiKeyHash(oldHash),
+                UpdateExpression: 'SET expiresAt = :e',
+                ExpressionAttributeValues: { ':e': oldExpiresAt },
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (err) {
+      if ((err as Error).name === 'TransactionCanceledException') return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Records use, at most once per `resolutionMs` per key across instances (the condition makes a
+   * second writer in the same minute a cheap no-op). Never on the request's critical path.
+   */
+  async touchLastUsed(tenantId: string, keyId: string, at: Date, resolutionMs: number): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.apiKey(tenantId, keyId),
+          UpdateExpression: 'SET lastUsedAt = :now',
+          ConditionExpression:
+            'attribute_exists(pk) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt < :before)',
+          ExpressionAttributeValues: {
+            ':now': at.toISOString(),
+            ':before': new Date(at.getTime() - resolutionMs).toISOString(),
+          },
+        }),
+      );
+    } catch (err) {
+      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+    }
+  }
+
+  /** The hash of a tenant's key, to find its lookup item; undefined for another tenant's key. */
+  async hashOf(tenantId: string, keyId: string): Promise<string | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: keys.apiKey(tenantId, keyId),
+        ConsistentRead: true,
+        ProjectionExpression: '#h',
+        ExpressionAttributeNames: { '#h': 'hash' },
+      }),
+    );
+    return out.Item?.hash as string | undefined;
   }
 
   /** One GetItem by hash: the whole store cost of authenticating an API key. */
@@ -80,7 +220,7 @@ export class ApiKeyStore {
       status: item.status as ApiKeyStatus,
       scopes: (item.scopes as string[] | undefined) ?? [],
       expiresAt: (item.expiresAt as string | null | undefined) ?? null,
-      ...(item.limits ? { limits: item.limits as LimitOverrides } : {}),
+      ...(item.limits ? { limits: item.limits as KeyLimits } : {}),
     };
   }
 
@@ -109,4 +249,21 @@ export class ApiKeyStore {
     );
     return true;
   }
+}
+
+function toApiKey(item: Record<string, unknown>): ApiKey {
+  return {
+    id: item.id as string,
+    tenantId: item.tenantId as string,
+    name: item.name as string,
+    visiblePrefix: item.visiblePrefix as string,
+    status: item.status as ApiKeyStatus,
+    scopes: (item.scopes as string[] | undefined) ?? [],
+    createdAt: item.createdAt as string,
+    expiresAt: (item.expiresAt as string | null | undefined) ?? null,
+    limits: (item.limits as KeyLimits | null | undefined) ?? null,
+    createdBy: (item.createdBy as string | null | undefined) ?? null,
+    lastUsedAt: (item.lastUsedAt as string | null | undefined) ?? null,
+    rotatedTo: (item.rotatedTo as string | null | undefined) ?? null,
+  };
 }

@@ -1,7 +1,6 @@
 import { TtlCache } from '../cache';
-import type { LimitOverrides } from '../quotas/plans';
 import { type Tenant, type TenantStore, tenantMayCall } from '../tenants/tenant-store';
-import type { ApiKeyLookup, ApiKeyStore } from './api-key-store';
+import type { ApiKeyLookup, ApiKeyStore, KeyLimits } from './api-key-store';
 import { hashApiKey, looksLikeApiKey } from './api-keys';
 
 /** Who is calling, as far as the API is concerned. Comes only from the credential. */
@@ -10,7 +9,7 @@ export interface Principal {
   keyId: string;
   scopes: string[];
   tenant: Tenant;
-  keyLimits?: LimitOverrides;
+  keyLimits?: KeyLimits;
 }
 
 export type AuthResult =
@@ -35,6 +34,19 @@ export class ApiKeyAuthenticator {
   ) {
     this.keyCache = new TtlCache(ttlMs, 10_000, now);
     this.tenantCache = new TtlCache(ttlMs, 10_000, now);
+  }
+
+  /**
+   * Drops a key (by hash) from this instance's cache, so a revocation handled here bites at once;
+   * other instances follow within the TTL.
+   */
+  forgetKey(hash: string): void {
+    this.keyCache.delete(hash);
+  }
+
+  /** Drops a tenant from this instance's cache (after a suspension or reactivation). */
+  forgetTenant(tenantId: string): void {
+    this.tenantCache.delete(tenantId);
   }
 
   async authenticate(secret: string): Promise<AuthResult> {

@@ -1,6 +1,5 @@
 import { newId } from '../ids';
-import type { LimitOverrides } from '../quotas/plans';
-import type { ApiKey, ApiKeyStore } from './api-key-store';
+import type { ApiKey, ApiKeyStore, KeyLimits } from './api-key-store';
 import { generateApiKey } from './api-keys';
 
 export interface IssuedApiKey {
@@ -9,30 +8,40 @@ export interface IssuedApiKey {
   secret: string;
 }
 
-/** Makes a key for a tenant and stores only its hash. */
-export async function issueApiKey(
-  store: ApiKeyStore,
-  input: {
-    tenantId: string;
-    name: string;
-    scopes?: string[];
-    expiresAt?: string | null;
-    limits?: LimitOverrides;
-    now?: Date;
-  },
-): Promise<IssuedApiKey> {
+export interface ApiKeyInput {
+  tenantId: string;
+  name: string;
+  scopes?: string[];
+  expiresAt?: string | null;
+  limits?: KeyLimits | null;
+  createdBy?: string | null;
+  now?: Date;
+}
+
+/** A new key record and its secret, not yet stored (rotation stores it with the old key's update). */
+export function prepareApiKey(input: ApiKeyInput): IssuedApiKey & { hash: string } {
   const { secret, hash, visiblePrefix } = generateApiKey();
+  const now = input.now ?? new Date();
   const key: ApiKey = {
-    id: newId('key'),
+    id: newId('key', now.getTime()),
     tenantId: input.tenantId,
     name: input.name,
     visiblePrefix,
     status: 'active',
     scopes: input.scopes ?? [],
-    createdAt: (input.now ?? new Date()).toISOString(),
+    createdAt: now.toISOString(),
     expiresAt: input.expiresAt ?? null,
-    ...(input.limits ? { limits: input.limits } : {}),
+    limits: input.limits ?? null,
+    createdBy: input.createdBy ?? null,
+    lastUsedAt: null,
+    rotatedTo: null,
   };
+  return { key, secret, hash };
+}
+
+/** Makes a key for a tenant and stores only its hash. */
+export async function issueApiKey(store: ApiKeyStore, input: ApiKeyInput): Promise<IssuedApiKey> {
+  const { key, secret, hash } = prepareApiKey(input);
   await store.create(key, hash);
   return { key, secret };
 }

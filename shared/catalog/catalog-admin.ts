@@ -1,4 +1,4 @@
-import type { AuditLog } from '../audit/audit-log';
+import type { AuditActor, AuditLog } from '../accounts/audit-log';
 import { checkPrices, checkVersion, fail, MODEL_NAME_RE, VERSION_ID_RE } from './catalog-rules';
 import type { CatalogStore } from './catalog-store';
 import type { BillingUnit, Catalog, CatalogEntry, ModelDefinition, ModelVersion } from './types';
@@ -12,6 +12,12 @@ export type AdminFailure = {
 };
 export type AdminResult = { ok: true; entry: CatalogEntry } | AdminFailure;
 
+/** Who makes a change, and in which request: recorded with it in the audit log. */
+export interface ChangeBy {
+  actor: AuditActor;
+  requestId: string | null;
+}
+
 const MAX_ATTEMPTS = 3;
 
 type Change = {
@@ -22,8 +28,8 @@ type Change = {
 
 /**
  * Operator changes to the catalog. Each reads the model consistently, checks the change against
- * the catalog's rules, writes it conditional on the model's revision (retrying on a concurrent
- * edit), and records an audit entry. Gateways see it within their catalog cache TTL; `onChange`
+ * the catalog's rules, and writes it with its audit entry in one transaction conditional on the
+ * model's revision (retrying on a concurrent edit): no change lands unaudited. Gateways see it within their catalog cache TTL; `onChange`
  * lets the instance that made it drop its cache at once.
  */
 export class CatalogAdmin {
@@ -40,7 +46,7 @@ export class CatalogAdmin {
   }
 
   /** A new model with its first version, which becomes the default. */
-  async createModel(actor: string, model: ModelDefinition, first: ModelVersion): Promise<AdminResult> {
+  async createModel(by: ChangeBy, model: ModelDefinition, first: ModelVersion): Promise<AdminResult> {
     if (!MODEL_NAME_RE.test(model.name))
       return fail('invalid', 'Model names are lowercase a-z, 0-9 and -.', 'name');
     const bad = checkVersion(model, first);
@@ -53,23 +59,22 @@ export class CatalogAdmin {
     };
     const badAlias = Object.entries(created.aliases).find(([, v]) => v !== first.version);
     if (badAlias) return fail('invalid', `Alias '${badAlias[0]}' points at an unknown version.`, 'aliases');
-    const written = await this.store.commit({ model: created, expectedRevision: null, newVersions: [first] });
-    if (written === 'conflict') return fail('conflict', `The model '${model.name}' already exists.`, 'name');
     const entry = { model: { ...created, revision: 0 }, versions: new Map([[first.version, first]]) };
-    await this.audit.record({
-      actor,
-      action: 'model.create',
-      target: `model:${model.name}`,
-      before: null,
-      after: { model: entry.model, version: first },
+    const audit = this.auditEntry(by, 'model.create', model.name, null, { model: created, version: first });
+    const written = await this.store.commit({
+      model: created,
+      expectedRevision: null,
+      newVersions: [first],
+      also: [this.audit.putItem(audit)],
     });
+    if (written === 'conflict') return fail('conflict', `The model '${model.name}' already exists.`, 'name');
     this.onChange();
     return { ok: true, entry };
   }
 
   /** A new version of a model; it takes no traffic until weights or an alias send it some. */
-  createVersion(actor: string, version: ModelVersion): Promise<AdminResult> {
-    return this.mutate(actor, 'model.version.create', version.model, version.version, (entry) => {
+  createVersion(by: ChangeBy, version: ModelVersion): Promise<AdminResult> {
+    return this.mutate(by, 'model.version.create', version.model, version.version, (entry) => {
       if (entry.versions.has(version.version)) {
         return fail(
           'conflict',
@@ -84,8 +89,8 @@ export class CatalogAdmin {
   }
 
   /** Replaces the traffic weights; `{}` sends every unpinned request to the default again. */
-  setTraffic(actor: string, name: string, weights: Record<string, number>): Promise<AdminResult> {
-    return this.mutate(actor, 'model.traffic.set', name, undefined, (entry) => {
+  setTraffic(by: ChangeBy, name: string, weights: Record<string, number>): Promise<AdminResult> {
+    return this.mutate(by, 'model.traffic.set', name, undefined, (entry) => {
       for (const [id, weight] of Object.entries(weights)) {
         const v = entry.versions.get(id);
         if (!v) return fail('not_found', `The model '${name}' has no version '${id}'.`, `weights.${id}`);
@@ -100,12 +105,12 @@ export class CatalogAdmin {
 
   /** Makes a version the default and/or points aliases at it; a preview made default becomes active. */
   promote(
-    actor: string,
+    by: ChangeBy,
     name: string,
     id: string,
     opts: { makeDefault?: boolean; aliases?: string[] },
   ): Promise<AdminResult> {
-    return this.mutate(actor, 'model.version.promote', name, id, (entry) => {
+    return this.mutate(by, 'model.version.promote', name, id, (entry) => {
       const v = entry.versions.get(id);
       if (!v) return fail('not_found', `The model '${name}' has no version '${id}'.`, 'version');
       if (v.status === 'deprecated' || v.status === 'retired') {
@@ -127,8 +132,8 @@ export class CatalogAdmin {
   }
 
   /** Deprecated versions still answer, with `Deprecation` and `Sunset` headers. */
-  deprecate(actor: string, name: string, id: string, sunsetAt: string): Promise<AdminResult> {
-    return this.mutate(actor, 'model.version.deprecate', name, id, (entry) => {
+  deprecate(by: ChangeBy, name: string, id: string, sunsetAt: string): Promise<AdminResult> {
+    return this.mutate(by, 'model.version.deprecate', name, id, (entry) => {
       const v = entry.versions.get(id);
       if (!v) return fail('not_found', `The model '${name}' has no version '${id}'.`, 'version');
       if (v.status === 'deprecated' || v.status === 'retired') {
@@ -159,8 +164,8 @@ export class CatalogAdmin {
    * Retired versions refuse calls with an error naming `replacement`. Aliases that pointed at it
    * move to the replacement and its traffic weight is dropped; the default cannot be retired.
    */
-  retire(actor: string, name: string, id: string, replacement: string): Promise<AdminResult> {
-    return this.mutate(actor, 'model.version.retire', name, id, (entry) => {
+  retire(by: ChangeBy, name: string, id: string, replacement: string): Promise<AdminResult> {
+    return this.mutate(by, 'model.version.retire', name, id, (entry) => {
       const v = entry.versions.get(id);
       if (!v) return fail('not_found', `The model '${name}' has no version '${id}'.`, 'version');
       if (v.status === 'retired') return fail('conflict', `Version '${id}' is already retired.`, 'version');
@@ -194,12 +199,12 @@ export class CatalogAdmin {
 
   /** New prices take effect with a new price book; usage already recorded keeps the old one. */
   setPrices(
-    actor: string,
+    by: ChangeBy,
     name: string,
     id: string,
     prices: Partial<Record<BillingUnit, number>>,
   ): Promise<AdminResult> {
-    return this.mutate(actor, 'model.version.prices.set', name, id, (entry) => {
+    return this.mutate(by, 'model.version.prices.set', name, id, (entry) => {
       const v = entry.versions.get(id);
       if (!v) return fail('not_found', `The model '${name}' has no version '${id}'.`, 'version');
       if (v.status === 'retired') return fail('conflict', `Version '${id}' is retired.`, 'version');
@@ -212,8 +217,28 @@ export class CatalogAdmin {
     });
   }
 
+  private auditEntry(
+    by: ChangeBy,
+    action: string,
+    target: string,
+    before: Record<string, unknown> | null,
+    after: Record<string, unknown> | null,
+  ) {
+    return this.audit.entry(
+      {
+        actor: by.actor,
+        action,
+        target: { type: 'model', id: target },
+        before,
+        after,
+        requestId: by.requestId,
+      },
+      this.now(),
+    );
+  }
+
   private async mutate(
-    actor: string,
+    by: ChangeBy,
     action: string,
     name: string,
     versionId: string | undefined,
@@ -224,11 +249,6 @@ export class CatalogAdmin {
       if (!entry) return fail('not_found', `The model '${name}' does not exist.`, 'model');
       const change = apply(entry);
       if ('ok' in change) return change;
-      const written = await this.store.commit({
-        ...change,
-        expectedRevision: entry.model.revision ?? 0,
-      });
-      if (written === 'conflict') continue;
       const after: CatalogEntry = {
         model: { ...change.model, revision: (entry.model.revision ?? 0) + 1 },
         versions: new Map(entry.versions),
@@ -236,13 +256,20 @@ export class CatalogAdmin {
       for (const v of [...(change.newVersions ?? []), ...(change.changedVersions ?? [])]) {
         after.versions.set(v.version, v);
       }
-      await this.audit.record({
-        actor,
+      const target = versionId === undefined ? name : `${name}@${versionId}`;
+      const audit = this.auditEntry(
+        by,
         action,
-        target: versionId === undefined ? `model:${name}` : `model:${name}@${versionId}`,
-        before: auditView(entry, versionId),
-        after: auditView(after, versionId),
+        target,
+        auditView(entry, versionId),
+        auditView(after, versionId),
+      );
+      const written = await this.store.commit({
+        ...change,
+        expectedRevision: entry.model.revision ?? 0,
+        also: [this.audit.putItem(audit)],
       });
+      if (written === 'conflict') continue;
       this.onChange();
       return { ok: true, entry: after };
     }
@@ -250,7 +277,7 @@ export class CatalogAdmin {
   }
 }
 
-function auditView(entry: CatalogEntry, versionId: string | undefined): unknown {
+function auditView(entry: CatalogEntry, versionId: string | undefined): Record<string, unknown> {
   const { revision: _r, ...model } = entry.model;
   return versionId === undefined ? { model } : { model, version: entry.versions.get(versionId) ?? null };
 }

@@ -3,11 +3,13 @@ import {
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
+  type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../db/keys';
 import type { Catalog, CatalogEntry, CatalogSource, ModelDefinition, ModelVersion } from './types';
 
 export type CatalogWriteResult = 'written' | 'conflict';
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 /** The model catalog in the `main` table; the whole catalog is one GSI partition, read in one Query. */
 export class CatalogStore implements CatalogSource {
@@ -79,13 +81,15 @@ export class CatalogStore implements CatalogSource {
   /**
    * Writes a model and the versions an operator change touched, in one transaction that holds only
    * if the model is still at `expectedRevision` (or, with `null`, does not exist yet); the model's
-   * revision is bumped. New versions must not exist yet; changed ones are replaced whole.
+   * revision is bumped. New versions must not exist yet; changed ones are replaced whole. `also`
+   * joins the same transaction (the audit entry), so a change is never written without it.
    */
   async commit(change: {
     model: ModelDefinition;
     expectedRevision: number | null;
     newVersions?: ModelVersion[];
     changedVersions?: ModelVersion[];
+    also?: TransactItem[];
   }): Promise<CatalogWriteResult> {
     const { model, expectedRevision } = change;
     const next = { ...model, revision: (expectedRevision ?? -1) + 1 };
@@ -118,6 +122,7 @@ export class CatalogStore implements CatalogSource {
             ...(change.changedVersions ?? []).map((v) => ({
               Put: { TableName: this.table, Item: versionItem(v) },
             })),
+            ...(change.also ?? []),
           ],
         }),
       );

@@ -27,9 +27,6 @@ export const keys = {
   /** A tenant's pin of one model to a version (or alias); all of a tenant's pins are one Query. */
   modelPin: (tenantId: string, model: string) => ({ pk: `TENANT#${tenantId}`, sk: `PIN#${model}` }),
   modelPinPrefix: () => 'PIN#',
-  /** An audit entry under what it is about (`model:ocr`), in time order. */
-  auditEntry: (target: string, at: string, id: string) => ({ pk: `AUDIT#${target}`, sk: `AT#${at}#${id}` }),
-  auditEntryPrefix: () => 'AT#',
   plan: (id: string) => ({ pk: `PLAN#${id}`, sk: 'PLAN' }),
   planIndex: () => 'PLANS',
   /** Quota counters of a tenant: per minute (tenant and key), per month, and in flight. */
@@ -49,6 +46,45 @@ export const keys = {
   reservationIndex: (shard: number) => `RESV#${shard}`,
   /** An `Idempotency-Key` a tenant sent, with the answer it got. */
   idempotency: (tenantId: string, key: string) => ({ pk: `TENANT#${tenantId}`, sk: `IDEMPOTENCY#${key}` }),
+  /** Every tenant, newest first: the tenant item's gsi1 (`gsi1sk` = `<createdAt>#<id>`). */
+  tenantsIndex: () => 'TENANTS',
+  /** A tenant's name, lower-cased, for prefix search: an item of its own under the tenant. */
+  tenantName: (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: 'NAME' }),
+  tenantNameIndex: () => 'TENANTS_BY_NAME',
+  /** A user's credentials, under their tenant. */
+  user: (tenantId: string, userId: string) => ({ pk: `TENANT#${tenantId}`, sk: `USER#${userId}` }),
+  /** A user's membership (role, name, email): what the team list reads. */
+  member: (tenantId: string, userId: string) => ({ pk: `TENANT#${tenantId}`, sk: `MEMBER#${userId}` }),
+  memberPrefix: () => 'MEMBER#',
+  invitation: (tenantId: string, invitationId: string) => ({
+    pk: `TENANT#${tenantId}`,
+    sk: `INVITE#${invitationId}`,
+  }),
+  invitationPrefix: () => 'INVITE#',
+  /**
+   * Who owns an email address (a user or an operator). The conditional put on this key is what
+   * keeps addresses unique. Not tenant-led, by necessity: login knows only the address.
+   */
+  emailOwner: (normalizedEmail: string) => ({ pk: `EMAIL#${normalizedEmail}`, sk: 'EMAIL' }),
+  /** A one-time email token (verification, password reset, invitation), by the SHA-256 of the token. */
+  oneTimeToken: (purpose: string, hash: string) => ({ pk: `TOKEN#${purpose}#${hash}`, sk: 'TOKEN' }),
+  /** A login session: what logout revokes and every session-authenticated request checks. */
+  session: (sessionId: string) => ({ pk: `SESSION#${sessionId}`, sk: 'SESSION' }),
+  /** gsi1 partition of a subject's sessions, so a password reset can end them all. */
+  sessionsOf: (subjectId: string) => `SESSIONS#${subjectId}`,
+  /** A refresh token, by the SHA-256 of the token; rotated ones stay (marked) to detect reuse. */
+  refreshToken: (hash: string) => ({ pk: `REFRESH#${hash}`, sk: 'REFRESH' }),
+  /** Platform operators live outside every tenant. */
+  operator: (operatorId: string) => ({ pk: `OPERATOR#${operatorId}`, sk: 'OPERATOR' }),
+  operatorsIndex: () => 'OPERATORS',
+  /** A fixed-window counter (login attempts, emails sent), per bucket and hashed subject. */
+  rateWindow: (bucket: string, subjectHash: string, windowStart: number) => ({
+    pk: `RATE#${bucket}#${subjectHash}`,
+    sk: `WINDOW#${windowStart}`,
+  }),
+  /** An operator action, partitioned by month; gsi1 `AUDIT` lists them newest first. */
+  auditEntry: (month: string, at: string, id: string) => ({ pk: `AUDIT#${month}`, sk: `${at}#${id}` }),
+  auditIndex: () => 'AUDIT',
   /** A local-runner marker, so a restart does not seed twice. */
   seedMarker: (name: string) => ({ pk: `SEED#${name}`, sk: 'SEED' }),
 } as const;
@@ -68,4 +104,17 @@ export type EntityType =
   | 'quota_counter'
   | 'reservation'
   | 'idempotency'
-  | 'plan';
+  | 'plan'
+  | 'model_pin'
+  | 'seed'
+  | 'tenant_name'
+  | 'user'
+  | 'member'
+  | 'invitation'
+  | 'email_owner'
+  | 'one_time_token'
+  | 'session'
+  | 'refresh_token'
+  | 'operator'
+  | 'rate_window'
+  | 'audit_entry';

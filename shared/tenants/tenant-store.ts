@@ -1,4 +1,11 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { decodeCursor, encodeCursor } from '../db/cursor';
 import { keys } from '../db/keys';
 import type { LimitOverrides } from '../quotas/plans';
 
@@ -10,10 +17,57 @@ export interface Tenant {
   status: TenantStatus;
   plan: string;
   createdAt: string;
+  /** Where account notices go; the owner's address at signup. */
+  contactEmail?: string | null;
   /** An operator's changes to the plan's limits for this tenant. */
   limitOverrides?: LimitOverrides;
   /** The owner's own monthly spend cap (nano-USD); it can only lower the plan's. */
   spendCapNanoUsd?: number;
+}
+
+export interface TenantPage {
+  tenants: Tenant[];
+  /** Pass back to read the next page; null on the last one. */
+  cursor: string | null;
+}
+
+/** The name-search item's sort key: lower-cased name, then id (names are not unique). */
+function nameSortKey(name: string, id: string): string {
+  return `${name.toLowerCase()}#${id}`;
+}
+
+/**
+ * The items that make a tenant: the tenant (listed newest first in gsi1 `TENANTS`) and its name
+ * item (in gsi1 `TENANTS_BY_NAME`, for prefix search). For use in larger transactions (signup).
+ */
+export function tenantPutItems(table: string, tenant: Tenant) {
+  return [
+    {
+      Put: {
+        TableName: table,
+        Item: {
+          ...keys.tenant(tenant.id),
+          type: 'tenant',
+          ...tenant,
+          gsi1pk: keys.tenantsIndex(),
+          gsi1sk: `${tenant.createdAt}#${tenant.id}`,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+    {
+      Put: {
+        TableName: table,
+        Item: {
+          ...keys.tenantName(tenant.id),
+          type: 'tenant_name',
+          tenantId: tenant.id,
+          gsi1pk: keys.tenantNameIndex(),
+          gsi1sk: nameSortKey(tenant.name, tenant.id),
+        },
+      },
+    },
+  ];
 }
 
 /** Statuses whose keys may call the models. `past_due` still serves, inside its grace period. */
@@ -56,18 +110,107 @@ export class TenantStore {
   /** Creates a tenant; false when the id is already taken. */
   async create(tenant: Tenant): Promise<boolean> {
     try {
+      await this.doc.send(new TransactWriteCommand({ TransactItems: tenantPutItems(this.table, tenant) }));
+      return true;
+    } catch (err) {
+      if ((err as Error).name === 'TransactionCanceledException') return false;
+      throw err;
+    }
+  }
+
+  /** Renames a tenant or changes its contact; keeps the name-search item in step. False when absent. */
+  async updateProfile(tenantId: string, change: { name?: string; contactEmail?: string }): Promise<boolean> {
+    const sets: string[] = [];
+    const values: Record<string, unknown> = {};
+    if (change.name !== undefined) {
+      sets.push('#n = :n');
+      values[':n'] = change.name;
+    }
+    if (change.contactEmail !== undefined) {
+      sets.push('contactEmail = :c');
+      values[':c'] = change.contactEmail;
+    }
+    if (sets.length === 0) return (await this.get(tenantId)) !== undefined;
+    try {
       await this.doc.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { ...keys.tenant(tenant.id), type: 'tenant', ...tenant },
-          ConditionExpression: 'attribute_not_exists(pk)',
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.table,
+                Key: keys.tenant(tenantId),
+                UpdateExpression: `SET ${sets.join(', ')}`,
+                ConditionExpression: 'attribute_exists(pk)',
+                ExpressionAttributeNames: change.name !== undefined ? { '#n': 'name' } : undefined,
+                ExpressionAttributeValues: values,
+              },
+            },
+            ...(change.name !== undefined
+              ? [
+                  {
+                    Update: {
+                      TableName: this.table,
+                      Key: keys.tenantName(tenantId),
+                      UpdateExpression: 'SET gsi1sk = :s, gsi1pk = :p, #t = :t, tenantId = :id',
+                      ExpressionAttributeNames: { '#t': 'type' },
+                      ExpressionAttributeValues: {
+                        ':s': nameSortKey(change.name, tenantId),
+                        ':p': keys.tenantNameIndex(),
+                        ':t': 'tenant_name',
+                        ':id': tenantId,
+                      },
+                    },
+                  },
+                ]
+              : []),
+          ],
         }),
       );
       return true;
     } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+      if ((err as Error).name === 'TransactionCanceledException') return false;
       throw err;
     }
+  }
+
+  /** Every tenant, newest first, a page at a time (one Query on gsi1). */
+  async list(opts: { limit: number; cursor?: string }): Promise<TenantPage | 'bad_cursor'> {
+    const start = opts.cursor ? decodeCursor(opts.cursor, { gsi1pk: keys.tenantsIndex() }) : undefined;
+    if (opts.cursor && !start) return 'bad_cursor';
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :p',
+        ExpressionAttributeValues: { ':p': keys.tenantsIndex() },
+        ScanIndexForward: false,
+        Limit: opts.limit,
+        ExclusiveStartKey: start,
+      }),
+    );
+    return { tenants: (out.Items ?? []).map(toTenant), cursor: encodeCursor(out.LastEvaluatedKey) };
+  }
+
+  /** Tenants whose name starts with `prefix` (case-insensitive), by name. */
+  async searchByName(
+    prefix: string,
+    opts: { limit: number; cursor?: string },
+  ): Promise<TenantPage | 'bad_cursor'> {
+    const start = opts.cursor ? decodeCursor(opts.cursor, { gsi1pk: keys.tenantNameIndex() }) : undefined;
+    if (opts.cursor && !start) return 'bad_cursor';
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :p AND begins_with(gsi1sk, :q)',
+        ExpressionAttributeValues: { ':p': keys.tenantNameIndex(), ':q': prefix.toLowerCase() },
+        Limit: opts.limit,
+        ExclusiveStartKey: start,
+      }),
+    );
+    const ids = (out.Items ?? []).map((i) => i.tenantId as string);
+    const tenants = (await Promise.all(ids.map((id) => this.get(id)))).filter((t): t is Tenant => !!t);
+    return { tenants, cursor: encodeCursor(out.LastEvaluatedKey) };
   }
 }
 
@@ -78,6 +221,7 @@ function toTenant(item: Record<string, unknown>): Tenant {
     status: item.status as TenantStatus,
     plan: item.plan as string,
     createdAt: item.createdAt as string,
+    contactEmail: (item.contactEmail as string | undefined) ?? null,
     ...(item.limitOverrides ? { limitOverrides: item.limitOverrides as LimitOverrides } : {}),
     ...(item.spendCapNanoUsd !== undefined ? { spendCapNanoUsd: Number(item.spendCapNanoUsd) } : {}),
   };

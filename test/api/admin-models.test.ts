@@ -1,40 +1,50 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { createMiddleware } from 'hono/factory';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AppEnv } from '../../functions/api/env';
 import { handleError, handleNotFound, validationHook } from '../../functions/api/errors';
 import { requestContext } from '../../functions/api/middleware/request-context';
 import { requireJson } from '../../functions/api/middleware/require-json';
+import { requireOperator, requireUser } from '../../functions/api/middleware/require-role';
+import { sessionAuth } from '../../functions/api/middleware/session-auth';
 import { registerPins } from '../../functions/api/routes/account/pins';
 import { registerAdminModels } from '../../functions/api/routes/admin/models';
+import type { ChangeBy } from '../../shared/catalog/catalog-admin';
+import {
+  addMember,
+  createKey,
+  expectError,
+  newOperator,
+  newOwner,
+  type TestOperator,
+  type TestUser,
+} from '../support/accounts';
 import { createHarness, type Harness, type TestTenant } from '../support/harness';
 
 /**
- * The admin and pin routes are mounted by the accounts work behind session auth; here they sit on a
- * test app whose stand-in middleware sets who is calling, as that auth will.
+ * The admin and pin routes are written for `registerAdmin` and `registerAccount`; until those mount
+ * them, they sit here on a test app behind the same session middleware, so real operator and user
+ * sessions (and their refusals) are what is tested.
  */
 function testApp(h: Harness) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.use('*', requestContext(h.deps), requireJson());
-  app.use(
-    '*',
-    createMiddleware<AppEnv>(async (c, next) => {
-      const operator = c.req.header('x-test-operator');
-      if (operator) c.set('operator', { userId: operator });
-      const tenantId = c.req.header('x-test-tenant');
-      if (tenantId) {
-        const tenant = (await h.stores.tenants.get(tenantId))!;
-        c.set('principal', { tenantId, keyId: 'session', scopes: [], tenant });
-      }
-      await next();
-    }),
-  );
+  app.use('/admin/*', sessionAuth(), requireOperator());
+  app.use('/account/*', sessionAuth(), requireUser());
   registerAdminModels(app);
   registerPins(app);
   app.onError(handleError);
   app.notFound(handleNotFound);
   return app;
+}
+
+const SYSTEM: ChangeBy = { actor: { kind: 'system', id: 'test' }, requestId: null };
+
+/** The catalog entries of the audit log, newest first. */
+async function modelAudit(h: Harness) {
+  const page = await h.stores.audit.list({ limit: 100 });
+  if (page === 'bad_cursor') throw new Error('bad cursor');
+  return page.entries.filter((e) => e.target.type === 'model');
 }
 
 type AdminModel = {
@@ -63,10 +73,14 @@ describe('/admin/models: operator changes, each audited', () => {
   let h: Harness;
   let app: ReturnType<typeof testApp>;
   let t: TestTenant;
-  const as = (method: string, path: string, json?: unknown) =>
+  let op: TestOperator;
+  const as = (method: string, path: string, json?: unknown, token = op.token) =>
     app.request(path, {
       method,
-      headers: { 'x-test-operator': 'usr_operator', ...(json ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(json ? { 'content-type': 'application/json' } : {}),
+      },
       body: json ? JSON.stringify(json) : undefined,
     });
 
@@ -74,14 +88,19 @@ describe('/admin/models: operator changes, each audited', () => {
     h = await createHarness();
     app = testApp(h);
     t = await h.newTenant();
+    op = await newOperator(h);
   });
 
-  async function expectError(res: Response, status: number, code: string, param?: string) {
-    expect(res.status).toBe(status);
-    const body = (await res.json()) as { error: { code: string; param: string | null } };
-    expect(body.error.code).toBe(code);
-    if (param !== undefined) expect(body.error.param).toBe(param);
-  }
+  it('is for operators only: no session 401, a tenant owner 403', async () => {
+    expect((await app.request('/admin/models')).status).toBe(401);
+    const owner = await newOwner(h);
+    await expectError(await as('GET', '/admin/models', undefined, owner.token), 403, 'forbidden');
+    await expectError(
+      await as('PUT', '/admin/models/ocr/traffic', { weights: {} }, owner.token),
+      403,
+      'forbidden',
+    );
+  });
 
   it('lists the whole catalog with traffic and revisions', async () => {
     const res = await as('GET', '/admin/models');
@@ -114,9 +133,14 @@ describe('/admin/models: operator changes, each audited', () => {
     expect(call.status).toBe(200);
     expect(((await call.json()) as { model: string }).model).toBe('sentiment-pro@v1');
     await expectError(await as('POST', '/admin/models', json), 409, 'conflict', 'name');
-    const audit = await h.stores.audit.list('model:sentiment-pro');
+    const audit = (await modelAudit(h)).filter((e) => e.target.id === 'sentiment-pro');
     expect(audit).toHaveLength(1);
-    expect(audit[0]).toMatchObject({ actor: 'usr_operator', action: 'model.create', before: null });
+    expect(audit[0]).toMatchObject({
+      actor: { kind: 'operator', id: op.operatorId, email: op.email },
+      action: 'model.create',
+      before: null,
+      requestId: res.headers.get('x-request-id'),
+    });
   });
 
   it('refuses bad model definitions naming the field', async () => {
@@ -262,11 +286,10 @@ describe('/admin/models: operator changes, each audited', () => {
     const last = events.find((e) => e.requestId === billed.headers.get('x-request-id'))!;
     expect(last).toMatchObject({ priceBook: v2.price_book, costNanoUsd: last.units.input_tokens! * 250 });
 
-    const actions = [
-      ...(await h.stores.audit.list('model:sentiment')),
-      ...(await h.stores.audit.list('model:sentiment@v1')),
-      ...(await h.stores.audit.list('model:sentiment@v2')),
-    ].map((e) => e.action);
+    const entries = (await modelAudit(h)).filter((e) =>
+      ['sentiment', 'sentiment@v1', 'sentiment@v2'].includes(e.target.id),
+    );
+    const actions = entries.map((e) => e.action);
     expect(actions.sort()).toEqual(
       [
         'model.traffic.set',
@@ -277,11 +300,10 @@ describe('/admin/models: operator changes, each audited', () => {
         'model.version.prices.set',
       ].sort(),
     );
-    const [retire] = await h.stores.audit
-      .list('model:sentiment@v1')
-      .then((l) => l.filter((e) => e.action === 'model.version.retire'));
+    const retire = entries.find((e) => e.action === 'model.version.retire');
     expect(retire).toMatchObject({
-      actor: 'usr_operator',
+      actor: { kind: 'operator', id: op.operatorId },
+      target: { type: 'model', id: 'sentiment@v1' },
       before: { version: { status: 'deprecated' } },
       after: { version: { status: 'retired', replacement: 'v2' } },
     });
@@ -330,19 +352,25 @@ describe('/admin/models: operator changes, each audited', () => {
 describe('/account/models/pins', () => {
   let h: Harness;
   let app: ReturnType<typeof testApp>;
-  let t: TestTenant;
-  const as = (tenantId: string, method: string, path: string, json?: unknown) =>
+  let owner: TestUser;
+  /** An API key of the owner's tenant, for the inference calls the pins steer. */
+  let key: string;
+  const as = (user: TestUser, method: string, path: string, json?: unknown) =>
     app.request(path, {
       method,
-      headers: { 'x-test-tenant': tenantId, ...(json ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${user.token}`,
+        ...(json ? { 'content-type': 'application/json' } : {}),
+      },
       body: json ? JSON.stringify(json) : undefined,
     });
 
   beforeAll(async () => {
     h = await createHarness();
     app = testApp(h);
-    t = await h.newTenant();
-    await h.deps.catalogAdmin.createVersion('op', {
+    owner = await newOwner(h);
+    key = (await createKey(h, owner)).secret;
+    await h.deps.catalogAdmin.createVersion(SYSTEM, {
       model: 'sentiment',
       version: 'v2',
       status: 'active',
@@ -357,7 +385,7 @@ describe('/account/models/pins', () => {
   });
 
   it('sets, lists and removes a pin; requests follow it', async () => {
-    let res = await as(t.tenantId, 'PUT', '/account/models/pins/sentiment', { version: 'v2' });
+    let res = await as(owner, 'PUT', '/account/models/pins/sentiment', { version: 'v2' });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({
       model: 'sentiment',
@@ -366,52 +394,75 @@ describe('/account/models/pins', () => {
       status: 'active',
     });
     const call = await h.call('/v1/text/sentiment', {
-      key: t.key,
+      key,
       json: { model: 'sentiment', input: 'nice' },
     });
     expect(((await call.json()) as { model: string }).model).toBe('sentiment@v2');
 
-    res = await as(t.tenantId, 'GET', '/account/models/pins');
+    res = await as(owner, 'GET', '/account/models/pins');
     expect(((await res.json()) as { data: unknown[] }).data).toEqual([
       expect.objectContaining({ model: 'sentiment', version: 'v2' }),
     ]);
 
-    res = await as(t.tenantId, 'DELETE', '/account/models/pins/sentiment');
+    res = await as(owner, 'DELETE', '/account/models/pins/sentiment');
     expect(res.status).toBe(204);
-    expect((await as(t.tenantId, 'DELETE', '/account/models/pins/sentiment')).status).toBe(404);
+    expect((await as(owner, 'DELETE', '/account/models/pins/sentiment')).status).toBe(404);
     const after = await h.call('/v1/text/sentiment', {
-      key: t.key,
+      key,
       json: { model: 'sentiment', input: 'nice' },
     });
     expect(((await after.json()) as { model: string }).model).toBe('sentiment@v1');
   });
 
   it('pins are per tenant: another tenant neither sees nor removes them', async () => {
-    const other = await h.newTenant();
-    await as(t.tenantId, 'PUT', '/account/models/pins/ocr', { version: 'tesseract' });
+    const other = await newOwner(h);
+    await as(owner, 'PUT', '/account/models/pins/ocr', { version: 'tesseract' });
     expect(
-      ((await (await as(other.tenantId, 'GET', '/account/models/pins')).json()) as { data: unknown[] }).data,
+      ((await (await as(other, 'GET', '/account/models/pins')).json()) as { data: unknown[] }).data,
     ).toEqual([]);
-    expect((await as(other.tenantId, 'DELETE', '/account/models/pins/ocr')).status).toBe(404);
-    expect(await h.deps.pins.list(t.tenantId)).toEqual([
+    expect((await as(other, 'DELETE', '/account/models/pins/ocr')).status).toBe(404);
+    expect(await h.deps.pins.list(owner.tenantId)).toEqual([
       expect.objectContaining({ model: 'ocr', version: 'tesseract' }),
     ]);
   });
 
   it('refuses pins to unknown models, unknown versions and retired versions', async () => {
-    let res = await as(t.tenantId, 'PUT', '/account/models/pins/nope', { version: 'v1' });
+    let res = await as(owner, 'PUT', '/account/models/pins/nope', { version: 'v1' });
     expect(res.status).toBe(404);
-    res = await as(t.tenantId, 'PUT', '/account/models/pins/sentiment', { version: 'v9' });
+    res = await as(owner, 'PUT', '/account/models/pins/sentiment', { version: 'v9' });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: unknown }).error).toMatchObject({
       code: 'model_not_found',
       param: 'version',
     });
-    await h.deps.catalogAdmin.retire('op', 'sentiment', 'v2', 'v1');
-    res = await as(t.tenantId, 'PUT', '/account/models/pins/sentiment', { version: 'v2' });
+    await h.deps.catalogAdmin.retire(SYSTEM, 'sentiment', 'v2', 'v1');
+    res = await as(owner, 'PUT', '/account/models/pins/sentiment', { version: 'v2' });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe('model_version_retired');
     expect(body.error.message).toContain("'v1'");
+  });
+
+  it('every member reads the pins; only owners and developers change them', async () => {
+    const viewer = await addMember(h, owner, 'viewer');
+    expect((await as(viewer, 'GET', '/account/models/pins')).status).toBe(200);
+    await expectError(
+      await as(viewer, 'PUT', '/account/models/pins/ocr', { version: 'ppocr-v4' }),
+      403,
+      'forbidden',
+    );
+    await expectError(await as(viewer, 'DELETE', '/account/models/pins/ocr'), 403, 'forbidden');
+    const developer = await addMember(h, owner, 'developer');
+    expect((await as(developer, 'PUT', '/account/models/pins/ocr', { version: 'ppocr-v4' })).status).toBe(
+      200,
+    );
+  });
+
+  it('operators have no tenant to pin for', async () => {
+    const op = await newOperator(h);
+    const res = await app.request('/account/models/pins', {
+      headers: { authorization: `Bearer ${op.token}` },
+    });
+    expect(res.status).toBe(403);
   });
 });

@@ -1,7 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CatalogAdmin } from '../../shared/catalog/catalog-admin';
+import { CatalogAdmin, type ChangeBy } from '../../shared/catalog/catalog-admin';
 import type { ModelVersion } from '../../shared/catalog/types';
 import { createHarness, type Harness, type TestTenant } from '../support/harness';
+
+/** Catalog changes made by the test itself, as the CLI would make them. */
+const SYSTEM: ChangeBy = { actor: { kind: 'system', id: 'test' }, requestId: null };
 
 /** Extra sentiment versions served by the runtime's one sentiment variant: routing is what is tested. */
 function sentimentVersion(id: string, over: Partial<ModelVersion> = {}): ModelVersion {
@@ -54,16 +57,16 @@ describe('choosing the version: name, @version, @alias, pin, weights', () => {
     h = await createHarness();
     t = await h.newTenant();
     const admin = h.deps.catalogAdmin;
-    expect((await admin.createVersion('op', sentimentVersion('v2'))).ok).toBe(true);
+    expect((await admin.createVersion(SYSTEM, sentimentVersion('v2'))).ok).toBe(true);
     expect(
       (
         await admin.createVersion(
-          'op',
+          SYSTEM,
           sentimentVersion('v3', { status: 'preview', releasedAt: '2026-05-01T00:00:00Z' }),
         )
       ).ok,
     ).toBe(true);
-    expect((await admin.promote('op', 'sentiment', 'v3', { aliases: ['beta'] })).ok).toBe(true);
+    expect((await admin.promote(SYSTEM, 'sentiment', 'v3', { aliases: ['beta'] })).ok).toBe(true);
   });
 
   it('name -> default, @version -> that version, @alias -> its target', async () => {
@@ -94,7 +97,7 @@ describe('choosing the version: name, @version, @alias, pin, weights', () => {
   });
 
   it('weights split tenants between versions, each tenant sticky, pins and @version unaffected', async () => {
-    expect((await h.deps.catalogAdmin.setTraffic('op', 'sentiment', { v1: 50, v2: 50 })).ok).toBe(true);
+    expect((await h.deps.catalogAdmin.setTraffic(SYSTEM, 'sentiment', { v1: 50, v2: 50 })).ok).toBe(true);
     const tenants = await Promise.all(Array.from({ length: 16 }, () => h.newTenant()));
     const seen = new Map<string, string>();
     for (const tenant of tenants) {
@@ -108,7 +111,7 @@ describe('choosing the version: name, @version, @alias, pin, weights', () => {
     expect(new Set(seen.values()).size).toBe(2);
     const events = await h.stores.usage.listEvents(tenants[0]!.tenantId);
     expect(events[0]?.version).toBe(seen.get(tenants[0]!.tenantId)!.split('@')[1]);
-    expect((await h.deps.catalogAdmin.setTraffic('op', 'sentiment', {})).ok).toBe(true);
+    expect((await h.deps.catalogAdmin.setTraffic(SYSTEM, 'sentiment', {})).ok).toBe(true);
   });
 });
 
@@ -120,15 +123,15 @@ describe('deprecated and retired versions', () => {
     h = await createHarness();
     t = await h.newTenant();
     await h.deps.catalogAdmin.createVersion(
-      'op',
+      SYSTEM,
       sentimentVersion('v0', { releasedAt: '2025-06-01T00:00:00Z' }),
     );
     await h.deps.catalogAdmin.createVersion(
-      'op',
+      SYSTEM,
       sentimentVersion('old', { releasedAt: '2025-01-01T00:00:00Z' }),
     );
-    expect((await h.deps.catalogAdmin.deprecate('op', 'sentiment', 'v0', sunset)).ok).toBe(true);
-    expect((await h.deps.catalogAdmin.retire('op', 'sentiment', 'old', 'v1')).ok).toBe(true);
+    expect((await h.deps.catalogAdmin.deprecate(SYSTEM, 'sentiment', 'v0', sunset)).ok).toBe(true);
+    expect((await h.deps.catalogAdmin.retire(SYSTEM, 'sentiment', 'old', 'v1')).ok).toBe(true);
   });
 
   it('a deprecated version answers with Deprecation (RFC 9745) and Sunset headers', async () => {
@@ -171,12 +174,12 @@ describe('GET /v1/models and /v1/models/{id}', () => {
   beforeAll(async () => {
     h = await createHarness();
     t = await h.newTenant();
-    await h.deps.catalogAdmin.createVersion('op', sentimentVersion('v2', { status: 'preview' }));
+    await h.deps.catalogAdmin.createVersion(SYSTEM, sentimentVersion('v2', { status: 'preview' }));
     await h.deps.catalogAdmin.createVersion(
-      'op',
+      SYSTEM,
       sentimentVersion('gone', { releasedAt: '2025-01-01T00:00:00Z' }),
     );
-    await h.deps.catalogAdmin.retire('op', 'sentiment', 'gone', 'v1');
+    await h.deps.catalogAdmin.retire(SYSTEM, 'sentiment', 'gone', 'v1');
   });
 
   it('lists every model in the OpenAI shape with versions, status and prices', async () => {
@@ -280,12 +283,12 @@ describe('an operator change reaches the hot path within CATALOG_CACHE_TTL_MS', 
     expect((await served(gateway, t.key, 'sentiment')).model).toBe('sentiment@v1');
     const operator = gateway.deps;
     const elsewhere = new CatalogAdmin(gateway.stores.catalog, gateway.stores.audit);
-    expect((await elsewhere.createVersion('op', sentimentVersion('v2'))).ok).toBe(true);
-    expect((await elsewhere.promote('op', 'sentiment', 'v2', { makeDefault: true })).ok).toBe(true);
+    expect((await elsewhere.createVersion(SYSTEM, sentimentVersion('v2'))).ok).toBe(true);
+    expect((await elsewhere.promote(SYSTEM, 'sentiment', 'v2', { makeDefault: true })).ok).toBe(true);
     await new Promise((r) => setTimeout(r, ttl + 50));
     expect((await served(gateway, t.key, 'sentiment')).model).toBe('sentiment@v2');
     // The instance that makes a change drops its own cache at once.
-    expect((await operator.catalogAdmin.promote('op', 'sentiment', 'v1', { makeDefault: true })).ok).toBe(
+    expect((await operator.catalogAdmin.promote(SYSTEM, 'sentiment', 'v1', { makeDefault: true })).ok).toBe(
       true,
     );
     expect((await served(gateway, t.key, 'sentiment')).model).toBe('sentiment@v1');

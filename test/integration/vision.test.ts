@@ -2,11 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStores, type Stores } from '../../functions/api/deps';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { issueApiKey } from '../../shared/auth/issue-api-key';
-import { CatalogAdmin } from '../../shared/catalog/catalog-admin';
+import { CatalogAdmin, type ChangeBy } from '../../shared/catalog/catalog-admin';
 import { loadConfig } from '../../shared/config';
 import { newId } from '../../shared/ids';
 import { createLogger } from '../../shared/logger';
 import { b64, dataUrl, landscapeJpeg, textPng } from '../support/images';
+
+/** Catalog changes made by the test itself, as the CLI would make them. */
+const SYSTEM: ChangeBy = { actor: { kind: 'system', id: 'test' }, requestId: null };
 
 // The stack's runtime inherits this: the fault route lets a test kill a model's worker mid-call.
 process.env.RUNTIME_FAULTS = '1';
@@ -189,7 +192,7 @@ describe('vision models through the gateway', () => {
   });
 
   it('a version whose time limit passes is a 504, not billed, and the runtime keeps serving', async () => {
-    const created = await new CatalogAdmin(stores.catalog, stores.audit).createVersion('op', {
+    const created = await new CatalogAdmin(stores.catalog, stores.audit).createVersion(SYSTEM, {
       model: 'image-moderation',
       version: 'inception-v3-hasty',
       status: 'preview',

@@ -6,8 +6,10 @@ import { createApiDeps, createStores, type Stores } from '../../functions/api/de
 import type { ApiDeps } from '../../functions/api/env';
 import { seedCatalogIfAbsent } from '../../local/seed';
 import { issueApiKey } from '../../shared/auth/issue-api-key';
+import { generateSigningJwk, JwksSigningKeys } from '../../shared/auth/sessions/signing-keys';
 import { type Config, loadConfig } from '../../shared/config';
 import { ensureTables } from '../../shared/db/create-tables';
+import { OutboxEmailSender } from '../../shared/email/outbox-sender';
 import { newId } from '../../shared/ids';
 import { createLogger } from '../../shared/logger';
 import type { ModelClient } from '../../shared/models/model-client';
@@ -29,6 +31,10 @@ export interface Harness {
   app: ReturnType<typeof createApiApp>;
   /** Every log line the app wrote, as text. */
   logs: string[];
+  /** The emails the app "sent" (the email port's test double). */
+  outbox: OutboxEmailSender;
+  /** The session signing keys this app uses (tests forge tokens with them). */
+  signingKeys: JwksSigningKeys;
   newTenant(opts?: {
     status?: TenantStatus;
     keyExpiresAt?: string | null;
@@ -48,9 +54,15 @@ export interface Harness {
  * Local, the seed catalog, and helpers to make tenants and keys. Options override config or adapters.
  */
 export async function createHarness(
-  opts: { env?: Record<string, string>; models?: ModelClient; now?: () => Date } = {},
+  opts: {
+    env?: Record<string, string>;
+    models?: ModelClient;
+    now?: () => Date;
+    /** Another app over the same tables (a second instance, with its own caches). */
+    sameTablesAs?: Harness;
+  } = {},
 ): Promise<Harness> {
-  const stage = `t${randomBytes(5).toString('hex')}`;
+  const stage = opts.sameTablesAs?.config.STAGE ?? `t${randomBytes(5).toString('hex')}`;
   const config = loadConfig({
     STAGE: stage,
     DYNAMODB_ENDPOINT: inject('dynamoEndpoint'),
@@ -71,7 +83,17 @@ export async function createHarness(
   await ensureTables(stores.dynamo.client, stage);
   // The runtime process was started for stage `test`: point the catalog at its endpoints.
   await seedCatalogIfAbsent(stores, 'test');
-  const deps = createApiDeps(config, log, { stores, models: opts.models, now: opts.now });
+  const outbox = new OutboxEmailSender({ now: opts.now });
+  const signingKeys = opts.sameTablesAs?.signingKeys ?? new JwksSigningKeys([await generateSigningJwk()]);
+  const deps = createApiDeps(config, log, {
+    stores,
+    models: opts.models,
+    now: opts.now,
+    email: outbox,
+    signingKeys,
+    // The test stands in for the network: a caller's IP is whatever the test says it is.
+    clientIp: (c) => c.req.header('x-test-client-ip') ?? '192.0.2.1',
+  });
   const app = createApiApp(deps);
 
   return {
@@ -80,6 +102,8 @@ export async function createHarness(
     deps,
     app,
     logs,
+    outbox,
+    signingKeys,
     async newTenant({
       status = 'active',
       keyExpiresAt = null,

@@ -37,6 +37,7 @@ export function apiKeyAuth() {
       throw new ApiError('invalid_api_key', 'Incorrect API key provided.');
     }
     c.set('principal', result.principal);
+    c.get('deps').keyUsage.touch(result.principal.tenantId, result.principal.keyId);
     await next();
   });
 }

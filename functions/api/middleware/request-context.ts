@@ -17,6 +17,7 @@ export function requestContext(deps: ApiDeps) {
     c.header('x-request-id', requestId);
     await next();
     const principal = c.get('principal');
+    const session = c.get('session');
     log.info(
       {
         method: c.req.method,
@@ -24,6 +25,8 @@ export function requestContext(deps: ApiDeps) {
         status: c.res.status,
         ms: Math.round((performance.now() - started) * 100) / 100,
         ...(principal ? { tenantId: principal.tenantId, keyId: principal.keyId } : {}),
+        ...(session?.kind === 'user' ? { tenantId: session.tenantId, userId: session.userId } : {}),
+        ...(session?.kind === 'operator' ? { operatorId: session.operatorId } : {}),
       },
       'request',
     );

@@ -5,8 +5,8 @@ import { registerPinsRemove } from './remove';
 import { registerPinsSet } from './set';
 
 /**
- * A tenant's model pins under `/account/models/pins`. They expect the account (session) auth
- * middleware in front, setting `principal` to the signed-in tenant, and JSON bodies.
+ * A tenant's model pins under `/account/models/pins`, for `registerAccount` (behind `sessionAuth()`
+ * and `requireUser()`). Every member reads them; owners and developers set them (`models:manage`).
  */
 export function registerPins(app: OpenAPIHono<AppEnv>): void {
   registerPinsList(app);

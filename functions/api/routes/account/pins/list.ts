@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../../../env';
+import { userSession } from '../../../middleware/require-role';
 import { PinSchema, pinErrors, presentPin } from './schemas';
 
 const route = createRoute({
@@ -22,7 +23,7 @@ export function registerPinsList(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
     const deps = c.get('deps');
     const [pins, catalog] = await Promise.all([
-      deps.pins.list(c.get('principal').tenantId),
+      deps.pins.list(userSession(c).tenantId),
       deps.resolver.catalog(),
     ]);
     return c.json({ object: 'list' as const, data: pins.map((p) => presentPin(p, catalog)) }, 200);

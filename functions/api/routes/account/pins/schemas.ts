@@ -31,6 +31,10 @@ export const PinParams = z.object({
 export const pinErrors = {
   400: { description: 'Invalid pin', content: { 'application/json': { schema: ErrorSchema } } },
   401: { description: 'Not signed in', content: { 'application/json': { schema: ErrorSchema } } },
+  403: {
+    description: 'Your role may not manage pins',
+    content: { 'application/json': { schema: ErrorSchema } },
+  },
   404: { description: 'No such model or pin', content: { 'application/json': { schema: ErrorSchema } } },
 } as const;
 

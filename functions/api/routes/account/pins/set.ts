@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ApiError } from '../../../../../shared/errors';
 import type { AppEnv } from '../../../env';
+import { requirePermission, userSession } from '../../../middleware/require-role';
 import { PinParams, PinSchema, pinErrors, presentPin } from './schemas';
 
 const Body = z
@@ -16,6 +17,7 @@ const route = createRoute({
   method: 'put',
   path: '/account/models/pins/{model}',
   tags: ['Account'],
+  middleware: [requirePermission('models:manage')] as const,
   summary: 'Pin a model to a version for your tenant (overrides the default and traffic weights)',
   request: { params: PinParams, body: { required: true, content: { 'application/json': { schema: Body } } } },
   responses: {
@@ -48,7 +50,7 @@ export function registerPinsSet(app: OpenAPIHono<AppEnv>): void {
       );
     }
     const pin = { model, version, updatedAt: deps.now().toISOString() };
-    await deps.pins.set(c.get('principal').tenantId, pin);
+    await deps.pins.set(userSession(c).tenantId, pin);
     const catalog = { models: new Map([[model, entry]]) };
     return c.json(presentPin(pin, catalog), 200);
   });

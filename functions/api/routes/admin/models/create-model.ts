@@ -1,6 +1,14 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../../../env';
-import { AdminModelSchema, adminErrors, presentAdminModel, toVersion, unwrap, VersionInput } from './schemas';
+import {
+  AdminModelSchema,
+  adminErrors,
+  changeBy,
+  presentAdminModel,
+  toVersion,
+  unwrap,
+  VersionInput,
+} from './schemas';
 
 const Body = z
   .object({
@@ -33,7 +41,7 @@ export function registerAdminModelsCreate(app: OpenAPIHono<AppEnv>): void {
     const deps = c.get('deps');
     const first = toVersion(body.name, body.version, deps.now());
     const result = await deps.catalogAdmin.createModel(
-      c.get('operator').userId,
+      changeBy(c),
       {
         name: body.name,
         task: body.task,

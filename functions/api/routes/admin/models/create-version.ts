@@ -3,6 +3,7 @@ import type { AppEnv } from '../../../env';
 import {
   AdminModelSchema,
   adminErrors,
+  changeBy,
   ModelParams,
   presentAdminModel,
   toVersion,
@@ -33,7 +34,7 @@ export function registerAdminVersionsCreate(app: OpenAPIHono<AppEnv>): void {
     const { model } = c.req.valid('param');
     const deps = c.get('deps');
     const version = toVersion(model, c.req.valid('json'), deps.now());
-    const result = await deps.catalogAdmin.createVersion(c.get('operator').userId, version);
+    const result = await deps.catalogAdmin.createVersion(changeBy(c), version);
     return c.json(presentAdminModel(unwrap(result)), 201);
   });
 }

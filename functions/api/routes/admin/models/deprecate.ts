@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../../../env';
-import { AdminModelSchema, adminErrors, presentAdminModel, unwrap, VersionParams } from './schemas';
+import { AdminModelSchema, adminErrors, changeBy, presentAdminModel, unwrap, VersionParams } from './schemas';
 
 const Body = z
   .object({
@@ -33,9 +33,7 @@ export function registerAdminVersionDeprecate(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
     const { model, version } = c.req.valid('param');
     const { sunset_at } = c.req.valid('json');
-    const result = await c
-      .get('deps')
-      .catalogAdmin.deprecate(c.get('operator').userId, model, version, sunset_at);
+    const result = await c.get('deps').catalogAdmin.deprecate(changeBy(c), model, version, sunset_at);
     return c.json(presentAdminModel(unwrap(result)), 200);
   });
 }

@@ -10,8 +10,8 @@ import { registerAdminVersionPrices } from './set-prices';
 import { registerAdminTrafficSet } from './set-traffic';
 
 /**
- * Operators' catalog routes under `/admin/models`. They expect an operator auth middleware in front
- * that sets `operator` (and requires JSON bodies); every change is audited.
+ * Operators' catalog routes under `/admin/models`, for `registerAdmin` (behind `sessionAuth()` and
+ * `requireOperator()`); every change is written with its audit entry.
  */
 export function registerAdminModels(app: OpenAPIHono<AppEnv>): void {
   registerAdminModelsList(app);

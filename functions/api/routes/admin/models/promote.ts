@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../../../env';
-import { AdminModelSchema, adminErrors, presentAdminModel, unwrap, VersionParams } from './schemas';
+import { AdminModelSchema, adminErrors, changeBy, presentAdminModel, unwrap, VersionParams } from './schemas';
 
 const Body = z
   .object({
@@ -38,7 +38,7 @@ export function registerAdminVersionPromote(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
     const { model, version } = c.req.valid('param');
     const body = c.req.valid('json');
-    const result = await c.get('deps').catalogAdmin.promote(c.get('operator').userId, model, version, {
+    const result = await c.get('deps').catalogAdmin.promote(changeBy(c), model, version, {
       makeDefault: body.default,
       aliases: body.aliases,
     });

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../../../env';
-import { AdminModelSchema, adminErrors, presentAdminModel, unwrap, VersionParams } from './schemas';
+import { AdminModelSchema, adminErrors, changeBy, presentAdminModel, unwrap, VersionParams } from './schemas';
 
 const Body = z
   .object({
@@ -33,9 +33,7 @@ export function registerAdminVersionRetire(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
     const { model, version } = c.req.valid('param');
     const { replacement } = c.req.valid('json');
-    const result = await c
-      .get('deps')
-      .catalogAdmin.retire(c.get('operator').userId, model, version, replacement);
+    const result = await c.get('deps').catalogAdmin.retire(changeBy(c), model, version, replacement);
     return c.json(presentAdminModel(unwrap(result)), 200);
   });
 }

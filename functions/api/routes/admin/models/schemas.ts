@@ -1,7 +1,10 @@
 import { z } from '@hono/zod-openapi';
-import type { AdminFailure, AdminResult } from '../../../../../shared/catalog/catalog-admin';
+import type { Context } from 'hono';
+import type { AdminFailure, AdminResult, ChangeBy } from '../../../../../shared/catalog/catalog-admin';
 import type { CatalogEntry, ModelVersion } from '../../../../../shared/catalog/types';
 import { ApiError } from '../../../../../shared/errors';
+import type { AppEnv } from '../../../env';
+import { operatorSession } from '../../../middleware/require-role';
 import { ErrorSchema } from '../../../schemas';
 
 const Units = z.enum(['input_tokens', 'output_tokens', 'images']);
@@ -149,4 +152,13 @@ export function unwrap(result: AdminResult): CatalogEntry {
   const code =
     f.reason === 'not_found' ? 'not_found' : f.reason === 'conflict' ? 'conflict' : 'invalid_request';
   throw new ApiError(code, f.message, { param: f.param ?? null });
+}
+
+/** The signed-in operator and this request, as the audit entry records them. */
+export function changeBy(c: Context<AppEnv>): ChangeBy {
+  const session = operatorSession(c);
+  return {
+    actor: { kind: 'operator', id: session.operatorId, email: session.email },
+    requestId: c.get('requestId'),
+  };
 }

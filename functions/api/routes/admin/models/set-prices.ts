@@ -3,6 +3,7 @@ import type { AppEnv } from '../../../env';
 import {
   AdminModelSchema,
   adminErrors,
+  changeBy,
   PricesNano,
   presentAdminModel,
   unwrap,
@@ -33,9 +34,7 @@ export function registerAdminVersionPrices(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
     const { model, version } = c.req.valid('param');
     const { prices_nano_usd } = c.req.valid('json');
-    const result = await c
-      .get('deps')
-      .catalogAdmin.setPrices(c.get('operator').userId, model, version, prices_nano_usd);
+    const result = await c.get('deps').catalogAdmin.setPrices(changeBy(c), model, version, prices_nano_usd);
     return c.json(presentAdminModel(unwrap(result)), 200);
   });
 }

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../../../env';
-import { AdminModelSchema, adminErrors, ModelParams, presentAdminModel, unwrap } from './schemas';
+import { AdminModelSchema, adminErrors, changeBy, ModelParams, presentAdminModel, unwrap } from './schemas';
 
 const Body = z
   .object({
@@ -34,7 +34,7 @@ export function registerAdminTrafficSet(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
     const { model } = c.req.valid('param');
     const { weights } = c.req.valid('json');
-    const result = await c.get('deps').catalogAdmin.setTraffic(c.get('operator').userId, model, weights);
+    const result = await c.get('deps').catalogAdmin.setTraffic(changeBy(c), model, weights);
     return c.json(presentAdminModel(unwrap(result)), 200);
   });
 }

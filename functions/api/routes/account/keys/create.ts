@@ -1,0 +1,73 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { can } from '../../../../../shared/accounts/roles';
+import { issueApiKey } from '../../../../../shared/auth/issue-api-key';
+import { ApiError } from '../../../../../shared/errors';
+import { tenantMayCall } from '../../../../../shared/tenants/tenant-store';
+import { Name, sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import type { AppEnv } from '../../../env';
+import { requirePermission, userSession } from '../../../middleware/require-role';
+import { apiKeyView } from '../../../views';
+import { ApiKeyWithSecret, FutureTime, KeyLimitsInput, Scopes, toLimits } from './schemas';
+
+const CreateKeyRequest = z
+  .object({
+    name: Name.openapi({ example: 'production' }),
+    scopes: Scopes.optional(),
+    expires_at: FutureTime.optional(),
+    limits: KeyLimitsInput.optional(),
+  })
+  .openapi('CreateKeyRequest');
+
+const route = createRoute({
+  method: 'post',
+  path: '/account/keys',
+  tags: ['API keys'],
+  summary: 'Create an API key; the secret is in this answer and nowhere else, ever',
+  security: sessionSecurity,
+  middleware: [requirePermission('keys:manage')] as const,
+  request: { body: { required: true, content: { 'application/json': { schema: CreateKeyRequest } } } },
+  responses: {
+    201: {
+      description: 'The key, with its secret',
+      content: { 'application/json': { schema: ApiKeyWithSecret } },
+    },
+    ...sessionErrorResponses,
+  },
+});
+
+export function registerCreateKey(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const body = c.req.valid('json');
+    const session = userSession(c);
+    const deps = c.get('deps');
+    const now = deps.now();
+    if (body.limits && !can(session.member.role, 'limits:manage')) {
+      throw new ApiError(
+        'forbidden',
+        `Your role (${session.member.role}) may not set limits; an owner can.`,
+        {
+          param: 'limits',
+        },
+      );
+    }
+    if (body.expires_at && Date.parse(body.expires_at) <= now.getTime()) {
+      throw new ApiError('invalid_request', "'expires_at' must be in the future.", { param: 'expires_at' });
+    }
+    if (!tenantMayCall(session.tenant.status)) {
+      throw new ApiError(
+        'tenant_inactive',
+        `This account is ${session.tenant.status.replace('_', ' ')}; new keys cannot be made.`,
+      );
+    }
+    const { key, secret } = await issueApiKey(deps.accounts.apiKeys, {
+      tenantId: session.tenantId,
+      name: body.name,
+      scopes: body.scopes ?? [],
+      expiresAt: body.expires_at ? new Date(body.expires_at).toISOString() : null,
+      limits: toLimits(body.limits),
+      createdBy: session.userId,
+      now,
+    });
+    return c.json({ ...apiKeyView(key, now), secret }, 201);
+  });
+}

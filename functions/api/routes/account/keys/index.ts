@@ -1,0 +1,14 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv } from '../../../env';
+import { registerCreateKey } from './create';
+import { registerListKeys } from './list';
+import { registerRevokeKey } from './revoke';
+import { registerRotateKey } from './rotate';
+
+/** `/account/keys`: create, list, revoke, rotate. */
+export function registerKeys(app: OpenAPIHono<AppEnv>): void {
+  registerCreateKey(app);
+  registerListKeys(app);
+  registerRevokeKey(app);
+  registerRotateKey(app);
+}

@@ -1,0 +1,50 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { ApiError } from '../../../../../shared/errors';
+import { ApiKeySchema, sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import type { AppEnv } from '../../../env';
+import { requirePermission, userSession } from '../../../middleware/require-role';
+import { apiKeyView } from '../../../views';
+
+const ListQuery = z.object({
+  limit: z.coerce.number().int('must be a whole number').min(1).max(100).default(100).optional(),
+  cursor: z.string().max(2048).optional().openapi({ description: 'From the previous page’s `next_cursor`.' }),
+});
+
+const KeyList = z
+  .object({ object: z.literal('list'), data: z.array(ApiKeySchema), next_cursor: z.string().nullable() })
+  .openapi('ApiKeyList');
+
+const route = createRoute({
+  method: 'get',
+  path: '/account/keys',
+  tags: ['API keys'],
+  summary: "Your tenant's API keys (never their secrets), oldest first",
+  security: sessionSecurity,
+  middleware: [requirePermission('keys:read')] as const,
+  request: { query: ListQuery },
+  responses: {
+    200: { description: 'A page of keys', content: { 'application/json': { schema: KeyList } } },
+    ...sessionErrorResponses,
+  },
+});
+
+export function registerListKeys(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const query = c.req.valid('query');
+    const deps = c.get('deps');
+    const page = await deps.accounts.apiKeys.list(userSession(c).tenantId, {
+      limit: query.limit ?? 100,
+      cursor: query.cursor,
+    });
+    if (page === 'bad_cursor') {
+      throw new ApiError('invalid_request', "'cursor' is not a cursor this list gave out.", {
+        param: 'cursor',
+      });
+    }
+    const now = deps.now();
+    return c.json(
+      { object: 'list' as const, data: page.keys.map((k) => apiKeyView(k, now)), next_cursor: page.cursor },
+      200,
+    );
+  });
+}

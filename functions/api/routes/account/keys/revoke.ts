@@ -1,0 +1,44 @@
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { ApiError } from '../../../../../shared/errors';
+import { isId } from '../../../../../shared/ids';
+import { ApiKeySchema, notFound, sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import type { AppEnv } from '../../../env';
+import { requirePermission, userSession } from '../../../middleware/require-role';
+import { apiKeyView } from '../../../views';
+import { KeyId } from './schemas';
+
+const route = createRoute({
+  method: 'post',
+  path: '/account/keys/{key_id}/revoke',
+  tags: ['API keys'],
+  summary: 'Revoke an API key',
+  description:
+    'Refused at once by the instance that handled the revocation, and everywhere within AUTH_CACHE_TTL_MS (5 s by default). ' +
+    'Revoking a revoked key is a no-op.',
+  security: sessionSecurity,
+  middleware: [requirePermission('keys:manage')] as const,
+  request: { params: KeyId },
+  responses: {
+    200: { description: 'The revoked key', content: { 'application/json': { schema: ApiKeySchema } } },
+    ...sessionErrorResponses,
+    ...notFound,
+  },
+});
+
+export function registerRevokeKey(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const { key_id: keyId } = c.req.valid('param');
+    const { tenantId } = userSession(c);
+    const { accounts, now } = c.get('deps');
+    const notFoundError = new ApiError('not_found', `No API key '${keyId}' in your account.`, {
+      param: 'key_id',
+    });
+    if (!isId(keyId, 'key')) throw notFoundError;
+    const hash = await accounts.apiKeys.hashOf(tenantId, keyId);
+    if (!hash || !(await accounts.apiKeys.revoke(tenantId, keyId))) throw notFoundError;
+    accounts.authenticator.forgetKey(hash);
+    const key = await accounts.apiKeys.get(tenantId, keyId);
+    if (!key) throw notFoundError;
+    return c.json(apiKeyView(key, now()), 200);
+  });
+}

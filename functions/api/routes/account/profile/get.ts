@@ -1,0 +1,40 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { permissionsOf } from '../../../../../shared/accounts/roles';
+import { Role, sessionErrorResponses, sessionSecurity, TenantSchema } from '../../../account-schemas';
+import type { AppEnv, SessionContext } from '../../../env';
+import { userSession } from '../../../middleware/require-role';
+import { tenantView } from '../../../views';
+
+export const AccountResponse = z
+  .object({
+    object: z.literal('account'),
+    tenant: TenantSchema,
+    user: z.object({ id: z.string(), email: z.string(), name: z.string().nullable(), role: Role }),
+    permissions: z.array(z.string()).openapi({ description: 'What your role may do, e.g. `keys:manage`.' }),
+  })
+  .openapi('Account');
+
+export function accountView(s: Extract<SessionContext, { kind: 'user' }>) {
+  return {
+    object: 'account' as const,
+    tenant: tenantView(s.tenant),
+    user: { id: s.userId, email: s.member.email, name: s.member.name, role: s.member.role },
+    permissions: permissionsOf(s.member.role),
+  };
+}
+
+const route = createRoute({
+  method: 'get',
+  path: '/account',
+  tags: ['Account'],
+  summary: 'Your tenant (plan, status), you, and your role',
+  security: sessionSecurity,
+  responses: {
+    200: { description: 'The account', content: { 'application/json': { schema: AccountResponse } } },
+    ...sessionErrorResponses,
+  },
+});
+
+export function registerGetAccount(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, (c) => c.json(accountView(userSession(c)), 200));
+}

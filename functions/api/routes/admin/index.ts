@@ -1,0 +1,17 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv } from '../../env';
+import { requireOperator } from '../../middleware/require-role';
+import { sessionAuth } from '../../middleware/session-auth';
+import { registerAuditList } from './audit/list';
+import { registerChangeTenant } from './tenants/change';
+import { registerGetTenant } from './tenants/get';
+import { registerListTenants } from './tenants/list';
+
+/** `/admin/*`: the platform operators' API. Tenant users get 403 whatever their role. */
+export function registerAdmin(app: OpenAPIHono<AppEnv>): void {
+  app.use('/admin/*', sessionAuth(), requireOperator());
+  registerListTenants(app);
+  registerGetTenant(app);
+  registerChangeTenant(app);
+  registerAuditList(app);
+}

@@ -1,0 +1,54 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { logIn } from '../../../../shared/accounts/login';
+import { ApiError } from '../../../../shared/errors';
+import { Email, publicErrorResponses, rateLimited, SessionResponse } from '../../account-schemas';
+import type { AppEnv } from '../../env';
+import { ErrorSchema } from '../../schemas';
+import { sessionBody, setSessionCookies } from '../../session-cookies';
+import { rateLimitedError } from './answers';
+
+const LoginRequest = z
+  .object({
+    email: Email,
+    // Not the signup rules: an old password that predates them must still be accepted here.
+    password: z.string().min(1, 'must not be empty').max(1024, 'must be at most 1024 characters'),
+  })
+  .openapi('LoginRequest');
+
+const route = createRoute({
+  method: 'post',
+  path: '/auth/login',
+  tags: ['Auth'],
+  summary: 'Log in (tenant users and operators); returns a session as cookies and as tokens',
+  description:
+    'Sets `tg_session` (the access token) and `tg_refresh` cookies, HttpOnly, SameSite=Strict, Secure except on localhost, ' +
+    'and returns the same tokens for scripts. Failed attempts are limited per address and per client IP (429 with Retry-After).',
+  request: { body: { required: true, content: { 'application/json': { schema: LoginRequest } } } },
+  responses: {
+    200: { description: 'Logged in', content: { 'application/json': { schema: SessionResponse } } },
+    ...publicErrorResponses,
+    401: { description: 'Wrong email or password', content: { 'application/json': { schema: ErrorSchema } } },
+    403: { description: 'Email not verified yet', content: { 'application/json': { schema: ErrorSchema } } },
+    ...rateLimited,
+  },
+});
+
+export function registerLogin(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const { email, password } = c.req.valid('json');
+    const deps = c.get('deps');
+    const result = await logIn(deps.accounts, { email, password, clientIp: deps.clientIp(c) ?? 'unknown' });
+    if (!result.ok) {
+      if (result.reason === 'rate_limited') throw rateLimitedError(result.retryAfterSeconds, 'failed logins');
+      if (result.reason === 'email_not_verified') {
+        throw new ApiError(
+          'email_not_verified',
+          'Verify your email first: use the token we sent (POST /auth/verify), or ask for a new one (POST /auth/verify/resend).',
+        );
+      }
+      throw new ApiError('invalid_credentials', 'Wrong email or password.');
+    }
+    setSessionCookies(c, result);
+    return c.json(sessionBody(result, deps.now()), 200);
+  });
+}

@@ -1,0 +1,27 @@
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { sessionErrorResponses, sessionSecurity } from '../../account-schemas';
+import type { AppEnv } from '../../env';
+import { sessionAuth } from '../../middleware/session-auth';
+import { clearSessionCookies } from '../../session-cookies';
+
+const route = createRoute({
+  method: 'post',
+  path: '/auth/logout',
+  tags: ['Auth'],
+  summary: 'End this session',
+  description: 'Its access tokens are refused from the next request on, and its refresh token is dead.',
+  security: sessionSecurity,
+  middleware: [sessionAuth()] as const,
+  responses: {
+    204: { description: 'Logged out' },
+    ...sessionErrorResponses,
+  },
+});
+
+export function registerLogout(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    await c.get('deps').accounts.sessions.revoke(c.get('session').sessionId);
+    clearSessionCookies(c);
+    return c.body(null, 204);
+  });
+}

@@ -1,0 +1,163 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createStores } from '../functions/api/deps';
+import { createOperator } from '../shared/accounts/operators';
+import { issueApiKey } from '../shared/auth/issue-api-key';
+import { generateSigningJwk } from '../shared/auth/sessions/signing-keys';
+import { loadConfig } from '../shared/config';
+import { isId } from '../shared/ids';
+import { localStateFile } from './stack';
+
+/**
+ * `npm run admin -- <command>`: platform administration from a shell. It talks to DynamoDB
+ * directly: DYNAMODB_ENDPOINT if set, else the running on-disk stack (found through
+ * `${DATA_DIR}/local.json`), else, with `--aws`, the real DynamoDB of STAGE.
+ */
+const USAGE = `usage: npm run admin -- <command> [options]
+
+  create-operator --email <address> [--password <pw> | --password-stdin]
+      Creates a platform operator (or reads OPERATOR_PASSWORD). Operators log in at POST /auth/login.
+  create-key --tenant <ten_...> [--name <name>]
+      Makes an API key for a tenant and prints its secret (once; only the hash is stored).
+  gen-jwks
+      Prints a new ES256 JWK set for JWT_PRIVATE_JWKS (the cloud's session signing keys).
+
+  --aws   use AWS's DynamoDB for STAGE (credentials from the environment) instead of a local one.
+`;
+
+function parse(argv: string[]): { command: string | undefined; flags: Map<string, string | true> } {
+  const [command, ...rest] = argv;
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument '${arg}'`);
+    const next = rest[i + 1];
+    if (next !== undefined && !next.startsWith('--')) {
+      flags.set(arg.slice(2), next);
+      i++;
+    } else flags.set(arg.slice(2), true);
+  }
+  return { command, flags };
+}
+
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+function text(flags: Map<string, string | true>, name: string): string | undefined {
+  const v = flags.get(name);
+  if (v === true) throw new UsageError(`--${name} needs a value`);
+  return v;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+}
+
+function configFor(flags: Map<string, string | true>) {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const env: Record<string, string | undefined> = { ...process.env };
+  if (!env.DYNAMODB_ENDPOINT && !flags.has('aws')) {
+    const state = localStateFile(env.DATA_DIR || '.data');
+    if (!existsSync(state)) {
+      throw new UsageError(
+        `no running stack found (${state} is missing): start it with \`npm start\`, or set DYNAMODB_ENDPOINT, or pass --aws`,
+      );
+    }
+    const local = JSON.parse(readFileSync(state, 'utf8')) as { dynamoEndpoint: string; stage: string };
+    env.DYNAMODB_ENDPOINT = local.dynamoEndpoint;
+    env.STAGE ??= local.stage;
+  }
+  return loadConfig(env);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { command, flags } = parse(argv);
+  if (!command || command === 'help' || flags.has('help')) {
+    process.stdout.write(USAGE);
+    return command ? 0 : 2;
+  }
+  if (command === 'gen-jwks') {
+    process.stdout.write(`${JSON.stringify({ keys: [await generateSigningJwk()] })}\n`);
+    return 0;
+  }
+  if (command === 'create-operator') {
+    const email = text(flags, 'email');
+    if (!email) throw new UsageError('create-operator needs --email');
+    const password = flags.has('password-stdin')
+      ? await readStdin()
+      : (text(flags, 'password') ?? process.env.OPERATOR_PASSWORD);
+    if (!password)
+      throw new UsageError('create-operator needs --password, --password-stdin or OPERATOR_PASSWORD');
+    const stores = createStores(configFor(flags));
+    try {
+      const result = await createOperator(
+        { operators: stores.operators, audit: stores.audit, now: () => new Date() },
+        { email, password, actor: { kind: 'system', id: 'cli' } },
+      );
+      if (result.status === 'invalid') throw new UsageError(result.message);
+      if (result.status === 'email_taken') {
+        process.stderr.write(`${email} already has an account (operator or user); nothing changed.\n`);
+        return 1;
+      }
+      process.stdout.write(
+        `${JSON.stringify({ object: 'operator', id: result.operator.id, email: result.operator.email })}\n`,
+      );
+      return 0;
+    } finally {
+      stores.dynamo.client.destroy();
+    }
+  }
+  if (command === 'create-key') {
+    const tenantId = text(flags, 'tenant');
+    if (!tenantId || !isId(tenantId, 'ten')) throw new UsageError('create-key needs --tenant ten_...');
+    const stores = createStores(configFor(flags));
+    try {
+      const tenant = await stores.tenants.get(tenantId);
+      if (!tenant) {
+        process.stderr.write(`no tenant ${tenantId}\n`);
+        return 1;
+      }
+      const { key, secret } = await issueApiKey(stores.apiKeys, {
+        tenantId,
+        name: text(flags, 'name') ?? 'cli',
+      });
+      const now = new Date();
+      await stores.audit.append(
+        stores.audit.entry(
+          {
+            actor: { kind: 'system', id: 'cli' },
+            action: 'api_key.create',
+            target: { type: 'api_key', id: key.id, tenantId },
+            before: null,
+            after: { name: key.name, prefix: key.visiblePrefix },
+            requestId: null,
+          },
+          now,
+        ),
+      );
+      process.stdout.write(
+        `${JSON.stringify({ object: 'api_key', id: key.id, tenant_id: tenantId, secret })}\n`,
+      );
+      return 0;
+    } finally {
+      stores.dynamo.client.destroy();
+    }
+  }
+  throw new UsageError(`unknown command '${command}'`);
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  if (err instanceof UsageError) {
+    process.stderr.write(`admin: ${err.message}\n\n${USAGE}`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`admin: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,95 @@
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { keys } from '../db/keys';
+import type { TransactItem } from '../db/transact';
+
+/** A platform operator: outside every tenant, reached only through its own key space. */
+export interface Operator {
+  id: string;
+  email: string;
+  passwordHash: string;
+  createdAt: string;
+}
+
+export class OperatorStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  /**
+   * Creates an operator and claims its address in one transaction (with the audit entry when
+   * given). `email_taken` when any user or operator has the address.
+   */
+  async create(op: Operator, extra: TransactItem[] = []): Promise<'created' | 'email_taken'> {
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.table,
+                Item: {
+                  ...keys.operator(op.id),
+                  type: 'operator',
+                  ...op,
+                  gsi1pk: keys.operatorsIndex(),
+                  gsi1sk: `${op.createdAt}#${op.id}`,
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: this.table,
+                Item: {
+                  ...keys.emailOwner(op.email),
+                  type: 'email_owner',
+                  email: op.email,
+                  kind: 'operator',
+                  operatorId: op.id,
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            ...extra,
+          ],
+        }),
+      );
+      return 'created';
+    } catch (err) {
+      if ((err as Error).name === 'TransactionCanceledException') return 'email_taken';
+      throw err;
+    }
+  }
+
+  async get(operatorId: string): Promise<Operator | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: keys.operator(operatorId), ConsistentRead: true }),
+    );
+    const i = out.Item;
+    if (!i) return undefined;
+    return {
+      id: i.id as string,
+      email: i.email as string,
+      passwordHash: i.passwordHash as string,
+      createdAt: i.createdAt as string,
+    };
+  }
+
+  async setPasswordHash(operatorId: string, passwordHash: string): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: keys.operator(operatorId),
+        UpdateExpression: 'SET passwordHash = :h',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':h': passwordHash },
+      }),
+    );
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Roles inside a tenant. `operator` is deliberately not one of them: operators are a separate kind
+ * of account (outside every tenant), so no tenant route can grant it.
+ */
+export const tenantRoles = ['owner', 'developer', 'billing', 'viewer'] as const;
+export type TenantRole = (typeof tenantRoles)[number];
+
+/** What a role may do. Reading the account and its team is open to every member. */
+export const permissionRoles = {
+  /** See keys (never their secrets). */
+  'keys:read': ['owner', 'developer', 'viewer'],
+  /** Create, revoke and rotate keys. */
+  'keys:manage': ['owner', 'developer'],
+  /** See plan, usage cost and invoices. */
+  'billing:read': ['owner', 'billing'],
+  /** Pin model versions for the tenant (`/account/models/pins`). */
+  'models:manage': ['owner', 'developer'],
+  /** Set limits: per-key limits now, spend caps with quotas. */
+  'limits:manage': ['owner'],
+  'team:read': ['owner', 'developer', 'billing', 'viewer'],
+  /** Invite, change roles, remove members. */
+  'team:manage': ['owner'],
+  /** Rename the tenant, change its contact address. */
+  'account:manage': ['owner', 'billing'],
+} as const satisfies Record<string, readonly TenantRole[]>;
+
+export type Permission = keyof typeof permissionRoles;
+
+export function can(role: TenantRole, permission: Permission): boolean {
+  return (permissionRoles[permission] as readonly TenantRole[]).includes(role);
+}
+
+export function permissionsOf(role: TenantRole): Permission[] {
+  return (Object.keys(permissionRoles) as Permission[]).filter((p) => can(role, p));
+}
+
+export function isTenantRole(value: unknown): value is TenantRole {
+  return typeof value === 'string' && (tenantRoles as readonly string[]).includes(value);
+}

@@ -1,0 +1,21 @@
+/** What kind of account email a message is; the outbox and tests find messages by it. */
+export type EmailKind = 'verify_email' | 'already_registered' | 'reset_password' | 'invitation';
+
+export interface EmailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  kind: EmailKind;
+}
+
+/**
+ * The email port. The cloud wires SES; the local runner and tests wire an outbox that keeps the
+ * messages in memory (and prints them), so no mail leaves the machine.
+ */
+export interface EmailSender {
+  send(message: EmailMessage): Promise<void>;
+}
+
+export class EmailDeliveryError extends Error {
+  override name = 'EmailDeliveryError';
+}

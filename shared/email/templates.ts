@@ -1,0 +1,93 @@
+import type { EmailMessage } from './email-sender';
+
+/**
+ * The account emails. Each carries a link for the console and the bare token for scripts
+ * (`POST /auth/verify {"token": ...}`); tokens appear here and nowhere else (never in logs).
+ */
+function link(publicUrl: string, page: string, token: string): string {
+  return `${new URL(page, publicUrl).toString()}?token=${encodeURIComponent(token)}`;
+}
+
+export function verifyEmailMessage(
+  to: string,
+  publicUrl: string,
+  token: string,
+  hours: number,
+): EmailMessage {
+  return {
+    to,
+    kind: 'verify_email',
+    subject: 'Verify your email for Tollgate',
+    text: [
+      'Welcome to Tollgate.',
+      '',
+      'Confirm this address to activate your account:',
+      link(publicUrl, '/verify-email', token),
+      '',
+      `Or send the token yourself: POST /auth/verify {"token":"${token}"}`,
+      '',
+      `The token works once and expires in ${hours} hours. If you did not sign up, ignore this email.`,
+    ].join('\n'),
+  };
+}
+
+export function alreadyRegisteredMessage(to: string, publicUrl: string): EmailMessage {
+  return {
+    to,
+    kind: 'already_registered',
+    subject: 'You already have a Tollgate account',
+    text: [
+      'Someone, probably you, tried to sign up for Tollgate with this address, which already has an account.',
+      '',
+      `Log in instead, or reset your password: ${new URL('/reset-password', publicUrl).toString()}`,
+      '(POST /auth/password-reset {"email": ...} sends a reset token.)',
+      '',
+      'If it was not you, nothing has changed and you can ignore this email.',
+    ].join('\n'),
+  };
+}
+
+export function resetPasswordMessage(
+  to: string,
+  publicUrl: string,
+  token: string,
+  minutes: number,
+): EmailMessage {
+  return {
+    to,
+    kind: 'reset_password',
+    subject: 'Reset your Tollgate password',
+    text: [
+      'Choose a new password here:',
+      link(publicUrl, '/reset-password', token),
+      '',
+      `Or: POST /auth/password-reset/confirm {"token":"${token}","password":"..."}`,
+      '',
+      `The token works once and expires in ${minutes} minutes. Resetting ends every session of this account.`,
+      'If you did not ask for this, ignore this email: your password stays as it is.',
+    ].join('\n'),
+  };
+}
+
+export function invitationMessage(
+  to: string,
+  publicUrl: string,
+  token: string,
+  invite: { tenantName: string; inviterEmail: string; role: string; days: number },
+): EmailMessage {
+  return {
+    to,
+    kind: 'invitation',
+    subject: `${invite.inviterEmail} invited you to ${invite.tenantName} on Tollgate`,
+    text: [
+      `${invite.inviterEmail} invited you to join ${invite.tenantName} on Tollgate as ${invite.role}.`,
+      '',
+      'Accept and choose a password:',
+      link(publicUrl, '/accept-invitation', token),
+      '',
+      `Or: POST /auth/invitations/accept {"token":"${token}","password":"..."}`,
+      '',
+      `The invitation expires in ${invite.days} days.`,
+    ].join('\n'),
+  };
+}

@@ -1,0 +1,258 @@
+import { describe, expect, it } from 'vitest';
+import type { TenantRole } from '../../shared/accounts/roles';
+import { invite } from '../../shared/accounts/team';
+import { issueApiKey } from '../../shared/auth/issue-api-key';
+import { newId } from '../../shared/ids';
+import type { TenantStatus } from '../../shared/tenants/tenant-store';
+import { newEmail } from '../support/accounts';
+import { createHarness, type Harness } from '../support/harness';
+import {
+  type Caller,
+  type MatrixFixture,
+  type MatrixRoute,
+  runSecurityMatrix,
+} from '../support/security-matrix';
+
+/** Makes a member directly in the store (the matrix needs many; invitation flows are tested elsewhere). */
+async function seedMember(h: Harness, tenantId: string, role: TenantRole): Promise<string> {
+  const now = new Date().toISOString();
+  const email = newEmail('seeded');
+  const userId = newId('usr');
+  await h.deps.accounts.transact([
+    ...h.stores.users.newUserItems(
+      { id: userId, tenantId, email, passwordHash: 'x', emailVerifiedAt: now, createdAt: now },
+      { userId, tenantId, email, name: null, role, joinedAt: now },
+    ),
+  ]);
+  return userId;
+}
+
+async function seedInvitation(h: Harness, caller: Caller): Promise<string> {
+  const inviter = await h.stores.users.getMember(
+    caller.tenantId,
+    (caller.subject as { userId: string }).userId,
+  );
+  const result = await invite(h.deps.accounts, {
+    inviter: inviter!,
+    email: newEmail('invitee'),
+    role: 'viewer',
+  });
+  if (result.status !== 'invited') throw new Error(`could not invite: ${result.status}`);
+  return result.invitation.id;
+}
+
+async function seedKey(h: Harness, tenantId: string): Promise<string> {
+  return (await issueApiKey(h.stores.apiKeys, { tenantId, name: 'matrix' })).key.id;
+}
+
+async function seedTenant(h: Harness, status: TenantStatus = 'active'): Promise<string> {
+  const id = newId('ten');
+  await h.stores.tenants.create({
+    id,
+    name: 'Seeded',
+    status,
+    plan: 'free',
+    createdAt: new Date().toISOString(),
+  });
+  return id;
+}
+
+const keyUnchanged = (f: MatrixFixture, tenantId: string, keyId: string) => async () => {
+  const key = await f.h.stores.apiKeys.get(tenantId, keyId);
+  expect(key).toMatchObject({ status: 'active', rotatedTo: null, expiresAt: null });
+};
+
+/** Every session-authenticated route. The last test checks this table against /openapi.json. */
+const routes: MatrixRoute[] = [
+  { name: 'GET /account', for: 'user', ok: 200, request: async () => ({ method: 'GET', path: '/account' }) },
+  {
+    name: 'PATCH /account',
+    for: 'user',
+    ok: 200,
+    request: async () => ({ method: 'PATCH', path: '/account', json: { name: 'Renamed' } }),
+  },
+  {
+    name: 'GET /account/keys',
+    for: 'user',
+    ok: 200,
+    request: async () => ({ method: 'GET', path: '/account/keys' }),
+  },
+  {
+    name: 'POST /account/keys',
+    for: 'user',
+    ok: 201,
+    whenSuspended: 'tenant_inactive',
+    request: async () => ({ method: 'POST', path: '/account/keys', json: { name: 'k' } }),
+  },
+  {
+    name: 'POST /account/keys/{key_id}/revoke',
+    for: 'user',
+    ok: 200,
+    request: async (f, c) => ({
+      method: 'POST',
+      path: `/account/keys/${await seedKey(f.h, c.tenantId)}/revoke`,
+    }),
+    foreign: async (f, _c, owner) => {
+      const keyId = await seedKey(f.h, owner.tenantId);
+      return {
+        req: { method: 'POST', path: `/account/keys/${keyId}/revoke` },
+        unchanged: keyUnchanged(f, owner.tenantId, keyId),
+      };
+    },
+  },
+  {
+    name: 'POST /account/keys/{key_id}/rotate',
+    for: 'user',
+    ok: 201,
+    whenSuspended: 'tenant_inactive',
+    request: async (f, c) => ({
+      method: 'POST',
+      path: `/account/keys/${await seedKey(f.h, c.tenantId)}/rotate`,
+      json: { grace_period_seconds: 60 },
+    }),
+    foreign: async (f, _c, owner) => {
+      const keyId = await seedKey(f.h, owner.tenantId);
+      return {
+        req: { method: 'POST', path: `/account/keys/${keyId}/rotate`, json: { grace_period_seconds: 0 } },
+        unchanged: keyUnchanged(f, owner.tenantId, keyId),
+      };
+    },
+  },
+  {
+    name: 'GET /account/team',
+    for: 'user',
+    ok: 200,
+    request: async () => ({ method: 'GET', path: '/account/team' }),
+  },
+  {
+    name: 'POST /account/team/invitations',
+    for: 'user',
+    ok: 201,
+    request: async () => ({
+      method: 'POST',
+      path: '/account/team/invitations',
+      json: { email: newEmail('invitee'), role: 'developer' },
+    }),
+  },
+  {
+    name: 'DELETE /account/team/invitations/{invitation_id}',
+    for: 'user',
+    ok: 200,
+    request: async (f, c) => ({
+      method: 'DELETE',
+      path: `/account/team/invitations/${await seedInvitation(f.h, c)}`,
+    }),
+    foreign: async (f, _c, owner) => {
+      const id = await seedInvitation(f.h, owner);
+      return {
+        req: { method: 'DELETE', path: `/account/team/invitations/${id}` },
+        unchanged: async () => expect(await f.h.stores.invitations.get(owner.tenantId, id)).toBeDefined(),
+      };
+    },
+  },
+  {
+    name: 'PATCH /account/team/members/{user_id}',
+    for: 'user',
+    ok: 200,
+    request: async (f, c) => ({
+      method: 'PATCH',
+      path: `/account/team/members/${await seedMember(f.h, c.tenantId, 'developer')}`,
+      json: { role: 'billing' },
+    }),
+    foreign: async (f, _c, owner) => {
+      const userId = await seedMember(f.h, owner.tenantId, 'developer');
+      return {
+        req: { method: 'PATCH', path: `/account/team/members/${userId}`, json: { role: 'owner' } },
+        unchanged: async () =>
+          expect((await f.h.stores.users.getMember(owner.tenantId, userId))?.role).toBe('developer'),
+      };
+    },
+  },
+  {
+    name: 'DELETE /account/team/members/{user_id}',
+    for: 'user',
+    ok: 200,
+    request: async (f, c) => ({
+      method: 'DELETE',
+      path: `/account/team/members/${await seedMember(f.h, c.tenantId, 'viewer')}`,
+    }),
+    foreign: async (f, _c, owner) => {
+      const userId = await seedMember(f.h, owner.tenantId, 'viewer');
+      return {
+        req: { method: 'DELETE', path: `/account/team/members/${userId}` },
+        unchanged: async () => expect(await f.h.stores.users.getMember(owner.tenantId, userId)).toBeDefined(),
+      };
+    },
+  },
+  {
+    name: 'POST /auth/logout',
+    for: 'any',
+    ok: 204,
+    request: async () => ({ method: 'POST', path: '/auth/logout' }),
+  },
+  {
+    name: 'GET /admin/tenants',
+    for: 'operator',
+    ok: 200,
+    request: async () => ({ method: 'GET', path: '/admin/tenants' }),
+  },
+  {
+    name: 'GET /admin/tenants/{tenant_id}',
+    for: 'operator',
+    ok: 200,
+    request: async (f) => ({ method: 'GET', path: `/admin/tenants/${f.owner.tenantId}` }),
+  },
+  {
+    name: 'PATCH /admin/tenants/{tenant_id}',
+    for: 'operator',
+    ok: 200,
+    request: async (f) => ({
+      method: 'PATCH',
+      path: `/admin/tenants/${await seedTenant(f.h)}`,
+      json: { plan: 'enterprise' },
+    }),
+  },
+  {
+    name: 'POST /admin/tenants/{tenant_id}/suspend',
+    for: 'operator',
+    ok: 200,
+    request: async (f) => ({ method: 'POST', path: `/admin/tenants/${await seedTenant(f.h)}/suspend` }),
+  },
+  {
+    name: 'POST /admin/tenants/{tenant_id}/reactivate',
+    for: 'operator',
+    ok: 200,
+    request: async (f) => ({
+      method: 'POST',
+      path: `/admin/tenants/${await seedTenant(f.h, 'suspended')}/reactivate`,
+    }),
+  },
+  {
+    name: 'GET /admin/audit',
+    for: 'operator',
+    ok: 200,
+    request: async () => ({ method: 'GET', path: '/admin/audit' }),
+  },
+];
+
+let harness: Harness;
+runSecurityMatrix(routes, async () => {
+  harness = await createHarness();
+  return harness;
+});
+
+describe('the security matrix table', () => {
+  it('lists every session-authenticated route in /openapi.json, and only those', async () => {
+    const doc = (await (await harness.call('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, { security?: Record<string, unknown>[] }>>;
+    };
+    const documented: string[] = [];
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        if (op.security?.some((s) => 'session' in s)) documented.push(`${method.toUpperCase()} ${path}`);
+      }
+    }
+    expect(documented.length).toBeGreaterThan(10);
+    expect(routes.map((r) => r.name).sort()).toEqual(documented.sort());
+  });
+});
