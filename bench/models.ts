@@ -177,6 +177,26 @@ export async function runModelsBench(options: ModelBenchOptions = {}): Promise<M
   }
 }
 
+/** Markdown for `npm run bench`: one row per model version. */
+export async function benchModels(opts: { quick: boolean }): Promise<string> {
+  const results = await runModelsBench({ requests: opts.quick ? 8 : 30, log: () => {} });
+  const rows = results.map(
+    (r) =>
+      `| ${r.model} | ${r.sequential.p50Ms} | ${r.sequential.p95Ms} | ${r.sequential.modelP50Ms} | ${r.parallel.perSecond} |`,
+  );
+  return [
+    '### Models, through the gateway',
+    '',
+    'Sequential latency (ms) and the model call alone as the usage event records it; then answers per',
+    `second with ${results[0]?.parallel.concurrency ?? 4} callers in parallel (images/s for the vision models).`,
+    '',
+    '| version | p50 | p95 | model p50 | per second |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
 const isMain =
   process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, '/'));
 if (isMain) {
