@@ -1,6 +1,7 @@
 import { benchBundle } from './bundle';
 import { benchGateway } from './gateway';
 import { machine } from './lib';
+import { benchModels } from './models';
 
 /**
  * `npm run bench` (add `-- --quick` for a short run). Everything is measured side by side in one
@@ -16,5 +17,6 @@ const out: string[] = [
 ];
 out.push(await benchGateway({ quick }));
 out.push(await benchBundle());
+out.push(await benchModels({ quick }));
 process.stdout.write(`${out.join('\n')}\n`);
 process.exit(0);
