@@ -1,4 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { userSession } from '../../../middleware/require-role';
 import { PinSchema, pinErrors, presentPin } from './schemas';
@@ -6,6 +7,7 @@ import { PinSchema, pinErrors, presentPin } from './schemas';
 const route = createRoute({
   method: 'get',
   path: '/account/models/pins',
+  security: sessionSecurity,
   tags: ['Account'],
   summary: "Your tenant's model pins",
   responses: {

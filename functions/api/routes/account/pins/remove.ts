@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { ApiError } from '../../../../../shared/errors';
+import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { requirePermission, userSession } from '../../../middleware/require-role';
 import { PinParams, pinErrors } from './schemas';
@@ -7,6 +8,7 @@ import { PinParams, pinErrors } from './schemas';
 const route = createRoute({
   method: 'delete',
   path: '/account/models/pins/{model}',
+  security: sessionSecurity,
   tags: ['Account'],
   middleware: [requirePermission('models:manage')] as const,
   summary: 'Remove a pin: the model follows the default and traffic weights again',

@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ApiError } from '../../../../../shared/errors';
+import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { requirePermission, userSession } from '../../../middleware/require-role';
 import { PinParams, PinSchema, pinErrors, presentPin } from './schemas';
@@ -16,6 +17,7 @@ const Body = z
 const route = createRoute({
   method: 'put',
   path: '/account/models/pins/{model}',
+  security: sessionSecurity,
   tags: ['Account'],
   middleware: [requirePermission('models:manage')] as const,
   summary: 'Pin a model to a version for your tenant (overrides the default and traffic weights)',

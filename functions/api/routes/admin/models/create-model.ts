@@ -1,4 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import {
   AdminModelSchema,
@@ -26,6 +27,7 @@ const Body = z
 const route = createRoute({
   method: 'post',
   path: '/admin/models',
+  security: sessionSecurity,
   tags: ['Admin'],
   summary: 'Publish a new model with its first version',
   request: { body: { required: true, content: { 'application/json': { schema: Body } } } },

@@ -1,4 +1,5 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import {
   AdminModelSchema,
@@ -14,6 +15,7 @@ import {
 const route = createRoute({
   method: 'post',
   path: '/admin/models/{model}/versions',
+  security: sessionSecurity,
   tags: ['Admin'],
   summary: 'Publish a new version (it takes no traffic until weights, an alias or a promotion give it some)',
   request: {

@@ -1,4 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { AdminModelSchema, adminErrors, changeBy, presentAdminModel, unwrap, VersionParams } from './schemas';
 
@@ -14,6 +15,7 @@ const Body = z
 const route = createRoute({
   method: 'post',
   path: '/admin/models/{model}/versions/{version}/deprecate',
+  security: sessionSecurity,
   tags: ['Admin'],
   summary: 'Deprecate a version: it still answers, with Deprecation and Sunset headers',
   request: {

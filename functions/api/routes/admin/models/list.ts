@@ -1,10 +1,12 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { AdminModelSchema, adminErrors, presentAdminModel } from './schemas';
 
 const route = createRoute({
   method: 'get',
   path: '/admin/models',
+  security: sessionSecurity,
   tags: ['Admin'],
   summary: 'The whole catalog: every model and version, retired ones too, with traffic and revisions',
   responses: {

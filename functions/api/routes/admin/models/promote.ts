@@ -1,4 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { AdminModelSchema, adminErrors, changeBy, presentAdminModel, unwrap, VersionParams } from './schemas';
 
@@ -19,6 +20,7 @@ const Body = z
 const route = createRoute({
   method: 'post',
   path: '/admin/models/{model}/versions/{version}/promote',
+  security: sessionSecurity,
   tags: ['Admin'],
   summary: 'Make a version the default and/or point aliases at it',
   request: {

@@ -1,4 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import {
   AdminModelSchema,
@@ -15,6 +16,7 @@ const Body = z.object({ prices_nano_usd: PricesNano }).openapi('AdminPrices');
 const route = createRoute({
   method: 'put',
   path: '/admin/models/{model}/versions/{version}/prices',
+  security: sessionSecurity,
   tags: ['Admin'],
   summary: 'Change the prices of a version (a new price book; recorded usage keeps its old one)',
   request: {

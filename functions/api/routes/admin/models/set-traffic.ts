@@ -1,4 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { AdminModelSchema, adminErrors, changeBy, ModelParams, presentAdminModel, unwrap } from './schemas';
 
@@ -15,6 +16,7 @@ const Body = z
 const route = createRoute({
   method: 'put',
   path: '/admin/models/{model}/traffic',
+  security: sessionSecurity,
   tags: ['Admin'],
   summary: 'Set the traffic weights between versions (canary)',
   request: {
