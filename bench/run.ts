@@ -1,4 +1,5 @@
 import { benchBundle } from './bundle';
+import { benchChat } from './chat';
 import { benchGateway } from './gateway';
 import { machine } from './lib';
 import { benchModels } from './models';
@@ -18,5 +19,6 @@ const out: string[] = [
 out.push(await benchGateway({ quick }));
 out.push(await benchBundle());
 out.push(await benchModels({ quick }));
+out.push(await benchChat({ quick }));
 process.stdout.write(`${out.join('\n')}\n`);
 process.exit(0);
