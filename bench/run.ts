@@ -1,6 +1,8 @@
 import { benchBundle } from './bundle';
+import { benchChat } from './chat';
 import { benchGateway } from './gateway';
 import { machine } from './lib';
+import { benchModels } from './models';
 import { benchWeb } from './web';
 
 /**
@@ -17,6 +19,8 @@ const out: string[] = [
 ];
 out.push(await benchGateway({ quick }));
 out.push(await benchBundle());
+out.push(await benchModels({ quick }));
+out.push(await benchChat({ quick }));
 out.push(await benchWeb());
 process.stdout.write(`${out.join('\n')}\n`);
 process.exit(0);

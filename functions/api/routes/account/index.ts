@@ -3,6 +3,7 @@ import type { AppEnv } from '../../env';
 import { requireUser } from '../../middleware/require-role';
 import { sessionAuth } from '../../middleware/session-auth';
 import { registerKeys } from './keys';
+import { registerPins } from './pins';
 import { registerGetAccount } from './profile/get';
 import { registerUpdateAccount } from './profile/update';
 import { registerTeam } from './team';
@@ -14,4 +15,5 @@ export function registerAccount(app: OpenAPIHono<AppEnv>): void {
   registerUpdateAccount(app);
   registerKeys(app);
   registerTeam(app);
+  registerPins(app);
 }

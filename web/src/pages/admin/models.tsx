@@ -273,7 +273,7 @@ function ModelSection(props: { initial: AdminModel }) {
               <th scope="col">Version</th>
               <th scope="col">Status</th>
               <th scope="col">Prices</th>
-              <th scope="col">Runs on</th>
+              <th scope="col">Variant</th>
               <th scope="col">Sunset</th>
               <th scope="col">
                 <span class="visually-hidden">Actions</span>
@@ -291,15 +291,15 @@ function ModelSection(props: { initial: AdminModel }) {
                   <Badge status={v.status} />
                   {v.replacement && <div class="muted">→ {v.replacement}</div>}
                 </td>
-                <td>
+                <td class="nowrap">
                   {Object.entries(v.prices_nano_usd).map(([u, nano]) => (
                     <div key={u}>
                       {fmtUsd(toDisplay(u, nano))} {perLabel(u)}
                     </div>
                   ))}
                 </td>
-                <td class="muted">
-                  {v.endpoint_name} / {v.variant}
+                <td class="muted" title={`SageMaker endpoint ${v.endpoint_name}, variant ${v.variant}`}>
+                  <code>{v.variant}</code>
                 </td>
                 <td>{v.sunset_at ? fmtDate(v.sunset_at) : '—'}</td>
                 <td class="row-actions">
