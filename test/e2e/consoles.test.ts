@@ -229,8 +229,15 @@ describe('the consoles in a real browser', () => {
     await nav(page, 'Models');
     await page.getByRole('heading', { name: 'chat', exact: true }).waitFor();
     await page.getByRole('rowheader', { name: /chat@tiny-1/ }).waitFor();
-    if (!has('get', '/account/models/pins'))
+    if (has('put', '/account/models/pins/{model}')) {
+      // Pin OCR to Tesseract: plain `ocr` calls from this tenant now get that version.
+      const ocr = page.getByRole('region', { name: 'ocr', exact: true });
+      await ocr.getByLabel('Pinned version').selectOption('tesseract-5');
+      await ocr.getByRole('button', { name: 'Save pin' }).click();
+      await ocr.getByText('Your calls to ocr get ocr@tesseract-5').waitFor();
+    } else {
       await page.getByText('Version pins: not available yet').waitFor();
+    }
     await shot(page, '11-models');
     await nav(page, 'Billing');
     if (!has('get', '/account/billing')) await page.getByText('Billing: not available yet').waitFor();

@@ -5,16 +5,29 @@ import { fmtDateTime } from '../../lib/format';
 import type { AuditEntry, List } from '../../lib/types';
 import { useResource } from '../../lib/use-resource';
 
+/** Scalar leaves of an object by dotted path (arrays kept whole), for a readable before/after. */
+function leaves(v: unknown, path: string, out: Map<string, string>): Map<string, string> {
+  if (v && typeof v === 'object' && !Array.isArray(v)) {
+    for (const [k, x] of Object.entries(v)) leaves(x, path ? `${path}.${k}` : k, out);
+  } else if (v !== undefined) {
+    out.set(path, typeof v === 'string' ? v : JSON.stringify(v));
+  }
+  return out;
+}
+
+/** Only what changed: an entry that stores whole objects shows the fields that differ. */
 function Change(props: { before: Record<string, unknown> | null; after: Record<string, unknown> | null }) {
-  const keys = [...new Set([...Object.keys(props.before ?? {}), ...Object.keys(props.after ?? {})])];
+  const before = leaves(props.before ?? {}, '', new Map());
+  const after = leaves(props.after ?? {}, '', new Map());
+  const keys = [...new Set([...before.keys(), ...after.keys()])].filter(
+    (k) => before.get(k) !== after.get(k),
+  );
   if (keys.length === 0) return <span class="muted">—</span>;
-  const show = (v: unknown) => (v === undefined ? '—' : typeof v === 'string' ? v : JSON.stringify(v));
   return (
     <ul class="change-list">
       {keys.map((k) => (
         <li key={k}>
-          <span class="muted">{k}:</span> {show(props.before?.[k])} →{' '}
-          <strong>{show(props.after?.[k])}</strong>
+          <span class="muted">{k}:</span> {before.get(k) ?? '—'} → <strong>{after.get(k) ?? '—'}</strong>
         </li>
       ))}
     </ul>
@@ -67,7 +80,7 @@ export default function AuditPage() {
             <tbody>
               {rows.map((e) => (
                 <tr key={e.id}>
-                  <td>{fmtDateTime(e.at)}</td>
+                  <td class="nowrap">{fmtDateTime(e.at)}</td>
                   <td>{e.actor.email ?? `${e.actor.kind} ${e.actor.id}`}</td>
                   <th scope="row">
                     <code>{e.action}</code>

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { announce, Badge, ErrorNotice, Loading, PageHeader, Unavailable } from '../../components/ui';
 import { api, get } from '../../lib/api';
 import { type CatalogView, loadCatalog } from '../../lib/catalog';
@@ -10,10 +10,23 @@ import type { CatalogModel, List, ModelPin } from '../../lib/types';
 import { type Resource, useResource } from '../../lib/use-resource';
 import { KeyPanel } from './key-panel';
 
-function PinControl(props: { model: CatalogModel; pins: Resource<List<ModelPin>> & { reload: () => void } }) {
+/** "$0.10 per 1M input tokens", "$0.0005 per image". */
+function priceText(p: { unit: string; usd: string; per: number }): string {
+  const unit = unitLabel[p.unit] ?? p.unit;
+  if (p.per === 1) return `${fmtUsd(p.usd)} per ${unit.replace(/s$/, '')}`;
+  const per = p.per === 1_000_000 ? '1M' : p.per.toLocaleString('en-US');
+  return `${fmtUsd(p.usd)} per ${per} ${unit}`;
+}
+
+function PinControl(props: {
+  model: CatalogModel;
+  pins: Resource<List<ModelPin>> & { reload: () => void };
+  onChanged: () => void;
+}) {
   const { model, pins } = props;
   const current = pins.state === 'ok' ? pins.data.data.find((p) => p.model === model.id) : undefined;
   const [choice, setChoice] = useState<string>(current?.version ?? '');
+  useEffect(() => setChoice(current?.version ?? ''), [current?.version]);
   const save = useSubmit(async () => {
     if (choice) {
       await api('PUT', `/account/models/pins/${encodeURIComponent(model.id)}`, { body: { version: choice } });
@@ -23,6 +36,7 @@ function PinControl(props: { model: CatalogModel; pins: Resource<List<ModelPin>>
       announce(`${model.id} follows the default version again.`);
     }
     pins.reload();
+    props.onChanged();
   });
   if (pins.state !== 'ok') return null;
   const options = [
@@ -62,6 +76,7 @@ function ModelCard(props: {
   model: CatalogModel;
   detailed: boolean;
   pins: Resource<List<ModelPin>> & { reload: () => void };
+  onChanged: () => void;
 }) {
   const { model } = props;
   return (
@@ -113,12 +128,7 @@ function ModelCard(props: {
                 {props.detailed && (
                   <td>
                     {(v.prices ?? []).map((p) => (
-                      <div key={p.unit}>
-                        {fmtUsd(p.usd)} per {p.per === 1 ? '' : `${p.per.toLocaleString('en-US')} `}
-                        {p.per === 1
-                          ? (unitLabel[p.unit] ?? p.unit).replace(/s$/, '')
-                          : (unitLabel[p.unit] ?? p.unit)}
-                      </div>
+                      <div key={p.unit}>{priceText(p)}</div>
                     ))}
                   </td>
                 )}
@@ -128,7 +138,7 @@ function ModelCard(props: {
           </tbody>
         </table>
       </div>
-      <PinControl model={model} pins={props.pins} />
+      <PinControl model={model} pins={props.pins} onChanged={props.onChanged} />
     </section>
   );
 }
@@ -174,7 +184,13 @@ export default function ModelsPage() {
             </p>
           )}
           {catalog.data.models.map((m) => (
-            <ModelCard key={m.id} model={m} detailed={catalog.data!.detailed} pins={pins} />
+            <ModelCard
+              key={m.id}
+              model={m}
+              detailed={catalog.data!.detailed}
+              pins={pins}
+              onChanged={catalog.reload}
+            />
           ))}
         </>
       )}
