@@ -17,14 +17,19 @@ import {
   MissingSigningKeys,
   type SigningKeyProvider,
 } from '../../shared/auth/sessions/signing-keys';
+import type { BillingGateway } from '../../shared/billing/billing';
+import type { BillingDeps } from '../../shared/billing/billing-deps';
+import { BillingStore } from '../../shared/billing/billing-store';
+import { LedgerBillingGateway } from '../../shared/billing/ledger-billing';
+import { StripeBillingGateway } from '../../shared/billing/stripe-billing';
 import { CatalogStore } from '../../shared/catalog/catalog-store';
 import { ModelResolver } from '../../shared/catalog/resolver';
 import type { Config } from '../../shared/config';
 import { createDynamo, type Dynamo } from '../../shared/db/client';
 import { tableNames } from '../../shared/db/tables';
-import { IdempotencyStore } from '../../shared/idempotency/idempotency-store';
 import type { EmailSender } from '../../shared/email/email-sender';
 import { SesEmailSender } from '../../shared/email/ses-sender';
+import { IdempotencyStore } from '../../shared/idempotency/idempotency-store';
 import { newId } from '../../shared/ids';
 import type { Logger } from '../../shared/logger';
 import { UsageStore } from '../../shared/metering/usage-store';
@@ -51,6 +56,7 @@ export interface Stores {
   invitations: InvitationStore;
   sessions: SessionStore;
   audit: AuditLog;
+  billing: BillingStore;
 }
 
 export function createStores(config: Config): Stores {
@@ -71,7 +77,21 @@ export function createStores(config: Config): Stores {
     invitations: new InvitationStore(dynamo.doc, names.main),
     sessions: new SessionStore(dynamo.doc, names.main),
     audit: new AuditLog(dynamo.doc, names.main),
+    billing: new BillingStore(dynamo.doc, names.main),
   };
+}
+
+/** Stripe when a secret key is configured; otherwise billing stays in the ledger. */
+export function createBillingGateway(config: Config): BillingGateway {
+  if (!config.STRIPE_SECRET_KEY) return new LedgerBillingGateway();
+  return new StripeBillingGateway({
+    secretKey: config.STRIPE_SECRET_KEY,
+    webhookSecret: config.STRIPE_WEBHOOK_SECRET,
+    apiBase: config.STRIPE_API_BASE,
+    timeoutMs: config.STRIPE_TIMEOUT_MS,
+    maxNetworkRetries: config.STRIPE_MAX_NETWORK_RETRIES,
+    webhookToleranceSeconds: config.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
+  });
 }
 
 /** Adapters at the machine's edge that the local runner and tests swap out. */
@@ -85,6 +105,8 @@ export interface DepsOverrides {
   signingKeys?: SigningKeyProvider;
   /** Default: none known (every caller shares one per-IP login budget); entries pass their runtime's. */
   clientIp?: (c: Context<AppEnv>) => string | null;
+  /** Default: Stripe from STRIPE_SECRET_KEY, else ledger-only. */
+  billingGateway?: BillingGateway;
 }
 
 /**
@@ -131,12 +153,27 @@ export function createApiDeps(
     },
     now,
   };
+  const resolver = new ModelResolver(stores.catalog, config.CATALOG_CACHE_TTL_MS);
+  const billing: BillingDeps = {
+    config,
+    gateway: overrides.billingGateway ?? createBillingGateway(config),
+    store: stores.billing,
+    tenants: stores.tenants,
+    plans: stores.plans,
+    usage: stores.usage,
+    catalog: () => resolver.catalog(),
+    audit: stores.audit,
+    email: accounts.email,
+    forgetTenant: (tenantId) => authenticator.forgetTenant(tenantId),
+    log,
+    now,
+  };
   return {
     config,
     log,
     stores,
     authenticator,
-    resolver: new ModelResolver(stores.catalog, config.CATALOG_CACHE_TTL_MS),
+    resolver,
     models:
       overrides.models ??
       new SageMakerModelClient({ region: config.AWS_REGION, endpoint: config.SAGEMAKER_ENDPOINT }),
@@ -147,6 +184,7 @@ export function createApiDeps(
     ids: newId,
     now,
     accounts,
+    billing,
     keyUsage: new KeyUsageTracker(stores.apiKeys, {
       now,
       onError: (err) => log.warn({ err }, 'could not record when an API key was last used'),

@@ -13,6 +13,8 @@ export const permissionRoles = {
   'keys:manage': ['owner', 'developer'],
   /** See plan, usage cost and invoices. */
   'billing:read': ['owner', 'billing'],
+  /** Add a card (Checkout), open the customer portal. */
+  'billing:manage': ['owner', 'billing'],
   /** Set limits: per-key limits now, spend caps with quotas. */
   'limits:manage': ['owner'],
   'team:read': ['owner', 'developer', 'billing', 'viewer'],

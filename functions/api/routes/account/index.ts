@@ -2,6 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import { requireUser } from '../../middleware/require-role';
 import { sessionAuth } from '../../middleware/session-auth';
+import { registerBilling } from './billing';
 import { registerKeys } from './keys';
 import { registerGetAccount } from './profile/get';
 import { registerUpdateAccount } from './profile/update';
@@ -14,4 +15,5 @@ export function registerAccount(app: OpenAPIHono<AppEnv>): void {
   registerUpdateAccount(app);
   registerKeys(app);
   registerTeam(app);
+  registerBilling(app);
 }
