@@ -132,8 +132,8 @@ export interface BillingGateway {
   cancelSubscription(subscriptionId: string): Promise<GatewayResult<object>>;
   sendMeterEvent(event: MeterEventInput): Promise<GatewayResult<object>>;
   listInvoices(customerId: string, limit: number): Promise<GatewayResult<{ invoices: InvoiceSummary[] }>>;
-  /** Checks the signature on the raw body (and the signed timestamp against `nowSeconds`). */
-  verifyWebhook(rawBody: string, signature: string, nowSeconds: number): WebhookVerification;
+  /** Checks the signature on the raw body (and the signed timestamp against `nowMs`). */
+  verifyWebhook(rawBody: string, signature: string, nowMs: number): WebhookVerification;
   /** Creates or updates, idempotently, the meter, product and price of one spec. */
   provisionPrice(spec: MeterSpec): Promise<GatewayResult<ProvisionedPrice>>;
   /** Adds a price to a subscription unless it is there already. */

@@ -155,7 +155,14 @@ async function syncTenant(
     const sent = await sendAll(d, tenant.id, start, pending, opts);
     out.events += sent.accepted;
     if (sent.problem) return { ...out, problem: sent.problem };
-    const next = { cursorMs: end, month, includedUsed: planned.usedAfter };
+    // Quiet hours cost nothing: past an empty window the cursor jumps to the next window with usage.
+    const to = events.length === 0 ? Math.max(end, chunk.quietUntil(end)) : end;
+    const sameMonth = monthOf(to - 1) === month;
+    const next = {
+      cursorMs: to,
+      month: sameMonth ? month : '',
+      includedUsed: sameMonth ? planned.usedAfter : {},
+    };
     if (!(await d.store.advance(tenant.id, start, next))) return { ...out, problem: raced(tenant.id) };
     state = { tenantId: tenant.id, ...next, sent: [] };
     out.windows++;
@@ -284,5 +291,13 @@ class EventChunk {
     const a = new Date(start).toISOString();
     const b = new Date(end).toISOString();
     return this.events.filter((e) => e.at >= a && e.at < b);
+  }
+
+  /** The start of the first window after `from` that has usage, as far as this chunk knows. */
+  quietUntil(from: number): number {
+    const a = new Date(from).toISOString();
+    const next = this.events.find((e) => e.at >= a);
+    const bound = next ? Date.parse(next.at) : this.to;
+    return Math.floor(bound / WINDOW_MS) * WINDOW_MS;
   }
 }

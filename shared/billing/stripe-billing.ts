@@ -198,7 +198,7 @@ export class StripeBillingGateway implements BillingGateway {
     });
   }
 
-  verifyWebhook(rawBody: string, signature: string, nowSeconds: number): WebhookVerification {
+  verifyWebhook(rawBody: string, signature: string, nowMs: number): WebhookVerification {
     if (!this.opts.webhookSecret) return { ok: false, reason: 'not_connected' };
     let event: { id: string; type: string; created: number; data: { object: Obj } };
     try {
@@ -208,7 +208,8 @@ export class StripeBillingGateway implements BillingGateway {
         this.opts.webhookSecret,
         this.opts.webhookToleranceSeconds,
         undefined,
-        nowSeconds,
+        // Milliseconds: the SDK divides by 1000 itself.
+        nowMs,
       ) as unknown as typeof event;
     } catch (err) {
       if (err instanceof SyntaxError) return { ok: false, reason: 'malformed' };

@@ -26,7 +26,7 @@ export async function handleWebhook(
   rawBody: string,
   signature: string,
 ): Promise<WebhookResult> {
-  const verified = d.gateway.verifyWebhook(rawBody, signature, Math.floor(d.now().getTime() / 1000));
+  const verified = d.gateway.verifyWebhook(rawBody, signature, d.now().getTime());
   if (!verified.ok) return { status: 'rejected', reason: verified.reason };
   const event = verified.event;
   const customerId = customerOf(event);
