@@ -16,6 +16,22 @@ afterAll(async () => {
   await fake.stop();
 });
 
+interface SentCheckout {
+  mode: string;
+  customer: string;
+  client_reference_id: string;
+  line_items: { price: string }[];
+  subscription_data: { billing_cycle_anchor: string; description: string };
+  success_url: string;
+}
+
+/** The parts of `GET /account/billing` these tests read. */
+interface BillingBody {
+  message: string | null;
+  invoices: unknown[] | null;
+  invoice_preview: { note: string };
+}
+
 const checkoutRequests = () => fake.requests.filter((r) => r.path === '/v1/checkout/sessions');
 
 describe('POST /account/billing/checkout', () => {
@@ -31,12 +47,12 @@ describe('POST /account/billing/checkout', () => {
       .liveCustomers()
       .find((c) => (c.metadata as Record<string, string>).tenant_id === owner.tenantId);
     expect(customer).toMatchObject({ email: owner.email, name: 'Test Co' });
-    const sent = checkoutRequests().at(-1)!.body as Record<string, any>;
+    const sent = checkoutRequests().at(-1)!.body as unknown as SentCheckout;
     expect(sent.mode).toBe('subscription');
     expect(sent.customer).toBe(customer!.id);
     expect(sent.client_reference_id).toBe(owner.tenantId);
     expect(sent.line_items).toHaveLength(5);
-    expect(new Set(sent.line_items.map((l: { price: string }) => l.price)).size).toBe(5);
+    expect(new Set(sent.line_items.map((l) => l.price)).size).toBe(5);
     const anchor = Number(sent.subscription_data.billing_cycle_anchor);
     const now = new Date();
     expect(anchor).toBe(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1) / 1000);
@@ -136,7 +152,7 @@ describe('GET /account/billing', () => {
     fake.addInvoice(customerId, { totalCents: 1234 });
     const res = await h.call('/account/billing', { key: owner.token });
     expect(res.status, await res.clone().text()).toBe(200);
-    const body = await json<Record<string, any>>(res);
+    const body = await json<BillingBody>(res);
     expect(body).toMatchObject({
       object: 'billing',
       connected: true,
@@ -157,7 +173,7 @@ describe('GET /account/billing', () => {
     const owner = await newOwner(h);
     await subscribe(h, fake, owner);
     fake.failNext(3, 500, { path: /invoices/ });
-    const body = await json<Record<string, any>>(await h.call('/account/billing', { key: owner.token }));
+    const body = await json<BillingBody>(await h.call('/account/billing', { key: owner.token }));
     fake.clearFaults();
     expect(body.invoices).toBeNull();
     expect(body.message).toMatch(/Stripe did not answer/);
@@ -189,7 +205,7 @@ describe('ledger-only billing (no Stripe key)', () => {
 
   it('shows the preview and says billing is not connected', async () => {
     const owner = await newOwner(ledger);
-    const body = await json<Record<string, any>>(await ledger.call('/account/billing', { key: owner.token }));
+    const body = await json<BillingBody>(await ledger.call('/account/billing', { key: owner.token }));
     expect(body).toMatchObject({
       connected: false,
       status: 'none',
