@@ -34,6 +34,21 @@ export interface StageConfig {
   models: ModelsConfig;
   /** Dashboard and alarms (the Observability stack). */
   observability: ObservabilityConfig;
+  /** The billing job and Stripe (the Billing stack). */
+  billing: BillingConfig;
+}
+
+export interface BillingConfig {
+  /**
+   * Secrets Manager secret holding Stripe's keys as JSON `{"secret_key":"sk_...",
+   * "webhook_secret":"whsec_..."}`, created by the deployer. Unset: the stage bills in the ledger
+   * only (no Stripe). `-c stripeSecret=<name>` overrides.
+   */
+  stripeSecretName?: string;
+  /** How often the meter sync (and the grace clock) runs. */
+  syncEveryMinutes: number;
+  /** Days a past-due tenant keeps calling before it is suspended. */
+  pastDueGraceDays: number;
 }
 
 export interface ModelsConfig {
@@ -102,6 +117,7 @@ export const stageConfigs: Record<Stage, StageConfig> = {
       latencyShareOfTimeout: 0.8,
       periodMinutes: 5,
     },
+    billing: { syncEveryMinutes: 5, pastDueGraceDays: 7 },
   },
   prod: {
     stage: 'prod',
@@ -124,6 +140,7 @@ export const stageConfigs: Record<Stage, StageConfig> = {
       latencyShareOfTimeout: 0.8,
       periodMinutes: 5,
     },
+    billing: { syncEveryMinutes: 1, pastDueGraceDays: 7 },
   },
 };
 
@@ -171,6 +188,13 @@ export function validateStageConfig(config: StageConfig): StageConfig {
   if (obs.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(obs.alarmEmail)) {
     throw new Error(`Stage ${config.stage}: observability.alarmEmail is not an email address`);
   }
+  const billing = config.billing;
+  if (billing.stripeSecretName !== undefined && !/^[\w/+=.@-]{1,512}$/.test(billing.stripeSecretName)) {
+    throw new Error(`Stage ${config.stage}: billing.stripeSecretName is not a Secrets Manager name`);
+  }
+  if (!Number.isInteger(billing.syncEveryMinutes) || billing.syncEveryMinutes < 1) {
+    throw new Error(`Stage ${config.stage}: billing.syncEveryMinutes must be an integer >= 1`);
+  }
   return config;
 }
 
@@ -186,6 +210,8 @@ export interface ContextOverrides {
   modelServerTag?: unknown;
   /** `-c alarmEmail=<address>`: where alarms are mailed. */
   alarmEmail?: unknown;
+  /** `-c stripeSecret=<name>`: the Secrets Manager secret with Stripe's keys (billing through Stripe). */
+  stripeSecret?: unknown;
 }
 
 /**
@@ -198,12 +224,16 @@ export function withOverrides(config: StageConfig, overrides: ContextOverrides):
     ...config,
     models: { ...config.models, modelServerImage: { ...config.models.modelServerImage } },
     observability: { ...config.observability },
+    billing: { ...config.billing },
   };
   if (overrides.models !== undefined) next.models.deploy = parseBoolean('models', overrides.models);
   if (overrides.modelServerTag !== undefined) {
     next.models.modelServerImage.tag = String(overrides.modelServerTag);
   }
   if (overrides.alarmEmail !== undefined) next.observability.alarmEmail = String(overrides.alarmEmail);
+  if (overrides.stripeSecret !== undefined && overrides.stripeSecret !== '') {
+    next.billing.stripeSecretName = String(overrides.stripeSecret);
+  }
   return validateStageConfig(next);
 }
 

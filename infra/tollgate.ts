@@ -1,4 +1,4 @@
-import { App, type Environment, Tags } from 'aws-cdk-lib';
+import { App, type Environment, SecretValue, Tags } from 'aws-cdk-lib';
 import { type ModelDeployment, modelDeployments } from '../shared/catalog/deployment';
 import { seedCatalog } from '../shared/catalog/seed';
 import {
@@ -12,6 +12,7 @@ import {
 } from './config';
 import { type EndpointPlan, planEndpoints, type SeedCatalog } from './model-endpoints';
 import { ApiStack } from './stacks/api-stack';
+import { BillingStack } from './stacks/billing-stack';
 import { DataStack } from './stacks/data-stack';
 import { ModelsStack } from './stacks/models-stack';
 import { ObservabilityStack } from './stacks/observability-stack';
@@ -33,9 +34,11 @@ export interface TollgateStacks {
   /** Absent when the stage does not deploy model endpoints (`models.deploy`, `-c models=`). */
   models: ModelsStack | undefined;
   observability: ObservabilityStack;
+  /** The meter sync and grace clock on a schedule. */
+  billing: BillingStack;
   /** The endpoints and variants of the stage's catalog, whether or not they are deployed. */
   endpoints: EndpointPlan[];
-  // Later issues add: billing jobs, console.
+  // Later issues add: console.
 }
 
 /** What the stacks are built from; tests may swap the catalog and deployments. */
@@ -86,6 +89,19 @@ export function addTollgateStacks(
     tables: data.tables,
   });
 
+  // Stripe's keys reach the functions as Secrets Manager references resolved at deploy time; without
+  // a secret the stage bills in the ledger only.
+  const stripeEnvironment = stripeEnvironmentFor(config);
+  for (const [name, value] of Object.entries(stripeEnvironment)) api.function.addEnvironment(name, value);
+  const billing = new BillingStack(app, name('Billing'), {
+    stackName: name('Billing'),
+    description: `Tollgate ${config.stage}: the billing job (usage to Stripe meters, grace clock)`,
+    env,
+    config,
+    tables: data.tables,
+    stripeEnvironment,
+  });
+
   // Nothing here references the endpoints: the API invokes them by name (its IAM allows
   // `tollgate-<stage>-*`), so the models can be deployed, replaced or removed on their own.
   const models = config.models.deploy
@@ -109,12 +125,26 @@ export function addTollgateStacks(
     endpoints: models ? endpoints : [],
   });
 
-  for (const stack of [data, api, models, observability]) {
+  observability.alarmOnFunctionErrors(
+    'BillingSync',
+    billing.syncFunction,
+    'The billing sync job crashed. Reruns are idempotent (cursor + identifiers): fix the cause; the schedule carries on.',
+  );
+
+  for (const stack of [data, api, models, billing, observability]) {
     if (!stack) continue;
     Tags.of(stack).add('project', 'tollgate');
     Tags.of(stack).add('stage', config.stage);
   }
-  return { config, env, data, api, models, observability, endpoints };
+  return { config, env, data, api, models, billing, observability, endpoints };
+}
+
+/** STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET from the stage's Stripe secret, if it has one. */
+export function stripeEnvironmentFor(config: StageConfig): Record<string, string> {
+  const name = config.billing.stripeSecretName;
+  if (!name) return {};
+  const field = (jsonField: string) => SecretValue.secretsManager(name, { jsonField }).unsafeUnwrap();
+  return { STRIPE_SECRET_KEY: field('secret_key'), STRIPE_WEBHOOK_SECRET: field('webhook_secret') };
 }
 
 export interface BuildAppOptions {

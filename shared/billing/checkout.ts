@@ -1,6 +1,7 @@
 import type { Tenant } from '../tenants/tenant-store';
 import type { GatewayFailure } from './billing';
-import { type BillingDeps, billingReturnUrl } from './billing-deps';
+import { type BillingDeps, billingReturnUrl, FREE_PLAN, PAID_PLAN } from './billing-deps';
+import { includedFor } from './invoice-preview';
 import { meterSpecs } from './meters';
 
 export type CustomerResult = { ok: true; customerId: string } | ({ ok: false } & GatewayFailure);
@@ -59,7 +60,9 @@ export async function startCheckout(d: BillingDeps, tenant: Tenant): Promise<Che
   const customer = await ensureCustomer(d, tenant);
   if (!customer.ok) return { status: 'failed', ...customer };
   const back = billingReturnUrl(d.config);
-  const plan = await d.plans.get('payg');
+  // The plan the tenant moves to (free moves to pay-as-you-go; others keep theirs), with its overrides.
+  const plan = await d.plans.get(tenant.plan === FREE_PLAN ? PAID_PLAN : tenant.plan);
+  const included = includedFor(plan, tenant);
   const session = await d.gateway.createCheckout({
     customerId: customer.customerId,
     tenantId: tenant.id,
@@ -67,7 +70,7 @@ export async function startCheckout(d: BillingDeps, tenant: Tenant): Promise<Che
     successUrl: `${back}${back.includes('?') ? '&' : '?'}checkout=success`,
     cancelUrl: `${back}${back.includes('?') ? '&' : '?'}checkout=canceled`,
     billingCycleAnchor: nextMonthStart(d.now()),
-    description: includedDescription(plan?.included ?? {}),
+    description: includedDescription(included === 'everything' ? {} : included),
   });
   if (!session.ok) return { status: 'failed', ...session };
   return { status: 'created', id: session.id, url: session.url };

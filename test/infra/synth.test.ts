@@ -52,6 +52,7 @@ describe('cdk synth (CLI, offline)', () => {
       'Tollgate-Dev-Data',
       'Tollgate-Dev-Api',
       'Tollgate-Dev-Models',
+      'Tollgate-Dev-Billing',
       'Tollgate-Dev-Observability',
     ]) {
       expect(existsSync(path.join(outdir, `${name}.template.json`)), name).toBe(true);
@@ -100,6 +101,23 @@ describe('cdk synth (CLI, offline)', () => {
       throw new Error(`bundle failed to load:\n${lines.join('\n')}`);
     });
     expect(loaded.stdout).toContain('handler-ok');
+
+    // The billing job's bundle cold-starts the same way, with only its own template's environment.
+    const billing = JSON.parse(readFileSync(path.join(outdir, 'Tollgate-Dev-Billing.template.json'), 'utf8'));
+    const [job] = (Object.values(billing.Resources) as FunctionResource[]).filter(
+      (r) => r.Type === 'AWS::Lambda::Function',
+    );
+    const jobDir = path.join(outdir, job!.Metadata['aws:asset:path']!);
+    const jobEnv: Record<string, string> = { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1' };
+    for (const [key, value] of Object.entries(job!.Properties.Environment.Variables)) {
+      if (typeof value === 'string') jobEnv[key] = value;
+    }
+    const jobLoaded = await run(
+      process.execPath,
+      ['--input-type=module', '-e', load, pathToFileURL(path.join(jobDir, 'index.mjs')).href],
+      { cwd: jobDir, env: jobEnv },
+    );
+    expect(jobLoaded.stdout).toContain('handler-ok');
   });
 
   it('refuses an unknown stage', { timeout: 180_000 }, async () => {
