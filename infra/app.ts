@@ -2,8 +2,7 @@
  * CDK app entry (cdk.json: `npx tsx infra/app.ts`). Pick the stage with `-c stage=dev|prod`
  * (default in cdk.json); override the target with `-c account=... -c region=...`.
  * Per deploy: `-c models=true|false` (SageMaker endpoints; dev default false, prod true),
- * `-c modelServerTag=<tag>`, `-c alarmEmail=<address>`, `-c stripeSecret=<secret name>` (billing
- * through Stripe; unset: ledger-only); `-c nag=true` runs the cdk-nag
+ * `-c modelServerTag=<tag>`, `-c alarmEmail=<address>`; `-c nag=true` runs the cdk-nag
  * AwsSolutions checks during synth (the infra tests always do).
  * Synth makes no AWS calls, so it works offline: `CDK_DISABLE_VERSION_CHECK=1 npx cdk synth`.
  */
@@ -18,7 +17,6 @@ const config = withOverrides(stageConfig(stage), {
   models: app.node.tryGetContext('models'),
   modelServerTag: app.node.tryGetContext('modelServerTag'),
   alarmEmail: app.node.tryGetContext('alarmEmail'),
-  stripeSecret: app.node.tryGetContext('stripeSecret'),
 });
 const env = resolveEnv(config, {
   account: app.node.tryGetContext('account'),

@@ -34,17 +34,15 @@ export interface StageConfig {
   models: ModelsConfig;
   /** Dashboard and alarms (the Observability stack). */
   observability: ObservabilityConfig;
-  /** The billing job and Stripe (the Billing stack). */
+  /** Where the console is served (links in emails, the cookie-write origin check). */
+  publicUrl?: string;
+  /** Account emails through SES: the sender, and the verified SES identity (domain or address) it belongs to. */
+  email?: { from: string; sesIdentity: string };
+  /** The billing job (in the Jobs stack). Stripe's keys live in the platform secret. */
   billing: BillingConfig;
 }
 
 export interface BillingConfig {
-  /**
-   * Secrets Manager secret holding Stripe's keys as JSON `{"secret_key":"sk_...",
-   * "webhook_secret":"whsec_..."}`, created by the deployer. Unset: the stage bills in the ledger
-   * only (no Stripe). `-c stripeSecret=<name>` overrides.
-   */
-  stripeSecretName?: string;
   /** How often the meter sync (and the grace clock) runs. */
   syncEveryMinutes: number;
   /** Days a past-due tenant keeps calling before it is suspended. */
@@ -189,9 +187,6 @@ export function validateStageConfig(config: StageConfig): StageConfig {
     throw new Error(`Stage ${config.stage}: observability.alarmEmail is not an email address`);
   }
   const billing = config.billing;
-  if (billing.stripeSecretName !== undefined && !/^[\w/+=.@-]{1,512}$/.test(billing.stripeSecretName)) {
-    throw new Error(`Stage ${config.stage}: billing.stripeSecretName is not a Secrets Manager name`);
-  }
   if (!Number.isInteger(billing.syncEveryMinutes) || billing.syncEveryMinutes < 1) {
     throw new Error(`Stage ${config.stage}: billing.syncEveryMinutes must be an integer >= 1`);
   }
@@ -210,8 +205,6 @@ export interface ContextOverrides {
   modelServerTag?: unknown;
   /** `-c alarmEmail=<address>`: where alarms are mailed. */
   alarmEmail?: unknown;
-  /** `-c stripeSecret=<name>`: the Secrets Manager secret with Stripe's keys (billing through Stripe). */
-  stripeSecret?: unknown;
 }
 
 /**
@@ -231,9 +224,6 @@ export function withOverrides(config: StageConfig, overrides: ContextOverrides):
     next.models.modelServerImage.tag = String(overrides.modelServerTag);
   }
   if (overrides.alarmEmail !== undefined) next.observability.alarmEmail = String(overrides.alarmEmail);
-  if (overrides.stripeSecret !== undefined && overrides.stripeSecret !== '') {
-    next.billing.stripeSecretName = String(overrides.stripeSecret);
-  }
   return validateStageConfig(next);
 }
 

@@ -1,4 +1,4 @@
-import { App, type Environment, SecretValue, Tags } from 'aws-cdk-lib';
+import { App, type Environment, Tags } from 'aws-cdk-lib';
 import { type ModelDeployment, modelDeployments } from '../shared/catalog/deployment';
 import { seedCatalog } from '../shared/catalog/seed';
 import {
@@ -12,8 +12,8 @@ import {
 } from './config';
 import { type EndpointPlan, planEndpoints, type SeedCatalog } from './model-endpoints';
 import { ApiStack } from './stacks/api-stack';
-import { BillingStack } from './stacks/billing-stack';
 import { DataStack } from './stacks/data-stack';
+import { JobsStack } from './stacks/jobs-stack';
 import { ModelsStack } from './stacks/models-stack';
 import { ObservabilityStack } from './stacks/observability-stack';
 
@@ -31,14 +31,13 @@ export interface TollgateStacks {
   env: Environment;
   data: DataStack;
   api: ApiStack;
+  jobs: JobsStack;
   /** Absent when the stage does not deploy model endpoints (`models.deploy`, `-c models=`). */
   models: ModelsStack | undefined;
   observability: ObservabilityStack;
-  /** The meter sync and grace clock on a schedule. */
-  billing: BillingStack;
   /** The endpoints and variants of the stage's catalog, whether or not they are deployed. */
   endpoints: EndpointPlan[];
-  // Later issues add: console.
+  // Later issues add: billing jobs, console.
 }
 
 /** What the stacks are built from; tests may swap the catalog and deployments. */
@@ -89,17 +88,14 @@ export function addTollgateStacks(
     tables: data.tables,
   });
 
-  // Stripe's keys reach the functions as Secrets Manager references resolved at deploy time; without
-  // a secret the stage bills in the ledger only.
-  const stripeEnvironment = stripeEnvironmentFor(config);
-  for (const [name, value] of Object.entries(stripeEnvironment)) api.function.addEnvironment(name, value);
-  const billing = new BillingStack(app, name('Billing'), {
-    stackName: name('Billing'),
-    description: `Tollgate ${config.stage}: the billing job (usage to Stripe meters, grace clock)`,
+  const jobs = new JobsStack(app, name('Jobs'), {
+    stackName: name('Jobs'),
+    description: `Tollgate ${config.stage}: scheduled jobs (quota reservation sweeper, billing sync)`,
     env,
     config,
-    tables: data.tables,
-    stripeEnvironment,
+    main: data.tables.main,
+    usage: data.tables.usage,
+    secrets: api.secrets,
   });
 
   // Nothing here references the endpoints: the API invokes them by name (its IAM allows
@@ -127,24 +123,16 @@ export function addTollgateStacks(
 
   observability.alarmOnFunctionErrors(
     'BillingSync',
-    billing.syncFunction,
+    jobs.billingSync,
     'The billing sync job crashed. Reruns are idempotent (cursor + identifiers): fix the cause; the schedule carries on.',
   );
 
-  for (const stack of [data, api, models, billing, observability]) {
+  for (const stack of [data, api, jobs, models, observability]) {
     if (!stack) continue;
     Tags.of(stack).add('project', 'tollgate');
     Tags.of(stack).add('stage', config.stage);
   }
-  return { config, env, data, api, models, billing, observability, endpoints };
-}
-
-/** STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET from the stage's Stripe secret, if it has one. */
-export function stripeEnvironmentFor(config: StageConfig): Record<string, string> {
-  const name = config.billing.stripeSecretName;
-  if (!name) return {};
-  const field = (jsonField: string) => SecretValue.secretsManager(name, { jsonField }).unsafeUnwrap();
-  return { STRIPE_SECRET_KEY: field('secret_key'), STRIPE_WEBHOOK_SECRET: field('webhook_secret') };
+  return { config, env, data, api, jobs, models, observability, endpoints };
 }
 
 export interface BuildAppOptions {

@@ -1,10 +1,12 @@
 import { loadConfig } from '../../shared/config';
 import { createLogger } from '../../shared/logger';
 import { createApiDeps } from '../api/deps';
+import { environmentWithSecrets } from '../secrets';
 import { billingSync } from './billing-sync';
 
-// Built once per Lambda instance; every scheduled invocation reuses the clients.
-const config = loadConfig(process.env);
+// Built once per Lambda instance; every scheduled invocation reuses the clients. Stripe's keys
+// come from the platform secret, read here once.
+const config = loadConfig(await environmentWithSecrets(process.env));
 const log = createLogger(config.LOG_LEVEL);
 const { billing } = createApiDeps(config, log);
 

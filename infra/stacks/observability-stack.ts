@@ -227,7 +227,7 @@ export class ObservabilityStack extends Stack {
   }
 
   /**
-   * The billing sync job (the Billing stack) reports failed runs as `BillingSyncFailures`. Its
+   * The billing sync job (the Jobs stack) reports failed runs as `BillingSyncFailures`. Its
    * function's own errors are wired with alarmOnFunctionErrors in infra/tollgate.ts.
    */
   private addBillingSyncAlarm(): void {

@@ -12,7 +12,8 @@ export interface AuditEntry {
   actor: AuditActor;
   /** `tenant.suspend`, `tenant.reactivate`, `tenant.plan`, `operator.create`, `api_key.create`. */
   action: string;
-  target: { type: 'tenant' | 'operator' | 'api_key'; id: string; tenantId?: string };
+  /** A model target's id is `name` or `name@version`. */
+  target: { type: 'tenant' | 'operator' | 'api_key' | 'model'; id: string; tenantId?: string };
   before: Record<string, unknown> | null;
   after: Record<string, unknown> | null;
   requestId: string | null;

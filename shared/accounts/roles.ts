@@ -15,6 +15,8 @@ export const permissionRoles = {
   'billing:read': ['owner', 'billing'],
   /** Add a card (Checkout), open the customer portal. */
   'billing:manage': ['owner', 'billing'],
+  /** Pin model versions for the tenant (`/account/models/pins`). */
+  'models:manage': ['owner', 'developer'],
   /** Set limits: per-key limits now, spend caps with quotas. */
   'limits:manage': ['owner'],
   'team:read': ['owner', 'developer', 'billing', 'viewer'],

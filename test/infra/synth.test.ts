@@ -14,7 +14,7 @@ const run = promisify(execFile);
 interface FunctionResource {
   Type: string;
   Metadata: Record<string, string>;
-  Properties: { Environment: { Variables: Record<string, unknown> } };
+  Properties: { FunctionName?: string; Environment: { Variables: Record<string, unknown> } };
 }
 const outdirs: string[] = [];
 
@@ -52,8 +52,8 @@ describe('cdk synth (CLI, offline)', () => {
       'Tollgate-Dev-Data',
       'Tollgate-Dev-Api',
       'Tollgate-Dev-Models',
-      'Tollgate-Dev-Billing',
       'Tollgate-Dev-Observability',
+      'Tollgate-Dev-Jobs',
     ]) {
       expect(existsSync(path.join(outdir, `${name}.template.json`)), name).toBe(true);
     }
@@ -61,7 +61,7 @@ describe('cdk synth (CLI, offline)', () => {
     // The bundled function: ESM with the require banner, a source map, and it parses under node.
     const template = JSON.parse(readFileSync(path.join(outdir, 'Tollgate-Dev-Api.template.json'), 'utf8'));
     const fns = (Object.values(template.Resources) as FunctionResource[]).filter(
-      (r) => r.Type === 'AWS::Lambda::Function',
+      (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.FunctionName === 'tollgate-dev-api',
     );
     expect(fns).toHaveLength(1);
     expect(fns[0]!.Metadata['aws:asset:is-bundled']).toBe(true);
@@ -102,22 +102,39 @@ describe('cdk synth (CLI, offline)', () => {
     });
     expect(loaded.stdout).toContain('handler-ok');
 
-    // The billing job's bundle cold-starts the same way, with only its own template's environment.
-    const billing = JSON.parse(readFileSync(path.join(outdir, 'Tollgate-Dev-Billing.template.json'), 'utf8'));
-    const [job] = (Object.values(billing.Resources) as FunctionResource[]).filter(
-      (r) => r.Type === 'AWS::Lambda::Function',
+    // The streaming twin loads too: Lambda defines `awslambda` before the import; a stand-in does here.
+    const streamFn = (Object.values(template.Resources) as FunctionResource[]).find(
+      (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.FunctionName === 'tollgate-dev-api-stream',
     );
-    const jobDir = path.join(outdir, job!.Metadata['aws:asset:path']!);
-    const jobEnv: Record<string, string> = { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1' };
-    for (const [key, value] of Object.entries(job!.Properties.Environment.Variables)) {
-      if (typeof value === 'string') jobEnv[key] = value;
-    }
-    const jobLoaded = await run(
+    expect(streamFn).toBeDefined();
+    const streamDir = path.join(outdir, streamFn!.Metadata['aws:asset:path']!);
+    const streamLoad =
+      "globalThis.awslambda = { streamifyResponse: (f) => f, HttpResponseStream: { from: (s) => s } }; const m = await import(process.argv[1]); if (typeof m.handler !== 'function') throw new Error('no handler export'); console.log('stream-handler-ok');";
+    const streamed = await run(
       process.execPath,
-      ['--input-type=module', '-e', load, pathToFileURL(path.join(jobDir, 'index.mjs')).href],
-      { cwd: jobDir, env: jobEnv },
+      ['--input-type=module', '-e', streamLoad, pathToFileURL(path.join(streamDir, 'index.mjs')).href],
+      { cwd: streamDir, env: lambdaEnv },
     );
-    expect(jobLoaded.stdout).toContain('handler-ok');
+    expect(streamed.stdout).toContain('stream-handler-ok');
+
+    // The billing job's bundle cold-starts with only its own template's environment.
+    const jobs = JSON.parse(readFileSync(path.join(outdir, 'Tollgate-Dev-Jobs.template.json'), 'utf8'));
+    const billingFn = (Object.values(jobs.Resources) as FunctionResource[]).find(
+      (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.FunctionName === 'tollgate-dev-billing-sync',
+    );
+    expect(billingFn).toBeDefined();
+    const billingDir = path.join(outdir, billingFn!.Metadata['aws:asset:path']!);
+    const billingEnv: Record<string, string> = { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1' };
+    for (const [key, value] of Object.entries(billingFn!.Properties.Environment.Variables)) {
+      // The secret's ARN is a reference here; without it the entry uses the environment as is.
+      if (typeof value === 'string') billingEnv[key] = value;
+    }
+    const billingLoaded = await run(
+      process.execPath,
+      ['--input-type=module', '-e', load, pathToFileURL(path.join(billingDir, 'index.mjs')).href],
+      { cwd: billingDir, env: billingEnv },
+    );
+    expect(billingLoaded.stdout).toContain('handler-ok');
   });
 
   it('refuses an unknown stage', { timeout: 180_000 }, async () => {

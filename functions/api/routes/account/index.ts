@@ -4,6 +4,7 @@ import { requireUser } from '../../middleware/require-role';
 import { sessionAuth } from '../../middleware/session-auth';
 import { registerBilling } from './billing';
 import { registerKeys } from './keys';
+import { registerPins } from './pins';
 import { registerGetAccount } from './profile/get';
 import { registerUpdateAccount } from './profile/update';
 import { registerTeam } from './team';
@@ -16,4 +17,5 @@ export function registerAccount(app: OpenAPIHono<AppEnv>): void {
   registerKeys(app);
   registerTeam(app);
   registerBilling(app);
+  registerPins(app);
 }

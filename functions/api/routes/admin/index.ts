@@ -3,6 +3,7 @@ import type { AppEnv } from '../../env';
 import { requireOperator } from '../../middleware/require-role';
 import { sessionAuth } from '../../middleware/session-auth';
 import { registerAuditList } from './audit/list';
+import { registerAdminModels } from './models';
 import { registerChangeTenant } from './tenants/change';
 import { registerGetTenant } from './tenants/get';
 import { registerListTenants } from './tenants/list';
@@ -14,4 +15,5 @@ export function registerAdmin(app: OpenAPIHono<AppEnv>): void {
   registerGetTenant(app);
   registerChangeTenant(app);
   registerAuditList(app);
+  registerAdminModels(app);
 }
