@@ -15,8 +15,11 @@ const UNIT_WORDS: Record<BillingUnit, string> = {
 
 export const BILLING_UNITS: BillingUnit[] = ['input_tokens', 'output_tokens', 'images'];
 
-function capitalise(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
+/** `image-moderation` -> `Image moderation`, `ocr` -> `OCR`: a model name as a person writes it. */
+function modelWords(model: string): string {
+  if (model.length <= 3) return model.toUpperCase();
+  const words = model.replace(/[-_]+/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 /** Stripe's ids and event names: letters, digits, `_` and `-` are safe everywhere. */
@@ -29,9 +32,9 @@ export function meterEventName(model: string, version: string, unit: BillingUnit
   return `tg_${slug(model)}_${slug(version)}_${unit}`;
 }
 
-/** "Chat tiny-1 — output tokens". */
+/** "Chat tiny-1 — output tokens", "Image moderation inception-v3 — images". */
 export function meterDisplayName(model: string, version: string, unit: BillingUnit): string {
-  return `${capitalise(model)} ${version} — ${UNIT_WORDS[unit]}`;
+  return `${modelWords(model)} ${version} — ${UNIT_WORDS[unit]}`;
 }
 
 export function unitWords(unit: BillingUnit): string {

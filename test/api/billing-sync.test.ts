@@ -44,6 +44,8 @@ const TARGETS = [
   { model: 'sentiment', version: 'v1', units: ['input_tokens'] as BillingUnit[] },
   { model: 'chat', version: 'tiny-1', units: ['input_tokens', 'output_tokens'] as BillingUnit[] },
   { model: 'chat', version: 'smollm2-135m', units: ['input_tokens', 'output_tokens'] as BillingUnit[] },
+  { model: 'image-moderation', version: 'inception-v3', units: ['images'] as BillingUnit[] },
+  { model: 'ocr', version: 'ppocr-v4', units: ['images'] as BillingUnit[] },
 ];
 
 /** Usage events written straight into the ledger, as served requests would write them. */
@@ -58,7 +60,9 @@ async function serve(
     const started = opts.from + Math.floor(rnd() * (opts.to - opts.from));
     const target = TARGETS[Math.floor(rnd() * TARGETS.length)]!;
     const units: UsageEvent['units'] = {};
-    for (const u of target.units) units[u] = 1 + Math.floor(rnd() * 400 * (opts.scale ?? 1));
+    for (const u of target.units) {
+      units[u] = u === 'images' ? 1 + Math.floor(rnd() * 8) : 1 + Math.floor(rnd() * 400 * (opts.scale ?? 1));
+    }
     const version = catalog.models.get(target.model)!.versions.get(target.version)!;
     events.push({
       requestId: newId('req', started),
@@ -209,7 +213,7 @@ describe('the meter sync and included units', () => {
   it("bills only what lies beyond the plan's monthly included units, as the preview says", async () => {
     const owner = await newOwner(h);
     const { customerId } = await subscribe(h, fake, owner, MARCH / 1000);
-    await setIncluded(owner.tenantId, { input_tokens: 30_000, output_tokens: 10_000, images: 0 });
+    await setIncluded(owner.tenantId, { input_tokens: 30_000, output_tokens: 10_000, images: 20 });
     const events = await serve(owner.tenantId, prng(7), {
       count: 150,
       from: MARCH,
@@ -227,6 +231,7 @@ describe('the meter sync and included units', () => {
     const sent = stripeTotals(customerId, MARCH, APRIL);
     expect(byUnit(sent, 'input_tokens')).toBe(byUnit(used, 'input_tokens') - 30_000);
     expect(byUnit(sent, 'output_tokens')).toBe(byUnit(used, 'output_tokens') - 10_000);
+    expect(byUnit(sent, 'images')).toBe(byUnit(used, 'images') - 20);
 
     const tenant = (await h.stores.tenants.get(owner.tenantId))!;
     const preview = await previewInvoice(
@@ -245,7 +250,7 @@ describe('the meter sync and included units', () => {
         .map((l) => [meterEventName(l.model, l.version, l.unit), l.billable]),
     );
     expect(sorted(sent)).toEqual(sorted(previewed));
-    expect(preview.lines.reduce((s, l) => s + l.included, 0)).toBe(40_000);
+    expect(preview.lines.reduce((s, l) => s + l.included, 0)).toBe(40_020);
   });
 });
 

@@ -64,14 +64,22 @@ describe('meters and prices', () => {
       'tg_chat_smollm2-135m_output_tokens',
     );
     expect(meterDisplayName('chat', 'tiny-1', 'output_tokens')).toBe('Chat tiny-1 — output tokens');
+    expect(meterDisplayName('image-moderation', 'inception-v3', 'images')).toBe(
+      'Image moderation inception-v3 — images',
+    );
+    expect(meterDisplayName('ocr', 'ppocr-v4', 'images')).toBe('OCR ppocr-v4 — images');
     const specs = meterSpecs(catalogOf('test'));
-    expect(specs.map((s) => s.eventName).sort()).toEqual([
-      'tg_chat_smollm2-135m_input_tokens',
-      'tg_chat_smollm2-135m_output_tokens',
-      'tg_chat_tiny-1_input_tokens',
-      'tg_chat_tiny-1_output_tokens',
-      'tg_sentiment_v1_input_tokens',
-    ]);
+    // One per callable version and unit the model bills by: tokens for text, images for vision.
+    expect(specs.map((s) => s.eventName)).toContain('tg_chat_smollm2-135m_output_tokens');
+    expect(specs.map((s) => s.eventName)).toContain('tg_image-moderation_inception-v3_images');
+    expect(specs.map((s) => s.eventName)).toContain('tg_sentiment_v1_input_tokens');
+    const versions = [...catalogOf('test').models.values()].flatMap((m) =>
+      [...m.versions.values()].map((v) => m.model.units.filter((u) => v.prices[u] !== undefined).length),
+    );
+    expect(specs).toHaveLength(versions.reduce((a, b) => a + b, 0));
+    expect(specs.find((s) => s.eventName === 'tg_image-moderation_inception-v3_images')).toMatchObject({
+      unitAmountDecimal: '0.15',
+    });
     const out = specs.find((s) => s.eventName === 'tg_chat_tiny-1_output_tokens')!;
     expect(out).toMatchObject({
       unitAmountDecimal: '0.000015',
