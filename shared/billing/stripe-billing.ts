@@ -1,16 +1,15 @@
 import Stripe from 'stripe';
 import type {
-  BillingEvent,
   BillingGateway,
   CheckoutInput,
   GatewayResult,
   InvoiceSummary,
   MeterEventInput,
   MeterSpec,
-  ProviderSubscriptionStatus,
   ProvisionedPrice,
   WebhookVerification,
 } from './billing';
+import { idOf, toBillingEvent } from './stripe-events';
 
 export interface StripeBillingOptions {
   secretKey: string;
@@ -28,13 +27,6 @@ export interface StripeBillingOptions {
 }
 
 type Obj = Record<string, unknown>;
-
-const str = (v: unknown): string | null =>
-  typeof v === 'string'
-    ? v
-    : v && typeof v === 'object' && typeof (v as Obj).id === 'string'
-      ? ((v as Obj).id as string)
-      : null;
 
 /** A duplicate meter-event identifier means the event was delivered before: that is success. */
 function isDuplicateMeterEvent(err: Stripe.errors.StripeError): boolean {
@@ -239,7 +231,7 @@ export class StripeBillingGateway implements BillingGateway {
       ]);
       const items = subscription.items.data;
       if (items.some((i) => i.price.id === priceId)) return { added: false };
-      const productOf = (p: Stripe.Price) => str(p.product);
+      const productOf = (p: Stripe.Price) => idOf(p.product);
       const sameMeter = items.find((i) => productOf(i.price) === productOf(price));
       if (sameMeter) {
         // One price per meter on a subscription: two would bill the same usage twice.
@@ -317,7 +309,7 @@ export class StripeBillingGateway implements BillingGateway {
       current &&
       sameDecimal(current.unit_amount_decimal?.toString(), spec.unitAmountDecimal) &&
       current.recurring?.meter === meterId &&
-      str(current.product) === productId
+      idOf(current.product) === productId
     ) {
       return current;
     }
@@ -333,66 +325,5 @@ export class StripeBillingGateway implements BillingGateway {
       nickname: `${spec.displayName} (${spec.priceBook})`,
       metadata: { model: spec.model, version: spec.version, unit: spec.unit, price_book: spec.priceBook },
     });
-  }
-}
-
-const SUBSCRIPTION_STATUSES = new Set<string>([
-  'active',
-  'trialing',
-  'past_due',
-  'unpaid',
-  'canceled',
-  'incomplete',
-  'incomplete_expired',
-  'paused',
-]);
-
-/** A Stripe event reduced to what billing acts on; undefined when a field it needs is missing. */
-export function toBillingEvent(e: {
-  id: string;
-  type: string;
-  created: number;
-  data: { object: Obj };
-}): BillingEvent | undefined {
-  if (typeof e?.id !== 'string' || typeof e.created !== 'number' || !e.data?.object) return undefined;
-  const o = e.data.object;
-  const base = { id: e.id, created: e.created };
-  const customerId = str(o.customer);
-  switch (e.type) {
-    case 'checkout.session.completed':
-      if (o.mode !== 'subscription') return { ...base, type: 'ignored', providerType: e.type };
-      if (!customerId) return undefined;
-      return {
-        ...base,
-        type: 'checkout.completed',
-        customerId,
-        subscriptionId: str(o.subscription),
-        tenantId: typeof o.client_reference_id === 'string' ? o.client_reference_id : null,
-      };
-    case 'invoice.paid':
-    case 'invoice.payment_failed':
-      if (!customerId || typeof o.id !== 'string') return undefined;
-      return {
-        ...base,
-        type: e.type === 'invoice.paid' ? 'invoice.paid' : 'invoice.payment_failed',
-        customerId,
-        invoiceId: o.id,
-      };
-    case 'customer.subscription.updated':
-    case 'customer.subscription.deleted':
-      if (!customerId || typeof o.id !== 'string') return undefined;
-      if (e.type === 'customer.subscription.deleted') {
-        return { ...base, type: 'subscription.deleted', customerId, subscriptionId: o.id };
-      }
-      if (typeof o.status !== 'string' || !SUBSCRIPTION_STATUSES.has(o.status)) return undefined;
-      return {
-        ...base,
-        type: 'subscription.updated',
-        customerId,
-        subscriptionId: o.id,
-        status: o.status as ProviderSubscriptionStatus,
-      };
-    default:
-      return { ...base, type: 'ignored', providerType: e.type };
   }
 }

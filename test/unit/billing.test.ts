@@ -11,7 +11,7 @@ import {
   nanoUsdToCentsDecimal,
 } from '../../shared/billing/meters';
 import { decideEvent, decideGrace } from '../../shared/billing/status';
-import { toBillingEvent } from '../../shared/billing/stripe-billing';
+import { toBillingEvent } from '../../shared/billing/stripe-events';
 import { seedCatalog } from '../../shared/catalog/seed';
 import type { Catalog } from '../../shared/catalog/types';
 import type { UsageEvent } from '../../shared/metering/usage-store';
