@@ -248,6 +248,31 @@ describe('payment failure, grace and recovery', () => {
     expect(fake.subscriptions.get(second.subscription as string)?.status).toBe('canceled');
   });
 
+  it('applies concurrent events for one tenant each once, whatever the interleaving', async () => {
+    const { owner, customerId, subscriptionId } = await subscribed();
+    const t = nowSec() - 30;
+    const events = [
+      fake.event('invoice.payment_failed', invoice(customerId), t),
+      fake.event(
+        'customer.subscription.updated',
+        { id: subscriptionId, object: 'subscription', customer: customerId, status: 'past_due' },
+        t,
+      ),
+      fake.event('invoice.payment_failed', invoice(customerId), t),
+    ];
+    const answers = await Promise.all([...events, events[0]!].map((e) => postEvent(h, fake, e)));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+    const bodies = await Promise.all(answers.map((a) => json<{ duplicate: boolean; outcome: string }>(a)));
+    // The same event posted twice at once: applied once.
+    expect(bodies.filter((b) => !b.duplicate)).toHaveLength(3);
+    expect(bodies.filter((b) => b.outcome === 'past_due')).toHaveLength(1);
+    expect(await h.stores.tenants.get(owner.tenantId)).toMatchObject({
+      status: 'past_due',
+      pastDueSince: new Date(t * 1000).toISOString(),
+    });
+    expect(h.outbox.list(owner.email).filter((m) => m.kind === 'payment_past_due')).toHaveLength(1);
+  });
+
   it('keeps one marker per processed event, under the tenant', async () => {
     const { owner, customerId } = await subscribed();
     const event = fake.event('invoice.paid', invoice(customerId));
