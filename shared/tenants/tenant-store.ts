@@ -23,6 +23,8 @@ export interface Tenant {
   limitOverrides?: LimitOverrides;
   /** The owner's own monthly spend cap (nano-USD); it can only lower the plan's. */
   spendCapNanoUsd?: number;
+  /** When a payment failed (status `past_due`): the grace period runs from here. */
+  pastDueSince?: string;
 }
 
 export interface TenantPage {
@@ -224,5 +226,6 @@ function toTenant(item: Record<string, unknown>): Tenant {
     contactEmail: (item.contactEmail as string | undefined) ?? null,
     ...(item.limitOverrides ? { limitOverrides: item.limitOverrides as LimitOverrides } : {}),
     ...(item.spendCapNanoUsd !== undefined ? { spendCapNanoUsd: Number(item.spendCapNanoUsd) } : {}),
+    ...(typeof item.pastDueSince === 'string' ? { pastDueSince: item.pastDueSince } : {}),
   };
 }

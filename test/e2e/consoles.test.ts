@@ -240,7 +240,14 @@ describe('the consoles in a real browser', () => {
     }
     await shot(page, '11-models');
     await nav(page, 'Billing');
-    if (!has('get', '/account/billing')) await page.getByText('Billing: not available yet').waitFor();
+    if (has('get', '/account/billing')) {
+      // No Stripe key locally: the ledger's invoice, and the Stripe buttons say why they are off.
+      await page.getByText('Ledger only.').waitFor();
+      expect(await page.getByRole('button', { name: 'Add a card with Stripe' }).isDisabled()).toBe(true);
+      await page.getByRole('heading', { name: "This month's invoice, so far" }).waitFor();
+    } else {
+      await page.getByText('Billing: not available yet').waitFor();
+    }
     await shot(page, '12-billing');
     await nav(page, 'Team');
     await page.getByRole('rowheader', { name: new RegExp(DEV.name) }).waitFor();

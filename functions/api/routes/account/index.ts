@@ -2,6 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import { requireUser } from '../../middleware/require-role';
 import { sessionAuth } from '../../middleware/session-auth';
+import { registerBilling } from './billing';
 import { registerKeys } from './keys';
 import { registerPins } from './pins';
 import { registerGetAccount } from './profile/get';
@@ -15,5 +16,6 @@ export function registerAccount(app: OpenAPIHono<AppEnv>): void {
   registerUpdateAccount(app);
   registerKeys(app);
   registerTeam(app);
+  registerBilling(app);
   registerPins(app);
 }
