@@ -19,8 +19,6 @@ import { type RuntimeProcess, startRuntimeProcess } from './runtime/launcher';
 import { type DemoSeed, seedCatalogIfAbsent, seedDemoTenant } from './seed';
 import { localSigningKeys } from './signing-keys';
 
-const SWEEP_EVERY_MS = 15_000;
-
 export interface LocalStack {
   url: string;
   port: number;
@@ -118,7 +116,7 @@ export async function startLocalStack(
       sweepReservations(stores.quotas, new Date())
         .then(({ released }) => released && log.warn({ released }, 'released expired quota reservations'))
         .catch((err: unknown) => log.error({ err }, 'reservation sweep failed'));
-    }, SWEEP_EVERY_MS);
+    }, wired.RESERVATION_SWEEP_MS);
     sweeper.unref();
     started.push({ stop: async () => clearInterval(sweeper) });
     const server = new Hono();

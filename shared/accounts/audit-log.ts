@@ -10,9 +10,9 @@ export interface AuditEntry {
   id: string;
   at: string;
   actor: AuditActor;
-  /** `tenant.suspend`, `tenant.reactivate`, `tenant.plan`, `operator.create`, `api_key.create`. */
+  /** `tenant.suspend`, `tenant.reactivate`, `tenant.plan`, `tenant.limits`, `plan.create`, `plan.update`, `operator.create`, `api_key.create`. */
   action: string;
-  target: { type: 'tenant' | 'operator' | 'api_key'; id: string; tenantId?: string };
+  target: { type: 'tenant' | 'operator' | 'api_key' | 'plan'; id: string; tenantId?: string };
   before: Record<string, unknown> | null;
   after: Record<string, unknown> | null;
   requestId: string | null;

@@ -1,5 +1,10 @@
 /** What kind of account email a message is; the outbox and tests find messages by it. */
-export type EmailKind = 'verify_email' | 'already_registered' | 'reset_password' | 'invitation';
+export type EmailKind =
+  | 'verify_email'
+  | 'already_registered'
+  | 'reset_password'
+  | 'invitation'
+  | 'usage_alert';
 
 export interface EmailMessage {
   to: string;

@@ -3,9 +3,11 @@ import type { AppEnv } from '../../env';
 import { requireUser } from '../../middleware/require-role';
 import { sessionAuth } from '../../middleware/session-auth';
 import { registerKeys } from './keys';
+import { registerLimits } from './limits';
 import { registerGetAccount } from './profile/get';
 import { registerUpdateAccount } from './profile/update';
 import { registerTeam } from './team';
+import { registerAccountUsage } from './usage/get';
 
 /** `/account/*`: a tenant user's own account, keys and team, behind a session. */
 export function registerAccount(app: OpenAPIHono<AppEnv>): void {
@@ -14,4 +16,6 @@ export function registerAccount(app: OpenAPIHono<AppEnv>): void {
   registerUpdateAccount(app);
   registerKeys(app);
   registerTeam(app);
+  registerLimits(app);
+  registerAccountUsage(app);
 }

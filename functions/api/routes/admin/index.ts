@@ -3,9 +3,12 @@ import type { AppEnv } from '../../env';
 import { requireOperator } from '../../middleware/require-role';
 import { sessionAuth } from '../../middleware/session-auth';
 import { registerAuditList } from './audit/list';
+import { registerPlans } from './plans';
 import { registerChangeTenant } from './tenants/change';
 import { registerGetTenant } from './tenants/get';
+import { registerTenantLimits } from './tenants/limits';
 import { registerListTenants } from './tenants/list';
+import { registerAdminUsage } from './usage/get';
 
 /** `/admin/*`: the platform operators' API. Tenant users get 403 whatever their role. */
 export function registerAdmin(app: OpenAPIHono<AppEnv>): void {
@@ -14,4 +17,7 @@ export function registerAdmin(app: OpenAPIHono<AppEnv>): void {
   registerGetTenant(app);
   registerChangeTenant(app);
   registerAuditList(app);
+  registerTenantLimits(app);
+  registerPlans(app);
+  registerAdminUsage(app);
 }

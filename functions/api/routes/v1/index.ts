@@ -17,7 +17,9 @@ export function registerV1(app: OpenAPIHono<AppEnv>): void {
     apiKeyAuth(),
     rateLimitHeaders(),
     // Reading usage is its own scope; everything else under /v1 calls models.
-    apiKeyScope((method, path) => (method === 'GET' && path === '/v1/usage' ? 'usage:read' : 'models:invoke')),
+    apiKeyScope((method, path) =>
+      method === 'GET' && path === '/v1/usage' ? 'usage:read' : 'models:invoke',
+    ),
     requireJson(),
     idempotency(),
   );
