@@ -12,7 +12,12 @@ export default defineConfig({
     // CI also writes a JSON report, from which .ci/run prints one summary line.
     reporters: process.env.CI ? ['default', 'json'] : ['default'],
     outputFile: { json: 'test-results/vitest.json' },
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', CDK_DISABLE_VERSION_CHECK: '1' },
+    env: {
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      CDK_DISABLE_VERSION_CHECK: '1',
+      // Runtimes started by tests host the cheap models; a file that needs vision models says so.
+      RUNTIME_MODELS: 'sentiment,chat',
+    },
     projects: [
       {
         test: { name: 'unit', include: ['test/unit/**/*.test.ts'], sequence: { groupOrder: 0 } },

@@ -165,6 +165,22 @@ export async function runChatBench(
   }
 }
 
+/** The chat rows of `npm run bench`, as Markdown. */
+export async function benchChat(opts: { quick: boolean }): Promise<string> {
+  const r = await runChatBench({ requests: opts.quick ? 4 : 10, maxTokens: 256 });
+  return [
+    `### Chat (${r.model}, the tiny test model: ${r.requests} requests x ${r.maxTokens} tokens, greedy)`,
+    '',
+    '| path | output tokens/s | note |',
+    '|---|---:|---|',
+    `| runtime alone (SDK InvokeEndpoint) | ${r.runtimeOnly.tokensPerSecond} | ${r.runtimeOnly.msPerToken} ms/token |`,
+    `| gateway, plain | ${r.gateway.tokensPerSecond} | p50 ${r.gateway.p50LatencyMs} ms per request |`,
+    `| gateway, streamed (SSE) | ${r.streamed.tokensPerSecond} | p50 first token ${r.streamed.p50FirstTokenMs} ms |`,
+    `| ${r.concurrentStreams.streams} concurrent streams | ${r.concurrentStreams.tokensPerSecond} | in total |`,
+    '',
+  ].join('\n');
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const args = process.argv.slice(2);
   const flag = (name: string) => {

@@ -1,6 +1,8 @@
 import { benchBundle } from './bundle';
+import { benchChat } from './chat';
 import { benchGateway } from './gateway';
 import { machine } from './lib';
+import { benchModels } from './models';
 
 /**
  * `npm run bench` (add `-- --quick` for a short run). Everything is measured side by side in one
@@ -16,5 +18,7 @@ const out: string[] = [
 ];
 out.push(await benchGateway({ quick }));
 out.push(await benchBundle());
+out.push(await benchModels({ quick }));
+out.push(await benchChat({ quick }));
 process.stdout.write(`${out.join('\n')}\n`);
 process.exit(0);

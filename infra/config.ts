@@ -34,6 +34,10 @@ export interface StageConfig {
   models: ModelsConfig;
   /** Dashboard and alarms (the Observability stack). */
   observability: ObservabilityConfig;
+  /** Where the console is served (links in emails, the cookie-write origin check). */
+  publicUrl?: string;
+  /** Account emails through SES: the sender, and the verified SES identity (domain or address) it belongs to. */
+  email?: { from: string; sesIdentity: string };
 }
 
 export interface ModelsConfig {

@@ -13,6 +13,7 @@ import {
 import { type EndpointPlan, planEndpoints, type SeedCatalog } from './model-endpoints';
 import { ApiStack } from './stacks/api-stack';
 import { DataStack } from './stacks/data-stack';
+import { JobsStack } from './stacks/jobs-stack';
 import { ModelsStack } from './stacks/models-stack';
 import { ObservabilityStack } from './stacks/observability-stack';
 
@@ -30,6 +31,7 @@ export interface TollgateStacks {
   env: Environment;
   data: DataStack;
   api: ApiStack;
+  jobs: JobsStack;
   /** Absent when the stage does not deploy model endpoints (`models.deploy`, `-c models=`). */
   models: ModelsStack | undefined;
   observability: ObservabilityStack;
@@ -86,6 +88,14 @@ export function addTollgateStacks(
     tables: data.tables,
   });
 
+  const jobs = new JobsStack(app, name('Jobs'), {
+    stackName: name('Jobs'),
+    description: `Tollgate ${config.stage}: scheduled jobs (quota reservation sweeper)`,
+    env,
+    config,
+    main: data.tables.main,
+  });
+
   // Nothing here references the endpoints: the API invokes them by name (its IAM allows
   // `tollgate-<stage>-*`), so the models can be deployed, replaced or removed on their own.
   const models = config.models.deploy
@@ -109,12 +119,12 @@ export function addTollgateStacks(
     endpoints: models ? endpoints : [],
   });
 
-  for (const stack of [data, api, models, observability]) {
+  for (const stack of [data, api, jobs, models, observability]) {
     if (!stack) continue;
     Tags.of(stack).add('project', 'tollgate');
     Tags.of(stack).add('stage', config.stage);
   }
-  return { config, env, data, api, models, observability, endpoints };
+  return { config, env, data, api, jobs, models, observability, endpoints };
 }
 
 export interface BuildAppOptions {

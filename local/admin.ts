@@ -6,6 +6,7 @@ import { generateSigningJwk } from '../shared/auth/sessions/signing-keys';
 import { loadConfig } from '../shared/config';
 import { isId } from '../shared/ids';
 import { reconcileMonth } from '../shared/metering/reconcile';
+import { seedCatalogIfAbsent } from './seed';
 import { localStateFile } from './stack';
 
 /**
@@ -19,6 +20,9 @@ const USAGE = `usage: npm run admin -- <command> [options]
       Creates a platform operator (or reads OPERATOR_PASSWORD). Operators log in at POST /auth/login.
   create-key --tenant <ten_...> [--name <name>]
       Makes an API key for a tenant and prints its secret (once; only the hash is stored).
+  seed
+      Writes the seed catalog (shared/catalog/seed.ts) and the default plans into STAGE's tables,
+      never overwriting operators' changes. npm start does this locally; run it once after a deploy.
   gen-jwks
       Prints a new ES256 JWK set for JWT_PRIVATE_JWKS (the cloud's session signing keys).
   reconcile --tenant <ten_...> --month <YYYY-MM>
@@ -87,6 +91,17 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'gen-jwks') {
     process.stdout.write(`${JSON.stringify({ keys: [await generateSigningJwk()] })}\n`);
     return 0;
+  }
+  if (command === 'seed') {
+    const config = configFor(flags);
+    const stores = createStores(config);
+    try {
+      await seedCatalogIfAbsent(stores, config.STAGE);
+      process.stdout.write(`${JSON.stringify({ object: 'seed', stage: config.STAGE, status: 'done' })}\n`);
+      return 0;
+    } finally {
+      stores.dynamo.client.destroy();
+    }
   }
   if (command === 'create-operator') {
     const email = text(flags, 'email');

@@ -131,7 +131,12 @@ export async function startLocalStack(
           .then(() => 'ok' as const)
           .catch(() => 'down' as const),
         fetch(new URL('/ping', wired.SAGEMAKER_ENDPOINT), { signal: AbortSignal.timeout(2_000) })
-          .then((r) => (r.ok ? ('ok' as const) : ('down' as const)))
+          .then(async (r) => {
+            if (r.ok) return 'ok' as const;
+            // The runtime listens before its vision models finish loading, and says so.
+            const body = (await r.json().catch(() => ({}))) as { status?: string };
+            return body.status === 'loading' ? ('loading' as const) : ('down' as const);
+          })
           .catch(() => 'down' as const),
       ]);
       const ok = db === 'ok' && models === 'ok';

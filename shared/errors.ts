@@ -7,6 +7,8 @@ export const errorCodes = {
   invalid_json: { status: 400, type: 'invalid_request_error' },
   invalid_request: { status: 400, type: 'invalid_request_error' },
   model_not_found: { status: 400, type: 'invalid_request_error' },
+  model_version_retired: { status: 400, type: 'invalid_request_error' },
+  invalid_image: { status: 400, type: 'invalid_request_error' },
   // 401
   missing_api_key: { status: 401, type: 'authentication_error' },
   invalid_api_key: { status: 401, type: 'authentication_error' },
@@ -28,6 +30,7 @@ export const errorCodes = {
   idempotency_key_reused: { status: 422, type: 'invalid_request_error' },
   // 413, 415
   request_too_large: { status: 413, type: 'invalid_request_error' },
+  image_too_large: { status: 413, type: 'invalid_request_error' },
   unsupported_media_type: { status: 415, type: 'invalid_request_error' },
   // 429: rate limits pass (retry later); quotas and caps are hard stops until the month or plan changes
   rate_limited: { status: 429, type: 'rate_limit_error' },
@@ -41,6 +44,8 @@ export const errorCodes = {
   model_error: { status: 502, type: 'api_error' },
   model_unavailable: { status: 502, type: 'api_error' },
   store_unavailable: { status: 503, type: 'api_error' },
+  model_busy: { status: 503, type: 'api_error' },
+  model_loading: { status: 503, type: 'api_error' },
   email_unavailable: { status: 503, type: 'api_error' },
   model_timeout: { status: 504, type: 'api_error' },
 } as const satisfies Record<string, { status: number; type: string }>;

@@ -17,7 +17,9 @@ import {
   MissingSigningKeys,
   type SigningKeyProvider,
 } from '../../shared/auth/sessions/signing-keys';
+import { CatalogAdmin } from '../../shared/catalog/catalog-admin';
 import { CatalogStore } from '../../shared/catalog/catalog-store';
+import { PinStore } from '../../shared/catalog/pin-store';
 import { ModelResolver } from '../../shared/catalog/resolver';
 import type { Config } from '../../shared/config';
 import { createDynamo, type Dynamo } from '../../shared/db/client';
@@ -44,6 +46,7 @@ export interface Stores {
   apiKeys: ApiKeyStore;
   catalog: CatalogStore;
   usage: UsageStore;
+  pins: PinStore;
   idempotency: IdempotencyStore;
   plans: PlanStore;
   quotas: QuotaStore;
@@ -66,6 +69,7 @@ export function createStores(config: Config): Stores {
     apiKeys: new ApiKeyStore(dynamo.doc, names.main),
     catalog: new CatalogStore(dynamo.doc, names.main),
     usage: new UsageStore(dynamo.doc, names.usage),
+    pins: new PinStore(dynamo.doc, names.main, config.AUTH_CACHE_TTL_MS),
     idempotency: new IdempotencyStore(dynamo.doc, names.main),
     plans: new PlanStore(dynamo.doc, names.main, config.CATALOG_CACHE_TTL_MS),
     quotas: new QuotaStore(dynamo.doc, names.main, names.usage),
@@ -104,6 +108,7 @@ export function createApiDeps(
 ): ApiDeps & { stores: Stores } {
   const stores = overrides.stores ?? createStores(config);
   const now = overrides.now ?? (() => new Date());
+  const resolver = new ModelResolver(stores.catalog, config.CATALOG_CACHE_TTL_MS);
   const authenticator = new ApiKeyAuthenticator(
     stores.apiKeys,
     stores.tenants,
@@ -142,7 +147,10 @@ export function createApiDeps(
     log,
     stores,
     authenticator,
-    resolver: new ModelResolver(stores.catalog, config.CATALOG_CACHE_TTL_MS),
+    resolver,
+    pins: stores.pins,
+    // Other instances see a change within CATALOG_CACHE_TTL_MS; this one drops its cache at once.
+    catalogAdmin: new CatalogAdmin(stores.catalog, stores.audit, now, () => resolver.invalidate()),
     models:
       overrides.models ??
       new SageMakerModelClient({ region: config.AWS_REGION, endpoint: config.SAGEMAKER_ENDPOINT }),

@@ -3,6 +3,8 @@ import type { AccountDeps } from '../../shared/accounts/account-deps';
 import type { Member } from '../../shared/accounts/user-store';
 import type { ApiKeyAuthenticator, Principal } from '../../shared/auth/authenticator';
 import type { KeyUsageTracker } from '../../shared/auth/key-usage';
+import type { CatalogAdmin } from '../../shared/catalog/catalog-admin';
+import type { PinStore } from '../../shared/catalog/pin-store';
 import type { ModelResolver } from '../../shared/catalog/resolver';
 import type { Config } from '../../shared/config';
 import type { IdempotencyStore } from '../../shared/idempotency/idempotency-store';
@@ -23,6 +25,10 @@ export interface ApiDeps {
   log: Logger;
   authenticator: ApiKeyAuthenticator;
   resolver: ModelResolver;
+  /** Tenants' model pins (cached for AUTH_CACHE_TTL_MS on the hot path). */
+  pins: PinStore;
+  /** Operator changes to the catalog, each audited in the same transaction. */
+  catalogAdmin: CatalogAdmin;
   models: ModelClient;
   usage: UsageStore;
   idempotency: IdempotencyStore;

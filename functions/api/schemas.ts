@@ -30,7 +30,8 @@ export const modelErrorResponses = {
     content: { 'application/json': { schema: ErrorSchema } },
   },
   503: {
-    description: 'Usage could not be recorded',
+    description:
+      'The model is at capacity (`model_busy`) or loading (`model_loading`), or usage could not be recorded; retry after `Retry-After`',
     content: { 'application/json': { schema: ErrorSchema } },
   },
   504: {

@@ -4,11 +4,13 @@ import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Architecture, FunctionUrlAuthType, InvokeMode, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { type TableId, tableDefinitions } from '../../shared/db/tables';
+import { tollgateBundling } from '../bundling';
 import type { StageConfig } from '../config';
 import { acknowledgeWildcardResource } from '../nag';
 import { fromRoot, lockFile, repoRoot } from '../paths';
@@ -21,15 +23,10 @@ export interface ApiStackProps extends StackProps {
 
 /** Entry of the public API handler, by path: infra never imports runtime code. */
 export const apiEntry = fromRoot('functions', 'api', 'lambda.ts');
+/** The same app for response streaming (Function URL), by path. */
+export const apiStreamEntry = fromRoot('functions', 'api', 'stream-lambda.ts');
 
-/**
- * ESM bundles have no `require`; CJS dependencies bundled into them still call it (for node
- * builtins, e.g. `require("buffer")`), and esbuild's shim then throws "Dynamic require is not
- * supported". Defining it from import.meta.url fixes that. The import is aliased so it cannot
- * clash with a bundled module's own top-level `createRequire` binding.
- */
-export const esmRequireBanner =
-  "import { createRequire as __tollgateCreateRequire } from 'node:module'; const require = __tollgateCreateRequire(import.meta.url);";
+export { esmRequireBanner } from '../bundling';
 
 /**
  * What the API does with its tables: items and queries. No Scan (no request path scans), no
@@ -78,6 +75,10 @@ export class ApiStack extends Stack {
   readonly function: NodejsFunction;
   readonly httpApi: HttpApi;
   readonly apiStage: HttpStage;
+  /** The same app behind a Function URL that streams responses (chat with `stream: true`). */
+  readonly streamFunction: NodejsFunction;
+  /** Session signing keys and Stripe keys, as one JSON object the deployer fills in. */
+  readonly secrets: Secret;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -97,54 +98,71 @@ export class ApiStack extends Stack {
     });
     logGroup.grantWrite(role);
 
-    this.function = new NodejsFunction(this, 'ApiFunction', {
-      functionName: `tollgate-${config.stage}-api`,
+    // Filled in by the deployer (README, "Before the first deploy"): JWT_PRIVATE_JWKS from
+    // `npm run admin -- gen-jwks`, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET. Read once per cold
+    // start (functions/secrets.ts), never put in plain environment variables.
+    this.secrets = new Secret(this, 'PlatformSecrets', {
+      secretName: `tollgate/${config.stage}/platform`,
+      description: `Tollgate ${config.stage}: session signing keys and Stripe keys (JSON object)`,
+      removalPolicy,
+    });
+    this.secrets.grantRead(role);
+    Validations.of(this.secrets).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Holds keys issued elsewhere (a JWK set with kid-based rollover, Stripe keys rotated in Stripe): a Secrets Manager rotation Lambda cannot mint them; rotation is the documented procedure.',
+    });
+
+    // Both functions run the same app with the same role; they differ in how answers leave.
+    const apiFunction = (id: string, opts: { name: string; entry: string; timeout: Duration }) =>
+      new NodejsFunction(this, id, {
+        functionName: `tollgate-${config.stage}-${opts.name}`,
+        entry: opts.entry,
+        handler: 'handler',
+        // Bundling runs from the repo root with the repo's lock file and its local esbuild,
+        // whatever the current directory is.
+        projectRoot: repoRoot,
+        depsLockFilePath: lockFile,
+        // The newest Node runtime: the longest support window. The handler is async (Node 24 has
+        // no callback handlers), and the bundle carries its own SDK, so the runtime's is unused.
+        runtime: Runtime.NODEJS_24_X,
+        // Graviton: cheaper per GB-second, and nothing here ships native x86 binaries.
+        architecture: Architecture.ARM_64,
+        memorySize: config.apiFunction.memoryMb,
+        timeout: opts.timeout,
+        role,
+        logGroup,
+        environment: {
+          STAGE: config.stage,
+          // Informational: the code derives table names from STAGE via shared/db/tables.
+          TABLE_MAIN: tables.main.tableName,
+          TABLE_USAGE: tables.usage.tableName,
+          LOG_LEVEL: config.logLevel,
+          MODEL_TIMEOUT_MS: String(config.modelTimeoutMs),
+          NODE_OPTIONS: '--enable-source-maps',
+          TOLLGATE_SECRETS_ARN: this.secrets.secretArn,
+          ...(config.publicUrl ? { PUBLIC_URL: config.publicUrl } : {}),
+          ...(config.email ? { EMAIL_FROM: config.email.from } : {}),
+          // AWS_REGION is set by Lambda itself (and is reserved: setting it fails the deploy).
+        },
+        bundling: tollgateBundling,
+      });
+    this.function = apiFunction('ApiFunction', {
+      name: 'api',
       entry: apiEntry,
-      handler: 'handler',
-      // Bundling runs from the repo root with the repo's lock file and its local esbuild,
-      // whatever the current directory is.
-      projectRoot: repoRoot,
-      depsLockFilePath: lockFile,
-      // The newest Node runtime: the longest support window. The handler is async (Node 24 has
-      // no callback handlers), and the bundle carries its own SDK, so the runtime's is unused.
-      runtime: Runtime.NODEJS_24_X,
-      // Graviton: cheaper per GB-second, and nothing here ships native x86 binaries.
-      architecture: Architecture.ARM_64,
-      memorySize: config.apiFunction.memoryMb,
       timeout: Duration.seconds(config.apiFunction.timeoutSeconds),
-      role,
-      logGroup,
-      environment: {
-        STAGE: config.stage,
-        // Informational: the code derives table names from STAGE via shared/db/tables.
-        TABLE_MAIN: tables.main.tableName,
-        TABLE_USAGE: tables.usage.tableName,
-        LOG_LEVEL: config.logLevel,
-        MODEL_TIMEOUT_MS: String(config.modelTimeoutMs),
-        NODE_OPTIONS: '--enable-source-maps',
-        // AWS_REGION is set by Lambda itself (and is reserved: setting it fails the deploy).
-      },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        banner: esmRequireBanner,
-        // Prefer packages' ESM builds (hono, the SDK's dist-es): smaller and tree-shakeable.
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourceMap: true,
-        sourceMapMode: SourceMapMode.DEFAULT,
-        // Mapped stack traces need only the mappings, not the original text; leaving the sources
-        // out keeps the bundled SDK from doubling the zip (and the cold-start unzip).
-        sourcesContent: false,
-        // Bundle the AWS SDK too (the default would leave @aws-sdk/* to the runtime's copy). The
-        // runtime's SDK version drifts with Lambda's release cadence; the SageMaker Runtime and
-        // DynamoDB clients we test against (pinned in package.json) are the ones that must run,
-        // e.g. for InvokeEndpointWithResponseStream event-stream handling. Cost: a larger
-        // bundle, offset by tree-shaking and minification.
-        externalModules: [],
-        // No Docker here or in CI: bundle with the repo's own esbuild (found in node_modules).
-        forceDockerBundling: false,
-      },
+    });
+    // A streamed completion lasts as long as the model generates; the model timeout bounds each
+    // gap between tokens, so the whole stream gets minutes, not API Gateway's 30 s.
+    this.streamFunction = apiFunction('ApiStreamFunction', {
+      name: 'api-stream',
+      entry: apiStreamEntry,
+      timeout: Duration.minutes(5),
+    });
+    const streamUrl = this.streamFunction.addFunctionUrl({
+      // Authentication is the app's (API keys, sessions), exactly as behind the HTTP API.
+      authType: FunctionUrlAuthType.NONE,
+      invokeMode: InvokeMode.RESPONSE_STREAM,
     });
 
     // Least privilege on data: the two tables and their indexes BY NAME (from tableDefinitions,
@@ -181,6 +199,23 @@ export class ApiStack extends Stack {
       endpoints,
       "The stage's endpoints by prefix: endpoints come and go with the catalog (shared/catalog/deployment.ts) and the Models stack deploys on its own; the prefix keeps other stages' and other projects' endpoints out.",
     );
+
+    // Account emails (verification, reset, invitations) from the configured identity only.
+    if (config.email) {
+      this.function.addToRolePolicy(
+        new PolicyStatement({
+          sid: 'SendAccountEmail',
+          actions: ['ses:SendEmail'],
+          resources: [
+            Stack.of(this).formatArn({
+              service: 'ses',
+              resource: 'identity',
+              resourceName: config.email.sesIdentity,
+            }),
+          ],
+        }),
+      );
+    }
 
     this.httpApi = new HttpApi(this, 'HttpApi', {
       apiName: `tollgate-${config.stage}-api`,
@@ -220,5 +255,9 @@ export class ApiStack extends Stack {
 
     new CfnOutput(this, 'ApiUrl', { value: this.apiStage.url, description: 'Base URL of the public API' });
     new CfnOutput(this, 'ApiFunctionName', { value: this.function.functionName });
+    new CfnOutput(this, 'StreamUrl', {
+      value: streamUrl.url,
+      description: 'The same API with response streaming: the base URL for streamed chat',
+    });
   }
 }

@@ -12,6 +12,11 @@ export type RuntimeProcessOptions = {
   onLog?: (line: string) => void;
   /** How long model loading plus listen may take. Default 30 s. */
   readyTimeoutMs?: number;
+  /**
+   * Also wait until every hosted model answers (`/ping` is 200), not only until the runtime listens:
+   * worker-thread models load in the background. Bounded by `readyTimeoutMs` (default 120 s then).
+   */
+  waitForModels?: boolean;
 };
 
 export type RuntimeProcess = {
@@ -41,8 +46,28 @@ function installExitHook(): void {
   });
 }
 
-/** Forks the local model runtime (`main.ts` under tsx) and resolves once it listens. */
-export function startRuntimeProcess(options: RuntimeProcessOptions = {}): Promise<RuntimeProcess> {
+/** Forks the local model runtime (`main.ts` under tsx) and resolves once it listens (and, if asked, once its models are loaded). */
+export async function startRuntimeProcess(options: RuntimeProcessOptions = {}): Promise<RuntimeProcess> {
+  const started = performance.now();
+  const runtime = await forkRuntime(options);
+  if (!options.waitForModels) return runtime;
+  const timeoutMs = options.readyTimeoutMs ?? 120_000;
+  let last = '';
+  while (performance.now() - started < timeoutMs) {
+    try {
+      const res = await fetch(`${runtime.url}/ping`, { signal: AbortSignal.timeout(2_000) });
+      last = await res.text();
+      if (res.ok) return runtime;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await runtime.stop();
+  throw new Error(`local runtime models were not ready within ${timeoutMs} ms: ${last}`);
+}
+
+function forkRuntime(options: RuntimeProcessOptions): Promise<RuntimeProcess> {
   const host = options.host ?? '127.0.0.1';
   installExitHook();
   const child = fork(MAIN, [], {

@@ -3,10 +3,15 @@
  * announces `{ type: 'ready', port }` over IPC (when forked) and as a stdout line.
  *
  * Env: RUNTIME_PORT (0 = ephemeral), RUNTIME_HOST (127.0.0.1), RUNTIME_MAX_IN_FLIGHT,
- * RUNTIME_MAX_QUEUE, RUNTIME_MAX_QUEUE_WAIT_MS, RUNTIME_LOG_REQUESTS=1 to log successful calls too.
+ * RUNTIME_MAX_QUEUE, RUNTIME_MAX_QUEUE_WAIT_MS, RUNTIME_LOG_REQUESTS=1 to log successful calls too,
+ * RUNTIME_MODELS (`sentiment,image-moderation@mobilenet-v2,ocr`; default all) to host a subset,
+ * RUNTIME_FAULTS=1 to enable the fault-injection route tests use.
+ *
+ * Cheap models load before `ready`; worker-thread models (vision) load in the background after it,
+ * answering 429 ModelNotReadyException until they can serve, and `/ping` says which are loading.
  */
 import type { AddressInfo } from 'node:net';
-import { createDefaultRegistry, loadRegistry } from './registry';
+import { createDefaultRegistry, handlersOf, loadRegistry, parseModelSelection } from './registry';
 import { createRuntimeServer, DEFAULT_CAPACITY, type RuntimeServerOptions } from './server';
 
 // Logs are JSON lines on stdout/stderr and never include request bodies: those are customer prompts.
@@ -40,6 +45,7 @@ async function main(): Promise<void> {
       maxQueue: intFromEnv('RUNTIME_MAX_QUEUE', DEFAULT_CAPACITY.maxQueue, 0),
     },
     maxQueueWaitMs: intFromEnv('RUNTIME_MAX_QUEUE_WAIT_MS', 10_000, 1),
+    faults: process.env.RUNTIME_FAULTS === '1',
     onInvocation: (entry) => {
       if (entry.status >= 500) log('error', 'invocation failed', entry);
       else if (entry.status !== 200) log('warn', 'invocation rejected', entry);
@@ -47,7 +53,17 @@ async function main(): Promise<void> {
     },
   };
 
-  const registry = createDefaultRegistry(process.env.TOLLGATE_STAGE || 'local');
+  const stage = process.env.TOLLGATE_STAGE || 'local';
+  const registry = createDefaultRegistry(stage, {
+    only: parseModelSelection(process.env.RUNTIME_MODELS, stage),
+    hooks: {
+      onEvent: (event) => {
+        if (event.type === 'ready') log('info', 'model ready', event);
+        else if (event.type === 'exit') log('error', 'model worker died; restarting', event);
+        else log('error', 'model failed to load', event);
+      },
+    },
+  });
   const loadStarted = performance.now();
   await loadRegistry(registry);
   log('info', 'models loaded', {
@@ -76,6 +92,7 @@ async function main(): Promise<void> {
     if (closing) return;
     closing = true;
     log('info', 'shutting down', { signal });
+    for (const handler of handlersOf(registry)) void handler.close?.();
     server.close(() => process.exit(0));
     // Keep-alive sockets would hold close() open; a request mid-model gets a short grace period.
     server.closeIdleConnections();

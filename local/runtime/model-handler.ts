@@ -1,8 +1,13 @@
+/** Where a hosted model is in its life: answering, (re)loading, or given up on. */
+export type Readiness = { state: 'ready' } | { state: 'loading' } | { state: 'failed'; reason: string };
+
 /**
  * A model hosted by the runtime. `invoke` gets the raw request body and returns a JSON-serialisable
  * answer. Throw `ModelInputError` for a body the model cannot accept (the caller sees a 424
  * ModelError with OriginalStatusCode 400); any other throw is a model failure (OriginalStatusCode 500).
  * `signal` aborts when the caller hangs up, so a model can stop spending CPU on an answer nobody reads.
+ * Models that load slowly start loading in `load()` and report `readiness()` until they answer;
+ * while not ready the runtime answers 429 ModelNotReadyException without calling `invoke`.
  */
 export type ModelHandler = {
   name: string;
@@ -22,6 +27,13 @@ export type ModelHandler = {
   close?(): Promise<void>;
   /** Why a loaded handler cannot serve (e.g. weights not pulled); undefined when it can. */
   unavailable?(): string | undefined;
+  /**
+   * Models that load in the background (worker threads) report their state: while `loading` the
+   * runtime answers 429 ModelNotReadyException without calling `invoke`; `/ping` waits for them.
+   */
+  readiness?(): Readiness;
+  /** Fault injection for tests (only reachable when the runtime runs with RUNTIME_FAULTS=1). */
+  injectCrash?(): void;
 };
 
 /** The request body is not something the model accepts (the model's own "400"). */

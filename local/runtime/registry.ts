@@ -4,7 +4,10 @@ import { modelsDir } from '../models/paths';
 import { TINY_CHAT_ID } from '../models/tiny-chat';
 import type { ModelHandler } from './model-handler';
 import { createChatModel } from './models/chat';
+import { createImageModerationModel } from './models/image-moderation';
+import { createPpocrModel, createTesseractModel } from './models/ocr';
 import { createSentimentModel } from './models/sentiment';
+import type { WorkerModelOptions } from './worker-model';
 
 // Models import these from model-handler directly, so this module can import the models without a cycle.
 export type { ModelHandler } from './model-handler';
@@ -40,8 +43,10 @@ export function endpoint(
 
 const SMOLLM2_ID = 'HuggingFaceTB/SmolLM2-135M-Instruct';
 
+type WorkerHooks = Pick<WorkerModelOptions, 'onEvent'>;
+
 /** Which local model implements each catalog version (`model@version`). A new version is one line here. */
-const implementations: Record<string, () => ModelHandler> = {
+const implementations: Record<string, (hooks: WorkerHooks) => ModelHandler> = {
   'sentiment@v1': createSentimentModel,
   // Built on first start (a few ms), so a clean clone serves chat offline.
   'chat@tiny-1': () =>
@@ -59,28 +64,81 @@ const implementations: Record<string, () => ModelHandler> = {
       dtype: 'q8',
       optional: { pullHint: `Fetch them with: npm run models:pull -- ${SMOLLM2_ID}` },
     }),
+  'image-moderation@mobilenet-v2': (hooks) => createImageModerationModel('MobileNetV2', hooks),
+  'image-moderation@mobilenet-v2-mid': (hooks) => createImageModerationModel('MobileNetV2Mid', hooks),
+  'image-moderation@inception-v3': (hooks) => createImageModerationModel('InceptionV3', hooks),
+  'ocr@ppocr-v4': (hooks) => createPpocrModel(hooks),
+  'ocr@tesseract-5': (hooks) => createTesseractModel(hooks),
 };
 
 /**
- * The endpoints the local stack serves: exactly the endpoints and variants of the seed catalog
- * for `stage`, so the gateway's routing and the runtime cannot disagree.
+ * Models that run in a worker thread, one call at a time: a bounded queue in front of each, so a
+ * burst waits a little or is turned away with 503 at once, never piles up without bound.
  */
-export function createDefaultRegistry(stage: string): EndpointRegistry {
-  const variantsByEndpoint = new Map<string, Record<string, ModelHandler>>();
-  for (const v of seedCatalog(stage).versions) {
-    const make = implementations[`${v.model}@${v.version}`];
-    if (!make) throw new Error(`no local implementation for ${v.model}@${v.version}`);
-    const variants = variantsByEndpoint.get(v.endpointName) ?? {};
-    variants[v.variant] = make();
-    variantsByEndpoint.set(v.endpointName, variants);
+const WORKER_CAPACITY: Record<string, VariantCapacity> = {
+  'image-moderation': { maxInFlight: 1, maxQueue: 16 },
+  ocr: { maxInFlight: 1, maxQueue: 8 },
+};
+
+/**
+ * Parses RUNTIME_MODELS (`sentiment,image-moderation@mobilenet-v2,ocr`): a model name takes all its
+ * versions. Empty or unset means every version. Unknown names are an error, so a typo is not silent.
+ */
+export function parseModelSelection(value: string | undefined, stage = 'local'): Set<string> | undefined {
+  if (value === undefined || value.trim() === '' || value.trim() === 'all') return undefined;
+  const known = seedCatalog(stage).versions.map((v) => `${v.model}@${v.version}`);
+  const selected = new Set<string>();
+  for (const raw of value.split(',')) {
+    const item = raw.trim();
+    if (!item) continue;
+    const matches = known.filter((k) => k === item || k.startsWith(`${item}@`));
+    if (matches.length === 0)
+      throw new Error(`RUNTIME_MODELS: no model or version '${item}' (known: ${known.join(', ')})`);
+    for (const m of matches) selected.add(m);
   }
-  return new Map([...variantsByEndpoint].map(([name, variants]) => [name, endpoint(variants)]));
+  return selected;
 }
 
-/** Loads every distinct model of the registry once (a handler shared by variants loads once). */
-export async function loadRegistry(registry: EndpointRegistry): Promise<void> {
+/**
+ * The endpoints the local stack serves: the endpoints and variants of the seed catalog for
+ * `stage`, so the gateway's routing and the runtime cannot disagree. `only` hosts a subset (a test
+ * file that needs one model does not pay for loading the others); versions left out answer as an
+ * unknown variant.
+ */
+export function createDefaultRegistry(
+  stage: string,
+  options: { only?: Set<string>; hooks?: WorkerHooks } = {},
+): EndpointRegistry {
+  const variantsByEndpoint = new Map<string, { model: string; variants: Record<string, ModelHandler> }>();
+  for (const v of seedCatalog(stage).versions) {
+    const id = `${v.model}@${v.version}`;
+    if (options.only && !options.only.has(id)) continue;
+    const make = implementations[id];
+    if (!make) throw new Error(`no local implementation for ${id}`);
+    const entry = variantsByEndpoint.get(v.endpointName) ?? { model: v.model, variants: {} };
+    entry.variants[v.variant] = make(options.hooks ?? {});
+    variantsByEndpoint.set(v.endpointName, entry);
+  }
+  return new Map(
+    [...variantsByEndpoint].map(([name, { model, variants }]) => {
+      const capacity = WORKER_CAPACITY[model];
+      return [name, endpoint(variants, capacity ? { capacity } : {})];
+    }),
+  );
+}
+
+/** Every distinct handler of a registry. */
+export function handlersOf(registry: EndpointRegistry): Set<ModelHandler> {
   const handlers = new Set<ModelHandler>();
   for (const config of registry.values())
     for (const handler of config.variants.values()) handlers.add(handler);
-  await Promise.all([...handlers].map((handler) => handler.load()));
+  return handlers;
+}
+
+/**
+ * Loads every distinct model of the registry once (a handler shared by variants loads once).
+ * Worker-thread models only start loading here and report their readiness until done.
+ */
+export async function loadRegistry(registry: EndpointRegistry): Promise<void> {
+  await Promise.all([...handlersOf(registry)].map((handler) => handler.load()));
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { payloadPartFrame, streamErrorFrame } from './event-stream';
 import { type ModelHandler, ModelInputError, ModelNotReadyError } from './model-handler';
+import { notReadyAnswer, registryReadiness } from './readiness';
 import type { EndpointRegistry, VariantCapacity } from './registry';
 import { Semaphore } from './semaphore';
 
@@ -19,6 +20,8 @@ export type RuntimeServerOptions = {
   region?: string;
   /** Called once per invocation after the answer is written. Never carries the request body. */
   onInvocation?: (entry: InvocationLogEntry) => void;
+  /** Enables `POST /faults/{endpoint}/{variant}/crash` (tests make a model's worker die mid-call). */
+  faults?: boolean;
 };
 
 export type InvocationLogEntry = {
@@ -49,6 +52,7 @@ class BodyTooLarge extends Error {}
 
 // A path prefix in the client's `endpoint` is kept by the SDK, so match on the tail of the path.
 const INVOCATIONS = /\/endpoints\/([^/]+)\/invocations(-response-stream)?$/;
+const FAULT = /^\/faults\/([^/]+)\/([^/]+)\/crash$/;
 
 /**
  * The SageMaker Runtime `InvokeEndpoint` and `InvokeEndpointWithResponseStream` APIs over
@@ -126,6 +130,8 @@ export function createRuntimeServer(
           `Target variant ${variant} not found for endpoint ${endpointName} of account ${accountId}.`,
         );
       }
+      const notReady = readinessError(endpointName, variant, handler);
+      if (notReady) throw notReady;
       const semaphore = semaphoreFor(
         endpointName,
         variant,
@@ -164,6 +170,9 @@ export function createRuntimeServer(
       try {
         // The caller gave up while queued: do not spend model time on an answer nobody reads.
         if (res.destroyed) return;
+        // The model may have died and be reloading since this call was admitted to the queue.
+        const stillNotReady = readinessError(endpointName, variant, handler);
+        if (stillNotReady) throw stillNotReady;
         if (stream) {
           await streamAnswer(handler, body, req.headers, res, hangUp.signal, {
             endpointName,
@@ -312,9 +321,26 @@ export function createRuntimeServer(
         sendError(res, new HttpError(405, 'MethodNotAllowed', 'Use GET for /ping.'), requestId);
         return;
       }
-      const payload = '{"status":"ok"}';
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': payload.length });
+      // Honest health: 200 only when no hosted model is still loading; the body says which are.
+      const { ready, status, models } = registryReadiness(registry);
+      const payload = JSON.stringify({ status, models });
+      res.writeHead(ready ? 200 : 503, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(payload),
+      });
       res.end(payload);
+      return;
+    }
+    const fault = options.faults && req.method === 'POST' ? FAULT.exec(path) : null;
+    if (fault?.[1] !== undefined && fault[2] !== undefined) {
+      const handler = registry.get(decodeURIComponent(fault[1]))?.variants.get(decodeURIComponent(fault[2]));
+      if (!handler?.injectCrash) {
+        sendError(res, new HttpError(404, 'ValidationError', 'No such worker-hosted variant.'), requestId);
+        return;
+      }
+      handler.injectCrash();
+      res.writeHead(204);
+      res.end();
       return;
     }
     sendError(
@@ -327,6 +353,11 @@ export function createRuntimeServer(
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   return server;
+}
+
+function readinessError(endpointName: string, variant: string, handler: ModelHandler): HttpError | undefined {
+  const answer = notReadyAnswer(endpointName, variant, handler);
+  return answer && new HttpError(answer.status, answer.errorType, answer.message, answer.extra);
 }
 
 /** 503 ServiceUnavailable rather than 429 ModelNotReadyException: the latter tells the caller the
@@ -355,6 +386,7 @@ function sendError(
     'x-amzn-requestid': requestId,
   };
   if (error.status === 503) headers['retry-after'] = '1';
+  if (error.status === 429) headers['retry-after'] = '5';
   if (closeConnection) headers.connection = 'close';
   res.writeHead(error.status, headers);
   res.end(payload);

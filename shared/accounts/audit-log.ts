@@ -12,7 +12,8 @@ export interface AuditEntry {
   actor: AuditActor;
   /** `tenant.suspend`, `tenant.reactivate`, `tenant.plan`, `tenant.limits`, `plan.create`, `plan.update`, `operator.create`, `api_key.create`. */
   action: string;
-  target: { type: 'tenant' | 'operator' | 'api_key' | 'plan'; id: string; tenantId?: string };
+  /** A model target's id is `name` or `name@version`; a plan's is its id. */
+  target: { type: 'tenant' | 'operator' | 'api_key' | 'model' | 'plan'; id: string; tenantId?: string };
   before: Record<string, unknown> | null;
   after: Record<string, unknown> | null;
   requestId: string | null;

@@ -13,6 +13,8 @@ export const permissionRoles = {
   'keys:manage': ['owner', 'developer'],
   /** See plan, usage cost and invoices. */
   'billing:read': ['owner', 'billing'],
+  /** Pin model versions for the tenant (`/account/models/pins`). */
+  'models:manage': ['owner', 'developer'],
   /** Set per-key limits (rate limits and a key's own spend cap). */
   'limits:manage': ['owner'],
   /** Set the tenant's monthly spend cap: money, so billing may too. */

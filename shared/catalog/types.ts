@@ -13,6 +13,28 @@ export interface ModelDefinition {
   /** `latest`, `stable` and free-form names, each pointing at a version id. */
   aliases: Record<string, string>;
   status: 'active' | 'disabled';
+  /**
+   * Relative weights between versions for requests that name no version and have no pin (canary).
+   * Versions not listed get no traffic; no positive weight at all means everything goes to
+   * `defaultVersion`.
+   */
+  traffic?: Record<string, number>;
+  /** Bumped by every operator change; writes are conditional on it, so concurrent edits never interleave. */
+  revision?: number;
+  createdAt?: string;
+}
+
+/** Bounds the gateway enforces before a model is called. */
+export interface VersionLimits {
+  maxInputTokens?: number;
+  maxInputs?: number;
+  timeoutMs?: number;
+  /** Chat: the largest `max_tokens` a request may ask for (and the default when it asks for none). */
+  maxOutputTokens?: number;
+  /** Largest decoded image, in bytes. */
+  maxImageBytes?: number;
+  /** Largest width x height an image header may declare (refuses decompression bombs unread). */
+  maxImagePixels?: number;
 }
 
 export interface ModelVersion {
@@ -20,7 +42,14 @@ export interface ModelVersion {
   version: string;
   status: VersionStatus;
   releasedAt: string;
+  /** When a deprecated version stops answering (the `Sunset` header). */
   sunsetAt: string | null;
+  /** When it was deprecated (the `Deprecation` header). */
+  deprecatedAt?: string | null;
+  /** For a retired version: the version callers should move to. */
+  replacement?: string | null;
+  /** What runs it, in words (`nsfwjs MobileNetV2`). */
+  description?: string;
   /** nano-USD per unit; e.g. $0.10 per 1M tokens is 100. */
   prices: Partial<Record<BillingUnit, number>>;
   /** Stamped on every usage record, so a later price change never rewrites history. */
@@ -28,15 +57,19 @@ export interface ModelVersion {
   /** Where it runs: the SageMaker endpoint and its production variant. */
   endpointName: string;
   variant: string;
-  limits: {
-    maxInputTokens?: number;
-    maxInputs?: number;
-    timeoutMs?: number;
-    /** Chat: the largest `max_tokens` a request may ask for (and the default when it asks for none). */
-    maxOutputTokens?: number;
-  };
+  limits: VersionLimits;
+}
+
+export interface CatalogEntry {
+  model: ModelDefinition;
+  versions: Map<string, ModelVersion>;
 }
 
 export interface Catalog {
-  models: Map<string, { model: ModelDefinition; versions: Map<string, ModelVersion> }>;
+  models: Map<string, CatalogEntry>;
+}
+
+/** Where a resolver reads the catalog from (the DynamoDB store, or a fixed catalog in unit tests). */
+export interface CatalogSource {
+  load(): Promise<Catalog>;
 }

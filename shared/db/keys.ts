@@ -24,6 +24,9 @@ export const keys = {
     sk: `DAY#${day}#${model}#${version}#${keyId}`,
   }),
   usageDailyPrefix: () => 'DAY#',
+  /** A tenant's pin of one model to a version (or alias); all of a tenant's pins are one Query. */
+  modelPin: (tenantId: string, model: string) => ({ pk: `TENANT#${tenantId}`, sk: `PIN#${model}` }),
+  modelPinPrefix: () => 'PIN#',
   plan: (id: string) => ({ pk: `PLAN#${id}`, sk: 'PLAN' }),
   planIndex: () => 'PLANS',
   /** Quota counters of a tenant: per minute (tenant and key), per month, and in flight. */
@@ -126,6 +129,9 @@ export type EntityType =
   | 'model_version'
   | 'usage_event'
   | 'usage_daily'
+  | 'seed'
+  | 'model_pin'
+  | 'audit_entry'
   | 'quota_counter'
   | 'reservation'
   | 'platform_daily'
@@ -133,6 +139,7 @@ export type EntityType =
   | 'usage_alert'
   | 'idempotency'
   | 'plan'
+  | 'model_pin'
   | 'seed'
   | 'tenant_name'
   | 'user'

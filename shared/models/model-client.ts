@@ -1,3 +1,6 @@
+/** Why a model call failed before it answered (see `ModelCallResult`). */
+export type FailureReason = 'timeout' | 'unavailable' | 'busy' | 'loading' | 'rejected' | 'model_error';
+
 /** One call to a hosted model version. */
 export interface ModelInvocation {
   endpointName: string;
@@ -13,11 +16,13 @@ export type ModelCallResult =
   | {
       ok: false;
       /**
-       * `timeout`: no answer in time. `unavailable`: not reachable, busy or not loaded. `model_error`:
-       * it answered with an error or garbage. `rejected`: the model refused the request as invalid
-       * (its own 400, e.g. a prompt longer than its context); `detail` is the model's message.
+       * `timeout`: no answer in time. `unavailable`: not reachable. `busy`: at capacity, try again.
+       * `loading`: the version is (re)loading its model, try again shortly. `model_error`: it
+       * answered with an error or garbage. `rejected`: the model refused the request as invalid (its
+       * own 400: a prompt longer than its context, an image that does not decode); `detail` is the
+       * model's message.
        */
-      reason: 'timeout' | 'unavailable' | 'model_error' | 'rejected';
+      reason: FailureReason;
       detail: string;
       latencyMs: number;
     };
@@ -48,7 +53,7 @@ export type ModelStreamResult =
     }
   | {
       ok: false;
-      reason: 'timeout' | 'unavailable' | 'model_error' | 'rejected';
+      reason: FailureReason;
       detail: string;
       latencyMs: number;
     };

@@ -19,7 +19,7 @@ export interface SageMakerOptions {
   endpoint?: string;
 }
 
-const UNAVAILABLE = new Set(['ServiceUnavailable', 'ModelNotReadyException', 'ECONNREFUSED', 'ECONNRESET']);
+const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET']);
 
 type Failure = Extract<ModelCallResult, { ok: false }>;
 
@@ -33,6 +33,11 @@ function classify(err: unknown, timedOut: boolean, timeoutMs: number, latencyMs:
   };
   if (timedOut)
     return { ok: false, reason: 'timeout', detail: `no answer within ${timeoutMs} ms`, latencyMs };
+  // At capacity, or (re)loading its model: both pass, so the caller is told to retry.
+  if (e.name === 'ServiceUnavailable') return { ok: false, reason: 'busy', detail: e.name, latencyMs };
+  if (e.name === 'ModelNotReadyException') {
+    return { ok: false, reason: 'loading', detail: `${e.name}: ${e.message}`, latencyMs };
+  }
   if (UNAVAILABLE.has(e.name) || (e.code && UNAVAILABLE.has(e.code))) {
     return { ok: false, reason: 'unavailable', detail: `${e.name}: ${e.message}`, latencyMs };
   }

@@ -57,6 +57,35 @@ async function seedTenant(h: Harness, status: TenantStatus = 'active'): Promise<
   return id;
 }
 
+/** A model of its own (two active versions) for each operator change, so changes never collide. */
+async function seedModel(h: Harness): Promise<string> {
+  const name = `matrix-${newId('evt').slice(-8).toLowerCase()}`;
+  const base = (version: string) => ({
+    model: name,
+    version,
+    status: 'active' as const,
+    releasedAt: '2026-01-01T00:00:00.000Z',
+    sunsetAt: null,
+    prices: { input_tokens: 100 },
+    priceBook: 'pb-matrix',
+    endpointName: 'tollgate-test-sentiment',
+    variant: 'v1',
+    limits: {},
+  });
+  await h.stores.catalog.putModelIfAbsent({
+    name,
+    task: 'text-sentiment',
+    description: 'matrix',
+    units: ['input_tokens'],
+    defaultVersion: 'v1',
+    aliases: { latest: 'v1', stable: 'v1' },
+    status: 'active',
+  });
+  await h.stores.catalog.putVersionIfAbsent(base('v1'));
+  await h.stores.catalog.putVersionIfAbsent(base('v2'));
+  return name;
+}
+
 const keyUnchanged = (f: MatrixFixture, tenantId: string, keyId: string) => async () => {
   const key = await f.h.stores.apiKeys.get(tenantId, keyId);
   expect(key).toMatchObject({ status: 'active', rotatedTo: null, expiresAt: null });
@@ -332,6 +361,124 @@ const routes: MatrixRoute[] = [
     for: 'operator',
     ok: 200,
     request: async () => ({ method: 'GET', path: '/admin/audit' }),
+  },
+  {
+    name: 'GET /admin/models',
+    for: 'operator',
+    ok: 200,
+    request: async () => ({ method: 'GET', path: '/admin/models' }),
+  },
+  {
+    name: 'POST /admin/models',
+    for: 'operator',
+    ok: 201,
+    request: async () => ({
+      method: 'POST',
+      path: '/admin/models',
+      json: {
+        name: `matrix-new-${newId('evt').slice(-8).toLowerCase()}`,
+        task: 'text-sentiment',
+        description: 'created by the matrix',
+        units: ['input_tokens'],
+        version: {
+          version: 'v1',
+          status: 'active',
+          endpoint_name: 'tollgate-test-sentiment',
+          variant: 'v1',
+          prices_nano_usd: { input_tokens: 100 },
+        },
+      },
+    }),
+  },
+  {
+    name: 'POST /admin/models/{model}/versions',
+    for: 'operator',
+    ok: 201,
+    request: async (f) => ({
+      method: 'POST',
+      path: `/admin/models/${await seedModel(f.h)}/versions`,
+      json: {
+        version: 'v3',
+        endpoint_name: 'tollgate-test-sentiment',
+        variant: 'v1',
+        prices_nano_usd: { input_tokens: 100 },
+      },
+    }),
+  },
+  {
+    name: 'PUT /admin/models/{model}/traffic',
+    for: 'operator',
+    ok: 200,
+    request: async (f) => ({
+      method: 'PUT',
+      path: `/admin/models/${await seedModel(f.h)}/traffic`,
+      json: { weights: { v1: 90, v2: 10 } },
+    }),
+  },
+  {
+    name: 'POST /admin/models/{model}/versions/{version}/promote',
+    for: 'operator',
+    ok: 200,
+    request: async (f) => ({
+      method: 'POST',
+      path: `/admin/models/${await seedModel(f.h)}/versions/v2/promote`,
+      json: { default: true },
+    }),
+  },
+  {
+    name: 'POST /admin/models/{model}/versions/{version}/deprecate',
+    for: 'operator',
+    ok: 200,
+    request: async (f) => ({
+      method: 'POST',
+      path: `/admin/models/${await seedModel(f.h)}/versions/v2/deprecate`,
+      json: { sunset_at: '2030-01-01T00:00:00.000Z' },
+    }),
+  },
+  {
+    name: 'POST /admin/models/{model}/versions/{version}/retire',
+    for: 'operator',
+    ok: 200,
+    request: async (f) => ({
+      method: 'POST',
+      path: `/admin/models/${await seedModel(f.h)}/versions/v2/retire`,
+      json: { replacement: 'v1' },
+    }),
+  },
+  {
+    name: 'PUT /admin/models/{model}/versions/{version}/prices',
+    for: 'operator',
+    ok: 200,
+    request: async (f) => ({
+      method: 'PUT',
+      path: `/admin/models/${await seedModel(f.h)}/versions/v1/prices`,
+      json: { prices_nano_usd: { input_tokens: 200 } },
+    }),
+  },
+  {
+    name: 'GET /account/models/pins',
+    for: 'user',
+    ok: 200,
+    request: async () => ({ method: 'GET', path: '/account/models/pins' }),
+  },
+  {
+    name: 'PUT /account/models/pins/{model}',
+    for: 'user',
+    ok: 200,
+    request: async () => ({ method: 'PUT', path: '/account/models/pins/sentiment', json: { version: 'v1' } }),
+  },
+  {
+    name: 'DELETE /account/models/pins/{model}',
+    for: 'user',
+    ok: 204,
+    request: async (f, c) => {
+      await f.h.stores.pins.set(c.tenantId, {
+        model: 'sentiment',
+        version: 'v1',
+        updatedAt: new Date().toISOString(),
+      });
+      return { method: 'DELETE', path: '/account/models/pins/sentiment' };
+    },
   },
 ];
 

@@ -10,6 +10,18 @@ const routes = [
     json: { model: 'sentiment', input: 'great' },
   },
   { name: 'GET /v1/usage', path: '/v1/usage' },
+  { name: 'GET /v1/models', path: '/v1/models' },
+  { name: 'GET /v1/models/{id}', path: '/v1/models/ocr@ppocr-v4' },
+  {
+    name: 'POST /v1/images/moderations',
+    path: '/v1/images/moderations',
+    // A 1x1 PNG.
+    json: {
+      model: 'image-moderation@mobilenet-v2',
+      image:
+        'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg==',
+    },
+  },
 ] as const;
 
 describe.each(routes)('the auth matrix: $name', (route) => {

@@ -11,7 +11,9 @@ const sagemakerActions = ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointW
 describe.each(stages)('api stack (%s)', (stage) => {
   const config = stageConfig(stage);
   const { api, data, stacks } = templates(stage);
-  const [functionId, fn] = onlyResource(api, 'AWS::Lambda::Function');
+  const [functionId, fn] = onlyResource(api, 'AWS::Lambda::Function', {
+    FunctionName: `tollgate-${stage}-api`,
+  });
 
   /** `${import:<export>}` -> physical table name, through the data stack's exports (Ref or Arn). */
   const tableByImport = new Map<string, string>();
@@ -161,13 +163,24 @@ describe.each(stages)('api stack (%s)', (stage) => {
       expect(target).toMatch(/^integrations\/\$\{\w+\}$/);
       expect(Object.keys(integrations)).toContain(target.slice('integrations/${'.length, -1));
     }
-    // API Gateway may invoke the function (one permission per route).
-    api.resourceCountIs('AWS::Lambda::Permission', routes.length);
-    api.allResourcesProperties('AWS::Lambda::Permission', {
-      Action: 'lambda:InvokeFunction',
-      Principal: 'apigateway.amazonaws.com',
-      FunctionName: { 'Fn::GetAtt': [functionId, 'Arn'] },
-    });
+    // API Gateway may invoke the function (one permission per route); the only others are the
+    // stream function's public Function URL (AWS wants both actions granted for it).
+    const permissions = Object.values(api.findResources('AWS::Lambda::Permission')) as Cfn[];
+    const byGateway = permissions.filter((p) => p.Properties.Principal === 'apigateway.amazonaws.com');
+    expect(byGateway).toHaveLength(routes.length);
+    for (const p of byGateway) {
+      expect(p.Properties).toMatchObject({
+        Action: 'lambda:InvokeFunction',
+        FunctionName: { 'Fn::GetAtt': [functionId, 'Arn'] },
+      });
+    }
+    const others = permissions.filter((p) => p.Properties.Principal !== 'apigateway.amazonaws.com');
+    expect(others.map((p) => p.Properties.Action).sort()).toEqual([
+      'lambda:InvokeFunction',
+      'lambda:InvokeFunctionUrl',
+    ]);
+    for (const p of others)
+      expect(p.Properties.FunctionName).not.toEqual({ 'Fn::GetAtt': [functionId, 'Arn'] });
   });
 
   it('throttles the default stage with the stage config', () => {
@@ -200,5 +213,35 @@ describe.each(stages)('api stack (%s)', (stage) => {
         { Key: 'stage', Value: stage },
       ]),
     });
+  });
+
+  it('streams chat through a Function URL running the same app with the same role', () => {
+    const [streamId, stream] = onlyResource(api, 'AWS::Lambda::Function', {
+      FunctionName: `tollgate-${stage}-api-stream`,
+    });
+    expect(stream.Properties.Role).toEqual(fn.Properties.Role);
+    expect(stream.Properties.Environment.Variables).toEqual(fn.Properties.Environment.Variables);
+    expect(stream.Properties.Timeout).toBeGreaterThan(config.apiFunction.timeoutSeconds);
+    api.hasResourceProperties('AWS::Lambda::Url', {
+      TargetFunctionArn: { 'Fn::GetAtt': [streamId, 'Arn'] },
+      InvokeMode: 'RESPONSE_STREAM',
+      AuthType: 'NONE',
+    });
+    expect(Object.keys(api.findOutputs('StreamUrl'))).toHaveLength(1);
+  });
+
+  it('reads its secrets from one Secrets Manager secret, which only its role may read', () => {
+    const [secretId, secret] = onlyResource(api, 'AWS::SecretsManager::Secret');
+    expect(secret.Properties.Name).toBe(`tollgate/${stage}/platform`);
+    expect(fn.Properties.Environment.Variables.TOLLGATE_SECRETS_ARN).toEqual({ Ref: secretId });
+    const reads = policyStatements(api).filter((st) =>
+      asArray(st.Action).includes('secretsmanager:GetSecretValue'),
+    );
+    expect(reads).toHaveLength(1);
+    expect(reads[0]!.Resource).toEqual({ Ref: secretId });
+    // No secret value is ever a plain environment variable.
+    for (const name of Object.keys(fn.Properties.Environment.Variables)) {
+      expect(name).not.toMatch(/JWKS|STRIPE|SECRET_KEY|PASSWORD/);
+    }
   });
 });

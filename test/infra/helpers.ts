@@ -9,6 +9,7 @@ export interface StageTemplates {
   api: Template;
   models: Template;
   observability: Template;
+  jobs: Template;
   stacks: ReturnType<typeof buildApp>;
 }
 
@@ -30,6 +31,7 @@ export function templates(stage: Stage): StageTemplates {
       api: Template.fromStack(stacks.api),
       models: Template.fromStack(stacks.models),
       observability: Template.fromStack(stacks.observability),
+      jobs: Template.fromStack(stacks.jobs),
       stacks,
     };
     cache.set(stage, entry);
@@ -39,7 +41,7 @@ export function templates(stage: Stage): StageTemplates {
 
 /** The stacks of an app built by buildApp, present ones only. */
 export function allStacks(stacks: ReturnType<typeof buildApp>) {
-  return [stacks.data, stacks.api, stacks.models, stacks.observability].filter(
+  return [stacks.data, stacks.api, stacks.jobs, stacks.models, stacks.observability].filter(
     (stack): stack is NonNullable<typeof stack> => stack !== undefined,
   );
 }

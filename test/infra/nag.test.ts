@@ -30,6 +30,7 @@ const expected = (stage: string, endpoints: string[]) =>
   [
     `Api/ApiRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:us-east-1:123456789012:endpoint/tollgate-${stage}-*]`,
     'Api/HttpApi AwsSolutions-APIG4',
+    'Api/PlatformSecrets AwsSolutions-SMG4',
     // Each endpoint's execution role: ecr:GetAuthorizationToken and cloudwatch:PutMetricData.
     ...endpoints.map((e) => `Models/${e}-ExecutionRole AwsSolutions-IAM5[Resource::*]`),
   ].sort();

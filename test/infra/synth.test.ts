@@ -14,7 +14,7 @@ const run = promisify(execFile);
 interface FunctionResource {
   Type: string;
   Metadata: Record<string, string>;
-  Properties: { Environment: { Variables: Record<string, unknown> } };
+  Properties: { FunctionName?: string; Environment: { Variables: Record<string, unknown> } };
 }
 const outdirs: string[] = [];
 
@@ -53,6 +53,7 @@ describe('cdk synth (CLI, offline)', () => {
       'Tollgate-Dev-Api',
       'Tollgate-Dev-Models',
       'Tollgate-Dev-Observability',
+      'Tollgate-Dev-Jobs',
     ]) {
       expect(existsSync(path.join(outdir, `${name}.template.json`)), name).toBe(true);
     }
@@ -60,7 +61,7 @@ describe('cdk synth (CLI, offline)', () => {
     // The bundled function: ESM with the require banner, a source map, and it parses under node.
     const template = JSON.parse(readFileSync(path.join(outdir, 'Tollgate-Dev-Api.template.json'), 'utf8'));
     const fns = (Object.values(template.Resources) as FunctionResource[]).filter(
-      (r) => r.Type === 'AWS::Lambda::Function',
+      (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.FunctionName === 'tollgate-dev-api',
     );
     expect(fns).toHaveLength(1);
     expect(fns[0]!.Metadata['aws:asset:is-bundled']).toBe(true);
@@ -100,6 +101,21 @@ describe('cdk synth (CLI, offline)', () => {
       throw new Error(`bundle failed to load:\n${lines.join('\n')}`);
     });
     expect(loaded.stdout).toContain('handler-ok');
+
+    // The streaming twin loads too: Lambda defines `awslambda` before the import; a stand-in does here.
+    const streamFn = (Object.values(template.Resources) as FunctionResource[]).find(
+      (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.FunctionName === 'tollgate-dev-api-stream',
+    );
+    expect(streamFn).toBeDefined();
+    const streamDir = path.join(outdir, streamFn!.Metadata['aws:asset:path']!);
+    const streamLoad =
+      "globalThis.awslambda = { streamifyResponse: (f) => f, HttpResponseStream: { from: (s) => s } }; const m = await import(process.argv[1]); if (typeof m.handler !== 'function') throw new Error('no handler export'); console.log('stream-handler-ok');";
+    const streamed = await run(
+      process.execPath,
+      ['--input-type=module', '-e', streamLoad, pathToFileURL(path.join(streamDir, 'index.mjs')).href],
+      { cwd: streamDir, env: lambdaEnv },
+    );
+    expect(streamed.stdout).toContain('stream-handler-ok');
   });
 
   it('refuses an unknown stage', { timeout: 180_000 }, async () => {

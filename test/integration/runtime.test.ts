@@ -75,6 +75,9 @@ async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<b
   return condition();
 }
 
+// These runtimes (and the ones their children fork) need only sentiment: no vision model loads.
+process.env.RUNTIME_MODELS = 'sentiment';
+
 describe('local model runtime process (SageMaker Runtime API)', () => {
   let runtime: RuntimeProcess;
   let client: SageMakerRuntimeClient;
@@ -92,7 +95,10 @@ describe('local model runtime process (SageMaker Runtime API)', () => {
   it('answers the container health check', async () => {
     const response = await fetch(`${runtime.url}/ping`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok' });
+    expect(await response.json()).toEqual({
+      status: 'ok',
+      models: { 'tollgate-local-sentiment/v1': 'ready' },
+    });
   });
 
   it('labels positive, negative, negated and neutral texts', async () => {

@@ -17,7 +17,12 @@ export default async function setup(project: TestProject) {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const [dynamo, runtime] = await Promise.all([
     startEmbeddedDynamo({ dataDir: null }),
-    startRuntimeProcess({ env: { TOLLGATE_STAGE: 'test' } }),
+    // Only the models the api tests call: the vision models' real inference is the integration
+    // project's; here mobilenet-v2 answers the image routes' metering and undecodable-image cases.
+    startRuntimeProcess({
+      env: { TOLLGATE_STAGE: 'test', RUNTIME_MODELS: 'sentiment,chat,image-moderation@mobilenet-v2' },
+      waitForModels: true,
+    }),
   ]);
   project.provide('dynamoEndpoint', dynamo.endpoint);
   project.provide('runtimeUrl', runtime.url);

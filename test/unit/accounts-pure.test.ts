@@ -7,7 +7,7 @@ import { decodeCursor, encodeCursor } from '../../shared/db/cursor';
 
 describe('roles', () => {
   it('let owners do everything and viewers only read', () => {
-    expect(permissionsOf('owner').length).toBe(8);
+    expect(permissionsOf('owner').length).toBe(9);
     expect(permissionsOf('viewer')).toEqual(['keys:read', 'team:read']);
   });
 

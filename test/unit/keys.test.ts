@@ -10,6 +10,7 @@ describe('key builders', () => {
       keys.apiKey(t, 'key_1'),
       keys.usageEvent(t, 'req_1'),
       keys.usageDaily(t, '2026-01-02', 'sentiment', 'v1', 'key_1'),
+      keys.modelPin(t, 'ocr'),
     ]) {
       expect(k.pk).toBe(`TENANT#${t}`);
     }

@@ -4,6 +4,7 @@ import { requireUser } from '../../middleware/require-role';
 import { sessionAuth } from '../../middleware/session-auth';
 import { registerKeys } from './keys';
 import { registerLimits } from './limits';
+import { registerPins } from './pins';
 import { registerGetAccount } from './profile/get';
 import { registerUpdateAccount } from './profile/update';
 import { registerTeam } from './team';
@@ -18,4 +19,5 @@ export function registerAccount(app: OpenAPIHono<AppEnv>): void {
   registerTeam(app);
   registerLimits(app);
   registerAccountUsage(app);
+  registerPins(app);
 }

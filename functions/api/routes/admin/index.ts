@@ -3,6 +3,7 @@ import type { AppEnv } from '../../env';
 import { requireOperator } from '../../middleware/require-role';
 import { sessionAuth } from '../../middleware/session-auth';
 import { registerAuditList } from './audit/list';
+import { registerAdminModels } from './models';
 import { registerPlans } from './plans';
 import { registerChangeTenant } from './tenants/change';
 import { registerGetTenant } from './tenants/get';
@@ -20,4 +21,5 @@ export function registerAdmin(app: OpenAPIHono<AppEnv>): void {
   registerTenantLimits(app);
   registerPlans(app);
   registerAdminUsage(app);
+  registerAdminModels(app);
 }

@@ -6,6 +6,9 @@ import { idempotency } from '../../middleware/idempotency';
 import { rateLimitHeaders } from '../../middleware/rate-limit-headers';
 import { requireJson } from '../../middleware/require-json';
 import { registerChatCompletions } from './chat/completions';
+import { registerImageModerations } from './images/moderations';
+import { registerImageOcr } from './images/ocr';
+import { registerModelsGet } from './models/get';
 import { registerModelsList } from './models/list';
 import { registerSentiment } from './text/sentiment';
 import { registerUsageList } from './usage/list';
@@ -25,6 +28,9 @@ export function registerV1(app: OpenAPIHono<AppEnv>): void {
   );
   registerSentiment(app);
   registerChatCompletions(app);
+  registerImageModerations(app);
+  registerImageOcr(app);
   registerModelsList(app);
+  registerModelsGet(app);
   registerUsageList(app);
 }

@@ -1,61 +1,39 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../../../env';
 import { errorResponses } from '../../../schemas';
+import { ModelSchema, presentModel, VersionSchema } from './present';
 
-const ModelList = z
-  .object({
-    object: z.literal('list'),
-    data: z.array(
-      z.object({
-        id: z.string().openapi({ example: 'chat@tiny-1' }),
-        object: z.literal('model'),
-        created: z.number().int(),
-        owned_by: z.string(),
-      }),
-    ),
-  })
+const ListResponse = z
+  .object({ object: z.literal('list'), data: z.array(z.union([ModelSchema, VersionSchema])) })
   .openapi('ModelList');
 
 const route = createRoute({
   method: 'get',
   path: '/v1/models',
   tags: ['Models'],
-  summary: 'List the models you can call (OpenAI-compatible)',
+  summary: 'The models your tenant may call, with versions, status and prices',
   description:
-    'Each model by name (its default version) and each callable version as `name@version`; retired versions are left out.',
+    'OpenAI-compatible list: each model by name (with its versions, your pin and the version your plain requests get), followed by each callable version as `name@version`. Retired versions are left out; preview versions are listed with status `preview`.',
   security: [{ apiKey: [] }],
   responses: {
-    200: { description: 'The catalog', content: { 'application/json': { schema: ModelList } } },
+    200: { description: 'Every active model', content: { 'application/json': { schema: ListResponse } } },
     ...errorResponses,
   },
 });
 
 export function registerModelsList(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
-    const catalog = await c.get('deps').resolver.catalog();
-    const data: z.infer<typeof ModelList>['data'] = [];
-    const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
-    for (const { model, versions } of catalog.models.values()) {
-      if (model.status !== 'active') continue;
-      const defaultVersion = versions.get(model.defaultVersion);
-      if (defaultVersion) {
-        data.push({
-          id: model.name,
-          object: 'model',
-          created: seconds(defaultVersion.releasedAt),
-          owned_by: 'tollgate',
-        });
-      }
-      for (const version of versions.values()) {
-        if (version.status === 'retired') continue;
-        data.push({
-          id: `${model.name}@${version.version}`,
-          object: 'model',
-          created: seconds(version.releasedAt),
-          owned_by: 'tollgate',
-        });
-      }
-    }
+    const deps = c.get('deps');
+    const { tenantId } = c.get('principal');
+    const [catalog, pins] = await Promise.all([deps.resolver.catalog(), deps.pins.forTenant(tenantId)]);
+    // Every id a client can pass as `model` is an entry of its own, as OpenAI clients expect.
+    const data = [...catalog.models.values()]
+      .filter((e) => e.model.status === 'active')
+      .sort((a, b) => a.model.name.localeCompare(b.model.name))
+      .flatMap((e) => {
+        const model = presentModel(e, tenantId, pins);
+        return [model, ...model.versions];
+      });
     return c.json({ object: 'list' as const, data }, 200);
   });
 }

@@ -1,0 +1,15 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv } from '../../../env';
+import { registerPinsList } from './list';
+import { registerPinsRemove } from './remove';
+import { registerPinsSet } from './set';
+
+/**
+ * A tenant's model pins under `/account/models/pins`, for `registerAccount` (behind `sessionAuth()`
+ * and `requireUser()`). Every member reads them; owners and developers set them (`models:manage`).
+ */
+export function registerPins(app: OpenAPIHono<AppEnv>): void {
+  registerPinsList(app);
+  registerPinsSet(app);
+  registerPinsRemove(app);
+}

@@ -1,0 +1,33 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { sessionSecurity } from '../../../account-schemas';
+import type { AppEnv } from '../../../env';
+import { userSession } from '../../../middleware/require-role';
+import { PinSchema, pinErrors, presentPin } from './schemas';
+
+const route = createRoute({
+  method: 'get',
+  path: '/account/models/pins',
+  security: sessionSecurity,
+  tags: ['Account'],
+  summary: "Your tenant's model pins",
+  responses: {
+    200: {
+      description: 'Every pin, with the version it resolves to now',
+      content: {
+        'application/json': { schema: z.object({ object: z.literal('list'), data: z.array(PinSchema) }) },
+      },
+    },
+    401: pinErrors[401],
+  },
+});
+
+export function registerPinsList(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const deps = c.get('deps');
+    const [pins, catalog] = await Promise.all([
+      deps.pins.list(userSession(c).tenantId),
+      deps.resolver.catalog(),
+    ]);
+    return c.json({ object: 'list' as const, data: pins.map((p) => presentPin(p, catalog)) }, 200);
+  });
+}

@@ -1,0 +1,30 @@
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { ApiError } from '../../../../../shared/errors';
+import { sessionSecurity } from '../../../account-schemas';
+import type { AppEnv } from '../../../env';
+import { requirePermission, userSession } from '../../../middleware/require-role';
+import { PinParams, pinErrors } from './schemas';
+
+const route = createRoute({
+  method: 'delete',
+  path: '/account/models/pins/{model}',
+  security: sessionSecurity,
+  tags: ['Account'],
+  middleware: [requirePermission('models:manage')] as const,
+  summary: 'Remove a pin: the model follows the default and traffic weights again',
+  request: { params: PinParams },
+  responses: {
+    204: { description: 'Removed' },
+    401: pinErrors[401],
+    404: pinErrors[404],
+  },
+});
+
+export function registerPinsRemove(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const { model } = c.req.valid('param');
+    const removed = await c.get('deps').pins.remove(userSession(c).tenantId, model);
+    if (!removed) throw new ApiError('not_found', `You have no pin for '${model}'.`, { param: 'model' });
+    return c.body(null, 204);
+  });
+}

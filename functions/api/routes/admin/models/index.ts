@@ -1,0 +1,25 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv } from '../../../env';
+import { registerAdminModelsCreate } from './create-model';
+import { registerAdminVersionsCreate } from './create-version';
+import { registerAdminVersionDeprecate } from './deprecate';
+import { registerAdminModelsList } from './list';
+import { registerAdminVersionPromote } from './promote';
+import { registerAdminVersionRetire } from './retire';
+import { registerAdminVersionPrices } from './set-prices';
+import { registerAdminTrafficSet } from './set-traffic';
+
+/**
+ * Operators' catalog routes under `/admin/models`, for `registerAdmin` (behind `sessionAuth()` and
+ * `requireOperator()`); every change is written with its audit entry.
+ */
+export function registerAdminModels(app: OpenAPIHono<AppEnv>): void {
+  registerAdminModelsList(app);
+  registerAdminModelsCreate(app);
+  registerAdminVersionsCreate(app);
+  registerAdminTrafficSet(app);
+  registerAdminVersionPromote(app);
+  registerAdminVersionDeprecate(app);
+  registerAdminVersionRetire(app);
+  registerAdminVersionPrices(app);
+}

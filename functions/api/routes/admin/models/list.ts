@@ -1,0 +1,34 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { sessionSecurity } from '../../../account-schemas';
+import type { AppEnv } from '../../../env';
+import { AdminModelSchema, adminErrors, presentAdminModel } from './schemas';
+
+const route = createRoute({
+  method: 'get',
+  path: '/admin/models',
+  security: sessionSecurity,
+  tags: ['Admin'],
+  summary: 'The whole catalog: every model and version, retired ones too, with traffic and revisions',
+  responses: {
+    200: {
+      description: 'The catalog, read fresh (not from the gateway cache)',
+      content: {
+        'application/json': {
+          schema: z.object({ object: z.literal('list'), data: z.array(AdminModelSchema) }),
+        },
+      },
+    },
+    401: adminErrors[401],
+    403: adminErrors[403],
+  },
+});
+
+export function registerAdminModelsList(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const catalog = await c.get('deps').catalogAdmin.load();
+    const data = [...catalog.models.values()]
+      .sort((a, b) => a.model.name.localeCompare(b.model.name))
+      .map(presentAdminModel);
+    return c.json({ object: 'list' as const, data }, 200);
+  });
+}

@@ -1,0 +1,95 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { formatUsd } from '../../../../../shared/metering/pricing';
+import type { AppEnv } from '../../../env';
+import { checkImage, ImageField } from '../../../image-input';
+import { invokeModel, modelAnswerInvalid, resolveTarget } from '../../../inference';
+import { settle, withReservation } from '../../../limits';
+import { ErrorSchema, errorResponses, ModelRef, modelErrorResponses } from '../../../schemas';
+
+const Request = z
+  .object({
+    model: ModelRef.openapi({ example: 'ocr' }),
+    image: ImageField,
+  })
+  .openapi('OcrRequest');
+
+const Point = z.tuple([z.number(), z.number()]);
+const Line = z.object({
+  text: z.string(),
+  confidence: z.number().openapi({ description: 'From 0 to 1.' }),
+  box: z.array(Point).length(4).openapi({
+    description: 'Corners in pixels: top-left, top-right, bottom-right, bottom-left.',
+  }),
+});
+
+const Response = z
+  .object({
+    id: z.string(),
+    object: z.literal('ocr'),
+    model: z.string().openapi({ example: 'ocr@ppocr-v4', description: 'The version that served it.' }),
+    text: z.string().openapi({ description: 'Every line, top to bottom, joined by newlines.' }),
+    lines: z.array(Line),
+    usage: z.object({ images: z.number().int(), cost_usd: z.string() }),
+  })
+  .openapi('OcrResponse');
+
+/** What the runtime's OCR models answer. */
+const ModelAnswer = z.object({
+  lines: z.array(
+    z.object({
+      text: z.string(),
+      confidence: z.number().min(0).max(1),
+      box: z.array(Point).length(4),
+    }),
+  ),
+});
+
+const route = createRoute({
+  method: 'post',
+  path: '/v1/images/ocr',
+  tags: ['Images'],
+  summary: 'Read the text in an image',
+  description: 'Billed per image. Refused images (bad base64, wrong format, over the limits) are not billed.',
+  security: [{ apiKey: [] }],
+  request: { body: { required: true, content: { 'application/json': { schema: Request } } } },
+  responses: {
+    200: { description: 'The text, and each line', content: { 'application/json': { schema: Response } } },
+    ...errorResponses,
+    ...modelErrorResponses,
+    413: { description: 'Image over the limits', content: { 'application/json': { schema: ErrorSchema } } },
+  },
+});
+
+export function registerImageOcr(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const body = c.req.valid('json');
+    const target = await resolveTarget(c, body.model, 'ocr');
+    const image = checkImage(body.image, target);
+    // One image is the worst case and the actual use: the reservation is exact.
+    return withReservation(c, target, { tokens: 0, units: { images: 1 } }, async (reservation) => {
+      const started = performance.now();
+      const raw = await invokeModel(
+        c,
+        target,
+        { image: image.base64 },
+        { rejectedParam: 'image', rejectedCode: 'invalid_image' },
+      );
+      const latencyMs = performance.now() - started;
+      const answer = ModelAnswer.safeParse(raw);
+      if (!answer.success) throw modelAnswerInvalid(target, 'unexpected shape');
+      const lines = answer.data.lines as { text: string; confidence: number; box: [number, number][] }[];
+      const cost = await settle(c, target, reservation, { images: 1 }, latencyMs);
+      return c.json(
+        {
+          id: c.get('requestId'),
+          object: 'ocr' as const,
+          model: target.served,
+          text: lines.map((l) => l.text).join('\n'),
+          lines,
+          usage: { images: 1, cost_usd: formatUsd(cost) },
+        },
+        200,
+      );
+    });
+  });
+}

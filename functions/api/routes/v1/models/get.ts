@@ -1,0 +1,64 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { parseModelRef } from '../../../../../shared/catalog/resolver';
+import { ApiError } from '../../../../../shared/errors';
+import type { AppEnv } from '../../../env';
+import { ErrorSchema, errorResponses } from '../../../schemas';
+import { ModelSchema, presentModel, presentVersion, VersionSchema } from './present';
+
+const Params = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(130)
+    .openapi({
+      param: { name: 'id', in: 'path' },
+      example: 'ocr',
+      description: '`name` for the model, `name@version` or `name@alias` for one version.',
+    }),
+});
+
+const route = createRoute({
+  method: 'get',
+  path: '/v1/models/{id}',
+  tags: ['Models'],
+  summary: 'One model, or one version of it',
+  description: 'A version is shown even when retired, with the replacement to call instead.',
+  security: [{ apiKey: [] }],
+  request: { params: Params },
+  responses: {
+    200: {
+      description: 'The model or the version',
+      content: { 'application/json': { schema: z.union([ModelSchema, VersionSchema]) } },
+    },
+    ...errorResponses,
+    404: {
+      description: 'No such model or version',
+      content: { 'application/json': { schema: ErrorSchema } },
+    },
+  },
+});
+
+export function registerModelsGet(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const { id } = c.req.valid('param');
+    const deps = c.get('deps');
+    const { tenantId } = c.get('principal');
+    const ref = parseModelRef(id);
+    const entry = ref && (await deps.resolver.catalog()).models.get(ref.name);
+    if (!ref || entry?.model.status !== 'active') {
+      throw new ApiError('not_found', `The model '${id}' does not exist. GET /v1/models lists them.`, {
+        param: 'id',
+      });
+    }
+    if (ref.requested === undefined) {
+      return c.json(presentModel(entry, tenantId, await deps.pins.forTenant(tenantId)), 200);
+    }
+    const version = entry.versions.get(entry.model.aliases[ref.requested] ?? ref.requested);
+    if (!version) {
+      throw new ApiError('not_found', `The model '${ref.name}' has no version or alias '${ref.requested}'.`, {
+        param: 'id',
+      });
+    }
+    return c.json(presentVersion(version), 200);
+  });
+}

@@ -1,0 +1,120 @@
+import { z } from '@hono/zod-openapi';
+import { pickByWeight, trafficPoint, trafficSlots } from '../../../../../shared/catalog/traffic';
+import type { BillingUnit, CatalogEntry, ModelVersion } from '../../../../../shared/catalog/types';
+import { formatUsd } from '../../../../../shared/metering/pricing';
+
+/** Prices are quoted per million tokens and per image; nano-USD per unit times `per` is exact. */
+const PER: Record<BillingUnit, number> = { input_tokens: 1_000_000, output_tokens: 1_000_000, images: 1 };
+
+export const VersionSchema = z
+  .object({
+    id: z.string().openapi({ example: 'ocr@ppocr-v4' }),
+    object: z.literal('model'),
+    created: z.number().int().openapi({ description: 'Release time, unix seconds.' }),
+    owned_by: z.string(),
+    model: z.string(),
+    version: z.string(),
+    status: z.enum(['preview', 'active', 'deprecated', 'retired']).openapi({
+      description:
+        'Preview versions are callable by `@version` or alias but may change; deprecated ones have a sunset.',
+    }),
+    description: z.string().nullable(),
+    released_at: z.string(),
+    deprecated_at: z.string().nullable(),
+    sunset_at: z.string().nullable(),
+    replacement: z
+      .string()
+      .nullable()
+      .openapi({ description: 'For a retired version: what to call instead.' }),
+    prices: z.array(
+      z.object({
+        unit: z.string(),
+        usd: z.string().openapi({ example: '0.100000000' }),
+        per: z.number().int().openapi({ description: 'Units the price is for (1000000 tokens, 1 image).' }),
+      }),
+    ),
+    limits: z.object({
+      max_input_tokens: z.number().int().nullable(),
+      max_image_bytes: z.number().int().nullable(),
+      max_image_pixels: z.number().int().nullable(),
+      timeout_ms: z.number().int().nullable(),
+    }),
+  })
+  .openapi('ModelVersion');
+
+export const ModelSchema = z
+  .object({
+    id: z.string().openapi({ example: 'ocr' }),
+    object: z.literal('model'),
+    created: z.number().int(),
+    owned_by: z.string(),
+    task: z.string(),
+    description: z.string(),
+    billing_units: z.array(z.string()),
+    default_version: z.string(),
+    aliases: z.record(z.string(), z.string()),
+    pinned_version: z.string().nullable().openapi({ description: "Your tenant's pin, if any." }),
+    serving_version: z.string().nullable().openapi({
+      description: 'The version a request naming only the model gets for your tenant right now.',
+    }),
+    versions: z.array(VersionSchema),
+  })
+  .openapi('Model');
+
+const unix = (iso: string | undefined) => Math.floor(Date.parse(iso ?? '1970-01-01T00:00:00Z') / 1000);
+
+export function presentVersion(v: ModelVersion) {
+  return {
+    id: `${v.model}@${v.version}`,
+    object: 'model' as const,
+    created: unix(v.releasedAt),
+    owned_by: 'tollgate',
+    model: v.model,
+    version: v.version,
+    status: v.status,
+    description: v.description ?? null,
+    released_at: v.releasedAt,
+    deprecated_at: v.deprecatedAt ?? null,
+    sunset_at: v.sunsetAt ?? null,
+    replacement: v.replacement ?? null,
+    prices: Object.entries(v.prices).map(([unit, nano]) => ({
+      unit,
+      usd: formatUsd((nano ?? 0) * PER[unit as BillingUnit]),
+      per: PER[unit as BillingUnit],
+    })),
+    limits: {
+      max_input_tokens: v.limits.maxInputTokens ?? null,
+      max_image_bytes: v.limits.maxImageBytes ?? null,
+      max_image_pixels: v.limits.maxImagePixels ?? null,
+      timeout_ms: v.limits.timeoutMs ?? null,
+    },
+  };
+}
+
+/** A model as a tenant sees it: usable (non-retired) versions, its pin, and where its traffic goes. */
+export function presentModel(entry: CatalogEntry, tenantId: string, pins: Record<string, string>) {
+  const { model } = entry;
+  const versions = [...entry.versions.values()]
+    .filter((v) => v.status !== 'retired')
+    .sort((a, b) => a.releasedAt.localeCompare(b.releasedAt) || a.version.localeCompare(b.version));
+  const pin = pins[model.name];
+  const pinned = pin === undefined ? undefined : (model.aliases[pin] ?? pin);
+  const serving =
+    pinned ?? pickByWeight(trafficPoint(tenantId, model.name), trafficSlots(entry)) ?? model.defaultVersion;
+  const servingVersion = entry.versions.get(serving);
+  return {
+    id: model.name,
+    object: 'model' as const,
+    created: unix(model.createdAt ?? versions[0]?.releasedAt),
+    owned_by: 'tollgate',
+    task: model.task,
+    description: model.description,
+    billing_units: model.units,
+    default_version: model.defaultVersion,
+    aliases: model.aliases,
+    pinned_version: pinned ?? null,
+    serving_version:
+      servingVersion && servingVersion.status !== 'retired' ? `${model.name}@${serving}` : null,
+    versions: versions.map(presentVersion),
+  };
+}

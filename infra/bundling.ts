@@ -1,0 +1,33 @@
+import { type BundlingOptions, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+
+/**
+ * ESM bundles have no `require`; CJS dependencies bundled into them still call it (for node
+ * builtins, e.g. `require("buffer")`), and esbuild's shim then throws "Dynamic require is not
+ * supported". Defining it from import.meta.url fixes that. The import is aliased so it cannot
+ * clash with a bundled module's own top-level `createRequire` binding.
+ */
+export const esmRequireBanner =
+  "import { createRequire as __tollgateCreateRequire } from 'node:module'; const require = __tollgateCreateRequire(import.meta.url);";
+
+/** How every Tollgate Lambda is bundled: ESM, minified, source maps, the AWS SDK included. */
+export const tollgateBundling: BundlingOptions = {
+  format: OutputFormat.ESM,
+  target: 'node22',
+  banner: esmRequireBanner,
+  // Prefer packages' ESM builds (hono, the SDK's dist-es): smaller and tree-shakeable.
+  mainFields: ['module', 'main'],
+  minify: true,
+  sourceMap: true,
+  sourceMapMode: SourceMapMode.DEFAULT,
+  // Mapped stack traces need only the mappings, not the original text; leaving the sources
+  // out keeps the bundled SDK from doubling the zip (and the cold-start unzip).
+  sourcesContent: false,
+  // Bundle the AWS SDK too (the default would leave @aws-sdk/* to the runtime's copy). The
+  // runtime's SDK version drifts with Lambda's release cadence; the SageMaker Runtime and
+  // DynamoDB clients we test against (pinned in package.json) are the ones that must run,
+  // e.g. for InvokeEndpointWithResponseStream event-stream handling. Cost: a larger
+  // bundle, offset by tree-shaking and minification.
+  externalModules: [],
+  // No Docker here or in CI: bundle with the repo's own esbuild (found in node_modules).
+  forceDockerBundling: false,
+};

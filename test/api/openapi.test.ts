@@ -1,0 +1,37 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { describe, expect, it } from 'vitest';
+import type { AppEnv } from '../../functions/api/env';
+import { registerPins } from '../../functions/api/routes/account/pins';
+import { registerAdminModels } from '../../functions/api/routes/admin/models';
+import { createHarness } from '../support/harness';
+
+describe('the OpenAPI document', () => {
+  it('lists the model and image routes', async () => {
+    const h = await createHarness();
+    const res = await h.call('/openapi.json');
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { paths: Record<string, Record<string, unknown>> };
+    expect(doc.paths['/v1/models']?.get).toBeDefined();
+    expect(doc.paths['/v1/models/{id}']?.get).toBeDefined();
+    expect(doc.paths['/v1/images/moderations']?.post).toBeDefined();
+    expect(doc.paths['/v1/images/ocr']?.post).toBeDefined();
+  });
+
+  it('documents the operator and pin routes once they are mounted', () => {
+    const app = new OpenAPIHono<AppEnv>();
+    registerAdminModels(app);
+    registerPins(app);
+    const doc = app.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 't', version: '1' } });
+    expect(Object.keys(doc.paths ?? {}).sort()).toEqual([
+      '/account/models/pins',
+      '/account/models/pins/{model}',
+      '/admin/models',
+      '/admin/models/{model}/traffic',
+      '/admin/models/{model}/versions',
+      '/admin/models/{model}/versions/{version}/deprecate',
+      '/admin/models/{model}/versions/{version}/prices',
+      '/admin/models/{model}/versions/{version}/promote',
+      '/admin/models/{model}/versions/{version}/retire',
+    ]);
+  });
+});
