@@ -37,17 +37,27 @@ export async function reserve(c: Context<AppEnv>, target: Target, worst: WorstCa
   const principal = c.get('principal');
   const limits = await limitsOf(c, principal);
   const now = deps.now();
-  const result = await deps.quotas.reserve({
-    tenantId: principal.tenantId,
-    keyId: principal.keyId,
-    requestId: c.get('requestId'),
-    now,
-    limits,
-    tokens: worst.tokens,
-    units: worst.units,
-    costNanoUsd: costNanoUsd(worst.units, target.version.prices),
-    ttlMs: deps.config.MODEL_TIMEOUT_MS + deps.config.RESERVATION_GRACE_MS,
-  });
+  const result = await deps.quotas
+    .reserve({
+      tenantId: principal.tenantId,
+      keyId: principal.keyId,
+      requestId: c.get('requestId'),
+      now,
+      limits,
+      tokens: worst.tokens,
+      units: worst.units,
+      costNanoUsd: costNanoUsd(worst.units, target.version.prices),
+      ttlMs: deps.config.MODEL_TIMEOUT_MS + deps.config.RESERVATION_GRACE_MS,
+    })
+    .catch((err: unknown) => {
+      // Overload (a hot tenant's counters contended past the retries, or the store slow to
+      // connect): nothing was reserved and nothing runs, so the client may simply retry.
+      throw new ApiError(
+        'store_unavailable',
+        'The quota store is busy, so the request was not run; you were not billed. Try again.',
+        { cause: err, headers: { 'retry-after': '1', 'x-should-retry': 'true' } },
+      );
+    });
   if (!result.ok) {
     await alertOnRefusal(c, result, limits, now);
     throw refusal(result, limits, now);
@@ -98,7 +108,9 @@ export async function settle(
     throw new ApiError(
       'store_unavailable',
       'Usage could not be recorded, so the result was withheld; you were not billed. Try again.',
-      { cause: err, headers: { 'retry-after': '1' } },
+      // Nothing was billed and the reservation is given back: a retry is safe (and, with the same
+      // Idempotency-Key, still served once).
+      { cause: err, headers: { 'retry-after': '1', 'x-should-retry': 'true' } },
     );
   }
   await alertAfterSettle(c, reservation, units, cost);

@@ -37,6 +37,18 @@ const post = (url: string, key: string, body: unknown) =>
     body: JSON.stringify(body),
   });
 
+/**
+ * A client as the OpenAI SDKs behave: a 503 that says `x-should-retry: true` (the store was too
+ * busy to reserve, nothing ran) is retried after its Retry-After; a 429 is final here.
+ */
+async function postRetrying(url: string, key: string, body: unknown): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await post(url, key, body);
+    if (res.status !== 503 || res.headers.get('x-should-retry') !== 'true' || attempt === 5) return res;
+    await sleep(Number(res.headers.get('retry-after') ?? 1) * 1000);
+  }
+}
+
 describe('quotas over HTTP on the local stack', () => {
   let stack: LocalStack;
   let stores: Stores;
@@ -78,7 +90,7 @@ describe('quotas over HTTP on the local stack', () => {
     await awayFromMinuteEdge();
     const results = await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
-        post(`${stack.url}/v1/text/sentiment`, stack.demo.secret!, {
+        postRetrying(`${stack.url}/v1/text/sentiment`, stack.demo.secret!, {
           model: 'sentiment',
           input: `text ${i}`,
         }),
@@ -111,7 +123,7 @@ describe('quotas over HTTP on the local stack', () => {
     const { secret } = await issueApiKey(stores.apiKeys, { tenantId, name: 'capped' });
     const results = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
-        post(`${stack.url}/v1/chat/completions`, secret, {
+        postRetrying(`${stack.url}/v1/chat/completions`, secret, {
           model: 'chat',
           max_tokens: 64,
           messages: [{ role: 'user', content: `Say something, number ${i}.` }],
