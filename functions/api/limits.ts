@@ -30,7 +30,9 @@ async function limitsOf(c: Context<AppEnv>, principal: Principal): Promise<Effec
 /**
  * Reserves the worst case against every limit at once (one store round trip), before the model
  * is called. A refusal is a 429 naming the limit, with `Retry-After` and `x-should-retry`.
- * While the model runs, the minute counters are read for the rate-limit headers.
+ * While the model runs, the counters are read (one BatchGet): the minute windows for the
+ * rate-limit headers, the month for the usage alerts checked after the settle. A store too busy
+ * to reserve is a 503 the client may retry: nothing was reserved and nothing ran.
  */
 export async function reserve(c: Context<AppEnv>, target: Target, worst: WorstCase): Promise<Reservation> {
   const deps = c.get('deps');
