@@ -38,6 +38,15 @@ export interface StageConfig {
   publicUrl?: string;
   /** Account emails through SES: the sender, and the verified SES identity (domain or address) it belongs to. */
   email?: { from: string; sesIdentity: string };
+  /** The billing job (in the Jobs stack). Stripe's keys live in the platform secret. */
+  billing: BillingConfig;
+}
+
+export interface BillingConfig {
+  /** How often the meter sync (and the grace clock) runs. */
+  syncEveryMinutes: number;
+  /** Days a past-due tenant keeps calling before it is suspended. */
+  pastDueGraceDays: number;
 }
 
 export interface ModelsConfig {
@@ -106,6 +115,7 @@ export const stageConfigs: Record<Stage, StageConfig> = {
       latencyShareOfTimeout: 0.8,
       periodMinutes: 5,
     },
+    billing: { syncEveryMinutes: 5, pastDueGraceDays: 7 },
   },
   prod: {
     stage: 'prod',
@@ -128,6 +138,7 @@ export const stageConfigs: Record<Stage, StageConfig> = {
       latencyShareOfTimeout: 0.8,
       periodMinutes: 5,
     },
+    billing: { syncEveryMinutes: 1, pastDueGraceDays: 7 },
   },
 };
 
@@ -175,6 +186,10 @@ export function validateStageConfig(config: StageConfig): StageConfig {
   if (obs.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(obs.alarmEmail)) {
     throw new Error(`Stage ${config.stage}: observability.alarmEmail is not an email address`);
   }
+  const billing = config.billing;
+  if (!Number.isInteger(billing.syncEveryMinutes) || billing.syncEveryMinutes < 1) {
+    throw new Error(`Stage ${config.stage}: billing.syncEveryMinutes must be an integer >= 1`);
+  }
   return config;
 }
 
@@ -202,6 +217,7 @@ export function withOverrides(config: StageConfig, overrides: ContextOverrides):
     ...config,
     models: { ...config.models, modelServerImage: { ...config.models.modelServerImage } },
     observability: { ...config.observability },
+    billing: { ...config.billing },
   };
   if (overrides.models !== undefined) next.models.deploy = parseBoolean('models', overrides.models);
   if (overrides.modelServerTag !== undefined) {

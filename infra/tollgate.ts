@@ -90,10 +90,12 @@ export function addTollgateStacks(
 
   const jobs = new JobsStack(app, name('Jobs'), {
     stackName: name('Jobs'),
-    description: `Tollgate ${config.stage}: scheduled jobs (quota reservation sweeper)`,
+    description: `Tollgate ${config.stage}: scheduled jobs (quota reservation sweeper, billing sync)`,
     env,
     config,
     main: data.tables.main,
+    usage: data.tables.usage,
+    secrets: api.secrets,
   });
 
   // Nothing here references the endpoints: the API invokes them by name (its IAM allows
@@ -118,6 +120,12 @@ export function addTollgateStacks(
     catalog,
     endpoints: models ? endpoints : [],
   });
+
+  observability.alarmOnFunctionErrors(
+    'BillingSync',
+    jobs.billingSync,
+    'The billing sync job crashed. Reruns are idempotent (cursor + identifiers): fix the cause; the schedule carries on.',
+  );
 
   for (const stack of [data, api, jobs, models, observability]) {
     if (!stack) continue;

@@ -7,6 +7,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
 import { createApiApp } from '../functions/api/app';
 import { createApiDeps, createStores } from '../functions/api/deps';
+import { type BillingSyncResult, billingSync } from '../functions/jobs/billing-sync';
 import { sweepReservations } from '../functions/jobs/sweep-reservations';
 import { createOperator } from '../shared/accounts/operators';
 import type { Config } from '../shared/config';
@@ -33,6 +34,10 @@ export interface LocalStack {
   outbox: OutboxEmailSender;
   /** The operator from OPERATOR_EMAIL, when configured; `created` on the start that made it. */
   operator: { email: string; created: boolean } | null;
+  /** `stripe` when STRIPE_SECRET_KEY is set (the meter sync runs every BILLING_SYNC_MS), else `ledger`. */
+  billing: 'stripe' | 'ledger';
+  /** One meter-sync run now (the timer's job), e.g. after a test served usage. */
+  runBillingSync(now?: Date): Promise<BillingSyncResult>;
   stop(): Promise<void>;
 }
 
@@ -119,6 +124,23 @@ export async function startLocalStack(
     }, wired.RESERVATION_SWEEP_MS);
     sweeper.unref();
     started.push({ stop: async () => clearInterval(sweeper) });
+    // Closed usage windows to Stripe; in ledger-only mode there is nothing to send, so no timer.
+    let syncing: Promise<BillingSyncResult> | undefined;
+    const runBillingSync = (now = new Date()) => {
+      syncing ??= billingSync(deps.billing, now).finally(() => {
+        syncing = undefined;
+      });
+      return syncing;
+    };
+    if (deps.billing.gateway.mode === 'stripe') {
+      const billingTimer = setInterval(() => {
+        runBillingSync()
+          .then((r) => r.events && log.info({ events: r.events, windows: r.windows }, 'usage sent to Stripe'))
+          .catch((err: unknown) => log.error({ err }, 'billing sync failed'));
+      }, wired.BILLING_SYNC_MS);
+      billingTimer.unref();
+      started.push({ stop: async () => clearInterval(billingTimer) });
+    }
     const server = new Hono();
     // Local only: the emails the platform would have sent. Never part of createApiApp.
     server.get('/_local/outbox', (c) =>
@@ -183,6 +205,8 @@ export async function startLocalStack(
       config: wired,
       outbox,
       operator,
+      billing: deps.billing.gateway.mode,
+      runBillingSync,
       stop: stopAll,
     };
   } catch (err) {

@@ -9,7 +9,7 @@ import { startLocalStack } from './stack';
 const args = new Set(process.argv.slice(2));
 if (args.has('--help')) {
   console.log(
-    'usage: npm start [-- --in-memory]\nEnvironment: PORT, HOST, DATA_DIR, TOLLGATE_IN_MEMORY, DYNAMODB_ENDPOINT, SAGEMAKER_ENDPOINT, LOG_LEVEL, PUBLIC_URL, OPERATOR_EMAIL, OPERATOR_PASSWORD, MODEL_TIMEOUT_MS, RESERVATION_GRACE_MS, RESERVATION_SWEEP_MS (see the README)',
+    'usage: npm start [-- --in-memory]\nEnvironment: PORT, HOST, DATA_DIR, TOLLGATE_IN_MEMORY, DYNAMODB_ENDPOINT, SAGEMAKER_ENDPOINT, LOG_LEVEL, PUBLIC_URL, OPERATOR_EMAIL, OPERATOR_PASSWORD, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, MODEL_TIMEOUT_MS, RESERVATION_GRACE_MS, RESERVATION_SWEEP_MS (see the README)',
   );
   process.exit(0);
 }
@@ -37,6 +37,9 @@ const lines = [
   stack.operator
     ? `  Operator       ${stack.operator.email}${stack.operator.created ? ' (created now)' : ''}`
     : '  Operator       none from config; create one: npm run admin -- create-operator --email <e> --password <p>',
+  stack.billing === 'stripe'
+    ? `  Billing        Stripe${config.STRIPE_API_BASE ? ` at ${config.STRIPE_API_BASE}` : ''}; usage sent every ${Math.round(config.BILLING_SYNC_MS / 1000)} s (run \`npm run billing:setup\` once)`
+    : '  Billing        ledger-only (no STRIPE_SECRET_KEY): invoices are previewed at GET /account/billing',
   '',
   `Try: curl -s ${stack.url}/v1/text/sentiment -H "Authorization: Bearer $KEY" -H 'content-type: application/json' -d '{"model":"sentiment","input":"I love it"}'`,
   '',

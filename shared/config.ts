@@ -87,6 +87,40 @@ export const configSchema = z.object({
   /** The first operator, created at first start of the local runner when both are set. */
   OPERATOR_EMAIL: z.preprocess((v) => (v === '' ? undefined : v), z.email().optional()),
   OPERATOR_PASSWORD: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(12).optional()),
+  /**
+   * Stripe secret key (`sk_test_...` or `sk_live_...`, or a restricted `rk_` key). Unset: billing
+   * stays in the ledger (invoices are previewed, nothing is charged).
+   */
+  STRIPE_SECRET_KEY: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .regex(/^(sk|rk)_(test|live)_\w+$/, 'must look like sk_test_..., sk_live_... or rk_...')
+      .optional(),
+  ),
+  /** The webhook endpoint's signing secret (`whsec_...`); without it Stripe's events are refused. */
+  STRIPE_WEBHOOK_SECRET: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.string().startsWith('whsec_', 'must start with whsec_').optional(),
+  ),
+  /** Where the Stripe SDK sends requests instead of api.stripe.com (tests' fake Stripe). */
+  STRIPE_API_BASE: optionalUrl,
+  /** Upper bound of one Stripe API call. */
+  STRIPE_TIMEOUT_MS: z.coerce.number().int().min(100).max(80_000).default(20_000),
+  /**
+   * Retries the Stripe SDK makes itself on connection errors, 409 (a concurrent request with the
+   * same idempotency key) and 5xx, always with the same idempotency key. 429s are the meter
+   * sync's to pace, not the SDK's.
+   */
+  STRIPE_MAX_NETWORK_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+  /** How old a webhook's signed timestamp may be before the event is refused as a replay. */
+  STRIPE_WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
+  /** How often the local server sends closed usage windows to Stripe (the cloud uses a schedule). */
+  BILLING_SYNC_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
+  /** Days a tenant whose payment failed keeps calling (with a warning) before it is suspended. */
+  PAST_DUE_GRACE_DAYS: z.coerce.number().int().min(0).max(60).default(7),
+  /** The console page Checkout and the customer portal return to (default: PUBLIC_URL + /billing). */
+  BILLING_RETURN_URL: optionalUrl,
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -7,6 +7,7 @@ export const errorCodes = {
   invalid_json: { status: 400, type: 'invalid_request_error' },
   invalid_request: { status: 400, type: 'invalid_request_error' },
   model_not_found: { status: 400, type: 'invalid_request_error' },
+  invalid_signature: { status: 400, type: 'invalid_request_error' },
   model_version_retired: { status: 400, type: 'invalid_request_error' },
   invalid_image: { status: 400, type: 'invalid_request_error' },
   // 401
@@ -26,6 +27,7 @@ export const errorCodes = {
   // 409, 410, 422
   conflict: { status: 409, type: 'invalid_request_error' },
   idempotency_in_progress: { status: 409, type: 'invalid_request_error' },
+  billing_not_connected: { status: 409, type: 'invalid_request_error' },
   email_token_expired: { status: 410, type: 'invalid_request_error' },
   idempotency_key_reused: { status: 422, type: 'invalid_request_error' },
   // 413, 415
@@ -47,6 +49,7 @@ export const errorCodes = {
   model_busy: { status: 503, type: 'api_error' },
   model_loading: { status: 503, type: 'api_error' },
   email_unavailable: { status: 503, type: 'api_error' },
+  billing_unavailable: { status: 503, type: 'api_error' },
   model_timeout: { status: 504, type: 'api_error' },
 } as const satisfies Record<string, { status: number; type: string }>;
 

@@ -9,6 +9,7 @@ import { registerAdmin } from './routes/admin';
 import { registerAuth } from './routes/auth';
 import { registerDocs } from './routes/docs';
 import { registerV1 } from './routes/v1';
+import { registerStripeWebhook } from './routes/webhooks/stripe';
 
 /**
  * The API as a Hono app, built from its dependencies and importing no runtime adapter: the
@@ -33,6 +34,7 @@ export function createApiApp(deps: ApiDeps): OpenAPIHono<AppEnv> {
   registerAuth(app);
   registerAccount(app);
   registerAdmin(app);
+  registerStripeWebhook(app);
   registerDocs(app);
   app.onError(handleError);
   app.notFound(handleNotFound);

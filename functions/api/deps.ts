@@ -17,6 +17,11 @@ import {
   MissingSigningKeys,
   type SigningKeyProvider,
 } from '../../shared/auth/sessions/signing-keys';
+import type { BillingGateway } from '../../shared/billing/billing';
+import type { BillingDeps } from '../../shared/billing/billing-deps';
+import { BillingStore } from '../../shared/billing/billing-store';
+import { LedgerBillingGateway } from '../../shared/billing/ledger-billing';
+import { StripeBillingGateway } from '../../shared/billing/stripe-billing';
 import { CatalogAdmin } from '../../shared/catalog/catalog-admin';
 import { CatalogStore } from '../../shared/catalog/catalog-store';
 import { PinStore } from '../../shared/catalog/pin-store';
@@ -58,6 +63,7 @@ export interface Stores {
   invitations: InvitationStore;
   sessions: SessionStore;
   audit: AuditLog;
+  billing: BillingStore;
 }
 
 export function createStores(config: Config): Stores {
@@ -81,7 +87,21 @@ export function createStores(config: Config): Stores {
     invitations: new InvitationStore(dynamo.doc, names.main),
     sessions: new SessionStore(dynamo.doc, names.main),
     audit: new AuditLog(dynamo.doc, names.main),
+    billing: new BillingStore(dynamo.doc, names.main),
   };
+}
+
+/** Stripe when a secret key is configured; otherwise billing stays in the ledger. */
+export function createBillingGateway(config: Config): BillingGateway {
+  if (!config.STRIPE_SECRET_KEY) return new LedgerBillingGateway();
+  return new StripeBillingGateway({
+    secretKey: config.STRIPE_SECRET_KEY,
+    webhookSecret: config.STRIPE_WEBHOOK_SECRET,
+    apiBase: config.STRIPE_API_BASE,
+    timeoutMs: config.STRIPE_TIMEOUT_MS,
+    maxNetworkRetries: config.STRIPE_MAX_NETWORK_RETRIES,
+    webhookToleranceSeconds: config.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
+  });
 }
 
 /** Adapters at the machine's edge that the local runner and tests swap out. */
@@ -95,6 +115,8 @@ export interface DepsOverrides {
   signingKeys?: SigningKeyProvider;
   /** Default: none known (every caller shares one per-IP login budget); entries pass their runtime's. */
   clientIp?: (c: Context<AppEnv>) => string | null;
+  /** Default: Stripe from STRIPE_SECRET_KEY, else ledger-only. */
+  billingGateway?: BillingGateway;
 }
 
 /**
@@ -142,6 +164,20 @@ export function createApiDeps(
     },
     now,
   };
+  const billing: BillingDeps = {
+    config,
+    gateway: overrides.billingGateway ?? createBillingGateway(config),
+    store: stores.billing,
+    tenants: stores.tenants,
+    plans: stores.plans,
+    usage: stores.usage,
+    catalog: () => resolver.catalog(),
+    audit: stores.audit,
+    email: accounts.email,
+    forgetTenant: (tenantId) => authenticator.forgetTenant(tenantId),
+    log,
+    now,
+  };
   return {
     config,
     log,
@@ -164,6 +200,7 @@ export function createApiDeps(
     ids: newId,
     now,
     accounts,
+    billing,
     keyUsage: new KeyUsageTracker(stores.apiKeys, {
       now,
       onError: (err) => log.warn({ err }, 'could not record when an API key was last used'),

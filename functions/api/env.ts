@@ -3,6 +3,7 @@ import type { AccountDeps } from '../../shared/accounts/account-deps';
 import type { Member } from '../../shared/accounts/user-store';
 import type { ApiKeyAuthenticator, Principal } from '../../shared/auth/authenticator';
 import type { KeyUsageTracker } from '../../shared/auth/key-usage';
+import type { BillingDeps } from '../../shared/billing/billing-deps';
 import type { CatalogAdmin } from '../../shared/catalog/catalog-admin';
 import type { PinStore } from '../../shared/catalog/pin-store';
 import type { ModelResolver } from '../../shared/catalog/resolver';
@@ -43,6 +44,8 @@ export interface ApiDeps {
   now: () => Date;
   /** Signup, sessions, keys, teams, operators. */
   accounts: AccountDeps;
+  /** Stripe (or the ledger alone): customers, Checkout, webhooks, the meter sync. */
+  billing: BillingDeps;
   /** Notes API key use for "last used", off the request's critical path. */
   keyUsage: KeyUsageTracker;
   /** The caller's IP as the runtime knows it (API Gateway's sourceIp, the socket locally); never a header. */

@@ -6,20 +6,29 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { tableDefinitions } from '../../shared/db/tables';
+import { type TableId, tableDefinitions } from '../../shared/db/tables';
 import { tollgateBundling } from '../bundling';
 import type { StageConfig } from '../config';
 import { fromRoot, lockFile, repoRoot } from '../paths';
+import { apiTableActions } from './api-stack';
 
 export interface JobsStackProps extends StackProps {
   config: StageConfig;
   /** The `main` table: quota counters and reservations live there. */
   main: ITableV2;
+  /** The `usage` table: the billing sync reads the usage events. */
+  usage: ITableV2;
+  /** The platform secret (from the Api stack): the billing sync reads Stripe's keys from it. */
+  secrets: ISecret;
 }
 
 /** Entry of the reservation sweeper, by path. */
 export const sweeperEntry = fromRoot('functions', 'jobs', 'sweep-reservations-lambda.ts');
+
+/** Entry of the billing sync (meter sync to Stripe, then the grace clock), by path. */
+export const billingSyncEntry = fromRoot('functions', 'jobs', 'billing-sync-lambda.ts');
 
 /**
  * What the sweeper does to `main`: find expired reservations in gsi1, then release each in one
@@ -28,17 +37,20 @@ export const sweeperEntry = fromRoot('functions', 'jobs', 'sweep-reservations-la
 export const sweeperTableActions = ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'] as const;
 
 /**
- * Scheduled work off the request path. Today: the quota reservation sweeper, once a minute (a
- * request whose process died never settles; its reservation is released within a minute of its
- * expiry). The billing sync joins this stack.
+ * Scheduled work off the request path: the quota reservation sweeper, once a minute (a request
+ * whose process died never settles; its reservation is released within a minute of its expiry),
+ * and the billing sync every `billing.syncEveryMinutes` (closed usage windows to Stripe's meters,
+ * then the grace clock that suspends tenants past due too long).
  */
 export class JobsStack extends Stack {
   readonly sweeper: NodejsFunction;
   readonly sweeperSchedule: Rule;
+  readonly billingSync: NodejsFunction;
+  readonly billingSyncSchedule: Rule;
 
   constructor(scope: Construct, id: string, props: JobsStackProps) {
     super(scope, id, props);
-    const { config, main } = props;
+    const { config, main, usage } = props;
     const logGroup = new LogGroup(this, 'SweeperLogs', {
       retention: config.logRetentionDays,
       removalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
@@ -74,6 +86,77 @@ export class JobsStack extends Stack {
       description: 'Release quota reservations of requests that never settled',
       schedule: Schedule.rate(Duration.minutes(1)),
       targets: [new LambdaFunction(this.sweeper, { retryAttempts: 2 })],
+    });
+    // The billing sync: the same table access as the API (items and queries, no Scan) on both
+    // tables, and the platform secret for Stripe's keys. Runs overlapping or repeating are
+    // harmless (the cursor's conditional writes, the meter events' identifiers), so a failed run
+    // is not retried: the next one carries on from each tenant's cursor.
+    const billingLogs = new LogGroup(this, 'BillingSyncLogs', {
+      retention: config.logRetentionDays,
+      removalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    const billingRole = new Role(this, 'BillingSyncRole', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Tollgate ${config.stage} billing sync`,
+    });
+    billingLogs.grantWrite(billingRole);
+    props.secrets.grantRead(billingRole);
+    const tables: Record<TableId, ITableV2> = { main, usage };
+    billingRole.addToPolicy(
+      new PolicyStatement({
+        sid: 'BillingTableData',
+        actions: [...apiTableActions],
+        resources: (Object.keys(tableDefinitions) as TableId[]).flatMap((id) => [
+          tables[id].tableArn,
+          ...tableDefinitions[id].indexes.map((index) => `${tables[id].tableArn}/index/${index.name}`),
+        ]),
+      }),
+    );
+    // The grace clock's suspension notice, from the configured identity only.
+    if (config.email) {
+      billingRole.addToPolicy(
+        new PolicyStatement({
+          sid: 'SendBillingEmail',
+          actions: ['ses:SendEmail'],
+          resources: [
+            Stack.of(this).formatArn({
+              service: 'ses',
+              resource: 'identity',
+              resourceName: config.email.sesIdentity,
+            }),
+          ],
+        }),
+      );
+    }
+    this.billingSync = new NodejsFunction(this, 'BillingSyncFunction', {
+      functionName: `tollgate-${config.stage}-billing-sync`,
+      entry: billingSyncEntry,
+      handler: 'handler',
+      projectRoot: repoRoot,
+      depsLockFilePath: lockFile,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: 512,
+      // A run catches up at most 48 windows per tenant; a longer backlog takes several runs.
+      timeout: Duration.minutes(5),
+      role: billingRole,
+      logGroup: billingLogs,
+      environment: {
+        STAGE: config.stage,
+        LOG_LEVEL: config.logLevel,
+        MODEL_TIMEOUT_MS: String(config.modelTimeoutMs),
+        PAST_DUE_GRACE_DAYS: String(config.billing.pastDueGraceDays),
+        NODE_OPTIONS: '--enable-source-maps',
+        TOLLGATE_SECRETS_ARN: props.secrets.secretArn,
+        ...(config.publicUrl ? { PUBLIC_URL: config.publicUrl } : {}),
+        ...(config.email ? { EMAIL_FROM: config.email.from } : {}),
+      },
+      bundling: tollgateBundling,
+    });
+    this.billingSyncSchedule = new Rule(this, 'BillingSyncSchedule', {
+      description: 'Send closed usage windows to Stripe; suspend tenants past due beyond the grace period',
+      schedule: Schedule.rate(Duration.minutes(config.billing.syncEveryMinutes)),
+      targets: [new LambdaFunction(this.billingSync, { retryAttempts: 0 })],
     });
   }
 }

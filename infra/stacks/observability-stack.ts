@@ -73,8 +73,8 @@ export class ObservabilityStack extends Stack {
   }
 
   /**
-   * Alarms on a function's errors, for handlers deployed by later stacks (the billing sync job
-   * first): `observability.alarmOnFunctionErrors('BillingSync', fn, '...')`.
+   * Alarms on a function's errors, for handlers deployed by other stacks (the billing sync job:
+   * `observability.alarmOnFunctionErrors('BillingSync', fn, '...')` in infra/tollgate.ts).
    */
   alarmOnFunctionErrors(id: string, fn: IFunction, description: string): Alarm {
     return this.alarm(`${id}Errors`, {
@@ -227,9 +227,8 @@ export class ObservabilityStack extends Stack {
   }
 
   /**
-   * The billing sync job (a later stack) reports failed runs as `BillingSyncFailures`; this alarm
-   * exists before the job does and stays quiet until then. Its function's own errors are wired
-   * with alarmOnFunctionErrors when it lands.
+   * The billing sync job (the Jobs stack) reports failed runs as `BillingSyncFailures`. Its
+   * function's own errors are wired with alarmOnFunctionErrors in infra/tollgate.ts.
    */
   private addBillingSyncAlarm(): void {
     this.alarm('BillingSyncFailures', {

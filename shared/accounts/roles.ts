@@ -13,6 +13,8 @@ export const permissionRoles = {
   'keys:manage': ['owner', 'developer'],
   /** See plan, usage cost and invoices. */
   'billing:read': ['owner', 'billing'],
+  /** Add a card (Checkout), open the customer portal. */
+  'billing:manage': ['owner', 'billing'],
   /** Pin model versions for the tenant (`/account/models/pins`). */
   'models:manage': ['owner', 'developer'],
   /** Set per-key limits (rate limits and a key's own spend cap). */

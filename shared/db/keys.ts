@@ -116,6 +116,27 @@ export const keys = {
   /** An operator action, partitioned by month; gsi1 `AUDIT` lists them newest first. */
   auditEntry: (month: string, at: string, id: string) => ({ pk: `AUDIT#${month}`, sk: `${at}#${id}` }),
   auditIndex: () => 'AUDIT',
+  /**
+   * A tenant's billing account: its Stripe customer and subscription, billing status, and (in
+   * gsi1 `BILLING_ACCOUNTS`) its place in the list the meter sync walks.
+   */
+  billingAccount: (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: 'BILLING' }),
+  billingAccountsIndex: () => 'BILLING_ACCOUNTS',
+  /** The meter sync's cursor for a tenant: usage before it is in Stripe. */
+  billingSync: (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: 'BILLING#SYNC' }),
+  /** A Stripe webhook event, once processed: the conditional put on this key is what makes it once-only. */
+  stripeEvent: (tenantId: string, eventId: string) => ({
+    pk: `TENANT#${tenantId}`,
+    sk: `STRIPEEVENT#${eventId}`,
+  }),
+  /** Which tenant a Stripe customer is. Not tenant-led, by necessity: a webhook knows only the customer. */
+  stripeCustomer: (customerId: string) => ({ pk: `STRIPECUSTOMER#${customerId}`, sk: 'STRIPECUSTOMER' }),
+  /** The Stripe meter and price of one model version's unit, as `billing:setup` made them. */
+  billingPrice: (model: string, version: string, unit: string) => ({
+    pk: 'BILLING#PRICES',
+    sk: `PRICE#${model}#${version}#${unit}`,
+  }),
+  billingPricesPartition: () => 'BILLING#PRICES',
   /** A local-runner marker, so a restart does not seed twice. */
   seedMarker: (name: string) => ({ pk: `SEED#${name}`, sk: 'SEED' }),
 } as const;
@@ -151,4 +172,9 @@ export type EntityType =
   | 'refresh_token'
   | 'operator'
   | 'rate_window'
-  | 'audit_entry';
+  | 'audit_entry'
+  | 'billing_account'
+  | 'billing_sync'
+  | 'stripe_event'
+  | 'stripe_customer'
+  | 'billing_price';

@@ -4,7 +4,10 @@ export type EmailKind =
   | 'already_registered'
   | 'reset_password'
   | 'invitation'
-  | 'usage_alert';
+  | 'usage_alert'
+  | 'payment_past_due'
+  | 'billing_suspended'
+  | 'billing_restored';
 
 export interface EmailMessage {
   to: string;

@@ -25,6 +25,8 @@ export interface Tenant {
   spendCapNanoUsd?: number;
   /** Bumped by every change of `limitOverrides`: operators' edits are conditional on it. */
   limitsRevision?: number;
+  /** When a payment failed (status `past_due`): the grace period runs from here. */
+  pastDueSince?: string;
 }
 
 export interface TenantPage {
@@ -246,5 +248,6 @@ function toTenant(item: Record<string, unknown>): Tenant {
     ...(item.limitOverrides ? { limitOverrides: item.limitOverrides as LimitOverrides } : {}),
     ...(item.spendCapNanoUsd !== undefined ? { spendCapNanoUsd: Number(item.spendCapNanoUsd) } : {}),
     ...(item.limitsRevision !== undefined ? { limitsRevision: Number(item.limitsRevision) } : {}),
+    ...(typeof item.pastDueSince === 'string' ? { pastDueSince: item.pastDueSince } : {}),
   };
 }

@@ -1,11 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { TenantRole } from '../../shared/accounts/roles';
 import { invite } from '../../shared/accounts/team';
 import { issueApiKey } from '../../shared/auth/issue-api-key';
 import { newId } from '../../shared/ids';
 import type { TenantStatus } from '../../shared/tenants/tenant-store';
 import { newEmail } from '../support/accounts';
-import { createHarness, type Harness } from '../support/harness';
+import { billingHarness } from '../support/billing';
+import type { FakeStripe } from '../support/fake-stripe';
+import type { Harness } from '../support/harness';
 import {
   type Caller,
   type MatrixFixture,
@@ -357,6 +359,24 @@ const routes: MatrixRoute[] = [
     request: async () => ({ method: 'GET', path: '/admin/usage' }),
   },
   {
+    name: 'GET /account/billing',
+    for: 'user',
+    ok: 200,
+    request: async () => ({ method: 'GET', path: '/account/billing' }),
+  },
+  {
+    name: 'POST /account/billing/checkout',
+    for: 'user',
+    ok: 201,
+    request: async () => ({ method: 'POST', path: '/account/billing/checkout' }),
+  },
+  {
+    name: 'POST /account/billing/portal',
+    for: 'user',
+    ok: 201,
+    request: async () => ({ method: 'POST', path: '/account/billing/portal' }),
+  },
+  {
     name: 'GET /admin/audit',
     for: 'operator',
     ok: 200,
@@ -483,9 +503,14 @@ const routes: MatrixRoute[] = [
 ];
 
 let harness: Harness;
+let stripe: FakeStripe | undefined;
 runSecurityMatrix(routes, async () => {
-  harness = await createHarness();
+  // Billing routes talk to Stripe: a fake one, with prices set up, so their control succeeds.
+  ({ h: harness, fake: stripe } = await billingHarness());
   return harness;
+});
+afterAll(async () => {
+  await stripe?.stop();
 });
 
 describe('the security matrix table', () => {

@@ -1,27 +1,39 @@
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { stages } from '../../infra/config';
-import { sweeperTableActions } from '../../infra/stacks/jobs-stack';
-import { asArray, onlyResource, policyStatements, templates } from './helpers';
+import { stageConfig, stages } from '../../infra/config';
+import { apiTableActions } from '../../infra/stacks/api-stack';
+import { billingSyncEntry, sweeperTableActions } from '../../infra/stacks/jobs-stack';
+import { asArray, type Cfn, render, templates } from './helpers';
 
 describe.each(stages)('jobs stack (%s)', (stage) => {
   const { jobs } = templates(stage);
-  const [sweeperId, sweeper] = onlyResource(jobs, 'AWS::Lambda::Function');
+  const functions = Object.entries(jobs.findResources('AWS::Lambda::Function')) as [string, Cfn][];
+  const named = (name: string) =>
+    functions.find(([, f]) => f.Properties.FunctionName === `tollgate-${stage}-${name}`)!;
+  const rules = Object.values(jobs.findResources('AWS::Events::Rule')) as Cfn[];
+  const ruleFor = (id: string) => rules.find((r) => r.Properties.Targets[0].Arn['Fn::GetAtt'][0] === id);
+  const roleOf = (fn: Cfn) => fn.Properties.Role['Fn::GetAtt'][0] as string;
+  const statementsOf = (fn: Cfn) => {
+    const role = roleOf(fn);
+    const policies = Object.values(jobs.findResources('AWS::IAM::Policy')) as Cfn[];
+    return policies
+      .filter((p) => p.Properties.Roles.some((r: Cfn) => r.Ref === role))
+      .flatMap((p) => asArray(p.Properties.PolicyDocument.Statement) as Cfn[]);
+  };
 
   it('runs the reservation sweeper once a minute', () => {
-    expect(sweeper.Properties).toMatchObject({
-      FunctionName: `tollgate-${stage}-sweep-reservations`,
-      Runtime: 'nodejs24.x',
-      Architectures: ['arm64'],
-    });
+    expect(functions).toHaveLength(2);
+    const [sweeperId, sweeper] = named('sweep-reservations');
+    expect(sweeper.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
     expect(sweeper.Properties.Environment.Variables.STAGE).toBe(stage);
-    const [, rule] = onlyResource(jobs, 'AWS::Events::Rule');
+    const rule = ruleFor(sweeperId);
     expect(rule.Properties.ScheduleExpression).toBe('rate(1 minute)');
     expect(rule.Properties.Targets).toHaveLength(1);
-    expect(rule.Properties.Targets[0].Arn).toEqual({ 'Fn::GetAtt': [sweeperId, 'Arn'] });
   });
 
-  it('may only query, delete and update items of the main table and its index', () => {
-    const data = policyStatements(jobs).filter((st) =>
+  it('lets the sweeper only query, delete and update items of the main table and its index', () => {
+    const [, sweeper] = named('sweep-reservations');
+    const data = statementsOf(sweeper).filter((st) =>
       asArray(st.Action).some((a) => String(a).startsWith('dynamodb:')),
     );
     expect(data).toHaveLength(1);
@@ -30,5 +42,37 @@ describe.each(stages)('jobs stack (%s)', (stage) => {
     expect(resources).toHaveLength(2);
     expect(resources.join(' ')).toContain('/index/gsi1');
     expect(resources.join(' ')).not.toContain('*');
+  });
+
+  it('runs the billing sync on its schedule, without retries (the next run carries on)', () => {
+    const [billingId, billing] = named('billing-sync');
+    const minutes = stageConfig(stage).billing.syncEveryMinutes;
+    const rule = ruleFor(billingId);
+    expect(rule.Properties.ScheduleExpression).toBe(
+      `rate(${minutes} ${minutes === 1 ? 'minute' : 'minutes'})`,
+    );
+    expect(rule.Properties.Targets[0].RetryPolicy).toEqual({ MaximumRetryAttempts: 0 });
+    expect(billing.Properties.Environment.Variables).toMatchObject({
+      STAGE: stage,
+      PAST_DUE_GRACE_DAYS: '7',
+    });
+    // Stripe's keys come from the platform secret at cold start, never as plain variables.
+    expect(billing.Properties.Environment.Variables.TOLLGATE_SECRETS_ARN).toBeDefined();
+    expect(billing.Properties.Environment.Variables.STRIPE_SECRET_KEY).toBeUndefined();
+    expect(existsSync(billingSyncEntry)).toBe(true);
+  });
+
+  it("gives the billing sync the API's table access on both tables, and reading the platform secret", () => {
+    const [, billing] = named('billing-sync');
+    const statements = statementsOf(billing);
+    const data = statements.filter((s) => s.Sid === 'BillingTableData');
+    expect(data).toHaveLength(1);
+    expect(asArray(data[0]!.Action).sort()).toEqual([...apiTableActions].sort());
+    const resources = asArray(data[0]!.Resource).map(render);
+    expect(resources).toHaveLength(4);
+    expect(resources.filter((r) => r.endsWith('/index/gsi1'))).toHaveLength(2);
+    const secret = statements.filter((s) => asArray(s.Action).includes('secretsmanager:GetSecretValue'));
+    expect(secret).toHaveLength(1);
+    expect(render(secret[0]!.Resource)).toContain('PlatformSecrets');
   });
 });

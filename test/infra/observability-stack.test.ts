@@ -228,6 +228,7 @@ describe('observability without model endpoints, and with an alarm address', () 
         'tollgate-dev-Api5xxRate',
         'tollgate-dev-ApiFunctionErrors',
         'tollgate-dev-BillingSyncFailures',
+        'tollgate-dev-BillingSyncErrors',
       ].sort(),
     );
     const sagemaker = metricLines(dashboardBody(template)).filter((l) => l.namespace === 'AWS/SageMaker');

@@ -116,6 +116,25 @@ describe('cdk synth (CLI, offline)', () => {
       { cwd: streamDir, env: lambdaEnv },
     );
     expect(streamed.stdout).toContain('stream-handler-ok');
+
+    // The billing job's bundle cold-starts with only its own template's environment.
+    const jobs = JSON.parse(readFileSync(path.join(outdir, 'Tollgate-Dev-Jobs.template.json'), 'utf8'));
+    const billingFn = (Object.values(jobs.Resources) as FunctionResource[]).find(
+      (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.FunctionName === 'tollgate-dev-billing-sync',
+    );
+    expect(billingFn).toBeDefined();
+    const billingDir = path.join(outdir, billingFn!.Metadata['aws:asset:path']!);
+    const billingEnv: Record<string, string> = { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1' };
+    for (const [key, value] of Object.entries(billingFn!.Properties.Environment.Variables)) {
+      // The secret's ARN is a reference here; without it the entry uses the environment as is.
+      if (typeof value === 'string') billingEnv[key] = value;
+    }
+    const billingLoaded = await run(
+      process.execPath,
+      ['--input-type=module', '-e', load, pathToFileURL(path.join(billingDir, 'index.mjs')).href],
+      { cwd: billingDir, env: billingEnv },
+    );
+    expect(billingLoaded.stdout).toContain('handler-ok');
   });
 
   it('refuses an unknown stage', { timeout: 180_000 }, async () => {

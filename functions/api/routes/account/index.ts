@@ -2,6 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import { requireUser } from '../../middleware/require-role';
 import { sessionAuth } from '../../middleware/session-auth';
+import { registerBilling } from './billing';
 import { registerKeys } from './keys';
 import { registerLimits } from './limits';
 import { registerPins } from './pins';
@@ -19,5 +20,6 @@ export function registerAccount(app: OpenAPIHono<AppEnv>): void {
   registerTeam(app);
   registerLimits(app);
   registerAccountUsage(app);
+  registerBilling(app);
   registerPins(app);
 }

@@ -2,6 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import { apiKeyAuth } from '../../middleware/api-key-auth';
 import { apiKeyScope } from '../../middleware/api-key-scope';
+import { billingWarning } from '../../middleware/billing-warning';
 import { idempotency } from '../../middleware/idempotency';
 import { rateLimitHeaders } from '../../middleware/rate-limit-headers';
 import { requireJson } from '../../middleware/require-json';
@@ -18,6 +19,7 @@ export function registerV1(app: OpenAPIHono<AppEnv>): void {
   app.use(
     '/v1/*',
     apiKeyAuth(),
+    billingWarning(),
     rateLimitHeaders(),
     // Reading usage is its own scope; everything else under /v1 calls models.
     apiKeyScope((method, path) =>

@@ -1,0 +1,51 @@
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { startCheckout } from '../../../../../shared/billing/checkout';
+import { ApiError } from '../../../../../shared/errors';
+import { sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import type { AppEnv } from '../../../env';
+import { requirePermission, userSession } from '../../../middleware/require-role';
+import { billingErrorResponses, providerError, SessionUrlResponse } from './schemas';
+
+const route = createRoute({
+  method: 'post',
+  path: '/account/billing/checkout',
+  tags: ['Billing'],
+  summary:
+    'Upgrade to pay-as-you-go: a Stripe Checkout URL that collects a card and starts the metered subscription',
+  security: sessionSecurity,
+  middleware: [requirePermission('billing:manage')] as const,
+  responses: {
+    201: {
+      description: 'The Checkout session; send the browser to `url`',
+      content: { 'application/json': { schema: SessionUrlResponse } },
+    },
+    ...sessionErrorResponses,
+    ...billingErrorResponses,
+  },
+});
+
+export function registerCheckout(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const session = userSession(c);
+    const result = await startCheckout(c.get('deps').billing, session.tenant);
+    switch (result.status) {
+      case 'created':
+        return c.json({ object: 'checkout_session' as const, id: result.id, url: result.url }, 201);
+      case 'already_subscribed':
+        throw new ApiError(
+          'conflict',
+          'This account already has a subscription; manage cards and invoices at POST /account/billing/portal.',
+        );
+      case 'not_set_up':
+        c.get('log').error(
+          { missing: result.missing.slice(0, 10) },
+          'Stripe prices missing: run billing:setup',
+        );
+        throw new ApiError('billing_unavailable', 'Billing is being set up; try again later.', {
+          headers: { 'retry-after': '300' },
+        });
+      case 'failed':
+        throw providerError(result);
+    }
+  });
+}

@@ -1,0 +1,31 @@
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { openPortal } from '../../../../../shared/billing/checkout';
+import { sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import type { AppEnv } from '../../../env';
+import { requirePermission, userSession } from '../../../middleware/require-role';
+import { billingErrorResponses, providerError, SessionUrlResponse } from './schemas';
+
+const route = createRoute({
+  method: 'post',
+  path: '/account/billing/portal',
+  tags: ['Billing'],
+  summary: 'A Stripe customer-portal URL: invoices, cards, the subscription',
+  security: sessionSecurity,
+  middleware: [requirePermission('billing:manage')] as const,
+  responses: {
+    201: {
+      description: 'The portal session; send the browser to `url`',
+      content: { 'application/json': { schema: SessionUrlResponse } },
+    },
+    ...sessionErrorResponses,
+    ...billingErrorResponses,
+  },
+});
+
+export function registerPortal(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const result = await openPortal(c.get('deps').billing, userSession(c).tenant);
+    if (result.status === 'failed') throw providerError(result);
+    return c.json({ object: 'portal_session' as const, url: result.url }, 201);
+  });
+}

@@ -1,0 +1,350 @@
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { BillingUnit } from '../catalog/types';
+import { keys } from '../db/keys';
+import { type TransactItem, transact } from '../db/transact';
+import type { Units } from '../metering/pricing';
+import type { BillingStatus } from './billing';
+
+/** A tenant's standing with the payment provider. */
+export interface BillingAccount {
+  tenantId: string;
+  customerId: string | null;
+  subscriptionId: string | null;
+  status: BillingStatus;
+  pastDueSince: string | null;
+  /** The provider's `created` (seconds) of the newest event that set the status; older events are stale. */
+  statusEventAt: number;
+  /** Suspended for non-payment (not by an operator): a payment reactivates the tenant. */
+  suspendedByBilling: boolean;
+  /** Usage from this instant (ms) on goes to the provider; null before the first subscription. */
+  billedFromMs: number | null;
+  /** Usage before this instant (ms) goes to the provider; set when the subscription ended. */
+  billedUntilMs: number | null;
+  updatedAt: string;
+}
+
+/** Where the meter sync stands for one tenant. */
+export interface SyncState {
+  tenantId: string;
+  /** Usage before this instant (ms) is in the provider. Always the start of the next window. */
+  cursorMs: number;
+  /** The calendar month (`2026-11`) `includedUsed` counts in; '' when not yet known. */
+  month: string;
+  /** Units the tenant used this month before the cursor (they consume the plan's included units first). */
+  includedUsed: Units;
+  /** Meters of the window at the cursor whose event the provider already accepted. */
+  sent: string[];
+}
+
+/** The provider objects of one model version's unit, as `billing:setup` recorded them. */
+export interface PriceRecord {
+  model: string;
+  version: string;
+  unit: BillingUnit;
+  eventName: string;
+  displayName: string;
+  meterId: string;
+  productId: string;
+  priceId: string;
+  lookupKey: string;
+  unitAmountDecimal: string;
+  priceBook: string;
+  updatedAt: string;
+}
+
+export type AttachCustomerResult = { status: 'attached' } | { status: 'taken'; existing: string };
+
+/**
+ * Billing state in the `main` table: billing accounts (under their tenant, listed in gsi1
+ * `BILLING_ACCOUNTS`), meter-sync cursors, processed webhook events, the customer -> tenant
+ * lookup, and the price map `billing:setup` writes.
+ */
+export class BillingStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    readonly table: string,
+  ) {}
+
+  /** One transaction on the main table (status changes span the account, tenant and audit log). */
+  transact(items: TransactItem[]) {
+    return transact(this.doc, items);
+  }
+
+  async getAccount(tenantId: string): Promise<BillingAccount | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: keys.billingAccount(tenantId), ConsistentRead: true }),
+    );
+    return out.Item ? toAccount(out.Item) : undefined;
+  }
+
+  /** Every billing account (those that ever had a customer), a page at a time. */
+  async listAccounts(): Promise<BillingAccount[]> {
+    const accounts: BillingAccount[] = [];
+    let cursor: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: 'gsi1',
+          KeyConditionExpression: 'gsi1pk = :p',
+          ExpressionAttributeValues: { ':p': keys.billingAccountsIndex() },
+          ExclusiveStartKey: cursor,
+        }),
+      );
+      accounts.push(...(out.Items ?? []).map(toAccount));
+      cursor = out.LastEvaluatedKey;
+    } while (cursor);
+    return accounts;
+  }
+
+  /**
+   * Records a tenant's customer id, and the customer -> tenant lookup, unless the tenant already
+   * has a different one: then `taken` with the one it has (the caller deletes its duplicate).
+   */
+  async attachCustomer(tenantId: string, customerId: string, now: Date): Promise<AttachCustomerResult> {
+    const result = await transact(this.doc, [
+      {
+        Update: {
+          TableName: this.table,
+          Key: keys.billingAccount(tenantId),
+          UpdateExpression:
+            'SET customerId = :c, #type = :type, tenantId = :t, gsi1pk = :g, gsi1sk = :t, updatedAt = :now, ' +
+            '#status = if_not_exists(#status, :none), statusEventAt = if_not_exists(statusEventAt, :zero)',
+          ConditionExpression: 'attribute_not_exists(customerId) OR customerId = :c',
+          ExpressionAttributeNames: { '#type': 'type', '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':c': customerId,
+            ':type': 'billing_account',
+            ':t': tenantId,
+            ':g': keys.billingAccountsIndex(),
+            ':now': now.toISOString(),
+            ':none': 'none',
+            ':zero': 0,
+          },
+        },
+      },
+      {
+        Put: {
+          TableName: this.table,
+          Item: { ...keys.stripeCustomer(customerId), type: 'stripe_customer', customerId, tenantId },
+        },
+      },
+    ]);
+    if (result.ok) return { status: 'attached' };
+    const existing = (await this.getAccount(tenantId))?.customerId;
+    if (!existing) throw new Error(`billing account of ${tenantId} refused customer ${customerId}`);
+    return { status: 'taken', existing };
+  }
+
+  async tenantOfCustomer(customerId: string): Promise<string | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: keys.stripeCustomer(customerId) }),
+    );
+    return out.Item?.tenantId as string | undefined;
+  }
+
+  /** The marker that makes a webhook event once-only, for the transaction that applies it. */
+  eventMarkerItem(tenantId: string, event: { id: string; type: string }, outcome: string, now: Date) {
+    return {
+      Put: {
+        TableName: this.table,
+        Item: {
+          ...keys.stripeEvent(tenantId, event.id),
+          type: 'stripe_event',
+          eventId: event.id,
+          eventType: event.type,
+          outcome,
+          processedAt: now.toISOString(),
+          // Stripe retries an event for 3 days; kept a month, then DynamoDB drops it.
+          ttl: Math.floor(now.getTime() / 1000) + 30 * 86_400,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    } satisfies TransactItem;
+  }
+
+  async eventSeen(tenantId: string, eventId: string): Promise<boolean> {
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: keys.stripeEvent(tenantId, eventId),
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item !== undefined;
+  }
+
+  /**
+   * The Update that changes an account, conditional on it being as it was read (status and the
+   * event time that set it): two webhooks for one tenant cannot both apply what they decided.
+   */
+  accountUpdateItem(
+    tenantId: string,
+    change: Partial<Omit<BillingAccount, 'tenantId'>>,
+    read: Pick<BillingAccount, 'status' | 'statusEventAt'>,
+  ): TransactItem {
+    const names: Record<string, string> = { '#sea': 'statusEventAt', '#st': 'status' };
+    const values: Record<string, unknown> = { ':read_sea': read.statusEventAt, ':read_st': read.status };
+    const sets: string[] = [];
+    const removes: string[] = [];
+    for (const [field, value] of Object.entries(change)) {
+      if (value === undefined) continue;
+      names[`#f_${field}`] = field;
+      if (value === null) removes.push(`#f_${field}`);
+      else {
+        sets.push(`#f_${field} = :f_${field}`);
+        values[`:f_${field}`] = value;
+      }
+    }
+    const expr = [
+      sets.length ? `SET ${sets.join(', ')}` : '',
+      removes.length ? `REMOVE ${removes.join(', ')}` : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
+    return {
+      Update: {
+        TableName: this.table,
+        Key: keys.billingAccount(tenantId),
+        UpdateExpression: expr,
+        ConditionExpression: '#sea = :read_sea AND #st = :read_st',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      },
+    };
+  }
+
+  async getSync(tenantId: string): Promise<SyncState | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: keys.billingSync(tenantId), ConsistentRead: true }),
+    );
+    const i = out.Item;
+    if (!i) return undefined;
+    return {
+      tenantId,
+      cursorMs: Number(i.cursorMs),
+      month: (i.month as string) ?? '',
+      includedUsed: (i.includedUsed as Units) ?? {},
+      sent: [...((i.sent as Set<string> | undefined) ?? [])],
+    };
+  }
+
+  /** Starts a tenant's cursor (once: a second start is a no-op). */
+  async startSync(tenantId: string, cursorMs: number): Promise<void> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...keys.billingSync(tenantId), type: 'billing_sync', tenantId, cursorMs, month: '' },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (err) {
+      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+    }
+  }
+
+  /** Notes that the provider accepted one meter's event of the window at `cursorMs`. False: the cursor moved. */
+  async markSent(tenantId: string, cursorMs: number, eventName: string): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: keys.billingSync(tenantId),
+        UpdateExpression: 'ADD sent :m',
+        ConditionExpression: 'cursorMs = :c',
+        ExpressionAttributeValues: { ':m': new Set([eventName]), ':c': cursorMs },
+      }),
+    );
+  }
+
+  /**
+   * Moves the cursor past a window whose every event was accepted, with the month's included
+   * units used so far. False when another run moved it first.
+   */
+  async advance(
+    tenantId: string,
+    from: number,
+    to: { cursorMs: number; month: string; includedUsed: Units },
+  ): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: keys.billingSync(tenantId),
+        UpdateExpression: 'SET cursorMs = :to, #month = :month, includedUsed = :used REMOVE sent',
+        ConditionExpression: 'cursorMs = :from',
+        ExpressionAttributeNames: { '#month': 'month' },
+        ExpressionAttributeValues: {
+          ':to': to.cursorMs,
+          ':from': from,
+          ':month': to.month,
+          ':used': to.includedUsed,
+        },
+      }),
+    );
+  }
+
+  async putPrice(record: PriceRecord): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          ...keys.billingPrice(record.model, record.version, record.unit),
+          type: 'billing_price',
+          ...record,
+        },
+      }),
+    );
+  }
+
+  async listPrices(): Promise<PriceRecord[]> {
+    const prices: PriceRecord[] = [];
+    let cursor: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :p',
+          ExpressionAttributeValues: { ':p': keys.billingPricesPartition() },
+          ExclusiveStartKey: cursor,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        const { pk: _pk, sk: _sk, type: _t, ...record } = item;
+        prices.push(record as PriceRecord);
+      }
+      cursor = out.LastEvaluatedKey;
+    } while (cursor);
+    return prices;
+  }
+
+  private async conditional(command: UpdateCommand): Promise<boolean> {
+    try {
+      await this.doc.send(command);
+      return true;
+    } catch (err) {
+      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
+  }
+}
+
+function toAccount(i: Record<string, unknown>): BillingAccount {
+  return {
+    tenantId: i.tenantId as string,
+    customerId: (i.customerId as string | undefined) ?? null,
+    subscriptionId: (i.subscriptionId as string | undefined) ?? null,
+    status: ((i.status as BillingStatus | undefined) ?? 'none') as BillingStatus,
+    pastDueSince: (i.pastDueSince as string | undefined) ?? null,
+    statusEventAt: Number(i.statusEventAt ?? 0),
+    suspendedByBilling: i.suspendedByBilling === true,
+    billedFromMs: i.billedFromMs === undefined ? null : Number(i.billedFromMs),
+    billedUntilMs: i.billedUntilMs === undefined ? null : Number(i.billedUntilMs),
+    updatedAt: (i.updatedAt as string | undefined) ?? '',
+  };
+}

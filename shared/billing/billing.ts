@@ -1,0 +1,144 @@
+import type { BillingUnit } from '../catalog/types';
+
+/**
+ * The billing port: what the platform asks of a payment provider. The usage ledger in DynamoDB is
+ * the truth; the provider collects the money. Two adapters: Stripe (`stripe-billing.ts`) and the
+ * ledger-only one (`ledger-billing.ts`, the local default), which answers `not_connected` to
+ * everything that needs a provider, so the rest of billing (previews, status) works without one.
+ */
+
+/** Why a provider call failed, as far as the caller needs to decide what to do next. */
+export type GatewayFailure =
+  /** No provider is configured (ledger-only mode). */
+  | { kind: 'not_connected' }
+  /** Rate limited: try again after `retryAfterMs` (or a back-off of the caller's choosing). */
+  | { kind: 'throttled'; retryAfterMs?: number }
+  /** The provider could not be reached, timed out or failed (5xx): may be retried as is. */
+  | { kind: 'unavailable'; message: string }
+  /** The provider refused the request (4xx): retrying the same request will not help. */
+  | { kind: 'rejected'; message: string; code?: string };
+
+export type GatewayResult<T> = ({ ok: true } & T) | ({ ok: false } & GatewayFailure);
+
+/** One aggregate of usage, as sent to a meter. */
+export interface MeterEventInput {
+  eventName: string;
+  customerId: string;
+  /** Whole units (tokens, images). */
+  value: number;
+  /** Deterministic: the provider drops a second event with the same identifier. */
+  identifier: string;
+  /** When the usage happened (seconds since the epoch): decides the billing period it lands in. */
+  timestamp: number;
+}
+
+export interface InvoiceSummary {
+  id: string;
+  number: string | null;
+  status: string | null;
+  currency: string;
+  /** In the currency's minor unit (cents). */
+  totalCents: number;
+  amountDueCents: number;
+  periodStart: string;
+  periodEnd: string;
+  createdAt: string;
+  hostedUrl: string | null;
+  pdfUrl: string | null;
+}
+
+/** Subscription states as the provider reports them. */
+export type ProviderSubscriptionStatus =
+  | 'active'
+  | 'trialing'
+  | 'past_due'
+  | 'unpaid'
+  | 'canceled'
+  | 'incomplete'
+  | 'incomplete_expired'
+  | 'paused';
+
+/** A verified webhook event, reduced to what billing acts on. */
+export type BillingEvent = { id: string; created: number } & (
+  | {
+      type: 'checkout.completed';
+      customerId: string;
+      subscriptionId: string | null;
+      tenantId: string | null;
+    }
+  | { type: 'invoice.paid'; customerId: string; invoiceId: string }
+  | { type: 'invoice.payment_failed'; customerId: string; invoiceId: string }
+  | {
+      type: 'subscription.updated';
+      customerId: string;
+      subscriptionId: string;
+      status: ProviderSubscriptionStatus;
+    }
+  | { type: 'subscription.deleted'; customerId: string; subscriptionId: string }
+  | { type: 'ignored'; providerType: string }
+);
+
+export type WebhookVerification =
+  | { ok: true; event: BillingEvent }
+  | { ok: false; reason: 'not_connected' | 'bad_signature' | 'too_old' | 'malformed' };
+
+/** What `billing:setup` makes for one model version's unit. */
+export interface MeterSpec {
+  model: string;
+  version: string;
+  unit: BillingUnit;
+  /** The meter's event name: what meter events carry. */
+  eventName: string;
+  /** The words on the tenant's invoice (the product's name). */
+  displayName: string;
+  productId: string;
+  /** Identifies the price of one price book, so a new price book makes a new price. */
+  lookupKey: string;
+  /** Cents per unit, as a decimal string (nano-USD / 1e7: exact). */
+  unitAmountDecimal: string;
+  priceBook: string;
+}
+
+export interface ProvisionedPrice {
+  meterId: string;
+  productId: string;
+  priceId: string;
+  /** What setup did: `created`, `updated` or `unchanged` per object. */
+  changes: string[];
+}
+
+export interface CheckoutInput {
+  customerId: string;
+  tenantId: string;
+  priceIds: string[];
+  successUrl: string;
+  cancelUrl: string;
+  /** Start of the next calendar month (seconds): periods then match the ledger's months. */
+  billingCycleAnchor: number;
+  /** Printed on every invoice of the subscription. */
+  description: string;
+}
+
+/** The payment provider. Every method answers with a value; none throws for provider failures. */
+export interface BillingGateway {
+  readonly mode: 'stripe' | 'ledger';
+  createCustomer(
+    input: { tenantId: string; name: string; email: string | null },
+    idempotencyKey: string,
+  ): Promise<GatewayResult<{ customerId: string }>>;
+  deleteCustomer(customerId: string): Promise<GatewayResult<object>>;
+  createCheckout(input: CheckoutInput): Promise<GatewayResult<{ id: string; url: string }>>;
+  createPortal(input: { customerId: string; returnUrl: string }): Promise<GatewayResult<{ url: string }>>;
+  cancelSubscription(subscriptionId: string): Promise<GatewayResult<object>>;
+  sendMeterEvent(event: MeterEventInput): Promise<GatewayResult<object>>;
+  listInvoices(customerId: string, limit: number): Promise<GatewayResult<{ invoices: InvoiceSummary[] }>>;
+  /** Checks the signature on the raw body (and the signed timestamp against `nowMs`). */
+  verifyWebhook(rawBody: string, signature: string, nowMs: number): WebhookVerification;
+  /** Creates or updates, idempotently, the meter, product and price of one spec. */
+  provisionPrice(spec: MeterSpec): Promise<GatewayResult<ProvisionedPrice>>;
+  /** Adds a price to a subscription unless it is there already. */
+  ensureSubscriptionItem(subscriptionId: string, priceId: string): Promise<GatewayResult<{ added: boolean }>>;
+}
+
+/** Billing status of a tenant, as billing sees it (the tenant's `status` follows it). */
+export type BillingStatus = 'none' | 'active' | 'past_due' | 'suspended' | 'canceled';

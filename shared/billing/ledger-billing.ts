@@ -1,0 +1,25 @@
+import type { BillingGateway, GatewayResult, WebhookVerification } from './billing';
+
+const notConnected = async <T>(): Promise<GatewayResult<T>> => ({ ok: false, kind: 'not_connected' });
+
+/**
+ * Ledger-only billing (no Stripe key; the local default). Usage is metered and priced, the invoice
+ * preview is computed from the ledger, and nothing is sent anywhere: every provider operation
+ * answers `not_connected`, so routes can say so and the sync does nothing.
+ */
+export class LedgerBillingGateway implements BillingGateway {
+  readonly mode = 'ledger' as const;
+  createCustomer = notConnected<{ customerId: string }>;
+  deleteCustomer = notConnected<object>;
+  createCheckout = notConnected<{ id: string; url: string }>;
+  createPortal = notConnected<{ url: string }>;
+  cancelSubscription = notConnected<object>;
+  sendMeterEvent = notConnected<object>;
+  listInvoices = notConnected<{ invoices: [] }>;
+  provisionPrice = notConnected<{ meterId: string; productId: string; priceId: string; changes: string[] }>;
+  ensureSubscriptionItem = notConnected<{ added: boolean }>;
+
+  verifyWebhook(): WebhookVerification {
+    return { ok: false, reason: 'not_connected' };
+  }
+}

@@ -1,0 +1,72 @@
+import type { BillingEvent, ProviderSubscriptionStatus } from './billing';
+
+type Obj = Record<string, unknown>;
+
+/** An id, whether Stripe sent the id or the expanded object. */
+export const idOf = (v: unknown): string | null =>
+  typeof v === 'string'
+    ? v
+    : v && typeof v === 'object' && typeof (v as Obj).id === 'string'
+      ? ((v as Obj).id as string)
+      : null;
+
+const SUBSCRIPTION_STATUSES = new Set<string>([
+  'active',
+  'trialing',
+  'past_due',
+  'unpaid',
+  'canceled',
+  'incomplete',
+  'incomplete_expired',
+  'paused',
+]);
+
+/** A Stripe event reduced to what billing acts on; undefined when a field it needs is missing. */
+export function toBillingEvent(e: {
+  id: string;
+  type: string;
+  created: number;
+  data: { object: Obj };
+}): BillingEvent | undefined {
+  if (typeof e?.id !== 'string' || typeof e.created !== 'number' || !e.data?.object) return undefined;
+  const o = e.data.object;
+  const base = { id: e.id, created: e.created };
+  const customerId = idOf(o.customer);
+  switch (e.type) {
+    case 'checkout.session.completed':
+      if (o.mode !== 'subscription') return { ...base, type: 'ignored', providerType: e.type };
+      if (!customerId) return undefined;
+      return {
+        ...base,
+        type: 'checkout.completed',
+        customerId,
+        subscriptionId: idOf(o.subscription),
+        tenantId: typeof o.client_reference_id === 'string' ? o.client_reference_id : null,
+      };
+    case 'invoice.paid':
+    case 'invoice.payment_failed':
+      if (!customerId || typeof o.id !== 'string') return undefined;
+      return {
+        ...base,
+        type: e.type === 'invoice.paid' ? 'invoice.paid' : 'invoice.payment_failed',
+        customerId,
+        invoiceId: o.id,
+      };
+    case 'customer.subscription.updated':
+    case 'customer.subscription.deleted':
+      if (!customerId || typeof o.id !== 'string') return undefined;
+      if (e.type === 'customer.subscription.deleted') {
+        return { ...base, type: 'subscription.deleted', customerId, subscriptionId: o.id };
+      }
+      if (typeof o.status !== 'string' || !SUBSCRIPTION_STATUSES.has(o.status)) return undefined;
+      return {
+        ...base,
+        type: 'subscription.updated',
+        customerId,
+        subscriptionId: o.id,
+        status: o.status as ProviderSubscriptionStatus,
+      };
+    default:
+      return { ...base, type: 'ignored', providerType: e.type };
+  }
+}
