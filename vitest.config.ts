@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 /**
  * Test layers, each its own project: `vitest run --project unit` and so on.
  * unit: pure, no I/O. api: the Hono app in process against DynamoDB Local and the local model
- * runtime. integration: the whole local stack over HTTP. infra: CDK template assertions.
+ * runtime. integration: the whole local stack over HTTP. infra: CDK template assertions. e2e: the
+ * consoles in Debian's Chromium (playwright-core) against the whole local stack.
  * The projects run one after another (groupOrder): on a 2-core machine, overlapping them only
  * makes each slower.
  */
@@ -52,6 +53,17 @@ export default defineConfig({
           // Files share one module graph per worker: aws-cdk-lib loads once (seconds per load)
           // and each stage's app is synthesized once (helpers' cache), not once per file.
           isolate: false,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          sequence: { groupOrder: 4 },
+          include: ['test/e2e/**/*.test.ts'],
+          // Builds web/dist from the sources under test before any browser opens.
+          globalSetup: ['test/e2e/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
         },
       },
     ],

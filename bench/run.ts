@@ -3,6 +3,7 @@ import { benchChat } from './chat';
 import { benchGateway } from './gateway';
 import { machine } from './lib';
 import { benchModels } from './models';
+import { benchWeb } from './web';
 
 /**
  * `npm run bench` (add `-- --quick` for a short run). Everything is measured side by side in one
@@ -20,5 +21,6 @@ out.push(await benchGateway({ quick }));
 out.push(await benchBundle());
 out.push(await benchModels({ quick }));
 out.push(await benchChat({ quick }));
+out.push(await benchWeb());
 process.stdout.write(`${out.join('\n')}\n`);
 process.exit(0);

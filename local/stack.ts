@@ -7,6 +7,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
 import { createApiApp } from '../functions/api/app';
 import { createApiDeps, createStores } from '../functions/api/deps';
+import { handleNotFound } from '../functions/api/errors';
 import { type BillingSyncResult, billingSync } from '../functions/jobs/billing-sync';
 import { sweepReservations } from '../functions/jobs/sweep-reservations';
 import { createOperator } from '../shared/accounts/operators';
@@ -19,6 +20,7 @@ import { type EmbeddedDynamo, startEmbeddedDynamo } from './dynamodb';
 import { type RuntimeProcess, startRuntimeProcess } from './runtime/launcher';
 import { type DemoSeed, seedCatalogIfAbsent, seedDemoTenant } from './seed';
 import { localSigningKeys } from './signing-keys';
+import { serveConsole } from './web-console';
 
 export interface LocalStack {
   url: string;
@@ -44,6 +46,8 @@ export interface LocalStack {
 export interface LocalStackOptions {
   /** Where outbox emails are printed (default: stdout). Never the logger: emails carry tokens. */
   print?: (text: string) => void;
+  /** The built console to serve at `/` (default: web/dist). */
+  consoleDir?: string;
 }
 
 /** Where the admin CLI finds a running on-disk stack: `${DATA_DIR}/local.json`. */
@@ -164,7 +168,12 @@ export async function startLocalStack(
       const ok = db === 'ok' && models === 'ok';
       return c.json({ status: ok ? 'ok' : 'degraded', components: { dynamodb: db, models } }, ok ? 200 : 503);
     });
+    // The console (web/dist) at `/`, on the API's origin so its session cookies and the
+    // same-origin check work as they do behind CloudFront.
+    server.use('*', serveConsole(opts.consoleDir));
     server.route('/', createApiApp(deps));
+    // route() merges the API's routes but not its notFound: keep unknown paths the API's JSON 404.
+    server.notFound((c) => handleNotFound(c as unknown as Parameters<typeof handleNotFound>[0]));
 
     const httpServer = await new Promise<ReturnType<typeof serve>>((res, rej) => {
       const s = serve({ fetch: server.fetch, port: wired.PORT, hostname: wired.HOST }, () => res(s));

@@ -1,6 +1,7 @@
 import { loadConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
 import { startLocalStack } from './stack';
+import { buildConsole } from './web-build';
 
 /**
  * `npm start`: the whole platform on this machine. Flags: `--in-memory` (throwaway data).
@@ -21,11 +22,16 @@ const config = loadConfig({
   ...(args.has('--in-memory') ? { TOLLGATE_IN_MEMORY: 'true' } : {}),
 });
 const log = createLogger(config.LOG_LEVEL);
+// The console is served from web/dist: built here when missing or older than its sources.
+await buildConsole({ quiet: true }).catch((err: unknown) => {
+  process.stderr.write(`The console could not be built (the API still starts): ${String(err)}\n`);
+});
 const stack = await startLocalStack(config, log);
 
 const lines = [
   '',
   'Tollgate is running.',
+  `  Console        ${stack.url}/  (developers; operators log in at the same page)`,
   `  API            ${stack.url}  (health: ${stack.url}/health, reference: ${stack.url}/docs)`,
   `  DynamoDB       ${stack.dynamoEndpoint}  ${stack.dataPath ? `(data in ${stack.dataPath})` : config.DYNAMODB_ENDPOINT ? '(external)' : '(in memory)'}`,
   `  Model runtime  ${stack.runtimeUrl}  (SageMaker Runtime API)`,

@@ -1,0 +1,116 @@
+import { readFile, stat } from 'node:fs/promises';
+import { extname, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { MiddlewareHandler } from 'hono';
+
+/** Where `npm run build:web` puts the console. */
+export const CONSOLE_DIST = fileURLToPath(new URL('../web/dist/', import.meta.url));
+
+/**
+ * The console's own pages (client-side routes): a reload or a link from an email lands on
+ * index.html. Everything else stays the API's, so an unknown API path is still a JSON 404.
+ */
+const PAGES = new Set([
+  '/',
+  '/login',
+  '/signup',
+  '/verify-email',
+  '/reset-password',
+  '/accept-invitation',
+  '/overview',
+  '/keys',
+  '/usage',
+  '/models',
+  '/playground',
+  '/billing',
+  '/team',
+  '/operator',
+]);
+const isPage = (path: string) => PAGES.has(path) || path.startsWith('/operator/');
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
+  '.woff2': 'font/woff2',
+};
+
+/**
+ * The console's security headers. The CSP allows no inline script or style element, so an
+ * injected `<script>` cannot run; the page talks only to its own origin (the API) and cannot be
+ * framed. `blob:`/`data:` images are the playground's upload previews.
+ */
+export const CONSOLE_HEADERS: Record<string, string> = {
+  'Content-Security-Policy': [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "connect-src 'self'",
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; '),
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  // Verification and reset links carry tokens in the query: never hand them to another site.
+  'Referrer-Policy': 'no-referrer',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Permissions-Policy': 'camera=(), microphone=(), geolocation=(), payment=()',
+};
+
+const NOT_BUILT = `<!doctype html><html lang="en"><meta charset="utf-8"><title>Tollgate console not built</title>
+<body style="font-family:system-ui;max-width:40rem;margin:4rem auto;padding:0 1rem">
+<h1>The console is not built</h1><p>Run <code>npm run build:web</code> (or restart <code>npm start</code>, which builds it when missing), then reload.
+The API is running: see <a href="/docs">/docs</a>.</p></body></html>`;
+
+/**
+ * Serves the built console from `distDir` in front of the API: hashed files under /assets for a
+ * year (their names change with their content), index.html never cached (so a new build shows
+ * at once), and index.html for every console page.
+ */
+export function serveConsole(distDir: string = CONSOLE_DIST): MiddlewareHandler {
+  const root = resolve(distDir);
+  const file = async (rel: string): Promise<Buffer | null> => {
+    const full = resolve(root, `.${rel}`);
+    if (full !== root && !full.startsWith(root + sep)) return null;
+    try {
+      if (!(await stat(full)).isFile()) return null;
+      return await readFile(full);
+    } catch {
+      return null;
+    }
+  };
+  return async (c, next) => {
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return next();
+    const path = c.req.path;
+    const page = isPage(path.length > 1 ? path.replace(/\/+$/, '') : path);
+    const asset = path.startsWith('/assets/') || /^\/[\w.-]+\.(svg|png|ico|txt)$/.test(path);
+    if (!page && !asset) return next();
+    const headers = { ...CONSOLE_HEADERS };
+    if (page) {
+      const html = await file('/index.html');
+      return c.body(html ? new Uint8Array(html) : NOT_BUILT, html ? 200 : 503, {
+        ...headers,
+        'Content-Type': TYPES['.html']!,
+        'Cache-Control': 'no-cache',
+      });
+    }
+    const body = await file(decodeURIComponent(path));
+    if (!body) return next();
+    return c.body(new Uint8Array(body), 200, {
+      ...headers,
+      'Content-Type': TYPES[extname(path)] ?? 'application/octet-stream',
+      'Cache-Control': path.startsWith('/assets/')
+        ? 'public, max-age=31536000, immutable'
+        : 'public, max-age=3600',
+    });
+  };
+}

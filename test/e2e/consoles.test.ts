@@ -1,0 +1,370 @@
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalStack, startLocalStack } from '../../local/stack';
+import { loadConfig } from '../../shared/config';
+import { createLogger } from '../../shared/logger';
+import { type Browser, browser, shot, testPng } from './browser';
+
+// The stack's model runtime inherits this: the models the journeys call (not every vision version).
+process.env.RUNTIME_MODELS = 'sentiment,chat,image-moderation@mobilenet-v2,ocr@tesseract-5';
+
+const OPERATOR = { email: 'ops@tollgate.example', password: 'operator password 1' };
+const DEV = {
+  name: 'Ada Lovelace',
+  company: 'Analytical Engines',
+  email: 'ada@engines.example',
+  password: 'correct horse battery',
+};
+
+/**
+ * The consoles in Debian's Chromium against the real local stack (DynamoDB Local, the model
+ * runtime, the API and the built console on one origin), as a person uses them: a developer signs
+ * up and gets to a working key, a call and its usage; an operator finds that tenant, suspends it,
+ * moves canary traffic and reads the audit log. Every page is saved to test-results/screenshots.
+ */
+describe('the consoles in a real browser', () => {
+  let stack: LocalStack;
+  let chrome: Browser;
+  let dev: { page: Page; problems: string[] };
+  let ops: { page: Page; problems: string[] };
+  let paths: Record<string, Record<string, unknown>> = {};
+  let tenantId = '';
+  const has = (method: string, path: string) => Boolean(paths[path]?.[method]);
+
+  beforeAll(async () => {
+    stack = await startLocalStack(
+      loadConfig({
+        PORT: '0',
+        TOLLGATE_IN_MEMORY: 'true',
+        OPERATOR_EMAIL: OPERATOR.email,
+        OPERATOR_PASSWORD: OPERATOR.password,
+        LOG_LEVEL: 'silent',
+      }),
+      createLogger('silent'),
+      { print: () => {} },
+    );
+    paths = ((await (await fetch(`${stack.url}/openapi.json`)).json()) as { paths: typeof paths }).paths;
+    // The vision models load in the runtime's workers after it starts: /health says when all answer.
+    for (let i = 0; i < 240 && (await fetch(`${stack.url}/health`)).status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    chrome = browser();
+    dev = await chrome.open();
+  });
+
+  // A failed step leaves a picture of what the browsers showed.
+  afterEach(async ({ task }) => {
+    if (task.result?.state !== 'fail') return;
+    const name = task.name.replace(/\W+/g, '-').slice(0, 60);
+    if (dev) await shot(dev.page, `failed-developer-${name}`).catch(() => {});
+    if (ops) await shot(ops.page, `failed-operator-${name}`).catch(() => {});
+  });
+
+  afterAll(async () => {
+    await chrome?.close();
+    await stack?.stop();
+  });
+
+  const go = (page: Page, path: string) => page.goto(`${stack.url}${path}`);
+  const nav = (page: Page, label: string) =>
+    page.getByRole('navigation').getByRole('link', { name: label, exact: true }).click();
+
+  it('serves the console with its security headers, and keeps unknown API paths JSON', async () => {
+    const res = await fetch(`${stack.url}/signup`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    const html = await res.text();
+    expect(html).not.toMatch(/<script>(?!<\/script>)/);
+    const asset = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(asset).toBeTruthy();
+    const js = await fetch(`${stack.url}${asset}`);
+    expect(js.headers.get('cache-control')).toContain('immutable');
+    // Client routes (a reload, an emailed link) get the app; files outside web/dist never leak.
+    const deep = await fetch(`${stack.url}/operator/tenants/ten_123`);
+    expect(deep.headers.get('content-type')).toContain('text/html');
+    expect(deep.headers.get('cache-control')).toBe('no-cache');
+    const traversal = await fetch(`${stack.url}/assets/..%2f..%2fpackage.json`);
+    expect(traversal.status).toBe(404);
+    expect(await traversal.text()).not.toContain('"devDependencies"');
+    const missing = await fetch(`${stack.url}/v2/anything`);
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('not_found');
+    const api = await fetch(`${stack.url}/account`);
+    expect(api.status).toBe(401);
+    expect(((await api.json()) as { error: { code: string } }).error.code).toBe('missing_credentials');
+  });
+
+  it('a new developer signs up, verifies through the outbox link and logs in', async () => {
+    const { page } = dev;
+    await go(page, '/');
+    await page.waitForURL(/\/login$/);
+    await shot(page, '01-login');
+    await page.getByRole('link', { name: 'Create an account' }).click();
+    await page.getByLabel('Your name').fill(DEV.name);
+    await page.getByLabel('Company or team').fill(DEV.company);
+    await page.getByLabel('Email').fill(DEV.email);
+    await page.getByLabel('Password').fill(DEV.password);
+    await shot(page, '02-signup');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'Check your inbox' }).isVisible()).toBe(true);
+    // The local outbox panel offers the email's own link.
+    const link = page.getByRole('link', { name: 'Open the link from the email' });
+    await link.waitFor();
+    await shot(page, '03-check-inbox');
+    expect(await link.getAttribute('href')).toMatch(/^\/verify-email\?token=tgv_/);
+    await link.click();
+    await page.getByRole('button', { name: 'Verify my email' }).click();
+    await page.getByRole('heading', { name: 'Email verified' }).waitFor();
+    await shot(page, '04-verified');
+    await page.getByRole('link', { name: 'Log in' }).first().click();
+    await page.getByLabel('Email').fill(DEV.email);
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    // The API's error envelope, shown as it says it.
+    await page.getByRole('alert').filter({ hasText: 'Wrong email or password.' }).waitFor();
+    await page.getByLabel('Password').fill(DEV.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(/\/overview$/);
+    await page.getByRole('heading', { name: `Welcome, ${DEV.name}` }).waitFor();
+    await shot(page, '05-overview');
+  });
+
+  it('creates an API key: the secret is shown once, with a copy button', async () => {
+    const { page } = dev;
+    await nav(page, 'API keys');
+    await page.getByText('No API keys yet').waitFor();
+    await page.getByRole('button', { name: 'Create key' }).first().click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Name').fill('laptop');
+    await dialog.getByRole('button', { name: 'Create key' }).click();
+    const secret = dialog.getByLabel('API key secret');
+    await secret.waitFor();
+    expect(await secret.inputValue()).toMatch(/^tg_live_[A-Za-z0-9]{43}$/);
+    await expect.poll(() => dialog.getByRole('button', { name: 'Copy secret' }).isVisible()).toBe(true);
+    await shot(page, '06-key-created');
+    await dialog.getByRole('button', { name: 'Use in the playground' }).click();
+    await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
+    const row = page.getByRole('row', { name: /laptop/ });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('active');
+    // The list never shows the secret again, only its prefix.
+    expect(await page.locator('main').textContent()).not.toMatch(/tg_live_[A-Za-z0-9]{43}/);
+    await shot(page, '07-keys');
+  });
+
+  it('runs a streamed chat in the playground with that key', async () => {
+    const { page } = dev;
+    await nav(page, 'Playground');
+    await page.getByText('Calling with').waitFor();
+    await page.getByLabel('Message').fill('Say hello.');
+    const answer = page.waitForResponse((r) => r.url().endsWith('/v1/chat/completions'));
+    await page.getByRole('button', { name: 'Send' }).click();
+    const res = await answer;
+    expect(res.status()).toBe(200);
+    expect(res.headers()['content-type']).toContain('text/event-stream');
+    const facts = page.locator('.facts');
+    await facts.getByText('chat@tiny-1').waitFor();
+    expect(await facts.textContent()).toMatch(/Usage\d+ in · \d+ out/);
+    expect(await facts.textContent()).toMatch(/Cost\$0\.0/);
+    expect(await page.locator('.bubble-assistant').count()).toBe(1);
+    await shot(page, '08-playground-chat');
+  });
+
+  it('uploads an image to the moderation playground and shows what the API answers', async () => {
+    const { page } = dev;
+    await page.getByRole('tab', { name: 'Image moderation' }).click();
+    await page
+      .getByLabel('Image', { exact: true })
+      .setInputFiles({ name: 'gradient.png', mimeType: 'image/png', buffer: testPng() });
+    await page.getByRole('img', { name: 'Preview of your upload' }).waitFor();
+    await page.getByRole('button', { name: 'Moderate image' }).click();
+    const result = page.getByTestId('image-result');
+    if (has('post', '/v1/images/moderations')) {
+      await result.getByText(/^(flagged|not flagged)$/i).waitFor();
+      expect(await result.textContent()).toContain('image-moderation@');
+    } else {
+      // Not on this server yet: the playground shows the API's own envelope for the route, clearly.
+      await result.getByRole('alert').waitFor();
+      const text = await result.textContent();
+      expect(text).toContain('The API refused the call');
+      expect(text).toContain('No route for POST /v1/images/moderations.');
+      expect(text).toContain('HTTP 404');
+      expect(text).toContain('not_found');
+      expect(await page.getByText('does not list POST /v1/images/moderations yet').count()).toBe(1);
+    }
+    await shot(page, '09-playground-image');
+  });
+
+  it('shows the usage in the charts and the table, and exports it as CSV', async () => {
+    const { page } = dev;
+    await nav(page, 'Usage');
+    const charts = page.getByTestId('usage-charts');
+    await charts.waitFor();
+    expect(await charts.locator('canvas').count()).toBeGreaterThanOrEqual(4);
+    const table = page.getByRole('table', { name: 'Usage per day, model version and key' });
+    const row = table.getByRole('row', { name: /chat@tiny-1/ });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('laptop');
+    // The chat, and the image when this server moderates images (a refused call is never metered).
+    const images = has('post', '/v1/images/moderations') ? 1 : 0;
+    expect(await page.locator('.stat').first().textContent()).toBe(`Requests${1 + images}`);
+    expect(await page.locator('.stat').nth(2).textContent()).toBe(`Images${images}`);
+    if (images) await table.getByRole('row', { name: /image-moderation@mobilenet-v2/ }).waitFor();
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export CSV' }).click();
+    const file = await download;
+    const csv = await (await file.createReadStream()).toArray();
+    const text = Buffer.concat(csv as Buffer[]).toString('utf8');
+    expect(text.split('\n')[0]).toBe(
+      'date,model,version,key_id,requests,input_tokens,output_tokens,images,cost_usd',
+    );
+    expect(text).toContain(',chat,tiny-1,key_');
+    await shot(page, '10-usage');
+  });
+
+  it('shows the catalog, billing and team pages with their real state', async () => {
+    const { page } = dev;
+    await nav(page, 'Models');
+    await page.getByRole('heading', { name: 'chat', exact: true }).waitFor();
+    await page.getByRole('rowheader', { name: /chat@tiny-1/ }).waitFor();
+    if (has('put', '/account/models/pins/{model}')) {
+      // Pin OCR to Tesseract: plain `ocr` calls from this tenant now get that version.
+      const ocr = page.getByRole('region', { name: 'ocr', exact: true });
+      await ocr.getByLabel('Pinned version').selectOption('tesseract-5');
+      await ocr.getByRole('button', { name: 'Save pin' }).click();
+      await ocr.getByText('Your calls to ocr get ocr@tesseract-5').waitFor();
+    } else {
+      await page.getByText('Version pins: not available yet').waitFor();
+    }
+    await shot(page, '11-models');
+    await nav(page, 'Billing');
+    if (has('get', '/account/billing')) {
+      // No Stripe key locally: the ledger's invoice, and the Stripe buttons say why they are off.
+      await page.getByText('Ledger only.').waitFor();
+      expect(await page.getByRole('button', { name: 'Add a card with Stripe' }).isDisabled()).toBe(true);
+      await page.getByRole('heading', { name: "This month's invoice, so far" }).waitFor();
+    } else {
+      await page.getByText('Billing: not available yet').waitFor();
+    }
+    await shot(page, '12-billing');
+    await nav(page, 'Team');
+    await page.getByRole('rowheader', { name: new RegExp(DEV.name) }).waitFor();
+    await page.getByRole('button', { name: 'Invite teammate' }).click();
+    await page.getByRole('dialog').getByLabel('Email').fill('grace@engines.example');
+    await page.getByRole('dialog').getByRole('button', { name: 'Send invitation' }).click();
+    await page.getByRole('rowheader', { name: 'grace@engines.example' }).waitFor();
+    await shot(page, '13-team');
+    await nav(page, 'Overview');
+    await page.getByText('Requests').first().waitFor();
+    await shot(page, '14-overview-after');
+  });
+
+  it('an operator finds the tenant and suspends it; the next API call is refused', async () => {
+    ops = await chrome.open();
+    const { page } = ops;
+    await go(page, '/login');
+    await page.getByLabel('Email').fill(OPERATOR.email);
+    await page.getByLabel('Password').fill(OPERATOR.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(/\/operator$/);
+    await page.getByRole('heading', { name: 'Platform overview' }).waitFor();
+    if (!has('get', '/admin/usage')) await page.getByText('Platform usage: not available yet').waitFor();
+    await shot(page, '20-operator-overview');
+    await nav(page, 'Tenants');
+    await page.getByLabel('Search').fill(DEV.email);
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('link', { name: DEV.company }).click();
+    await page.getByRole('heading', { name: DEV.company }).waitFor();
+    tenantId = /\/operator\/tenants\/(ten_\w+)/.exec(page.url())?.[1] ?? '';
+    expect(tenantId).toMatch(/^ten_/);
+    // Keys are listed without secrets.
+    await page.getByRole('rowheader', { name: 'laptop' }).waitFor();
+    expect(await page.locator('main').textContent()).not.toMatch(/tg_live_[A-Za-z0-9]{43}/);
+    await shot(page, '21-tenant-detail');
+    await page.getByRole('button', { name: 'Suspend' }).click();
+    await page.getByRole('dialog').getByLabel('Reason (kept in the audit log)').fill('e2e: unpaid invoices');
+    await page.getByRole('dialog').getByRole('button', { name: 'Suspend tenant' }).click();
+    await page.getByRole('button', { name: 'Reactivate' }).waitFor();
+    expect(await page.locator('.stat').first().textContent()).toContain('suspended');
+    await shot(page, '22-tenant-suspended');
+
+    // The developer's next call, from the playground, is refused with the API's envelope.
+    const d = dev.page;
+    await nav(d, 'Playground');
+    await d.getByLabel('Message').fill('Are you there?');
+    await d.getByRole('button', { name: 'Send' }).click();
+    const refusal = d.getByRole('alert').filter({ hasText: 'The API refused the call' });
+    await refusal.waitFor();
+    expect(await refusal.textContent()).toContain('HTTP 403');
+    expect(await refusal.textContent()).toContain('tenant_inactive');
+    await shot(d, '15-playground-refused');
+  });
+
+  it('moves a canary weight on the models page (or says the catalog admin is not there yet)', async () => {
+    const { page } = ops;
+    await nav(page, 'Models');
+    if (has('put', '/admin/models/{model}/traffic')) {
+      // A canary: one tenth of image-moderation's unpinned traffic to mobilenet-v2-mid, by keyboard.
+      const section = page.getByRole('region', { name: 'image-moderation' });
+      const slider = section.getByRole('slider', { name: 'mobilenet-v2-mid' });
+      await slider.focus();
+      for (let i = 0; i < 11; i++) await page.keyboard.press('ArrowRight');
+      expect(await section.locator('output').allTextContents()).toEqual(['90.1%', '9.9%', '0%']);
+      const saved = page.waitForResponse((r) => r.url().endsWith('/admin/models/image-moderation/traffic'));
+      await section.getByRole('button', { name: 'Save traffic' }).click();
+      const answer = await saved;
+      expect(answer.status()).toBe(200);
+      expect(((await answer.json()) as { traffic: Record<string, number> }).traffic).toEqual({
+        'mobilenet-v2': 100,
+        'mobilenet-v2-mid': 11,
+      });
+    } else {
+      await page.getByText('Catalog administration: not available yet').waitFor();
+      expect(await page.getByText('GET /admin/models').count()).toBe(1);
+    }
+    await shot(page, '23-operator-models');
+  });
+
+  it('shows the suspension in the audit log', async () => {
+    const { page } = ops;
+    await nav(page, 'Audit log');
+    const row = page.getByRole('row', { name: /tenant\.suspend/ });
+    await row.waitFor();
+    expect(await row.textContent()).toContain(tenantId);
+    expect(await row.textContent()).toContain(OPERATOR.email);
+    expect(await row.textContent()).toContain('suspended');
+    if (has('put', '/admin/models/{model}/traffic')) {
+      const canary = page.getByRole('row', { name: /model\.traffic\.set/ });
+      await canary.waitFor();
+      expect(await canary.textContent()).toContain('image-moderation');
+      expect(await canary.textContent()).toContain('mobilenet-v2-mid');
+    }
+    await shot(page, '24-audit');
+  });
+
+  it('works at 375 px: no sideways scrolling, the menu opens from a button', async () => {
+    const small = await chrome.open({ width: 375, height: 760 });
+    const { page } = small;
+    await go(page, '/login');
+    await page.getByLabel('Email').fill(DEV.email);
+    await page.getByLabel('Password').fill(DEV.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(/\/overview$/);
+    await page.getByRole('heading', { name: /Welcome/ }).waitFor();
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
+    await shot(page, '30-mobile-overview');
+    await page.getByRole('button', { name: 'Open menu' }).click();
+    await page.getByRole('navigation').getByRole('link', { name: 'API keys' }).click();
+    await page.getByRole('row', { name: /laptop/ }).waitFor();
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
+    await shot(page, '31-mobile-keys');
+    expect(small.problems).toEqual([]);
+  });
+
+  it('saw no page errors, CSP violations or console errors', () => {
+    expect(dev.problems).toEqual([]);
+    expect(ops.problems).toEqual([]);
+  });
+});

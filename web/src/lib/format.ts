@@ -1,0 +1,84 @@
+/** Formatting shared by every page: numbers, money, dates, statuses. */
+
+const int = new Intl.NumberFormat('en-US');
+const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
+
+export const fmtInt = (n: number | undefined | null) => (n === undefined || n === null ? '—' : int.format(n));
+export const fmtCompact = (n: number) => compact.format(n);
+
+/** The API sends money as exact decimal strings ("0.000002650"); shown with enough digits to matter. */
+export function fmtUsd(value: string | number | undefined | null): string {
+  if (value === undefined || value === null || value === '') return '—';
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isFinite(n)) return String(value);
+  if (n === 0) return '$0.00';
+  if (Math.abs(n) >= 0.01)
+    return `$${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  // Tiny amounts (a few tokens) keep their significant digits instead of rounding to $0.00.
+  return `$${n.toPrecision(3).replace(/0+$/, '').replace(/\.$/, '')}`;
+}
+
+export const nanoToUsd = (nano: number) => nano / 1e9;
+
+export function fmtDate(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleDateString('en-US', { year: 'numeric', month: 'short', day: 'numeric' });
+}
+
+export function fmtDateTime(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleString('en-US', {
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
+}
+
+export function fmtRelative(iso: string | null | undefined): string {
+  if (!iso) return 'never';
+  const ms = Date.now() - Date.parse(iso);
+  if (Number.isNaN(ms)) return iso;
+  const abs = Math.abs(ms);
+  const future = ms < 0;
+  const units: [number, string][] = [
+    [86_400_000, 'day'],
+    [3_600_000, 'hour'],
+    [60_000, 'minute'],
+  ];
+  for (const [size, name] of units) {
+    if (abs >= size) {
+      const n = Math.floor(abs / size);
+      const s = `${n} ${name}${n === 1 ? '' : 's'}`;
+      return future ? `in ${s}` : `${s} ago`;
+    }
+  }
+  return future ? 'in a moment' : 'just now';
+}
+
+export const statusLabel = (s: string) => s.replace(/_/g, ' ');
+
+/** YYYY-MM-DD in UTC, the API's day. */
+export const utcDay = (d: Date) => d.toISOString().slice(0, 10);
+
+export function daysBetween(start: string, end: string): string[] {
+  const out: string[] = [];
+  const d = new Date(`${start}T00:00:00Z`);
+  const last = new Date(`${end}T00:00:00Z`);
+  while (d <= last && out.length < 400) {
+    out.push(utcDay(d));
+    d.setUTCDate(d.getUTCDate() + 1);
+  }
+  return out;
+}
+
+export const unitLabel: Record<string, string> = {
+  input_tokens: 'input tokens',
+  output_tokens: 'output tokens',
+  images: 'images',
+};

@@ -1,0 +1,188 @@
+/** The API's shapes, as far as the console reads them (see /openapi.json for the full ones). */
+
+export type TenantStatus = 'pending_verification' | 'active' | 'past_due' | 'suspended';
+export type Role = 'owner' | 'developer' | 'billing' | 'viewer';
+export const roles: Role[] = ['owner', 'developer', 'billing', 'viewer'];
+
+export interface Tenant {
+  id: string;
+  object: 'tenant';
+  name: string;
+  status: TenantStatus;
+  plan: string;
+  contact_email: string | null;
+  created_at: string;
+}
+
+export interface Account {
+  object: 'account';
+  tenant: Tenant;
+  user: { id: string; email: string; name: string | null; role: Role };
+  permissions: string[];
+}
+
+export interface SessionAnswer {
+  object: 'session';
+  subject: { kind: 'user'; user_id: string; tenant_id: string } | { kind: 'operator'; operator_id: string };
+}
+
+export interface KeyLimits {
+  requests_per_minute?: number;
+  tokens_per_minute?: number;
+  monthly_spend_cap_usd?: number;
+}
+
+export interface ApiKey {
+  id: string;
+  object: 'api_key';
+  name: string;
+  prefix: string;
+  status: 'active' | 'revoked' | 'expired';
+  scopes: string[];
+  limits: KeyLimits | null;
+  created_at: string;
+  created_by: string | null;
+  last_used_at: string | null;
+  expires_at: string | null;
+  rotated_to: string | null;
+}
+
+export interface ApiKeyWithSecret extends ApiKey {
+  secret: string;
+}
+
+export interface List<T> {
+  object: 'list';
+  data: T[];
+  next_cursor?: string | null;
+}
+
+export interface Member {
+  object: 'member';
+  user_id: string;
+  email: string;
+  name: string | null;
+  role: Role;
+  joined_at: string;
+}
+
+export interface Invitation {
+  id: string;
+  object: 'invitation';
+  email: string;
+  role: Role;
+  status: 'pending' | 'expired';
+  invited_by: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface Team {
+  object: 'team';
+  members: Member[];
+  invitations: Invitation[];
+}
+
+export interface TenantDetail {
+  object: 'tenant_detail';
+  tenant: Tenant;
+  members: Member[];
+  keys: ApiKey[];
+  invitations: Invitation[];
+}
+
+export interface AuditEntry {
+  id: string;
+  object: 'audit_entry';
+  at: string;
+  actor: { kind: string; id: string; email?: string };
+  action: string;
+  target: { type: string; id: string; tenant_id?: string };
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+  request_id: string | null;
+}
+
+/** One row of daily usage: GET /v1/usage (and, with quotas, GET /account/usage). */
+export interface UsageRow {
+  date: string;
+  model: string;
+  version: string;
+  key_id: string;
+  requests: number;
+  input_tokens: number;
+  output_tokens: number;
+  images: number;
+  cost_usd: string;
+}
+
+export interface UsageAnswer {
+  object: 'list';
+  start_date: string;
+  end_date: string;
+  data: UsageRow[];
+  totals?: Omit<UsageRow, 'date' | 'model' | 'version' | 'key_id'>;
+}
+
+/**
+ * A model or version from GET /v1/models. The minimal list has only `id`; the fuller catalog adds
+ * versions, status and prices, which the console shows when present.
+ */
+export interface CatalogVersion {
+  id: string;
+  object: 'model';
+  model?: string;
+  version?: string;
+  status?: 'preview' | 'active' | 'deprecated' | 'retired';
+  description?: string | null;
+  sunset_at?: string | null;
+  replacement?: string | null;
+  prices?: { unit: string; usd: string; per: number }[];
+}
+
+export interface CatalogModel {
+  id: string;
+  object: 'model';
+  task?: string;
+  description?: string;
+  billing_units?: string[];
+  default_version?: string;
+  aliases?: Record<string, string>;
+  pinned_version?: string | null;
+  serving_version?: string | null;
+  versions?: CatalogVersion[];
+}
+
+export interface AdminModelVersion {
+  version: string;
+  status: string;
+  released_at: string;
+  deprecated_at: string | null;
+  sunset_at: string | null;
+  replacement: string | null;
+  prices_nano_usd: Record<string, number>;
+  endpoint_name: string;
+  variant: string;
+}
+
+export interface AdminModel {
+  name: string;
+  task: string;
+  description: string;
+  units: string[];
+  status: string;
+  default_version: string;
+  aliases: Record<string, string>;
+  traffic: Record<string, number>;
+  revision: number;
+  versions: AdminModelVersion[];
+}
+
+export interface ModelPin {
+  object: 'model.pin';
+  model: string;
+  version: string;
+  resolves_to: string | null;
+  status: string | null;
+  updated_at: string;
+}

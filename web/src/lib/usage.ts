@@ -1,0 +1,105 @@
+import { ApiFailure, get, query } from './api';
+import { daysBetween } from './format';
+import type { UsageAnswer, UsageRow } from './types';
+
+export type UsageSource = 'account' | 'key';
+
+export interface LoadedUsage {
+  answer: UsageAnswer;
+  source: UsageSource;
+}
+
+/** The code of the failure `loadUsage` gives when only a key could read usage and none is held. */
+export const NEEDS_KEY = 'needs_api_key';
+
+/**
+ * Usage for the signed-in tenant: GET /account/usage with the session when the server has it;
+ * otherwise GET /v1/usage with the API key this tab holds (the same ledger, read as a client).
+ */
+export async function loadUsage(
+  range: { start: string; end: string },
+  apiKey: string | null,
+  signal?: AbortSignal,
+): Promise<LoadedUsage> {
+  const q = query({ start_date: range.start, end_date: range.end });
+  try {
+    return { answer: await get<UsageAnswer>(`/account/usage${q}`, { signal }), source: 'account' };
+  } catch (err) {
+    if (!(err instanceof ApiFailure && err.routeMissing)) throw err;
+  }
+  if (!apiKey) {
+    throw new ApiFailure(0, {
+      message: 'GET /account/usage is not available yet and this tab holds no API key to read GET /v1/usage.',
+      type: 'client_error',
+      code: NEEDS_KEY,
+      param: null,
+    });
+  }
+  return { answer: await get<UsageAnswer>(`/v1/usage${q}`, { auth: { apiKey }, signal }), source: 'key' };
+}
+
+export interface DailySeries {
+  days: string[];
+  requests: number[];
+  inputTokens: number[];
+  outputTokens: number[];
+  images: number[];
+  cost: number[];
+}
+
+/** Rows (per day x version x key) summed per day, with a zero for days without usage. */
+export function perDay(rows: UsageRow[], start: string, end: string): DailySeries {
+  const days = daysBetween(start, end);
+  const index = new Map(days.map((d, i) => [d, i]));
+  const zero = () => days.map(() => 0);
+  const out: DailySeries = {
+    days,
+    requests: zero(),
+    inputTokens: zero(),
+    outputTokens: zero(),
+    images: zero(),
+    cost: zero(),
+  };
+  for (const r of rows) {
+    const i = index.get(r.date);
+    if (i === undefined) continue;
+    out.requests[i]! += r.requests;
+    out.inputTokens[i]! += r.input_tokens;
+    out.outputTokens[i]! += r.output_tokens;
+    out.images[i]! += r.images;
+    out.cost[i]! += Number(r.cost_usd);
+  }
+  return out;
+}
+
+export function toCsv(rows: UsageRow[]): string {
+  const head = [
+    'date',
+    'model',
+    'version',
+    'key_id',
+    'requests',
+    'input_tokens',
+    'output_tokens',
+    'images',
+    'cost_usd',
+  ];
+  const esc = (v: unknown) => {
+    const s = String(v ?? '');
+    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return [head.join(','), ...rows.map((r) => head.map((h) => esc(r[h as keyof UsageRow])).join(','))].join(
+    '\n',
+  );
+}
+
+export function download(name: string, text: string, type = 'text/csv'): void {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}

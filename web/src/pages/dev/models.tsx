@@ -1,0 +1,199 @@
+import { useEffect, useState } from 'preact/hooks';
+import { announce, Badge, ErrorNotice, Loading, PageHeader, Unavailable } from '../../components/ui';
+import { api, get } from '../../lib/api';
+import { type CatalogView, loadCatalog } from '../../lib/catalog';
+import { fmtDate, fmtUsd, unitLabel } from '../../lib/format';
+import { useSubmit } from '../../lib/forms';
+import { playgroundKey } from '../../lib/key-vault';
+import { useStore } from '../../lib/store';
+import type { CatalogModel, List, ModelPin } from '../../lib/types';
+import { type Resource, useResource } from '../../lib/use-resource';
+import { KeyPanel } from './key-panel';
+
+/** "$0.10 per 1M input tokens", "$0.0005 per image". */
+function priceText(p: { unit: string; usd: string; per: number }): string {
+  const unit = unitLabel[p.unit] ?? p.unit;
+  if (p.per === 1) return `${fmtUsd(p.usd)} per ${unit.replace(/s$/, '')}`;
+  const per = p.per === 1_000_000 ? '1M' : p.per.toLocaleString('en-US');
+  return `${fmtUsd(p.usd)} per ${per} ${unit}`;
+}
+
+function PinControl(props: {
+  model: CatalogModel;
+  pins: Resource<List<ModelPin>> & { reload: () => void };
+  onChanged: () => void;
+}) {
+  const { model, pins } = props;
+  const current = pins.state === 'ok' ? pins.data.data.find((p) => p.model === model.id) : undefined;
+  const [choice, setChoice] = useState<string>(current?.version ?? '');
+  useEffect(() => setChoice(current?.version ?? ''), [current?.version]);
+  const save = useSubmit(async () => {
+    if (choice) {
+      await api('PUT', `/account/models/pins/${encodeURIComponent(model.id)}`, { body: { version: choice } });
+      announce(`${model.id} pinned to ${choice}.`);
+    } else {
+      await api('DELETE', `/account/models/pins/${encodeURIComponent(model.id)}`);
+      announce(`${model.id} follows the default version again.`);
+    }
+    pins.reload();
+    props.onChanged();
+  });
+  if (pins.state !== 'ok') return null;
+  const options = [
+    ...Object.keys(model.aliases ?? {}),
+    ...(model.versions ?? []).map((v) => v.version ?? v.id),
+  ];
+  return (
+    <form
+      class="inline-form pin-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void save.run();
+      }}
+    >
+      <label for={`pin-${model.id}`}>Pinned version</label>
+      <select
+        id={`pin-${model.id}`}
+        value={choice}
+        onChange={(e) => setChoice((e.currentTarget as HTMLSelectElement).value)}
+      >
+        <option value="">None: follow the default ({model.default_version ?? 'default'})</option>
+        {options.map((o) => (
+          <option key={o} value={o}>
+            {o}
+          </option>
+        ))}
+      </select>
+      <button type="submit" class="btn btn-small" disabled={save.busy || choice === (current?.version ?? '')}>
+        Save pin
+      </button>
+      {save.error && <ErrorNotice error={save.error} />}
+    </form>
+  );
+}
+
+function ModelCard(props: {
+  model: CatalogModel;
+  detailed: boolean;
+  pins: Resource<List<ModelPin>> & { reload: () => void };
+  onChanged: () => void;
+}) {
+  const { model } = props;
+  return (
+    <section class="card model-card" aria-labelledby={`model-${model.id}`}>
+      <div class="model-head">
+        <div>
+          <h2 id={`model-${model.id}`}>
+            <code>{model.id}</code>
+          </h2>
+          {model.description && <p class="muted">{model.description}</p>}
+        </div>
+        <div class="model-meta">
+          {model.task && <span class="badge badge-muted">{model.task}</span>}
+          {model.serving_version && (
+            <span class="hint">
+              Your calls to <code>{model.id}</code> get <code>{model.serving_version}</code>
+            </span>
+          )}
+        </div>
+      </div>
+      <div class="table-wrap">
+        <table class="table">
+          <caption class="visually-hidden">Versions of {model.id}</caption>
+          <thead>
+            <tr>
+              <th scope="col">Version</th>
+              {props.detailed && <th scope="col">Status</th>}
+              {props.detailed && <th scope="col">Price</th>}
+              {props.detailed && <th scope="col">Sunset</th>}
+            </tr>
+          </thead>
+          <tbody>
+            {(model.versions ?? []).map((v) => (
+              <tr key={v.id}>
+                <th scope="row">
+                  <code>{v.id}</code>
+                  {model.default_version && v.version === model.default_version && (
+                    <span class="badge badge-info">default</span>
+                  )}
+                  {Object.entries(model.aliases ?? {})
+                    .filter(([, target]) => target === v.version)
+                    .map(([alias]) => (
+                      <span key={alias} class="badge badge-muted">
+                        @{alias}
+                      </span>
+                    ))}
+                </th>
+                {props.detailed && <td>{v.status && <Badge status={v.status} />}</td>}
+                {props.detailed && (
+                  <td>
+                    {(v.prices ?? []).map((p) => (
+                      <div key={p.unit}>{priceText(p)}</div>
+                    ))}
+                  </td>
+                )}
+                {props.detailed && <td>{v.sunset_at ? fmtDate(v.sunset_at) : '—'}</td>}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <PinControl model={model} pins={props.pins} onChanged={props.onChanged} />
+    </section>
+  );
+}
+
+export default function ModelsPage() {
+  const held = useStore(playgroundKey);
+  const catalog = useResource<CatalogView | null>(
+    (signal) => (held ? loadCatalog(held.secret, signal) : Promise.resolve(null)),
+    [held?.secret],
+  );
+  const pins = useResource((signal) => get<List<ModelPin>>('/account/models/pins', { signal }), []);
+  return (
+    <>
+      <PageHeader
+        title="Models"
+        description="What you can call, by name (the default version), name@version, or name@alias. Pin a version to keep it when the default moves."
+      />
+      {!held && (
+        <>
+          <p class="notice notice-muted">
+            The catalog is read from <code>GET /v1/models</code> with one of your API keys, as any client
+            reads it.
+          </p>
+          <KeyPanel compact />
+        </>
+      )}
+      {pins.state === 'unavailable' && (
+        <Unavailable feature="Version pins" endpoint="GET /account/models/pins">
+          <p>
+            Until then, name a version in each request (<code>ocr@tesseract-5</code>) to stay on it.
+          </p>
+        </Unavailable>
+      )}
+      {pins.state === 'error' && <ErrorNotice error={pins.error} onRetry={pins.reload} />}
+      {catalog.state === 'loading' && held && <Loading label="Loading the catalog…" />}
+      {catalog.state === 'error' && <ErrorNotice error={catalog.error} onRetry={catalog.reload} />}
+      {catalog.state === 'ok' && catalog.data && (
+        <>
+          {!catalog.data.detailed && (
+            <p class="hint source-note">
+              This server lists model ids only; status, prices and sunsets appear here when its catalog lists
+              them.
+            </p>
+          )}
+          {catalog.data.models.map((m) => (
+            <ModelCard
+              key={m.id}
+              model={m}
+              detailed={catalog.data!.detailed}
+              pins={pins}
+              onChanged={catalog.reload}
+            />
+          ))}
+        </>
+      )}
+    </>
+  );
+}

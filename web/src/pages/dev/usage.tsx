@@ -1,0 +1,231 @@
+import { useMemo, useState } from 'preact/hooks';
+import { DailyChart } from '../../charts/daily-chart';
+import { Empty, ErrorNotice, Field, Loading, PageHeader, Stat } from '../../components/ui';
+import { get } from '../../lib/api';
+import { fmtCompact, fmtInt, fmtUsd, utcDay } from '../../lib/format';
+import { value } from '../../lib/forms';
+import { playgroundKey } from '../../lib/key-vault';
+import { useStore } from '../../lib/store';
+import type { ApiKey, List, UsageRow } from '../../lib/types';
+import { download, loadUsage, NEEDS_KEY, perDay, toCsv } from '../../lib/usage';
+import { useResource } from '../../lib/use-resource';
+import { KeyPanel } from './key-panel';
+
+const ranges = [
+  { id: 'month', label: 'This month' },
+  { id: '7', label: 'Last 7 days' },
+  { id: '30', label: 'Last 30 days' },
+  { id: '90', label: 'Last 90 days' },
+];
+
+export function rangeOf(id: string): { start: string; end: string } {
+  const today = new Date();
+  const end = utcDay(today);
+  if (id === 'month') return { start: `${end.slice(0, 8)}01`, end };
+  const start = new Date(today);
+  start.setUTCDate(start.getUTCDate() - (Number(id) - 1));
+  return { start: utcDay(start), end };
+}
+
+const NO_ROWS: UsageRow[] = [];
+const COLORS = { a: '#4f46e5', b: '#0d9488', c: '#d97706', d: '#db2777' };
+const fmtMoney = (n: number) => (n === 0 ? '$0' : n < 0.01 ? `$${n.toPrecision(2)}` : `$${n.toFixed(2)}`);
+
+export default function UsagePage() {
+  const held = useStore(playgroundKey);
+  const [rangeId, setRangeId] = useState('month');
+  const [version, setVersion] = useState('');
+  const [keyId, setKeyId] = useState('');
+  const range = rangeOf(rangeId);
+  const usage = useResource(
+    (signal) => loadUsage(range, held?.secret ?? null, signal),
+    [rangeId, held?.secret],
+  );
+  const keys = useResource((signal) => get<List<ApiKey>>('/account/keys', { signal }), []);
+  const keyName = (id: string) =>
+    (keys.state === 'ok' ? keys.data.data.find((k) => k.id === id)?.name : undefined) ?? id;
+
+  const rows: UsageRow[] = usage.state === 'ok' ? usage.data.answer.data : NO_ROWS;
+  const versions = [...new Set(rows.map((r) => `${r.model}@${r.version}`))].sort();
+  const keyIds = [...new Set(rows.map((r) => r.key_id))];
+  const shown = useMemo(
+    () =>
+      rows.filter(
+        (r) => (!version || `${r.model}@${r.version}` === version) && (!keyId || r.key_id === keyId),
+      ),
+    [rows, version, keyId],
+  );
+  const series = useMemo(() => perDay(shown, range.start, range.end), [shown, range.start, range.end]);
+  const totals = shown.reduce(
+    (t, r) => ({
+      requests: t.requests + r.requests,
+      input: t.input + r.input_tokens,
+      output: t.output + r.output_tokens,
+      images: t.images + r.images,
+      cost: t.cost + Number(r.cost_usd),
+    }),
+    { requests: 0, input: 0, output: 0, images: 0, cost: 0 },
+  );
+
+  const needsKey = usage.state === 'error' && usage.error.code === NEEDS_KEY;
+  return (
+    <>
+      <PageHeader
+        title="Usage"
+        description="Requests, tokens, images and cost per day, per model version and key. Days are UTC."
+        actions={
+          <button
+            type="button"
+            class="btn"
+            disabled={shown.length === 0}
+            onClick={() => download(`tollgate-usage-${range.start}-to-${range.end}.csv`, toCsv(shown))}
+          >
+            Export CSV
+          </button>
+        }
+      />
+      <form class="filters" onSubmit={(e) => e.preventDefault()} aria-label="Filters">
+        <Field label="Period" id="usage-range">
+          {(a) => (
+            <select {...a} value={rangeId} onChange={(e) => setRangeId(value(e))}>
+              {ranges.map((r) => (
+                <option key={r.id} value={r.id}>
+                  {r.label}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="Model version" id="usage-version">
+          {(a) => (
+            <select {...a} value={version} onChange={(e) => setVersion(value(e))}>
+              <option value="">All versions</option>
+              {versions.map((v) => (
+                <option key={v} value={v}>
+                  {v}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="API key" id="usage-key">
+          {(a) => (
+            <select {...a} value={keyId} onChange={(e) => setKeyId(value(e))}>
+              <option value="">All keys</option>
+              {keyIds.map((k) => (
+                <option key={k} value={k}>
+                  {keyName(k)}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+      </form>
+      {usage.state === 'ok' && usage.data.source === 'key' && (
+        <p class="hint source-note">
+          Read through <code>GET /v1/usage</code> with the key this tab holds, because this server does not
+          offer <code>GET /account/usage</code> yet. It is the same ledger.
+        </p>
+      )}
+      {usage.state === 'loading' && <Loading label="Loading usage…" />}
+      {needsKey && (
+        <>
+          <p class="notice notice-muted">
+            This server does not offer usage by session (<code>GET /account/usage</code>) yet. Usage can be
+            read with one of your API keys through <code>GET /v1/usage</code>: choose one below.
+          </p>
+          <KeyPanel compact />
+        </>
+      )}
+      {usage.state === 'error' && !needsKey && <ErrorNotice error={usage.error} onRetry={usage.reload} />}
+      {usage.state === 'ok' && (
+        <>
+          <div class="stats">
+            <Stat label="Requests" value={fmtInt(totals.requests)} />
+            <Stat
+              label="Tokens"
+              value={fmtCompact(totals.input + totals.output)}
+              sub={`${fmtInt(totals.input)} in · ${fmtInt(totals.output)} out`}
+            />
+            <Stat label="Images" value={fmtInt(totals.images)} />
+            <Stat label="Cost" value={fmtUsd(totals.cost)} />
+          </div>
+          {shown.length === 0 ? (
+            <Empty title="No usage in this period">
+              Calls made with your keys appear here within seconds. Try the playground to make one.
+            </Empty>
+          ) : (
+            <>
+              <div class="charts" data-testid="usage-charts">
+                <DailyChart
+                  title="Tokens per day"
+                  days={series.days}
+                  series={[
+                    { label: 'Input', values: series.inputTokens, color: COLORS.a },
+                    { label: 'Output', values: series.outputTokens, color: COLORS.b },
+                  ]}
+                  format={fmtCompact}
+                />
+                <DailyChart
+                  title="Images per day"
+                  days={series.days}
+                  series={[{ label: 'Images', values: series.images, color: COLORS.c }]}
+                  format={fmtCompact}
+                />
+                <DailyChart
+                  title="Requests per day"
+                  days={series.days}
+                  series={[{ label: 'Requests', values: series.requests, color: COLORS.a }]}
+                  format={fmtCompact}
+                />
+                <DailyChart
+                  title="Cost per day (USD)"
+                  days={series.days}
+                  series={[{ label: 'Cost', values: series.cost, color: COLORS.d }]}
+                  format={fmtMoney}
+                />
+              </div>
+              <div class="table-wrap">
+                <table class="table table-numeric">
+                  <caption>Usage per day, model version and key</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">Day</th>
+                      <th scope="col">Model version</th>
+                      <th scope="col">Key</th>
+                      <th scope="col">Requests</th>
+                      <th scope="col">Input tokens</th>
+                      <th scope="col">Output tokens</th>
+                      <th scope="col">Images</th>
+                      <th scope="col">Cost</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {[...shown]
+                      .sort((a, b) => b.date.localeCompare(a.date) || a.model.localeCompare(b.model))
+                      .map((r) => (
+                        <tr key={`${r.date}-${r.model}-${r.version}-${r.key_id}`}>
+                          <td>{r.date}</td>
+                          <td>
+                            <code>
+                              {r.model}@{r.version}
+                            </code>
+                          </td>
+                          <td>{keyName(r.key_id)}</td>
+                          <td>{fmtInt(r.requests)}</td>
+                          <td>{fmtInt(r.input_tokens)}</td>
+                          <td>{fmtInt(r.output_tokens)}</td>
+                          <td>{fmtInt(r.images)}</td>
+                          <td>{fmtUsd(r.cost_usd)}</td>
+                        </tr>
+                      ))}
+                  </tbody>
+                </table>
+              </div>
+            </>
+          )}
+        </>
+      )}
+    </>
+  );
+}
