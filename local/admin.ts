@@ -5,6 +5,7 @@ import { issueApiKey } from '../shared/auth/issue-api-key';
 import { generateSigningJwk } from '../shared/auth/sessions/signing-keys';
 import { loadConfig } from '../shared/config';
 import { isId } from '../shared/ids';
+import { reconcileMonth } from '../shared/metering/reconcile';
 import { seedCatalogIfAbsent } from './seed';
 import { localStateFile } from './stack';
 
@@ -24,6 +25,9 @@ const USAGE = `usage: npm run admin -- <command> [options]
       never overwriting operators' changes. npm start does this locally; run it once after a deploy.
   gen-jwks
       Prints a new ES256 JWK set for JWT_PRIVATE_JWKS (the cloud's session signing keys).
+  reconcile --tenant <ten_...> --month <YYYY-MM>
+      Recomputes the tenant's aggregates for the month from its usage events (the ledger) and
+      prints every difference; exits 1 when there is one, 0 when the aggregates agree to the unit.
 
   --aws   use AWS's DynamoDB for STAGE (credentials from the environment) instead of a local one.
 `;
@@ -157,6 +161,27 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(
         `${JSON.stringify({ object: 'api_key', id: key.id, tenant_id: tenantId, secret })}\n`,
       );
+      return 0;
+    } finally {
+      stores.dynamo.client.destroy();
+    }
+  }
+  if (command === 'reconcile') {
+    const tenantId = text(flags, 'tenant');
+    const month = text(flags, 'month');
+    if (!tenantId || !isId(tenantId, 'ten')) throw new UsageError('reconcile needs --tenant ten_...');
+    if (!month || !/^\d{4}-(0[1-9]|1[0-2])$/.test(month))
+      throw new UsageError('reconcile needs --month YYYY-MM');
+    const stores = createStores(configFor(flags));
+    try {
+      const result = await reconcileMonth(stores.usage, tenantId, month, stores.platformUsage);
+      process.stdout.write(`${JSON.stringify({ object: 'reconciliation', ...result })}\n`);
+      if (result.differences.length > 0) {
+        process.stderr.write(
+          `${result.differences.length} difference(s) between the ledger and the aggregates of ${tenantId} in ${month}.\n`,
+        );
+        return 1;
+      }
       return 0;
     } finally {
       stores.dynamo.client.destroy();

@@ -22,8 +22,6 @@ import { type DemoSeed, seedCatalogIfAbsent, seedDemoTenant } from './seed';
 import { localSigningKeys } from './signing-keys';
 import { serveConsole } from './web-console';
 
-const SWEEP_EVERY_MS = 15_000;
-
 export interface LocalStack {
   url: string;
   port: number;
@@ -127,7 +125,7 @@ export async function startLocalStack(
       sweepReservations(stores.quotas, new Date())
         .then(({ released }) => released && log.warn({ released }, 'released expired quota reservations'))
         .catch((err: unknown) => log.error({ err }, 'reservation sweep failed'));
-    }, SWEEP_EVERY_MS);
+    }, wired.RESERVATION_SWEEP_MS);
     sweeper.unref();
     started.push({ stop: async () => clearInterval(sweeper) });
     // Closed usage windows to Stripe; in ledger-only mode there is nothing to send, so no timer.

@@ -10,7 +10,7 @@ import { buildConsole } from './web-build';
 const args = new Set(process.argv.slice(2));
 if (args.has('--help')) {
   console.log(
-    'usage: npm start [-- --in-memory]\nEnvironment: PORT, HOST, DATA_DIR, TOLLGATE_IN_MEMORY, DYNAMODB_ENDPOINT, SAGEMAKER_ENDPOINT, LOG_LEVEL, PUBLIC_URL, OPERATOR_EMAIL, OPERATOR_PASSWORD, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET',
+    'usage: npm start [-- --in-memory]\nEnvironment: PORT, HOST, DATA_DIR, TOLLGATE_IN_MEMORY, DYNAMODB_ENDPOINT, SAGEMAKER_ENDPOINT, LOG_LEVEL, PUBLIC_URL, OPERATOR_EMAIL, OPERATOR_PASSWORD, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, MODEL_TIMEOUT_MS, RESERVATION_GRACE_MS, RESERVATION_SWEEP_MS (see the README)',
   );
   process.exit(0);
 }

@@ -27,6 +27,13 @@ export const configSchema = z.object({
   SAGEMAKER_ENDPOINT: optionalUrl,
   /** Upper bound of one model call, after which the gateway answers 504. */
   MODEL_TIMEOUT_MS: z.coerce.number().int().min(100).max(900_000).default(30_000),
+  /**
+   * How long a quota reservation outlives the model timeout before the sweeper may release it (a
+   * process that died mid-request leaves one behind). A request still running past it is billed in full.
+   */
+  RESERVATION_GRACE_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  /** How often the local server sweeps expired reservations (the cloud runs the job on a schedule). */
+  RESERVATION_SWEEP_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
   /** How long a verified API key (and its tenant) may be served from memory; also the revocation lag. */
   AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   /** How long the model catalog is served from memory before it is read again. */

@@ -1,7 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { tenantRoles } from '../../shared/accounts/roles';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../shared/auth/passwords';
-import { plans } from '../../shared/tenants/plans';
 import { ErrorSchema } from './schemas';
 
 /** Schemas shared by the /auth, /account and /admin routes. */
@@ -22,7 +21,8 @@ export const Password = z
 export const Name = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
 
 export const Role = z.enum(tenantRoles).openapi({ description: 'A role inside a tenant.' });
-export const PlanName = z.enum(plans);
+/** A plan id; whether the plan exists is checked against the plan store. */
+export const PlanName = z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters');
 
 /** One-time tokens from emails: shape is checked by the service, not here (any string is "unknown"). */
 export const OneTimeToken = z.string().min(1, 'must not be empty').max(200, 'is not a token');

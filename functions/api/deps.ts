@@ -34,9 +34,11 @@ import { SesEmailSender } from '../../shared/email/ses-sender';
 import { IdempotencyStore } from '../../shared/idempotency/idempotency-store';
 import { newId } from '../../shared/ids';
 import type { Logger } from '../../shared/logger';
+import { PlatformUsageStore } from '../../shared/metering/platform-usage';
 import { UsageStore } from '../../shared/metering/usage-store';
 import type { ModelClient } from '../../shared/models/model-client';
 import { SageMakerModelClient } from '../../shared/models/sagemaker-client';
+import { AlertStore, UsageAlerts } from '../../shared/quotas/alerts';
 import { PlanStore } from '../../shared/quotas/plan-store';
 import { QuotaStore } from '../../shared/quotas/quota-store';
 import { TenantStore } from '../../shared/tenants/tenant-store';
@@ -53,6 +55,8 @@ export interface Stores {
   idempotency: IdempotencyStore;
   plans: PlanStore;
   quotas: QuotaStore;
+  platformUsage: PlatformUsageStore;
+  alerts: AlertStore;
   users: UserStore;
   operators: OperatorStore;
   tokens: OneTimeTokenStore;
@@ -75,6 +79,8 @@ export function createStores(config: Config): Stores {
     idempotency: new IdempotencyStore(dynamo.doc, names.main),
     plans: new PlanStore(dynamo.doc, names.main, config.CATALOG_CACHE_TTL_MS),
     quotas: new QuotaStore(dynamo.doc, names.main, names.usage),
+    platformUsage: new PlatformUsageStore(dynamo.doc, names.usage),
+    alerts: new AlertStore(dynamo.doc, names.main),
     users: new UserStore(dynamo.doc, names.main),
     operators: new OperatorStore(dynamo.doc, names.main),
     tokens: new OneTimeTokenStore(dynamo.doc, names.main),
@@ -188,6 +194,9 @@ export function createApiDeps(
     idempotency: stores.idempotency,
     plans: stores.plans,
     quotas: stores.quotas,
+    platformUsage: stores.platformUsage,
+    alerts: new UsageAlerts(stores.alerts, accounts.email, { publicUrl: config.PUBLIC_URL, now }),
+    alertStore: stores.alerts,
     ids: newId,
     now,
     accounts,

@@ -11,10 +11,13 @@ import type { Config } from '../../shared/config';
 import type { IdempotencyStore } from '../../shared/idempotency/idempotency-store';
 import type { newId } from '../../shared/ids';
 import type { Logger } from '../../shared/logger';
+import type { PlatformUsageStore } from '../../shared/metering/platform-usage';
 import type { UsageStore } from '../../shared/metering/usage-store';
 import type { ModelClient } from '../../shared/models/model-client';
+import type { AlertStore, UsageAlerts } from '../../shared/quotas/alerts';
 import type { PlanStore } from '../../shared/quotas/plan-store';
-import type { QuotaStore } from '../../shared/quotas/quota-store';
+import type { EffectiveLimits } from '../../shared/quotas/plans';
+import type { Peek, QuotaStore } from '../../shared/quotas/quota-store';
 import type { Tenant } from '../../shared/tenants/tenant-store';
 
 /** Everything the API needs from the outside world; the local server and Lambda wire different adapters. */
@@ -32,6 +35,11 @@ export interface ApiDeps {
   idempotency: IdempotencyStore;
   plans: PlanStore;
   quotas: QuotaStore;
+  /** Usage across tenants (operators), written beside every usage event. */
+  platformUsage: PlatformUsageStore;
+  /** 50/80/100% alerts: recorded once, emailed to the tenant's contact. */
+  alerts: UsageAlerts;
+  alertStore: AlertStore;
   ids: typeof newId;
   now: () => Date;
   /** Signup, sessions, keys, teams, operators. */
@@ -60,6 +68,8 @@ export interface AppEnv {
     principal: Principal;
     /** Set by a reservation: the rate-limit headers, read while the model runs. */
     rateLimit: Promise<Record<string, string> | undefined>;
+    /** Set by a reservation: the limits it was held to and the counters read while the model runs. */
+    quota: { limits: EffectiveLimits; peek: Promise<Peek | undefined> };
     /** Set by `sessionAuth`; routes behind it may rely on it. */
     session: SessionContext;
   };

@@ -2,8 +2,9 @@ import type { Context } from 'hono';
 import type { Principal } from '../../shared/auth/authenticator';
 import { ApiError } from '../../shared/errors';
 import { costNanoUsd, formatUsd, type Units } from '../../shared/metering/pricing';
-import { type EffectiveLimits, effectiveLimits } from '../../shared/quotas/plans';
-import type { MinuteCount, Reservation, ReserveResult } from '../../shared/quotas/quota-store';
+import { type AlertMetric, type Reached, reachedThresholds } from '../../shared/quotas/alerts';
+import { billingUnits, type EffectiveLimits, effectiveLimits } from '../../shared/quotas/plans';
+import type { MinuteCount, MonthUse, Reservation, ReserveResult } from '../../shared/quotas/quota-store';
 import { windowsAt } from '../../shared/quotas/windows';
 import type { AppEnv } from './env';
 import type { Target } from './inference';
@@ -14,9 +15,6 @@ export interface WorstCase {
   tokens: number;
   units: Units;
 }
-
-/** Extra life a reservation gets beyond the model timeout before the sweeper may release it. */
-const RESERVATION_GRACE_MS = 60_000;
 
 async function limitsOf(c: Context<AppEnv>, principal: Principal): Promise<EffectiveLimits> {
   const plan = await c.get('deps').plans.get(principal.tenant.plan);
@@ -32,31 +30,45 @@ async function limitsOf(c: Context<AppEnv>, principal: Principal): Promise<Effec
 /**
  * Reserves the worst case against every limit at once (one store round trip), before the model
  * is called. A refusal is a 429 naming the limit, with `Retry-After` and `x-should-retry`.
- * While the model runs, the minute counters are read for the rate-limit headers.
+ * While the model runs, the counters are read (one BatchGet): the minute windows for the
+ * rate-limit headers, the month for the usage alerts checked after the settle. A store too busy
+ * to reserve is a 503 the client may retry: nothing was reserved and nothing ran.
  */
 export async function reserve(c: Context<AppEnv>, target: Target, worst: WorstCase): Promise<Reservation> {
   const deps = c.get('deps');
   const principal = c.get('principal');
   const limits = await limitsOf(c, principal);
   const now = deps.now();
-  const result = await deps.quotas.reserve({
-    tenantId: principal.tenantId,
-    keyId: principal.keyId,
-    requestId: c.get('requestId'),
-    now,
-    limits,
-    tokens: worst.tokens,
-    units: worst.units,
-    costNanoUsd: costNanoUsd(worst.units, target.version.prices),
-    ttlMs: deps.config.MODEL_TIMEOUT_MS + RESERVATION_GRACE_MS,
-  });
-  if (!result.ok) throw refusal(result, limits, now);
+  const result = await deps.quotas
+    .reserve({
+      tenantId: principal.tenantId,
+      keyId: principal.keyId,
+      requestId: c.get('requestId'),
+      now,
+      limits,
+      tokens: worst.tokens,
+      units: worst.units,
+      costNanoUsd: costNanoUsd(worst.units, target.version.prices),
+      ttlMs: deps.config.MODEL_TIMEOUT_MS + deps.config.RESERVATION_GRACE_MS,
+    })
+    .catch((err: unknown) => {
+      // Overload (a hot tenant's counters contended past the retries, or the store slow to
+      // connect): nothing was reserved and nothing runs, so the client may simply retry.
+      throw new ApiError(
+        'store_unavailable',
+        'The quota store is busy, so the request was not run; you were not billed. Try again.',
+        { cause: err, headers: { 'retry-after': '1', 'x-should-retry': 'true' } },
+      );
+    });
+  if (!result.ok) {
+    await alertOnRefusal(c, result, limits, now);
+    throw refusal(result, limits, now);
+  }
+  const peek = deps.quotas.peek(principal.tenantId, principal.keyId, now).catch(() => undefined);
+  c.set('quota', { limits, peek });
   c.set(
     'rateLimit',
-    deps.quotas
-      .peek(principal.tenantId, principal.keyId, now)
-      .then((counts) => rateLimitHeaders(limits, counts, now))
-      .catch(() => undefined),
+    peek.then((counts) => rateLimitHeaders(limits, counts, now)),
   );
   return result.reservation;
 }
@@ -98,10 +110,52 @@ export async function settle(
     throw new ApiError(
       'store_unavailable',
       'Usage could not be recorded, so the result was withheld; you were not billed. Try again.',
-      { cause: err, headers: { 'retry-after': '1' } },
+      // Nothing was billed and the reservation is given back: a retry is safe (and, with the same
+      // Idempotency-Key, still served once).
+      { cause: err, headers: { 'retry-after': '1', 'x-should-retry': 'true' } },
     );
   }
+  await alertAfterSettle(c, reservation, units, cost);
   return cost;
+}
+
+/**
+ * After a settle: the month's use as the counters read during the model call showed it (this
+ * request's reservation swapped for its actual use), checked against 50/80/100% of the limits.
+ * Pure arithmetic unless a threshold is newly reached; never fails the request.
+ */
+async function alertAfterSettle(c: Context<AppEnv>, r: Reservation, units: Units, cost: number) {
+  const quota = c.get('quota');
+  const month = (await quota?.peek)?.month;
+  if (!quota || !month) return;
+  const use: MonthUse = { units: {}, costNanoUsd: month.costNanoUsd - r.costNanoUsd + cost };
+  for (const u of billingUnits) use.units[u] = (month.units[u] ?? 0) - (r.units[u] ?? 0) + (units[u] ?? 0);
+  await notify(c, r.month, reachedThresholds(use, quota.limits));
+}
+
+/** A request refused by the month's spend cap or included units: the 100% alert. */
+async function alertOnRefusal(
+  c: Context<AppEnv>,
+  r: Extract<ReserveResult, { ok: false }>,
+  limits: EffectiveLimits,
+  now: Date,
+) {
+  if (r.scope !== 'tenant' || r.used === undefined) return;
+  const metric: AlertMetric | undefined =
+    r.limit === 'spend_cap_reached' ? 'spend' : r.unit ? `included_${r.unit}` : undefined;
+  // A limit of 0 (nothing included) is not something to be alerted about each month.
+  if (!metric || r.limitValue <= 0 || (metric !== 'spend' && limits.included[r.unit!] === undefined)) return;
+  await notify(c, windowsAt(now).month, [{ metric, threshold: 100, used: r.used, limit: r.limitValue }]);
+}
+
+async function notify(c: Context<AppEnv>, month: string, reached: Reached[]) {
+  if (reached.length === 0) return;
+  const { tenant } = c.get('principal');
+  const plan = await c.get('deps').plans.get(tenant.plan);
+  await c
+    .get('deps')
+    .alerts.notify(tenant, month, reached, { hardStop: plan?.overage === 'hard_stop' })
+    .catch((err: unknown) => c.get('log').warn({ err }, 'usage alert not recorded or not sent'));
 }
 
 /** Gives a failed request's reservation back. Never throws: the sweeper is the fallback. */
@@ -133,12 +187,13 @@ export async function withReservation<T>(
 
 function refusal(r: Extract<ReserveResult, { ok: false }>, limits: EffectiveLimits, now: Date): ApiError {
   const who = r.scope === 'key' ? 'this API key' : 'your account';
+  const capOf = r.scope === 'key' ? "This API key's monthly spend cap" : "This month's spend cap";
   const messages: Record<typeof r.limit, string> = {
     rate_limit_requests: `Rate limit reached for ${who}: ${r.limitValue} requests per minute. Retry in ${r.retryAfterSec} s.`,
     rate_limit_tokens: `Rate limit reached for ${who}: ${r.limitValue} tokens per minute (this request may use up to its prompt plus max_tokens). Retry in ${r.retryAfterSec} s.`,
     concurrency_limit: `Too many requests in flight for ${who}: at most ${r.limitValue} at once.`,
-    quota_exceeded: `This month's included usage of your plan is used up. Upgrade the plan to continue; it renews in ${Math.ceil(r.retryAfterSec / 86_400)} days.`,
-    spend_cap_reached: `This month's spend cap of $${formatUsd(r.limitValue)} would be exceeded. Raise the cap to continue.`,
+    quota_exceeded: `This month's included ${r.unit ? r.unit.replace('_', ' ') : 'usage'} of your plan ${r.unit ? `(${r.limitValue}) ` : ''}would be exceeded. Upgrade the plan to continue; it renews in ${Math.ceil(r.retryAfterSec / 86_400)} days.`,
+    spend_cap_reached: `${capOf} of $${formatUsd(r.limitValue)} would be exceeded. Raise the cap to continue.`,
   };
   const hardStop = r.limit === 'quota_exceeded' || r.limit === 'spend_cap_reached';
   return new ApiError(r.limit, messages[r.limit], {

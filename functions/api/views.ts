@@ -1,6 +1,7 @@
 import type { Invitation } from '../../shared/accounts/invitation-store';
 import type { Member } from '../../shared/accounts/user-store';
 import type { ApiKey } from '../../shared/auth/api-key-store';
+import { NANO_PER_USD } from '../../shared/metering/pricing';
 import type { Tenant } from '../../shared/tenants/tenant-store';
 
 /** How domain objects look on the wire (snake_case, like /v1). Never a hash or a secret. */
@@ -57,8 +58,8 @@ export function apiKeyView(k: ApiKey, now: Date) {
             ? { requests_per_minute: k.limits.requestsPerMinute }
             : {}),
           ...(k.limits.tokensPerMinute !== undefined ? { tokens_per_minute: k.limits.tokensPerMinute } : {}),
-          ...(k.limits.monthlySpendCapUsd !== undefined
-            ? { monthly_spend_cap_usd: k.limits.monthlySpendCapUsd }
+          ...(k.limits.spendCapNanoUsd !== undefined
+            ? { monthly_spend_cap_usd: k.limits.spendCapNanoUsd / NANO_PER_USD }
             : {}),
         }
       : null,

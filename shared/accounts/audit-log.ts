@@ -10,10 +10,10 @@ export interface AuditEntry {
   id: string;
   at: string;
   actor: AuditActor;
-  /** `tenant.suspend`, `tenant.reactivate`, `tenant.plan`, `operator.create`, `api_key.create`. */
+  /** `tenant.suspend`, `tenant.reactivate`, `tenant.plan`, `tenant.limits`, `plan.create`, `plan.update`, `operator.create`, `api_key.create`. */
   action: string;
-  /** A model target's id is `name` or `name@version`. */
-  target: { type: 'tenant' | 'operator' | 'api_key' | 'model'; id: string; tenantId?: string };
+  /** A model target's id is `name` or `name@version`; a plan's is its id. */
+  target: { type: 'tenant' | 'operator' | 'api_key' | 'model' | 'plan'; id: string; tenantId?: string };
   before: Record<string, unknown> | null;
   after: Record<string, unknown> | null;
   requestId: string | null;

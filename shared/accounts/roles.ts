@@ -17,8 +17,10 @@ export const permissionRoles = {
   'billing:manage': ['owner', 'billing'],
   /** Pin model versions for the tenant (`/account/models/pins`). */
   'models:manage': ['owner', 'developer'],
-  /** Set limits: per-key limits now, spend caps with quotas. */
+  /** Set per-key limits (rate limits and a key's own spend cap). */
   'limits:manage': ['owner'],
+  /** Set the tenant's monthly spend cap: money, so billing may too. */
+  'spend_cap:manage': ['owner', 'billing'],
   'team:read': ['owner', 'developer', 'billing', 'viewer'],
   /** Invite, change roles, remove members. */
   'team:manage': ['owner'],

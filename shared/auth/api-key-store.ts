@@ -20,7 +20,7 @@ export interface ApiKey {
   scopes: string[];
   createdAt: string;
   expiresAt: string | null;
-  /** Limits the owner narrowed this key to (enforced with quotas). */
+  /** Limits the owner narrowed this key to. */
   limits?: KeyLimits | null;
   /** The user who made it; null for keys made by the platform (seed, CLI). */
   createdBy?: string | null;
@@ -30,10 +30,12 @@ export interface ApiKey {
   rotatedTo?: string | null;
 }
 
+/** Limits the owner narrowed one key to, enforced on the hot path beside the tenant's. */
 export interface KeyLimits {
   requestsPerMinute?: number;
   tokensPerMinute?: number;
-  monthlySpendCapUsd?: number;
+  /** The key's monthly spend cap in nano-USD (counted on its own month counter). */
+  spendCapNanoUsd?: number;
 }
 
 export interface ApiKeyPage {
@@ -222,6 +224,28 @@ export class ApiKeyStore {
       expiresAt: (item.expiresAt as string | null | undefined) ?? null,
       ...(item.limits ? { limits: item.limits as KeyLimits } : {}),
     };
+  }
+
+  /**
+   * Sets (or, with null, removes) a key's limits on its record and its hash lookup together.
+   * False when the tenant has no such key.
+   */
+  async setLimits(tenantId: string, keyId: string, limits: KeyLimits | null): Promise<boolean> {
+    const hash = await this.hashOf(tenantId, keyId);
+    if (!hash) return false;
+    const update =
+      limits === null
+        ? { UpdateExpression: 'REMOVE limits' }
+        : { UpdateExpression: 'SET limits = :l', ExpressionAttributeValues: { ':l': limits } };
+    await this.doc.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Update: { TableName: this.table, Key: keys.apiKey(tenantId, keyId), ...update } },
+          { Update: { TableName: this.table, Key: keys.apiKeyHash(hash), ...update } },
+        ],
+      }),
+    );
+    return true;
   }
 
   /**

@@ -31,7 +31,9 @@ export function createDynamo(opts: DynamoOptions): Dynamo {
           // Plain http to loopback: a keep-alive pool sized for concurrent requests.
           requestHandler: {
             httpAgent: { keepAlive: true, maxSockets: 128 },
-            connectionTimeout: 2_000,
+            // Loopback connects in microseconds; a busy 2-core machine running DynamoDB Local's JVM,
+            // the runtime and a load test at once has been seen to take over 2 s to accept.
+            connectionTimeout: 5_000,
             requestTimeout: 10_000,
           },
         }

@@ -36,6 +36,11 @@ export const keys = {
     sk: `MIN#${minute}#${keyId}`,
   }),
   quotaMonth: (tenantId: string, month: string) => ({ pk: `QUOTA#${tenantId}`, sk: `MONTH#${month}` }),
+  /** A key's month cost, counted only for keys with their own monthly spend cap. */
+  quotaKeyMonth: (tenantId: string, keyId: string, month: string) => ({
+    pk: `QUOTA#${tenantId}`,
+    sk: `MONTH#${month}#${keyId}`,
+  }),
   quotaInFlight: (tenantId: string) => ({ pk: `QUOTA#${tenantId}`, sk: 'INFLIGHT' }),
   /** An open reservation, until settled or released; the sweeper finds expired ones through gsi1. */
   reservation: (tenantId: string, requestId: string) => ({
@@ -44,6 +49,32 @@ export const keys = {
   }),
   /** Reservations are spread over shards so no single index partition takes every request's write. */
   reservationIndex: (shard: number) => `RESV#${shard}`,
+  reservationPrefix: () => 'RESV#',
+  /**
+   * Platform-wide usage per day x model version, spread over shards (by a hash of the request id)
+   * so no single item or partition takes every request's write; readers sum the shards. A shard
+   * partition holds every day, so a date range is one Query per shard.
+   */
+  platformDaily: (shard: number, day: string, model: string, version: string) => ({
+    pk: `PLATFORM#${shard}`,
+    sk: `DAY#${day}#${model}#${version}`,
+  }),
+  platformDailyShard: (shard: number) => `PLATFORM#${shard}`,
+  /**
+   * A tenant's settled usage in a month, for the operators' top-tenants view: partitioned by month
+   * and a hash of the tenant id, so a month's tenants are one Query per shard, never a Scan.
+   */
+  platformTenantMonth: (month: string, shard: number, tenantId: string) => ({
+    pk: `PLATFORM#MONTH#${month}#${shard}`,
+    sk: `TENANT#${tenantId}`,
+  }),
+  platformTenantMonthShard: (month: string, shard: number) => `PLATFORM#MONTH#${month}#${shard}`,
+  /** A usage alert, once per tenant x month x metric x threshold (the conditional put on this key). */
+  usageAlert: (tenantId: string, month: string, metric: string, threshold: number) => ({
+    pk: `TENANT#${tenantId}`,
+    sk: `ALERT#${month}#${metric}#${String(threshold).padStart(3, '0')}`,
+  }),
+  usageAlertPrefix: (month?: string) => (month ? `ALERT#${month}#` : 'ALERT#'),
   /** An `Idempotency-Key` a tenant sent, with the answer it got. */
   idempotency: (tenantId: string, key: string) => ({ pk: `TENANT#${tenantId}`, sk: `IDEMPOTENCY#${key}` }),
   /** Every tenant, newest first: the tenant item's gsi1 (`gsi1sk` = `<createdAt>#<id>`). */
@@ -124,6 +155,9 @@ export type EntityType =
   | 'audit_entry'
   | 'quota_counter'
   | 'reservation'
+  | 'platform_daily'
+  | 'platform_tenant_month'
+  | 'usage_alert'
   | 'idempotency'
   | 'plan'
   | 'model_pin'

@@ -4,6 +4,7 @@ export type EmailKind =
   | 'already_registered'
   | 'reset_password'
   | 'invitation'
+  | 'usage_alert'
   | 'payment_past_due'
   | 'billing_suspended'
   | 'billing_restored';

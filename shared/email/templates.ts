@@ -91,3 +91,34 @@ export function invitationMessage(
     ].join('\n'),
   };
 }
+
+export function usageAlertMessage(
+  to: string,
+  publicUrl: string,
+  alert: {
+    tenantName: string;
+    month: string;
+    what: string;
+    threshold: number;
+    used: string;
+    limit: string;
+    next: string;
+  },
+): EmailMessage {
+  const reached = alert.threshold >= 100 ? 'has reached' : `is at ${alert.threshold}% of`;
+  return {
+    to,
+    kind: 'usage_alert',
+    subject: `Tollgate: ${alert.tenantName} ${reached} its ${alert.what} for ${alert.month}`,
+    text: [
+      `${alert.tenantName} ${reached} its ${alert.what} for ${alert.month}: ${alert.used} of ${alert.limit}.`,
+      '',
+      alert.next,
+      '',
+      `Usage and limits: ${new URL('/account/limits', publicUrl).toString()}`,
+      '(GET /account/limits and GET /account/usage with a session; GET /v1/usage with an API key.)',
+      '',
+      'You get this email once per limit and threshold (50%, 80%, 100%) each month.',
+    ].join('\n'),
+  };
+}

@@ -1,6 +1,10 @@
+import type { PlatformUsageStore } from './platform-usage';
 import type { DailyUsage, UsageStore } from './usage-store';
 
 export interface AggregateDifference {
+  /** `daily`: a tenant x day x model version x key aggregate; `month_total`: the tenant's month total. */
+  scope: 'daily' | 'month_total';
+  /** The day, or the month for `month_total`. */
   day: string;
   model: string;
   version: string;
@@ -24,13 +28,15 @@ const MARGIN_MS = 3_600_000;
 
 /**
  * Recomputes a tenant's daily aggregates for a month (`2026-11`) from its usage events and reports
- * every difference from the stored aggregates. The events are the ledger; an empty list means the
- * aggregates (which billing and the consoles read) agree with it to the unit.
+ * every difference from the stored aggregates (and, given the platform store, from the tenant's
+ * month total that operators see). The events are the ledger; an empty list means the aggregates
+ * (which billing and the consoles read) agree with it to the unit.
  */
 export async function reconcileMonth(
   usage: UsageStore,
   tenantId: string,
   month: string,
+  platform?: PlatformUsageStore,
 ): Promise<Reconciliation> {
   const start = Date.parse(`${month}-01T00:00:00.000Z`);
   if (Number.isNaN(start) || !/^\d{4}-\d{2}$/.test(month)) throw new RangeError(`not a month: ${month}`);
@@ -74,6 +80,7 @@ export async function reconcileMonth(
       const b = have?.[field] ?? 0;
       if (a !== b) {
         differences.push({
+          scope: 'daily',
           day: ref.day,
           model: ref.model,
           version: ref.version,
@@ -81,6 +88,24 @@ export async function reconcileMonth(
           field,
           fromEvents: a,
           stored: b,
+        });
+      }
+    }
+  }
+  if (platform) {
+    const total = await platform.tenantMonth(tenantId, month);
+    for (const field of FIELDS) {
+      const fromEvents = [...expected.values()].reduce((sum, r) => sum + r[field], 0);
+      if (fromEvents !== total[field]) {
+        differences.push({
+          scope: 'month_total',
+          day: month,
+          model: '*',
+          version: '*',
+          keyId: '*',
+          field,
+          fromEvents,
+          stored: total[field],
         });
       }
     }

@@ -2,6 +2,7 @@ import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb
 import { keys } from '../db/keys';
 import { type TransactItem, transact } from '../db/transact';
 import { idBound } from '../ids';
+import { platformUsageItems } from './platform-usage';
 import type { Units } from './pricing';
 
 /** One served request, as billed. Tenant and key come from the credential, never from the request. */
@@ -125,8 +126,9 @@ export class UsageStore {
 }
 
 /**
- * The usage event (conditional on its request id) and its daily aggregate (atomic ADD), as
- * transaction items: `record` writes them alone, quota settlement writes them with its counters.
+ * The usage event (conditional on its request id), its tenant's daily aggregate (atomic ADD) and
+ * the platform's aggregates, as transaction items: `record` writes them alone, quota settlement
+ * writes them with its counters. Every aggregate moves in the event's transaction or not at all.
  */
 export function usageEventItems(table: string, event: UsageEvent): TransactItem[] {
   const day = event.at.slice(0, 10);
@@ -166,5 +168,6 @@ export function usageEventItems(table: string, event: UsageEvent): TransactItem[
         },
       },
     },
+    ...platformUsageItems(table, event),
   ];
 }

@@ -38,8 +38,18 @@ export interface EffectiveLimits {
     /** Monthly ceiling on cost (pay-as-you-go: the spend cap). */
     spendCapNanoUsd?: number;
   };
-  key: { requestsPerMinute?: number; tokensPerMinute?: number };
+  key: {
+    requestsPerMinute?: number;
+    tokensPerMinute?: number;
+    /** The key's own monthly ceiling on cost (nano-USD), counted on a per-key month counter. */
+    spendCapNanoUsd?: number;
+  };
+  /** Units the month includes (both kinds of plan): what the 50/80/100% alerts measure. */
+  included: Partial<Record<BillingUnit, number>>;
 }
+
+/** Every unit a plan can bill. */
+export const billingUnits: readonly BillingUnit[] = ['input_tokens', 'output_tokens', 'images'];
 
 const USD = 1_000_000_000;
 
@@ -89,18 +99,23 @@ export function effectiveLimits(
 ): EffectiveLimits {
   const o = opts.tenantOverrides ?? {};
   const included = { ...plan.included, ...o.included };
+  // On a hard-stop plan a unit the plan does not list is not included at all: 0, not unlimited.
+  const hardStopUnits: Partial<Record<BillingUnit, number>> = {};
+  for (const u of billingUnits) hardStopUnits[u] = included[u] ?? 0;
   const planCap = o.spendCapNanoUsd ?? plan.spendCapNanoUsd;
   return {
     tenant: {
       requestsPerMinute: o.requestsPerMinute ?? plan.requestsPerMinute,
       tokensPerMinute: o.tokensPerMinute ?? plan.tokensPerMinute,
       maxConcurrent: o.maxConcurrent ?? plan.maxConcurrent,
-      monthlyUnits: plan.overage === 'hard_stop' ? included : {},
+      monthlyUnits: plan.overage === 'hard_stop' ? hardStopUnits : {},
       spendCapNanoUsd: plan.overage === 'bill' ? narrower(planCap, opts.ownerSpendCapNanoUsd) : undefined,
     },
     key: {
       requestsPerMinute: opts.keyLimits?.requestsPerMinute,
       tokensPerMinute: opts.keyLimits?.tokensPerMinute,
+      spendCapNanoUsd: opts.keyLimits?.spendCapNanoUsd,
     },
+    included,
   };
 }

@@ -1,10 +1,11 @@
 import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { BillingUnit } from '../catalog/types';
 import { keys } from '../db/keys';
+import { shardOf } from '../db/shard';
 import { type TransactItem, transact } from '../db/transact';
 import type { Units } from '../metering/pricing';
 import { type UsageEvent, usageEventItems } from '../metering/usage-store';
-import type { EffectiveLimits } from './plans';
+import { billingUnits, type EffectiveLimits } from './plans';
 import { windowsAt } from './windows';
 
 /** Which limit refused a request; each is its own error code. */
@@ -43,11 +44,23 @@ export interface Reservation {
   tenantMinute: boolean;
   keyMinute: boolean;
   inFlight: boolean;
+  /** Whether the key's own month cost counter was moved (keys with a monthly spend cap). */
+  keyMonth?: boolean;
 }
 
 export type ReserveResult =
   | { ok: true; reservation: Reservation }
-  | { ok: false; limit: LimitCode; scope: 'tenant' | 'key'; retryAfterSec: number; limitValue: number };
+  | {
+      ok: false;
+      limit: LimitCode;
+      scope: 'tenant' | 'key';
+      retryAfterSec: number;
+      limitValue: number;
+      /** For `quota_exceeded`: the unit whose included amount is used up. */
+      unit?: BillingUnit;
+      /** For monthly limits: what the month had used when the request was refused. */
+      used?: number;
+    };
 
 /** The actual use, known after the model answered. */
 export interface Actual {
@@ -57,7 +70,7 @@ export interface Actual {
 }
 
 export const RESERVATION_SHARDS = 8;
-const UNITS: BillingUnit[] = ['input_tokens', 'output_tokens', 'images'];
+const UNITS = billingUnits;
 const DAY_S = 86_400;
 
 /**
@@ -95,6 +108,7 @@ export class QuotaStore {
       tenantMinute: tenant.requestsPerMinute !== undefined || tenant.tokensPerMinute !== undefined,
       keyMinute: key.requestsPerMinute !== undefined || key.tokensPerMinute !== undefined,
       inFlight: tenant.maxConcurrent !== undefined,
+      keyMonth: key.spendCapNanoUsd !== undefined,
     };
     const minuteTtl = Math.floor(req.now.getTime() / 1000) + 180;
     const items: { item: TransactItem; on: (old: Record<string, unknown> | undefined) => ReserveResult }[] =
@@ -205,25 +219,60 @@ export class QuotaStore {
           },
         },
         on: (old) => {
-          const costFull =
-            tenant.spendCapNanoUsd !== undefined &&
-            Number(old?.costNanoUsd ?? 0) > tenant.spendCapNanoUsd - req.costNanoUsd;
-          return costFull
-            ? {
-                ok: false,
-                limit: 'spend_cap_reached',
-                scope: 'tenant',
-                retryAfterSec: w.monthResetSec,
-                limitValue: tenant.spendCapNanoUsd!,
-              }
-            : {
-                ok: false,
-                limit: 'quota_exceeded',
-                scope: 'tenant',
-                retryAfterSec: w.monthResetSec,
-                limitValue: 0,
-              };
+          const spent = Number(old?.costNanoUsd ?? 0);
+          if (tenant.spendCapNanoUsd !== undefined && spent > tenant.spendCapNanoUsd - req.costNanoUsd) {
+            return {
+              ok: false,
+              limit: 'spend_cap_reached',
+              scope: 'tenant',
+              retryAfterSec: w.monthResetSec,
+              limitValue: tenant.spendCapNanoUsd,
+              used: spent,
+            };
+          }
+          const unit =
+            UNITS.find((u) => {
+              const cap = tenant.monthlyUnits[u];
+              return cap !== undefined && Number(old?.[u] ?? 0) > cap - (req.units[u] ?? 0);
+            }) ?? UNITS.find((u) => (req.units[u] ?? 0) > 0);
+          return {
+            ok: false,
+            limit: 'quota_exceeded',
+            scope: 'tenant',
+            retryAfterSec: w.monthResetSec,
+            limitValue: unit ? (tenant.monthlyUnits[unit] ?? 0) : 0,
+            ...(unit ? { unit, used: Number(old?.[unit] ?? 0) } : {}),
+          };
         },
+      });
+    }
+
+    if (reservation.keyMonth) {
+      const cap = key.spendCapNanoUsd!;
+      items.push({
+        item: {
+          Update: {
+            TableName: this.mainTable,
+            Key: keys.quotaKeyMonth(req.tenantId, req.keyId, w.month),
+            UpdateExpression: 'SET #type = :type ADD #cost :cost',
+            ConditionExpression: 'attribute_not_exists(#cost) OR #cost <= :maxcost',
+            ExpressionAttributeNames: { '#type': 'type', '#cost': 'costNanoUsd' },
+            ExpressionAttributeValues: {
+              ':type': 'quota_counter',
+              ':cost': req.costNanoUsd,
+              ':maxcost': cap - req.costNanoUsd,
+            },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        },
+        on: (old) => ({
+          ok: false,
+          limit: 'spend_cap_reached',
+          scope: 'key',
+          retryAfterSec: w.monthResetSec,
+          limitValue: cap,
+          used: Number(old?.costNanoUsd ?? 0),
+        }),
       });
     }
 
@@ -260,7 +309,7 @@ export class QuotaStore {
           Item: {
             ...keys.reservation(req.tenantId, req.requestId),
             type: 'reservation',
-            gsi1pk: keys.reservationIndex(shardOf(req.requestId)),
+            gsi1pk: keys.reservationIndex(shardOf(req.requestId, RESERVATION_SHARDS)),
             gsi1sk: `${reservation.expiresAt}#${req.requestId}`,
             // A last resort only: the sweeper releases long before TTL would delete it.
             ttl: Math.floor(Date.parse(reservation.expiresAt) / 1000) + DAY_S,
@@ -337,37 +386,67 @@ export class QuotaStore {
     return released;
   }
 
-  /** The counters a request's rate-limit headers report, read in one BatchGet. */
-  async peek(
-    tenantId: string,
-    keyId: string,
-    now: Date,
-  ): Promise<{ tenant?: MinuteCount; key?: MinuteCount }> {
+  /**
+   * The counters a request reports, read in one BatchGet while the model runs: the minute windows
+   * (for the rate-limit headers) and the month (for the usage alerts), reservations included.
+   */
+  async peek(tenantId: string, keyId: string, now: Date): Promise<Peek> {
     const w = windowsAt(now);
     const tk = keys.quotaMinute(tenantId, w.minute);
     const kk = keys.quotaKeyMinute(tenantId, keyId, w.minute);
+    const mk = keys.quotaMonth(tenantId, w.month);
     const out = await this.doc.send(
-      new BatchGetCommand({ RequestItems: { [this.mainTable]: { Keys: [tk, kk] } } }),
+      new BatchGetCommand({ RequestItems: { [this.mainTable]: { Keys: [tk, kk, mk] } } }),
     );
     const found = out.Responses?.[this.mainTable] ?? [];
     const pick = (k: { sk: string }) => {
       const item = found.find((i) => i.sk === k.sk);
       return item ? { requests: Number(item.requests ?? 0), tokens: Number(item.tokens ?? 0) } : undefined;
     };
-    return { tenant: pick(tk), key: pick(kk) };
+    return { tenant: pick(tk), key: pick(kk), month: monthUse(found.find((i) => i.sk === mk.sk)) };
   }
 
-  /** The month's counters (units and cost, reservations included). */
-  async month(tenantId: string, now: Date): Promise<{ units: Units; costNanoUsd: number }> {
+  /** A month's counters (units and cost, reservations included); this month by default. */
+  async month(tenantId: string, now: Date, month = windowsAt(now).month): Promise<MonthUse> {
     const out = await this.doc.send(
       new BatchGetCommand({
-        RequestItems: { [this.mainTable]: { Keys: [keys.quotaMonth(tenantId, windowsAt(now).month)] } },
+        RequestItems: { [this.mainTable]: { Keys: [keys.quotaMonth(tenantId, month)] } },
       }),
     );
-    const item = out.Responses?.[this.mainTable]?.[0] ?? {};
-    const units: Units = {};
-    for (const u of UNITS) if (item[u] !== undefined) units[u] = Number(item[u]);
-    return { units, costNanoUsd: Number(item.costNanoUsd ?? 0) };
+    return monthUse(out.Responses?.[this.mainTable]?.[0]);
+  }
+
+  /** A tenant's open reservations (requests in flight, or lost and awaiting the sweeper). */
+  async openReservations(tenantId: string): Promise<Reservation[]> {
+    const out: Reservation[] = [];
+    let cursor: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.mainTable,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+          ExpressionAttributeValues: {
+            ':pk': keys.quotaInFlight(tenantId).pk,
+            ':p': keys.reservationPrefix(),
+          },
+          ConsistentRead: true,
+          ExclusiveStartKey: cursor,
+        }),
+      );
+      out.push(...((page.Items ?? []) as unknown as Reservation[]));
+      cursor = page.LastEvaluatedKey;
+    } while (cursor);
+    return out;
+  }
+
+  /** Requests a tenant has in flight, as counted (0 when none or never counted). */
+  async inFlight(tenantId: string): Promise<number> {
+    const out = await this.doc.send(
+      new BatchGetCommand({
+        RequestItems: { [this.mainTable]: { Keys: [keys.quotaInFlight(tenantId)], ConsistentRead: true } },
+      }),
+    );
+    return Number(out.Responses?.[this.mainTable]?.[0]?.inflight ?? 0);
   }
 
   private impossible(req: ReservationRequest): ReserveResult | undefined {
@@ -396,17 +475,23 @@ export class QuotaStore {
           scope: 'tenant',
           retryAfterSec: w.monthResetSec,
           limitValue: cap,
+          unit: u,
         };
       }
     }
-    if (tenant.spendCapNanoUsd !== undefined && req.costNanoUsd > tenant.spendCapNanoUsd) {
-      return {
-        ok: false,
-        limit: 'spend_cap_reached',
-        scope: 'tenant',
-        retryAfterSec: w.monthResetSec,
-        limitValue: tenant.spendCapNanoUsd,
-      };
+    for (const [scope, cap] of [
+      ['tenant', tenant.spendCapNanoUsd],
+      ['key', key.spendCapNanoUsd],
+    ] as const) {
+      if (cap !== undefined && req.costNanoUsd > cap) {
+        return {
+          ok: false,
+          limit: 'spend_cap_reached',
+          scope,
+          retryAfterSec: w.monthResetSec,
+          limitValue: cap,
+        };
+      }
     }
     return undefined;
   }
@@ -454,6 +539,18 @@ export class QuotaStore {
         ExpressionAttributeValues: values,
       },
     });
+    const costDelta = base(actual.costNanoUsd, r.costNanoUsd);
+    if (r.keyMonth && costDelta !== 0) {
+      items.push({
+        Update: {
+          TableName: this.mainTable,
+          Key: keys.quotaKeyMonth(r.tenantId, r.keyId, r.month),
+          UpdateExpression: 'ADD #cost :cost',
+          ExpressionAttributeNames: { '#cost': 'costNanoUsd' },
+          ExpressionAttributeValues: { ':cost': costDelta },
+        },
+      });
+    }
     if (r.inFlight && opts.release) {
       items.push({
         Update: {
@@ -473,8 +570,20 @@ export interface MinuteCount {
   tokens: number;
 }
 
-function shardOf(requestId: string): number {
-  let h = 0;
-  for (let i = 0; i < requestId.length; i++) h = (h * 31 + requestId.charCodeAt(i)) >>> 0;
-  return h % RESERVATION_SHARDS;
+/** A month's counted use. */
+export interface MonthUse {
+  units: Units;
+  costNanoUsd: number;
+}
+
+export interface Peek {
+  tenant?: MinuteCount;
+  key?: MinuteCount;
+  month?: MonthUse;
+}
+
+function monthUse(item: Record<string, unknown> | undefined): MonthUse {
+  const units: Units = {};
+  for (const u of UNITS) if (item?.[u] !== undefined) units[u] = Number(item[u]);
+  return { units, costNanoUsd: Number(item?.costNanoUsd ?? 0) };
 }

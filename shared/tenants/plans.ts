@@ -1,6 +1,5 @@
-/** The plans a tenant can be on. Limits per plan arrive with quotas; here a plan is a name. */
-export const plans = ['free', 'pay_as_you_go', 'enterprise'] as const;
-export type Plan = (typeof plans)[number];
+/** A tenant's plan: the id of a plan in the plan store (`shared/quotas/plan-store.ts`). */
+export type Plan = string;
 
 /** The plan a new signup starts on. */
 export const DEFAULT_PLAN: Plan = 'free';

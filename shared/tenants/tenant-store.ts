@@ -23,6 +23,8 @@ export interface Tenant {
   limitOverrides?: LimitOverrides;
   /** The owner's own monthly spend cap (nano-USD); it can only lower the plan's. */
   spendCapNanoUsd?: number;
+  /** Bumped by every change of `limitOverrides`: operators' edits are conditional on it. */
+  limitsRevision?: number;
   /** When a payment failed (status `past_due`): the grace period runs from here. */
   pastDueSince?: string;
 }
@@ -81,7 +83,7 @@ export function tenantMayCall(status: TenantStatus): boolean {
 export class TenantStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
-    private readonly table: string,
+    readonly table: string,
   ) {}
 
   async get(tenantId: string): Promise<Tenant | undefined> {
@@ -116,6 +118,25 @@ export class TenantStore {
       return true;
     } catch (err) {
       if ((err as Error).name === 'TransactionCanceledException') return false;
+      throw err;
+    }
+  }
+
+  /** Sets (or, with null, removes) the owner's monthly spend cap. False when there is no such tenant. */
+  async setSpendCap(tenantId: string, capNanoUsd: number | null): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.tenant(tenantId),
+          UpdateExpression: capNanoUsd === null ? 'REMOVE spendCapNanoUsd' : 'SET spendCapNanoUsd = :c',
+          ConditionExpression: 'attribute_exists(pk)',
+          ...(capNanoUsd === null ? {} : { ExpressionAttributeValues: { ':c': capNanoUsd } }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
       throw err;
     }
   }
@@ -226,6 +247,7 @@ function toTenant(item: Record<string, unknown>): Tenant {
     contactEmail: (item.contactEmail as string | undefined) ?? null,
     ...(item.limitOverrides ? { limitOverrides: item.limitOverrides as LimitOverrides } : {}),
     ...(item.spendCapNanoUsd !== undefined ? { spendCapNanoUsd: Number(item.spendCapNanoUsd) } : {}),
+    ...(item.limitsRevision !== undefined ? { limitsRevision: Number(item.limitsRevision) } : {}),
     ...(typeof item.pastDueSince === 'string' ? { pastDueSince: item.pastDueSince } : {}),
   };
 }

@@ -150,6 +150,52 @@ const routes: MatrixRoute[] = [
     },
   },
   {
+    name: 'PATCH /account/keys/{key_id}',
+    for: 'user',
+    ok: 200,
+    request: async (f, c) => ({
+      method: 'PATCH',
+      path: `/account/keys/${await seedKey(f.h, c.tenantId)}`,
+      json: { limits: { requests_per_minute: 5 } },
+    }),
+    foreign: async (f, _c, owner) => {
+      const keyId = await seedKey(f.h, owner.tenantId);
+      return {
+        req: {
+          method: 'PATCH',
+          path: `/account/keys/${keyId}`,
+          json: { limits: { requests_per_minute: 1 } },
+        },
+        unchanged: async () =>
+          expect((await f.h.stores.apiKeys.get(owner.tenantId, keyId))?.limits).toBeNull(),
+      };
+    },
+  },
+  {
+    name: 'GET /account/limits',
+    for: 'user',
+    ok: 200,
+    request: async () => ({ method: 'GET', path: '/account/limits' }),
+  },
+  {
+    name: 'PATCH /account/limits',
+    for: 'user',
+    ok: 200,
+    request: async () => ({ method: 'PATCH', path: '/account/limits', json: { spend_cap_usd: 50 } }),
+  },
+  {
+    name: 'GET /account/alerts',
+    for: 'user',
+    ok: 200,
+    request: async () => ({ method: 'GET', path: '/account/alerts' }),
+  },
+  {
+    name: 'GET /account/usage',
+    for: 'user',
+    ok: 200,
+    request: async () => ({ method: 'GET', path: '/account/usage?format=csv' }),
+  },
+  {
     name: 'GET /account/team',
     for: 'user',
     ok: 200,
@@ -257,6 +303,60 @@ const routes: MatrixRoute[] = [
       method: 'POST',
       path: `/admin/tenants/${await seedTenant(f.h, 'suspended')}/reactivate`,
     }),
+  },
+  {
+    name: 'GET /admin/tenants/{tenant_id}/limits',
+    for: 'operator',
+    ok: 200,
+    request: async (f) => ({ method: 'GET', path: `/admin/tenants/${f.owner.tenantId}/limits` }),
+  },
+  {
+    name: 'PATCH /admin/tenants/{tenant_id}/limits',
+    for: 'operator',
+    ok: 200,
+    request: async (f) => ({
+      method: 'PATCH',
+      path: `/admin/tenants/${await seedTenant(f.h)}/limits`,
+      json: { requests_per_minute: 5 },
+    }),
+  },
+  {
+    name: 'GET /admin/plans',
+    for: 'operator',
+    ok: 200,
+    request: async () => ({ method: 'GET', path: '/admin/plans' }),
+  },
+  {
+    name: 'GET /admin/plans/{plan_id}',
+    for: 'operator',
+    ok: 200,
+    request: async () => ({ method: 'GET', path: '/admin/plans/free' }),
+  },
+  {
+    name: 'POST /admin/plans',
+    for: 'operator',
+    ok: 201,
+    request: async () => ({
+      method: 'POST',
+      path: '/admin/plans',
+      json: { id: `m-${newId('req').slice(-10).toLowerCase()}`, name: 'Matrix', overage: 'bill' },
+    }),
+  },
+  {
+    name: 'PATCH /admin/plans/{plan_id}',
+    for: 'operator',
+    ok: 200,
+    request: async () => ({
+      method: 'PATCH',
+      path: '/admin/plans/enterprise',
+      json: { name: 'Enterprise' },
+    }),
+  },
+  {
+    name: 'GET /admin/usage',
+    for: 'operator',
+    ok: 200,
+    request: async () => ({ method: 'GET', path: '/admin/usage' }),
   },
   {
     name: 'GET /account/billing',

@@ -1,10 +1,15 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createApiApp } from '../../functions/api/app';
+import { createApiDeps } from '../../functions/api/deps';
 import { freePort } from '../../local/dynamodb';
 import { issueApiKey } from '../../shared/auth/issue-api-key';
+import { createDynamo } from '../../shared/db/client';
 import { keys } from '../../shared/db/keys';
 import { tableNames } from '../../shared/db/tables';
+import { createLogger } from '../../shared/logger';
 import { SageMakerModelClient } from '../../shared/models/sagemaker-client';
+import { QuotaStore } from '../../shared/quotas/quota-store';
 import { windowsAt } from '../../shared/quotas/windows';
 import { createHarness, type Harness } from '../support/harness';
 
@@ -113,6 +118,33 @@ describe('limits at the gateway', () => {
     const refused = results.find((r) => r.status === 429)!;
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('spend_cap_reached');
     expect(refused.headers.get('x-should-retry')).toBe('false');
+  });
+
+  it('a quota store that does not answer: 503 store_unavailable, safe to retry, nothing run or billed', async () => {
+    const dead = createDynamo({
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${await freePort()}`,
+      maxAttempts: 1,
+    });
+    const names = tableNames(h.config.STAGE);
+    const deps = createApiDeps(h.config, createLogger('silent'), {
+      stores: { ...h.stores, quotas: new QuotaStore(dead.doc, names.main, names.usage) },
+      email: h.outbox,
+      signingKeys: h.signingKeys,
+    });
+    const app = createApiApp(deps);
+    const t = await h.newTenant();
+    const res = await app.request('/v1/text/sentiment', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'sentiment', input: 'never runs' }),
+    });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('x-should-retry')).toBe('true');
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('store_unavailable');
+    expect(await h.stores.usage.listEvents(t.tenantId)).toEqual([]);
+    dead.client.destroy();
   });
 
   it('a failed model call releases its reservation', async () => {

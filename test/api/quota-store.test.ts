@@ -18,6 +18,7 @@ const limits = (l: {
 }): EffectiveLimits => ({
   tenant: { monthlyUnits: {}, ...l.tenant },
   key: l.key ?? {},
+  included: {},
 });
 
 describe('quota counters under concurrency (DynamoDB Local)', () => {

@@ -1,8 +1,10 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../shared/db/keys';
+import { shardOf } from '../../shared/db/shard';
 import { tableNames } from '../../shared/db/tables';
 import { newId } from '../../shared/ids';
+import { PLATFORM_SHARDS } from '../../shared/metering/platform-usage';
 import { reconcileMonth } from '../../shared/metering/reconcile';
 import type { UsageEvent } from '../../shared/metering/usage-store';
 import { createHarness, type Harness } from '../support/harness';
@@ -78,7 +80,7 @@ describe('reconciliation', () => {
       ...event(tenantId, newId('req', Date.parse('2026-05-31T23:59:59.900Z')), 1),
       at: '2026-06-01T00:00:00.100Z',
     });
-    const clean = await reconcileMonth(h.stores.usage, tenantId, '2026-06');
+    const clean = await reconcileMonth(h.stores.usage, tenantId, '2026-06', h.stores.platformUsage);
     expect(clean).toMatchObject({ events: 4, aggregates: 2, differences: [] });
 
     await h.stores.dynamo.doc.send(
@@ -89,9 +91,10 @@ describe('reconciliation', () => {
         ExpressionAttributeValues: { ':x': 2 },
       }),
     );
-    const dirty = await reconcileMonth(h.stores.usage, tenantId, '2026-06');
+    const dirty = await reconcileMonth(h.stores.usage, tenantId, '2026-06', h.stores.platformUsage);
     expect(dirty.differences).toEqual([
       {
+        scope: 'daily',
         day: '2026-06-15',
         model: 'sentiment',
         version: 'v1',
@@ -100,6 +103,21 @@ describe('reconciliation', () => {
         fromEvents: 12,
         stored: 14,
       },
+    ]);
+
+    // The tenant's month total (what operators rank tenants by) is checked against the ledger too.
+    await h.stores.dynamo.doc.send(
+      new UpdateCommand({
+        TableName: tableNames(h.config.STAGE).usage,
+        Key: keys.platformTenantMonth('2026-06', shardOf(tenantId, PLATFORM_SHARDS), tenantId),
+        UpdateExpression: 'ADD requests :x',
+        ExpressionAttributeValues: { ':x': 1 },
+      }),
+    );
+    const both = await reconcileMonth(h.stores.usage, tenantId, '2026-06', h.stores.platformUsage);
+    expect(both.differences.map((d) => [d.scope, d.field, d.fromEvents, d.stored])).toEqual([
+      ['daily', 'inputTokens', 12, 14],
+      ['month_total', 'requests', 4, 5],
     ]);
   });
 });

@@ -7,7 +7,7 @@ import { decodeCursor, encodeCursor } from '../../shared/db/cursor';
 
 describe('roles', () => {
   it('let owners do everything and viewers only read', () => {
-    expect(permissionsOf('owner').length).toBe(9);
+    expect(permissionsOf('owner').length).toBe(10);
     expect(permissionsOf('viewer')).toEqual(['keys:read', 'team:read']);
   });
 
@@ -15,13 +15,15 @@ describe('roles', () => {
     const table = Object.fromEntries(
       tenantRoles.map((r) => [
         r,
-        ['keys:manage', 'billing:read', 'billing:manage', 'limits:manage'].filter((p) => can(r, p as never)),
+        ['keys:manage', 'billing:read', 'billing:manage', 'limits:manage', 'spend_cap:manage'].filter((p) =>
+          can(r, p as never),
+        ),
       ]),
     );
     expect(table).toEqual({
-      owner: ['keys:manage', 'billing:read', 'billing:manage', 'limits:manage'],
+      owner: ['keys:manage', 'billing:read', 'billing:manage', 'limits:manage', 'spend_cap:manage'],
       developer: ['keys:manage'],
-      billing: ['billing:read', 'billing:manage'],
+      billing: ['billing:read', 'billing:manage', 'spend_cap:manage'],
       viewer: [],
     });
   });

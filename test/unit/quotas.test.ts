@@ -1,4 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { csvField, toCsv } from '../../functions/api/usage-report';
+import { usdToNano } from '../../shared/metering/pricing';
+import { reachedThresholds } from '../../shared/quotas/alerts';
+import { applyPlanPatch, validatePlan } from '../../shared/quotas/limits-admin';
 import { defaultPlans, effectiveLimits } from '../../shared/quotas/plans';
 import { windowsAt } from '../../shared/quotas/windows';
 
@@ -10,6 +14,9 @@ describe('effective limits', () => {
     expect(l.tenant.monthlyUnits).toEqual(plan('free').included);
     expect(l.tenant.spendCapNanoUsd).toBeUndefined();
     expect(l.tenant.requestsPerMinute).toBe(60);
+    // A unit a hard-stop plan does not list is not included at all (not unlimited).
+    const noImages = effectiveLimits({ ...plan('free'), included: { input_tokens: 10 } });
+    expect(noImages.tenant.monthlyUnits).toEqual({ input_tokens: 10, output_tokens: 0, images: 0 });
   });
 
   it('pay-as-you-go: no unit ceiling, the spend cap is the lower of plan and owner', () => {
@@ -31,6 +38,84 @@ describe('effective limits', () => {
     expect(l.tenant.requestsPerMinute).toBe(1_000);
     expect(l.tenant.monthlyUnits.images).toBe(9);
     expect(l.key.requestsPerMinute).toBe(3);
+  });
+
+  it("a key's own spend cap is the key's, whatever the plan", () => {
+    for (const id of ['free', 'payg']) {
+      expect(effectiveLimits(plan(id), { keyLimits: { spendCapNanoUsd: 7 } }).key.spendCapNanoUsd).toBe(7);
+    }
+    expect(effectiveLimits(plan('payg')).included).toEqual(plan('payg').included);
+  });
+});
+
+describe('alert thresholds', () => {
+  const limits = effectiveLimits(plan('payg'), { ownerSpendCapNanoUsd: 1_000 });
+
+  it('reach 50, 80 and 100% of the spend cap and of each included unit, by exact integer arithmetic', () => {
+    expect(reachedThresholds({ units: {}, costNanoUsd: 499 }, limits)).toEqual([]);
+    expect(reachedThresholds({ units: {}, costNanoUsd: 500 }, limits)).toEqual([
+      { metric: 'spend', threshold: 50, used: 500, limit: 1_000 },
+    ]);
+    expect(
+      reachedThresholds({ units: { images: 500 }, costNanoUsd: 1_000 }, limits).map(
+        (r) => `${r.metric}:${r.threshold}`,
+      ),
+    ).toEqual([
+      'spend:50',
+      'spend:80',
+      'spend:100',
+      'included_images:50',
+      'included_images:80',
+      'included_images:100',
+    ]);
+  });
+
+  it('measure nothing that has no limit', () => {
+    const none = effectiveLimits({ id: 'x', name: 'x', overage: 'bill', included: {} });
+    expect(reachedThresholds({ units: { input_tokens: 1e9 }, costNanoUsd: 1e12 }, none)).toEqual([]);
+  });
+});
+
+describe('plan edits', () => {
+  it('apply a patch: absent stays, null removes, included per unit', () => {
+    const p = applyPlanPatch(plan('free'), {
+      requestsPerMinute: null,
+      tokensPerMinute: 9,
+      included: { images: null, output_tokens: 5 },
+      name: 'Free (2026)',
+    });
+    expect(p).toEqual({
+      id: 'free',
+      name: 'Free (2026)',
+      overage: 'hard_stop',
+      included: { input_tokens: 1_000_000, output_tokens: 5 },
+      tokensPerMinute: 9,
+      maxConcurrent: 4,
+    });
+    expect(plan('free').requestsPerMinute).toBe(60);
+  });
+
+  it('refuse a spend cap on a hard-stop plan, naming the field', () => {
+    expect(validatePlan({ ...plan('free'), spendCapNanoUsd: 1 })).toMatchObject({ field: 'spendCapNanoUsd' });
+    expect(validatePlan(plan('payg'))).toBeUndefined();
+  });
+});
+
+describe('money and CSV', () => {
+  it('USD amounts become exact nano-USD, or null', () => {
+    expect(usdToNano(25)).toBe(25_000_000_000);
+    expect(usdToNano('25.50')).toBe(25_500_000_000);
+    expect(usdToNano(0.1)).toBe(100_000_000);
+    expect(usdToNano('0.000000001')).toBe(1);
+    for (const bad of [-1, 1e-10, '1e3', '1.', '', 'abc', Number.NaN]) expect(usdToNano(bad)).toBeNull();
+  });
+
+  it('CSV is RFC 4180: quoted when needed, quotes doubled, CRLF, a header row', () => {
+    expect(csvField('plain')).toBe('plain');
+    expect(csvField('a,b')).toBe('"a,b"');
+    expect(csvField('say "hi"')).toBe('"say ""hi"""');
+    expect(csvField('two\nlines')).toBe('"two\nlines"');
+    expect(toCsv(['a', 'b'], [[1, 'x,y']])).toBe('a,b\r\n1,"x,y"\r\n');
   });
 });
 

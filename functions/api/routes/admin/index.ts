@@ -4,9 +4,12 @@ import { requireOperator } from '../../middleware/require-role';
 import { sessionAuth } from '../../middleware/session-auth';
 import { registerAuditList } from './audit/list';
 import { registerAdminModels } from './models';
+import { registerPlans } from './plans';
 import { registerChangeTenant } from './tenants/change';
 import { registerGetTenant } from './tenants/get';
+import { registerTenantLimits } from './tenants/limits';
 import { registerListTenants } from './tenants/list';
+import { registerAdminUsage } from './usage/get';
 
 /** `/admin/*`: the platform operators' API. Tenant users get 403 whatever their role. */
 export function registerAdmin(app: OpenAPIHono<AppEnv>): void {
@@ -15,5 +18,8 @@ export function registerAdmin(app: OpenAPIHono<AppEnv>): void {
   registerGetTenant(app);
   registerChangeTenant(app);
   registerAuditList(app);
+  registerTenantLimits(app);
+  registerPlans(app);
+  registerAdminUsage(app);
   registerAdminModels(app);
 }

@@ -4,11 +4,13 @@ import { registerCreateKey } from './create';
 import { registerListKeys } from './list';
 import { registerRevokeKey } from './revoke';
 import { registerRotateKey } from './rotate';
+import { registerUpdateKey } from './update';
 
-/** `/account/keys`: create, list, revoke, rotate. */
+/** `/account/keys`: create, list, revoke, rotate, change limits. */
 export function registerKeys(app: OpenAPIHono<AppEnv>): void {
   registerCreateKey(app);
   registerListKeys(app);
   registerRevokeKey(app);
   registerRotateKey(app);
+  registerUpdateKey(app);
 }

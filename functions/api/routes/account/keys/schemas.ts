@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { apiKeyScopes } from '../../../../../shared/auth/scopes';
+import { usdToNano } from '../../../../../shared/metering/pricing';
 import { ApiKeySchema } from '../../../account-schemas';
 
 /** An ISO 8601 time with a zone, e.g. `2026-12-31T23:59:59Z`. */
@@ -11,11 +12,18 @@ export const KeyLimitsInput = z
   .object({
     requests_per_minute: z.number().int('must be a whole number').min(1).max(1_000_000).optional(),
     tokens_per_minute: z.number().int('must be a whole number').min(1).max(1_000_000_000).optional(),
-    monthly_spend_cap_usd: z.number().positive('must be more than 0').max(1_000_000).optional(),
+    monthly_spend_cap_usd: z
+      .number()
+      .positive('must be more than 0')
+      .max(1_000_000)
+      .refine((v) => usdToNano(v) !== null, 'must have at most 9 decimal places')
+      .optional()
+      .openapi({ description: 'This key’s own monthly spend cap in USD, at list prices.' }),
   })
   .strict()
   .openapi({
-    description: 'Narrows this key below the tenant’s limits (owners only; enforced with quotas).',
+    description:
+      'Narrows this key below the tenant’s limits (owners only). A key over its limit gets 429 naming the key.',
   });
 
 export const Scopes = z
@@ -43,6 +51,8 @@ export function toLimits(l: z.infer<typeof KeyLimitsInput> | undefined) {
   return {
     ...(l.requests_per_minute !== undefined ? { requestsPerMinute: l.requests_per_minute } : {}),
     ...(l.tokens_per_minute !== undefined ? { tokensPerMinute: l.tokens_per_minute } : {}),
-    ...(l.monthly_spend_cap_usd !== undefined ? { monthlySpendCapUsd: l.monthly_spend_cap_usd } : {}),
+    ...(l.monthly_spend_cap_usd !== undefined
+      ? { spendCapNanoUsd: usdToNano(l.monthly_spend_cap_usd) ?? 0 }
+      : {}),
   };
 }

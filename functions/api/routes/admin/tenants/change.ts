@@ -65,14 +65,19 @@ const planRoute = createRoute({
   method: 'patch',
   path: '/admin/tenants/{tenant_id}',
   tags: ['Admin'],
-  summary: "Change a tenant's plan",
+  summary: "Change a tenant's plan (bites at once on this instance, everywhere within AUTH_CACHE_TTL_MS)",
   security: sessionSecurity,
   request: {
     params: TenantId,
     body: {
       required: true,
       content: {
-        'application/json': { schema: z.object({ plan: PlanName }).strict().openapi('TenantUpdate') },
+        'application/json': {
+          schema: z
+            .object({ plan: PlanName.openapi({ description: 'The id of a plan (`GET /admin/plans`).' }) })
+            .strict()
+            .openapi('TenantUpdate'),
+        },
       },
     },
   },
@@ -111,6 +116,12 @@ export function registerChangeTenant(app: OpenAPIHono<AppEnv>): void {
   });
   app.openapi(planRoute, async (c) => {
     const { plan } = c.req.valid('json');
+    // Read from the table, not the cache: a plan made a moment ago on another instance counts.
+    if (!(await c.get('deps').plans.read(plan))) {
+      throw new ApiError('invalid_request', `No plan '${plan}'; GET /admin/plans lists them.`, {
+        param: 'plan',
+      });
+    }
     return c.json(await apply(c, c.req.valid('param').tenant_id, { kind: 'plan', to: plan }), 200);
   });
 }

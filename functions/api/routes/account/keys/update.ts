@@ -1,0 +1,60 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { ApiError } from '../../../../../shared/errors';
+import { isId } from '../../../../../shared/ids';
+import { ApiKeySchema, notFound, sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import type { AppEnv } from '../../../env';
+import { requirePermission, userSession } from '../../../middleware/require-role';
+import { apiKeyView } from '../../../views';
+import { KeyId, KeyLimitsInput, toLimits } from './schemas';
+
+const UpdateKey = z
+  .object({
+    limits: KeyLimitsInput.nullable().openapi({
+      description: "The key's limits, replacing the ones it had; null removes them.",
+    }),
+  })
+  .strict()
+  .openapi('UpdateKeyRequest');
+
+const route = createRoute({
+  method: 'patch',
+  path: '/account/keys/{key_id}',
+  tags: ['API keys'],
+  summary: "Change an API key's limits (requests and tokens per minute, its own monthly spend cap)",
+  description:
+    'Owners only. Bites at once on the instance that handled it, everywhere within AUTH_CACHE_TTL_MS. ' +
+    "A key's limits only narrow the tenant's; a key over one gets 429 naming the key.",
+  security: sessionSecurity,
+  middleware: [requirePermission('limits:manage')] as const,
+  request: {
+    params: KeyId,
+    body: { required: true, content: { 'application/json': { schema: UpdateKey } } },
+  },
+  responses: {
+    200: { description: 'The key', content: { 'application/json': { schema: ApiKeySchema } } },
+    ...sessionErrorResponses,
+    ...notFound,
+  },
+});
+
+export function registerUpdateKey(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const { key_id: keyId } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const { tenantId } = userSession(c);
+    const { accounts, now } = c.get('deps');
+    const notFoundError = new ApiError('not_found', `No API key '${keyId}' in your account.`, {
+      param: 'key_id',
+    });
+    if (!isId(keyId, 'key')) throw notFoundError;
+    const limits = toLimits(body.limits ?? undefined);
+    const hash = await accounts.apiKeys.hashOf(tenantId, keyId);
+    const empty = !limits || Object.keys(limits).length === 0;
+    if (!hash || !(await accounts.apiKeys.setLimits(tenantId, keyId, empty ? null : limits)))
+      throw notFoundError;
+    accounts.authenticator.forgetKey(hash);
+    const key = await accounts.apiKeys.get(tenantId, keyId);
+    if (!key) throw notFoundError;
+    return c.json(apiKeyView(key, now()), 200);
+  });
+}

@@ -1,0 +1,12 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv } from '../../../env';
+import { registerListAlerts } from './alerts';
+import { registerGetLimits } from './get';
+import { registerUpdateLimits } from './update';
+
+/** `/account/limits` and `/account/alerts`: the tenant's limits, its spend cap, and alerts. */
+export function registerLimits(app: OpenAPIHono<AppEnv>): void {
+  registerGetLimits(app);
+  registerUpdateLimits(app);
+  registerListAlerts(app);
+}

@@ -1,0 +1,52 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { ApiError } from '../../../../../shared/errors';
+import { sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import type { AppEnv } from '../../../env';
+import { toNano, UsdInput } from '../../../limits-schemas';
+import { LimitsSchema, limitsView } from '../../../limits-view';
+import { requirePermission, userSession } from '../../../middleware/require-role';
+
+const UpdateLimits = z
+  .object({
+    spend_cap_usd: UsdInput.nullable().openapi({
+      description:
+        "Your monthly spend cap in USD (list prices of everything used this month). It can only lower the plan's cap; null removes yours.",
+    }),
+  })
+  .strict()
+  .openapi('UpdateLimitsRequest');
+
+const route = createRoute({
+  method: 'patch',
+  path: '/account/limits',
+  tags: ['Limits'],
+  summary: 'Set or remove your monthly spend cap',
+  description:
+    'Owners and billing members. Takes effect at once on the instance that handled it and everywhere within AUTH_CACHE_TTL_MS. ' +
+    'Requests that would take the month past the cap are refused with 429 `spend_cap_reached`.',
+  security: sessionSecurity,
+  middleware: [requirePermission('spend_cap:manage')] as const,
+  request: { body: { required: true, content: { 'application/json': { schema: UpdateLimits } } } },
+  responses: {
+    200: {
+      description: 'The limits after the change',
+      content: { 'application/json': { schema: LimitsSchema } },
+    },
+    ...sessionErrorResponses,
+  },
+});
+
+export function registerUpdateLimits(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const body = c.req.valid('json');
+    const session = userSession(c);
+    const deps = c.get('deps');
+    const cap = body.spend_cap_usd === null ? null : toNano(body.spend_cap_usd);
+    if (!(await deps.accounts.tenants.setSpendCap(session.tenantId, cap))) {
+      throw new ApiError('not_found', 'Your account no longer exists.');
+    }
+    deps.authenticator.forgetTenant(session.tenantId);
+    const tenant = await deps.accounts.tenants.get(session.tenantId);
+    return c.json(await limitsView(deps, tenant ?? session.tenant), 200);
+  });
+}

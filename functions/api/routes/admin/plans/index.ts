@@ -1,0 +1,10 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv } from '../../../env';
+import { registerReadPlans } from './list';
+import { registerWritePlans } from './write';
+
+/** `/admin/plans`: plans as data, which operators list, create and edit. */
+export function registerPlans(app: OpenAPIHono<AppEnv>): void {
+  registerReadPlans(app);
+  registerWritePlans(app);
+}

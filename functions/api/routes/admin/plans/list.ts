@@ -1,0 +1,46 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { notFound, sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import type { AppEnv } from '../../../env';
+import { PlanSchema, planView } from '../../../limits-schemas';
+import { PlanIdParam, planNotFound } from './schemas';
+
+const PlanList = z.object({ object: z.literal('list'), data: z.array(PlanSchema) }).openapi('PlanList');
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/admin/plans',
+  tags: ['Admin'],
+  summary: 'Every plan, by id',
+  security: sessionSecurity,
+  responses: {
+    200: { description: 'The plans', content: { 'application/json': { schema: PlanList } } },
+    ...sessionErrorResponses,
+  },
+});
+
+const getRoute = createRoute({
+  method: 'get',
+  path: '/admin/plans/{plan_id}',
+  tags: ['Admin'],
+  summary: 'One plan',
+  security: sessionSecurity,
+  request: { params: PlanIdParam },
+  responses: {
+    200: { description: 'The plan', content: { 'application/json': { schema: PlanSchema } } },
+    ...sessionErrorResponses,
+    ...notFound,
+  },
+});
+
+export function registerReadPlans(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(listRoute, async (c) => {
+    const plans = [...(await c.get('deps').plans.all()).values()].sort((a, b) => a.id.localeCompare(b.id));
+    return c.json({ object: 'list' as const, data: plans.map(planView) }, 200);
+  });
+  app.openapi(getRoute, async (c) => {
+    const { plan_id: id } = c.req.valid('param');
+    const stored = await c.get('deps').plans.read(id);
+    if (!stored) throw planNotFound(id);
+    return c.json(planView(stored.plan), 200);
+  });
+}

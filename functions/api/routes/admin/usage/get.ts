@@ -1,0 +1,142 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { addCounts, type Counts } from '../../../../../shared/metering/platform-usage';
+import { formatUsd } from '../../../../../shared/metering/pricing';
+import { sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import type { AppEnv } from '../../../env';
+import { Day, dateRange } from '../../../usage-report';
+
+const Query = z.object({
+  start_date: Day.optional().openapi({ description: 'First day (UTC). Default: the 1st of this month.' }),
+  end_date: Day.optional().openapi({ description: 'Last day (UTC). Default: today.' }),
+  top: z.coerce
+    .number()
+    .int('must be a whole number')
+    .min(1)
+    .max(100)
+    .optional()
+    .openapi({ description: 'How many top tenants (default 10).' }),
+});
+
+const CountsSchema = z.object({
+  requests: z.number().int(),
+  input_tokens: z.number().int(),
+  output_tokens: z.number().int(),
+  images: z.number().int(),
+  cost_usd: z.string().openapi({ description: 'At list prices, before included units.' }),
+});
+
+const PlatformUsage = z
+  .object({
+    object: z.literal('platform_usage'),
+    start_date: z.string(),
+    end_date: z.string(),
+    by_day: z.array(CountsSchema.extend({ date: z.string(), model: z.string(), version: z.string() })),
+    by_model: z.array(CountsSchema.extend({ model: z.string(), version: z.string() })),
+    totals: CountsSchema.extend({
+      revenue_usd: z
+        .string()
+        .openapi({ description: 'Usage at list prices, every tenant, the whole range.' }),
+    }),
+    top_tenants: z.object({
+      months: z.array(z.string()).openapi({ description: 'Tenants are ranked by whole calendar months.' }),
+      data: z.array(
+        CountsSchema.extend({
+          tenant_id: z.string(),
+          name: z.string().nullable(),
+          plan: z.string().nullable(),
+        }),
+      ),
+    }),
+  })
+  .openapi('PlatformUsage');
+
+const route = createRoute({
+  method: 'get',
+  path: '/admin/usage',
+  tags: ['Admin'],
+  summary: 'Usage and revenue across tenants: by day and model version, totals, top tenants',
+  description:
+    'Read from aggregates written with every usage event (Queries per shard, never a Scan). ' +
+    'Top tenants are ranked by cost over the calendar months the range touches.',
+  security: sessionSecurity,
+  request: { query: Query },
+  responses: {
+    200: { description: 'Platform usage', content: { 'application/json': { schema: PlatformUsage } } },
+    ...sessionErrorResponses,
+  },
+});
+
+const view = (c: Counts) => ({
+  requests: c.requests,
+  input_tokens: c.inputTokens,
+  output_tokens: c.outputTokens,
+  images: c.images,
+  cost_usd: formatUsd(c.costNanoUsd),
+});
+const zero = (): Counts => ({ requests: 0, inputTokens: 0, outputTokens: 0, images: 0, costNanoUsd: 0 });
+
+function monthsBetween(start: string, end: string): string[] {
+  const months: string[] = [];
+  const d = new Date(`${start.slice(0, 7)}-01T00:00:00Z`);
+  while (d.toISOString().slice(0, 7) <= end.slice(0, 7)) {
+    months.push(d.toISOString().slice(0, 7));
+    d.setUTCMonth(d.getUTCMonth() + 1);
+  }
+  return months;
+}
+
+export function registerAdminUsage(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const query = c.req.valid('query');
+    const { start, end } = dateRange(c, query);
+    const deps = c.get('deps');
+    const months = monthsBetween(start, end);
+    const [daily, monthly] = await Promise.all([
+      deps.platformUsage.daily(start, end),
+      Promise.all(months.map((m) => deps.platformUsage.tenantsInMonth(m))),
+    ]);
+    const totals = zero();
+    const byModel = new Map<string, Counts & { model: string; version: string }>();
+    for (const r of daily) {
+      addCounts(totals, r);
+      const id = `${r.model}@${r.version}`;
+      const m = byModel.get(id) ?? { model: r.model, version: r.version, ...zero() };
+      addCounts(m, r);
+      byModel.set(id, m);
+    }
+    const perTenant = new Map<string, Counts>();
+    for (const t of monthly.flat()) {
+      const sum = perTenant.get(t.tenantId) ?? zero();
+      addCounts(sum, t);
+      perTenant.set(t.tenantId, sum);
+    }
+    const top = [...perTenant.entries()]
+      .sort(
+        ([a, x], [b, y]) => y.costNanoUsd - x.costNanoUsd || y.requests - x.requests || a.localeCompare(b),
+      )
+      .slice(0, query.top ?? 10);
+    const tenants = await Promise.all(top.map(([id]) => deps.accounts.tenants.get(id)));
+    return c.json(
+      {
+        object: 'platform_usage' as const,
+        start_date: start,
+        end_date: end,
+        by_day: daily.map((r) => ({ date: r.day, model: r.model, version: r.version, ...view(r) })),
+        by_model: [...byModel.values()]
+          .sort((a, b) => b.costNanoUsd - a.costNanoUsd || a.model.localeCompare(b.model))
+          .map((m) => ({ model: m.model, version: m.version, ...view(m) })),
+        totals: { ...view(totals), revenue_usd: formatUsd(totals.costNanoUsd) },
+        top_tenants: {
+          months,
+          data: top.map(([id, counts], i) => ({
+            tenant_id: id,
+            name: tenants[i]?.name ?? null,
+            plan: tenants[i]?.plan ?? null,
+            ...view(counts),
+          })),
+        },
+      },
+      200,
+    );
+  });
+}

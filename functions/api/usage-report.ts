@@ -1,0 +1,170 @@
+import { z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { ApiError } from '../../shared/errors';
+import { formatUsd } from '../../shared/metering/pricing';
+import type { DailyUsage } from '../../shared/metering/usage-store';
+import type { AppEnv } from './env';
+
+/** The usage report `GET /v1/usage` (API key) and `GET /account/usage` (console) both answer. */
+
+export const Day = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD')
+  .refine(
+    (d) =>
+      !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d),
+    'is not a calendar date',
+  );
+
+export const UsageQuery = z.object({
+  start_date: Day.optional().openapi({
+    description: 'First day (UTC), inclusive. Default: the 1st of this month.',
+  }),
+  end_date: Day.optional().openapi({ description: 'Last day (UTC), inclusive. Default: today.' }),
+  model: z
+    .string()
+    .max(128)
+    .optional()
+    .openapi({ description: 'Only this model (`chat`) or model version (`chat@smollm2-135m`).' }),
+  key_id: z.string().max(64).optional().openapi({ description: 'Only this API key.' }),
+  format: z
+    .enum(['json', 'csv'])
+    .optional()
+    .openapi({ description: '`csv` for a CSV file (as does `Accept: text/csv`). Default JSON.' }),
+});
+
+const Totals = z.object({
+  requests: z.number().int(),
+  input_tokens: z.number().int(),
+  output_tokens: z.number().int(),
+  images: z.number().int(),
+  cost_usd: z.string(),
+});
+
+export const UsageResponse = z
+  .object({
+    object: z.literal('list'),
+    start_date: z.string(),
+    end_date: z.string(),
+    data: z.array(
+      Totals.extend({ date: z.string(), model: z.string(), version: z.string(), key_id: z.string() }),
+    ),
+    totals: Totals,
+  })
+  .openapi('UsageResponse');
+
+/** The 200 of a usage route: JSON, or the same rows as CSV. */
+export const usageContent = {
+  'application/json': { schema: UsageResponse },
+  'text/csv': {
+    schema: z.string().openapi({
+      example:
+        'date,model,version,key_id,requests,input_tokens,output_tokens,images,cost_usd\r\n2026-11-02,sentiment,v1,key_01J...,3,27,0,0,0.000002700\r\n',
+    }),
+  },
+};
+
+export const MAX_DAYS = 366;
+
+/** A date range from the query (default: this month so far), checked. */
+export function dateRange(c: Context<AppEnv>, q: { start_date?: string; end_date?: string }) {
+  const today = c.get('deps').now().toISOString().slice(0, 10);
+  const start = q.start_date ?? `${today.slice(0, 8)}01`;
+  const end = q.end_date ?? today;
+  if (start > end)
+    throw new ApiError('invalid_request', "'start_date' must not be after 'end_date'.", {
+      param: 'start_date',
+    });
+  if ((Date.parse(end) - Date.parse(start)) / 86_400_000 >= MAX_DAYS) {
+    throw new ApiError('invalid_request', `A range may span at most ${MAX_DAYS} days.`, {
+      param: 'start_date',
+    });
+  }
+  return { start, end };
+}
+
+const CSV_COLUMNS = [
+  'date',
+  'model',
+  'version',
+  'key_id',
+  'requests',
+  'input_tokens',
+  'output_tokens',
+  'images',
+  'cost_usd',
+] as const;
+
+/** One RFC 4180 field: quoted when it holds a comma, a quote or a line break; quotes doubled. */
+export function csvField(value: string | number): string {
+  const s = String(value);
+  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+/** RFC 4180: a header row, CRLF after every record. */
+export function toCsv(header: readonly string[], rows: (string | number)[][]): string {
+  return [header, ...rows].map((r) => `${r.map(csvField).join(',')}\r\n`).join('');
+}
+
+function wantsCsv(c: Context<AppEnv>, format: 'json' | 'csv' | undefined): boolean {
+  if (format) return format === 'csv';
+  const accept = c.req.header('accept') ?? '';
+  return accept.includes('text/csv') && !accept.includes('application/json');
+}
+
+/**
+ * A tenant's usage per day x model version x key, filtered, with totals and exact cost: one
+ * Query on the tenant's daily aggregates. JSON, or CSV (a file named after the range).
+ */
+export async function usageReport(
+  c: Context<AppEnv>,
+  tenantId: string,
+  query: z.infer<typeof UsageQuery>,
+): Promise<Response> {
+  const { start, end } = dateRange(c, query);
+  const [model, version] = query.model ? query.model.split('@', 2) : [];
+  let rows: DailyUsage[] = await c.get('deps').usage.listDaily(tenantId, start, end);
+  rows = rows.filter(
+    (r) =>
+      (!model || r.model === model) &&
+      (!version || r.version === version) &&
+      (!query.key_id || r.keyId === query.key_id),
+  );
+  const data = rows.map((r) => ({
+    date: r.day,
+    model: r.model,
+    version: r.version,
+    key_id: r.keyId,
+    requests: r.requests,
+    input_tokens: r.inputTokens,
+    output_tokens: r.outputTokens,
+    images: r.images,
+    cost_usd: formatUsd(r.costNanoUsd),
+  }));
+  if (wantsCsv(c, query.format)) {
+    const csv = toCsv(
+      CSV_COLUMNS,
+      data.map((r) => CSV_COLUMNS.map((col) => r[col])),
+    );
+    return c.body(csv, 200, {
+      'content-type': 'text/csv; charset=utf-8; header=present',
+      'content-disposition': `attachment; filename="usage-${start}-${end}.csv"`,
+    });
+  }
+  const totals = { requests: 0, input_tokens: 0, output_tokens: 0, images: 0 };
+  let cost = 0;
+  for (const r of rows) {
+    totals.requests += r.requests;
+    totals.input_tokens += r.inputTokens;
+    totals.output_tokens += r.outputTokens;
+    totals.images += r.images;
+    cost += r.costNanoUsd;
+  }
+  return c.json({
+    object: 'list' as const,
+    start_date: start,
+    end_date: end,
+    data,
+    totals: { ...totals, cost_usd: formatUsd(cost) },
+  });
+}

@@ -1,0 +1,198 @@
+import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { keys } from '../db/keys';
+import { shardOf } from '../db/shard';
+import type { TransactItem } from '../db/transact';
+import type { UsageEvent } from './usage-store';
+
+/**
+ * Shards of each platform-wide aggregate. Every settled request adds to one shard of its day's
+ * platform aggregate (picked by its request id) and to its tenant's monthly total (whose
+ * partition is picked by the tenant id); readers query every shard and sum.
+ *
+ * The bound that matters: an item takes part in one transaction at a time (DynamoDB cancels the
+ * others with TransactionConflict, which `transact` retries), so the platform settles at most
+ * about PLATFORM_SHARDS / (settle latency) requests a second before retries pile up: 32 shards at
+ * 20 ms is about 1,600 a second. Raise it for more (an admin read is one Query per shard).
+ */
+export const PLATFORM_SHARDS = 32;
+
+export interface Counts {
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  images: number;
+  costNanoUsd: number;
+}
+
+/** Platform-wide usage of one model version on one day (UTC). */
+export interface PlatformDaily extends Counts {
+  day: string;
+  model: string;
+  version: string;
+}
+
+/** One tenant's settled usage in one month. */
+export interface TenantMonthTotal extends Counts {
+  tenantId: string;
+  month: string;
+}
+
+const ADD = 'ADD requests :one, inputTokens :in, outputTokens :out, images :img, costNanoUsd :cost';
+
+function addValues(event: UsageEvent) {
+  return {
+    ':one': 1,
+    ':in': event.units.input_tokens ?? 0,
+    ':out': event.units.output_tokens ?? 0,
+    ':img': event.units.images ?? 0,
+    ':cost': event.costNanoUsd,
+  };
+}
+
+/**
+ * The platform's aggregates for one usage event, as transaction items written beside the event
+ * (so they move exactly when the ledger does): the day x model version shard, and the tenant's
+ * month total that the operators' top-tenants view reads.
+ */
+export function platformUsageItems(table: string, event: UsageEvent): TransactItem[] {
+  const day = event.at.slice(0, 10);
+  const month = event.at.slice(0, 7);
+  return [
+    {
+      Update: {
+        TableName: table,
+        Key: keys.platformDaily(shardOf(event.requestId, PLATFORM_SHARDS), day, event.model, event.version),
+        UpdateExpression: `SET #type = :type, #day = :day, #model = :model, #version = :version ${ADD}`,
+        ExpressionAttributeNames: {
+          '#type': 'type',
+          '#day': 'day',
+          '#model': 'model',
+          '#version': 'version',
+        },
+        ExpressionAttributeValues: {
+          ':type': 'platform_daily',
+          ':day': day,
+          ':model': event.model,
+          ':version': event.version,
+          ...addValues(event),
+        },
+      },
+    },
+    {
+      Update: {
+        TableName: table,
+        Key: keys.platformTenantMonth(month, shardOf(event.tenantId, PLATFORM_SHARDS), event.tenantId),
+        UpdateExpression: `SET #type = :type, tenantId = :tenant, #month = :month ${ADD}`,
+        ExpressionAttributeNames: { '#type': 'type', '#month': 'month' },
+        ExpressionAttributeValues: {
+          ':type': 'platform_tenant_month',
+          ':tenant': event.tenantId,
+          ':month': month,
+          ...addValues(event),
+        },
+      },
+    },
+  ];
+}
+
+function counts(item: Record<string, unknown>): Counts {
+  return {
+    requests: Number(item.requests ?? 0),
+    inputTokens: Number(item.inputTokens ?? 0),
+    outputTokens: Number(item.outputTokens ?? 0),
+    images: Number(item.images ?? 0),
+    costNanoUsd: Number(item.costNanoUsd ?? 0),
+  };
+}
+
+export function addCounts(into: Counts, from: Counts): void {
+  into.requests += from.requests;
+  into.inputTokens += from.inputTokens;
+  into.outputTokens += from.outputTokens;
+  into.images += from.images;
+  into.costNanoUsd += from.costNanoUsd;
+}
+
+/** Usage across every tenant, for operators. Reads are Queries per shard, never a Scan. */
+export class PlatformUsageStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  /** Usage per day x model version for days in [from, to] (YYYY-MM-DD): one Query per shard, summed. */
+  async daily(from: string, to: string): Promise<PlatformDaily[]> {
+    const pages = await Promise.all(
+      Array.from({ length: PLATFORM_SHARDS }, (_, shard) =>
+        this.queryAll({
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: {
+            ':pk': keys.platformDailyShard(shard),
+            ':from': `DAY#${from}`,
+            ':to': `DAY#${to}~`,
+          },
+        }),
+      ),
+    );
+    const rows = new Map<string, PlatformDaily>();
+    for (const item of pages.flat()) {
+      const id = `${item.day}#${item.model}#${item.version}`;
+      const row = rows.get(id) ?? {
+        day: item.day as string,
+        model: item.model as string,
+        version: item.version as string,
+        ...counts({}),
+      };
+      addCounts(row, counts(item));
+      rows.set(id, row);
+    }
+    return [...rows.values()].sort((a, b) =>
+      a.day === b.day
+        ? `${a.model}@${a.version}`.localeCompare(`${b.model}@${b.version}`)
+        : a.day < b.day
+          ? -1
+          : 1,
+    );
+  }
+
+  /**
+   * Every tenant with settled usage in a month (`2026-11`), with its totals: one Query per shard.
+   * Reads grow with the number of tenants active that month (about 100 bytes each).
+   */
+  async tenantsInMonth(month: string): Promise<TenantMonthTotal[]> {
+    const pages = await Promise.all(
+      Array.from({ length: PLATFORM_SHARDS }, (_, shard) =>
+        this.queryAll({
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': keys.platformTenantMonthShard(month, shard) },
+        }),
+      ),
+    );
+    return pages.flat().map((item) => ({ tenantId: item.tenantId as string, month, ...counts(item) }));
+  }
+
+  /** One tenant's settled month total (one GetItem), or zeros. */
+  async tenantMonth(tenantId: string, month: string): Promise<TenantMonthTotal> {
+    const k = keys.platformTenantMonth(month, shardOf(tenantId, PLATFORM_SHARDS), tenantId);
+    const out = await this.doc.send(
+      new BatchGetCommand({ RequestItems: { [this.table]: { Keys: [k], ConsistentRead: true } } }),
+    );
+    return { tenantId, month, ...counts(out.Responses?.[this.table]?.[0] ?? {}) };
+  }
+
+  private async queryAll(input: {
+    KeyConditionExpression: string;
+    ExpressionAttributeValues: Record<string, unknown>;
+  }): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let cursor: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({ TableName: this.table, ...input, ExclusiveStartKey: cursor }),
+      );
+      items.push(...(out.Items ?? []));
+      cursor = out.LastEvaluatedKey;
+    } while (cursor);
+    return items;
+  }
+}

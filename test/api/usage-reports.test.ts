@@ -1,0 +1,241 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../../shared/ids';
+import type { UsageEvent } from '../../shared/metering/usage-store';
+import {
+  addMember,
+  createKey,
+  expectError,
+  json,
+  newOperator,
+  newOwner,
+  type TestOperator,
+  type TestUser,
+} from '../support/accounts';
+import { createHarness, type Harness } from '../support/harness';
+
+type Row = {
+  date: string;
+  model: string;
+  version: string;
+  key_id: string;
+  requests: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: string;
+};
+type Report = { data: Row[]; totals: { requests: number; input_tokens: number; cost_usd: string } };
+
+const event = (tenantId: string, keyId: string, at: string, over: Partial<UsageEvent> = {}): UsageEvent => ({
+  requestId: newId('req', Date.parse(at)),
+  tenantId,
+  keyId,
+  model: 'sentiment',
+  version: 'v1',
+  units: { input_tokens: 10 },
+  costNanoUsd: 1_000,
+  priceBook: 'pb-test',
+  latencyMs: 3,
+  status: 'succeeded',
+  at,
+  ...over,
+});
+
+describe('usage reports for an account', () => {
+  let h: Harness;
+  let owner: TestUser;
+  let keyA: string;
+  let keyB: string;
+  beforeAll(async () => {
+    h = await createHarness();
+    owner = await newOwner(h);
+    keyA = (await createKey(h, owner)).id;
+    keyB = newId('key');
+    const t = owner.tenantId;
+    for (const e of [
+      event(t, keyA, '2026-03-01T10:00:00.000Z'),
+      event(t, keyA, '2026-03-01T11:00:00.000Z'),
+      event(t, keyB, '2026-03-01T12:00:00.000Z'),
+      event(t, keyA, '2026-03-02T09:00:00.000Z', {
+        model: 'chat',
+        version: 'tiny-1',
+        units: { input_tokens: 5, output_tokens: 7 },
+        costNanoUsd: 1_300,
+      }),
+      event(t, keyB, '2026-03-03T09:00:00.000Z', {
+        model: 'chat',
+        version: 'smollm2-135m',
+        costNanoUsd: 2_000,
+      }),
+    ]) {
+      expect(await h.stores.usage.record(e)).toBe('recorded');
+    }
+  });
+
+  const get = async (path: string, headers: Record<string, string> = {}) => {
+    const res = await h.call(path, { key: owner.token, headers });
+    expect(res.status, await res.clone().text()).toBe(200);
+    return res;
+  };
+  const range = 'start_date=2026-03-01&end_date=2026-03-31';
+
+  it('by day, model version and key, with totals and exact cost', async () => {
+    const r = await json<Report>(await get(`/account/usage?${range}`));
+    expect(r.data.map((d) => [d.date, `${d.model}@${d.version}`, d.key_id, d.requests])).toEqual([
+      ['2026-03-01', 'sentiment@v1', keyA, 2],
+      ['2026-03-01', 'sentiment@v1', keyB, 1],
+      ['2026-03-02', 'chat@tiny-1', keyA, 1],
+      ['2026-03-03', 'chat@smollm2-135m', keyB, 1],
+    ]);
+    expect(r.totals).toMatchObject({ requests: 5, input_tokens: 45, cost_usd: '0.000006300' });
+  });
+
+  it('filters by model, model version and key', async () => {
+    const byModel = await json<Report>(await get(`/account/usage?${range}&model=chat`));
+    expect(byModel.data.map((d) => d.version)).toEqual(['tiny-1', 'smollm2-135m']);
+    expect(byModel.totals.cost_usd).toBe('0.000003300');
+    const byVersion = await json<Report>(await get(`/account/usage?${range}&model=chat@tiny-1`));
+    expect(byVersion.data).toHaveLength(1);
+    expect(byVersion.data[0]).toMatchObject({ input_tokens: 5, output_tokens: 7 });
+    const byKey = await json<Report>(await get(`/account/usage?${range}&key_id=${keyB}`));
+    expect(byKey.data.map((d) => d.key_id)).toEqual([keyB, keyB]);
+    expect(byKey.totals.requests).toBe(2);
+    const both = await json<Report>(await get(`/account/usage?${range}&key_id=${keyA}&model=sentiment@v1`));
+    expect(both.totals.requests).toBe(2);
+  });
+
+  it('answers CSV for ?format=csv or Accept: text/csv: a header row, CRLF, the same rows', async () => {
+    for (const [path, headers] of [
+      [`/account/usage?${range}&format=csv`, {}],
+      [`/account/usage?${range}`, { accept: 'text/csv' }],
+    ] as const) {
+      const res = await get(path, headers);
+      expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
+      expect(res.headers.get('content-disposition')).toBe(
+        'attachment; filename="usage-2026-03-01-2026-03-31.csv"',
+      );
+      const text = await res.text();
+      const lines = text.split('\r\n');
+      expect(lines[0]).toBe('date,model,version,key_id,requests,input_tokens,output_tokens,images,cost_usd');
+      expect(lines[1]).toBe(`2026-03-01,sentiment,v1,${keyA},2,20,0,0,0.000002000`);
+      expect(lines).toHaveLength(6);
+      expect(lines.at(-1)).toBe('');
+    }
+  });
+
+  it('/v1/usage answers the same report to an API key, CSV included', async () => {
+    const key = await createKey(h, owner, { name: 'reader', scopes: ['usage:read'] });
+    const res = await h.call(`/v1/usage?${range}&model=chat&format=csv`, { key: key.secret });
+    expect(res.status).toBe(200);
+    expect((await res.text()).split('\r\n').slice(1, 3)).toEqual([
+      `2026-03-02,chat,tiny-1,${keyA},1,5,7,0,0.000001300`,
+      `2026-03-03,chat,smollm2-135m,${keyB},1,10,0,0,0.000002000`,
+    ]);
+    const jsonRes = await json<Report>(
+      await h.call(`/v1/usage?${range}&key_id=${keyA}`, { key: key.secret }),
+    );
+    expect(jsonRes.totals.requests).toBe(3);
+  });
+
+  it('refuses bad ranges and formats naming the field; needs billing:read', async () => {
+    for (const [q, param] of [
+      ['start_date=2026-03-05&end_date=2026-03-01', 'start_date'],
+      ['start_date=2026-02-30', 'start_date'],
+      ['start_date=2024-01-01&end_date=2026-01-01', 'start_date'],
+      ['format=xml', 'format'],
+    ] as const) {
+      await expectError(
+        await h.call(`/account/usage?${q}`, { key: owner.token }),
+        400,
+        'invalid_request',
+        param,
+      );
+    }
+    const billing = await addMember(h, owner, 'billing');
+    expect((await h.call(`/account/usage?${range}`, { key: billing.token })).status).toBe(200);
+    const developer = await addMember(h, owner, 'developer');
+    await expectError(await h.call(`/account/usage?${range}`, { key: developer.token }), 403, 'forbidden');
+  });
+});
+
+type Platform = {
+  by_day: { date: string; model: string; version: string; requests: number; cost_usd: string }[];
+  by_model: { model: string; version: string; requests: number; cost_usd: string }[];
+  totals: { requests: number; revenue_usd: string };
+  top_tenants: { months: string[]; data: { tenant_id: string; name: string | null; cost_usd: string }[] };
+};
+
+describe('usage across tenants, for operators', () => {
+  let h: Harness;
+  let op: TestOperator;
+  beforeAll(async () => {
+    h = await createHarness();
+    op = await newOperator(h);
+  });
+
+  it('by day and model version, revenue, and top tenants, from aggregates written with each event', async () => {
+    const tenants: string[] = [];
+    for (const [i, name] of ['Small', 'Big', 'Middle'].entries()) {
+      const id = newId('ten');
+      tenants.push(id);
+      await h.stores.tenants.create({
+        id,
+        name,
+        status: 'active',
+        plan: 'payg',
+        createdAt: new Date().toISOString(),
+      });
+      // Many requests at once: the sharded aggregates must still add up exactly.
+      const n = [2, 30, 10][i]!;
+      await Promise.all(
+        Array.from({ length: n }, (_, j) =>
+          h.stores.usage.record(
+            event(id, 'key_x', `2026-04-${j % 2 === 0 ? '10' : '11'}T12:00:00.000Z`, {
+              model: j % 3 === 0 ? 'chat' : 'sentiment',
+              version: j % 3 === 0 ? 'tiny-1' : 'v1',
+            }),
+          ),
+        ),
+      );
+    }
+    // Outside the range: counted in May only.
+    await h.stores.usage.record(
+      event(tenants[0]!, 'key_x', '2026-05-01T00:00:00.000Z', { costNanoUsd: 1e9 }),
+    );
+
+    const res = await h.call('/admin/usage?start_date=2026-04-01&end_date=2026-04-30&top=2', {
+      key: op.token,
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const p = await json<Platform>(res);
+    expect(p.totals).toMatchObject({ requests: 42, revenue_usd: '0.000042000' });
+    expect(p.by_day.map((d) => [d.date, `${d.model}@${d.version}`])).toEqual([
+      ['2026-04-10', 'chat@tiny-1'],
+      ['2026-04-10', 'sentiment@v1'],
+      ['2026-04-11', 'chat@tiny-1'],
+      ['2026-04-11', 'sentiment@v1'],
+    ]);
+    expect(p.by_day.reduce((s, d) => s + d.requests, 0)).toBe(42);
+    expect(p.by_model.map((m) => `${m.model}@${m.version}:${m.requests}`)).toEqual([
+      'sentiment@v1:27',
+      'chat@tiny-1:15',
+    ]);
+    expect(p.top_tenants).toEqual({
+      months: ['2026-04'],
+      data: [
+        expect.objectContaining({ tenant_id: tenants[1], name: 'Big', cost_usd: '0.000030000' }),
+        expect.objectContaining({ tenant_id: tenants[2], name: 'Middle', cost_usd: '0.000010000' }),
+      ],
+    });
+    const may = await json<Platform>(
+      await h.call('/admin/usage?start_date=2026-05-01&end_date=2026-05-01', { key: op.token }),
+    );
+    expect(may.top_tenants.data.map((t) => t.tenant_id)).toEqual([tenants[0]]);
+    expect(may.totals.revenue_usd).toBe('1.000000000');
+  });
+
+  it('is for operators only, and checks its range', async () => {
+    const owner = await newOwner(h);
+    await expectError(await h.call('/admin/usage', { key: owner.token }), 403, 'forbidden');
+    await expectError(await h.call('/admin/usage?top=0', { key: op.token }), 400, 'invalid_request', 'top');
+  });
+});
