@@ -14,8 +14,9 @@ export function fmtUsd(value: string | number | undefined | null): string {
   if (n === 0) return '$0.00';
   if (Math.abs(n) >= 0.01)
     return `$${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
-  // Tiny amounts (a few tokens) keep their significant digits instead of rounding to $0.00.
-  return `$${n.toPrecision(3).replace(/0+$/, '').replace(/\.$/, '')}`;
+  // Tiny amounts (a few tokens) keep their digits instead of rounding to $0.00; the API's money
+  // has nine decimals, so fixed notation to nine places is exact and never scientific.
+  return `$${n.toFixed(9).replace(/0+$/, '').replace(/\.$/, '')}`;
 }
 
 export const nanoToUsd = (nano: number) => nano / 1e9;

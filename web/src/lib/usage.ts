@@ -25,7 +25,8 @@ export async function loadUsage(
   try {
     return { answer: await get<UsageAnswer>(`/account/usage${q}`, { signal }), source: 'account' };
   } catch (err) {
-    if (!(err instanceof ApiFailure && err.routeMissing)) throw err;
+    // Not on this server yet, or not for this role (it takes billing:read): a key can still read it.
+    if (!(err instanceof ApiFailure && (err.routeMissing || err.status === 403) && apiKey)) throw err;
   }
   if (!apiKey) {
     throw new ApiFailure(0, {

@@ -31,23 +31,27 @@ function meters(
   limits: Record<string, unknown>,
 ): { label: string; used: number; limit: number; money: boolean }[] {
   const out: { label: string; used: number; limit: number; money: boolean }[] = [];
-  const included = (limits.included ?? (limits.plan as Record<string, unknown> | undefined)?.included) as
-    | Record<string, number>
-    | undefined;
-  const used = (limits.used ?? limits.usage ?? limits.this_month) as Record<string, number> | undefined;
+  const obj = (v: unknown) => (v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined);
+  const effective = obj(limits.effective) ?? limits;
+  const included = obj(effective.included) ?? obj(obj(limits.plan)?.included);
+  const used = obj(obj(limits.month)?.used) ?? obj(limits.used) ?? obj(limits.usage);
   if (included && used) {
     for (const [unit, limit] of Object.entries(included)) {
       if (typeof limit === 'number' && typeof used[unit] === 'number') {
-        out.push({ label: `Included ${unitLabel[unit] ?? unit}`, used: used[unit]!, limit, money: false });
+        out.push({
+          label: `Included ${unitLabel[unit] ?? unit}`,
+          used: used[unit] as number,
+          limit,
+          money: false,
+        });
       }
     }
   }
-  const cap = Number(limits.spend_cap_usd ?? NaN);
-  const spent = Number(
-    limits.spent_usd ?? limits.cost_usd ?? (used as Record<string, unknown> | undefined)?.cost_usd ?? NaN,
-  );
-  if (Number.isFinite(cap) && Number.isFinite(spent))
+  const cap = Number(effective.spend_cap_usd ?? limits.spend_cap_usd ?? Number.NaN);
+  const spent = Number(used?.cost_usd ?? limits.spent_usd ?? Number.NaN);
+  if (Number.isFinite(cap) && Number.isFinite(spent)) {
     out.push({ label: 'Spend cap this month', used: spent, limit: cap, money: true });
+  }
   return out;
 }
 
