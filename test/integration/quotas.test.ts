@@ -235,9 +235,11 @@ describe('killing the server mid-load', () => {
       }
     };
     const loops = Array.from({ length: 24 }, (_, i) => loop(i));
-    const loadDeadline = Date.now() + 30_000;
-    while (served.size < 150 && Date.now() < loadDeadline) await sleep(20);
-    expect(served.size).toBeGreaterThanOrEqual(150);
+    // Kill once enough has been served to matter; a busy machine serves slower, so wait longer
+    // rather than assert a rate (timings are the benchmark's business, not a test's).
+    const loadDeadline = Date.now() + 120_000;
+    while (served.size < 60 && Date.now() < loadDeadline) await sleep(20);
+    expect(served.size).toBeGreaterThanOrEqual(60);
     first.child.kill('SIGKILL');
     stop = true;
     await Promise.all(loops);
