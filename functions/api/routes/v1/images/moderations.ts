@@ -1,10 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { formatUsd } from '../../../../../shared/metering/pricing';
 import type { AppEnv } from '../../../env';
-import { checkImage, ImageField } from '../../../image-input';
-import { invokeModel, modelAnswerInvalid, resolveTarget } from '../../../inference';
-import { settle, withReservation } from '../../../limits';
+import { ImageField } from '../../../image-input';
 import { ErrorSchema, errorResponses, ModelRef, modelErrorResponses } from '../../../schemas';
+import { serveImage } from './serve-image';
 
 /** An image is flagged when porn + hentai + sexy together reach this probability. */
 export const FLAG_THRESHOLD = 0.5;
@@ -68,22 +67,7 @@ const route = createRoute({
 export function registerImageModerations(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
     const body = c.req.valid('json');
-    const target = await resolveTarget(c, body.model, 'image-moderation');
-    const image = checkImage(body.image, target);
-    // One image is the worst case and the actual use: the reservation is exact.
-    return withReservation(c, target, { tokens: 0, units: { images: 1 } }, async (reservation) => {
-      const started = performance.now();
-      const raw = await invokeModel(
-        c,
-        target,
-        { image: image.base64 },
-        { rejectedParam: 'image', rejectedCode: 'invalid_image' },
-      );
-      const latencyMs = performance.now() - started;
-      const answer = ModelAnswer.safeParse(raw);
-      if (!answer.success) throw modelAnswerInvalid(target, 'unexpected shape');
-      const scores = answer.data.scores;
-      const cost = await settle(c, target, reservation, { images: 1 }, latencyMs);
+    return serveImage(c, body, 'image-moderation', ModelAnswer, ({ scores }, target, cost) => {
       const categories = Object.fromEntries(
         CLASSES.map((k) => [k, scores[k] >= CATEGORY_THRESHOLD]),
       ) as Record<(typeof CLASSES)[number], boolean>;
