@@ -146,6 +146,12 @@ export function addTollgateStacks(
     'The billing sync job crashed. Reruns are idempotent (cursor + identifiers): fix the cause; the schedule carries on.',
   );
 
+  observability.alarmOnDeadLetters(
+    'Jobs',
+    jobs.deadLetters,
+    'A scheduled job (reservation sweeper or billing sync) could not be invoked or crashed; the message holds the event. Find the cause in the function logs; the next scheduled run carries on, so do not replay it.',
+  );
+
   for (const stack of [data, api, jobs, models, observability, consoleStack]) {
     if (!stack) continue;
     Tags.of(stack).add('project', 'tollgate');

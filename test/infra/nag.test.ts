@@ -32,6 +32,7 @@ const expected = (stage: string, endpoints: string[]) =>
     'Api/HttpApi AwsSolutions-APIG4',
     'Api/PlatformSecrets AwsSolutions-SMG4',
     'Console/AccessLogs AwsSolutions-S1',
+    'Jobs/JobDeadLetters AwsSolutions-SQS3',
     // Added by CDK itself: an object-writer bucket (CloudFront's standard logs need ACLs).
     'Console/AccessLogs CloudFormation-Validate::W3045',
     'Console/Distribution AwsSolutions-CFR1',

@@ -236,6 +236,7 @@ describe('observability without model endpoints, and with an alarm address', () 
         'tollgate-dev-ApiFunctionErrors',
         'tollgate-dev-BillingSyncFailures',
         'tollgate-dev-BillingSyncErrors',
+        'tollgate-dev-JobsDeadLetters',
       ].sort(),
     );
     const sagemaker = metricLines(dashboardBody(template)).filter((l) => l.namespace === 'AWS/SageMaker');
