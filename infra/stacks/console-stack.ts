@@ -237,7 +237,7 @@ export class ConsoleStack extends Stack {
     Validations.of(this.distribution).acknowledge({
       id: 'AwsSolutions-CFR2',
       reason:
-        'No WAF web ACL by default (about $5 a month plus per-request fees): the API enforces per-tenant and per-key rate limits, per-IP and per-email login limits, and API Gateway throttles the stage. Attach a web ACL for a public launch.',
+        'No WAF web ACL by default (about $5 a month plus per-request fees): the API enforces per-tenant and per-key rate limits and per-email login limits, and API Gateway throttles the stage. Attach a web ACL for a public launch.',
     });
     if (!domain) {
       Validations.of(this.distribution).acknowledge({
