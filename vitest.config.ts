@@ -49,6 +49,8 @@ export default defineConfig({
           name: 'infra',
           sequence: { groupOrder: 3 },
           include: ['test/infra/**/*.test.ts'],
+          // The Console stack uploads web/dist: built here when missing or stale (under a second).
+          globalSetup: ['test/infra/global-setup.ts'],
           testTimeout: 180_000,
           // Files share one module graph per worker: aws-cdk-lib loads once (seconds per load)
           // and each stage's app is synthesized once (helpers' cache), not once per file.

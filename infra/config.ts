@@ -34,12 +34,27 @@ export interface StageConfig {
   models: ModelsConfig;
   /** Dashboard and alarms (the Observability stack). */
   observability: ObservabilityConfig;
-  /** Where the console is served (links in emails, the cookie-write origin check). */
+  /**
+   * Where the console is served (links in emails, the cookie-write origin check): the Console
+   * stack's origin. Defaults to `https://<console.domain.names[0]>` with a custom domain; without
+   * one, set it (`-c publicUrl=`) to the `ConsoleUrl` the first deploy prints.
+   */
   publicUrl?: string;
+  /** The Console stack (CloudFront in front of the console files and the API). */
+  console?: ConsoleConfig;
   /** Account emails through SES: the sender, and the verified SES identity (domain or address) it belongs to. */
   email?: { from: string; sesIdentity: string };
   /** The billing job (in the Jobs stack). Stripe's keys live in the platform secret. */
   billing: BillingConfig;
+}
+
+export interface ConsoleConfig {
+  /**
+   * A custom domain: its names (the first is the console's public URL) and an ACM certificate
+   * covering them, which CloudFront requires in us-east-1. DNS (an alias or CNAME to the
+   * distribution) is the deployer's.
+   */
+  domain?: { names: string[]; certificateArn: string };
 }
 
 export interface BillingConfig {
@@ -155,7 +170,8 @@ export function parseStage(value: unknown): Stage {
 }
 
 /** Cross-field checks the type system cannot express; run on every synth. */
-export function validateStageConfig(config: StageConfig): StageConfig {
+export function validateStageConfig(input: StageConfig): StageConfig {
+  const config = withDerivedPublicUrl(input);
   // Leave headroom for settling usage and writing the error after the model call gives up.
   const budgetMs = config.apiFunction.timeoutSeconds * 1000 - 2_000;
   if (config.modelTimeoutMs > budgetMs) {
@@ -186,6 +202,28 @@ export function validateStageConfig(config: StageConfig): StageConfig {
   if (obs.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(obs.alarmEmail)) {
     throw new Error(`Stage ${config.stage}: observability.alarmEmail is not an email address`);
   }
+  const domain = config.console?.domain;
+  if (domain) {
+    if (domain.names.length === 0) throw new Error(`Stage ${config.stage}: console.domain.names is empty`);
+    if (!/^arn:aws[\w-]*:acm:us-east-1:\d{12}:certificate\/[\w-]+$/.test(domain.certificateArn)) {
+      throw new Error(
+        `Stage ${config.stage}: console.domain.certificateArn must be an ACM certificate in us-east-1 (CloudFront's region)`,
+      );
+    }
+  }
+  if (config.publicUrl !== undefined) {
+    const url = URL.canParse(config.publicUrl) ? new URL(config.publicUrl) : null;
+    if (url === null || url.protocol !== 'https:' || url.pathname !== '/' || url.search !== '') {
+      throw new Error(
+        `Stage ${config.stage}: publicUrl must be an https origin like https://console.example.com`,
+      );
+    }
+    if (domain && url.host !== domain.names[0]) {
+      throw new Error(
+        `Stage ${config.stage}: publicUrl must be https://${domain.names[0]} (console.domain.names[0])`,
+      );
+    }
+  }
   const billing = config.billing;
   if (!Number.isInteger(billing.syncEveryMinutes) || billing.syncEveryMinutes < 1) {
     throw new Error(`Stage ${config.stage}: billing.syncEveryMinutes must be an integer >= 1`);
@@ -197,6 +235,12 @@ export function stageConfig(stage: Stage): StageConfig {
   return validateStageConfig(stageConfigs[stage]);
 }
 
+/** A custom console domain is the public URL unless one is given. */
+function withDerivedPublicUrl(config: StageConfig): StageConfig {
+  const name = config.console?.domain?.names[0];
+  return config.publicUrl === undefined && name ? { ...config, publicUrl: `https://${name}` } : config;
+}
+
 /** What `-c key=value` may change per deploy without editing the stage config. */
 export interface ContextOverrides {
   /** `-c models=true|false`: deploy the SageMaker endpoints or not. */
@@ -205,6 +249,8 @@ export interface ContextOverrides {
   modelServerTag?: unknown;
   /** `-c alarmEmail=<address>`: where alarms are mailed. */
   alarmEmail?: unknown;
+  /** `-c publicUrl=https://...`: the console's origin (the first deploy's `ConsoleUrl`). */
+  publicUrl?: unknown;
 }
 
 /**
@@ -224,6 +270,7 @@ export function withOverrides(config: StageConfig, overrides: ContextOverrides):
     next.models.modelServerImage.tag = String(overrides.modelServerTag);
   }
   if (overrides.alarmEmail !== undefined) next.observability.alarmEmail = String(overrides.alarmEmail);
+  if (overrides.publicUrl !== undefined) next.publicUrl = String(overrides.publicUrl).replace(/\/+$/, '/');
   return validateStageConfig(next);
 }
 

@@ -8,10 +8,13 @@ import {
   type StageConfig,
   stageConfig,
   stageTitle,
+  validateStageConfig,
   withOverrides,
 } from './config';
 import { type EndpointPlan, planEndpoints, type SeedCatalog } from './model-endpoints';
+import { fromRoot } from './paths';
 import { ApiStack } from './stacks/api-stack';
+import { ConsoleStack } from './stacks/console-stack';
 import { DataStack } from './stacks/data-stack';
 import { JobsStack } from './stacks/jobs-stack';
 import { ModelsStack } from './stacks/models-stack';
@@ -35,10 +38,13 @@ export interface TollgateStacks {
   /** Absent when the stage does not deploy model endpoints (`models.deploy`, `-c models=`). */
   models: ModelsStack | undefined;
   observability: ObservabilityStack;
+  console: ConsoleStack;
   /** The endpoints and variants of the stage's catalog, whether or not they are deployed. */
   endpoints: EndpointPlan[];
-  // Later issues add: billing jobs, console.
 }
+
+/** Where `npm run build:web` puts the console; the Console stack uploads it. */
+export const defaultWebDist = fromRoot('web', 'dist');
 
 /** What the stacks are built from; tests may swap the catalog and deployments. */
 export interface CatalogInput {
@@ -61,6 +67,7 @@ export function addTollgateStacks(
   config: StageConfig,
   env: Environment,
   source: CatalogInput = {},
+  webDist: string = defaultWebDist,
 ): TollgateStacks {
   const name = (part: string) => stackName(config.stage, part);
   const terminationProtection = config.retainData;
@@ -121,18 +128,36 @@ export function addTollgateStacks(
     endpoints: models ? endpoints : [],
   });
 
+  // Last: it depends on the API (its origins); nothing depends on it, so the console can be
+  // redeployed on its own (`cdk deploy Tollgate-Dev-Console`).
+  const consoleStack = new ConsoleStack(app, name('Console'), {
+    stackName: name('Console'),
+    description: `Tollgate ${config.stage}: the web console on CloudFront, in front of the API`,
+    env,
+    config,
+    httpApi: api.httpApi,
+    streamUrl: api.streamUrl,
+    webDist,
+  });
+
   observability.alarmOnFunctionErrors(
     'BillingSync',
     jobs.billingSync,
     'The billing sync job crashed. Reruns are idempotent (cursor + identifiers): fix the cause; the schedule carries on.',
   );
 
-  for (const stack of [data, api, jobs, models, observability]) {
+  observability.alarmOnDeadLetters(
+    'Jobs',
+    jobs.deadLetters,
+    'A scheduled job (reservation sweeper or billing sync) could not be invoked or crashed; the message holds the event. Find the cause in the function logs; the next scheduled run carries on, so do not replay it.',
+  );
+
+  for (const stack of [data, api, jobs, models, observability, consoleStack]) {
     if (!stack) continue;
     Tags.of(stack).add('project', 'tollgate');
     Tags.of(stack).add('stage', config.stage);
   }
-  return { config, env, data, api, jobs, models, observability, endpoints };
+  return { config, env, data, api, jobs, models, observability, console: consoleStack, endpoints };
 }
 
 export interface BuildAppOptions {
@@ -147,6 +172,10 @@ export interface BuildAppOptions {
   /** Same as the CLI's `-c models=`, `-c modelServerTag=`, `-c alarmEmail=`. */
   overrides?: ContextOverrides;
   source?: CatalogInput;
+  /** The built console to upload (default web/dist). */
+  webDist?: string;
+  /** Changes the stage config before validation (tests: a custom domain, say). */
+  configure?: (config: StageConfig) => StageConfig;
 }
 
 /** A fresh app with one stage's stacks, for tests and scripts (no CLI, no AWS calls). */
@@ -159,7 +188,10 @@ export function buildApp(stage: Stage, options: BuildAppOptions = {}): TollgateS
       ...(options.bundling === false ? { 'aws:cdk:bundling-stacks': [] } : {}),
     },
   });
-  const config = withOverrides(stageConfig(stage), options.overrides ?? {});
+  const base = options.configure
+    ? validateStageConfig(options.configure(stageConfig(stage)))
+    : stageConfig(stage);
+  const config = withOverrides(base, options.overrides ?? {});
   const env = resolveEnv(config, { account: options.account, region: options.region }, {});
-  return { app, ...addTollgateStacks(app, config, env, options.source) };
+  return { app, ...addTollgateStacks(app, config, env, options.source, options.webDist) };
 }

@@ -2,31 +2,13 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MiddlewareHandler } from 'hono';
+import { consoleSecurityHeaders, isConsolePage } from '../shared/console-routes';
 
 /** Where `npm run build:web` puts the console. */
 export const CONSOLE_DIST = fileURLToPath(new URL('../web/dist/', import.meta.url));
 
-/**
- * The console's own pages (client-side routes): a reload or a link from an email lands on
- * index.html. Everything else stays the API's, so an unknown API path is still a JSON 404.
- */
-const PAGES = new Set([
-  '/',
-  '/login',
-  '/signup',
-  '/verify-email',
-  '/reset-password',
-  '/accept-invitation',
-  '/overview',
-  '/keys',
-  '/usage',
-  '/models',
-  '/playground',
-  '/billing',
-  '/team',
-  '/operator',
-]);
-const isPage = (path: string) => PAGES.has(path) || path.startsWith('/operator/');
+// Which paths are console pages, and the console's headers: shared with CloudFront (infra).
+const isPage = isConsolePage;
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -40,31 +22,8 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-/**
- * The console's security headers. The CSP allows no inline script or style element, so an
- * injected `<script>` cannot run; the page talks only to its own origin (the API) and cannot be
- * framed. `blob:`/`data:` images are the playground's upload previews.
- */
-export const CONSOLE_HEADERS: Record<string, string> = {
-  'Content-Security-Policy': [
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data: blob:",
-    "connect-src 'self'",
-    "font-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-  ].join('; '),
-  'X-Content-Type-Options': 'nosniff',
-  'X-Frame-Options': 'DENY',
-  // Verification and reset links carry tokens in the query: never hand them to another site.
-  'Referrer-Policy': 'no-referrer',
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Permissions-Policy': 'camera=(), microphone=(), geolocation=(), payment=()',
-};
+/** The console's security headers (shared/console-routes.ts; CloudFront sends the same). */
+export const CONSOLE_HEADERS: Record<string, string> = { ...consoleSecurityHeaders };
 
 const NOT_BUILT = `<!doctype html><html lang="en"><meta charset="utf-8"><title>Tollgate console not built</title>
 <body style="font-family:system-ui;max-width:40rem;margin:4rem auto;padding:0 1rem">
@@ -91,7 +50,7 @@ export function serveConsole(distDir: string = CONSOLE_DIST): MiddlewareHandler 
   return async (c, next) => {
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return next();
     const path = c.req.path;
-    const page = isPage(path.length > 1 ? path.replace(/\/+$/, '') : path);
+    const page = isPage(path);
     const asset = path.startsWith('/assets/') || /^\/[\w.-]+\.(svg|png|ico|txt)$/.test(path);
     if (!page && !asset) return next();
     const headers = { ...CONSOLE_HEADERS };

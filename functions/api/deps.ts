@@ -38,6 +38,8 @@ import { PlatformUsageStore } from '../../shared/metering/platform-usage';
 import { UsageStore } from '../../shared/metering/usage-store';
 import type { ModelClient } from '../../shared/models/model-client';
 import { SageMakerModelClient } from '../../shared/models/sagemaker-client';
+import { metricServices } from '../../shared/observability/metrics';
+import { logMetrics, type MetricsSink } from '../../shared/observability/metrics-sink';
 import { AlertStore, UsageAlerts } from '../../shared/quotas/alerts';
 import { PlanStore } from '../../shared/quotas/plan-store';
 import { QuotaStore } from '../../shared/quotas/quota-store';
@@ -117,6 +119,8 @@ export interface DepsOverrides {
   clientIp?: (c: Context<AppEnv>) => string | null;
   /** Default: Stripe from STRIPE_SECRET_KEY, else ledger-only. */
   billingGateway?: BillingGateway;
+  /** Default: metric records as debug log lines; the Lambda entry writes EMF to stdout. */
+  metrics?: MetricsSink;
 }
 
 /**
@@ -206,5 +210,6 @@ export function createApiDeps(
       onError: (err) => log.warn({ err }, 'could not record when an API key was last used'),
     }),
     clientIp: overrides.clientIp ?? (() => null),
+    metrics: overrides.metrics ?? logMetrics({ service: metricServices.api, Stage: config.STAGE }, log),
   };
 }

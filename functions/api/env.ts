@@ -14,6 +14,7 @@ import type { Logger } from '../../shared/logger';
 import type { PlatformUsageStore } from '../../shared/metering/platform-usage';
 import type { UsageStore } from '../../shared/metering/usage-store';
 import type { ModelClient } from '../../shared/models/model-client';
+import type { MetricsSink } from '../../shared/observability/metrics-sink';
 import type { AlertStore, UsageAlerts } from '../../shared/quotas/alerts';
 import type { PlanStore } from '../../shared/quotas/plan-store';
 import type { EffectiveLimits } from '../../shared/quotas/plans';
@@ -48,6 +49,8 @@ export interface ApiDeps {
   billing: BillingDeps;
   /** Notes API key use for "last used", off the request's critical path. */
   keyUsage: KeyUsageTracker;
+  /** The handlers' metrics (docs/observability.md): EMF lines in Lambda, the logger locally. */
+  metrics: MetricsSink;
   /** The caller's IP as the runtime knows it (API Gateway's sourceIp, the socket locally); never a header. */
   clientIp: (c: Context<AppEnv>) => string | null;
 }
@@ -72,5 +75,7 @@ export interface AppEnv {
     quota: { limits: EffectiveLimits; peek: Promise<Peek | undefined> };
     /** Set by `sessionAuth`; routes behind it may rely on it. */
     session: SessionContext;
+    /** `name@version` once a /v1 route has resolved its model (the `ModelVersion` of its metrics). */
+    modelVersion: string;
   };
 }

@@ -54,6 +54,7 @@ export async function resolveTarget(c: Context<AppEnv>, ref: string, task: Model
   }
   const served = `${r.model.name}@${r.version.version}`;
   c.header('x-model-version', served);
+  c.set('modelVersion', served);
   for (const [name, value] of Object.entries(deprecationHeaders(r.version))) c.header(name, value);
   return { version: r.version, served };
 }

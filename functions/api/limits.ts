@@ -115,6 +115,9 @@ export async function settle(
       { cause: err, headers: { 'retry-after': '1', 'x-should-retry': 'true' } },
     );
   }
+  for (const [unit, value] of Object.entries(units)) {
+    if (value) deps.metrics.emit('Units', value, { ModelVersion: target.served, Unit: unit });
+  }
   await alertAfterSettle(c, reservation, units, cost);
   return cost;
 }

@@ -1,10 +1,24 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  Annotations,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, FunctionUrlAuthType, InvokeMode, Runtime } from 'aws-cdk-lib/aws-lambda';
+import {
+  Architecture,
+  type FunctionUrl,
+  FunctionUrlAuthType,
+  InvokeMode,
+  Runtime,
+} from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -77,6 +91,8 @@ export class ApiStack extends Stack {
   readonly apiStage: HttpStage;
   /** The same app behind a Function URL that streams responses (chat with `stream: true`). */
   readonly streamFunction: NodejsFunction;
+  /** The stream function's URL: the Console stack routes chat completions to it. */
+  readonly streamUrl: FunctionUrl;
   /** Session signing keys and Stripe keys, as one JSON object the deployer fills in. */
   readonly secrets: Secret;
 
@@ -164,6 +180,14 @@ export class ApiStack extends Stack {
       authType: FunctionUrlAuthType.NONE,
       invokeMode: InvokeMode.RESPONSE_STREAM,
     });
+    this.streamUrl = streamUrl;
+    if (!config.publicUrl) {
+      // The Console stack's origin cannot be passed in here (it routes to this stack: a cycle).
+      Annotations.of(this).addWarningV2(
+        'tollgate:publicUrl',
+        'publicUrl is not set: emails link to http://localhost:8787 and the console on CloudFront cannot make cookie-authenticated writes. Deploy once, then redeploy with -c publicUrl=<ConsoleUrl output> (or set console.domain).',
+      );
+    }
 
     // Least privilege on data: the two tables and their indexes BY NAME (from tableDefinitions,
     // the same names the code queries), rather than grantReadWriteData's `index/*` and stream reads.

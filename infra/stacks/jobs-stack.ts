@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
@@ -7,6 +7,7 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { type TableId, tableDefinitions } from '../../shared/db/tables';
 import { tollgateBundling } from '../bundling';
@@ -47,10 +48,27 @@ export class JobsStack extends Stack {
   readonly sweeperSchedule: Rule;
   readonly billingSync: NodejsFunction;
   readonly billingSyncSchedule: Rule;
+  /**
+   * Runs that never ran or crashed: invocations EventBridge could not deliver, and asynchronous
+   * invocations that failed. Alarmed on by the Observability stack; a message is a run to look at,
+   * not one to replay (the next scheduled run carries on from each tenant's cursor).
+   */
+  readonly deadLetters: Queue;
 
   constructor(scope: Construct, id: string, props: JobsStackProps) {
     super(scope, id, props);
     const { config, main, usage } = props;
+    this.deadLetters = new Queue(this, 'JobDeadLetters', {
+      queueName: `tollgate-${config.stage}-job-dead-letters`,
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetters).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself the dead-letter queue of the scheduled jobs (EventBridge targets and the functions’ asynchronous failures); a dead-letter queue of a dead-letter queue would only move the finding.',
+    });
     const logGroup = new LogGroup(this, 'SweeperLogs', {
       retention: config.logRetentionDays,
       removalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
@@ -77,6 +95,9 @@ export class JobsStack extends Stack {
       architecture: Architecture.ARM_64,
       memorySize: 512,
       timeout: Duration.seconds(50),
+      // A crashed sweep is not retried: the next minute's run sweeps the same reservations.
+      retryAttempts: 0,
+      deadLetterQueue: this.deadLetters,
       role,
       logGroup,
       environment: { STAGE: config.stage, LOG_LEVEL: config.logLevel, NODE_OPTIONS: '--enable-source-maps' },
@@ -85,7 +106,7 @@ export class JobsStack extends Stack {
     this.sweeperSchedule = new Rule(this, 'SweeperSchedule', {
       description: 'Release quota reservations of requests that never settled',
       schedule: Schedule.rate(Duration.minutes(1)),
-      targets: [new LambdaFunction(this.sweeper, { retryAttempts: 2 })],
+      targets: [new LambdaFunction(this.sweeper, { retryAttempts: 2, deadLetterQueue: this.deadLetters })],
     });
     // The billing sync: the same table access as the API (items and queries, no Scan) on both
     // tables, and the platform secret for Stripe's keys. Runs overlapping or repeating are
@@ -139,6 +160,9 @@ export class JobsStack extends Stack {
       memorySize: 512,
       // A run catches up at most 48 windows per tenant; a longer backlog takes several runs.
       timeout: Duration.minutes(5),
+      // Reruns are idempotent but a failed run is not retried at once: the next one carries on.
+      retryAttempts: 0,
+      deadLetterQueue: this.deadLetters,
       role: billingRole,
       logGroup: billingLogs,
       environment: {
@@ -156,7 +180,9 @@ export class JobsStack extends Stack {
     this.billingSyncSchedule = new Rule(this, 'BillingSyncSchedule', {
       description: 'Send closed usage windows to Stripe; suspend tenants past due beyond the grace period',
       schedule: Schedule.rate(Duration.minutes(config.billing.syncEveryMinutes)),
-      targets: [new LambdaFunction(this.billingSync, { retryAttempts: 0 })],
+      targets: [
+        new LambdaFunction(this.billingSync, { retryAttempts: 0, deadLetterQueue: this.deadLetters }),
+      ],
     });
   }
 }

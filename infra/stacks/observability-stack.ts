@@ -19,6 +19,7 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import {
   dimension,
@@ -79,6 +80,19 @@ export class ObservabilityStack extends Stack {
   alarmOnFunctionErrors(id: string, fn: IFunction, description: string): Alarm {
     return this.alarm(`${id}Errors`, {
       metric: fn.metricErrors({ period: this.period, statistic: Stats.SUM }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      description,
+    });
+  }
+
+  /** Alarms as soon as a message sits in a dead-letter queue (a scheduled run that never ran or crashed). */
+  alarmOnDeadLetters(id: string, queue: IQueue, description: string): Alarm {
+    return this.alarm(`${id}DeadLetters`, {
+      metric: queue.metricApproximateNumberOfMessagesVisible({
+        period: this.period,
+        statistic: Stats.MAXIMUM,
+      }),
       threshold: 1,
       evaluationPeriods: 1,
       description,

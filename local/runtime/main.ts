@@ -6,11 +6,14 @@
  * RUNTIME_MAX_QUEUE, RUNTIME_MAX_QUEUE_WAIT_MS, RUNTIME_LOG_REQUESTS=1 to log successful calls too,
  * RUNTIME_MODELS (`sentiment,image-moderation@mobilenet-v2,ocr`; default all) to host a subset,
  * RUNTIME_FAULTS=1 to enable the fault-injection route tests use.
+ * TOLLGATE_MODEL_VERSION=`model@version` switches to SageMaker container mode (the model-server
+ * image): that one version, `POST /invocations` and `GET /ping` on 0.0.0.0:8080 (container.ts).
  *
  * Cheap models load before `ready`; worker-thread models (vision) load in the background after it,
  * answering 429 ModelNotReadyException until they can serve, and `/ping` says which are loading.
  */
 import type { AddressInfo } from 'node:net';
+import { containerMode, containerTarget } from './container';
 import { createDefaultRegistry, handlersOf, loadRegistry, parseModelSelection } from './registry';
 import { createRuntimeServer, DEFAULT_CAPACITY, type RuntimeServerOptions } from './server';
 
@@ -36,8 +39,10 @@ async function main(): Promise<void> {
     process.exit(0);
   });
 
-  const port = intFromEnv('RUNTIME_PORT', 0, 0);
-  const host = process.env.RUNTIME_HOST || '127.0.0.1';
+  const stage = process.env.TOLLGATE_STAGE || 'local';
+  const container = containerMode(process.env, stage);
+  const port = intFromEnv('RUNTIME_PORT', container?.port ?? 0, 0);
+  const host = process.env.RUNTIME_HOST || container?.host || '127.0.0.1';
   const logRequests = process.env.RUNTIME_LOG_REQUESTS === '1';
   const options: RuntimeServerOptions = {
     capacity: {
@@ -53,9 +58,8 @@ async function main(): Promise<void> {
     },
   };
 
-  const stage = process.env.TOLLGATE_STAGE || 'local';
   const registry = createDefaultRegistry(stage, {
-    only: parseModelSelection(process.env.RUNTIME_MODELS, stage),
+    only: parseModelSelection(container?.version ?? process.env.RUNTIME_MODELS, stage),
     hooks: {
       onEvent: (event) => {
         if (event.type === 'ready') log('info', 'model ready', event);
@@ -77,6 +81,7 @@ async function main(): Promise<void> {
     }
   }
 
+  if (container) options.container = containerTarget(registry);
   const server = createRuntimeServer(registry, options);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -101,7 +106,12 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 
-  log('info', 'runtime ready', { url: `http://${host}:${bound}`, port: bound, pid: process.pid });
+  log('info', 'runtime ready', {
+    url: `http://${host}:${bound}`,
+    port: bound,
+    pid: process.pid,
+    ...(container ? { container: container.version } : {}),
+  });
   process.send?.({ type: 'ready', port: bound });
 }
 

@@ -22,6 +22,14 @@ export type RuntimeServerOptions = {
   onInvocation?: (entry: InvocationLogEntry) => void;
   /** Enables `POST /faults/{endpoint}/{variant}/crash` (tests make a model's worker die mid-call). */
   faults?: boolean;
+  /**
+   * SageMaker's inference container contract, for the one version this container hosts:
+   * `POST /invocations` invokes it (streamed when the caller accepts `application/jsonlines`, as
+   * SageMaker forwards InvokeEndpointWithResponseStream's Accept), answers are the model's own
+   * bytes (SageMaker adds the event-stream framing itself), and a model's refusal or failure is
+   * its own 400/500, which SageMaker reports as ModelError with that OriginalStatusCode.
+   */
+  container?: { endpointName: string; variant: string };
 };
 
 export type InvocationLogEntry = {
@@ -102,6 +110,7 @@ export function createRuntimeServer(
     requestId: string,
     started: number,
     stream: boolean,
+    fixedVariant?: string,
   ): Promise<void> {
     let endpointName = rawName;
     let variant: string | undefined;
@@ -121,7 +130,8 @@ export function createRuntimeServer(
       }
       const targetVariant = req.headers['x-amzn-sagemaker-target-variant'];
       variant =
-        typeof targetVariant === 'string' && targetVariant !== '' ? targetVariant : config.defaultVariant;
+        fixedVariant ??
+        (typeof targetVariant === 'string' && targetVariant !== '' ? targetVariant : config.defaultVariant);
       const handler = config.variants.get(variant);
       if (!handler) {
         throw new HttpError(
@@ -222,9 +232,20 @@ export function createRuntimeServer(
       };
       if (variant !== undefined) entry.variant = variant;
       // 413 answers before the body is read: close the connection rather than drain megabytes.
-      sendError(res, httpError, requestId, httpError.status === 413);
+      sendError(res, containerError(httpError), requestId, httpError.status === 413);
       options.onInvocation?.(entry);
     }
+  }
+
+  /** In a container, the model's own status: SageMaker wraps it as ModelError(OriginalStatusCode). */
+  function containerError(error: HttpError): HttpError {
+    const original = error.extra.OriginalStatusCode;
+    if (!options.container || error.errorType !== 'ModelError' || typeof original !== 'number') return error;
+    return new HttpError(
+      original,
+      original === 400 ? 'ClientError' : 'ServerError',
+      String(error.extra.OriginalMessage),
+    );
   }
 
   function asModelFailure(endpointName: string, error: unknown): HttpError {
@@ -254,19 +275,26 @@ export function createRuntimeServer(
       signal,
     )[Symbol.asyncIterator]();
     const first = await parts.next();
-    res.writeHead(200, {
-      'content-type': 'application/vnd.amazon.eventstream',
-      'x-amzn-sagemaker-content-type': 'application/jsonlines',
-      'x-amzn-invoked-production-variant': info.variant,
-      'x-amzn-requestid': info.requestId,
-    });
+    // A container answers the model's bytes, chunked; SageMaker frames them as PayloadParts.
+    const raw = options.container !== undefined;
+    res.writeHead(
+      200,
+      raw
+        ? { 'content-type': 'application/jsonlines' }
+        : {
+            'content-type': 'application/vnd.amazon.eventstream',
+            'x-amzn-sagemaker-content-type': 'application/jsonlines',
+            'x-amzn-invoked-production-variant': info.variant,
+            'x-amzn-requestid': info.requestId,
+          },
+    );
     let status = 200;
     let detail: string | undefined;
     try {
       for (let part = first; !part.done; part = await parts.next()) {
         if (res.destroyed) break;
         // A slow reader holds the model's parts here rather than in the socket's buffer.
-        if (!res.write(payloadPartFrame(part.value))) {
+        if (!res.write(raw ? part.value : payloadPartFrame(part.value))) {
           await new Promise<void>((resolve) => {
             const done = () => {
               res.off('drain', done);
@@ -281,7 +309,10 @@ export function createRuntimeServer(
     } catch (error) {
       status = 500;
       detail = error instanceof Error ? error.message : String(error);
-      if (!res.destroyed) res.write(streamErrorFrame('ModelStreamError', detail, 'ModelError'));
+      // A container cannot frame an error mid-stream: cutting the response is how SageMaker
+      // learns of it (the caller gets a ModelStreamError).
+      if (raw) res.destroy();
+      else if (!res.destroyed) res.write(streamErrorFrame('ModelStreamError', detail, 'ModelError'));
     } finally {
       await parts.return?.();
     }
@@ -307,6 +338,16 @@ export function createRuntimeServer(
     const queryAt = url.indexOf('?');
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
 
+    if (options.container && path === '/invocations') {
+      if (req.method !== 'POST') {
+        sendError(res, new HttpError(405, 'MethodNotAllowed', 'Use POST for /invocations.'), requestId);
+        return;
+      }
+      const stream = (req.headers.accept ?? '').includes('application/jsonlines');
+      const { endpointName, variant } = options.container;
+      void invoke(req, res, encodeURIComponent(endpointName), requestId, started, stream, variant);
+      return;
+    }
     const match = INVOCATIONS.exec(path);
     if (match?.[1] !== undefined) {
       if (req.method !== 'POST') {

@@ -10,6 +10,7 @@ export interface StageTemplates {
   models: Template;
   observability: Template;
   jobs: Template;
+  console: Template;
   stacks: ReturnType<typeof buildApp>;
 }
 
@@ -32,6 +33,7 @@ export function templates(stage: Stage): StageTemplates {
       models: Template.fromStack(stacks.models),
       observability: Template.fromStack(stacks.observability),
       jobs: Template.fromStack(stacks.jobs),
+      console: Template.fromStack(stacks.console),
       stacks,
     };
     cache.set(stage, entry);
@@ -41,7 +43,7 @@ export function templates(stage: Stage): StageTemplates {
 
 /** The stacks of an app built by buildApp, present ones only. */
 export function allStacks(stacks: ReturnType<typeof buildApp>) {
-  return [stacks.data, stacks.api, stacks.jobs, stacks.models, stacks.observability].filter(
+  return [stacks.data, stacks.api, stacks.jobs, stacks.models, stacks.observability, stacks.console].filter(
     (stack): stack is NonNullable<typeof stack> => stack !== undefined,
   );
 }

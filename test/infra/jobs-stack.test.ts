@@ -75,4 +75,36 @@ describe.each(stages)('jobs stack (%s)', (stage) => {
     expect(secret).toHaveLength(1);
     expect(render(secret[0]!.Resource)).toContain('PlatformSecrets');
   });
+
+  it('sends runs that could not be delivered or crashed to an encrypted dead-letter queue, alarmed on', () => {
+    const [queueId, queue] = Object.entries(jobs.findResources('AWS::SQS::Queue'))[0] as [string, Cfn];
+    expect(Object.keys(jobs.findResources('AWS::SQS::Queue'))).toHaveLength(1);
+    expect(queue.Properties).toMatchObject({
+      QueueName: `tollgate-${stage}-job-dead-letters`,
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+    const policy = Object.values(jobs.findResources('AWS::SQS::QueuePolicy'))[0] as Cfn;
+    expect(JSON.stringify(policy.Properties.PolicyDocument)).toContain('aws:SecureTransport');
+    for (const name of ['sweep-reservations', 'billing-sync']) {
+      const [id, fn] = named(name);
+      // EventBridge's delivery failures and the function's own asynchronous failures.
+      expect(ruleFor(id).Properties.Targets[0].DeadLetterConfig.Arn).toEqual({
+        'Fn::GetAtt': [queueId, 'Arn'],
+      });
+      expect(fn.Properties.DeadLetterConfig.TargetArn).toEqual({ 'Fn::GetAtt': [queueId, 'Arn'] });
+      const send = statementsOf(fn).filter((st) => asArray(st.Action).includes('sqs:SendMessage'));
+      expect(send.map((st) => st.Resource)).toEqual([{ 'Fn::GetAtt': [queueId, 'Arn'] }]);
+    }
+    const { observability } = templates(stage);
+    const alarm = Object.values(observability.findResources('AWS::CloudWatch::Alarm')).find(
+      (a) => (a as Cfn).Properties.AlarmName === `tollgate-${stage}-JobsDeadLetters`,
+    ) as Cfn;
+    expect(alarm.Properties).toMatchObject({
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Namespace: 'AWS/SQS',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+  });
 });

@@ -31,6 +31,26 @@ const expected = (stage: string, endpoints: string[]) =>
     `Api/ApiRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:us-east-1:123456789012:endpoint/tollgate-${stage}-*]`,
     'Api/HttpApi AwsSolutions-APIG4',
     'Api/PlatformSecrets AwsSolutions-SMG4',
+    'Console/AccessLogs AwsSolutions-S1',
+    'Jobs/JobDeadLetters AwsSolutions-SQS3',
+    // Added by CDK itself: an object-writer bucket (CloudFront's standard logs need ACLs).
+    'Console/AccessLogs CloudFormation-Validate::W3045',
+    'Console/Distribution AwsSolutions-CFR1',
+    'Console/Distribution AwsSolutions-CFR2',
+    // No custom domain in either stage's config: the default certificate's TLS floor.
+    'Console/Distribution AwsSolutions-CFR4',
+    ...[
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'AwsSolutions-IAM5[Action::s3:Abort*]',
+      'AwsSolutions-IAM5[Action::s3:DeleteObject*]',
+      'AwsSolutions-IAM5[Action::s3:GetBucket*]',
+      'AwsSolutions-IAM5[Action::s3:GetObject*]',
+      'AwsSolutions-IAM5[Action::s3:List*]',
+      'AwsSolutions-IAM5[Resource::*]',
+      'AwsSolutions-IAM5[Resource::<ConsoleFiles82B82817.Arn>/*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-123456789012-us-east-1/*]',
+      'AwsSolutions-L1',
+    ].map((id) => `Console/Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C ${id}`),
     // Each endpoint's execution role: ecr:GetAuthorizationToken and cloudwatch:PutMetricData.
     ...endpoints.map((e) => `Models/${e}-ExecutionRole AwsSolutions-IAM5[Resource::*]`),
   ].sort();
@@ -58,6 +78,8 @@ describe.each(stages)('cdk-nag AwsSolutions (%s)', (stage) => {
     const endpoints = stacks.endpoints.map((e) => e.endpointName);
     expect(all.map((a) => `${a.path} ${a.id}`).sort()).toEqual(expected(stage, endpoints));
     for (const a of all) {
+      // W3045 is CDK's own acknowledgment on an object-writer bucket, with CDK's reason.
+      if (a.id === 'CloudFormation-Validate::W3045') continue;
       expect(a.reason.length, `${a.path} ${a.id}`).toBeGreaterThan(80);
       expect(a.id).toMatch(/^AwsSolutions-/);
     }

@@ -4,7 +4,12 @@ import { stageConfig, stages } from '../../infra/config';
 import { versionKey } from '../../infra/model-endpoints';
 import { buildApp } from '../../infra/tollgate';
 import { seedCatalog } from '../../shared/catalog/seed';
-import { dimension, metricDefinitions, metricsNamespace } from '../../shared/observability/metrics';
+import {
+  dimension,
+  metricDefinitions,
+  metricServices,
+  metricsNamespace,
+} from '../../shared/observability/metrics';
 import { type Cfn, onlyResource, render, templates, testEnv } from './helpers';
 
 /** The dashboard body as JSON, references rendered as `${...}` text. */
@@ -185,6 +190,8 @@ describe.each(stages)('observability stack (%s)', (stage) => {
       const definition = metricDefinitions[l.name as keyof typeof metricDefinitions];
       expect(Object.keys(l.dims).sort(), l.name).toEqual([...definition.dimensions].sort());
       expect(l.dims[dimension.stage]).toBe(stage);
+      // The `service` the handlers' sinks stamp on every record (functions/api/lambda.ts, billing-sync).
+      expect(Object.values(metricServices)).toContain(l.dims[dimension.service]);
     }
     const expressions = lines.map((l) => l.options.expression).filter(Boolean) as string[];
     for (const name of ['Errors', 'Refusals']) {
@@ -229,6 +236,7 @@ describe('observability without model endpoints, and with an alarm address', () 
         'tollgate-dev-ApiFunctionErrors',
         'tollgate-dev-BillingSyncFailures',
         'tollgate-dev-BillingSyncErrors',
+        'tollgate-dev-JobsDeadLetters',
       ].sort(),
     );
     const sagemaker = metricLines(dashboardBody(template)).filter((l) => l.namespace === 'AWS/SageMaker');

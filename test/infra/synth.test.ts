@@ -54,6 +54,7 @@ describe('cdk synth (CLI, offline)', () => {
       'Tollgate-Dev-Models',
       'Tollgate-Dev-Observability',
       'Tollgate-Dev-Jobs',
+      'Tollgate-Dev-Console',
     ]) {
       expect(existsSync(path.join(outdir, `${name}.template.json`)), name).toBe(true);
     }

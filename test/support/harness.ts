@@ -13,6 +13,7 @@ import { OutboxEmailSender } from '../../shared/email/outbox-sender';
 import { newId } from '../../shared/ids';
 import { createLogger } from '../../shared/logger';
 import type { ModelClient } from '../../shared/models/model-client';
+import type { MetricsSink } from '../../shared/observability/metrics-sink';
 import type { LimitOverrides } from '../../shared/quotas/plans';
 import type { TenantStatus } from '../../shared/tenants/tenant-store';
 
@@ -60,6 +61,8 @@ export async function createHarness(
     now?: () => Date;
     /** Another app over the same tables (a second instance, with its own caches). */
     sameTablesAs?: Harness;
+    /** Where the app's metrics go (default: debug log lines). */
+    metrics?: MetricsSink;
   } = {},
 ): Promise<Harness> {
   const stage = opts.sameTablesAs?.config.STAGE ?? `t${randomBytes(5).toString('hex')}`;
@@ -88,6 +91,7 @@ export async function createHarness(
   const deps = createApiDeps(config, log, {
     stores,
     models: opts.models,
+    metrics: opts.metrics,
     now: opts.now,
     email: outbox,
     signingKeys,

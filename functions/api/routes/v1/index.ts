@@ -5,6 +5,7 @@ import { apiKeyScope } from '../../middleware/api-key-scope';
 import { billingWarning } from '../../middleware/billing-warning';
 import { idempotency } from '../../middleware/idempotency';
 import { rateLimitHeaders } from '../../middleware/rate-limit-headers';
+import { requestMetrics } from '../../middleware/request-metrics';
 import { requireJson } from '../../middleware/require-json';
 import { registerChatCompletions } from './chat/completions';
 import { registerImageModerations } from './images/moderations';
@@ -18,6 +19,8 @@ import { registerUsageList } from './usage/list';
 export function registerV1(app: OpenAPIHono<AppEnv>): void {
   app.use(
     '/v1/*',
+    // First: refusals by the key's or tenant's state are counted too.
+    requestMetrics(),
     apiKeyAuth(),
     billingWarning(),
     rateLimitHeaders(),

@@ -1,0 +1,42 @@
+import { createMiddleware } from 'hono/factory';
+import { ApiError } from '../../../shared/errors';
+import { noModelVersion } from '../../../shared/observability/metrics';
+import type { AppEnv } from '../env';
+
+/**
+ * The per-request metrics of docs/observability.md for `/v1`: `Requests` once the model version
+ * is resolved, `Latency` of answered requests (to the last byte of a stream), `Errors` for 5xx and
+ * `Refusals` for 429/403, by error code. `Units` are emitted where usage is settled (limits.ts).
+ * Mounted first, so refusals by authentication middleware are counted too.
+ */
+export function requestMetrics() {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const started = performance.now();
+    await next();
+    const metrics = c.get('deps').metrics;
+    const version = c.get('modelVersion');
+    const ModelVersion = version ?? noModelVersion;
+    if (version !== undefined) metrics.emit('Requests', 1, { ModelVersion });
+    const status = c.res.status;
+    if (status >= 500 || status === 429 || status === 403) {
+      const Code = errorCode(c.error, status);
+      metrics.emit(status >= 500 ? 'Errors' : 'Refusals', 1, { ModelVersion, Code });
+      return;
+    }
+    if (status < 200 || status >= 300) return;
+    const latency = () => metrics.emit('Latency', Math.round(performance.now() - started), { ModelVersion });
+    const body = c.res.body;
+    if (!body || !(c.res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+      latency();
+      return;
+    }
+    // A stream: time to its last byte, measured when it closes.
+    c.res = new Response(body.pipeThrough(new TransformStream({ flush: latency })), c.res);
+  });
+}
+
+/** The answer's error code: the thrown ApiError's, else what the status means. */
+function errorCode(error: Error | undefined, status: number): string {
+  if (error instanceof ApiError) return error.code;
+  return status >= 500 ? 'internal_error' : String(status);
+}

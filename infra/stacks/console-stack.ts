@@ -1,0 +1,310 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
+import {
+  AllowedMethods,
+  type BehaviorOptions,
+  CachePolicy,
+  Distribution,
+  Function as EdgeFunction,
+  FunctionCode,
+  FunctionEventType,
+  FunctionRuntime,
+  HeadersFrameOption,
+  HeadersReferrerPolicy,
+  HttpVersion,
+  OriginProtocolPolicy,
+  OriginRequestPolicy,
+  OriginSslPolicy,
+  PriceClass,
+  ResponseHeadersPolicy,
+  SecurityPolicyProtocol,
+  ViewerProtocolPolicy,
+} from 'aws-cdk-lib/aws-cloudfront';
+import { FunctionUrlOrigin, HttpOrigin, S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
+import type { IFunctionUrl } from 'aws-cdk-lib/aws-lambda';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  type CfnBucket,
+  ObjectOwnership,
+} from 'aws-cdk-lib/aws-s3';
+import { BucketDeployment, CacheControl, Source } from 'aws-cdk-lib/aws-s3-deployment';
+import type { Construct } from 'constructs';
+import {
+  apiPathPatterns,
+  consoleContentSecurityPolicy,
+  consoleSecurityHeaders,
+  streamingPathPatterns,
+} from '../../shared/console-routes';
+import type { StageConfig } from '../config';
+import { consoleRewriteFunctionCode } from '../console-edge';
+import { nagResourceText } from '../nag';
+
+export interface ConsoleStackProps extends StackProps {
+  config: StageConfig;
+  /** The buffered API (API Gateway HTTP API): every API path but the streamed ones. */
+  httpApi: IHttpApi;
+  /** The API's response-streaming Function URL: chat completions, streamed or not. */
+  streamUrl: IFunctionUrl;
+  /** The built console (`npm run build:web` -> web/dist). */
+  webDist: string;
+}
+
+/** One year: hashed files under /assets change name when their content changes. */
+const immutable = [
+  CacheControl.setPublic(),
+  CacheControl.maxAge(Duration.days(365)),
+  CacheControl.immutable(),
+];
+
+/** Stops the synth with the fix when the console has not been built. */
+export function assertConsoleBuilt(webDist: string): void {
+  if (!existsSync(path.join(webDist, 'index.html'))) {
+    throw new Error(
+      `The console is not built: ${path.join(webDist, 'index.html')} is missing. Run \`npm run build:web\` first (\`npm run synth\` and \`npm run deploy\` do).`,
+    );
+  }
+}
+
+/**
+ * The web console on the API's origin: a private S3 bucket (no website hosting, reachable only
+ * through CloudFront's origin access control) for the static files, the API's paths routed to the
+ * HTTP API uncached, and chat completions to the streaming Function URL. One origin for both keeps
+ * the session cookies first-party and SameSite=Strict, and the console's CSP at `connect-src 'self'`.
+ */
+export class ConsoleStack extends Stack {
+  readonly bucket: Bucket;
+  readonly logBucket: Bucket;
+  readonly distribution: Distribution;
+  /** The console's origin: the custom domain when configured, else CloudFront's own. */
+  readonly url: string;
+
+  constructor(scope: Construct, id: string, props: ConsoleStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    assertConsoleBuilt(props.webDist);
+
+    // Access logs of the distribution and the bucket. CloudFront's standard logs are written with
+    // ACLs, hence object-writer ownership on this bucket (and only this one).
+    this.logBucket = new Bucket(this, 'AccessLogs', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: ObjectOwnership.OBJECT_WRITER,
+      lifecycleRules: [{ expiration: Duration.days(config.retainData ? 90 : 14) }],
+      removalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    Validations.of(this.logBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'This is the access-log bucket itself (CloudFront and the console bucket log here); logging its own accesses into itself would loop, and a second log bucket would only move the finding.',
+    });
+
+    this.bucket = new Bucket(this, 'ConsoleFiles', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: this.logBucket,
+      serverAccessLogsPrefix: 'console-bucket/',
+      // Nothing here but build output, redeployed on every deploy.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    const domain = config.console?.domain;
+    const certificate = domain
+      ? Certificate.fromCertificateArn(this, 'Certificate', domain.certificateArn)
+      : undefined;
+
+    const consoleHeaders = new ResponseHeadersPolicy(this, 'ConsoleHeaders', {
+      comment: `Tollgate ${config.stage} console: CSP and security headers (shared/console-routes.ts)`,
+      securityHeadersBehavior: {
+        contentSecurityPolicy: { contentSecurityPolicy: consoleContentSecurityPolicy, override: true },
+        contentTypeOptions: { override: true },
+        frameOptions: { frameOption: HeadersFrameOption.DENY, override: true },
+        referrerPolicy: { referrerPolicy: HeadersReferrerPolicy.NO_REFERRER, override: true },
+        strictTransportSecurity: {
+          accessControlMaxAge: Duration.days(365),
+          includeSubdomains: false,
+          override: true,
+        },
+      },
+      customHeadersBehavior: {
+        customHeaders: [
+          {
+            header: 'Cross-Origin-Opener-Policy',
+            value: consoleSecurityHeaders['Cross-Origin-Opener-Policy'],
+            override: true,
+          },
+          {
+            header: 'Permissions-Policy',
+            value: consoleSecurityHeaders['Permissions-Policy'],
+            override: true,
+          },
+        ],
+      },
+    });
+    // The API sets its own headers (the /docs page has its own inline script): only transport
+    // and sniffing rules are added, and nothing the API sends is overridden.
+    const apiHeaders = new ResponseHeadersPolicy(this, 'ApiHeaders', {
+      comment: `Tollgate ${config.stage} API: HSTS and nosniff, the API's own headers kept`,
+      securityHeadersBehavior: {
+        contentTypeOptions: { override: false },
+        referrerPolicy: { referrerPolicy: HeadersReferrerPolicy.NO_REFERRER, override: false },
+        strictTransportSecurity: {
+          accessControlMaxAge: Duration.days(365),
+          includeSubdomains: false,
+          override: false,
+        },
+      },
+    });
+
+    const rewrite = new EdgeFunction(this, 'ConsolePages', {
+      comment: 'Console pages (client routes) are served index.html',
+      code: FunctionCode.fromInline(consoleRewriteFunctionCode()),
+      runtime: FunctionRuntime.JS_2_0,
+    });
+
+    // API Gateway and Lambda check the Host header against their own domain: every viewer header
+    // but Host goes through (cookies, Authorization, Origin for the same-origin check,
+    // Idempotency-Key, Stripe-Signature), with all cookies and query strings; nothing is cached.
+    const apiBehavior = (origin: BehaviorOptions['origin']): BehaviorOptions => ({
+      origin,
+      allowedMethods: AllowedMethods.ALLOW_ALL,
+      cachePolicy: CachePolicy.CACHING_DISABLED,
+      originRequestPolicy: OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+      responseHeadersPolicy: apiHeaders,
+      // A redirect would turn a POST into a GET: API callers get HTTPS or nothing.
+      viewerProtocolPolicy: ViewerProtocolPolicy.HTTPS_ONLY,
+      // Compressing would buffer server-sent events.
+      compress: false,
+    });
+    const httpApiOrigin = new HttpOrigin(
+      `${props.httpApi.apiId}.execute-api.${this.region}.${this.urlSuffix}`,
+      {
+        protocolPolicy: OriginProtocolPolicy.HTTPS_ONLY,
+        originSslProtocols: [OriginSslPolicy.TLS_V1_2],
+        // API Gateway cuts integrations at 30 s; the function's own timeout is below that.
+        readTimeout: Duration.seconds(30),
+      },
+    );
+    // Function URLs with IAM auth behind origin access control need the viewer to sign a hash of
+    // every POST body, which API clients do not do: the URL keeps auth NONE (the app authenticates
+    // every request itself, as behind the HTTP API). The read timeout bounds the gap between two
+    // streamed chunks, not the whole stream; the model timeout (25 s) bounds each gap below it.
+    const streamOrigin = new FunctionUrlOrigin(props.streamUrl, { readTimeout: Duration.seconds(60) });
+
+    const additionalBehaviors: Record<string, BehaviorOptions> = {};
+    // Most specific first: CloudFront uses the first pattern that matches, in this order.
+    for (const pattern of streamingPathPatterns) additionalBehaviors[pattern] = apiBehavior(streamOrigin);
+    for (const pattern of apiPathPatterns) additionalBehaviors[pattern] = apiBehavior(httpApiOrigin);
+
+    this.distribution = new Distribution(this, 'Distribution', {
+      comment: `Tollgate ${config.stage} console and API`,
+      defaultRootObject: 'index.html',
+      httpVersion: HttpVersion.HTTP2_AND_3,
+      priceClass: PriceClass.PRICE_CLASS_100,
+      enableLogging: true,
+      logBucket: this.logBucket,
+      logFilePrefix: 'cloudfront/',
+      ...(domain && certificate
+        ? {
+            domainNames: domain.names,
+            certificate,
+            minimumProtocolVersion: SecurityPolicyProtocol.TLS_V1_2_2021,
+          }
+        : {}),
+      defaultBehavior: {
+        origin: S3BucketOrigin.withOriginAccessControl(this.bucket),
+        allowedMethods: AllowedMethods.ALLOW_GET_HEAD,
+        cachePolicy: CachePolicy.CACHING_OPTIMIZED,
+        responseHeadersPolicy: consoleHeaders,
+        viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        compress: true,
+        functionAssociations: [{ function: rewrite, eventType: FunctionEventType.VIEWER_REQUEST }],
+      },
+      additionalBehaviors,
+    });
+    Validations.of(this.distribution).acknowledge({
+      id: 'AwsSolutions-CFR1',
+      reason:
+        'No geo restriction: the platform sells to developers anywhere; sanctions screening happens at signup and in Stripe, not by edge location.',
+    });
+    Validations.of(this.distribution).acknowledge({
+      id: 'AwsSolutions-CFR2',
+      reason:
+        'No WAF web ACL by default (about $5 a month plus per-request fees): the API enforces per-tenant and per-key rate limits and per-email login limits, and API Gateway throttles the stage. Attach a web ACL for a public launch.',
+    });
+    if (!domain) {
+      Validations.of(this.distribution).acknowledge({
+        id: 'AwsSolutions-CFR4',
+        reason:
+          "Without a custom domain the distribution serves CloudFront's default *.cloudfront.net certificate, whose minimum TLS version cannot be set; configure console.domain (with an ACM certificate) to enforce TLS 1.2.",
+      });
+    }
+
+    // Two uploads: hashed files cached for a year, everything else (index.html, the favicon)
+    // revalidated on every load so a deploy shows at once. Neither prunes, so a tab opened before
+    // a deploy still finds the chunks it was built with.
+    new BucketDeployment(this, 'DeployAssets', {
+      destinationBucket: this.bucket,
+      sources: [Source.asset(props.webDist)],
+      exclude: ['*'],
+      include: ['assets/*'],
+      cacheControl: immutable,
+      prune: false,
+    });
+    new BucketDeployment(this, 'DeployPages', {
+      destinationBucket: this.bucket,
+      sources: [Source.asset(props.webDist)],
+      exclude: ['assets/*'],
+      cacheControl: [CacheControl.noCache()],
+      prune: false,
+      distribution: this.distribution,
+      distributionPaths: ['/index.html'],
+    });
+
+    this.acknowledgeDeploymentFunction();
+
+    this.url = domain ? `https://${domain.names[0]}` : `https://${this.distribution.distributionDomainName}`;
+    new CfnOutput(this, 'ConsoleUrl', {
+      value: this.url,
+      description:
+        'The console and the API on one origin; set it as publicUrl (-c publicUrl=) if it is not already',
+    });
+    new CfnOutput(this, 'DistributionId', { value: this.distribution.distributionId });
+  }
+
+  /**
+   * BucketDeployment runs CDK's own singleton function (a custom resource, at deploy time only,
+   * never on a request path). Its role and runtime are CDK's; what it may touch is this stack's
+   * bucket and the CDK asset bucket. Each finding is accepted here, by name.
+   */
+  private acknowledgeDeploymentFunction(): void {
+    const singleton = this.node.children.find((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'));
+    if (!singleton)
+      throw new Error(
+        'BucketDeployment no longer creates its singleton function: review the nag acknowledgments',
+      );
+    const deployOnly =
+      "CDK's BucketDeployment function, which runs only while CloudFormation deploys this stack (copying the built console from the CDK asset bucket into the console bucket); its code and role are generated by CDK.";
+    const findings: Record<string, string> = {
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]': `${deployOnly} The managed policy only lets it write its own logs.`,
+      'AwsSolutions-IAM5[Action::s3:GetObject*]': `${deployOnly} It reads the asset zip and the bucket's objects.`,
+      'AwsSolutions-IAM5[Action::s3:GetBucket*]': `${deployOnly} It reads bucket attributes of its two buckets only.`,
+      'AwsSolutions-IAM5[Action::s3:List*]': `${deployOnly} It lists its two buckets only, to sync files.`,
+      'AwsSolutions-IAM5[Action::s3:DeleteObject*]': `${deployOnly} Deletes are limited to the console bucket.`,
+      'AwsSolutions-IAM5[Action::s3:Abort*]': `${deployOnly} Aborts its own multipart uploads in the console bucket.`,
+      [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-${nagResourceText(this, this.account)}-${nagResourceText(this, this.region)}/*]`]: `${deployOnly} The CDK asset bucket's objects (the console zip is one of them).`,
+      [`AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.bucket.node.defaultChild as CfnBucket)}.Arn>/*]`]: `${deployOnly} Every object of the console bucket: it replaces the console's files.`,
+      'AwsSolutions-IAM5[Resource::*]': `${deployOnly} cloudfront:CreateInvalidation and GetInvalidation take no resource narrower than *; it invalidates /index.html after an upload.`,
+      'AwsSolutions-L1': `${deployOnly} CDK pins its runtime version; it runs once per deploy and serves no requests.`,
+    };
+    for (const [id, reason] of Object.entries(findings))
+      Validations.of(singleton).acknowledge({ id, reason });
+  }
+}
