@@ -29,9 +29,10 @@ export const DYNAMO_BACKOFF_CAP_MS = 200;
  * handler only warns at `requestTimeout` unless `throwOnRequestTimeout` is set: it is, below.)
  */
 const CLOUD_REQUEST_TIMEOUT_MS = 2_000;
-// Loopback connects in microseconds; a busy 2-core machine running DynamoDB Local's JVM, the
-// runtime and a load test at once has been seen to take over 2 s to accept.
-const LOCAL_REQUEST_TIMEOUT_MS = 10_000;
+// Loopback connects in microseconds, but a busy 2-core machine running DynamoDB Local's JVM, the
+// runtime and a load test at once has been seen to take over 2 s to accept and over 10 s to answer
+// a burst: locally the timeout only catches a store that has stopped answering.
+const LOCAL_REQUEST_TIMEOUT_MS = 30_000;
 
 /** Full jitter: the delay before retry number `attempt` (1 = the first retry). */
 export function storeBackoffMs(attempt: number, random = Math.random): number {
