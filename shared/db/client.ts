@@ -20,6 +20,8 @@ export interface DynamoOptions {
  * retrying altogether when most calls fail, instead of multiplying the load on a store in trouble.
  * Throttling (ProvisionedThroughputExceeded, ThrottlingException), 5xx and timeouts are retried;
  * anything else surfaces at once. Past the attempts the caller answers 503 `store_unavailable`.
+ * A transaction keeps its ClientRequestToken across the SDK's retries, so one whose earlier
+ * attempt landed unacknowledged is not applied twice.
  */
 export const DYNAMO_MAX_ATTEMPTS = 3;
 export const DYNAMO_BACKOFF_BASE_MS = 20;

@@ -98,6 +98,11 @@ describe('a store that throttles or stalls: bounded retries, a clear 503, nothin
     expect(body.error.message).toContain('withheld');
     expect(body.data).toBeUndefined();
     expect(faults.injected(writesUsageEvent)).toBe(DYNAMO_MAX_ATTEMPTS);
+    // Every attempt is the same transaction (one ClientRequestToken): had an earlier attempt
+    // landed unacknowledged, DynamoDB would not apply a retry of it a second time.
+    const tokens = faults.calls.filter(writesUsageEvent).map((c) => JSON.parse(c.body).ClientRequestToken);
+    expect(tokens[0]).toEqual(expect.any(String));
+    expect(new Set(tokens).size).toBe(1);
     // No half-written usage: every write that touches an aggregate is the one that writes the
     // usage event (one transaction), so when the event is refused nothing else moved.
     const aggregateWrites = faults.calls.filter((c) => WRITES.has(c.operation) && c.body.includes('"DAY#'));
