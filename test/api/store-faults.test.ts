@@ -23,7 +23,7 @@ describe('a store that throttles or stalls: bounded retries, a clear 503, nothin
     dynamo = createDynamo({
       region: 'us-east-1',
       endpoint: inject('dynamoEndpoint'),
-      requestTimeoutMs: 1_500,
+      requestTimeoutMs: 2_500,
     });
     await faults.install(dynamo.client, inject('dynamoEndpoint'));
     h = await createHarness({ dynamo });
@@ -136,7 +136,7 @@ describe('a store that throttles or stalls: bounded retries, a clear 503, nothin
     '%s slower than the request timeout on every attempt: 503, not billed, nothing held',
     async (_which, match, says) => {
       const t = await tenant();
-      faults.fail(match, { slowMs: 4_000 });
+      faults.fail(match, { slowMs: 10_000 });
       const res = await sentiment(t, 'the store is slow today');
       expect(res.status).toBe(503);
       expect(res.headers.get('x-should-retry')).toBe('true');

@@ -29,10 +29,6 @@ interface Rule {
 export const writesUsageEvent = (call: StoreCall): boolean =>
   call.operation === 'TransactWriteItems' && call.body.includes('"EVENT#');
 
-/** The reservation: a transaction that opens a reservation item and writes no usage event. */
-export const opensReservation = (call: StoreCall): boolean =>
-  call.operation === 'TransactWriteItems' && call.body.includes('"Put"') && !call.body.includes('"EVENT#');
-
 function bodyText(body: unknown): string {
   if (typeof body === 'string') return body;
   if (body instanceof Uint8Array) return new TextDecoder().decode(body);
