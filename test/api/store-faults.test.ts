@@ -129,6 +129,33 @@ describe('a store that throttles or stalls: bounded retries, a clear 503, nothin
     });
   });
 
+  it('a settle cancelled because an item was throttled is retried like a conflict: 200, exactly one event', async () => {
+    const t = await tenant();
+    faults.fail(writesUsageEvent, 'TransactionItemThrottled', 2);
+    const res = await sentiment(t, 'served after a throttled item');
+    expect(res.status, await res.clone().text()).toBe(200);
+    const id = ((await res.json()) as { id: string }).id;
+    expect(faults.injected(writesUsageEvent)).toBe(2);
+    expect((await h.stores.usage.listEvents(t.tenantId)).map((e) => e.requestId)).toEqual([id]);
+    expect(await reconcileMonth(h.stores.usage, t.tenantId, month())).toMatchObject({
+      events: 1,
+      differences: [],
+    });
+  });
+
+  it('a settle whose item stays throttled: 503 after a bounded number of tries, nothing billed or held', async () => {
+    const t = await tenant();
+    faults.fail(writesUsageEvent, 'TransactionItemThrottled');
+    const res = await sentiment(t, 'never recorded');
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as ErrorBody).error.code).toBe('store_unavailable');
+    const tries = faults.injected(writesUsageEvent);
+    expect(tries).toBeGreaterThan(1);
+    expect(tries).toBeLessThanOrEqual(16);
+    faults.clear();
+    await expectNothingBilledOrHeld(t);
+  });
+
   it.each([
     ['admission', admissionWrite, 'not run'],
     ['the settle', writesUsageEvent, 'withheld'],

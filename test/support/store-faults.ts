@@ -15,6 +15,8 @@ export type StoreFault =
   | 'ProvisionedThroughputExceededException'
   /** The error DynamoDB answers when the account's control or data plane is throttled. */
   | 'ThrottlingException'
+  /** A transaction cancelled because one of its items was throttled (the SDK does not retry this one). */
+  | 'TransactionItemThrottled'
   /** No answer for `ms` (through a proxy that holds the request); the client's request timeout decides. */
   | { slowMs: number };
 
@@ -33,6 +35,27 @@ function bodyText(body: unknown): string {
   if (typeof body === 'string') return body;
   if (body instanceof Uint8Array) return new TextDecoder().decode(body);
   return '';
+}
+
+/** DynamoDB's own error body for `fault`, as the SDK parses it into a typed exception. */
+function errorBody(fault: Exclude<StoreFault, { slowMs: number }>, call: StoreCall): Record<string, unknown> {
+  const message = 'Injected by the test: the store is throttling.';
+  if (fault === 'ThrottlingException')
+    return { __type: 'com.amazon.coral.availability#ThrottlingException', message };
+  if (fault === 'ProvisionedThroughputExceededException')
+    return { __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException', message };
+  // One reason per item, aligned with the items sent: the first throttled, the rest not evaluated.
+  const items = (JSON.parse(call.body) as { TransactItems?: unknown[] }).TransactItems ?? [];
+  return {
+    __type: 'com.amazonaws.dynamodb.v20120810#TransactionCanceledException',
+    Message:
+      'Transaction cancelled, please refer cancellation reasons for specific reasons [ThrottlingError]',
+    CancellationReasons: items.map((_, i) =>
+      i === 0
+        ? { Code: 'ThrottlingError', Message: 'Throughput exceeds the current capacity.' }
+        : { Code: 'None' },
+    ),
+  };
 }
 
 const JSON_TYPE = 'application/x-amz-json-1.0';
@@ -96,16 +119,10 @@ export class StoreFaults {
             request: Object.assign(request, { port: this.proxyPort, hostname: '127.0.0.1' }),
           });
         }
-        const type =
-          rule.fault === 'ThrottlingException'
-            ? 'com.amazon.coral.availability#ThrottlingException'
-            : 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException';
         const response = new HttpResponse({
           statusCode: 400,
           headers: { 'content-type': JSON_TYPE, 'x-amzn-requestid': 'injected-fault' },
-          body: new TextEncoder().encode(
-            JSON.stringify({ __type: type, message: 'Injected by the test: the store is throttling.' }),
-          ),
+          body: new TextEncoder().encode(JSON.stringify(errorBody(rule.fault, call))),
         });
         return { response, output: undefined as never };
       },
