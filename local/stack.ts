@@ -17,7 +17,7 @@ import { tableNames } from '../shared/db/tables';
 import { OutboxEmailSender, type OutboxMessage } from '../shared/email/outbox-sender';
 import type { Logger } from '../shared/logger';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from './dynamodb';
-import { type RuntimeProcess, startRuntimeProcess } from './runtime/launcher';
+import { type SupervisedRuntime, superviseRuntime } from './runtime/supervisor';
 import { type DemoSeed, seedCatalogIfAbsent, seedDemoTenant } from './seed';
 import { localSigningKeys } from './signing-keys';
 import { serveConsole } from './web-console';
@@ -28,6 +28,8 @@ export interface LocalStack {
   dynamoEndpoint: string;
   /** The local model runtime's SageMaker-compatible URL. */
   runtimeUrl: string;
+  /** The runtime process this stack supervises (restarted if it dies); null when SAGEMAKER_ENDPOINT is given. */
+  runtime: Pick<SupervisedRuntime, 'pid' | 'restarts'> | null;
   /** Where DynamoDB Local keeps its files; null when in memory or external. */
   dataPath: string | null;
   demo: DemoSeed;
@@ -80,9 +82,9 @@ export async function startLocalStack(
       dynamo = await startEmbeddedDynamo({ dataDir: config.TOLLGATE_IN_MEMORY ? null : config.DATA_DIR });
       started.push(dynamo);
     }
-    let runtime: RuntimeProcess | undefined;
+    let runtime: SupervisedRuntime | undefined;
     if (!config.SAGEMAKER_ENDPOINT) {
-      runtime = await startRuntimeProcess({ env: { TOLLGATE_STAGE: config.STAGE } });
+      runtime = await superviseRuntime({ env: { TOLLGATE_STAGE: config.STAGE } }, log);
       started.push(runtime);
     }
     const wired: Config = {
@@ -209,6 +211,7 @@ export async function startLocalStack(
       port,
       dynamoEndpoint: wired.DYNAMODB_ENDPOINT!,
       runtimeUrl: wired.SAGEMAKER_ENDPOINT!,
+      runtime: runtime ? { pid: runtime.pid, restarts: runtime.restarts } : null,
       dataPath: dynamo?.dataPath ?? null,
       demo,
       config: wired,

@@ -68,8 +68,10 @@ export interface Stores {
   billing: BillingStore;
 }
 
-export function createStores(config: Config): Stores {
-  const dynamo = createDynamo({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT });
+/** `dynamo` replaces the client the stores share (tests wrap a real one with faults). */
+export function createStores(config: Config, overrides: { dynamo?: Dynamo } = {}): Stores {
+  const dynamo =
+    overrides.dynamo ?? createDynamo({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT });
   const names = tableNames(config.STAGE);
   return {
     dynamo,

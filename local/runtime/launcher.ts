@@ -26,6 +26,8 @@ export type RuntimeProcess = {
   pid: number;
   /** SIGTERM, then SIGKILL after 3 s; resolves once the child has exited. Safe to call twice. */
   stop(): Promise<void>;
+  /** Resolves when the child exits, for whatever reason (a supervisor restarts it on an unexpected exit). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 };
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
@@ -83,9 +85,10 @@ function forkRuntime(options: RuntimeProcessOptions): Promise<RuntimeProcess> {
   });
   live.add(child);
 
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    child.once('exit', () => resolve());
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null)
+      resolve({ code: child.exitCode, signal: child.signalCode });
+    child.once('exit', (code, signal) => resolve({ code, signal }));
   });
   void exited.then(() => live.delete(child));
 
@@ -127,7 +130,7 @@ function forkRuntime(options: RuntimeProcessOptions): Promise<RuntimeProcess> {
       cleanup();
       const urlHost =
         host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-      resolve({ url: `http://${urlHost}:${port}`, port, pid: child.pid ?? -1, stop });
+      resolve({ url: `http://${urlHost}:${port}`, port, pid: child.pid ?? -1, stop, exited });
     };
     const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
       fail(`exited before it was ready (code ${code}, signal ${signal})`);

@@ -29,15 +29,24 @@ function reasonsOf(err: unknown): CancelledTransaction['reasons'] | undefined {
   }));
 }
 
-function isConflict(err: unknown): boolean {
+// A transaction is cancelled, not failed with a throttling error, when one of its items is
+// throttled: the SDK does not retry a cancellation, so those are retried here with the conflicts.
+const RETRYABLE_REASONS = new Set([
+  'TransactionConflict',
+  'ThrottlingError',
+  'ProvisionedThroughputExceeded',
+]);
+
+function isRetryable(err: unknown): boolean {
   if ((err as Error).name === 'TransactionConflictException') return true;
-  return (reasonsOf(err) ?? []).some((r) => r.Code === 'TransactionConflict');
+  return (reasonsOf(err) ?? []).some((r) => r.Code !== undefined && RETRYABLE_REASONS.has(r.Code));
 }
 
 /**
  * Runs one transaction. DynamoDB cancels transactions that touch an item another transaction
- * holds (hot counters and aggregates do); those are retried with jittered back-off, a bounded
- * number of times. A cancellation by a failed condition is returned, not thrown: callers decide
+ * holds (hot counters and aggregates do) or that is throttled; those are retried with jittered
+ * back-off, a bounded number of times (each send also has the client's own retries for
+ * throttling errors and timeouts: see `createDynamo`). A cancellation by a failed condition is returned, not thrown: callers decide
  * what each failed condition means.
  */
 export async function transact(
@@ -49,7 +58,7 @@ export async function transact(
       await doc.send(new TransactWriteCommand({ TransactItems: items }));
       return { ok: true };
     } catch (err) {
-      if (isConflict(err) && attempt < MAX_CONFLICT_ATTEMPTS) {
+      if (isRetryable(err) && attempt < MAX_CONFLICT_ATTEMPTS) {
         await sleep(Math.random() * Math.min(5 * 2 ** attempt, 200));
         continue;
       }

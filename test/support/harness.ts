@@ -8,6 +8,7 @@ import { seedCatalogIfAbsent } from '../../local/seed';
 import { issueApiKey } from '../../shared/auth/issue-api-key';
 import { generateSigningJwk, JwksSigningKeys } from '../../shared/auth/sessions/signing-keys';
 import { type Config, loadConfig } from '../../shared/config';
+import type { Dynamo } from '../../shared/db/client';
 import { ensureTables } from '../../shared/db/create-tables';
 import { OutboxEmailSender } from '../../shared/email/outbox-sender';
 import { newId } from '../../shared/ids';
@@ -63,6 +64,8 @@ export async function createHarness(
     sameTablesAs?: Harness;
     /** Where the app's metrics go (default: debug log lines). */
     metrics?: MetricsSink;
+    /** The DynamoDB client every store uses (e.g. one with store faults injected). */
+    dynamo?: Dynamo;
   } = {},
 ): Promise<Harness> {
   const stage = opts.sameTablesAs?.config.STAGE ?? `t${randomBytes(5).toString('hex')}`;
@@ -82,7 +85,7 @@ export async function createHarness(
     },
   });
   const log = createLogger(config.LOG_LEVEL, sink);
-  const stores = createStores(config);
+  const stores = createStores(config, { dynamo: opts.dynamo });
   await ensureTables(stores.dynamo.client, stage);
   // The runtime process was started for stage `test`: point the catalog at its endpoints.
   await seedCatalogIfAbsent(stores, 'test');
