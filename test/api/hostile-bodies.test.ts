@@ -1,0 +1,133 @@
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { newOperator, newOwner } from '../support/accounts';
+import { createHarness, type Harness, type TestTenant } from '../support/harness';
+import { expectHostileAnswer, headerValue, hostileBody, nastyString } from '../support/hostile';
+
+/**
+ * Property tests over every JSON body in /openapi.json: whatever arrives (wrong types, huge
+ * strings and arrays, deep nesting, lone surrogates, numbers no field wants, text that is not
+ * JSON), the answer is below 500 and, when refused, the OpenAI envelope. The /v1 inference
+ * routes are held to more: always a 4xx, and nothing metered, reserved or counted.
+ */
+
+interface Operation {
+  method: string;
+  path: string;
+  fields: string[];
+}
+
+interface OpenApi {
+  paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: Schema }> } }>>;
+  components?: { schemas?: Record<string, Schema> };
+}
+interface Schema {
+  $ref?: string;
+  properties?: Record<string, unknown>;
+  allOf?: Schema[];
+}
+
+function fieldsOf(spec: OpenApi, schema: Schema | undefined): string[] {
+  if (!schema) return [];
+  if (schema.$ref) return fieldsOf(spec, spec.components?.schemas?.[schema.$ref.split('/').pop()!]);
+  const own = Object.keys(schema.properties ?? {});
+  return [...own, ...(schema.allOf ?? []).flatMap((s) => fieldsOf(spec, s))];
+}
+
+/** An id in a path: odd text percent-encoded, or percent escapes that decode to nothing valid. */
+const pathSegment: fc.Arbitrary<string> = fc.oneof(
+  nastyString.map((s) => encodeURIComponent(s.toWellFormed()) || 'x'),
+  fc.constantFrom('%E0%A4%A', '%', '%zz', '%00', '..', '%2e%2e', '%2F', 'ten_%FF'),
+);
+
+const RUNS = Number(process.env.HOSTILE_RUNS ?? 25);
+
+describe('hostile JSON bodies on every route that takes one', () => {
+  let h: Harness;
+  let t: TestTenant;
+  let ownerToken: string;
+  let operatorToken: string;
+  let operations: Operation[];
+
+  beforeAll(async () => {
+    h = await createHarness({ env: { LOGIN_MAX_FAILURES_PER_IP: '100000' } });
+    t = await h.newTenant();
+    ownerToken = (await newOwner(h)).token;
+    operatorToken = (await newOperator(h)).token;
+    const spec = (await (await h.call('/openapi.json')).json()) as OpenApi;
+    operations = Object.entries(spec.paths).flatMap(([path, ops]) =>
+      Object.entries(ops)
+        .filter(([, op]) => op.requestBody?.content?.['application/json'])
+        .map(([method, op]) => ({
+          method: method.toUpperCase(),
+          path,
+          fields: fieldsOf(spec, op.requestBody?.content?.['application/json']?.schema),
+        })),
+    );
+  });
+
+  function credentialFor(path: string): string | undefined {
+    if (path.startsWith('/v1/')) return t.key;
+    if (path.startsWith('/account')) return ownerToken;
+    if (path.startsWith('/admin')) return operatorToken;
+    return undefined;
+  }
+
+  it('finds the JSON operations in /openapi.json (the sweep is not empty)', () => {
+    expect(operations.length).toBeGreaterThan(30);
+    expect(operations.map((o) => `${o.method} ${o.path}`)).toEqual(
+      expect.arrayContaining([
+        'POST /v1/chat/completions',
+        'POST /auth/login',
+        'PATCH /admin/tenants/{tenant_id}',
+      ]),
+    );
+  });
+
+  it('every route answers hostile bodies below 500, in the envelope', async () => {
+    for (const op of operations) {
+      await fc.assert(
+        fc.asyncProperty(hostileBody(op.fields), pathSegment, async (body, id) => {
+          const path = op.path.replace(/\{[^}]+\}/g, id);
+          const res = await h.call(path, {
+            method: op.method,
+            key: credentialFor(op.path),
+            body,
+            headers: { 'content-type': 'application/json' },
+          });
+          await expectHostileAnswer(res, `${op.method} ${op.path} with ${body.slice(0, 120)}`);
+        }),
+        { numRuns: RUNS },
+      );
+    }
+  }, 180_000);
+
+  it('every route answers hostile headers below 500, in the envelope', async () => {
+    for (const op of operations) {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.record({
+            authorization: headerValue,
+            'content-type': headerValue,
+            cookie: headerValue,
+            origin: headerValue,
+            'idempotency-key': headerValue,
+            'stripe-signature': headerValue,
+          }),
+          async (headers) => {
+            const res = await h.call(op.path.replace(/\{[^}]+\}/g, 'x'), {
+              method: op.method,
+              body: '{}',
+              headers,
+            });
+            await expectHostileAnswer(
+              res,
+              `${op.method} ${op.path} with ${JSON.stringify(headers).slice(0, 200)}`,
+            );
+          },
+        ),
+        { numRuns: Math.ceil(RUNS / 2) },
+      );
+    }
+  }, 180_000);
+});
