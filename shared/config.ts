@@ -82,6 +82,17 @@ export const configSchema = z.object({
   LOGIN_MAX_FAILURES_PER_EMAIL: z.coerce.number().int().min(1).max(1000).default(5),
   LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100_000).default(50),
   LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
+  /**
+   * Longest login lockout. A subject (address or IP) that runs out of attempts is locked out for
+   * LOGIN_WINDOW_SECONDS, the next time for twice that, and so on up to this; strikes are
+   * forgotten a day after the last lockout, or (per address) at the next successful login.
+   */
+  LOGIN_LOCKOUT_MAX_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(7 * 86_400)
+    .default(86_400),
   /** Sender of account emails (verification, password reset, invitations). */
   EMAIL_FROM: z.string().min(3).default('Tollgate <no-reply@tollgate.localhost>'),
   /** The first operator, created at first start of the local runner when both are set. */
