@@ -93,6 +93,12 @@ export const configSchema = z.object({
     .min(10)
     .max(7 * 86_400)
     .default(86_400),
+  /**
+   * Invalid API keys allowed per client IP in one API_KEY_FAILURE_WINDOW_SECONDS window; past it,
+   * further invalid keys from that IP get 429 with Retry-After instead of 401 (valid keys pass).
+   */
+  API_KEY_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(30),
+  API_KEY_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   /** Sender of account emails (verification, password reset, invitations). */
   EMAIL_FROM: z.string().min(3).default('Tollgate <no-reply@tollgate.localhost>'),
   /** The first operator, created at first start of the local runner when both are set. */
