@@ -103,7 +103,13 @@ export function serveConsole(distDir: string = CONSOLE_DIST): MiddlewareHandler 
         'Cache-Control': 'no-cache',
       });
     }
-    const body = await file(decodeURIComponent(path));
+    let rel: string;
+    try {
+      rel = decodeURIComponent(path);
+    } catch {
+      return next(); // a malformed escape names no file: the API's JSON 404, not a 500
+    }
+    const body = await file(rel);
     if (!body) return next();
     return c.body(new Uint8Array(body), 200, {
       ...headers,
