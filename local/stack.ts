@@ -8,6 +8,7 @@ import { Hono } from 'hono';
 import { createApiApp } from '../functions/api/app';
 import { createApiDeps, createStores } from '../functions/api/deps';
 import { handleNotFound } from '../functions/api/errors';
+import { wantsHsts } from '../functions/api/middleware/security-headers';
 import { type BillingSyncResult, billingSync } from '../functions/jobs/billing-sync';
 import { sweepReservations } from '../functions/jobs/sweep-reservations';
 import { createOperator } from '../shared/accounts/operators';
@@ -170,7 +171,7 @@ export async function startLocalStack(
     });
     // The console (web/dist) at `/`, on the API's origin so its session cookies and the
     // same-origin check work as they do behind CloudFront.
-    server.use('*', serveConsole(opts.consoleDir));
+    server.use('*', serveConsole(opts.consoleDir, { hsts: wantsHsts(wired.PUBLIC_URL) }));
     server.route('/', createApiApp(deps));
     // route() merges the API's routes but not its notFound: keep unknown paths the API's JSON 404.
     server.notFound((c) => handleNotFound(c as unknown as Parameters<typeof handleNotFound>[0]));
