@@ -2,7 +2,6 @@ import { rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
 import { createApiApp } from '../functions/api/app';
@@ -18,6 +17,7 @@ import { tableNames } from '../shared/db/tables';
 import { OutboxEmailSender, type OutboxMessage } from '../shared/email/outbox-sender';
 import type { Logger } from '../shared/logger';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from './dynamodb';
+import { listen, serverTimeouts } from './http-server';
 import { type RuntimeProcess, startRuntimeProcess } from './runtime/launcher';
 import { type DemoSeed, seedCatalogIfAbsent, seedDemoTenant } from './seed';
 import { localSigningKeys } from './signing-keys';
@@ -176,12 +176,11 @@ export async function startLocalStack(
     // route() merges the API's routes but not its notFound: keep unknown paths the API's JSON 404.
     server.notFound((c) => handleNotFound(c as unknown as Parameters<typeof handleNotFound>[0]));
 
-    const httpServer = await new Promise<ReturnType<typeof serve>>((res, rej) => {
-      const s = serve({ fetch: server.fetch, port: wired.PORT, hostname: wired.HOST }, () => res(s));
-      s.once('error', rej);
+    const { server: httpServer } = await listen(server.fetch, {
+      port: wired.PORT,
+      hostname: wired.HOST,
+      timeouts: serverTimeouts(wired),
     });
-    // Slow or idle clients must not hold sockets for ever.
-    httpServer.setTimeout?.(120_000);
     started.push({
       stop: () =>
         new Promise<void>((res) => {

@@ -45,6 +45,12 @@ export const configSchema = z.object({
     .min(1024)
     .max(50 * 1024 * 1024)
     .default(8 * 1024 * 1024),
+  /** Local server: all request headers must arrive within this (a slow-loris client gets 408). */
+  SERVER_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /** Local server: the whole request, body included, must arrive within this (never less than the headers' limit). */
+  SERVER_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /** Local server: an idle keep-alive connection is closed after this. */
+  SERVER_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Local runner: keep DynamoDB Local in memory instead of under DATA_DIR. */
   TOLLGATE_IN_MEMORY: bool.default(false),
