@@ -51,6 +51,11 @@ export const configSchema = z.object({
   SERVER_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   /** Local server: an idle keep-alive connection is closed after this. */
   SERVER_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
+  /**
+   * Log the first 200 characters of each chat and text prompt at debug level. Off by default:
+   * prompts are tenants' data; turn on only to debug, with LOG_LEVEL=debug.
+   */
+  LOG_PROMPTS: bool.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Local runner: keep DynamoDB Local in memory instead of under DATA_DIR. */
   TOLLGATE_IN_MEMORY: bool.default(false),
