@@ -18,7 +18,16 @@ interface Operation {
 }
 
 interface OpenApi {
-  paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: Schema }> } }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        requestBody?: { content?: Record<string, { schema?: Schema }> };
+        parameters?: { name: string; in: string }[];
+      }
+    >
+  >;
   components?: { schemas?: Record<string, Schema> };
 }
 interface Schema {
@@ -50,6 +59,7 @@ describe('hostile JSON bodies on every route that takes one', () => {
   let ownerToken: string;
   let operatorToken: string;
   let operations: Operation[];
+  let queries: { path: string; params: string[] }[];
 
   beforeAll(async () => {
     h = await createHarness({ env: { LOGIN_MAX_FAILURES_PER_IP: '100000' } });
@@ -66,6 +76,10 @@ describe('hostile JSON bodies on every route that takes one', () => {
           fields: fieldsOf(spec, op.requestBody?.content?.['application/json']?.schema),
         })),
     );
+    queries = Object.entries(spec.paths).flatMap(([path, ops]) => {
+      const params = (ops.get?.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
+      return params.length > 0 ? [{ path, params }] : [];
+    });
   });
 
   function credentialFor(path: string): string | undefined {
@@ -129,6 +143,35 @@ describe('hostile JSON bodies on every route that takes one', () => {
           },
         ),
         { numRuns: Math.ceil(RUNS / 2) },
+      );
+    }
+  }, 180_000);
+
+  it('every GET with query parameters (dates, cursors, limits, searches) answers hostile values below 500', async () => {
+    expect(queries.map((q) => q.path)).toEqual(expect.arrayContaining(['/v1/usage', '/admin/audit']));
+    for (const q of queries) {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.dictionary(
+            fc.constantFrom(...q.params),
+            fc.oneof(nastyString, fc.string(), fc.double().map(String)),
+            {
+              minKeys: 1,
+            },
+          ),
+          async (values) => {
+            const qs = new URLSearchParams(
+              Object.entries(values).map(([k, v]): [string, string] => [
+                k,
+                v.replace(LONE_SURROGATE, '\ufffd'),
+              ]),
+            );
+            const path = `${q.path.replace(/\{[^}]+\}/g, 'x')}?${qs}`;
+            const res = await h.call(path, { key: credentialFor(q.path) });
+            await expectHostileAnswer(res, `GET ${path.slice(0, 200)}`);
+          },
+        ),
+        { numRuns: RUNS },
       );
     }
   }, 180_000);
