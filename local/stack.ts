@@ -2,12 +2,12 @@ import { rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
 import { createApiApp } from '../functions/api/app';
 import { createApiDeps, createStores } from '../functions/api/deps';
 import { handleNotFound } from '../functions/api/errors';
+import { wantsHsts } from '../functions/api/middleware/security-headers';
 import { type BillingSyncResult, billingSync } from '../functions/jobs/billing-sync';
 import { sweepReservations } from '../functions/jobs/sweep-reservations';
 import { createOperator } from '../shared/accounts/operators';
@@ -18,6 +18,7 @@ import { OutboxEmailSender, type OutboxMessage } from '../shared/email/outbox-se
 import type { Logger } from '../shared/logger';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from './dynamodb';
 import { type SupervisedRuntime, superviseRuntime } from './runtime/supervisor';
+import { listen, serverTimeouts } from './http-server';
 import { type DemoSeed, seedCatalogIfAbsent, seedDemoTenant } from './seed';
 import { localSigningKeys } from './signing-keys';
 import { serveConsole } from './web-console';
@@ -172,17 +173,16 @@ export async function startLocalStack(
     });
     // The console (web/dist) at `/`, on the API's origin so its session cookies and the
     // same-origin check work as they do behind CloudFront.
-    server.use('*', serveConsole(opts.consoleDir));
+    server.use('*', serveConsole(opts.consoleDir, { hsts: wantsHsts(wired.PUBLIC_URL) }));
     server.route('/', createApiApp(deps));
     // route() merges the API's routes but not its notFound: keep unknown paths the API's JSON 404.
     server.notFound((c) => handleNotFound(c as unknown as Parameters<typeof handleNotFound>[0]));
 
-    const httpServer = await new Promise<ReturnType<typeof serve>>((res, rej) => {
-      const s = serve({ fetch: server.fetch, port: wired.PORT, hostname: wired.HOST }, () => res(s));
-      s.once('error', rej);
+    const { server: httpServer } = await listen(server.fetch, {
+      port: wired.PORT,
+      hostname: wired.HOST,
+      timeouts: serverTimeouts(wired),
     });
-    // Slow or idle clients must not hold sockets for ever.
-    httpServer.setTimeout?.(120_000);
     started.push({
       stop: () =>
         new Promise<void>((res) => {

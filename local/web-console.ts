@@ -3,6 +3,7 @@ import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MiddlewareHandler } from 'hono';
 import { consoleSecurityHeaders, isConsolePage } from '../shared/console-routes';
+import { HSTS } from '../functions/api/middleware/security-headers';
 
 /** Where `npm run build:web` puts the console. */
 export const CONSOLE_DIST = fileURLToPath(new URL('../web/dist/', import.meta.url));
@@ -35,7 +36,10 @@ The API is running: see <a href="/docs">/docs</a>.</p></body></html>`;
  * year (their names change with their content), index.html never cached (so a new build shows
  * at once), and index.html for every console page.
  */
-export function serveConsole(distDir: string = CONSOLE_DIST): MiddlewareHandler {
+export function serveConsole(
+  distDir: string = CONSOLE_DIST,
+  opts: { hsts?: boolean } = {},
+): MiddlewareHandler {
   const root = resolve(distDir);
   const file = async (rel: string): Promise<Buffer | null> => {
     const full = resolve(root, `.${rel}`);
@@ -53,7 +57,11 @@ export function serveConsole(distDir: string = CONSOLE_DIST): MiddlewareHandler 
     const page = isPage(path);
     const asset = path.startsWith('/assets/') || /^\/[\w.-]+\.(svg|png|ico|txt)$/.test(path);
     if (!page && !asset) return next();
-    const headers = { ...CONSOLE_HEADERS };
+    // HSTS only where the console is served over HTTPS off localhost (see wantsHsts).
+    const headers: Record<string, string> = {
+      ...CONSOLE_HEADERS,
+      ...(opts.hsts ? { 'Strict-Transport-Security': HSTS } : {}),
+    };
     if (page) {
       const html = await file('/index.html');
       return c.body(html ? new Uint8Array(html) : NOT_BUILT, html ? 200 : 503, {
@@ -62,7 +70,13 @@ export function serveConsole(distDir: string = CONSOLE_DIST): MiddlewareHandler 
         'Cache-Control': 'no-cache',
       });
     }
-    const body = await file(decodeURIComponent(path));
+    let rel: string;
+    try {
+      rel = decodeURIComponent(path);
+    } catch {
+      return next(); // a malformed escape names no file: the API's JSON 404, not a 500
+    }
+    const body = await file(rel);
     if (!body) return next();
     return c.body(new Uint8Array(body), 200, {
       ...headers,

@@ -45,6 +45,17 @@ export const configSchema = z.object({
     .min(1024)
     .max(50 * 1024 * 1024)
     .default(8 * 1024 * 1024),
+  /** Local server: all request headers must arrive within this (a slow-loris client gets 408). */
+  SERVER_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /** Local server: the whole request, body included, must arrive within this (never less than the headers' limit). */
+  SERVER_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /** Local server: an idle keep-alive connection is closed after this. */
+  SERVER_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
+  /**
+   * Log the first 200 characters of each chat and text prompt at debug level. Off by default:
+   * prompts are tenants' data; turn on only to debug, with LOG_LEVEL=debug.
+   */
+  LOG_PROMPTS: bool.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Local runner: keep DynamoDB Local in memory instead of under DATA_DIR. */
   TOLLGATE_IN_MEMORY: bool.default(false),
@@ -82,6 +93,23 @@ export const configSchema = z.object({
   LOGIN_MAX_FAILURES_PER_EMAIL: z.coerce.number().int().min(1).max(1000).default(5),
   LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100_000).default(50),
   LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
+  /**
+   * Longest login lockout. A subject (address or IP) that runs out of attempts is locked out for
+   * LOGIN_WINDOW_SECONDS, the next time for twice that, and so on up to this; strikes are
+   * forgotten a day after the last lockout, or (per address) at the next successful login.
+   */
+  LOGIN_LOCKOUT_MAX_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(7 * 86_400)
+    .default(86_400),
+  /**
+   * Invalid API keys allowed per client IP in one API_KEY_FAILURE_WINDOW_SECONDS window; past it,
+   * further invalid keys from that IP get 429 with Retry-After instead of 401 (valid keys pass).
+   */
+  API_KEY_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(30),
+  API_KEY_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   /** Sender of account emails (verification, password reset, invitations). */
   EMAIL_FROM: z.string().min(3).default('Tollgate <no-reply@tollgate.localhost>'),
   /** The first operator, created at first start of the local runner when both are set. */

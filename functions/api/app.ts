@@ -3,7 +3,9 @@ import { bodyLimit } from 'hono/body-limit';
 import { ApiError } from '../../shared/errors';
 import type { ApiDeps, AppEnv } from './env';
 import { handleError, handleNotFound, validationHook } from './errors';
+import { cors } from './middleware/cors';
 import { requestContext } from './middleware/request-context';
+import { securityHeaders } from './middleware/security-headers';
 import { registerAccount } from './routes/account';
 import { registerAdmin } from './routes/admin';
 import { registerAuth } from './routes/auth';
@@ -18,6 +20,8 @@ import { registerStripeWebhook } from './routes/webhooks/stripe';
 export function createApiApp(deps: ApiDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.use('*', requestContext(deps));
+  app.use('*', securityHeaders({ publicUrl: deps.config.PUBLIC_URL }));
+  app.use('*', cors({ publicUrl: deps.config.PUBLIC_URL, consoleOrigins: deps.config.CONSOLE_ORIGINS }));
   app.use(
     '*',
     bodyLimit({

@@ -5,6 +5,7 @@ import {
   decodeImageField,
   type ImageInfo,
   inspectImage,
+  isComplete,
   MEDIA_TYPES,
 } from '../../shared/images/inspect';
 import type { Target } from './inference';
@@ -33,7 +34,8 @@ const fmtBytes = (n: number) => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed
  * Checks an image field before any model time is spent: size from the base64 length (413 before
  * decoding), strict base64, magic bytes (PNG, JPEG, WebP; GIF and animations refused), the data URL's
  * type against the bytes, and the declared dimensions against the version's pixel limit (413), read
- * from the header alone. Every refusal names `image` and the limit.
+ * from the header alone, and that the data runs to its end marker (a truncated image is 400).
+ * Every refusal names `image` and the limit.
  */
 export function checkImage(text: string, target: Target): CheckedImage {
   const { maxImageBytes, maxImagePixels } = target.version.limits;
@@ -61,6 +63,15 @@ export function checkImage(text: string, target: Target): CheckedImage {
       'image_too_large',
       `'image' is ${info.width}x${info.height} (${pixels} pixels); ${target.served} accepts at most ${maxImagePixels} pixels.`,
       { param: 'image' },
+    );
+  }
+  if (!isComplete(info.format, decoded.bytes)) {
+    throw new ApiError(
+      'invalid_image',
+      `'image' is a truncated ${info.format.toUpperCase()} (its data ends early).`,
+      {
+        param: 'image',
+      },
     );
   }
   const comma = text.startsWith('data:') ? text.indexOf(',') : -1;

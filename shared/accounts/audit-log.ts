@@ -10,7 +10,7 @@ export interface AuditEntry {
   id: string;
   at: string;
   actor: AuditActor;
-  /** `tenant.suspend`, `tenant.reactivate`, `tenant.plan`, `tenant.limits`, `plan.create`, `plan.update`, `operator.create`, `api_key.create`. */
+  /** `tenant.suspend`, `tenant.reactivate`, `tenant.plan`, `tenant.limits`, `plan.create`, `plan.update`, `operator.create`, `api_key.create`, `auth.login_lockout` (by the system). */
   action: string;
   /** A model target's id is `name` or `name@version`; a plan's is its id. */
   target: { type: 'tenant' | 'operator' | 'api_key' | 'model' | 'plan'; id: string; tenantId?: string };

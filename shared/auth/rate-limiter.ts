@@ -1,4 +1,10 @@
-import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { keys } from '../db/keys';
 import { hashToken } from './tokens';
 
@@ -7,6 +13,20 @@ export interface WindowRule {
   bucket: string;
   max: number;
   windowSeconds: number;
+}
+
+/** Exponential back-off after a window's budget runs out: base * 2^(strikes-1), at most max. */
+export interface BackoffRule {
+  bucket: string;
+  baseSeconds: number;
+  maxSeconds: number;
+  /** Strikes are forgotten this long after the last lockout ended. */
+  forgetSeconds: number;
+}
+
+export interface Strike {
+  strikes: number;
+  retryAfterSeconds: number;
 }
 
 export type Reservation =
@@ -71,5 +91,54 @@ export class FixedWindowLimiter {
           });
       },
     };
+  }
+
+  /** Seconds left on a subject's lockout; 0 when it may try. */
+  async lockedFor(bucket: string, subject: string): Promise<number> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: keys.lockout(bucket, hashToken(subject.toLowerCase())) }),
+    );
+    const until = Number(out.Item?.until ?? 0);
+    return Math.max(0, Math.ceil((until - this.now().getTime()) / 1000));
+  }
+
+  /**
+   * Records that a subject ran out of budget and locks it out: the n-th lockout in a row lasts
+   * base * 2^(n-1) seconds (capped), and never less than `atLeastSeconds` (the rest of the window,
+   * so the lockout does not end into a window that is still spent). Concurrent strikes may count
+   * once between them; the lockout still holds.
+   */
+  async strike(rule: BackoffRule, subject: string, atLeastSeconds: number): Promise<Strike> {
+    const key = keys.lockout(rule.bucket, hashToken(subject.toLowerCase()));
+    const nowMs = this.now().getTime();
+    const prev = (await this.doc.send(new GetCommand({ TableName: this.table, Key: key }))).Item;
+    const remembered = prev && Number(prev.until) + rule.forgetSeconds * 1000 > nowMs;
+    const strikes = remembered ? Number(prev.strikes ?? 0) + 1 : 1;
+    const backoff = Math.min(rule.maxSeconds, rule.baseSeconds * 2 ** Math.min(strikes - 1, 30));
+    const seconds = Math.max(atLeastSeconds, backoff);
+    const until = nowMs + seconds * 1000;
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          ...key,
+          type: 'lockout',
+          strikes,
+          until,
+          ttl: Math.ceil(until / 1000) + rule.forgetSeconds,
+        },
+      }),
+    );
+    return { strikes, retryAfterSeconds: seconds };
+  }
+
+  /** Forgets a subject's strikes (it proved itself, e.g. the right password outside a lockout). */
+  async clearStrikes(bucket: string, subject: string): Promise<void> {
+    await this.doc.send(
+      new DeleteCommand({
+        TableName: this.table,
+        Key: keys.lockout(bucket, hashToken(subject.toLowerCase())),
+      }),
+    );
   }
 }

@@ -113,6 +113,8 @@ export const keys = {
     pk: `RATE#${bucket}#${subjectHash}`,
     sk: `WINDOW#${windowStart}`,
   }),
+  /** A subject's lockout (strikes and until when), next to its windows: the login back-off. */
+  lockout: (bucket: string, subjectHash: string) => ({ pk: `RATE#${bucket}#${subjectHash}`, sk: 'LOCKOUT' }),
   /** An operator action, partitioned by month; gsi1 `AUDIT` lists them newest first. */
   auditEntry: (month: string, at: string, id: string) => ({ pk: `AUDIT#${month}`, sk: `${at}#${id}` }),
   auditIndex: () => 'AUDIT',

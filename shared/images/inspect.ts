@@ -125,6 +125,25 @@ function inspectWebp(b: Uint8Array): ImageInfo {
   return { ok: false, why: 'is a truncated or malformed WebP' };
 }
 
+/**
+ * Whether the bytes run to the format's end marker: a PNG's IEND chunk, a JPEG's EOI marker, a
+ * WebP's whole RIFF length. An image cut short is refused here, before a model spends time
+ * decoding half of it (and before the request counts against any limit).
+ */
+export function isComplete(format: ImageFormat, b: Uint8Array): boolean {
+  if (format === 'png') return b.length >= 45 && ascii(b, b.length - 8, 4) === 'IEND';
+  if (format === 'jpeg') {
+    // Some encoders pad after EOI: look for it near the end, not only in the last two bytes.
+    for (let at = b.length - 2; at >= Math.max(2, b.length - 64); at--) {
+      if (b[at] === 0xff && b[at + 1] === 0xd9) return true;
+    }
+    return false;
+  }
+  const riffLength =
+    ((b[4] as number) | ((b[5] as number) << 8) | ((b[6] as number) << 16)) + (b[7] as number) * 2 ** 24;
+  return b.length >= riffLength + 8;
+}
+
 function sized(format: ImageFormat, width: number, height: number): ImageInfo {
   if (width === 0 || height === 0) return { ok: false, why: `declares an empty ${width}x${height} image` };
   return { ok: true, format, width, height };

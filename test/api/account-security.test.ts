@@ -528,3 +528,12 @@ describe('the security matrix table', () => {
     expect(routes.map((r) => r.name).sort()).toEqual(documented.sort());
   });
 });
+
+describe('cross-tenant ids', () => {
+  it('every tenant route that names a resource by id has the other-tenant case (404, nothing changed)', () => {
+    // Operator routes name any tenant's resources by design; pins are named by model within the caller's tenant.
+    const tenantRoutesWithIds = routes.filter((r) => r.for === 'user' && /\{\w+_id\}/.test(r.name));
+    expect(tenantRoutesWithIds.length).toBeGreaterThanOrEqual(6);
+    expect(tenantRoutesWithIds.filter((r) => !r.foreign).map((r) => r.name)).toEqual([]);
+  });
+});

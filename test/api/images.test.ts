@@ -152,7 +152,7 @@ describe('POST /v1/images/moderations against mobilenet-v2', () => {
     });
   });
 
-  it('an image whose header is fine but whose data is cut off: 400 invalid_image from the model, not billed', async () => {
+  it('an image whose data is cut off: 400 invalid_image from the gateway, before the model, not counted', async () => {
     const other = await h.newTenant();
     const text = await textPng('TRUNCATED');
     const res = await h.call('/v1/images/moderations', {
@@ -165,8 +165,26 @@ describe('POST /v1/images/moderations against mobilenet-v2', () => {
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { code: string; param: string; message: string } };
     expect(body.error).toMatchObject({ code: 'invalid_image', param: 'image' });
+    expect(body.error.message).toContain('truncated PNG');
+    expect(await h.stores.usage.listEvents(other.tenantId)).toEqual([]);
+    const peek = await h.stores.quotas.peek(other.tenantId, other.keyId, new Date());
+    expect(peek.tenant?.requests ?? 0).toBe(0);
+  });
+
+  it('a whole image whose data is corrupt: 400 invalid_image from the model, not billed', async () => {
+    const other = await h.newTenant();
+    const corrupt = Buffer.from(await textPng('CORRUPT'));
+    corrupt.fill(0x55, 60, corrupt.length - 20); // the IEND chunk at the end stays
+    const res = await h.call('/v1/images/moderations', {
+      key: other.key,
+      json: { model: 'image-moderation@mobilenet-v2', image: b64(corrupt) },
+    });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; param: string; message: string } };
+    expect(body.error).toMatchObject({ code: 'invalid_image', param: 'image' });
     expect(body.error.message).toContain('could not be decoded');
     expect(await h.stores.usage.listEvents(other.tenantId)).toEqual([]);
+    expect(await h.stores.quotas.openReservations(other.tenantId)).toEqual([]);
   });
 
   it('a version the runtime does not host is a 502 and not billed', async () => {

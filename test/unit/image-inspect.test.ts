@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { base64DecodedLength, decodeImageField, inspectImage } from '../../shared/images/inspect';
+import { base64DecodedLength, decodeImageField, inspectImage, isComplete } from '../../shared/images/inspect';
 import { animatedWebpHeader, GIF_1X1, pngDeclaring, solidImage } from '../support/images';
 
 describe('image field decoding (strict base64 or data URL)', () => {
@@ -94,5 +94,27 @@ describe('image headers (format and declared size, nothing decoded)', () => {
       ok: false,
       why: expect.stringContaining('JPEG'),
     });
+  });
+});
+
+describe('image completeness (the end marker is there)', () => {
+  it.each(['png', 'jpeg', 'webp'] as const)(
+    'a whole %s is complete; cut anywhere, it is not',
+    async (format) => {
+      const bytes = await solidImage(format, 40, 30);
+      const info = inspectImage(bytes);
+      expect(info.ok).toBe(true);
+      expect(isComplete(format, bytes)).toBe(true);
+      for (const cut of [1, 2, 7, Math.floor(bytes.length / 2)]) {
+        expect(isComplete(format, bytes.subarray(0, bytes.length - cut)), `${format} minus ${cut}`).toBe(
+          false,
+        );
+      }
+    },
+  );
+
+  it('a JPEG padded after its end marker is still complete', async () => {
+    const jpeg = await solidImage('jpeg');
+    expect(isComplete('jpeg', Buffer.concat([jpeg, Buffer.alloc(16)]))).toBe(true);
   });
 });

@@ -39,7 +39,16 @@ export function registerLogin(app: OpenAPIHono<AppEnv>): void {
     const deps = c.get('deps');
     const result = await logIn(deps.accounts, { email, password, clientIp: deps.clientIp(c) ?? 'unknown' });
     if (!result.ok) {
-      if (result.reason === 'rate_limited') throw rateLimitedError(result.retryAfterSeconds, 'failed logins');
+      if (result.reason === 'rate_limited') {
+        // Neither the address nor the password: which limit, how many lockouts in a row, how long.
+        if (result.lockout) {
+          c.get('log').warn(
+            { ...result.lockout, retryAfterSeconds: result.retryAfterSeconds, clientIp: deps.clientIp(c) },
+            'login locked out',
+          );
+        }
+        throw rateLimitedError(result.retryAfterSeconds, 'failed logins');
+      }
       if (result.reason === 'email_not_verified') {
         throw new ApiError(
           'email_not_verified',

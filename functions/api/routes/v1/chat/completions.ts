@@ -5,6 +5,7 @@ import { formatUsd } from '../../../../../shared/metering/pricing';
 import type { AppEnv } from '../../../env';
 import { invokeModel, modelAnswerInvalid, resolveTarget, type Target } from '../../../inference';
 import { settle, type WorstCase, withReservation } from '../../../limits';
+import { logPrompt } from '../../../prompt-log';
 import { ErrorSchema, errorResponses, modelErrorResponses } from '../../../schemas';
 import {
   ChatCompletion,
@@ -110,6 +111,12 @@ export function registerChatCompletions(app: OpenAPIHono<AppEnv>): void {
       });
     }
     const target = await resolveTarget(c, body.model, 'chat');
+    logPrompt(
+      c,
+      body.messages.map((m) =>
+        typeof m.content === 'string' ? m.content : m.content.map((p) => p.text).join(''),
+      ),
+    );
     const maxTokens = outputLimit(body, target);
     if (body.stream === true)
       return streamCompletion(c, body, target, maxTokens, worstCase(body, target, maxTokens));

@@ -3,6 +3,7 @@ import { formatUsd } from '../../../../../shared/metering/pricing';
 import type { AppEnv } from '../../../env';
 import { invokeModel, modelAnswerInvalid, resolveTarget } from '../../../inference';
 import { settle, withReservation } from '../../../limits';
+import { logPrompt } from '../../../prompt-log';
 import { ErrorSchema, errorResponses, ModelRef, modelErrorResponses } from '../../../schemas';
 
 const Text = z.string().min(1, 'must not be empty').max(32_000, 'must be at most 32000 characters');
@@ -79,6 +80,7 @@ export function registerSentiment(app: OpenAPIHono<AppEnv>): void {
     const body = c.req.valid('json');
     const inputs = typeof body.input === 'string' ? [body.input] : body.input;
     const target = await resolveTarget(c, body.model, 'text-sentiment');
+    logPrompt(c, inputs);
     // wink makes at most one token per character: the characters bound the tokens before the model runs.
     const bound = inputs.reduce((sum, text) => sum + text.length, 0);
     return withReservation(
