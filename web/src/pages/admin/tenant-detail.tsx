@@ -1,7 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { PageProps } from '../../app';
-import { FlatFacts } from '../../components/flat-facts';
-import { GenericTable } from '../../components/generic-table';
 import {
   announce,
   Badge,
@@ -20,6 +18,8 @@ import { fmtDate, fmtDateTime, fmtRelative, statusLabel } from '../../lib/format
 import { useSubmit, value } from '../../lib/forms';
 import type { TenantDetail } from '../../lib/types';
 import { useResource } from '../../lib/use-resource';
+import { TenantLimits } from './tenant-limits';
+import { TenantUsage } from './tenant-usage';
 
 function StatusDialog(props: {
   mode: 'suspend' | 'reactivate' | null;
@@ -121,10 +121,6 @@ export default function TenantDetailPage(props: PageProps) {
     (signal) => get<TenantDetail>(`/admin/tenants/${encodeURIComponent(id)}`, { signal }),
     [id],
   );
-  const usage = useResource(
-    (signal) => get<Record<string, unknown>>(`/admin/tenants/${encodeURIComponent(id)}/usage`, { signal }),
-    [id],
-  );
   const [statusMode, setStatusMode] = useState<'suspend' | 'reactivate' | null>(null);
   if (detail.state === 'loading' && !detail.data) return <Loading label="Loading the tenant…" />;
   if (detail.state === 'error' && !detail.data) {
@@ -179,31 +175,16 @@ export default function TenantDetailPage(props: PageProps) {
       <section class="card" aria-labelledby="plan-title">
         <h2 id="plan-title">Plan and limits</h2>
         <PlanForm tenant={tenant} plans={plans} onDone={detail.reload} />
+        <h3 id="overrides-title">Limit overrides</h3>
         {limitsRoute ? (
-          <p class="hint">
-            Limit overrides: <code>{limitsRoute}</code>
-          </p>
+          <TenantLimits tenantId={tenant.id} key={`${tenant.id}-${tenant.plan}`} />
         ) : (
-          <Unavailable feature="Limit overrides" endpoint="PUT /admin/tenants/{tenant_id}/limits" />
+          <Unavailable feature="Limit overrides" endpoint="PATCH /admin/tenants/{tenant_id}/limits" />
         )}
       </section>
       <section class="card" aria-labelledby="tusage-title">
-        <h2 id="tusage-title">Usage and cost</h2>
-        {usage.state === 'loading' && <Loading />}
-        {usage.state === 'unavailable' && (
-          <Unavailable feature="Usage per tenant" endpoint={`GET /admin/tenants/{tenant_id}/usage`} />
-        )}
-        {usage.state === 'error' && <ErrorNotice error={usage.error} onRetry={usage.reload} />}
-        {usage.state === 'ok' &&
-          (Array.isArray(usage.data.data) ? (
-            <GenericTable
-              caption="Usage per day"
-              rows={usage.data.data as Record<string, unknown>[]}
-              limit={31}
-            />
-          ) : (
-            <FlatFacts value={usage.data} skip={['object']} />
-          ))}
+        <h2 id="tusage-title">Usage and cost this month</h2>
+        <TenantUsage tenantId={tenant.id} />
       </section>
       <section class="card" aria-labelledby="tkeys-title">
         <h2 id="tkeys-title">API keys</h2>
