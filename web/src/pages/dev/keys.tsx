@@ -11,23 +11,22 @@ import {
   PageHeader,
 } from '../../components/ui';
 import { get, post } from '../../lib/api';
-import { fmtDate, fmtInt, fmtRelative } from '../../lib/format';
+import { fmtDate, fmtRelative } from '../../lib/format';
 import { useSubmit, value } from '../../lib/forms';
 import { holdPlaygroundKey } from '../../lib/key-vault';
 import { can, session as sessionStore } from '../../lib/session';
 import { useStore } from '../../lib/store';
-import type { ApiKey, ApiKeyWithSecret, KeyLimits, List } from '../../lib/types';
+import type { ApiKey, ApiKeyWithSecret, List } from '../../lib/types';
 import { useResource } from '../../lib/use-resource';
-
-function limitsText(l: KeyLimits | null): string {
-  if (!l) return 'Account limits';
-  const parts = [
-    l.requests_per_minute !== undefined ? `${fmtInt(l.requests_per_minute)} req/min` : null,
-    l.tokens_per_minute !== undefined ? `${fmtInt(l.tokens_per_minute)} tokens/min` : null,
-    l.monthly_spend_cap_usd !== undefined ? `$${l.monthly_spend_cap_usd}/month` : null,
-  ].filter(Boolean);
-  return parts.length ? parts.join(' · ') : 'Account limits';
-}
+import {
+  EditLimitsDialog,
+  emptyDraft,
+  generalError,
+  KeyLimitFields,
+  type LimitDraft,
+  limitsOf,
+  limitsText,
+} from './key-limits';
 
 /** The secret, shown once, with a copy button and the choice to use it in the playground. */
 function SecretReveal(props: { created: ApiKeyWithSecret; onDone: () => void }) {
@@ -79,15 +78,10 @@ function CreateKeyDialog(props: {
 }) {
   const [name, setName] = useState('');
   const [expires, setExpires] = useState('');
-  const [rpm, setRpm] = useState('');
-  const [tpm, setTpm] = useState('');
-  const [cap, setCap] = useState('');
+  const [limitDraft, setLimitDraft] = useState<LimitDraft>(emptyDraft);
   const [created, setCreated] = useState<ApiKeyWithSecret | null>(null);
   const form = useSubmit(async () => {
-    const limits: KeyLimits = {};
-    if (rpm) limits.requests_per_minute = Number(rpm);
-    if (tpm) limits.tokens_per_minute = Number(tpm);
-    if (cap) limits.monthly_spend_cap_usd = Number(cap);
+    const limits = limitsOf(limitDraft);
     const key = await post<ApiKeyWithSecret>('/account/keys', {
       name,
       ...(expires ? { expires_at: new Date(`${expires}T23:59:59Z`).toISOString() } : {}),
@@ -101,13 +95,11 @@ function CreateKeyDialog(props: {
     setCreated(null);
     setName('');
     setExpires('');
-    setRpm('');
-    setTpm('');
-    setCap('');
+    setLimitDraft(emptyDraft);
     form.setError(null);
     props.onClose();
   };
-  const limitError = form.error?.param?.startsWith('limits') ? form.error.message : null;
+  const other = generalError(form.error, ['name', 'expires_at']);
   return (
     <Dialog
       open={props.open}
@@ -144,50 +136,9 @@ function CreateKeyDialog(props: {
           <fieldset class="fieldset" disabled={!props.mayLimit}>
             <legend>Limits for this key (optional)</legend>
             {!props.mayLimit && <p class="hint">Only owners can narrow a key's limits.</p>}
-            <div class="grid-3">
-              <Field label="Requests per minute" id="key-rpm">
-                {(a) => (
-                  <input
-                    {...a}
-                    type="number"
-                    min={1}
-                    inputMode="numeric"
-                    value={rpm}
-                    onInput={(e) => setRpm(value(e))}
-                  />
-                )}
-              </Field>
-              <Field label="Tokens per minute" id="key-tpm">
-                {(a) => (
-                  <input
-                    {...a}
-                    type="number"
-                    min={1}
-                    inputMode="numeric"
-                    value={tpm}
-                    onInput={(e) => setTpm(value(e))}
-                  />
-                )}
-              </Field>
-              <Field label="Spend cap, USD per month" id="key-cap">
-                {(a) => (
-                  <input
-                    {...a}
-                    type="number"
-                    min={0.01}
-                    step="0.01"
-                    inputMode="decimal"
-                    value={cap}
-                    onInput={(e) => setCap(value(e))}
-                  />
-                )}
-              </Field>
-            </div>
-            {limitError && <p class="field-error">{limitError}</p>}
+            <KeyLimitFields idPrefix="key" draft={limitDraft} onChange={setLimitDraft} error={form.error} />
           </fieldset>
-          {form.error && !['name', 'expires_at'].includes(form.error.param ?? '') && !limitError && (
-            <ErrorNotice error={form.error} title="Could not create the key" />
-          )}
+          {other && <ErrorNotice error={other} title="Could not create the key" />}
           <div class="dialog-actions">
             <button type="button" class="btn" onClick={close}>
               Cancel
@@ -312,6 +263,7 @@ export default function KeysPage() {
   const [creating, setCreating] = useState(false);
   const [revoking, setRevoking] = useState<ApiKey | null>(null);
   const [rotating, setRotating] = useState<ApiKey | null>(null);
+  const [limiting, setLimiting] = useState<ApiKey | null>(null);
   const mayManage = can(session, 'keys:manage');
   const mayLimit = can(session, 'limits:manage');
   const data =
@@ -396,6 +348,16 @@ export default function KeysPage() {
                   <td>{k.expires_at ? fmtDate(k.expires_at) : 'Never'}</td>
                   {mayManage && (
                     <td class="row-actions">
+                      {k.status === 'active' && mayLimit && (
+                        <button
+                          type="button"
+                          class="btn btn-small"
+                          onClick={() => setLimiting(k)}
+                          aria-label={`Edit the limits of ${k.name}`}
+                        >
+                          Limits
+                        </button>
+                      )}
                       {k.status === 'active' && !k.rotated_to && (
                         <button
                           type="button"
@@ -432,6 +394,7 @@ export default function KeysPage() {
       />
       <RevokeDialog apiKey={revoking} onClose={() => setRevoking(null)} onDone={keys.reload} />
       <RotateDialog apiKey={rotating} onClose={() => setRotating(null)} onDone={keys.reload} />
+      <EditLimitsDialog apiKey={limiting} onClose={() => setLimiting(null)} onDone={keys.reload} />
     </>
   );
 }
