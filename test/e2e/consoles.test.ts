@@ -237,7 +237,9 @@ describe('the consoles in a real browser', () => {
     const file = await download;
     const csv = await (await file.createReadStream()).toArray();
     const text = Buffer.concat(csv as Buffer[]).toString('utf8');
-    expect(text.split('\n')[0]).toBe(
+    // The server's file (`?format=csv`): RFC 4180 with CRLF, named after the range.
+    expect(file.suggestedFilename()).toMatch(/^usage-\d{4}-\d{2}-01-\d{4}-\d{2}-\d{2}\.csv$/);
+    expect(text.split('\r\n')[0]).toBe(
       'date,model,version,key_id,requests,input_tokens,output_tokens,images,cost_usd',
     );
     expect(text).toContain(',chat,tiny-1,key_');
