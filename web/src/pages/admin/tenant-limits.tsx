@@ -3,6 +3,7 @@ import { announce, ErrorNotice, Loading } from '../../components/ui';
 import { api, get } from '../../lib/api';
 import { fmtInt, fmtUsd } from '../../lib/format';
 import { useSubmit, value } from '../../lib/forms';
+import { asText, merge, patchOf, wire } from '../../lib/limits';
 import type { BillingUnit, Limits } from '../../lib/types';
 import { useResource } from '../../lib/use-resource';
 
@@ -70,33 +71,6 @@ function rowsOf(l: Limits): Row[] {
 
 const show = (v: string | number | null | undefined, money?: boolean) =>
   v === null || v === undefined ? 'unlimited' : money ? fmtUsd(v) : fmtInt(Number(v));
-
-const asText = (v: string | number | undefined) => (v === undefined ? '' : String(v));
-
-/** What the box holds, as the API wants it: a number when it reads as one, else the text (the API says what is wrong). */
-function wire(text: string, money?: boolean): string | number | null {
-  const t = text.trim();
-  if (t === '') return null;
-  if (money) return t;
-  return /^-?\d+(\.\d+)?$/.test(t) ? Number(t) : t;
-}
-
-/** `included.images: 5` as `{ included: { images: 5 } }`. */
-function patchOf(param: string, v: string | number | null): Record<string, unknown> {
-  const [head, sub] = param.split('.');
-  return sub ? { [head!]: { [sub]: v } } : { [head!]: v };
-}
-
-function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  const out = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    out[k] =
-      v && typeof v === 'object' && out[k] && typeof out[k] === 'object'
-        ? { ...(out[k] as object), ...(v as object) }
-        : v;
-  }
-  return out;
-}
 
 export function TenantLimits(props: { tenantId: string }) {
   const path = `/admin/tenants/${encodeURIComponent(props.tenantId)}/limits`;
