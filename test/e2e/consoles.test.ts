@@ -411,6 +411,25 @@ describe('the consoles in a real browser', () => {
     await shot(page, '24-audit');
   });
 
+  it("lists the plans for operators (a bad value named on its field) and the developer's alerts", async () => {
+    const { page } = ops;
+    await nav(page, 'Plans');
+    await page.getByRole('heading', { name: /Pay as you go/ }).waitFor();
+    const rpm = page.locator('#free-requests_per_minute');
+    expect(await rpm.inputValue()).toBe('60');
+    await rpm.fill('0');
+    await page.getByRole('button', { name: 'Save Free' }).click();
+    await page.locator('#free-requests_per_minute-error').waitFor();
+    expect(await rpm.getAttribute('aria-invalid')).toBe('true');
+    await shot(page, '25-operator-plans');
+    const d = dev.page;
+    await nav(d, 'Alerts');
+    await d.getByRole('heading', { name: 'Usage alerts' }).waitFor();
+    await d.getByLabel('Your monthly spend cap (USD)').waitFor();
+    await d.getByRole('heading', { name: 'History' }).waitFor();
+    await shot(d, '16-alerts');
+  });
+
   it('works at 375 px: no sideways scrolling, the menu opens from a button', async () => {
     const small = await chrome.open({ width: 375, height: 760 });
     const { page } = small;

@@ -1,7 +1,15 @@
 import { DailyChart } from '../../charts/daily-chart';
 import { Empty, ErrorNotice, Link, Loading, PageHeader, Stat, Unavailable } from '../../components/ui';
 import { get } from '../../lib/api';
-import { daysBetween, fmtCompact, fmtDateTime, fmtInt, fmtUsd, statusLabel } from '../../lib/format';
+import {
+  daysBetween,
+  fmtCompact,
+  fmtDateTime,
+  fmtInt,
+  fmtUsd,
+  statusLabel,
+  unitsText,
+} from '../../lib/format';
 import type { AuditEntry, List, PlatformUsage, Tenant } from '../../lib/types';
 import { useResource } from '../../lib/use-resource';
 
@@ -80,7 +88,7 @@ function PlatformUsageView(props: { data: PlatformUsage }) {
           />
         </div>
       )}
-      <div class="grid-2">
+      <div class="stack">
         <div class="table-wrap">
           <table class="table table-figures">
             <caption>Top tenants ({u.top_tenants.months.join(', ')})</caption>
@@ -120,15 +128,14 @@ function PlatformUsageView(props: { data: PlatformUsage }) {
               <tr>
                 <th scope="col">Model version</th>
                 <th scope="col">Requests</th>
-                <th scope="col">Tokens</th>
-                <th scope="col">Images</th>
+                <th scope="col">Used</th>
                 <th scope="col">Revenue</th>
               </tr>
             </thead>
             <tbody>
               {u.by_model.length === 0 && (
                 <tr>
-                  <td colSpan={5} class="muted">
+                  <td colSpan={4} class="muted">
                     No usage yet.
                   </td>
                 </tr>
@@ -143,8 +150,7 @@ function PlatformUsageView(props: { data: PlatformUsage }) {
                       </code>
                     </th>
                     <td>{fmtInt(r.requests)}</td>
-                    <td>{fmtCompact(r.input_tokens + r.output_tokens)}</td>
-                    <td>{fmtInt(r.images)}</td>
+                    <td>{unitsText(r.input_tokens, r.output_tokens, r.images)}</td>
                     <td>{fmtUsd(r.cost_usd)}</td>
                   </tr>
                 ))}

@@ -2,7 +2,7 @@ import { useMemo } from 'preact/hooks';
 import { DailyChart } from '../../charts/daily-chart';
 import { Empty, ErrorNotice, Loading, Stat, Unavailable } from '../../components/ui';
 import { get, query } from '../../lib/api';
-import { fmtCompact, fmtInt, fmtUsd, utcDay } from '../../lib/format';
+import { fmtCompact, fmtInt, fmtUsd, unitsText, utcDay } from '../../lib/format';
 import type { UsageAnswer, UsageRow } from '../../lib/types';
 import { perDay } from '../../lib/usage';
 import { useResource } from '../../lib/use-resource';
@@ -97,9 +97,7 @@ export function TenantUsage(props: { tenantId: string }) {
                 <tr>
                   <th scope="col">Model version</th>
                   <th scope="col">Requests</th>
-                  <th scope="col">Input tokens</th>
-                  <th scope="col">Output tokens</th>
-                  <th scope="col">Images</th>
+                  <th scope="col">Used</th>
                   <th scope="col">Cost</th>
                 </tr>
               </thead>
@@ -110,9 +108,7 @@ export function TenantUsage(props: { tenantId: string }) {
                       <code>{v.version}</code>
                     </th>
                     <td>{fmtInt(v.requests)}</td>
-                    <td>{fmtInt(v.input)}</td>
-                    <td>{fmtInt(v.output)}</td>
-                    <td>{fmtInt(v.images)}</td>
+                    <td>{unitsText(v.input, v.output, v.images)}</td>
                     <td>{fmtUsd(v.cost)}</td>
                   </tr>
                 ))}

@@ -55,9 +55,11 @@ export function KeyLimitFields(props: {
   draft: LimitDraft;
   onChange: (d: LimitDraft) => void;
   error: ApiFailure | null;
+  /** One box under another (a narrow dialog), else side by side. */
+  stacked?: boolean;
 }) {
   return (
-    <div class="grid-3">
+    <div class={props.stacked ? 'stack' : 'grid-3'}>
       {fields.map((f) => (
         <Field
           key={f.name}
@@ -120,7 +122,7 @@ export function EditLimitsDialog(props: { apiKey: ApiKey | null; onClose: () => 
             Narrow <strong>{k.name}</strong> (<code>{k.prefix}…</code>) below the account's limits. Leave a
             box empty for the account's limit. Applies within seconds.
           </p>
-          <KeyLimitFields idPrefix="edit-key" draft={draft} onChange={setDraft} error={form.error} />
+          <KeyLimitFields idPrefix="edit-key" draft={draft} onChange={setDraft} error={form.error} stacked />
           {other && <ErrorNotice error={other} title="Could not save the limits" />}
           <div class="dialog-actions">
             <button type="button" class="btn" onClick={close}>
