@@ -24,6 +24,7 @@ const PAGES = new Set([
   '/playground',
   '/billing',
   '/team',
+  '/alerts',
   '/operator',
 ]);
 const isPage = (path: string) => PAGES.has(path) || path.startsWith('/operator/');

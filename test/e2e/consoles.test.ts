@@ -84,6 +84,9 @@ describe('the consoles in a real browser', () => {
     // Client routes (a reload, an emailed link) get the app; files outside web/dist never leak.
     const deep = await fetch(`${stack.url}/operator/tenants/ten_123`);
     expect(deep.headers.get('content-type')).toContain('text/html');
+    for (const page of ['/alerts', '/operator/plans']) {
+      expect((await fetch(`${stack.url}${page}`)).headers.get('content-type')).toContain('text/html');
+    }
     expect(deep.headers.get('cache-control')).toBe('no-cache');
     const traversal = await fetch(`${stack.url}/assets/..%2f..%2fpackage.json`);
     expect(traversal.status).toBe(404);

@@ -55,5 +55,9 @@ export function merge(a: Record<string, unknown>, b: Record<string, unknown>): R
   return out;
 }
 
-export const asText = (v: string | number | null | undefined) =>
-  v === undefined || v === null ? '' : String(v);
+/** A value for a box; money without the API's trailing zeros ("25.000000000" as "25"). */
+export function asText(v: string | number | null | undefined): string {
+  if (v === undefined || v === null) return '';
+  const s = String(v);
+  return /^\d+\.\d+$/.test(s) ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
+}

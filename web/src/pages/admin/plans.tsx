@@ -117,8 +117,8 @@ function NewPlan(props: { onDone: () => void }) {
         void form.run();
       }}
     >
-      <Field label="New plan id" id="new-plan-id" hint="e.g. team-2026" error={form.fieldError('id')}>
-        {(a) => <input {...a} value={id} onInput={(e) => setId(value(e))} />}
+      <Field label="New plan id" id="new-plan-id" error={form.fieldError('id')}>
+        {(a) => <input {...a} placeholder="e.g. team-2026" value={id} onInput={(e) => setId(value(e))} />}
       </Field>
       <Field label="Name" id="new-plan-name" error={form.fieldError('name')}>
         {(a) => <input {...a} value={name} onInput={(e) => setName(value(e))} />}

@@ -3,6 +3,7 @@ import { announce, Empty, ErrorNotice, Field, Loading, PageHeader } from '../../
 import { api, get } from '../../lib/api';
 import { fmtDateTime, fmtInt, fmtUsd } from '../../lib/format';
 import { useSubmit, value } from '../../lib/forms';
+import { asText } from '../../lib/limits';
 import { can, session as sessionStore } from '../../lib/session';
 import { useStore } from '../../lib/store';
 import type { Limits, List, UsageAlert } from '../../lib/types';
@@ -14,7 +15,7 @@ const amount = (a: UsageAlert, v: string) => (a.unit === 'usd' ? fmtUsd(v) : fmt
 
 /** The owner's own monthly spend cap, which alerts at 50, 80 and 100% like the plan's limits. */
 function SpendCapForm(props: { limits: Limits; onDone: () => void }) {
-  const [cap, setCap] = useState(props.limits.owner_spend_cap_usd ?? '');
+  const [cap, setCap] = useState(asText(props.limits.owner_spend_cap_usd));
   const form = useSubmit(async (remove: boolean) => {
     await api('PATCH', '/account/limits', { body: { spend_cap_usd: remove ? null : cap } });
     announce(remove ? 'Your spend cap is removed.' : 'Spend cap saved.');
@@ -23,7 +24,7 @@ function SpendCapForm(props: { limits: Limits; onDone: () => void }) {
   });
   return (
     <form
-      class="inline-form"
+      class="narrow"
       noValidate
       onSubmit={(e) => {
         e.preventDefault();
@@ -38,15 +39,17 @@ function SpendCapForm(props: { limits: Limits; onDone: () => void }) {
       >
         {(a) => <input {...a} inputMode="decimal" value={cap} onInput={(e) => setCap(value(e))} />}
       </Field>
-      <button type="submit" class="btn btn-primary" disabled={form.busy || !cap}>
-        Save cap
-      </button>
-      {props.limits.owner_spend_cap_usd && (
-        <button type="button" class="btn" disabled={form.busy} onClick={() => void form.run(true)}>
-          Remove my cap
-        </button>
-      )}
       {form.error && form.error.param !== 'spend_cap_usd' && <ErrorNotice error={form.error} />}
+      <div class="form-actions">
+        <button type="submit" class="btn btn-primary" disabled={form.busy || !cap}>
+          Save cap
+        </button>
+        {props.limits.owner_spend_cap_usd && (
+          <button type="button" class="btn" disabled={form.busy} onClick={() => void form.run(true)}>
+            Remove my cap
+          </button>
+        )}
+      </div>
     </form>
   );
 }
