@@ -353,6 +353,12 @@ describe('the consoles in a real browser', () => {
     await applies.filter({ hasText: new RegExp(`^${planRpm}$`) }).waitFor();
     expect(await rpm.inputValue()).toBe('');
     expect(String(await applied())).toBe((planRpm ?? '').replace(/,/g, ''));
+    // A plan change: the plan's values beside the overrides, and what applies, follow it.
+    await page.getByLabel('Plan', { exact: true }).selectOption('payg');
+    await page.getByRole('button', { name: 'Change plan' }).click();
+    await page.locator('.stat').filter({ hasText: 'Pay as you go' }).waitFor();
+    await applies.filter({ hasText: /^600$/ }).waitFor();
+    expect(await applied()).toBe(600);
     await page.getByRole('button', { name: 'Suspend' }).click();
     await page.getByRole('dialog').getByLabel('Reason (kept in the audit log)').fill('e2e: unpaid invoices');
     await page.getByRole('dialog').getByRole('button', { name: 'Suspend tenant' }).click();
