@@ -291,7 +291,7 @@ function ModelSection(props: { initial: AdminModel }) {
                   <Badge status={v.status} />
                   {v.replacement && <div class="muted">→ {v.replacement}</div>}
                 </td>
-                <td class="nowrap">
+                <td>
                   {Object.entries(v.prices_nano_usd).map(([u, nano]) => (
                     <div key={u}>
                       {fmtUsd(toDisplay(u, nano))} {perLabel(u)}

@@ -3,8 +3,8 @@ import { announce, ErrorNotice, Loading } from '../../components/ui';
 import { api, get } from '../../lib/api';
 import { fmtInt, fmtUsd } from '../../lib/format';
 import { useSubmit, value } from '../../lib/forms';
-import { asText, merge, patchOf, wire } from '../../lib/limits';
-import type { BillingUnit, Limits } from '../../lib/types';
+import { asText, limitParams, merge, patchOf, valueAt, wire } from '../../lib/limits';
+import type { Limits } from '../../lib/types';
 import { useResource } from '../../lib/use-resource';
 
 /**
@@ -16,58 +16,22 @@ interface Row {
   param: string;
   label: string;
   plan: string | number | null | undefined;
-  override: string | number | undefined;
-  effective: string | number | null;
+  override: string | number | null | undefined;
+  effective: string | number | null | undefined;
   money?: boolean;
 }
 
-const unitLabels: Record<BillingUnit, string> = {
-  input_tokens: 'Included input tokens / month',
-  output_tokens: 'Included output tokens / month',
-  images: 'Included images / month',
-};
+/** Each limit: the plan's value, this tenant's override, and what applies (effective has the same fields). */
+const rowsOf = (l: Limits): Row[] =>
+  limitParams.map((f) => ({
+    ...f,
+    plan: valueAt(l.plan, f.param),
+    override: valueAt(l.overrides, f.param),
+    effective: valueAt({ ...l.effective, included: nonNull(l.effective.included) }, f.param) ?? null,
+  }));
 
-function rowsOf(l: Limits): Row[] {
-  const o = l.overrides;
-  return [
-    {
-      param: 'requests_per_minute',
-      label: 'Requests / minute',
-      plan: l.plan.requests_per_minute,
-      override: o.requests_per_minute,
-      effective: l.effective.requests_per_minute,
-    },
-    {
-      param: 'tokens_per_minute',
-      label: 'Tokens / minute',
-      plan: l.plan.tokens_per_minute,
-      override: o.tokens_per_minute,
-      effective: l.effective.tokens_per_minute,
-    },
-    {
-      param: 'max_concurrent',
-      label: 'Requests in flight',
-      plan: l.plan.max_concurrent,
-      override: o.max_concurrent,
-      effective: l.effective.max_concurrent,
-    },
-    {
-      param: 'spend_cap_usd',
-      label: 'Monthly spend cap (USD)',
-      plan: l.plan.spend_cap_usd,
-      override: o.spend_cap_usd,
-      effective: l.effective.spend_cap_usd,
-      money: true,
-    },
-    ...(['input_tokens', 'output_tokens', 'images'] as const).map((u) => ({
-      param: `included.${u}`,
-      label: unitLabels[u],
-      plan: l.plan.included[u],
-      override: o.included?.[u],
-      effective: l.effective.included[u],
-    })),
-  ];
-}
+const nonNull = (o: Record<string, number | null>) =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null)) as Record<string, number>;
 
 const show = (v: string | number | null | undefined, money?: boolean) =>
   v === null || v === undefined ? 'unlimited' : money ? fmtUsd(v) : fmtInt(Number(v));
