@@ -23,6 +23,7 @@ export const consolePages = [
   '/playground',
   '/billing',
   '/team',
+  '/alerts',
   '/operator',
 ] as const;
 

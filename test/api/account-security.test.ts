@@ -321,6 +321,12 @@ const routes: MatrixRoute[] = [
     }),
   },
   {
+    name: 'GET /admin/tenants/{tenant_id}/usage',
+    for: 'operator',
+    ok: 200,
+    request: async (f) => ({ method: 'GET', path: `/admin/tenants/${f.owner.tenantId}/usage` }),
+  },
+  {
     name: 'GET /admin/plans',
     for: 'operator',
     ok: 200,

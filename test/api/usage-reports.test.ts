@@ -136,6 +136,41 @@ describe('usage reports for an account', () => {
     expect(jsonRes.totals.requests).toBe(3);
   });
 
+  it("gives operators the same report for one tenant; other tenants' data stays out", async () => {
+    const op = await newOperator(h);
+    const other = await newOwner(h);
+    expect(await h.stores.usage.record(event(other.tenantId, newId('key'), '2026-03-01T10:00:00.000Z'))).toBe(
+      'recorded',
+    );
+    const mine = await json<Report>(await get(`/account/usage?${range}`));
+    const res = await h.call(`/admin/tenants/${owner.tenantId}/usage?${range}`, { key: op.token });
+    expect(res.status).toBe(200);
+    expect(await json<Report>(res)).toEqual(mine);
+    const byVersion = await json<Report>(
+      await h.call(`/admin/tenants/${owner.tenantId}/usage?${range}&model=chat@tiny-1`, { key: op.token }),
+    );
+    expect(byVersion.totals).toMatchObject({ requests: 1, cost_usd: '0.000001300' });
+    const csv = await h.call(`/admin/tenants/${owner.tenantId}/usage?${range}&format=csv`, { key: op.token });
+    expect((await csv.text()).split('\r\n')).toHaveLength(6);
+    await expectError(
+      await h.call(`/admin/tenants/ten_01J00000000000000000000000/usage`, { key: op.token }),
+      404,
+      'not_found',
+      'tenant_id',
+    );
+    await expectError(
+      await h.call(`/admin/tenants/${owner.tenantId}/usage?format=xml`, { key: op.token }),
+      400,
+      'invalid_request',
+      'format',
+    );
+    await expectError(
+      await h.call(`/admin/tenants/${other.tenantId}/usage`, { key: owner.token }),
+      403,
+      'forbidden',
+    );
+  });
+
   it('refuses bad ranges and formats naming the field; needs billing:read', async () => {
     for (const [q, param] of [
       ['start_date=2026-03-05&end_date=2026-03-01', 'start_date'],

@@ -84,6 +84,9 @@ describe('the consoles in a real browser', () => {
     // Client routes (a reload, an emailed link) get the app; files outside web/dist never leak.
     const deep = await fetch(`${stack.url}/operator/tenants/ten_123`);
     expect(deep.headers.get('content-type')).toContain('text/html');
+    for (const page of ['/alerts', '/operator/plans']) {
+      expect((await fetch(`${stack.url}${page}`)).headers.get('content-type')).toContain('text/html');
+    }
     expect(deep.headers.get('cache-control')).toBe('no-cache');
     const traversal = await fetch(`${stack.url}/assets/..%2f..%2fpackage.json`);
     expect(traversal.status).toBe(404);
@@ -154,6 +157,26 @@ describe('the consoles in a real browser', () => {
     await shot(page, '07-keys');
   });
 
+  it("edits the key's limits: a bad value is named on its field, a good one shows in the list", async () => {
+    const { page } = dev;
+    await page.getByRole('button', { name: 'Edit the limits of laptop' }).click();
+    const dialog = page.getByRole('dialog');
+    const rpm = dialog.getByLabel('Requests per minute');
+    await rpm.fill('0');
+    await dialog.getByRole('button', { name: 'Save limits' }).click();
+    // The API's envelope names `limits.requests_per_minute`: the message sits under that box.
+    await dialog.locator('#edit-key-requests_per_minute-error').waitFor();
+    expect(await rpm.getAttribute('aria-invalid')).toBe('true');
+    await shot(page, '07b-key-limits-error');
+    await rpm.fill('600');
+    await dialog.getByLabel('Spend cap, USD per month').fill('5');
+    await dialog.getByRole('button', { name: 'Save limits' }).click();
+    await page.getByRole('dialog').waitFor({ state: 'hidden' });
+    const row = page.getByRole('row', { name: /laptop/ });
+    await row.getByText('600 req/min').waitFor();
+    expect(await row.textContent()).toContain('$5/month');
+  });
+
   it('runs a streamed chat in the playground with that key', async () => {
     const { page } = dev;
     await nav(page, 'Playground');
@@ -217,7 +240,9 @@ describe('the consoles in a real browser', () => {
     const file = await download;
     const csv = await (await file.createReadStream()).toArray();
     const text = Buffer.concat(csv as Buffer[]).toString('utf8');
-    expect(text.split('\n')[0]).toBe(
+    // The server's file (`?format=csv`): RFC 4180 with CRLF, named after the range.
+    expect(file.suggestedFilename()).toMatch(/^usage-\d{4}-\d{2}-01-\d{4}-\d{2}-\d{2}\.csv$/);
+    expect(text.split('\r\n')[0]).toBe(
       'date,model,version,key_id,requests,input_tokens,output_tokens,images,cost_usd',
     );
     expect(text).toContain(',chat,tiny-1,key_');
@@ -270,7 +295,19 @@ describe('the consoles in a real browser', () => {
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.waitForURL(/\/operator$/);
     await page.getByRole('heading', { name: 'Platform overview' }).waitFor();
-    if (!has('get', '/admin/usage')) await page.getByText('Platform usage: not available yet').waitFor();
+    // GET /admin/usage as it answers: the developer's calls in the charts and both top tables.
+    await page.getByTestId('platform-charts').waitFor();
+    expect(await page.getByTestId('platform-charts').locator('canvas').count()).toBe(4);
+    await page
+      .getByRole('table', { name: /^Top tenants/ })
+      .getByRole('rowheader', { name: DEV.company })
+      .waitFor();
+    await page
+      .getByRole('table', { name: 'Top model versions' })
+      .getByRole('rowheader', { name: 'chat@tiny-1' })
+      .waitFor();
+    await page.getByRole('heading', { name: 'Tenants' }).waitFor();
+    await page.getByRole('link', { name: 'Find a tenant' }).waitFor();
     await shot(page, '20-operator-overview');
     await nav(page, 'Tenants');
     await page.getByLabel('Search').fill(DEV.email);
@@ -283,6 +320,45 @@ describe('the consoles in a real browser', () => {
     await page.getByRole('rowheader', { name: 'laptop' }).waitFor();
     expect(await page.locator('main').textContent()).not.toMatch(/tg_live_[A-Za-z0-9]{43}/);
     await shot(page, '21-tenant-detail');
+    // This month's usage of that tenant, per model version: the playground's chat is there.
+    const usage = page.getByRole('table', { name: 'Usage per model version this month' });
+    await usage.getByRole('rowheader', { name: 'chat@tiny-1' }).waitFor();
+    expect(await page.getByTestId('tenant-usage-charts').locator('canvas').count()).toBe(2);
+
+    // A limit override: the API's refusal sits on the field its `param` names, then one that sticks.
+    const rpm = page.getByLabel('Requests / minute');
+    await rpm.fill('0');
+    await page.getByRole('button', { name: 'Save overrides' }).click();
+    await page.locator('#limit-requests_per_minute-error').waitFor();
+    expect(await rpm.getAttribute('aria-invalid')).toBe('true');
+    await rpm.fill('42');
+    await page.getByRole('button', { name: 'Save overrides' }).click();
+    const applies = page.getByTestId('applies-requests_per_minute');
+    await applies.filter({ hasText: /^42$/ }).waitFor();
+    await page.getByRole('button', { name: 'Clear the requests / minute override' }).waitFor();
+    await shot(page, '21b-tenant-limits');
+    // Applied: the developer's own account now reads the operator's number as its limit.
+    const applied = () =>
+      dev.page.evaluate<number>(
+        "fetch('/account/limits').then((r) => r.json()).then((l) => l.effective.requests_per_minute)",
+      );
+    expect(await applied()).toBe(42);
+    // Cleared: the plan's value applies again, for the developer too.
+    const planRpm = await page
+      .getByRole('row', { name: /Requests \/ minute/ })
+      .locator('td')
+      .first()
+      .textContent();
+    await page.getByRole('button', { name: 'Clear the requests / minute override' }).click();
+    await applies.filter({ hasText: new RegExp(`^${planRpm}$`) }).waitFor();
+    expect(await rpm.inputValue()).toBe('');
+    expect(String(await applied())).toBe((planRpm ?? '').replace(/,/g, ''));
+    // A plan change: the plan's values beside the overrides, and what applies, follow it.
+    await page.getByLabel('Plan', { exact: true }).selectOption('payg');
+    await page.getByRole('button', { name: 'Change plan' }).click();
+    await page.locator('.stat').filter({ hasText: 'Pay as you go' }).waitFor();
+    await applies.filter({ hasText: /^600$/ }).waitFor();
+    expect(await applied()).toBe(600);
     await page.getByRole('button', { name: 'Suspend' }).click();
     await page.getByRole('dialog').getByLabel('Reason (kept in the audit log)').fill('e2e: unpaid invoices');
     await page.getByRole('dialog').getByRole('button', { name: 'Suspend tenant' }).click();
@@ -342,6 +418,25 @@ describe('the consoles in a real browser', () => {
       expect(await canary.textContent()).toContain('mobilenet-v2-mid');
     }
     await shot(page, '24-audit');
+  });
+
+  it("lists the plans for operators (a bad value named on its field) and the developer's alerts", async () => {
+    const { page } = ops;
+    await nav(page, 'Plans');
+    await page.getByRole('heading', { name: /Pay as you go/ }).waitFor();
+    const rpm = page.locator('#free-requests_per_minute');
+    expect(await rpm.inputValue()).toBe('60');
+    await rpm.fill('0');
+    await page.getByRole('button', { name: 'Save Free' }).click();
+    await page.locator('#free-requests_per_minute-error').waitFor();
+    expect(await rpm.getAttribute('aria-invalid')).toBe('true');
+    await shot(page, '25-operator-plans');
+    const d = dev.page;
+    await nav(d, 'Alerts');
+    await d.getByRole('heading', { name: 'Usage alerts' }).waitFor();
+    await d.getByLabel('Your monthly spend cap (USD)').waitFor();
+    await d.getByRole('heading', { name: 'History' }).waitFor();
+    await shot(d, '16-alerts');
   });
 
   it('works at 375 px: no sideways scrolling, the menu opens from a button', async () => {

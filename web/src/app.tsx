@@ -67,6 +67,12 @@ const routes: Route[] = [
   { pattern: '/billing', title: 'Billing', area: 'dev', page: { load: () => import('./pages/dev/billing') } },
   { pattern: '/team', title: 'Team', area: 'dev', page: { load: () => import('./pages/dev/team') } },
   {
+    pattern: '/alerts',
+    title: 'Usage alerts',
+    area: 'dev',
+    page: { load: () => import('./pages/dev/alerts') },
+  },
+  {
     pattern: '/operator',
     title: 'Operator overview',
     area: 'admin',
@@ -83,6 +89,12 @@ const routes: Route[] = [
     title: 'Tenant',
     area: 'admin',
     page: { load: () => import('./pages/admin/tenant-detail') },
+  },
+  {
+    pattern: '/operator/plans',
+    title: 'Plans',
+    area: 'admin',
+    page: { load: () => import('./pages/admin/plans') },
   },
   {
     pattern: '/operator/models',

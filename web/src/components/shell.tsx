@@ -16,12 +16,14 @@ export const devNav: NavItem[] = [
   { href: '/models', label: 'Models' },
   { href: '/playground', label: 'Playground' },
   { href: '/billing', label: 'Billing' },
+  { href: '/alerts', label: 'Alerts' },
   { href: '/team', label: 'Team' },
 ];
 
 export const adminNav: NavItem[] = [
   { href: '/operator', label: 'Overview' },
   { href: '/operator/tenants', label: 'Tenants' },
+  { href: '/operator/plans', label: 'Plans' },
   { href: '/operator/models', label: 'Models' },
   { href: '/operator/audit', label: 'Audit log' },
 ];

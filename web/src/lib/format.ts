@@ -83,3 +83,11 @@ export const unitLabel: Record<string, string> = {
   output_tokens: 'output tokens',
   images: 'images',
 };
+
+/** What a row used, in a few words: tokens in and out, and images, whichever it has. */
+export function unitsText(input: number, output: number, images: number): string {
+  const parts: string[] = [];
+  if (input || output) parts.push(`${fmtCompact(input)} in · ${fmtCompact(output)} out`);
+  if (images) parts.push(`${fmtInt(images)} image${images === 1 ? '' : 's'}`);
+  return parts.join(' · ') || '—';
+}

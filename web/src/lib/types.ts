@@ -186,3 +186,81 @@ export interface ModelPin {
   status: string | null;
   updated_at: string;
 }
+
+export type BillingUnit = 'input_tokens' | 'output_tokens' | 'images';
+
+/** A plan as GET /admin/plans and GET /account/limits show it. */
+export interface Plan {
+  id: string;
+  object: 'plan';
+  name: string;
+  overage: 'hard_stop' | 'bill';
+  included: Partial<Record<BillingUnit, number>>;
+  requests_per_minute: number | null;
+  tokens_per_minute: number | null;
+  max_concurrent: number | null;
+  spend_cap_usd: string | null;
+}
+
+export interface UsageAlert {
+  object: 'usage_alert';
+  month: string;
+  metric: string;
+  threshold: number;
+  unit: string;
+  used: string;
+  limit: string;
+  at: string;
+  notified: string | null;
+}
+
+/** GET /account/limits and GET /admin/tenants/{id}/limits. */
+export interface Limits {
+  object: 'limits';
+  tenant_id: string;
+  plan: Plan;
+  overrides: {
+    requests_per_minute?: number;
+    tokens_per_minute?: number;
+    max_concurrent?: number;
+    spend_cap_usd?: string;
+    included?: Partial<Record<BillingUnit, number>>;
+  };
+  owner_spend_cap_usd: string | null;
+  effective: {
+    overage: 'hard_stop' | 'bill';
+    included: Record<BillingUnit, number | null>;
+    requests_per_minute: number | null;
+    tokens_per_minute: number | null;
+    max_concurrent: number | null;
+    spend_cap_usd: string | null;
+  };
+  month: {
+    month: string;
+    resets_at: string;
+    used: Record<BillingUnit, number> & { cost_usd: string };
+  };
+  alerts: UsageAlert[];
+}
+
+interface UsageCounts {
+  requests: number;
+  input_tokens: number;
+  output_tokens: number;
+  images: number;
+  cost_usd: string;
+}
+
+/** GET /admin/usage: aggregates across tenants, per day and model version, and the top tenants. */
+export interface PlatformUsage {
+  object: 'platform_usage';
+  start_date: string;
+  end_date: string;
+  by_day: (UsageCounts & { date: string; model: string; version: string })[];
+  by_model: (UsageCounts & { model: string; version: string })[];
+  totals: UsageCounts & { revenue_usd: string };
+  top_tenants: {
+    months: string[];
+    data: (UsageCounts & { tenant_id: string; name: string | null; plan: string | null })[];
+  };
+}

@@ -1,4 +1,4 @@
-import { ApiFailure, get, query } from './api';
+import { ApiFailure, call, get, query } from './api';
 import { daysBetween } from './format';
 import type { UsageAnswer, UsageRow } from './types';
 
@@ -73,25 +73,29 @@ export function perDay(rows: UsageRow[], start: string, end: string): DailySerie
   return out;
 }
 
-export function toCsv(rows: UsageRow[]): string {
-  const head = [
-    'date',
-    'model',
-    'version',
-    'key_id',
-    'requests',
-    'input_tokens',
-    'output_tokens',
-    'images',
-    'cost_usd',
-  ];
-  const esc = (v: unknown) => {
-    const s = String(v ?? '');
-    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  return [head.join(','), ...rows.map((r) => head.map((h) => esc(r[h as keyof UsageRow])).join(','))].join(
-    '\n',
-  );
+/**
+ * The usage report as the server writes it (`?format=csv`: RFC 4180, the same columns as the
+ * JSON), filtered by model version and key, read the way `loadUsage` read the JSON.
+ */
+export async function usageCsv(
+  range: { start: string; end: string },
+  filter: { model?: string; keyId?: string },
+  source: UsageSource,
+  apiKey: string | null,
+): Promise<{ name: string; text: string }> {
+  const q = query({
+    start_date: range.start,
+    end_date: range.end,
+    model: filter.model,
+    key_id: filter.keyId,
+    format: 'csv',
+  });
+  const res =
+    source === 'key' && apiKey
+      ? await call('GET', `/v1/usage${q}`, { auth: { apiKey }, headers: { accept: 'text/csv' } })
+      : await call('GET', `/account/usage${q}`, { headers: { accept: 'text/csv' } });
+  const named = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1];
+  return { name: named ?? `usage-${range.start}-${range.end}.csv`, text: await res.text() };
 }
 
 export function download(name: string, text: string, type = 'text/csv'): void {

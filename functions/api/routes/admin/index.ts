@@ -9,6 +9,7 @@ import { registerChangeTenant } from './tenants/change';
 import { registerGetTenant } from './tenants/get';
 import { registerTenantLimits } from './tenants/limits';
 import { registerListTenants } from './tenants/list';
+import { registerTenantUsage } from './tenants/usage';
 import { registerAdminUsage } from './usage/get';
 
 /** `/admin/*`: the platform operators' API. Tenant users get 403 whatever their role. */
@@ -19,6 +20,7 @@ export function registerAdmin(app: OpenAPIHono<AppEnv>): void {
   registerChangeTenant(app);
   registerAuditList(app);
   registerTenantLimits(app);
+  registerTenantUsage(app);
   registerPlans(app);
   registerAdminUsage(app);
   registerAdminModels(app);

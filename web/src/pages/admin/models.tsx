@@ -273,7 +273,6 @@ function ModelSection(props: { initial: AdminModel }) {
               <th scope="col">Version</th>
               <th scope="col">Status</th>
               <th scope="col">Prices</th>
-              <th scope="col">Variant</th>
               <th scope="col">Sunset</th>
               <th scope="col">
                 <span class="visually-hidden">Actions</span>
@@ -283,23 +282,21 @@ function ModelSection(props: { initial: AdminModel }) {
           <tbody>
             {model.versions.map((v) => (
               <tr key={v.version}>
-                <th scope="row">
+                <th scope="row" title={`SageMaker endpoint ${v.endpoint_name}, variant ${v.variant}`}>
                   <code>{v.version}</code>
                   {v.version === model.default_version && <span class="badge badge-info">default</span>}
+                  {v.variant !== v.version && <div class="muted">variant {v.variant}</div>}
                 </th>
                 <td>
                   <Badge status={v.status} />
                   {v.replacement && <div class="muted">→ {v.replacement}</div>}
                 </td>
-                <td class="nowrap">
+                <td>
                   {Object.entries(v.prices_nano_usd).map(([u, nano]) => (
                     <div key={u}>
                       {fmtUsd(toDisplay(u, nano))} {perLabel(u)}
                     </div>
                   ))}
-                </td>
-                <td class="muted" title={`SageMaker endpoint ${v.endpoint_name}, variant ${v.variant}`}>
-                  <code>{v.variant}</code>
                 </td>
                 <td>{v.sunset_at ? fmtDate(v.sunset_at) : '—'}</td>
                 <td class="row-actions">

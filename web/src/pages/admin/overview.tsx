@@ -1,74 +1,174 @@
 import { DailyChart } from '../../charts/daily-chart';
-import { FlatFacts } from '../../components/flat-facts';
-import { GenericTable } from '../../components/generic-table';
-import { ErrorNotice, Link, Loading, PageHeader, Stat, Unavailable } from '../../components/ui';
+import { Empty, ErrorNotice, Link, Loading, PageHeader, Stat, Unavailable } from '../../components/ui';
 import { get } from '../../lib/api';
-import { fmtCompact, fmtDateTime, fmtInt, statusLabel } from '../../lib/format';
-import type { AuditEntry, List, Tenant } from '../../lib/types';
+import {
+  daysBetween,
+  fmtCompact,
+  fmtDateTime,
+  fmtInt,
+  fmtUsd,
+  statusLabel,
+  unitsText,
+} from '../../lib/format';
+import type { AuditEntry, List, PlatformUsage, Tenant } from '../../lib/types';
 import { useResource } from '../../lib/use-resource';
 
-type Row = Record<string, unknown>;
-const num = (r: Row, ...keys: string[]) => {
-  for (const k of keys) if (r[k] !== undefined) return Number(r[k]) || 0;
-  return 0;
-};
 const fmtMoney = (n: number) => (n < 0.01 && n > 0 ? `$${n.toPrecision(2)}` : `$${n.toFixed(2)}`);
 
-/** Platform usage per day, top tenants and models, error rates, latency: from GET /admin/usage. */
-function PlatformUsage(props: { data: Row }) {
-  const d = props.data;
-  const days = (Array.isArray(d.data) ? d.data : Array.isArray(d.days) ? d.days : []) as Row[];
-  const sorted = [...days].sort((a, b) => String(a.date).localeCompare(String(b.date)));
-  const dates = sorted.map((r) => String(r.date));
-  const list = (k: string) => (Array.isArray(d[k]) ? (d[k] as Row[]) : null);
-  const series = (label: string, color: string, ...keys: string[]) => [
-    { label, color, values: sorted.map((r) => num(r, ...keys)) },
-  ];
+/** The days of the range, each with the sums over every model version that day (zero when idle). */
+function daily(u: PlatformUsage) {
+  const days = daysBetween(u.start_date, u.end_date);
+  const at = new Map(days.map((d, i) => [d, i]));
+  const zero = () => days.map(() => 0);
+  const s = { days, requests: zero(), input: zero(), output: zero(), images: zero(), revenue: zero() };
+  for (const r of u.by_day) {
+    const i = at.get(r.date);
+    if (i === undefined) continue;
+    s.requests[i]! += r.requests;
+    s.input[i]! += r.input_tokens;
+    s.output[i]! += r.output_tokens;
+    s.images[i]! += r.images;
+    s.revenue[i]! += Number(r.cost_usd);
+  }
+  return s;
+}
+
+/** Requests, tokens, images and revenue per day; top tenants and model versions: GET /admin/usage. */
+function PlatformUsageView(props: { data: PlatformUsage }) {
+  const u = props.data;
+  const s = daily(u);
+  const t = u.totals;
   return (
     <>
-      {dates.length > 0 && (
-        <div class="charts">
+      <p class="hint">
+        {u.start_date} to {u.end_date} (UTC), every tenant, at list prices.
+      </p>
+      <div class="stats">
+        <Stat label="Requests" value={fmtInt(t.requests)} />
+        <Stat
+          label="Tokens"
+          value={fmtCompact(t.input_tokens + t.output_tokens)}
+          sub={`${fmtInt(t.input_tokens)} in · ${fmtInt(t.output_tokens)} out`}
+        />
+        <Stat label="Images" value={fmtInt(t.images)} />
+        <Stat label="Revenue" value={fmtUsd(t.revenue_usd)} />
+      </div>
+      {t.requests === 0 ? (
+        <Empty title="No usage in this period">
+          Calls from every tenant's keys appear here within seconds.
+        </Empty>
+      ) : (
+        <div class="charts" data-testid="platform-charts">
           <DailyChart
             title="Requests per day"
-            days={dates}
-            series={series('Requests', '#4f46e5', 'requests')}
+            days={s.days}
+            series={[{ label: 'Requests', color: '#4f46e5', values: s.requests }]}
             format={fmtCompact}
           />
           <DailyChart
             title="Tokens per day"
-            days={dates}
+            days={s.days}
             series={[
-              { label: 'Input', color: '#4f46e5', values: sorted.map((r) => num(r, 'input_tokens')) },
-              { label: 'Output', color: '#0d9488', values: sorted.map((r) => num(r, 'output_tokens')) },
+              { label: 'Input', color: '#4f46e5', values: s.input },
+              { label: 'Output', color: '#0d9488', values: s.output },
             ]}
             format={fmtCompact}
           />
           <DailyChart
             title="Images per day"
-            days={dates}
-            series={series('Images', '#d97706', 'images')}
+            days={s.days}
+            series={[{ label: 'Images', color: '#d97706', values: s.images }]}
             format={fmtCompact}
           />
           <DailyChart
             title="Revenue per day (USD)"
-            days={dates}
-            series={series('Revenue', '#db2777', 'revenue_usd', 'cost_usd')}
+            days={s.days}
+            series={[{ label: 'Revenue', color: '#db2777', values: s.revenue }]}
             format={fmtMoney}
           />
         </div>
       )}
-      <div class="grid-2">
-        {list('top_tenants') && <GenericTable caption="Top tenants" rows={list('top_tenants')!} limit={10} />}
-        {list('top_models') && <GenericTable caption="Top models" rows={list('top_models')!} limit={10} />}
+      <div class="stack">
+        <div class="table-wrap">
+          <table class="table table-figures">
+            <caption>Top tenants ({u.top_tenants.months.join(', ')})</caption>
+            <thead>
+              <tr>
+                <th scope="col">Tenant</th>
+                <th scope="col">Plan</th>
+                <th scope="col">Requests</th>
+                <th scope="col">Cost</th>
+              </tr>
+            </thead>
+            <tbody>
+              {u.top_tenants.data.length === 0 && (
+                <tr>
+                  <td colSpan={4} class="muted">
+                    No usage yet.
+                  </td>
+                </tr>
+              )}
+              {u.top_tenants.data.map((r) => (
+                <tr key={r.tenant_id}>
+                  <th scope="row">
+                    <Link href={`/operator/tenants/${r.tenant_id}`}>{r.name ?? r.tenant_id}</Link>
+                  </th>
+                  <td>{r.plan ? statusLabel(r.plan) : '—'}</td>
+                  <td>{fmtInt(r.requests)}</td>
+                  <td>{fmtUsd(r.cost_usd)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        <div class="table-wrap">
+          <table class="table table-figures">
+            <caption>Top model versions</caption>
+            <thead>
+              <tr>
+                <th scope="col">Model version</th>
+                <th scope="col">Requests</th>
+                <th scope="col">Used</th>
+                <th scope="col">Revenue</th>
+              </tr>
+            </thead>
+            <tbody>
+              {u.by_model.length === 0 && (
+                <tr>
+                  <td colSpan={4} class="muted">
+                    No usage yet.
+                  </td>
+                </tr>
+              )}
+              {[...u.by_model]
+                .sort((a, b) => Number(b.cost_usd) - Number(a.cost_usd) || b.requests - a.requests)
+                .map((r) => (
+                  <tr key={`${r.model}@${r.version}`}>
+                    <th scope="row">
+                      <code>
+                        {r.model}@{r.version}
+                      </code>
+                    </th>
+                    <td>{fmtInt(r.requests)}</td>
+                    <td>{unitsText(r.input_tokens, r.output_tokens, r.images)}</td>
+                    <td>{fmtUsd(r.cost_usd)}</td>
+                  </tr>
+                ))}
+            </tbody>
+          </table>
+        </div>
       </div>
-      {list('latency') && <GenericTable caption="Latency per model version (ms)" rows={list('latency')!} />}
-      <FlatFacts value={d} skip={['object', 'data', 'days', 'top_tenants', 'top_models', 'latency']} />
+      <p class="notice notice-muted">
+        <strong>Error and refusal rates, latency percentiles per model version: not available yet.</strong>{' '}
+        <code>GET /admin/usage</code> counts served requests only; it does not report failed or refused calls
+        or latencies.
+      </p>
     </>
   );
 }
 
 export default function AdminOverviewPage() {
-  const usage = useResource((signal) => get<Row>('/admin/usage', { signal }), []);
+  const usage = useResource((signal) => get<PlatformUsage>('/admin/usage', { signal }), []);
   const tenants = useResource((signal) => get<List<Tenant>>('/admin/tenants?limit=100', { signal }), []);
   const audit = useResource((signal) => get<List<AuditEntry>>('/admin/audit?limit=6', { signal }), []);
   const counts = new Map<string, number>();
@@ -107,7 +207,7 @@ export default function AdminOverviewPage() {
           </Unavailable>
         )}
         {usage.state === 'error' && <ErrorNotice error={usage.error} onRetry={usage.reload} />}
-        {usage.state === 'ok' && <PlatformUsage data={usage.data} />}
+        {usage.state === 'ok' && <PlatformUsageView data={usage.data} />}
       </section>
       <section class="card" aria-labelledby="recent-title">
         <h2 id="recent-title">Recent operator actions</h2>

@@ -1,7 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { PageProps } from '../../app';
-import { FlatFacts } from '../../components/flat-facts';
-import { GenericTable } from '../../components/generic-table';
 import {
   announce,
   Badge,
@@ -18,8 +16,10 @@ import { api, get, post } from '../../lib/api';
 import { useCapabilities } from '../../lib/capabilities';
 import { fmtDate, fmtDateTime, fmtRelative, statusLabel } from '../../lib/format';
 import { useSubmit, value } from '../../lib/forms';
-import type { TenantDetail } from '../../lib/types';
+import type { List, Plan, TenantDetail } from '../../lib/types';
 import { useResource } from '../../lib/use-resource';
+import { TenantLimits } from './tenant-limits';
+import { TenantUsage } from './tenant-usage';
 
 function StatusDialog(props: {
   mode: 'suspend' | 'reactivate' | null;
@@ -76,12 +76,12 @@ function StatusDialog(props: {
   );
 }
 
-function PlanForm(props: { tenant: TenantDetail['tenant']; plans: string[]; onDone: () => void }) {
+function PlanForm(props: { tenant: TenantDetail['tenant']; plans: Plan[]; onDone: () => void }) {
   const [plan, setPlan] = useState(props.tenant.plan);
   useEffect(() => setPlan(props.tenant.plan), [props.tenant.plan]);
   const form = useSubmit(async () => {
     await api('PATCH', `/admin/tenants/${props.tenant.id}`, { body: { plan } });
-    announce(`Plan changed to ${statusLabel(plan)}.`);
+    announce(`Plan changed to ${props.plans.find((p) => p.id === plan)?.name ?? plan}.`);
     props.onDone();
   });
   return (
@@ -95,12 +95,10 @@ function PlanForm(props: { tenant: TenantDetail['tenant']; plans: string[]; onDo
       <Field label="Plan" id="tenant-plan" error={form.fieldError('plan')}>
         {(a) => (
           <select {...a} value={plan} onChange={(e) => setPlan(value(e))}>
-            {(props.plans.includes(props.tenant.plan)
-              ? props.plans
-              : [props.tenant.plan, ...props.plans]
-            ).map((p) => (
-              <option key={p} value={p}>
-                {statusLabel(p)}
+            {props.plans.length === 0 && <option value={props.tenant.plan}>{props.tenant.plan}</option>}
+            {props.plans.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.name} ({p.id})
               </option>
             ))}
           </select>
@@ -121,10 +119,7 @@ export default function TenantDetailPage(props: PageProps) {
     (signal) => get<TenantDetail>(`/admin/tenants/${encodeURIComponent(id)}`, { signal }),
     [id],
   );
-  const usage = useResource(
-    (signal) => get<Record<string, unknown>>(`/admin/tenants/${encodeURIComponent(id)}/usage`, { signal }),
-    [id],
-  );
+  const plansList = useResource((signal) => get<List<Plan>>('/admin/plans', { signal }), []);
   const [statusMode, setStatusMode] = useState<'suspend' | 'reactivate' | null>(null);
   if (detail.state === 'loading' && !detail.data) return <Loading label="Loading the tenant…" />;
   if (detail.state === 'error' && !detail.data) {
@@ -138,7 +133,8 @@ export default function TenantDetailPage(props: PageProps) {
   }
   if (detail.state === 'unavailable' || !('data' in detail) || !detail.data) return null;
   const { tenant, members, keys, invitations } = detail.data;
-  const plans = caps.enumOf('TenantUpdate', 'plan');
+  const plans = plansList.state === 'ok' ? plansList.data.data : [];
+  const planName = plans.find((p) => p.id === tenant.plan)?.name ?? statusLabel(tenant.plan);
   const limitsRoute = ['/admin/tenants/{tenant_id}/limits'].find(
     (p) => caps.has('put', p) || caps.has('patch', p),
   );
@@ -172,38 +168,23 @@ export default function TenantDetailPage(props: PageProps) {
           value={<Badge status={tenant.status} />}
           sub={tenant.status === 'past_due' ? 'Payment failed' : undefined}
         />
-        <Stat label="Plan" value={statusLabel(tenant.plan)} />
+        <Stat label="Plan" value={planName} />
         <Stat label="Members" value={String(members.length)} />
         <Stat label="Active keys" value={String(keys.filter((k) => k.status === 'active').length)} />
       </div>
       <section class="card" aria-labelledby="plan-title">
         <h2 id="plan-title">Plan and limits</h2>
         <PlanForm tenant={tenant} plans={plans} onDone={detail.reload} />
+        <h3 id="overrides-title">Limit overrides</h3>
         {limitsRoute ? (
-          <p class="hint">
-            Limit overrides: <code>{limitsRoute}</code>
-          </p>
+          <TenantLimits tenantId={tenant.id} key={`${tenant.id}-${tenant.plan}`} />
         ) : (
-          <Unavailable feature="Limit overrides" endpoint="PUT /admin/tenants/{tenant_id}/limits" />
+          <Unavailable feature="Limit overrides" endpoint="PATCH /admin/tenants/{tenant_id}/limits" />
         )}
       </section>
       <section class="card" aria-labelledby="tusage-title">
-        <h2 id="tusage-title">Usage and cost</h2>
-        {usage.state === 'loading' && <Loading />}
-        {usage.state === 'unavailable' && (
-          <Unavailable feature="Usage per tenant" endpoint={`GET /admin/tenants/{tenant_id}/usage`} />
-        )}
-        {usage.state === 'error' && <ErrorNotice error={usage.error} onRetry={usage.reload} />}
-        {usage.state === 'ok' &&
-          (Array.isArray(usage.data.data) ? (
-            <GenericTable
-              caption="Usage per day"
-              rows={usage.data.data as Record<string, unknown>[]}
-              limit={31}
-            />
-          ) : (
-            <FlatFacts value={usage.data} skip={['object']} />
-          ))}
+        <h2 id="tusage-title">Usage and cost this month</h2>
+        <TenantUsage tenantId={tenant.id} />
       </section>
       <section class="card" aria-labelledby="tkeys-title">
         <h2 id="tkeys-title">API keys</h2>

@@ -1,8 +1,8 @@
 import { useState } from 'preact/hooks';
 import type { PageProps } from '../../app';
-import { ErrorNotice, Field, Link } from '../../components/ui';
+import { AuthDone, AuthForm, AuthHeading, Input } from '../../components/auth-form';
 import { post } from '../../lib/api';
-import { useSubmit, value } from '../../lib/forms';
+import { useSubmit } from '../../lib/forms';
 
 /** The page an invitation email links to: choose a password and join the team. */
 export function AcceptInvitationPage(props: PageProps) {
@@ -16,64 +16,49 @@ export function AcceptInvitationPage(props: PageProps) {
   });
   if (done) {
     return (
-      <>
-        <h1 tabIndex={-1} id="page-title">
-          Welcome to the team
-        </h1>
-        <p class="lede" role="status">
-          You are a member now. Log in with your email and the password you chose.
-        </p>
-        <Link href="/login" class="btn btn-primary btn-block">
-          Log in
-        </Link>
-      </>
+      <AuthDone title="Welcome to the team">
+        You are a member now. Log in with your email and the password you chose.
+      </AuthDone>
     );
   }
   return (
     <>
-      <h1 tabIndex={-1} id="page-title">
-        Join your team
-      </h1>
-      <p class="lede">Choose a password to accept the invitation.</p>
+      <AuthHeading title="Join your team" lede="Choose a password to accept the invitation." />
       {!token && (
         <p class="notice notice-warn">
           This page needs the link from the invitation email (it carries a token).
         </p>
       )}
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void form.run();
-        }}
-        noValidate
+      <AuthForm
+        form={form}
+        fields={['name', 'password']}
+        submit="Accept invitation"
+        busy="Joining…"
+        errorTitle="Could not accept the invitation"
+        disabled={!token}
       >
-        <Field label="Your name" id="invite-name" error={form.fieldError('name')}>
-          {(a) => <input {...a} autoComplete="name" value={name} onInput={(e) => setName(value(e))} />}
-        </Field>
-        <Field
+        <Input
+          form={form}
+          name="name"
+          label="Your name"
+          id="invite-name"
+          autoComplete="name"
+          value={name}
+          onValue={setName}
+        />
+        <Input
+          form={form}
+          name="password"
           label="Password"
           id="invite-password"
+          type="password"
           hint="At least 10 characters."
-          error={form.fieldError('password')}
-        >
-          {(a) => (
-            <input
-              {...a}
-              type="password"
-              autoComplete="new-password"
-              required
-              value={password}
-              onInput={(e) => setPassword(value(e))}
-            />
-          )}
-        </Field>
-        {form.error && !['name', 'password'].includes(form.error.param ?? '') && (
-          <ErrorNotice error={form.error} title="Could not accept the invitation" />
-        )}
-        <button type="submit" class="btn btn-primary btn-block" disabled={form.busy || !token}>
-          {form.busy ? 'Joining…' : 'Accept invitation'}
-        </button>
-      </form>
+          autoComplete="new-password"
+          required
+          value={password}
+          onValue={setPassword}
+        />
+      </AuthForm>
     </>
   );
 }

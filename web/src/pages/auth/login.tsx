@@ -1,8 +1,9 @@
 import { useState } from 'preact/hooks';
 import type { PageProps } from '../../app';
-import { announce, ErrorNotice, Field, Link } from '../../components/ui';
+import { AuthForm, AuthHeading, Input } from '../../components/auth-form';
+import { announce, Link } from '../../components/ui';
 import { post } from '../../lib/api';
-import { useSubmit, value } from '../../lib/forms';
+import { useSubmit } from '../../lib/forms';
 import { navigate } from '../../lib/router';
 import { loadSession, rememberOperator, session } from '../../lib/session';
 import type { SessionAnswer } from '../../lib/types';
@@ -33,65 +34,54 @@ export function LoginPage(props: PageProps) {
     setResent(true);
     announce('If the account is waiting for verification, a new email is on its way.');
   });
+  const unverified = form.error?.code === 'email_not_verified';
   return (
     <>
-      <h1 tabIndex={-1} id="page-title">
-        Log in
-      </h1>
-      <p class="lede">Developers and operators log in here.</p>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void form.run();
-        }}
-        noValidate
+      <AuthHeading title="Log in" lede="Developers and operators log in here." />
+      <AuthForm
+        form={form}
+        fields={['email', 'password']}
+        submit="Log in"
+        busy="Logging in…"
+        errorTitle={unverified ? 'Email not verified' : 'Could not log in'}
+        extra={
+          unverified && (
+            <p>
+              <button
+                type="button"
+                class="btn btn-small"
+                disabled={resend.busy || resent}
+                onClick={() => void resend.run()}
+              >
+                {resent ? 'Verification email sent' : 'Send the verification email again'}
+              </button>
+            </p>
+          )
+        }
       >
-        <Field label="Email" id="login-email" error={form.fieldError('email')}>
-          {(a) => (
-            <input
-              {...a}
-              type="email"
-              autoComplete="username"
-              required
-              value={email}
-              onInput={(e) => setEmail(value(e))}
-            />
-          )}
-        </Field>
-        <Field label="Password" id="login-password" error={form.fieldError('password')}>
-          {(a) => (
-            <input
-              {...a}
-              type="password"
-              autoComplete="current-password"
-              required
-              value={password}
-              onInput={(e) => setPassword(value(e))}
-            />
-          )}
-        </Field>
-        {form.error && !form.error.param && (
-          <ErrorNotice
-            error={form.error}
-            title={form.error.code === 'email_not_verified' ? 'Email not verified' : 'Could not log in'}
-          />
-        )}
-        {form.error?.code === 'email_not_verified' && (
-          <p>
-            <button
-              type="button"
-              class="btn btn-small"
-              disabled={resend.busy || resent}
-              onClick={() => void resend.run()}
-            >
-              {resent ? 'Verification email sent' : 'Send the verification email again'}
-            </button>
-          </p>
-        )}
-        <button type="submit" class="btn btn-primary btn-block" disabled={form.busy}>
-          {form.busy ? 'Logging in…' : 'Log in'}
-        </button>
-      </form>
+        <Input
+          form={form}
+          name="email"
+          label="Email"
+          id="login-email"
+          type="email"
+          autoComplete="username"
+          required
+          value={email}
+          onValue={setEmail}
+        />
+        <Input
+          form={form}
+          name="password"
+          label="Password"
+          id="login-password"
+          type="password"
+          autoComplete="current-password"
+          required
+          value={password}
+          onValue={setPassword}
+        />
+      </AuthForm>
       <p class="form-links">
         <Link href="/reset-password">Forgot your password?</Link>
         <span>

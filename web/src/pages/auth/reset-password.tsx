@@ -1,8 +1,9 @@
 import { useState } from 'preact/hooks';
 import type { PageProps } from '../../app';
-import { ErrorNotice, Field, Link } from '../../components/ui';
+import { AuthDone, AuthForm, AuthHeading, Input } from '../../components/auth-form';
+import { Link } from '../../components/ui';
 import { post } from '../../lib/api';
-import { useSubmit, value } from '../../lib/forms';
+import { useSubmit } from '../../lib/forms';
 import { LocalOutbox } from './local-outbox';
 
 /** Without a token: ask for the email. With the emailed token: choose the new password. */
@@ -21,12 +22,11 @@ function AskForEmail() {
   if (sent) {
     return (
       <>
-        <h1 tabIndex={-1} id="page-title">
-          Check your inbox
-        </h1>
-        <p class="lede" role="status">
-          If {sent} has an account, an email with a reset link is on its way.
-        </p>
+        <AuthHeading
+          title="Check your inbox"
+          status
+          lede={`If ${sent} has an account, an email with a reset link is on its way.`}
+        />
         <LocalOutbox email={sent} kind="reset_password" />
         <p class="form-links">
           <Link href="/login">Back to log in</Link>
@@ -36,34 +36,20 @@ function AskForEmail() {
   }
   return (
     <>
-      <h1 tabIndex={-1} id="page-title">
-        Reset your password
-      </h1>
-      <p class="lede">We will email you a link to choose a new one.</p>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void form.run();
-        }}
-        noValidate
-      >
-        <Field label="Email" id="reset-email" error={form.fieldError('email')}>
-          {(a) => (
-            <input
-              {...a}
-              type="email"
-              autoComplete="email"
-              required
-              value={email}
-              onInput={(e) => setEmail(value(e))}
-            />
-          )}
-        </Field>
-        {form.error && form.error.param !== 'email' && <ErrorNotice error={form.error} />}
-        <button type="submit" class="btn btn-primary btn-block" disabled={form.busy}>
-          {form.busy ? 'Sending…' : 'Email me a reset link'}
-        </button>
-      </form>
+      <AuthHeading title="Reset your password" lede="We will email you a link to choose a new one." />
+      <AuthForm form={form} fields={['email']} submit="Email me a reset link" busy="Sending…">
+        <Input
+          form={form}
+          name="email"
+          label="Email"
+          id="reset-email"
+          type="email"
+          autoComplete="email"
+          required
+          value={email}
+          onValue={setEmail}
+        />
+      </AuthForm>
       <p class="form-links">
         <Link href="/login">Back to log in</Link>
       </p>
@@ -80,55 +66,34 @@ function ChoosePassword(props: { token: string }) {
   });
   if (done) {
     return (
-      <>
-        <h1 tabIndex={-1} id="page-title">
-          Password changed
-        </h1>
-        <p class="lede" role="status">
-          Every session of your account has been ended. Log in with your new password.
-        </p>
-        <Link href="/login" class="btn btn-primary btn-block">
-          Log in
-        </Link>
-      </>
+      <AuthDone title="Password changed">
+        Every session of your account has been ended. Log in with your new password.
+      </AuthDone>
     );
   }
   return (
     <>
-      <h1 tabIndex={-1} id="page-title">
-        Choose a new password
-      </h1>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void form.run();
-        }}
-        noValidate
+      <AuthHeading title="Choose a new password" />
+      <AuthForm
+        form={form}
+        fields={['password']}
+        submit="Set new password"
+        busy="Saving…"
+        errorTitle="Could not reset"
       >
-        <Field
+        <Input
+          form={form}
+          name="password"
           label="New password"
           id="reset-password"
+          type="password"
           hint="At least 10 characters."
-          error={form.fieldError('password')}
-        >
-          {(a) => (
-            <input
-              {...a}
-              type="password"
-              autoComplete="new-password"
-              required
-              value={password}
-              onInput={(e) => setPassword(value(e))}
-            />
-          )}
-        </Field>
-        {form.error && form.error.param !== 'password' && (
-          <ErrorNotice error={form.error} title="Could not reset" />
-        )}
-        <button type="submit" class="btn btn-primary btn-block" disabled={form.busy}>
-          {form.busy ? 'Saving…' : 'Set new password'}
-        </button>
-      </form>
+          autoComplete="new-password"
+          required
+          value={password}
+          onValue={setPassword}
+        />
+      </AuthForm>
     </>
   );
 }

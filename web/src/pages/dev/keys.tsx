@@ -1,317 +1,22 @@
 import { useState } from 'preact/hooks';
-import {
-  announce,
-  Badge,
-  CopyButton,
-  Dialog,
-  Empty,
-  ErrorNotice,
-  Field,
-  Loading,
-  PageHeader,
-} from '../../components/ui';
-import { get, post } from '../../lib/api';
-import { fmtDate, fmtInt, fmtRelative } from '../../lib/format';
-import { useSubmit, value } from '../../lib/forms';
-import { holdPlaygroundKey } from '../../lib/key-vault';
+import { Badge, Empty, ErrorNotice, Loading, PageHeader } from '../../components/ui';
+import { get } from '../../lib/api';
+import { fmtDate, fmtRelative } from '../../lib/format';
 import { can, session as sessionStore } from '../../lib/session';
 import { useStore } from '../../lib/store';
-import type { ApiKey, ApiKeyWithSecret, KeyLimits, List } from '../../lib/types';
+import type { ApiKey, List } from '../../lib/types';
 import { useResource } from '../../lib/use-resource';
+import { RevokeDialog, RotateDialog } from './key-actions';
 
-function limitsText(l: KeyLimits | null): string {
-  if (!l) return 'Account limits';
-  const parts = [
-    l.requests_per_minute !== undefined ? `${fmtInt(l.requests_per_minute)} req/min` : null,
-    l.tokens_per_minute !== undefined ? `${fmtInt(l.tokens_per_minute)} tokens/min` : null,
-    l.monthly_spend_cap_usd !== undefined ? `$${l.monthly_spend_cap_usd}/month` : null,
-  ].filter(Boolean);
-  return parts.length ? parts.join(' · ') : 'Account limits';
-}
-
-/** The secret, shown once, with a copy button and the choice to use it in the playground. */
-function SecretReveal(props: { created: ApiKeyWithSecret; onDone: () => void }) {
-  const { created } = props;
-  return (
-    <div class="secret-reveal">
-      <p class="notice notice-warn">
-        Copy this secret now. It is shown <strong>once</strong>: Tollgate stores only its hash.
-      </p>
-      <div class="secret-row">
-        <input
-          class="secret"
-          readOnly
-          aria-label="API key secret"
-          value={created.secret}
-          onFocus={(e) => e.currentTarget.select()}
-        />
-        <CopyButton text={created.secret} label="Copy secret" />
-      </div>
-      <p class="hint">Try it:</p>
-      <pre class="code-block">
-        {`curl ${location.origin}/v1/chat/completions \\\n  -H "Authorization: Bearer ${created.secret}" \\\n  -H 'content-type: application/json' \\\n  -d '{"model":"chat","messages":[{"role":"user","content":"Hello"}],"max_tokens":16}'`}
-      </pre>
-      <div class="dialog-actions">
-        <button
-          type="button"
-          class="btn"
-          onClick={() => {
-            holdPlaygroundKey({ secret: created.secret, id: created.id, label: created.name });
-            announce(`The playground will use “${created.name}” in this tab.`);
-            props.onDone();
-          }}
-        >
-          Use in the playground
-        </button>
-        <button type="button" class="btn btn-primary" onClick={props.onDone}>
-          I have copied it
-        </button>
-      </div>
-    </div>
-  );
-}
-
-function CreateKeyDialog(props: {
-  open: boolean;
-  onClose: () => void;
-  onCreated: () => void;
-  mayLimit: boolean;
-}) {
-  const [name, setName] = useState('');
-  const [expires, setExpires] = useState('');
-  const [rpm, setRpm] = useState('');
-  const [tpm, setTpm] = useState('');
-  const [cap, setCap] = useState('');
-  const [created, setCreated] = useState<ApiKeyWithSecret | null>(null);
-  const form = useSubmit(async () => {
-    const limits: KeyLimits = {};
-    if (rpm) limits.requests_per_minute = Number(rpm);
-    if (tpm) limits.tokens_per_minute = Number(tpm);
-    if (cap) limits.monthly_spend_cap_usd = Number(cap);
-    const key = await post<ApiKeyWithSecret>('/account/keys', {
-      name,
-      ...(expires ? { expires_at: new Date(`${expires}T23:59:59Z`).toISOString() } : {}),
-      ...(Object.keys(limits).length ? { limits } : {}),
-    });
-    setCreated(key);
-    props.onCreated();
-    announce(`Key “${key.name}” created.`);
-  });
-  const close = () => {
-    setCreated(null);
-    setName('');
-    setExpires('');
-    setRpm('');
-    setTpm('');
-    setCap('');
-    form.setError(null);
-    props.onClose();
-  };
-  const limitError = form.error?.param?.startsWith('limits') ? form.error.message : null;
-  return (
-    <Dialog
-      open={props.open}
-      title={created ? 'Your new API key' : 'Create an API key'}
-      onClose={close}
-      wide={!!created}
-    >
-      {created ? (
-        <SecretReveal created={created} onDone={close} />
-      ) : (
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            void form.run();
-          }}
-          noValidate
-        >
-          <Field
-            label="Name"
-            id="key-name"
-            hint="Where it is used, e.g. “production” or “laptop”."
-            error={form.fieldError('name')}
-          >
-            {(a) => <input {...a} required value={name} onInput={(e) => setName(value(e))} />}
-          </Field>
-          <Field
-            label="Expires on (optional)"
-            id="key-expires"
-            hint="Leave empty for a key that does not expire."
-            error={form.fieldError('expires_at')}
-          >
-            {(a) => <input {...a} type="date" value={expires} onInput={(e) => setExpires(value(e))} />}
-          </Field>
-          <fieldset class="fieldset" disabled={!props.mayLimit}>
-            <legend>Limits for this key (optional)</legend>
-            {!props.mayLimit && <p class="hint">Only owners can narrow a key's limits.</p>}
-            <div class="grid-3">
-              <Field label="Requests per minute" id="key-rpm">
-                {(a) => (
-                  <input
-                    {...a}
-                    type="number"
-                    min={1}
-                    inputMode="numeric"
-                    value={rpm}
-                    onInput={(e) => setRpm(value(e))}
-                  />
-                )}
-              </Field>
-              <Field label="Tokens per minute" id="key-tpm">
-                {(a) => (
-                  <input
-                    {...a}
-                    type="number"
-                    min={1}
-                    inputMode="numeric"
-                    value={tpm}
-                    onInput={(e) => setTpm(value(e))}
-                  />
-                )}
-              </Field>
-              <Field label="Spend cap, USD per month" id="key-cap">
-                {(a) => (
-                  <input
-                    {...a}
-                    type="number"
-                    min={0.01}
-                    step="0.01"
-                    inputMode="decimal"
-                    value={cap}
-                    onInput={(e) => setCap(value(e))}
-                  />
-                )}
-              </Field>
-            </div>
-            {limitError && <p class="field-error">{limitError}</p>}
-          </fieldset>
-          {form.error && !['name', 'expires_at'].includes(form.error.param ?? '') && !limitError && (
-            <ErrorNotice error={form.error} title="Could not create the key" />
-          )}
-          <div class="dialog-actions">
-            <button type="button" class="btn" onClick={close}>
-              Cancel
-            </button>
-            <button type="submit" class="btn btn-primary" disabled={form.busy || !name.trim()}>
-              {form.busy ? 'Creating…' : 'Create key'}
-            </button>
-          </div>
-        </form>
-      )}
-    </Dialog>
-  );
-}
-
-function RevokeDialog(props: { apiKey: ApiKey | null; onClose: () => void; onDone: () => void }) {
-  const k = props.apiKey;
-  const form = useSubmit(async () => {
-    if (!k) return;
-    await post(`/account/keys/${k.id}/revoke`);
-    announce(`Key “${k.name}” revoked.`);
-    props.onDone();
-    props.onClose();
-  });
-  return (
-    <Dialog open={!!k} title="Revoke this key?" onClose={props.onClose}>
-      {k && (
-        <>
-          <p>
-            <strong>{k.name}</strong> (<code>{k.prefix}…</code>) stops working within seconds. Anything still
-            using it gets <code>401 invalid_api_key</code>. This cannot be undone.
-          </p>
-          {form.error && <ErrorNotice error={form.error} />}
-          <div class="dialog-actions">
-            <button type="button" class="btn" onClick={props.onClose}>
-              Cancel
-            </button>
-            <button type="button" class="btn btn-danger" disabled={form.busy} onClick={() => void form.run()}>
-              {form.busy ? 'Revoking…' : 'Revoke key'}
-            </button>
-          </div>
-        </>
-      )}
-    </Dialog>
-  );
-}
-
-const graces = [
-  { seconds: 0, label: 'Immediately' },
-  { seconds: 3600, label: 'After 1 hour' },
-  { seconds: 86_400, label: 'After 1 day' },
-  { seconds: 7 * 86_400, label: 'After 7 days' },
-];
-
-function RotateDialog(props: { apiKey: ApiKey | null; onClose: () => void; onDone: () => void }) {
-  const k = props.apiKey;
-  const [grace, setGrace] = useState('3600');
-  const [created, setCreated] = useState<ApiKeyWithSecret | null>(null);
-  const form = useSubmit(async () => {
-    if (!k) return;
-    const answer = await post<{ key: ApiKeyWithSecret }>(`/account/keys/${k.id}/rotate`, {
-      grace_period_seconds: Number(grace),
-    });
-    setCreated(answer.key);
-    props.onDone();
-  });
-  const close = () => {
-    setCreated(null);
-    form.setError(null);
-    props.onClose();
-  };
-  return (
-    <Dialog
-      open={!!k}
-      title={created ? 'Your rotated key' : 'Rotate this key?'}
-      onClose={close}
-      wide={!!created}
-    >
-      {created ? (
-        <SecretReveal created={created} onDone={close} />
-      ) : (
-        k && (
-          <form
-            onSubmit={(e) => {
-              e.preventDefault();
-              void form.run();
-            }}
-          >
-            <p>
-              A new secret for <strong>{k.name}</strong>, with the same name, scopes and limits. The old
-              secret keeps working for a grace period, so you can roll the new one out.
-            </p>
-            <Field label="The old secret stops working" id="rotate-grace">
-              {(a) => (
-                <select {...a} value={grace} onChange={(e) => setGrace(value(e))}>
-                  {graces.map((g) => (
-                    <option key={g.seconds} value={String(g.seconds)}>
-                      {g.label}
-                    </option>
-                  ))}
-                </select>
-              )}
-            </Field>
-            {form.error && <ErrorNotice error={form.error} />}
-            <div class="dialog-actions">
-              <button type="button" class="btn" onClick={close}>
-                Cancel
-              </button>
-              <button type="submit" class="btn btn-primary" disabled={form.busy}>
-                {form.busy ? 'Rotating…' : 'Rotate key'}
-              </button>
-            </div>
-          </form>
-        )
-      )}
-    </Dialog>
-  );
-}
-
+import { CreateKeyDialog } from './key-create';
+import { EditLimitsDialog, limitsText } from './key-limits';
 export default function KeysPage() {
   const session = useStore(sessionStore);
   const keys = useResource((signal) => get<List<ApiKey>>('/account/keys', { signal }), []);
   const [creating, setCreating] = useState(false);
   const [revoking, setRevoking] = useState<ApiKey | null>(null);
   const [rotating, setRotating] = useState<ApiKey | null>(null);
+  const [limiting, setLimiting] = useState<ApiKey | null>(null);
   const mayManage = can(session, 'keys:manage');
   const mayLimit = can(session, 'limits:manage');
   const data =
@@ -396,6 +101,16 @@ export default function KeysPage() {
                   <td>{k.expires_at ? fmtDate(k.expires_at) : 'Never'}</td>
                   {mayManage && (
                     <td class="row-actions">
+                      {k.status === 'active' && mayLimit && (
+                        <button
+                          type="button"
+                          class="btn btn-small"
+                          onClick={() => setLimiting(k)}
+                          aria-label={`Edit the limits of ${k.name}`}
+                        >
+                          Limits
+                        </button>
+                      )}
                       {k.status === 'active' && !k.rotated_to && (
                         <button
                           type="button"
@@ -432,6 +147,7 @@ export default function KeysPage() {
       />
       <RevokeDialog apiKey={revoking} onClose={() => setRevoking(null)} onDone={keys.reload} />
       <RotateDialog apiKey={rotating} onClose={() => setRotating(null)} onDone={keys.reload} />
+      <EditLimitsDialog apiKey={limiting} onClose={() => setLimiting(null)} onDone={keys.reload} />
     </>
   );
 }

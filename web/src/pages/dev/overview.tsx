@@ -126,7 +126,14 @@ export default function OverviewPage() {
         </div>
       )}
       <div class="stats">
-        <Stat label="Plan" value={statusLabel(tenant.plan)} sub={<Link href="/billing">Billing</Link>} />
+        <Stat
+          label="Plan"
+          value={
+            (limits.state === 'ok' && (limits.data.plan as { name?: string } | undefined)?.name) ||
+            statusLabel(tenant.plan)
+          }
+          sub={<Link href="/billing">Billing</Link>}
+        />
         <Stat label="Status" value={<Badge status={tenant.status} />} />
         <Stat
           label="Active keys"

@@ -3,11 +3,11 @@ import { DailyChart } from '../../charts/daily-chart';
 import { Empty, ErrorNotice, Field, Loading, PageHeader, Stat } from '../../components/ui';
 import { get } from '../../lib/api';
 import { fmtCompact, fmtInt, fmtUsd, utcDay } from '../../lib/format';
-import { value } from '../../lib/forms';
+import { useSubmit, value } from '../../lib/forms';
 import { playgroundKey } from '../../lib/key-vault';
 import { useStore } from '../../lib/store';
 import type { ApiKey, List, UsageRow } from '../../lib/types';
-import { download, loadUsage, NEEDS_KEY, perDay, toCsv } from '../../lib/usage';
+import { download, loadUsage, NEEDS_KEY, perDay, usageCsv } from '../../lib/usage';
 import { useResource } from '../../lib/use-resource';
 import { KeyPanel } from './key-panel';
 
@@ -68,6 +68,12 @@ export default function UsagePage() {
   );
 
   const needsKey = usage.state === 'error' && usage.error.code === NEEDS_KEY;
+  // The server writes the file (the same ledger and filters as the table), not the browser.
+  const exporting = useSubmit(async () => {
+    if (usage.state !== 'ok') return;
+    const file = await usageCsv(range, { model: version, keyId }, usage.data.source, held?.secret ?? null);
+    download(file.name, file.text);
+  });
   return (
     <>
       <PageHeader
@@ -77,10 +83,10 @@ export default function UsagePage() {
           <button
             type="button"
             class="btn"
-            disabled={shown.length === 0}
-            onClick={() => download(`tollgate-usage-${range.start}-to-${range.end}.csv`, toCsv(shown))}
+            disabled={shown.length === 0 || exporting.busy || usage.state !== 'ok'}
+            onClick={() => void exporting.run()}
           >
-            Export CSV
+            {exporting.busy ? 'Exporting…' : 'Export CSV'}
           </button>
         }
       />
@@ -127,6 +133,7 @@ export default function UsagePage() {
           offer <code>GET /account/usage</code> yet. It is the same ledger.
         </p>
       )}
+      {exporting.error && <ErrorNotice error={exporting.error} title="Could not export the CSV" />}
       {usage.state === 'loading' && <Loading label="Loading usage…" />}
       {needsKey && (
         <>

@@ -1,0 +1,33 @@
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { isId } from '../../../../../shared/ids';
+import { notFound, sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import type { AppEnv } from '../../../env';
+import { UsageQuery, usageContent, usageReport } from '../../../usage-report';
+import { TenantId, tenantNotFound } from './get';
+
+const route = createRoute({
+  method: 'get',
+  path: '/admin/tenants/{tenant_id}/usage',
+  tags: ['Admin'],
+  summary: "One tenant's usage and cost per day, model version and key (JSON or CSV)",
+  description:
+    'The report a tenant sees at `GET /account/usage`, for operators: same query, same shape. ' +
+    'Reads are not audited (as `GET /admin/tenants/{tenant_id}`).',
+  security: sessionSecurity,
+  request: { params: TenantId, query: UsageQuery },
+  responses: {
+    200: { description: 'Daily aggregates', content: usageContent },
+    ...sessionErrorResponses,
+    ...notFound,
+  },
+});
+
+export function registerTenantUsage(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const { tenant_id: id } = c.req.valid('param');
+    // An unknown tenant is a 404 rather than an empty report, so a typo is not read as "no use".
+    const tenant = isId(id, 'ten') ? await c.get('deps').accounts.tenants.get(id) : undefined;
+    if (!tenant) throw tenantNotFound(id);
+    return usageReport(c, tenant.id, c.req.valid('query'));
+  });
+}
