@@ -129,8 +129,10 @@ async function launch(args: string[], env: Record<string, string>): Promise<Plat
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
+  let started = false;
+  // Read until the banner; after it the output (access logs) is drained, not kept.
   child.stdout?.on('data', (d) => {
-    out += d;
+    if (!started) out += d;
   });
   const deadline = Date.now() + 90_000;
   while (!out.includes('Try:')) {
@@ -140,6 +142,7 @@ async function launch(args: string[], env: Record<string, string>): Promise<Plat
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  started = true;
   const grab = (re: RegExp) => {
     const m = re.exec(out);
     if (!m?.[1]) throw new Error(`could not read ${re} from:\n${out}`);
@@ -201,6 +204,8 @@ export function startBundledApi(
   return launch([...nodeArgs, file, '--in-memory'], {
     DYNAMODB_ENDPOINT: endpoints.dynamo,
     SAGEMAKER_ENDPOINT: endpoints.runtime,
+    // As deployed: one access-log line per request is part of the path measured.
+    LOG_LEVEL: 'info',
   });
 }
 

@@ -31,8 +31,25 @@ function origin(url: string): string {
   return repo ? repo[0].slice(1) : url;
 }
 
-/** Self time per function and per origin, as shares of all sampled time. */
-export function summarise(profile: CpuProfile, lastMs: number, top = 25): string {
+/** The part of the stack a frame belongs to, for the summary. */
+function group(fn: string, o: string): string {
+  if (fn === 'writev') return 'socket writes (writev; on 2 cores this includes the receiver running)';
+  if (fn === '(garbage collector)') return 'garbage collection';
+  if (o.startsWith('@aws-sdk/') || o.startsWith('@smithy/')) return 'AWS SDK (DynamoDB + SageMaker clients)';
+  if (
+    /^node:(_http|net|internal\/(streams|stream_base|webstreams|deps\/undici)|events|buffer|timers)/.test(o)
+  )
+    return 'node http, streams, sockets';
+  if (o === 'hono' || o.startsWith('@hono/')) return 'hono, @hono/node-server, zod-openapi glue';
+  if (o === 'zod' || o.startsWith('@asteasolutions/')) return 'zod validation';
+  if (/^(pino|sonic-boom|thread-stream|@pinojs|safe-stable-stringify)/.test(o)) return 'logging (pino)';
+  if (/^(shared|functions|local)\//.test(o)) return 'Tollgate code (shared/, functions/, local/)';
+  if (o.startsWith('node:internal/crypto')) return 'hashing (SigV4, API key)';
+  return 'other (V8, microtasks, node internals)';
+}
+
+/** Self time per part of the stack and per function, as shares of the busy (non-idle) samples. */
+export function summarise(profile: CpuProfile, lastMs: number, top = 20): string {
   // Only the samples of the last `lastMs` (the load), not the start-up before it.
   const at: number[] = [];
   let t = 0;
@@ -47,31 +64,40 @@ export function summarise(profile: CpuProfile, lastMs: number, top = 25): string
     const id = profile.samples[i]!;
     self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   }
-  const total = [...self.values()].reduce((a, b) => a + b, 0);
   const byFn = new Map<string, number>();
-  const byOrigin = new Map<string, number>();
+  const byGroup = new Map<string, number>();
+  let busy = 0;
+  let idle = 0;
   for (const n of profile.nodes) {
     const t = self.get(n.id) ?? 0;
     if (t === 0) continue;
     const f = n.callFrame;
-    const key = `${f.functionName || '(anonymous)'} ${origin(f.url)}:${f.lineNumber + 1}`;
-    byFn.set(key, (byFn.get(key) ?? 0) + t);
+    if (f.functionName === '(idle)') {
+      idle += t;
+      continue;
+    }
+    busy += t;
     const o = origin(f.url);
-    byOrigin.set(o, (byOrigin.get(o) ?? 0) + t);
+    const key = `${f.functionName || '(anonymous)'} ${o}:${f.lineNumber + 1}`;
+    byFn.set(key, (byFn.get(key) ?? 0) + t);
+    const g = group(f.functionName, o);
+    byGroup.set(g, (byGroup.get(g) ?? 0) + t);
   }
-  const table = (m: Map<string, number>) =>
+  const table = (m: Map<string, number>, n: number, code: boolean) =>
     [...m.entries()]
       .sort((a, b) => b[1] - a[1])
-      .slice(0, top)
-      .map(([k, t]) => `| ${((100 * t) / total).toFixed(1)}% | \`${k}\` |`);
+      .slice(0, n)
+      .map(([k, t]) => `| ${((100 * t) / busy).toFixed(1)}% | ${code ? `\`${k}\`` : k} |`);
   return [
-    '| self | where (by origin) |',
+    `The process was busy ${((100 * busy) / (busy + idle)).toFixed(0)}% of the time; shares below are of the busy time.`,
+    '',
+    '| self | part |',
     '|---:|---|',
-    ...table(byOrigin),
+    ...table(byGroup, 20, false),
     '',
     '| self | function |',
     '|---:|---|',
-    ...table(byFn),
+    ...table(byFn, top, true),
   ].join('\n');
 }
 
