@@ -256,9 +256,9 @@ export async function benchGateway(opts: { quick: boolean }): Promise<string> {
     lines.push(
       `### Under load (closed loop, ${seconds} s per row), beside the store's own ceiling`,
       '',
-      'Each gateway request needs one reservation and one settlement; the last column is how many of ' +
-        'those pairs DynamoDB Local alone completes per second at the same concurrency (see below): ' +
-        'where the gateway meets it, the store is the ceiling.',
+      'The last column is the store alone: reservation + settlement transaction pairs per second that ' +
+        'DynamoDB Local completes at the same concurrency (see below). With the round trips per request ' +
+        'above, it shows where the embedded store, not the gateway, is the ceiling.',
       '',
       '| concurrency | direct req/s | gateway req/s | gateway p50 ms | gateway p99 ms | errors | API CPU ms/req | API RSS MB (max) | store pairs/s |',
       '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
