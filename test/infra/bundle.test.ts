@@ -22,7 +22,8 @@ describe('Lambda bundling', () => {
     const out = Object.values(r.metafile?.outputs ?? {}).find((o) => o.entryPoint)!;
     const locales = Object.keys(out.inputs).filter((p) => p.includes('zod/v4/locales/'));
     expect(locales.map((p) => p.split('/').pop())).toEqual(['en.js']);
-    // A budget, not a timing: a new dependency that adds hundreds of KB to every cold start fails here.
-    expect(out.bytes).toBeLessThan(1_350_000);
+    // A budget, not a timing (about 1.25 MB today, with room for features): a dependency that adds
+    // hundreds of KB to every cold start fails here.
+    expect(out.bytes).toBeLessThan(1_450_000);
   }, 60_000);
 });
