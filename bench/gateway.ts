@@ -10,6 +10,7 @@ import {
   bundleApiEntry,
   closedLoop,
   cpuSeconds,
+  cpuSecondsTree,
   fmt,
   http,
   type LatencyStats,
@@ -168,7 +169,14 @@ export async function benchGateway(opts: { quick: boolean }): Promise<string> {
     // Under load: closed loops at rising concurrency, gateway beside direct.
     const seconds = opts.quick ? 3 : 8;
     const levels = opts.quick ? [1, 16] : [1, 8, 16, 32, 64];
-    const loadRows: { c: number; direct: LoadResult; gateway: LoadResult; rss: number; cpuMs: number }[] = [];
+    const loadRows: {
+      c: number;
+      direct: LoadResult;
+      gateway: LoadResult;
+      rss: number;
+      cpuMs: number;
+      storeCpuMs: number;
+    }[] = [];
     let maxRss = rssMb(pid);
     for (const c of levels) {
       const dr = await closedLoop(c, seconds, direct);
@@ -177,6 +185,7 @@ export async function benchGateway(opts: { quick: boolean }): Promise<string> {
         rowRss = Math.max(rowRss, rssMb(pid));
       }, 200);
       const cpu = cpuSeconds(pid);
+      const storeCpu = cpuSecondsTree(dynamo.pid);
       const gr = await closedLoop(c, seconds, gateway);
       clearInterval(timer);
       maxRss = Math.max(maxRss, rowRss);
@@ -186,6 +195,7 @@ export async function benchGateway(opts: { quick: boolean }): Promise<string> {
         gateway: gr,
         rss: rowRss,
         cpuMs: ((cpuSeconds(pid) - cpu) * 1000) / gr.n,
+        storeCpuMs: ((cpuSecondsTree(dynamo.pid) - storeCpu) * 1000) / gr.n,
       });
     }
 
@@ -260,12 +270,12 @@ export async function benchGateway(opts: { quick: boolean }): Promise<string> {
         'DynamoDB Local completes at the same concurrency (see below). With the round trips per request ' +
         'above, it shows where the embedded store, not the gateway, is the ceiling.',
       '',
-      '| concurrency | direct req/s | gateway req/s | gateway p50 ms | gateway p99 ms | errors | API CPU ms/req | API RSS MB (max) | store pairs/s |',
-      '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+      '| concurrency | direct req/s | gateway req/s | gateway p50 ms | gateway p99 ms | errors | API CPU ms/req | DynamoDB Local CPU ms/req | API RSS MB (max) | store pairs/s |',
+      '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     );
     for (const r of loadRows) {
       lines.push(
-        `| ${r.c} | ${r.direct.rps.toFixed(0)} | **${r.gateway.rps.toFixed(0)}** | ${fmt(r.gateway.p50)} | ${fmt(r.gateway.p99)} | ${r.gateway.errors + r.direct.errors} | ${fmt(r.cpuMs)} | ${r.rss.toFixed(0)} | ${storeRps.get(r.c)?.toFixed(0) ?? ''} |`,
+        `| ${r.c} | ${r.direct.rps.toFixed(0)} | **${r.gateway.rps.toFixed(0)}** | ${fmt(r.gateway.p50)} | ${fmt(r.gateway.p99)} | ${r.gateway.errors + r.direct.errors} | ${fmt(r.cpuMs)} | ${fmt(r.storeCpuMs)} | ${r.rss.toFixed(0)} | ${storeRps.get(r.c)?.toFixed(0) ?? ''} |`,
       );
     }
     lines.push(

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, totalmem } from 'node:os';
 import { build } from 'esbuild';
@@ -213,6 +213,21 @@ export function startBundledApi(
 export function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds of a process and all its descendants (DynamoDB Local's JVM runs under a watchdog shell). */
+export function cpuSecondsTree(pid: number): number {
+  let total = 0;
+  try {
+    total = cpuSeconds(pid);
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const children = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      for (const child of children ? children.split(' ') : []) total += cpuSecondsTree(Number(child));
+    }
+  } catch {
+    // A process that exited in between counts for nothing.
+  }
+  return total;
 }
 
 /** Resident memory of a process in MB, from /proc (Linux). */
