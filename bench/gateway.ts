@@ -1,34 +1,35 @@
-import { readFileSync } from 'node:fs';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { startEmbeddedDynamo } from '../local/dynamodb';
+import { startRuntimeProcess } from '../local/runtime/launcher';
 import { createDynamo } from '../shared/db/client';
 import { keys } from '../shared/db/keys';
 import { newId } from '../shared/ids';
 import { defaultPlans, effectiveLimits } from '../shared/quotas/plans';
 import { QuotaStore } from '../shared/quotas/quota-store';
 import {
+  bundleApiEntry,
   closedLoop,
+  cpuSeconds,
+  cpuSecondsTree,
   fmt,
   http,
   type LatencyStats,
   type LoadResult,
+  type Platform,
+  rssMb,
   sequential,
-  startPlatform,
+  startBundledApi,
   stats,
 } from './lib';
+import { startWireCounter } from './wire-counter';
 
 const TEXT = 'The service was quick and the staff were lovely, though the coffee was not great.';
-
-function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kb / 1024;
-}
 
 /**
  * The benchmark measures the gateway with every check on, but must not be refused by them: an
  * operator's override lifts the demo tenant's limits before its first request.
  */
-async function liftLimits(endpoint: string, tenantId: string): Promise<void> {
+export async function liftLimits(endpoint: string, tenantId: string): Promise<void> {
   const { doc, client } = createDynamo({ region: 'us-east-1', endpoint });
   await doc.send(
     new UpdateCommand({
@@ -43,27 +44,74 @@ async function liftLimits(endpoint: string, tenantId: string): Promise<void> {
   client.destroy();
 }
 
+/** The same sentiment request to the runtime directly and through the gateway. */
+export function sentimentCalls(p: { runtimeUrl: string; url: string; key: string | null }) {
+  const direct = () =>
+    http(`${p.runtimeUrl}/endpoints/tollgate-bench-sentiment/invocations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-amzn-sagemaker-target-variant': 'v1' },
+      body: JSON.stringify({ inputs: [TEXT] }),
+    }).then((r) => r.status === 200);
+  const gateway = () =>
+    http(`${p.url}/v1/text/sentiment`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${p.key}` },
+      body: JSON.stringify({ model: 'sentiment', input: TEXT }),
+    }).then((r) => r.status === 200);
+  return { direct, gateway };
+}
+
+/** Per request: DynamoDB operations and model calls, counted on the wire through a second API process. */
+async function roundTrips(
+  file: string,
+  endpoints: { dynamo: string; runtime: string },
+  key: string,
+  n: number,
+): Promise<{ store: Record<string, number>; model: number; n: number }> {
+  const db = await startWireCounter(endpoints.dynamo, /x-amz-target:\s*DynamoDB_20120810\.(\w+)/i);
+  const rt = await startWireCounter(endpoints.runtime, /POST \/endpoints\/\S+\/(invocations)/);
+  const api = await startBundledApi(file, { dynamo: db.url, runtime: rt.url });
+  try {
+    const { gateway } = sentimentCalls({ ...api, key });
+    // Warm: caches (key, tenant, catalog, plans, pins) filled, the key's last-use mark written.
+    await sequential(50, 0, gateway);
+    db.reset();
+    rt.reset();
+    await sequential(n, 0, gateway);
+    const store: Record<string, number> = {};
+    for (const [op, count] of Object.entries(db.counts())) store[op] = count / n;
+    return { store, model: (rt.counts().invocations ?? 0) / n, n };
+  } finally {
+    await api.stop();
+    await db.stop();
+    await rt.stop();
+  }
+}
+
 /**
  * The gateway's added latency over calling the model runtime directly (same payload, same
  * client, interleaved so drift hits both sides), and the load it sustains with every check on.
+ * DynamoDB Local and the runtime run as their own processes, the API (bundled, plain node) as
+ * another, so its memory and CPU are its own.
  */
 export async function benchGateway(opts: { quick: boolean }): Promise<string> {
-  const p = await startPlatform();
   const lines: string[] = [];
+  const dynamo = await startEmbeddedDynamo({ dataDir: null });
+  const runtime = await startRuntimeProcess({ env: { TOLLGATE_STAGE: 'bench' } }).catch(async (err) => {
+    await dynamo.stop();
+    throw err;
+  });
+  const bundle = await bundleApiEntry();
+  let p: Platform | undefined;
   try {
-    await liftLimits(p.dynamoUrl, p.tenantId);
-    const direct = () =>
-      http(`${p.runtimeUrl}/endpoints/tollgate-bench-sentiment/invocations`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-amzn-sagemaker-target-variant': 'v1' },
-        body: JSON.stringify({ inputs: [TEXT] }),
-      }).then((r) => r.status === 200);
-    const gateway = () =>
-      http(`${p.url}/v1/text/sentiment`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${p.key}` },
-        body: JSON.stringify({ model: 'sentiment', input: TEXT }),
-      }).then((r) => r.status === 200);
+    const endpoints = { dynamo: dynamo.endpoint, runtime: runtime.url };
+    p = await startBundledApi(bundle.file, endpoints);
+    const key = p.key;
+    if (!key) throw new Error('the API printed no demo key');
+    const pid = p.child.pid!;
+    await liftLimits(dynamo.endpoint, p.tenantId);
+    const { direct, gateway } = sentimentCalls({ ...p, key });
+    const idleRss = rssMb(pid);
 
     // One request at a time, interleaved in blocks.
     const blocks = opts.quick ? 3 : 10;
@@ -72,16 +120,19 @@ export async function benchGateway(opts: { quick: boolean }): Promise<string> {
     const g: number[] = [];
     await sequential(50, 0, direct);
     await sequential(50, 0, gateway);
+    let gatewayCpu = 0;
     for (let b = 0; b < blocks; b++) {
       for (const [call, into] of [
         [direct, d],
         [gateway, g],
       ] as const) {
+        const cpu = cpuSeconds(pid);
         for (let i = 0; i < perBlock; i++) {
           const t = performance.now();
           if (!(await call())) throw new Error('call failed');
           into.push(performance.now() - t);
         }
+        if (call === gateway) gatewayCpu += cpuSeconds(pid) - cpu;
       }
     }
     const sd = stats(d);
@@ -97,37 +148,61 @@ export async function benchGateway(opts: { quick: boolean }): Promise<string> {
     lines.push(
       `| **added by the gateway** | | **${fmt(sg.p50 - sd.p50)}** | ${fmt(sg.p90 - sd.p90)} | **${fmt(sg.p99 - sd.p99)}** |`,
       '',
-      'The added latency is with every limit and the meter on: per request the gateway makes the reservation ' +
-        '(1 TransactWrite) before the model call, reads the counters (1 BatchGet) while the model runs, and ' +
-        'settles with the usage event and every aggregate (1 TransactWrite) after it; key, tenant, catalog and ' +
-        'plans come from memory. The store rows below measure those two writes alone.',
+      `API process CPU per request (user + system, from /proc): ${fmt((gatewayCpu * 1000) / g.length)} ms.`,
+      '',
+    );
+
+    // What each request costs the store and the model, counted on the wire.
+    const trips = await roundTrips(bundle.file, endpoints, key, opts.quick ? 100 : 300);
+    const ops = Object.entries(trips.store).sort((a, b) => b[1] - a[1]);
+    const total = ops.reduce((sum, [, v]) => sum + v, 0);
+    lines.push(
+      `### Round trips per request (counted on the wire over ${trips.n} sequential requests, caches warm)`,
+      '',
+      '| to | per request | operations |',
+      '|---|---:|---|',
+      `| DynamoDB | ${total.toFixed(2)} | ${ops.map(([op, v]) => `${op} ${v.toFixed(2)}`).join(', ')} |`,
+      `| model runtime | ${trips.model.toFixed(2)} | InvokeEndpoint |`,
       '',
     );
 
     // Under load: closed loops at rising concurrency, gateway beside direct.
     const seconds = opts.quick ? 3 : 8;
-    const levels = opts.quick ? [1, 16] : [1, 8, 32, 64];
-    lines.push(`### Under load (closed loop, ${seconds} s per row)`, '');
-    lines.push(
-      '| path | concurrency | req/s | p50 ms | p99 ms | errors | API RSS MB (max) |',
-      '|---|---:|---:|---:|---:|---:|---:|',
-    );
-    const loadRow = (name: string, r: LoadResult, rss: string) =>
-      `| ${name} | ${r.concurrency} | ${r.rps.toFixed(0)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.errors} | ${rss} |`;
+    const levels = opts.quick ? [1, 16] : [1, 8, 16, 32, 64];
+    const loadRows: {
+      c: number;
+      direct: LoadResult;
+      gateway: LoadResult;
+      rss: number;
+      cpuMs: number;
+      storeCpuMs: number;
+    }[] = [];
+    let maxRss = rssMb(pid);
     for (const c of levels) {
-      lines.push(loadRow('direct', await closedLoop(c, seconds, direct), ''));
-      let maxRss = rssMb(p.child.pid!);
+      const dr = await closedLoop(c, seconds, direct);
+      let rowRss = rssMb(pid);
       const timer = setInterval(() => {
-        maxRss = Math.max(maxRss, rssMb(p.child.pid!));
+        rowRss = Math.max(rowRss, rssMb(pid));
       }, 200);
-      const r = await closedLoop(c, seconds, gateway);
+      const cpu = cpuSeconds(pid);
+      const storeCpu = cpuSecondsTree(dynamo.pid);
+      const gr = await closedLoop(c, seconds, gateway);
       clearInterval(timer);
-      lines.push(loadRow('gateway', r, maxRss.toFixed(0)));
+      maxRss = Math.max(maxRss, rowRss);
+      loadRows.push({
+        c,
+        direct: dr,
+        gateway: gr,
+        rss: rowRss,
+        cpuMs: ((cpuSeconds(pid) - cpu) * 1000) / gr.n,
+        storeCpuMs: ((cpuSecondsTree(dynamo.pid) - storeCpu) * 1000) / gr.n,
+      });
     }
-    lines.push('');
 
+    const storeLines: string[] = [];
+    const storeRps = new Map<number, number>();
     // The store's own ceiling for the writes the gateway makes per request: reserve, then settle.
-    const { doc, client } = createDynamo({ region: 'us-east-1', endpoint: p.dynamoUrl });
+    const { doc, client } = createDynamo({ region: 'us-east-1', endpoint: dynamo.endpoint });
     const quotas = new QuotaStore(doc, 'tollgate-bench-main', 'tollgate-bench-usage');
     // Limits like the demo tenant's (enterprise): every counter is touched, none refuses.
     const limits = effectiveLimits(defaultPlans.find((x) => x.id === 'enterprise')!, {
@@ -170,24 +245,51 @@ export async function benchGateway(opts: { quick: boolean }): Promise<string> {
       );
       return true;
     };
-    lines.push(
+    storeLines.push(
       '### The store alone (DynamoDB Local, in memory): the reservation and the settlement each request makes',
       '',
     );
-    lines.push(
+    storeLines.push(
       '| operation | concurrency | pairs/s | p50 ms | p99 ms | errors |',
       '|---|---:|---:|---:|---:|---:|',
     );
-    for (const c of opts.quick ? [1, 16] : [1, 32]) {
+    for (const c of levels) {
       const r = await closedLoop(c, seconds, reserveAndSettle);
-      lines.push(
+      storeRps.set(c, r.rps);
+      storeLines.push(
         `| reserve + settle (2 TransactWrites) | ${c} | ${r.rps.toFixed(0)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.errors} |`,
       );
     }
+    storeLines.push('');
     client.destroy();
-    lines.push('');
+
+    lines.push(
+      `### Under load (closed loop, ${seconds} s per row), beside the store's own ceiling`,
+      '',
+      'The last column is the store alone: reservation + settlement transaction pairs per second that ' +
+        'DynamoDB Local completes at the same concurrency (see below). With the round trips per request ' +
+        'above, it shows where the embedded store, not the gateway, is the ceiling.',
+      '',
+      '| concurrency | direct req/s | gateway req/s | gateway p50 ms | gateway p99 ms | errors | API CPU ms/req | DynamoDB Local CPU ms/req | API RSS MB (max) | store pairs/s |',
+      '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const r of loadRows) {
+      lines.push(
+        `| ${r.c} | ${r.direct.rps.toFixed(0)} | **${r.gateway.rps.toFixed(0)}** | ${fmt(r.gateway.p50)} | ${fmt(r.gateway.p99)} | ${r.gateway.errors + r.direct.errors} | ${fmt(r.cpuMs)} | ${fmt(r.storeCpuMs)} | ${r.rss.toFixed(0)} | ${storeRps.get(r.c)?.toFixed(0) ?? ''} |`,
+      );
+    }
+    lines.push(
+      '',
+      `API process memory: ${idleRss.toFixed(0)} MB RSS idle after start, ${maxRss.toFixed(0)} MB at most under load ` +
+        '(the API runs bundled on plain node, as a function does; `npm start` runs it under tsx, which adds about 50 MB).',
+      '',
+    );
+    lines.push(...storeLines);
   } finally {
-    await p.stop();
+    await p?.stop();
+    bundle.dispose();
+    await runtime.stop();
+    await dynamo.stop();
   }
   return lines.join('\n');
 }

@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, totalmem } from 'node:os';
+import { build } from 'esbuild';
 
 /** One keep-alive pool for every benchmark request, sized for the highest concurrency used. */
 export const agent = new Agent({ keepAlive: true, maxSockets: 256 });
@@ -109,29 +111,38 @@ export function machine(): string {
 
 export const fmt = (ms: number) => ms.toFixed(2);
 
-/** Starts `npm start`'s entry as its own process (in memory) and reads the URLs and the demo key it prints. */
-export async function startPlatform(env: Record<string, string> = {}): Promise<{
+export interface Platform {
   child: ChildProcess;
   url: string;
   runtimeUrl: string;
   dynamoUrl: string;
-  key: string;
+  /** Null when the tables were seeded by an earlier start (the secret is shown once). */
+  key: string | null;
   tenantId: string;
   stop(): Promise<void>;
-}> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', '--in-memory'], {
+}
+
+/** Runs `npm start`'s entry as its own process and reads the URLs and the demo key it prints. */
+async function launch(args: string[], env: Record<string, string>): Promise<Platform> {
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', STAGE: 'bench', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
+  let started = false;
+  // Read until the banner; after it the output (access logs) is drained, not kept.
   child.stdout?.on('data', (d) => {
-    out += d;
+    if (!started) out += d;
   });
   const deadline = Date.now() + 90_000;
   while (!out.includes('Try:')) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`platform did not start:\n${out}`);
+    if (Date.now() > deadline || child.exitCode !== null) {
+      child.kill('SIGKILL');
+      throw new Error(`platform did not start:\n${out}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
+  started = true;
   const grab = (re: RegExp) => {
     const m = re.exec(out);
     if (!m?.[1]) throw new Error(`could not read ${re} from:\n${out}`);
@@ -142,12 +153,85 @@ export async function startPlatform(env: Record<string, string> = {}): Promise<{
     url: grab(/API\s+(http:\/\/\S+)/),
     runtimeUrl: grab(/Model runtime\s+(http:\/\/\S+)/),
     dynamoUrl: grab(/DynamoDB\s+(http:\/\/\S+)/),
-    key: grab(/Demo API key\s+(tg_live_\S+)/),
+    key: /Demo API key\s+(tg_live_\S+)/.exec(out)?.[1] ?? null,
     tenantId: grab(/Demo tenant\s+(ten_\S+)/),
     stop: () =>
       new Promise((res) => {
+        if (child.exitCode !== null) return res();
         child.once('exit', () => res());
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** Starts `npm start` (under tsx, in memory: DynamoDB Local and the runtime are its children). */
+export async function startPlatform(
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): Promise<Platform & { key: string }> {
+  const p = await launch([...nodeArgs, '--import', 'tsx', 'local/start.ts', '--in-memory'], env);
+  if (!p.key) throw new Error('the platform printed no demo key');
+  return { ...p, key: p.key };
+}
+
+/**
+ * `npm start`'s entry bundled with esbuild (packages left to node_modules) and run by plain node,
+ * as a deployed function runs a bundle: no TypeScript loader in the process (tsx holds about
+ * 50 MB and a second of start-up of its own). Written next to the entry, so paths the code
+ * resolves from its own location (the console's dist folder) stay right; removed by `dispose`.
+ */
+export async function bundleApiEntry(): Promise<{ file: string; dispose(): void }> {
+  const file = `local/.bench-api-${process.pid}.mjs`;
+  await build({
+    entryPoints: ['local/start.ts'],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    outfile: file,
+    logLevel: 'silent',
+  });
+  return { file, dispose: () => rmSync(file, { force: true }) };
+}
+
+/** The bundled API against a DynamoDB and a model runtime that are already running. */
+export function startBundledApi(
+  file: string,
+  endpoints: { dynamo: string; runtime: string },
+  nodeArgs: string[] = [],
+): Promise<Platform> {
+  return launch([...nodeArgs, file, '--in-memory'], {
+    DYNAMODB_ENDPOINT: endpoints.dynamo,
+    SAGEMAKER_ENDPOINT: endpoints.runtime,
+    // As deployed: one access-log line per request is part of the path measured.
+    LOG_LEVEL: 'info',
+  });
+}
+
+/** CPU seconds (user + system) a process has used, from /proc (Linux). */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds of a process and all its descendants (DynamoDB Local's JVM runs under a watchdog shell). */
+export function cpuSecondsTree(pid: number): number {
+  let total = 0;
+  try {
+    total = cpuSeconds(pid);
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const children = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      for (const child of children ? children.split(' ') : []) total += cpuSecondsTree(Number(child));
+    }
+  } catch {
+    // A process that exited in between counts for nothing.
+  }
+  return total;
+}
+
+/** Resident memory of a process in MB, from /proc (Linux). */
+export function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }

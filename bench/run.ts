@@ -3,6 +3,7 @@ import { benchChat } from './chat';
 import { benchGateway } from './gateway';
 import { machine } from './lib';
 import { benchModels } from './models';
+import { profileGateway } from './profile';
 import { benchWeb } from './web';
 
 /**
@@ -11,16 +12,29 @@ import { benchWeb } from './web';
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const quick = process.argv.includes('--quick');
+// `--only gateway,bundle` runs some sections; `--profile` prints where the API's CPU goes under load.
+const onlyArg = process.argv[process.argv.indexOf('--only') + 1];
+const only = process.argv.includes('--only') && onlyArg ? new Set(onlyArg.split(',')) : null;
+const want = (name: string) => only === null || only.has(name);
 const out: string[] = [
   `## Tollgate benchmarks (${new Date().toISOString().slice(0, 10)})`,
   '',
   `Machine: ${machine()}. Everything (load generator, API, model runtime, DynamoDB Local) shares these cores.`,
   '',
 ];
-out.push(await benchGateway({ quick }));
-out.push(await benchBundle());
-out.push(await benchModels({ quick }));
-out.push(await benchChat({ quick }));
-out.push(await benchWeb());
+if (process.argv.includes('--profile')) {
+  out.push(
+    await profileGateway({
+      seconds: quick ? 8 : 20,
+      concurrency: Number(process.env.PROFILE_CONCURRENCY ?? 16),
+    }),
+  );
+} else {
+  if (want('gateway')) out.push(await benchGateway({ quick }));
+  if (want('bundle')) out.push(await benchBundle());
+  if (want('models')) out.push(await benchModels({ quick }));
+  if (want('chat')) out.push(await benchChat({ quick }));
+  if (want('web')) out.push(await benchWeb());
+}
 process.stdout.write(`${out.join('\n')}\n`);
 process.exit(0);
