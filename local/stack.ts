@@ -120,6 +120,8 @@ export async function startLocalStack(
       signingKeys,
       clientIp: (c) => getConnInfo(c).remote.address ?? null,
     });
+    // On a clean stop, quota leases give back what they hold (a crash leaves it to the sweeper).
+    started.push({ stop: () => deps.admission.close() });
     // Reservations of requests that never settled are released within this period after expiry.
     const sweeper = setInterval(() => {
       sweepReservations(stores.quotas, new Date())

@@ -38,6 +38,7 @@ import { PlatformUsageStore } from '../../shared/metering/platform-usage';
 import { UsageStore } from '../../shared/metering/usage-store';
 import type { ModelClient } from '../../shared/models/model-client';
 import { SageMakerModelClient } from '../../shared/models/sagemaker-client';
+import { QuotaAdmission } from '../../shared/quotas/admission';
 import { AlertStore, UsageAlerts } from '../../shared/quotas/alerts';
 import { PlanStore } from '../../shared/quotas/plan-store';
 import { QuotaStore } from '../../shared/quotas/quota-store';
@@ -194,6 +195,12 @@ export function createApiDeps(
     idempotency: stores.idempotency,
     plans: stores.plans,
     quotas: stores.quotas,
+    admission: new QuotaAdmission(stores.quotas, {
+      leaseMs: config.QUOTA_LEASE_MS,
+      idleMs: config.QUOTA_LEASE_IDLE_MS,
+      now,
+      onError: (err, what) => log.warn({ err }, what),
+    }),
     platformUsage: stores.platformUsage,
     alerts: new UsageAlerts(stores.alerts, accounts.email, { publicUrl: config.PUBLIC_URL, now }),
     alertStore: stores.alerts,

@@ -1,0 +1,89 @@
+import { billingUnits, type EffectiveLimits } from './plans';
+import type { Amount, Peek } from './quota-types';
+
+/** The counters as read right after a refill, and what the lease had been granted by then. */
+export interface LeaseView {
+  counters: Peek;
+  grantedAtRead: Amount;
+}
+
+export function viewOf(counters: Peek, grantedAtRead: Amount): LeaseView {
+  return { counters, grantedAtRead };
+}
+
+/** No lease takes more than this share of a limit in one refill... */
+const LIMIT_SHARE = 8;
+/** ...nor more than this share of what the counters had left at the last read. */
+const REMAINING_SHARE = 4;
+
+/**
+ * How much a refill asks for: what the waiting request lacks (`deficit`, never cut), plus room
+ * for `headroom` more requests like `per`, cut per counter to a share of the limit and of what is
+ * left, so a lease is small where capacity is scarce and shrinks to the bare deficit (an exact
+ * reservation) near a limit.
+ */
+export function leaseAsk(
+  limits: EffectiveLimits,
+  deficit: Amount,
+  per: Amount,
+  headroom: number,
+  view: LeaseView | undefined,
+): Amount {
+  const { tenant, key } = limits;
+  const c = view?.counters;
+  const room = (want: number, caps: [number | undefined, number | undefined][]) => {
+    let n = want;
+    for (const [limit, used] of caps) {
+      if (limit === undefined) continue;
+      n = Math.min(n, Math.floor(limit / LIMIT_SHARE));
+      if (used !== undefined) n = Math.min(n, Math.floor(Math.max(0, limit - used) / REMAINING_SHARE));
+    }
+    return Math.max(0, n);
+  };
+  const d = (n: number) => Math.max(0, n);
+  // Requests are the unit of headroom: every other counter gets room for as many requests as fit.
+  let requests = room(headroom, [
+    [tenant.requestsPerMinute, c?.tenant?.requests],
+    [key.requestsPerMinute, c?.key?.requests],
+  ]);
+  const roomFor = (per: number, extra: number) => (per > 0 ? Math.floor(extra / per) : requests);
+  requests = Math.min(
+    requests,
+    roomFor(
+      per.tokens,
+      room(requests * per.tokens, [
+        [tenant.tokensPerMinute, c?.tenant?.tokens],
+        [key.tokensPerMinute, c?.key?.tokens],
+      ]),
+    ),
+    roomFor(
+      per.costNanoUsd,
+      room(requests * per.costNanoUsd, [
+        [tenant.spendCapNanoUsd, c?.month?.costNanoUsd],
+        [key.spendCapNanoUsd, undefined],
+      ]),
+    ),
+    ...billingUnits.map((u) =>
+      roomFor(
+        per.units[u] ?? 0,
+        room(requests * (per.units[u] ?? 0), [[tenant.monthlyUnits[u], c?.month?.units[u]]]),
+      ),
+    ),
+  );
+  const slots =
+    tenant.maxConcurrent === undefined
+      ? 0
+      : Math.min(requests, room(requests, [[tenant.maxConcurrent, undefined]]));
+  const units: Amount['units'] = {};
+  for (const u of billingUnits) {
+    const n = d(deficit.units[u] ?? 0) + requests * (per.units[u] ?? 0);
+    if (n > 0) units[u] = n;
+  }
+  return {
+    requests: d(deficit.requests) + requests,
+    slots: d(deficit.slots) + slots,
+    tokens: d(deficit.tokens) + requests * per.tokens,
+    costNanoUsd: d(deficit.costNanoUsd) + requests * per.costNanoUsd,
+    units,
+  };
+}
