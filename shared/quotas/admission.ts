@@ -319,7 +319,7 @@ export class QuotaAdmission {
     if (lease.admitUntil === 0) return;
     lease.admitUntil = 0;
     await this.store.leases
-      .giveBack(lease.ref.tenantId, lease.ref.leaseId)
+      .giveBack(lease.ref.tenantId, lease.ref.leaseId, { now: this.opts.now() })
       .catch((err: unknown) => this.opts.onError?.(err, 'lease not given back; the sweeper will'));
   }
 }

@@ -167,7 +167,11 @@ export class LeaseStore {
    * `expiredBefore`, only a lease whose expiry has passed (the sweeper). False if there is nothing
    * to give back (already given back, or not expired).
    */
-  async giveBack(tenantId: string, leaseId: string, opts: { expiredBefore?: Date } = {}): Promise<boolean> {
+  async giveBack(
+    tenantId: string,
+    leaseId: string,
+    opts: { expiredBefore?: Date; now?: Date } = {},
+  ): Promise<boolean> {
     const key = keys.reservation(tenantId, leaseId);
     for (let attempt = 0; attempt < 5; attempt++) {
       const out = await this.doc.send(
@@ -178,7 +182,7 @@ export class LeaseStore {
       if (opts.expiredBefore && item.expiresAt >= opts.expiredBefore.toISOString()) return false;
       const unused = minus(amountOf(item, 'g'), amountOf(item, 's'));
       // A minute window that has ended is not given back to: its counter is gone or soon will be.
-      const current = windowsAt(new Date()).minute === item.minute;
+      const current = windowsAt(opts.now ?? opts.expiredBefore ?? new Date()).minute === item.minute;
       const target = {
         ...item,
         tenantMinute: item.tenantMinute && current,
