@@ -37,6 +37,8 @@ export interface Lease {
   holds: number;
   /** Requests to ask room for beyond the current demand; doubles while refills keep coming. */
   headroom: number;
+  /** Requests the last refill granted: the lease refills ahead when half of that is left. */
+  lastGrant: number;
   refill?: Promise<'ok' | 'refused' | 'gone'>;
   refusedAt?: number;
   view?: Promise<LeaseView | undefined>;
@@ -187,6 +189,7 @@ export class QuotaAdmission {
       used: zero(),
       holds: 0,
       headroom: 4,
+      lastGrant: 0,
       closing: false,
       lastActivity: now,
     };
@@ -199,8 +202,11 @@ export class QuotaAdmission {
     lease.holds++;
     lease.lastActivity = req.now.getTime();
     // Refill ahead: when less than half the headroom is left, or the admission window is half gone.
+    // (Slots are not a reason: they come back to the lease as its requests finish.)
     const free = minus(lease.granted, lease.used);
-    const low = free.requests < Math.ceil(lease.headroom / 2) || !fits(lease, worst, req.now.getTime());
+    const low =
+      free.requests < Math.ceil(lease.lastGrant / 2) ||
+      !fits(lease, { ...worst, slots: 0 }, req.now.getTime());
     if ((low || lease.admitUntil - req.now.getTime() < this.opts.leaseMs / 2) && !lease.refill) {
       void this.refill(lease, req, zero()).catch(() => {});
     }
@@ -267,6 +273,7 @@ export class QuotaAdmission {
         return 'refused';
       }
       lease.granted = plus(lease.granted, ask);
+      lease.lastGrant = ask.requests;
       lease.admitUntil = admitUntil;
       lease.refusedAt = undefined;
       lease.headroom = Math.min(MAX_HEADROOM, lease.headroom * 2);

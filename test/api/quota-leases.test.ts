@@ -1,7 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApiApp } from '../../functions/api/app';
-import { createApiDeps } from '../../functions/api/deps';
+import { createApiDeps, createStores } from '../../functions/api/deps';
 import { keys } from '../../shared/db/keys';
 import { tableNames } from '../../shared/db/tables';
 import { newId } from '../../shared/ids';
@@ -145,6 +145,31 @@ describe('quota leases (DynamoDB Local)', () => {
     expect(await item(keys.quotaMinute(t, W.minute))).toMatchObject({ requests: 1 });
   });
 
+  it('group commit: concurrent settles with a duplicate among them record each request once', async () => {
+    const t = newId('ten');
+    const a = instance();
+    const l = limits({ requestsPerMinute: 1_000 });
+    const first = admitted(await a.admit(request(t, l)));
+    const dupId = first.reservation.requestId;
+    expect(await a.settle(first, actual(7), event(t, dupId, 7))).toBe('recorded');
+    const adms = await Promise.all(Array.from({ length: 20 }, () => a.admit(request(t, l))));
+    const dup = admitted(await a.admit(request(t, l, { requestId: dupId })));
+    const outcomes = await Promise.all([
+      ...adms.map((r, i) => {
+        const x = admitted(r);
+        return a.settle(x, actual(i + 1), event(t, x.reservation.requestId, i + 1));
+      }),
+      a.settle(dup, actual(7), event(t, dupId, 7)),
+    ]);
+    expect(outcomes.filter((o) => o === 'recorded')).toHaveLength(20);
+    expect(outcomes.at(-1)).toBe('duplicate');
+    expect(await h.stores.usage.listEvents(t)).toHaveLength(21);
+    const daily = await h.stores.usage.listDaily(t, '2026-05-10', '2026-05-10');
+    expect(daily).toMatchObject([{ requests: 21, inputTokens: 7 + 210 }]);
+    await a.close();
+    expect(await item(keys.quotaMonth(t, W.month))).toMatchObject({ input_tokens: 217, costNanoUsd: 21_700 });
+  });
+
   it('an instance that dies holding a lease: the sweeper gives back exactly what was not settled', async () => {
     const t = newId('ten');
     const dead = instance();
@@ -210,5 +235,44 @@ describe('two gateway instances over one store', () => {
     expect(results.filter((r) => r.status === 200)).toHaveLength(50);
     expect(results.filter((r) => r.status === 429)).toHaveLength(150);
     expect(await h.stores.usage.listEvents(t.tenantId)).toHaveLength(50);
+  });
+
+  it('a warm request makes one store round trip (the settlement), not three', async () => {
+    const h = await createHarness();
+    const stores = createStores(h.config);
+    const sent: string[] = [];
+    stores.dynamo.doc.middlewareStack.add(
+      (next, context) => async (args) => {
+        sent.push(String(context.commandName));
+        return next(args);
+      },
+      { step: 'initialize', name: 'countCommands' },
+    );
+    const app = createApiApp(
+      createApiDeps(h.config, createLogger('silent'), {
+        stores,
+        email: h.outbox,
+        signingKeys: h.signingKeys,
+      }),
+    );
+    const t = await h.newTenant({
+      limitOverrides: { requestsPerMinute: 10_000, tokensPerMinute: 10_000_000 },
+    });
+    const call = () =>
+      app.request('/v1/text/sentiment', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'sentiment', input: 'a warm request' }),
+      });
+    for (let i = 0; i < 5; i++) expect((await call()).status).toBe(200);
+    sent.length = 0;
+    for (let i = 0; i < 20; i++) expect((await call()).status).toBe(200);
+    // The harness caches no key or tenant (revocation tests), so those reads are per request here.
+    const quotaWork = sent.filter((c) => c === 'TransactWriteItemsCommand' || c === 'BatchGetItemCommand');
+    // 20 settlements plus a few lease refills (each 1 TransactWrite + 1 BatchGet); a reservation
+    // per request would be 60 (reserve, BatchGet, settle).
+    expect(quotaWork.filter((c) => c === 'TransactWriteItemsCommand').length).toBeGreaterThanOrEqual(20);
+    expect(quotaWork.length).toBeLessThan(28);
+    stores.dynamo.client.destroy();
   });
 });
