@@ -2,7 +2,7 @@ import { newId } from '../ids';
 import type { UsageEvent } from '../metering/usage-store';
 import { minus, plus, zero } from './counter-deltas';
 import { counterFlags } from './grant-items';
-import { type LeaseView, leaseAsk, viewOf } from './lease-sizing';
+import { type LeaseView, leaseAsk, viewCounts, viewOf } from './lease-sizing';
 import type { LeaseRef } from './lease-store';
 import type { QuotaStore } from './quota-store';
 import type { Actual, Amount, Peek, Refusal, Reservation, ReservationRequest } from './quota-types';
@@ -67,13 +67,7 @@ export class QuotaAdmission {
   ) {}
 
   async admit(req: ReservationRequest): Promise<AdmitResult> {
-    const worst: Amount = {
-      requests: 1,
-      slots: 1,
-      tokens: req.tokens,
-      units: req.units,
-      costNanoUsd: req.costNanoUsd,
-    };
+    const worst = worstOf(req);
     if (this.opts.leaseMs > 0) {
       for (let attempt = 0; attempt < 16; attempt++) {
         const lease = this.leaseFor(req);
@@ -130,23 +124,7 @@ export class QuotaAdmission {
     if (!lease || lease.closing || lease.ref.minute !== windowsAt(now).minute) return undefined;
     const view = await lease.view;
     if (!view) return undefined;
-    const unusedNow = minus(lease.granted, lease.used);
-    const heldSinceRead = minus(view.grantedAtRead, unusedNow);
-    const counted = (m: { requests: number; tokens: number } | undefined) =>
-      m && {
-        requests: m.requests - view.grantedAtRead.requests + heldSinceRead.requests,
-        tokens: m.tokens - view.grantedAtRead.tokens + heldSinceRead.tokens,
-      };
-    const month = view.counters.month && {
-      costNanoUsd: view.counters.month.costNanoUsd - unusedNow.costNanoUsd,
-      units: Object.fromEntries(
-        Object.entries(view.counters.month.units).map(([u, n]) => [
-          u,
-          n - (unusedNow.units[u as 'images'] ?? 0),
-        ]),
-      ),
-    };
-    return { tenant: counted(view.counters.tenant), key: counted(view.counters.key), month };
+    return viewCounts(view, lease.granted, lease.used);
   }
 
   /** Gives back every lease with nothing in flight (shutdown, tests). */
@@ -238,7 +216,7 @@ export class QuotaAdmission {
       const ask = leaseAsk(
         req.limits,
         minus(need, minus(lease.granted, lease.used)),
-        need.requests ? need : this.lastWorst(lease, req),
+        worstOf(req),
         lease.headroom,
         view,
       );
@@ -291,10 +269,6 @@ export class QuotaAdmission {
     return lease.refill;
   }
 
-  private lastWorst(_lease: Lease, req: ReservationRequest): Amount {
-    return { requests: 1, slots: 1, tokens: req.tokens, units: req.units, costNanoUsd: req.costNanoUsd };
-  }
-
   /** Wakes when the lease may be given back: its window over, or idle. */
   private schedule(lease: Lease) {
     if (lease.timer) clearTimeout(lease.timer);
@@ -340,4 +314,8 @@ function fits(lease: Lease, worst: Amount, now: number): boolean {
   for (const [u, n] of Object.entries(worst.units))
     if ((free.units[u as 'images'] ?? 0) < (n ?? 0)) return false;
   return true;
+}
+
+function worstOf(req: ReservationRequest): Amount {
+  return { requests: 1, slots: 1, tokens: req.tokens, units: req.units, costNanoUsd: req.costNanoUsd };
 }

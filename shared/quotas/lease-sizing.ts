@@ -1,3 +1,4 @@
+import { minus } from './counter-deltas';
 import { billingUnits, type EffectiveLimits } from './plans';
 import type { Amount, Peek } from './quota-types';
 
@@ -9,6 +10,32 @@ export interface LeaseView {
 
 export function viewOf(counters: Peek, grantedAtRead: Amount): LeaseView {
   return { counters, grantedAtRead };
+}
+
+/**
+ * The counters as this instance sees them now: as read after the last refill, less what the lease
+ * holds unused now (so this instance's own requests count at once), plus what was granted since
+ * the read (counted in the store, not yet in the read).
+ */
+export function viewCounts(view: LeaseView, granted: Amount, used: Amount): Peek {
+  const unused = minus(granted, used);
+  const since = minus(granted, view.grantedAtRead);
+  const c = view.counters;
+  const minute = (m: { requests: number; tokens: number } | undefined) =>
+    m && {
+      requests: m.requests - unused.requests + since.requests,
+      tokens: m.tokens - unused.tokens + since.tokens,
+    };
+  const month = c.month && {
+    costNanoUsd: c.month.costNanoUsd - unused.costNanoUsd + since.costNanoUsd,
+    units: Object.fromEntries(
+      Object.entries(c.month.units).map(([u, n]) => [
+        u,
+        n - (unused.units[u as 'images'] ?? 0) + (since.units[u as 'images'] ?? 0),
+      ]),
+    ),
+  };
+  return { tenant: minute(c.tenant), key: minute(c.key), month };
 }
 
 /** No lease takes more than this share of a limit in one refill... */

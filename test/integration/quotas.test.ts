@@ -210,6 +210,23 @@ describe('killing the server mid-load', () => {
     const tenantId = /Demo tenant\s+(ten_\S+)/.exec(first.out())?.[1];
     expect(key).toBeDefined();
     expect(tenantId).toBeDefined();
+    // Limits high enough that the load keeps flowing until the kill: the crash then cuts off
+    // requests admitted from a quota lease, which only the sweeper can give back.
+    const firstState = JSON.parse(readFileSync(localStateFile(dir), 'utf8')) as { dynamoEndpoint: string };
+    const firstStores = createStores(
+      loadConfig({ DYNAMODB_ENDPOINT: firstState.dynamoEndpoint, STAGE: 'crash' }),
+    );
+    await firstStores.dynamo.doc.send(
+      new UpdateCommand({
+        TableName: tableNames('crash').main,
+        Key: keys.tenant(tenantId!),
+        UpdateExpression: 'SET limitOverrides = :o',
+        ExpressionAttributeValues: {
+          ':o': { requestsPerMinute: 1_000_000, tokensPerMinute: 1_000_000_000, maxConcurrent: 1_000 },
+        },
+      }),
+    );
+    firstStores.dynamo.client.destroy();
 
     // Load: closed loops of sentiment and chat (chat holds its reservation longer), until the kill.
     const served = new Set<string>();
