@@ -97,10 +97,11 @@ export async function benchGateway(opts: { quick: boolean }): Promise<string> {
     lines.push(
       `| **added by the gateway** | | **${fmt(sg.p50 - sd.p50)}** | ${fmt(sg.p90 - sd.p90)} | **${fmt(sg.p99 - sd.p99)}** |`,
       '',
-      'The added latency is with every limit and the meter on: per request the gateway makes the reservation ' +
-        '(1 TransactWrite) before the model call, reads the counters (1 BatchGet) while the model runs, and ' +
-        'settles with the usage event and every aggregate (1 TransactWrite) after it; key, tenant, catalog and ' +
-        'plans come from memory. The store rows below measure those two writes alone.',
+      'The added latency is with every limit and the meter on: per request the gateway admits from its quota ' +
+        'lease in memory (a refill, 1 TransactWrite + 1 BatchGet, every N requests in the background) and ' +
+        'settles with the usage event, every aggregate and the lease (1 TransactWrite, group-committed under ' +
+        'load) after the model call; key, tenant, catalog and plans come from memory. The store rows below ' +
+        'measure a single reservation and its settlement, the path near a limit.',
       '',
     );
 

@@ -226,7 +226,6 @@ describe('killing the server mid-load', () => {
         },
       }),
     );
-    firstStores.dynamo.client.destroy();
 
     // Load: closed loops of sentiment and chat (chat holds its reservation longer), until the kill.
     const served = new Set<string>();
@@ -257,7 +256,10 @@ describe('killing the server mid-load', () => {
     const loadDeadline = Date.now() + 120_000;
     while (served.size < 60 && Date.now() < loadDeadline) await sleep(20);
     expect(served.size).toBeGreaterThanOrEqual(60);
+    // What the crash leaves for the sweeper: the leases (and any single reservations) open now.
+    const openAtKill = (await firstStores.quotas.openReservations(tenantId!)).length;
     first.child.kill('SIGKILL');
+    firstStores.dynamo.client.destroy();
     stop = true;
     await Promise.all(loops);
     expect(failed).toBeGreaterThan(0);
@@ -288,7 +290,7 @@ describe('killing the server mid-load', () => {
     expect(await stores.quotas.inFlight(tenantId!)).toBe(0);
     // ...and it was the sweeper that released what the crash left behind.
     const released = [...second.out().matchAll(/"released":(\d+)/g)].reduce((s, m) => s + Number(m[1]), 0);
-    expect(released).toBeGreaterThan(0);
+    if (openAtKill > 0) expect(released).toBeGreaterThan(0);
     const month = await stores.quotas.month(tenantId!, new Date());
     expect(month.costNanoUsd).toBe(events.reduce((s, e) => s + e.costNanoUsd, 0));
     expect(month.units.input_tokens).toBe(events.reduce((s, e) => s + (e.units.input_tokens ?? 0), 0));
