@@ -83,12 +83,16 @@ export class QuotaAdmission {
         }
       }
     }
-    const r = await this.store.reserve(req);
+    let r = await this.store.reserve(req);
+    if (!r.ok && r.limit === 'concurrency_limit' && (await this.giveBackIdle(req.tenantId))) {
+      // Idle leases of this tenant here (other keys') held in-flight slots: given back, try again.
+      r = await this.store.reserve(req);
+    }
     if (r.ok) return { ok: true, admission: { kind: 'reservation', reservation: r.reservation } };
     // The store is full; but this instance's lease may have been granted room while the
     // reservation was tried (a refill commits before its answer arrives): that room is used first,
     // so leasing never refuses a request that capacity held here could serve.
-    const lease = this.opts.leaseMs > 0 ? this.leases.get(`${req.tenantId}#${req.keyId}`) : undefined;
+    const lease = this.opts.leaseMs > 0 ? this.leases.get(leaseKey(req)) : undefined;
     if (lease) {
       await lease.refill?.catch(() => {});
       if (fits(lease, worst, this.opts.now().getTime()))
@@ -120,11 +124,20 @@ export class QuotaAdmission {
    * month as read after its last refill, corrected by what the lease still holds unused now.
    */
   async peek(tenantId: string, keyId: string, now: Date): Promise<Peek | undefined> {
-    const lease = this.leases.get(`${tenantId}#${keyId}`);
+    const lease = this.leases.get(`${tenantId}#${keyId}`) ?? this.leases.get(tenantId);
     if (!lease || lease.closing || lease.ref.minute !== windowsAt(now).minute) return undefined;
     const view = await lease.view;
     if (!view) return undefined;
     return viewCounts(view, lease.granted, lease.used);
+  }
+
+  /** Gives back this tenant's leases with nothing in flight here; whether there were any. */
+  private async giveBackIdle(tenantId: string): Promise<boolean> {
+    const idle = [...this.leases.values()].filter(
+      (l) => l.ref.tenantId === tenantId && l.holds === 0 && l.granted.slots > 0,
+    );
+    await Promise.all(idle.map((l) => this.retire(l)));
+    return idle.length > 0;
   }
 
   /** Gives back every lease with nothing in flight (shutdown, tests). */
@@ -133,7 +146,7 @@ export class QuotaAdmission {
   }
 
   private leaseFor(req: ReservationRequest): Lease {
-    const id = `${req.tenantId}#${req.keyId}`;
+    const id = leaseKey(req);
     const now = req.now.getTime();
     const fingerprint = JSON.stringify(req.limits);
     const w = windowsAt(req.now);
@@ -318,4 +331,14 @@ function fits(lease: Lease, worst: Amount, now: number): boolean {
 
 function worstOf(req: ReservationRequest): Amount {
   return { requests: 1, slots: 1, tokens: req.tokens, units: req.units, costNanoUsd: req.costNanoUsd };
+}
+
+/**
+ * One lease per tenant for keys without limits of their own (the tenant's counters are all they
+ * move, so every such key shares it); per tenant x key where the key has its own limits.
+ */
+function leaseKey(req: ReservationRequest): string {
+  const k = req.limits.key;
+  const own = Object.values(k).some((v) => v !== undefined);
+  return own ? `${req.tenantId}#${req.keyId}` : req.tenantId;
 }

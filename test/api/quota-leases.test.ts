@@ -145,6 +145,27 @@ describe('quota leases (DynamoDB Local)', () => {
     expect(await item(keys.quotaMinute(t, W.minute))).toMatchObject({ requests: 1 });
   });
 
+  it('leases of other keys do not starve a tenant’s concurrency limit: idle ones give their slots back', async () => {
+    const t = newId('ten');
+    const a = instance();
+    // Keys with limits of their own lease apart; the tenant allows 2 requests in flight.
+    const l = limits({ maxConcurrent: 2 }, { requestsPerMinute: 100 });
+    for (const keyId of ['key_a', 'key_b', 'key_c', 'key_d']) {
+      const adm = admitted(await a.admit(request(t, l, { keyId })));
+      await a.settle(adm, actual(1), { ...event(t, adm.reservation.requestId, 1), keyId });
+    }
+    const first = admitted(await a.admit(request(t, l, { keyId: 'key_e' })));
+    const second = admitted(await a.admit(request(t, l, { keyId: 'key_f' })));
+    expect(await a.admit(request(t, l, { keyId: 'key_g' }))).toMatchObject({
+      ok: false,
+      limit: 'concurrency_limit',
+    });
+    await a.release(first);
+    await a.release(second);
+    await a.close();
+    expect(await h.stores.quotas.inFlight(t)).toBe(0);
+  });
+
   it('group commit: concurrent settles with a duplicate among them record each request once', async () => {
     const t = newId('ten');
     const a = instance();
