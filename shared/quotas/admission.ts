@@ -2,7 +2,7 @@ import { newId } from '../ids';
 import type { UsageEvent } from '../metering/usage-store';
 import { minus, plus, zero } from './counter-deltas';
 import { counterFlags } from './grant-items';
-import { type LeaseView, leaseAsk, viewCounts, viewOf } from './lease-sizing';
+import { fits, type LeaseView, leaseAsk, leaseKey, viewCounts, viewOf, worstOf } from './lease-sizing';
 import type { LeaseRef } from './lease-store';
 import type { QuotaStore } from './quota-store';
 import type { Actual, Amount, Peek, Refusal, Reservation, ReservationRequest } from './quota-types';
@@ -316,29 +316,4 @@ export class QuotaAdmission {
       .giveBack(lease.ref.tenantId, lease.ref.leaseId, { now: this.opts.now() })
       .catch((err: unknown) => this.opts.onError?.(err, 'lease not given back; the sweeper will'));
   }
-}
-
-function fits(lease: Lease, worst: Amount, now: number): boolean {
-  if (lease.closing || lease.admitUntil <= now) return false;
-  const free = minus(lease.granted, lease.used);
-  if (free.requests < worst.requests || free.tokens < worst.tokens || free.costNanoUsd < worst.costNanoUsd)
-    return false;
-  if (lease.ref.inFlight && free.slots < worst.slots) return false;
-  for (const [u, n] of Object.entries(worst.units))
-    if ((free.units[u as 'images'] ?? 0) < (n ?? 0)) return false;
-  return true;
-}
-
-function worstOf(req: ReservationRequest): Amount {
-  return { requests: 1, slots: 1, tokens: req.tokens, units: req.units, costNanoUsd: req.costNanoUsd };
-}
-
-/**
- * One lease per tenant for keys without limits of their own (the tenant's counters are all they
- * move, so every such key shares it); per tenant x key where the key has its own limits.
- */
-function leaseKey(req: ReservationRequest): string {
-  const k = req.limits.key;
-  const own = Object.values(k).some((v) => v !== undefined);
-  return own ? `${req.tenantId}#${req.keyId}` : req.tenantId;
 }

@@ -1,6 +1,6 @@
 import { minus } from './counter-deltas';
 import { billingUnits, type EffectiveLimits } from './plans';
-import type { Amount, Peek } from './quota-types';
+import type { Amount, Peek, ReservationRequest } from './quota-types';
 
 /** The counters as read right after a refill, and what the lease had been granted by then. */
 export interface LeaseView {
@@ -113,4 +113,35 @@ export function leaseAsk(
     costNanoUsd: d(deficit.costNanoUsd) + requests * per.costNanoUsd,
     units,
   };
+}
+
+/** Whether a lease (still admitting at `now`) has room for `worst`. */
+export function fits(
+  lease: { closing: boolean; admitUntil: number; granted: Amount; used: Amount; ref: { inFlight: boolean } },
+  worst: Amount,
+  now: number,
+): boolean {
+  if (lease.closing || lease.admitUntil <= now) return false;
+  const free = minus(lease.granted, lease.used);
+  if (free.requests < worst.requests || free.tokens < worst.tokens || free.costNanoUsd < worst.costNanoUsd)
+    return false;
+  if (lease.ref.inFlight && free.slots < worst.slots) return false;
+  for (const [u, n] of Object.entries(worst.units))
+    if ((free.units[u as 'images'] ?? 0) < (n ?? 0)) return false;
+  return true;
+}
+
+/** A request's worst case as an amount: one request, one slot. */
+export function worstOf(req: ReservationRequest): Amount {
+  return { requests: 1, slots: 1, tokens: req.tokens, units: req.units, costNanoUsd: req.costNanoUsd };
+}
+
+/**
+ * One lease per tenant for keys without limits of their own (the tenant's counters are all they
+ * move, so every such key shares it); per tenant x key where the key has its own limits.
+ */
+export function leaseKey(req: ReservationRequest): string {
+  const k = req.limits.key;
+  const own = Object.values(k).some((v) => v !== undefined);
+  return own ? `${req.tenantId}#${req.keyId}` : req.tenantId;
 }
