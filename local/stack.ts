@@ -17,8 +17,8 @@ import { tableNames } from '../shared/db/tables';
 import { OutboxEmailSender, type OutboxMessage } from '../shared/email/outbox-sender';
 import type { Logger } from '../shared/logger';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from './dynamodb';
-import { type SupervisedRuntime, superviseRuntime } from './runtime/supervisor';
 import { listen, serverTimeouts } from './http-server';
+import { type SupervisedRuntime, superviseRuntime } from './runtime/supervisor';
 import { type DemoSeed, seedCatalogIfAbsent, seedDemoTenant } from './seed';
 import { localSigningKeys } from './signing-keys';
 import { serveConsole } from './web-console';
@@ -123,6 +123,8 @@ export async function startLocalStack(
       signingKeys,
       clientIp: (c) => getConnInfo(c).remote.address ?? null,
     });
+    // On a clean stop, quota leases give back what they hold (a crash leaves it to the sweeper).
+    started.push({ stop: () => deps.admission.close() });
     // Reservations of requests that never settled are released within this period after expiry.
     const sweeper = setInterval(() => {
       sweepReservations(stores.quotas, new Date())

@@ -32,6 +32,14 @@ export const configSchema = z.object({
    * process that died mid-request leaves one behind). A request still running past it is billed in full.
    */
   RESERVATION_GRACE_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  /**
+   * How long an instance's quota lease admits requests after a refill (0: no leases, one
+   * reservation transaction per request). A lease that dies with its instance is given back by
+   * the sweeper this long plus MODEL_TIMEOUT_MS + RESERVATION_GRACE_MS after its last refill.
+   */
+  QUOTA_LEASE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  /** An idle lease (nothing in flight) gives back its unused capacity after this long. */
+  QUOTA_LEASE_IDLE_MS: z.coerce.number().int().min(10).max(60_000).default(2_000),
   /** How often the local server sweeps expired reservations (the cloud runs the job on a schedule). */
   RESERVATION_SWEEP_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
   /** How long a verified API key (and its tenant) may be served from memory; also the revocation lag. */

@@ -40,6 +40,7 @@ import type { ModelClient } from '../../shared/models/model-client';
 import { SageMakerModelClient } from '../../shared/models/sagemaker-client';
 import { metricServices } from '../../shared/observability/metrics';
 import { logMetrics, type MetricsSink } from '../../shared/observability/metrics-sink';
+import { QuotaAdmission } from '../../shared/quotas/admission';
 import { AlertStore, UsageAlerts } from '../../shared/quotas/alerts';
 import { PlanStore } from '../../shared/quotas/plan-store';
 import { QuotaStore } from '../../shared/quotas/quota-store';
@@ -200,6 +201,12 @@ export function createApiDeps(
     idempotency: stores.idempotency,
     plans: stores.plans,
     quotas: stores.quotas,
+    admission: new QuotaAdmission(stores.quotas, {
+      leaseMs: config.QUOTA_LEASE_MS,
+      idleMs: config.QUOTA_LEASE_IDLE_MS,
+      now,
+      onError: (err, what) => log.warn({ err }, what),
+    }),
     platformUsage: stores.platformUsage,
     alerts: new UsageAlerts(stores.alerts, accounts.email, { publicUrl: config.PUBLIC_URL, now }),
     alertStore: stores.alerts,

@@ -15,6 +15,7 @@ import type { PlatformUsageStore } from '../../shared/metering/platform-usage';
 import type { UsageStore } from '../../shared/metering/usage-store';
 import type { ModelClient } from '../../shared/models/model-client';
 import type { MetricsSink } from '../../shared/observability/metrics-sink';
+import type { QuotaAdmission } from '../../shared/quotas/admission';
 import type { AlertStore, UsageAlerts } from '../../shared/quotas/alerts';
 import type { PlanStore } from '../../shared/quotas/plan-store';
 import type { EffectiveLimits } from '../../shared/quotas/plans';
@@ -36,6 +37,8 @@ export interface ApiDeps {
   idempotency: IdempotencyStore;
   plans: PlanStore;
   quotas: QuotaStore;
+  /** Admits /v1 requests from this instance's quota leases, or by a reservation each. */
+  admission: QuotaAdmission;
   /** Usage across tenants (operators), written beside every usage event. */
   platformUsage: PlatformUsageStore;
   /** 50/80/100% alerts: recorded once, emailed to the tenant's contact. */

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { Principal } from '../../shared/auth/authenticator';
 import { ApiError } from '../../shared/errors';
 import { costNanoUsd, formatUsd, type Units } from '../../shared/metering/pricing';
+import type { Admission } from '../../shared/quotas/admission';
 import { type AlertMetric, type Reached, reachedThresholds } from '../../shared/quotas/alerts';
 import { billingUnits, type EffectiveLimits, effectiveLimits } from '../../shared/quotas/plans';
 import type { MinuteCount, MonthUse, Reservation, ReserveResult } from '../../shared/quotas/quota-store';
@@ -28,19 +29,22 @@ async function limitsOf(c: Context<AppEnv>, principal: Principal): Promise<Effec
 }
 
 /**
- * Reserves the worst case against every limit at once (one store round trip), before the model
- * is called. A refusal is a 429 naming the limit, with `Retry-After` and `x-should-retry`.
- * While the model runs, the counters are read (one BatchGet): the minute windows for the
- * rate-limit headers, the month for the usage alerts checked after the settle. A store too busy
- * to reserve is a 503 the client may retry: nothing was reserved and nothing ran.
+ * Admits the worst case against every limit at once, before the model is called: from this
+ * instance's lease in memory (no store round trip; the lease is refilled ahead, in one
+ * transaction, off the request path) or, near a limit, by a reservation of its own (one
+ * transaction). A refusal is a 429 naming the limit, with `Retry-After` and `x-should-retry`.
+ * The rate-limit headers and the month for the usage alerts come from the lease's view (the
+ * counters read after its last refill, corrected by its own use since), or for a reservation from
+ * the counters read while the model runs (one BatchGet). A store too busy to admit is a 503 the
+ * client may retry: nothing was reserved and nothing ran.
  */
-export async function reserve(c: Context<AppEnv>, target: Target, worst: WorstCase): Promise<Reservation> {
+export async function reserve(c: Context<AppEnv>, target: Target, worst: WorstCase): Promise<Admission> {
   const deps = c.get('deps');
   const principal = c.get('principal');
   const limits = await limitsOf(c, principal);
   const now = deps.now();
-  const result = await deps.quotas
-    .reserve({
+  const result = await deps.admission
+    .admit({
       tenantId: principal.tenantId,
       keyId: principal.keyId,
       requestId: c.get('requestId'),
@@ -64,13 +68,18 @@ export async function reserve(c: Context<AppEnv>, target: Target, worst: WorstCa
     await alertOnRefusal(c, result, limits, now);
     throw refusal(result, limits, now);
   }
-  const peek = deps.quotas.peek(principal.tenantId, principal.keyId, now).catch(() => undefined);
+  const admission = result.admission;
+  const peek = (
+    admission.kind === 'lease'
+      ? deps.admission.peek(principal.tenantId, principal.keyId, now)
+      : deps.quotas.peek(principal.tenantId, principal.keyId, now)
+  ).catch(() => undefined);
   c.set('quota', { limits, peek });
   c.set(
     'rateLimit',
     peek.then((counts) => rateLimitHeaders(limits, counts, now)),
   );
-  return result.reservation;
+  return admission;
 }
 
 /**
@@ -80,7 +89,7 @@ export async function reserve(c: Context<AppEnv>, target: Target, worst: WorstCa
 export async function settle(
   c: Context<AppEnv>,
   target: Target,
-  reservation: Reservation,
+  admission: Admission,
   units: Units,
   latencyMs: number,
 ): Promise<number> {
@@ -88,8 +97,8 @@ export async function settle(
   const principal = c.get('principal');
   const cost = costNanoUsd(units, target.version.prices);
   try {
-    await deps.quotas.settle(
-      reservation,
+    await deps.admission.settle(
+      admission,
       { tokens: (units.input_tokens ?? 0) + (units.output_tokens ?? 0), units, costNanoUsd: cost },
       {
         requestId: c.get('requestId'),
@@ -106,7 +115,7 @@ export async function settle(
       },
     );
   } catch (err) {
-    await release(c, reservation);
+    await release(c, admission);
     throw new ApiError(
       'store_unavailable',
       'Usage could not be recorded, so the result was withheld; you were not billed. Try again.',
@@ -118,7 +127,7 @@ export async function settle(
   for (const [unit, value] of Object.entries(units)) {
     if (value) deps.metrics.emit('Units', value, { ModelVersion: target.served, Unit: unit });
   }
-  await alertAfterSettle(c, reservation, units, cost);
+  await alertAfterSettle(c, admission.reservation, units, cost);
   return cost;
 }
 
@@ -148,7 +157,14 @@ async function alertOnRefusal(
     r.limit === 'spend_cap_reached' ? 'spend' : r.unit ? `included_${r.unit}` : undefined;
   // A limit of 0 (nothing included) is not something to be alerted about each month.
   if (!metric || r.limitValue <= 0 || (metric !== 'spend' && limits.included[r.unit!] === undefined)) return;
-  await notify(c, windowsAt(now).month, [{ metric, threshold: 100, used: r.used, limit: r.limitValue }]);
+  // The refusing counter includes capacity leases hold unused: the month's use is read net of it
+  // (off the served path: this request is refused either way).
+  const month = await c
+    .get('deps')
+    .quotas.month(c.get('principal').tenantId, now)
+    .catch(() => undefined);
+  const used = month ? (metric === 'spend' ? month.costNanoUsd : (month.units[r.unit!] ?? 0)) : r.used;
+  await notify(c, windowsAt(now).month, [{ metric, threshold: 100, used, limit: r.limitValue }]);
 }
 
 async function notify(c: Context<AppEnv>, month: string, reached: Reached[]) {
@@ -162,10 +178,10 @@ async function notify(c: Context<AppEnv>, month: string, reached: Reached[]) {
 }
 
 /** Gives a failed request's reservation back. Never throws: the sweeper is the fallback. */
-export async function release(c: Context<AppEnv>, reservation: Reservation): Promise<void> {
+export async function release(c: Context<AppEnv>, admission: Admission): Promise<void> {
   await c
     .get('deps')
-    .quotas.release(reservation)
+    .admission.release(admission)
     .catch((err: unknown) => c.get('log').warn({ err }, 'reservation not released; the sweeper will'));
 }
 
@@ -177,13 +193,13 @@ export async function withReservation<T>(
   c: Context<AppEnv>,
   target: Target,
   worst: WorstCase,
-  serve: (reservation: Reservation) => Promise<T>,
+  serve: (admission: Admission) => Promise<T>,
 ): Promise<T> {
-  const reservation = await reserve(c, target, worst);
+  const admission = await reserve(c, target, worst);
   try {
-    return await serve(reservation);
+    return await serve(admission);
   } catch (err) {
-    await release(c, reservation);
+    await release(c, admission);
     throw err;
   }
 }
@@ -244,7 +260,10 @@ export async function currentRateLimitHeaders(c: Context<AppEnv>): Promise<Recor
   const now = deps.now();
   const [limits, counts] = await Promise.all([
     limitsOf(c, principal),
-    deps.quotas.peek(principal.tenantId, principal.keyId, now),
+    // This instance's lease view when it has one (no round trip), else the counters.
+    deps.admission
+      .peek(principal.tenantId, principal.keyId, now)
+      .then((view) => view ?? deps.quotas.peek(principal.tenantId, principal.keyId, now)),
   ]);
   return rateLimitHeaders(limits, counts, now);
 }

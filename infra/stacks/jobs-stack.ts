@@ -32,10 +32,16 @@ export const sweeperEntry = fromRoot('functions', 'jobs', 'sweep-reservations-la
 export const billingSyncEntry = fromRoot('functions', 'jobs', 'billing-sync-lambda.ts');
 
 /**
- * What the sweeper does to `main`: find expired reservations in gsi1, then release each in one
- * transaction (delete the reservation, give back the counters).
+ * What the sweeper does to `main`: find expired reservations and leases in gsi1, read a lease's
+ * granted and settled amounts (GetItem), then release each in one transaction (delete it, give
+ * back the counters).
  */
-export const sweeperTableActions = ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'] as const;
+export const sweeperTableActions = [
+  'dynamodb:Query',
+  'dynamodb:GetItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:UpdateItem',
+] as const;
 
 /**
  * Scheduled work off the request path: the quota reservation sweeper, once a minute (a request

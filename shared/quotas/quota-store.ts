@@ -1,76 +1,26 @@
-import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { BillingUnit } from '../catalog/types';
+import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../db/keys';
 import { shardOf } from '../db/shard';
 import { type TransactItem, transact } from '../db/transact';
-import type { Units } from '../metering/pricing';
 import { type UsageEvent, usageEventItems } from '../metering/usage-store';
-import { billingUnits, type EffectiveLimits } from './plans';
+import { counterDeltaItems } from './counter-deltas';
+import { counterFlags, grantItems, impossible } from './grant-items';
+import { LeaseStore } from './lease-store';
+import { QuotaReads } from './quota-reads';
+import {
+  type Actual,
+  type Amount,
+  type MonthUse,
+  type Peek,
+  RESERVATION_SHARDS,
+  type Reservation,
+  type ReservationRequest,
+  type ReserveResult,
+} from './quota-types';
 import { windowsAt } from './windows';
 
-/** Which limit refused a request; each is its own error code. */
-export type LimitCode =
-  | 'rate_limit_requests'
-  | 'rate_limit_tokens'
-  | 'quota_exceeded'
-  | 'spend_cap_reached'
-  | 'concurrency_limit';
+export * from './quota-types';
 
-/** The worst case a request may use, reserved before the model is called. */
-export interface ReservationRequest {
-  tenantId: string;
-  keyId: string;
-  requestId: string;
-  now: Date;
-  limits: EffectiveLimits;
-  /** Tokens counted against per-minute token limits (input + max output; 0 for images). */
-  tokens: number;
-  units: Units;
-  costNanoUsd: number;
-  /** After this long an unsettled reservation (a crashed process) is released by the sweeper. */
-  ttlMs: number;
-}
-
-export interface Reservation {
-  tenantId: string;
-  keyId: string;
-  requestId: string;
-  minute: string;
-  month: string;
-  tokens: number;
-  units: Units;
-  costNanoUsd: number;
-  expiresAt: string;
-  tenantMinute: boolean;
-  keyMinute: boolean;
-  inFlight: boolean;
-  /** Whether the key's own month cost counter was moved (keys with a monthly spend cap). */
-  keyMonth?: boolean;
-}
-
-export type ReserveResult =
-  | { ok: true; reservation: Reservation }
-  | {
-      ok: false;
-      limit: LimitCode;
-      scope: 'tenant' | 'key';
-      retryAfterSec: number;
-      limitValue: number;
-      /** For `quota_exceeded`: the unit whose included amount is used up. */
-      unit?: BillingUnit;
-      /** For monthly limits: what the month had used when the request was refused. */
-      used?: number;
-    };
-
-/** The actual use, known after the model answered. */
-export interface Actual {
-  tokens: number;
-  units: Units;
-  costNanoUsd: number;
-}
-
-export const RESERVATION_SHARDS = 8;
-const UNITS = billingUnits;
 const DAY_S = 86_400;
 
 /**
@@ -79,22 +29,27 @@ const DAY_S = 86_400;
  * month, requests in flight) plus the reservation item: either every counter moves or none does,
  * so concurrent requests cannot overshoot and a refusal by one limit leaves the others untouched.
  * Settlement is one transaction too: counters corrected to the actual use, the reservation
- * deleted, and the usage event and daily aggregate written, all or nothing.
+ * deleted, and the usage event and daily aggregate written, all or nothing. Leases (`leases`)
+ * are the same machinery for a block of requests that an instance admits from in memory.
  */
 export class QuotaStore {
+  readonly leases: LeaseStore;
+  private readonly reads: QuotaReads;
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly mainTable: string,
     private readonly usageTable: string,
-  ) {}
+  ) {
+    this.leases = new LeaseStore(doc, mainTable, usageTable);
+    this.reads = new QuotaReads(doc, mainTable);
+  }
 
   async reserve(req: ReservationRequest): Promise<ReserveResult> {
     const w = windowsAt(req.now);
-    const { tenant, key } = req.limits;
-    // A request larger than a whole window's allowance can never pass: say so without touching anything.
-    const tooBig = this.impossible(req);
+    const tooBig = impossible(req.limits, req, req.now);
     if (tooBig) return tooBig;
-
+    const flags = counterFlags(req.limits);
     const reservation: Reservation = {
       tenantId: req.tenantId,
       keyId: req.keyId,
@@ -105,231 +60,40 @@ export class QuotaStore {
       units: req.units,
       costNanoUsd: req.costNanoUsd,
       expiresAt: new Date(req.now.getTime() + req.ttlMs).toISOString(),
-      tenantMinute: tenant.requestsPerMinute !== undefined || tenant.tokensPerMinute !== undefined,
-      keyMinute: key.requestsPerMinute !== undefined || key.tokensPerMinute !== undefined,
-      inFlight: tenant.maxConcurrent !== undefined,
-      keyMonth: key.spendCapNanoUsd !== undefined,
+      ...flags,
     };
-    const minuteTtl = Math.floor(req.now.getTime() / 1000) + 180;
-    const items: { item: TransactItem; on: (old: Record<string, unknown> | undefined) => ReserveResult }[] =
-      [];
-
-    const minuteItem = (
-      k: { pk: string; sk: string },
-      rpm: number | undefined,
-      tpm: number | undefined,
-      scope: 'tenant' | 'key',
-    ) => {
-      const cond: string[] = [];
-      const values: Record<string, unknown> = {
-        ':one': 1,
-        ':tok': req.tokens,
-        ':ttl': minuteTtl,
-        ':type': 'quota_counter',
-      };
-      if (rpm !== undefined) {
-        cond.push('(attribute_not_exists(requests) OR requests <= :rmax)');
-        values[':rmax'] = rpm - 1;
-      }
-      if (tpm !== undefined) {
-        cond.push('(attribute_not_exists(tokens) OR tokens <= :tmax)');
-        values[':tmax'] = tpm - req.tokens;
-      }
-      items.push({
-        item: {
-          Update: {
-            TableName: this.mainTable,
-            Key: k,
-            UpdateExpression: 'SET #type = :type, #ttl = :ttl ADD requests :one, tokens :tok',
-            ConditionExpression: cond.join(' AND '),
-            ExpressionAttributeNames: { '#type': 'type', '#ttl': 'ttl' },
-            ExpressionAttributeValues: values,
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          },
-        },
-        on: (old) => {
-          const requestsFull = rpm !== undefined && Number(old?.requests ?? 0) > rpm - 1;
-          return requestsFull
-            ? {
-                ok: false,
-                limit: 'rate_limit_requests',
-                scope,
-                retryAfterSec: w.minuteResetSec,
-                limitValue: rpm,
-              }
-            : {
-                ok: false,
-                limit: 'rate_limit_tokens',
-                scope,
-                retryAfterSec: w.minuteResetSec,
-                limitValue: tpm ?? 0,
-              };
-        },
-      });
+    const amount: Amount = {
+      requests: 1,
+      slots: 1,
+      tokens: req.tokens,
+      units: req.units,
+      costNanoUsd: req.costNanoUsd,
     };
-    if (reservation.tenantMinute) {
-      minuteItem(
-        keys.quotaMinute(req.tenantId, w.minute),
-        tenant.requestsPerMinute,
-        tenant.tokensPerMinute,
-        'tenant',
-      );
-    }
-    if (reservation.keyMinute) {
-      minuteItem(
-        keys.quotaKeyMinute(req.tenantId, req.keyId, w.minute),
-        key.requestsPerMinute,
-        key.tokensPerMinute,
-        'key',
-      );
-    }
-
-    // The month: always counted (alerts and the console read it), conditional where limited.
-    {
-      const cond: string[] = [];
-      const names: Record<string, string> = { '#type': 'type', '#cost': 'costNanoUsd' };
-      const values: Record<string, unknown> = { ':type': 'quota_counter', ':cost': req.costNanoUsd };
-      const adds = ['#cost :cost'];
-      for (const u of UNITS) {
-        const n = req.units[u] ?? 0;
-        names[`#${u}`] = u;
-        values[`:${u}`] = n;
-        adds.push(`#${u} :${u}`);
-        const cap = tenant.monthlyUnits[u];
-        if (cap !== undefined && n > 0) {
-          cond.push(`(attribute_not_exists(#${u}) OR #${u} <= :max_${u})`);
-          values[`:max_${u}`] = cap - n;
-        }
-      }
-      if (tenant.spendCapNanoUsd !== undefined && req.costNanoUsd > 0) {
-        cond.push('(attribute_not_exists(#cost) OR #cost <= :maxcost)');
-        values[':maxcost'] = tenant.spendCapNanoUsd - req.costNanoUsd;
-      }
-      items.push({
-        item: {
-          Update: {
-            TableName: this.mainTable,
-            Key: keys.quotaMonth(req.tenantId, w.month),
-            UpdateExpression: `SET #type = :type ADD ${adds.join(', ')}`,
-            ...(cond.length
-              ? { ConditionExpression: cond.join(' AND '), ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }
-              : {}),
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-          },
-        },
-        on: (old) => {
-          const spent = Number(old?.costNanoUsd ?? 0);
-          if (tenant.spendCapNanoUsd !== undefined && spent > tenant.spendCapNanoUsd - req.costNanoUsd) {
-            return {
-              ok: false,
-              limit: 'spend_cap_reached',
-              scope: 'tenant',
-              retryAfterSec: w.monthResetSec,
-              limitValue: tenant.spendCapNanoUsd,
-              used: spent,
-            };
-          }
-          const unit =
-            UNITS.find((u) => {
-              const cap = tenant.monthlyUnits[u];
-              return cap !== undefined && Number(old?.[u] ?? 0) > cap - (req.units[u] ?? 0);
-            }) ?? UNITS.find((u) => (req.units[u] ?? 0) > 0);
-          return {
-            ok: false,
-            limit: 'quota_exceeded',
-            scope: 'tenant',
-            retryAfterSec: w.monthResetSec,
-            limitValue: unit ? (tenant.monthlyUnits[unit] ?? 0) : 0,
-            ...(unit ? { unit, used: Number(old?.[unit] ?? 0) } : {}),
-          };
-        },
-      });
-    }
-
-    if (reservation.keyMonth) {
-      const cap = key.spendCapNanoUsd!;
-      items.push({
-        item: {
-          Update: {
-            TableName: this.mainTable,
-            Key: keys.quotaKeyMonth(req.tenantId, req.keyId, w.month),
-            UpdateExpression: 'SET #type = :type ADD #cost :cost',
-            ConditionExpression: 'attribute_not_exists(#cost) OR #cost <= :maxcost',
-            ExpressionAttributeNames: { '#type': 'type', '#cost': 'costNanoUsd' },
-            ExpressionAttributeValues: {
-              ':type': 'quota_counter',
-              ':cost': req.costNanoUsd,
-              ':maxcost': cap - req.costNanoUsd,
-            },
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          },
-        },
-        on: (old) => ({
-          ok: false,
-          limit: 'spend_cap_reached',
-          scope: 'key',
-          retryAfterSec: w.monthResetSec,
-          limitValue: cap,
-          used: Number(old?.costNanoUsd ?? 0),
-        }),
-      });
-    }
-
-    if (reservation.inFlight) {
-      items.push({
-        item: {
-          Update: {
-            TableName: this.mainTable,
-            Key: keys.quotaInFlight(req.tenantId),
-            UpdateExpression: 'SET #type = :type ADD inflight :one',
-            ConditionExpression: 'attribute_not_exists(inflight) OR inflight <= :max',
-            ExpressionAttributeNames: { '#type': 'type' },
-            ExpressionAttributeValues: {
-              ':type': 'quota_counter',
-              ':one': 1,
-              ':max': tenant.maxConcurrent! - 1,
-            },
-          },
-        },
-        on: () => ({
-          ok: false,
-          limit: 'concurrency_limit',
-          scope: 'tenant',
-          retryAfterSec: 1,
-          limitValue: tenant.maxConcurrent!,
-        }),
-      });
-    }
-
-    items.push({
-      item: {
-        Put: {
-          TableName: this.mainTable,
-          Item: {
-            ...keys.reservation(req.tenantId, req.requestId),
-            type: 'reservation',
-            gsi1pk: keys.reservationIndex(shardOf(req.requestId, RESERVATION_SHARDS)),
-            gsi1sk: `${reservation.expiresAt}#${req.requestId}`,
-            // A last resort only: the sweeper releases long before TTL would delete it.
-            ttl: Math.floor(Date.parse(reservation.expiresAt) / 1000) + DAY_S,
-            ...reservation,
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        },
-      },
-      on: () => {
-        throw new Error(`reservation for ${req.requestId} already exists`);
-      },
-    });
-
-    const result = await transact(
-      this.doc,
-      items.map((i) => i.item),
+    const grants = grantItems(
+      this.mainTable,
+      { tenantId: req.tenantId, keyId: req.keyId, now: req.now, limits: req.limits, flags },
+      amount,
     );
+    const put: TransactItem = {
+      Put: {
+        TableName: this.mainTable,
+        Item: {
+          ...keys.reservation(req.tenantId, req.requestId),
+          type: 'reservation',
+          gsi1pk: keys.reservationIndex(shardOf(req.requestId, RESERVATION_SHARDS)),
+          gsi1sk: `${reservation.expiresAt}#${req.requestId}`,
+          // A last resort only: the sweeper releases long before TTL would delete it.
+          ttl: Math.floor(Date.parse(reservation.expiresAt) / 1000) + DAY_S,
+          ...reservation,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+    const result = await transact(this.doc, [...grants.map((g) => g.item), put]);
     if (result.ok) return { ok: true, reservation };
     const failed = result.reasons.findIndex((r) => r.Code === 'ConditionalCheckFailed');
-    return items[failed]!.on(result.reasons[failed]?.Item);
+    if (failed === grants.length) throw new Error(`reservation for ${req.requestId} already exists`);
+    return grants[failed]!.on(result.reasons[failed]?.Item);
   }
 
   /**
@@ -341,12 +105,18 @@ export class QuotaStore {
   async settle(r: Reservation, actual: Actual, event: UsageEvent): Promise<'recorded' | 'duplicate'> {
     const withReservation = await transact(this.doc, [
       this.deleteReservation(r),
-      ...this.adjust(r, actual, { release: true }),
+      ...counterDeltaItems(this.mainTable, r, {
+        requests: 0,
+        slots: -1,
+        tokens: actual.tokens - r.tokens,
+        costNanoUsd: actual.costNanoUsd - r.costNanoUsd,
+        units: unitsDelta(actual.units, r.units),
+      }),
       ...usageEventItems(this.usageTable, event),
     ]);
     if (withReservation.ok) return 'recorded';
     const unreserved = await transact(this.doc, [
-      ...this.adjust(r, actual, { release: false }),
+      ...counterDeltaItems(this.mainTable, r, { ...actual, requests: 0, slots: 0 }),
       ...usageEventItems(this.usageTable, event),
     ]);
     return unreserved.ok ? 'recorded' : 'duplicate';
@@ -354,15 +124,23 @@ export class QuotaStore {
 
   /** Gives back everything a reservation held (the model failed). False if it was already released. */
   async release(r: Reservation): Promise<boolean> {
-    const zero: Actual = { tokens: 0, units: {}, costNanoUsd: 0 };
     const result = await transact(this.doc, [
       this.deleteReservation(r),
-      ...this.adjust(r, zero, { release: true }),
+      ...counterDeltaItems(this.mainTable, r, {
+        requests: 0,
+        slots: -1,
+        tokens: -r.tokens,
+        costNanoUsd: -r.costNanoUsd,
+        units: unitsDelta({}, r.units),
+      }),
     ]);
     return result.ok;
   }
 
-  /** Releases every reservation that expired before `now` (crashed or lost requests). Returns how many. */
+  /**
+   * Releases every reservation, and gives back every lease, that expired before `now` (crashed or
+   * lost requests, instances that died holding a lease). Returns how many.
+   */
   async sweepExpired(now: Date): Promise<number> {
     let released = 0;
     for (let shard = 0; shard < RESERVATION_SHARDS; shard++) {
@@ -378,7 +156,13 @@ export class QuotaStore {
           }),
         );
         for (const item of out.Items ?? []) {
-          if (await this.release(item as unknown as Reservation)) released++;
+          const done =
+            item.kind === 'lease'
+              ? await this.leases.giveBack(item.tenantId as string, item.leaseId as string, {
+                  expiredBefore: now,
+                })
+              : await this.release(item as unknown as Reservation);
+          if (done) released++;
         }
         cursor = out.LastEvaluatedKey;
       } while (cursor);
@@ -386,114 +170,24 @@ export class QuotaStore {
     return released;
   }
 
-  /**
-   * The counters a request reports, read in one BatchGet while the model runs: the minute windows
-   * (for the rate-limit headers) and the month (for the usage alerts), reservations included.
-   */
-  async peek(tenantId: string, keyId: string, now: Date): Promise<Peek> {
-    const w = windowsAt(now);
-    const tk = keys.quotaMinute(tenantId, w.minute);
-    const kk = keys.quotaKeyMinute(tenantId, keyId, w.minute);
-    const mk = keys.quotaMonth(tenantId, w.month);
-    const out = await this.doc.send(
-      new BatchGetCommand({ RequestItems: { [this.mainTable]: { Keys: [tk, kk, mk] } } }),
-    );
-    const found = out.Responses?.[this.mainTable] ?? [];
-    const pick = (k: { sk: string }) => {
-      const item = found.find((i) => i.sk === k.sk);
-      return item ? { requests: Number(item.requests ?? 0), tokens: Number(item.tokens ?? 0) } : undefined;
-    };
-    return { tenant: pick(tk), key: pick(kk), month: monthUse(found.find((i) => i.sk === mk.sk)) };
+  /** The counters a request reports: minute windows and the month, reservations and leases included. */
+  peek(tenantId: string, keyId: string, now: Date): Promise<Peek> {
+    return this.reads.peek(tenantId, keyId, now);
   }
 
-  /** A month's counters (units and cost, reservations included); this month by default. */
-  async month(tenantId: string, now: Date, month = windowsAt(now).month): Promise<MonthUse> {
-    const out = await this.doc.send(
-      new BatchGetCommand({
-        RequestItems: { [this.mainTable]: { Keys: [keys.quotaMonth(tenantId, month)] } },
-      }),
-    );
-    return monthUse(out.Responses?.[this.mainTable]?.[0]);
+  /** A month's use (units and cost; single reservations included, unused lease capacity not). */
+  month(tenantId: string, now: Date, month?: string): Promise<MonthUse> {
+    return this.reads.month(tenantId, now, month);
   }
 
-  /** A tenant's open reservations (requests in flight, or lost and awaiting the sweeper). */
-  async openReservations(tenantId: string): Promise<Reservation[]> {
-    const out: Reservation[] = [];
-    let cursor: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.mainTable,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-          ExpressionAttributeValues: {
-            ':pk': keys.quotaInFlight(tenantId).pk,
-            ':p': keys.reservationPrefix(),
-          },
-          ConsistentRead: true,
-          ExclusiveStartKey: cursor,
-        }),
-      );
-      out.push(...((page.Items ?? []) as unknown as Reservation[]));
-      cursor = page.LastEvaluatedKey;
-    } while (cursor);
-    return out;
+  /** A tenant's open reservations and leases (requests in flight, or lost and awaiting the sweeper). */
+  openReservations(tenantId: string): Promise<Reservation[]> {
+    return this.reads.openReservations(tenantId);
   }
 
   /** Requests a tenant has in flight, as counted (0 when none or never counted). */
-  async inFlight(tenantId: string): Promise<number> {
-    const out = await this.doc.send(
-      new BatchGetCommand({
-        RequestItems: { [this.mainTable]: { Keys: [keys.quotaInFlight(tenantId)], ConsistentRead: true } },
-      }),
-    );
-    return Number(out.Responses?.[this.mainTable]?.[0]?.inflight ?? 0);
-  }
-
-  private impossible(req: ReservationRequest): ReserveResult | undefined {
-    const { tenant, key } = req.limits;
-    const w = windowsAt(req.now);
-    for (const [scope, tpm] of [
-      ['tenant', tenant.tokensPerMinute],
-      ['key', key.tokensPerMinute],
-    ] as const) {
-      if (tpm !== undefined && req.tokens > tpm) {
-        return {
-          ok: false,
-          limit: 'rate_limit_tokens',
-          scope,
-          retryAfterSec: w.minuteResetSec,
-          limitValue: tpm,
-        };
-      }
-    }
-    for (const u of UNITS) {
-      const cap = tenant.monthlyUnits[u];
-      if (cap !== undefined && (req.units[u] ?? 0) > cap) {
-        return {
-          ok: false,
-          limit: 'quota_exceeded',
-          scope: 'tenant',
-          retryAfterSec: w.monthResetSec,
-          limitValue: cap,
-          unit: u,
-        };
-      }
-    }
-    for (const [scope, cap] of [
-      ['tenant', tenant.spendCapNanoUsd],
-      ['key', key.spendCapNanoUsd],
-    ] as const) {
-      if (cap !== undefined && req.costNanoUsd > cap) {
-        return {
-          ok: false,
-          limit: 'spend_cap_reached',
-          scope,
-          retryAfterSec: w.monthResetSec,
-          limitValue: cap,
-        };
-      }
-    }
-    return undefined;
+  inFlight(tenantId: string): Promise<number> {
+    return this.reads.inFlight(tenantId);
   }
 
   private deleteReservation(r: Reservation): TransactItem {
@@ -505,85 +199,12 @@ export class QuotaStore {
       },
     };
   }
+}
 
-  /** Counter updates that move each counter from the reserved amount (or nothing) to the actual. */
-  private adjust(r: Reservation, actual: Actual, opts: { release: boolean }): TransactItem[] {
-    const base = (n: number, reserved: number) => n - (opts.release ? reserved : 0);
-    const items: TransactItem[] = [];
-    const tokenDelta = base(actual.tokens, r.tokens);
-    const minute = (k: { pk: string; sk: string }) => ({
-      Update: {
-        TableName: this.mainTable,
-        Key: k,
-        UpdateExpression: 'ADD tokens :d',
-        ExpressionAttributeValues: { ':d': tokenDelta },
-      },
-    });
-    if (r.tenantMinute && tokenDelta !== 0) items.push(minute(keys.quotaMinute(r.tenantId, r.minute)));
-    if (r.keyMinute && tokenDelta !== 0)
-      items.push(minute(keys.quotaKeyMinute(r.tenantId, r.keyId, r.minute)));
-    const names: Record<string, string> = { '#cost': 'costNanoUsd' };
-    const values: Record<string, unknown> = { ':cost': base(actual.costNanoUsd, r.costNanoUsd) };
-    const adds = ['#cost :cost'];
-    for (const u of UNITS) {
-      names[`#${u}`] = u;
-      values[`:${u}`] = base(actual.units[u] ?? 0, r.units[u] ?? 0);
-      adds.push(`#${u} :${u}`);
-    }
-    items.push({
-      Update: {
-        TableName: this.mainTable,
-        Key: keys.quotaMonth(r.tenantId, r.month),
-        UpdateExpression: `ADD ${adds.join(', ')}`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      },
-    });
-    const costDelta = base(actual.costNanoUsd, r.costNanoUsd);
-    if (r.keyMonth && costDelta !== 0) {
-      items.push({
-        Update: {
-          TableName: this.mainTable,
-          Key: keys.quotaKeyMonth(r.tenantId, r.keyId, r.month),
-          UpdateExpression: 'ADD #cost :cost',
-          ExpressionAttributeNames: { '#cost': 'costNanoUsd' },
-          ExpressionAttributeValues: { ':cost': costDelta },
-        },
-      });
-    }
-    if (r.inFlight && opts.release) {
-      items.push({
-        Update: {
-          TableName: this.mainTable,
-          Key: keys.quotaInFlight(r.tenantId),
-          UpdateExpression: 'ADD inflight :minus',
-          ExpressionAttributeValues: { ':minus': -1 },
-        },
-      });
-    }
-    return items;
+function unitsDelta(a: Actual['units'], b: Actual['units']): Actual['units'] {
+  const out: Actual['units'] = {};
+  for (const u of new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof Actual['units']>) {
+    out[u] = (a[u] ?? 0) - (b[u] ?? 0);
   }
-}
-
-export interface MinuteCount {
-  requests: number;
-  tokens: number;
-}
-
-/** A month's counted use. */
-export interface MonthUse {
-  units: Units;
-  costNanoUsd: number;
-}
-
-export interface Peek {
-  tenant?: MinuteCount;
-  key?: MinuteCount;
-  month?: MonthUse;
-}
-
-function monthUse(item: Record<string, unknown> | undefined): MonthUse {
-  const units: Units = {};
-  for (const u of UNITS) if (item?.[u] !== undefined) units[u] = Number(item[u]);
-  return { units, costNanoUsd: Number(item?.costNanoUsd ?? 0) };
+  return out;
 }

@@ -147,7 +147,7 @@ describe('limits at the gateway', () => {
     dead.client.destroy();
   });
 
-  it('a failed model call releases its reservation', async () => {
+  it('a failed model call holds nothing: unbilled, and its lease gives everything back', async () => {
     const down = await createHarness({
       env: { MODEL_TIMEOUT_MS: '300' },
       models: new SageMakerModelClient({
@@ -157,6 +157,11 @@ describe('limits at the gateway', () => {
     });
     const t = await down.newTenant();
     expect((await sentiment(down, t.key, 'this will not be answered')).status).toBe(502);
+    // The failed request's room went back to this instance's lease at once; the lease (idle now)
+    // gives its unused capacity back to the counters.
+    expect(await down.stores.quotas.month(t.tenantId, new Date())).toMatchObject({ costNanoUsd: 0 });
+    await down.deps.admission.close();
+    expect(await down.stores.quotas.openReservations(t.tenantId)).toEqual([]);
     const month = windowsAt(new Date()).month;
     const item = (
       await down.stores.dynamo.doc.send(

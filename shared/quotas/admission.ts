@@ -1,0 +1,319 @@
+import { newId } from '../ids';
+import type { UsageEvent } from '../metering/usage-store';
+import { minus, plus, zero } from './counter-deltas';
+import { counterFlags } from './grant-items';
+import { fits, type LeaseView, leaseAsk, leaseKey, viewCounts, viewOf, worstOf } from './lease-sizing';
+import type { LeaseRef } from './lease-store';
+import type { QuotaStore } from './quota-store';
+import type { Actual, Amount, Peek, Refusal, Reservation, ReservationRequest } from './quota-types';
+import { windowsAt } from './windows';
+
+/** How a request was admitted: from this instance's lease (no store round trip), or its own reservation. */
+export type Admission =
+  | { kind: 'reservation'; reservation: Reservation }
+  | { kind: 'lease'; lease: Lease; worst: Amount; reservation: Reservation };
+
+export type AdmitResult = { ok: true; admission: Admission } | Refusal;
+
+export interface AdmissionOptions {
+  /** How long a lease admits requests after its last refill (0: no leases, a reservation per request). */
+  leaseMs: number;
+  /** An idle lease (nothing in flight, nothing admitted) gives back what it holds after this long. */
+  idleMs: number;
+  now: () => Date;
+  onError?: (err: unknown, what: string) => void;
+}
+
+/** One instance's lease for one tenant x key in one minute window, as this instance sees it. */
+export interface Lease {
+  ref: LeaseRef;
+  id: string;
+  fingerprint: string;
+  admitUntil: number;
+  ttlMs: number;
+  granted: Amount;
+  /** Settled actual use plus the worst case of requests in flight. */
+  used: Amount;
+  holds: number;
+  /** Requests to ask room for beyond the current demand; doubles while refills keep coming. */
+  headroom: number;
+  /** Requests the last refill granted: the lease refills ahead when half of that is left. */
+  lastGrant: number;
+  refill?: Promise<'ok' | 'refused' | 'gone'>;
+  refusedAt?: number;
+  view?: Promise<LeaseView | undefined>;
+  closing: boolean;
+  lastActivity: number;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+const MAX_HEADROOM = 64;
+
+/**
+ * Admission control in front of the quota store. Each instance leases a block of capacity per
+ * tenant x key with one conditional transaction (the reservation machinery, for a bigger amount)
+ * and admits requests from it in memory; refills go ahead of exhaustion in the background. Lease
+ * sizes follow demand but never exceed an eighth of a limit or a quarter of what the counters had
+ * left at the last read, and a refused refill sends requests to exact single reservations (the
+ * store's own answer, as before leases), so near a limit admission is exact. Unused capacity is
+ * given back when the lease goes idle or its window ends, or by the sweeper past its expiry.
+ */
+export class QuotaAdmission {
+  private readonly leases = new Map<string, Lease>();
+
+  constructor(
+    private readonly store: QuotaStore,
+    private readonly opts: AdmissionOptions,
+  ) {}
+
+  async admit(req: ReservationRequest): Promise<AdmitResult> {
+    const worst = worstOf(req);
+    if (this.opts.leaseMs > 0) {
+      for (let attempt = 0; attempt < 16; attempt++) {
+        const lease = this.leaseFor(req);
+        if (fits(lease, worst, this.opts.now().getTime()))
+          return { ok: true, admission: this.hold(lease, worst, req) };
+        if (lease.refusedAt !== undefined && this.opts.now().getTime() - lease.refusedAt < 1_000) break;
+        const outcome = await this.refill(lease, req, worst);
+        // Refused: what the lease still has is used first; past that, the store decides exactly.
+        if (outcome === 'refused') {
+          if (fits(lease, worst, this.opts.now().getTime()))
+            return { ok: true, admission: this.hold(lease, worst, req) };
+          break;
+        }
+      }
+    }
+    let r = await this.store.reserve(req);
+    if (!r.ok && r.limit === 'concurrency_limit' && (await this.giveBackIdle(req.tenantId))) {
+      // Idle leases of this tenant here (other keys') held in-flight slots: given back, try again.
+      r = await this.store.reserve(req);
+    }
+    if (r.ok) return { ok: true, admission: { kind: 'reservation', reservation: r.reservation } };
+    // The store is full; but this instance's lease may have been granted room while the
+    // reservation was tried (a refill commits before its answer arrives): that room is used first,
+    // so leasing never refuses a request that capacity held here could serve.
+    const lease = this.opts.leaseMs > 0 ? this.leases.get(leaseKey(req)) : undefined;
+    if (lease) {
+      await lease.refill?.catch(() => {});
+      if (fits(lease, worst, this.opts.now().getTime()))
+        return { ok: true, admission: this.hold(lease, worst, req) };
+    }
+    return r;
+  }
+
+  async settle(a: Admission, actual: Actual, event: UsageEvent): Promise<'recorded' | 'duplicate'> {
+    if (a.kind === 'reservation') return this.store.settle(a.reservation, actual, event);
+    try {
+      const out = await this.store.leases.settle(a.lease.ref, actual, event);
+      if (out === 'recorded') a.lease.used = plus(a.lease.used, { ...actual, requests: 0, slots: 0 });
+      return out;
+    } finally {
+      this.unhold(a);
+    }
+  }
+
+  /** A failed request gives back what it held: its lease's room locally, or its reservation. */
+  async release(a: Admission): Promise<boolean> {
+    if (a.kind === 'reservation') return this.store.release(a.reservation);
+    this.unhold(a);
+    return true;
+  }
+
+  /**
+   * What this instance's lease says about a tenant x key's counters: the minute windows and the
+   * month as read after its last refill, corrected by what the lease still holds unused now.
+   */
+  async peek(tenantId: string, keyId: string, now: Date): Promise<Peek | undefined> {
+    const lease = this.leases.get(`${tenantId}#${keyId}`) ?? this.leases.get(tenantId);
+    if (!lease || lease.closing || lease.ref.minute !== windowsAt(now).minute) return undefined;
+    const view = await lease.view;
+    if (!view) return undefined;
+    return viewCounts(view, lease.granted, lease.used);
+  }
+
+  /** Gives back this tenant's leases with nothing in flight here; whether there were any. */
+  private async giveBackIdle(tenantId: string): Promise<boolean> {
+    const idle = [...this.leases.values()].filter(
+      (l) => l.ref.tenantId === tenantId && l.holds === 0 && l.granted.slots > 0,
+    );
+    await Promise.all(idle.map((l) => this.retire(l)));
+    return idle.length > 0;
+  }
+
+  /** Gives back every lease with nothing in flight (shutdown, tests). */
+  async close(): Promise<void> {
+    await Promise.all([...this.leases.values()].map((l) => this.retire(l)));
+  }
+
+  private leaseFor(req: ReservationRequest): Lease {
+    const id = leaseKey(req);
+    const now = req.now.getTime();
+    const fingerprint = JSON.stringify(req.limits);
+    const w = windowsAt(req.now);
+    const current = this.leases.get(id);
+    if (
+      current &&
+      !current.closing &&
+      current.fingerprint === fingerprint &&
+      current.ref.minute === w.minute
+    ) {
+      // Past its admission window it is refilled (which renews the window), not replaced: what it
+      // holds stays usable here instead of waiting to be given back.
+
+      return current;
+    }
+    if (current) void this.retire(current);
+    const lease: Lease = {
+      id,
+      ref: {
+        leaseId: newId('lse', now),
+        tenantId: req.tenantId,
+        keyId: req.keyId,
+        minute: w.minute,
+        month: w.month,
+        ...counterFlags(req.limits),
+      },
+      fingerprint,
+      admitUntil: 0,
+      ttlMs: req.ttlMs,
+      granted: zero(),
+      used: zero(),
+      holds: 0,
+      headroom: 4,
+      lastGrant: 0,
+      closing: false,
+      lastActivity: now,
+    };
+    this.leases.set(id, lease);
+    return lease;
+  }
+
+  private hold(lease: Lease, worst: Amount, req: ReservationRequest): Admission {
+    lease.used = plus(lease.used, worst);
+    lease.holds++;
+    lease.lastActivity = req.now.getTime();
+    // Refill ahead: when less than half the headroom is left, or the admission window is half gone.
+    // (Slots are not a reason: they come back to the lease as its requests finish.)
+    const free = minus(lease.granted, lease.used);
+    const low =
+      free.requests < Math.ceil(lease.lastGrant / 2) ||
+      !fits(lease, { ...worst, slots: 0 }, req.now.getTime());
+    if ((low || lease.admitUntil - req.now.getTime() < this.opts.leaseMs / 2) && !lease.refill) {
+      void this.refill(lease, req, zero()).catch(() => {});
+    }
+    const reservation: Reservation = {
+      ...lease.ref,
+      requestId: req.requestId,
+      tokens: worst.tokens,
+      units: worst.units,
+      costNanoUsd: worst.costNanoUsd,
+      expiresAt: new Date(lease.admitUntil + lease.ttlMs).toISOString(),
+    };
+    return { kind: 'lease', lease, worst, reservation };
+  }
+
+  private unhold(a: Extract<Admission, { kind: 'lease' }>) {
+    const lease = a.lease;
+    lease.used = minus(lease.used, { ...a.worst, requests: 0 });
+    lease.holds--;
+    lease.lastActivity = this.opts.now().getTime();
+    if (lease.closing && lease.holds === 0) void this.retire(lease);
+    else this.schedule(lease);
+  }
+
+  /** One refill at a time per lease; concurrent callers share it. */
+  private refill(lease: Lease, req: ReservationRequest, need: Amount): Promise<'ok' | 'refused' | 'gone'> {
+    if (lease.refill) return lease.refill;
+    const run = async (): Promise<'ok' | 'refused' | 'gone'> => {
+      const view = await lease.view?.catch(() => undefined);
+      const ask = leaseAsk(
+        req.limits,
+        minus(need, minus(lease.granted, lease.used)),
+        worstOf(req),
+        lease.headroom,
+        view,
+      );
+      const now = this.opts.now().getTime();
+      // A lease admits within its own minute window only (the minute counters it moved are that window's).
+      const admitUntil = Math.min(
+        now + this.opts.leaseMs,
+        Math.floor(req.now.getTime() / 60_000 + 1) * 60_000,
+      );
+      const out = await this.store.leases.grant(
+        {
+          tenantId: req.tenantId,
+          keyId: req.keyId,
+          now: req.now,
+          limits: req.limits,
+          flags: { ...lease.ref, keyMonth: lease.ref.keyMonth ?? false },
+        },
+        {
+          leaseId: lease.ref.leaseId,
+          expiresAt: new Date(admitUntil + lease.ttlMs).toISOString(),
+          extend: lease.admitUntil > 0,
+        },
+        ask,
+      );
+      if (!out.ok) {
+        if ('gone' in out) {
+          lease.closing = true;
+          return 'gone';
+        }
+        lease.refusedAt = now;
+        lease.headroom = 1;
+        return 'refused';
+      }
+      lease.granted = plus(lease.granted, ask);
+      lease.lastGrant = ask.requests;
+      lease.admitUntil = admitUntil;
+      lease.refusedAt = undefined;
+      lease.headroom = Math.min(MAX_HEADROOM, lease.headroom * 2);
+      const grantedAtRead = lease.granted;
+      lease.view = this.store
+        .peek(req.tenantId, req.keyId, req.now)
+        .then((counters) => viewOf(counters, grantedAtRead))
+        .catch(() => undefined);
+      this.schedule(lease);
+      return 'ok';
+    };
+    lease.refill = run().finally(() => {
+      lease.refill = undefined;
+    });
+    return lease.refill;
+  }
+
+  /** Wakes when the lease may be given back: its window over, or idle. */
+  private schedule(lease: Lease) {
+    if (lease.timer) clearTimeout(lease.timer);
+    const now = this.opts.now().getTime();
+    const minuteEnd = Date.parse(`${lease.ref.minute}:00.000Z`) + 60_000;
+    const over = (t: number) => t >= minuteEnd || t - lease.lastActivity >= this.opts.idleMs;
+    const at = Math.min(minuteEnd, lease.lastActivity + this.opts.idleMs);
+    lease.timer = setTimeout(
+      () => {
+        lease.timer = undefined;
+        if (over(this.opts.now().getTime())) void this.retire(lease);
+        else this.schedule(lease);
+      },
+      Math.max(10, at - now),
+    );
+    lease.timer.unref?.();
+  }
+
+  /** Stops admitting from a lease and gives back what it holds once nothing is in flight. */
+  private async retire(lease: Lease): Promise<void> {
+    lease.closing = true;
+    if (this.leases.get(lease.id) === lease) this.leases.delete(lease.id);
+    if (lease.holds > 0 || lease.refill) {
+      // The last settle or release reschedules; the sweeper is the fallback.
+      if (lease.refill) await lease.refill.catch(() => {});
+      if (lease.holds > 0) return;
+    }
+    if (lease.timer) clearTimeout(lease.timer);
+    if (lease.admitUntil === 0) return;
+    lease.admitUntil = 0;
+    await this.store.leases
+      .giveBack(lease.ref.tenantId, lease.ref.leaseId, { now: this.opts.now() })
+      .catch((err: unknown) => this.opts.onError?.(err, 'lease not given back; the sweeper will'));
+  }
+}

@@ -1,0 +1,294 @@
+import { keys } from '../db/keys';
+import type { TransactItem } from '../db/transact';
+import { billingUnits, type EffectiveLimits } from './plans';
+import type { Amount, Refusal } from './quota-types';
+import { windowsAt } from './windows';
+
+const UNITS = billingUnits;
+
+/** Which counters a reservation or lease moves, decided by the limits that apply when it is made. */
+export interface CounterFlags {
+  tenantMinute: boolean;
+  keyMinute: boolean;
+  inFlight: boolean;
+  keyMonth: boolean;
+}
+
+export function counterFlags(limits: EffectiveLimits): CounterFlags {
+  const { tenant, key } = limits;
+  return {
+    tenantMinute: tenant.requestsPerMinute !== undefined || tenant.tokensPerMinute !== undefined,
+    keyMinute: key.requestsPerMinute !== undefined || key.tokensPerMinute !== undefined,
+    inFlight: tenant.maxConcurrent !== undefined,
+    keyMonth: key.spendCapNanoUsd !== undefined,
+  };
+}
+
+/** One conditional counter update, and what its failed condition means for the request. */
+export interface GrantItem {
+  item: TransactItem;
+  on: (old: Record<string, unknown> | undefined) => Refusal;
+}
+
+export interface GrantScope {
+  tenantId: string;
+  keyId: string;
+  now: Date;
+  limits: EffectiveLimits;
+  flags: CounterFlags;
+}
+
+/**
+ * The conditional counter updates that take `amount` out of every limit at once: the tenant's and
+ * the key's minute windows, the month (always counted; conditional where capped), the key's month
+ * cost, requests in flight. A single request's reservation is `amount` with one request and one
+ * slot; a lease is the same updates for a bigger amount. Each item says, if its condition fails,
+ * which limit refused (read from the counter's old value).
+ */
+export function grantItems(table: string, s: GrantScope, amount: Amount): GrantItem[] {
+  const w = windowsAt(s.now);
+  const { tenant, key } = s.limits;
+  const minuteTtl = Math.floor(s.now.getTime() / 1000) + 180;
+  const items: GrantItem[] = [];
+
+  const minuteItem = (
+    k: { pk: string; sk: string },
+    rpm: number | undefined,
+    tpm: number | undefined,
+    scope: 'tenant' | 'key',
+  ) => {
+    const cond: string[] = [];
+    const values: Record<string, unknown> = {
+      ':n': amount.requests,
+      ':tok': amount.tokens,
+      ':ttl': minuteTtl,
+      ':type': 'quota_counter',
+    };
+    if (rpm !== undefined) {
+      cond.push('(attribute_not_exists(requests) OR requests <= :rmax)');
+      values[':rmax'] = rpm - amount.requests;
+    }
+    if (tpm !== undefined) {
+      cond.push('(attribute_not_exists(tokens) OR tokens <= :tmax)');
+      values[':tmax'] = tpm - amount.tokens;
+    }
+    items.push({
+      item: {
+        Update: {
+          TableName: table,
+          Key: k,
+          UpdateExpression: 'SET #type = :type, #ttl = :ttl ADD requests :n, tokens :tok',
+          ConditionExpression: cond.join(' AND '),
+          ExpressionAttributeNames: { '#type': 'type', '#ttl': 'ttl' },
+          ExpressionAttributeValues: values,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      },
+      on: (old) => {
+        const requestsFull = rpm !== undefined && Number(old?.requests ?? 0) > rpm - amount.requests;
+        return requestsFull
+          ? {
+              ok: false,
+              limit: 'rate_limit_requests',
+              scope,
+              retryAfterSec: w.minuteResetSec,
+              limitValue: rpm,
+            }
+          : {
+              ok: false,
+              limit: 'rate_limit_tokens',
+              scope,
+              retryAfterSec: w.minuteResetSec,
+              limitValue: tpm ?? 0,
+            };
+      },
+    });
+  };
+  if (s.flags.tenantMinute) {
+    minuteItem(
+      keys.quotaMinute(s.tenantId, w.minute),
+      tenant.requestsPerMinute,
+      tenant.tokensPerMinute,
+      'tenant',
+    );
+  }
+  if (s.flags.keyMinute) {
+    minuteItem(
+      keys.quotaKeyMinute(s.tenantId, s.keyId, w.minute),
+      key.requestsPerMinute,
+      key.tokensPerMinute,
+      'key',
+    );
+  }
+
+  // The month: always counted (alerts and the console read it), conditional where limited.
+  {
+    const cond: string[] = [];
+    const names: Record<string, string> = { '#type': 'type', '#cost': 'costNanoUsd' };
+    const values: Record<string, unknown> = { ':type': 'quota_counter', ':cost': amount.costNanoUsd };
+    const adds = ['#cost :cost'];
+    for (const u of UNITS) {
+      const n = amount.units[u] ?? 0;
+      names[`#${u}`] = u;
+      values[`:${u}`] = n;
+      adds.push(`#${u} :${u}`);
+      const cap = tenant.monthlyUnits[u];
+      if (cap !== undefined && n > 0) {
+        cond.push(`(attribute_not_exists(#${u}) OR #${u} <= :max_${u})`);
+        values[`:max_${u}`] = cap - n;
+      }
+    }
+    if (tenant.spendCapNanoUsd !== undefined && amount.costNanoUsd > 0) {
+      cond.push('(attribute_not_exists(#cost) OR #cost <= :maxcost)');
+      values[':maxcost'] = tenant.spendCapNanoUsd - amount.costNanoUsd;
+    }
+    items.push({
+      item: {
+        Update: {
+          TableName: table,
+          Key: keys.quotaMonth(s.tenantId, w.month),
+          UpdateExpression: `SET #type = :type ADD ${adds.join(', ')}`,
+          ...(cond.length
+            ? { ConditionExpression: cond.join(' AND '), ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }
+            : {}),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        },
+      },
+      on: (old) => {
+        const spent = Number(old?.costNanoUsd ?? 0);
+        if (tenant.spendCapNanoUsd !== undefined && spent > tenant.spendCapNanoUsd - amount.costNanoUsd) {
+          return {
+            ok: false,
+            limit: 'spend_cap_reached',
+            scope: 'tenant',
+            retryAfterSec: w.monthResetSec,
+            limitValue: tenant.spendCapNanoUsd,
+            used: spent,
+          };
+        }
+        const unit =
+          UNITS.find((u) => {
+            const cap = tenant.monthlyUnits[u];
+            return cap !== undefined && Number(old?.[u] ?? 0) > cap - (amount.units[u] ?? 0);
+          }) ?? UNITS.find((u) => (amount.units[u] ?? 0) > 0);
+        return {
+          ok: false,
+          limit: 'quota_exceeded',
+          scope: 'tenant',
+          retryAfterSec: w.monthResetSec,
+          limitValue: unit ? (tenant.monthlyUnits[unit] ?? 0) : 0,
+          ...(unit ? { unit, used: Number(old?.[unit] ?? 0) } : {}),
+        };
+      },
+    });
+  }
+
+  if (s.flags.keyMonth) {
+    const cap = key.spendCapNanoUsd!;
+    items.push({
+      item: {
+        Update: {
+          TableName: table,
+          Key: keys.quotaKeyMonth(s.tenantId, s.keyId, w.month),
+          UpdateExpression: 'SET #type = :type ADD #cost :cost',
+          ConditionExpression: 'attribute_not_exists(#cost) OR #cost <= :maxcost',
+          ExpressionAttributeNames: { '#type': 'type', '#cost': 'costNanoUsd' },
+          ExpressionAttributeValues: {
+            ':type': 'quota_counter',
+            ':cost': amount.costNanoUsd,
+            ':maxcost': cap - amount.costNanoUsd,
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      },
+      on: (old) => ({
+        ok: false,
+        limit: 'spend_cap_reached',
+        scope: 'key',
+        retryAfterSec: w.monthResetSec,
+        limitValue: cap,
+        used: Number(old?.costNanoUsd ?? 0),
+      }),
+    });
+  }
+
+  if (s.flags.inFlight && amount.slots > 0) {
+    items.push({
+      item: {
+        Update: {
+          TableName: table,
+          Key: keys.quotaInFlight(s.tenantId),
+          UpdateExpression: 'SET #type = :type ADD inflight :n',
+          ConditionExpression: 'attribute_not_exists(inflight) OR inflight <= :max',
+          ExpressionAttributeNames: { '#type': 'type' },
+          ExpressionAttributeValues: {
+            ':type': 'quota_counter',
+            ':n': amount.slots,
+            ':max': tenant.maxConcurrent! - amount.slots,
+          },
+        },
+      },
+      on: () => ({
+        ok: false,
+        limit: 'concurrency_limit',
+        scope: 'tenant',
+        retryAfterSec: 1,
+        limitValue: tenant.maxConcurrent!,
+      }),
+    });
+  }
+  return items;
+}
+
+/** A request larger than a whole window's allowance can never pass: said without touching anything. */
+export function impossible(
+  limits: EffectiveLimits,
+  amount: Pick<Amount, 'tokens' | 'units' | 'costNanoUsd'>,
+  now: Date,
+): Refusal | undefined {
+  const { tenant, key } = limits;
+  const w = windowsAt(now);
+  for (const [scope, tpm] of [
+    ['tenant', tenant.tokensPerMinute],
+    ['key', key.tokensPerMinute],
+  ] as const) {
+    if (tpm !== undefined && amount.tokens > tpm) {
+      return {
+        ok: false,
+        limit: 'rate_limit_tokens',
+        scope,
+        retryAfterSec: w.minuteResetSec,
+        limitValue: tpm,
+      };
+    }
+  }
+  for (const u of UNITS) {
+    const cap = tenant.monthlyUnits[u];
+    if (cap !== undefined && (amount.units[u] ?? 0) > cap) {
+      return {
+        ok: false,
+        limit: 'quota_exceeded',
+        scope: 'tenant',
+        retryAfterSec: w.monthResetSec,
+        limitValue: cap,
+        unit: u,
+      };
+    }
+  }
+  for (const [scope, cap] of [
+    ['tenant', tenant.spendCapNanoUsd],
+    ['key', key.spendCapNanoUsd],
+  ] as const) {
+    if (cap !== undefined && amount.costNanoUsd > cap) {
+      return {
+        ok: false,
+        limit: 'spend_cap_reached',
+        scope,
+        retryAfterSec: w.monthResetSec,
+        limitValue: cap,
+      };
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,112 @@
+import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { keys } from '../db/keys';
+import type { Units } from '../metering/pricing';
+import { minus } from './counter-deltas';
+import { amountOf } from './lease-store';
+import { billingUnits } from './plans';
+import type { MonthUse, Peek, Reservation } from './quota-types';
+import { windowsAt } from './windows';
+
+/** Reads of the quota counters: for headers, alerts, the console and the sweeper's checks. */
+export class QuotaReads {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly mainTable: string,
+  ) {}
+
+  /**
+   * The minute windows (for the rate-limit headers) and the month (for the usage alerts) as
+   * counted: reservations and leases included.
+   */
+  async peek(tenantId: string, keyId: string, now: Date): Promise<Peek> {
+    const w = windowsAt(now);
+    const tk = keys.quotaMinute(tenantId, w.minute);
+    const kk = keys.quotaKeyMinute(tenantId, keyId, w.minute);
+    const mk = keys.quotaMonth(tenantId, w.month);
+    const out = await this.doc.send(
+      new BatchGetCommand({
+        RequestItems: { [this.mainTable]: { Keys: [tk, kk, mk], ConsistentRead: true } },
+      }),
+    );
+    const found = out.Responses?.[this.mainTable] ?? [];
+    const pick = (k: { sk: string }) => {
+      const item = found.find((i) => i.sk === k.sk);
+      return item ? { requests: Number(item.requests ?? 0), tokens: Number(item.tokens ?? 0) } : undefined;
+    };
+    return { tenant: pick(tk), key: pick(kk), month: monthUse(found.find((i) => i.sk === mk.sk)) };
+  }
+
+  /**
+   * A month's use (this month by default): the counter, less what open leases hold and have not
+   * used, so it reads as requests settled plus single reservations in flight. The leases are read
+   * before and after the counter; if they changed in between (one was given back), it reads again.
+   */
+  async month(tenantId: string, now: Date, month = windowsAt(now).month): Promise<MonthUse> {
+    for (let attempt = 0; ; attempt++) {
+      const before = await this.leasesOf(tenantId, month);
+      const out = await this.doc.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [this.mainTable]: { Keys: [keys.quotaMonth(tenantId, month)], ConsistentRead: true },
+          },
+        }),
+      );
+      const after = await this.leasesOf(tenantId, month);
+      if (JSON.stringify(before) !== JSON.stringify(after) && attempt < 4) continue;
+      const use = monthUse(out.Responses?.[this.mainTable]?.[0]);
+      for (const lease of after) {
+        const unused = minus(amountOf(lease, 'g'), amountOf(lease, 's'));
+        use.costNanoUsd -= unused.costNanoUsd;
+        for (const u of billingUnits) {
+          if (use.units[u] !== undefined) use.units[u] = (use.units[u] ?? 0) - (unused.units[u] ?? 0);
+        }
+      }
+      return use;
+    }
+  }
+
+  private async leasesOf(tenantId: string, month: string): Promise<Record<string, unknown>[]> {
+    return (await this.openReservations(tenantId)).filter(
+      (r) => (r as unknown as Record<string, unknown>).kind === 'lease' && r.month === month,
+    ) as unknown as Record<string, unknown>[];
+  }
+
+  /** A tenant's open reservations and leases (requests in flight, or lost and awaiting the sweeper). */
+  async openReservations(tenantId: string): Promise<Reservation[]> {
+    const out: Reservation[] = [];
+    let cursor: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.mainTable,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+          ExpressionAttributeValues: {
+            ':pk': keys.quotaInFlight(tenantId).pk,
+            ':p': keys.reservationPrefix(),
+          },
+          ConsistentRead: true,
+          ExclusiveStartKey: cursor,
+        }),
+      );
+      out.push(...((page.Items ?? []) as unknown as Reservation[]));
+      cursor = page.LastEvaluatedKey;
+    } while (cursor);
+    return out;
+  }
+
+  /** Requests a tenant has in flight, as counted (0 when none or never counted; leased slots included). */
+  async inFlight(tenantId: string): Promise<number> {
+    const out = await this.doc.send(
+      new BatchGetCommand({
+        RequestItems: { [this.mainTable]: { Keys: [keys.quotaInFlight(tenantId)], ConsistentRead: true } },
+      }),
+    );
+    return Number(out.Responses?.[this.mainTable]?.[0]?.inflight ?? 0);
+  }
+}
+
+export function monthUse(item: Record<string, unknown> | undefined): MonthUse {
+  const units: Units = {};
+  for (const u of billingUnits) if (item?.[u] !== undefined) units[u] = Number(item[u]);
+  return { units, costNanoUsd: Number(item?.costNanoUsd ?? 0) };
+}

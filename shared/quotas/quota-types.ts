@@ -1,0 +1,95 @@
+import type { BillingUnit } from '../catalog/types';
+import type { Units } from '../metering/pricing';
+import type { EffectiveLimits } from './plans';
+
+/** Which limit refused a request; each is its own error code. */
+export type LimitCode =
+  | 'rate_limit_requests'
+  | 'rate_limit_tokens'
+  | 'quota_exceeded'
+  | 'spend_cap_reached'
+  | 'concurrency_limit';
+
+/** The worst case a request may use, reserved before the model is called. */
+export interface ReservationRequest {
+  tenantId: string;
+  keyId: string;
+  requestId: string;
+  now: Date;
+  limits: EffectiveLimits;
+  /** Tokens counted against per-minute token limits (input + max output; 0 for images). */
+  tokens: number;
+  units: Units;
+  costNanoUsd: number;
+  /** After this long an unsettled reservation (a crashed process) is released by the sweeper. */
+  ttlMs: number;
+}
+
+export interface Reservation {
+  tenantId: string;
+  keyId: string;
+  requestId: string;
+  minute: string;
+  month: string;
+  tokens: number;
+  units: Units;
+  costNanoUsd: number;
+  expiresAt: string;
+  tenantMinute: boolean;
+  keyMinute: boolean;
+  inFlight: boolean;
+  /** Whether the key's own month cost counter was moved (keys with a monthly spend cap). */
+  keyMonth?: boolean;
+}
+
+export type Refusal = {
+  ok: false;
+  limit: LimitCode;
+  scope: 'tenant' | 'key';
+  retryAfterSec: number;
+  limitValue: number;
+  /** For `quota_exceeded`: the unit whose included amount is used up. */
+  unit?: BillingUnit;
+  /** For monthly limits: what the month had used when the request was refused. */
+  used?: number;
+};
+
+export type ReserveResult = { ok: true; reservation: Reservation } | Refusal;
+
+/** The actual use, known after the model answered. */
+export interface Actual {
+  tokens: number;
+  units: Units;
+  costNanoUsd: number;
+}
+
+export interface MinuteCount {
+  requests: number;
+  tokens: number;
+}
+
+/** A month's counted use. */
+export interface MonthUse {
+  units: Units;
+  costNanoUsd: number;
+}
+
+export interface Peek {
+  tenant?: MinuteCount;
+  key?: MinuteCount;
+  month?: MonthUse;
+}
+
+/**
+ * An amount of capacity over every counter a request moves: what a lease was granted, or what
+ * its requests used. Requests and slots count requests; the rest are the request's own amounts.
+ */
+export interface Amount {
+  requests: number;
+  slots: number;
+  tokens: number;
+  units: Units;
+  costNanoUsd: number;
+}
+
+export const RESERVATION_SHARDS = 8;

@@ -1,0 +1,299 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createApiApp } from '../../functions/api/app';
+import { createApiDeps, createStores } from '../../functions/api/deps';
+import { keys } from '../../shared/db/keys';
+import { tableNames } from '../../shared/db/tables';
+import { newId } from '../../shared/ids';
+import { createLogger } from '../../shared/logger';
+import type { UsageEvent } from '../../shared/metering/usage-store';
+import { type Admission, QuotaAdmission } from '../../shared/quotas/admission';
+import type { EffectiveLimits } from '../../shared/quotas/plans';
+import type { ReservationRequest } from '../../shared/quotas/quota-store';
+import { windowsAt } from '../../shared/quotas/windows';
+import { createHarness, type Harness } from '../support/harness';
+
+const NOW = new Date('2026-05-10T12:00:30.000Z');
+const W = windowsAt(NOW);
+const TTL = 60_000;
+
+const limits = (
+  tenant: Partial<EffectiveLimits['tenant']>,
+  key: EffectiveLimits['key'] = {},
+): EffectiveLimits => ({
+  tenant: { monthlyUnits: {}, ...tenant },
+  key,
+  included: {},
+});
+
+describe('quota leases (DynamoDB Local)', () => {
+  let h: Harness;
+  let main: string;
+  beforeAll(async () => {
+    h = await createHarness();
+    main = tableNames(h.config.STAGE).main;
+  });
+
+  /** An API instance's admission, on a clock the test holds still. */
+  const instance = () =>
+    new QuotaAdmission(h.stores.quotas, { leaseMs: 5_000, idleMs: 60_000, now: () => NOW });
+  const request = (
+    tenantId: string,
+    l: EffectiveLimits,
+    over: Partial<ReservationRequest> = {},
+  ): ReservationRequest => ({
+    tenantId,
+    keyId: 'key_a',
+    requestId: newId('req'),
+    now: NOW,
+    limits: l,
+    tokens: 10,
+    units: { input_tokens: 10 },
+    costNanoUsd: 1_000,
+    ttlMs: TTL,
+    ...over,
+  });
+  const event = (tenantId: string, requestId: string, tokens: number): UsageEvent => ({
+    requestId,
+    tenantId,
+    keyId: 'key_a',
+    model: 'sentiment',
+    version: 'v1',
+    units: { input_tokens: tokens },
+    costNanoUsd: tokens * 100,
+    priceBook: 'pb',
+    latencyMs: 1,
+    status: 'succeeded',
+    at: NOW.toISOString(),
+  });
+  const actual = (tokens: number) => ({ tokens, units: { input_tokens: tokens }, costNanoUsd: tokens * 100 });
+  const item = async (k: { pk: string; sk: string }) =>
+    (await h.stores.dynamo.doc.send(new GetCommand({ TableName: main, Key: k, ConsistentRead: true }))).Item;
+  const admitted = (r: Awaited<ReturnType<QuotaAdmission['admit']>>): Admission => {
+    if (!r.ok) throw new Error(`refused: ${r.limit}`);
+    return r.admission;
+  };
+
+  it('admits most requests from a lease, without a store round trip, and stays exact at the limit', async () => {
+    const t = newId('ten');
+    const a = instance();
+    const l = limits({ requestsPerMinute: 20, maxConcurrent: 100 });
+    const kinds: string[] = [];
+    for (let i = 0; i < 20; i++) kinds.push(admitted(await a.admit(request(t, l))).kind);
+    expect(kinds.filter((k) => k === 'lease').length).toBeGreaterThan(10);
+    const refused = await a.admit(request(t, l));
+    expect(refused).toMatchObject({ ok: false, limit: 'rate_limit_requests', scope: 'tenant' });
+    expect((await item(keys.quotaMinute(t, W.minute)))?.requests).toBe(20);
+  });
+
+  it('two instances share one limit: 200 concurrent admissions against 50 admit exactly 50', async () => {
+    const t = newId('ten');
+    const [a, b] = [instance(), instance()];
+    const l = limits({ requestsPerMinute: 50, maxConcurrent: 1_000 });
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => (i % 2 ? a : b).admit(request(t, l))),
+    );
+    expect(results.filter((r) => r.ok)).toHaveLength(50);
+    expect(results.filter((r) => !r.ok).every((r) => !r.ok && r.limit === 'rate_limit_requests')).toBe(true);
+  });
+
+  it('N concurrent settles give N events, aggregates equal to their sum, and give-back leaves the counters equal to the ledger', async () => {
+    const t = newId('ten');
+    const a = instance();
+    const l = limits({ tokensPerMinute: 100_000, maxConcurrent: 50, spendCapNanoUsd: 10_000_000 });
+    const admissions = await Promise.all(Array.from({ length: 30 }, () => a.admit(request(t, l))));
+    const settled = await Promise.all(
+      admissions.map((r, i) => {
+        const adm = admitted(r);
+        return a.settle(adm, actual(i + 1), event(t, adm.reservation.requestId, i + 1));
+      }),
+    );
+    expect(settled.every((s) => s === 'recorded')).toBe(true);
+    const events = await h.stores.usage.listEvents(t);
+    expect(events).toHaveLength(30);
+    const sum = (30 * 31) / 2;
+    const daily = await h.stores.usage.listDaily(t, '2026-05-10', '2026-05-10');
+    expect(daily).toMatchObject([{ requests: 30, inputTokens: sum, costNanoUsd: sum * 100 }]);
+    // Before the give-back the month reads net of the lease; after it the counter itself is exact.
+    expect(await h.stores.quotas.month(t, NOW)).toEqual({
+      units: { input_tokens: sum, output_tokens: 0, images: 0 },
+      costNanoUsd: sum * 100,
+    });
+    await a.close();
+    expect(await h.stores.quotas.openReservations(t)).toEqual([]);
+    expect(await item(keys.quotaMonth(t, W.month))).toMatchObject({
+      input_tokens: sum,
+      costNanoUsd: sum * 100,
+    });
+    expect(await item(keys.quotaMinute(t, W.minute))).toMatchObject({ requests: 30, tokens: sum });
+    expect(await h.stores.quotas.inFlight(t)).toBe(0);
+  });
+
+  it('a request id settled twice through a lease is recorded once', async () => {
+    const t = newId('ten');
+    const a = instance();
+    const l = limits({ requestsPerMinute: 100 });
+    const first = admitted(await a.admit(request(t, l)));
+    expect(first.kind).toBe('lease');
+    const id = first.reservation.requestId;
+    expect(await a.settle(first, actual(4), event(t, id, 4))).toBe('recorded');
+    const again = admitted(await a.admit(request(t, l, { requestId: id })));
+    expect(await a.settle(again, actual(4), event(t, id, 4))).toBe('duplicate');
+    await a.close();
+    expect(await h.stores.usage.listEvents(t)).toHaveLength(1);
+    expect(await item(keys.quotaMonth(t, W.month))).toMatchObject({ input_tokens: 4, costNanoUsd: 400 });
+    expect(await item(keys.quotaMinute(t, W.minute))).toMatchObject({ requests: 1 });
+  });
+
+  it('leases of other keys do not starve a tenant’s concurrency limit: idle ones give their slots back', async () => {
+    const t = newId('ten');
+    const a = instance();
+    // Keys with limits of their own lease apart; the tenant allows 2 requests in flight.
+    const l = limits({ maxConcurrent: 2 }, { requestsPerMinute: 100 });
+    for (const keyId of ['key_a', 'key_b', 'key_c', 'key_d']) {
+      const adm = admitted(await a.admit(request(t, l, { keyId })));
+      await a.settle(adm, actual(1), { ...event(t, adm.reservation.requestId, 1), keyId });
+    }
+    const first = admitted(await a.admit(request(t, l, { keyId: 'key_e' })));
+    const second = admitted(await a.admit(request(t, l, { keyId: 'key_f' })));
+    expect(await a.admit(request(t, l, { keyId: 'key_g' }))).toMatchObject({
+      ok: false,
+      limit: 'concurrency_limit',
+    });
+    await a.release(first);
+    await a.release(second);
+    await a.close();
+    expect(await h.stores.quotas.inFlight(t)).toBe(0);
+  });
+
+  it('group commit: concurrent settles with a duplicate among them record each request once', async () => {
+    const t = newId('ten');
+    const a = instance();
+    const l = limits({ requestsPerMinute: 1_000 });
+    const first = admitted(await a.admit(request(t, l)));
+    const dupId = first.reservation.requestId;
+    expect(await a.settle(first, actual(7), event(t, dupId, 7))).toBe('recorded');
+    const adms = await Promise.all(Array.from({ length: 20 }, () => a.admit(request(t, l))));
+    const dup = admitted(await a.admit(request(t, l, { requestId: dupId })));
+    const outcomes = await Promise.all([
+      ...adms.map((r, i) => {
+        const x = admitted(r);
+        return a.settle(x, actual(i + 1), event(t, x.reservation.requestId, i + 1));
+      }),
+      a.settle(dup, actual(7), event(t, dupId, 7)),
+    ]);
+    expect(outcomes.filter((o) => o === 'recorded')).toHaveLength(20);
+    expect(outcomes.at(-1)).toBe('duplicate');
+    expect(await h.stores.usage.listEvents(t)).toHaveLength(21);
+    const daily = await h.stores.usage.listDaily(t, '2026-05-10', '2026-05-10');
+    expect(daily).toMatchObject([{ requests: 21, inputTokens: 7 + 210 }]);
+    await a.close();
+    expect(await item(keys.quotaMonth(t, W.month))).toMatchObject({ input_tokens: 217, costNanoUsd: 21_700 });
+  });
+
+  it('an instance that dies holding a lease: the sweeper gives back exactly what was not settled', async () => {
+    const t = newId('ten');
+    const dead = instance();
+    const l = limits({ requestsPerMinute: 100, maxConcurrent: 20, spendCapNanoUsd: 1_000_000 });
+    const adms = [];
+    for (let i = 0; i < 3; i++) adms.push(admitted(await dead.admit(request(t, l))));
+    expect(adms.every((x) => x.kind === 'lease')).toBe(true);
+    await dead.settle(adms[0]!, actual(3), event(t, adms[0]!.reservation.requestId, 3));
+    await dead.settle(adms[1]!, actual(5), event(t, adms[1]!.reservation.requestId, 5));
+    // The third never settles: the process is gone. The lease holds more than was used.
+    expect(Number((await item(keys.quotaMonth(t, W.month)))?.costNanoUsd)).toBeGreaterThan(800);
+    expect(await h.stores.quotas.inFlight(t)).toBeGreaterThan(0);
+    expect(await h.stores.quotas.sweepExpired(new Date(NOW.getTime() + 1_000))).toBe(0);
+    const later = new Date(NOW.getTime() + 5_000 + TTL + 1);
+    expect(await h.stores.quotas.sweepExpired(later)).toBeGreaterThanOrEqual(1);
+    expect(await h.stores.quotas.openReservations(t)).toEqual([]);
+    expect(await h.stores.quotas.inFlight(t)).toBe(0);
+    expect(await item(keys.quotaMonth(t, W.month))).toMatchObject({ input_tokens: 8, costNanoUsd: 800 });
+    // A request that outlived its lease still settles: counted in full, with its event, once.
+    const third = adms[2]!;
+    expect(await dead.settle(third, actual(2), event(t, third.reservation.requestId, 2))).toBe('recorded');
+    expect(await item(keys.quotaMonth(t, W.month))).toMatchObject({ input_tokens: 10, costNanoUsd: 1_000 });
+    expect(await h.stores.usage.listEvents(t)).toHaveLength(3);
+  });
+
+  it('the lease view counts this instance’s own requests at once (the rate-limit headers)', async () => {
+    const t = newId('ten');
+    const a = instance();
+    const l = limits({ requestsPerMinute: 60, tokensPerMinute: 1_000 });
+    for (let i = 0; i < 3; i++) admitted(await a.admit(request(t, l)));
+    const peek = await a.peek(t, 'key_a', NOW);
+    expect(peek?.tenant).toEqual({ requests: 3, tokens: 30 });
+    const fourth = admitted(await a.admit(request(t, l)));
+    expect(fourth.kind).toBe('lease');
+    expect((await a.peek(t, 'key_a', NOW))?.tenant).toEqual({ requests: 4, tokens: 40 });
+    await a.release(fourth);
+    expect((await a.peek(t, 'key_a', NOW))?.tenant?.tokens).toBe(30);
+  });
+});
+
+describe('two gateway instances over one store', () => {
+  it('200 concurrent requests split over two apps against a limit of 50 serve exactly 50', async () => {
+    const h = await createHarness();
+    const second = createApiApp(
+      createApiDeps(h.config, createLogger('silent'), {
+        stores: h.stores,
+        email: h.outbox,
+        signingKeys: h.signingKeys,
+      }),
+    );
+    const t = await h.newTenant({
+      limitOverrides: { requestsPerMinute: 50, maxConcurrent: 1_000, tokensPerMinute: 1_000_000 },
+    });
+    const call = (i: number) => {
+      const init = {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'sentiment', input: `text ${i}` }),
+      };
+      return i % 2 ? second.request('/v1/text/sentiment', init) : h.app.request('/v1/text/sentiment', init);
+    };
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => call(i)));
+    expect(results.filter((r) => r.status === 200)).toHaveLength(50);
+    expect(results.filter((r) => r.status === 429)).toHaveLength(150);
+    expect(await h.stores.usage.listEvents(t.tenantId)).toHaveLength(50);
+  });
+
+  it('a warm request makes one store round trip (the settlement), not three', async () => {
+    const h = await createHarness();
+    const stores = createStores(h.config);
+    const sent: string[] = [];
+    stores.dynamo.doc.middlewareStack.add(
+      (next, context) => async (args) => {
+        sent.push(String(context.commandName));
+        return next(args);
+      },
+      { step: 'initialize', name: 'countCommands' },
+    );
+    const app = createApiApp(
+      createApiDeps(h.config, createLogger('silent'), {
+        stores,
+        email: h.outbox,
+        signingKeys: h.signingKeys,
+      }),
+    );
+    const t = await h.newTenant({
+      limitOverrides: { requestsPerMinute: 10_000, tokensPerMinute: 10_000_000 },
+    });
+    const call = () =>
+      app.request('/v1/text/sentiment', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'sentiment', input: 'a warm request' }),
+      });
+    for (let i = 0; i < 5; i++) expect((await call()).status).toBe(200);
+    sent.length = 0;
+    for (let i = 0; i < 20; i++) expect((await call()).status).toBe(200);
+    // The harness caches no key or tenant (revocation tests), so those reads are per request here.
+    const quotaWork = sent.filter((c) => c === 'TransactWriteItemsCommand' || c === 'BatchGetItemCommand');
+    // 20 settlements plus a few lease refills (each 1 TransactWrite + 1 BatchGet); a reservation
+    // per request would be 60 (reserve, BatchGet, settle).
+    expect(quotaWork.filter((c) => c === 'TransactWriteItemsCommand').length).toBeGreaterThanOrEqual(20);
+    expect(quotaWork.length).toBeLessThan(28);
+    stores.dynamo.client.destroy();
+  });
+});
