@@ -7,6 +7,7 @@ const MAX_ITEMS = 100;
 interface Member {
   items: TransactItem[];
   done: (outcome: 'committed' | 'failed') => void;
+  fail: (err: unknown) => void;
 }
 
 /**
@@ -15,8 +16,10 @@ interface Member {
  * with updates of the same item merged (their ADD amounts summed), since an item may appear in a
  * transaction only once. Alone (no batch in flight) a transaction is written at once, so this adds
  * no latency at low load and multiplies throughput under it. A batch is all or nothing: if any
- * member's condition fails, or the write fails, every member is told `failed` and writes itself
- * alone (where its own condition decides, e.g. a duplicate request id).
+ * member's condition fails, every member is told `failed` and writes itself alone (where its own
+ * condition decides, e.g. a duplicate request id). If the store itself fails (throttled past the
+ * retries, timed out), every member gets that error: retrying each alone would only multiply the
+ * attempts against a store that is already refusing, and each caller answers 503 as it would alone.
  */
 export class GroupCommit {
   private queue: Member[] = [];
@@ -25,8 +28,8 @@ export class GroupCommit {
   constructor(private readonly doc: DynamoDBDocumentClient) {}
 
   submit(items: TransactItem[]): Promise<'committed' | 'failed'> {
-    return new Promise((done) => {
-      this.queue.push({ items, done });
+    return new Promise((done, fail) => {
+      this.queue.push({ items, done, fail });
       if (!this.writing) void this.drain();
     });
   }
@@ -48,11 +51,12 @@ export class GroupCommit {
           this.queue.shift()!.done('failed');
           continue;
         }
-        const outcome = await transact(this.doc, merged).then(
-          (r) => (r.ok ? 'committed' : 'failed'),
-          () => 'failed' as const,
-        );
-        for (const m of batch) m.done(outcome);
+        try {
+          const outcome = (await transact(this.doc, merged)).ok ? 'committed' : 'failed';
+          for (const m of batch) m.done(outcome);
+        } catch (err) {
+          for (const m of batch) m.fail(err);
+        }
       }
     } finally {
       this.writing = false;

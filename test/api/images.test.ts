@@ -184,6 +184,8 @@ describe('POST /v1/images/moderations against mobilenet-v2', () => {
     expect(body.error).toMatchObject({ code: 'invalid_image', param: 'image' });
     expect(body.error.message).toContain('could not be decoded');
     expect(await h.stores.usage.listEvents(other.tenantId)).toEqual([]);
+    // The refused request's room went back to this instance's quota lease; given back, nothing is held.
+    await h.deps.admission.close();
     expect(await h.stores.quotas.openReservations(other.tenantId)).toEqual([]);
   });
 
