@@ -43,6 +43,8 @@ export interface Lease {
   refusedAt?: number;
   view?: Promise<LeaseView | undefined>;
   closing: boolean;
+  /** Slots being returned early while the lease closes. */
+  returning?: Promise<void>;
   lastActivity: number;
   timer?: ReturnType<typeof setTimeout>;
 }
@@ -60,6 +62,8 @@ const MAX_HEADROOM = 64;
  */
 export class QuotaAdmission {
   private readonly leases = new Map<string, Lease>();
+  /** Give-backs under way, by tenant: the slots they return are not free in the store until they commit. */
+  private readonly givingBack = new Map<string, Set<Promise<void>>>();
 
   constructor(
     private readonly store: QuotaStore,
@@ -85,7 +89,8 @@ export class QuotaAdmission {
     }
     let r = await this.store.reserve(req);
     if (!r.ok && r.limit === 'concurrency_limit' && (await this.giveBackIdle(req.tenantId))) {
-      // Idle leases of this tenant here (other keys') held in-flight slots: given back, try again.
+      // Idle leases of this tenant here (other keys', or one just retired at a minute's end or
+      // when idle) held in-flight slots: given back, try again.
       r = await this.store.reserve(req);
     }
     if (r.ok) return { ok: true, admission: { kind: 'reservation', reservation: r.reservation } };
@@ -131,13 +136,20 @@ export class QuotaAdmission {
     return viewCounts(view, lease.granted, lease.used);
   }
 
-  /** Gives back this tenant's leases with nothing in flight here; whether there were any. */
+  /**
+   * Gives back this tenant's leases with nothing in flight here, and waits for its give-backs
+   * already under way; whether there were any.
+   */
   private async giveBackIdle(tenantId: string): Promise<boolean> {
     const idle = [...this.leases.values()].filter(
       (l) => l.ref.tenantId === tenantId && l.holds === 0 && l.granted.slots > 0,
     );
-    await Promise.all(idle.map((l) => this.retire(l)));
-    return idle.length > 0;
+    const pending = [...(this.givingBack.get(tenantId) ?? [])];
+    await Promise.all([...idle.map((l) => this.retire(l)), ...pending]);
+    if (idle.length + pending.length === 0) return false;
+    // Refills refused for want of those slots may ask again.
+    for (const l of this.leases.values()) if (l.ref.tenantId === tenantId) l.refusedAt = undefined;
+    return true;
   }
 
   /** Gives back every lease with nothing in flight (shutdown, tests). */
@@ -226,40 +238,52 @@ export class QuotaAdmission {
     if (lease.refill) return lease.refill;
     const run = async (): Promise<'ok' | 'refused' | 'gone'> => {
       const view = await lease.view?.catch(() => undefined);
-      const ask = leaseAsk(
-        req.limits,
-        minus(need, minus(lease.granted, lease.used)),
-        worstOf(req),
-        lease.headroom,
-        view,
-      );
+      const deficit = minus(need, minus(lease.granted, lease.used));
+      let ask = leaseAsk(req.limits, deficit, worstOf(req), lease.headroom, view);
+      // Slots beyond what the waiting request lacks are room to grow, never more than the limit
+      // leaves beside what this lease already holds.
+      const neededSlots = Math.max(0, deficit.slots);
+      const max = req.limits.tenant.maxConcurrent;
+      if (max !== undefined)
+        ask = { ...ask, slots: Math.max(neededSlots, Math.min(ask.slots, max - lease.granted.slots)) };
       const now = this.opts.now().getTime();
       // A lease admits within its own minute window only (the minute counters it moved are that window's).
       const admitUntil = Math.min(
         now + this.opts.leaseMs,
         Math.floor(req.now.getTime() / 60_000 + 1) * 60_000,
       );
-      const out = await this.store.leases.grant(
-        {
-          tenantId: req.tenantId,
-          keyId: req.keyId,
-          now: req.now,
-          limits: req.limits,
-          flags: { ...lease.ref, keyMonth: lease.ref.keyMonth ?? false },
-        },
-        {
-          leaseId: lease.ref.leaseId,
-          expiresAt: new Date(admitUntil + lease.ttlMs).toISOString(),
-          extend: lease.admitUntil > 0,
-        },
-        ask,
-      );
+      const grant = (amount: Amount) =>
+        this.store.leases.grant(
+          {
+            tenantId: req.tenantId,
+            keyId: req.keyId,
+            now: req.now,
+            limits: req.limits,
+            flags: { ...lease.ref, keyMonth: lease.ref.keyMonth ?? false },
+          },
+          {
+            leaseId: lease.ref.leaseId,
+            expiresAt: new Date(admitUntil + lease.ttlMs).toISOString(),
+            extend: lease.admitUntil > 0,
+          },
+          amount,
+        );
+      let out = await grant(ask);
+      if (!out.ok && !('gone' in out) && out.limit === 'concurrency_limit' && ask.slots > neededSlots) {
+        // Other instances hold the rest of the tenant's slots: the requests, tokens and cost this
+        // lease needs are not refused for want of room to grow.
+        ask = { ...ask, slots: neededSlots };
+        out = await grant(ask);
+      }
       if (!out.ok) {
         if ('gone' in out) {
           lease.closing = true;
           return 'gone';
         }
-        lease.refusedAt = now;
+        // Refused by a per-minute or month limit: single reservations (the store's exact answer)
+        // for a while. Refused for a slot: the next request that needs one asks again, while those
+        // that do not still use the lease's own slots.
+        if (out.limit !== 'concurrency_limit') lease.refusedAt = now;
         lease.headroom = 1;
         return 'refused';
       }
@@ -305,15 +329,55 @@ export class QuotaAdmission {
     lease.closing = true;
     if (this.leases.get(lease.id) === lease) this.leases.delete(lease.id);
     if (lease.holds > 0 || lease.refill) {
-      // The last settle or release reschedules; the sweeper is the fallback.
       if (lease.refill) await lease.refill.catch(() => {});
-      if (lease.holds > 0) return;
+      if (lease.holds > 0) {
+        // Its slots that no request holds are free now, not when the last request ends.
+        await this.returnFreeSlots(lease);
+        // The last settle or release retires it again; the sweeper is the fallback.
+        return;
+      }
     }
     if (lease.timer) clearTimeout(lease.timer);
     if (lease.admitUntil === 0) return;
     lease.admitUntil = 0;
-    await this.store.leases
-      .giveBack(lease.ref.tenantId, lease.ref.leaseId, { now: this.opts.now() })
-      .catch((err: unknown) => this.opts.onError?.(err, 'lease not given back; the sweeper will'));
+    await lease.returning;
+    await this.track(
+      lease.ref.tenantId,
+      this.store.leases.giveBack(lease.ref.tenantId, lease.ref.leaseId, { now: this.opts.now() }).then(
+        () => {},
+        (err: unknown) => this.opts.onError?.(err, 'lease not given back; the sweeper will'),
+      ),
+    );
+  }
+
+  /** Returns a closing lease's slots beyond those its requests in flight hold (one at a time). */
+  private async returnFreeSlots(lease: Lease): Promise<void> {
+    if (lease.returning || lease.admitUntil === 0 || !lease.ref.inFlight) return lease.returning;
+    const n = lease.granted.slots - lease.holds;
+    if (n <= 0) return;
+    lease.returning = this.track(
+      lease.ref.tenantId,
+      this.store.leases.returnSlots(lease.ref, n).then(
+        (ok) => {
+          if (ok) lease.granted = { ...lease.granted, slots: lease.granted.slots - n };
+        },
+        (err: unknown) => this.opts.onError?.(err, 'lease slots not returned early'),
+      ),
+    ).finally(() => {
+      lease.returning = undefined;
+    });
+    return lease.returning;
+  }
+
+  /** Counts a give-back as under way for its tenant until it settles. */
+  private async track(tenantId: string, work: Promise<void>): Promise<void> {
+    const set = this.givingBack.get(tenantId) ?? new Set();
+    this.givingBack.set(tenantId, set.add(work));
+    try {
+      await work;
+    } finally {
+      set.delete(work);
+      if (set.size === 0 && this.givingBack.get(tenantId) === set) this.givingBack.delete(tenantId);
+    }
   }
 }

@@ -171,6 +171,28 @@ export class LeaseStore {
   }
 
   /**
+   * Gives back `n` in-flight slots of a lease that admits no more (its minute ended, its limits
+   * changed) while some of its requests still run: the slots they do not hold are free at once,
+   * not when the last of them ends. One transaction, conditional on the lease still holding them.
+   */
+  async returnSlots(lease: LeaseRef, n: number): Promise<boolean> {
+    if (n <= 0 || !lease.inFlight) return false;
+    const result = await transact(this.doc, [
+      {
+        Update: {
+          TableName: this.mainTable,
+          Key: keys.reservation(lease.tenantId, lease.leaseId),
+          UpdateExpression: 'ADD g_slots :neg',
+          ConditionExpression: 'g_slots >= :n',
+          ExpressionAttributeValues: { ':neg': -n, ':n': n },
+        },
+      },
+      ...counterDeltaItems(this.mainTable, lease, { ...zero(), slots: -n }),
+    ]);
+    return result.ok;
+  }
+
+  /**
    * Gives back what a lease was granted and did not settle, and deletes it, in one transaction
    * conditional on the settled amount read (a settlement racing in retries the read). With
    * `expiredBefore`, only a lease whose expiry has passed (the sweeper). False if there is nothing
@@ -202,8 +224,13 @@ export class LeaseStore {
           Delete: {
             TableName: this.mainTable,
             Key: key,
-            ConditionExpression: 's_requests = :sr AND expiresAt = :exp',
-            ExpressionAttributeValues: { ':sr': item.s_requests ?? 0, ':exp': item.expiresAt },
+            // Slots returned early (`returnSlots`) between the read and here are not returned twice.
+            ConditionExpression: 's_requests = :sr AND expiresAt = :exp AND g_slots = :gs',
+            ExpressionAttributeValues: {
+              ':sr': item.s_requests ?? 0,
+              ':exp': item.expiresAt,
+              ':gs': item.g_slots ?? 0,
+            },
           },
         },
         ...counterDeltaItems(this.mainTable, target, minus(zero(), unused)),

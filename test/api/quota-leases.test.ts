@@ -166,6 +166,68 @@ describe('quota leases (DynamoDB Local)', () => {
     expect(await h.stores.quotas.inFlight(t)).toBe(0);
   });
 
+  it('a lease still being given back (a minute just ended) does not refuse the tenant’s next requests', async () => {
+    const t = newId('ten');
+    let now = NOW;
+    // The give-back of the old minute's lease is slow to commit: the store still counts its slots.
+    const quotas = h.stores.quotas;
+    const leases = Object.create(quotas.leases) as typeof quotas.leases;
+    leases.giveBack = async (...args) => {
+      await new Promise((r) => setTimeout(r, 300));
+      return quotas.leases.giveBack(...args);
+    };
+    const store = Object.assign(Object.create(quotas) as typeof quotas, { leases });
+    const a = new QuotaAdmission(store, { leaseMs: 5_000, idleMs: 60_000, now: () => now });
+    const l = limits({ maxConcurrent: 3 });
+    const first = await Promise.all([0, 1, 2].map(() => a.admit(request(t, l, { now }))));
+    await Promise.all(first.map((r) => a.release(admitted(r))));
+    // The next minute: the same three at once, while the old lease's slots are on their way back.
+    now = new Date(NOW.getTime() + 60_000);
+    const next = await Promise.all([0, 1, 2].map(() => a.admit(request(t, l, { now }))));
+    expect(next.map((r) => r.ok)).toEqual([true, true, true]);
+    await Promise.all(next.map((r) => a.release(admitted(r))));
+    await a.close();
+    expect(await h.stores.quotas.inFlight(t)).toBe(0);
+  });
+
+  it('a lease whose minute ended frees the slots its running requests do not hold at once', async () => {
+    const t = newId('ten');
+    let now = NOW;
+    const a = new QuotaAdmission(h.stores.quotas, { leaseMs: 5_000, idleMs: 60_000, now: () => now });
+    const l = limits({ maxConcurrent: 3 });
+    const old: Admission[] = [];
+    for (let i = 0; i < 3; i++) old.push(admitted(await a.admit(request(t, l, { now }))));
+    expect(old.map((o) => o.kind)).toEqual(['lease', 'lease', 'lease']);
+    await a.release(old[0]!);
+    await a.release(old[1]!);
+    // One request of the old minute still runs: two slots are free for the next minute's requests.
+    now = new Date(NOW.getTime() + 60_000);
+    const next = await Promise.all([0, 1].map(() => a.admit(request(t, l, { now }))));
+    expect(next.map((r) => r.ok)).toEqual([true, true]);
+    expect(await a.admit(request(t, l, { now }))).toMatchObject({ ok: false, limit: 'concurrency_limit' });
+    await a.release(old[2]!);
+    await Promise.all(next.map((r) => a.release(admitted(r))));
+    await a.close();
+    expect(await h.stores.quotas.inFlight(t)).toBe(0);
+    expect(await h.stores.quotas.openReservations(t)).toEqual([]);
+  });
+
+  it('a tenant kept at its concurrency limit is never refused: room to grow is not asked for at the limit', async () => {
+    const t = newId('ten');
+    const a = instance();
+    const l = limits({ requestsPerMinute: 1_000_000, maxConcurrent: 16 });
+    const refused: string[] = [];
+    // Closed-loop callers, all 16 slots busy, long enough for many refills of the lease.
+    for (let round = 0; round < 30; round++) {
+      const results = await Promise.all(Array.from({ length: 16 }, () => a.admit(request(t, l))));
+      for (const r of results) if (!r.ok) refused.push(r.limit);
+      await Promise.all(results.map((r) => (r.ok ? a.release(r.admission) : undefined)));
+    }
+    expect(refused).toEqual([]);
+    await a.close();
+    expect(await h.stores.quotas.inFlight(t)).toBe(0);
+  });
+
   it('group commit: concurrent settles with a duplicate among them record each request once', async () => {
     const t = newId('ten');
     const a = instance();
