@@ -7,8 +7,11 @@ import { lambdaBuildOptions } from '../infra/bundling';
 
 /** Every deployed function, by the entry the CDK stacks give it. */
 export const FUNCTIONS = [
-  { name: 'api', entry: 'functions/api/lambda.ts' },
-  { name: 'api-stream', entry: 'functions/api/stream-lambda.ts' },
+  { name: 'api-data', entry: 'functions/api/lambda/data.ts' },
+  { name: 'api-stream', entry: 'functions/api/lambda/data-stream.ts' },
+  { name: 'api-console', entry: 'functions/api/lambda/console.ts' },
+  { name: 'api-billing', entry: 'functions/api/lambda/billing.ts' },
+  { name: 'api-docs', entry: 'functions/api/lambda/docs.ts' },
   { name: 'jobs: reservation sweeper', entry: 'functions/jobs/sweep-reservations-lambda.ts' },
   { name: 'jobs: billing sync', entry: 'functions/jobs/billing-sync-lambda.ts' },
 ] as const;
