@@ -40,6 +40,8 @@ import type { ModelClient } from '../../shared/models/model-client';
 import { SageMakerModelClient } from '../../shared/models/sagemaker-client';
 import { metricServices } from '../../shared/observability/metrics';
 import { logMetrics, type MetricsSink } from '../../shared/observability/metrics-sink';
+import { ModelHealthRecorder } from '../../shared/observability/model-health';
+import { ModelHealthStore } from '../../shared/observability/model-health-store';
 import { QuotaAdmission } from '../../shared/quotas/admission';
 import { AlertStore, UsageAlerts } from '../../shared/quotas/alerts';
 import { PlanStore } from '../../shared/quotas/plan-store';
@@ -59,6 +61,7 @@ export interface Stores {
   plans: PlanStore;
   quotas: QuotaStore;
   platformUsage: PlatformUsageStore;
+  modelHealth: ModelHealthStore;
   alerts: AlertStore;
   users: UserStore;
   operators: OperatorStore;
@@ -85,6 +88,7 @@ export function createStores(config: Config, overrides: { dynamo?: Dynamo } = {}
     plans: new PlanStore(dynamo.doc, names.main, config.CATALOG_CACHE_TTL_MS),
     quotas: new QuotaStore(dynamo.doc, names.main, names.usage),
     platformUsage: new PlatformUsageStore(dynamo.doc, names.usage),
+    modelHealth: new ModelHealthStore(dynamo.doc, names.usage),
     alerts: new AlertStore(dynamo.doc, names.main),
     users: new UserStore(dynamo.doc, names.main),
     operators: new OperatorStore(dynamo.doc, names.main),
@@ -218,6 +222,12 @@ export function createApiDeps(
       now,
       onError: (err) => log.warn({ err }, 'could not record when an API key was last used'),
     }),
+    modelHealth: new ModelHealthRecorder(stores.modelHealth, {
+      flushMs: config.HEALTH_FLUSH_MS,
+      now,
+      onError: (err) => log.warn({ err }, 'model health counts not written; kept for the next flush'),
+    }),
+    modelHealthStore: stores.modelHealth,
     clientIp: overrides.clientIp ?? (() => null),
     metrics: overrides.metrics ?? logMetrics({ service: metricServices.api, Stage: config.STAGE }, log),
   };

@@ -15,6 +15,8 @@ import type { PlatformUsageStore } from '../../shared/metering/platform-usage';
 import type { UsageStore } from '../../shared/metering/usage-store';
 import type { ModelClient } from '../../shared/models/model-client';
 import type { MetricsSink } from '../../shared/observability/metrics-sink';
+import type { ModelHealthRecorder } from '../../shared/observability/model-health';
+import type { ModelHealthStore } from '../../shared/observability/model-health-store';
 import type { QuotaAdmission } from '../../shared/quotas/admission';
 import type { AlertStore, UsageAlerts } from '../../shared/quotas/alerts';
 import type { PlanStore } from '../../shared/quotas/plan-store';
@@ -54,6 +56,10 @@ export interface ApiDeps {
   keyUsage: KeyUsageTracker;
   /** The handlers' metrics (docs/observability.md): EMF lines in Lambda, the logger locally. */
   metrics: MetricsSink;
+  /** Per-model-version answers, refusals, failures and latency, in memory, flushed in the background. */
+  modelHealth: ModelHealthRecorder;
+  /** What the flushes wrote, for operators. */
+  modelHealthStore: ModelHealthStore;
   /** The caller's IP as the runtime knows it (API Gateway's sourceIp, the socket locally); never a header. */
   clientIp: (c: Context<AppEnv>) => string | null;
 }
