@@ -309,7 +309,7 @@ describe('the consoles in a real browser', () => {
       .getByRole('rowheader', { name: 'chat@tiny-1' })
       .waitFor();
     // GET /admin/models/health: the version the developer's playground used, its requests counted.
-    const health = page.getByRole('table', { name: 'Model versions' });
+    const health = page.getByRole('table', { name: 'Model versions', exact: true });
     const chat = health.getByRole('row', { name: /chat@tiny-1/ });
     await chat.waitFor();
     const requests = await chat.getByRole('cell').first().textContent();
