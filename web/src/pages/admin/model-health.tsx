@@ -54,8 +54,8 @@ function HealthRow(props: { row: ModelVersionHealth }) {
 
 /**
  * Error and refusal rates and latency percentiles per model version: GET /admin/models/health, for
- * the same default range as the usage above (this month so far). On a narrow screen each version
- * becomes a block of labelled figures instead of a table that scrolls sideways.
+ * the same default range as the usage above (this month so far). Where the table has too little room
+ * each version becomes a block of labelled figures instead of a table that scrolls sideways.
  */
 export function ModelHealthSection() {
   const health = useResource((signal) => get<ModelHealth>('/admin/models/health', { signal }), []);
@@ -82,7 +82,7 @@ export function ModelHealthSection() {
               Calls to any model version appear here within seconds of being answered.
             </Empty>
           ) : (
-            <div class="table-wrap">
+            <div class="table-wrap table-reflow-wrap">
               <table class="table table-figures table-reflow">
                 <caption>Model versions</caption>
                 <thead>
