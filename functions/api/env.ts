@@ -8,6 +8,7 @@ import type { CatalogAdmin } from '../../shared/catalog/catalog-admin';
 import type { PinStore } from '../../shared/catalog/pin-store';
 import type { ModelResolver } from '../../shared/catalog/resolver';
 import type { Config } from '../../shared/config';
+import type { ApiError } from '../../shared/errors';
 import type { IdempotencyStore } from '../../shared/idempotency/idempotency-store';
 import type { newId } from '../../shared/ids';
 import type { Logger } from '../../shared/logger';
@@ -86,5 +87,7 @@ export interface AppEnv {
     session: SessionContext;
     /** `name@version` once a /v1 route has resolved its model (the `ModelVersion` of its metrics). */
     modelVersion: string;
+    /** Set by a stream that failed after its 200 went out: the error its `event: error` carried. */
+    streamFailure: ApiError;
   };
 }

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import type { FailureReason, ModelClient } from '../../shared/models/model-client';
+import { type FailureReason, type ModelClient, ModelStreamFailure } from '../../shared/models/model-client';
 import { SageMakerModelClient } from '../../shared/models/sagemaker-client';
 import { PERCENTILE_ERROR } from '../../shared/observability/latency-histogram';
 import { expectError, json, newOperator, newOwner, type TestOperator } from '../support/accounts';
@@ -20,17 +20,28 @@ type Row = {
 };
 type Health = { object: 'list'; start_date: string; end_date: string; data: Row[] };
 
-/** The real runtime, except that the next calls fail the way the test says (the machine's edge). */
+/**
+ * The real runtime, except that the next calls fail the way the test says (the machine's edge);
+ * a failing stream sends one part, then fails.
+ */
 function failingModels(): ModelClient & { fail: (reason: FailureReason | null) => void } {
   const real = new SageMakerModelClient({ region: 'us-east-1', endpoint: inject('runtimeUrl') });
   let failure: FailureReason | null = null;
+  async function* brokenStream() {
+    const line = JSON.stringify({ delta: 'Hel', usage: { input_tokens: 3, output_tokens: 1 } });
+    yield new TextEncoder().encode(`${line}\n`);
+    throw new ModelStreamFailure('model_error', 'told to fail mid-stream');
+  }
   return {
     fail: (reason) => {
       failure = reason;
     },
     invoke: async (call) =>
       failure ? { ok: false, reason: failure, detail: 'told to fail', latencyMs: 1 } : real.invoke(call),
-    invokeStream: (call) => real.invokeStream(call),
+    invokeStream: async (call) =>
+      failure
+        ? { ok: true, stream: brokenStream(), invokedVariant: call.variant, latencyMs: 1 }
+        : real.invokeStream(call),
   };
 }
 
@@ -141,6 +152,31 @@ describe('model version health for operators (GET /admin/models/health)', () => 
     expect(after.requests).toBe(before.requests + 2);
     expect(after.succeeded).toBe(before.succeeded + 2);
     expect(after.refused).toBe(before.refused);
+  });
+
+  it('a stream that fails after its 200 counts as failed, with the code its error event carried', async () => {
+    const t = await h.newTenant();
+    const chat = (stream: boolean) =>
+      h.call('/v1/chat/completions', {
+        key: t.key,
+        json: { model: 'chat', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, stream },
+      });
+    const ok = await chat(true);
+    expect(ok.status).toBe(200);
+    await ok.text();
+    const version = ok.headers.get('x-model-version')!;
+    models.fail('model_error');
+    const broken = await chat(true);
+    expect(broken.status).toBe(200);
+    expect(await broken.text()).toContain('event: error');
+    models.fail(null);
+    await h.deps.modelHealth.flush();
+    expect((await health()).data.find((r) => r.model_version === version)).toMatchObject({
+      requests: 2,
+      succeeded: 1,
+      failed: 1,
+      errors_by_code: { model_error: 1 },
+    });
   });
 
   it('reads a range of days: an earlier range has none of today', async () => {

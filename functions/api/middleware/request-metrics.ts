@@ -35,7 +35,11 @@ export function requestMetrics() {
     const latency = () => {
       const ms = performance.now() - started;
       metrics.emit('Latency', Math.round(ms), { ModelVersion });
-      if (version !== undefined) modelHealth.record({ modelVersion: version, status, latencyMs: ms });
+      if (version === undefined) return;
+      // A stream that failed after its 200 is a failure of its version all the same.
+      const failed = c.get('streamFailure');
+      if (failed) modelHealth.record({ modelVersion: version, status: failed.status, code: failed.code });
+      else modelHealth.record({ modelVersion: version, status, latencyMs: ms });
     };
     const body = c.res.body;
     if (!body || !(c.res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
