@@ -89,6 +89,7 @@ export class ModelHealthRecorder {
   private lastFlush: number;
   private flushing: Promise<void> | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
+  private day = { from: Number.NEGATIVE_INFINITY, text: '' };
 
   constructor(
     private readonly sink: HealthSink,
@@ -110,8 +111,8 @@ export class ModelHealthRecorder {
   record(r: { modelVersion: string; status: number; code?: string; latencyMs?: number }): void {
     const outcome = outcomeOf(r.status);
     if (outcome === null) return;
-    const now = this.opts.now();
-    const day = now.toISOString().slice(0, 10);
+    const now = this.opts.now().getTime();
+    const day = this.dayOf(now);
     const id = `${day}#${r.modelVersion}`;
     let d = this.pending.get(id);
     if (!d) {
@@ -130,7 +131,7 @@ export class ModelHealthRecorder {
     } else {
       d.clientErrors += 1;
     }
-    if (this.opts.flushMs > 0 && now.getTime() - this.lastFlush >= this.opts.flushMs) {
+    if (this.opts.flushMs > 0 && now - this.lastFlush >= this.opts.flushMs) {
       this.flushInBackground();
     }
   }
@@ -157,6 +158,15 @@ export class ModelHealthRecorder {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.flush();
+  }
+
+  /** The UTC day of `ms`, formatted once per day rather than once per request. */
+  private dayOf(ms: number): string {
+    if (ms < this.day.from || ms >= this.day.from + 86_400_000) {
+      const from = ms - (ms % 86_400_000);
+      this.day = { from, text: new Date(from).toISOString().slice(0, 10) };
+    }
+    return this.day.text;
   }
 
   private flushInBackground(): void {
