@@ -228,6 +228,22 @@ describe('quota leases (DynamoDB Local)', () => {
     expect(await h.stores.quotas.inFlight(t)).toBe(0);
   });
 
+  it('a failed request still counts against the per-minute limit, as with a single reservation', async () => {
+    const t = newId('ten');
+    const a = instance();
+    const l = limits({ requestsPerMinute: 100 });
+    const ok = admitted(await a.admit(request(t, l)));
+    const failed = admitted(await a.admit(request(t, l)));
+    expect([ok.kind, failed.kind]).toEqual(['lease', 'lease']);
+    await a.settle(ok, actual(3), event(t, ok.reservation.requestId, 3));
+    await a.release(failed);
+    await a.close();
+    // Two requests in the minute (one served, one failed); only the served one's tokens and cost.
+    expect(await item(keys.quotaMinute(t, W.minute))).toMatchObject({ requests: 2, tokens: 3 });
+    expect(await item(keys.quotaMonth(t, W.month))).toMatchObject({ input_tokens: 3, costNanoUsd: 300 });
+    expect(await h.stores.quotas.openReservations(t)).toEqual([]);
+  });
+
   it('group commit: concurrent settles with a duplicate among them record each request once', async () => {
     const t = newId('ten');
     const a = instance();

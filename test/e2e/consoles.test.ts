@@ -433,6 +433,14 @@ describe('the consoles in a real browser', () => {
       expect(await canary.textContent()).toContain('mobilenet-v2-mid');
     }
     await shot(page, '24-audit');
+    // At a laptop's 1000 px the entries wrap inside their cells: the table does not scroll sideways.
+    const size = page.viewportSize();
+    await page.setViewportSize({ width: 1000, height: 800 });
+    const overflow = await page.evaluate<number>(
+      "(() => { const w = document.querySelector('.table-wrap'); return w.scrollWidth - w.clientWidth; })()",
+    );
+    if (size) await page.setViewportSize(size);
+    expect(overflow).toBeLessThanOrEqual(0);
   });
 
   it("lists the plans for operators (a bad value named on its field) and the developer's alerts", async () => {

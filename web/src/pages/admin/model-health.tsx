@@ -1,3 +1,4 @@
+import { Table } from '../../components/table';
 import { Empty, ErrorNotice, Loading, Unavailable } from '../../components/ui';
 import { get } from '../../lib/api';
 import { fmtInt } from '../../lib/format';
@@ -82,27 +83,16 @@ export function ModelHealthSection() {
               Calls to any model version appear here within seconds of being answered.
             </Empty>
           ) : (
-            <div class="table-wrap table-reflow-wrap">
-              <table class="table table-figures table-reflow">
-                <caption>Model versions</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Model version</th>
-                    <th scope="col">Requests</th>
-                    <th scope="col">Refused</th>
-                    <th scope="col">Errors</th>
-                    <th scope="col">p50 ms</th>
-                    <th scope="col">p90 ms</th>
-                    <th scope="col">p99 ms</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {health.data.data.map((r) => (
-                    <HealthRow key={r.model_version} row={r} />
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table
+              caption="Model versions"
+              columns={['Model version', 'Requests', 'Refused', 'Errors', 'p50 ms', 'p90 ms', 'p99 ms']}
+              variant="figures"
+              class="table-reflow"
+            >
+              {health.data.data.map((r) => (
+                <HealthRow key={r.model_version} row={r} />
+              ))}
+            </Table>
           )}
         </>
       )}
