@@ -69,8 +69,8 @@ describe('model version health for operators (GET /admin/models/health)', () => 
   };
 
   beforeAll(async () => {
-    // Nothing flushes on its own during the test: it flushes when it means to.
-    h = await createHarness({ models, env: { HEALTH_FLUSH_MS: '300000' } });
+    // The harness flushes nothing on its own: the test flushes when it means to.
+    h = await createHarness({ models });
     op = await newOperator(h);
   });
 
@@ -139,7 +139,7 @@ describe('model version health for operators (GET /admin/models/health)', () => 
   it('adds up across instances and flushes, never counting a flush twice', async () => {
     const before = (await health()).data.find((r) => r.model_version === served)!;
     await h.deps.modelHealth.flush(); // nothing pending: writes nothing
-    const second = await createHarness({ sameTablesAs: h, env: { HEALTH_FLUSH_MS: '300000' } });
+    const second = await createHarness({ sameTablesAs: h });
     const t = await second.newTenant();
     const res = await second.call('/v1/text/sentiment', {
       key: t.key,
