@@ -18,6 +18,7 @@ import type { Logger } from '../../shared/logger';
 import type { ModelClient } from '../../shared/models/model-client';
 import { metricServices } from '../../shared/observability/metrics';
 import { logMetrics, type MetricsSink } from '../../shared/observability/metrics-sink';
+import { ModelHealthRecorder } from '../../shared/observability/model-health';
 import { QuotaAdmission } from '../../shared/quotas/admission';
 import { UsageAlerts } from '../../shared/quotas/alerts';
 import type { ApiDeps, AppEnv } from './env';
@@ -137,6 +138,12 @@ export function composeApiDeps(
       now,
       onError: (err) => log.warn({ err }, 'could not record when an API key was last used'),
     }),
+    modelHealth: new ModelHealthRecorder(stores.modelHealth, {
+      flushMs: config.HEALTH_FLUSH_MS,
+      now,
+      onError: (err) => log.warn({ err }, 'model health counts not written; kept for the next flush'),
+    }),
+    modelHealthStore: stores.modelHealth,
     clientIp: overrides.clientIp ?? (() => null),
     metrics: overrides.metrics ?? logMetrics({ service: metricServices.api, Stage: config.STAGE }, log),
   };

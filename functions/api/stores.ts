@@ -14,6 +14,7 @@ import { tableNames } from '../../shared/db/tables';
 import { IdempotencyStore } from '../../shared/idempotency/idempotency-store';
 import { PlatformUsageStore } from '../../shared/metering/platform-usage';
 import { UsageStore } from '../../shared/metering/usage-store';
+import { ModelHealthStore } from '../../shared/observability/model-health-store';
 import { AlertStore } from '../../shared/quotas/alerts';
 import { PlanStore } from '../../shared/quotas/plan-store';
 import { QuotaStore } from '../../shared/quotas/quota-store';
@@ -31,6 +32,7 @@ export interface Stores {
   plans: PlanStore;
   quotas: QuotaStore;
   platformUsage: PlatformUsageStore;
+  modelHealth: ModelHealthStore;
   alerts: AlertStore;
   users: UserStore;
   operators: OperatorStore;
@@ -57,6 +59,7 @@ export function createStores(config: Config, overrides: { dynamo?: Dynamo } = {}
     plans: new PlanStore(dynamo.doc, names.main, config.CATALOG_CACHE_TTL_MS),
     quotas: new QuotaStore(dynamo.doc, names.main, names.usage),
     platformUsage: new PlatformUsageStore(dynamo.doc, names.usage),
+    modelHealth: new ModelHealthStore(dynamo.doc, names.usage),
     alerts: new AlertStore(dynamo.doc, names.main),
     users: new UserStore(dynamo.doc, names.main),
     operators: new OperatorStore(dynamo.doc, names.main),
