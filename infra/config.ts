@@ -44,7 +44,7 @@ export interface StageConfig {
   console?: ConsoleConfig;
   /** Account emails through SES: the sender, and the verified SES identity (domain or address) it belongs to. */
   email?: { from: string; sesIdentity: string };
-  /** The billing job (in the Jobs stack). Stripe's keys live in the platform secret. */
+  /** The billing job (in the Jobs stack). Stripe's keys live in the Stripe secret. */
   billing: BillingConfig;
 }
 

@@ -102,7 +102,7 @@ export function addTollgateStacks(
     config,
     main: data.tables.main,
     usage: data.tables.usage,
-    secrets: api.secrets,
+    stripeSecret: api.stripeSecret,
   });
 
   // Nothing here references the endpoints: the API invokes them by name (its IAM allows
@@ -122,7 +122,7 @@ export function addTollgateStacks(
     description: `Tollgate ${config.stage}: dashboard and alarms`,
     env,
     config,
-    apiFunction: api.function,
+    apiFunctions: api.functions,
     httpApi: api.httpApi,
     catalog,
     endpoints: models ? endpoints : [],

@@ -124,6 +124,9 @@ export async function startLocalStack(
     });
     // On a clean stop, quota leases give back what they hold (a crash leaves it to the sweeper).
     started.push({ stop: () => deps.admission.close() });
+    // Model-version health counts: written every HEALTH_FLUSH_MS, and what is left on a clean stop.
+    deps.modelHealth.start();
+    started.push({ stop: () => deps.modelHealth.close() });
     // Reservations of requests that never settled are released within this period after expiry.
     const sweeper = setInterval(() => {
       sweepReservations(stores.quotas, new Date())

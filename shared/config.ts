@@ -38,6 +38,11 @@ export const configSchema = z.object({
    * the sweeper this long plus MODEL_TIMEOUT_MS + RESERVATION_GRACE_MS after its last refill.
    */
   QUOTA_LEASE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  /**
+   * How often an instance writes its model-version health counts (one ADD per day x version);
+   * what an instance that dies unflushed loses is at most this much of those stats, never billing.
+   */
+  HEALTH_FLUSH_MS: z.coerce.number().int().min(100).max(300_000).default(5_000),
   /** An idle lease (nothing in flight) gives back its unused capacity after this long. */
   QUOTA_LEASE_IDLE_MS: z.coerce.number().int().min(10).max(60_000).default(2_000),
   /** How often the local server sweeps expired reservations (the cloud runs the job on a schedule). */

@@ -8,6 +8,7 @@ import type { CatalogAdmin } from '../../shared/catalog/catalog-admin';
 import type { PinStore } from '../../shared/catalog/pin-store';
 import type { ModelResolver } from '../../shared/catalog/resolver';
 import type { Config } from '../../shared/config';
+import type { ApiError } from '../../shared/errors';
 import type { IdempotencyStore } from '../../shared/idempotency/idempotency-store';
 import type { newId } from '../../shared/ids';
 import type { Logger } from '../../shared/logger';
@@ -15,6 +16,8 @@ import type { PlatformUsageStore } from '../../shared/metering/platform-usage';
 import type { UsageStore } from '../../shared/metering/usage-store';
 import type { ModelClient } from '../../shared/models/model-client';
 import type { MetricsSink } from '../../shared/observability/metrics-sink';
+import type { ModelHealthRecorder } from '../../shared/observability/model-health';
+import type { ModelHealthStore } from '../../shared/observability/model-health-store';
 import type { QuotaAdmission } from '../../shared/quotas/admission';
 import type { AlertStore, UsageAlerts } from '../../shared/quotas/alerts';
 import type { PlanStore } from '../../shared/quotas/plan-store';
@@ -54,6 +57,10 @@ export interface ApiDeps {
   keyUsage: KeyUsageTracker;
   /** The handlers' metrics (docs/observability.md): EMF lines in Lambda, the logger locally. */
   metrics: MetricsSink;
+  /** Per-model-version answers, refusals, failures and latency, in memory, flushed in the background. */
+  modelHealth: ModelHealthRecorder;
+  /** What the flushes wrote, for operators. */
+  modelHealthStore: ModelHealthStore;
   /** The caller's IP as the runtime knows it (API Gateway's sourceIp, the socket locally); never a header. */
   clientIp: (c: Context<AppEnv>) => string | null;
 }
@@ -80,5 +87,7 @@ export interface AppEnv {
     session: SessionContext;
     /** `name@version` once a /v1 route has resolved its model (the `ModelVersion` of its metrics). */
     modelVersion: string;
+    /** Set by a stream that failed after its 200 went out: the error its `event: error` carried. */
+    streamFailure: ApiError;
   };
 }

@@ -1,14 +1,14 @@
 import { loadConfig } from '../../shared/config';
 import { createLogger } from '../../shared/logger';
-import { createApiDeps } from '../api/deps';
+import { createBillingPlaneDeps } from '../api/planes/billing-deps';
 import { environmentWithSecrets } from '../secrets';
 import { billingSync } from './billing-sync';
 
 // Built once per Lambda instance; every scheduled invocation reuses the clients. Stripe's keys
-// come from the platform secret, read here once.
+// come from the Stripe secret, read here once. The billing plane's wiring: no model client.
 const config = loadConfig(await environmentWithSecrets(process.env));
 const log = createLogger(config.LOG_LEVEL);
-const { billing } = createApiDeps(config, log);
+const { billing } = createBillingPlaneDeps(config, log);
 
 /** The EventBridge schedule's target: one billing run (meter sync, then the grace clock). */
 export async function handler(): Promise<{ windows: number; events: number; complete: boolean }> {

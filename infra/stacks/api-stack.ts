@@ -2,6 +2,7 @@ import {
   Annotations,
   CfnOutput,
   Duration,
+  Fn,
   RemovalPolicy,
   Stack,
   type StackProps,
@@ -23,6 +24,7 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { type ApiPlane, defaultPlane, planeRoutePaths } from '../../shared/api-planes';
 import { type TableId, tableDefinitions } from '../../shared/db/tables';
 import { tollgateBundling } from '../bundling';
 import type { StageConfig } from '../config';
@@ -31,14 +33,34 @@ import { fromRoot, lockFile, repoRoot } from '../paths';
 
 export interface ApiStackProps extends StackProps {
   config: StageConfig;
-  /** From the data stack; the function may touch these tables and no others. */
+  /** From the data stack; the functions may touch these tables and no others. */
   tables: Record<TableId, ITableV2>;
 }
 
-/** Entry of the public API handler, by path: infra never imports runtime code. */
-export const apiEntry = fromRoot('functions', 'api', 'lambda.ts');
-/** The same app for response streaming (Function URL), by path. */
-export const apiStreamEntry = fromRoot('functions', 'api', 'stream-lambda.ts');
+/**
+ * The API's functions and their entries, by path (infra never imports runtime code): one per plane
+ * (shared/api-planes.ts), plus the data plane's streaming twin behind a Function URL.
+ */
+export const apiFunctions = {
+  data: { name: 'api-data', plane: 'data', entry: fromRoot('functions', 'api', 'lambda', 'data.ts') },
+  stream: {
+    name: 'api-stream',
+    plane: 'data',
+    entry: fromRoot('functions', 'api', 'lambda', 'data-stream.ts'),
+  },
+  console: {
+    name: 'api-console',
+    plane: 'console',
+    entry: fromRoot('functions', 'api', 'lambda', 'console.ts'),
+  },
+  billing: {
+    name: 'api-billing',
+    plane: 'billing',
+    entry: fromRoot('functions', 'api', 'lambda', 'billing.ts'),
+  },
+  docs: { name: 'api-docs', plane: 'docs', entry: fromRoot('functions', 'api', 'lambda', 'docs.ts') },
+} as const satisfies Record<string, { name: string; plane: ApiPlane; entry: string }>;
+export type ApiFunctionId = keyof typeof apiFunctions;
 
 export { esmRequireBanner } from '../bundling';
 
@@ -82,58 +104,92 @@ export const accessLogFields = {
 } as const;
 
 /**
- * The public API: one Lambda running the Hono app behind an HTTP API. Other handlers (authorizer,
- * account/admin, webhooks, jobs) get their own stacks or constructs in later issues.
+ * The public API: one HTTP API in front of one Lambda per plane (shared/api-planes.ts), routed by
+ * path, each with its own role and log group, so each bundle carries only its plane's SDKs and
+ * each role only its plane's rights: only the data plane may invoke models, only billing may read
+ * Stripe's keys, the docs function touches no data at all. The data plane's streaming twin serves
+ * `stream: true` chat behind a Function URL (API Gateway would buffer it).
  */
 export class ApiStack extends Stack {
-  readonly function: NodejsFunction;
+  /** Every API function, by id (apiFunctions). */
+  readonly functions: Record<ApiFunctionId, NodejsFunction>;
+  /** Each plane's role (the data plane's two functions share one). */
+  readonly roles: Record<ApiPlane, Role>;
   readonly httpApi: HttpApi;
   readonly apiStage: HttpStage;
-  /** The same app behind a Function URL that streams responses (chat with `stream: true`). */
+  /** The data plane behind a Function URL that streams responses (chat with `stream: true`). */
   readonly streamFunction: NodejsFunction;
   /** The stream function's URL: the Console stack routes chat completions to it. */
   readonly streamUrl: FunctionUrl;
-  /** Session signing keys and Stripe keys, as one JSON object the deployer fills in. */
-  readonly secrets: Secret;
+  /** Session signing keys (JSON object the deployer fills in): read by the console and billing planes. */
+  readonly platformSecret: Secret;
+  /** Stripe's keys (JSON object the deployer fills in): read by the billing plane and the billing job only. */
+  readonly stripeSecret: Secret;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
     const { config, tables } = props;
     const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
-    const logGroup = new LogGroup(this, 'ApiLogs', {
-      retention: config.logRetentionDays,
-      removalPolicy,
-    });
+    // Own roles instead of the default one: the default attaches AWSLambdaBasicExecutionRole,
+    // which allows writing to every log group in the account. Each role may write to its own
+    // functions' groups only.
+    const roleOf = (plane: ApiPlane, what: string) =>
+      new Role(this, `${title(plane)}Role`, {
+        assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+        description: `Tollgate ${config.stage} API, ${plane} plane: ${what}`,
+      });
+    this.roles = {
+      data: roleOf('data', '/v1 (models, quotas, metering)'),
+      console: roleOf('console', 'accounts, sessions, operators'),
+      billing: roleOf('billing', 'Stripe Checkout, portal, invoices, webhook'),
+      docs: roleOf('docs', '/openapi.json and /docs'),
+    };
 
-    // Own role instead of the default one: the default attaches AWSLambdaBasicExecutionRole, which
-    // allows writing to every log group in the account. This role may write to its own group only.
-    const role = new Role(this, 'ApiRole', {
-      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: `Tollgate ${config.stage} public API`,
-    });
-    logGroup.grantWrite(role);
+    // Filled in by the deployer (README, "Before the first deploy"), read once per cold start
+    // (functions/secrets.ts), never put in plain environment variables. Two secrets so that the
+    // console can hold the session keys without Stripe's.
+    const secret = (secretId: string, name: string, holds: string, reason: string) => {
+      const made = new Secret(this, secretId, {
+        secretName: `tollgate/${config.stage}/${name}`,
+        description: `Tollgate ${config.stage}: ${holds} (JSON object)`,
+        removalPolicy,
+      });
+      Validations.of(made).acknowledge({ id: 'AwsSolutions-SMG4', reason });
+      return made;
+    };
+    this.platformSecret = secret(
+      'PlatformSecrets',
+      'platform',
+      'session signing keys (JWT_PRIVATE_JWKS)',
+      'Holds a JWK set issued with `npm run admin -- gen-jwks`, rolled over by kid: a Secrets Manager rotation Lambda cannot mint it; rotation is the documented procedure.',
+    );
+    this.stripeSecret = secret(
+      'StripeSecrets',
+      'stripe',
+      "Stripe's keys (STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET)",
+      'Holds keys issued by Stripe and rotated in the Stripe Dashboard: a Secrets Manager rotation Lambda cannot mint them; rotation is the documented procedure.',
+    );
+    this.platformSecret.grantRead(this.roles.console);
+    this.platformSecret.grantRead(this.roles.billing);
+    this.stripeSecret.grantRead(this.roles.billing);
+    const secretsOf: Partial<Record<ApiPlane, string>> = {
+      console: this.platformSecret.secretArn,
+      billing: Fn.join(',', [this.platformSecret.secretArn, this.stripeSecret.secretArn]),
+    };
 
-    // Filled in by the deployer (README, "Before the first deploy"): JWT_PRIVATE_JWKS from
-    // `npm run admin -- gen-jwks`, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET. Read once per cold
-    // start (functions/secrets.ts), never put in plain environment variables.
-    this.secrets = new Secret(this, 'PlatformSecrets', {
-      secretName: `tollgate/${config.stage}/platform`,
-      description: `Tollgate ${config.stage}: session signing keys and Stripe keys (JSON object)`,
-      removalPolicy,
-    });
-    this.secrets.grantRead(role);
-    Validations.of(this.secrets).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'Holds keys issued elsewhere (a JWK set with kid-based rollover, Stripe keys rotated in Stripe): a Secrets Manager rotation Lambda cannot mint them; rotation is the documented procedure.',
-    });
-
-    // Both functions run the same app with the same role; they differ in how answers leave.
-    const apiFunction = (id: string, opts: { name: string; entry: string; timeout: Duration }) =>
-      new NodejsFunction(this, id, {
-        functionName: `tollgate-${config.stage}-${opts.name}`,
-        entry: opts.entry,
+    const apiFunction = (fid: ApiFunctionId, timeout: Duration) => {
+      const { name, plane, entry } = apiFunctions[fid];
+      const logGroup = new LogGroup(this, `${title(fid)}Logs`, {
+        retention: config.logRetentionDays,
+        removalPolicy,
+      });
+      logGroup.grantWrite(this.roles[plane]);
+      const secrets = secretsOf[plane];
+      return new NodejsFunction(this, `Api${title(fid)}Function`, {
+        functionName: `tollgate-${config.stage}-${name}`,
+        description: `Tollgate ${config.stage} API, ${plane} plane${fid === 'stream' ? ' (response streaming)' : ''}`,
+        entry,
         handler: 'handler',
         // Bundling runs from the repo root with the repo's lock file and its local esbuild,
         // whatever the current directory is.
@@ -145,38 +201,43 @@ export class ApiStack extends Stack {
         // Graviton: cheaper per GB-second, and nothing here ships native x86 binaries.
         architecture: Architecture.ARM_64,
         memorySize: config.apiFunction.memoryMb,
-        timeout: opts.timeout,
-        role,
+        timeout,
+        role: this.roles[plane],
         logGroup,
         environment: {
           STAGE: config.stage,
-          // Informational: the code derives table names from STAGE via shared/db/tables.
-          TABLE_MAIN: tables.main.tableName,
-          TABLE_USAGE: tables.usage.tableName,
           LOG_LEVEL: config.logLevel,
-          MODEL_TIMEOUT_MS: String(config.modelTimeoutMs),
           NODE_OPTIONS: '--enable-source-maps',
-          TOLLGATE_SECRETS_ARN: this.secrets.secretArn,
+          ...(plane === 'docs'
+            ? {}
+            : {
+                // Informational: the code derives table names from STAGE via shared/db/tables.
+                TABLE_MAIN: tables.main.tableName,
+                TABLE_USAGE: tables.usage.tableName,
+                PAST_DUE_GRACE_DAYS: String(config.billing.pastDueGraceDays),
+              }),
+          ...(plane === 'data' ? { MODEL_TIMEOUT_MS: String(config.modelTimeoutMs) } : {}),
+          ...(secrets ? { TOLLGATE_SECRETS_ARN: secrets } : {}),
           ...(config.publicUrl ? { PUBLIC_URL: config.publicUrl } : {}),
-          ...(config.email ? { EMAIL_FROM: config.email.from } : {}),
+          ...(config.email && plane !== 'docs' ? { EMAIL_FROM: config.email.from } : {}),
           // AWS_REGION is set by Lambda itself (and is reserved: setting it fails the deploy).
         },
         bundling: tollgateBundling,
       });
-    this.function = apiFunction('ApiFunction', {
-      name: 'api',
-      entry: apiEntry,
-      timeout: Duration.seconds(config.apiFunction.timeoutSeconds),
-    });
-    // A streamed completion lasts as long as the model generates; the model timeout bounds each
-    // gap between tokens, so the whole stream gets minutes, not API Gateway's 30 s.
-    this.streamFunction = apiFunction('ApiStreamFunction', {
-      name: 'api-stream',
-      entry: apiStreamEntry,
-      timeout: Duration.minutes(5),
-    });
+    };
+    const timeout = Duration.seconds(config.apiFunction.timeoutSeconds);
+    this.functions = {
+      data: apiFunction('data', timeout),
+      // A streamed completion lasts as long as the model generates; the model timeout bounds each
+      // gap between tokens, so the whole stream gets minutes, not API Gateway's 30 s.
+      stream: apiFunction('stream', Duration.minutes(5)),
+      console: apiFunction('console', timeout),
+      billing: apiFunction('billing', timeout),
+      docs: apiFunction('docs', timeout),
+    };
+    this.streamFunction = this.functions.stream;
     const streamUrl = this.streamFunction.addFunctionUrl({
-      // Authentication is the app's (API keys, sessions), exactly as behind the HTTP API.
+      // Authentication is the app's (API keys), exactly as behind the HTTP API.
       authType: FunctionUrlAuthType.NONE,
       invokeMode: InvokeMode.RESPONSE_STREAM,
     });
@@ -190,28 +251,29 @@ export class ApiStack extends Stack {
     }
 
     // Least privilege on data: the two tables and their indexes BY NAME (from tableDefinitions,
-    // the same names the code queries), rather than grantReadWriteData's `index/*` and stream reads.
+    // the same names the code queries), rather than grantReadWriteData's `index/*` and stream
+    // reads. Every plane but the docs.
     const tableIds = Object.keys(tableDefinitions) as TableId[];
-    this.function.addToRolePolicy(
-      new PolicyStatement({
-        sid: 'TableData',
-        actions: [...apiTableActions],
-        resources: tableIds.flatMap((tableId) => [
-          tables[tableId].tableArn,
-          ...tableDefinitions[tableId].indexes.map(
-            (index) => `${tables[tableId].tableArn}/index/${index.name}`,
-          ),
-        ]),
-      }),
-    );
+    const tableData = new PolicyStatement({
+      sid: 'TableData',
+      actions: [...apiTableActions],
+      resources: tableIds.flatMap((tableId) => [
+        tables[tableId].tableArn,
+        ...tableDefinitions[tableId].indexes.map(
+          (index) => `${tables[tableId].tableArn}/index/${index.name}`,
+        ),
+      ]),
+    });
+    for (const plane of ['data', 'console', 'billing'] as const) this.roles[plane].addToPolicy(tableData);
 
-    // Least privilege on models: invoke this stage's endpoints only (not `*`, not other stages').
+    // Least privilege on models: the data plane alone invokes, and only this stage's endpoints
+    // (not `*`, not other stages').
     const endpoints = Stack.of(this).formatArn({
       service: 'sagemaker',
       resource: 'endpoint',
       resourceName: sagemakerEndpointPattern(config.stage),
     });
-    this.function.addToRolePolicy(
+    this.roles.data.addToPolicy(
       new PolicyStatement({
         sid: 'InvokeModels',
         actions: ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointWithResponseStream'],
@@ -219,26 +281,26 @@ export class ApiStack extends Stack {
       }),
     );
     acknowledgeWildcardResource(
-      role,
+      this.roles.data,
       endpoints,
       "The stage's endpoints by prefix: endpoints come and go with the catalog (shared/catalog/deployment.ts) and the Models stack deploys on its own; the prefix keeps other stages' and other projects' endpoints out.",
     );
 
-    // Account emails (verification, reset, invitations) from the configured identity only.
+    // Email from the configured identity only: account emails (console), usage alerts that a
+    // settled request may trigger (data), payment notices from Stripe's events (billing).
     if (config.email) {
-      this.function.addToRolePolicy(
-        new PolicyStatement({
-          sid: 'SendAccountEmail',
-          actions: ['ses:SendEmail'],
-          resources: [
-            Stack.of(this).formatArn({
-              service: 'ses',
-              resource: 'identity',
-              resourceName: config.email.sesIdentity,
-            }),
-          ],
-        }),
-      );
+      const sendEmail = new PolicyStatement({
+        sid: 'SendEmail',
+        actions: ['ses:SendEmail'],
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'ses',
+            resource: 'identity',
+            resourceName: config.email.sesIdentity,
+          }),
+        ],
+      });
+      for (const plane of ['data', 'console', 'billing'] as const) this.roles[plane].addToPolicy(sendEmail);
     }
 
     this.httpApi = new HttpApi(this, 'HttpApi', {
@@ -249,7 +311,7 @@ export class ApiStack extends Stack {
     });
 
     // One JSON line per request, including those API Gateway answers itself (throttled, 5xx from
-    // a crashed function) that the function's own logs never see. No headers, no bodies.
+    // a crashed function) that the functions' own logs never see. No headers, no bodies.
     const accessLogs = new LogGroup(this, 'ApiAccessLogs', {
       retention: config.logRetentionDays,
       removalPolicy,
@@ -267,21 +329,40 @@ export class ApiStack extends Stack {
       },
     });
 
-    // Payload format 2.0 (the integration's default) is what hono/aws-lambda's handle() reads.
-    const integration = new HttpLambdaIntegration('ApiIntegration', this.function);
-    this.httpApi.addRoutes({ path: '/{proxy+}', methods: [HttpMethod.ANY], integration });
-    this.httpApi.addRoutes({ path: '/', methods: [HttpMethod.ANY], integration });
+    // By path to each plane's function, as shared/api-planes.ts says (the most specific route
+    // wins); everything else, `/` included, to the default plane. Payload format 2.0 (the
+    // integration's default) is what hono/aws-lambda's handle() reads.
+    const integrations: Partial<Record<ApiPlane, HttpLambdaIntegration>> = {};
+    const integrationOf = (plane: ApiPlane) => {
+      const fid: ApiFunctionId = plane;
+      integrations[plane] ??= new HttpLambdaIntegration(`${title(plane)}Integration`, this.functions[fid]);
+      return integrations[plane];
+    };
+    for (const [plane, paths] of Object.entries(planeRoutePaths) as [ApiPlane, readonly string[]][]) {
+      for (const path of paths) {
+        this.httpApi.addRoutes({ path, methods: [HttpMethod.ANY], integration: integrationOf(plane) });
+      }
+    }
+    for (const path of ['/{proxy+}', '/']) {
+      this.httpApi.addRoutes({ path, methods: [HttpMethod.ANY], integration: integrationOf(defaultPlane) });
+    }
     Validations.of(this.httpApi).acknowledge({
       id: 'AwsSolutions-APIG4',
       reason:
-        "Authorization is the app's: /v1 requires an API key (hash lookup, cached 5 s = the revocation bound) in the api-key-auth middleware, and /health, /docs and /openapi.json are public by design. One proxy route cannot carry per-path authorizers.",
+        "Authorization is the app's: /v1 requires an API key (hash lookup, cached 5 s = the revocation bound) in the api-key-auth middleware, /account and /admin a session, Stripe's webhook its signature, and /docs and /openapi.json are public by design. Proxy routes cannot carry per-path authorizers.",
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.apiStage.url, description: 'Base URL of the public API' });
-    new CfnOutput(this, 'ApiFunctionName', { value: this.function.functionName });
+    for (const fid of Object.keys(apiFunctions) as ApiFunctionId[]) {
+      new CfnOutput(this, `Api${title(fid)}FunctionName`, { value: this.functions[fid].functionName });
+    }
     new CfnOutput(this, 'StreamUrl', {
       value: streamUrl.url,
-      description: 'The same API with response streaming: the base URL for streamed chat',
+      description: 'The data plane with response streaming: the base URL for streamed chat',
     });
   }
+}
+
+function title(id: string): string {
+  return id.charAt(0).toUpperCase() + id.slice(1);
 }

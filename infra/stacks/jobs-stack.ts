@@ -21,8 +21,8 @@ export interface JobsStackProps extends StackProps {
   main: ITableV2;
   /** The `usage` table: the billing sync reads the usage events. */
   usage: ITableV2;
-  /** The platform secret (from the Api stack): the billing sync reads Stripe's keys from it. */
-  secrets: ISecret;
+  /** Stripe's keys (from the Api stack): the billing sync reads them, and no other secret. */
+  stripeSecret: ISecret;
 }
 
 /** Entry of the reservation sweeper, by path. */
@@ -115,7 +115,7 @@ export class JobsStack extends Stack {
       targets: [new LambdaFunction(this.sweeper, { retryAttempts: 2, deadLetterQueue: this.deadLetters })],
     });
     // The billing sync: the same table access as the API (items and queries, no Scan) on both
-    // tables, and the platform secret for Stripe's keys. Runs overlapping or repeating are
+    // tables, and the Stripe secret. Runs overlapping or repeating are
     // harmless (the cursor's conditional writes, the meter events' identifiers), so a failed run
     // is not retried: the next one carries on from each tenant's cursor.
     const billingLogs = new LogGroup(this, 'BillingSyncLogs', {
@@ -127,7 +127,7 @@ export class JobsStack extends Stack {
       description: `Tollgate ${config.stage} billing sync`,
     });
     billingLogs.grantWrite(billingRole);
-    props.secrets.grantRead(billingRole);
+    props.stripeSecret.grantRead(billingRole);
     const tables: Record<TableId, ITableV2> = { main, usage };
     billingRole.addToPolicy(
       new PolicyStatement({
@@ -177,7 +177,7 @@ export class JobsStack extends Stack {
         MODEL_TIMEOUT_MS: String(config.modelTimeoutMs),
         PAST_DUE_GRACE_DAYS: String(config.billing.pastDueGraceDays),
         NODE_OPTIONS: '--enable-source-maps',
-        TOLLGATE_SECRETS_ARN: props.secrets.secretArn,
+        TOLLGATE_SECRETS_ARN: props.stripeSecret.secretArn,
         ...(config.publicUrl ? { PUBLIC_URL: config.publicUrl } : {}),
         ...(config.email ? { EMAIL_FROM: config.email.from } : {}),
       },

@@ -33,8 +33,8 @@ import { type EndpointPlan, type SeedCatalog, versionKey } from '../model-endpoi
 
 export interface ObservabilityStackProps extends StackProps {
   config: StageConfig;
-  /** The public API's function and HTTP API, from the API stack. */
-  apiFunction: IFunction;
+  /** The public API's functions (one per plane, and the streaming twin) by id, and its HTTP API, from the API stack. */
+  apiFunctions: Record<string, IFunction>;
   httpApi: IHttpApi;
   /** The stage's catalog: one line per version on the per-version graphs. */
   catalog: SeedCatalog;
@@ -192,15 +192,18 @@ export class ObservabilityStack extends Stack {
       threshold: obs.apiErrorRatePercent,
       evaluationPeriods: 3,
       datapointsToAlarm: 2,
-      description: `More than ${obs.apiErrorRatePercent}% of API answers were 5xx in 2 of 3 ${obs.periodMinutes}-minute periods. Check the API function's logs (by request id) and the model endpoints.`,
+      description: `More than ${obs.apiErrorRatePercent}% of API answers were 5xx in 2 of 3 ${obs.periodMinutes}-minute periods. Check the API functions' logs (by request id) and the model endpoints.`,
     });
     // The Hono app answers every failure itself, so a Lambda error is a crash or a timeout.
-    this.alarm('ApiFunctionErrors', {
-      metric: props.apiFunction.metricErrors(sum),
-      threshold: 1,
-      evaluationPeriods: 1,
-      description: 'The API function crashed or timed out (the app answers handled errors itself).',
-    });
+    // One alarm per function: the alarm's name says which plane's logs to read.
+    for (const [id, fn] of Object.entries(props.apiFunctions)) {
+      this.alarm(`Api${id.charAt(0).toUpperCase()}${id.slice(1)}FunctionErrors`, {
+        metric: fn.metricErrors(sum),
+        threshold: 1,
+        evaluationPeriods: 1,
+        description: `The API's ${id} function crashed or timed out (the app answers handled errors itself). Its log group is in the Api stack.`,
+      });
+    }
   }
 
   private addEndpointAlarms(endpoint: EndpointPlan): void {
@@ -290,7 +293,7 @@ export class ObservabilityStack extends Stack {
   }
 
   private addWidgets(props: ObservabilityStackProps): void {
-    const { apiFunction, httpApi, catalog, endpoints } = props;
+    const { apiFunctions, httpApi, catalog, endpoints } = props;
     const sum = { period: this.period, statistic: Stats.SUM };
     const unitsByModel = new Map(catalog.models.map((m) => [m.name, m.units]));
     const versions = catalog.versions.map(versionKey);
@@ -325,7 +328,9 @@ export class ObservabilityStack extends Stack {
         left: [Stats.p(50), Stats.p(90), Stats.p(99)].map((statistic) =>
           httpApi.metricLatency({ period: this.period, statistic, label: statistic }),
         ),
-        right: [apiFunction.metricErrors({ ...sum, label: 'function errors' })],
+        right: Object.entries(apiFunctions).map(([id, fn]) =>
+          fn.metricErrors({ ...sum, label: `${id} function errors` }),
+        ),
         ...wide,
       }),
     );

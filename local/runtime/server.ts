@@ -1,10 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import { payloadPartFrame, streamErrorFrame } from './event-stream';
-import { type ModelHandler, ModelInputError, ModelNotReadyError } from './model-handler';
-import { notReadyAnswer, registryReadiness } from './readiness';
+import { registryReadiness } from './readiness';
 import type { EndpointRegistry, VariantCapacity } from './registry';
+import {
+  asModelFailure,
+  BodyTooLarge,
+  busy,
+  containerError,
+  HttpError,
+  modelError,
+  readBody,
+  readinessError,
+  sendError,
+} from './runtime-errors';
 import { Semaphore } from './semaphore';
+import { streamAnswer } from './stream-answer';
 
 export const DEFAULT_CAPACITY: VariantCapacity = { maxInFlight: 4, maxQueue: 64 };
 export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
@@ -43,21 +53,6 @@ export type InvocationLogEntry = {
   durationMs: number;
 };
 
-type ErrorBody = { message: string; [field: string]: unknown };
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly errorType: string,
-    message: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
-}
-
-class BodyTooLarge extends Error {}
-
 // A path prefix in the client's `endpoint` is kept by the SDK, so match on the tail of the path.
 const INVOCATIONS = /\/endpoints\/([^/]+)\/invocations(-response-stream)?$/;
 const FAULT = /^\/faults\/([^/]+)\/([^/]+)\/crash$/;
@@ -75,6 +70,7 @@ export function createRuntimeServer(
   const region = options.region ?? 'us-east-1';
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const maxQueueWaitMs = options.maxQueueWaitMs ?? 10_000;
+  const scope = { accountId, region };
   const semaphores = new Map<string, Semaphore>();
 
   function semaphoreFor(endpointName: string, variant: string, capacity: VariantCapacity): Semaphore {
@@ -85,22 +81,6 @@ export function createRuntimeServer(
       semaphores.set(key, semaphore);
     }
     return semaphore;
-  }
-
-  function modelError(endpointName: string, originalStatus: 400 | 500, originalMessage: string): HttpError {
-    const kind = originalStatus === 400 ? 'client' : 'server';
-    const logGroup = `/aws/sagemaker/Endpoints/${endpointName}`;
-    return new HttpError(
-      424,
-      'ModelError',
-      `Received ${kind} error (${originalStatus}) from model with message "${originalMessage}". ` +
-        `See ${logGroup} in account ${accountId} for more information.`,
-      {
-        OriginalStatusCode: originalStatus,
-        OriginalMessage: originalMessage,
-        LogStreamArn: `arn:aws:logs:${region}:${accountId}:log-group:${logGroup}`,
-      },
-    );
   }
 
   async function invoke(
@@ -184,24 +164,27 @@ export function createRuntimeServer(
         const stillNotReady = readinessError(endpointName, variant, handler);
         if (stillNotReady) throw stillNotReady;
         if (stream) {
-          await streamAnswer(handler, body, req.headers, res, hangUp.signal, {
-            endpointName,
-            variant,
-            requestId,
-            started,
-          });
+          await streamAnswer(
+            handler,
+            body,
+            req.headers,
+            res,
+            hangUp.signal,
+            { endpointName, variant, requestId, started },
+            options,
+          );
           return;
         }
         result = await handler.invoke(body, req.headers['content-type'], hangUp.signal);
       } catch (error) {
-        throw asModelFailure(endpointName, error);
+        throw asModelFailure(scope, endpointName, error);
       } finally {
         semaphore.release();
       }
 
       const payload = JSON.stringify(result);
       if (payload === undefined)
-        throw modelError(endpointName, 500, 'Model returned no JSON-serialisable value.');
+        throw modelError(scope, endpointName, 500, 'Model returned no JSON-serialisable value.');
       res.writeHead(200, {
         'content-type': 'application/json',
         'content-length': Buffer.byteLength(payload),
@@ -232,103 +215,14 @@ export function createRuntimeServer(
       };
       if (variant !== undefined) entry.variant = variant;
       // 413 answers before the body is read: close the connection rather than drain megabytes.
-      sendError(res, containerError(httpError), requestId, httpError.status === 413);
+      sendError(
+        res,
+        options.container ? containerError(httpError) : httpError,
+        requestId,
+        httpError.status === 413,
+      );
       options.onInvocation?.(entry);
     }
-  }
-
-  /** In a container, the model's own status: SageMaker wraps it as ModelError(OriginalStatusCode). */
-  function containerError(error: HttpError): HttpError {
-    const original = error.extra.OriginalStatusCode;
-    if (!options.container || error.errorType !== 'ModelError' || typeof original !== 'number') return error;
-    return new HttpError(
-      original,
-      original === 400 ? 'ClientError' : 'ServerError',
-      String(error.extra.OriginalMessage),
-    );
-  }
-
-  function asModelFailure(endpointName: string, error: unknown): HttpError {
-    if (error instanceof HttpError) return error;
-    if (error instanceof ModelInputError) return modelError(endpointName, 400, error.message);
-    if (error instanceof ModelNotReadyError)
-      return new HttpError(429, 'ModelNotReadyException', error.message);
-    return modelError(endpointName, 500, error instanceof Error ? error.message : String(error));
-  }
-
-  /**
-   * Streams the handler's parts as event-stream frames. The status line waits for the first part,
-   * so a request the model rejects (or a model that fails at once) is still a plain, typed HTTP
-   * error; a failure after that is a `ModelStreamError` frame, as SageMaker sends it.
-   */
-  async function streamAnswer(
-    handler: ModelHandler,
-    body: Buffer,
-    headers: http.IncomingHttpHeaders,
-    res: http.ServerResponse,
-    signal: AbortSignal,
-    info: { endpointName: string; variant: string; requestId: string; started: number },
-  ): Promise<void> {
-    const parts = (handler.invokeStream as NonNullable<ModelHandler['invokeStream']>)(
-      body,
-      headers['content-type'],
-      signal,
-    )[Symbol.asyncIterator]();
-    const first = await parts.next();
-    // A container answers the model's bytes, chunked; SageMaker frames them as PayloadParts.
-    const raw = options.container !== undefined;
-    res.writeHead(
-      200,
-      raw
-        ? { 'content-type': 'application/jsonlines' }
-        : {
-            'content-type': 'application/vnd.amazon.eventstream',
-            'x-amzn-sagemaker-content-type': 'application/jsonlines',
-            'x-amzn-invoked-production-variant': info.variant,
-            'x-amzn-requestid': info.requestId,
-          },
-    );
-    let status = 200;
-    let detail: string | undefined;
-    try {
-      for (let part = first; !part.done; part = await parts.next()) {
-        if (res.destroyed) break;
-        // A slow reader holds the model's parts here rather than in the socket's buffer.
-        if (!res.write(raw ? part.value : payloadPartFrame(part.value))) {
-          await new Promise<void>((resolve) => {
-            const done = () => {
-              res.off('drain', done);
-              res.off('close', done);
-              resolve();
-            };
-            res.on('drain', done);
-            res.on('close', done);
-          });
-        }
-      }
-    } catch (error) {
-      status = 500;
-      detail = error instanceof Error ? error.message : String(error);
-      // A container cannot frame an error mid-stream: cutting the response is how SageMaker
-      // learns of it (the caller gets a ModelStreamError).
-      if (raw) res.destroy();
-      else if (!res.destroyed) res.write(streamErrorFrame('ModelStreamError', detail, 'ModelError'));
-    } finally {
-      await parts.return?.();
-    }
-    res.end();
-    const entry: InvocationLogEntry = {
-      requestId: info.requestId,
-      endpoint: info.endpointName,
-      variant: info.variant,
-      status: signal.aborted ? 499 : status,
-      durationMs: performance.now() - info.started,
-    };
-    if (detail !== undefined) {
-      entry.errorType = 'ModelStreamError';
-      entry.detail = detail;
-    }
-    options.onInvocation?.(entry);
   }
 
   const server = http.createServer((req, res) => {
@@ -394,65 +288,4 @@ export function createRuntimeServer(
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   return server;
-}
-
-function readinessError(endpointName: string, variant: string, handler: ModelHandler): HttpError | undefined {
-  const answer = notReadyAnswer(endpointName, variant, handler);
-  return answer && new HttpError(answer.status, answer.errorType, answer.message, answer.extra);
-}
-
-/** 503 ServiceUnavailable rather than 429 ModelNotReadyException: the latter tells the caller the
- * model is still loading, which is false here; 503 says "overloaded, try again", and the SDK classes it
- * as a retryable server fault, so callers decide retries with `maxAttempts` as for real SageMaker. */
-function busy(endpointName: string, variant: string): HttpError {
-  return new HttpError(
-    503,
-    'ServiceUnavailable',
-    `Variant ${variant} of endpoint ${endpointName} is at capacity; retry later.`,
-  );
-}
-
-function sendError(
-  res: http.ServerResponse,
-  error: HttpError,
-  requestId: string,
-  closeConnection = false,
-): void {
-  const body: ErrorBody = { message: error.message, __type: error.errorType, ...error.extra };
-  const payload = JSON.stringify(body);
-  const headers: http.OutgoingHttpHeaders = {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(payload),
-    'x-amzn-errortype': error.errorType,
-    'x-amzn-requestid': requestId,
-  };
-  if (error.status === 503) headers['retry-after'] = '1';
-  if (error.status === 429) headers['retry-after'] = '5';
-  if (closeConnection) headers.connection = 'close';
-  res.writeHead(error.status, headers);
-  res.end(payload);
-}
-
-function readBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (declared > maxBytes) return Promise.reject(new BodyTooLarge());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        req.removeAllListeners('data');
-        req.pause();
-        reject(new BodyTooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
-    req.on('error', reject);
-    req.on('close', () => {
-      if (!req.complete) reject(new Error('client closed the connection mid-body'));
-    });
-  });
 }

@@ -69,6 +69,16 @@ export const keys = {
     sk: `TENANT#${tenantId}`,
   }),
   platformTenantMonthShard: (month: string, shard: number) => `PLATFORM#MONTH#${month}#${shard}`,
+  /**
+   * Model-version health per UTC day (answers, refusals, failures, a latency histogram), added to
+   * by every instance's background flush. One partition: each instance writes each item at most
+   * once per HEALTH_FLUSH_MS, so a day range is one Query.
+   */
+  modelHealthDaily: (day: string, modelVersion: string) => ({
+    pk: 'PLATFORM#HEALTH',
+    sk: `DAY#${day}#${modelVersion}`,
+  }),
+  modelHealthPartition: () => 'PLATFORM#HEALTH',
   /** A usage alert, once per tenant x month x metric x threshold (the conditional put on this key). */
   usageAlert: (tenantId: string, month: string, metric: string, threshold: number) => ({
     pk: `TENANT#${tenantId}`,
@@ -159,6 +169,7 @@ export type EntityType =
   | 'reservation'
   | 'platform_daily'
   | 'platform_tenant_month'
+  | 'model_health_daily'
   | 'usage_alert'
   | 'idempotency'
   | 'plan'

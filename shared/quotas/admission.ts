@@ -35,6 +35,8 @@ export interface Lease {
   /** Settled actual use plus the worst case of requests in flight. */
   used: Amount;
   holds: number;
+  /** Requests admitted here that failed: not settled, yet counted (never given back). */
+  failed: number;
   /** Requests to ask room for beyond the current demand; doubles while refills keep coming. */
   headroom: number;
   /** Requests the last refill granted: the lease refills ahead when half of that is left. */
@@ -120,6 +122,8 @@ export class QuotaAdmission {
   /** A failed request gives back what it held: its lease's room locally, or its reservation. */
   async release(a: Admission): Promise<boolean> {
     if (a.kind === 'reservation') return this.store.release(a.reservation);
+    // Its request still counts against the per-minute limit, as a released reservation's does.
+    a.lease.failed++;
     this.unhold(a);
     return true;
   }
@@ -191,6 +195,7 @@ export class QuotaAdmission {
       granted: zero(),
       used: zero(),
       holds: 0,
+      failed: 0,
       headroom: 4,
       lastGrant: 0,
       closing: false,
@@ -343,10 +348,12 @@ export class QuotaAdmission {
     await lease.returning;
     await this.track(
       lease.ref.tenantId,
-      this.store.leases.giveBack(lease.ref.tenantId, lease.ref.leaseId, { now: this.opts.now() }).then(
-        () => {},
-        (err: unknown) => this.opts.onError?.(err, 'lease not given back; the sweeper will'),
-      ),
+      this.store.leases
+        .giveBack(lease.ref.tenantId, lease.ref.leaseId, { now: this.opts.now(), failed: lease.failed })
+        .then(
+          () => {},
+          (err: unknown) => this.opts.onError?.(err, 'lease not given back; the sweeper will'),
+        ),
     );
   }
 

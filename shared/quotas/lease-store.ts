@@ -196,12 +196,13 @@ export class LeaseStore {
    * Gives back what a lease was granted and did not settle, and deletes it, in one transaction
    * conditional on the settled amount read (a settlement racing in retries the read). With
    * `expiredBefore`, only a lease whose expiry has passed (the sweeper). False if there is nothing
-   * to give back (already given back, or not expired).
+   * to give back (already given back, or not expired). `failed`: requests the instance admitted
+   * that failed, whose request count is kept (the sweeper cannot know them: it gives them back).
    */
   async giveBack(
     tenantId: string,
     leaseId: string,
-    opts: { expiredBefore?: Date; now?: Date } = {},
+    opts: { expiredBefore?: Date; now?: Date; failed?: number } = {},
   ): Promise<boolean> {
     const key = keys.reservation(tenantId, leaseId);
     for (let attempt = 0; attempt < 5; attempt++) {
@@ -212,6 +213,8 @@ export class LeaseStore {
       if (!item) return false;
       if (opts.expiredBefore && item.expiresAt >= opts.expiredBefore.toISOString()) return false;
       const unused = minus(amountOf(item, 'g'), amountOf(item, 's'));
+      // Requests that failed still count against the minute, as a released reservation's do.
+      unused.requests = Math.max(0, unused.requests - (opts.failed ?? 0));
       // A minute window that has ended is not given back to: its counter is gone or soon will be.
       const current = windowsAt(opts.now ?? opts.expiredBefore ?? new Date()).minute === item.minute;
       const target = {

@@ -395,6 +395,12 @@ const routes: MatrixRoute[] = [
     request: async () => ({ method: 'GET', path: '/admin/models' }),
   },
   {
+    name: 'GET /admin/models/health',
+    for: 'operator',
+    ok: 200,
+    request: async () => ({ method: 'GET', path: '/admin/models/health' }),
+  },
+  {
     name: 'POST /admin/models',
     for: 'operator',
     ok: 201,

@@ -26,6 +26,7 @@ describe('the OpenAPI document', () => {
       '/account/models/pins',
       '/account/models/pins/{model}',
       '/admin/models',
+      '/admin/models/health',
       '/admin/models/{model}/traffic',
       '/admin/models/{model}/versions',
       '/admin/models/{model}/versions/{version}/deprecate',

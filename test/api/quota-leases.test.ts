@@ -1,4 +1,3 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApiApp } from '../../functions/api/app';
 import { createApiDeps, createStores } from '../../functions/api/deps';
@@ -6,25 +5,13 @@ import { keys } from '../../shared/db/keys';
 import { tableNames } from '../../shared/db/tables';
 import { newId } from '../../shared/ids';
 import { createLogger } from '../../shared/logger';
-import type { UsageEvent } from '../../shared/metering/usage-store';
 import { type Admission, QuotaAdmission } from '../../shared/quotas/admission';
-import type { EffectiveLimits } from '../../shared/quotas/plans';
-import type { ReservationRequest } from '../../shared/quotas/quota-store';
 import { windowsAt } from '../../shared/quotas/windows';
 import { createHarness, type Harness } from '../support/harness';
+import { limitsOf, NOW, quotaRequest, readItem, TTL_MS, usageEvent } from '../support/quota-fixtures';
 
-const NOW = new Date('2026-05-10T12:00:30.000Z');
 const W = windowsAt(NOW);
-const TTL = 60_000;
-
-const limits = (
-  tenant: Partial<EffectiveLimits['tenant']>,
-  key: EffectiveLimits['key'] = {},
-): EffectiveLimits => ({
-  tenant: { monthlyUnits: {}, ...tenant },
-  key,
-  included: {},
-});
+const limits = limitsOf;
 
 describe('quota leases (DynamoDB Local)', () => {
   let h: Harness;
@@ -37,38 +24,11 @@ describe('quota leases (DynamoDB Local)', () => {
   /** An API instance's admission, on a clock the test holds still. */
   const instance = () =>
     new QuotaAdmission(h.stores.quotas, { leaseMs: 5_000, idleMs: 60_000, now: () => NOW });
-  const request = (
-    tenantId: string,
-    l: EffectiveLimits,
-    over: Partial<ReservationRequest> = {},
-  ): ReservationRequest => ({
-    tenantId,
-    keyId: 'key_a',
-    requestId: newId('req'),
-    now: NOW,
-    limits: l,
-    tokens: 10,
-    units: { input_tokens: 10 },
-    costNanoUsd: 1_000,
-    ttlMs: TTL,
-    ...over,
-  });
-  const event = (tenantId: string, requestId: string, tokens: number): UsageEvent => ({
-    requestId,
-    tenantId,
-    keyId: 'key_a',
-    model: 'sentiment',
-    version: 'v1',
-    units: { input_tokens: tokens },
-    costNanoUsd: tokens * 100,
-    priceBook: 'pb',
-    latencyMs: 1,
-    status: 'succeeded',
-    at: NOW.toISOString(),
-  });
+  const request = quotaRequest;
+  const event = (tenantId: string, requestId: string, tokens: number) =>
+    usageEvent(tenantId, requestId, tokens);
   const actual = (tokens: number) => ({ tokens, units: { input_tokens: tokens }, costNanoUsd: tokens * 100 });
-  const item = async (k: { pk: string; sk: string }) =>
-    (await h.stores.dynamo.doc.send(new GetCommand({ TableName: main, Key: k, ConsistentRead: true }))).Item;
+  const item = (k: { pk: string; sk: string }) => readItem(h, main, k);
   const admitted = (r: Awaited<ReturnType<QuotaAdmission['admit']>>): Admission => {
     if (!r.ok) throw new Error(`refused: ${r.limit}`);
     return r.admission;
@@ -228,6 +188,22 @@ describe('quota leases (DynamoDB Local)', () => {
     expect(await h.stores.quotas.inFlight(t)).toBe(0);
   });
 
+  it('a failed request still counts against the per-minute limit, as with a single reservation', async () => {
+    const t = newId('ten');
+    const a = instance();
+    const l = limits({ requestsPerMinute: 100 });
+    const ok = admitted(await a.admit(request(t, l)));
+    const failed = admitted(await a.admit(request(t, l)));
+    expect([ok.kind, failed.kind]).toEqual(['lease', 'lease']);
+    await a.settle(ok, actual(3), event(t, ok.reservation.requestId, 3));
+    await a.release(failed);
+    await a.close();
+    // Two requests in the minute (one served, one failed); only the served one's tokens and cost.
+    expect(await item(keys.quotaMinute(t, W.minute))).toMatchObject({ requests: 2, tokens: 3 });
+    expect(await item(keys.quotaMonth(t, W.month))).toMatchObject({ input_tokens: 3, costNanoUsd: 300 });
+    expect(await h.stores.quotas.openReservations(t)).toEqual([]);
+  });
+
   it('group commit: concurrent settles with a duplicate among them record each request once', async () => {
     const t = newId('ten');
     const a = instance();
@@ -266,7 +242,7 @@ describe('quota leases (DynamoDB Local)', () => {
     expect(Number((await item(keys.quotaMonth(t, W.month)))?.costNanoUsd)).toBeGreaterThan(800);
     expect(await h.stores.quotas.inFlight(t)).toBeGreaterThan(0);
     expect(await h.stores.quotas.sweepExpired(new Date(NOW.getTime() + 1_000))).toBe(0);
-    const later = new Date(NOW.getTime() + 5_000 + TTL + 1);
+    const later = new Date(NOW.getTime() + 5_000 + TTL_MS + 1);
     expect(await h.stores.quotas.sweepExpired(later)).toBeGreaterThanOrEqual(1);
     expect(await h.stores.quotas.openReservations(t)).toEqual([]);
     expect(await h.stores.quotas.inFlight(t)).toBe(0);

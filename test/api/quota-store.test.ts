@@ -1,15 +1,13 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../shared/db/keys';
 import { tableNames } from '../../shared/db/tables';
 import { newId } from '../../shared/ids';
-import type { UsageEvent } from '../../shared/metering/usage-store';
 import type { EffectiveLimits } from '../../shared/quotas/plans';
-import { QuotaStore, type ReservationRequest } from '../../shared/quotas/quota-store';
+import { QuotaStore } from '../../shared/quotas/quota-store';
 import { windowsAt } from '../../shared/quotas/windows';
 import { createHarness, type Harness } from '../support/harness';
+import { NOW, quotaRequest, readItem, usageEvent } from '../support/quota-fixtures';
 
-const NOW = new Date('2026-05-10T12:00:30.000Z');
 const W = windowsAt(NOW);
 
 const limits = (l: {
@@ -32,37 +30,10 @@ describe('quota counters under concurrency (DynamoDB Local)', () => {
     store = new QuotaStore(h.stores.dynamo.doc, names.main, names.usage);
   });
 
-  const request = (
-    tenantId: string,
-    l: EffectiveLimits,
-    over: Partial<ReservationRequest> = {},
-  ): ReservationRequest => ({
-    tenantId,
-    keyId: 'key_a',
-    requestId: newId('req'),
-    now: NOW,
-    limits: l,
-    tokens: 10,
-    units: { input_tokens: 10 },
-    costNanoUsd: 1_000,
-    ttlMs: 60_000,
-    ...over,
-  });
-  const item = async (k: { pk: string; sk: string }) =>
-    (await h.stores.dynamo.doc.send(new GetCommand({ TableName: main, Key: k, ConsistentRead: true }))).Item;
-  const event = (tenantId: string, requestId: string, tokens: number): UsageEvent => ({
-    requestId,
-    tenantId,
-    keyId: 'key_a',
-    model: 'sentiment',
-    version: 'v1',
-    units: { input_tokens: tokens },
-    costNanoUsd: tokens * 100,
-    priceBook: 'pb',
-    latencyMs: 1,
-    status: 'succeeded',
-    at: NOW.toISOString(),
-  });
+  const request = quotaRequest;
+  const item = (k: { pk: string; sk: string }) => readItem(h, main, k);
+  const event = (tenantId: string, requestId: string, tokens: number) =>
+    usageEvent(tenantId, requestId, tokens);
 
   it('200 concurrent requests against 50 requests per minute: exactly 50 pass', async () => {
     const t = newId('ten');

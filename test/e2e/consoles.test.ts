@@ -39,6 +39,8 @@ describe('the consoles in a real browser', () => {
         OPERATOR_EMAIL: OPERATOR.email,
         OPERATOR_PASSWORD: OPERATOR.password,
         LOG_LEVEL: 'silent',
+        // The operator reads model health soon after the developer's calls.
+        HEALTH_FLUSH_MS: '500',
       }),
       createLogger('silent'),
       { print: () => {} },
@@ -306,6 +308,19 @@ describe('the consoles in a real browser', () => {
       .getByRole('table', { name: 'Top model versions' })
       .getByRole('rowheader', { name: 'chat@tiny-1' })
       .waitFor();
+    // GET /admin/models/health: the version the developer's playground used, its requests counted.
+    const health = page.getByRole('table', { name: 'Model versions', exact: true });
+    const chat = health.getByRole('row', { name: /chat@tiny-1/ });
+    await chat.waitFor();
+    const requests = await chat.getByRole('cell').first().textContent();
+    expect(Number(requests?.replace(/,/g, ''))).toBeGreaterThan(0);
+    // At 375 px its rows become blocks: neither the page nor the table scrolls sideways.
+    await page.setViewportSize({ width: 375, height: 760 });
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
+    const wrap = health.locator('xpath=..');
+    expect(await wrap.evaluate((el) => el.scrollWidth - el.clientWidth)).toBeLessThanOrEqual(0);
+    await shot(page, '20b-operator-model-health-375');
+    await page.setViewportSize({ width: 1280, height: 860 });
     await page.getByRole('heading', { name: 'Tenants' }).waitFor();
     await page.getByRole('link', { name: 'Find a tenant' }).waitFor();
     await shot(page, '20-operator-overview');
@@ -418,6 +433,14 @@ describe('the consoles in a real browser', () => {
       expect(await canary.textContent()).toContain('mobilenet-v2-mid');
     }
     await shot(page, '24-audit');
+    // At a laptop's 1000 px the entries wrap inside their cells: the table does not scroll sideways.
+    const size = page.viewportSize();
+    await page.setViewportSize({ width: 1000, height: 800 });
+    const overflow = await page.evaluate<number>(
+      "(() => { const w = document.querySelector('.table-wrap'); return w.scrollWidth - w.clientWidth; })()",
+    );
+    if (size) await page.setViewportSize(size);
+    expect(overflow).toBeLessThanOrEqual(0);
   });
 
   it("lists the plans for operators (a bad value named on its field) and the developer's alerts", async () => {

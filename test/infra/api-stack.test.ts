@@ -1,19 +1,44 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { stageConfig, stages } from '../../infra/config';
-import { accessLogFields, apiTableActions } from '../../infra/stacks/api-stack';
+import {
+  type ApiFunctionId,
+  accessLogFields,
+  apiFunctions,
+  apiTableActions,
+} from '../../infra/stacks/api-stack';
+import { type ApiPlane, planeRoutePaths } from '../../shared/api-planes';
 import { type TableId, tableDefinitions, tableName } from '../../shared/db/tables';
-import { asArray, type Cfn, onlyResource, policyStatements, render, templates, testEnv } from './helpers';
+import { asArray, type Cfn, onlyResource, render, templates, testEnv } from './helpers';
 
 const ids = Object.keys(tableDefinitions) as TableId[];
 const sagemakerActions = ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointWithResponseStream'];
+const functionIds = Object.keys(apiFunctions) as ApiFunctionId[];
 
 describe.each(stages)('api stack (%s)', (stage) => {
   const config = stageConfig(stage);
   const { api, data, stacks } = templates(stage);
-  const [functionId, fn] = onlyResource(api, 'AWS::Lambda::Function', {
-    FunctionName: `tollgate-${stage}-api`,
-  });
+  const resources = api.toJSON().Resources as Record<string, Cfn>;
+  const fns = Object.fromEntries(
+    functionIds.map((fid) => [
+      fid,
+      onlyResource(api, 'AWS::Lambda::Function', {
+        FunctionName: `tollgate-${stage}-${apiFunctions[fid].name}`,
+      }),
+    ]),
+  ) as Record<ApiFunctionId, [string, Cfn]>;
+  const roleOf = (fid: ApiFunctionId): string => fns[fid][1].Properties.Role['Fn::GetAtt'][0];
+  const planeRole = (plane: ApiPlane): string => roleOf(plane);
+
+  /** The statements of the policies attached to one role. */
+  const statementsOf = (roleId: string): Cfn[] =>
+    (Object.values(api.findResources('AWS::IAM::Policy')) as Cfn[])
+      .filter((p) => asArray(p.Properties.Roles).some((r: Cfn) => r.Ref === roleId))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Cfn[]);
+  const allStatements = (): Cfn[] =>
+    (Object.values(api.findResources('AWS::IAM::Policy')) as Cfn[]).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as Cfn[],
+    );
 
   /** `${import:<export>}` -> physical table name, through the data stack's exports (Ref or Arn). */
   const tableByImport = new Map<string, string>();
@@ -30,74 +55,100 @@ describe.each(stages)('api stack (%s)', (stage) => {
     expect(stacks.api.region).toBe(testEnv.region);
   });
 
-  it('runs the API on Node 24, arm64, with the stage config', () => {
+  it('runs one function per plane and the streaming twin, nothing else', () => {
+    expect(Object.keys(api.findResources('AWS::Lambda::Function')).sort()).toEqual(
+      functionIds.map((fid) => fns[fid][0]).sort(),
+    );
+  });
+
+  it.each(functionIds)('runs %s on Node 24, arm64, with the stage config', (fid) => {
+    const fn = fns[fid][1];
     expect(fn.Properties).toMatchObject({
-      FunctionName: `tollgate-${stage}-api`,
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
       MemorySize: config.apiFunction.memoryMb,
-      Timeout: config.apiFunction.timeoutSeconds,
     });
+    if (fid === 'stream') expect(fn.Properties.Timeout).toBeGreaterThan(config.apiFunction.timeoutSeconds);
+    else expect(fn.Properties.Timeout).toBe(config.apiFunction.timeoutSeconds);
     const vars = fn.Properties.Environment.Variables;
     expect(vars).toMatchObject({
       STAGE: stage,
       LOG_LEVEL: config.logLevel,
-      MODEL_TIMEOUT_MS: String(config.modelTimeoutMs),
       NODE_OPTIONS: '--enable-source-maps',
     });
     // Lambda sets AWS_REGION itself and rejects it as a user variable.
     expect(vars).not.toHaveProperty('AWS_REGION');
+    // No secret value is ever a plain environment variable.
+    for (const name of Object.keys(vars)) expect(name).not.toMatch(/JWKS|STRIPE|SECRET_KEY|PASSWORD/);
+    if (apiFunctions[fid].plane === 'docs') {
+      expect(vars).not.toHaveProperty('TABLE_MAIN');
+      return;
+    }
     // Names come from the data stack's tables (the code derives the same names from STAGE).
     expect(tableByImport.get(render(vars.TABLE_MAIN))).toBe(tableName(stage, 'main'));
     expect(tableByImport.get(render(vars.TABLE_USAGE))).toBe(tableName(stage, 'usage'));
+    if (apiFunctions[fid].plane === 'data') expect(vars.MODEL_TIMEOUT_MS).toBe(String(config.modelTimeoutMs));
   });
 
-  it('logs to its own log group with the stage retention', () => {
-    const logGroupId = fn.Properties.LoggingConfig.LogGroup.Ref;
-    const logGroup = api.toJSON().Resources[logGroupId];
-    expect(logGroup.Type).toBe('AWS::Logs::LogGroup');
-    expect(logGroup.Properties.RetentionInDays).toBe(config.logRetentionDays);
-    expect(logGroup.DeletionPolicy).toBe(stage === 'prod' ? 'Retain' : 'Delete');
-  });
-
-  it('writes an access log line per request to a second log group, without headers or bodies', () => {
+  it('logs each function to its own log group with the stage retention, and requests to one more', () => {
+    const groups = functionIds.map((fid) => fns[fid][1].Properties.LoggingConfig.LogGroup.Ref);
+    expect(new Set(groups).size).toBe(functionIds.length);
+    for (const id of groups) {
+      expect(resources[id].Type).toBe('AWS::Logs::LogGroup');
+      expect(resources[id].Properties.RetentionInDays).toBe(config.logRetentionDays);
+      expect(resources[id].DeletionPolicy).toBe(stage === 'prod' ? 'Retain' : 'Delete');
+    }
     const [, stageResource] = onlyResource(api, 'AWS::ApiGatewayV2::Stage');
     const settings = stageResource.Properties.AccessLogSettings;
-    const logGroupId = settings.DestinationArn['Fn::GetAtt'][0];
-    expect(logGroupId).not.toBe(fn.Properties.LoggingConfig.LogGroup.Ref);
-    const logGroup = api.toJSON().Resources[logGroupId];
-    expect(logGroup.Type).toBe('AWS::Logs::LogGroup');
-    expect(logGroup.Properties.RetentionInDays).toBe(config.logRetentionDays);
+    const accessId = settings.DestinationArn['Fn::GetAtt'][0];
+    expect(groups).not.toContain(accessId);
+    expect(resources[accessId].Properties.RetentionInDays).toBe(config.logRetentionDays);
     const format = JSON.parse(settings.Format);
     expect(format).toEqual(accessLogFields);
     expect(Object.values(format).join(' ')).not.toMatch(/header|body|authorization/i);
-    api.resourceCountIs('AWS::Logs::LogGroup', 2);
+    api.resourceCountIs('AWS::Logs::LogGroup', functionIds.length + 1);
   });
 
-  it('uses a role with no managed policies (no account-wide log access)', () => {
-    const [roleId, role] = onlyResource(api, 'AWS::IAM::Role');
-    expect(fn.Properties.Role).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
-    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
-    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
-      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
-    ]);
+  it('gives each plane its own role, with no managed policies, writing only to its own logs', () => {
+    const roles = Object.entries(api.findResources('AWS::IAM::Role')) as [string, Cfn][];
+    expect(roles).toHaveLength(4);
+    expect(roleOf('stream')).toBe(roleOf('data'));
+    expect(new Set(['data', 'console', 'billing', 'docs'].map((p) => planeRole(p as ApiPlane))).size).toBe(4);
+    for (const [, role] of roles) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+        { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
+      ]);
+    }
+    for (const fid of functionIds) {
+      const logs = statementsOf(roleOf(fid)).filter((s) =>
+        asArray<string>(s.Action).includes('logs:PutLogEvents'),
+      );
+      const own = fns[fid][1].Properties.LoggingConfig.LogGroup.Ref;
+      expect(
+        logs.flatMap((s) => asArray(s.Resource).map(render)).some((r) => r.includes(own)),
+        fid,
+      ).toBe(true);
+    }
+    const docsLogs = statementsOf(planeRole('docs')).flatMap((s) => asArray(s.Resource).map(render));
+    expect(docsLogs.every((r) => r.includes(fns.docs[1].Properties.LoggingConfig.LogGroup.Ref))).toBe(true);
   });
 
   it('grants nothing on a wildcard resource', () => {
-    const statements = policyStatements(api);
+    const statements = allStatements();
     expect(statements.length).toBeGreaterThan(0);
     for (const statement of statements) {
-      for (const resource of asArray(statement.Resource)) {
-        expect(render(resource)).not.toBe('*');
-      }
+      for (const resource of asArray(statement.Resource)) expect(render(resource)).not.toBe('*');
     }
   });
 
-  it("may invoke only this stage's SageMaker endpoints", () => {
-    const statements = policyStatements(api).filter((s) =>
-      asArray<string>(s.Action).some((a) => a.startsWith('sagemaker:')),
-    );
+  it("lets the data plane alone invoke models, and only this stage's endpoints", () => {
+    const invoking = (roleId: string) =>
+      statementsOf(roleId).filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('sagemaker:')));
+    for (const plane of ['console', 'billing', 'docs'] as const)
+      expect(invoking(planeRole(plane)), plane).toEqual([]);
+    const statements = invoking(planeRole('data'));
     expect(statements).toHaveLength(1);
     const [statement] = statements;
     expect(statement.Effect).toBe('Allow');
@@ -105,82 +156,116 @@ describe.each(stages)('api stack (%s)', (stage) => {
     expect(asArray(statement.Resource).map(render)).toEqual([
       `arn:\${AWS::Partition}:sagemaker:${testEnv.region}:${testEnv.account}:endpoint/tollgate-${stage}-*`,
     ]);
+    expect(
+      allStatements().filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('sagemaker:'))),
+    ).toHaveLength(1);
   });
 
-  it('has data access to exactly the two tables and their indexes, by name', () => {
-    const statements = policyStatements(api).filter((s) =>
-      asArray<string>(s.Action).some((a) => a.startsWith('dynamodb:')),
-    );
-    expect(statements.length).toBeGreaterThan(0);
-    const actions = new Set(statements.flatMap((s) => asArray<string>(s.Action)));
-    expect([...actions].sort()).toEqual([...apiTableActions].sort());
-    for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']) {
-      expect(actions).toContain(action);
-    }
-    // Data-plane only: no table management, no scans, no stream reads.
-    for (const action of actions) {
-      expect(action).not.toMatch(
-        /^dynamodb:(\*|CreateTable|DeleteTable|UpdateTable|Scan|GetRecords|GetShardIterator)$/,
+  it.each(['data', 'console', 'billing'] as const)(
+    '%s plane: data access to exactly the two tables and their indexes, by name',
+    (plane) => {
+      const statements = statementsOf(planeRole(plane)).filter((s) =>
+        asArray<string>(s.Action).some((a) => a.startsWith('dynamodb:')),
       );
-    }
+      expect(statements.length).toBeGreaterThan(0);
+      const actions = new Set(statements.flatMap((s) => asArray<string>(s.Action)));
+      expect([...actions].sort()).toEqual([...apiTableActions].sort());
+      // Items and queries only: no table management, no scans, no stream reads.
+      for (const action of actions) {
+        expect(action).not.toMatch(
+          /^dynamodb:(\*|CreateTable|DeleteTable|UpdateTable|Scan|GetRecords|GetShardIterator)$/,
+        );
+      }
+      const expected = new Set<string>();
+      for (const resource of new Set(statements.flatMap((s) => asArray(s.Resource).map(render)))) {
+        const match = /^(\$\{import:[^}]+\})(\/index\/[\w.-]+)?$/.exec(resource);
+        expect(match, `unexpected DynamoDB resource ${resource}`).not.toBeNull();
+        const name = tableByImport.get(match![1]!);
+        expect(name, `resource ${resource} is not a table of the data stack`).toBeDefined();
+        expected.add(`${name}${match![2] ?? ''}`);
+      }
+      expect([...expected].sort()).toEqual(
+        ids
+          .flatMap((id) => [
+            tableName(stage, id),
+            ...tableDefinitions[id].indexes.map((index) => `${tableName(stage, id)}/index/${index.name}`),
+          ])
+          .sort(),
+      );
+    },
+  );
 
-    const resources = new Set(statements.flatMap((s) => asArray(s.Resource).map(render)));
-    const expected = new Set<string>();
-    for (const resource of resources) {
-      const match = /^(\$\{import:[^}]+\})(\/index\/[\w.-]+)?$/.exec(resource);
-      expect(match, `unexpected DynamoDB resource ${resource}`).not.toBeNull();
-      const name = tableByImport.get(match![1]!);
-      expect(name, `resource ${resource} is not a table of the data stack`).toBeDefined();
-      expected.add(`${name}${match![2] ?? ''}`);
-    }
-    expect([...expected].sort()).toEqual(
-      ids
-        .flatMap((id) => [
-          tableName(stage, id),
-          ...tableDefinitions[id].indexes.map((index) => `${tableName(stage, id)}/index/${index.name}`),
-        ])
-        .sort(),
-    );
+  it('gives the docs function no data, no secret, no email: only its logs', () => {
+    const actions = statementsOf(planeRole('docs')).flatMap((s) => asArray<string>(s.Action));
+    expect(actions.length).toBeGreaterThan(0);
+    for (const action of actions) expect(action).toMatch(/^logs:/);
   });
 
-  it('routes ANY / and ANY /{proxy+} of an HTTP API to the function (payload 2.0)', () => {
+  it("keeps Stripe's keys in a secret only the billing plane reads, and the session keys from the data plane", () => {
+    const [platformId, platform] = onlyResource(api, 'AWS::SecretsManager::Secret', {
+      Name: `tollgate/${stage}/platform`,
+    });
+    const [stripeId] = onlyResource(api, 'AWS::SecretsManager::Secret', { Name: `tollgate/${stage}/stripe` });
+    expect(platform.Properties.Description).not.toMatch(/stripe/i);
+    api.resourceCountIs('AWS::SecretsManager::Secret', 2);
+    const readers = (secretId: string) =>
+      (['data', 'console', 'billing', 'docs'] as const).filter((plane) =>
+        statementsOf(planeRole(plane)).some(
+          (s) => asArray(s.Action).includes('secretsmanager:GetSecretValue') && s.Resource?.Ref === secretId,
+        ),
+      );
+    expect(readers(stripeId)).toEqual(['billing']);
+    expect(readers(platformId)).toEqual(['console', 'billing']);
+    // Each function is told which secrets to read, and the data plane and the docs read none.
+    const secretsArn = (fid: ApiFunctionId) =>
+      fns[fid][1].Properties.Environment.Variables.TOLLGATE_SECRETS_ARN;
+    expect(secretsArn('data')).toBeUndefined();
+    expect(secretsArn('stream')).toBeUndefined();
+    expect(secretsArn('docs')).toBeUndefined();
+    expect(secretsArn('console')).toEqual({ Ref: platformId });
+    expect(render(secretsArn('billing'))).toBe(`\${${platformId}},\${${stripeId}}`);
+  });
+
+  it('routes each plane by path to its function (payload 2.0), and everything else to the console', () => {
     const [apiId] = onlyResource(api, 'AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
-    const integrations = api.findResources('AWS::ApiGatewayV2::Integration');
-    expect(Object.keys(integrations).length).toBeGreaterThan(0);
-    for (const integration of Object.values(integrations) as Cfn[]) {
+    const integrations = api.findResources('AWS::ApiGatewayV2::Integration') as Record<string, Cfn>;
+    for (const integration of Object.values(integrations)) {
       expect(integration.Properties).toMatchObject({
         ApiId: { Ref: apiId },
         IntegrationType: 'AWS_PROXY',
         PayloadFormatVersion: '2.0',
-        IntegrationUri: { 'Fn::GetAtt': [functionId, 'Arn'] },
       });
     }
     const routes = Object.values(api.findResources('AWS::ApiGatewayV2::Route')) as Cfn[];
-    expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(['ANY /', 'ANY /{proxy+}']);
+    const target: Record<string, string> = {};
     for (const route of routes) {
       expect(route.Properties.ApiId).toEqual({ Ref: apiId });
-      const target = render(route.Properties.Target);
-      expect(target).toMatch(/^integrations\/\$\{\w+\}$/);
-      expect(Object.keys(integrations)).toContain(target.slice('integrations/${'.length, -1));
+      const integrationId = render(route.Properties.Target).slice('integrations/${'.length, -1);
+      const fnId = integrations[integrationId]!.Properties.IntegrationUri['Fn::GetAtt'][0];
+      const fid = functionIds.find((f) => fns[f][0] === fnId)!;
+      target[route.Properties.RouteKey] = fid;
     }
-    // API Gateway may invoke the function (one permission per route); the only others are the
-    // stream function's public Function URL (AWS wants both actions granted for it).
+    const expected: Record<string, string> = { 'ANY /': 'console', 'ANY /{proxy+}': 'console' };
+    for (const [plane, paths] of Object.entries(planeRoutePaths)) {
+      for (const path of paths) expected[`ANY ${path}`] = plane;
+    }
+    expect(target).toEqual(expected);
+    expect(target['ANY /v1/{proxy+}']).toBe('data');
+    expect(target['ANY /webhooks/{proxy+}']).toBe('billing');
+    expect(target['ANY /openapi.json']).toBe('docs');
+
+    // API Gateway may invoke each routed function (one permission per route); the only others
+    // are the stream function's public Function URL (AWS wants both actions granted for it).
     const permissions = Object.values(api.findResources('AWS::Lambda::Permission')) as Cfn[];
     const byGateway = permissions.filter((p) => p.Properties.Principal === 'apigateway.amazonaws.com');
     expect(byGateway).toHaveLength(routes.length);
-    for (const p of byGateway) {
-      expect(p.Properties).toMatchObject({
-        Action: 'lambda:InvokeFunction',
-        FunctionName: { 'Fn::GetAtt': [functionId, 'Arn'] },
-      });
-    }
     const others = permissions.filter((p) => p.Properties.Principal !== 'apigateway.amazonaws.com');
     expect(others.map((p) => p.Properties.Action).sort()).toEqual([
       'lambda:InvokeFunction',
       'lambda:InvokeFunctionUrl',
     ]);
     for (const p of others)
-      expect(p.Properties.FunctionName).not.toEqual({ 'Fn::GetAtt': [functionId, 'Arn'] });
+      expect(p.Properties.FunctionName).toEqual({ 'Fn::GetAtt': [fns.stream[0], 'Arn'] });
   });
 
   it('throttles the default stage with the stage config', () => {
@@ -197,13 +282,16 @@ describe.each(stages)('api stack (%s)', (stage) => {
     });
   });
 
-  it('outputs the API URL and the function name', () => {
+  it('outputs the API URL, the stream URL and every function name', () => {
     const [apiId] = onlyResource(api, 'AWS::ApiGatewayV2::Api');
     const outputs = api.findOutputs('*');
     expect(render(outputs.ApiUrl?.Value)).toBe(
       `https://\${${apiId}}.execute-api.${testEnv.region}.\${AWS::URLSuffix}/`,
     );
-    expect(outputs.ApiFunctionName?.Value).toEqual({ Ref: functionId });
+    expect(outputs.ApiDataFunctionName?.Value).toEqual({ Ref: fns.data[0] });
+    expect(outputs.ApiConsoleFunctionName?.Value).toEqual({ Ref: fns.console[0] });
+    expect(outputs.ApiBillingFunctionName?.Value).toEqual({ Ref: fns.billing[0] });
+    expect(Object.keys(api.findOutputs('StreamUrl'))).toHaveLength(1);
   });
 
   it('tags resources with project and stage', () => {
@@ -215,33 +303,15 @@ describe.each(stages)('api stack (%s)', (stage) => {
     });
   });
 
-  it('streams chat through a Function URL running the same app with the same role', () => {
-    const [streamId, stream] = onlyResource(api, 'AWS::Lambda::Function', {
-      FunctionName: `tollgate-${stage}-api-stream`,
-    });
-    expect(stream.Properties.Role).toEqual(fn.Properties.Role);
-    expect(stream.Properties.Environment.Variables).toEqual(fn.Properties.Environment.Variables);
-    expect(stream.Properties.Timeout).toBeGreaterThan(config.apiFunction.timeoutSeconds);
+  it('streams chat through a Function URL running the data plane with its role', () => {
+    const [streamId, stream] = fns.stream;
+    const [, dataFn] = fns.data;
+    expect(stream.Properties.Role).toEqual(dataFn.Properties.Role);
+    expect(stream.Properties.Environment.Variables).toEqual(dataFn.Properties.Environment.Variables);
     api.hasResourceProperties('AWS::Lambda::Url', {
       TargetFunctionArn: { 'Fn::GetAtt': [streamId, 'Arn'] },
       InvokeMode: 'RESPONSE_STREAM',
       AuthType: 'NONE',
     });
-    expect(Object.keys(api.findOutputs('StreamUrl'))).toHaveLength(1);
-  });
-
-  it('reads its secrets from one Secrets Manager secret, which only its role may read', () => {
-    const [secretId, secret] = onlyResource(api, 'AWS::SecretsManager::Secret');
-    expect(secret.Properties.Name).toBe(`tollgate/${stage}/platform`);
-    expect(fn.Properties.Environment.Variables.TOLLGATE_SECRETS_ARN).toEqual({ Ref: secretId });
-    const reads = policyStatements(api).filter((st) =>
-      asArray(st.Action).includes('secretsmanager:GetSecretValue'),
-    );
-    expect(reads).toHaveLength(1);
-    expect(reads[0]!.Resource).toEqual({ Ref: secretId });
-    // No secret value is ever a plain environment variable.
-    for (const name of Object.keys(fn.Properties.Environment.Variables)) {
-      expect(name).not.toMatch(/JWKS|STRIPE|SECRET_KEY|PASSWORD/);
-    }
   });
 });

@@ -230,7 +230,7 @@ describe('console routing rules', () => {
       SslSupportMethod: 'sni-only',
     });
     const fn = onlyResource(Template.fromStack(custom.api), 'AWS::Lambda::Function', {
-      FunctionName: 'tollgate-dev-api',
+      FunctionName: 'tollgate-dev-api-console',
     })[1];
     expect(fn.Properties.Environment.Variables.PUBLIC_URL).toBe('https://console.example.com');
     expect(
@@ -264,8 +264,11 @@ describe('console routing rules', () => {
       overrides: { publicUrl: 'https://d111.cloudfront.net' },
     });
     for (const [stack, name] of [
-      [app.api, 'tollgate-dev-api'],
+      [app.api, 'tollgate-dev-api-data'],
       [app.api, 'tollgate-dev-api-stream'],
+      [app.api, 'tollgate-dev-api-console'],
+      [app.api, 'tollgate-dev-api-billing'],
+      [app.api, 'tollgate-dev-api-docs'],
       [app.jobs, 'tollgate-dev-billing-sync'],
     ] as const) {
       const fn = onlyResource(Template.fromStack(stack), 'AWS::Lambda::Function', { FunctionName: name })[1];

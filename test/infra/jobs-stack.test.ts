@@ -56,13 +56,13 @@ describe.each(stages)('jobs stack (%s)', (stage) => {
       STAGE: stage,
       PAST_DUE_GRACE_DAYS: '7',
     });
-    // Stripe's keys come from the platform secret at cold start, never as plain variables.
+    // Stripe's keys come from the Stripe secret at cold start, never as plain variables.
     expect(billing.Properties.Environment.Variables.TOLLGATE_SECRETS_ARN).toBeDefined();
     expect(billing.Properties.Environment.Variables.STRIPE_SECRET_KEY).toBeUndefined();
     expect(existsSync(billingSyncEntry)).toBe(true);
   });
 
-  it("gives the billing sync the API's table access on both tables, and reading the platform secret", () => {
+  it("gives the billing sync the API's table access on both tables, and reading the Stripe secret alone", () => {
     const [, billing] = named('billing-sync');
     const statements = statementsOf(billing);
     const data = statements.filter((s) => s.Sid === 'BillingTableData');
@@ -73,7 +73,8 @@ describe.each(stages)('jobs stack (%s)', (stage) => {
     expect(resources.filter((r) => r.endsWith('/index/gsi1'))).toHaveLength(2);
     const secret = statements.filter((s) => asArray(s.Action).includes('secretsmanager:GetSecretValue'));
     expect(secret).toHaveLength(1);
-    expect(render(secret[0]!.Resource)).toContain('PlatformSecrets');
+    expect(render(secret[0]!.Resource)).toContain('StripeSecrets');
+    expect(render(secret[0]!.Resource)).not.toContain('PlatformSecrets');
   });
 
   it('sends runs that could not be delivered or crashed to an encrypted dead-letter queue, alarmed on', () => {

@@ -28,9 +28,11 @@ function acknowledgments(root: IConstruct): { path: string; id: string; reason: 
  */
 const expected = (stage: string, endpoints: string[]) =>
   [
-    `Api/ApiRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:us-east-1:123456789012:endpoint/tollgate-${stage}-*]`,
+    // Only the data plane's role may invoke endpoints, by the stage's prefix.
+    `Api/DataRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:us-east-1:123456789012:endpoint/tollgate-${stage}-*]`,
     'Api/HttpApi AwsSolutions-APIG4',
     'Api/PlatformSecrets AwsSolutions-SMG4',
+    'Api/StripeSecrets AwsSolutions-SMG4',
     'Console/AccessLogs AwsSolutions-S1',
     'Jobs/JobDeadLetters AwsSolutions-SQS3',
     // Added by CDK itself: an object-writer bucket (CloudFront's standard logs need ACLs).

@@ -114,14 +114,19 @@ describe.each(stages)('observability stack (%s)', (stage) => {
     }
   });
 
-  it('alarms on any crash of the API function', () => {
-    expect(alarms[`${prefix}ApiFunctionErrors`].Properties).toMatchObject({
-      Namespace: 'AWS/Lambda',
-      MetricName: 'Errors',
-      Statistic: 'Sum',
-      Threshold: 1,
-    });
-  });
+  it.each(['Data', 'Stream', 'Console', 'Billing', 'Docs'])(
+    'alarms on any crash of the API %s function',
+    (id) => {
+      const alarm = alarms[`${prefix}Api${id}FunctionErrors`];
+      expect(alarm.Properties).toMatchObject({
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Statistic: 'Sum',
+        Threshold: 1,
+      });
+      expect(render(alarm.Properties.Dimensions[0].Value)).toContain(`Api${id}Function`);
+    },
+  );
 
   it.each(seed.versions.map((v) => [versionKey(v), v] as const))(
     '%s: alarms on its endpoint variant latency (against its own budget) and 5xx rate',
@@ -233,7 +238,11 @@ describe('observability without model endpoints, and with an alarm address', () 
     expect(names.sort()).toEqual(
       [
         'tollgate-dev-Api5xxRate',
-        'tollgate-dev-ApiFunctionErrors',
+        'tollgate-dev-ApiDataFunctionErrors',
+        'tollgate-dev-ApiStreamFunctionErrors',
+        'tollgate-dev-ApiConsoleFunctionErrors',
+        'tollgate-dev-ApiBillingFunctionErrors',
+        'tollgate-dev-ApiDocsFunctionErrors',
         'tollgate-dev-BillingSyncFailures',
         'tollgate-dev-BillingSyncErrors',
         'tollgate-dev-JobsDeadLetters',

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../infra/paths';
-import { esmRequireBanner } from '../../infra/stacks/api-stack';
+import { apiFunctions, esmRequireBanner } from '../../infra/stacks/api-stack';
 import { tableName } from '../../shared/db/tables';
 
 const run = promisify(execFile);
@@ -42,7 +42,9 @@ afterAll(() => {
 });
 
 describe('cdk synth (CLI, offline)', () => {
-  it('synthesizes the dev stacks and bundles the API with local esbuild', { timeout: 180_000 }, async () => {
+  it('synthesizes the dev stacks and bundles every API function with local esbuild', {
+    timeout: 180_000,
+  }, async () => {
     // models=true: the Models stack too; nag=true: cdk-nag runs as a validation plugin, and any
     // unacknowledged finding would fail this synth.
     const { code, stderr, outdir } = await synth('-c', 'models=true', '-c', 'nag=true');
@@ -59,25 +61,9 @@ describe('cdk synth (CLI, offline)', () => {
       expect(existsSync(path.join(outdir, `${name}.template.json`)), name).toBe(true);
     }
 
-    // The bundled function: ESM with the require banner, a source map, and it parses under node.
+    // Every API function (one per plane, and the streaming twin) is bundled: ESM with the
+    // require banner, a source map, and it parses under node.
     const template = JSON.parse(readFileSync(path.join(outdir, 'Tollgate-Dev-Api.template.json'), 'utf8'));
-    const fns = (Object.values(template.Resources) as FunctionResource[]).filter(
-      (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.FunctionName === 'tollgate-dev-api',
-    );
-    expect(fns).toHaveLength(1);
-    expect(fns[0]!.Metadata['aws:asset:is-bundled']).toBe(true);
-    const assetDir = path.join(outdir, fns[0]!.Metadata['aws:asset:path']!);
-    const bundle = readFileSync(path.join(assetDir, 'index.mjs'), 'utf8');
-    expect(bundle.startsWith(esmRequireBanner)).toBe(true);
-    expect(bundle).toContain('//# sourceMappingURL=index.mjs.map');
-    expect(existsSync(path.join(assetDir, 'index.mjs.map'))).toBe(true);
-    // --check parses without running: catches a banner clashing with a bundled declaration.
-    await expect(run(process.execPath, ['--check', path.join(assetDir, 'index.mjs')])).resolves.toBeDefined();
-
-    // Cold start as Lambda would do it: only the bundle (no node_modules next to it in the temp
-    // dir), only the environment the template sets plus what Lambda adds. Proves the bundle is
-    // self-contained, ESM loads with its require shim, and the runtime config accepts our env.
-    const fnEnv = fns[0]!.Properties.Environment.Variables;
     const lambdaEnv: Record<string, string> = {
       PATH: process.env.PATH ?? '',
       AWS_REGION: 'us-east-1',
@@ -85,38 +71,46 @@ describe('cdk synth (CLI, offline)', () => {
       TABLE_MAIN: tableName('dev', 'main'),
       TABLE_USAGE: tableName('dev', 'usage'),
     };
-    for (const [key, value] of Object.entries(fnEnv)) {
-      if (typeof value === 'string') lambdaEnv[key] = value;
-    }
+    // Lambda defines `awslambda` before the import (the stream handler needs it); a stand-in does here.
     const load =
-      "const m = await import(process.argv[1]); if (typeof m.handler !== 'function') throw new Error('no handler export'); console.log('handler-ok');";
-    const loaded = await run(
-      process.execPath,
-      ['--input-type=module', '-e', load, pathToFileURL(path.join(assetDir, 'index.mjs')).href],
-      { cwd: assetDir, env: lambdaEnv },
-    ).catch((error: { stderr?: string }) => {
-      // Keep the failure readable: node echoes the (minified, one-line) source before the error.
-      const lines = String(error.stderr ?? error)
-        .split('\n')
-        .filter((line) => line.length < 500);
-      throw new Error(`bundle failed to load:\n${lines.join('\n')}`);
-    });
-    expect(loaded.stdout).toContain('handler-ok');
+      "globalThis.awslambda = { streamifyResponse: (f) => f, HttpResponseStream: { from: (s) => s } }; const m = await import(process.argv[1]); if (typeof m.handler !== 'function') throw new Error('no handler export'); console.log('handler-ok');";
+    for (const { name } of Object.values(apiFunctions)) {
+      const fns = (Object.values(template.Resources) as FunctionResource[]).filter(
+        (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.FunctionName === `tollgate-dev-${name}`,
+      );
+      expect(fns, name).toHaveLength(1);
+      expect(fns[0]!.Metadata['aws:asset:is-bundled']).toBe(true);
+      const assetDir = path.join(outdir, fns[0]!.Metadata['aws:asset:path']!);
+      const bundle = readFileSync(path.join(assetDir, 'index.mjs'), 'utf8');
+      expect(bundle.startsWith(esmRequireBanner), name).toBe(true);
+      expect(bundle).toContain('//# sourceMappingURL=index.mjs.map');
+      expect(existsSync(path.join(assetDir, 'index.mjs.map'))).toBe(true);
+      // --check parses without running: catches a banner clashing with a bundled declaration.
+      await expect(
+        run(process.execPath, ['--check', path.join(assetDir, 'index.mjs')]),
+      ).resolves.toBeDefined();
 
-    // The streaming twin loads too: Lambda defines `awslambda` before the import; a stand-in does here.
-    const streamFn = (Object.values(template.Resources) as FunctionResource[]).find(
-      (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.FunctionName === 'tollgate-dev-api-stream',
-    );
-    expect(streamFn).toBeDefined();
-    const streamDir = path.join(outdir, streamFn!.Metadata['aws:asset:path']!);
-    const streamLoad =
-      "globalThis.awslambda = { streamifyResponse: (f) => f, HttpResponseStream: { from: (s) => s } }; const m = await import(process.argv[1]); if (typeof m.handler !== 'function') throw new Error('no handler export'); console.log('stream-handler-ok');";
-    const streamed = await run(
-      process.execPath,
-      ['--input-type=module', '-e', streamLoad, pathToFileURL(path.join(streamDir, 'index.mjs')).href],
-      { cwd: streamDir, env: lambdaEnv },
-    );
-    expect(streamed.stdout).toContain('stream-handler-ok');
+      // Cold start as Lambda would do it: only the bundle (no node_modules next to it in the
+      // temp dir), only the environment the template sets plus what Lambda adds. Proves the
+      // bundle is self-contained, ESM loads with its require shim, and the config accepts our env.
+      // (A secret's ARN is a reference here; without it the entry uses the environment as is.)
+      const env = { ...lambdaEnv };
+      for (const [key, value] of Object.entries(fns[0]!.Properties.Environment.Variables)) {
+        if (typeof value === 'string') env[key] = value;
+      }
+      const loaded = await run(
+        process.execPath,
+        ['--input-type=module', '-e', load, pathToFileURL(path.join(assetDir, 'index.mjs')).href],
+        { cwd: assetDir, env },
+      ).catch((error: { stderr?: string }) => {
+        // Keep the failure readable: node echoes the (minified, one-line) source before the error.
+        const lines = String(error.stderr ?? error)
+          .split('\n')
+          .filter((line) => line.length < 500);
+        throw new Error(`${name}: bundle failed to load:\n${lines.join('\n')}`);
+      });
+      expect(loaded.stdout, name).toContain('handler-ok');
+    }
 
     // The billing job's bundle cold-starts with only its own template's environment.
     const jobs = JSON.parse(readFileSync(path.join(outdir, 'Tollgate-Dev-Jobs.template.json'), 'utf8'));

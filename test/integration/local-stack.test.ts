@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStores } from '../../functions/api/deps';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { loadConfig } from '../../shared/config';
 import { createLogger } from '../../shared/logger';
@@ -81,7 +82,8 @@ describe('the local stack, on disk', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('keeps tenants, keys and usage across a restart, and seeds only once', async () => {
-    const config = loadConfig({ PORT: '0', DATA_DIR: dir, STAGE: 'itest' });
+    // No timer flush during the test: the model health counts reach the store on the clean stop.
+    const config = loadConfig({ PORT: '0', DATA_DIR: dir, STAGE: 'itest', HEALTH_FLUSH_MS: '300000' });
     const first = await startLocalStack(config, silent);
     const key = first.demo.secret!;
     expect((await sentiment(first, key, 'a lovely day')).status).toBe(200);
@@ -96,6 +98,13 @@ describe('the local stack, on disk', () => {
         await fetch(`${second.url}/v1/usage`, { headers: { authorization: `Bearer ${key}` } })
       ).json()) as { totals: { requests: number } };
       expect(usage.totals.requests).toBe(2);
+      const stores = createStores({ ...config, DYNAMODB_ENDPOINT: second.dynamoEndpoint });
+      const today = new Date().toISOString().slice(0, 10);
+      const health = await stores.modelHealth.range(today, today);
+      expect(health.map((h) => [h.modelVersion.split('@')[0], h.requests, h.succeeded])).toEqual([
+        ['sentiment', 1, 1],
+      ]);
+      stores.dynamo.client.destroy();
     } finally {
       await second.stop();
     }

@@ -75,6 +75,9 @@ export async function createHarness(
     SAGEMAKER_ENDPOINT: inject('runtimeUrl'),
     AUTH_CACHE_TTL_MS: '0',
     LOG_LEVEL: 'debug',
+    // Model health counts are written when a test flushes them, never by a background write in
+    // the middle of a test that counts the store's calls.
+    HEALTH_FLUSH_MS: '300000',
     ...opts.env,
   });
   const logs: string[] = [];

@@ -1,11 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { describe, expect, it } from 'vitest';
 import type { AppEnv } from '../../functions/api/env';
-import { registerAccount } from '../../functions/api/routes/account';
-import { registerAdmin } from '../../functions/api/routes/admin';
-import { registerAuth } from '../../functions/api/routes/auth';
-import { registerV1 } from '../../functions/api/routes/v1';
-import { registerStripeWebhook } from '../../functions/api/routes/webhooks/stripe';
+import { describeApi } from '../../functions/api/planes/docs';
 import {
   apiPathPatterns,
   consolePages,
@@ -17,11 +13,7 @@ import {
 /** Every documented operation's path, with `{param}` filled in as a client would. */
 function apiPaths(): string[] {
   const app = new OpenAPIHono<AppEnv>();
-  registerV1(app);
-  registerAuth(app);
-  registerAccount(app);
-  registerAdmin(app);
-  registerStripeWebhook(app);
+  describeApi(app);
   const doc = app.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 't', version: '1' } });
   return Object.keys(doc.paths ?? {}).map((p) => p.replace(/\{[^}]+\}/g, 'x_1'));
 }

@@ -47,4 +47,15 @@ describe('key builders', () => {
     expect(tableNames('prod')).toEqual({ main: 'tollgate-prod-main', usage: 'tollgate-prod-usage' });
     expect(tableDefinitions.usage.stream).toBe(true);
   });
+
+  it('keep model health in a partition of its own, sorted by day, apart from the usage shards', () => {
+    const k = keys.modelHealthDaily('2026-01-02', 'chat@tiny-1');
+    expect(k.pk).toBe(keys.modelHealthPartition());
+    for (let shard = 0; shard < 64; shard++) expect(k.pk).not.toBe(keys.platformDailyShard(shard));
+    expect(k.pk).not.toBe(keys.platformTenantMonthShard('2026-01', 0));
+    // A date range is one key-range Query: every version of a day sorts between that day's bounds.
+    expect(k.sk > 'DAY#2026-01-02' && k.sk < 'DAY#2026-01-02~').toBe(true);
+    expect(k.sk < keys.modelHealthDaily('2026-01-03', 'aaa@1').sk).toBe(true);
+    expect(keys.modelHealthDaily('2026-01-02', 'chat@tiny-2').sk).not.toBe(k.sk);
+  });
 });

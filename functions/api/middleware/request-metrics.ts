@@ -7,13 +7,15 @@ import type { AppEnv } from '../env';
  * The per-request metrics of docs/observability.md for `/v1`: `Requests` once the model version
  * is resolved, `Latency` of answered requests (to the last byte of a stream), `Errors` for 5xx and
  * `Refusals` for 429/403, by error code. `Units` are emitted where usage is settled (limits.ts).
+ * The same outcomes go to the in-memory model health recorder (shared/observability/model-health.ts),
+ * which the operators' overview reads once flushed: no store round trip here.
  * Mounted first, so refusals by authentication middleware are counted too.
  */
 export function requestMetrics() {
   return createMiddleware<AppEnv>(async (c, next) => {
     const started = performance.now();
     await next();
-    const metrics = c.get('deps').metrics;
+    const { metrics, modelHealth } = c.get('deps');
     const version = c.get('modelVersion');
     const ModelVersion = version ?? noModelVersion;
     if (version !== undefined) metrics.emit('Requests', 1, { ModelVersion });
@@ -21,10 +23,24 @@ export function requestMetrics() {
     if (status >= 500 || status === 429 || status === 403) {
       const Code = errorCode(c.error, status);
       metrics.emit(status >= 500 ? 'Errors' : 'Refusals', 1, { ModelVersion, Code });
+      modelHealth.record({ modelVersion: ModelVersion, status, code: Code });
       return;
     }
+    // Requests that never reached a model version (listing models, reading usage, bad auth) are
+    // not any version's health; refusals and failures above are kept under `none`.
+    if (version !== undefined && (status < 200 || status >= 300)) {
+      modelHealth.record({ modelVersion: version, status, code: errorCode(c.error, status) });
+    }
     if (status < 200 || status >= 300) return;
-    const latency = () => metrics.emit('Latency', Math.round(performance.now() - started), { ModelVersion });
+    const latency = () => {
+      const ms = performance.now() - started;
+      metrics.emit('Latency', Math.round(ms), { ModelVersion });
+      if (version === undefined) return;
+      // A stream that failed after its 200 is a failure of its version all the same.
+      const failed = c.get('streamFailure');
+      if (failed) modelHealth.record({ modelVersion: version, status: failed.status, code: failed.code });
+      else modelHealth.record({ modelVersion: version, status, latencyMs: ms });
+    };
     const body = c.res.body;
     if (!body || !(c.res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
       latency();

@@ -289,3 +289,23 @@ export function Meter(props: { label: string; used: number; limit: number; forma
     </div>
   );
 }
+
+/** The "Load more" button under a cursor-paged list, with its own busy and error states. */
+export function LoadMore(props: {
+  list: { hasMore: boolean; moreBusy: boolean; moreError: ApiFailure | null; loadMore: () => Promise<void> };
+}) {
+  const { list } = props;
+  if (!list.hasMore && !list.moreError) return null;
+  return (
+    <>
+      {list.moreError && <ErrorNotice error={list.moreError} title="Could not load more" />}
+      {list.hasMore && (
+        <p>
+          <button type="button" class="btn" disabled={list.moreBusy} onClick={() => void list.loadMore()}>
+            {list.moreBusy ? 'Loading…' : 'Load more'}
+          </button>
+        </p>
+      )}
+    </>
+  );
+}

@@ -32,6 +32,17 @@ export class ApiFailure extends Error {
   }
 }
 
+/** Any error as an ApiFailure: a network failure or a bug becomes a `client_error` with its message. */
+export function asFailure(err: unknown): ApiFailure {
+  if (err instanceof ApiFailure) return err;
+  return new ApiFailure(0, {
+    message: err instanceof Error ? err.message : String(err),
+    type: 'client_error',
+    code: 'client_error',
+    param: null,
+  });
+}
+
 /** Fired when the session is gone for good (refresh refused): the app goes back to the login page. */
 export const sessionEvents = new EventTarget();
 

@@ -19,6 +19,10 @@ export function fmtUsd(value: string | number | undefined | null): string {
   return `$${n.toFixed(9).replace(/0+$/, '').replace(/\.$/, '')}`;
 }
 
+/** A chart axis's dollars: `$0`, `$0.0042` below a cent, `$12.50` above. */
+export const fmtUsdAxis = (n: number) =>
+  n === 0 ? '$0' : n < 0.01 ? `$${n.toPrecision(2)}` : `$${n.toFixed(2)}`;
+
 export const nanoToUsd = (nano: number) => nano / 1e9;
 
 export function fmtDate(iso: string | null | undefined): string {

@@ -264,3 +264,25 @@ export interface PlatformUsage {
     data: (UsageCounts & { tenant_id: string; name: string | null; plan: string | null })[];
   };
 }
+
+/** GET /admin/models/health: per model version, answers by outcome and latency of served requests. */
+export interface ModelVersionHealth {
+  model_version: string;
+  requests: number;
+  succeeded: number;
+  refused: number;
+  failed: number;
+  client_errors: number;
+  refusal_rate: number;
+  error_rate: number;
+  latency_ms: { p50: number | null; p90: number | null; p99: number | null };
+  refusals_by_code: Record<string, number>;
+  errors_by_code: Record<string, number>;
+}
+
+export interface ModelHealth {
+  object: 'list';
+  start_date: string;
+  end_date: string;
+  data: ModelVersionHealth[];
+}

@@ -108,3 +108,25 @@ export function download(name: string, text: string, type = 'text/csv'): void {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
+
+/** What usage rows add up to (cost in USD, as a number for display). */
+export interface UsageTotals {
+  requests: number;
+  input: number;
+  output: number;
+  images: number;
+  cost: number;
+}
+
+/** Sums rows (or an answer's `totals`, which has the same fields). */
+export function sumUsage(rows: Omit<UsageRow, 'date' | 'model' | 'version' | 'key_id'>[]): UsageTotals {
+  const t: UsageTotals = { requests: 0, input: 0, output: 0, images: 0, cost: 0 };
+  for (const r of rows) {
+    t.requests += r.requests;
+    t.input += r.input_tokens;
+    t.output += r.output_tokens;
+    t.images += r.images;
+    t.cost += Number(r.cost_usd);
+  }
+  return t;
+}

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiFailure } from './api';
+import { type ApiFailure, asFailure } from './api';
 
 export type Resource<T> =
   | { state: 'loading'; data?: T }
@@ -29,15 +29,7 @@ export function useResource<T>(
       },
       (err: unknown) => {
         if (ctl.signal.aborted) return;
-        const failure =
-          err instanceof ApiFailure
-            ? err
-            : new ApiFailure(0, {
-                message: err instanceof Error ? err.message : String(err),
-                type: 'client_error',
-                code: 'client_error',
-                param: null,
-              });
+        const failure = asFailure(err);
         setRes(
           failure.routeMissing
             ? { state: 'unavailable', error: failure }

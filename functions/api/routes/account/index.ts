@@ -1,25 +1,25 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
-import { requireUser } from '../../middleware/require-role';
-import { sessionAuth } from '../../middleware/session-auth';
-import { registerBilling } from './billing';
 import { registerKeys } from './keys';
 import { registerLimits } from './limits';
 import { registerPins } from './pins';
 import { registerGetAccount } from './profile/get';
 import { registerUpdateAccount } from './profile/update';
+import { guardAccount } from './session';
 import { registerTeam } from './team';
 import { registerAccountUsage } from './usage/get';
 
-/** `/account/*`: a tenant user's own account, keys and team, behind a session. */
+/**
+ * `/account/*`: a tenant user's own account, keys and team, behind a session. `/account/billing`
+ * is the billing plane's (routes/account/billing, behind the same guard).
+ */
 export function registerAccount(app: OpenAPIHono<AppEnv>): void {
-  app.use('/account/*', sessionAuth(), requireUser());
+  guardAccount(app);
   registerGetAccount(app);
   registerUpdateAccount(app);
   registerKeys(app);
   registerTeam(app);
   registerLimits(app);
   registerAccountUsage(app);
-  registerBilling(app);
   registerPins(app);
 }

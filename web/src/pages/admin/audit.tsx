@@ -1,9 +1,8 @@
-import { useState } from 'preact/hooks';
-import { Empty, ErrorNotice, Link, Loading, PageHeader } from '../../components/ui';
-import { get, query } from '../../lib/api';
+import { Table } from '../../components/table';
+import { Empty, ErrorNotice, Link, Loading, LoadMore, PageHeader } from '../../components/ui';
 import { fmtDateTime } from '../../lib/format';
-import type { AuditEntry, List } from '../../lib/types';
-import { useResource } from '../../lib/use-resource';
+import type { AuditEntry } from '../../lib/types';
+import { usePagedList } from '../../lib/use-paged-list';
 
 /** Scalar leaves of an object by dotted path (arrays kept whole), for a readable before/after. */
 function leaves(v: unknown, path: string, out: Map<string, string>): Map<string, string> {
@@ -35,21 +34,8 @@ function Change(props: { before: Record<string, unknown> | null; after: Record<s
 }
 
 export default function AuditPage() {
-  const [more, setMore] = useState<AuditEntry[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const first = useResource(async (signal) => {
-    const page = await get<List<AuditEntry>>('/admin/audit?limit=50', { signal });
-    setMore([]);
-    setCursor(page.next_cursor ?? null);
-    return page;
-  }, []);
-  const loadMore = async () => {
-    if (!cursor) return;
-    const page = await get<List<AuditEntry>>(`/admin/audit${query({ limit: 50, cursor })}`);
-    setMore([...more, ...page.data]);
-    setCursor(page.next_cursor ?? null);
-  };
-  const rows = first.state === 'ok' ? [...first.data.data, ...more] : [];
+  const list = usePagedList<AuditEntry>('/admin/audit', {});
+  const { first, rows } = list;
   return (
     <>
       <PageHeader
@@ -65,53 +51,38 @@ export default function AuditPage() {
       {first.state === 'error' && <ErrorNotice error={first.error} onRetry={first.reload} />}
       {first.state === 'ok' && rows.length === 0 && <Empty title="No operator actions yet" />}
       {rows.length > 0 && (
-        <div class="table-wrap">
-          <table class="table">
-            <caption class="visually-hidden">Audit entries</caption>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Who</th>
-                <th scope="col">Action</th>
-                <th scope="col">Target</th>
-                <th scope="col">Change</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((e) => (
-                <tr key={e.id}>
-                  <td class="nowrap">{fmtDateTime(e.at)}</td>
-                  <td>{e.actor.email ?? `${e.actor.kind} ${e.actor.id}`}</td>
-                  <th scope="row">
-                    <code>{e.action}</code>
-                  </th>
-                  <td>
-                    {e.target.type === 'tenant' ? (
-                      <Link href={`/operator/tenants/${e.target.id}`}>
-                        <code>{e.target.id}</code>
-                      </Link>
-                    ) : (
-                      <>
-                        {e.target.type} <code>{e.target.id}</code>
-                      </>
-                    )}
-                  </td>
-                  <td>
-                    <Change before={e.before} after={e.after} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          caption="Audit entries"
+          captionHidden
+          class="audit-table"
+          columns={['When', 'Who', 'Action', 'Target', 'Change']}
+        >
+          {rows.map((e) => (
+            <tr key={e.id}>
+              <td>{fmtDateTime(e.at)}</td>
+              <td>{e.actor.email ?? `${e.actor.kind} ${e.actor.id}`}</td>
+              <th scope="row">
+                <code>{e.action}</code>
+              </th>
+              <td>
+                {e.target.type === 'tenant' ? (
+                  <Link href={`/operator/tenants/${e.target.id}`}>
+                    <code>{e.target.id}</code>
+                  </Link>
+                ) : (
+                  <>
+                    {e.target.type} <code>{e.target.id}</code>
+                  </>
+                )}
+              </td>
+              <td>
+                <Change before={e.before} after={e.after} />
+              </td>
+            </tr>
+          ))}
+        </Table>
       )}
-      {cursor && (
-        <p>
-          <button type="button" class="btn" onClick={() => void loadMore()}>
-            Load more
-          </button>
-        </p>
-      )}
+      <LoadMore list={list} />
     </>
   );
 }

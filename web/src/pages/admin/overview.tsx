@@ -12,6 +12,7 @@ import {
 } from '../../lib/format';
 import type { AuditEntry, List, PlatformUsage, Tenant } from '../../lib/types';
 import { useResource } from '../../lib/use-resource';
+import { ModelHealthSection } from './model-health';
 
 const fmtMoney = (n: number) => (n < 0.01 && n > 0 ? `$${n.toPrecision(2)}` : `$${n.toFixed(2)}`);
 
@@ -158,11 +159,6 @@ function PlatformUsageView(props: { data: PlatformUsage }) {
           </table>
         </div>
       </div>
-      <p class="notice notice-muted">
-        <strong>Error and refusal rates, latency percentiles per model version: not available yet.</strong>{' '}
-        <code>GET /admin/usage</code> counts served requests only; it does not report failed or refused calls
-        or latencies.
-      </p>
     </>
   );
 }
@@ -200,15 +196,13 @@ export default function AdminOverviewPage() {
         {usage.state === 'loading' && <Loading label="Loading platform usage…" />}
         {usage.state === 'unavailable' && (
           <Unavailable feature="Platform usage" endpoint="GET /admin/usage">
-            <p>
-              Requests, tokens, images and revenue per day, top tenants and models, error and refusal rates
-              and latency percentiles will show here.
-            </p>
+            <p>Requests, tokens, images and revenue per day, top tenants and models will show here.</p>
           </Unavailable>
         )}
         {usage.state === 'error' && <ErrorNotice error={usage.error} onRetry={usage.reload} />}
         {usage.state === 'ok' && <PlatformUsageView data={usage.data} />}
       </section>
+      <ModelHealthSection />
       <section class="card" aria-labelledby="recent-title">
         <h2 id="recent-title">Recent operator actions</h2>
         {audit.state === 'loading' && <Loading />}

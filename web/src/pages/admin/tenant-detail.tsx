@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { PageProps } from '../../app';
+import { Table } from '../../components/table';
 import {
   announce,
   Badge,
@@ -191,72 +192,49 @@ export default function TenantDetailPage(props: PageProps) {
         {keys.length === 0 ? (
           <p class="muted">No keys.</p>
         ) : (
-          <div class="table-wrap">
-            <table class="table">
-              <caption class="visually-hidden">API keys (secrets are never stored)</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Key</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Last used</th>
-                </tr>
-              </thead>
-              <tbody>
-                {keys.map((k) => (
-                  <tr key={k.id}>
-                    <th scope="row">{k.name}</th>
-                    <td>
-                      <code>{k.prefix}…</code>
-                    </td>
-                    <td>
-                      <Badge status={k.status} />
-                    </td>
-                    <td>{fmtDate(k.created_at)}</td>
-                    <td>{fmtRelative(k.last_used_at)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            caption="API keys (secrets are never stored)"
+            captionHidden
+            columns={['Name', 'Key', 'Status', 'Created', 'Last used']}
+          >
+            {keys.map((k) => (
+              <tr key={k.id}>
+                <th scope="row">{k.name}</th>
+                <td>
+                  <code>{k.prefix}…</code>
+                </td>
+                <td>
+                  <Badge status={k.status} />
+                </td>
+                <td>{fmtDate(k.created_at)}</td>
+                <td>{fmtRelative(k.last_used_at)}</td>
+              </tr>
+            ))}
+          </Table>
         )}
       </section>
       <section class="card" aria-labelledby="tmembers-title">
         <h2 id="tmembers-title">Members</h2>
-        <div class="table-wrap">
-          <table class="table">
-            <caption class="visually-hidden">Members</caption>
-            <thead>
-              <tr>
-                <th scope="col">Email</th>
-                <th scope="col">Name</th>
-                <th scope="col">Role</th>
-                <th scope="col">Joined</th>
-              </tr>
-            </thead>
-            <tbody>
-              {members.map((m) => (
-                <tr key={m.user_id}>
-                  <th scope="row">{m.email}</th>
-                  <td>{m.name ?? '—'}</td>
-                  <td>{m.role}</td>
-                  <td>{fmtDateTime(m.joined_at)}</td>
-                </tr>
-              ))}
-              {invitations.map((i) => (
-                <tr key={i.id}>
-                  <th scope="row">{i.email}</th>
-                  <td class="muted">invited</td>
-                  <td>{i.role}</td>
-                  <td>
-                    <Badge status={i.status} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table caption="Members" captionHidden columns={['Email', 'Name', 'Role', 'Joined']}>
+          {members.map((m) => (
+            <tr key={m.user_id}>
+              <th scope="row">{m.email}</th>
+              <td>{m.name ?? '—'}</td>
+              <td>{m.role}</td>
+              <td>{fmtDateTime(m.joined_at)}</td>
+            </tr>
+          ))}
+          {invitations.map((i) => (
+            <tr key={i.id}>
+              <th scope="row">{i.email}</th>
+              <td class="muted">invited</td>
+              <td>{i.role}</td>
+              <td>
+                <Badge status={i.status} />
+              </td>
+            </tr>
+          ))}
+        </Table>
       </section>
       <StatusDialog
         mode={statusMode}

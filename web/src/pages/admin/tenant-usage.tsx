@@ -1,38 +1,25 @@
 import { useMemo } from 'preact/hooks';
 import { DailyChart } from '../../charts/daily-chart';
-import { Empty, ErrorNotice, Loading, Stat, Unavailable } from '../../components/ui';
+import { Table } from '../../components/table';
+import { Empty, ErrorNotice, Loading, Unavailable } from '../../components/ui';
+import { UsageTotals } from '../../components/usage-totals';
 import { get, query } from '../../lib/api';
-import { fmtCompact, fmtInt, fmtUsd, unitsText, utcDay } from '../../lib/format';
+import { fmtCompact, fmtInt, fmtUsd, fmtUsdAxis, unitsText, utcDay } from '../../lib/format';
 import type { UsageAnswer, UsageRow } from '../../lib/types';
-import { perDay } from '../../lib/usage';
+import { perDay, sumUsage, type UsageTotals as Totals } from '../../lib/usage';
 import { useResource } from '../../lib/use-resource';
 
-interface VersionTotals {
-  version: string;
-  requests: number;
-  input: number;
-  output: number;
-  images: number;
-  cost: number;
-}
-
 /** Rows per day x version x key, summed per model version, costliest first. */
-function perVersion(rows: UsageRow[]): VersionTotals[] {
-  const by = new Map<string, VersionTotals>();
+function perVersion(rows: UsageRow[]): (Totals & { version: string })[] {
+  const by = new Map<string, UsageRow[]>();
   for (const r of rows) {
     const v = `${r.model}@${r.version}`;
-    const t = by.get(v) ?? { version: v, requests: 0, input: 0, output: 0, images: 0, cost: 0 };
-    t.requests += r.requests;
-    t.input += r.input_tokens;
-    t.output += r.output_tokens;
-    t.images += r.images;
-    t.cost += Number(r.cost_usd);
-    by.set(v, t);
+    by.set(v, [...(by.get(v) ?? []), r]);
   }
-  return [...by.values()].sort((a, b) => b.cost - a.cost || b.requests - a.requests);
+  return [...by]
+    .map(([version, rs]) => ({ version, ...sumUsage(rs) }))
+    .sort((a, b) => b.cost - a.cost || b.requests - a.requests);
 }
-
-const fmtMoney = (n: number) => (n === 0 ? '$0' : n < 0.01 ? `$${n.toPrecision(2)}` : `$${n.toFixed(2)}`);
 
 /** A tenant's usage and cost this month, per day and per model version, as its owner sees it. */
 export function TenantUsage(props: { tenantId: string }) {
@@ -64,18 +51,7 @@ export function TenantUsage(props: { tenantId: string }) {
         <Empty title="No usage this month">Calls with this tenant's keys appear here within seconds.</Empty>
       ) : (
         <>
-          {totals && (
-            <div class="stats">
-              <Stat label="Requests" value={fmtInt(totals.requests)} />
-              <Stat
-                label="Tokens"
-                value={fmtCompact(totals.input_tokens + totals.output_tokens)}
-                sub={`${fmtInt(totals.input_tokens)} in · ${fmtInt(totals.output_tokens)} out`}
-              />
-              <Stat label="Images" value={fmtInt(totals.images)} />
-              <Stat label="Cost" value={fmtUsd(totals.cost_usd)} />
-            </div>
-          )}
+          {totals && <UsageTotals totals={sumUsage([totals])} />}
           <div class="charts" data-testid="tenant-usage-charts">
             <DailyChart
               title="Requests per day"
@@ -87,34 +63,25 @@ export function TenantUsage(props: { tenantId: string }) {
               title="Cost per day (USD)"
               days={series.days}
               series={[{ label: 'Cost', values: series.cost, color: '#db2777' }]}
-              format={fmtMoney}
+              format={fmtUsdAxis}
             />
           </div>
-          <div class="table-wrap">
-            <table class="table table-figures">
-              <caption>Usage per model version this month</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Model version</th>
-                  <th scope="col">Requests</th>
-                  <th scope="col">Used</th>
-                  <th scope="col">Cost</th>
-                </tr>
-              </thead>
-              <tbody>
-                {versions.map((v) => (
-                  <tr key={v.version}>
-                    <th scope="row">
-                      <code>{v.version}</code>
-                    </th>
-                    <td>{fmtInt(v.requests)}</td>
-                    <td>{unitsText(v.input, v.output, v.images)}</td>
-                    <td>{fmtUsd(v.cost)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            caption="Usage per model version this month"
+            variant="figures"
+            columns={['Model version', 'Requests', 'Used', 'Cost']}
+          >
+            {versions.map((v) => (
+              <tr key={v.version}>
+                <th scope="row">
+                  <code>{v.version}</code>
+                </th>
+                <td>{fmtInt(v.requests)}</td>
+                <td>{unitsText(v.input, v.output, v.images)}</td>
+                <td>{fmtUsd(v.cost)}</td>
+              </tr>
+            ))}
+          </Table>
         </>
       )}
     </>

@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { Table } from '../../components/table';
 import { announce, Empty, ErrorNotice, Field, Loading, PageHeader } from '../../components/ui';
 import { api, get } from '../../lib/api';
 import { fmtDateTime, fmtInt, fmtUsd } from '../../lib/format';
@@ -95,33 +96,23 @@ export default function AlertsPage() {
           (alerts.data.data.length === 0 ? (
             <Empty title="No alerts yet">You will see one here when usage reaches 50% of a limit.</Empty>
           ) : (
-            <div class="table-wrap">
-              <table class="table">
-                <caption class="visually-hidden">Usage alerts, newest first</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">When</th>
-                    <th scope="col">Limit</th>
-                    <th scope="col">Reached</th>
-                    <th scope="col">Used of limit</th>
-                    <th scope="col">Emailed to</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {alerts.data.data.map((a) => (
-                    <tr key={`${a.month}-${a.metric}-${a.threshold}`}>
-                      <td>{fmtDateTime(a.at)}</td>
-                      <th scope="row">{metricLabel(a.metric)}</th>
-                      <td>{a.threshold}%</td>
-                      <td>
-                        {amount(a, a.used)} of {amount(a, a.limit)}
-                      </td>
-                      <td>{a.notified ?? '—'}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table
+              caption="Usage alerts, newest first"
+              captionHidden
+              columns={['When', 'Limit', 'Reached', 'Used of limit', 'Emailed to']}
+            >
+              {alerts.data.data.map((a) => (
+                <tr key={`${a.month}-${a.metric}-${a.threshold}`}>
+                  <td>{fmtDateTime(a.at)}</td>
+                  <th scope="row">{metricLabel(a.metric)}</th>
+                  <td>{a.threshold}%</td>
+                  <td>
+                    {amount(a, a.used)} of {amount(a, a.limit)}
+                  </td>
+                  <td>{a.notified ?? '—'}</td>
+                </tr>
+              ))}
+            </Table>
           ))}
       </section>
     </>

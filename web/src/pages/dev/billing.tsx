@@ -1,3 +1,4 @@
+import { Table } from '../../components/table';
 import { Badge, ErrorNotice, Loading, PageHeader, Stat, Unavailable } from '../../components/ui';
 import { get, post } from '../../lib/api';
 import { fmtDate, fmtInt, fmtUsd, statusLabel, unitLabel } from '../../lib/format';
@@ -163,33 +164,23 @@ export default function BillingPage() {
             {b.invoice_preview.lines.length === 0 ? (
               <p class="muted">Nothing billable yet this month.</p>
             ) : (
-              <div class="table-wrap">
-                <table class="table table-numeric">
-                  <caption class="visually-hidden">Invoice preview</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Line</th>
-                      <th scope="col">Used</th>
-                      <th scope="col">Included</th>
-                      <th scope="col">Billable</th>
-                      <th scope="col">Unit price</th>
-                      <th scope="col">Amount</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {b.invoice_preview.lines.map((l) => (
-                      <tr key={l.description}>
-                        <th scope="row">{l.description}</th>
-                        <td>{fmtInt(l.used)}</td>
-                        <td>{fmtInt(l.included)}</td>
-                        <td>{fmtInt(l.billable)}</td>
-                        <td>{fmtUsd(l.unit_price_usd)}</td>
-                        <td>{fmtUsd(l.amount_due_usd)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <Table
+                caption="Invoice preview"
+                captionHidden
+                variant="numeric"
+                columns={['Line', 'Used', 'Included', 'Billable', 'Unit price', 'Amount']}
+              >
+                {b.invoice_preview.lines.map((l) => (
+                  <tr key={l.description}>
+                    <th scope="row">{l.description}</th>
+                    <td>{fmtInt(l.used)}</td>
+                    <td>{fmtInt(l.included)}</td>
+                    <td>{fmtInt(l.billable)}</td>
+                    <td>{fmtUsd(l.unit_price_usd)}</td>
+                    <td>{fmtUsd(l.amount_due_usd)}</td>
+                  </tr>
+                ))}
+              </Table>
             )}
             <p>
               Total due: <strong>{fmtUsd(b.invoice_preview.total_due_usd)}</strong>

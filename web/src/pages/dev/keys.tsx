@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { Table } from '../../components/table';
 import { Badge, Empty, ErrorNotice, Loading, PageHeader } from '../../components/ui';
 import { get } from '../../lib/api';
 import { fmtDate, fmtRelative } from '../../lib/format';
@@ -65,79 +66,71 @@ export default function KeysPage() {
         </Empty>
       )}
       {data && data.length > 0 && (
-        <div class="table-wrap">
-          <table class="table">
-            <caption class="visually-hidden">Your API keys</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Key</th>
-                <th scope="col">Status</th>
-                <th scope="col">Limits</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Expires</th>
-                {mayManage && (
-                  <th scope="col">
-                    <span class="visually-hidden">Actions</span>
-                  </th>
-                )}
-              </tr>
-            </thead>
-            <tbody>
-              {data.map((k) => (
-                <tr key={k.id}>
-                  <th scope="row">{k.name}</th>
-                  <td>
-                    <code>{k.prefix}…</code>
-                  </td>
-                  <td>
-                    <Badge status={k.status} />
-                    {k.rotated_to && k.status === 'active' && <span class="hint"> rotated</span>}
-                  </td>
-                  <td class="muted">{limitsText(k.limits)}</td>
-                  <td>{fmtDate(k.created_at)}</td>
-                  <td>{fmtRelative(k.last_used_at)}</td>
-                  <td>{k.expires_at ? fmtDate(k.expires_at) : 'Never'}</td>
-                  {mayManage && (
-                    <td class="row-actions">
-                      {k.status === 'active' && mayLimit && (
-                        <button
-                          type="button"
-                          class="btn btn-small"
-                          onClick={() => setLimiting(k)}
-                          aria-label={`Edit the limits of ${k.name}`}
-                        >
-                          Limits
-                        </button>
-                      )}
-                      {k.status === 'active' && !k.rotated_to && (
-                        <button
-                          type="button"
-                          class="btn btn-small"
-                          onClick={() => setRotating(k)}
-                          aria-label={`Rotate ${k.name}`}
-                        >
-                          Rotate
-                        </button>
-                      )}
-                      {k.status === 'active' && (
-                        <button
-                          type="button"
-                          class="btn btn-small btn-danger-ghost"
-                          onClick={() => setRevoking(k)}
-                          aria-label={`Revoke ${k.name}`}
-                        >
-                          Revoke
-                        </button>
-                      )}
-                    </td>
+        <Table
+          caption="Your API keys"
+          captionHidden
+          columns={[
+            'Name',
+            'Key',
+            'Status',
+            'Limits',
+            'Created',
+            'Last used',
+            'Expires',
+            mayManage && { label: 'Actions', hidden: true },
+          ]}
+        >
+          {data.map((k) => (
+            <tr key={k.id}>
+              <th scope="row">{k.name}</th>
+              <td>
+                <code>{k.prefix}…</code>
+              </td>
+              <td>
+                <Badge status={k.status} />
+                {k.rotated_to && k.status === 'active' && <span class="hint"> rotated</span>}
+              </td>
+              <td class="muted">{limitsText(k.limits)}</td>
+              <td>{fmtDate(k.created_at)}</td>
+              <td>{fmtRelative(k.last_used_at)}</td>
+              <td>{k.expires_at ? fmtDate(k.expires_at) : 'Never'}</td>
+              {mayManage && (
+                <td class="row-actions">
+                  {k.status === 'active' && mayLimit && (
+                    <button
+                      type="button"
+                      class="btn btn-small"
+                      onClick={() => setLimiting(k)}
+                      aria-label={`Edit the limits of ${k.name}`}
+                    >
+                      Limits
+                    </button>
                   )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+                  {k.status === 'active' && !k.rotated_to && (
+                    <button
+                      type="button"
+                      class="btn btn-small"
+                      onClick={() => setRotating(k)}
+                      aria-label={`Rotate ${k.name}`}
+                    >
+                      Rotate
+                    </button>
+                  )}
+                  {k.status === 'active' && (
+                    <button
+                      type="button"
+                      class="btn btn-small btn-danger-ghost"
+                      onClick={() => setRevoking(k)}
+                      aria-label={`Revoke ${k.name}`}
+                    >
+                      Revoke
+                    </button>
+                  )}
+                </td>
+              )}
+            </tr>
+          ))}
+        </Table>
       )}
       <CreateKeyDialog
         open={creating}

@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { Table } from '../../components/table';
 import { announce, Badge, Dialog, ErrorNotice, Field, Loading, PageHeader } from '../../components/ui';
 import { api, get, post } from '../../lib/api';
 import { fmtDate } from '../../lib/format';
@@ -160,81 +161,53 @@ export default function TeamPage() {
       {team.state === 'error' && <ErrorNotice error={team.error} onRetry={team.reload} />}
       {t && (
         <>
-          <div class="table-wrap">
-            <table class="table">
-              <caption>Members</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Member</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Joined</th>
-                  {manage && (
-                    <th scope="col">
-                      <span class="visually-hidden">Actions</span>
-                    </th>
-                  )}
-                </tr>
-              </thead>
-              <tbody>
-                {t.members.map((m) => (
-                  <MemberRow
-                    key={m.user_id}
-                    m={m}
-                    me={me}
-                    manage={manage}
-                    onChanged={team.reload}
-                    onRemove={setRemoving}
-                  />
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            caption="Members"
+            columns={['Member', 'Role', 'Joined', manage && { label: 'Actions', hidden: true }]}
+          >
+            {t.members.map((m) => (
+              <MemberRow
+                key={m.user_id}
+                m={m}
+                me={me}
+                manage={manage}
+                onChanged={team.reload}
+                onRemove={setRemoving}
+              />
+            ))}
+          </Table>
           {withdraw.error && <ErrorNotice error={withdraw.error} />}
-          <div class="table-wrap">
-            <table class="table">
-              <caption>Pending invitations</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Email</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Expires</th>
-                  {manage && (
-                    <th scope="col">
-                      <span class="visually-hidden">Actions</span>
-                    </th>
-                  )}
-                </tr>
-              </thead>
-              <tbody>
-                {t.invitations.length === 0 && (
-                  <tr>
-                    <td colSpan={4} class="muted">
-                      No pending invitations.
-                    </td>
-                  </tr>
+          <Table
+            caption="Pending invitations"
+            columns={['Email', 'Role', 'Expires', manage && { label: 'Actions', hidden: true }]}
+          >
+            {t.invitations.length === 0 && (
+              <tr>
+                <td colSpan={4} class="muted">
+                  No pending invitations.
+                </td>
+              </tr>
+            )}
+            {t.invitations.map((i) => (
+              <tr key={i.id}>
+                <th scope="row">{i.email}</th>
+                <td>{i.role}</td>
+                <td>{i.status === 'expired' ? <Badge status="expired" /> : fmtDate(i.expires_at)}</td>
+                {manage && (
+                  <td class="row-actions">
+                    <button
+                      type="button"
+                      class="btn btn-small"
+                      onClick={() => void withdraw.run(i.id)}
+                      aria-label={`Withdraw the invitation to ${i.email}`}
+                    >
+                      Withdraw
+                    </button>
+                  </td>
                 )}
-                {t.invitations.map((i) => (
-                  <tr key={i.id}>
-                    <th scope="row">{i.email}</th>
-                    <td>{i.role}</td>
-                    <td>{i.status === 'expired' ? <Badge status="expired" /> : fmtDate(i.expires_at)}</td>
-                    {manage && (
-                      <td class="row-actions">
-                        <button
-                          type="button"
-                          class="btn btn-small"
-                          onClick={() => void withdraw.run(i.id)}
-                          aria-label={`Withdraw the invitation to ${i.email}`}
-                        >
-                          Withdraw
-                        </button>
-                      </td>
-                    )}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+              </tr>
+            ))}
+          </Table>
         </>
       )}
       <InviteDialog open={inviting} onClose={() => setInviting(false)} onDone={team.reload} />

@@ -1,13 +1,15 @@
-import { useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { DailyChart } from '../../charts/daily-chart';
-import { Empty, ErrorNotice, Field, Loading, PageHeader, Stat } from '../../components/ui';
+import { Pager, Table } from '../../components/table';
+import { Empty, ErrorNotice, Field, Loading, PageHeader } from '../../components/ui';
+import { UsageTotals } from '../../components/usage-totals';
 import { get } from '../../lib/api';
-import { fmtCompact, fmtInt, fmtUsd, utcDay } from '../../lib/format';
+import { fmtCompact, fmtInt, fmtUsd, fmtUsdAxis, utcDay } from '../../lib/format';
 import { useSubmit, value } from '../../lib/forms';
 import { playgroundKey } from '../../lib/key-vault';
 import { useStore } from '../../lib/store';
 import type { ApiKey, List, UsageRow } from '../../lib/types';
-import { download, loadUsage, NEEDS_KEY, perDay, usageCsv } from '../../lib/usage';
+import { download, loadUsage, NEEDS_KEY, perDay, sumUsage, usageCsv } from '../../lib/usage';
 import { useResource } from '../../lib/use-resource';
 import { KeyPanel } from './key-panel';
 
@@ -29,7 +31,8 @@ export function rangeOf(id: string): { start: string; end: string } {
 
 const NO_ROWS: UsageRow[] = [];
 const COLORS = { a: '#4f46e5', b: '#0d9488', c: '#d97706', d: '#db2777' };
-const fmtMoney = (n: number) => (n === 0 ? '$0' : n < 0.01 ? `$${n.toPrecision(2)}` : `$${n.toFixed(2)}`);
+/** Table rows per page. */
+const ROWS = 50;
 
 export default function UsagePage() {
   const held = useStore(playgroundKey);
@@ -56,15 +59,13 @@ export default function UsagePage() {
     [rows, version, keyId],
   );
   const series = useMemo(() => perDay(shown, range.start, range.end), [shown, range.start, range.end]);
-  const totals = shown.reduce(
-    (t, r) => ({
-      requests: t.requests + r.requests,
-      input: t.input + r.input_tokens,
-      output: t.output + r.output_tokens,
-      images: t.images + r.images,
-      cost: t.cost + Number(r.cost_usd),
-    }),
-    { requests: 0, input: 0, output: 0, images: 0, cost: 0 },
+  const totals = sumUsage(shown);
+  const [page, setPage] = useState(0);
+  // Back to the first page when the rows change under it (a filter or the period).
+  useEffect(() => setPage(0), [shown]);
+  const sorted = useMemo(
+    () => [...shown].sort((a, b) => b.date.localeCompare(a.date) || a.model.localeCompare(b.model)),
+    [shown],
   );
 
   const needsKey = usage.state === 'error' && usage.error.code === NEEDS_KEY;
@@ -147,16 +148,7 @@ export default function UsagePage() {
       {usage.state === 'error' && !needsKey && <ErrorNotice error={usage.error} onRetry={usage.reload} />}
       {usage.state === 'ok' && (
         <>
-          <div class="stats">
-            <Stat label="Requests" value={fmtInt(totals.requests)} />
-            <Stat
-              label="Tokens"
-              value={fmtCompact(totals.input + totals.output)}
-              sub={`${fmtInt(totals.input)} in · ${fmtInt(totals.output)} out`}
-            />
-            <Stat label="Images" value={fmtInt(totals.images)} />
-            <Stat label="Cost" value={fmtUsd(totals.cost)} />
-          </div>
+          <UsageTotals totals={totals} />
           {shown.length === 0 ? (
             <Empty title="No usage in this period">
               Calls made with your keys appear here within seconds. Try the playground to make one.
@@ -189,46 +181,41 @@ export default function UsagePage() {
                   title="Cost per day (USD)"
                   days={series.days}
                   series={[{ label: 'Cost', values: series.cost, color: COLORS.d }]}
-                  format={fmtMoney}
+                  format={fmtUsdAxis}
                 />
               </div>
-              <div class="table-wrap">
-                <table class="table table-numeric">
-                  <caption>Usage per day, model version and key</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Day</th>
-                      <th scope="col">Model version</th>
-                      <th scope="col">Key</th>
-                      <th scope="col">Requests</th>
-                      <th scope="col">Input tokens</th>
-                      <th scope="col">Output tokens</th>
-                      <th scope="col">Images</th>
-                      <th scope="col">Cost</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {[...shown]
-                      .sort((a, b) => b.date.localeCompare(a.date) || a.model.localeCompare(b.model))
-                      .map((r) => (
-                        <tr key={`${r.date}-${r.model}-${r.version}-${r.key_id}`}>
-                          <td>{r.date}</td>
-                          <td>
-                            <code>
-                              {r.model}@{r.version}
-                            </code>
-                          </td>
-                          <td>{keyName(r.key_id)}</td>
-                          <td>{fmtInt(r.requests)}</td>
-                          <td>{fmtInt(r.input_tokens)}</td>
-                          <td>{fmtInt(r.output_tokens)}</td>
-                          <td>{fmtInt(r.images)}</td>
-                          <td>{fmtUsd(r.cost_usd)}</td>
-                        </tr>
-                      ))}
-                  </tbody>
-                </table>
-              </div>
+              <Table
+                caption="Usage per day, model version and key"
+                variant="numeric"
+                columns={[
+                  'Day',
+                  'Model version',
+                  'Key',
+                  'Requests',
+                  'Input tokens',
+                  'Output tokens',
+                  'Images',
+                  'Cost',
+                ]}
+              >
+                {sorted.slice(page * ROWS, (page + 1) * ROWS).map((r) => (
+                  <tr key={`${r.date}-${r.model}-${r.version}-${r.key_id}`}>
+                    <td>{r.date}</td>
+                    <td>
+                      <code>
+                        {r.model}@{r.version}
+                      </code>
+                    </td>
+                    <td>{keyName(r.key_id)}</td>
+                    <td>{fmtInt(r.requests)}</td>
+                    <td>{fmtInt(r.input_tokens)}</td>
+                    <td>{fmtInt(r.output_tokens)}</td>
+                    <td>{fmtInt(r.images)}</td>
+                    <td>{fmtUsd(r.cost_usd)}</td>
+                  </tr>
+                ))}
+              </Table>
+              <Pager page={page} size={ROWS} total={sorted.length} onPage={setPage} />
             </>
           )}
         </>

@@ -1,11 +1,13 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../../env';
+import { guardAccount } from '../session';
 import { registerCheckout } from './checkout';
 import { registerGetBilling } from './get';
 import { registerPortal } from './portal';
 
 /** `/account/billing`: plan, cost and invoices; Checkout and the customer portal (owner or billing role). */
 export function registerBilling(app: OpenAPIHono<AppEnv>): void {
+  guardAccount(app);
   registerGetBilling(app);
   registerCheckout(app);
   registerPortal(app);

@@ -3,6 +3,7 @@ import type { AppEnv } from '../../../env';
 import { registerAdminModelsCreate } from './create-model';
 import { registerAdminVersionsCreate } from './create-version';
 import { registerAdminVersionDeprecate } from './deprecate';
+import { registerAdminModelHealth } from './health';
 import { registerAdminModelsList } from './list';
 import { registerAdminVersionPromote } from './promote';
 import { registerAdminVersionRetire } from './retire';
@@ -15,6 +16,7 @@ import { registerAdminTrafficSet } from './set-traffic';
  */
 export function registerAdminModels(app: OpenAPIHono<AppEnv>): void {
   registerAdminModelsList(app);
+  registerAdminModelHealth(app);
   registerAdminModelsCreate(app);
   registerAdminVersionsCreate(app);
   registerAdminTrafficSet(app);

@@ -95,6 +95,7 @@ export async function streamCompletion(
       );
       await release(c, reservation);
       const error = modelCallFailed(c, target, { reason, detail: failure?.message ?? '' }, timeoutMs);
+      c.set('streamFailure', error);
       await sse.write(sseError(error.toEnvelope(c.get('requestId'))));
       return;
     }
@@ -106,6 +107,7 @@ export async function streamCompletion(
       const error =
         err instanceof ApiError ? err : new ApiError('store_unavailable', 'Usage could not be recorded.');
       log.error({ err, model: target.served }, 'usage of a stream could not be recorded');
+      c.set('streamFailure', error);
       await sse.write(sseError(error.toEnvelope(c.get('requestId'))));
       return;
     }

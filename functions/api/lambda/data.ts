@@ -1,0 +1,20 @@
+import { handle } from 'hono/aws-lambda';
+import { loadConfig } from '../../../shared/config';
+import { createLogger } from '../../../shared/logger';
+import { createPlaneApp } from '../plane-app';
+import { registerDataPlane } from '../planes/data';
+import { createDataPlaneDeps } from '../planes/data-deps';
+import { lambdaRuntime } from './runtime';
+
+// Built once per Lambda instance (cold start); every invocation reuses the clients and caches.
+// The data plane holds no secret (API keys are checked by hash; no sessions, no Stripe), so it
+// reads none: nothing to fetch before the first request.
+const config = loadConfig(process.env);
+const log = createLogger(config.LOG_LEVEL);
+export const app = createPlaneApp(
+  createDataPlaneDeps(config, log, lambdaRuntime(config, log)),
+  registerDataPlane,
+);
+
+/** `/v1/*` behind the HTTP API: buffered answers (API Gateway cannot stream). */
+export const handler = handle(app);

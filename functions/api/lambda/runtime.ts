@@ -1,0 +1,20 @@
+import type { Context } from 'hono';
+import { getConnInfo } from 'hono/aws-lambda';
+import type { Config } from '../../../shared/config';
+import type { Logger } from '../../../shared/logger';
+import { metricServices } from '../../../shared/observability/metrics';
+import { type MetricsSink, stdoutEmfMetrics } from '../../../shared/observability/metrics-sink';
+import type { AppEnv } from '../env';
+
+/** What every API function takes from the Lambda runtime, whichever plane it serves. */
+export function lambdaRuntime(
+  config: Config,
+  log: Logger,
+): { clientIp: (c: Context<AppEnv>) => string | null; metrics: MetricsSink } {
+  return {
+    // API Gateway's sourceIp: the caller's address, which a client cannot forge with a header.
+    clientIp: (c) => getConnInfo(c).remote.address ?? null,
+    // CloudWatch Embedded Metric Format on stdout: metrics without an API call per request.
+    metrics: stdoutEmfMetrics({ service: metricServices.api, Stage: config.STAGE }, log),
+  };
+}

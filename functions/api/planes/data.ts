@@ -1,0 +1,8 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv } from '../env';
+import { registerV1 } from '../routes/v1';
+
+/** The data plane's routes: `/v1/*` (shared/api-planes.ts). */
+export function registerDataPlane(app: OpenAPIHono<AppEnv>): void {
+  registerV1(app);
+}

@@ -1,0 +1,21 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv } from '../env';
+import { registerDocs } from '../routes/docs';
+import { registerBillingPlane } from './billing';
+import { registerConsolePlane } from './console';
+import { registerDataPlane } from './data';
+
+/**
+ * Every plane's routes, in the order of /openapi.json. Only ever mounted on a document-only app:
+ * the document describes the whole API, whichever function serves it.
+ */
+export function describeApi(doc: OpenAPIHono<AppEnv>): void {
+  registerDataPlane(doc);
+  registerConsolePlane(doc);
+  registerBillingPlane(doc);
+}
+
+/** The docs plane's routes: `/openapi.json` and `/docs`, describing every plane. */
+export function registerDocsPlane(app: OpenAPIHono<AppEnv>): void {
+  registerDocs(app, describeApi);
+}
