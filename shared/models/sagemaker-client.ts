@@ -144,11 +144,12 @@ export class SageMakerModelClient implements ModelClient {
       return { ok: true, body, invokedVariant: out.InvokedProductionVariant, latencyMs };
     } catch (err) {
       const latencyMs = performance.now() - started;
-      // The handler's request timeout is a TimeoutError; so is a reset socket (ECONNRESET), which
-      // comes early: elapsed time tells them apart.
+      // The handler's request timeout is a TimeoutError with code ETIMEDOUT; the handler also
+      // names a reset socket (ECONNRESET, EPIPE) and a connect timeout (no code) TimeoutError, and
+      // those are `unavailable`, as before.
       const timedOut = controller
         ? controller.signal.aborted
-        : (err as Error).name === 'TimeoutError' && latencyMs >= call.timeoutMs;
+        : (err as Error & { code?: string }).code === 'ETIMEDOUT';
       return classify(err, timedOut, call.timeoutMs, latencyMs);
     } finally {
       clearTimeout(timer);
