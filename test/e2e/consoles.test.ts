@@ -226,7 +226,8 @@ describe('the consoles in a real browser', () => {
     const { page } = dev;
     await nav(page, 'Usage');
     const charts = page.getByTestId('usage-charts');
-    await charts.waitFor();
+    // The charts' code loads on demand: wait for the fourth to be drawn.
+    await charts.locator('canvas').nth(3).waitFor();
     expect(await charts.locator('canvas').count()).toBeGreaterThanOrEqual(4);
     const table = page.getByRole('table', { name: 'Usage per day, model version and key' });
     const row = table.getByRole('row', { name: /chat@tiny-1/ });
@@ -298,7 +299,7 @@ describe('the consoles in a real browser', () => {
     await page.waitForURL(/\/operator$/);
     await page.getByRole('heading', { name: 'Platform overview' }).waitFor();
     // GET /admin/usage as it answers: the developer's calls in the charts and both top tables.
-    await page.getByTestId('platform-charts').waitFor();
+    await page.getByTestId('platform-charts').locator('canvas').nth(3).waitFor();
     expect(await page.getByTestId('platform-charts').locator('canvas').count()).toBe(4);
     await page
       .getByRole('table', { name: /^Top tenants/ })
@@ -338,6 +339,7 @@ describe('the consoles in a real browser', () => {
     // This month's usage of that tenant, per model version: the playground's chat is there.
     const usage = page.getByRole('table', { name: 'Usage per model version this month' });
     await usage.getByRole('rowheader', { name: 'chat@tiny-1' }).waitFor();
+    await page.getByTestId('tenant-usage-charts').locator('canvas').nth(1).waitFor();
     expect(await page.getByTestId('tenant-usage-charts').locator('canvas').count()).toBe(2);
 
     // A limit override: the API's refusal sits on the field its `param` names, then one that sticks.
