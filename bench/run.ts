@@ -26,7 +26,14 @@ if (process.argv.includes('--profile')) {
   out.push(
     await profileGateway({
       seconds: quick ? 8 : 20,
-      concurrency: Number(process.env.PROFILE_CONCURRENCY ?? 16),
+      // `--concurrency 1` profiles one request at a time (the added-latency case); default 16.
+      concurrency: Number(
+        (process.argv.includes('--concurrency')
+          ? process.argv[process.argv.indexOf('--concurrency') + 1]
+          : undefined) ??
+          process.env.PROFILE_CONCURRENCY ??
+          16,
+      ),
     }),
   );
 } else {

@@ -6,7 +6,6 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
 import { createApiApp } from '../functions/api/app';
 import { createApiDeps, createStores } from '../functions/api/deps';
-import { handleNotFound } from '../functions/api/errors';
 import { wantsHsts } from '../functions/api/middleware/security-headers';
 import { type BillingSyncResult, billingSync } from '../functions/jobs/billing-sync';
 import { sweepReservations } from '../functions/jobs/sweep-reservations';
@@ -179,9 +178,11 @@ export async function startLocalStack(
     // The console (web/dist) at `/`, on the API's origin so its session cookies and the
     // same-origin check work as they do behind CloudFront.
     server.use('*', serveConsole(opts.consoleDir, { hsts: wantsHsts(wired.PUBLIC_URL) }));
-    server.route('/', createApiApp(deps));
-    // route() merges the API's routes but not its notFound: keep unknown paths the API's JSON 404.
-    server.notFound((c) => handleNotFound(c as unknown as Parameters<typeof handleNotFound>[0]));
+    // Everything else is the API's, answered by its own fetch (its errors, its JSON 404) as the
+    // Lambda entry runs it: `route()` would wrap each of its handlers in a fresh error-handling
+    // composition on every request (a tenth of the allocations of a served request).
+    const api = createApiApp(deps);
+    server.all('*', (c) => api.fetch(c.req.raw, c.env));
 
     const { server: httpServer } = await listen(server.fetch, {
       port: wired.PORT,

@@ -1,10 +1,10 @@
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
-  type DynamoDBDocumentClient,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
-} from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+  type AttributeValue,
+  type TransactWriteItem,
+  TransactWriteItemsCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient, TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -15,6 +15,44 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Why a transaction was cancelled, item by item (aligned with the items sent). */
 export interface CancelledTransaction {
   reasons: { Code?: string; Item?: Record<string, unknown> }[];
+}
+
+const MARSHALL = { removeUndefinedValues: true } as const;
+const toAttributes = (m: Record<string, unknown> | undefined) => (m ? marshall(m, MARSHALL) : undefined);
+
+/**
+ * The items in DynamoDB's own attribute format, as the document client would send them (same
+ * options: undefined values removed). Marshalled here, once per item, and sent as the low-level
+ * command through the same client and middleware: the document client's generic walk over every
+ * field of the input costs about a seventh of the settlement call's allocations.
+ */
+function toWire(items: TransactItem[]): TransactWriteItem[] {
+  return items.map((item) => {
+    if (item.Put) {
+      const { Item, ExpressionAttributeValues, ...rest } = item.Put;
+      return {
+        Put: {
+          ...rest,
+          Item: toAttributes(Item) ?? {},
+          ExpressionAttributeValues: toAttributes(ExpressionAttributeValues),
+        },
+      };
+    }
+    const [kind, op] = item.Update
+      ? (['Update', item.Update] as const)
+      : item.Delete
+        ? (['Delete', item.Delete] as const)
+        : (['ConditionCheck', item.ConditionCheck] as const);
+    if (!op) throw new TypeError('a transaction item needs Put, Update, Delete or ConditionCheck');
+    const { Key, ExpressionAttributeValues, ...rest } = op;
+    return {
+      [kind]: {
+        ...rest,
+        Key: toAttributes(Key) ?? {},
+        ExpressionAttributeValues: toAttributes(ExpressionAttributeValues),
+      },
+    } as TransactWriteItem;
+  });
 }
 
 function reasonsOf(err: unknown): CancelledTransaction['reasons'] | undefined {
@@ -53,9 +91,10 @@ export async function transact(
   doc: DynamoDBDocumentClient,
   items: TransactItem[],
 ): Promise<{ ok: true } | ({ ok: false } & CancelledTransaction)> {
+  const wire = toWire(items);
   for (let attempt = 1; ; attempt++) {
     try {
-      await doc.send(new TransactWriteCommand({ TransactItems: items }));
+      await doc.send(new TransactWriteItemsCommand({ TransactItems: wire }));
       return { ok: true };
     } catch (err) {
       if (isRetryable(err) && attempt < MAX_CONFLICT_ATTEMPTS) {

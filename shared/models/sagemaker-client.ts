@@ -1,8 +1,11 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import {
   InvokeEndpointCommand,
   InvokeEndpointWithResponseStreamCommand,
   type InvokeEndpointWithResponseStreamCommandOutput,
   SageMakerRuntimeClient,
+  type SageMakerRuntimeClientConfig,
 } from '@aws-sdk/client-sagemaker-runtime';
 import {
   type ModelCallResult,
@@ -20,6 +23,7 @@ export interface SageMakerOptions {
 }
 
 const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET']);
+const utf8 = new TextDecoder();
 
 type Failure = Extract<ModelCallResult, { ok: false }>;
 
@@ -51,46 +55,84 @@ function classify(err: unknown, timedOut: boolean, timeoutMs: number, latencyMs:
   return { ok: false, reason: 'model_error', detail: `${e.name}: ${e.message}`, latencyMs };
 }
 
+/** Distinct per-version timeouts that get a client of their own (beyond: the per-call path). */
+const MAX_UNARY_CLIENTS = 16;
+
 /**
  * Calls model versions through the unmodified AWS SDK client: `TargetVariant` selects the
  * version's production variant. The SDK's own retries are off (`maxAttempts: 1`): a model call is
  * expensive and the gateway owns the timeout, so a retry would only stretch it.
+ *
+ * `InvokeEndpoint`, on every inference request, goes through a client per timeout value with
+ * `cacheMiddleware` on: the SDK builds a command's middleware chain on every `send` otherwise
+ * (about a fifth of the call's CPU and allocation). A cached chain takes no per-call options, so
+ * the timeout is the handler's `requestTimeout` (time to the answer's headers, after which the
+ * small body follows) instead of an abort signal. Every client shares one socket pool.
  */
 export class SageMakerModelClient implements ModelClient {
   private readonly client: SageMakerRuntimeClient;
+  private readonly unary = new Map<number, SageMakerRuntimeClient>();
+  private readonly agents = {
+    // Every open response stream holds a socket for its whole length: keep room for many.
+    httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 256 }),
+    httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
+  };
 
-  constructor(opts: SageMakerOptions) {
-    const local = opts.endpoint !== undefined;
-    this.client = new SageMakerRuntimeClient({
-      region: opts.region,
+  constructor(private readonly opts: SageMakerOptions) {
+    this.client = this.newClient({ ...this.agents, connectionTimeout: 2_000 });
+  }
+
+  private newClient(
+    requestHandler: SageMakerRuntimeClientConfig['requestHandler'],
+    extra: { cacheMiddleware?: boolean } = {},
+  ): SageMakerRuntimeClient {
+    const local = this.opts.endpoint !== undefined;
+    return new SageMakerRuntimeClient({
+      region: this.opts.region,
       maxAttempts: 1,
-      // Every open response stream holds a socket for its whole length: keep room for many.
-      requestHandler: { httpAgent: { keepAlive: true, maxSockets: 256 }, connectionTimeout: 2_000 },
+      requestHandler,
+      ...extra,
       ...(local
-        ? { endpoint: opts.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+        ? { endpoint: this.opts.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
         : {}),
     });
   }
 
+  /** The cached-chain client whose handler gives up after `timeoutMs`; undefined past the bound. */
+  private unaryClient(timeoutMs: number): SageMakerRuntimeClient | undefined {
+    let client = this.unary.get(timeoutMs);
+    if (client || this.unary.size >= MAX_UNARY_CLIENTS) return client;
+    client = this.newClient(
+      { ...this.agents, connectionTimeout: 2_000, requestTimeout: timeoutMs, throwOnRequestTimeout: true },
+      { cacheMiddleware: true },
+    );
+    this.unary.set(timeoutMs, client);
+    return client;
+  }
+
   async invoke(call: ModelInvocation): Promise<ModelCallResult> {
     const started = performance.now();
-    const signal = AbortSignal.timeout(call.timeoutMs);
+    const command = new InvokeEndpointCommand({
+      EndpointName: call.endpointName,
+      TargetVariant: call.variant,
+      ContentType: 'application/json',
+      Accept: 'application/json',
+      InferenceId: call.requestId,
+      Body: JSON.stringify(call.body),
+    });
+    const cached = this.unaryClient(call.timeoutMs);
+    // Past the bound of distinct timeouts: the per-call chain with an abort signal (a timer
+    // cleared when the call ends; `AbortSignal.timeout` would keep one alive for the whole timeout).
+    const controller = cached ? undefined : new AbortController();
+    const timer = controller ? setTimeout(() => controller.abort(), call.timeoutMs) : undefined;
     try {
-      const out = await this.client.send(
-        new InvokeEndpointCommand({
-          EndpointName: call.endpointName,
-          TargetVariant: call.variant,
-          ContentType: 'application/json',
-          Accept: 'application/json',
-          InferenceId: call.requestId,
-          Body: JSON.stringify(call.body),
-        }),
-        { abortSignal: signal },
-      );
+      const out = cached
+        ? await cached.send(command)
+        : await this.client.send(command, { abortSignal: controller?.signal });
       const latencyMs = performance.now() - started;
       let body: unknown;
       try {
-        body = JSON.parse(new TextDecoder().decode(out.Body));
+        body = JSON.parse(utf8.decode(out.Body));
       } catch {
         return {
           ok: false,
@@ -101,7 +143,16 @@ export class SageMakerModelClient implements ModelClient {
       }
       return { ok: true, body, invokedVariant: out.InvokedProductionVariant, latencyMs };
     } catch (err) {
-      return classify(err, signal.aborted, call.timeoutMs, performance.now() - started);
+      const latencyMs = performance.now() - started;
+      // The handler's request timeout is a TimeoutError with code ETIMEDOUT; the handler also
+      // names a reset socket (ECONNRESET, EPIPE) and a connect timeout (no code) TimeoutError, and
+      // those are `unavailable`, as before.
+      const timedOut = controller
+        ? controller.signal.aborted
+        : (err as Error & { code?: string }).code === 'ETIMEDOUT';
+      return classify(err, timedOut, call.timeoutMs, latencyMs);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -178,5 +229,8 @@ export class SageMakerModelClient implements ModelClient {
 
   destroy(): void {
     this.client.destroy();
+    for (const client of this.unary.values()) client.destroy();
+    this.agents.httpAgent.destroy();
+    this.agents.httpsAgent.destroy();
   }
 }

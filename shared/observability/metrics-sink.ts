@@ -53,10 +53,17 @@ export function stdoutEmfMetrics(base: MetricBase, log?: Logger): MetricsSink {
 
 /**
  * Locally: the same records, checked against the contract, as debug log lines (`metric` holds the
- * EMF record), so a laptop shows what CloudWatch would receive.
+ * EMF record), so a laptop shows what CloudWatch would receive. Built only when debug is on.
  */
 export function logMetrics(base: MetricBase, log: Logger): MetricsSink {
-  return emfMetrics(base, (line) => log.debug({ metric: JSON.parse(line) as unknown }, 'metric'), {
+  const sink = emfMetrics(base, (line) => log.debug({ metric: JSON.parse(line) as unknown }, 'metric'), {
     onInvalid: (err) => log.warn({ err }, 'metric dropped'),
   });
+  return {
+    // Below debug the record would be built, serialised and parsed for nothing, several times a
+    // request; the level is read per call, so a logger turned to debug shows them at once.
+    emit: (name, value, dimensions) => {
+      if (log.isLevelEnabled('debug')) sink.emit(name, value, dimensions);
+    },
+  };
 }
