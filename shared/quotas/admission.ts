@@ -2,7 +2,16 @@ import { newId } from '../ids';
 import type { UsageEvent } from '../metering/usage-store';
 import { minus, plus, zero } from './counter-deltas';
 import { counterFlags } from './grant-items';
-import { fits, type LeaseView, leaseAsk, leaseKey, viewCounts, viewOf, worstOf } from './lease-sizing';
+import {
+  fits,
+  type LeaseView,
+  leaseAsk,
+  leaseKey,
+  needsSlot,
+  viewCounts,
+  viewOf,
+  worstOf,
+} from './lease-sizing';
 import type { LeaseRef } from './lease-store';
 import type { QuotaStore } from './quota-store';
 import type { Actual, Amount, Peek, Refusal, Reservation, ReservationRequest } from './quota-types';
@@ -43,6 +52,8 @@ export interface Lease {
   lastGrant: number;
   refill?: Promise<'ok' | 'refused' | 'gone'>;
   refusedAt?: number;
+  /** When a refill was last refused for want of a slot the waiting request needed. */
+  slotsRefusedAt?: number;
   view?: Promise<LeaseView | undefined>;
   closing: boolean;
   /** Slots being returned early while the lease closes. */
@@ -79,7 +90,16 @@ export class QuotaAdmission {
         const lease = this.leaseFor(req);
         if (fits(lease, worst, this.opts.now().getTime()))
           return { ok: true, admission: this.hold(lease, worst, req) };
-        if (lease.refusedAt !== undefined && this.opts.now().getTime() - lease.refusedAt < 1_000) break;
+        const now = this.opts.now().getTime();
+        if (lease.refusedAt !== undefined && now - lease.refusedAt < 1_000) break;
+        // No slot to be had a moment ago: a request that needs one goes to the store's exact
+        // answer directly rather than asking the lease again first (one round trip, not two).
+        if (
+          lease.slotsRefusedAt !== undefined &&
+          now - lease.slotsRefusedAt < 1_000 &&
+          needsSlot(lease, worst)
+        )
+          break;
         const outcome = await this.refill(lease, req, worst);
         // Refused: what the lease still has is used first; past that, the store decides exactly.
         if (outcome === 'refused') {
@@ -152,7 +172,11 @@ export class QuotaAdmission {
     await Promise.all([...idle.map((l) => this.retire(l)), ...pending]);
     if (idle.length + pending.length === 0) return false;
     // Refills refused for want of those slots may ask again.
-    for (const l of this.leases.values()) if (l.ref.tenantId === tenantId) l.refusedAt = undefined;
+    for (const l of this.leases.values()) {
+      if (l.ref.tenantId !== tenantId) continue;
+      l.refusedAt = undefined;
+      l.slotsRefusedAt = undefined;
+    }
     return true;
   }
 
@@ -289,6 +313,7 @@ export class QuotaAdmission {
         // for a while. Refused for a slot: the next request that needs one asks again, while those
         // that do not still use the lease's own slots.
         if (out.limit !== 'concurrency_limit') lease.refusedAt = now;
+        else lease.slotsRefusedAt = now;
         lease.headroom = 1;
         return 'refused';
       }
@@ -296,6 +321,7 @@ export class QuotaAdmission {
       lease.lastGrant = ask.requests;
       lease.admitUntil = admitUntil;
       lease.refusedAt = undefined;
+      lease.slotsRefusedAt = undefined;
       lease.headroom = Math.min(MAX_HEADROOM, lease.headroom * 2);
       const grantedAtRead = lease.granted;
       lease.view = this.store

@@ -131,6 +131,14 @@ export function fits(
   return true;
 }
 
+/** Whether `worst` lacks an in-flight slot in the lease (the limit is counted and none is free). */
+export function needsSlot(
+  lease: { granted: Amount; used: Amount; ref: { inFlight: boolean } },
+  worst: Amount,
+): boolean {
+  return lease.ref.inFlight && lease.granted.slots - lease.used.slots < worst.slots;
+}
+
 /** A request's worst case as an amount: one request, one slot. */
 export function worstOf(req: ReservationRequest): Amount {
   return { requests: 1, slots: 1, tokens: req.tokens, units: req.units, costNanoUsd: req.costNanoUsd };
