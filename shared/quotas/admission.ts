@@ -1,66 +1,14 @@
 import { newId } from '../ids';
 import type { UsageEvent } from '../metering/usage-store';
+import type { Admission, AdmissionOptions, AdmitResult, Lease } from './admission-types';
 import { minus, plus, zero } from './counter-deltas';
 import { counterFlags } from './grant-items';
-import {
-  fits,
-  type LeaseView,
-  leaseAsk,
-  leaseKey,
-  needsSlot,
-  viewCounts,
-  viewOf,
-  worstOf,
-} from './lease-sizing';
-import type { LeaseRef } from './lease-store';
+import { fits, leaseAsk, leaseKey, needsSlot, viewCounts, viewOf, worstOf } from './lease-sizing';
 import type { QuotaStore } from './quota-store';
-import type { Actual, Amount, Peek, Refusal, Reservation, ReservationRequest } from './quota-types';
+import type { Actual, Amount, Peek, Reservation, ReservationRequest } from './quota-types';
 import { windowsAt } from './windows';
 
-/** How a request was admitted: from this instance's lease (no store round trip), or its own reservation. */
-export type Admission =
-  | { kind: 'reservation'; reservation: Reservation }
-  | { kind: 'lease'; lease: Lease; worst: Amount; reservation: Reservation };
-
-export type AdmitResult = { ok: true; admission: Admission } | Refusal;
-
-export interface AdmissionOptions {
-  /** How long a lease admits requests after its last refill (0: no leases, a reservation per request). */
-  leaseMs: number;
-  /** An idle lease (nothing in flight, nothing admitted) gives back what it holds after this long. */
-  idleMs: number;
-  now: () => Date;
-  onError?: (err: unknown, what: string) => void;
-}
-
-/** One instance's lease for one tenant x key in one minute window, as this instance sees it. */
-export interface Lease {
-  ref: LeaseRef;
-  id: string;
-  fingerprint: string;
-  admitUntil: number;
-  ttlMs: number;
-  granted: Amount;
-  /** Settled actual use plus the worst case of requests in flight. */
-  used: Amount;
-  holds: number;
-  /** Requests admitted here that failed: not settled, yet counted (never given back). */
-  failed: number;
-  /** Requests to ask room for beyond the current demand; doubles while refills keep coming. */
-  headroom: number;
-  /** Requests the last refill granted: the lease refills ahead when half of that is left. */
-  lastGrant: number;
-  refill?: Promise<'ok' | 'refused' | 'gone'>;
-  refusedAt?: number;
-  /** When a refill was last refused for want of a slot the waiting request needed. */
-  slotsRefusedAt?: number;
-  view?: Promise<LeaseView | undefined>;
-  closing: boolean;
-  /** Slots being returned early while the lease closes. */
-  returning?: Promise<void>;
-  lastActivity: number;
-  timer?: ReturnType<typeof setTimeout>;
-}
+export type { Admission, AdmissionOptions, AdmitResult, Lease } from './admission-types';
 
 const MAX_HEADROOM = 64;
 

@@ -364,13 +364,14 @@ describe('two gateway instances over one store', () => {
     for (let i = 0; i < 20; i++) expect((await call()).status).toBe(200);
     // The harness caches no key or tenant (revocation tests), so those reads are per request here.
     const quotaWork = sent.filter((c) => c === 'TransactWriteItemsCommand' || c === 'BatchGetItemCommand');
-    // 20 settlements plus a few lease refills (each 1 TransactWrite + 1 BatchGet: more of them on
-    // a slow machine, where the lease's 5 s admission window is renewed more often per request); a
-    // reservation per request would be 60 (reserve, BatchGet, settle).
+    // 20 settlements plus a few lease refills (each 1 TransactWrite + 1 BatchGet); a reservation
+    // per request would be 60 (reserve, BatchGet, settle). On a quiet machine this counts 22-24; a
+    // loaded CI run once counted 47 (a second of single reservations after a refused refill), so
+    // the bound is what tells the two designs apart, not a quiet machine's figure.
     const writes = quotaWork.filter((c) => c === 'TransactWriteItemsCommand').length;
     expect(writes).toBeGreaterThanOrEqual(20);
     expect(quotaWork.length, `${writes} TransactWrites, ${quotaWork.length - writes} BatchGets`).toBeLessThan(
-      32,
+      50,
     );
     stores.dynamo.client.destroy();
   });
