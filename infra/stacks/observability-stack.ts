@@ -30,6 +30,7 @@ import {
 } from '../../shared/observability/metrics';
 import type { StageConfig } from '../config';
 import { type EndpointPlan, type SeedCatalog, versionKey } from '../model-endpoints';
+import { endpointWidgets } from './endpoint-widgets';
 
 export interface ObservabilityStackProps extends StackProps {
   config: StageConfig;
@@ -377,39 +378,6 @@ export class ObservabilityStack extends Stack {
       }),
     );
 
-    for (const endpoint of endpoints) {
-      const variantMetric = (namespace: string, metricName: string, statistic: string) =>
-        endpoint.variants.map(
-          (v) =>
-            new Metric({
-              namespace,
-              metricName,
-              dimensionsMap: { EndpointName: endpoint.endpointName, VariantName: v.variant },
-              statistic,
-              period: this.period,
-              label: v.key,
-            }),
-        );
-      const third = { width: 8, height: 6 };
-      this.dashboard.addWidgets(
-        new GraphWidget({
-          title: `${endpoint.endpointName}: invocations`,
-          left: variantMetric('AWS/SageMaker', 'Invocations', Stats.SUM),
-          right: variantMetric('AWS/SageMaker', 'Invocation5XXErrors', Stats.SUM),
-          ...third,
-        }),
-        new GraphWidget({
-          title: `${endpoint.endpointName}: model latency p90 (µs)`,
-          left: variantMetric('AWS/SageMaker', 'ModelLatency', Stats.p(90)),
-          ...third,
-        }),
-        new GraphWidget({
-          title: `${endpoint.endpointName}: invocations per instance / CPU %`,
-          left: variantMetric('AWS/SageMaker', 'InvocationsPerInstance', Stats.SUM),
-          right: variantMetric('/aws/sagemaker/Endpoints', 'CPUUtilization', Stats.AVERAGE),
-          ...third,
-        }),
-      );
-    }
+    for (const endpoint of endpoints) this.dashboard.addWidgets(...endpointWidgets(endpoint, this.period));
   }
 }
