@@ -366,8 +366,24 @@ describe('the consoles in a real browser', () => {
       .locator('td')
       .first()
       .textContent();
+    // The box empties in the same render that shows the plan's value: read it the moment the cell
+    // changes (a MutationObserver runs before any effect could catch up), not some time later.
+    // (Browser code as a string: the server's type-check has no DOM library.)
+    const boxWhenCellChanged = page.evaluate<string>(`new Promise((resolve) => {
+      const check = () => {
+        const cell = document.querySelector('[data-testid="applies-requests_per_minute"]');
+        const box = document.getElementById('limit-requests_per_minute');
+        if (cell?.textContent !== ${JSON.stringify(planRpm)} || !box) return;
+        observer.disconnect();
+        resolve(box.value);
+      };
+      const observer = new MutationObserver(check);
+      observer.observe(document.body, { childList: true, characterData: true, subtree: true });
+      setTimeout(() => resolve('(the plan value never showed)'), 20000);
+    })`);
     await page.getByRole('button', { name: 'Clear the requests / minute override' }).click();
     await applies.filter({ hasText: new RegExp(`^${planRpm}$`) }).waitFor();
+    expect(await boxWhenCellChanged).toBe('');
     expect(await rpm.inputValue()).toBe('');
     expect(String(await applied())).toBe((planRpm ?? '').replace(/,/g, ''));
     // A plan change: the plan's values beside the overrides, and what applies, follow it.

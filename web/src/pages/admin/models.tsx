@@ -13,6 +13,7 @@ import { api, get, post } from '../../lib/api';
 import { fmtDate, fmtUsd, unitLabel } from '../../lib/format';
 import { useSubmit, value } from '../../lib/forms';
 import type { AdminModel, AdminModelVersion, List } from '../../lib/types';
+import { useDraft } from '../../lib/use-draft';
 import { useResource } from '../../lib/use-resource';
 
 /** Prices are stored per unit in nano-USD; people read them per 1M tokens or per image. */
@@ -41,8 +42,7 @@ function TrafficForm(props: { model: AdminModel; onSaved: (m: AdminModel) => voi
             : 0,
       ]),
     );
-  const [weights, setWeights] = useState<Record<string, number>>(initial);
-  useEffect(() => setWeights(initial()), [model.revision]);
+  const [weights, setWeights] = useDraft(model.revision, initial);
   const total = Object.values(weights).reduce((a, b) => a + b, 0);
   const save = useSubmit(async () => {
     const saved = await api<AdminModel>('PUT', `/admin/models/${encodeURIComponent(model.name)}/traffic`, {
@@ -240,9 +240,8 @@ function ActionDialog(props: {
 }
 
 function ModelSection(props: { initial: AdminModel }) {
-  const [model, setModel] = useState(props.initial);
+  const [model, setModel] = useDraft(props.initial, (m) => m);
   const [action, setAction] = useState<Action>(null);
-  useEffect(() => setModel(props.initial), [props.initial]);
   return (
     <section class="card model-card" aria-labelledby={`am-${model.name}`}>
       <div class="model-head">

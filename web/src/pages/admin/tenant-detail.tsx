@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import type { PageProps } from '../../app';
 import { Table } from '../../components/table';
 import {
@@ -18,6 +18,7 @@ import { useCapabilities } from '../../lib/capabilities';
 import { fmtDate, fmtDateTime, fmtRelative, statusLabel } from '../../lib/format';
 import { useSubmit, value } from '../../lib/forms';
 import type { List, Plan, TenantDetail } from '../../lib/types';
+import { useDraft } from '../../lib/use-draft';
 import { useResource } from '../../lib/use-resource';
 import { TenantLimits } from './tenant-limits';
 import { TenantUsage } from './tenant-usage';
@@ -78,8 +79,7 @@ function StatusDialog(props: {
 }
 
 function PlanForm(props: { tenant: TenantDetail['tenant']; plans: Plan[]; onDone: () => void }) {
-  const [plan, setPlan] = useState(props.tenant.plan);
-  useEffect(() => setPlan(props.tenant.plan), [props.tenant.plan]);
+  const [plan, setPlan] = useDraft(props.tenant.plan, (p) => p);
   const form = useSubmit(async () => {
     await api('PATCH', `/admin/tenants/${props.tenant.id}`, { body: { plan } });
     announce(`Plan changed to ${props.plans.find((p) => p.id === plan)?.name ?? plan}.`);

@@ -1,10 +1,10 @@
-import { useEffect, useState } from 'preact/hooks';
 import { announce, ErrorNotice, Loading } from '../../components/ui';
 import { api, get } from '../../lib/api';
 import { fmtInt, fmtUsd } from '../../lib/format';
 import { useSubmit, value } from '../../lib/forms';
 import { asText, limitParams, merge, patchOf, valueAt, wire } from '../../lib/limits';
 import type { Limits } from '../../lib/types';
+import { useDraft } from '../../lib/use-draft';
 import { useResource } from '../../lib/use-resource';
 
 /**
@@ -30,6 +30,10 @@ const rowsOf = (l: Limits): Row[] =>
     effective: valueAt({ ...l.effective, included: nonNull(l.effective.included) }, f.param) ?? null,
   }));
 
+/** The boxes as the server's overrides fill them: empty means "the plan's value". */
+const draftOf = (l: Limits | undefined): Record<string, string> =>
+  l ? Object.fromEntries(rowsOf(l).map((r) => [r.param, asText(r.override)])) : {};
+
 const nonNull = (o: Record<string, number | null>) =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null)) as Record<string, number>;
 
@@ -39,12 +43,9 @@ const show = (v: string | number | null | undefined, money?: boolean) =>
 export function TenantLimits(props: { tenantId: string }) {
   const path = `/admin/tenants/${encodeURIComponent(props.tenantId)}/limits`;
   const limits = useResource((signal) => get<Limits>(path, { signal }), [path]);
-  const [draft, setDraft] = useState<Record<string, string>>({});
   const current = limits.state === 'ok' || limits.state === 'error' ? limits.data : undefined;
   const rows = current ? rowsOf(current) : [];
-  useEffect(() => {
-    if (current) setDraft(Object.fromEntries(rowsOf(current).map((r) => [r.param, asText(r.override)])));
-  }, [current]);
+  const [draft, setDraft] = useDraft(current, draftOf);
 
   const save = useSubmit(async (patch: Record<string, unknown>, what: string) => {
     await api<Limits>('PATCH', path, { body: patch });
@@ -146,11 +147,7 @@ export function TenantLimits(props: { tenantId: string }) {
           Save overrides
         </button>
         {changed.length > 0 && (
-          <button
-            type="button"
-            class="btn"
-            onClick={() => setDraft(Object.fromEntries(rows.map((r) => [r.param, asText(r.override)])))}
-          >
+          <button type="button" class="btn" onClick={() => setDraft(draftOf(current))}>
             Discard changes
           </button>
         )}

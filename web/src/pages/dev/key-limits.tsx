@@ -1,9 +1,9 @@
-import { useEffect, useState } from 'preact/hooks';
 import { announce, Dialog, ErrorNotice, Field } from '../../components/ui';
 import { type ApiFailure, api } from '../../lib/api';
 import { fmtInt } from '../../lib/format';
 import { useSubmit, value } from '../../lib/forms';
 import type { ApiKey, KeyLimits } from '../../lib/types';
+import { useDraft } from '../../lib/use-draft';
 
 /** A key's limits in a few words, for the keys table. */
 export function limitsText(l: KeyLimits | null): string {
@@ -91,8 +91,7 @@ export const generalError = (e: ApiFailure | null, shown: string[] = []) =>
 /** Changes a key's limits after creation (PATCH /account/keys/{id}); empty boxes fall back to the account's. */
 export function EditLimitsDialog(props: { apiKey: ApiKey | null; onClose: () => void; onDone: () => void }) {
   const k = props.apiKey;
-  const [draft, setDraft] = useState<LimitDraft>(emptyDraft);
-  useEffect(() => setDraft(draftOf(k?.limits ?? null)), [k]);
+  const [draft, setDraft] = useDraft(k, (key) => draftOf(key?.limits ?? null));
   const form = useSubmit(async () => {
     if (!k) return;
     const limits = limitsOf(draft);

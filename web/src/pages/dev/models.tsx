@@ -1,4 +1,3 @@
-import { useEffect, useState } from 'preact/hooks';
 import { announce, Badge, ErrorNotice, Loading, PageHeader, Unavailable } from '../../components/ui';
 import { api, get } from '../../lib/api';
 import { type CatalogView, loadCatalog } from '../../lib/catalog';
@@ -7,6 +6,7 @@ import { useSubmit } from '../../lib/forms';
 import { playgroundKey } from '../../lib/key-vault';
 import { useStore } from '../../lib/store';
 import type { CatalogModel, List, ModelPin } from '../../lib/types';
+import { useDraft } from '../../lib/use-draft';
 import { type Resource, useResource } from '../../lib/use-resource';
 import { KeyPanel } from './key-panel';
 
@@ -25,8 +25,7 @@ function PinControl(props: {
 }) {
   const { model, pins } = props;
   const current = pins.state === 'ok' ? pins.data.data.find((p) => p.model === model.id) : undefined;
-  const [choice, setChoice] = useState<string>(current?.version ?? '');
-  useEffect(() => setChoice(current?.version ?? ''), [current?.version]);
+  const [choice, setChoice] = useDraft(current?.version ?? '', (v) => v);
   const save = useSubmit(async () => {
     if (choice) {
       await api('PUT', `/account/models/pins/${encodeURIComponent(model.id)}`, { body: { version: choice } });
