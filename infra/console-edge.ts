@@ -1,4 +1,5 @@
 import { consolePagePrefixes, consolePages } from '../shared/console-routes';
+import { VIEWER_IP_HEADER } from '../shared/http/client-ip';
 
 /**
  * The CloudFront Function (viewer request, default behaviour only) that serves index.html for the
@@ -22,6 +23,20 @@ export function consoleRewriteFunctionCode(): string {
     '  for (var i = 0; !page && i < PREFIXES.length; i++) page = path.indexOf(PREFIXES[i]) === 0;',
     "  if (page) request.uri = '/index.html';",
     '  return request;',
+    '}',
+  ].join('\n');
+}
+
+/**
+ * The CloudFront Function (viewer request, API behaviours) that passes the viewer's address to the
+ * API in `VIEWER_IP_HEADER`, replacing whatever the viewer sent under that name. The API believes
+ * it only beside the edge secret the distribution's API origins add (shared/http/client-ip.ts).
+ */
+export function viewerAddressFunctionCode(): string {
+  return [
+    'function handler(event) {',
+    `  event.request.headers[${JSON.stringify(VIEWER_IP_HEADER)}] = { value: event.viewer.ip };`,
+    '  return event.request;',
     '}',
   ].join('\n');
 }

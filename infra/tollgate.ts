@@ -137,6 +137,7 @@ export function addTollgateStacks(
     config,
     httpApi: api.httpApi,
     streamUrl: api.streamUrl,
+    edgeSecret: api.edgeSecret,
     webDist,
   });
 

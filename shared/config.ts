@@ -93,6 +93,11 @@ export const configSchema = z.object({
    * generates and keeps one when unset.
    */
   JWT_PRIVATE_JWKS: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
+  /**
+   * The secret CloudFront's API origins send (shared/http/client-ip.ts): with it, the viewer's
+   * address CloudFront passes is believed for the per-IP limits. Unset locally (no CDN in front).
+   */
+  EDGE_SECRET: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(32).optional()),
   /** Lifetime of a session access token (JWT). */
   SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
   /** Lifetime of a session (its refresh token): the longest anyone stays logged in. */

@@ -17,6 +17,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
           'authorization',
           'headers.authorization',
           'headers.cookie',
+          'headers["x-tollgate-edge-secret"]',
           'apiKey',
           'secret',
           'password',

@@ -125,6 +125,11 @@ export class ApiStack extends Stack {
   readonly platformSecret: Secret;
   /** Stripe's keys (JSON object the deployer fills in): read by the billing plane and the billing job only. */
   readonly stripeSecret: Secret;
+  /**
+   * `EDGE_SECRET`, generated here: CloudFront's API origins send it, the planes that keep per-IP
+   * limits (data, console) read it, and believe the viewer's address CloudFront passes only with it.
+   */
+  readonly edgeSecret: Secret;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -170,11 +175,31 @@ export class ApiStack extends Stack {
       "Stripe's keys (STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET)",
       'Holds keys issued by Stripe and rotated in the Stripe Dashboard: a Secrets Manager rotation Lambda cannot mint them; rotation is the documented procedure.',
     );
+    // Generated, not filled in: only CloudFront and the API need it, and nobody types it.
+    this.edgeSecret = new Secret(this, 'EdgeSecret', {
+      secretName: `tollgate/${config.stage}/edge`,
+      description: `Tollgate ${config.stage}: the secret CloudFront's API origins send (EDGE_SECRET)`,
+      generateSecretString: {
+        secretStringTemplate: '{}',
+        generateStringKey: 'EDGE_SECRET',
+        excludePunctuation: true,
+        passwordLength: 48,
+      },
+      removalPolicy,
+    });
+    Validations.of(this.edgeSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'CloudFront reads it at deploy time into its origin headers: a rotation Lambda would break every API call through the distribution until the next deploy. Rotate by deploying with a new value (README).',
+    });
     this.platformSecret.grantRead(this.roles.console);
     this.platformSecret.grantRead(this.roles.billing);
     this.stripeSecret.grantRead(this.roles.billing);
+    this.edgeSecret.grantRead(this.roles.data);
+    this.edgeSecret.grantRead(this.roles.console);
     const secretsOf: Partial<Record<ApiPlane, string>> = {
-      console: this.platformSecret.secretArn,
+      data: this.edgeSecret.secretArn,
+      console: Fn.join(',', [this.platformSecret.secretArn, this.edgeSecret.secretArn]),
       billing: Fn.join(',', [this.platformSecret.secretArn, this.stripeSecret.secretArn]),
     };
 

@@ -33,6 +33,7 @@ import {
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, CacheControl, Source } from 'aws-cdk-lib/aws-s3-deployment';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import {
   apiPathPatterns,
@@ -40,8 +41,9 @@ import {
   consoleSecurityHeaders,
   streamingPathPatterns,
 } from '../../shared/console-routes';
+import { EDGE_SECRET_HEADER } from '../../shared/http/client-ip';
 import type { StageConfig } from '../config';
-import { consoleRewriteFunctionCode } from '../console-edge';
+import { consoleRewriteFunctionCode, viewerAddressFunctionCode } from '../console-edge';
 import { nagResourceText } from '../nag';
 
 export interface ConsoleStackProps extends StackProps {
@@ -50,6 +52,8 @@ export interface ConsoleStackProps extends StackProps {
   httpApi: IHttpApi;
   /** The API's response-streaming Function URL: chat completions, streamed or not. */
   streamUrl: IFunctionUrl;
+  /** JSON `{ EDGE_SECRET }`: sent by the API origins, so the API believes the viewer address header. */
+  edgeSecret: ISecret;
   /** The built console (`npm run build:web` -> web/dist). */
   webDist: string;
 }
@@ -169,11 +173,23 @@ export class ConsoleStack extends Stack {
       runtime: FunctionRuntime.JS_2_0,
     });
 
+    // The per-IP limits (login failures, invalid keys) need the viewer's address, not the edge's:
+    // this function passes it, and the origins below vouch for it with the edge secret.
+    const viewerAddress = new EdgeFunction(this, 'ViewerAddress', {
+      comment: "Passes the viewer's address to the API (x-tollgate-viewer-ip)",
+      code: FunctionCode.fromInline(viewerAddressFunctionCode()),
+      runtime: FunctionRuntime.JS_2_0,
+    });
+    const edgeHeaders = {
+      [EDGE_SECRET_HEADER]: props.edgeSecret.secretValueFromJson('EDGE_SECRET').unsafeUnwrap(),
+    };
+
     // API Gateway and Lambda check the Host header against their own domain: every viewer header
     // but Host goes through (cookies, Authorization, Origin for the same-origin check,
     // Idempotency-Key, Stripe-Signature), with all cookies and query strings; nothing is cached.
     const apiBehavior = (origin: BehaviorOptions['origin']): BehaviorOptions => ({
       origin,
+      functionAssociations: [{ function: viewerAddress, eventType: FunctionEventType.VIEWER_REQUEST }],
       allowedMethods: AllowedMethods.ALLOW_ALL,
       cachePolicy: CachePolicy.CACHING_DISABLED,
       originRequestPolicy: OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
@@ -190,13 +206,17 @@ export class ConsoleStack extends Stack {
         originSslProtocols: [OriginSslPolicy.TLS_V1_2],
         // API Gateway cuts integrations at 30 s; the function's own timeout is below that.
         readTimeout: Duration.seconds(30),
+        customHeaders: edgeHeaders,
       },
     );
     // Function URLs with IAM auth behind origin access control need the viewer to sign a hash of
     // every POST body, which API clients do not do: the URL keeps auth NONE (the app authenticates
     // every request itself, as behind the HTTP API). The read timeout bounds the gap between two
     // streamed chunks, not the whole stream; the model timeout (25 s) bounds each gap below it.
-    const streamOrigin = new FunctionUrlOrigin(props.streamUrl, { readTimeout: Duration.seconds(60) });
+    const streamOrigin = new FunctionUrlOrigin(props.streamUrl, {
+      readTimeout: Duration.seconds(60),
+      customHeaders: edgeHeaders,
+    });
 
     const additionalBehaviors: Record<string, BehaviorOptions> = {};
     // Most specific first: CloudFront uses the first pattern that matches, in this order.

@@ -206,8 +206,16 @@ describe.each(stages)('api stack (%s)', (stage) => {
       Name: `tollgate/${stage}/platform`,
     });
     const [stripeId] = onlyResource(api, 'AWS::SecretsManager::Secret', { Name: `tollgate/${stage}/stripe` });
+    // The edge secret is generated (nobody types it), as the JSON object the functions read.
+    const [edgeId] = onlyResource(api, 'AWS::SecretsManager::Secret', {
+      Name: `tollgate/${stage}/edge`,
+      GenerateSecretString: Match.objectLike({
+        SecretStringTemplate: '{}',
+        GenerateStringKey: 'EDGE_SECRET',
+      }),
+    });
     expect(platform.Properties.Description).not.toMatch(/stripe/i);
-    api.resourceCountIs('AWS::SecretsManager::Secret', 2);
+    api.resourceCountIs('AWS::SecretsManager::Secret', 3);
     const readers = (secretId: string) =>
       (['data', 'console', 'billing', 'docs'] as const).filter((plane) =>
         statementsOf(planeRole(plane)).some(
@@ -216,13 +224,15 @@ describe.each(stages)('api stack (%s)', (stage) => {
       );
     expect(readers(stripeId)).toEqual(['billing']);
     expect(readers(platformId)).toEqual(['console', 'billing']);
-    // Each function is told which secrets to read, and the data plane and the docs read none.
+    // The planes with per-IP limits (invalid keys, login failures) read the edge secret.
+    expect(readers(edgeId)).toEqual(['data', 'console']);
+    // Each function is told which secrets to read; the data plane only the edge's, the docs none.
     const secretsArn = (fid: ApiFunctionId) =>
       fns[fid][1].Properties.Environment.Variables.TOLLGATE_SECRETS_ARN;
-    expect(secretsArn('data')).toBeUndefined();
-    expect(secretsArn('stream')).toBeUndefined();
+    expect(secretsArn('data')).toEqual({ Ref: edgeId });
+    expect(secretsArn('stream')).toEqual({ Ref: edgeId });
     expect(secretsArn('docs')).toBeUndefined();
-    expect(secretsArn('console')).toEqual({ Ref: platformId });
+    expect(render(secretsArn('console'))).toBe(`\${${platformId}},\${${edgeId}}`);
     expect(render(secretsArn('billing'))).toBe(`\${${platformId}},\${${stripeId}}`);
   });
 

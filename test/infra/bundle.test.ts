@@ -38,11 +38,10 @@ describe('Lambda bundling', () => {
       // Stripe only where Stripe is called; the SageMaker Runtime client only on the data plane.
       expect(has(inputs, 'stripe'), 'stripe').toBe(plane === 'billing');
       expect(has(inputs, '@aws-sdk/client-sagemaker-runtime'), 'SageMaker Runtime').toBe(plane === 'data');
-      // Session tokens and the platform secret: not on the hot path, not in the public docs.
+      // Session tokens: not on the hot path, not in the public docs. Secrets: every plane but the
+      // docs (the data plane reads only the edge secret, for its per-IP limit).
       expect(has(inputs, 'jose'), 'jose').toBe(plane === 'console' || plane === 'billing');
-      expect(has(inputs, '@aws-sdk/client-secrets-manager'), 'Secrets Manager').toBe(
-        plane === 'console' || plane === 'billing',
-      );
+      expect(has(inputs, '@aws-sdk/client-secrets-manager'), 'Secrets Manager').toBe(plane !== 'docs');
       expect(has(inputs, '@aws-sdk/client-sesv2'), 'SES').toBe(plane !== 'docs');
     }, 60_000);
 

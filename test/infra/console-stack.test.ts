@@ -5,7 +5,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { type StageConfig, stageConfig, stages, withOverrides } from '../../infra/config';
-import { consoleRewriteFunctionCode } from '../../infra/console-edge';
+import { consoleRewriteFunctionCode, viewerAddressFunctionCode } from '../../infra/console-edge';
 import { buildApp } from '../../infra/tollgate';
 import {
   apiPathPatterns,
@@ -16,6 +16,7 @@ import {
   matchesPathPattern,
   streamingPathPatterns,
 } from '../../shared/console-routes';
+import { EDGE_SECRET_HEADER, VIEWER_IP_HEADER } from '../../shared/http/client-ip';
 import { type Cfn, onlyResource, templates, testEnv } from './helpers';
 
 /** Runs the CloudFront Function's code as CloudFront would, on one viewer request. */
@@ -104,6 +105,9 @@ describe.each(stages)('console stack (%s)', (stage) => {
   it('routes every API path to the HTTP API, uncached, with all viewer headers but Host', () => {
     const apiId = Object.keys(api.findResources('AWS::ApiGatewayV2::Api'))[0]!;
     expect(behaviors.map((b) => b.PathPattern)).toEqual([...streamingPathPatterns, ...apiPathPatterns]);
+    const [viewerFnId] = onlyResource(template, 'AWS::CloudFront::Function', {
+      FunctionCode: viewerAddressFunctionCode(),
+    });
     for (const b of behaviors) {
       expect(b, b.PathPattern).toMatchObject({
         // The managed policies: CachingDisabled and AllViewerExceptHostHeader.
@@ -113,8 +117,28 @@ describe.each(stages)('console stack (%s)', (stage) => {
         AllowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'],
         Compress: false,
       });
-      expect(b.FunctionAssociations).toBeUndefined();
+      // The viewer's address for the per-IP limits, set at the edge (and only there).
+      expect(b.FunctionAssociations).toEqual([
+        { EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [viewerFnId, 'FunctionARN'] } },
+      ]);
     }
+    // Every API origin (HTTP API and stream URL) vouches for it with the stage's edge secret,
+    // resolved by CloudFormation at deploy: the template never holds the value.
+    const [edgeSecretId] = onlyResource(api, 'AWS::SecretsManager::Secret', {
+      Name: `tollgate/${stage}/edge`,
+    });
+    const originIds = new Set(behaviors.map((b) => b.TargetOriginId));
+    expect(originIds.size).toBe(2);
+    for (const id of originIds) {
+      const headers = origins.get(id).OriginCustomHeaders as Cfn[];
+      expect(headers.map((h) => h.HeaderName)).toEqual([EDGE_SECRET_HEADER]);
+      const value = JSON.stringify(headers[0].HeaderValue);
+      expect(value).toContain('{{resolve:secretsmanager:');
+      expect(value).toContain(':SecretString:EDGE_SECRET::}}');
+      expect(value).toContain(edgeSecretId);
+    }
+    // The S3 origin gets no secret.
+    expect(origins.get(dist.DefaultCacheBehavior.TargetOriginId).OriginCustomHeaders).toBeUndefined();
     const apiOrigins = behaviors
       .filter((b) => (apiPathPatterns as readonly string[]).includes(b.PathPattern))
       .map((b) => origins.get(b.TargetOriginId));
@@ -173,6 +197,16 @@ describe.each(stages)('console stack (%s)', (stage) => {
 });
 
 describe('console routing rules', () => {
+  it("passes the viewer's address, replacing one the viewer sent", () => {
+    const handler = new Function(`${viewerAddressFunctionCode()}\nreturn handler;`)() as (event: Cfn) => Cfn;
+    const request = handler({
+      viewer: { ip: '203.0.113.7' },
+      request: { uri: '/v1/models', method: 'GET', headers: { [VIEWER_IP_HEADER]: { value: '10.0.0.1' } } },
+    });
+    expect(request.headers[VIEWER_IP_HEADER]).toEqual({ value: '203.0.113.7' });
+    expect(request.uri).toBe('/v1/models');
+  });
+
   it('rewrites console pages to index.html and leaves files and API paths alone', () => {
     for (const page of [...consolePages, '/keys/', '/operator/tenants/ten_1', '/operator/models']) {
       expect(rewrite(page), page).toBe('/index.html');

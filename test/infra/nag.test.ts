@@ -31,6 +31,7 @@ const expected = (stage: string, endpoints: string[]) =>
     // Only the data plane's role may invoke endpoints, by the stage's prefix.
     `Api/DataRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:us-east-1:123456789012:endpoint/tollgate-${stage}-*]`,
     'Api/HttpApi AwsSolutions-APIG4',
+    'Api/EdgeSecret AwsSolutions-SMG4',
     'Api/PlatformSecrets AwsSolutions-SMG4',
     'Api/StripeSecrets AwsSolutions-SMG4',
     'Console/AccessLogs AwsSolutions-S1',

@@ -1,15 +1,17 @@
 import { handle } from 'hono/aws-lambda';
 import { loadConfig } from '../../../shared/config';
 import { createLogger } from '../../../shared/logger';
+import { environmentWithSecrets } from '../../secrets';
 import { createPlaneApp } from '../plane-app';
 import { registerDataPlane } from '../planes/data';
 import { createDataPlaneDeps } from '../planes/data-deps';
 import { lambdaRuntime } from './runtime';
 
 // Built once per Lambda instance (cold start); every invocation reuses the clients and caches.
-// The data plane holds no secret (API keys are checked by hash; no sessions, no Stripe), so it
-// reads none: nothing to fetch before the first request.
-const config = loadConfig(process.env);
+// The data plane holds no session or Stripe key (API keys are checked by hash); the one secret it
+// reads is the edge secret, so its per-IP limit on invalid keys sees callers' addresses behind
+// CloudFront (shared/http/client-ip.ts).
+const config = loadConfig(await environmentWithSecrets(process.env));
 const log = createLogger(config.LOG_LEVEL);
 export const app = createPlaneApp(
   createDataPlaneDeps(config, log, lambdaRuntime(config, log)),
