@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { Table } from '../../components/table';
 import {
   announce,
   Badge,
@@ -264,85 +265,73 @@ function ModelSection(props: { initial: AdminModel }) {
           </span>
         </div>
       </div>
-      <div class="table-wrap">
-        <table class="table">
-          <caption class="visually-hidden">Versions of {model.name}</caption>
-          <thead>
-            <tr>
-              <th scope="col">Version</th>
-              <th scope="col">Status</th>
-              <th scope="col">Prices</th>
-              <th scope="col">Sunset</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {model.versions.map((v) => (
-              <tr key={v.version}>
-                <th scope="row" title={`SageMaker endpoint ${v.endpoint_name}, variant ${v.variant}`}>
-                  <code>{v.version}</code>
-                  {v.version === model.default_version && <span class="badge badge-info">default</span>}
-                  {v.variant !== v.version && <div class="muted">variant {v.variant}</div>}
-                </th>
-                <td>
-                  <Badge status={v.status} />
-                  {v.replacement && <div class="muted">→ {v.replacement}</div>}
-                </td>
-                <td>
-                  {Object.entries(v.prices_nano_usd).map(([u, nano]) => (
-                    <div key={u}>
-                      {fmtUsd(toDisplay(u, nano))} {perLabel(u)}
-                    </div>
-                  ))}
-                </td>
-                <td>{v.sunset_at ? fmtDate(v.sunset_at) : '—'}</td>
-                <td class="row-actions">
-                  {v.status !== 'retired' && (
-                    <>
-                      {v.version !== model.default_version && (
-                        <button
-                          type="button"
-                          class="btn btn-small"
-                          onClick={() => setAction({ kind: 'promote', version: v })}
-                        >
-                          Make default
-                        </button>
-                      )}
-                      <button
-                        type="button"
-                        class="btn btn-small"
-                        onClick={() => setAction({ kind: 'prices', version: v })}
-                      >
-                        Prices
-                      </button>
-                      {v.status !== 'deprecated' && (
-                        <button
-                          type="button"
-                          class="btn btn-small"
-                          onClick={() => setAction({ kind: 'deprecate', version: v })}
-                        >
-                          Deprecate
-                        </button>
-                      )}
-                      {v.version !== model.default_version && (
-                        <button
-                          type="button"
-                          class="btn btn-small btn-danger-ghost"
-                          onClick={() => setAction({ kind: 'retire', version: v })}
-                        >
-                          Retire
-                        </button>
-                      )}
-                    </>
+      <Table
+        caption={`Versions of ${model.name}`}
+        captionHidden
+        columns={['Version', 'Status', 'Prices', 'Sunset', { label: 'Actions', hidden: true }]}
+      >
+        {model.versions.map((v) => (
+          <tr key={v.version}>
+            <th scope="row" title={`SageMaker endpoint ${v.endpoint_name}, variant ${v.variant}`}>
+              <code>{v.version}</code>
+              {v.version === model.default_version && <span class="badge badge-info">default</span>}
+              {v.variant !== v.version && <div class="muted">variant {v.variant}</div>}
+            </th>
+            <td>
+              <Badge status={v.status} />
+              {v.replacement && <div class="muted">→ {v.replacement}</div>}
+            </td>
+            <td>
+              {Object.entries(v.prices_nano_usd).map(([u, nano]) => (
+                <div key={u}>
+                  {fmtUsd(toDisplay(u, nano))} {perLabel(u)}
+                </div>
+              ))}
+            </td>
+            <td>{v.sunset_at ? fmtDate(v.sunset_at) : '—'}</td>
+            <td class="row-actions">
+              {v.status !== 'retired' && (
+                <>
+                  {v.version !== model.default_version && (
+                    <button
+                      type="button"
+                      class="btn btn-small"
+                      onClick={() => setAction({ kind: 'promote', version: v })}
+                    >
+                      Make default
+                    </button>
                   )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+                  <button
+                    type="button"
+                    class="btn btn-small"
+                    onClick={() => setAction({ kind: 'prices', version: v })}
+                  >
+                    Prices
+                  </button>
+                  {v.status !== 'deprecated' && (
+                    <button
+                      type="button"
+                      class="btn btn-small"
+                      onClick={() => setAction({ kind: 'deprecate', version: v })}
+                    >
+                      Deprecate
+                    </button>
+                  )}
+                  {v.version !== model.default_version && (
+                    <button
+                      type="button"
+                      class="btn btn-small btn-danger-ghost"
+                      onClick={() => setAction({ kind: 'retire', version: v })}
+                    >
+                      Retire
+                    </button>
+                  )}
+                </>
+              )}
+            </td>
+          </tr>
+        ))}
+      </Table>
       <TrafficForm model={model} onSaved={setModel} />
       <ActionDialog model={model} action={action} onClose={() => setAction(null)} onSaved={setModel} />
     </section>

@@ -1,3 +1,4 @@
+import { Table } from '../../components/table';
 import { announce, ErrorNotice, Loading } from '../../components/ui';
 import { api, get } from '../../lib/api';
 import { fmtInt, fmtUsd } from '../../lib/format';
@@ -77,70 +78,57 @@ export function TenantLimits(props: { tenantId: string }) {
         ). Leave a box empty to use the plan's value. The owner's own spend cap
         {current.owner_spend_cap_usd ? ` (${fmtUsd(current.owner_spend_cap_usd)})` : ''} can only lower these.
       </p>
-      <div class="table-wrap">
-        <table class="table limits-table">
-          <caption class="visually-hidden">
-            Limits: the plan's value, this tenant's override, and what applies
-          </caption>
-          <thead>
-            <tr>
-              <th scope="col">Limit</th>
-              <th scope="col">Plan</th>
-              <th scope="col">Override</th>
-              <th scope="col">Applies</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
+      <Table
+        caption="Limits: the plan's value, this tenant's override, and what applies"
+        captionHidden
+        class="limits-table"
+        columns={['Limit', 'Plan', 'Override', 'Applies', { label: 'Actions', hidden: true }]}
+      >
+        {rows.map((r) => {
+          const id = `limit-${r.param.replace('.', '-')}`;
+          const err = save.fieldError(r.param);
+          return (
+            <tr key={r.param} class={err ? 'field-invalid' : undefined}>
+              <th scope="row">
+                <label for={id}>{r.label}</label>
               </th>
+              <td>{show(r.plan, r.money)}</td>
+              <td>
+                <input
+                  id={id}
+                  inputMode={r.money ? 'decimal' : 'numeric'}
+                  placeholder="plan's value"
+                  value={draft[r.param] ?? ''}
+                  aria-invalid={err ? true : undefined}
+                  aria-describedby={err ? `${id}-error` : undefined}
+                  onInput={(e) => setDraft({ ...draft, [r.param]: value(e) })}
+                />
+                {err && (
+                  <p class="field-error" id={`${id}-error`}>
+                    {err}
+                  </p>
+                )}
+              </td>
+              <td data-testid={`applies-${r.param}`}>{show(r.effective, r.money)}</td>
+              <td>
+                {r.override !== undefined && (
+                  <button
+                    type="button"
+                    class="btn btn-small"
+                    aria-label={`Clear the ${r.label.toLowerCase()} override`}
+                    disabled={save.busy}
+                    onClick={() =>
+                      void save.run(patchOf(r.param, null), `${r.label}: the plan's value applies again.`)
+                    }
+                  >
+                    Clear
+                  </button>
+                )}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {rows.map((r) => {
-              const id = `limit-${r.param.replace('.', '-')}`;
-              const err = save.fieldError(r.param);
-              return (
-                <tr key={r.param} class={err ? 'field-invalid' : undefined}>
-                  <th scope="row">
-                    <label for={id}>{r.label}</label>
-                  </th>
-                  <td>{show(r.plan, r.money)}</td>
-                  <td>
-                    <input
-                      id={id}
-                      inputMode={r.money ? 'decimal' : 'numeric'}
-                      placeholder="plan's value"
-                      value={draft[r.param] ?? ''}
-                      aria-invalid={err ? true : undefined}
-                      aria-describedby={err ? `${id}-error` : undefined}
-                      onInput={(e) => setDraft({ ...draft, [r.param]: value(e) })}
-                    />
-                    {err && (
-                      <p class="field-error" id={`${id}-error`}>
-                        {err}
-                      </p>
-                    )}
-                  </td>
-                  <td data-testid={`applies-${r.param}`}>{show(r.effective, r.money)}</td>
-                  <td>
-                    {r.override !== undefined && (
-                      <button
-                        type="button"
-                        class="btn btn-small"
-                        aria-label={`Clear the ${r.label.toLowerCase()} override`}
-                        disabled={save.busy}
-                        onClick={() =>
-                          void save.run(patchOf(r.param, null), `${r.label}: the plan's value applies again.`)
-                        }
-                      >
-                        Clear
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
+          );
+        })}
+      </Table>
       {save.error && !rows.some((r) => r.param === save.error?.param) && <ErrorNotice error={save.error} />}
       <div class="form-actions">
         <button type="submit" class="btn btn-primary" disabled={save.busy || changed.length === 0}>

@@ -1,3 +1,4 @@
+import { Table } from '../../components/table';
 import { announce, Badge, ErrorNotice, Loading, PageHeader, Unavailable } from '../../components/ui';
 import { api, get } from '../../lib/api';
 import { type CatalogView, loadCatalog } from '../../lib/catalog';
@@ -96,47 +97,43 @@ function ModelCard(props: {
           )}
         </div>
       </div>
-      <div class="table-wrap">
-        <table class="table">
-          <caption class="visually-hidden">Versions of {model.id}</caption>
-          <thead>
-            <tr>
-              <th scope="col">Version</th>
-              {props.detailed && <th scope="col">Status</th>}
-              {props.detailed && <th scope="col">Price</th>}
-              {props.detailed && <th scope="col">Sunset</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {(model.versions ?? []).map((v) => (
-              <tr key={v.id}>
-                <th scope="row">
-                  <code>{v.id}</code>
-                  {model.default_version && v.version === model.default_version && (
-                    <span class="badge badge-info">default</span>
-                  )}
-                  {Object.entries(model.aliases ?? {})
-                    .filter(([, target]) => target === v.version)
-                    .map(([alias]) => (
-                      <span key={alias} class="badge badge-muted">
-                        @{alias}
-                      </span>
-                    ))}
-                </th>
-                {props.detailed && <td>{v.status && <Badge status={v.status} />}</td>}
-                {props.detailed && (
-                  <td>
-                    {(v.prices ?? []).map((p) => (
-                      <div key={p.unit}>{priceText(p)}</div>
-                    ))}
-                  </td>
-                )}
-                {props.detailed && <td>{v.sunset_at ? fmtDate(v.sunset_at) : '—'}</td>}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table
+        caption={`Versions of ${model.id}`}
+        captionHidden
+        columns={[
+          'Version',
+          props.detailed && 'Status',
+          props.detailed && 'Price',
+          props.detailed && 'Sunset',
+        ]}
+      >
+        {(model.versions ?? []).map((v) => (
+          <tr key={v.id}>
+            <th scope="row">
+              <code>{v.id}</code>
+              {model.default_version && v.version === model.default_version && (
+                <span class="badge badge-info">default</span>
+              )}
+              {Object.entries(model.aliases ?? {})
+                .filter(([, target]) => target === v.version)
+                .map(([alias]) => (
+                  <span key={alias} class="badge badge-muted">
+                    @{alias}
+                  </span>
+                ))}
+            </th>
+            {props.detailed && <td>{v.status && <Badge status={v.status} />}</td>}
+            {props.detailed && (
+              <td>
+                {(v.prices ?? []).map((p) => (
+                  <div key={p.unit}>{priceText(p)}</div>
+                ))}
+              </td>
+            )}
+            {props.detailed && <td>{v.sunset_at ? fmtDate(v.sunset_at) : '—'}</td>}
+          </tr>
+        ))}
+      </Table>
       <PinControl model={model} pins={props.pins} onChanged={props.onChanged} />
     </section>
   );
