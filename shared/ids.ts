@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 /** ten(ant), usr (user), key, req(uest), evt (usage event), opr (operator), inv(itation), ses(sion), aud(it entry). */
-export type IdPrefix = 'ten' | 'usr' | 'key' | 'req' | 'evt' | 'opr' | 'inv' | 'ses' | 'aud' | 'lse';
+export type IdPrefix = 'ten' | 'usr' | 'key' | 'req' | 'evt' | 'opr' | 'inv' | 'ses' | 'aud' | 'lse' | 'eml';
 
 /** The source of ids and time, injected so tests can fix them. */
 export type IdGenerator = (prefix: IdPrefix) => string;

@@ -1,18 +1,30 @@
 import { loadConfig } from '../../shared/config';
+import { tableNames } from '../../shared/db/tables';
+import { sendQueuedEmails } from '../../shared/email/email-queue';
 import { createLogger } from '../../shared/logger';
+import { sesEmail } from '../api/edges/email';
 import { createBillingPlaneDeps } from '../api/planes/billing-deps';
 import { environmentWithSecrets } from '../secrets';
 import { billingSync } from './billing-sync';
 
 // Built once per Lambda instance; every scheduled invocation reuses the clients. Stripe's keys
-// come from the Stripe secret, read here once. The billing plane's wiring: no model client.
+// come from the Stripe secret, read here once. The billing plane's wiring, with SES: this job
+// sends its own notices and the ones the billing plane queued.
 const config = loadConfig(await environmentWithSecrets(process.env));
 const log = createLogger(config.LOG_LEVEL);
-const { billing } = createBillingPlaneDeps(config, log);
+const email = sesEmail(config);
+const { billing, stores } = createBillingPlaneDeps(config, log, { email });
+const mainTable = tableNames(config.STAGE).main;
 
-/** The EventBridge schedule's target: one billing run (meter sync, then the grace clock). */
-export async function handler(): Promise<{ windows: number; events: number; complete: boolean }> {
+/** The EventBridge schedule's target: one billing run (meter sync, then the grace clock), then the queued notices. */
+export async function handler(): Promise<{
+  windows: number;
+  events: number;
+  complete: boolean;
+  emails: number;
+}> {
   const result = await billingSync(billing, new Date());
+  const emails = await sendQueuedEmails(stores.dynamo.doc, mainTable, email, log);
   log.info(
     {
       tenants: result.tenants,
@@ -21,8 +33,9 @@ export async function handler(): Promise<{ windows: number; events: number; comp
       complete: result.complete,
       problems: result.problems.length,
       suspended: result.suspended.length,
+      emails,
     },
     'billing sync',
   );
-  return { windows: result.windows, events: result.events, complete: result.complete };
+  return { windows: result.windows, events: result.events, complete: result.complete, emails: emails.sent };
 }

@@ -312,7 +312,8 @@ export class ApiStack extends Stack {
     );
 
     // Email from the configured identity only: account emails (console), usage alerts that a
-    // settled request may trigger (data), payment notices from Stripe's events (billing).
+    // settled request may trigger (data). The billing plane queues its payment notices, which the
+    // billing sync job sends (shared/email/email-queue.ts): it may not send.
     if (config.email) {
       const sendEmail = new PolicyStatement({
         sid: 'SendEmail',
@@ -325,7 +326,7 @@ export class ApiStack extends Stack {
           }),
         ],
       });
-      for (const plane of ['data', 'console', 'billing'] as const) this.roles[plane].addToPolicy(sendEmail);
+      for (const plane of ['data', 'console'] as const) this.roles[plane].addToPolicy(sendEmail);
     }
 
     this.httpApi = new HttpApi(this, 'HttpApi', {

@@ -149,12 +149,16 @@ export const keys = {
     sk: `PRICE#${model}#${version}#${unit}`,
   }),
   billingPricesPartition: () => 'BILLING#PRICES',
+  /** An email waiting for a job to send it (shared/email/email-queue.ts), oldest first in its partition. */
+  queuedEmail: (queuedAt: string, id: string) => ({ pk: 'EMAILQUEUE', sk: `${queuedAt}#${id}` }),
+  queuedEmailPartition: () => 'EMAILQUEUE',
   /** A local-runner marker, so a restart does not seed twice. */
   seedMarker: (name: string) => ({ pk: `SEED#${name}`, sk: 'SEED' }),
 } as const;
 
 /** Entity types, stored on every item as `type` so a raw table read is self-describing. */
 export type EntityType =
+  | 'queued_email'
   | 'tenant'
   | 'api_key'
   | 'api_key_hash'

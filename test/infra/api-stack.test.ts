@@ -1,4 +1,4 @@
-import { Match } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { stageConfig, stages } from '../../infra/config';
 import {
@@ -7,6 +7,7 @@ import {
   apiFunctions,
   apiTableActions,
 } from '../../infra/stacks/api-stack';
+import { buildApp } from '../../infra/tollgate';
 import { type ApiPlane, planeRoutePaths } from '../../shared/api-planes';
 import { type TableId, tableDefinitions, tableName } from '../../shared/db/tables';
 import { asArray, type Cfn, onlyResource, render, templates, testEnv } from './helpers';
@@ -323,5 +324,34 @@ describe.each(stages)('api stack (%s)', (stage) => {
       InvokeMode: 'RESPONSE_STREAM',
       AuthType: 'NONE',
     });
+  });
+
+  it('lets the data and console planes and the billing job send email, and the billing plane only queue it', () => {
+    const withEmail = buildApp(stage, {
+      ...testEnv,
+      bundling: false,
+      configure: (c) => ({ ...c, email: { from: 'noreply@example.com', sesIdentity: 'example.com' } }),
+    });
+    const sendersIn = (template: Template) =>
+      (Object.values(template.findResources('AWS::IAM::Policy')) as Cfn[])
+        .filter((p) =>
+          (p.Properties.PolicyDocument.Statement as Cfn[]).some((s) =>
+            asArray(s.Action).includes('ses:SendEmail'),
+          ),
+        )
+        .flatMap((p) => asArray(p.Properties.Roles).map((r: Cfn) => render(r)));
+    const apiTemplate = Template.fromStack(withEmail.api);
+    const roles = apiTemplate.findResources('AWS::IAM::Role') as Record<string, Cfn>;
+    const described = (id: string) => String(roles[id.slice(2, -1)]?.Properties.Description ?? id);
+    const senders = sendersIn(apiTemplate).map(described).sort();
+    expect(senders).toHaveLength(2);
+    expect(senders.join('; ')).toMatch(/console plane/);
+    expect(senders.join('; ')).toMatch(/data plane/);
+    expect(senders.join('; ')).not.toMatch(/billing/);
+    const jobs = Template.fromStack(withEmail.jobs);
+    const jobRoles = jobs.findResources('AWS::IAM::Role') as Record<string, Cfn>;
+    expect(sendersIn(jobs).map((id) => String(jobRoles[id.slice(2, -1)]?.Properties.Description))).toEqual([
+      `Tollgate ${stage} billing sync`,
+    ]);
   });
 });
