@@ -24,9 +24,20 @@ type Health = { object: 'list'; start_date: string; end_date: string; data: Row[
  * The real runtime, except that the next calls fail the way the test says (the machine's edge);
  * a failing stream sends one part, then fails.
  */
-function failingModels(): ModelClient & { fail: (reason: FailureReason | null) => void } {
+function failingModels(): ModelClient & {
+  fail: (reason: FailureReason | null) => void;
+  stall: (on: boolean) => void;
+} {
   const real = new SageMakerModelClient({ region: 'us-east-1', endpoint: inject('runtimeUrl') });
   let failure: FailureReason | null = null;
+  let stalling = false;
+  /** One part, then nothing until the gateway aborts the call (its client went away). */
+  async function* stalledStream(signal: AbortSignal | undefined) {
+    const line = JSON.stringify({ delta: 'Hel', usage: { input_tokens: 3, output_tokens: 1 } });
+    yield new TextEncoder().encode(`${line}\n`);
+    await new Promise((resolve) => signal?.addEventListener('abort', resolve, { once: true }));
+    throw new ModelStreamFailure('aborted', 'aborted');
+  }
   async function* brokenStream() {
     const line = JSON.stringify({ delta: 'Hel', usage: { input_tokens: 3, output_tokens: 1 } });
     yield new TextEncoder().encode(`${line}\n`);
@@ -36,12 +47,17 @@ function failingModels(): ModelClient & { fail: (reason: FailureReason | null) =
     fail: (reason) => {
       failure = reason;
     },
+    stall: (on) => {
+      stalling = on;
+    },
     invoke: async (call) =>
       failure ? { ok: false, reason: failure, detail: 'told to fail', latencyMs: 1 } : real.invoke(call),
     invokeStream: async (call) =>
-      failure
-        ? { ok: true, stream: brokenStream(), invokedVariant: call.variant, latencyMs: 1 }
-        : real.invokeStream(call),
+      stalling
+        ? { ok: true, stream: stalledStream(call.signal), invokedVariant: call.variant, latencyMs: 1 }
+        : failure
+          ? { ok: true, stream: brokenStream(), invokedVariant: call.variant, latencyMs: 1 }
+          : real.invokeStream(call),
   };
 }
 
@@ -177,6 +193,28 @@ describe('model version health for operators (GET /admin/models/health)', () => 
       failed: 1,
       errors_by_code: { model_error: 1 },
     });
+  });
+
+  it('a stream its client abandons counts as a client error (499), not a success or a failure', async () => {
+    const t = await h.newTenant();
+    models.stall(true);
+    const res = await h.call('/v1/chat/completions', {
+      key: t.key,
+      json: { model: 'chat', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, stream: true },
+    });
+    expect(res.status).toBe(200);
+    const version = res.headers.get('x-model-version')!;
+    const before = (await health()).data.find((r) => r.model_version === version);
+    const reader = res.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain('data:');
+    await reader.cancel('the client went away');
+    models.stall(false);
+    await h.deps.modelHealth.flush();
+    const after = (await health()).data.find((r) => r.model_version === version)!;
+    expect(after.requests).toBe((before?.requests ?? 0) + 1);
+    expect(after.client_errors).toBe((before?.client_errors ?? 0) + 1);
+    expect(after.succeeded).toBe(before?.succeeded ?? 0);
+    expect(after.failed).toBe(before?.failed ?? 0);
   });
 
   it('reads a range of days: an earlier range has none of today', async () => {

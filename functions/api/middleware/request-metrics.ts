@@ -46,8 +46,15 @@ export function requestMetrics() {
       latency();
       return;
     }
-    // A stream: time to its last byte, measured when it closes.
-    c.res = new Response(body.pipeThrough(new TransformStream({ flush: latency })), c.res);
+    // A stream: time to its last byte, measured when it closes. One its client abandons (the
+    // body cancelled) is a client-side outcome of its version, recorded as nginx's 499.
+    const abandoned = () => {
+      if (version !== undefined)
+        modelHealth.record({ modelVersion: version, status: 499, code: 'client_closed_request' });
+    };
+    // (`cancel` is in the Streams standard and node's streams; TypeScript's lib does not list it yet.)
+    const transformer = { flush: latency, cancel: abandoned };
+    c.res = new Response(body.pipeThrough(new TransformStream(transformer)), c.res);
   });
 }
 
