@@ -16,15 +16,28 @@ const email = sesEmail(config);
 const { billing, stores } = createBillingPlaneDeps(config, log, { email });
 const mainTable = tableNames(config.STAGE).main;
 
-/** The EventBridge schedule's target: one billing run (meter sync, then the grace clock), then the queued notices. */
+/** Sends what the billing plane queued; a failure here is logged, never the run's result. */
+const sendQueued = () =>
+  sendQueuedEmails(stores.dynamo.doc, mainTable, email, log).catch((err: unknown) => {
+    log.error({ err }, 'queued emails not sent; kept for the next run');
+    return { sent: 0, failed: 0, dropped: 0 };
+  });
+
+/**
+ * The EventBridge schedule's target: one billing run (meter sync, then the grace clock), then the
+ * queued notices, which are sent even when the sync fails (its error still fails the run).
+ */
 export async function handler(): Promise<{
   windows: number;
   events: number;
   complete: boolean;
   emails: number;
 }> {
-  const result = await billingSync(billing, new Date());
-  const emails = await sendQueuedEmails(stores.dynamo.doc, mainTable, email, log);
+  const result = await billingSync(billing, new Date()).catch(async (err: unknown) => {
+    await sendQueued();
+    throw err;
+  });
+  const emails = await sendQueued();
   log.info(
     {
       tenants: result.tenants,
