@@ -80,6 +80,15 @@ export const apiTableActions = [
   'dynamodb:UpdateItem',
 ] as const;
 
+/** Sending email through the configured SES identity, and no other (the API planes and the billing job). */
+export function sendEmailStatement(stack: Stack, sesIdentity: string, sid: string): PolicyStatement {
+  return new PolicyStatement({
+    sid,
+    actions: ['ses:SendEmail'],
+    resources: [stack.formatArn({ service: 'ses', resource: 'identity', resourceName: sesIdentity })],
+  });
+}
+
 /** SageMaker endpoints this stage may invoke: the models stack names them `tollgate-<stage>-<model>`. */
 export function sagemakerEndpointPattern(stage: string): string {
   return `tollgate-${stage}-*`;
@@ -315,17 +324,7 @@ export class ApiStack extends Stack {
     // settled request may trigger (data). The billing plane queues its payment notices, which the
     // billing sync job sends (shared/email/email-queue.ts): it may not send.
     if (config.email) {
-      const sendEmail = new PolicyStatement({
-        sid: 'SendEmail',
-        actions: ['ses:SendEmail'],
-        resources: [
-          Stack.of(this).formatArn({
-            service: 'ses',
-            resource: 'identity',
-            resourceName: config.email.sesIdentity,
-          }),
-        ],
-      });
+      const sendEmail = sendEmailStatement(Stack.of(this), config.email.sesIdentity, 'SendEmail');
       for (const plane of ['data', 'console'] as const) this.roles[plane].addToPolicy(sendEmail);
     }
 

@@ -13,7 +13,7 @@ import { type TableId, tableDefinitions } from '../../shared/db/tables';
 import { tollgateBundling } from '../bundling';
 import type { StageConfig } from '../config';
 import { fromRoot, lockFile, repoRoot } from '../paths';
-import { apiTableActions } from './api-stack';
+import { apiTableActions, sendEmailStatement } from './api-stack';
 
 export interface JobsStackProps extends StackProps {
   config: StageConfig;
@@ -139,20 +139,11 @@ export class JobsStack extends Stack {
         ]),
       }),
     );
-    // The grace clock's suspension notice, from the configured identity only.
+    // Payment notices, from the configured identity only: the grace clock's own, and those the
+    // billing plane queued (shared/email/email-queue.ts), which may not send itself.
     if (config.email) {
       billingRole.addToPolicy(
-        new PolicyStatement({
-          sid: 'SendBillingEmail',
-          actions: ['ses:SendEmail'],
-          resources: [
-            Stack.of(this).formatArn({
-              service: 'ses',
-              resource: 'identity',
-              resourceName: config.email.sesIdentity,
-            }),
-          ],
-        }),
+        sendEmailStatement(Stack.of(this), config.email.sesIdentity, 'SendBillingEmail'),
       );
     }
     this.billingSync = new NodejsFunction(this, 'BillingSyncFunction', {
