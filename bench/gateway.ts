@@ -21,7 +21,7 @@ import {
   startBundledApi,
   stats,
 } from './lib';
-import { startWireCounter } from './wire-counter';
+import { roundTrips, roundTripTables } from './round-trips';
 
 const TEXT = 'The service was quick and the staff were lovely, though the coffee was not great.';
 
@@ -44,6 +44,14 @@ export async function liftLimits(endpoint: string, tenantId: string): Promise<vo
   client.destroy();
 }
 
+/** One sentiment request through a gateway at `url`: whether it was served. */
+export const gatewayCall = (url: string, key: string) =>
+  http(`${url}/v1/text/sentiment`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ model: 'sentiment', input: TEXT }),
+  }).then((r) => r.status === 200);
+
 /** The same sentiment request to the runtime directly and through the gateway. */
 export function sentimentCalls(p: { runtimeUrl: string; url: string; key: string | null }) {
   const direct = () =>
@@ -52,39 +60,37 @@ export function sentimentCalls(p: { runtimeUrl: string; url: string; key: string
       headers: { 'content-type': 'application/json', 'x-amzn-sagemaker-target-variant': 'v1' },
       body: JSON.stringify({ inputs: [TEXT] }),
     }).then((r) => r.status === 200);
-  const gateway = () =>
-    http(`${p.url}/v1/text/sentiment`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${p.key}` },
-      body: JSON.stringify({ model: 'sentiment', input: TEXT }),
-    }).then((r) => r.status === 200);
+  const gateway = () => gatewayCall(p.url, p.key ?? '');
   return { direct, gateway };
 }
 
-/** Per request: DynamoDB operations and model calls, counted on the wire through a second API process. */
-async function roundTrips(
-  file: string,
-  endpoints: { dynamo: string; runtime: string },
-  key: string,
-  n: number,
-): Promise<{ store: Record<string, number>; model: number; n: number }> {
-  const db = await startWireCounter(endpoints.dynamo, /x-amz-target:\s*DynamoDB_20120810\.(\w+)/i);
-  const rt = await startWireCounter(endpoints.runtime, /POST \/endpoints\/\S+\/(invocations)/);
-  const api = await startBundledApi(file, { dynamo: db.url, runtime: rt.url });
+/**
+ * The round trips and the DynamoDB capacity per request alone (`--only trips`): a short way to see
+ * what a change to the hot path does to them, without the latency and load runs.
+ */
+export async function benchRoundTrips(opts: { quick: boolean }): Promise<string> {
+  const dynamo = await startEmbeddedDynamo({ dataDir: null });
+  const runtime = await startRuntimeProcess({ env: { TOLLGATE_STAGE: 'bench' } }).catch(async (err) => {
+    await dynamo.stop();
+    throw err;
+  });
+  const bundle = await bundleApiEntry();
   try {
-    const { gateway } = sentimentCalls({ ...api, key });
-    // Warm: caches (key, tenant, catalog, plans, pins) filled, the key's last-use mark written.
-    await sequential(50, 0, gateway);
-    db.reset();
-    rt.reset();
-    await sequential(n, 0, gateway);
-    const store: Record<string, number> = {};
-    for (const [op, count] of Object.entries(db.counts())) store[op] = count / n;
-    return { store, model: (rt.counts().invocations ?? 0) / n, n };
+    const endpoints = { dynamo: dynamo.endpoint, runtime: runtime.url };
+    // A first API process seeds the tables and prints the demo key; the metered one starts after
+    // the limits are lifted, so it never caches the demo tenant's own.
+    const p = await startBundledApi(bundle.file, endpoints);
+    const account = { key: p.key ?? '', tenantId: p.tenantId };
+    await p.stop();
+    if (!account.key) throw new Error('the API printed no demo key');
+    await liftLimits(dynamo.endpoint, account.tenantId);
+    return roundTripTables(
+      await roundTrips(bundle.file, endpoints, account, gatewayCall, opts.quick ? 10 : 60),
+    ).join('\n');
   } finally {
-    await api.stop();
-    await db.stop();
-    await rt.stop();
+    bundle.dispose();
+    await runtime.stop();
+    await dynamo.stop();
   }
 }
 
@@ -153,17 +159,16 @@ export async function benchGateway(opts: { quick: boolean }): Promise<string> {
     );
 
     // What each request costs the store and the model, counted on the wire.
-    const trips = await roundTrips(bundle.file, endpoints, key, opts.quick ? 100 : 300);
-    const ops = Object.entries(trips.store).sort((a, b) => b[1] - a[1]);
-    const total = ops.reduce((sum, [, v]) => sum + v, 0);
     lines.push(
-      `### Round trips per request (counted on the wire over ${trips.n} sequential requests, caches warm)`,
-      '',
-      '| to | per request | operations |',
-      '|---|---:|---|',
-      `| DynamoDB | ${total.toFixed(2)} | ${ops.map(([op, v]) => `${op} ${v.toFixed(2)}`).join(', ')} |`,
-      `| model runtime | ${trips.model.toFixed(2)} | InvokeEndpoint |`,
-      '',
+      ...roundTripTables(
+        await roundTrips(
+          bundle.file,
+          endpoints,
+          { key, tenantId: p.tenantId },
+          gatewayCall,
+          opts.quick ? 10 : 60,
+        ),
+      ),
     );
 
     // Under load: closed loops at rising concurrency, gateway beside direct.

@@ -1,6 +1,6 @@
 import { benchBundle } from './bundle';
 import { benchChat } from './chat';
-import { benchGateway } from './gateway';
+import { benchGateway, benchRoundTrips } from './gateway';
 import { machine } from './lib';
 import { benchModels } from './models';
 import { profileGateway } from './profile';
@@ -11,6 +11,20 @@ import { benchWeb } from './web';
  * run on this machine and printed as Markdown; docs/benchmarks.md keeps a published copy.
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+if (process.argv.includes('--help')) {
+  process.stdout.write(
+    [
+      'npm run bench [-- options]',
+      '  --quick                 short runs (about two minutes for everything)',
+      '  --only a,b              some sections: gateway, bundle, models, chat, web; or trips (the',
+      '                          round trips and DynamoDB units, $ and hot items per request alone,',
+      '                          also part of gateway: 10 s with --quick, else one whole minute)',
+      "  --profile               where the API's CPU goes under load (--concurrency N, default 16)",
+      '',
+    ].join('\n'),
+  );
+  process.exit(0);
+}
 const quick = process.argv.includes('--quick');
 // `--only gateway,bundle` runs some sections; `--profile` prints where the API's CPU goes under load.
 const onlyArg = process.argv[process.argv.indexOf('--only') + 1];
@@ -38,6 +52,7 @@ if (process.argv.includes('--profile')) {
   );
 } else {
   if (want('gateway')) out.push(await benchGateway({ quick }));
+  else if (only?.has('trips')) out.push(await benchRoundTrips({ quick }));
   if (want('bundle')) out.push(await benchBundle());
   if (want('models')) out.push(await benchModels({ quick }));
   if (want('chat')) out.push(await benchChat({ quick }));
