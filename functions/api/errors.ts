@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ZodError } from 'zod';
+import { asStoreUnavailable } from '../../shared/db/store-errors';
 import { ApiError } from '../../shared/errors';
 import type { AppEnv } from './env';
 
@@ -32,6 +33,19 @@ function toApiError(err: Error): ApiError {
       );
     }
     if (err.status < 500) return new ApiError('invalid_request', err.message, { cause: err });
+  }
+  // The store down, slow or throttling wherever the request needed it: not the caller's fault,
+  // and worth retrying (most requests read the store before doing anything, so nothing was done).
+  const unavailable = asStoreUnavailable(err);
+  if (unavailable) {
+    return new ApiError(
+      'store_unavailable',
+      'The data store did not answer, so the request was not completed. Try again.',
+      {
+        cause: unavailable,
+        headers: { 'retry-after': '1', 'x-should-retry': 'true' },
+      },
+    );
   }
   return new ApiError('internal_error', 'The server failed to answer this request.', { cause: err });
 }

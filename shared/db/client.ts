@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
+import { raiseStoreUnavailable } from './store-errors';
 
 export interface DynamoOptions {
   region: string;
@@ -19,7 +20,8 @@ export interface DynamoOptions {
  * together do not retry together. The SDK's retry quota (a token bucket per client) stops
  * retrying altogether when most calls fail, instead of multiplying the load on a store in trouble.
  * Throttling (ProvisionedThroughputExceeded, ThrottlingException), 5xx and timeouts are retried;
- * anything else surfaces at once. Past the attempts the caller answers 503 `store_unavailable`.
+ * anything else surfaces at once. Past the attempts the call fails with one `StoreUnavailableError`
+ * (see `raiseStoreUnavailable`), which the API answers as 503 `store_unavailable`.
  * A transaction keeps its ClientRequestToken across the SDK's retries, so one whose earlier
  * attempt landed unacknowledged is not applied twice.
  */
@@ -73,6 +75,7 @@ export function createDynamo(opts: DynamoOptions): Dynamo {
         }
       : { requestHandler: { connectionTimeout: 1_000, requestTimeout, throwOnRequestTimeout: true } }),
   });
+  raiseStoreUnavailable(client);
   const doc = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
   });

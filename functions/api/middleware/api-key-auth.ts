@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
+import { StoreUnavailableError } from '../../../shared/db/store-errors';
 import { ApiError } from '../../../shared/errors';
 import type { AppEnv } from '../env';
 
@@ -13,15 +14,23 @@ const BEARER_RE = /^Bearer\s+(\S+)\s*$/i;
 async function countFailure(c: Context<AppEnv>, reason: string): Promise<void> {
   const { config, accounts, clientIp } = c.get('deps');
   const ip = clientIp(c) ?? 'unknown';
-  const slot = await accounts.limiter.reserve(
-    {
-      bucket: 'apikey-ip',
-      max: config.API_KEY_MAX_FAILURES_PER_IP,
-      windowSeconds: config.API_KEY_FAILURE_WINDOW_SECONDS,
-    },
-    ip,
-  );
-  if (slot.ok) return;
+  const slot = await accounts.limiter
+    .reserve(
+      {
+        bucket: 'apikey-ip',
+        max: config.API_KEY_MAX_FAILURES_PER_IP,
+        windowSeconds: config.API_KEY_FAILURE_WINDOW_SECONDS,
+      },
+      ip,
+    )
+    .catch((err: unknown) => {
+      // The key is refused either way: with the store down it goes uncounted, and the caller is
+      // told about their key (401) rather than about the store. Guessing gains nothing meanwhile:
+      // no key can be looked up while the store is down.
+      if (err instanceof StoreUnavailableError) return undefined;
+      throw err;
+    });
+  if (!slot || slot.ok) return;
   c.get('log').warn(
     { clientIp: ip, reason, retryAfterSeconds: slot.retryAfterSeconds },
     'invalid API keys refused',
