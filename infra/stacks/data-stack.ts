@@ -16,6 +16,15 @@ export interface DataStackProps extends StackProps {
   config: StageConfig;
 }
 
+/**
+ * What a streamed table (`stream: true`: the usage table) publishes: both images, because the usage
+ * consumer (functions/jobs/usage-consumer-lambda.ts) counts a change as its new image less its old
+ * one (a void, a stream's close). The local runner declares the same view as `STREAM_VIEW` in
+ * shared/db/create-tables.ts, which imports the AWS SDK and so is not imported here;
+ * test/infra/data-stack.test.ts holds the two equal.
+ */
+export const streamView = StreamViewType.NEW_AND_OLD_IMAGES;
+
 /** Tables keyed by their id in `tableDefinitions`, so consumers can't mix them up. */
 export type Tables = Record<TableId, TableV2>;
 
@@ -52,8 +61,14 @@ export class DataStack extends Stack {
       // On-demand: traffic is spiky per tenant and unknown up front; no capacity to babysit.
       billing: Billing.onDemand(),
       timeToLiveAttribute: def.ttlAttribute,
-      // NEW_IMAGE is all the metering consumer needs (usage events are written once, never updated).
-      ...(def.stream ? { dynamoStream: StreamViewType.NEW_IMAGE } : {}),
+      // Both images: usage records are updated after they are written (a void, a stream's close), and
+      // the consumer derives the aggregates from each change's difference. Changing a view type
+      // replaces the stream: CloudFormation turns it off and on again with the table in place, and a
+      // consumer starts over from the new stream's horizon (the old stream's records are not in it).
+      // The Jobs stack imports the stream's ARN for its event source mapping, and CloudFormation
+      // refuses to change an export that is in use: a later change of the view type needs the
+      // mapping removed (or pointed elsewhere) in one deploy and restored in the next.
+      ...(def.stream ? { dynamoStream: streamView } : {}),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       // AWS-managed KMS key: encryption at rest visible in CloudTrail, no key policy to own yet.
       encryption: TableEncryptionV2.awsManagedKey(),

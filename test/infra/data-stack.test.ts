@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { stages } from '../../infra/config';
+import { streamView } from '../../infra/stacks/data-stack';
+import { STREAM_VIEW } from '../../shared/db/create-tables';
 import { type TableId, tableDefinitions, tableName } from '../../shared/db/tables';
 import { type Cfn, onlyResource, templates } from './helpers';
 
@@ -46,10 +48,20 @@ describe.each(stages)('data stack (%s)', (stage) => {
     }
     expect(props.TimeToLiveSpecification).toEqual({ AttributeName: def.ttlAttribute, Enabled: true });
     if (def.stream) {
-      expect(props.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
+      expect(props.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
     } else {
       expect(props.StreamSpecification).toBeUndefined();
     }
+  });
+
+  it('streams both images of the usage table, the view the local runner creates too', () => {
+    // The consumer counts a change as its new image less its old one (a void, a stream's close).
+    expect(tableDefinitions.usage.stream).toBe(true);
+    expect(streamView).toBe('NEW_AND_OLD_IMAGES');
+    // shared/db/create-tables.ts imports the SDK, so the stack keeps its own constant; equal here.
+    expect(streamView).toBe(STREAM_VIEW);
+    expect(table('usage').Properties.StreamSpecification).toEqual({ StreamViewType: STREAM_VIEW });
+    expect(table('main').Properties.StreamSpecification).toBeUndefined();
   });
 
   it.each(ids)('table %s is on-demand, encrypted, with point-in-time recovery', (id) => {
