@@ -97,7 +97,7 @@ export function addTollgateStacks(
 
   const jobs = new JobsStack(app, name('Jobs'), {
     stackName: name('Jobs'),
-    description: `Tollgate ${config.stage}: scheduled jobs (quota reservation sweeper, billing sync)`,
+    description: `Tollgate ${config.stage}: jobs off the request path (quota reservation sweeper, billing sync, usage stream consumer)`,
     env,
     config,
     main: data.tables.main,

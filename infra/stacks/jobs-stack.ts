@@ -3,7 +3,8 @@ import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Runtime, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -19,7 +20,7 @@ export interface JobsStackProps extends StackProps {
   config: StageConfig;
   /** The `main` table: quota counters and reservations live there. */
   main: ITableV2;
-  /** The `usage` table: the billing sync reads the usage events. */
+  /** The `usage` table: the billing sync reads the usage events; its stream feeds the usage consumer. */
   usage: ITableV2;
   /** Stripe's keys (from the Api stack): the billing sync reads them, and no other secret. */
   stripeSecret: ISecret;
@@ -43,11 +44,61 @@ export const sweeperTableActions = [
   'dynamodb:UpdateItem',
 ] as const;
 
+/** Entry of the usage table's stream consumer (the usage aggregates), by path. */
+export const usageConsumerEntry = fromRoot('functions', 'jobs', 'usage-consumer-lambda.ts');
+
+/** The partition of the consumer's checkpoints in `main` (`keys.consumerPartition()`), one item per stream shard. */
+export const consumerCheckpointPartition = 'CONSUMER#USAGE';
+
+/**
+ * What the usage consumer does to `main`, only under `consumerCheckpointPartition`: read a shard's
+ * checkpoint (GetItem) and move it (an Update in the aggregates' transaction, conditional on the
+ * value read). `UsageConsumer.checkpoints()` (a Query) is the API's freshness read, not the
+ * function's, so Query is not granted here.
+ */
+export const consumerCheckpointActions = ['dynamodb:GetItem', 'dynamodb:UpdateItem'] as const;
+
+/**
+ * What the usage consumer does to `usage`: `ADD` to the aggregate items (the Updates of its
+ * transactions). It never reads, puts or deletes there, and sends no ConditionCheck items.
+ */
+export const consumerAggregateActions = ['dynamodb:UpdateItem'] as const;
+
+/**
+ * The usage consumer's event source mapping on the usage table's stream, in one place for the
+ * stack and its tests.
+ */
+export const usageConsumerMapping = {
+  // Everything the stream still holds (24 hours) when the mapping is created, not only what comes
+  // after: records written between the stream's creation and the mapping's are counted too.
+  startingPosition: StartingPosition.TRIM_HORIZON,
+  // Up to 500 records a batch, or what one second gathers: one transaction per 99 aggregate items,
+  // a batch's changes summed per item first. 500 records with both images stay far below the 6 MB
+  // invocation payload.
+  batchSize: 500,
+  maxBatchingWindow: Duration.seconds(1),
+  // The handler throws for the whole batch (no partial batch responses): a failed batch is split in
+  // two and retried, so one bad record cannot hold back the rest of its batch for long.
+  bisectBatchOnError: true,
+  reportBatchItemFailures: false,
+  // Bounded: past 10 retries, or a day (the stream's own retention), the batch goes to the
+  // on-failure queue and the shard moves on instead of stalling behind it.
+  retryAttempts: 10,
+  maxRecordAge: Duration.days(1),
+  // The checkpoint is per stream shard: a shard's batches must be applied one at a time, in order.
+  parallelizationFactor: 1,
+  // Lambda passes the event's `shardId` (what the checkpoint is keyed by) only with a tumbling
+  // window. The window's state is not used: each batch is applied at once and the handler returns
+  // `{ state: {} }`; the window only adds one invocation per shard a minute, often without records.
+  tumblingWindow: Duration.seconds(60),
+} as const;
+
 /**
  * Scheduled work off the request path: the quota reservation sweeper, once a minute (a request
  * whose process died never settles; its reservation is released within a minute of its expiry),
  * and the billing sync every `billing.syncEveryMinutes` (closed usage windows to Stripe's meters,
- * then the grace clock that suspends tenants past due too long).
+ * then the grace clock that suspends tenants past due too long). And one job driven by data, not a
+ * schedule: the usage consumer, which derives the usage aggregates from the usage table's stream.
  */
 export class JobsStack extends Stack {
   readonly sweeper: NodejsFunction;
@@ -60,6 +111,14 @@ export class JobsStack extends Stack {
    * not one to replay (the next scheduled run carries on from each tenant's cursor).
    */
   readonly deadLetters: Queue;
+  /** The usage table's stream consumer: the aggregates, from the stream, once per change. */
+  readonly usageConsumer: NodejsFunction;
+  /**
+   * The usage consumer's on-failure destination: one message per batch discarded after its retries
+   * (the batch's shard and sequence range, not its records). Alarmed on by the Observability stack;
+   * see docs/observability.md for what to do with one.
+   */
+  readonly usageConsumerFailures: Queue;
 
   constructor(scope: Construct, id: string, props: JobsStackProps) {
     super(scope, id, props);
@@ -181,5 +240,78 @@ export class JobsStack extends Stack {
         new LambdaFunction(this.billingSync, { retryAttempts: 0, deadLetterQueue: this.deadLetters }),
       ],
     });
+
+    this.usageConsumerFailures = new Queue(this, 'UsageConsumerFailures', {
+      queueName: `tollgate-${config.stage}-usage-consumer-failures`,
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // The longest SQS keeps a message: whoever looks at it needs the batch's sequence range.
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.usageConsumerFailures).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself the on-failure destination of the usage consumer’s event source mapping (batches discarded after their retries); nothing consumes it, so a dead-letter queue behind it would only move the finding.',
+    });
+    this.usageConsumer = this.createUsageConsumer(config, main, usage);
+  }
+
+  /**
+   * The usage table's stream consumer: each batch of one stream shard is applied to the aggregates
+   * exactly once (shared/metering/usage-consumer.ts), checkpointed per shard in `main`.
+   */
+  private createUsageConsumer(config: StageConfig, main: ITableV2, usage: ITableV2): NodejsFunction {
+    const logGroup = new LogGroup(this, 'UsageConsumerLogs', {
+      retention: config.logRetentionDays,
+      removalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    const role = new Role(this, 'UsageConsumerRole', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Tollgate ${config.stage} usage stream consumer`,
+    });
+    logGroup.grantWrite(role);
+    role.addToPolicy(
+      new PolicyStatement({
+        sid: 'ConsumerCheckpoints',
+        actions: [...consumerCheckpointActions],
+        resources: [main.tableArn],
+        // Its checkpoints only: every item it may read or write in `main` is in their partition.
+        conditions: {
+          'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [consumerCheckpointPartition] },
+        },
+      }),
+    );
+    role.addToPolicy(
+      new PolicyStatement({
+        sid: 'UsageAggregates',
+        actions: [...consumerAggregateActions],
+        resources: [usage.tableArn],
+      }),
+    );
+    const fn = new NodejsFunction(this, 'UsageConsumerFunction', {
+      functionName: `tollgate-${config.stage}-usage-consumer`,
+      entry: usageConsumerEntry,
+      handler: 'handler',
+      projectRoot: repoRoot,
+      depsLockFilePath: lockFile,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: 512,
+      // A batch is at most 500 records: a few transactions of up to 100 items, seconds at worst.
+      timeout: Duration.seconds(60),
+      role,
+      logGroup,
+      environment: { STAGE: config.stage, LOG_LEVEL: config.logLevel, NODE_OPTIONS: '--enable-source-maps' },
+      bundling: tollgateBundling,
+    });
+    // Reading the stream (DescribeStream, GetRecords, GetShardIterator, ListStreams) is granted by
+    // the event source on the stream's ARN, and sending to the on-failure queue on the queue's.
+    fn.addEventSource(
+      new DynamoEventSource(usage, {
+        ...usageConsumerMapping,
+        onFailure: new SqsDlq(this.usageConsumerFailures),
+      }),
+    );
+    return fn;
   }
 }

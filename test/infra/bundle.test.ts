@@ -8,13 +8,17 @@ import * as zod from 'zod';
 import * as lean from '../../infra/bundle/zod';
 import { lambdaBuildOptions } from '../../infra/bundling';
 import { type ApiFunctionId, apiFunctions } from '../../infra/stacks/api-stack';
+import { usageConsumerEntry } from '../../infra/stacks/jobs-stack';
 
-/** One API function's bundle, built as the stack builds it: its size and the packages in it. */
-async function bundle(fid: ApiFunctionId): Promise<{ bytes: number; inputs: string[] }> {
-  const r = await build({ ...lambdaBuildOptions(apiFunctions[fid].entry, 'out.mjs'), write: false });
+/** A function's bundle, built as the stack builds it: its size and the packages in it. */
+async function bundleOf(entry: string): Promise<{ bytes: number; inputs: string[] }> {
+  const r = await build({ ...lambdaBuildOptions(entry, 'out.mjs'), write: false });
   const out = Object.values((r.metafile as Metafile).outputs).find((o) => o.entryPoint)!;
   return { bytes: out.bytes, inputs: Object.keys(out.inputs) };
 }
+
+/** One API function's bundle. */
+const bundle = (fid: ApiFunctionId) => bundleOf(apiFunctions[fid].entry);
 
 const has = (inputs: string[], pkg: string) => inputs.some((p) => p.includes(`node_modules/${pkg}/`));
 
@@ -93,6 +97,30 @@ describe('Lambda bundling', () => {
     }, 60_000);
 
     // A budget, not a timing: a dependency that adds hundreds of KB to a cold start fails here.
+    it('is under 1 MB minified', async () => {
+      expect((await built).bytes).toBeLessThan(1_000_000);
+    }, 60_000);
+  });
+
+  describe('the usage consumer function (Jobs stack)', () => {
+    const built = bundleOf(usageConsumerEntry);
+
+    it('carries the DynamoDB clients and nothing of the API: no Stripe, SES, secrets or SageMaker', async () => {
+      const { inputs } = await built;
+      expect(has(inputs, '@aws-sdk/client-dynamodb'), 'DynamoDB').toBe(true);
+      expect(has(inputs, '@aws-sdk/lib-dynamodb'), 'the document client').toBe(true);
+      expect(has(inputs, 'stripe'), 'stripe').toBe(false);
+      expect(has(inputs, '@aws-sdk/client-sesv2'), 'SES').toBe(false);
+      expect(has(inputs, '@aws-sdk/client-secrets-manager'), 'Secrets Manager').toBe(false);
+      expect(has(inputs, '@aws-sdk/client-sagemaker-runtime'), 'SageMaker Runtime').toBe(false);
+      // Lambda reads the stream for it; the local poller's Streams client stays out.
+      expect(has(inputs, '@aws-sdk/client-dynamodb-streams'), 'DynamoDB Streams').toBe(false);
+      expect(has(inputs, 'hono'), 'hono').toBe(false);
+      expect(has(inputs, 'jose'), 'jose').toBe(false);
+      expect(has(inputs, '@aws-sdk/credential-provider-node'), 'the default chain').toBe(false);
+      expect(has(inputs, '@aws-sdk/nested-clients'), 'STS and SSO clients').toBe(false);
+    }, 60_000);
+
     it('is under 1 MB minified', async () => {
       expect((await built).bytes).toBeLessThan(1_000_000);
     }, 60_000);

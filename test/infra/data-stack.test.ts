@@ -64,6 +64,18 @@ describe.each(stages)('data stack (%s)', (stage) => {
     expect(table('main').Properties.StreamSpecification).toBeUndefined();
   });
 
+  it('exports the usage stream ARN for the Jobs stack, which maps the usage consumer onto it', () => {
+    const [usageId] = onlyResource(data, 'AWS::DynamoDB::GlobalTable', {
+      TableName: tableName(stage, 'usage'),
+    });
+    const outputs = Object.values(data.toJSON().Outputs ?? {}) as Cfn[];
+    expect(
+      outputs.filter(
+        (o) => JSON.stringify(o.Value) === JSON.stringify({ 'Fn::GetAtt': [usageId, 'StreamArn'] }),
+      ),
+    ).toHaveLength(1);
+  });
+
   it.each(ids)('table %s is on-demand, encrypted, with point-in-time recovery', (id) => {
     const props = table(id).Properties;
     expect(props.BillingMode).toBe('PAY_PER_REQUEST');

@@ -2,8 +2,16 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { stageConfig, stages } from '../../infra/config';
 import { apiTableActions } from '../../infra/stacks/api-stack';
-import { billingSyncEntry, sweeperTableActions } from '../../infra/stacks/jobs-stack';
-import { asArray, type Cfn, render, templates } from './helpers';
+import {
+  billingSyncEntry,
+  consumerAggregateActions,
+  consumerCheckpointActions,
+  consumerCheckpointPartition,
+  sweeperTableActions,
+  usageConsumerEntry,
+} from '../../infra/stacks/jobs-stack';
+import { keys } from '../../shared/db/keys';
+import { asArray, type Cfn, onlyResource, render, templates } from './helpers';
 
 describe.each(stages)('jobs stack (%s)', (stage) => {
   const { jobs } = templates(stage);
@@ -13,6 +21,12 @@ describe.each(stages)('jobs stack (%s)', (stage) => {
   const rules = Object.values(jobs.findResources('AWS::Events::Rule')) as Cfn[];
   const ruleFor = (id: string) => rules.find((r) => r.Properties.Targets[0].Arn['Fn::GetAtt'][0] === id);
   const roleOf = (fn: Cfn) => fn.Properties.Role['Fn::GetAtt'][0] as string;
+  const queueNamed = (name: string) =>
+    onlyResource(jobs, 'AWS::SQS::Queue', { QueueName: `tollgate-${stage}-${name}` });
+  const queuePolicyOf = (queueId: string) =>
+    (Object.values(jobs.findResources('AWS::SQS::QueuePolicy')) as Cfn[]).filter((p) =>
+      p.Properties.Queues.some((q: Cfn) => q.Ref === queueId),
+    );
   const statementsOf = (fn: Cfn) => {
     const role = roleOf(fn);
     const policies = Object.values(jobs.findResources('AWS::IAM::Policy')) as Cfn[];
@@ -22,7 +36,7 @@ describe.each(stages)('jobs stack (%s)', (stage) => {
   };
 
   it('runs the reservation sweeper once a minute', () => {
-    expect(functions).toHaveLength(2);
+    expect(functions).toHaveLength(3);
     const [sweeperId, sweeper] = named('sweep-reservations');
     expect(sweeper.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
     expect(sweeper.Properties.Environment.Variables.STAGE).toBe(stage);
@@ -78,14 +92,14 @@ describe.each(stages)('jobs stack (%s)', (stage) => {
   });
 
   it('sends runs that could not be delivered or crashed to an encrypted dead-letter queue, alarmed on', () => {
-    const [queueId, queue] = Object.entries(jobs.findResources('AWS::SQS::Queue'))[0] as [string, Cfn];
-    expect(Object.keys(jobs.findResources('AWS::SQS::Queue'))).toHaveLength(1);
+    const [queueId, queue] = queueNamed('job-dead-letters');
+    // This one and the usage consumer's on-failure queue.
+    expect(Object.keys(jobs.findResources('AWS::SQS::Queue'))).toHaveLength(2);
     expect(queue.Properties).toMatchObject({
-      QueueName: `tollgate-${stage}-job-dead-letters`,
       SqsManagedSseEnabled: true,
       MessageRetentionPeriod: 14 * 24 * 3600,
     });
-    const policy = Object.values(jobs.findResources('AWS::SQS::QueuePolicy'))[0] as Cfn;
+    const [policy] = queuePolicyOf(queueId);
     expect(JSON.stringify(policy.Properties.PolicyDocument)).toContain('aws:SecureTransport');
     for (const name of ['sweep-reservations', 'billing-sync']) {
       const [id, fn] = named(name);
@@ -106,6 +120,142 @@ describe.each(stages)('jobs stack (%s)', (stage) => {
       Namespace: 'AWS/SQS',
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+  });
+
+  describe('the usage consumer', () => {
+    const [consumerId, consumer] = named('usage-consumer');
+    const mappings = Object.values(jobs.findResources('AWS::Lambda::EventSourceMapping')) as Cfn[];
+    const [failuresId, failures] = queueNamed('usage-consumer-failures');
+    const { data } = templates(stage);
+    const [usageId] = onlyResource(data, 'AWS::DynamoDB::GlobalTable', {
+      TableName: `tollgate-${stage}-usage`,
+    });
+    const [mainId] = onlyResource(data, 'AWS::DynamoDB::GlobalTable', {
+      TableName: `tollgate-${stage}-main`,
+    });
+    /** Whether a value is the Data stack's export of a resource's attribute (`Fn::ImportValue`). */
+    const exported = (value: Cfn, id: string, attribute: string) =>
+      new RegExp(
+        `^\\$\\{import:Tollgate-\\w+-Data:ExportsOutputFnGetAtt${id}${attribute}[0-9A-F]{8}\\}$`,
+      ).test(render(value));
+
+    it('runs on Node 24, arm64, 512 MB and 60 s, bundled from its own entry, with no secrets', () => {
+      expect(existsSync(usageConsumerEntry)).toBe(true);
+      expect(consumer.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        MemorySize: 512,
+        Timeout: 60,
+        Handler: 'index.handler',
+      });
+      expect(consumer.Properties.Environment.Variables).toEqual({
+        STAGE: stage,
+        LOG_LEVEL: stageConfig(stage).logLevel,
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+      // Invoked synchronously by its event source mapping only: no schedule, no async DLQ.
+      expect(ruleFor(consumerId)).toBeUndefined();
+      expect(consumer.Properties.DeadLetterConfig).toBeUndefined();
+      const logs = consumer.Properties.LoggingConfig.LogGroup.Ref as string;
+      expect(jobs.toJSON().Resources[logs].Properties.RetentionInDays).toBe(
+        stageConfig(stage).logRetentionDays,
+      );
+    });
+
+    it("maps the usage table's stream onto it: whole batches, bisected, retried 10 times, one at a time per shard, in a tumbling window", () => {
+      expect(mappings).toHaveLength(1);
+      const mapping = mappings[0]!;
+      expect(mapping.Properties.FunctionName).toEqual({ Ref: consumerId });
+      expect(exported(mapping.Properties.EventSourceArn, usageId, 'StreamArn')).toBe(true);
+      expect(mapping.Properties).toMatchObject({
+        StartingPosition: 'TRIM_HORIZON',
+        BatchSize: 500,
+        MaximumBatchingWindowInSeconds: 1,
+        BisectBatchOnFunctionError: true,
+        MaximumRetryAttempts: 10,
+        MaximumRecordAgeInSeconds: 24 * 3600,
+        ParallelizationFactor: 1,
+        // Without a tumbling window Lambda passes no shardId, and the handler refuses the batch.
+        TumblingWindowInSeconds: 60,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [failuresId, 'Arn'] } } },
+      });
+      expect(mapping.Properties.BatchSize).toBeLessThanOrEqual(10_000);
+      // The handler throws for the whole batch; a partial batch response would be misread.
+      expect(mapping.Properties.FunctionResponseTypes).toBeUndefined();
+      expect(mapping.Properties.Enabled).not.toBe(false);
+    });
+
+    it('sends discarded batches to its own encrypted, TLS-only queue, kept 14 days', () => {
+      expect(failures.Properties).toMatchObject({
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 14 * 24 * 3600,
+      });
+      const policies = queuePolicyOf(failuresId);
+      expect(policies).toHaveLength(1);
+      expect(policies[0]!.Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      );
+    });
+
+    it('may read the stream, its checkpoints in main, update usage items and send to its queue, and nothing else', () => {
+      const statements = statementsOf(consumer);
+      const dynamo = statements.filter((st) =>
+        asArray(st.Action).some((a) => String(a).startsWith('dynamodb:')),
+      );
+      const on = (st: Cfn) => asArray(st.Resource).map((r) => render(r));
+
+      // The checkpoints: GetItem and UpdateItem on the main table (no index), their partition only.
+      const checkpoints = dynamo.filter((st) => st.Sid === 'ConsumerCheckpoints');
+      expect(checkpoints).toHaveLength(1);
+      expect(asArray(checkpoints[0]!.Action).sort()).toEqual([...consumerCheckpointActions].sort());
+      expect(asArray(checkpoints[0]!.Action).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+      expect(on(checkpoints[0]!)).toHaveLength(1);
+      expect(exported(checkpoints[0]!.Resource, mainId, 'Arn')).toBe(true);
+      expect(checkpoints[0]!.Condition).toEqual({
+        'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [consumerCheckpointPartition] },
+      });
+      // The partition the runtime code writes the checkpoints under.
+      expect(keys.consumerCheckpoint('shardId-1').pk).toBe(consumerCheckpointPartition);
+      expect(keys.consumerPartition()).toBe(consumerCheckpointPartition);
+
+      // The aggregates: UpdateItem (the Updates of its transactions) on the usage table, no index.
+      const aggregates = dynamo.filter((st) => st.Sid === 'UsageAggregates');
+      expect(aggregates).toHaveLength(1);
+      expect(asArray(aggregates[0]!.Action)).toEqual([...consumerAggregateActions]);
+      expect(asArray(aggregates[0]!.Action)).toEqual(['dynamodb:UpdateItem']);
+      expect(on(aggregates[0]!)).toHaveLength(1);
+      expect(exported(aggregates[0]!.Resource, usageId, 'Arn')).toBe(true);
+
+      // The stream: read, on the usage table's stream ARN only.
+      const stream = dynamo.filter((st) => st.Sid !== 'ConsumerCheckpoints' && st.Sid !== 'UsageAggregates');
+      expect(stream.flatMap((st) => asArray(st.Action)).sort()).toEqual([
+        'dynamodb:DescribeStream',
+        'dynamodb:GetRecords',
+        'dynamodb:GetShardIterator',
+        'dynamodb:ListStreams',
+      ]);
+      for (const st of stream) {
+        expect(on(st)).toHaveLength(1);
+        expect(exported(st.Resource, usageId, 'StreamArn')).toBe(true);
+      }
+
+      // Everything else: its own log group and its own on-failure queue.
+      const others = statements.filter((st) => !dynamo.includes(st));
+      expect(others.flatMap((st) => asArray(st.Action)).sort()).toEqual([
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
+      ]);
+      const send = others.find((st) => asArray(st.Action).includes('sqs:SendMessage'));
+      expect(send.Resource).toEqual({ 'Fn::GetAtt': [failuresId, 'Arn'] });
+      expect(others.every((st) => st.Effect === 'Allow')).toBe(true);
+      expect(JSON.stringify(statements)).not.toMatch(
+        /dynamodb:(PutItem|DeleteItem|Scan|Query|BatchWriteItem|ConditionCheckItem)/,
+      );
+      expect(JSON.stringify(statements)).not.toContain('secretsmanager:');
     });
   });
 });

@@ -36,6 +36,8 @@ const expected = (stage: string, endpoints: string[]) =>
     'Api/StripeSecrets AwsSolutions-SMG4',
     'Console/AccessLogs AwsSolutions-S1',
     'Jobs/JobDeadLetters AwsSolutions-SQS3',
+    // The usage consumer's on-failure destination: a dead-letter queue itself.
+    'Jobs/UsageConsumerFailures AwsSolutions-SQS3',
     // Added by CDK itself: an object-writer bucket (CloudFront's standard logs need ACLs).
     'Console/AccessLogs CloudFormation-Validate::W3045',
     'Console/Distribution AwsSolutions-CFR1',

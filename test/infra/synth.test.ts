@@ -112,24 +112,28 @@ describe('cdk synth (CLI, offline)', () => {
       expect(loaded.stdout, name).toContain('handler-ok');
     }
 
-    // The billing job's bundle cold-starts with only its own template's environment.
+    // The jobs' bundles (the billing job, the usage stream consumer) cold-start with only their own
+    // template's environment.
     const jobs = JSON.parse(readFileSync(path.join(outdir, 'Tollgate-Dev-Jobs.template.json'), 'utf8'));
-    const billingFn = (Object.values(jobs.Resources) as FunctionResource[]).find(
-      (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.FunctionName === 'tollgate-dev-billing-sync',
-    );
-    expect(billingFn).toBeDefined();
-    const billingDir = path.join(outdir, billingFn!.Metadata['aws:asset:path']!);
-    const billingEnv: Record<string, string> = { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1' };
-    for (const [key, value] of Object.entries(billingFn!.Properties.Environment.Variables)) {
-      // The secret's ARN is a reference here; without it the entry uses the environment as is.
-      if (typeof value === 'string') billingEnv[key] = value;
+    for (const name of ['billing-sync', 'usage-consumer']) {
+      const jobFn = (Object.values(jobs.Resources) as FunctionResource[]).find(
+        (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.FunctionName === `tollgate-dev-${name}`,
+      );
+      expect(jobFn, name).toBeDefined();
+      expect(jobFn!.Metadata['aws:asset:is-bundled'], name).toBe(true);
+      const jobDir = path.join(outdir, jobFn!.Metadata['aws:asset:path']!);
+      const jobEnv: Record<string, string> = { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1' };
+      for (const [key, value] of Object.entries(jobFn!.Properties.Environment.Variables)) {
+        // The secret's ARN is a reference here; without it the entry uses the environment as is.
+        if (typeof value === 'string') jobEnv[key] = value;
+      }
+      const jobLoaded = await run(
+        process.execPath,
+        ['--input-type=module', '-e', load, pathToFileURL(path.join(jobDir, 'index.mjs')).href],
+        { cwd: jobDir, env: jobEnv },
+      );
+      expect(jobLoaded.stdout, name).toContain('handler-ok');
     }
-    const billingLoaded = await run(
-      process.execPath,
-      ['--input-type=module', '-e', load, pathToFileURL(path.join(billingDir, 'index.mjs')).href],
-      { cwd: billingDir, env: billingEnv },
-    );
-    expect(billingLoaded.stdout).toContain('handler-ok');
   });
 
   it('refuses an unknown stage', { timeout: 180_000 }, async () => {
