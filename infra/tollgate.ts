@@ -153,6 +153,8 @@ export function addTollgateStacks(
     'A scheduled job (reservation sweeper or billing sync) could not be invoked or crashed; the message holds the event. Find the cause in the function logs; the next scheduled run carries on, so do not replay it.',
   );
 
+  observability.watchUsageConsumer(jobs.usageConsumer, jobs.usageConsumerFailures);
+
   for (const stack of [data, api, jobs, models, observability, consoleStack]) {
     if (!stack) continue;
     Tags.of(stack).add('project', 'tollgate');

@@ -31,6 +31,7 @@ import {
 import type { StageConfig } from '../config';
 import { type EndpointPlan, type SeedCatalog, versionKey } from '../model-endpoints';
 import { endpointWidgets } from './endpoint-widgets';
+import { usageConsumerMapping } from './jobs-stack';
 
 export interface ObservabilityStackProps extends StackProps {
   config: StageConfig;
@@ -100,6 +101,60 @@ export class ObservabilityStack extends Stack {
     });
   }
 
+  /**
+   * The usage consumer (Jobs stack): alarms on its iterator age (the aggregates fall behind the
+   * records), on its errors (a batch failed and is being retried) and on its on-failure queue (a
+   * batch was discarded after its retries: its changes are missing from the aggregates), and a
+   * dashboard row with the three.
+   */
+  watchUsageConsumer(fn: IFunction, failures: IQueue): Alarm[] {
+    const minute = Duration.minutes(1);
+    const iteratorAge = fn.metric('IteratorAge', { period: minute, statistic: Stats.MAXIMUM });
+    const lagMinutes = 5;
+    const alarms = [
+      this.alarm('UsageConsumerIteratorAge', {
+        // IteratorAge is in milliseconds: the age of the last record of the last batch handed over.
+        metric: iteratorAge,
+        threshold: 60_000,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: lagMinutes,
+        description: `The usage consumer has been more than a minute behind the usage table's stream for ${lagMinutes} minutes: usage reports, consoles and billing see aggregates that old. Look for its errors (a batch being retried) and throttling; records older than a day leave the stream.`,
+      }),
+      this.alarmOnFunctionErrors(
+        'UsageConsumer',
+        fn,
+        `The usage consumer failed a batch; the mapping retries it (split in two each time) up to ${usageConsumerMapping.retryAttempts} times. A retried batch is applied once (per-shard checkpoint). Read its log group in the Jobs stack; if the failures queue alarms too, a batch was discarded.`,
+      ),
+      this.alarmOnDeadLetters(
+        'UsageConsumer',
+        failures,
+        'The usage consumer discarded a batch after its retries: those records’ changes are missing from the aggregates. The message names the stream shard and sequence range. See docs/observability.md (Usage consumer) before deleting it.',
+      ),
+    ];
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Usage consumer: iterator age (ms, max per minute)',
+        left: [iteratorAge.with({ label: 'iterator age' })],
+        width: 12,
+        height: 6,
+      }),
+      new GraphWidget({
+        title: 'Usage consumer: errors and discarded batches',
+        left: [fn.metricErrors({ period: this.period, statistic: Stats.SUM, label: 'errors' })],
+        right: [
+          failures.metricApproximateNumberOfMessagesVisible({
+            period: this.period,
+            statistic: Stats.MAXIMUM,
+            label: 'batches in the failures queue',
+          }),
+        ],
+        width: 12,
+        height: 6,
+      }),
+    );
+    return alarms;
+  }
+
   /** An SNS topic for alarms: encrypted with a rotating key, SSL-only, publishable by CloudWatch of this account. */
   private createTopic(config: StageConfig): Topic {
     const cloudwatch = new ServicePrincipal('cloudwatch.amazonaws.com');
@@ -155,6 +210,8 @@ export class ObservabilityStack extends Stack {
       threshold: number;
       evaluationPeriods: number;
       datapointsToAlarm?: number;
+      /** Default: at or above the threshold. */
+      comparisonOperator?: ComparisonOperator;
       description: string;
     },
   ): Alarm {
@@ -165,7 +222,7 @@ export class ObservabilityStack extends Stack {
       threshold: options.threshold,
       evaluationPeriods: options.evaluationPeriods,
       datapointsToAlarm: options.datapointsToAlarm ?? options.evaluationPeriods,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      comparisonOperator: options.comparisonOperator ?? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       // No traffic is not an outage; each alarm here watches something that only exists with traffic.
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });

@@ -208,6 +208,76 @@ describe.each(stages)('observability stack (%s)', (stage) => {
     expect(alarmWidget.properties.alarms).toHaveLength(Object.keys(alarms).length);
   });
 
+  describe('the usage consumer', () => {
+    const jobsExport = (value: Cfn, resource: string) =>
+      new RegExp(`^\\$\\{import:Tollgate-\\w+-Jobs:ExportsOutput\\w*${resource}\\w*\\}$`).test(render(value));
+
+    it('alarms when its iterator age stays above a minute for 5 minutes', () => {
+      const alarm = alarms[`${prefix}UsageConsumerIteratorAge`];
+      expect(alarm.Properties).toMatchObject({
+        Namespace: 'AWS/Lambda',
+        MetricName: 'IteratorAge',
+        Statistic: 'Maximum',
+        Period: 60,
+        // Milliseconds.
+        Threshold: 60_000,
+        ComparisonOperator: 'GreaterThanThreshold',
+        EvaluationPeriods: 5,
+        DatapointsToAlarm: 5,
+      });
+      expect(alarm.Properties.Dimensions).toHaveLength(1);
+      expect(alarm.Properties.Dimensions[0].Name).toBe('FunctionName');
+      expect(jobsExport(alarm.Properties.Dimensions[0].Value, 'UsageConsumerFunction')).toBe(true);
+    });
+
+    it('alarms on any error of its function', () => {
+      const alarm = alarms[`${prefix}UsageConsumerErrors`];
+      expect(alarm.Properties).toMatchObject({
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      });
+      expect(jobsExport(alarm.Properties.Dimensions[0].Value, 'UsageConsumerFunction')).toBe(true);
+    });
+
+    it('alarms as soon as a discarded batch is in its on-failure queue', () => {
+      const alarm = alarms[`${prefix}UsageConsumerDeadLetters`];
+      expect(alarm.Properties).toMatchObject({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Statistic: 'Maximum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+      });
+      expect(alarm.Properties.Dimensions[0].Name).toBe('QueueName');
+      expect(jobsExport(alarm.Properties.Dimensions[0].Value, 'UsageConsumerFailures')).toBe(true);
+      // Not the scheduled jobs' dead-letter queue: that one's messages are not to be replayed.
+      expect(render(alarm.Properties.Dimensions[0].Value)).not.toContain('JobDeadLetters');
+    });
+
+    it('graphs its iterator age, errors and discarded batches on the dashboard', () => {
+      const lines = metricLines(dashboardBody(template));
+      const age = lines.filter((l) => l.namespace === 'AWS/Lambda' && l.name === 'IteratorAge');
+      expect(age).toHaveLength(1);
+      expect(age[0]!.options).toMatchObject({ stat: 'Maximum', period: 60 });
+      expect(age[0]!.dims.FunctionName).toMatch(/UsageConsumerFunction/);
+      const errors = lines.filter(
+        (l) =>
+          l.namespace === 'AWS/Lambda' &&
+          l.name === 'Errors' &&
+          /UsageConsumerFunction/.test(l.dims.FunctionName ?? ''),
+      );
+      expect(errors).toHaveLength(1);
+      const queued = lines.filter(
+        (l) => l.namespace === 'AWS/SQS' && /UsageConsumerFailures/.test(l.dims.QueueName ?? ''),
+      );
+      expect(queued).toHaveLength(1);
+    });
+  });
+
   it('graphs each endpoint variant from SageMaker metrics', () => {
     const lines = metricLines(dashboardBody(template)).filter((l) => l.namespace === 'AWS/SageMaker');
     for (const v of seed.versions) {
@@ -246,6 +316,9 @@ describe('observability without model endpoints, and with an alarm address', () 
         'tollgate-dev-BillingSyncFailures',
         'tollgate-dev-BillingSyncErrors',
         'tollgate-dev-JobsDeadLetters',
+        'tollgate-dev-UsageConsumerIteratorAge',
+        'tollgate-dev-UsageConsumerErrors',
+        'tollgate-dev-UsageConsumerDeadLetters',
       ].sort(),
     );
     const sagemaker = metricLines(dashboardBody(template)).filter((l) => l.namespace === 'AWS/SageMaker');
