@@ -1,6 +1,7 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Stores } from '../functions/api/deps';
-import { issueApiKey } from '../shared/auth/issue-api-key';
+import { hashApiKey } from '../shared/auth/api-keys';
+import { issueApiKey, prepareApiKey } from '../shared/auth/issue-api-key';
 import { seedCatalog } from '../shared/catalog/seed';
 import { keys } from '../shared/db/keys';
 import { newId } from '../shared/ids';
@@ -24,10 +25,12 @@ export interface DemoSeed {
 /**
  * At first start, a demo tenant with one API key, so the platform can be called at once.
  * A marker item makes later starts skip it (and they cannot print the secret again).
+ * `restore`: the demo this process made before an in-memory store was restarted empty: made again
+ * with the same ids and secret, so the key printed at start keeps working.
  */
-export async function seedDemoTenant(stores: Stores, table: string): Promise<DemoSeed> {
+export async function seedDemoTenant(stores: Stores, table: string, restore?: DemoSeed): Promise<DemoSeed> {
   const marker = keys.seedMarker('demo');
-  const tenantId = newId('ten');
+  const tenantId = restore?.secret ? restore.tenantId : newId('ten');
   try {
     await stores.dynamo.doc.send(
       new PutCommand({
@@ -49,7 +52,9 @@ export async function seedDemoTenant(stores: Stores, table: string): Promise<Dem
     plan: 'enterprise',
     createdAt: new Date().toISOString(),
   });
-  const { key, secret } = await issueApiKey(stores.apiKeys, { tenantId, name: 'demo key' });
+  const { key, secret } = restore?.secret
+    ? await restoreKey(stores, tenantId, restore.keyId, restore.secret)
+    : await issueApiKey(stores.apiKeys, { tenantId, name: 'demo key' });
   await stores.dynamo.doc.send(
     new PutCommand({
       TableName: table,
@@ -57,4 +62,12 @@ export async function seedDemoTenant(stores: Stores, table: string): Promise<Dem
     }),
   );
   return { tenantId, keyId: key.id, secret };
+}
+
+/** The demo key stored again under its id, from the secret this process still holds. */
+async function restoreKey(stores: Stores, tenantId: string, keyId: string, secret: string) {
+  const fresh = prepareApiKey({ tenantId, name: 'demo key' }).key;
+  const key = { ...fresh, id: keyId, visiblePrefix: secret.slice(0, fresh.visiblePrefix.length) };
+  await stores.apiKeys.create(key, hashApiKey(secret));
+  return { key, secret };
 }

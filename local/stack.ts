@@ -14,8 +14,9 @@ import type { Config } from '../shared/config';
 import { ensureTables } from '../shared/db/create-tables';
 import { tableNames } from '../shared/db/tables';
 import { OutboxEmailSender, type OutboxMessage } from '../shared/email/outbox-sender';
+import { ApiError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
-import { type EmbeddedDynamo, startEmbeddedDynamo } from './dynamodb';
+import { type SupervisedDynamo, superviseDynamo } from './dynamodb-supervisor';
 import { listen, serverTimeouts } from './http-server';
 import { type SupervisedRuntime, superviseRuntime } from './runtime/supervisor';
 import { type DemoSeed, seedCatalogIfAbsent, seedDemoTenant } from './seed';
@@ -30,6 +31,8 @@ export interface LocalStack {
   runtimeUrl: string;
   /** The runtime process this stack supervises (restarted if it dies); null when SAGEMAKER_ENDPOINT is given. */
   runtime: Pick<SupervisedRuntime, 'pid' | 'restarts'> | null;
+  /** The DynamoDB Local this stack supervises (restarted if it dies); null when DYNAMODB_ENDPOINT is given. */
+  dynamo: Pick<SupervisedDynamo, 'pid' | 'restarts' | 'state'> | null;
   /** Where DynamoDB Local keeps its files; null when in memory or external. */
   dataPath: string | null;
   demo: DemoSeed;
@@ -62,10 +65,24 @@ function printEmail(m: OutboxMessage): string {
   return `\n${rule}\nEmail #${m.id} (${m.kind}) to ${m.to}\nSubject: ${m.subject}\n\n${m.text}\n${rule}\n`;
 }
 
+/** The answer while a restarted DynamoDB Local is being set up again (in memory: tables and seed). */
+function storeRecovering(): Response {
+  const err = new ApiError(
+    'store_unavailable',
+    'The local DynamoDB was restarted and is being set up again, so the request was not run; you were not billed. Try again.',
+  );
+  return Response.json(err.toEnvelope(), {
+    status: err.status,
+    headers: { 'retry-after': '1', 'x-should-retry': 'true' },
+  });
+}
+
 /**
  * Starts the whole platform on this machine: DynamoDB Local (unless an endpoint is configured),
  * the model runtime process (unless a SageMaker endpoint is configured), tables and seed data,
- * and the API on one Node server. `GET /health` answers 200 once all of it answers.
+ * and the API on one Node server. `GET /health` answers 200 once all of it answers. DynamoDB Local
+ * and the runtime are supervised: either is restarted if it dies, and `/health` turns green again
+ * by itself.
  */
 export async function startLocalStack(
   config: Config,
@@ -77,9 +94,17 @@ export async function startLocalStack(
     for (const s of started.reverse()) await s.stop().catch(() => {});
   };
   try {
-    let dynamo: EmbeddedDynamo | undefined;
+    // What a restarted DynamoDB Local needs before it serves again: set once the stores exist.
+    let setUpStore: (() => Promise<void>) | undefined;
+    let dynamo: SupervisedDynamo | undefined;
     if (!config.DYNAMODB_ENDPOINT) {
-      dynamo = await startEmbeddedDynamo({ dataDir: config.TOLLGATE_IN_MEMORY ? null : config.DATA_DIR });
+      dynamo = await superviseDynamo(
+        {
+          dataDir: config.TOLLGATE_IN_MEMORY ? null : config.DATA_DIR,
+          afterRestart: () => setUpStore?.() ?? Promise.resolve(),
+        },
+        log,
+      );
       started.push(dynamo);
     }
     let runtime: SupervisedRuntime | undefined;
@@ -93,24 +118,35 @@ export async function startLocalStack(
       SAGEMAKER_ENDPOINT: config.SAGEMAKER_ENDPOINT ?? runtime?.url,
     };
     const stores = createStores(wired);
-    await ensureTables(stores.dynamo.client, wired.STAGE);
     const names = tableNames(wired.STAGE);
-    await seedCatalogIfAbsent(stores, wired.STAGE);
-    const demo = await seedDemoTenant(stores, names.main);
-
-    let operator: LocalStack['operator'] = null;
-    if (wired.OPERATOR_EMAIL && wired.OPERATOR_PASSWORD) {
-      const made = await createOperator(
-        { operators: stores.operators, audit: stores.audit, now: () => new Date() },
-        {
-          email: wired.OPERATOR_EMAIL,
-          password: wired.OPERATOR_PASSWORD,
-          actor: { kind: 'system', id: 'config' },
-        },
-      );
-      if (made.status === 'invalid') throw new Error(`OPERATOR_EMAIL/OPERATOR_PASSWORD: ${made.message}`);
-      operator = { email: wired.OPERATOR_EMAIL.toLowerCase(), created: made.status === 'created' };
-    }
+    /**
+     * Tables, the seed catalog and plans, the demo tenant and the configured operator, each made
+     * only if absent: at start, and again after DynamoDB Local was restarted (in memory it comes
+     * back empty; `restore` makes the demo again with the key printed at start).
+     */
+    const setUp = async (restore?: DemoSeed) => {
+      await ensureTables(stores.dynamo.client, wired.STAGE);
+      await seedCatalogIfAbsent(stores, wired.STAGE);
+      const seeded = await seedDemoTenant(stores, names.main, restore);
+      let op: LocalStack['operator'] = null;
+      if (wired.OPERATOR_EMAIL && wired.OPERATOR_PASSWORD) {
+        const made = await createOperator(
+          { operators: stores.operators, audit: stores.audit, now: () => new Date() },
+          {
+            email: wired.OPERATOR_EMAIL,
+            password: wired.OPERATOR_PASSWORD,
+            actor: { kind: 'system', id: 'config' },
+          },
+        );
+        if (made.status === 'invalid') throw new Error(`OPERATOR_EMAIL/OPERATOR_PASSWORD: ${made.message}`);
+        op = { email: wired.OPERATOR_EMAIL.toLowerCase(), created: made.status === 'created' };
+      }
+      return { seeded, op };
+    };
+    const { seeded: demo, op: operator } = await setUp();
+    setUpStore = async () => {
+      await setUp(demo);
+    };
 
     const print = opts.print ?? ((text: string) => process.stdout.write(text));
     const outbox = new OutboxEmailSender({ onSend: (m) => print(printEmail(m)) });
@@ -159,10 +195,13 @@ export async function startLocalStack(
     );
     server.get('/health', async (c) => {
       const [db, models] = await Promise.all([
-        stores.dynamo.client
-          .send(new DescribeTableCommand({ TableName: names.main }))
-          .then(() => 'ok' as const)
-          .catch(() => 'down' as const),
+        // A restarted DynamoDB Local is not ok until its tables and seed are back.
+        dynamo && dynamo.state() !== 'up'
+          ? dynamo.state()
+          : stores.dynamo.client
+              .send(new DescribeTableCommand({ TableName: names.main }))
+              .then(() => 'ok' as const)
+              .catch(() => 'down' as const),
         fetch(new URL('/ping', wired.SAGEMAKER_ENDPOINT), { signal: AbortSignal.timeout(2_000) })
           .then(async (r) => {
             if (r.ok) return 'ok' as const;
@@ -182,7 +221,12 @@ export async function startLocalStack(
     // Lambda entry runs it: `route()` would wrap each of its handlers in a fresh error-handling
     // composition on every request (a tenth of the allocations of a served request).
     const api = createApiApp(deps);
-    server.all('*', (c) => api.fetch(c.req.raw, c.env));
+    // While a restarted in-memory DynamoDB Local starts and is set up again, it would answer as if
+    // tables, tenants and keys did not exist (500s, 401s): the API is not asked until it is whole
+    // again. (On disk its data survived; and while it is down, the API's own 503 answers, as it
+    // would against DynamoDB.)
+    const emptyAfterRestart = () => dynamo?.dataPath === null && dynamo.state() === 'recovering';
+    server.all('*', (c) => (emptyAfterRestart() ? storeRecovering() : api.fetch(c.req.raw, c.env)));
 
     const { server: httpServer } = await listen(server.fetch, {
       port: wired.PORT,
@@ -218,6 +262,7 @@ export async function startLocalStack(
       dynamoEndpoint: wired.DYNAMODB_ENDPOINT!,
       runtimeUrl: wired.SAGEMAKER_ENDPOINT!,
       runtime: runtime ? { pid: runtime.pid, restarts: runtime.restarts } : null,
+      dynamo: dynamo ? { pid: dynamo.pid, restarts: dynamo.restarts, state: dynamo.state } : null,
       dataPath: dynamo?.dataPath ?? null,
       demo,
       config: wired,
