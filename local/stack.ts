@@ -16,6 +16,7 @@ import { tableNames } from '../shared/db/tables';
 import { OutboxEmailSender, type OutboxMessage } from '../shared/email/outbox-sender';
 import { ApiError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
+import { StreamPoller } from '../shared/metering/stream-poller';
 import { type SupervisedDynamo, superviseDynamo } from './dynamodb-supervisor';
 import { listen, serverTimeouts } from './http-server';
 import { type SupervisedRuntime, superviseRuntime } from './runtime/supervisor';
@@ -45,6 +46,8 @@ export interface LocalStack {
   billing: 'stripe' | 'ledger';
   /** One meter-sync run now (the timer's job), e.g. after a test served usage. */
   runBillingSync(now?: Date): Promise<BillingSyncResult>;
+  /** Applies what the usage stream holds to the aggregates now (the poller does it every USAGE_POLL_MS). */
+  drainUsage(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -171,6 +174,13 @@ export async function startLocalStack(
     }, wired.RESERVATION_SWEEP_MS);
     sweeper.unref();
     started.push({ stop: async () => clearInterval(sweeper) });
+    // The usage aggregates, from the usage table's stream: what the Lambda consumer does in AWS.
+    const usagePoller = new StreamPoller(stores.dynamo.client, names.usage, stores.usageConsumer, {
+      idleMs: wired.USAGE_POLL_MS,
+      onError: (err) => log.warn({ err }, 'usage stream poll failed; retrying'),
+    });
+    usagePoller.start();
+    started.push({ stop: () => usagePoller.stop() });
     // Closed usage windows to Stripe; in ledger-only mode there is nothing to send, so no timer.
     let syncing: Promise<BillingSyncResult> | undefined;
     const runBillingSync = (now = new Date()) => {
@@ -270,6 +280,7 @@ export async function startLocalStack(
       operator,
       billing: deps.billing.gateway.mode,
       runBillingSync,
+      drainUsage: () => usagePoller.drain(),
       stop: stopAll,
     };
   } catch (err) {

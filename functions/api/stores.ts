@@ -13,6 +13,7 @@ import { createDynamo, type Dynamo } from '../../shared/db/client';
 import { tableNames } from '../../shared/db/tables';
 import { IdempotencyStore } from '../../shared/idempotency/idempotency-store';
 import { PlatformUsageStore } from '../../shared/metering/platform-usage';
+import { UsageConsumer } from '../../shared/metering/usage-consumer';
 import { UsageStore } from '../../shared/metering/usage-store';
 import { ModelHealthStore } from '../../shared/observability/model-health-store';
 import { AlertStore } from '../../shared/quotas/alerts';
@@ -32,6 +33,8 @@ export interface Stores {
   plans: PlanStore;
   quotas: QuotaStore;
   platformUsage: PlatformUsageStore;
+  /** Derives the usage aggregates from the usage table's stream (run by a poller or a Lambda). */
+  usageConsumer: UsageConsumer;
   modelHealth: ModelHealthStore;
   alerts: AlertStore;
   users: UserStore;
@@ -59,6 +62,7 @@ export function createStores(config: Config, overrides: { dynamo?: Dynamo } = {}
     plans: new PlanStore(dynamo.doc, names.main, config.CATALOG_CACHE_TTL_MS),
     quotas: new QuotaStore(dynamo.doc, names.main, names.usage),
     platformUsage: new PlatformUsageStore(dynamo.doc, names.usage),
+    usageConsumer: new UsageConsumer(dynamo.doc, names),
     modelHealth: new ModelHealthStore(dynamo.doc, names.usage),
     alerts: new AlertStore(dynamo.doc, names.main),
     users: new UserStore(dynamo.doc, names.main),

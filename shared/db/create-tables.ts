@@ -4,9 +4,13 @@ import {
   DescribeTableCommand,
   type DynamoDBClient,
   ResourceInUseException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { type TableDefinition, type TableId, tableDefinitions, tableName } from './tables';
+
+/** The usage consumer needs both images: a change counts as the new image less the old one. */
+export const STREAM_VIEW = 'NEW_AND_OLD_IMAGES' as const;
 
 /** The CreateTable request for a definition: the same keys and indexes the CDK stack declares. */
 export function createTableInput(def: TableDefinition, name: string): CreateTableCommandInput {
@@ -35,7 +39,7 @@ export function createTableInput(def: TableDefinition, name: string): CreateTabl
           })),
         }
       : {}),
-    ...(def.stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' } } : {}),
+    ...(def.stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: STREAM_VIEW } } : {}),
   };
 }
 
@@ -53,6 +57,7 @@ export async function ensureTables(client: DynamoDBClient, stage: string): Promi
       created.push(name);
     } catch (err) {
       if (!(err instanceof ResourceInUseException)) throw err;
+      if (def.stream) await ensureStreamView(client, name);
       continue;
     }
     await waitActive(client, name);
@@ -64,6 +69,29 @@ export async function ensureTables(client: DynamoDBClient, stage: string): Promi
     );
   }
   return created;
+}
+
+/**
+ * A table made before the consumer needed old images publishes new images only: its stream is
+ * turned off and on again with both (a new stream; the old one's records were already counted).
+ */
+async function ensureStreamView(client: DynamoDBClient, name: string): Promise<void> {
+  const out = await client.send(new DescribeTableCommand({ TableName: name }));
+  const spec = out.Table?.StreamSpecification;
+  if (spec?.StreamEnabled && spec.StreamViewType === STREAM_VIEW) return;
+  if (spec?.StreamEnabled) {
+    await client.send(
+      new UpdateTableCommand({ TableName: name, StreamSpecification: { StreamEnabled: false } }),
+    );
+    await waitActive(client, name);
+  }
+  await client.send(
+    new UpdateTableCommand({
+      TableName: name,
+      StreamSpecification: { StreamEnabled: true, StreamViewType: STREAM_VIEW },
+    }),
+  );
+  await waitActive(client, name);
 }
 
 async function waitActive(client: DynamoDBClient, name: string): Promise<void> {

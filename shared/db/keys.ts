@@ -1,3 +1,8 @@
+import { shardOf } from './shard';
+
+/** Partitions one tenant's usage records are spread over. */
+export const USAGE_EVENT_SHARDS = 16;
+
 /**
  * Every partition and sort key pattern, in one place. Tenant-owned items lead with the tenant id;
  * the API-key hash lookup is the one exception, by necessity: the hot path knows only the hash.
@@ -13,11 +18,22 @@ export const keys = {
   modelVersion: (name: string, version: string) => ({ pk: `MODEL#${name}`, sk: `VERSION#${version}` }),
   /** The catalog is small: every model and version sits in one GSI partition, read in one Query. */
   catalogIndex: () => 'CATALOG',
-  /** A usage event, unique per request id: the conditional put on this key is what makes it once-only. */
+  /**
+   * A usage record, unique per request id: the conditional put on this key is what makes it
+   * once-only. A tenant's records are spread over USAGE_EVENT_SHARDS partitions (by a hash of the
+   * request id), so no partition key takes a write per request of one tenant; a time range is one
+   * Query per shard (request ids are time-ordered).
+   */
   usageEvent: (tenantId: string, requestId: string) => ({
-    pk: `TENANT#${tenantId}`,
+    pk: `TENANT#${tenantId}#EV${shardOf(requestId, USAGE_EVENT_SHARDS)}`,
     sk: `EVENT#${requestId}`,
   }),
+  usageEventShard: (tenantId: string, shard: number) => `TENANT#${tenantId}#EV${shard}`,
+  /** Where records were kept before they were spread (still read, never written). */
+  usageEventLegacyPartition: (tenantId: string) => `TENANT#${tenantId}`,
+  /** The stream consumer's place in one shard of the usage table's stream. */
+  consumerCheckpoint: (streamShardId: string) => ({ pk: 'CONSUMER#USAGE', sk: `SHARD#${streamShardId}` }),
+  consumerPartition: () => 'CONSUMER#USAGE',
   /** The daily aggregate per tenant x day x model version x key. */
   usageDaily: (tenantId: string, day: string, model: string, version: string, keyId: string) => ({
     pk: `TENANT#${tenantId}`,
@@ -166,6 +182,7 @@ export type EntityType =
   | 'model_version'
   | 'usage_event'
   | 'usage_daily'
+  | 'consumer_checkpoint'
   | 'seed'
   | 'model_pin'
   | 'audit_entry'

@@ -1,18 +1,12 @@
 import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../db/keys';
 import { shardOf } from '../db/shard';
-import type { TransactItem } from '../db/transact';
-import type { UsageEvent } from './usage-store';
 
 /**
- * Shards of each platform-wide aggregate. Every settled request adds to one shard of its day's
- * platform aggregate (picked by its request id) and to its tenant's monthly total (whose
- * partition is picked by the tenant id); readers query every shard and sum.
- *
- * The bound that matters: an item takes part in one transaction at a time (DynamoDB cancels the
- * others with TransactionConflict, which `transact` retries), so the platform settles at most
- * about PLATFORM_SHARDS / (settle latency) requests a second before retries pile up: 32 shards at
- * 20 ms is about 1,600 a second. Raise it for more (an admin read is one Query per shard).
+ * Shards of each platform-wide aggregate. The usage consumer adds each batch to the shard of its
+ * day's platform aggregate that its stream shard maps to, and to each tenant's monthly total
+ * (whose partition is picked by the tenant id); readers query every shard and sum. The consumer
+ * writes each such item at most once per batch, not once per request.
  */
 export const PLATFORM_SHARDS = 32;
 
@@ -35,64 +29,6 @@ export interface PlatformDaily extends Counts {
 export interface TenantMonthTotal extends Counts {
   tenantId: string;
   month: string;
-}
-
-const ADD = 'ADD requests :one, inputTokens :in, outputTokens :out, images :img, costNanoUsd :cost';
-
-function addValues(event: UsageEvent) {
-  return {
-    ':one': 1,
-    ':in': event.units.input_tokens ?? 0,
-    ':out': event.units.output_tokens ?? 0,
-    ':img': event.units.images ?? 0,
-    ':cost': event.costNanoUsd,
-  };
-}
-
-/**
- * The platform's aggregates for one usage event, as transaction items written beside the event
- * (so they move exactly when the ledger does): the day x model version shard, and the tenant's
- * month total that the operators' top-tenants view reads.
- */
-export function platformUsageItems(table: string, event: UsageEvent): TransactItem[] {
-  const day = event.at.slice(0, 10);
-  const month = event.at.slice(0, 7);
-  return [
-    {
-      Update: {
-        TableName: table,
-        Key: keys.platformDaily(shardOf(event.requestId, PLATFORM_SHARDS), day, event.model, event.version),
-        UpdateExpression: `SET #type = :type, #day = :day, #model = :model, #version = :version ${ADD}`,
-        ExpressionAttributeNames: {
-          '#type': 'type',
-          '#day': 'day',
-          '#model': 'model',
-          '#version': 'version',
-        },
-        ExpressionAttributeValues: {
-          ':type': 'platform_daily',
-          ':day': day,
-          ':model': event.model,
-          ':version': event.version,
-          ...addValues(event),
-        },
-      },
-    },
-    {
-      Update: {
-        TableName: table,
-        Key: keys.platformTenantMonth(month, shardOf(event.tenantId, PLATFORM_SHARDS), event.tenantId),
-        UpdateExpression: `SET #type = :type, tenantId = :tenant, #month = :month ${ADD}`,
-        ExpressionAttributeNames: { '#type': 'type', '#month': 'month' },
-        ExpressionAttributeValues: {
-          ':type': 'platform_tenant_month',
-          ':tenant': event.tenantId,
-          ':month': month,
-          ...addValues(event),
-        },
-      },
-    },
-  ];
 }
 
 function counts(item: Record<string, unknown>): Counts {

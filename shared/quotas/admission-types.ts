@@ -12,7 +12,7 @@ export type AdmitResult = { ok: true; admission: Admission } | Refusal;
 export interface AdmissionOptions {
   /** How long a lease admits requests after its last refill (0: no leases, a reservation per request). */
   leaseMs: number;
-  /** An idle lease (nothing in flight, nothing admitted) gives back what it holds after this long. */
+  /** An idle lease (nothing in flight, nothing admitted) is given back by the next request after this long. */
   idleMs: number;
   now: () => Date;
   onError?: (err: unknown, what: string) => void;
@@ -26,11 +26,12 @@ export interface Lease {
   admitUntil: number;
   ttlMs: number;
   granted: Amount;
-  /** Settled actual use plus the worst case of requests in flight. */
+  /**
+   * Settled actual use (requests that failed count one request each) plus the worst case of
+   * requests in flight: what is given back is `granted - used`.
+   */
   used: Amount;
   holds: number;
-  /** Requests admitted here that failed: not settled, yet counted (never given back). */
-  failed: number;
   /** Requests to ask room for beyond the current demand; doubles while refills keep coming. */
   headroom: number;
   /** Requests the last refill granted: the lease refills ahead when half of that is left. */
@@ -44,5 +45,4 @@ export interface Lease {
   /** Slots being returned early while the lease closes. */
   returning?: Promise<void>;
   lastActivity: number;
-  timer?: ReturnType<typeof setTimeout>;
 }

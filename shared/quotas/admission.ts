@@ -19,7 +19,9 @@ const MAX_HEADROOM = 64;
  * sizes follow demand but never exceed an eighth of a limit or a quarter of what the counters had
  * left at the last read, and a refused refill sends requests to exact single reservations (the
  * store's own answer, as before leases), so near a limit admission is exact. Unused capacity is
- * given back when the lease goes idle or its window ends, or by the sweeper past its expiry.
+ * given back when a later request finds the lease idle or its window over (no timers: a frozen
+ * Lambda environment runs none), or, past the lease's expiry, by the sweeper or by an instance
+ * that needs the room (from the lease's usage records).
  */
 export class QuotaAdmission {
   private readonly leases = new Map<string, Lease>();
@@ -33,6 +35,7 @@ export class QuotaAdmission {
 
   async admit(req: ReservationRequest): Promise<AdmitResult> {
     const worst = worstOf(req);
+    this.retireStale(this.opts.now().getTime());
     if (this.opts.leaseMs > 0) {
       for (let attempt = 0; attempt < 16; attempt++) {
         const lease = this.leaseFor(req);
@@ -76,11 +79,22 @@ export class QuotaAdmission {
     return r;
   }
 
+  /**
+   * Records a served request: its usage record, one conditional PutItem (see the stores). A
+   * single reservation is then corrected to the actual use (given back what it did not use); if
+   * that fails, the sweeper does it from the record.
+   */
   async settle(a: Admission, actual: Actual, event: UsageEvent): Promise<'recorded' | 'duplicate'> {
     if (a.kind === 'reservation') return this.store.settle(a.reservation, actual, event);
     try {
-      const out = await this.store.leases.settle(a.lease.ref, actual, event);
-      if (out === 'recorded') a.lease.used = plus(a.lease.used, { ...actual, requests: 0, slots: 0 });
+      const lease = a.lease;
+      const out = await this.store.leases.settle(lease.ref, actual, event, {
+        now: this.opts.now(),
+        expiresAt: new Date(lease.admitUntil + lease.ttlMs).toISOString(),
+      });
+      if (out === 'recorded') lease.used = plus(lease.used, { ...actual, requests: 0, slots: 0 });
+      // A request id recorded before is not a new request: it does not count again.
+      else lease.used = minus(lease.used, { ...zero(), requests: 1 });
       return out;
     } finally {
       this.unhold(a);
@@ -90,8 +104,8 @@ export class QuotaAdmission {
   /** A failed request gives back what it held: its lease's room locally, or its reservation. */
   async release(a: Admission): Promise<boolean> {
     if (a.kind === 'reservation') return this.store.release(a.reservation);
-    // Its request still counts against the per-minute limit, as a released reservation's does.
-    a.lease.failed++;
+    // Its request still counts against the per-minute limit (unhold keeps it), as a released
+    // reservation's does.
     this.unhold(a);
     return true;
   }
@@ -167,8 +181,9 @@ export class QuotaAdmission {
       granted: zero(),
       used: zero(),
       holds: 0,
-      failed: 0,
-      headroom: 4,
+      // A lease that replaces one of the same tenant x key (a new minute) starts at the size its
+      // predecessor had reached: a steady load does not ramp up again every minute.
+      headroom: current ? Math.max(4, Math.min(current.headroom, MAX_HEADROOM)) : 4,
       lastGrant: 0,
       closing: false,
       lastActivity: now,
@@ -207,7 +222,19 @@ export class QuotaAdmission {
     lease.holds--;
     lease.lastActivity = this.opts.now().getTime();
     if (lease.closing && lease.holds === 0) void this.retire(lease);
-    else this.schedule(lease);
+  }
+
+  /**
+   * Gives back the leases this instance no longer needs (their minute over, or idle), checked
+   * whenever a request comes in: no timer is needed (a frozen Lambda environment runs none). A
+   * lease whose instance never runs again is given back by whoever reclaims it after its expiry.
+   */
+  private retireStale(now: number) {
+    for (const lease of this.leases.values()) {
+      if (lease.holds > 0 || lease.refill) continue;
+      const minuteEnd = Date.parse(`${lease.ref.minute}:00.000Z`) + 60_000;
+      if (now >= minuteEnd || now - lease.lastActivity >= this.opts.idleMs) void this.retire(lease);
+    }
   }
 
   /** One refill at a time per lease; concurrent callers share it. */
@@ -276,31 +303,12 @@ export class QuotaAdmission {
         .peek(req.tenantId, req.keyId, req.now)
         .then((counters) => viewOf(counters, grantedAtRead))
         .catch(() => undefined);
-      this.schedule(lease);
       return 'ok';
     };
     lease.refill = run().finally(() => {
       lease.refill = undefined;
     });
     return lease.refill;
-  }
-
-  /** Wakes when the lease may be given back: its window over, or idle. */
-  private schedule(lease: Lease) {
-    if (lease.timer) clearTimeout(lease.timer);
-    const now = this.opts.now().getTime();
-    const minuteEnd = Date.parse(`${lease.ref.minute}:00.000Z`) + 60_000;
-    const over = (t: number) => t >= minuteEnd || t - lease.lastActivity >= this.opts.idleMs;
-    const at = Math.min(minuteEnd, lease.lastActivity + this.opts.idleMs);
-    lease.timer = setTimeout(
-      () => {
-        lease.timer = undefined;
-        if (over(this.opts.now().getTime())) void this.retire(lease);
-        else this.schedule(lease);
-      },
-      Math.max(10, at - now),
-    );
-    lease.timer.unref?.();
   }
 
   /** Stops admitting from a lease and gives back what it holds once nothing is in flight. */
@@ -316,14 +324,13 @@ export class QuotaAdmission {
         return;
       }
     }
-    if (lease.timer) clearTimeout(lease.timer);
     if (lease.admitUntil === 0) return;
     lease.admitUntil = 0;
     await lease.returning;
     await this.track(
       lease.ref.tenantId,
       this.store.leases
-        .giveBack(lease.ref.tenantId, lease.ref.leaseId, { now: this.opts.now(), failed: lease.failed })
+        .giveBack(lease.ref.tenantId, lease.ref.leaseId, { now: this.opts.now(), used: lease.used })
         .then(
           () => {},
           (err: unknown) => this.opts.onError?.(err, 'lease not given back; the sweeper will'),

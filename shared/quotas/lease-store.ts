@@ -1,16 +1,19 @@
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { GroupCommit } from '../db/group-commit';
 import { keys } from '../db/keys';
 import { shardOf } from '../db/shard';
 import { type TransactItem, transact } from '../db/transact';
-import { type UsageEvent, usageEventItems } from '../metering/usage-store';
-import { type CounterTarget, counterDeltaItems, minus, zero } from './counter-deltas';
+import { type UsageEvent, UsageStore } from '../metering/usage-store';
+import { type CounterTarget, counterDeltaItems, minus, plus, zero } from './counter-deltas';
 import { type GrantScope, grantItems } from './grant-items';
 import { billingUnits } from './plans';
 import { type Actual, type Amount, RESERVATION_SHARDS, type Refusal } from './quota-types';
 import { windowsAt } from './windows';
 
 const DAY_S = 86_400;
+/** A request settling this close to its lease's expiry is recorded as if unleased (see `settle`). */
+const LATE_MARGIN_MS = 5_000;
+/** Request ids are made at a request's start, a little before its lease may be. */
+const RECORD_MARGIN_MS = 15 * 60_000;
 
 /** A lease as stored: where its counters are, and what it was granted and has settled (flat numbers). */
 export type LeaseItem = CounterTarget & {
@@ -58,19 +61,19 @@ function adds(side: 'g' | 's', a: Amount, names: Record<string, string>, values:
  * Leases in DynamoDB. A lease is a reservation for a block of capacity (N requests, their tokens,
  * units, cost and in-flight slots) that one API instance admits requests from in memory. It is
  * granted by the same conditional counter updates as a single reservation, so no limit can be
- * overshot by leasing; it records in itself what its requests settled (in the settlement's own
- * transaction), so what it did not use can be given back exactly, by the instance or, past its
- * expiry, by the sweeper.
+ * overshot by leasing. Its requests write only their usage records (naming the lease), so what it
+ * did not use can be given back exactly: by its instance, which counted them, or, once the lease
+ * has expired (its instance frozen or dead), by whoever reclaims it, from those records.
  */
 export class LeaseStore {
-  private readonly group: GroupCommit;
+  private readonly usage: UsageStore;
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly mainTable: string,
-    private readonly usageTable: string,
+    usageTable: string,
   ) {
-    this.group = new GroupCommit(doc);
+    this.usage = new UsageStore(doc, usageTable);
   }
 
   /** Opens a lease with `amount`, or extends it (when `extend`): one transaction either way. */
@@ -117,10 +120,10 @@ export class LeaseStore {
         minute: w.minute,
         month: w.month,
         expiresAt: lease.expiresAt,
+        createdAt: scope.now.getTime(),
         ...scope.flags,
       };
       for (const [n, v] of Object.entries(values)) item[n.slice(1)] = v;
-      for (const f of FIELDS) item[`s_${f}`] = 0;
       last = {
         Put: { TableName: this.mainTable, Item: item, ConditionExpression: 'attribute_not_exists(pk)' },
       };
@@ -133,41 +136,29 @@ export class LeaseStore {
   }
 
   /**
-   * Writes a request's usage event and aggregates and adds its actual use to the lease's settled
-   * amounts, in one transaction. If the lease is gone (swept: the request outlived it), the use is
-   * counted in full on the counters instead, still with the event. `duplicate` if the request id
-   * was already recorded (nothing changes).
+   * Records a request admitted from a lease: one conditional PutItem of its usage record, which
+   * names the lease (nothing else is written: what the lease's requests used is known to its
+   * instance, and to the sweeper from these records). A request settling so late that its lease
+   * may already have been given back (past `expiresAt` less a margin) is recorded without the lease
+   * and its use added to the counters itself. `duplicate` if the request id was already recorded.
    */
-  async settle(lease: LeaseRef, actual: Actual, event: UsageEvent): Promise<'recorded' | 'duplicate'> {
-    const used: Amount = { ...actual, requests: 1, slots: 0 };
-    const names: Record<string, string> = {};
-    const values: Record<string, unknown> = {};
-    const parts = adds('s', used, names, values);
-    const eventItems = usageEventItems(this.usageTable, event);
-    const items: TransactItem[] = [
-      ...eventItems,
-      {
-        Update: {
-          TableName: this.mainTable,
-          Key: keys.reservation(lease.tenantId, lease.leaseId),
-          UpdateExpression: `ADD ${parts.join(', ')}`,
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        },
-      },
-    ];
-    // Under load, with the settlements of other requests in one transaction; a failed batch (a
-    // duplicate in it, a lease gone) lets each member settle alone below, where its own conditions speak.
-    if ((await this.group.submit(items)) === 'committed') return 'recorded';
-    const result = await transact(this.doc, items);
-    if (result.ok) return 'recorded';
-    if (result.reasons[0]?.Code === 'ConditionalCheckFailed') return 'duplicate';
-    const unleased = await transact(this.doc, [
-      ...counterDeltaItems(this.mainTable, lease, { ...used, requests: 0 }),
-      ...eventItems,
-    ]);
-    return unleased.ok ? 'recorded' : 'duplicate';
+  async settle(
+    lease: LeaseRef,
+    actual: Actual,
+    event: UsageEvent,
+    at: { now: Date; expiresAt: string },
+  ): Promise<'recorded' | 'duplicate'> {
+    if (at.now.getTime() < Date.parse(at.expiresAt) - LATE_MARGIN_MS) {
+      return this.usage.record({ ...event, leaseId: lease.leaseId });
+    }
+    const out = await this.usage.record(event);
+    if (out === 'recorded') {
+      await transact(
+        this.doc,
+        counterDeltaItems(this.mainTable, lease, { ...actual, requests: 0, slots: 0 }),
+      );
+    }
+    return out;
   }
 
   /**
@@ -193,16 +184,17 @@ export class LeaseStore {
   }
 
   /**
-   * Gives back what a lease was granted and did not settle, and deletes it, in one transaction
-   * conditional on the settled amount read (a settlement racing in retries the read). With
-   * `expiredBefore`, only a lease whose expiry has passed (the sweeper). False if there is nothing
-   * to give back (already given back, or not expired). `failed`: requests the instance admitted
-   * that failed, whose request count is kept (the sweeper cannot know them: it gives them back).
+   * Gives back what a lease was granted and its requests did not use, and deletes it, in one
+   * transaction conditional on the lease as read (a refill or an early slot return racing in
+   * retries the read). Its instance passes `used` (it counted its requests in memory); the sweeper,
+   * for a lease whose instance froze or died (`expiredBefore`: only past its expiry), sums the
+   * lease's usage records instead. False if there is nothing to give back (already given back, or
+   * not expired).
    */
   async giveBack(
     tenantId: string,
     leaseId: string,
-    opts: { expiredBefore?: Date; now?: Date; failed?: number } = {},
+    opts: { expiredBefore?: Date; now?: Date; used?: Amount } = {},
   ): Promise<boolean> {
     const key = keys.reservation(tenantId, leaseId);
     for (let attempt = 0; attempt < 5; attempt++) {
@@ -212,9 +204,9 @@ export class LeaseStore {
       const item = out.Item as LeaseItem | undefined;
       if (!item) return false;
       if (opts.expiredBefore && item.expiresAt >= opts.expiredBefore.toISOString()) return false;
-      const unused = minus(amountOf(item, 'g'), amountOf(item, 's'));
-      // Requests that failed still count against the minute, as a released reservation's do.
-      unused.requests = Math.max(0, unused.requests - (opts.failed ?? 0));
+      const used = opts.used ?? (await this.usedByRecords(item));
+      const unused = minus(amountOf(item, 'g'), used);
+      unused.requests = Math.max(0, unused.requests);
       // A minute window that has ended is not given back to: its counter is gone or soon will be.
       const current = windowsAt(opts.now ?? opts.expiredBefore ?? new Date()).minute === item.minute;
       const target = {
@@ -228,11 +220,11 @@ export class LeaseStore {
             TableName: this.mainTable,
             Key: key,
             // Slots returned early (`returnSlots`) between the read and here are not returned twice.
-            ConditionExpression: 's_requests = :sr AND expiresAt = :exp AND g_slots = :gs',
+            ConditionExpression: 'expiresAt = :exp AND g_slots = :gs AND g_requests = :gr',
             ExpressionAttributeValues: {
-              ':sr': item.s_requests ?? 0,
               ':exp': item.expiresAt,
               ':gs': item.g_slots ?? 0,
+              ':gr': item.g_requests ?? 0,
             },
           },
         },
@@ -241,5 +233,33 @@ export class LeaseStore {
       if (result.ok) return true;
     }
     throw new Error(`lease ${leaseId} kept changing while being given back`);
+  }
+
+  /**
+   * What a lease's requests used, from their usage records (strongly consistent): billed ones
+   * their use, open streams their allowance, void ones only their request. The records of a lease
+   * start after it was made and are written before it expires.
+   */
+  private async usedByRecords(item: LeaseItem): Promise<Amount> {
+    const from = Number(item.createdAt ?? Date.parse(item.expiresAt) - 3_600_000) - RECORD_MARGIN_MS;
+    const to = Math.max(Date.parse(item.expiresAt), Date.now()) + RECORD_MARGIN_MS;
+    const records = await this.usage.listEvents(
+      item.tenantId,
+      { from, to },
+      { all: true, leaseId: item.leaseId },
+    );
+    let used = zero();
+    for (const r of records) {
+      const units = r.status === 'void' ? {} : r.units;
+      const tokens = (units.input_tokens ?? 0) + (units.output_tokens ?? 0);
+      used = plus(used, {
+        requests: 1,
+        slots: 0,
+        tokens,
+        units,
+        costNanoUsd: r.status === 'void' ? 0 : r.costNanoUsd,
+      });
+    }
+    return used;
   }
 }

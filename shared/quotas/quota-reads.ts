@@ -1,8 +1,13 @@
-import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { keys } from '../db/keys';
+import { shardOf } from '../db/shard';
+import { PLATFORM_SHARDS } from '../metering/platform-usage';
 import type { Units } from '../metering/pricing';
-import { minus } from './counter-deltas';
-import { amountOf } from './lease-store';
 import { billingUnits } from './plans';
 import type { MonthUse, Peek, Reservation } from './quota-types';
 import { windowsAt } from './windows';
@@ -12,6 +17,7 @@ export class QuotaReads {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly mainTable: string,
+    private readonly usageTable: string,
   ) {}
 
   /**
@@ -37,38 +43,23 @@ export class QuotaReads {
   }
 
   /**
-   * A month's use (this month by default): the counter, less what open leases hold and have not
-   * used, so it reads as requests settled plus single reservations in flight. The leases are read
-   * before and after the counter; if they changed in between (one was given back), it reads again.
+   * A month's use (this month by default) as billed: the tenant's month total that the usage
+   * consumer keeps from the usage records (as fresh as the consumer; capacity that leases and
+   * reservations hold is not use).
    */
   async month(tenantId: string, now: Date, month = windowsAt(now).month): Promise<MonthUse> {
-    for (let attempt = 0; ; attempt++) {
-      const before = await this.leasesOf(tenantId, month);
-      const out = await this.doc.send(
-        new BatchGetCommand({
-          RequestItems: {
-            [this.mainTable]: { Keys: [keys.quotaMonth(tenantId, month)], ConsistentRead: true },
-          },
-        }),
-      );
-      const after = await this.leasesOf(tenantId, month);
-      if (JSON.stringify(before) !== JSON.stringify(after) && attempt < 4) continue;
-      const use = monthUse(out.Responses?.[this.mainTable]?.[0]);
-      for (const lease of after) {
-        const unused = minus(amountOf(lease, 'g'), amountOf(lease, 's'));
-        use.costNanoUsd -= unused.costNanoUsd;
-        for (const u of billingUnits) {
-          if (use.units[u] !== undefined) use.units[u] = (use.units[u] ?? 0) - (unused.units[u] ?? 0);
-        }
-      }
-      return use;
+    const k = keys.platformTenantMonth(month, shardOf(tenantId, PLATFORM_SHARDS), tenantId);
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.usageTable, Key: k, ConsistentRead: true }),
+    );
+    const item = out.Item;
+    const units: Units = {};
+    if (item) {
+      units.input_tokens = Number(item.inputTokens ?? 0);
+      units.output_tokens = Number(item.outputTokens ?? 0);
+      units.images = Number(item.images ?? 0);
     }
-  }
-
-  private async leasesOf(tenantId: string, month: string): Promise<Record<string, unknown>[]> {
-    return (await this.openReservations(tenantId)).filter(
-      (r) => (r as unknown as Record<string, unknown>).kind === 'lease' && r.month === month,
-    ) as unknown as Record<string, unknown>[];
+    return { units, costNanoUsd: Number(item?.costNanoUsd ?? 0) };
   }
 
   /** A tenant's open reservations and leases (requests in flight, or lost and awaiting the sweeper). */

@@ -2,7 +2,7 @@ import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb
 import { keys } from '../db/keys';
 import { shardOf } from '../db/shard';
 import { type TransactItem, transact } from '../db/transact';
-import { type UsageEvent, usageEventItems } from '../metering/usage-store';
+import { type UsageEvent, UsageStore, usageRecordPut } from '../metering/usage-store';
 import { counterDeltaItems } from './counter-deltas';
 import { counterFlags, grantItems, impossible } from './grant-items';
 import { LeaseStore } from './lease-store';
@@ -28,13 +28,14 @@ const DAY_S = 86_400;
  * of conditional updates over every counter that applies (tenant and key minute windows, the
  * month, requests in flight) plus the reservation item: either every counter moves or none does,
  * so concurrent requests cannot overshoot and a refusal by one limit leaves the others untouched.
- * Settlement is one transaction too: counters corrected to the actual use, the reservation
- * deleted, and the usage event and daily aggregate written, all or nothing. Leases (`leases`)
- * are the same machinery for a block of requests that an instance admits from in memory.
+ * Settlement writes the usage record and corrects the counters in one transaction (only requests
+ * near a limit are reserved singly). Leases (`leases`) are the same machinery
+ * for a block of requests that an instance admits from in memory.
  */
 export class QuotaStore {
   readonly leases: LeaseStore;
   private readonly reads: QuotaReads;
+  private readonly usage: UsageStore;
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -42,7 +43,8 @@ export class QuotaStore {
     private readonly usageTable: string,
   ) {
     this.leases = new LeaseStore(doc, mainTable, usageTable);
-    this.reads = new QuotaReads(doc, mainTable);
+    this.reads = new QuotaReads(doc, mainTable, usageTable);
+    this.usage = new UsageStore(doc, usageTable);
   }
 
   async reserve(req: ReservationRequest): Promise<ReserveResult> {
@@ -97,13 +99,32 @@ export class QuotaStore {
   }
 
   /**
-   * Corrects the counters to the actual use and writes the usage event, in one transaction.
-   * If the sweeper already released the reservation (the model took longer than the reservation's
-   * life), the actual use is counted in full instead; if the request id was already settled,
-   * nothing changes. Returns whether this call recorded the usage.
+   * Records a reserved request's usage and swaps its reservation for the actual use, in one
+   * transaction: the usage record (conditional on its request id), the reservation deleted, the
+   * counters corrected. Only requests near a limit take this path (the rest are admitted from
+   * leases, whose requests write their record alone). If the sweeper already released the
+   * reservation (the request outlived it), the actual use is counted in full instead; if the request
+   * id was already recorded, nothing changes.
    */
   async settle(r: Reservation, actual: Actual, event: UsageEvent): Promise<'recorded' | 'duplicate'> {
-    const withReservation = await transact(this.doc, [
+    const record = usageRecordPut(this.usageTable, { ...event, leaseId: r.requestId });
+    const withReservation = await transact(this.doc, [record, ...this.correctionItems(r, actual)]);
+    if (withReservation.ok) return 'recorded';
+    if (withReservation.reasons[0]?.Code === 'ConditionalCheckFailed') return 'duplicate';
+    const unreserved = await transact(this.doc, [
+      record,
+      ...counterDeltaItems(this.mainTable, r, { ...actual, requests: 0, slots: 0 }),
+    ]);
+    return unreserved.ok ? 'recorded' : 'duplicate';
+  }
+
+  /** The reservation swapped for the actual use: its worst case given back. False if already done. */
+  async correct(r: Reservation, actual: Actual): Promise<boolean> {
+    return (await transact(this.doc, this.correctionItems(r, actual))).ok;
+  }
+
+  private correctionItems(r: Reservation, actual: Actual): TransactItem[] {
+    return [
       this.deleteReservation(r),
       ...counterDeltaItems(this.mainTable, r, {
         requests: 0,
@@ -112,14 +133,7 @@ export class QuotaStore {
         costNanoUsd: actual.costNanoUsd - r.costNanoUsd,
         units: unitsDelta(actual.units, r.units),
       }),
-      ...usageEventItems(this.usageTable, event),
-    ]);
-    if (withReservation.ok) return 'recorded';
-    const unreserved = await transact(this.doc, [
-      ...counterDeltaItems(this.mainTable, r, { ...actual, requests: 0, slots: 0 }),
-      ...usageEventItems(this.usageTable, event),
-    ]);
-    return unreserved.ok ? 'recorded' : 'duplicate';
+    ];
   }
 
   /** Gives back everything a reservation held (the model failed). False if it was already released. */
@@ -161,13 +175,28 @@ export class QuotaStore {
               ? await this.leases.giveBack(item.tenantId as string, item.leaseId as string, {
                   expiredBefore: now,
                 })
-              : await this.release(item as unknown as Reservation);
+              : await this.settleFromRecord(item as unknown as Reservation);
           if (done) released++;
         }
         cursor = out.LastEvaluatedKey;
       } while (cursor);
     }
     return released;
+  }
+
+  /**
+   * An expired reservation, finished by its usage record: corrected to the record's use if the
+   * request was served (an open stream counts its allowance), released if it was not.
+   */
+  private async settleFromRecord(r: Reservation): Promise<boolean> {
+    const record = await this.usage.get(r.tenantId, r.requestId);
+    if (!record || record.status === 'void') return this.release(r);
+    const units = record.units;
+    return this.correct(r, {
+      tokens: (units.input_tokens ?? 0) + (units.output_tokens ?? 0),
+      units,
+      costNanoUsd: record.costNanoUsd,
+    });
   }
 
   /** The counters a request reports: minute windows and the month, reservations and leases included. */

@@ -38,6 +38,7 @@ describe('the usage ledger', () => {
     expect(results.filter((r) => r === 'recorded')).toHaveLength(1);
     expect(results.filter((r) => r === 'duplicate')).toHaveLength(11);
     expect(await h.stores.usage.record(event(tenantId, requestId, 7))).toBe('duplicate');
+    await h.drainUsage();
     const [day] = await h.stores.usage.listDaily(tenantId, '2026-03-04', '2026-03-04');
     expect(day).toMatchObject({ requests: 1, inputTokens: 7, costNanoUsd: 700 });
     expect(await h.stores.usage.listEvents(tenantId)).toHaveLength(1);
@@ -47,6 +48,7 @@ describe('the usage ledger', () => {
     const tenantId = newId('ten');
     const tokens = Array.from({ length: 40 }, (_, i) => i + 1);
     await Promise.all(tokens.map((t) => h.stores.usage.record(event(tenantId, newId('req'), t))));
+    await h.drainUsage();
     const [day] = await h.stores.usage.listDaily(tenantId, '2026-03-01', '2026-03-31');
     const sum = tokens.reduce((a, b) => a + b, 0);
     expect(day).toMatchObject({ requests: 40, inputTokens: sum, costNanoUsd: sum * 100 });
@@ -56,6 +58,7 @@ describe('the usage ledger', () => {
     const tenantId = newId('ten');
     await h.stores.usage.record({ ...event(tenantId, newId('req'), 1), at: '2026-03-31T23:59:59.999Z' });
     await h.stores.usage.record({ ...event(tenantId, newId('req'), 1), at: '2026-04-01T00:00:00.000Z' });
+    await h.drainUsage();
     expect((await h.stores.usage.listDaily(tenantId, '2026-03-01', '2026-03-31')).map((d) => d.day)).toEqual([
       '2026-03-31',
     ]);
@@ -80,6 +83,7 @@ describe('reconciliation', () => {
       ...event(tenantId, newId('req', Date.parse('2026-05-31T23:59:59.900Z')), 1),
       at: '2026-06-01T00:00:00.100Z',
     });
+    await h.drainUsage();
     const clean = await reconcileMonth(h.stores.usage, tenantId, '2026-06', h.stores.platformUsage);
     expect(clean).toMatchObject({ events: 4, aggregates: 2, differences: [] });
 

@@ -151,7 +151,8 @@ describe(`sustained load for ${SECONDS} s over loopback`, () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(events.map((e) => e.requestId).sort()).toEqual([...ids].sort());
 
-    // The aggregates equal the sums of what the answers said.
+    // The aggregates (the stream consumer's, applied here up to now) equal the sums of what the answers said.
+    await stack.drainUsage();
     const sum = (f: (s: Served) => number) => served.reduce((a, s) => a + f(s), 0);
     const usage = (await (
       await fetch(`${stack.url}/v1/usage`, { headers: { authorization: `Bearer ${secret}` } })

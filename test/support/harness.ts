@@ -10,9 +10,11 @@ import { generateSigningJwk, JwksSigningKeys } from '../../shared/auth/sessions/
 import { type Config, loadConfig } from '../../shared/config';
 import type { Dynamo } from '../../shared/db/client';
 import { ensureTables } from '../../shared/db/create-tables';
+import { tableName } from '../../shared/db/tables';
 import { OutboxEmailSender } from '../../shared/email/outbox-sender';
 import { newId } from '../../shared/ids';
 import { createLogger } from '../../shared/logger';
+import { StreamPoller } from '../../shared/metering/stream-poller';
 import type { ModelClient } from '../../shared/models/model-client';
 import type { MetricsSink } from '../../shared/observability/metrics-sink';
 import type { LimitOverrides } from '../../shared/quotas/plans';
@@ -44,6 +46,12 @@ export interface Harness {
     limitOverrides?: LimitOverrides;
     spendCapNanoUsd?: number;
   }): Promise<TestTenant>;
+  /**
+   * Applies every usage record change the stream holds to the aggregates (what the consumer does
+   * off the hot path). `call` does it before every request that is not a model call, so reads of
+   * usage see what was served before them.
+   */
+  drainUsage(): Promise<number>;
   /** Calls the app in process. `json` sets the body and content type. */
   call(
     path: string,
@@ -105,6 +113,8 @@ export async function createHarness(
     clientIp: (c) => c.req.header('x-test-client-ip') ?? '192.0.2.1',
   });
   const app = createApiApp(deps);
+  const poller = new StreamPoller(stores.dynamo.client, tableName(stage, 'usage'), stores.usageConsumer);
+  const isModelCall = (method: string, path: string) => method === 'POST' && path.startsWith('/v1/');
 
   return {
     config,
@@ -138,12 +148,16 @@ export async function createHarness(
       });
       return { tenantId, keyId: key.id, key: secret };
     },
+    drainUsage: () => poller.drain(),
     async call(path, { method, key, json, body, headers = {} } = {}) {
+      const verb = method ?? (json !== undefined || body !== undefined ? 'POST' : 'GET');
+      // A store that is down (fault tests) fails the drain, not the call under test.
+      if (!isModelCall(verb, path)) await poller.drain().catch(() => 0);
       const h: Record<string, string> = { ...headers };
       if (key) h.authorization = `Bearer ${key}`;
       if (json !== undefined) h['content-type'] ??= 'application/json';
       return app.request(path, {
-        method: method ?? (json !== undefined || body !== undefined ? 'POST' : 'GET'),
+        method: verb,
         headers: h,
         body: json !== undefined ? JSON.stringify(json) : body,
       });

@@ -27,9 +27,12 @@ interface Rule {
   remaining: number;
 }
 
-/** What the settle writes and nothing else does: the once-only usage event (`EVENT#<request id>`). */
+/**
+ * What the settle writes and nothing else does: the once-only usage record (`EVENT#<request id>`),
+ * a PutItem of its own (or, for a single reservation near a limit, inside its transaction).
+ */
 export const writesUsageEvent = (call: StoreCall): boolean =>
-  call.operation === 'TransactWriteItems' && call.body.includes('"EVENT#');
+  (call.operation === 'PutItem' || call.operation === 'TransactWriteItems') && call.body.includes('"EVENT#');
 
 function bodyText(body: unknown): string {
   if (typeof body === 'string') return body;

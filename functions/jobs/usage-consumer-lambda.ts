@@ -1,0 +1,41 @@
+import { loadConfig } from '../../shared/config';
+import { createDynamo } from '../../shared/db/client';
+import { tableNames } from '../../shared/db/tables';
+import { createLogger } from '../../shared/logger';
+import { UsageConsumer, type UsageStreamRecord } from '../../shared/metering/usage-consumer';
+
+// Only the consumer: the API's composition root would bring Stripe, SES and every other store into
+// a bundle that runs for every batch of usage records.
+const config = loadConfig(process.env);
+const consumer = new UsageConsumer(
+  createDynamo({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT }).doc,
+  tableNames(config.STAGE),
+);
+const log = createLogger(config.LOG_LEVEL);
+
+/**
+ * What the event source mapping hands the function. It runs with a tumbling window, so each event
+ * names its stream shard (`shardId`): the consumer's checkpoint is per shard. The window's state is
+ * not used (each batch is applied at once); it is passed back empty.
+ */
+export interface UsageStreamEvent {
+  Records: UsageStreamRecord[];
+  shardId?: string;
+  eventSourceARN?: string;
+  isFinalInvokeForWindow?: boolean;
+}
+
+/**
+ * The usage table's stream consumer: one batch of one shard, applied to the aggregates exactly
+ * once (a retried or bisected batch skips what its checkpoint shows was applied). A failure throws:
+ * the event source mapping retries, bisects, and past its retries sends the batch to the
+ * on-failure destination.
+ */
+export async function handler(event: UsageStreamEvent): Promise<{ state: Record<string, never> }> {
+  if (event.Records.length === 0) return { state: {} };
+  if (!event.shardId)
+    throw new Error('usage consumer: the event names no shardId (is the tumbling window set?)');
+  const report = await consumer.apply(event.shardId, event.Records);
+  log.info({ shardId: event.shardId, ...report }, 'usage records applied');
+  return { state: {} };
+}
