@@ -56,6 +56,8 @@ export class StreamPoller {
       endpoint: config.endpoint,
       credentials: config.credentials,
       maxAttempts: 3,
+      // A store that stops answering fails a poll (retried next time), never hangs it.
+      requestHandler: { connectionTimeout: 2_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
     });
   }
 
@@ -108,7 +110,17 @@ export class StreamPoller {
 
   /** One GetRecords per open shard; the number of records applied. */
   private async pollOnce(): Promise<number> {
-    await this.refreshShards();
+    try {
+      await this.refreshShards();
+    } catch (err) {
+      // The table or its stream is gone (an in-memory store restarted: a new table, a new stream):
+      // start over from the table's current stream and its checkpoints.
+      if ((err as Error).name === 'ResourceNotFoundException') {
+        this.streamArn = undefined;
+        this.shards.clear();
+      }
+      throw err;
+    }
     let applied = 0;
     for (const shard of this.shards.values()) {
       if (shard.done) continue;

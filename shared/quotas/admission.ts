@@ -84,7 +84,13 @@ export class QuotaAdmission {
    * single reservation is then corrected to the actual use (given back what it did not use); if
    * that fails, the sweeper does it from the record.
    */
-  async settle(a: Admission, actual: Actual, event: UsageEvent): Promise<'recorded' | 'duplicate'> {
+  async settle(
+    a: Admission,
+    actual: Actual,
+    event: UsageEvent,
+    opts: { recorded?: boolean } = {},
+  ): Promise<'recorded' | 'duplicate'> {
+    if (opts.recorded) return this.settleRecorded(a, actual);
     if (a.kind === 'reservation') return this.store.settle(a.reservation, actual, event);
     try {
       const lease = a.lease;
@@ -99,6 +105,32 @@ export class QuotaAdmission {
     } finally {
       this.unhold(a);
     }
+  }
+
+  /**
+   * Settles a request whose usage record was already written (`recordFor`, before or while the
+   * model ran): a leased one in memory only; a single reservation corrected to the actual use (or,
+   * if the sweeper released it meanwhile, the actual use counted in full).
+   */
+  private async settleRecorded(a: Admission, actual: Actual): Promise<'recorded'> {
+    if (a.kind === 'reservation') {
+      await this.store.settleRecorded(a.reservation, actual);
+      return 'recorded';
+    }
+    a.lease.used = plus(a.lease.used, { ...actual, requests: 0, slots: 0 });
+    this.unhold(a);
+    return 'recorded';
+  }
+
+  /**
+   * The lease (or reservation) id a usage record written ahead of the answer must name, so that
+   * the sweeper counts it against what it was admitted from. Undefined when the lease may be given
+   * back before the request ends (then the record is written without it: see LeaseStore.settle).
+   */
+  recordLeaseId(a: Admission): string | undefined {
+    if (a.kind === 'reservation') return a.reservation.requestId;
+    const expiresAt = a.lease.admitUntil + a.lease.ttlMs;
+    return this.opts.now().getTime() < expiresAt - 5_000 ? a.lease.ref.leaseId : undefined;
   }
 
   /** A failed request gives back what it held: its lease's room locally, or its reservation. */

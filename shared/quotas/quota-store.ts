@@ -118,6 +118,20 @@ export class QuotaStore {
     return unreserved.ok ? 'recorded' : 'duplicate';
   }
 
+  /**
+   * A reserved request whose usage record was written ahead (naming the reservation): the
+   * reservation swapped for the actual use; if the sweeper released it meanwhile (it saw no record
+   * yet), the actual use is counted in full instead.
+   */
+  async settleRecorded(r: Reservation, actual: Actual): Promise<void> {
+    if (await this.correct(r, actual)) return;
+    // The sweeper got there first: it counted the record (and marked it), or it released the
+    // reservation before the record existed, and the use is counted here.
+    const record = (await this.usage.get(r.tenantId, r.requestId)) as { correctedAt?: string } | undefined;
+    if (record?.correctedAt) return;
+    await transact(this.doc, counterDeltaItems(this.mainTable, r, { ...actual, requests: 0, slots: 0 }));
+  }
+
   /** The reservation swapped for the actual use: its worst case given back. False if already done. */
   async correct(r: Reservation, actual: Actual): Promise<boolean> {
     return (await transact(this.doc, this.correctionItems(r, actual))).ok;
@@ -138,7 +152,11 @@ export class QuotaStore {
 
   /** Gives back everything a reservation held (the model failed). False if it was already released. */
   async release(r: Reservation): Promise<boolean> {
-    const result = await transact(this.doc, [
+    return (await transact(this.doc, this.releaseItems(r))).ok;
+  }
+
+  private releaseItems(r: Reservation): TransactItem[] {
+    return [
       this.deleteReservation(r),
       ...counterDeltaItems(this.mainTable, r, {
         requests: 0,
@@ -147,8 +165,7 @@ export class QuotaStore {
         costNanoUsd: -r.costNanoUsd,
         units: unitsDelta({}, r.units),
       }),
-    ]);
-    return result.ok;
+    ];
   }
 
   /**
@@ -186,17 +203,51 @@ export class QuotaStore {
 
   /**
    * An expired reservation, finished by its usage record: corrected to the record's use if the
-   * request was served (an open stream counts its allowance), released if it was not.
+   * request was served (an open stream counts its allowance; the record is marked so that a late
+   * settle does not count it again), released if it was not (on the condition that no record has
+   * appeared since it was read: a record written ahead of the answer may land at any moment).
    */
   private async settleFromRecord(r: Reservation): Promise<boolean> {
-    const record = await this.usage.get(r.tenantId, r.requestId);
-    if (!record || record.status === 'void') return this.release(r);
-    const units = record.units;
-    return this.correct(r, {
-      tokens: (units.input_tokens ?? 0) + (units.output_tokens ?? 0),
-      units,
-      costNanoUsd: record.costNanoUsd,
-    });
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const record = await this.usage.get(r.tenantId, r.requestId);
+      const recordKey = keys.usageEvent(r.tenantId, r.requestId);
+      if (!record) {
+        const released = await transact(this.doc, [
+          ...this.releaseItems(r),
+          {
+            ConditionCheck: {
+              TableName: this.usageTable,
+              Key: recordKey,
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+        ]);
+        if (released.ok) return true;
+        if (released.reasons[0]?.Code === 'ConditionalCheckFailed') return false;
+        continue;
+      }
+      if (record.status === 'void') return this.release(r);
+      const units = record.units;
+      const actual = {
+        tokens: (units.input_tokens ?? 0) + (units.output_tokens ?? 0),
+        units,
+        costNanoUsd: record.costNanoUsd,
+      };
+      const corrected = await transact(this.doc, [
+        ...this.correctionItems(r, actual),
+        {
+          Update: {
+            TableName: this.usageTable,
+            Key: recordKey,
+            UpdateExpression: 'SET correctedAt = :now',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: { ':now': new Date().toISOString() },
+          },
+        },
+      ]);
+      return corrected.ok;
+    }
+    return false;
   }
 
   /** The counters a request reports: minute windows and the month, reservations and leases included. */

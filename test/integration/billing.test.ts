@@ -149,6 +149,8 @@ describe('billing on the local stack, with a Stripe stand-in', () => {
       const res = await call('/v1/text/sentiment', { token: key, json: { model: 'sentiment', input } });
       expect(res.status).toBe(200);
     }
+    // The usage report reads the aggregates, which follow the ledger through the stream consumer.
+    await stack.drainUsage();
     const usage = await call('/v1/usage', { token: key });
     const tokens = usage.body.totals.input_tokens;
     expect(tokens).toBeGreaterThan(0);

@@ -51,6 +51,8 @@ describe('the local stack, in memory', () => {
     expect(ids.size).toBe(n);
     const servedTokens = bodies.reduce((s, b) => s + b.usage.input_tokens, 0);
 
+    // The report reads the aggregates: the stream consumer's, applied here up to now.
+    await stack.drainUsage();
     const usage = (await (
       await fetch(`${stack.url}/v1/usage`, { headers: { authorization: `Bearer ${key}` } })
     ).json()) as { totals: { requests: number; input_tokens: number; cost_usd: string } };
@@ -60,6 +62,7 @@ describe('the local stack, in memory', () => {
   });
 
   it('a refused request is not metered', async () => {
+    await stack.drainUsage();
     const before = (await (
       await fetch(`${stack.url}/v1/usage`, { headers: { authorization: `Bearer ${key}` } })
     ).json()) as { totals: { requests: number } };
@@ -67,6 +70,7 @@ describe('the local stack, in memory', () => {
     // One character changed (never to itself: a key may already end in 'x').
     const wrong = `${key.slice(0, -1)}${key.endsWith('x') ? 'y' : 'x'}`;
     expect((await sentiment(stack, wrong, 'fine')).status).toBe(401);
+    await stack.drainUsage();
     const after = (await (
       await fetch(`${stack.url}/v1/usage`, { headers: { authorization: `Bearer ${key}` } })
     ).json()) as { totals: { requests: number } };

@@ -161,7 +161,9 @@ describe('the official openai client against the local stack', () => {
     expect(Math.round(Number(totals.cost_usd) * 1e9)).toBe(reported.costNano);
   });
 
+  /** The usage report as the API answers it, once the stream consumer has applied everything so far. */
   async function ledger() {
+    await stack.drainUsage();
     const res = await fetch(`${stack.url}/v1/usage`, { headers: { authorization: `Bearer ${apiKey}` } });
     expect(res.status).toBe(200);
     const body = (await res.json()) as {

@@ -152,7 +152,10 @@ export async function createHarness(
     async call(path, { method, key, json, body, headers = {} } = {}) {
       const verb = method ?? (json !== undefined || body !== undefined ? 'POST' : 'GET');
       // A store that is down (fault tests) fails the drain, not the call under test.
-      if (!isModelCall(verb, path)) await poller.drain().catch(() => 0);
+      if (!isModelCall(verb, path)) {
+        const bounded = new Promise<number>((resolve) => setTimeout(() => resolve(0), 3_000).unref());
+        await Promise.race([poller.drain().catch(() => 0), bounded]);
+      }
       const h: Record<string, string> = { ...headers };
       if (key) h.authorization = `Bearer ${key}`;
       if (json !== undefined) h['content-type'] ??= 'application/json';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keys } from '../../shared/db/keys';
+import { keys, USAGE_EVENT_SHARDS } from '../../shared/db/keys';
 import { tableDefinitions, tableName, tableNames } from '../../shared/db/tables';
 
 describe('key builders', () => {
@@ -12,8 +12,15 @@ describe('key builders', () => {
       keys.usageDaily(t, '2026-01-02', 'sentiment', 'v1', 'key_1'),
       keys.modelPin(t, 'ocr'),
     ]) {
-      expect(k.pk).toBe(`TENANT#${t}`);
+      expect(k.pk === `TENANT#${t}` || k.pk.startsWith(`TENANT#${t}#`), k.pk).toBe(true);
     }
+  });
+
+  it("spread one tenant's usage records over USAGE_EVENT_SHARDS partitions, each request id in one", () => {
+    const pks = new Set(Array.from({ length: 400 }, (_, i) => keys.usageEvent('t', `req_${i}x`).pk));
+    expect(pks.size).toBe(USAGE_EVENT_SHARDS);
+    for (const pk of pks) expect(pk).toMatch(/^TENANT#t#EV\d+$/);
+    expect(keys.usageEvent('t', 'req_9').pk).toBe(keys.usageEvent('t', 'req_9').pk);
   });
 
   it('make one usage event key per request id, and distinct aggregates per day, model, version and key', () => {
