@@ -23,6 +23,7 @@ import { QuotaAdmission } from '../../shared/quotas/admission';
 import { UsageAlerts } from '../../shared/quotas/alerts';
 import type { ApiDeps, AppEnv } from './env';
 import { createStores, type Stores } from './stores';
+import { UsageFreshness } from './usage-freshness';
 
 /** Adapters at the machine's edge that the local runner and tests swap out. */
 export interface DepsOverrides {
@@ -123,11 +124,13 @@ export function composeApiDeps(
     quotas: stores.quotas,
     admission: new QuotaAdmission(stores.quotas, {
       leaseMs: config.QUOTA_LEASE_MS,
+      slotTtlMs: config.QUOTA_SLOT_TTL_MS,
       idleMs: config.QUOTA_LEASE_IDLE_MS,
       now,
       onError: (err, what) => log.warn({ err }, what),
     }),
     platformUsage: stores.platformUsage,
+    usageFreshness: new UsageFreshness(stores.usageConsumer, { now, log }),
     alerts: new UsageAlerts(stores.alerts, accounts.email, { publicUrl: config.PUBLIC_URL, now }),
     alertStore: stores.alerts,
     ids: newId,

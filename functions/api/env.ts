@@ -24,6 +24,7 @@ import type { PlanStore } from '../../shared/quotas/plan-store';
 import type { EffectiveLimits } from '../../shared/quotas/plans';
 import type { Peek, QuotaStore } from '../../shared/quotas/quota-store';
 import type { Tenant } from '../../shared/tenants/tenant-store';
+import type { UsageFreshness } from './usage-freshness';
 
 /** Everything the API needs from the outside world; the local server and Lambda wire different adapters. */
 export interface ApiDeps {
@@ -44,6 +45,8 @@ export interface ApiDeps {
   admission: QuotaAdmission;
   /** Usage across tenants (operators), written beside every usage event. */
   platformUsage: PlatformUsageStore;
+  /** How fresh the usage aggregates are (the stream consumer's checkpoints, cached ~1 s per instance). */
+  usageFreshness: UsageFreshness;
   /** 50/80/100% alerts: recorded once, emailed to the tenant's contact. */
   alerts: UsageAlerts;
   alertStore: AlertStore;
