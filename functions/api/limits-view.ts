@@ -13,6 +13,7 @@ import {
   PlanSchema,
   planView,
 } from './limits-schemas';
+import { FreshnessSchema } from './usage-freshness';
 
 const UnitCounts = z.object({
   input_tokens: z.number().int(),
@@ -51,24 +52,29 @@ export const LimitsSchema = z
       month: z.string().openapi({ example: '2026-11' }),
       resets_at: z.string(),
       used: UnitCounts.extend({ cost_usd: z.string() }).openapi({
-        description: 'As the quota counters hold it: settled use plus requests in flight.',
+        description:
+          "This month's use as billed: the month total the usage consumer keeps from the usage records, " +
+          'complete up to `freshness.as_of` (requests served since may not be in it yet).',
       }),
     }),
     alerts: z.array(AlertSchema).openapi({ description: "This month's alerts, newest first." }),
+    freshness: FreshnessSchema,
   })
   .openapi('Limits');
 
 /**
  * A tenant's limits: its plan, the operator's overrides, the owner's cap, the effective result and
- * this month's use. Reads: the plan (cached), the month counter (one BatchGet), the alerts (one Query).
+ * this month's use, with how fresh that use is. Reads: the plan (cached), the month total (one
+ * GetItem), the alerts (one Query), the consumer's checkpoints (one Query, cached ~1 s per instance).
  */
 export async function limitsView(deps: ApiDeps, tenant: Tenant): Promise<z.infer<typeof LimitsSchema>> {
   const now = deps.now();
   const w = windowsAt(now);
-  const [plan, use, alerts] = await Promise.all([
+  const [plan, use, alerts, freshness] = await Promise.all([
     deps.plans.get(tenant.plan),
     deps.quotas.month(tenant.id, now),
     deps.alertStore.list(tenant.id, { month: w.month }),
+    deps.usageFreshness.read(),
   ]);
   if (!plan) throw new ApiError('internal_error', `The account's plan '${tenant.plan}' is not defined.`);
   const e = effectiveLimits(plan, {
@@ -112,5 +118,6 @@ export async function limitsView(deps: ApiDeps, tenant: Tenant): Promise<z.infer
       },
     },
     alerts: alerts.map(alertView),
+    freshness,
   };
 }

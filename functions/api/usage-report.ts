@@ -4,6 +4,7 @@ import { ApiError } from '../../shared/errors';
 import { formatUsd } from '../../shared/metering/pricing';
 import type { DailyUsage } from '../../shared/metering/usage-store';
 import type { AppEnv } from './env';
+import { FreshnessSchema, usageAsOfHeaders, usageFreshness } from './usage-freshness';
 
 /** The usage report `GET /v1/usage` (API key) and `GET /account/usage` (console) both answer. */
 
@@ -50,10 +51,11 @@ export const UsageResponse = z
       Totals.extend({ date: z.string(), model: z.string(), version: z.string(), key_id: z.string() }),
     ),
     totals: Totals,
+    freshness: FreshnessSchema,
   })
   .openapi('UsageResponse');
 
-/** The 200 of a usage route: JSON, or the same rows as CSV. */
+/** The 200 content of a usage route: JSON, or the same rows as CSV. */
 export const usageContent = {
   'application/json': { schema: UsageResponse },
   'text/csv': {
@@ -62,6 +64,13 @@ export const usageContent = {
         'date,model,version,key_id,requests,input_tokens,output_tokens,images,cost_usd\r\n2026-11-02,sentiment,v1,key_01J...,3,27,0,0,0.000002700\r\n',
     }),
   },
+};
+
+/** The 200 of a usage route: JSON, or the same rows as CSV; either says how fresh it is. */
+export const usageOk = {
+  description: 'Daily aggregates, and up to when they are complete (`freshness`; the `x-usage-as-of` header)',
+  headers: usageAsOfHeaders,
+  content: usageContent,
 };
 
 export const MAX_DAYS = 366;
@@ -114,7 +123,9 @@ function wantsCsv(c: Context<AppEnv>, format: 'json' | 'csv' | undefined): boole
 
 /**
  * A tenant's usage per day x model version x key, filtered, with totals and exact cost: one
- * Query on the tenant's daily aggregates. JSON, or CSV (a file named after the range).
+ * Query on the tenant's daily aggregates, and beside it the aggregates' freshness (the consumer's
+ * checkpoints, cached per instance). JSON, or CSV (a file named after the range); both carry
+ * `x-usage-as-of` when it is known.
  */
 export async function usageReport(
   c: Context<AppEnv>,
@@ -123,7 +134,11 @@ export async function usageReport(
 ): Promise<Response> {
   const { start, end } = dateRange(c, query);
   const [model, version] = query.model ? query.model.split('@', 2) : [];
-  let rows: DailyUsage[] = await c.get('deps').usage.listDaily(tenantId, start, end);
+  const [daily, freshness] = await Promise.all([
+    c.get('deps').usage.listDaily(tenantId, start, end),
+    usageFreshness(c),
+  ]);
+  let rows: DailyUsage[] = daily;
   rows = rows.filter(
     (r) =>
       (!model || r.model === model) &&
@@ -166,5 +181,6 @@ export async function usageReport(
     end_date: end,
     data,
     totals: { ...totals, cost_usd: formatUsd(cost) },
+    freshness,
   });
 }

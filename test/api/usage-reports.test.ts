@@ -1,5 +1,8 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FRESHNESS_CACHE_MS } from '../../functions/api/usage-freshness';
+import { tableName } from '../../shared/db/tables';
 import { newId } from '../../shared/ids';
+import { StreamPoller } from '../../shared/metering/stream-poller';
 import type { UsageEvent } from '../../shared/metering/usage-store';
 import {
   addMember,
@@ -23,7 +26,12 @@ type Row = {
   output_tokens: number;
   cost_usd: string;
 };
-type Report = { data: Row[]; totals: { requests: number; input_tokens: number; cost_usd: string } };
+type Freshness = { as_of: string | null; lag_ms: number | null };
+type Report = {
+  data: Row[];
+  totals: { requests: number; input_tokens: number; cost_usd: string };
+  freshness: Freshness;
+};
 
 const event = (tenantId: string, keyId: string, at: string, over: Partial<UsageEvent> = {}): UsageEvent => ({
   requestId: newId('req', Date.parse(at)),
@@ -145,7 +153,9 @@ describe('usage reports for an account', () => {
     const mine = await json<Report>(await get(`/account/usage?${range}`));
     const res = await h.call(`/admin/tenants/${owner.tenantId}/usage?${range}`, { key: op.token });
     expect(res.status).toBe(200);
-    expect(await json<Report>(res)).toEqual(mine);
+    // The same report, read a moment later: only its freshness may differ.
+    const theirs = await json<Report>(res);
+    expect({ ...theirs, freshness: undefined }).toEqual({ ...mine, freshness: undefined });
     const byVersion = await json<Report>(
       await h.call(`/admin/tenants/${owner.tenantId}/usage?${range}&model=chat@tiny-1`, { key: op.token }),
     );
@@ -272,5 +282,159 @@ describe('usage across tenants, for operators', () => {
     const owner = await newOwner(h);
     await expectError(await h.call('/admin/usage', { key: owner.token }), 403, 'forbidden');
     await expectError(await h.call('/admin/usage?top=0', { key: op.token }), 400, 'invalid_request', 'top');
+  });
+});
+
+describe('usage answers say how fresh the aggregates are', () => {
+  let h: Harness;
+  let owner: TestUser;
+  let op: TestOperator;
+  let reader: string;
+  /**
+   * The harness's poller notes that a shard is caught up at most every 5 s (as `npm start`'s does),
+   * and DynamoDB Local dates stream records to the minute, so after `h.drainUsage()` as_of moves on
+   * only when a note is due. This second poller over the same consumer (its checkpoints keep every
+   * change applied once) notes it on every drain: after `drain()`, as_of is the drain's time.
+   */
+  let poller: StreamPoller;
+  const drain = async () => {
+    await h.drainUsage();
+    await poller.drain();
+  };
+  beforeAll(async () => {
+    h = await createHarness();
+    owner = await newOwner(h);
+    op = await newOperator(h);
+    reader = (await createKey(h, owner, { name: 'reader', scopes: ['usage:read'] })).secret;
+    poller = new StreamPoller(
+      h.stores.dynamo.client,
+      tableName(h.config.STAGE, 'usage'),
+      h.stores.usageConsumer,
+      { caughtUpEveryMs: 0 },
+    );
+  });
+  afterAll(() => poller?.stop());
+
+  /** Each instance reuses the consumer's checkpoints for up to FRESHNESS_CACHE_MS: wait it out. */
+  const pastCache = () => new Promise((resolve) => setTimeout(resolve, FRESHNESS_CACHE_MS + 100));
+  const today = () => new Date().toISOString().slice(0, 10);
+  const ms = (iso: string | null) => {
+    expect(iso).toEqual(expect.any(String));
+    expect(new Date(iso!).toISOString()).toBe(iso);
+    return Date.parse(iso!);
+  };
+  /** Every answer that reports usage from the aggregates, by whom may read it. */
+  const answers = () =>
+    [
+      ['/account/usage', owner.token],
+      ['/v1/usage', reader],
+      [`/admin/tenants/${owner.tenantId}/usage`, op.token],
+      ['/admin/usage', op.token],
+      ['/account/limits', owner.token],
+    ] as const;
+  /** Through the app alone: unlike `h.call`, nothing drains the usage stream first. */
+  const direct = (path: string, token: string, headers: Record<string, string> = {}) =>
+    h.app.request(path, { headers: { authorization: `Bearer ${token}`, ...headers } });
+  type Answer = {
+    freshness: Freshness;
+    totals?: { requests: number };
+    month?: { used: { cost_usd: string } };
+  };
+  const read = async (path: string, token: string, viaHarness = true) => {
+    const res = viaHarness ? await h.call(path, { key: token }) : await direct(path, token);
+    expect(res.status, await res.clone().text()).toBe(200);
+    const body = await json<Answer>(res);
+    // The header says what the field says.
+    expect(res.headers.get('x-usage-as-of')).toBe(body.freshness.as_of);
+    return body;
+  };
+
+  it('every usage answer has `freshness` and `x-usage-as-of`; as_of moves forward once new usage is applied', async () => {
+    const before = await Promise.all(answers().map(([p, k]) => read(p, k)));
+    for (const { freshness } of before) {
+      expect(ms(freshness.as_of)).toBeLessThanOrEqual(Date.now());
+      expect(Number.isInteger(freshness.lag_ms) && freshness.lag_ms! >= 0).toBe(true);
+    }
+    await pastCache();
+    expect(await h.stores.usage.record(event(owner.tenantId, newId('key'), new Date().toISOString()))).toBe(
+      'recorded',
+    );
+    await drain();
+    const after = await Promise.all(answers().map(([p, k]) => read(p, k, false)));
+    for (const [i, { freshness }] of after.entries()) {
+      expect(ms(freshness.as_of), answers()[i]![0]).toBeGreaterThan(ms(before[i]!.freshness.as_of));
+    }
+    // The request is in the totals of each.
+    expect(after[0]!.totals!.requests).toBe(before[0]!.totals!.requests + 1);
+    expect(after[3]!.totals!.requests).toBe(before[3]!.totals!.requests + 1);
+    expect(Number(after[4]!.month!.used.cost_usd)).toBeGreaterThan(Number(before[4]!.month!.used.cost_usd));
+  });
+
+  it('totals leave out records the consumer has not applied yet, and as_of is earlier than them', async () => {
+    const range = `?start_date=${today()}&end_date=${today()}`;
+    const paths = {
+      account: [`/account/usage${range}`, owner.token],
+      key: [`/v1/usage${range}`, reader],
+      admin: [`/admin/usage${range}`, op.token],
+      limits: ['/account/limits', owner.token],
+    } as const;
+    const all = async (viaHarness: boolean) => {
+      const out: Record<string, Answer> = {};
+      for (const [name, [p, k]] of Object.entries(paths)) out[name] = await read(p, k, viaHarness);
+      return out;
+    };
+    const applied = await all(true);
+    await pastCache();
+    const at = new Date().toISOString();
+    for (let i = 0; i < 2; i++) {
+      expect(await h.stores.usage.record(event(owner.tenantId, newId('key'), at))).toBe('recorded');
+    }
+    // Recorded (the ledger has them) but not applied: not in the totals, and said so.
+    expect((await h.stores.usage.listEvents(owner.tenantId)).filter((e) => e.at === at)).toHaveLength(2);
+    const pending = await all(false);
+    for (const name of ['account', 'key', 'admin'] as const) {
+      expect(pending[name]!.totals!.requests, name).toBe(applied[name]!.totals!.requests);
+    }
+    expect(pending.limits!.month!.used.cost_usd).toBe(applied.limits!.month!.used.cost_usd);
+    for (const [name, { freshness }] of Object.entries(pending)) {
+      expect(ms(freshness.as_of), name).toBeLessThan(Date.parse(at));
+      expect(freshness.lag_ms, name).toBeGreaterThanOrEqual(FRESHNESS_CACHE_MS);
+    }
+    // Once the consumer has applied them, they are in, and as_of has moved past them.
+    await pastCache();
+    await drain();
+    const caughtUp = await all(false);
+    for (const name of ['account', 'key', 'admin'] as const) {
+      expect(caughtUp[name]!.totals!.requests, name).toBe(applied[name]!.totals!.requests + 2);
+    }
+    for (const [name, { freshness }] of Object.entries(caughtUp)) {
+      expect(ms(freshness.as_of), name).toBeGreaterThan(Date.parse(at));
+    }
+  });
+
+  it('CSV answers carry x-usage-as-of too, and the OpenAPI document describes the field and the header', async () => {
+    for (const [path, token, headers] of [
+      ['/account/usage?format=csv', owner.token, {}],
+      ['/v1/usage', reader, { accept: 'text/csv' }],
+      [`/admin/tenants/${owner.tenantId}/usage?format=csv`, op.token, {}],
+    ] as const) {
+      const res = await h.call(path, { key: token, headers });
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('content-type'), path).toMatch(/^text\/csv/);
+      expect(ms(res.headers.get('x-usage-as-of')), path).toBeLessThanOrEqual(Date.now());
+    }
+    const doc = await json<{
+      paths: Record<string, { get: { responses: Record<string, { headers?: Record<string, unknown> }> } }>;
+      components: { schemas: Record<string, { properties: Record<string, { description?: string }> }> };
+    }>(await h.call('/openapi.json'));
+    for (const path of ['/v1/usage', '/account/usage', '/admin/usage', '/account/limits']) {
+      expect(doc.paths[path]?.get.responses['200']?.headers?.['x-usage-as-of'], path).toBeDefined();
+    }
+    for (const schema of ['UsageResponse', 'PlatformUsage', 'Limits']) {
+      expect(doc.components.schemas[schema]?.properties.freshness, schema).toBeDefined();
+    }
+    expect(doc.components.schemas.UsageFreshness?.properties.as_of?.description).toMatch(
+      /may not be in these totals yet; the ledger .* is never behind/,
+    );
   });
 });

@@ -22,6 +22,7 @@ const EXPOSE_HEADERS = [
   'x-ratelimit-limit-tokens',
   'x-ratelimit-remaining-tokens',
   'x-ratelimit-reset-tokens',
+  'x-usage-as-of',
 ].join(', ');
 
 /**

@@ -3,21 +3,32 @@ import { sessionErrorResponses, sessionSecurity } from '../../../account-schemas
 import type { AppEnv } from '../../../env';
 import { LimitsSchema, limitsView } from '../../../limits-view';
 import { requirePermission, userSession } from '../../../middleware/require-role';
+import { FRESHNESS_NOTE, setUsageAsOf, usageAsOfHeaders } from '../../../usage-freshness';
 
 const route = createRoute({
   method: 'get',
   path: '/account/limits',
   tags: ['Limits'],
   summary: "Your plan's limits, the effective limits, this month's use and its alerts",
-  description: 'Owners and billing members. Per-key limits are on each key (`GET /account/keys`).',
+  description:
+    'Owners and billing members. Per-key limits are on each key (`GET /account/keys`). ' +
+    `This month's use: ${FRESHNESS_NOTE}`,
   security: sessionSecurity,
   middleware: [requirePermission('billing:read')] as const,
   responses: {
-    200: { description: 'The limits', content: { 'application/json': { schema: LimitsSchema } } },
+    200: {
+      description: 'The limits',
+      headers: usageAsOfHeaders,
+      content: { 'application/json': { schema: LimitsSchema } },
+    },
     ...sessionErrorResponses,
   },
 });
 
 export function registerGetLimits(app: OpenAPIHono<AppEnv>): void {
-  app.openapi(route, async (c) => c.json(await limitsView(c.get('deps'), userSession(c).tenant), 200));
+  app.openapi(route, async (c) => {
+    const limits = await limitsView(c.get('deps'), userSession(c).tenant);
+    setUsageAsOf(c, limits.freshness);
+    return c.json(limits, 200);
+  });
 }

@@ -2,7 +2,8 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { requirePermission, userSession } from '../../../middleware/require-role';
-import { UsageQuery, usageContent, usageReport } from '../../../usage-report';
+import { FRESHNESS_NOTE } from '../../../usage-freshness';
+import { UsageQuery, usageOk, usageReport } from '../../../usage-report';
 
 const route = createRoute({
   method: 'get',
@@ -11,12 +12,13 @@ const route = createRoute({
   summary: "Your tenant's usage and cost per day, model version and key (JSON or CSV)",
   description:
     'Owners and billing members. Filter by `model` (or `model@version`) and `key_id`; ' +
-    '`?format=csv` or `Accept: text/csv` answers a CSV file (RFC 4180, a header row).',
+    '`?format=csv` or `Accept: text/csv` answers a CSV file (RFC 4180, a header row). ' +
+    FRESHNESS_NOTE,
   security: sessionSecurity,
   middleware: [requirePermission('billing:read')] as const,
   request: { query: UsageQuery },
   responses: {
-    200: { description: 'Daily aggregates', content: usageContent },
+    200: usageOk,
     ...sessionErrorResponses,
   },
 });

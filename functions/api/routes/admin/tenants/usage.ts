@@ -2,7 +2,8 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { isId } from '../../../../../shared/ids';
 import { notFound, sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
-import { UsageQuery, usageContent, usageReport } from '../../../usage-report';
+import { FRESHNESS_NOTE } from '../../../usage-freshness';
+import { UsageQuery, usageOk, usageReport } from '../../../usage-report';
 import { TenantId, tenantNotFound } from './get';
 
 const route = createRoute({
@@ -12,11 +13,12 @@ const route = createRoute({
   summary: "One tenant's usage and cost per day, model version and key (JSON or CSV)",
   description:
     'The report a tenant sees at `GET /account/usage`, for operators: same query, same shape. ' +
-    'Reads are not audited (as `GET /admin/tenants/{tenant_id}`).',
+    'Reads are not audited (as `GET /admin/tenants/{tenant_id}`). ' +
+    FRESHNESS_NOTE,
   security: sessionSecurity,
   request: { params: TenantId, query: UsageQuery },
   responses: {
-    200: { description: 'Daily aggregates', content: usageContent },
+    200: usageOk,
     ...sessionErrorResponses,
     ...notFound,
   },

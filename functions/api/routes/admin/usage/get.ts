@@ -3,6 +3,7 @@ import { addCounts, type Counts } from '../../../../../shared/metering/platform-
 import { formatUsd } from '../../../../../shared/metering/pricing';
 import { sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
+import { FRESHNESS_NOTE, FreshnessSchema, usageAsOfHeaders, usageFreshness } from '../../../usage-freshness';
 import { Day, dateRange } from '../../../usage-report';
 
 const Query = z.object({
@@ -47,6 +48,7 @@ const PlatformUsage = z
         }),
       ),
     }),
+    freshness: FreshnessSchema,
   })
   .openapi('PlatformUsage');
 
@@ -56,12 +58,17 @@ const route = createRoute({
   tags: ['Admin'],
   summary: 'Usage and revenue across tenants: by day and model version, totals, top tenants',
   description:
-    'Read from aggregates written with every usage event (Queries per shard, never a Scan). ' +
-    'Top tenants are ranked by cost over the calendar months the range touches.',
+    'Read from the aggregates the usage consumer derives from the usage records (Queries per shard, never a Scan). ' +
+    'Top tenants are ranked by cost over the calendar months the range touches. ' +
+    FRESHNESS_NOTE,
   security: sessionSecurity,
   request: { query: Query },
   responses: {
-    200: { description: 'Platform usage', content: { 'application/json': { schema: PlatformUsage } } },
+    200: {
+      description: 'Platform usage',
+      headers: usageAsOfHeaders,
+      content: { 'application/json': { schema: PlatformUsage } },
+    },
     ...sessionErrorResponses,
   },
 });
@@ -91,9 +98,10 @@ export function registerAdminUsage(app: OpenAPIHono<AppEnv>): void {
     const { start, end } = dateRange(c, query);
     const deps = c.get('deps');
     const months = monthsBetween(start, end);
-    const [daily, monthly] = await Promise.all([
+    const [daily, monthly, freshness] = await Promise.all([
       deps.platformUsage.daily(start, end),
       Promise.all(months.map((m) => deps.platformUsage.tenantsInMonth(m))),
+      usageFreshness(c),
     ]);
     const totals = zero();
     const byModel = new Map<string, Counts & { model: string; version: string }>();
@@ -135,6 +143,7 @@ export function registerAdminUsage(app: OpenAPIHono<AppEnv>): void {
             ...view(counts),
           })),
         },
+        freshness,
       },
       200,
     );

@@ -1,7 +1,8 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../../env';
 import { errorResponses } from '../../../schemas';
-import { UsageQuery, usageContent, usageReport } from '../../../usage-report';
+import { FRESHNESS_NOTE } from '../../../usage-freshness';
+import { UsageQuery, usageOk, usageReport } from '../../../usage-report';
 
 const route = createRoute({
   method: 'get',
@@ -9,11 +10,12 @@ const route = createRoute({
   tags: ['Usage'],
   summary: "Your tenant's usage and cost per day, model version and key",
   description:
-    'Filter by `model` (or `model@version`) and `key_id`. `?format=csv` or `Accept: text/csv` answers a CSV file.',
+    'Filter by `model` (or `model@version`) and `key_id`. `?format=csv` or `Accept: text/csv` answers a CSV file. ' +
+    FRESHNESS_NOTE,
   security: [{ apiKey: [] }],
   request: { query: UsageQuery },
   responses: {
-    200: { description: 'Daily aggregates', content: usageContent },
+    200: usageOk,
     ...errorResponses,
   },
 });
