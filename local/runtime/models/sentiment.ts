@@ -1,6 +1,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import model from 'wink-eng-lite-web-model';
 import winkNLP, { type WinkMethods } from 'wink-nlp';
+import { countTextTokens } from '../../../shared/metering/text-tokens';
 import { type ModelHandler, ModelInputError } from '../model-handler';
 
 export const MAX_INPUTS = 256;
@@ -66,7 +67,12 @@ export function parseSentimentRequest(body: Buffer, contentType: string | undefi
   return { inputs: inputs as string[] };
 }
 
-/** Sentiment analysis with wink-nlp's English lite model (lexicon based, negation aware). */
+/**
+ * Sentiment analysis with wink-nlp's English lite model (lexicon based, negation aware). The token
+ * counts it reports (`tokens` per result, `usage.input_tokens`) are the platform's billing rule
+ * (`countTextTokens`), not wink's own tokenization: the gateway counts the same before it calls,
+ * so what it bills and what the model reports agree by construction.
+ */
 export function createSentimentModel(): ModelHandler {
   let nlp: WinkMethods | undefined;
   return {
@@ -90,7 +96,7 @@ export function createSentimentModel(): ModelHandler {
         const doc = nlp.readDoc(input);
         const raw = Number(doc.out(nlp.its.sentiment));
         const score = Number.isFinite(raw) ? Math.min(1, Math.max(-1, raw)) : 0;
-        const tokens = doc.tokens().length();
+        const tokens = countTextTokens(input);
         inputTokens += tokens;
         results.push({ label: labelFor(score), score, tokens });
       }
