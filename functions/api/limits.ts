@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { Principal } from '../../shared/auth/authenticator';
 import { ApiError } from '../../shared/errors';
 import { costNanoUsd, formatUsd, type Units } from '../../shared/metering/pricing';
+import type { UsageEvent } from '../../shared/metering/usage-store';
 import type { Admission } from '../../shared/quotas/admission';
 import { type AlertMetric, type Reached, reachedThresholds } from '../../shared/quotas/alerts';
 import { billingUnits, type EffectiveLimits, effectiveLimits } from '../../shared/quotas/plans';
@@ -82,6 +83,36 @@ export async function reserve(c: Context<AppEnv>, target: Target, worst: WorstCa
   return admission;
 }
 
+/** This request's usage record: `units` at the version's prices, as the credential's tenant and key. */
+export function usageEvent(
+  c: Context<AppEnv>,
+  target: Target,
+  units: Units,
+  latencyMs: number,
+  extra: Pick<UsageEvent, 'leaseId' | 'expiresAt'> & { status?: UsageEvent['status'] } = {},
+): UsageEvent {
+  const principal = c.get('principal');
+  return {
+    requestId: c.get('requestId'),
+    tenantId: principal.tenantId,
+    keyId: principal.keyId,
+    model: target.version.model,
+    version: target.version.version,
+    units,
+    costNanoUsd: costNanoUsd(units, target.version.prices),
+    priceBook: target.version.priceBook,
+    latencyMs,
+    status: 'succeeded',
+    at: c.get('deps').now().toISOString(),
+    ...extra,
+  };
+}
+
+/** The quota accounting's view of a use: its tokens (input + output), units and cost. */
+function actualOf(units: Units, cost: number) {
+  return { tokens: (units.input_tokens ?? 0) + (units.output_tokens ?? 0), units, costNanoUsd: cost };
+}
+
 /**
  * Settles a reservation to the actual use and writes the usage event, in one transaction. If
  * that cannot be written the answer is withheld (503): a result is never served uncounted.
@@ -94,26 +125,10 @@ export async function settle(
   latencyMs: number,
 ): Promise<number> {
   const deps = c.get('deps');
-  const principal = c.get('principal');
-  const cost = costNanoUsd(units, target.version.prices);
+  const event = usageEvent(c, target, units, latencyMs);
+  const cost = event.costNanoUsd;
   try {
-    await deps.admission.settle(
-      admission,
-      { tokens: (units.input_tokens ?? 0) + (units.output_tokens ?? 0), units, costNanoUsd: cost },
-      {
-        requestId: c.get('requestId'),
-        tenantId: principal.tenantId,
-        keyId: principal.keyId,
-        model: target.version.model,
-        version: target.version.version,
-        units,
-        costNanoUsd: cost,
-        priceBook: target.version.priceBook,
-        latencyMs,
-        status: 'succeeded',
-        at: deps.now().toISOString(),
-      },
-    );
+    await deps.admission.settle(admission, actualOf(units, cost), event);
   } catch (err) {
     await release(c, admission);
     throw new ApiError(
@@ -124,11 +139,126 @@ export async function settle(
       { cause: err, headers: { 'retry-after': '1', 'x-should-retry': 'true' } },
     );
   }
+  await afterSettle(c, target, admission, units, cost);
+  return cost;
+}
+
+/**
+ * Settles a request whose usage record is already written (ahead of its answer, or a stream's
+ * record moved to its end): only the quota accounting, to `units` (in memory for a lease; a single
+ * reservation corrected in one transaction). Never throws: if a reservation cannot be corrected,
+ * the sweeper corrects it from the record. Returns the cost of `units`.
+ */
+export async function settleRecorded(
+  c: Context<AppEnv>,
+  target: Target,
+  admission: Admission,
+  units: Units,
+  latencyMs: number,
+): Promise<number> {
+  const deps = c.get('deps');
+  const event = usageEvent(c, target, units, latencyMs);
+  const cost = event.costNanoUsd;
+  const settled = await deps.admission
+    .settle(admission, actualOf(units, cost), event, { recorded: true })
+    .then(
+      () => true,
+      (err: unknown) => {
+        c.get('log').warn({ err }, 'reservation not corrected to the recorded use; the sweeper will');
+        return false;
+      },
+    );
+  if (settled) await afterSettle(c, target, admission, units, cost);
+  return cost;
+}
+
+async function afterSettle(
+  c: Context<AppEnv>,
+  target: Target,
+  admission: Admission,
+  units: Units,
+  cost: number,
+) {
   for (const [unit, value] of Object.entries(units)) {
-    if (value) deps.metrics.emit('Units', value, { ModelVersion: target.served, Unit: unit });
+    if (value) c.get('deps').metrics.emit('Units', value, { ModelVersion: target.served, Unit: unit });
   }
   await alertAfterSettle(c, admission.reservation, units, cost);
-  return cost;
+}
+
+/**
+ * Serves a request whose use is known before the model answers (one image, a text's tokens by the
+ * billing rule): its usage record (`succeeded`, naming the lease it was admitted from) is written
+ * while the model runs, and the answer waits for both. If the model fails in any way (`answer`
+ * throws: a failed call, a garbled answer) the record is voided and the error rethrown; if the
+ * record cannot be written the answer is withheld (503, retryable). Either way the caller's
+ * `withReservation` gives the admission back. When the admission's lease is near its expiry the
+ * record must not name it, and the request is recorded after its answer as usual (`settle`).
+ */
+export async function recordAhead<T>(
+  c: Context<AppEnv>,
+  target: Target,
+  admission: Admission,
+  units: Units,
+  answer: () => Promise<T>,
+): Promise<{ value: T; costNanoUsd: number }> {
+  const deps = c.get('deps');
+  const leaseId = deps.admission.recordLeaseId(admission);
+  const started = performance.now();
+  if (leaseId === undefined) {
+    const value = await answer();
+    return { value, costNanoUsd: await settle(c, target, admission, units, performance.now() - started) };
+  }
+  // Written before the latency is known: the record carries 0 (the model's latency is in the
+  // request metrics and the model health counts).
+  const event = usageEvent(c, target, units, 0, { leaseId });
+  const [written, answered] = await Promise.allSettled([deps.usage.record(event), answer()]);
+  const latencyMs = performance.now() - started;
+  if (answered.status === 'rejected') {
+    // Ours to void unless another call holds this request id; a write that failed may still have
+    // landed (its answer lost), so it is voided too.
+    const ours = written.status === 'rejected' || written.value === 'recorded';
+    if (ours && !(await voidRecord(c, event))) throw billedAnyway(answered.reason);
+    throw answered.reason;
+  }
+  if (written.status === 'rejected') {
+    await voidRecord(c, event);
+    throw new ApiError(
+      'store_unavailable',
+      'Usage could not be recorded, so the result was withheld; you were not billed. Try again.',
+      { cause: written.reason, headers: { 'retry-after': '1', 'x-should-retry': 'true' } },
+    );
+  }
+  if (written.value === 'duplicate') {
+    // This request id was recorded by another call already: this one counts nothing more.
+    await release(c, admission);
+    return { value: answered.value, costNanoUsd: event.costNanoUsd };
+  }
+  return { value: answered.value, costNanoUsd: await settleRecorded(c, target, admission, units, latencyMs) };
+}
+
+/** Voids a record written ahead of an answer that never came. False if the store failed to. */
+async function voidRecord(c: Context<AppEnv>, event: UsageEvent): Promise<boolean> {
+  try {
+    await c.get('deps').usage.void(event.tenantId, event.requestId);
+    return true;
+  } catch (err) {
+    c.get('log').error(
+      { err, requestId: event.requestId, tenantId: event.tenantId },
+      'the usage record of a failed request could not be voided: it stays billed until voided by hand',
+    );
+    return false;
+  }
+}
+
+/** A failure whose record could not be voided: its "not billed" would not be true. */
+function billedAnyway(err: unknown): unknown {
+  if (!(err instanceof ApiError)) return err;
+  const message = err.message.replace(/ ?You were not billed[^.]*\./, '');
+  return new ApiError(
+    err.code,
+    `${message} Its usage record, written while the model ran, could not be voided (the store failed), so it may show as billed until it is corrected.`,
+    { param: err.param, headers: err.headers, cause: err },
+  );
 }
 
 /**

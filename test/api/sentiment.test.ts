@@ -54,7 +54,8 @@ describe('POST /v1/text/sentiment against the real model', () => {
       priceBook: 'pb-2026-01',
       status: 'succeeded',
     });
-    expect(events[0]!.latencyMs).toBeGreaterThan(0);
+    // Written while the model ran (record-ahead.test.ts), before its latency was known: 0.
+    expect(events[0]!.latencyMs).toBeGreaterThanOrEqual(0);
   });
 
   it('accepts a single string and selects versions by name, version and alias', async () => {

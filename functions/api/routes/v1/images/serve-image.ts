@@ -4,12 +4,14 @@ import type { ModelTask } from '../../../../../shared/catalog/types';
 import type { AppEnv } from '../../../env';
 import { checkImage } from '../../../image-input';
 import { invokeModel, modelAnswerInvalid, resolveTarget, type Target } from '../../../inference';
-import { settle, withReservation } from '../../../limits';
+import { recordAhead, withReservation } from '../../../limits';
 
 /**
  * The flow every image route shares: resolve the version, check the image (refused before any
  * decode cost, unbilled), reserve exactly one image (the worst case is the actual use), call the
- * model, read its answer against `answer`, settle, and let the route shape its own response.
+ * model while its usage record (one image) is written, read its answer against `answer`, and let
+ * the route shape its own response. A model failure voids the record; a record that cannot be
+ * written withholds the answer (see `recordAhead`).
  */
 export async function serveImage<A, R>(
   c: Context<AppEnv>,
@@ -20,18 +22,18 @@ export async function serveImage<A, R>(
 ): Promise<R> {
   const target = await resolveTarget(c, request.model, task);
   const image = checkImage(request.image, target);
-  return withReservation(c, target, { tokens: 0, units: { images: 1 } }, async (reservation) => {
-    const started = performance.now();
-    const raw = await invokeModel(
-      c,
-      target,
-      { image: image.base64 },
-      { rejectedParam: 'image', rejectedCode: 'invalid_image' },
-    );
-    const latencyMs = performance.now() - started;
-    const parsed = answer.safeParse(raw);
-    if (!parsed.success) throw modelAnswerInvalid(target, 'unexpected shape');
-    const cost = await settle(c, target, reservation, { images: 1 }, latencyMs);
-    return respond(parsed.data, target, cost);
+  return withReservation(c, target, { tokens: 0, units: { images: 1 } }, async (admission) => {
+    const served = await recordAhead(c, target, admission, { images: 1 }, async () => {
+      const raw = await invokeModel(
+        c,
+        target,
+        { image: image.base64 },
+        { rejectedParam: 'image', rejectedCode: 'invalid_image' },
+      );
+      const parsed = answer.safeParse(raw);
+      if (!parsed.success) throw modelAnswerInvalid(target, 'unexpected shape');
+      return parsed.data;
+    });
+    return respond(served.value, target, served.costNanoUsd);
   });
 }

@@ -1,8 +1,10 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { ApiError } from '../../../../../shared/errors';
 import { formatUsd } from '../../../../../shared/metering/pricing';
+import { countTextTokens } from '../../../../../shared/metering/text-tokens';
 import type { AppEnv } from '../../../env';
 import { invokeModel, modelAnswerInvalid, resolveTarget } from '../../../inference';
-import { settle, withReservation } from '../../../limits';
+import { recordAhead, withReservation } from '../../../limits';
 import { logPrompt } from '../../../prompt-log';
 import { ErrorSchema, errorResponses, ModelRef, modelErrorResponses } from '../../../schemas';
 
@@ -61,7 +63,8 @@ const route = createRoute({
   path: '/v1/text/sentiment',
   tags: ['Text'],
   summary: 'Classify the sentiment of texts',
-  description: 'Billed per input token.',
+  description:
+    "Billed per input token, counted by the platform's text token rule: each run of letters, marks and digits is one token, and so is each other character that is not whitespace.",
   security: [{ apiKey: [] }],
   request: { body: { required: true, content: { 'application/json': { schema: SentimentRequest } } } },
   responses: {
@@ -75,35 +78,64 @@ const route = createRoute({
   },
 });
 
+/** Each text's billed tokens (`countTextTokens`); a text of whitespace only has none, and is refused. */
+function tokensOf(inputs: string[], single: boolean): number[] {
+  return inputs.map((text, i) => {
+    const n = countTextTokens(text);
+    if (n === 0)
+      throw new ApiError('invalid_request', 'must contain text, not only whitespace', {
+        param: single ? 'input' : `input[${i}]`,
+      });
+    return n;
+  });
+}
+
 export function registerSentiment(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
     const body = c.req.valid('json');
     const inputs = typeof body.input === 'string' ? [body.input] : body.input;
     const target = await resolveTarget(c, body.model, 'text-sentiment');
     logPrompt(c, inputs);
-    // wink makes at most one token per character: the characters bound the tokens before the model runs.
+    // Billed by the platform's text token rule, counted here before the model runs (the model
+    // reports the same count, checked), so the usage record is written while the model runs.
+    const tokens = tokensOf(inputs, typeof body.input === 'string');
+    const inputTokens = tokens.reduce((sum, n) => sum + n, 0);
+    // The rule makes at most one token per character: the characters bound the tokens.
     const bound = inputs.reduce((sum, text) => sum + text.length, 0);
     return withReservation(
       c,
       target,
       { tokens: bound, units: { input_tokens: bound } },
-      async (reservation) => {
-        const started = performance.now();
-        const raw = await invokeModel(c, target, { inputs });
-        const latencyMs = performance.now() - started;
-        const answer = ModelAnswer.safeParse(raw);
-        if (!answer.success) throw modelAnswerInvalid(target, 'unexpected shape');
-        if (answer.data.results.length !== inputs.length)
-          throw modelAnswerInvalid(target, 'wrong number of results');
-        const inputTokens = answer.data.usage.input_tokens;
-        const cost = await settle(c, target, reservation, { input_tokens: inputTokens }, latencyMs);
+      async (admission) => {
+        const served = await recordAhead(c, target, admission, { input_tokens: inputTokens }, async () => {
+          const raw = await invokeModel(c, target, { inputs });
+          const answer = ModelAnswer.safeParse(raw);
+          if (!answer.success) throw modelAnswerInvalid(target, 'unexpected shape');
+          if (answer.data.results.length !== inputs.length)
+            throw modelAnswerInvalid(target, 'wrong number of results');
+          // The model counts by the same rule: a different count is a model that is not what
+          // the gateway bills for.
+          if (
+            answer.data.usage.input_tokens !== inputTokens ||
+            answer.data.results.some((r, i) => r.tokens !== tokens[i])
+          )
+            throw modelAnswerInvalid(
+              target,
+              `it counted ${answer.data.usage.input_tokens} input tokens, the billing rule ${inputTokens}`,
+            );
+          return answer.data;
+        });
         return c.json(
           {
             id: c.get('requestId'),
             object: 'list' as const,
             model: target.served,
-            data: answer.data.results.map((r, index) => ({ object: 'sentiment' as const, index, ...r })),
-            usage: { input_tokens: inputTokens, total_tokens: inputTokens, cost_usd: formatUsd(cost) },
+            data: served.value.results.map((r, index) => ({ object: 'sentiment' as const, index, ...r })),
+            usage: {
+              input_tokens: inputTokens,
+              total_tokens: inputTokens,
+              cost_usd: formatUsd(served.costNanoUsd),
+            },
           },
           200,
         );
