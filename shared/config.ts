@@ -43,6 +43,13 @@ export const configSchema = z.object({
    * what an instance that dies unflushed loses is at most this much of those stats, never billing.
    */
   HEALTH_FLUSH_MS: z.coerce.number().int().min(100).max(300_000).default(5_000),
+  /**
+   * How long a lease's in-flight slots stay held without word from its instance. An instance with
+   * requests in flight renews them every third of this (while it runs); a frozen or dead one stops,
+   * and another instance that needs the slots reclaims them once this has passed. So after a crash
+   * the concurrency limit is whole again within about this long.
+   */
+  QUOTA_SLOT_TTL_MS: z.coerce.number().int().min(300).max(120_000).default(3_000),
   /** An idle lease (nothing in flight) gives back its unused capacity after this long. */
   QUOTA_LEASE_IDLE_MS: z.coerce.number().int().min(10).max(60_000).default(2_000),
   /**

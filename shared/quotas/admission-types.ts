@@ -12,6 +12,11 @@ export type AdmitResult = { ok: true; admission: Admission } | Refusal;
 export interface AdmissionOptions {
   /** How long a lease admits requests after its last refill (0: no leases, a reservation per request). */
   leaseMs: number;
+  /**
+   * How long a lease's slots stay held without renewal (default 3 s): renewed while its requests
+   * run, reclaimable by other instances once passed (see QUOTA_SLOT_TTL_MS).
+   */
+  slotTtlMs?: number;
   /** An idle lease (nothing in flight, nothing admitted) is given back by the next request after this long. */
   idleMs: number;
   now: () => Date;
@@ -45,4 +50,8 @@ export interface Lease {
   /** Slots being returned early while the lease closes. */
   returning?: Promise<void>;
   lastActivity: number;
+  /** Until when the store holds this lease's slots for it (renewed while its requests run). */
+  slotsUntil: number;
+  /** Renews `slotsUntil` while requests are in flight (only then: a frozen instance has none). */
+  renewal?: ReturnType<typeof setInterval>;
 }

@@ -33,13 +33,23 @@ export class QuotaAdmission {
     private readonly opts: AdmissionOptions,
   ) {}
 
+  private get slotTtl(): number {
+    return this.opts.slotTtlMs ?? 3_000;
+  }
+
+  /** Whether the lease may still give `worst` an in-flight slot: held for at least half a TTL more. */
+  private slotsFresh(lease: Lease, worst: Amount, now: number): boolean {
+    return !lease.ref.inFlight || worst.slots === 0 || now < lease.slotsUntil - this.slotTtl / 2;
+  }
+
   async admit(req: ReservationRequest): Promise<AdmitResult> {
     const worst = worstOf(req);
     this.retireStale(this.opts.now().getTime());
     if (this.opts.leaseMs > 0) {
       for (let attempt = 0; attempt < 16; attempt++) {
         const lease = this.leaseFor(req);
-        if (fits(lease, worst, this.opts.now().getTime()))
+        const at = this.opts.now().getTime();
+        if (fits(lease, worst, at) && this.slotsFresh(lease, worst, at))
           return { ok: true, admission: this.hold(lease, worst, req) };
         const now = this.opts.now().getTime();
         if (lease.refusedAt !== undefined && now - lease.refusedAt < 1_000) break;
@@ -54,7 +64,8 @@ export class QuotaAdmission {
         const outcome = await this.refill(lease, req, worst);
         // Refused: what the lease still has is used first; past that, the store decides exactly.
         if (outcome === 'refused') {
-          if (fits(lease, worst, this.opts.now().getTime()))
+          const at = this.opts.now().getTime();
+          if (fits(lease, worst, at) && this.slotsFresh(lease, worst, at))
             return { ok: true, admission: this.hold(lease, worst, req) };
           break;
         }
@@ -66,6 +77,12 @@ export class QuotaAdmission {
       // when idle) held in-flight slots: given back, try again.
       r = await this.store.reserve(req);
     }
+    if (!r.ok && r.limit === 'concurrency_limit') {
+      // Leases of other instances that stopped renewing their slots (frozen with nothing in
+      // flight, or dead) hold them no longer: freed here, where they are needed, and tried again.
+      const freed = await this.store.leases.reclaimSlots(req.tenantId, this.opts.now().getTime());
+      if (freed > 0) r = await this.store.reserve(req);
+    }
     if (r.ok) return { ok: true, admission: { kind: 'reservation', reservation: r.reservation } };
     // The store is full; but this instance's lease may have been granted room while the
     // reservation was tried (a refill commits before its answer arrives): that room is used first,
@@ -73,7 +90,8 @@ export class QuotaAdmission {
     const lease = this.opts.leaseMs > 0 ? this.leases.get(leaseKey(req)) : undefined;
     if (lease) {
       await lease.refill?.catch(() => {});
-      if (fits(lease, worst, this.opts.now().getTime()))
+      const at = this.opts.now().getTime();
+      if (fits(lease, worst, at) && this.slotsFresh(lease, worst, at))
         return { ok: true, admission: this.hold(lease, worst, req) };
     }
     return r;
@@ -185,9 +203,18 @@ export class QuotaAdmission {
     const fingerprint = JSON.stringify(req.limits);
     const w = windowsAt(req.now);
     const current = this.leases.get(id);
+    // A lease idle past its slots' hold may have lost them to another instance: a new one.
+    const slotsLapsed =
+      current !== undefined &&
+      current.ref.inFlight &&
+      current.admitUntil > 0 &&
+      current.holds === 0 &&
+      !current.refill &&
+      now >= current.slotsUntil;
     if (
       current &&
       !current.closing &&
+      !slotsLapsed &&
       current.fingerprint === fingerprint &&
       current.ref.minute === w.minute
     ) {
@@ -219,6 +246,7 @@ export class QuotaAdmission {
       lastGrant: 0,
       closing: false,
       lastActivity: now,
+      slotsUntil: 0,
     };
     this.leases.set(id, lease);
     return lease;
@@ -227,6 +255,7 @@ export class QuotaAdmission {
   private hold(lease: Lease, worst: Amount, req: ReservationRequest): Admission {
     lease.used = plus(lease.used, worst);
     lease.holds++;
+    if (lease.ref.inFlight && !lease.renewal) this.startRenewal(lease);
     lease.lastActivity = req.now.getTime();
     // Refill ahead: when less than half the headroom is left, or the admission window is half gone.
     // (Slots are not a reason: they come back to the lease as its requests finish.)
@@ -253,7 +282,38 @@ export class QuotaAdmission {
     lease.used = minus(lease.used, { ...a.worst, requests: 0 });
     lease.holds--;
     lease.lastActivity = this.opts.now().getTime();
+    if (lease.holds === 0) this.stopRenewal(lease);
     if (lease.closing && lease.holds === 0) void this.retire(lease);
+  }
+
+  /**
+   * While requests are in flight (and only then: the process is running them), the lease's slots
+   * are renewed every third of their hold; a frozen or dead instance stops renewing, and its slots
+   * come free to whoever needs them (LeaseStore.reclaimSlots). A renewal refused means the slots
+   * were reclaimed (this instance stalled longer than the hold): the lease admits no more.
+   */
+  private startRenewal(lease: Lease) {
+    lease.renewal = setInterval(() => {
+      // A refill under way renews the slots itself (and changes what the lease holds).
+      if (lease.refill) return;
+      const until = this.opts.now().getTime() + this.slotTtl;
+      this.store.leases
+        .renewSlots(lease.ref, until, lease.granted.slots)
+        .then((held) => {
+          if (held) lease.slotsUntil = until;
+          else {
+            lease.closing = true;
+            this.stopRenewal(lease);
+          }
+        })
+        .catch((err: unknown) => this.opts.onError?.(err, 'lease slots not renewed'));
+    }, this.slotTtl / 3);
+    lease.renewal.unref?.();
+  }
+
+  private stopRenewal(lease: Lease) {
+    if (lease.renewal) clearInterval(lease.renewal);
+    lease.renewal = undefined;
   }
 
   /**
@@ -301,6 +361,7 @@ export class QuotaAdmission {
             leaseId: lease.ref.leaseId,
             expiresAt: new Date(admitUntil + lease.ttlMs).toISOString(),
             extend: lease.admitUntil > 0,
+            ...(lease.ref.inFlight ? { slotsUntil: now + this.slotTtl } : {}),
           },
           amount,
         );
@@ -325,6 +386,7 @@ export class QuotaAdmission {
         return 'refused';
       }
       lease.granted = plus(lease.granted, ask);
+      if (lease.ref.inFlight) lease.slotsUntil = now + this.slotTtl;
       lease.lastGrant = ask.requests;
       lease.admitUntil = admitUntil;
       lease.refusedAt = undefined;
@@ -346,6 +408,7 @@ export class QuotaAdmission {
   /** Stops admitting from a lease and gives back what it holds once nothing is in flight. */
   private async retire(lease: Lease): Promise<void> {
     lease.closing = true;
+    if (lease.holds === 0) this.stopRenewal(lease);
     if (this.leases.get(lease.id) === lease) this.leases.delete(lease.id);
     if (lease.holds > 0 || lease.refill) {
       if (lease.refill) await lease.refill.catch(() => {});

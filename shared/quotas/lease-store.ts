@@ -1,4 +1,5 @@
-import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../db/keys';
 import { shardOf } from '../db/shard';
 import { type TransactItem, transact } from '../db/transact';
@@ -79,7 +80,7 @@ export class LeaseStore {
   /** Opens a lease with `amount`, or extends it (when `extend`): one transaction either way. */
   async grant(
     scope: GrantScope,
-    lease: { leaseId: string; expiresAt: string; extend: boolean },
+    lease: { leaseId: string; expiresAt: string; extend: boolean; slotsUntil?: number },
     amount: Amount,
   ): Promise<GrantResult> {
     const grants = grantItems(this.mainTable, scope, amount);
@@ -88,7 +89,7 @@ export class LeaseStore {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
     const addParts = adds('g', amount, names, values);
-    const timing = {
+    const timing: Record<string, unknown> = {
       ':exp': lease.expiresAt,
       ':gsk': `${lease.expiresAt}#${lease.leaseId}`,
       ':ttl': Math.floor(Date.parse(lease.expiresAt) / 1000) + DAY_S,
@@ -99,10 +100,14 @@ export class LeaseStore {
         Update: {
           TableName: this.mainTable,
           Key: key,
-          UpdateExpression: `SET expiresAt = :exp, gsi1sk = :gsk, #ttl = :ttl ADD ${addParts.join(', ')}`,
+          UpdateExpression: `SET expiresAt = :exp, gsi1sk = :gsk, #ttl = :ttl${lease.slotsUntil !== undefined ? ', slotsUntil = :su' : ''} ADD ${addParts.join(', ')}`,
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeNames: { ...names, '#ttl': 'ttl' },
-          ExpressionAttributeValues: { ...values, ...timing },
+          ExpressionAttributeValues: {
+            ...values,
+            ...timing,
+            ...(lease.slotsUntil !== undefined ? { ':su': lease.slotsUntil } : {}),
+          },
         },
       };
     } else {
@@ -121,6 +126,7 @@ export class LeaseStore {
         month: w.month,
         expiresAt: lease.expiresAt,
         createdAt: scope.now.getTime(),
+        ...(lease.slotsUntil !== undefined ? { slotsUntil: lease.slotsUntil } : {}),
         ...scope.flags,
       };
       for (const [n, v] of Object.entries(values)) item[n.slice(1)] = v;
@@ -159,6 +165,72 @@ export class LeaseStore {
       );
     }
     return out;
+  }
+
+  /**
+   * Keeps a lease's slots held until `slotsUntil`: what its instance does while requests run.
+   * False if the lease no longer holds the slots its instance thinks (reclaimed, or gone).
+   */
+  async renewSlots(lease: LeaseRef, slotsUntil: number, slots: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.mainTable,
+          Key: keys.reservation(lease.tenantId, lease.leaseId),
+          UpdateExpression: 'SET slotsUntil = :su',
+          ConditionExpression: 'attribute_exists(pk) AND g_slots = :g',
+          ExpressionAttributeValues: { ':su': slotsUntil, ':g': slots },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Frees the in-flight slots of this tenant's leases whose instances stopped renewing them
+   * (`slotsUntil` passed: the instance is frozen with nothing in flight, or dead), for an
+   * instance that needs one. Each in one transaction conditional on the lease as read. Returns
+   * how many slots came free.
+   */
+  async reclaimSlots(tenantId: string, now: number): Promise<number> {
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.mainTable,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+        ExpressionAttributeValues: { ':pk': keys.quotaInFlight(tenantId).pk, ':p': keys.reservationPrefix() },
+        ConsistentRead: true,
+      }),
+    );
+    let freed = 0;
+    for (const item of out.Items ?? []) {
+      const slots = Number(item.g_slots ?? 0);
+      const until = item.slotsUntil as number | undefined;
+      if (item.kind !== 'lease' || slots <= 0 || until === undefined || until >= now) continue;
+      const result = await transact(this.doc, [
+        {
+          Update: {
+            TableName: this.mainTable,
+            Key: keys.reservation(tenantId, item.leaseId as string),
+            UpdateExpression: 'SET g_slots = :zero',
+            ConditionExpression: 'slotsUntil = :su AND g_slots = :g',
+            ExpressionAttributeValues: { ':zero': 0, ':su': until, ':g': slots },
+          },
+        },
+        {
+          Update: {
+            TableName: this.mainTable,
+            Key: keys.quotaInFlight(tenantId),
+            UpdateExpression: 'ADD inflight :neg',
+            ExpressionAttributeValues: { ':neg': -slots },
+          },
+        },
+      ]);
+      if (result.ok) freed += slots;
+    }
+    return freed;
   }
 
   /**
