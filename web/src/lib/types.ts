@@ -122,6 +122,16 @@ export interface UsageAnswer {
   end_date: string;
   data: UsageRow[];
   totals?: Omit<UsageRow, 'date' | 'model' | 'version' | 'key_id'>;
+  freshness?: UsageFreshness;
+}
+
+/**
+ * How fresh usage figures are: they come from aggregates derived off the request path, complete
+ * up to `as_of` (null: not known), `lag_ms` behind when answered. Absent from older servers.
+ */
+export interface UsageFreshness {
+  as_of: string | null;
+  lag_ms: number | null;
 }
 
 /**
@@ -241,6 +251,7 @@ export interface Limits {
     used: Record<BillingUnit, number> & { cost_usd: string };
   };
   alerts: UsageAlert[];
+  freshness?: UsageFreshness;
 }
 
 interface UsageCounts {
@@ -263,6 +274,7 @@ export interface PlatformUsage {
     months: string[];
     data: (UsageCounts & { tenant_id: string; name: string | null; plan: string | null })[];
   };
+  freshness?: UsageFreshness;
 }
 
 /** GET /admin/models/health: per model version, answers by outcome and latency of served requests. */

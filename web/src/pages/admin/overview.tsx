@@ -1,5 +1,6 @@
 import { DailyChart } from '../../charts/daily-chart';
 import { Empty, ErrorNotice, Link, Loading, PageHeader, Stat, Unavailable } from '../../components/ui';
+import { UsageFreshnessNote } from '../../components/usage-freshness';
 import { get } from '../../lib/api';
 import {
   daysBetween,
@@ -44,6 +45,7 @@ function PlatformUsageView(props: { data: PlatformUsage }) {
       <p class="hint">
         {u.start_date} to {u.end_date} (UTC), every tenant, at list prices.
       </p>
+      <UsageFreshnessNote freshness={u.freshness} />
       <div class="stats">
         <Stat label="Requests" value={fmtInt(t.requests)} />
         <Stat

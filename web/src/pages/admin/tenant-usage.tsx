@@ -2,6 +2,7 @@ import { useMemo } from 'preact/hooks';
 import { DailyChart } from '../../charts/daily-chart';
 import { Table } from '../../components/table';
 import { Empty, ErrorNotice, Loading, Unavailable } from '../../components/ui';
+import { UsageFreshnessNote } from '../../components/usage-freshness';
 import { UsageTotals } from '../../components/usage-totals';
 import { get, query } from '../../lib/api';
 import { fmtCompact, fmtInt, fmtUsd, fmtUsdAxis, unitsText, utcDay } from '../../lib/format';
@@ -47,6 +48,7 @@ export function TenantUsage(props: { tenantId: string }) {
           Download CSV
         </a>
       </p>
+      <UsageFreshnessNote freshness={usage.data.freshness} />
       {rows.length === 0 ? (
         <Empty title="No usage this month">Calls with this tenant's keys appear here within seconds.</Empty>
       ) : (

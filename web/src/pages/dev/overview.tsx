@@ -1,12 +1,13 @@
 import { FlatFacts } from '../../components/flat-facts';
 import { Badge, ErrorNotice, Link, Loading, Meter, PageHeader, Stat, Unavailable } from '../../components/ui';
+import { UsageFreshnessNote } from '../../components/usage-freshness';
 import { get } from '../../lib/api';
 import { loadCatalog } from '../../lib/catalog';
 import { fmtCompact, fmtInt, fmtUsd, statusLabel, unitLabel } from '../../lib/format';
 import { playgroundKey } from '../../lib/key-vault';
 import { session as sessionStore } from '../../lib/session';
 import { useStore } from '../../lib/store';
-import type { ApiKey, List } from '../../lib/types';
+import type { ApiKey, List, UsageFreshness } from '../../lib/types';
 import { loadUsage, NEEDS_KEY } from '../../lib/usage';
 import { useResource } from '../../lib/use-resource';
 import { rangeOf } from './usage';
@@ -88,6 +89,11 @@ export default function OverviewPage() {
           .flatMap((m) => m.versions ?? [])
           .filter((v) => v.status === 'deprecated' && rows.some((r) => `${r.model}@${r.version}` === v.id))
       : [];
+  // The month's totals and the included units' use both come from the usage aggregates: one line
+  // says how fresh they are (the usage answer's, else the limits').
+  const freshness =
+    (usage.state === 'ok' ? usage.data.answer.freshness : undefined) ??
+    (limits.state === 'ok' ? (limits.data.freshness as UsageFreshness | undefined) : undefined);
   const activeKeys = keys.state === 'ok' ? keys.data.data.filter((k) => k.status === 'active') : [];
   const called = activeKeys.some((k) => k.last_used_at) || totals.requests > 0;
   const steps = [
@@ -184,8 +190,9 @@ export default function OverviewPage() {
               />
             ))
           ) : (
-            <FlatFacts value={limits.data} skip={['object']} />
+            <FlatFacts value={limits.data} skip={['object', 'freshness']} />
           ))}
+        <UsageFreshnessNote freshness={freshness} />
       </section>
 
       <section class="card" aria-labelledby="start-title">

@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { DailyChart } from '../../charts/daily-chart';
 import { Pager, Table } from '../../components/table';
 import { Empty, ErrorNotice, Field, Loading, PageHeader } from '../../components/ui';
+import { UsageFreshnessNote } from '../../components/usage-freshness';
 import { UsageTotals } from '../../components/usage-totals';
 import { get } from '../../lib/api';
 import { fmtCompact, fmtInt, fmtUsd, fmtUsdAxis, utcDay } from '../../lib/format';
@@ -149,6 +150,7 @@ export default function UsagePage() {
       {usage.state === 'ok' && (
         <>
           <UsageTotals totals={totals} />
+          <UsageFreshnessNote freshness={usage.data.answer.freshness} />
           {shown.length === 0 ? (
             <Empty title="No usage in this period">
               Calls made with your keys appear here within seconds. Try the playground to make one.
