@@ -14,7 +14,7 @@ import type { UsageConsumer, UsageStreamRecord } from './usage-consumer';
 export interface PollerOptions {
   /** Pause between polls of a shard that had nothing new. */
   idleMs?: number;
-  /** How often a caught-up shard notes so (the aggregates' freshness); a write each time. */
+  /** How often a caught-up shard notes so (the aggregates' freshness; default 1 s); a write each time. */
   caughtUpEveryMs?: number;
   now?: () => Date;
   onError?: (err: unknown) => void;
@@ -151,7 +151,7 @@ export class StreamPoller {
     if (!shard.iterator) shard.done = true;
     if (records.length === 0) {
       const now = (this.opts.now?.() ?? new Date()).getTime();
-      if (now - shard.lastCaughtUpNote >= (this.opts.caughtUpEveryMs ?? 5_000)) {
+      if (now - shard.lastCaughtUpNote >= (this.opts.caughtUpEveryMs ?? 1_000)) {
         shard.lastCaughtUpNote = now;
         await this.consumer.caughtUp(shard.id, new Date(now));
       }

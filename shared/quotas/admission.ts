@@ -5,7 +5,7 @@ import { minus, plus, zero } from './counter-deltas';
 import { counterFlags } from './grant-items';
 import { fits, leaseAsk, leaseKey, needsSlot, viewCounts, viewOf, worstOf } from './lease-sizing';
 import type { QuotaStore } from './quota-store';
-import type { Actual, Amount, Peek, Reservation, ReservationRequest } from './quota-types';
+import type { Actual, Amount, Peek, Refusal, Reservation, ReservationRequest } from './quota-types';
 import { windowsAt } from './windows';
 
 export type { Admission, AdmissionOptions, AdmitResult, Lease } from './admission-types';
@@ -27,6 +27,8 @@ export class QuotaAdmission {
   private readonly leases = new Map<string, Lease>();
   /** Give-backs under way, by tenant: the slots they return are not free in the store until they commit. */
   private readonly givingBack = new Map<string, Set<Promise<void>>>();
+  /** Minute request limits the store refused, by tenant or tenant#key, until their minute ends. */
+  private readonly exhausted = new Map<string, { until: number; refusal: Refusal }>();
 
   constructor(
     private readonly store: QuotaStore,
@@ -45,6 +47,8 @@ export class QuotaAdmission {
   async admit(req: ReservationRequest): Promise<AdmitResult> {
     const worst = worstOf(req);
     this.retireStale(this.opts.now().getTime());
+    const known = this.knownRefusal(req, worst);
+    if (known) return known;
     if (this.opts.leaseMs > 0) {
       for (let attempt = 0; attempt < 16; attempt++) {
         const lease = this.leaseFor(req);
@@ -94,7 +98,45 @@ export class QuotaAdmission {
       if (fits(lease, worst, at) && this.slotsFresh(lease, worst, at))
         return { ok: true, admission: this.hold(lease, worst, req) };
     }
+    this.noteRefusal(req, r);
     return r;
+  }
+
+  /**
+   * A per-minute request limit the store has refused this minute stays refused, here, until the
+   * minute ends: later requests of that tenant (or key) are refused from memory, with no store
+   * round trip, unless this instance's own lease still has room for them. (Capacity another
+   * instance gives back later in the same minute is not seen here: at most that is refused that
+   * could have been served, never the reverse.)
+   */
+  private knownRefusal(req: ReservationRequest, worst: Amount): Refusal | undefined {
+    if (this.exhausted.size === 0) return undefined;
+    const now = this.opts.now().getTime();
+    const scopes = [
+      [req.tenantId, req.limits.tenant.requestsPerMinute],
+      [`${req.tenantId}#${req.keyId}`, req.limits.key.requestsPerMinute],
+    ] as const;
+    for (const [id, limit] of scopes) {
+      const known = this.exhausted.get(id);
+      if (!known) continue;
+      // Its minute is over, or the limit changed (a plan edited, an override set): ask the store.
+      if (now >= known.until || known.refusal.limitValue !== limit) {
+        this.exhausted.delete(id);
+        continue;
+      }
+      const lease = this.leases.get(leaseKey(req));
+      if (lease && fits(lease, worst, now) && this.slotsFresh(lease, worst, now)) return undefined;
+      return { ...known.refusal, retryAfterSec: Math.max(1, Math.ceil((known.until - now) / 1000)) };
+    }
+    return undefined;
+  }
+
+  private noteRefusal(req: ReservationRequest, r: AdmitResult) {
+    if (r.ok || r.limit !== 'rate_limit_requests') return;
+    const id = r.scope === 'tenant' ? req.tenantId : `${req.tenantId}#${req.keyId}`;
+    const until = Math.floor(req.now.getTime() / 60_000 + 1) * 60_000;
+    this.exhausted.set(id, { until, refusal: r });
+    if (this.exhausted.size > 10_000) this.exhausted.delete(this.exhausted.keys().next().value!);
   }
 
   /**

@@ -118,4 +118,67 @@ describe('independent instances, frozen between requests (the Lambda model)', ()
     expect(await h.stores.quotas.inFlight(t)).toBeLessThanOrEqual(8);
     await line.close();
   });
+
+  it('a burst of 1,000 requests over 20 instances against 500 a minute: never more than 500, the rest 429 (none 503), later refusals from memory, the ledger exact', async () => {
+    const t = newId('ten');
+    const limits = limitsOf({ requestsPerMinute: 500 });
+    // One request at a time per instance, as Lambda runs them; 50 each, all instances at once.
+    const instances = Array.from({ length: 20 }, () => {
+      const i = instance();
+      let sends = 0;
+      i.dynamo.doc.middlewareStack.add(
+        (next) => async (args) => {
+          sends++;
+          return next(args);
+        },
+        { step: 'initialize', name: 'countSends' },
+      );
+      return { ...i, sends: () => sends };
+    });
+    const outcomes: { status: string; sends: number; afterRefusal: boolean }[] = [];
+    const served: string[] = [];
+    const minuteStart = Math.floor(Date.now() / 60_000) * 60_000;
+    // Start inside one minute with room to finish in it (the window is what is limited).
+    if (Date.now() - minuteStart > 40_000) await sleep(minuteStart + 60_500 - Date.now());
+    await Promise.all(
+      instances.map(async (inst) => {
+        let refused = false;
+        for (let n = 0; n < 50; n++) {
+          const before = inst.sends();
+          const r = await inst.admission.admit(quotaRequest(t, limits, { now: new Date() }));
+          if (r.ok) {
+            const id = r.admission.reservation.requestId;
+            const actual = { tokens: 10, units: { input_tokens: 10 }, costNanoUsd: 1_000 };
+            await inst.admission.settle(
+              r.admission,
+              actual,
+              usageEvent(t, id, 10, { at: new Date().toISOString() }),
+            );
+            served.push(id);
+            outcomes.push({ status: 'served', sends: inst.sends() - before, afterRefusal: refused });
+          } else {
+            outcomes.push({ status: r.limit, sends: inst.sends() - before, afterRefusal: refused });
+            refused = true;
+          }
+        }
+      }),
+    );
+    const refusals = outcomes.filter((o) => o.status !== 'served');
+    console.log(
+      `burst: ${served.length} served, ${refusals.length} refused; refusals with a store call: ${refusals.filter((o) => o.sends > 0).length}`,
+    );
+    // Never more than the limit, whatever the instances; every other answer a 429 of that limit.
+    expect(served.length).toBeLessThanOrEqual(500);
+    expect(refusals.every((o) => o.status === 'rate_limit_requests')).toBe(true);
+    expect(served.length + refusals.length).toBe(1_000);
+    // What leases hold unused when their instances run out of requests is the stated bound on
+    // under-admission: at most a refill's headroom per instance.
+    expect(served.length).toBeGreaterThanOrEqual(500 - 20 * 8);
+    // An instance refused once refuses the rest of the minute from memory, unless its own lease
+    // still had room: no store round trip.
+    expect(refusals.filter((o) => o.afterRefusal && o.sends > 0)).toEqual([]);
+    // The ledger is exactly what was served.
+    const events = await h.stores.usage.listEvents(t);
+    expect(events.map((e) => e.requestId).sort()).toEqual([...served].sort());
+  });
 });
