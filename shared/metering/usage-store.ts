@@ -3,6 +3,7 @@ import { ConditionalCheckFailedException, PutItemCommand } from '@aws-sdk/client
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { keys, USAGE_EVENT_SHARDS } from '../db/keys';
+import { shardOf } from '../db/shard';
 import type { TransactItem } from '../db/transact';
 import { idBound } from '../ids';
 import type { Units } from './pricing';
@@ -88,21 +89,34 @@ export class UsageStore {
    * Moves an `open` record on: a bigger allowance while its stream goes on, or its final use
    * (`succeeded`) when it ends. Conditional on the record still being open with the allowance the
    * writer last set (`from`), so a sweeper's close and a late writer cannot both land. False if
-   * it was not (closed by someone else).
+   * it was not (closed by someone else). A record that stays open with an `expiresAt` stays in the
+   * open index at its new expiry; one that leaves `open` leaves the index.
    */
   async advance(
     event: Pick<UsageEvent, 'tenantId' | 'requestId'>,
     from: { costNanoUsd: number },
     to: Pick<UsageEvent, 'units' | 'costNanoUsd' | 'status' | 'latencyMs' | 'at'> & { expiresAt?: string },
   ): Promise<boolean> {
+    const index =
+      to.status === 'open' && to.expiresAt ? openIndex({ ...event, expiresAt: to.expiresAt }) : undefined;
+    const sets = [
+      'units = :units',
+      'costNanoUsd = :cost',
+      '#status = :status',
+      'latencyMs = :lat',
+      '#at = :at',
+    ];
+    const removes: string[] = [];
+    if (to.expiresAt) sets.push('expiresAt = :exp');
+    else removes.push('expiresAt');
+    if (index) sets.push('gsi1pk = :gpk', 'gsi1sk = :gsk');
+    else removes.push('gsi1pk', 'gsi1sk');
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: keys.usageEvent(event.tenantId, event.requestId),
-          UpdateExpression:
-            'SET units = :units, costNanoUsd = :cost, #status = :status, latencyMs = :lat, #at = :at' +
-            (to.expiresAt ? ', expiresAt = :exp' : ' REMOVE expiresAt'),
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
           ConditionExpression: '#status = :open AND costNanoUsd = :from',
           ExpressionAttributeNames: { '#status': 'status', '#at': 'at' },
           ExpressionAttributeValues: {
@@ -114,7 +128,81 @@ export class UsageStore {
             ':open': 'open',
             ':from': from.costNanoUsd,
             ...(to.expiresAt ? { ':exp': to.expiresAt } : {}),
+            ...(index ? { ':gpk': index.gsi1pk, ':gsk': index.gsi1sk } : {}),
           },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Voids an `open` record (a stream whose model failed mid-way: not billed) and takes it out of
+   * the open index. False if it was not open (already closed or voided, or never written).
+   */
+  async voidOpen(tenantId: string, requestId: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.usageEvent(tenantId, requestId),
+          UpdateExpression: 'SET #status = :void REMOVE expiresAt, gsi1pk, gsi1sk',
+          ConditionExpression: '#status = :open',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':void': 'void', ':open': 'open' },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Closes every `open` record whose `expiresAt` is before `now` (its writer crashed, was cut off,
+   * or could not reach the store): billed at its allowance (`succeeded`, `at` = now), and out of the
+   * open index. Found through the sparse open index in gsi1 (one Query per shard, only open records
+   * are in it), never a Scan. Each close is conditional on the record still being open and still
+   * expired, so a writer that moved it on meanwhile wins. Returns how many were closed.
+   */
+  async closeExpiredOpen(now: Date): Promise<number> {
+    const at = now.toISOString();
+    let closed = 0;
+    for (let shard = 0; shard < OPEN_RECORD_SHARDS; shard++) {
+      let cursor: Record<string, unknown> | undefined;
+      do {
+        const out = await this.doc.send(
+          new QueryCommand({
+            TableName: this.table,
+            IndexName: 'gsi1',
+            KeyConditionExpression: 'gsi1pk = :p AND gsi1sk < :now',
+            ExpressionAttributeValues: { ':p': openIndexPartition(shard), ':now': at },
+            ExclusiveStartKey: cursor,
+          }),
+        );
+        for (const item of out.Items ?? []) {
+          if (await this.closeExpired(item.tenantId as string, item.requestId as string, at)) closed++;
+        }
+        cursor = out.LastEvaluatedKey;
+      } while (cursor);
+    }
+    return closed;
+  }
+
+  private async closeExpired(tenantId: string, requestId: string, at: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.usageEvent(tenantId, requestId),
+          UpdateExpression: 'SET #status = :ok, #at = :at REMOVE expiresAt, gsi1pk, gsi1sk',
+          ConditionExpression: '#status = :open AND expiresAt < :at',
+          ExpressionAttributeNames: { '#status': 'status', '#at': 'at' },
+          ExpressionAttributeValues: { ':ok': 'succeeded', ':open': 'open', ':at': at },
         }),
       );
       return true;
@@ -257,7 +345,7 @@ export class UsageStore {
 
 /** A stored record as an event (records from before statuses existed were all billed). */
 export function eventOf(item: Record<string, unknown>): UsageEvent {
-  const { pk: _pk, sk: _sk, type: _t, writeId: _w, ...event } = item;
+  const { pk: _pk, sk: _sk, type: _t, writeId: _w, gsi1pk: _g, gsi1sk: _s, ...event } = item;
   const e = event as unknown as UsageEvent;
   return { ...e, status: e.status ?? 'succeeded' };
 }
@@ -269,12 +357,37 @@ export function usageRecordPut(table: string, event: UsageEvent): TransactItem {
   };
 }
 
-/** The record as stored. */
+/** The record as stored (an open one with an expiry is also in the open index). */
 export function usageEventItem(event: UsageEvent): Record<string, unknown> {
   return {
     ...keys.usageEvent(event.tenantId, event.requestId),
     type: 'usage_event',
     ...event,
     latencyMs: Math.round(event.latencyMs),
+    ...(event.status === 'open' && event.expiresAt
+      ? openIndex({ tenantId: event.tenantId, requestId: event.requestId, expiresAt: event.expiresAt })
+      : {}),
+  };
+}
+
+/**
+ * Partitions of the open index (gsi1 of the usage table): open records are spread over them by a
+ * hash of the request id, so no index partition takes every stream's writes.
+ */
+export const OPEN_RECORD_SHARDS = 8;
+
+/** The gsi1 partition of one shard of open records. */
+export function openIndexPartition(shard: number): string {
+  return `OPEN#${shard}`;
+}
+
+/**
+ * An open record's place in the sparse open index: its shard, and its expiry first in the sort key,
+ * so the sweeper's Query reads expired records only. Removed when the record leaves `open`.
+ */
+function openIndex(e: { tenantId: string; requestId: string; expiresAt: string }) {
+  return {
+    gsi1pk: openIndexPartition(shardOf(e.requestId, OPEN_RECORD_SHARDS)),
+    gsi1sk: `${e.expiresAt}#${e.tenantId}#${e.requestId}`,
   };
 }
