@@ -168,7 +168,7 @@ export async function startLocalStack(
     started.push({ stop: () => deps.modelHealth.close() });
     // Reservations of requests that never settled are released within this period after expiry.
     const sweeper = setInterval(() => {
-      sweepReservations(stores.quotas, new Date())
+      sweepReservations(stores.quotas, new Date(), stores.usage)
         .then(({ released }) => released && log.warn({ released }, 'released expired quota reservations'))
         .catch((err: unknown) => log.error({ err }, 'reservation sweep failed'));
     }, wired.RESERVATION_SWEEP_MS);

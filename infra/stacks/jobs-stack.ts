@@ -44,6 +44,18 @@ export const sweeperTableActions = [
   'dynamodb:UpdateItem',
 ] as const;
 
+/**
+ * What the sweeper does to `usage`: read usage records (a lease's, by Query; a reservation's, by
+ * GetItem), find open stream records past their expiry in gsi1, close them (UpdateItem), and mark a
+ * record it counted or check that none exists, inside its release transaction.
+ */
+export const sweeperUsageActions = [
+  'dynamodb:Query',
+  'dynamodb:GetItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:ConditionCheckItem',
+] as const;
+
 /** Entry of the usage table's stream consumer (the usage aggregates), by path. */
 export const usageConsumerEntry = fromRoot('functions', 'jobs', 'usage-consumer-lambda.ts');
 
@@ -148,6 +160,13 @@ export class JobsStack extends Stack {
         sid: 'Reservations',
         actions: [...sweeperTableActions],
         resources: [main.tableArn, `${main.tableArn}/index/${tableDefinitions.main.indexes[0]!.name}`],
+      }),
+    );
+    role.addToPolicy(
+      new PolicyStatement({
+        sid: 'UsageRecords',
+        actions: [...sweeperUsageActions],
+        resources: [usage.tableArn, `${usage.tableArn}/index/${tableDefinitions.usage.indexes[0]!.name}`],
       }),
     );
     this.sweeper = new NodejsFunction(this, 'SweeperFunction', {

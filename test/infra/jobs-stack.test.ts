@@ -8,6 +8,7 @@ import {
   consumerCheckpointActions,
   consumerCheckpointPartition,
   sweeperTableActions,
+  sweeperUsageActions,
   usageConsumerEntry,
 } from '../../infra/stacks/jobs-stack';
 import { keys } from '../../shared/db/keys';
@@ -45,17 +46,27 @@ describe.each(stages)('jobs stack (%s)', (stage) => {
     expect(rule.Properties.Targets).toHaveLength(1);
   });
 
-  it('lets the sweeper only query, delete and update items of the main table and its index', () => {
+  it('lets the sweeper only query, delete and update items of the main table, and read and close usage records', () => {
     const [, sweeper] = named('sweep-reservations');
     const data = statementsOf(sweeper).filter((st) =>
       asArray(st.Action).some((a) => String(a).startsWith('dynamodb:')),
     );
-    expect(data).toHaveLength(1);
-    expect(asArray(data[0]!.Action).sort()).toEqual([...sweeperTableActions].sort());
-    const resources = asArray(data[0]!.Resource).map((r) => JSON.stringify(r));
-    expect(resources).toHaveLength(2);
-    expect(resources.join(' ')).toContain('/index/gsi1');
-    expect(resources.join(' ')).not.toContain('*');
+    expect(data).toHaveLength(2);
+    const [reservations, usage] = [
+      data.find((d) => d.Sid === 'Reservations')!,
+      data.find((d) => d.Sid === 'UsageRecords')!,
+    ];
+    expect(asArray(reservations.Action).sort()).toEqual([...sweeperTableActions].sort());
+    expect(asArray(usage.Action).sort()).toEqual([...sweeperUsageActions].sort());
+    expect(asArray(usage.Action)).not.toContain('dynamodb:DeleteItem');
+    expect(asArray(usage.Action)).not.toContain('dynamodb:PutItem');
+    for (const st of [reservations, usage]) {
+      const resources = asArray(st.Resource).map((r) => JSON.stringify(r));
+      expect(resources).toHaveLength(2);
+      expect(resources.join(' ')).toContain('/index/gsi1');
+      expect(resources.join(' ')).not.toContain('*');
+    }
+    expect(JSON.stringify(usage.Resource)).toMatch(/Usage|usage/);
   });
 
   it('runs the billing sync on its schedule, without retries (the next run carries on)', () => {
