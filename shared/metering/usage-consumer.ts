@@ -56,6 +56,9 @@ const MAX_ITEMS = 99;
  * requests writes each aggregate once, not N times.
  */
 export class UsageConsumer {
+  /** The checkpoint this consumer last moved, per shard (saves a read per batch; verified by each write). */
+  private readonly lastApplied = new Map<string, string>();
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tables: { main: string; usage: string },
@@ -74,13 +77,17 @@ export class UsageConsumer {
       .filter((r) => r.dynamodb?.SequenceNumber !== undefined)
       .sort((a, b) => compareSeq(a.dynamodb!.SequenceNumber!, b.dynamodb!.SequenceNumber!));
     for (let attempt = 0; attempt < 8; attempt++) {
-      const checkpoint = await this.checkpoint(shardId);
+      // Where this consumer left the shard, if it was the last to move it (a batch's transaction
+      // checks that it still is); otherwise, or after losing that race, read from the store.
+      const known = attempt === 0 ? this.lastApplied.get(shardId) : undefined;
+      const checkpoint = known !== undefined ? { shardId, seq: known } : await this.checkpoint(shardId);
       const pending = sorted.filter(
         (r) => checkpoint.seq === undefined || compareSeq(r.dynamodb!.SequenceNumber!, checkpoint.seq) > 0,
       );
       report.skipped = sorted.length - pending.length;
       const outcome = await this.applyPending(shardId, checkpoint.seq, pending, report);
       if (outcome === 'done') return report;
+      this.lastApplied.delete(shardId);
     }
     throw new Error(`usage consumer: the checkpoint of shard ${shardId} kept moving under it`);
   }
@@ -167,6 +174,7 @@ export class UsageConsumer {
       report.applied += chunk.length;
       report.writes += items.length - 1;
       prev = last.SequenceNumber!;
+      this.lastApplied.set(shardId, prev);
       await this.opts.afterCommit?.(chunkNo++);
       i = j;
     }
