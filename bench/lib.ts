@@ -200,12 +200,14 @@ export function startBundledApi(
   file: string,
   endpoints: { dynamo: string; runtime: string },
   nodeArgs: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<Platform> {
   return launch([...nodeArgs, file, '--in-memory'], {
     DYNAMODB_ENDPOINT: endpoints.dynamo,
     SAGEMAKER_ENDPOINT: endpoints.runtime,
     // As deployed: one access-log line per request is part of the path measured.
     LOG_LEVEL: 'info',
+    ...env,
   });
 }
 

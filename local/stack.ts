@@ -179,8 +179,10 @@ export async function startLocalStack(
       idleMs: wired.USAGE_POLL_MS,
       onError: (err) => log.warn({ err }, 'usage stream poll failed; retrying'),
     });
-    usagePoller.start();
-    started.push({ stop: () => usagePoller.stop() });
+    if (wired.USAGE_CONSUMER) {
+      usagePoller.start();
+      started.push({ stop: () => usagePoller.stop() });
+    }
     // Closed usage windows to Stripe; in ledger-only mode there is nothing to send, so no timer.
     let syncing: Promise<BillingSyncResult> | undefined;
     const runBillingSync = (now = new Date()) => {

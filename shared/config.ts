@@ -58,6 +58,11 @@ export const configSchema = z.object({
    * in AWS: a batch's changes are written to each aggregate once, so longer batches cost less.
    */
   USAGE_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
+  /**
+   * Local runner: run the usage stream consumer in this process. Exactly one should run per store,
+   * as in AWS (one Lambda per stream shard): turn it off in a second process that shares a store.
+   */
+  USAGE_CONSUMER: bool.default(true),
   /** How often the local server sweeps expired reservations (the cloud runs the job on a schedule). */
   RESERVATION_SWEEP_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
   /** How long a verified API key (and its tenant) may be served from memory; also the revocation lag. */

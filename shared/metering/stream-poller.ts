@@ -11,8 +11,11 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import type { UsageConsumer, UsageStreamRecord } from './usage-consumer';
 
+/** Records one GetRecords reads at most. */
+const PAGE = 1000;
+
 export interface PollerOptions {
-  /** Pause between polls of a shard that had nothing new. */
+  /** Pause between polls (the batching window; default 1 s): a full page is read on at once. */
   idleMs?: number;
   /** How often a caught-up shard notes so (the aggregates' freshness; default 1 s); a write each time. */
   caughtUpEveryMs?: number;
@@ -67,15 +70,18 @@ export class StreamPoller {
     this.running = true;
     this.loop = (async () => {
       while (this.running) {
-        let moved = 0;
+        let full = false;
         try {
-          moved = await this.pollOnce();
+          full = (await this.pollOnce()) >= PAGE * this.shards.size && this.shards.size > 0;
         } catch (err) {
           this.opts.onError?.(err);
         }
-        if (!moved && this.running) {
+        // As the Lambda mapping's batching window: wait before the next batch unless the stream
+        // had a full page waiting (a backlog is read at once). Longer batches write each aggregate
+        // once for more requests.
+        if (!full && this.running) {
           await new Promise<void>((resolve) => {
-            const t = setTimeout(resolve, this.opts.idleMs ?? 250);
+            const t = setTimeout(resolve, this.opts.idleMs ?? 1_000);
             this.wake = () => {
               clearTimeout(t);
               resolve();
@@ -134,7 +140,7 @@ export class StreamPoller {
     if (!shard.iterator) return 0;
     let out: GetRecordsCommandOutput;
     try {
-      out = await this.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: 1000 }));
+      out = await this.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: PAGE }));
     } catch (err) {
       // An expired iterator, or (DynamoDB Local) one taken while its shard was empty: a new one is
       // taken from the checkpoint, so nothing is skipped or read twice.

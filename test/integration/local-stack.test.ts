@@ -98,6 +98,8 @@ describe('the local stack, on disk', () => {
       expect(second.demo.secret).toBeNull();
       expect(second.demo.tenantId).toBe(first.demo.tenantId);
       expect((await sentiment(second, key, 'still works')).status).toBe(200);
+      // Both requests' records, the first's from before the restart too, applied by the consumer.
+      await second.drainUsage();
       const usage = (await (
         await fetch(`${second.url}/v1/usage`, { headers: { authorization: `Bearer ${key}` } })
       ).json()) as { totals: { requests: number } };

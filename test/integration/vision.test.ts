@@ -243,6 +243,8 @@ describe('vision models through the gateway', () => {
   });
 
   it('GET /v1/usage counts images per version', async () => {
+    // The report reads the aggregates: the stream consumer's, applied here up to now.
+    await stack.drainUsage();
     const res = await fetch(`${stack.url}/v1/usage`, { headers: { authorization: `Bearer ${key}` } });
     const usage = (await res.json()) as { data: { model: string; version: string; images: number }[] };
     const versions = new Set(usage.data.filter((r) => r.images > 0).map((r) => `${r.model}@${r.version}`));
