@@ -15,6 +15,7 @@ import { tableNames } from '../../shared/db/tables';
 import type { EmailSender } from '../../shared/email/email-sender';
 import { newId } from '../../shared/ids';
 import type { Logger } from '../../shared/logger';
+import { UsageFreshness } from '../../shared/metering/usage-freshness';
 import type { ModelClient } from '../../shared/models/model-client';
 import { metricServices } from '../../shared/observability/metrics';
 import { logMetrics, type MetricsSink } from '../../shared/observability/metrics-sink';
@@ -23,7 +24,6 @@ import { QuotaAdmission } from '../../shared/quotas/admission';
 import { UsageAlerts } from '../../shared/quotas/alerts';
 import type { ApiDeps, AppEnv } from './env';
 import { createStores, type Stores } from './stores';
-import { UsageFreshness } from './usage-freshness';
 
 /** Adapters at the machine's edge that the local runner and tests swap out. */
 export interface DepsOverrides {

@@ -13,6 +13,7 @@ import type { IdempotencyStore } from '../../shared/idempotency/idempotency-stor
 import type { newId } from '../../shared/ids';
 import type { Logger } from '../../shared/logger';
 import type { PlatformUsageStore } from '../../shared/metering/platform-usage';
+import type { UsageFreshness } from '../../shared/metering/usage-freshness';
 import type { UsageStore } from '../../shared/metering/usage-store';
 import type { ModelClient } from '../../shared/models/model-client';
 import type { MetricsSink } from '../../shared/observability/metrics-sink';
@@ -24,7 +25,6 @@ import type { PlanStore } from '../../shared/quotas/plan-store';
 import type { EffectiveLimits } from '../../shared/quotas/plans';
 import type { Peek, QuotaStore } from '../../shared/quotas/quota-store';
 import type { Tenant } from '../../shared/tenants/tenant-store';
-import type { UsageFreshness } from './usage-freshness';
 
 /** Everything the API needs from the outside world; the local server and Lambda wire different adapters. */
 export interface ApiDeps {

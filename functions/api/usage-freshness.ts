@@ -1,7 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import type { Logger } from '../../shared/logger';
-import { type ConsumerCheckpoint, freshness } from '../../shared/metering/usage-consumer';
+import type { Freshness } from '../../shared/metering/usage-freshness';
 import type { AppEnv } from './env';
 
 /**
@@ -14,8 +13,7 @@ import type { AppEnv } from './env';
 /** The response header naming the time the aggregates are complete up to (ISO 8601, UTC). */
 export const USAGE_AS_OF_HEADER = 'x-usage-as-of';
 
-/** How long one instance reuses the consumer's checkpoints (one Query) before reading them again. */
-export const FRESHNESS_CACHE_MS = 1_000;
+export { FRESHNESS_CACHE_MS, UsageFreshness } from '../../shared/metering/usage-freshness';
 
 const NOTE =
   'Usage served after `as_of` may not be in these totals yet; the ledger (what is billed) is never behind.';
@@ -39,7 +37,7 @@ export const FreshnessSchema = z
     description: `How fresh the usage figures in this answer are: they are derived from the usage records off the request path. ${NOTE}`,
   });
 
-export type Freshness = z.infer<typeof FreshnessSchema>;
+export type { Freshness } from '../../shared/metering/usage-freshness';
 
 /** A sentence for the descriptions of routes that answer usage from the aggregates. */
 export const FRESHNESS_NOTE =
@@ -53,50 +51,6 @@ export const usageAsOfHeaders = {
     schema: { type: 'string' as const, format: 'date-time' },
   },
 };
-
-const UNKNOWN: Freshness = { as_of: null, lag_ms: null };
-
-/**
- * The aggregates' freshness as this instance reads it. The checkpoints are one Query, but the
- * console's pages read usage and limits together on every visit (the overview reads both), so one
- * instance reuses a read for at most `maxAgeMs` (1 s): answers are never staler than that on top of
- * the consumer's own lag, and concurrent reads share one Query. `lag_ms` is computed per answer.
- * A failed read answers "unknown" rather than failing a report whose figures were read fine.
- */
-export class UsageFreshness {
-  private cached?: { at: number; checkpoints: Promise<ConsumerCheckpoint[]> };
-
-  constructor(
-    private readonly source: { checkpoints(): Promise<ConsumerCheckpoint[]> },
-    private readonly opts: {
-      now: () => Date;
-      log?: Logger;
-      maxAgeMs?: number;
-      /** Monotonic ms for the cache's age (not `now`, which tests may stop). */
-      clock?: () => number;
-    },
-  ) {}
-
-  async read(): Promise<Freshness> {
-    const t = (this.opts.clock ?? performance.now.bind(performance))();
-    let entry = this.cached;
-    if (!entry || t - entry.at >= (this.opts.maxAgeMs ?? FRESHNESS_CACHE_MS)) {
-      const fresh = { at: t, checkpoints: this.source.checkpoints() };
-      // A failure is not kept: the next answer reads again.
-      fresh.checkpoints.catch(() => {
-        if (this.cached === fresh) this.cached = undefined;
-      });
-      this.cached = entry = fresh;
-    }
-    try {
-      const f = freshness(await entry.checkpoints, this.opts.now());
-      return { as_of: f.asOf, lag_ms: f.lagMs === null ? null : Math.round(f.lagMs) };
-    } catch (err) {
-      this.opts.log?.warn({ err }, 'usage freshness not read: answered as unknown');
-      return UNKNOWN;
-    }
-  }
-}
 
 /** Reads the freshness and sets `x-usage-as-of` on the answer being built (JSON or CSV) when known. */
 export async function usageFreshness(c: Context<AppEnv>): Promise<Freshness> {
