@@ -27,6 +27,10 @@ export class QuotaAdmission {
   private readonly leases = new Map<string, Lease>();
   /** Give-backs under way, by tenant: the slots they return are not free in the store until they commit. */
   private readonly givingBack = new Map<string, Set<Promise<void>>>();
+  /** Retirements under way that no request waits for. */
+  private readonly pending = new Set<Promise<void>>();
+  /** Give-backs finished, by tenant (a refusal that raced one is tried again). */
+  private readonly givenBack = new Map<string, number>();
   /** Minute request limits the store refused, by tenant or tenant#key, until their minute ends. */
   private readonly exhausted = new Map<string, { until: number; refusal: Refusal }>();
 
@@ -75,10 +79,16 @@ export class QuotaAdmission {
         }
       }
     }
+    const givenBackBefore = this.givenBack.get(req.tenantId) ?? 0;
     let r = await this.store.reserve(req);
-    if (!r.ok && r.limit === 'concurrency_limit' && (await this.giveBackIdle(req.tenantId))) {
+    if (
+      !r.ok &&
+      r.limit === 'concurrency_limit' &&
+      ((await this.giveBackIdle(req.tenantId)) || (this.givenBack.get(req.tenantId) ?? 0) > givenBackBefore)
+    ) {
       // Idle leases of this tenant here (other keys', or one just retired at a minute's end or
-      // when idle) held in-flight slots: given back, try again.
+      // when idle) held in-flight slots: given back (now, or while the reservation was being
+      // refused), try again.
       r = await this.store.reserve(req);
     }
     if (!r.ok && r.limit === 'concurrency_limit') {
@@ -237,6 +247,14 @@ export class QuotaAdmission {
   /** Gives back every lease with nothing in flight (shutdown, tests). */
   async close(): Promise<void> {
     await Promise.all([...this.leases.values()].map((l) => this.retire(l)));
+    // Give-backs started in the background (a lease retired when its last request ended) too.
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
+  /** Work a request starts and does not wait for (a give-back): tracked so that close() can. */
+  private background(work: Promise<void>) {
+    this.pending.add(work);
+    work.finally(() => this.pending.delete(work)).catch(() => {});
   }
 
   private leaseFor(req: ReservationRequest): Lease {
@@ -265,7 +283,7 @@ export class QuotaAdmission {
 
       return current;
     }
-    if (current) void this.retire(current);
+    if (current) this.background(this.retire(current));
     const lease: Lease = {
       id,
       ref: {
@@ -325,7 +343,7 @@ export class QuotaAdmission {
     lease.holds--;
     lease.lastActivity = this.opts.now().getTime();
     if (lease.holds === 0) this.stopRenewal(lease);
-    if (lease.closing && lease.holds === 0) void this.retire(lease);
+    if (lease.closing && lease.holds === 0) this.background(this.retire(lease));
   }
 
   /**
@@ -367,7 +385,8 @@ export class QuotaAdmission {
     for (const lease of this.leases.values()) {
       if (lease.holds > 0 || lease.refill) continue;
       const minuteEnd = Date.parse(`${lease.ref.minute}:00.000Z`) + 60_000;
-      if (now >= minuteEnd || now - lease.lastActivity >= this.opts.idleMs) void this.retire(lease);
+      if (now >= minuteEnd || now - lease.lastActivity >= this.opts.idleMs)
+        this.background(this.retire(lease));
     }
   }
 
@@ -503,6 +522,7 @@ export class QuotaAdmission {
     } finally {
       set.delete(work);
       if (set.size === 0 && this.givingBack.get(tenantId) === set) this.givingBack.delete(tenantId);
+      this.givenBack.set(tenantId, (this.givenBack.get(tenantId) ?? 0) + 1);
     }
   }
 }
