@@ -114,8 +114,9 @@ function actualOf(units: Units, cost: number) {
 }
 
 /**
- * Settles a reservation to the actual use and writes the usage event, in one transaction. If
- * that cannot be written the answer is withheld (503): a result is never served uncounted.
+ * Writes the request's usage record (one PutItem; a single reservation near a limit corrects its
+ * counters in the same transaction). If it cannot be written the answer is withheld (503): a
+ * result is never served uncounted.
  */
 export async function settle(
   c: Context<AppEnv>,
