@@ -224,6 +224,8 @@ describe('the consoles in a real browser', () => {
 
   it('shows the usage in the charts and the table, and exports it as CSV', async () => {
     const { page } = dev;
+    // Aggregates come from the usage stream a second behind the calls: read them once it is applied.
+    await stack.drainUsage();
     await nav(page, 'Usage');
     const charts = page.getByTestId('usage-charts');
     // The charts' code loads on demand: wait for the fourth to be drawn.
