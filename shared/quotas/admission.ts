@@ -317,13 +317,16 @@ export class QuotaAdmission {
     lease.holds++;
     if (lease.ref.inFlight && !lease.renewal) this.startRenewal(lease);
     lease.lastActivity = req.now.getTime();
-    // Refill ahead: when less than half the headroom is left, or the admission window is half gone.
-    // (Slots are not a reason: they come back to the lease as its requests finish.)
+    // Refill ahead: when less than half the headroom is left, or the admission window is half gone
+    // (unless it ends with the minute: no refill can take it further, and asking on every request
+    // of a minute's last seconds would be a transaction each). Slots are not a reason: they come
+    // back to the lease as its requests finish.
+    const at = req.now.getTime();
     const free = minus(lease.granted, lease.used);
-    const low =
-      free.requests < Math.ceil(lease.lastGrant / 2) ||
-      !fits(lease, { ...worst, slots: 0 }, req.now.getTime());
-    if ((low || lease.admitUntil - req.now.getTime() < this.opts.leaseMs / 2) && !lease.refill) {
+    const low = free.requests < Math.ceil(lease.lastGrant / 2) || !fits(lease, { ...worst, slots: 0 }, at);
+    const minuteEnd = Math.floor(at / 60_000 + 1) * 60_000;
+    const windowLow = lease.admitUntil - at < this.opts.leaseMs / 2 && lease.admitUntil < minuteEnd;
+    if ((low || windowLow) && !lease.refill) {
       void this.refill(lease, req, zero()).catch(() => {});
     }
     const reservation: Reservation = {
