@@ -5,8 +5,15 @@ import type { EffectiveLimits } from '../../shared/quotas/plans';
 import type { ReservationRequest } from '../../shared/quotas/quota-store';
 import type { Harness } from './harness';
 
-/** A clock held still, half a minute into a minute window. */
-export const NOW = new Date('2026-05-10T12:00:30.000Z');
+/**
+ * A clock held still, half a minute into a minute window. In the future: DynamoDB Local purges
+ * items whose TTL has passed within about a second, and a lease or counter dated in the past would
+ * vanish under a running test (its TTL is a day past its expiry, in production never reached).
+ */
+export const NOW = new Date('2036-05-10T12:00:30.000Z');
+
+/** `NOW`'s day, as the usage reports name days. */
+export const TODAY = NOW.toISOString().slice(0, 10);
 
 /** Effective limits with only what a test sets: the tenant's, and the key's own. */
 export function limitsOf(
@@ -28,7 +35,8 @@ export function quotaRequest(
   return {
     tenantId,
     keyId: 'key_a',
-    requestId: newId('req'),
+    // Ids carry their time, as in production (a lease's records are found by it).
+    requestId: newId('req', (over.now ?? NOW).getTime()),
     now: NOW,
     limits,
     tokens: 10,
