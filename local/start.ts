@@ -5,12 +5,12 @@ import { buildConsole } from './web-build';
 
 /**
  * `npm start`: the whole platform on this machine. Flags: `--in-memory` (throwaway data).
- * Everything else is configured by environment variables (see the README's table).
+ * Everything else is configured by environment variables (docs/configuration.md lists them all).
  */
 const args = new Set(process.argv.slice(2));
 if (args.has('--help')) {
   console.log(
-    'usage: npm start [-- --in-memory]\nEnvironment: PORT, HOST, DATA_DIR, TOLLGATE_IN_MEMORY, DYNAMODB_ENDPOINT, SAGEMAKER_ENDPOINT, LOG_LEVEL, PUBLIC_URL, OPERATOR_EMAIL, OPERATOR_PASSWORD, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, MODEL_TIMEOUT_MS, RESERVATION_GRACE_MS, RESERVATION_SWEEP_MS (see the README)',
+    'usage: npm start [-- --in-memory]\nEnvironment: PORT, HOST, DATA_DIR, TOLLGATE_IN_MEMORY, DYNAMODB_ENDPOINT, SAGEMAKER_ENDPOINT, LOG_LEVEL, PUBLIC_URL, OPERATOR_EMAIL, OPERATOR_PASSWORD, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, MODEL_TIMEOUT_MS, RESERVATION_GRACE_MS, RESERVATION_SWEEP_MS (every one: docs/configuration.md)',
   );
   process.exit(0);
 }

@@ -160,7 +160,7 @@ export class ApiStack extends Stack {
       docs: roleOf('docs', '/openapi.json and /docs'),
     };
 
-    // Filled in by the deployer (README, "Before the first deploy"), read once per cold start
+    // Filled in by the deployer (docs/deploy.md, "Before the first deploy"), read once per cold start
     // (functions/secrets.ts), never put in plain environment variables. Two secrets so that the
     // console can hold the session keys without Stripe's.
     const secret = (secretId: string, name: string, holds: string, reason: string) => {
@@ -199,7 +199,7 @@ export class ApiStack extends Stack {
     Validations.of(this.edgeSecret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
-        'CloudFront reads it at deploy time into its origin headers: a rotation Lambda would break every API call through the distribution until the next deploy. Rotate by deploying with a new value (README).',
+        'CloudFront reads it at deploy time into its origin headers: a rotation Lambda would break every API call through the distribution until the next deploy. Rotate by deploying with a new value (docs/deploy.md).',
     });
     this.platformSecret.grantRead(this.roles.console);
     this.platformSecret.grantRead(this.roles.billing);

@@ -1,5 +1,6 @@
 /**
- * The README's console pictures, from a stack with realistic data: `npm run screenshots`.
+ * The console pictures of docs/consoles.md (and the README's one), from a stack with realistic
+ * data: `npm run screenshots`.
  *
  * Starts the local stack in memory, signs a developer up through the API (pay-as-you-go, an own
  * spend cap), backfills earlier days of this month into the usage ledger and the month's quota
