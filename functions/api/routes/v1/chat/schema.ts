@@ -18,6 +18,9 @@ const Message = z
   })
   .openapi({ example: { role: 'user', content: 'Say hello.' } });
 
+/** One stop sequence, alone or in the array: the same bound either way, named on `stop`. */
+const StopSequence = z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters');
+
 const TokenLimit = z.number().int().min(1, 'must be at least 1').nullish();
 
 export const ChatRequest = z
@@ -33,7 +36,7 @@ export const ChatRequest = z
     temperature: z.number().min(0).max(2).nullish().openapi({ description: '0 is greedy. Default 1.' }),
     top_p: z.number().gt(0).max(1).nullish(),
     stop: z
-      .union([z.string().min(1), z.array(z.string().min(1).max(256)).max(4, 'must have at most 4 items')], {
+      .union([StopSequence, z.array(StopSequence).max(4, 'must have at most 4 items')], {
         error: 'must be a string or an array of up to 4 strings',
       })
       .nullish(),
