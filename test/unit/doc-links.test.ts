@@ -34,7 +34,7 @@ function anchorsOf(markdown: string): Set<string> {
     if (/^\s*(```|~~~)/.test(line)) fenced = !fenced;
     const heading = fenced ? null : /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
     if (!heading) continue;
-    const text = heading[1].replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1');
+    const text = heading[1]!.replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1');
     const slug = text
       .toLowerCase()
       .replace(/[^\p{L}\p{M}\p{N}\p{Pc}\- ]/gu, '')
@@ -51,7 +51,7 @@ function brokenLinks(file: string, markdown: string, read: (path: string) => str
   const broken: string[] = [];
   for (const line of prose(markdown)) {
     for (const match of line.matchAll(/!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) {
-      const target = match[1];
+      const target = match[1]!;
       if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // https:, mailto: and the like
       const [pathPart, anchor] = target.split('#', 2) as [string, string | undefined];
       const path = pathPart === '' ? file : join(pathPart.startsWith('/') ? '' : dirname(file), pathPart);
