@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { type ServerType, serve } from '@hono/node-server';
+import { type Http2Bindings, type HttpBindings, type ServerType, serve } from '@hono/node-server';
 import type { Config } from '../shared/config';
 
 /** How long the local server waits for slow or idle clients. */
@@ -30,7 +30,7 @@ export function serverTimeouts(config: Config): ServerTimeouts {
  * headers or body is answered 408 and dropped, so a few sockets cannot hold the server.
  */
 export function listen(
-  fetch: (req: Request) => Response | Promise<Response>,
+  fetch: (req: Request, env: HttpBindings | Http2Bindings) => Response | Promise<Response>,
   opts: { port: number; hostname: string; timeouts: ServerTimeouts },
 ): Promise<{ server: ServerType; port: number }> {
   const t = opts.timeouts;

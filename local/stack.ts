@@ -1,5 +1,4 @@
 import { rmSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { getConnInfo } from '@hono/node-server/conninfo';
@@ -10,7 +9,7 @@ import { wantsHsts } from '../functions/api/middleware/security-headers';
 import { type BillingSyncResult, billingSync } from '../functions/jobs/billing-sync';
 import { sweepReservations } from '../functions/jobs/sweep-reservations';
 import { createOperator } from '../shared/accounts/operators';
-import type { Config } from '../shared/config';
+import { type Config, defaultPublicUrl } from '../shared/config';
 import { ensureTables } from '../shared/db/create-tables';
 import { tableNames } from '../shared/db/tables';
 import { OutboxEmailSender, type OutboxMessage } from '../shared/email/outbox-sender';
@@ -151,6 +150,34 @@ export async function startLocalStack(
       await setUp(demo);
     };
 
+    // The server listens before the API is wired, so that a PUBLIC_URL left to its default
+    // follows the port the server got (PORT=0 picks one): the links in emails must reach it.
+    // A request in between waits for the API (a matter of milliseconds).
+    let serve: Parameters<typeof listen>[0] | undefined;
+    let wiredUp: () => void = () => {};
+    const ready = new Promise<void>((res) => {
+      wiredUp = res;
+    });
+    const { server: httpServer, port } = await listen(
+      async (req, env) => {
+        if (!serve) await ready;
+        // The node bindings go along: the API reads the client's address from them.
+        return serve!(req, env);
+      },
+      { port: wired.PORT, hostname: wired.HOST, timeouts: serverTimeouts(wired) },
+    );
+    let closing: Promise<void> | undefined;
+    const closeServer = () => {
+      closing ??= new Promise<void>((res) => {
+        httpServer.close(() => res());
+        (httpServer as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+      return closing;
+    };
+    started.push({ stop: closeServer });
+    const url = `http://${wired.HOST}:${port}`;
+    if (config.PUBLIC_URL === defaultPublicUrl(config.PORT)) wired.PUBLIC_URL = defaultPublicUrl(port);
+
     const print = opts.print ?? ((text: string) => process.stdout.write(text));
     const outbox = new OutboxEmailSender({ onSend: (m) => print(printEmail(m)) });
     const keyDir = config.TOLLGATE_IN_MEMORY ? null : wired.DATA_DIR;
@@ -239,26 +266,15 @@ export async function startLocalStack(
     // would against DynamoDB.)
     const emptyAfterRestart = () => dynamo?.dataPath === null && dynamo.state() === 'recovering';
     server.all('*', (c) => (emptyAfterRestart() ? storeRecovering() : api.fetch(c.req.raw, c.env)));
-
-    const { server: httpServer } = await listen(server.fetch, {
-      port: wired.PORT,
-      hostname: wired.HOST,
-      timeouts: serverTimeouts(wired),
-    });
-    started.push({
-      stop: () =>
-        new Promise<void>((res) => {
-          httpServer.close(() => res());
-          (httpServer as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-        }),
-    });
+    serve = server.fetch;
+    wiredUp();
+    // On stop, the server stops taking requests first (before admission and health close).
+    started.push({ stop: closeServer });
     started.push({
       async stop() {
         stores.dynamo.client.destroy();
       },
     });
-    const port = (httpServer.address() as AddressInfo).port;
-    const url = `http://${wired.HOST}:${port}`;
     if (dynamo?.dataPath) {
       // So `npm run admin` finds this stack's DynamoDB without being told.
       const stateFile = localStateFile(wired.DATA_DIR);

@@ -40,6 +40,7 @@ const lines = [
     ? `  Demo API key   ${stack.demo.secret}\n                 (shown once; only its hash is stored)`
     : '  Demo API key   created at first start and shown then; only its hash is stored',
   `  Outbox         ${stack.url}/_local/outbox  (account emails stay on this machine; also printed here)`,
+  `                 their links go to ${stack.config.PUBLIC_URL} (PUBLIC_URL)`,
   stack.operator
     ? `  Operator       ${stack.operator.email}${stack.operator.created ? ' (created now)' : ''}`
     : '  Operator       none from config; create one: npm run admin -- create-operator --email <e> --password <p>',

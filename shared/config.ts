@@ -92,8 +92,11 @@ export const configSchema = z.object({
   TOLLGATE_IN_MEMORY: bool.default(false),
   /** Local runner: where DynamoDB Local keeps its files. */
   DATA_DIR: z.string().min(1).default('.data'),
-  /** Base URL people reach the platform at; links in emails point here. */
-  PUBLIC_URL: z.url().default('http://localhost:8787'),
+  /**
+   * Base URL people reach the platform at; links in emails point here. Unset: the local server's,
+   * `http://localhost:<PORT>` (defaultPublicUrl), so that the links follow PORT.
+   */
+  PUBLIC_URL: optionalUrl,
   /** Browser origins (comma-separated) besides PUBLIC_URL's whose cookie-authenticated writes are accepted. */
   CONSOLE_ORIGINS: z
     .string()
@@ -187,7 +190,15 @@ export const configSchema = z.object({
   BILLING_RETURN_URL: optionalUrl,
 });
 
-export type Config = z.infer<typeof configSchema>;
+export type Config = Omit<z.infer<typeof configSchema>, 'PUBLIC_URL'> & { PUBLIC_URL: string };
+
+/**
+ * PUBLIC_URL when it is not set: the local server on PORT. (Given PORT=0, the local runner uses
+ * the port it got instead.)
+ */
+export function defaultPublicUrl(port: number): string {
+  return `http://localhost:${port}`;
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -200,5 +211,5 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
-  return parsed.data;
+  return { ...parsed.data, PUBLIC_URL: parsed.data.PUBLIC_URL ?? defaultPublicUrl(parsed.data.PORT) };
 }

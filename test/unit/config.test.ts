@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../shared/config';
+
+describe('PUBLIC_URL, where the links in account emails point', () => {
+  it('follows PORT when not set', () => {
+    expect(loadConfig({}).PUBLIC_URL).toBe('http://localhost:8787');
+    expect(loadConfig({ PORT: '18840' }).PUBLIC_URL).toBe('http://localhost:18840');
+    // Empty means not given, as for the other optional URLs.
+    expect(loadConfig({ PORT: '18840', PUBLIC_URL: '' }).PUBLIC_URL).toBe('http://localhost:18840');
+  });
+
+  it('is what it is set to, whatever the port', () => {
+    expect(loadConfig({ PORT: '18840', PUBLIC_URL: 'https://console.example.com' }).PUBLIC_URL).toBe(
+      'https://console.example.com',
+    );
+    expect(() => loadConfig({ PUBLIC_URL: 'not a url' })).toThrow(/PUBLIC_URL/);
+  });
+});
