@@ -183,6 +183,14 @@ export async function benchChat(opts: { quick: boolean }): Promise<string> {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const args = process.argv.slice(2);
+  if (args.includes('--help')) {
+    console.log(
+      'usage: npx tsx bench/chat.ts [--requests N] [--max-tokens N] [--json]\n' +
+        '  Chat throughput on the tiny test model through the whole local stack, and on the runtime\n' +
+        '  alone; --json prints the result as JSON. (Also part of npm run bench.)',
+    );
+    process.exit(0);
+  }
   const flag = (name: string) => {
     const at = args.indexOf(name);
     return at === -1 ? undefined : Number(args[at + 1]);

@@ -206,8 +206,19 @@ if (isMain) {
       requests: { type: 'string', default: '30' },
       concurrency: { type: 'string', default: '4' },
       json: { type: 'string' },
+      help: { type: 'boolean' },
     },
   });
+  if (values.help) {
+    process.stdout.write(
+      'usage: npx tsx bench/models.ts [--models list] [--requests N] [--concurrency C] [--json file]\n' +
+        '  Per-model latency and throughput through the whole local stack: N sequential calls (default\n' +
+        '  30), then C callers in parallel (default 4); --models a subset, as RUNTIME_MODELS names\n' +
+        '  them (`sentiment,ocr@tesseract-5`; default all);\n' +
+        '  --json writes the results to a file instead of printing them.\n',
+    );
+    process.exit(0);
+  }
   const results = await runModelsBench({
     ...(values.models ? { models: values.models } : {}),
     requests: Number(values.requests),

@@ -14,7 +14,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 if (process.argv.includes('--help')) {
   process.stdout.write(
     [
-      'npm run bench [-- options]',
+      'usage: npm run bench [-- options]',
       '  --quick                 short runs (about two minutes for everything)',
       '  --only a,b              some sections: gateway, bundle, models, chat, web; or trips (the',
       '                          round trips and DynamoDB units, $ and hot items per request alone,',

@@ -84,7 +84,7 @@ function configFor(flags: Map<string, string | true>) {
 
 async function main(argv: string[]): Promise<number> {
   const { command, flags } = parse(argv);
-  if (!command || command === 'help' || flags.has('help')) {
+  if (!command || command === 'help' || command === '--help' || flags.has('help')) {
     process.stdout.write(USAGE);
     return command ? 0 : 2;
   }

@@ -60,6 +60,14 @@ export async function ensureTinyChatModel(root = modelsDir(), force = false): Pr
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  if (process.argv.includes('--help')) {
+    console.log(
+      'usage: npm run models:build-test [-- --force]\n' +
+        '  Writes the tiny test chat model into the models folder when missing or out of date;\n' +
+        '  --force builds it again anyway. (The runtime also does this at its start.)',
+    );
+    process.exit(0);
+  }
   const result = await ensureTinyChatModel(modelsDir(), process.argv.includes('--force'));
   console.log(
     `${result.built ? 'built' : 'up to date'}: ${result.dir} (${TINY_CHAT_BUILD}, ${Math.round(result.ms)} ms)`,

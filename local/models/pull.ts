@@ -80,12 +80,19 @@ export async function pullModel(id: string, dtype: string, root = modelsDir()): 
   return `${target} (onnx/${onnxFile}, ${(size / 1e6).toFixed(1)} MB)`;
 }
 
+const USAGE = `usage: npm run models:pull -- <model id> [--dtype ${Object.keys(ONNX_FILES).join('|')}]
+  Downloads a Hugging Face ONNX text-generation model into the models folder (default dtype q8).
+  Example: npm run models:pull -- HuggingFaceTB/SmolLM2-135M-Instruct (then chat@smollm2-135m).`;
 const args = process.argv.slice(2);
-const id = args.find((a) => !a.startsWith('--'));
+if (args.includes('--help')) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const dtypeAt = args.indexOf('--dtype');
 const dtype = dtypeAt === -1 ? 'q8' : (args[dtypeAt + 1] ?? '');
+const id = args.find((a, i) => !a.startsWith('--') && !(dtypeAt !== -1 && i === dtypeAt + 1));
 if (!id) {
-  console.error('usage: npm run models:pull -- <model id> [--dtype q8|fp32|fp16|q4|...]');
+  console.error(USAGE);
   process.exit(2);
 }
 try {

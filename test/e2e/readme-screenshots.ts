@@ -16,6 +16,7 @@ import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { createStores } from '../../functions/api/deps';
 import { startLocalStack } from '../../local/stack';
+import { buildConsole } from '../../local/web-build';
 import { loadConfig } from '../../shared/config';
 import { keys } from '../../shared/db/keys';
 import { tableNames } from '../../shared/db/tables';
@@ -38,6 +39,16 @@ const DEV = {
 const WIDTH = 1000;
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help')) {
+    console.log(
+      'usage: npm run screenshots\n' +
+        '  Builds the console, starts the local stack in memory with realistic data and saves the\n' +
+        '  pictures of both consoles to docs/screenshots. Takes no options.',
+    );
+    return;
+  }
+  // The pictures are of the console these sources build.
+  await buildConsole({ force: true });
   const stack = await startLocalStack(
     loadConfig({
       PORT: '0',
