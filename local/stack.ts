@@ -39,7 +39,10 @@ export interface LocalStack {
   config: Config;
   /** Account emails this stack "sent" (also at `GET /_local/outbox`). */
   outbox: OutboxEmailSender;
-  /** The operator from OPERATOR_EMAIL, when configured; `created` on the start that made it. */
+  /**
+   * The operator from OPERATOR_EMAIL, when configured (`created` on the start that made it); else
+   * the first operator the store holds (made with `npm run admin`); null when there is none.
+   */
   operator: { email: string; created: boolean } | null;
   /** `stripe` when STRIPE_SECRET_KEY is set (the meter sync runs every BILLING_SYNC_MS), else `ledger`. */
   billing: 'stripe' | 'ledger';
@@ -142,6 +145,9 @@ export async function startLocalStack(
         );
         if (made.status === 'invalid') throw new Error(`OPERATOR_EMAIL/OPERATOR_PASSWORD: ${made.message}`);
         op = { email: wired.OPERATOR_EMAIL.toLowerCase(), created: made.status === 'created' };
+      } else {
+        const [first] = await stores.operators.emails(1);
+        if (first) op = { email: first, created: false };
       }
       return { seeded, op };
     };

@@ -43,7 +43,7 @@ const lines = [
   `                 their links go to ${stack.config.PUBLIC_URL} (PUBLIC_URL)`,
   stack.operator
     ? `  Operator       ${stack.operator.email}${stack.operator.created ? ' (created now)' : ''}`
-    : '  Operator       none from config; create one: npm run admin -- create-operator --email <e> --password <p>',
+    : '  Operator       none yet; create one: npm run admin -- create-operator --email <e> --password-stdin',
   stack.billing === 'stripe'
     ? `  Billing        Stripe${config.STRIPE_API_BASE ? ` at ${config.STRIPE_API_BASE}` : ''}; usage sent every ${Math.round(config.BILLING_SYNC_MS / 1000)} s (run \`npm run billing:setup\` once)`
     : '  Billing        ledger-only (no STRIPE_SECRET_KEY): invoices are previewed at GET /account/billing',

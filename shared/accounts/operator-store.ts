@@ -1,6 +1,7 @@
 import {
   type DynamoDBDocumentClient,
   GetCommand,
+  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -79,6 +80,21 @@ export class OperatorStore {
       passwordHash: i.passwordHash as string,
       createdAt: i.createdAt as string,
     };
+  }
+
+  /** The oldest operators' addresses, at most `limit` (one Query on gsi1). */
+  async emails(limit: number): Promise<string[]> {
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :p',
+        ExpressionAttributeValues: { ':p': keys.operatorsIndex() },
+        ProjectionExpression: 'email',
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []).map((i) => i.email as string);
   }
 
   async setPasswordHash(operatorId: string, passwordHash: string): Promise<void> {

@@ -249,6 +249,7 @@ describe('on disk: sessions survive a restart, and the CLI finds the stack by it
     let stack = await startLocalStack(config, createLogger('silent'), { print: () => {} });
     let token: string;
     try {
+      expect(stack.operator).toBeNull();
       expect(existsSync(localStateFile(dataDir))).toBe(true);
       // No DYNAMODB_ENDPOINT: the CLI reads DATA_DIR/local.json.
       const { DYNAMODB_ENDPOINT: _omit, ...env } = process.env;
@@ -280,6 +281,8 @@ describe('on disk: sessions survive a restart, and the CLI finds the stack by it
 
     stack = await startLocalStack(config, createLogger('silent'), { print: () => {} });
     try {
+      // No OPERATOR_EMAIL: the operator the CLI made is the one the start-up banner names.
+      expect(stack.operator).toEqual({ email: 'disk-op@tollgate.example', created: false });
       const res = await client(stack.url)('/admin/tenants', { token: token! });
       expect(res.status).toBe(200);
     } finally {
