@@ -14,44 +14,13 @@ import {
   sendError,
 } from './runtime-errors';
 import { Semaphore } from './semaphore';
+import type { InvocationLogEntry, RuntimeServerOptions } from './server-options';
 import { streamAnswer } from './stream-answer';
+
+export type { InvocationLogEntry, RuntimeServerOptions } from './server-options';
 
 export const DEFAULT_CAPACITY: VariantCapacity = { maxInFlight: 4, maxQueue: 64 };
 export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
-
-export type RuntimeServerOptions = {
-  /** Default per-variant capacity; an endpoint's own `capacity` wins. */
-  capacity?: VariantCapacity;
-  /** Longest a queued invocation waits for a slot before it is turned away as busy. */
-  maxQueueWaitMs?: number;
-  maxBodyBytes?: number;
-  /** Only used to make error messages and ARNs look like SageMaker's. */
-  accountId?: string;
-  region?: string;
-  /** Called once per invocation after the answer is written. Never carries the request body. */
-  onInvocation?: (entry: InvocationLogEntry) => void;
-  /** Enables `POST /faults/{endpoint}/{variant}/crash` (tests make a model's worker die mid-call). */
-  faults?: boolean;
-  /**
-   * SageMaker's inference container contract, for the one version this container hosts:
-   * `POST /invocations` invokes it (streamed when the caller accepts `application/jsonlines`, as
-   * SageMaker forwards InvokeEndpointWithResponseStream's Accept), answers are the model's own
-   * bytes (SageMaker adds the event-stream framing itself), and a model's refusal or failure is
-   * its own 400/500, which SageMaker reports as ModelError with that OriginalStatusCode.
-   */
-  container?: { endpointName: string; variant: string };
-};
-
-export type InvocationLogEntry = {
-  requestId: string;
-  endpoint: string;
-  variant?: string;
-  status: number;
-  errorType?: string;
-  /** Why it failed, in the runtime's words (never the request body). */
-  detail?: string;
-  durationMs: number;
-};
 
 // A path prefix in the client's `endpoint` is kept by the SDK, so match on the tail of the path.
 const INVOCATIONS = /\/endpoints\/([^/]+)\/invocations(-response-stream)?$/;

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import { payloadPartFrame, streamErrorFrame } from './event-stream';
 import type { ModelHandler } from './model-handler';
-import type { InvocationLogEntry, RuntimeServerOptions } from './server';
+import type { InvocationLogEntry, RuntimeServerOptions } from './server-options';
 
 /**
  * Streams the handler's parts as event-stream frames. The status line waits for the first part,
