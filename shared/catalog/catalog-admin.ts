@@ -1,15 +1,16 @@
 import type { AuditActor, AuditLog } from '../accounts/audit-log';
-import { checkPrices, checkVersion, fail, MODEL_NAME_RE, VERSION_ID_RE } from './catalog-rules';
+import {
+  type AdminFailure,
+  checkPrices,
+  checkVersion,
+  fail,
+  MODEL_NAME_RE,
+  VERSION_ID_RE,
+} from './catalog-rules';
 import type { CatalogStore } from './catalog-store';
 import type { BillingUnit, Catalog, CatalogEntry, ModelDefinition, ModelVersion } from './types';
 
-export type AdminFailure = {
-  ok: false;
-  /** `not_found`: no such model or version. `conflict`: the catalog's state forbids it. `invalid`: bad values. */
-  reason: 'not_found' | 'conflict' | 'invalid';
-  message: string;
-  param?: string;
-};
+export type { AdminFailure } from './catalog-rules';
 export type AdminResult = { ok: true; entry: CatalogEntry } | AdminFailure;
 
 /** Who makes a change, and in which request: recorded with it in the audit log. */

@@ -1,5 +1,13 @@
-import type { AdminFailure } from './catalog-admin';
 import type { BillingUnit, ModelDefinition, ModelVersion } from './types';
+
+/** A catalog change refused, and why. */
+export type AdminFailure = {
+  ok: false;
+  /** `not_found`: no such model or version. `conflict`: the catalog's state forbids it. `invalid`: bad values. */
+  reason: 'not_found' | 'conflict' | 'invalid';
+  message: string;
+  param?: string;
+};
 
 /** The catalog's naming and pricing rules, shared by every operator change. */
 export const MODEL_NAME_RE = /^[a-z0-9][a-z0-9-]{0,63}$/;
