@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { PublicFrame, Shell } from './components/shell';
 import { ErrorNotice, Link, Loading } from './components/ui';
 import { ApiFailure } from './lib/api';
-import { match, navigate, useLocation } from './lib/router';
+import { match, navigate, type PageProps, useLocation } from './lib/router';
 import { loadSession, type Session, session as sessionStore } from './lib/session';
 import { useStore } from './lib/store';
 import { AcceptInvitationPage } from './pages/auth/accept-invitation';
@@ -11,11 +11,6 @@ import { LoginPage } from './pages/auth/login';
 import { ResetPasswordPage } from './pages/auth/reset-password';
 import { SignupPage } from './pages/auth/signup';
 import { VerifyEmailPage } from './pages/auth/verify-email';
-
-export interface PageProps {
-  params: Record<string, string>;
-  query: URLSearchParams;
-}
 
 type Loader = () => Promise<{ default: ComponentType<PageProps> }>;
 type Area = 'public' | 'dev' | 'admin';

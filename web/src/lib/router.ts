@@ -8,6 +8,12 @@ export interface Location {
   query: URLSearchParams;
 }
 
+/** What the router hands every page: the path's named parts and the query. */
+export interface PageProps {
+  params: Record<string, string>;
+  query: URLSearchParams;
+}
+
 const listeners = new Set<() => void>();
 
 function current(): Location {

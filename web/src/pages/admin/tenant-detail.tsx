@@ -1,5 +1,4 @@
 import { useState } from 'preact/hooks';
-import type { PageProps } from '../../app';
 import { Table } from '../../components/table';
 import {
   announce,
@@ -17,6 +16,7 @@ import { api, get, post } from '../../lib/api';
 import { useCapabilities } from '../../lib/capabilities';
 import { fmtDate, fmtDateTime, fmtRelative, statusLabel } from '../../lib/format';
 import { useSubmit, value } from '../../lib/forms';
+import type { PageProps } from '../../lib/router';
 import type { List, Plan, TenantDetail } from '../../lib/types';
 import { useDraft } from '../../lib/use-draft';
 import { useResource } from '../../lib/use-resource';

@@ -1,10 +1,10 @@
 import { useState } from 'preact/hooks';
-import type { PageProps } from '../../app';
 import { Table } from '../../components/table';
 import { Badge, Empty, ErrorNotice, Field, Link, Loading, LoadMore, PageHeader } from '../../components/ui';
 import { query } from '../../lib/api';
 import { fmtDate, statusLabel } from '../../lib/format';
 import { value } from '../../lib/forms';
+import type { PageProps } from '../../lib/router';
 import { navigate } from '../../lib/router';
 import type { Tenant } from '../../lib/types';
 import { usePagedList } from '../../lib/use-paged-list';

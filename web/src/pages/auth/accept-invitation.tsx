@@ -1,8 +1,8 @@
 import { useState } from 'preact/hooks';
-import type { PageProps } from '../../app';
 import { AuthDone, AuthForm, AuthHeading, Input } from '../../components/auth-form';
 import { post } from '../../lib/api';
 import { useSubmit } from '../../lib/forms';
+import type { PageProps } from '../../lib/router';
 
 /** The page an invitation email links to: choose a password and join the team. */
 export function AcceptInvitationPage(props: PageProps) {

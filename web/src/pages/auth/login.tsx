@@ -1,9 +1,9 @@
 import { useState } from 'preact/hooks';
-import type { PageProps } from '../../app';
 import { AuthForm, AuthHeading, Input } from '../../components/auth-form';
 import { announce, Link } from '../../components/ui';
 import { post } from '../../lib/api';
 import { useSubmit } from '../../lib/forms';
+import type { PageProps } from '../../lib/router';
 import { navigate } from '../../lib/router';
 import { loadSession, rememberOperator, session } from '../../lib/session';
 import type { SessionAnswer } from '../../lib/types';

@@ -1,9 +1,9 @@
 import { useState } from 'preact/hooks';
-import type { PageProps } from '../../app';
 import { AuthDone, AuthForm, AuthHeading, Input } from '../../components/auth-form';
 import { Link } from '../../components/ui';
 import { post } from '../../lib/api';
 import { useSubmit } from '../../lib/forms';
+import type { PageProps } from '../../lib/router';
 import { LocalOutbox } from './local-outbox';
 
 /** Without a token: ask for the email. With the emailed token: choose the new password. */

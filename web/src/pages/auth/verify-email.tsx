@@ -1,8 +1,8 @@
 import { useState } from 'preact/hooks';
-import type { PageProps } from '../../app';
 import { ErrorNotice, Field, Link } from '../../components/ui';
 import { post } from '../../lib/api';
 import { useSubmit, value } from '../../lib/forms';
+import type { PageProps } from '../../lib/router';
 
 /** The page the verification email links to. Verifying takes a click, so link scanners cannot do it. */
 export function VerifyEmailPage(props: PageProps) {
