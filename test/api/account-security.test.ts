@@ -488,6 +488,12 @@ const routes: MatrixRoute[] = [
     }),
   },
   {
+    name: 'GET /account/models',
+    for: 'user',
+    ok: 200,
+    request: async () => ({ method: 'GET', path: '/account/models' }),
+  },
+  {
     name: 'GET /account/models/pins',
     for: 'user',
     ok: 200,

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CatalogAdmin, type ChangeBy } from '../../shared/catalog/catalog-admin';
 import type { ModelVersion } from '../../shared/catalog/types';
+import { addMember, createKey, expectError, newOwner } from '../support/accounts';
 import { createHarness, type Harness, type TestTenant } from '../support/harness';
 
 /** Catalog changes made by the test itself, as the CLI would make them. */
@@ -271,6 +272,36 @@ describe('GET /v1/models and /v1/models/{id}', () => {
   it('needs an API key', async () => {
     expect((await h.call('/v1/models')).status).toBe(401);
     expect((await h.call('/v1/models/ocr')).status).toBe(401);
+  });
+
+  it("GET /account/models: the same list for any member's session, with the tenant's pins, no key needed", async () => {
+    const owner = await newOwner(h);
+    const viewer = await addMember(h, owner, 'viewer');
+    const key = await createKey(h, owner);
+    await h.deps.pins.set(owner.tenantId, {
+      model: 'sentiment',
+      version: 'v2',
+      updatedAt: new Date().toISOString(),
+    });
+    const byKey = await h.call('/v1/models', { key: key.secret });
+    expect(byKey.status).toBe(200);
+    const expected = await byKey.json();
+    for (const user of [owner, viewer]) {
+      const res = await h.call('/account/models', { key: user.token });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { data: ModelObject[] };
+      expect(body).toEqual(expected);
+      expect(body.data.find((m) => m.id === 'sentiment')).toMatchObject({
+        pinned_version: 'v2',
+        serving_version: 'sentiment@v2',
+      });
+    }
+    // The browser's way: the session cookie.
+    const cookie = await h.call('/account/models', { headers: { cookie: owner.cookie } });
+    expect(cookie.status).toBe(200);
+    await expectError(await h.call('/account/models'), 401, 'missing_credentials');
+    // An API key is not a session.
+    expect((await h.call('/account/models', { key: key.secret })).status).toBe(401);
   });
 });
 

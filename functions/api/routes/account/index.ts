@@ -2,6 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import { registerKeys } from './keys';
 import { registerLimits } from './limits';
+import { registerAccountModels } from './models/list';
 import { registerPins } from './pins';
 import { registerGetAccount } from './profile/get';
 import { registerUpdateAccount } from './profile/update';
@@ -21,5 +22,6 @@ export function registerAccount(app: OpenAPIHono<AppEnv>): void {
   registerTeam(app);
   registerLimits(app);
   registerAccountUsage(app);
+  registerAccountModels(app);
   registerPins(app);
 }

@@ -1,0 +1,47 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { sessionSecurity } from '../../../account-schemas';
+import type { AppEnv } from '../../../env';
+import { userSession } from '../../../middleware/require-role';
+import { ErrorSchema } from '../../../schemas';
+import { tenantModelList } from '../../v1/models/model-list';
+import { ModelSchema, VersionSchema } from '../../v1/models/present';
+
+const route = createRoute({
+  method: 'get',
+  path: '/account/models',
+  tags: ['Models'],
+  summary: 'The models your tenant may call, with versions, status and prices (for the console)',
+  description:
+    'The list `GET /v1/models` answers an API key of this tenant, read with the session: the console shows the catalog, prices and your pins without holding a key. Every member may read it.',
+  security: sessionSecurity,
+  responses: {
+    200: {
+      description: 'Every active model, then each callable version',
+      content: {
+        'application/json': {
+          schema: z.object({
+            object: z.literal('list'),
+            data: z.array(z.union([ModelSchema, VersionSchema])),
+          }),
+        },
+      },
+    },
+    401: {
+      description: 'No session, or an invalid, expired or ended one',
+      content: { 'application/json': { schema: ErrorSchema } },
+    },
+    403: {
+      description: 'Operators have no tenant',
+      content: { 'application/json': { schema: ErrorSchema } },
+    },
+  },
+});
+
+export function registerAccountModels(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const deps = c.get('deps');
+    const { tenantId } = userSession(c);
+    const [catalog, pins] = await Promise.all([deps.resolver.catalog(), deps.pins.forTenant(tenantId)]);
+    return c.json({ object: 'list' as const, data: tenantModelList(catalog, tenantId, pins) }, 200);
+  });
+}
