@@ -2,8 +2,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MiddlewareHandler } from 'hono';
-import { HSTS } from '../functions/api/middleware/security-headers';
 import { consoleSecurityHeaders, isConsolePage } from '../shared/console-routes';
+import { HSTS } from '../shared/http/hsts';
 
 /** Where `npm run build:web` puts the console. */
 export const CONSOLE_DIST = fileURLToPath(new URL('../web/dist/', import.meta.url));

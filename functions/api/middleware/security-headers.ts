@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createMiddleware } from 'hono/factory';
+import { HSTS, wantsHsts } from '../../../shared/http/hsts';
 import type { AppEnv } from '../env';
 import { referencePage } from '../routes/docs/reference-page';
 
@@ -28,18 +29,6 @@ const DOCS_CSP = [
   "base-uri 'none'",
   "form-action 'none'",
 ].join('; ');
-
-/** HTTPS and not a loopback name: where a browser should be told to insist on HTTPS. */
-export function wantsHsts(publicUrl: string): boolean {
-  const url = new URL(publicUrl);
-  return (
-    url.protocol === 'https:' &&
-    !/^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(url.hostname) &&
-    !url.hostname.endsWith('.localhost')
-  );
-}
-
-export const HSTS = 'max-age=31536000; includeSubDomains';
 
 /**
  * Security headers on every API answer: nosniff, no framing, no referrer, a CSP that allows
