@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
+import { currentRateLimitHeaders } from '../../limits';
 import { apiKeyAuth } from '../../middleware/api-key-auth';
 import { apiKeyScope } from '../../middleware/api-key-scope';
 import { billingWarning } from '../../middleware/billing-warning';
@@ -23,7 +24,7 @@ export function registerV1(app: OpenAPIHono<AppEnv>): void {
     requestMetrics(),
     apiKeyAuth(),
     billingWarning(),
-    rateLimitHeaders(),
+    rateLimitHeaders(currentRateLimitHeaders),
     // Reading usage is its own scope; everything else under /v1 calls models.
     apiKeyScope((method, path) =>
       method === 'GET' && path === '/v1/usage' ? 'usage:read' : 'models:invoke',
