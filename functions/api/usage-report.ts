@@ -48,7 +48,16 @@ export const UsageResponse = z
     start_date: z.string(),
     end_date: z.string(),
     data: z.array(
-      Totals.extend({ date: z.string(), model: z.string(), version: z.string(), key_id: z.string() }),
+      Totals.extend({
+        date: z.string(),
+        model: z.string(),
+        version: z.string(),
+        key_id: z.string(),
+        key_name: z.string().nullable().openapi({
+          description:
+            "The key's name now (a rotated key and its successor share it; `key_id` tells them apart); null when the key is not on record.",
+        }),
+      }),
     ),
     totals: Totals,
     freshness: FreshnessSchema,
@@ -61,7 +70,7 @@ export const usageContent = {
   'text/csv': {
     schema: z.string().openapi({
       example:
-        'date,model,version,key_id,requests,input_tokens,output_tokens,images,cost_usd\r\n2026-11-02,sentiment,v1,key_01J...,3,27,0,0,0.000002700\r\n',
+        'date,model,version,key_id,key_name,requests,input_tokens,output_tokens,images,cost_usd\r\n2026-11-02,sentiment,v1,key_01J...,laptop,3,27,0,0,0.000002700\r\n',
     }),
   },
 };
@@ -97,6 +106,7 @@ const CSV_COLUMNS = [
   'model',
   'version',
   'key_id',
+  'key_name',
   'requests',
   'input_tokens',
   'output_tokens',
@@ -105,14 +115,34 @@ const CSV_COLUMNS = [
 ] as const;
 
 /** One RFC 4180 field: quoted when it holds a comma, a quote or a line break; quotes doubled. */
-export function csvField(value: string | number): string {
-  const s = String(value);
+export function csvField(value: string | number | null): string {
+  const s = value === null ? '' : String(value);
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
+/**
+ * Free text a tenant wrote (a key's name) for a CSV cell: one a spreadsheet would run as a formula
+ * (`=`, `+`, `-`, `@`, a tab or CR first) gets a leading `'`, so that it opens as the text it is.
+ */
+export function csvText(value: string | null): string | null {
+  return value !== null && /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+}
+
 /** RFC 4180: a header row, CRLF after every record. */
-export function toCsv(header: readonly string[], rows: (string | number)[][]): string {
+export function toCsv(header: readonly string[], rows: (string | number | null)[][]): string {
   return [header, ...rows].map((r) => `${r.map(csvField).join(',')}\r\n`).join('');
+}
+
+/** The names of the keys the rows name: one read per distinct key (a report names few). */
+async function keyNames(
+  c: Context<AppEnv>,
+  tenantId: string,
+  rows: DailyUsage[],
+): Promise<Map<string, string>> {
+  const { apiKeys } = c.get('deps').accounts;
+  const ids = [...new Set(rows.map((r) => r.keyId))];
+  const found = await Promise.all(ids.map((id) => apiKeys.get(tenantId, id)));
+  return new Map(found.flatMap((k) => (k ? [[k.id, k.name] as const] : [])));
 }
 
 function wantsCsv(c: Context<AppEnv>, format: 'json' | 'csv' | undefined): boolean {
@@ -145,11 +175,13 @@ export async function usageReport(
       (!version || r.version === version) &&
       (!query.key_id || r.keyId === query.key_id),
   );
+  const names = await keyNames(c, tenantId, rows);
   const data = rows.map((r) => ({
     date: r.day,
     model: r.model,
     version: r.version,
     key_id: r.keyId,
+    key_name: names.get(r.keyId) ?? null,
     requests: r.requests,
     input_tokens: r.inputTokens,
     output_tokens: r.outputTokens,
@@ -159,7 +191,7 @@ export async function usageReport(
   if (wantsCsv(c, query.format)) {
     const csv = toCsv(
       CSV_COLUMNS,
-      data.map((r) => CSV_COLUMNS.map((col) => r[col])),
+      data.map((r) => CSV_COLUMNS.map((col) => (col === 'key_name' ? csvText(r.key_name) : r[col]))),
     );
     return c.body(csv, 200, {
       'content-type': 'text/csv; charset=utf-8; header=present',

@@ -21,6 +21,7 @@ type Row = {
   model: string;
   version: string;
   key_id: string;
+  key_name: string | null;
   requests: number;
   input_tokens: number;
   output_tokens: number;
@@ -56,7 +57,8 @@ describe('usage reports for an account', () => {
   beforeAll(async () => {
     h = await createHarness();
     owner = await newOwner(h);
-    keyA = (await createKey(h, owner)).id;
+    // A name the CSV must quote; keyB is a key no longer on record.
+    keyA = (await createKey(h, owner, { name: 'laptop, "home"' })).id;
     keyB = newId('key');
     const t = owner.tenantId;
     for (const e of [
@@ -94,6 +96,7 @@ describe('usage reports for an account', () => {
       ['2026-03-02', 'chat@tiny-1', keyA, 1],
       ['2026-03-03', 'chat@smollm2-135m', keyB, 1],
     ]);
+    expect(r.data.map((d) => d.key_name)).toEqual(['laptop, "home"', null, 'laptop, "home"', null]);
     expect(r.totals).toMatchObject({ requests: 5, input_tokens: 45, cost_usd: '0.000006300' });
   });
 
@@ -123,11 +126,28 @@ describe('usage reports for an account', () => {
       );
       const text = await res.text();
       const lines = text.split('\r\n');
-      expect(lines[0]).toBe('date,model,version,key_id,requests,input_tokens,output_tokens,images,cost_usd');
-      expect(lines[1]).toBe(`2026-03-01,sentiment,v1,${keyA},2,20,0,0,0.000002000`);
+      expect(lines[0]).toBe(
+        'date,model,version,key_id,key_name,requests,input_tokens,output_tokens,images,cost_usd',
+      );
+      expect(lines[1]).toBe(`2026-03-01,sentiment,v1,${keyA},"laptop, ""home""",2,20,0,0,0.000002000`);
+      expect(lines[2]).toBe(`2026-03-01,sentiment,v1,${keyB},,1,10,0,0,0.000001000`);
       expect(lines).toHaveLength(6);
       expect(lines.at(-1)).toBe('');
     }
+  });
+
+  it('writes a key name a spreadsheet would run as a formula as text, in the CSV only', async () => {
+    const other = await newOwner(h);
+    const key = await createKey(h, other, { name: '=HYPERLINK("https://evil.example")' });
+    expect(await h.stores.usage.record(event(other.tenantId, key.id, '2026-03-05T10:00:00.000Z'))).toBe(
+      'recorded',
+    );
+    const res = await h.call(`/account/usage?${range}&format=csv`, { key: other.token });
+    expect((await res.text()).split('\r\n')[1]).toBe(
+      `2026-03-05,sentiment,v1,${key.id},"'=HYPERLINK(""https://evil.example"")",1,10,0,0,0.000001000`,
+    );
+    const report = await json<Report>(await h.call(`/account/usage?${range}`, { key: other.token }));
+    expect(report.data[0]!.key_name).toBe('=HYPERLINK("https://evil.example")');
   });
 
   it('/v1/usage answers the same report to an API key, CSV included', async () => {
@@ -135,8 +155,8 @@ describe('usage reports for an account', () => {
     const res = await h.call(`/v1/usage?${range}&model=chat&format=csv`, { key: key.secret });
     expect(res.status).toBe(200);
     expect((await res.text()).split('\r\n').slice(1, 3)).toEqual([
-      `2026-03-02,chat,tiny-1,${keyA},1,5,7,0,0.000001300`,
-      `2026-03-03,chat,smollm2-135m,${keyB},1,10,0,0,0.000002000`,
+      `2026-03-02,chat,tiny-1,${keyA},"laptop, ""home""",1,5,7,0,0.000001300`,
+      `2026-03-03,chat,smollm2-135m,${keyB},,1,10,0,0,0.000002000`,
     ]);
     const jsonRes = await json<Report>(
       await h.call(`/v1/usage?${range}&key_id=${keyA}`, { key: key.secret }),
