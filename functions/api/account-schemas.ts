@@ -1,7 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { tenantRoles } from '../../shared/accounts/roles';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../shared/auth/passwords';
-import { ErrorSchema } from './schemas';
 
 /** Schemas shared by the /auth, /account and /admin routes. */
 
@@ -26,23 +25,6 @@ export const PlanName = z.string().min(1, 'must not be empty').max(64, 'must be 
 
 /** One-time tokens from emails: shape is checked by the service, not here (any string is "unknown"). */
 export const OneTimeToken = z.string().min(1, 'must not be empty').max(200, 'is not a token');
-
-const err = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: ErrorSchema } },
-});
-
-/** Responses every session-authenticated route may give. */
-export const sessionErrorResponses = {
-  400: err('Invalid request (the envelope names the field)'),
-  401: err('No session, or an invalid, expired or ended one'),
-  403: err('The session may not do this (role, operator-only, cross-site cookie write)'),
-} as const;
-
-export const notFound = { 404: err('Not found (another tenant’s ids are not found either)') } as const;
-export const conflict = { 409: err('Conflicts with the current state') } as const;
-export const rateLimited = { 429: err('Too many attempts; see Retry-After') } as const;
-export const publicErrorResponses = { 400: err('Invalid request (the envelope names the field)') } as const;
 
 /** Security requirement of session routes: a bearer access token or the session cookie. */
 export const sessionSecurity: Record<string, string[]>[] = [{ session: [] }, { sessionCookie: [] }];

@@ -21,6 +21,10 @@ export const ImageField = z
     example: 'data:image/png;base64,iVBORw0KGgo...',
   });
 
+/** A whole (1x1) PNG as a data URL: what a request's `image` looks like, in the examples. */
+export const imageExample =
+  'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+
 export interface CheckedImage {
   /** Plain base64 (a data URL's prefix removed), as the model receives it. */
   base64: string;

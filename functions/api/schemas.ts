@@ -1,44 +1,26 @@
 import { z } from '@hono/zod-openapi';
+import { type ErrorCode, errorCodes } from '../../shared/errors';
+
+const codes = Object.keys(errorCodes) as [ErrorCode, ...ErrorCode[]];
+const types = [...new Set(Object.values(errorCodes).map((c) => c.type))] as [string, ...string[]];
 
 /** The error envelope, for the OpenAPI document. */
 export const ErrorSchema = z
   .object({
     error: z.object({
-      message: z.string(),
-      type: z.string(),
-      code: z.string(),
-      param: z.string().nullable(),
-      request_id: z.string().optional(),
+      message: z.string().openapi({ description: 'What went wrong and what to do, for people.' }),
+      type: z.enum(types).openapi({ description: 'The OpenAI error type the code belongs to.' }),
+      code: z.enum(codes).openapi({
+        description: 'What went wrong, for programs: each response lists the codes it can carry.',
+      }),
+      param: z
+        .string()
+        .nullable()
+        .openapi({ description: 'The request field (or header) at fault, e.g. `messages[0].content`.' }),
+      request_id: z.string().optional().openapi({ description: 'The `x-request-id` of the answer.' }),
     }),
   })
   .openapi('Error');
-
-/** Responses every authenticated `/v1` route may give besides its own. */
-export const errorResponses = {
-  400: { description: 'Invalid request', content: { 'application/json': { schema: ErrorSchema } } },
-  401: {
-    description: 'Missing or invalid API key',
-    content: { 'application/json': { schema: ErrorSchema } },
-  },
-  403: { description: 'The account may not call', content: { 'application/json': { schema: ErrorSchema } } },
-} as const;
-
-export const modelErrorResponses = {
-  415: { description: 'Body is not JSON', content: { 'application/json': { schema: ErrorSchema } } },
-  502: {
-    description: 'The model failed or is unreachable',
-    content: { 'application/json': { schema: ErrorSchema } },
-  },
-  503: {
-    description:
-      'The model is at capacity (`model_busy`) or loading (`model_loading`), or usage could not be recorded; retry after `Retry-After`',
-    content: { 'application/json': { schema: ErrorSchema } },
-  },
-  504: {
-    description: 'The model did not answer in time',
-    content: { 'application/json': { schema: ErrorSchema } },
-  },
-} as const;
 
 /** The `model` field every inference body has: `name`, `name@version` or `name@alias`. */
 export const ModelRef = z

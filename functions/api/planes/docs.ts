@@ -1,6 +1,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../env';
 import { registerDocs } from '../routes/docs';
+import { type ApiDocument, buildApiDocument } from '../spec/document';
 import { registerBillingPlane } from './billing';
 import { registerConsolePlane } from './console';
 import { registerDataPlane } from './data';
@@ -13,6 +14,13 @@ export function describeApi(doc: OpenAPIHono<AppEnv>): void {
   registerDataPlane(doc);
   registerConsolePlane(doc);
   registerBillingPlane(doc);
+}
+
+/** The document /openapi.json serves, built without a server (the console's types, the tests). */
+export function apiDocument(
+  opts: { publicUrl: string } = { publicUrl: 'http://localhost:8787' },
+): ApiDocument {
+  return buildApiDocument(describeApi, opts);
 }
 
 /** The docs plane's routes: `/openapi.json` and `/docs`, describing every plane. */

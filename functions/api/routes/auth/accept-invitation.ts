@@ -1,16 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { acceptInvitation } from '../../../../shared/accounts/team';
 import { ApiError } from '../../../../shared/errors';
-import {
-  conflict,
-  MemberSchema,
-  Name,
-  OneTimeToken,
-  Password,
-  publicErrorResponses,
-} from '../../account-schemas';
+import { MemberSchema, Name, OneTimeToken, Password } from '../../account-schemas';
 import type { AppEnv } from '../../env';
-import { ErrorSchema } from '../../schemas';
+import { errorResponses, errorsOf } from '../../spec/answers';
 import { memberView } from '../../views';
 import { tokenError } from './answers';
 
@@ -34,12 +27,12 @@ const route = createRoute({
         },
       },
     },
-    ...publicErrorResponses,
-    ...conflict,
-    410: {
-      description: 'The invitation has expired',
-      content: { 'application/json': { schema: ErrorSchema } },
-    },
+    ...errorResponses('public', [
+      ...errorsOf.jsonBody,
+      'conflict',
+      'email_token_expired',
+      'store_unavailable',
+    ]),
   },
 });
 

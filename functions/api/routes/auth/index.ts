@@ -11,22 +11,9 @@ import { registerVerify } from './verify';
 
 /**
  * `/auth/*`: signup, verification, login, refresh, logout, password reset, invitation acceptance;
- * and the session keys' public half. Also the `session` security schemes of the OpenAPI document.
+ * and the session keys' public half. (The `session` security schemes are in spec/document.ts.)
  */
 export function registerAuth(app: OpenAPIHono<AppEnv>): void {
-  app.openAPIRegistry.registerComponent('securitySchemes', 'session', {
-    type: 'http',
-    scheme: 'bearer',
-    bearerFormat: 'JWT',
-    description: 'A session access token from POST /auth/login: `Authorization: Bearer eyJ...`',
-  });
-  app.openAPIRegistry.registerComponent('securitySchemes', 'sessionCookie', {
-    type: 'apiKey',
-    in: 'cookie',
-    name: 'tg_session',
-    description:
-      'The session cookie set by POST /auth/login (browsers; writes must come from an allowed origin).',
-  });
   registerSignup(app);
   registerVerify(app);
   registerLogin(app);

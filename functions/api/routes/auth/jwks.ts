@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
+import { errorResponses } from '../../spec/answers';
 
 const route = createRoute({
   method: 'get',
@@ -15,6 +16,7 @@ const route = createRoute({
         },
       },
     },
+    ...errorResponses('public', []),
   },
 });
 

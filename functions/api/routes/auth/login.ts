@@ -1,10 +1,10 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { logIn } from '../../../../shared/accounts/login';
 import { ApiError } from '../../../../shared/errors';
-import { Email, publicErrorResponses, rateLimited, SessionResponse } from '../../account-schemas';
+import { Email, SessionResponse } from '../../account-schemas';
 import type { AppEnv } from '../../env';
-import { ErrorSchema } from '../../schemas';
 import { sessionBody, setSessionCookies } from '../../session-cookies';
+import { errorResponses, errorsOf } from '../../spec/answers';
 import { rateLimitedError } from './answers';
 
 const LoginRequest = z
@@ -26,10 +26,13 @@ const route = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: LoginRequest } } } },
   responses: {
     200: { description: 'Logged in', content: { 'application/json': { schema: SessionResponse } } },
-    ...publicErrorResponses,
-    401: { description: 'Wrong email or password', content: { 'application/json': { schema: ErrorSchema } } },
-    403: { description: 'Email not verified yet', content: { 'application/json': { schema: ErrorSchema } } },
-    ...rateLimited,
+    ...errorResponses('public', [
+      ...errorsOf.jsonBody,
+      'invalid_credentials',
+      'email_not_verified',
+      'rate_limited',
+      'store_unavailable',
+    ]),
   },
 });
 

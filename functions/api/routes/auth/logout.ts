@@ -1,8 +1,9 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { sessionErrorResponses, sessionSecurity } from '../../account-schemas';
+import { sessionSecurity } from '../../account-schemas';
 import type { AppEnv } from '../../env';
 import { sessionAuth } from '../../middleware/session-auth';
 import { clearSessionCookies } from '../../session-cookies';
+import { errorResponses, errorsOf } from '../../spec/answers';
 
 const route = createRoute({
   method: 'post',
@@ -14,7 +15,7 @@ const route = createRoute({
   middleware: [sessionAuth()] as const,
   responses: {
     204: { description: 'Logged out' },
-    ...sessionErrorResponses,
+    ...errorResponses('console', [...errorsOf.session]),
   },
 });
 

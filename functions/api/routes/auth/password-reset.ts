@@ -1,15 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { requestPasswordReset, resetPassword } from '../../../../shared/accounts/password-reset';
-import {
-  AcceptedResponse,
-  Email,
-  OneTimeToken,
-  Password,
-  publicErrorResponses,
-  rateLimited,
-} from '../../account-schemas';
+import { AcceptedResponse, Email, OneTimeToken, Password } from '../../account-schemas';
 import type { AppEnv } from '../../env';
-import { ErrorSchema } from '../../schemas';
+import { errorResponses, errorsOf } from '../../spec/answers';
 import { emailUnavailable, rateLimitedError, tokenError } from './answers';
 
 const requestRoute = createRoute({
@@ -26,8 +19,12 @@ const requestRoute = createRoute({
   },
   responses: {
     202: { description: 'Check the inbox', content: { 'application/json': { schema: AcceptedResponse } } },
-    ...publicErrorResponses,
-    ...rateLimited,
+    ...errorResponses('public', [
+      ...errorsOf.jsonBody,
+      'rate_limited',
+      'email_unavailable',
+      'store_unavailable',
+    ]),
   },
 });
 
@@ -54,8 +51,7 @@ const confirmRoute = createRoute({
         },
       },
     },
-    ...publicErrorResponses,
-    410: { description: 'The token has expired', content: { 'application/json': { schema: ErrorSchema } } },
+    ...errorResponses('public', [...errorsOf.jsonBody, 'email_token_expired', 'store_unavailable']),
   },
 });
 

@@ -1,10 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { refreshSession } from '../../../../shared/accounts/login';
 import { ApiError } from '../../../../shared/errors';
-import { publicErrorResponses, SessionResponse } from '../../account-schemas';
+import { SessionResponse } from '../../account-schemas';
 import type { AppEnv } from '../../env';
 import { checkSameOrigin } from '../../middleware/same-origin';
-import { ErrorSchema } from '../../schemas';
 import {
   clearSessionCookies,
   REFRESH_COOKIE,
@@ -12,6 +11,7 @@ import {
   sessionBody,
   setSessionCookies,
 } from '../../session-cookies';
+import { errorResponses, errorsOf } from '../../spec/answers';
 
 const RefreshRequest = z
   .object({
@@ -34,9 +34,13 @@ const route = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: RefreshRequest } } } },
   responses: {
     200: { description: 'A fresh pair', content: { 'application/json': { schema: SessionResponse } } },
-    ...publicErrorResponses,
-    401: { description: 'Unknown, used or ended', content: { 'application/json': { schema: ErrorSchema } } },
-    403: { description: 'Cross-site cookie use', content: { 'application/json': { schema: ErrorSchema } } },
+    ...errorResponses('public', [
+      ...errorsOf.jsonBody,
+      'missing_credentials',
+      'invalid_token',
+      'forbidden',
+      'store_unavailable',
+    ]),
   },
 });
 

@@ -1,14 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { signUp } from '../../../../shared/accounts/signup';
-import {
-  AcceptedResponse,
-  Email,
-  Name,
-  Password,
-  publicErrorResponses,
-  rateLimited,
-} from '../../account-schemas';
+import { AcceptedResponse, Email, Name, Password } from '../../account-schemas';
 import type { AppEnv } from '../../env';
+import { errorResponses, errorsOf } from '../../spec/answers';
 import { emailUnavailable, rateLimitedError } from './answers';
 
 const SignupRequest = z
@@ -34,8 +28,12 @@ const route = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: SignupRequest } } } },
   responses: {
     202: { description: 'Check the inbox', content: { 'application/json': { schema: AcceptedResponse } } },
-    ...publicErrorResponses,
-    ...rateLimited,
+    ...errorResponses('public', [
+      ...errorsOf.jsonBody,
+      'rate_limited',
+      'email_unavailable',
+      'store_unavailable',
+    ]),
   },
 });
 

@@ -1,14 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { resendVerification, verifyEmail } from '../../../../shared/accounts/signup';
-import {
-  AcceptedResponse,
-  Email,
-  OneTimeToken,
-  publicErrorResponses,
-  rateLimited,
-} from '../../account-schemas';
+import { AcceptedResponse, Email, OneTimeToken } from '../../account-schemas';
 import type { AppEnv } from '../../env';
-import { ErrorSchema } from '../../schemas';
+import { errorResponses, errorsOf } from '../../spec/answers';
 import { emailUnavailable, rateLimitedError, tokenError } from './answers';
 
 const VerifyRequest = z.object({ token: OneTimeToken }).openapi('VerifyRequest');
@@ -29,8 +23,7 @@ const verifyRoute = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: VerifyRequest } } } },
   responses: {
     200: { description: 'Verified', content: { 'application/json': { schema: VerifyResponse } } },
-    ...publicErrorResponses,
-    410: { description: 'The token has expired', content: { 'application/json': { schema: ErrorSchema } } },
+    ...errorResponses('public', [...errorsOf.jsonBody, 'email_token_expired', 'store_unavailable']),
   },
 });
 
@@ -48,8 +41,12 @@ const resendRoute = createRoute({
   },
   responses: {
     202: { description: 'Check the inbox', content: { 'application/json': { schema: AcceptedResponse } } },
-    ...publicErrorResponses,
-    ...rateLimited,
+    ...errorResponses('public', [
+      ...errorsOf.jsonBody,
+      'rate_limited',
+      'email_unavailable',
+      'store_unavailable',
+    ]),
   },
 });
 

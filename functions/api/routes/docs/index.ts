@@ -1,5 +1,6 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
+import { type ApiDocument, buildApiDocument } from '../../spec/document';
 import { referencePage } from './reference-page';
 
 /**
@@ -8,29 +9,10 @@ import { referencePage } from './reference-page';
  * lists the whole API although this function serves one plane; it is built once, at first request.
  */
 export function registerDocs(app: OpenAPIHono<AppEnv>, describe: (doc: OpenAPIHono<AppEnv>) => void): void {
-  let document: ReturnType<OpenAPIHono['getOpenAPI31Document']> | undefined;
+  let document: ApiDocument | undefined;
   app.get('/openapi.json', (c) => {
-    document ??= apiDocument(describe);
+    document ??= buildApiDocument(describe, { publicUrl: c.get('deps').config.PUBLIC_URL });
     return c.json(document);
   });
   app.get('/docs', (c) => c.html(referencePage));
-}
-
-function apiDocument(describe: (doc: OpenAPIHono<AppEnv>) => void) {
-  const doc = new OpenAPIHono<AppEnv>();
-  doc.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
-    type: 'http',
-    scheme: 'bearer',
-    description: 'An API key: `Authorization: Bearer tg_live_...`',
-  });
-  describe(doc);
-  return doc.getOpenAPI31Document({
-    openapi: '3.1.0',
-    info: {
-      title: 'Tollgate API',
-      version: '1',
-      description:
-        'Metered model inference. Errors use the OpenAI envelope `{"error":{"message","type","code","param"}}` and every answer carries `x-request-id`.',
-    },
-  });
 }

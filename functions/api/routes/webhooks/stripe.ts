@@ -2,7 +2,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { handleWebhook } from '../../../../shared/billing/webhooks';
 import { ApiError } from '../../../../shared/errors';
 import type { AppEnv } from '../../env';
-import { ErrorSchema } from '../../schemas';
+import { errorResponses } from '../../spec/answers';
 
 const Received = z
   .object({
@@ -11,11 +11,6 @@ const Received = z
     outcome: z.string().nullable().openapi({ description: 'What the event did (`past_due`, `stale`, ...).' }),
   })
   .openapi('WebhookReceived');
-
-const err = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: ErrorSchema } },
-});
 
 const route = createRoute({
   method: 'post',
@@ -33,8 +28,13 @@ const route = createRoute({
   },
   responses: {
     200: { description: 'Received', content: { 'application/json': { schema: Received } } },
-    400: err('Missing or invalid signature, timestamp too old, or not a Stripe event'),
-    409: err('Billing is not connected (no Stripe key or webhook secret)'),
+    ...errorResponses('public', [
+      'invalid_request',
+      'request_too_large',
+      'invalid_signature',
+      'billing_not_connected',
+      'store_unavailable',
+    ]),
   },
 });
 

@@ -1,10 +1,11 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { startCheckout } from '../../../../../shared/billing/checkout';
 import { ApiError } from '../../../../../shared/errors';
-import { sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { requirePermission, userSession } from '../../../middleware/require-role';
-import { billingErrorResponses, providerError, SessionUrlResponse } from './schemas';
+import { errorResponses, errorsOf } from '../../../spec/answers';
+import { providerError, SessionUrlResponse } from './schemas';
 
 const route = createRoute({
   method: 'post',
@@ -19,8 +20,12 @@ const route = createRoute({
       description: 'The Checkout session; send the browser to `url`',
       content: { 'application/json': { schema: SessionUrlResponse } },
     },
-    ...sessionErrorResponses,
-    ...billingErrorResponses,
+    ...errorResponses('console', [
+      ...errorsOf.session,
+      'conflict',
+      'billing_not_connected',
+      'billing_unavailable',
+    ]),
   },
 });
 

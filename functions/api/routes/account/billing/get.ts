@@ -1,9 +1,10 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { billingOverview } from '../../../../../shared/billing/overview';
 import { formatUsd } from '../../../../../shared/metering/pricing';
-import { sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { requirePermission, userSession } from '../../../middleware/require-role';
+import { errorResponses, errorsOf } from '../../../spec/answers';
 import { BillingResponse, centsToUsd } from './schemas';
 
 const route = createRoute({
@@ -15,7 +16,7 @@ const route = createRoute({
   middleware: [requirePermission('billing:read')] as const,
   responses: {
     200: { description: 'Billing', content: { 'application/json': { schema: BillingResponse } } },
-    ...sessionErrorResponses,
+    ...errorResponses('console', [...errorsOf.session]),
   },
 });
 

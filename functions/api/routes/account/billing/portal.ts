@@ -1,9 +1,10 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { openPortal } from '../../../../../shared/billing/checkout';
-import { sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { requirePermission, userSession } from '../../../middleware/require-role';
-import { billingErrorResponses, providerError, SessionUrlResponse } from './schemas';
+import { errorResponses, errorsOf } from '../../../spec/answers';
+import { providerError, SessionUrlResponse } from './schemas';
 
 const route = createRoute({
   method: 'post',
@@ -17,8 +18,7 @@ const route = createRoute({
       description: 'The portal session; send the browser to `url`',
       content: { 'application/json': { schema: SessionUrlResponse } },
     },
-    ...sessionErrorResponses,
-    ...billingErrorResponses,
+    ...errorResponses('console', [...errorsOf.session, 'billing_not_connected', 'billing_unavailable']),
   },
 });
 

@@ -1,7 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { GatewayFailure } from '../../../../../shared/billing/billing';
 import { ApiError } from '../../../../../shared/errors';
-import { ErrorSchema } from '../../../schemas';
 
 const Usd = z.string().openapi({ example: '12.345000000', description: 'US dollars, nine decimal places.' });
 const Cents = z.string().openapi({ example: '12.35', description: 'US dollars, as invoiced (to the cent).' });
@@ -101,15 +100,6 @@ export const SessionUrlResponse = z
     url: z.string().openapi({ description: 'Send the browser here.' }),
   })
   .openapi('BillingSessionUrl');
-
-const err = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: ErrorSchema } },
-});
-export const billingErrorResponses = {
-  409: err('Billing is not connected (no Stripe key), or a subscription already exists'),
-  503: err('Stripe did not answer, or `npm run billing:setup` has not been run'),
-} as const;
 
 /** Integer cents as dollars: `1234` -> `"12.34"`. */
 export function centsToUsd(cents: number): string {

@@ -3,9 +3,10 @@ import { can } from '../../../../../shared/accounts/roles';
 import { issueApiKey } from '../../../../../shared/auth/issue-api-key';
 import { ApiError } from '../../../../../shared/errors';
 import { tenantMayCall } from '../../../../../shared/tenants/tenant-store';
-import { Name, sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import { Name, sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { requirePermission, userSession } from '../../../middleware/require-role';
+import { errorResponses, errorsOf } from '../../../spec/answers';
 import { apiKeyView } from '../../../views';
 import { ApiKeyWithSecret, FutureTime, KeyLimitsInput, Scopes, toLimits } from './schemas';
 
@@ -31,7 +32,7 @@ const route = createRoute({
       description: 'The key, with its secret',
       content: { 'application/json': { schema: ApiKeyWithSecret } },
     },
-    ...sessionErrorResponses,
+    ...errorResponses('console', [...errorsOf.session, ...errorsOf.jsonBody, 'tenant_inactive']),
   },
 });
 

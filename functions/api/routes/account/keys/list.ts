@@ -1,8 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ApiError } from '../../../../../shared/errors';
-import { ApiKeySchema, sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import { ApiKeySchema, sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { requirePermission, userSession } from '../../../middleware/require-role';
+import { errorResponses, errorsOf } from '../../../spec/answers';
 import { apiKeyView } from '../../../views';
 
 const ListQuery = z.object({
@@ -24,7 +25,7 @@ const route = createRoute({
   request: { query: ListQuery },
   responses: {
     200: { description: 'A page of keys', content: { 'application/json': { schema: KeyList } } },
-    ...sessionErrorResponses,
+    ...errorResponses('console', [...errorsOf.session, 'invalid_request']),
   },
 });
 

@@ -1,9 +1,10 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { ApiError } from '../../../../../shared/errors';
 import { isId } from '../../../../../shared/ids';
-import { ApiKeySchema, notFound, sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import { ApiKeySchema, sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { requirePermission, userSession } from '../../../middleware/require-role';
+import { errorResponses, errorsOf } from '../../../spec/answers';
 import { apiKeyView } from '../../../views';
 import { KeyId } from './schemas';
 
@@ -20,8 +21,7 @@ const route = createRoute({
   request: { params: KeyId },
   responses: {
     200: { description: 'The revoked key', content: { 'application/json': { schema: ApiKeySchema } } },
-    ...sessionErrorResponses,
-    ...notFound,
+    ...errorResponses('console', [...errorsOf.session, 'invalid_request', 'not_found']),
   },
 });
 

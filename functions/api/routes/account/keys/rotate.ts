@@ -3,15 +3,10 @@ import { prepareApiKey } from '../../../../../shared/auth/issue-api-key';
 import { ApiError } from '../../../../../shared/errors';
 import { isId } from '../../../../../shared/ids';
 import { tenantMayCall } from '../../../../../shared/tenants/tenant-store';
-import {
-  ApiKeySchema,
-  conflict,
-  notFound,
-  sessionErrorResponses,
-  sessionSecurity,
-} from '../../../account-schemas';
+import { ApiKeySchema, sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { requirePermission, userSession } from '../../../middleware/require-role';
+import { errorResponses, errorsOf } from '../../../spec/answers';
 import { apiKeyView } from '../../../views';
 import { ApiKeyWithSecret, FutureTime, KeyId } from './schemas';
 
@@ -56,9 +51,13 @@ const route = createRoute({
       description: 'The new key (with its secret) and the old one',
       content: { 'application/json': { schema: RotateResponse } },
     },
-    ...sessionErrorResponses,
-    ...notFound,
-    ...conflict,
+    ...errorResponses('console', [
+      ...errorsOf.session,
+      ...errorsOf.jsonBody,
+      'tenant_inactive',
+      'not_found',
+      'conflict',
+    ]),
   },
 });
 

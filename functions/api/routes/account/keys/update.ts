@@ -1,9 +1,10 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ApiError } from '../../../../../shared/errors';
 import { isId } from '../../../../../shared/ids';
-import { ApiKeySchema, notFound, sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import { ApiKeySchema, sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { requirePermission, userSession } from '../../../middleware/require-role';
+import { errorResponses, errorsOf } from '../../../spec/answers';
 import { apiKeyView } from '../../../views';
 import { KeyId, KeyLimitsInput, toLimits } from './schemas';
 
@@ -32,8 +33,7 @@ const route = createRoute({
   },
   responses: {
     200: { description: 'The key', content: { 'application/json': { schema: ApiKeySchema } } },
-    ...sessionErrorResponses,
-    ...notFound,
+    ...errorResponses('console', [...errorsOf.session, ...errorsOf.jsonBody, 'not_found']),
   },
 });
 

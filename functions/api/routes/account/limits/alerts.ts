@@ -1,8 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { AlertSchema, alertView } from '../../../limits-schemas';
 import { requirePermission, userSession } from '../../../middleware/require-role';
+import { errorResponses, errorsOf } from '../../../spec/answers';
 
 const Query = z.object({
   month: z
@@ -28,7 +29,7 @@ const route = createRoute({
   request: { query: Query },
   responses: {
     200: { description: 'Alerts', content: { 'application/json': { schema: AlertList } } },
-    ...sessionErrorResponses,
+    ...errorResponses('console', [...errorsOf.session, 'invalid_request']),
   },
 });
 

@@ -1,8 +1,9 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { LimitsSchema, limitsView } from '../../../limits-view';
 import { requirePermission, userSession } from '../../../middleware/require-role';
+import { errorResponses, errorsOf } from '../../../spec/answers';
 import { FRESHNESS_NOTE, setUsageAsOf, usageAsOfHeaders } from '../../../usage-freshness';
 
 const route = createRoute({
@@ -21,7 +22,7 @@ const route = createRoute({
       headers: usageAsOfHeaders,
       content: { 'application/json': { schema: LimitsSchema } },
     },
-    ...sessionErrorResponses,
+    ...errorResponses('console', [...errorsOf.session]),
   },
 });
 

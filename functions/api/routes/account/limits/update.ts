@@ -1,10 +1,11 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ApiError } from '../../../../../shared/errors';
-import { sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { toNano, UsdInput } from '../../../limits-schemas';
 import { LimitsSchema, limitsView } from '../../../limits-view';
 import { requirePermission, userSession } from '../../../middleware/require-role';
+import { errorResponses, errorsOf } from '../../../spec/answers';
 
 const UpdateLimits = z
   .object({
@@ -32,7 +33,7 @@ const route = createRoute({
       description: 'The limits after the change',
       content: { 'application/json': { schema: LimitsSchema } },
     },
-    ...sessionErrorResponses,
+    ...errorResponses('console', [...errorsOf.session, ...errorsOf.jsonBody, 'not_found']),
   },
 });
 

@@ -2,9 +2,9 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { userSession } from '../../../middleware/require-role';
-import { ErrorSchema } from '../../../schemas';
+import { errorResponses, errorsOf } from '../../../spec/answers';
 import { tenantModelList } from '../../v1/models/model-list';
-import { ModelSchema, VersionSchema } from '../../v1/models/present';
+import { ModelSchema, modelExamples, VersionSchema } from '../../v1/models/present';
 
 const route = createRoute({
   method: 'get',
@@ -23,17 +23,11 @@ const route = createRoute({
             object: z.literal('list'),
             data: z.array(z.union([ModelSchema, VersionSchema])),
           }),
+          example: { object: 'list', data: [modelExamples.model, modelExamples.version] },
         },
       },
     },
-    401: {
-      description: 'No session, or an invalid, expired or ended one',
-      content: { 'application/json': { schema: ErrorSchema } },
-    },
-    403: {
-      description: 'Operators have no tenant',
-      content: { 'application/json': { schema: ErrorSchema } },
-    },
+    ...errorResponses('console', errorsOf.session),
   },
 });
 

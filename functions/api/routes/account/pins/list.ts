@@ -2,7 +2,8 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { userSession } from '../../../middleware/require-role';
-import { PinSchema, pinErrors, presentPin } from './schemas';
+import { errorResponses, errorsOf } from '../../../spec/answers';
+import { PinSchema, presentPin } from './schemas';
 
 const route = createRoute({
   method: 'get',
@@ -17,7 +18,7 @@ const route = createRoute({
         'application/json': { schema: z.object({ object: z.literal('list'), data: z.array(PinSchema) }) },
       },
     },
-    401: pinErrors[401],
+    ...errorResponses('console', [...errorsOf.session]),
   },
 });
 

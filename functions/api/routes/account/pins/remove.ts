@@ -3,7 +3,8 @@ import { ApiError } from '../../../../../shared/errors';
 import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { requirePermission, userSession } from '../../../middleware/require-role';
-import { PinParams, pinErrors } from './schemas';
+import { errorResponses, errorsOf } from '../../../spec/answers';
+import { PinParams } from './schemas';
 
 const route = createRoute({
   method: 'delete',
@@ -15,8 +16,7 @@ const route = createRoute({
   request: { params: PinParams },
   responses: {
     204: { description: 'Removed' },
-    401: pinErrors[401],
-    404: pinErrors[404],
+    ...errorResponses('console', [...errorsOf.session, 'invalid_request', 'not_found']),
   },
 });
 

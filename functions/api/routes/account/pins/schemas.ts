@@ -1,7 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { ModelPin } from '../../../../../shared/catalog/pin-store';
 import type { Catalog } from '../../../../../shared/catalog/types';
-import { ErrorSchema } from '../../../schemas';
 
 export const PinSchema = z
   .object({
@@ -27,16 +26,6 @@ export const PinParams = z.object({
     .max(64)
     .openapi({ param: { name: 'model', in: 'path' }, example: 'ocr' }),
 });
-
-export const pinErrors = {
-  400: { description: 'Invalid pin', content: { 'application/json': { schema: ErrorSchema } } },
-  401: { description: 'Not signed in', content: { 'application/json': { schema: ErrorSchema } } },
-  403: {
-    description: 'Your role may not manage pins',
-    content: { 'application/json': { schema: ErrorSchema } },
-  },
-  404: { description: 'No such model or pin', content: { 'application/json': { schema: ErrorSchema } } },
-} as const;
 
 export function presentPin(pin: ModelPin, catalog: Catalog) {
   const entry = catalog.models.get(pin.model);

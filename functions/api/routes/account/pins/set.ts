@@ -3,7 +3,8 @@ import { ApiError } from '../../../../../shared/errors';
 import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { requirePermission, userSession } from '../../../middleware/require-role';
-import { PinParams, PinSchema, pinErrors, presentPin } from './schemas';
+import { errorResponses, errorsOf } from '../../../spec/answers';
+import { PinParams, PinSchema, presentPin } from './schemas';
 
 const Body = z
   .object({
@@ -24,7 +25,13 @@ const route = createRoute({
   request: { params: PinParams, body: { required: true, content: { 'application/json': { schema: Body } } } },
   responses: {
     200: { description: 'The pin', content: { 'application/json': { schema: PinSchema } } },
-    ...pinErrors,
+    ...errorResponses('console', [
+      ...errorsOf.session,
+      ...errorsOf.jsonBody,
+      'not_found',
+      'model_not_found',
+      'model_version_retired',
+    ]),
   },
 });
 

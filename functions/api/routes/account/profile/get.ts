@@ -1,8 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { permissionsOf } from '../../../../../shared/accounts/roles';
-import { Role, sessionErrorResponses, sessionSecurity, TenantSchema } from '../../../account-schemas';
+import { Role, sessionSecurity, TenantSchema } from '../../../account-schemas';
 import type { AppEnv, SessionContext } from '../../../env';
 import { userSession } from '../../../middleware/require-role';
+import { errorResponses, errorsOf } from '../../../spec/answers';
 import { tenantView } from '../../../views';
 
 export const AccountResponse = z
@@ -31,7 +32,7 @@ const route = createRoute({
   security: sessionSecurity,
   responses: {
     200: { description: 'The account', content: { 'application/json': { schema: AccountResponse } } },
-    ...sessionErrorResponses,
+    ...errorResponses('console', [...errorsOf.session]),
   },
 });
 

@@ -2,9 +2,10 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { normalizeEmail } from '../../../../../shared/accounts/email-address';
 import { can } from '../../../../../shared/accounts/roles';
 import { ApiError } from '../../../../../shared/errors';
-import { Email, Name, sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import { Email, Name, sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { userSession } from '../../../middleware/require-role';
+import { errorResponses, errorsOf } from '../../../spec/answers';
 import { AccountResponse, accountView } from './get';
 
 const UpdateRequest = z
@@ -25,7 +26,7 @@ const route = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: UpdateRequest } } } },
   responses: {
     200: { description: 'The account', content: { 'application/json': { schema: AccountResponse } } },
-    ...sessionErrorResponses,
+    ...errorResponses('console', [...errorsOf.session, ...errorsOf.jsonBody]),
   },
 });
 

@@ -2,18 +2,10 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { invite, revokeInvitation } from '../../../../../shared/accounts/team';
 import { ApiError } from '../../../../../shared/errors';
 import { isId } from '../../../../../shared/ids';
-import {
-  conflict,
-  Email,
-  InvitationSchema,
-  notFound,
-  Role,
-  rateLimited,
-  sessionErrorResponses,
-  sessionSecurity,
-} from '../../../account-schemas';
+import { Email, InvitationSchema, Role, sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { requirePermission, userSession } from '../../../middleware/require-role';
+import { errorResponses, errorsOf } from '../../../spec/answers';
 import { invitationView } from '../../../views';
 import { emailUnavailable, rateLimitedError } from '../../auth/answers';
 
@@ -29,9 +21,13 @@ const inviteRoute = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: InviteRequest } } } },
   responses: {
     201: { description: 'Invited', content: { 'application/json': { schema: InvitationSchema } } },
-    ...sessionErrorResponses,
-    ...conflict,
-    ...rateLimited,
+    ...errorResponses('console', [
+      ...errorsOf.session,
+      ...errorsOf.jsonBody,
+      'conflict',
+      'rate_limited',
+      'email_unavailable',
+    ]),
   },
 });
 
@@ -59,8 +55,7 @@ const revokeRoute = createRoute({
         },
       },
     },
-    ...sessionErrorResponses,
-    ...notFound,
+    ...errorResponses('console', [...errorsOf.session, 'invalid_request', 'not_found']),
   },
 });
 

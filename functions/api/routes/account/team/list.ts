@@ -1,12 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import {
-  InvitationSchema,
-  MemberSchema,
-  sessionErrorResponses,
-  sessionSecurity,
-} from '../../../account-schemas';
+import { InvitationSchema, MemberSchema, sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { requirePermission, userSession } from '../../../middleware/require-role';
+import { errorResponses, errorsOf } from '../../../spec/answers';
 import { invitationView, memberView } from '../../../views';
 
 const TeamResponse = z
@@ -26,7 +22,7 @@ const route = createRoute({
   middleware: [requirePermission('team:read')] as const,
   responses: {
     200: { description: 'The team', content: { 'application/json': { schema: TeamResponse } } },
-    ...sessionErrorResponses,
+    ...errorResponses('console', [...errorsOf.session]),
   },
 });
 

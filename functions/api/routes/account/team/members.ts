@@ -3,16 +3,10 @@ import { changeRole, removeMember } from '../../../../../shared/accounts/team';
 import type { RoleChange } from '../../../../../shared/accounts/user-store';
 import { ApiError } from '../../../../../shared/errors';
 import { isId } from '../../../../../shared/ids';
-import {
-  conflict,
-  MemberSchema,
-  notFound,
-  Role,
-  sessionErrorResponses,
-  sessionSecurity,
-} from '../../../account-schemas';
+import { MemberSchema, Role, sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { requirePermission, userSession } from '../../../middleware/require-role';
+import { errorResponses, errorsOf } from '../../../spec/answers';
 import { memberView } from '../../../views';
 
 const UserId = z.object({
@@ -38,9 +32,7 @@ const updateRoute = createRoute({
   },
   responses: {
     200: { description: 'The member', content: { 'application/json': { schema: MemberSchema } } },
-    ...sessionErrorResponses,
-    ...notFound,
-    ...conflict,
+    ...errorResponses('console', [...errorsOf.session, ...errorsOf.jsonBody, 'not_found', 'conflict']),
   },
 });
 
@@ -61,9 +53,7 @@ const removeRoute = createRoute({
         },
       },
     },
-    ...sessionErrorResponses,
-    ...notFound,
-    ...conflict,
+    ...errorResponses('console', [...errorsOf.session, 'invalid_request', 'not_found', 'conflict']),
   },
 });
 

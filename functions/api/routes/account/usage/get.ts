@@ -1,7 +1,8 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { requirePermission, userSession } from '../../../middleware/require-role';
+import { errorResponses, errorsOf } from '../../../spec/answers';
 import { FRESHNESS_NOTE } from '../../../usage-freshness';
 import { UsageQuery, usageOk, usageReport } from '../../../usage-report';
 
@@ -19,7 +20,7 @@ const route = createRoute({
   request: { query: UsageQuery },
   responses: {
     200: usageOk,
-    ...sessionErrorResponses,
+    ...errorResponses('console', [...errorsOf.session, 'invalid_request']),
   },
 });
 

@@ -1,7 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ApiError } from '../../../../../shared/errors';
-import { sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
+import { errorResponses, errorsOf } from '../../../spec/answers';
 
 const AuditEntrySchema = z
   .object({
@@ -35,7 +36,7 @@ const route = createRoute({
   },
   responses: {
     200: { description: 'A page of entries', content: { 'application/json': { schema: AuditList } } },
-    ...sessionErrorResponses,
+    ...errorResponses('console', [...errorsOf.session, 'invalid_request']),
   },
 });
 

@@ -1,15 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
-import {
-  AdminModelSchema,
-  adminErrors,
-  changeBy,
-  presentAdminModel,
-  toVersion,
-  unwrap,
-  VersionInput,
-} from './schemas';
+import { errorResponses, errorsOf } from '../../../spec/answers';
+import { AdminModelSchema, changeBy, presentAdminModel, toVersion, unwrap, VersionInput } from './schemas';
 
 const Body = z
   .object({
@@ -33,7 +26,7 @@ const route = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: Body } } } },
   responses: {
     201: { description: 'Created', content: { 'application/json': { schema: AdminModelSchema } } },
-    ...adminErrors,
+    ...errorResponses('console', [...errorsOf.session, ...errorsOf.jsonBody, 'not_found', 'conflict']),
   },
 });
 

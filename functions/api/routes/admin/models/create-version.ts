@@ -1,9 +1,9 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
+import { errorResponses, errorsOf } from '../../../spec/answers';
 import {
   AdminModelSchema,
-  adminErrors,
   changeBy,
   ModelParams,
   presentAdminModel,
@@ -27,7 +27,7 @@ const route = createRoute({
   },
   responses: {
     201: { description: 'Created', content: { 'application/json': { schema: AdminModelSchema } } },
-    ...adminErrors,
+    ...errorResponses('console', [...errorsOf.session, ...errorsOf.jsonBody, 'not_found', 'conflict']),
   },
 });
 

@@ -1,8 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { PERCENTILE_ERROR } from '../../../../../shared/observability/latency-histogram';
 import type { ModelVersionHealth } from '../../../../../shared/observability/model-health-store';
-import { sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
+import { errorResponses, errorsOf } from '../../../spec/answers';
 import { Day, dateRange } from '../../../usage-report';
 
 const Query = z.object({
@@ -61,7 +62,7 @@ const route = createRoute({
   request: { query: Query },
   responses: {
     200: { description: 'Model version health', content: { 'application/json': { schema: Health } } },
-    ...sessionErrorResponses,
+    ...errorResponses('console', [...errorsOf.session, 'invalid_request']),
   },
 });
 

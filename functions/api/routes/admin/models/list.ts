@@ -1,7 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
-import { AdminModelSchema, adminErrors, presentAdminModel } from './schemas';
+import { errorResponses, errorsOf } from '../../../spec/answers';
+import { AdminModelSchema, presentAdminModel } from './schemas';
 
 const route = createRoute({
   method: 'get',
@@ -18,8 +19,7 @@ const route = createRoute({
         },
       },
     },
-    401: adminErrors[401],
-    403: adminErrors[403],
+    ...errorResponses('console', [...errorsOf.session]),
   },
 });
 

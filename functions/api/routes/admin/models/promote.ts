@@ -1,7 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
-import { AdminModelSchema, adminErrors, changeBy, presentAdminModel, unwrap, VersionParams } from './schemas';
+import { errorResponses, errorsOf } from '../../../spec/answers';
+import { AdminModelSchema, changeBy, presentAdminModel, unwrap, VersionParams } from './schemas';
 
 const Body = z
   .object({
@@ -32,7 +33,7 @@ const route = createRoute({
       description: 'The model after the change',
       content: { 'application/json': { schema: AdminModelSchema } },
     },
-    ...adminErrors,
+    ...errorResponses('console', [...errorsOf.session, ...errorsOf.jsonBody, 'not_found', 'conflict']),
   },
 });
 

@@ -5,7 +5,6 @@ import type { CatalogEntry, ModelVersion } from '../../../../../shared/catalog/t
 import { ApiError } from '../../../../../shared/errors';
 import type { AppEnv } from '../../../env';
 import { operatorSession } from '../../../middleware/require-role';
-import { ErrorSchema } from '../../../schemas';
 
 const Units = z.enum(['input_tokens', 'output_tokens', 'images']);
 
@@ -77,17 +76,6 @@ export const AdminModelSchema = z
     ),
   })
   .openapi('AdminModel');
-
-export const adminErrors = {
-  400: { description: 'Invalid values', content: { 'application/json': { schema: ErrorSchema } } },
-  401: { description: 'Not signed in', content: { 'application/json': { schema: ErrorSchema } } },
-  403: { description: 'Not an operator', content: { 'application/json': { schema: ErrorSchema } } },
-  404: { description: 'No such model or version', content: { 'application/json': { schema: ErrorSchema } } },
-  409: {
-    description: "The catalog's state forbids it",
-    content: { 'application/json': { schema: ErrorSchema } },
-  },
-} as const;
 
 export function presentAdminModel(entry: CatalogEntry) {
   const { model } = entry;

@@ -1,7 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
-import { AdminModelSchema, adminErrors, changeBy, ModelParams, presentAdminModel, unwrap } from './schemas';
+import { errorResponses, errorsOf } from '../../../spec/answers';
+import { AdminModelSchema, changeBy, ModelParams, presentAdminModel, unwrap } from './schemas';
 
 const Body = z
   .object({
@@ -28,7 +29,7 @@ const route = createRoute({
       description: 'The model with its new weights',
       content: { 'application/json': { schema: AdminModelSchema } },
     },
-    ...adminErrors,
+    ...errorResponses('console', [...errorsOf.session, ...errorsOf.jsonBody, 'not_found', 'conflict']),
   },
 });
 

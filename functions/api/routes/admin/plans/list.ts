@@ -1,7 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { notFound, sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { PlanSchema, planView } from '../../../limits-schemas';
+import { errorResponses, errorsOf } from '../../../spec/answers';
 import { PlanIdParam, planNotFound } from './schemas';
 
 const PlanList = z.object({ object: z.literal('list'), data: z.array(PlanSchema) }).openapi('PlanList');
@@ -14,7 +15,7 @@ const listRoute = createRoute({
   security: sessionSecurity,
   responses: {
     200: { description: 'The plans', content: { 'application/json': { schema: PlanList } } },
-    ...sessionErrorResponses,
+    ...errorResponses('console', [...errorsOf.session]),
   },
 });
 
@@ -27,8 +28,7 @@ const getRoute = createRoute({
   request: { params: PlanIdParam },
   responses: {
     200: { description: 'The plan', content: { 'application/json': { schema: PlanSchema } } },
-    ...sessionErrorResponses,
-    ...notFound,
+    ...errorResponses('console', [...errorsOf.session, 'invalid_request', 'not_found']),
   },
 });
 

@@ -1,9 +1,10 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { createPlan, updatePlan } from '../../../../../shared/quotas/limits-admin';
 import type { Plan } from '../../../../../shared/quotas/plans';
-import { conflict, notFound, sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { PlanSchema, planView, toLimitsPatch } from '../../../limits-schemas';
+import { errorResponses, errorsOf } from '../../../spec/answers';
 import { limitsAdmin } from '../limits-deps';
 import { CreatePlan, PlanIdParam, planWriteError, UpdatePlan } from './schemas';
 
@@ -17,8 +18,7 @@ const createPlanRoute = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: CreatePlan } } } },
   responses: {
     201: { description: 'The plan', content: { 'application/json': { schema: PlanSchema } } },
-    ...sessionErrorResponses,
-    ...conflict,
+    ...errorResponses('console', [...errorsOf.session, ...errorsOf.jsonBody, 'conflict']),
   },
 });
 
@@ -40,9 +40,7 @@ const updatePlanRoute = createRoute({
       description: 'The plan after the change',
       content: { 'application/json': { schema: PlanSchema } },
     },
-    ...sessionErrorResponses,
-    ...notFound,
-    ...conflict,
+    ...errorResponses('console', [...errorsOf.session, ...errorsOf.jsonBody, 'not_found', 'conflict']),
   },
 });
 

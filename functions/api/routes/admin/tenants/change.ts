@@ -7,16 +7,10 @@ import {
 } from '../../../../../shared/accounts/admin-tenants';
 import { ApiError } from '../../../../../shared/errors';
 import { isId } from '../../../../../shared/ids';
-import {
-  conflict,
-  notFound,
-  PlanName,
-  sessionErrorResponses,
-  sessionSecurity,
-  TenantSchema,
-} from '../../../account-schemas';
+import { PlanName, sessionSecurity, TenantSchema } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { operatorSession } from '../../../middleware/require-role';
+import { errorResponses, errorsOf } from '../../../spec/answers';
 import { tenantView } from '../../../views';
 import { TenantId, tenantNotFound } from './get';
 
@@ -29,9 +23,7 @@ const tenantAnswer = {
     description: 'The tenant after the change',
     content: { 'application/json': { schema: TenantSchema } },
   },
-  ...sessionErrorResponses,
-  ...notFound,
-  ...conflict,
+  ...errorResponses('console', [...errorsOf.session, ...errorsOf.jsonBody, 'not_found', 'conflict']),
 };
 
 const suspendRoute = createRoute({

@@ -6,12 +6,11 @@ import {
   ApiKeySchema,
   InvitationSchema,
   MemberSchema,
-  notFound,
-  sessionErrorResponses,
   sessionSecurity,
   TenantSchema,
 } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
+import { errorResponses, errorsOf } from '../../../spec/answers';
 import { apiKeyView, invitationView, memberView, tenantView } from '../../../views';
 
 export const TenantId = z.object({
@@ -40,8 +39,7 @@ const route = createRoute({
   request: { params: TenantId },
   responses: {
     200: { description: 'The tenant', content: { 'application/json': { schema: Detail } } },
-    ...sessionErrorResponses,
-    ...notFound,
+    ...errorResponses('console', [...errorsOf.session, 'invalid_request', 'not_found']),
   },
 });
 

@@ -2,10 +2,11 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { ApiError } from '../../../../../shared/errors';
 import { isId } from '../../../../../shared/ids';
 import { setTenantOverrides } from '../../../../../shared/quotas/limits-admin';
-import { conflict, notFound, sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { LimitsPatchInput, toLimitsPatch } from '../../../limits-schemas';
 import { LimitsSchema, limitsView } from '../../../limits-view';
+import { errorResponses, errorsOf } from '../../../spec/answers';
 import { limitsAdmin } from '../limits-deps';
 import { TenantId, tenantNotFound } from './get';
 
@@ -18,8 +19,7 @@ const getRoute = createRoute({
   request: { params: TenantId },
   responses: {
     200: { description: 'The limits', content: { 'application/json': { schema: LimitsSchema } } },
-    ...sessionErrorResponses,
-    ...notFound,
+    ...errorResponses('console', [...errorsOf.session, 'invalid_request', 'not_found']),
   },
 });
 
@@ -42,9 +42,7 @@ const patchRoute = createRoute({
       description: 'The limits after the change',
       content: { 'application/json': { schema: LimitsSchema } },
     },
-    ...sessionErrorResponses,
-    ...notFound,
-    ...conflict,
+    ...errorResponses('console', [...errorsOf.session, ...errorsOf.jsonBody, 'not_found', 'conflict']),
   },
 });
 

@@ -1,8 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { findTenants } from '../../../../../shared/accounts/admin-tenants';
 import { ApiError } from '../../../../../shared/errors';
-import { sessionErrorResponses, sessionSecurity, TenantSchema } from '../../../account-schemas';
+import { sessionSecurity, TenantSchema } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
+import { errorResponses, errorsOf } from '../../../spec/answers';
 import { tenantView } from '../../../views';
 
 const ListQuery = z.object({
@@ -32,7 +33,7 @@ const route = createRoute({
   request: { query: ListQuery },
   responses: {
     200: { description: 'A page of tenants', content: { 'application/json': { schema: TenantList } } },
-    ...sessionErrorResponses,
+    ...errorResponses('console', [...errorsOf.session, 'invalid_request']),
   },
 });
 

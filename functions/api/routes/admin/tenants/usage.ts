@@ -1,7 +1,8 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { isId } from '../../../../../shared/ids';
-import { notFound, sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
+import { errorResponses, errorsOf } from '../../../spec/answers';
 import { FRESHNESS_NOTE } from '../../../usage-freshness';
 import { UsageQuery, usageOk, usageReport } from '../../../usage-report';
 import { TenantId, tenantNotFound } from './get';
@@ -19,8 +20,7 @@ const route = createRoute({
   request: { params: TenantId, query: UsageQuery },
   responses: {
     200: usageOk,
-    ...sessionErrorResponses,
-    ...notFound,
+    ...errorResponses('console', [...errorsOf.session, 'invalid_request', 'not_found']),
   },
 });
 

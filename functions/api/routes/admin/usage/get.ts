@@ -1,8 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { addCounts, type Counts } from '../../../../../shared/metering/platform-usage';
 import { formatUsd } from '../../../../../shared/metering/pricing';
-import { sessionErrorResponses, sessionSecurity } from '../../../account-schemas';
+import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
+import { errorResponses, errorsOf } from '../../../spec/answers';
 import { FRESHNESS_NOTE, FreshnessSchema, usageAsOfHeaders, usageFreshness } from '../../../usage-freshness';
 import { Day, dateRange } from '../../../usage-report';
 
@@ -69,7 +70,7 @@ const route = createRoute({
       headers: usageAsOfHeaders,
       content: { 'application/json': { schema: PlatformUsage } },
     },
-    ...sessionErrorResponses,
+    ...errorResponses('console', [...errorsOf.session, 'invalid_request']),
   },
 });
 

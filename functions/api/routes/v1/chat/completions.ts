@@ -6,7 +6,8 @@ import type { AppEnv } from '../../../env';
 import { invokeModel, modelAnswerInvalid, resolveTarget, type Target } from '../../../inference';
 import { settle, type WorstCase, withReservation } from '../../../limits';
 import { logPrompt } from '../../../prompt-log';
-import { ErrorSchema, errorResponses, modelErrorResponses } from '../../../schemas';
+import { errorResponses, errorsOf, idempotencyKeyParameter, v1Ok } from '../../../spec/answers';
+import { choiceChunk, SSE_DONE, sseEvent, usageChunk } from './chunks';
 import {
   ChatCompletion,
   ChatRequest,
@@ -17,30 +18,80 @@ import {
 } from './schema';
 import { streamCompletion } from './stream';
 
+/** A real request, its completion by SmolLM2 (`chat@smollm2-135m`), and the same completion streamed. */
+const example = {
+  request: {
+    model: 'chat@smollm2-135m',
+    messages: [
+      { role: 'system', content: 'You are a concise assistant.' },
+      { role: 'user', content: 'Name the three primary colors.' },
+    ],
+    max_tokens: 64,
+    temperature: 0.7,
+  },
+  response: {
+    id: 'req_01M97D1FGJZ4P1NNSPAFZTHVAW',
+    object: 'chat.completion',
+    created: 1767225600,
+    model: 'chat@smollm2-135m',
+    system_fingerprint: null,
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: 'Red, yellow and blue.', refusal: null },
+        logprobs: null,
+        finish_reason: 'stop',
+      },
+    ],
+    usage: { prompt_tokens: 31, completion_tokens: 7, total_tokens: 38, cost_usd: '0.000005200' },
+  },
+} as const satisfies { request: z.input<typeof ChatRequest>; response: z.infer<typeof ChatCompletion> };
+
+const chunk = { id: example.response.id, created: example.response.created, model: example.response.model };
+const streamExample = [
+  choiceChunk(chunk, { role: 'assistant', content: '' }),
+  choiceChunk(chunk, { content: 'Red, yellow' }),
+  choiceChunk(chunk, { content: ' and blue.' }),
+  choiceChunk(chunk, {}, 'stop'),
+  usageChunk(chunk, example.response.usage),
+]
+  .map((c) => sseEvent(JSON.stringify(c)))
+  .join('')
+  .concat(SSE_DONE);
+
 const route = createRoute({
   method: 'post',
   path: '/v1/chat/completions',
   tags: ['Chat'],
   summary: 'Create a chat completion (OpenAI-compatible)',
   description:
-    "Billed per input and output token, counted by the model's own tokenizer. With `stream: true` the answer is server-sent events of `chat.completion.chunk`s ending in `data: [DONE]`; `stream_options.include_usage` adds a last chunk with the usage and its cost. A stream the client abandons is billed for the tokens generated until then; a model failure is not billed.",
-  security: [{ apiKey: [] }],
-  request: { body: { required: true, content: { 'application/json': { schema: ChatRequest } } } },
+    "Billed per input and output token, counted by the model's own tokenizer. With `stream: true` the answer is server-sent events of `chat.completion.chunk`s ending in `data: [DONE]`; `stream_options.include_usage` adds a last chunk with the usage and its cost. A failure once the stream has started arrives as an `event: error` whose data is the error envelope. A stream the client abandons is billed for the tokens generated until then; a model failure is not billed.",
+  security: [{ apiKey: ['models:invoke'] }],
+  parameters: [idempotencyKeyParameter],
+  request: {
+    body: {
+      required: true,
+      content: { 'application/json': { schema: ChatRequest, example: example.request } },
+    },
+  },
   responses: {
-    200: {
-      description: 'The completion, or its chunks as server-sent events when `stream` is true',
-      content: {
-        'application/json': { schema: ChatCompletion },
-        'text/event-stream': {
-          schema: z
-            .string()
-            .openapi({ example: 'data: {"object":"chat.completion.chunk",...}\n\ndata: [DONE]\n\n' }),
+    200: v1Ok(
+      {
+        description: 'The completion, or its chunks as server-sent events when `stream` is true',
+        content: {
+          'application/json': { schema: ChatCompletion, example: example.response },
+          'text/event-stream': {
+            schema: z.string().openapi({
+              description:
+                'Server-sent events: `data: <chat.completion.chunk>` lines, then `data: [DONE]`; a failure mid-stream is `event: error` with the error envelope.',
+            }),
+            example: streamExample,
+          },
         },
       },
-    },
-    ...errorResponses,
-    ...modelErrorResponses,
-    404: { description: 'Not found', content: { 'application/json': { schema: ErrorSchema } } },
+      { model: true, replayable: true },
+    ),
+    ...errorResponses('v1', [...errorsOf.apiKey, ...errorsOf.v1Body, ...errorsOf.modelCall], { model: true }),
   },
 });
 

@@ -1,8 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { formatUsd } from '../../../../../shared/metering/pricing';
 import type { AppEnv } from '../../../env';
-import { ImageField } from '../../../image-input';
-import { ErrorSchema, errorResponses, ModelRef, modelErrorResponses } from '../../../schemas';
+import { ImageField, imageExample } from '../../../image-input';
+import { ModelRef } from '../../../schemas';
+import { errorResponses, errorsOf, idempotencyKeyParameter, v1Ok } from '../../../spec/answers';
 import { serveImage } from './serve-image';
 
 /** An image is flagged when porn + hentai + sexy together reach this probability. */
@@ -48,19 +49,48 @@ const Response = z
 /** What the runtime's moderation models answer. */
 const ModelAnswer = z.object({ scores: Scores });
 
+/** A photo of a landscape, as the local mobilenet-v2 model scores it. */
+const example = {
+  request: { model: 'image-moderation', image: imageExample },
+  response: {
+    id: 'req_01M97D1FGJZ4P1NNSPAFZTHVAW',
+    object: 'moderation',
+    model: 'image-moderation@mobilenet-v2',
+    results: [
+      {
+        flagged: false,
+        categories: { drawing: false, hentai: false, neutral: true, porn: false, sexy: false },
+        category_scores: { drawing: 0.0213, hentai: 0.0011, neutral: 0.9684, porn: 0.0027, sexy: 0.0065 },
+      },
+    ],
+    usage: { images: 1, cost_usd: '0.000500000' },
+  },
+} as const satisfies { request: z.input<typeof Request>; response: z.infer<typeof Response> };
+
 const route = createRoute({
   method: 'post',
   path: '/v1/images/moderations',
   tags: ['Images'],
   summary: 'Classify an image as safe or not',
   description: 'Billed per image. Refused images (bad base64, wrong format, over the limits) are not billed.',
-  security: [{ apiKey: [] }],
-  request: { body: { required: true, content: { 'application/json': { schema: Request } } } },
+  security: [{ apiKey: ['models:invoke'] }],
+  parameters: [idempotencyKeyParameter],
+  request: {
+    body: { required: true, content: { 'application/json': { schema: Request, example: example.request } } },
+  },
   responses: {
-    200: { description: 'Class scores and a verdict', content: { 'application/json': { schema: Response } } },
-    ...errorResponses,
-    ...modelErrorResponses,
-    413: { description: 'Image over the limits', content: { 'application/json': { schema: ErrorSchema } } },
+    200: v1Ok(
+      {
+        description: 'Class scores and a verdict',
+        content: { 'application/json': { schema: Response, example: example.response } },
+      },
+      { model: true, replayable: true },
+    ),
+    ...errorResponses(
+      'v1',
+      [...errorsOf.apiKey, ...errorsOf.v1Body, ...errorsOf.modelCall, 'invalid_image', 'image_too_large'],
+      { model: true },
+    ),
   },
 });
 

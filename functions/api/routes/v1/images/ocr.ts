@@ -1,8 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { formatUsd } from '../../../../../shared/metering/pricing';
 import type { AppEnv } from '../../../env';
-import { ImageField } from '../../../image-input';
-import { ErrorSchema, errorResponses, ModelRef, modelErrorResponses } from '../../../schemas';
+import { ImageField, imageExample } from '../../../image-input';
+import { ModelRef } from '../../../schemas';
+import { errorResponses, errorsOf, idempotencyKeyParameter, v1Ok } from '../../../spec/answers';
 import { serveImage } from './serve-image';
 
 const Request = z
@@ -43,19 +44,64 @@ const ModelAnswer = z.object({
   ),
 });
 
+/** A scanned receipt, as the local PP-OCRv4 model reads it. */
+const example = {
+  request: { model: 'ocr', image: imageExample },
+  response: {
+    id: 'req_01M97D1FGJZ4P1NNSPAFZTHVAW',
+    object: 'ocr',
+    model: 'ocr@ppocr-v4',
+    text: 'CORNER CAFE\nFlat white 3.40',
+    lines: [
+      {
+        text: 'CORNER CAFE',
+        confidence: 0.987,
+        box: [
+          [24, 18],
+          [212, 18],
+          [212, 46],
+          [24, 46],
+        ],
+      },
+      {
+        text: 'Flat white 3.40',
+        confidence: 0.962,
+        box: [
+          [24, 62],
+          [236, 62],
+          [236, 88],
+          [24, 88],
+        ],
+      },
+    ],
+    usage: { images: 1, cost_usd: '0.001500000' },
+  },
+} as const satisfies { request: z.input<typeof Request>; response: z.infer<typeof Response> };
+
 const route = createRoute({
   method: 'post',
   path: '/v1/images/ocr',
   tags: ['Images'],
   summary: 'Read the text in an image',
   description: 'Billed per image. Refused images (bad base64, wrong format, over the limits) are not billed.',
-  security: [{ apiKey: [] }],
-  request: { body: { required: true, content: { 'application/json': { schema: Request } } } },
+  security: [{ apiKey: ['models:invoke'] }],
+  parameters: [idempotencyKeyParameter],
+  request: {
+    body: { required: true, content: { 'application/json': { schema: Request, example: example.request } } },
+  },
   responses: {
-    200: { description: 'The text, and each line', content: { 'application/json': { schema: Response } } },
-    ...errorResponses,
-    ...modelErrorResponses,
-    413: { description: 'Image over the limits', content: { 'application/json': { schema: ErrorSchema } } },
+    200: v1Ok(
+      {
+        description: 'The text, and each line',
+        content: { 'application/json': { schema: Response, example: example.response } },
+      },
+      { model: true, replayable: true },
+    ),
+    ...errorResponses(
+      'v1',
+      [...errorsOf.apiKey, ...errorsOf.v1Body, ...errorsOf.modelCall, 'invalid_image', 'image_too_large'],
+      { model: true },
+    ),
   },
 });
 

@@ -2,8 +2,8 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { parseModelRef } from '../../../../../shared/catalog/resolver';
 import { ApiError } from '../../../../../shared/errors';
 import type { AppEnv } from '../../../env';
-import { ErrorSchema, errorResponses } from '../../../schemas';
-import { ModelSchema, presentModel, presentVersion, VersionSchema } from './present';
+import { errorResponses, errorsOf, v1Ok } from '../../../spec/answers';
+import { ModelSchema, modelExamples, presentModel, presentVersion, VersionSchema } from './present';
 
 const Params = z.object({
   id: z
@@ -23,18 +23,22 @@ const route = createRoute({
   tags: ['Models'],
   summary: 'One model, or one version of it',
   description: 'A version is shown even when retired, with the replacement to call instead.',
-  security: [{ apiKey: [] }],
+  security: [{ apiKey: ['models:invoke'] }],
   request: { params: Params },
   responses: {
-    200: {
+    200: v1Ok({
       description: 'The model or the version',
-      content: { 'application/json': { schema: z.union([ModelSchema, VersionSchema]) } },
-    },
-    ...errorResponses,
-    404: {
-      description: 'No such model or version',
-      content: { 'application/json': { schema: ErrorSchema } },
-    },
+      content: {
+        'application/json': {
+          schema: z.union([ModelSchema, VersionSchema]),
+          examples: {
+            model: { summary: 'GET /v1/models/sentiment', value: modelExamples.model },
+            version: { summary: 'GET /v1/models/sentiment@v1', value: modelExamples.version },
+          },
+        },
+      },
+    }),
+    ...errorResponses('v1', [...errorsOf.apiKey, 'invalid_request', 'not_found']),
   },
 });
 

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../../../env';
-import { errorResponses } from '../../../schemas';
-import { ModelSchema, presentModel, VersionSchema } from './present';
+import { errorResponses, errorsOf, v1Ok } from '../../../spec/answers';
+import { ModelSchema, modelExamples, presentModel, VersionSchema } from './present';
 
 const ListResponse = z
   .object({ object: z.literal('list'), data: z.array(z.union([ModelSchema, VersionSchema])) })
@@ -14,10 +14,18 @@ const route = createRoute({
   summary: 'The models your tenant may call, with versions, status and prices',
   description:
     'OpenAI-compatible list: each model by name (with its versions, your pin and the version your plain requests get), followed by each callable version as `name@version`. Retired versions are left out; preview versions are listed with status `preview`.',
-  security: [{ apiKey: [] }],
+  security: [{ apiKey: ['models:invoke'] }],
   responses: {
-    200: { description: 'Every active model', content: { 'application/json': { schema: ListResponse } } },
-    ...errorResponses,
+    200: v1Ok({
+      description: 'Every active model',
+      content: {
+        'application/json': {
+          schema: ListResponse,
+          example: { object: 'list', data: [modelExamples.model, modelExamples.version] },
+        },
+      },
+    }),
+    ...errorResponses('v1', errorsOf.apiKey),
   },
 });
 

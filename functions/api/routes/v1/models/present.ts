@@ -61,6 +61,42 @@ export const ModelSchema = z
   })
   .openapi('Model');
 
+/** The sentiment model as GET /v1/models shows it, for the examples. */
+const sentimentV1 = {
+  id: 'sentiment@v1',
+  object: 'model',
+  created: 1767225600,
+  owned_by: 'tollgate',
+  model: 'sentiment',
+  version: 'v1',
+  status: 'active',
+  description: 'wink-nlp English lite model',
+  released_at: '2026-01-01T00:00:00.000Z',
+  deprecated_at: null,
+  sunset_at: null,
+  replacement: null,
+  prices: [{ unit: 'input_tokens', usd: '0.100000000', per: 1_000_000 }],
+  limits: { max_input_tokens: 8192, max_image_bytes: null, max_image_pixels: null, timeout_ms: 10_000 },
+} as const satisfies z.infer<typeof VersionSchema>;
+
+export const modelExamples = {
+  version: sentimentV1,
+  model: {
+    id: 'sentiment',
+    object: 'model',
+    created: 1767225600,
+    owned_by: 'tollgate',
+    task: 'text-sentiment',
+    description: 'English sentiment (positive, negative, neutral) with negation handling; wink-nlp.',
+    billing_units: ['input_tokens'],
+    default_version: 'v1',
+    aliases: { latest: 'v1', stable: 'v1' },
+    pinned_version: null,
+    serving_version: 'sentiment@v1',
+    versions: [sentimentV1],
+  },
+} as const satisfies { version: z.infer<typeof VersionSchema>; model: z.infer<typeof ModelSchema> };
+
 const unix = (iso: string | undefined) => Math.floor(Date.parse(iso ?? '1970-01-01T00:00:00Z') / 1000);
 
 export function presentVersion(v: ModelVersion) {

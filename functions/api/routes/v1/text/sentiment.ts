@@ -6,7 +6,8 @@ import type { AppEnv } from '../../../env';
 import { invokeModel, modelAnswerInvalid, resolveTarget } from '../../../inference';
 import { recordAhead, withReservation } from '../../../limits';
 import { logPrompt } from '../../../prompt-log';
-import { ErrorSchema, errorResponses, ModelRef, modelErrorResponses } from '../../../schemas';
+import { ModelRef } from '../../../schemas';
+import { errorResponses, errorsOf, idempotencyKeyParameter, v1Ok } from '../../../spec/answers';
 
 const Text = z.string().min(1, 'must not be empty').max(32_000, 'must be at most 32000 characters');
 
@@ -58,6 +59,24 @@ const ModelAnswer = z.object({
   usage: z.object({ input_tokens: z.number().int().nonnegative() }),
 });
 
+/** A real answer of the local sentiment model (wink) to two texts. */
+const example = {
+  request: { model: 'sentiment', input: ['I love how fast this is.', 'The setup was confusing and slow.'] },
+  response: {
+    id: 'req_01M97D1FGJZ4P1NNSPAFZTHVAW',
+    object: 'list',
+    model: 'sentiment@v1',
+    data: [
+      { object: 'sentiment', index: 0, label: 'positive', score: 0.37, tokens: 7 },
+      { object: 'sentiment', index: 1, label: 'negative', score: -0.437, tokens: 7 },
+    ],
+    usage: { input_tokens: 14, total_tokens: 14, cost_usd: '0.000001400' },
+  },
+} as const satisfies {
+  request: z.input<typeof SentimentRequest>;
+  response: z.infer<typeof SentimentResponse>;
+};
+
 const route = createRoute({
   method: 'post',
   path: '/v1/text/sentiment',
@@ -65,16 +84,23 @@ const route = createRoute({
   summary: 'Classify the sentiment of texts',
   description:
     "Billed per input token, counted by the platform's text token rule: each run of letters, marks and digits is one token, and so is each other character that is not whitespace.",
-  security: [{ apiKey: [] }],
-  request: { body: { required: true, content: { 'application/json': { schema: SentimentRequest } } } },
-  responses: {
-    200: {
-      description: 'One result per input, in order',
-      content: { 'application/json': { schema: SentimentResponse } },
+  security: [{ apiKey: ['models:invoke'] }],
+  parameters: [idempotencyKeyParameter],
+  request: {
+    body: {
+      required: true,
+      content: { 'application/json': { schema: SentimentRequest, example: example.request } },
     },
-    ...errorResponses,
-    ...modelErrorResponses,
-    404: { description: 'Not found', content: { 'application/json': { schema: ErrorSchema } } },
+  },
+  responses: {
+    200: v1Ok(
+      {
+        description: 'One result per input, in order',
+        content: { 'application/json': { schema: SentimentResponse, example: example.response } },
+      },
+      { model: true, replayable: true },
+    ),
+    ...errorResponses('v1', [...errorsOf.apiKey, ...errorsOf.v1Body, ...errorsOf.modelCall], { model: true }),
   },
 });
 

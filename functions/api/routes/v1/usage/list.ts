@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../../env';
-import { errorResponses } from '../../../schemas';
+import { errorResponses, errorsOf, v1Ok } from '../../../spec/answers';
 import { FRESHNESS_NOTE } from '../../../usage-freshness';
 import { UsageQuery, usageOk, usageReport } from '../../../usage-report';
 
@@ -12,11 +12,11 @@ const route = createRoute({
   description:
     'Filter by `model` (or `model@version`) and `key_id`. `?format=csv` or `Accept: text/csv` answers a CSV file. ' +
     FRESHNESS_NOTE,
-  security: [{ apiKey: [] }],
+  security: [{ apiKey: ['usage:read'] }],
   request: { query: UsageQuery },
   responses: {
-    200: usageOk,
-    ...errorResponses,
+    200: v1Ok(usageOk),
+    ...errorResponses('v1', [...errorsOf.apiKey, 'invalid_request']),
   },
 });
 
