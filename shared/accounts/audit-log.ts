@@ -1,6 +1,7 @@
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { decodeCursor, encodeCursor } from '../db/cursor';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { entity } from '../db/entity';
 import { keys } from '../db/keys';
+import { queryPage } from '../db/query';
 import { newId } from '../ids';
 
 /** Who did it: an operator through the admin API, or the platform itself (CLI, first-start config). */
@@ -24,6 +25,22 @@ export interface AuditPage {
   cursor: string | null;
 }
 
+/** An entry, under its month's partition and in gsi1 `AUDIT`, newest first. */
+const auditEntity = entity({
+  type: 'audit_entry',
+  key: keys.auditEntry,
+  from: (i): AuditEntry => ({
+    id: i.id as string,
+    at: i.at as string,
+    actor: i.actor as AuditActor,
+    action: i.action as string,
+    target: i.target as AuditEntry['target'],
+    before: (i.before as Record<string, unknown> | null | undefined) ?? null,
+    after: (i.after as Record<string, unknown> | null | undefined) ?? null,
+    requestId: (i.requestId as string | null | undefined) ?? null,
+  }),
+});
+
 /**
  * The operator audit log: append-only items partitioned by month (`AUDIT#2026-05`), read newest
  * first through gsi1 `AUDIT`. Entries are written in the same transaction as the change they
@@ -44,13 +61,11 @@ export class AuditLog {
     return {
       Put: {
         TableName: this.table,
-        Item: {
-          ...keys.auditEntry(entry.at.slice(0, 7), entry.at, entry.id),
-          type: 'audit_entry',
+        Item: auditEntity.item(auditEntity.key(entry.at.slice(0, 7), entry.at, entry.id), {
           ...entry,
           gsi1pk: keys.auditIndex(),
           gsi1sk: `${entry.at}#${entry.id}`,
-        },
+        }),
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     };
@@ -61,29 +76,18 @@ export class AuditLog {
   }
 
   async list(opts: { limit: number; cursor?: string }): Promise<AuditPage | 'bad_cursor'> {
-    const start = opts.cursor ? decodeCursor(opts.cursor, { gsi1pk: keys.auditIndex() }) : undefined;
-    if (opts.cursor && !start) return 'bad_cursor';
-    const out = await this.doc.send(
-      new QueryCommand({
+    const page = await queryPage(
+      this.doc,
+      {
         TableName: this.table,
         IndexName: 'gsi1',
         KeyConditionExpression: 'gsi1pk = :p',
         ExpressionAttributeValues: { ':p': keys.auditIndex() },
         ScanIndexForward: false,
-        Limit: opts.limit,
-        ExclusiveStartKey: start,
-      }),
+      },
+      { ...opts, partition: { gsi1pk: keys.auditIndex() } },
     );
-    const entries = (out.Items ?? []).map((i) => ({
-      id: i.id as string,
-      at: i.at as string,
-      actor: i.actor as AuditActor,
-      action: i.action as string,
-      target: i.target as AuditEntry['target'],
-      before: (i.before as Record<string, unknown> | null | undefined) ?? null,
-      after: (i.after as Record<string, unknown> | null | undefined) ?? null,
-      requestId: (i.requestId as string | null | undefined) ?? null,
-    }));
-    return { entries, cursor: encodeCursor(out.LastEvaluatedKey) };
+    if (page === 'bad_cursor') return page;
+    return { entries: page.items.map(auditEntity.from), cursor: page.cursor };
   }
 }

@@ -1,5 +1,7 @@
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { entity } from '../db/entity';
 import { keys } from '../db/keys';
+import { queryAll } from '../db/query';
 import type { TenantRole } from './roles';
 
 export interface Invitation {
@@ -13,6 +15,22 @@ export interface Invitation {
   expiresAt: string;
 }
 
+/** An invitation as stored: with its token's hash, to spend it on revoke. */
+const invitationEntity = entity({
+  type: 'invitation',
+  key: keys.invitation,
+  from: (i): Invitation & { tokenHash: string } => ({
+    id: i.id as string,
+    tenantId: i.tenantId as string,
+    email: i.email as string,
+    role: i.role as TenantRole,
+    invitedBy: i.invitedBy as string,
+    createdAt: i.createdAt as string,
+    expiresAt: i.expiresAt as string,
+    tokenHash: i.tokenHash as string,
+  }),
+});
+
 /** Pending invitations, under their tenant. Accepting or revoking one deletes it. */
 export class InvitationStore {
   constructor(
@@ -25,14 +43,12 @@ export class InvitationStore {
     return {
       Put: {
         TableName: this.table,
-        Item: {
-          ...keys.invitation(invitation.tenantId, invitation.id),
-          type: 'invitation',
+        Item: invitationEntity.item(invitationEntity.key(invitation.tenantId, invitation.id), {
           ...invitation,
           tokenHash,
           // Kept a month past expiry so the team page can say "expired" before it disappears.
           ttl: Math.ceil(Date.parse(invitation.expiresAt) / 1000) + 30 * 86_400,
-        },
+        }),
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     };
@@ -43,7 +59,7 @@ export class InvitationStore {
     return {
       Delete: {
         TableName: this.table,
-        Key: keys.invitation(tenantId, invitationId),
+        Key: invitationEntity.key(tenantId, invitationId),
         ConditionExpression: 'attribute_exists(pk)',
       },
     };
@@ -53,43 +69,20 @@ export class InvitationStore {
     tenantId: string,
     invitationId: string,
   ): Promise<(Invitation & { tokenHash: string }) | undefined> {
-    const out = await this.doc.send(
-      new GetCommand({
-        TableName: this.table,
-        Key: keys.invitation(tenantId, invitationId),
-        ConsistentRead: true,
-      }),
-    );
-    return out.Item ? { ...toInvitation(out.Item), tokenHash: out.Item.tokenHash as string } : undefined;
+    return invitationEntity.get(this.doc, this.table, invitationEntity.key(tenantId, invitationId), {
+      consistent: true,
+    });
   }
 
   async list(tenantId: string): Promise<Invitation[]> {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :p AND begins_with(sk, :s)',
-          ExpressionAttributeValues: { ':p': keys.tenant(tenantId).pk, ':s': keys.invitationPrefix() },
-          ExclusiveStartKey: start,
-        }),
-      );
-      items.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return items.map(toInvitation);
+    const items = await queryAll(this.doc, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :p AND begins_with(sk, :s)',
+      ExpressionAttributeValues: { ':p': keys.tenant(tenantId).pk, ':s': keys.invitationPrefix() },
+    });
+    return items.map((item) => {
+      const { tokenHash: _hash, ...invitation } = invitationEntity.from(item);
+      return invitation;
+    });
   }
-}
-
-function toInvitation(i: Record<string, unknown>): Invitation {
-  return {
-    id: i.id as string,
-    tenantId: i.tenantId as string,
-    email: i.email as string,
-    role: i.role as TenantRole,
-    invitedBy: i.invitedBy as string,
-    createdAt: i.createdAt as string,
-    expiresAt: i.expiresAt as string,
-  };
 }

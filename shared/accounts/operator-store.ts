@@ -1,12 +1,14 @@
 import {
   type DynamoDBDocumentClient,
-  GetCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { ifConditionFails } from '../db/conditions';
+import { entity } from '../db/entity';
 import { keys } from '../db/keys';
 import type { TransactItem } from '../db/transact';
+import { emailOwnerEntity } from './user-store';
 
 /** A platform operator: outside every tenant, reached only through its own key space. */
 export interface Operator {
@@ -15,6 +17,18 @@ export interface Operator {
   passwordHash: string;
   createdAt: string;
 }
+
+/** An operator, in gsi1 `OPERATORS` by creation. */
+const operatorEntity = entity({
+  type: 'operator',
+  key: keys.operator,
+  from: (i): Operator => ({
+    id: i.id as string,
+    email: i.email as string,
+    passwordHash: i.passwordHash as string,
+    createdAt: i.createdAt as string,
+  }),
+});
 
 export class OperatorStore {
   constructor(
@@ -27,59 +41,43 @@ export class OperatorStore {
    * given). `email_taken` when any user or operator has the address.
    */
   async create(op: Operator, extra: TransactItem[] = []): Promise<'created' | 'email_taken'> {
-    try {
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.table,
-                Item: {
-                  ...keys.operator(op.id),
-                  type: 'operator',
-                  ...op,
-                  gsi1pk: keys.operatorsIndex(),
-                  gsi1sk: `${op.createdAt}#${op.id}`,
-                },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
+    const write = this.doc.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: this.table,
+              Item: operatorEntity.item(operatorEntity.key(op.id), {
+                ...op,
+                gsi1pk: keys.operatorsIndex(),
+                gsi1sk: `${op.createdAt}#${op.id}`,
+              }),
+              ConditionExpression: 'attribute_not_exists(pk)',
             },
-            {
-              Put: {
-                TableName: this.table,
-                Item: {
-                  ...keys.emailOwner(op.email),
-                  type: 'email_owner',
-                  email: op.email,
-                  kind: 'operator',
-                  operatorId: op.id,
-                },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
+          },
+          {
+            Put: {
+              TableName: this.table,
+              Item: emailOwnerEntity.item(emailOwnerEntity.key(op.email), {
+                email: op.email,
+                kind: 'operator',
+                operatorId: op.id,
+              }),
+              ConditionExpression: 'attribute_not_exists(pk)',
             },
-            ...extra,
-          ],
-        }),
-      );
-      return 'created';
-    } catch (err) {
-      if ((err as Error).name === 'TransactionCanceledException') return 'email_taken';
-      throw err;
-    }
+          },
+          ...extra,
+        ],
+      }),
+    );
+    return ifConditionFails(
+      write.then(() => 'created' as const),
+      () => 'email_taken' as const,
+    );
   }
 
   async get(operatorId: string): Promise<Operator | undefined> {
-    const out = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: keys.operator(operatorId), ConsistentRead: true }),
-    );
-    const i = out.Item;
-    if (!i) return undefined;
-    return {
-      id: i.id as string,
-      email: i.email as string,
-      passwordHash: i.passwordHash as string,
-      createdAt: i.createdAt as string,
-    };
+    return operatorEntity.get(this.doc, this.table, operatorEntity.key(operatorId), { consistent: true });
   }
 
   /** The oldest operators' addresses, at most `limit` (one Query on gsi1). */
@@ -101,7 +99,7 @@ export class OperatorStore {
     await this.doc.send(
       new UpdateCommand({
         TableName: this.table,
-        Key: keys.operator(operatorId),
+        Key: operatorEntity.key(operatorId),
         UpdateExpression: 'SET passwordHash = :h',
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeValues: { ':h': passwordHash },

@@ -1,11 +1,9 @@
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ifConditionFails } from '../db/conditions';
+import { entity } from '../db/entity';
 import { keys } from '../db/keys';
+import { queryAll } from '../db/query';
+import type { TransactItem } from '../db/transact';
 import type { TenantRole } from './roles';
 
 /** A tenant user's credentials. Never leaves the store layer with its hash except to be checked. */
@@ -36,6 +34,42 @@ export type EmailOwner =
 /** `conflict`: the member changed between the read and the write (another request won). */
 export type RoleChange = 'changed' | 'not_found' | 'last_owner' | 'conflict';
 
+const userEntity = entity({
+  type: 'user',
+  key: keys.user,
+  from: (i): User => ({
+    id: i.id as string,
+    tenantId: i.tenantId as string,
+    email: i.email as string,
+    passwordHash: i.passwordHash as string,
+    emailVerifiedAt: (i.emailVerifiedAt as string | null | undefined) ?? null,
+    createdAt: i.createdAt as string,
+  }),
+});
+
+const memberEntity = entity({
+  type: 'member',
+  key: keys.member,
+  from: (i): Member => ({
+    userId: i.userId as string,
+    tenantId: i.tenantId as string,
+    email: i.email as string,
+    name: (i.name as string | null | undefined) ?? null,
+    role: i.role as TenantRole,
+    joinedAt: i.joinedAt as string,
+  }),
+});
+
+/** Who owns an address: what keeps addresses unique across users and operators. */
+export const emailOwnerEntity = entity({
+  type: 'email_owner',
+  key: keys.emailOwner,
+  from: (i): EmailOwner =>
+    i.kind === 'operator'
+      ? { kind: 'operator', operatorId: i.operatorId as string }
+      : { kind: 'user', tenantId: i.tenantId as string, userId: i.userId as string },
+});
+
 /**
  * Users, memberships and email ownership in the `main` table. A tenant item carries `ownerCount`,
  * kept in the same transactions as role changes, so the last owner can never be demoted or removed,
@@ -54,31 +88,27 @@ export class UserStore {
         Put: {
           TableName: this.table,
           // No attribute at all until verified (not NULL): verification sets it with if_not_exists.
-          Item: {
-            ...keys.user(user.tenantId, user.id),
-            type: 'user',
+          Item: userEntity.item(userEntity.key(user.tenantId, user.id), {
             ...user,
             emailVerifiedAt: user.emailVerifiedAt ?? undefined,
-          },
+          }),
         },
       },
       {
         Put: {
           TableName: this.table,
-          Item: { ...keys.member(member.tenantId, member.userId), type: 'member', ...member },
+          Item: memberEntity.item(memberEntity.key(member.tenantId, member.userId), member),
         },
       },
       {
         Put: {
           TableName: this.table,
-          Item: {
-            ...keys.emailOwner(user.email),
-            type: 'email_owner',
+          Item: emailOwnerEntity.item(emailOwnerEntity.key(user.email), {
             email: user.email,
             kind: 'user',
             tenantId: user.tenantId,
             userId: user.id,
-          },
+          }),
           // What makes addresses unique: the whole transaction fails if the address is taken.
           ConditionExpression: 'attribute_not_exists(pk)',
         },
@@ -87,63 +117,32 @@ export class UserStore {
   }
 
   async findEmailOwner(email: string): Promise<EmailOwner | undefined> {
-    const out = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: keys.emailOwner(email), ConsistentRead: true }),
-    );
-    const item = out.Item;
-    if (!item) return undefined;
-    return item.kind === 'operator'
-      ? { kind: 'operator', operatorId: item.operatorId as string }
-      : { kind: 'user', tenantId: item.tenantId as string, userId: item.userId as string };
+    return emailOwnerEntity.get(this.doc, this.table, emailOwnerEntity.key(email), { consistent: true });
   }
 
   async getUser(tenantId: string, userId: string): Promise<User | undefined> {
-    const out = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: keys.user(tenantId, userId), ConsistentRead: true }),
-    );
-    const i = out.Item;
-    if (!i) return undefined;
-    return {
-      id: i.id as string,
-      tenantId: i.tenantId as string,
-      email: i.email as string,
-      passwordHash: i.passwordHash as string,
-      emailVerifiedAt: (i.emailVerifiedAt as string | null | undefined) ?? null,
-      createdAt: i.createdAt as string,
-    };
+    return userEntity.get(this.doc, this.table, userEntity.key(tenantId, userId), { consistent: true });
   }
 
   async getMember(tenantId: string, userId: string): Promise<Member | undefined> {
-    const out = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: keys.member(tenantId, userId) }),
-    );
-    return out.Item ? toMember(out.Item) : undefined;
+    return memberEntity.get(this.doc, this.table, memberEntity.key(tenantId, userId));
   }
 
   /** Every member of a tenant (teams are small: one Query, paged through). */
   async listMembers(tenantId: string): Promise<Member[]> {
-    const members: Member[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :p AND begins_with(sk, :s)',
-          ExpressionAttributeValues: { ':p': keys.tenant(tenantId).pk, ':s': keys.memberPrefix() },
-          ExclusiveStartKey: start,
-        }),
-      );
-      members.push(...(out.Items ?? []).map(toMember));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return members.sort((a, b) => a.joinedAt.localeCompare(b.joinedAt));
+    const items = await queryAll(this.doc, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :p AND begins_with(sk, :s)',
+      ExpressionAttributeValues: { ':p': keys.tenant(tenantId).pk, ':s': keys.memberPrefix() },
+    });
+    return items.map(memberEntity.from).sort((a, b) => a.joinedAt.localeCompare(b.joinedAt));
   }
 
   async setPasswordHash(tenantId: string, userId: string, passwordHash: string): Promise<void> {
     await this.doc.send(
       new UpdateCommand({
         TableName: this.table,
-        Key: keys.user(tenantId, userId),
+        Key: userEntity.key(tenantId, userId),
         UpdateExpression: 'SET passwordHash = :h',
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeValues: { ':h': passwordHash },
@@ -155,7 +154,7 @@ export class UserStore {
     await this.doc.send(
       new UpdateCommand({
         TableName: this.table,
-        Key: keys.member(tenantId, userId),
+        Key: memberEntity.key(tenantId, userId),
         UpdateExpression: 'SET #n = :n',
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeNames: { '#n': 'name' },
@@ -167,55 +166,37 @@ export class UserStore {
   /** Changes a role if the member still has `from`; demoting an owner needs another owner. */
   async changeRole(tenantId: string, userId: string, from: TenantRole, to: TenantRole): Promise<RoleChange> {
     if (from === to) return 'changed';
-    try {
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.table,
-                Key: keys.member(tenantId, userId),
-                UpdateExpression: 'SET #r = :to',
-                ConditionExpression: '#r = :from',
-                ExpressionAttributeNames: { '#r': 'role' },
-                ExpressionAttributeValues: { ':to': to, ':from': from },
-              },
-            },
-            ...this.ownerCountChange(tenantId, from === 'owner' ? -1 : to === 'owner' ? 1 : 0),
-          ],
-        }),
-      );
-      return 'changed';
-    } catch (err) {
-      return this.explain(err, tenantId, userId, from);
-    }
+    return this.changeMember(tenantId, userId, from, [
+      {
+        Update: {
+          TableName: this.table,
+          Key: memberEntity.key(tenantId, userId),
+          UpdateExpression: 'SET #r = :to',
+          ConditionExpression: '#r = :from',
+          ExpressionAttributeNames: { '#r': 'role' },
+          ExpressionAttributeValues: { ':to': to, ':from': from },
+        },
+      },
+      ...this.ownerCountChange(tenantId, from === 'owner' ? -1 : to === 'owner' ? 1 : 0),
+    ]);
   }
 
   /** Removes a member and their user and frees their address; the last owner cannot be removed. */
   async remove(member: Member): Promise<RoleChange> {
-    try {
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Delete: {
-                TableName: this.table,
-                Key: keys.member(member.tenantId, member.userId),
-                ConditionExpression: '#r = :role',
-                ExpressionAttributeNames: { '#r': 'role' },
-                ExpressionAttributeValues: { ':role': member.role },
-              },
-            },
-            { Delete: { TableName: this.table, Key: keys.user(member.tenantId, member.userId) } },
-            { Delete: { TableName: this.table, Key: keys.emailOwner(member.email) } },
-            ...this.ownerCountChange(member.tenantId, member.role === 'owner' ? -1 : 0),
-          ],
-        }),
-      );
-      return 'changed';
-    } catch (err) {
-      return this.explain(err, member.tenantId, member.userId, member.role);
-    }
+    return this.changeMember(member.tenantId, member.userId, member.role, [
+      {
+        Delete: {
+          TableName: this.table,
+          Key: memberEntity.key(member.tenantId, member.userId),
+          ConditionExpression: '#r = :role',
+          ExpressionAttributeNames: { '#r': 'role' },
+          ExpressionAttributeValues: { ':role': member.role },
+        },
+      },
+      { Delete: { TableName: this.table, Key: userEntity.key(member.tenantId, member.userId) } },
+      { Delete: { TableName: this.table, Key: emailOwnerEntity.key(member.email) } },
+      ...this.ownerCountChange(member.tenantId, member.role === 'owner' ? -1 : 0),
+    ]);
   }
 
   /** The tenant-item update that keeps `ownerCount` right; a decrement must leave an owner. */
@@ -234,26 +215,20 @@ export class UserStore {
     ];
   }
 
-  private async explain(
-    err: unknown,
+  /** Writes a change of a member that had role `from`; a refused one is explained from a fresh read. */
+  private changeMember(
     tenantId: string,
     userId: string,
     from: TenantRole,
+    items: TransactItem[],
   ): Promise<RoleChange> {
-    if ((err as Error).name !== 'TransactionCanceledException') throw err;
-    const now = await this.getMember(tenantId, userId);
-    if (!now) return 'not_found';
-    return now.role === from && from === 'owner' ? 'last_owner' : 'conflict';
+    return ifConditionFails(
+      this.doc.send(new TransactWriteCommand({ TransactItems: items })).then(() => 'changed' as const),
+      async () => {
+        const now = await this.getMember(tenantId, userId);
+        if (!now) return 'not_found';
+        return now.role === from && from === 'owner' ? 'last_owner' : 'conflict';
+      },
+    );
   }
-}
-
-function toMember(item: Record<string, unknown>): Member {
-  return {
-    userId: item.userId as string,
-    tenantId: item.tenantId as string,
-    email: item.email as string,
-    name: (item.name as string | null | undefined) ?? null,
-    role: item.role as TenantRole,
-    joinedAt: item.joinedAt as string,
-  };
 }

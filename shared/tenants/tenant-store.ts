@@ -1,12 +1,8 @@
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { decodeCursor, encodeCursor } from '../db/cursor';
+import { type DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { conditionHeld } from '../db/conditions';
+import { entity } from '../db/entity';
 import { keys } from '../db/keys';
+import { queryPage } from '../db/query';
 import type { LimitOverrides } from '../quotas/plans';
 
 export type TenantStatus = 'pending_verification' | 'active' | 'past_due' | 'suspended';
@@ -40,6 +36,16 @@ function nameSortKey(name: string, id: string): string {
   return `${name.toLowerCase()}#${id}`;
 }
 
+/** A tenant, listed newest first in gsi1 `TENANTS`. */
+export const tenantEntity = entity({ type: 'tenant', key: keys.tenant, from: toTenant });
+
+/** A tenant's name, lower-cased, in gsi1 `TENANTS_BY_NAME` (for prefix search). */
+const tenantNameEntity = entity({
+  type: 'tenant_name',
+  key: keys.tenantName,
+  from: (item) => item.tenantId as string,
+});
+
 /**
  * The items that make a tenant: the tenant (listed newest first in gsi1 `TENANTS`) and its name
  * item (in gsi1 `TENANTS_BY_NAME`, for prefix search). For use in larger transactions (signup).
@@ -49,26 +55,22 @@ export function tenantPutItems(table: string, tenant: Tenant) {
     {
       Put: {
         TableName: table,
-        Item: {
-          ...keys.tenant(tenant.id),
-          type: 'tenant',
+        Item: tenantEntity.item(tenantEntity.key(tenant.id), {
           ...tenant,
           gsi1pk: keys.tenantsIndex(),
           gsi1sk: `${tenant.createdAt}#${tenant.id}`,
-        },
+        }),
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     },
     {
       Put: {
         TableName: table,
-        Item: {
-          ...keys.tenantName(tenant.id),
-          type: 'tenant_name',
+        Item: tenantNameEntity.item(tenantNameEntity.key(tenant.id), {
           tenantId: tenant.id,
           gsi1pk: keys.tenantNameIndex(),
           gsi1sk: nameSortKey(tenant.name, tenant.id),
-        },
+        }),
       },
     },
   ];
@@ -87,58 +89,45 @@ export class TenantStore {
   ) {}
 
   async get(tenantId: string): Promise<Tenant | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: keys.tenant(tenantId) }));
-    return out.Item ? toTenant(out.Item) : undefined;
+    return tenantEntity.get(this.doc, this.table, tenantEntity.key(tenantId));
   }
 
   /** Changes a tenant's status; false when there is no such tenant. */
   async setStatus(tenantId: string, status: TenantStatus): Promise<boolean> {
-    try {
-      await this.doc.send(
+    return conditionHeld(
+      this.doc.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: keys.tenant(tenantId),
+          Key: tenantEntity.key(tenantId),
           UpdateExpression: 'SET #s = :s',
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeNames: { '#s': 'status' },
           ExpressionAttributeValues: { ':s': status },
         }),
-      );
-      return true;
-    } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   /** Creates a tenant; false when the id is already taken. */
   async create(tenant: Tenant): Promise<boolean> {
-    try {
-      await this.doc.send(new TransactWriteCommand({ TransactItems: tenantPutItems(this.table, tenant) }));
-      return true;
-    } catch (err) {
-      if ((err as Error).name === 'TransactionCanceledException') return false;
-      throw err;
-    }
+    return conditionHeld(
+      this.doc.send(new TransactWriteCommand({ TransactItems: tenantPutItems(this.table, tenant) })),
+    );
   }
 
   /** Sets (or, with null, removes) the owner's monthly spend cap. False when there is no such tenant. */
   async setSpendCap(tenantId: string, capNanoUsd: number | null): Promise<boolean> {
-    try {
-      await this.doc.send(
+    return conditionHeld(
+      this.doc.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: keys.tenant(tenantId),
+          Key: tenantEntity.key(tenantId),
           UpdateExpression: capNanoUsd === null ? 'REMOVE spendCapNanoUsd' : 'SET spendCapNanoUsd = :c',
           ConditionExpression: 'attribute_exists(pk)',
           ...(capNanoUsd === null ? {} : { ExpressionAttributeValues: { ':c': capNanoUsd } }),
         }),
-      );
-      return true;
-    } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   /** Renames a tenant or changes its contact; keeps the name-search item in step. False when absent. */
@@ -154,14 +143,14 @@ export class TenantStore {
       values[':c'] = change.contactEmail;
     }
     if (sets.length === 0) return (await this.get(tenantId)) !== undefined;
-    try {
-      await this.doc.send(
+    return conditionHeld(
+      this.doc.send(
         new TransactWriteCommand({
           TransactItems: [
             {
               Update: {
                 TableName: this.table,
-                Key: keys.tenant(tenantId),
+                Key: tenantEntity.key(tenantId),
                 UpdateExpression: `SET ${sets.join(', ')}`,
                 ConditionExpression: 'attribute_exists(pk)',
                 ExpressionAttributeNames: change.name !== undefined ? { '#n': 'name' } : undefined,
@@ -173,7 +162,7 @@ export class TenantStore {
                   {
                     Update: {
                       TableName: this.table,
-                      Key: keys.tenantName(tenantId),
+                      Key: tenantNameEntity.key(tenantId),
                       UpdateExpression: 'SET gsi1sk = :s, gsi1pk = :p, #t = :t, tenantId = :id',
                       ExpressionAttributeNames: { '#t': 'type' },
                       ExpressionAttributeValues: {
@@ -188,30 +177,25 @@ export class TenantStore {
               : []),
           ],
         }),
-      );
-      return true;
-    } catch (err) {
-      if ((err as Error).name === 'TransactionCanceledException') return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   /** Every tenant, newest first, a page at a time (one Query on gsi1). */
   async list(opts: { limit: number; cursor?: string }): Promise<TenantPage | 'bad_cursor'> {
-    const start = opts.cursor ? decodeCursor(opts.cursor, { gsi1pk: keys.tenantsIndex() }) : undefined;
-    if (opts.cursor && !start) return 'bad_cursor';
-    const out = await this.doc.send(
-      new QueryCommand({
+    const page = await queryPage(
+      this.doc,
+      {
         TableName: this.table,
         IndexName: 'gsi1',
         KeyConditionExpression: 'gsi1pk = :p',
         ExpressionAttributeValues: { ':p': keys.tenantsIndex() },
         ScanIndexForward: false,
-        Limit: opts.limit,
-        ExclusiveStartKey: start,
-      }),
+      },
+      { ...opts, partition: { gsi1pk: keys.tenantsIndex() } },
     );
-    return { tenants: (out.Items ?? []).map(toTenant), cursor: encodeCursor(out.LastEvaluatedKey) };
+    if (page === 'bad_cursor') return page;
+    return { tenants: page.items.map(tenantEntity.from), cursor: page.cursor };
   }
 
   /** Tenants whose name starts with `prefix` (case-insensitive), by name. */
@@ -219,21 +203,20 @@ export class TenantStore {
     prefix: string,
     opts: { limit: number; cursor?: string },
   ): Promise<TenantPage | 'bad_cursor'> {
-    const start = opts.cursor ? decodeCursor(opts.cursor, { gsi1pk: keys.tenantNameIndex() }) : undefined;
-    if (opts.cursor && !start) return 'bad_cursor';
-    const out = await this.doc.send(
-      new QueryCommand({
+    const page = await queryPage(
+      this.doc,
+      {
         TableName: this.table,
         IndexName: 'gsi1',
         KeyConditionExpression: 'gsi1pk = :p AND begins_with(gsi1sk, :q)',
         ExpressionAttributeValues: { ':p': keys.tenantNameIndex(), ':q': prefix.toLowerCase() },
-        Limit: opts.limit,
-        ExclusiveStartKey: start,
-      }),
+      },
+      { ...opts, partition: { gsi1pk: keys.tenantNameIndex() } },
     );
-    const ids = (out.Items ?? []).map((i) => i.tenantId as string);
+    if (page === 'bad_cursor') return page;
+    const ids = page.items.map(tenantNameEntity.from);
     const tenants = (await Promise.all(ids.map((id) => this.get(id)))).filter((t): t is Tenant => !!t);
-    return { tenants, cursor: encodeCursor(out.LastEvaluatedKey) };
+    return { tenants, cursor: page.cursor };
   }
 }
 
