@@ -17,6 +17,16 @@ describe('the OpenAPI document', () => {
     expect(doc.paths['/v1/images/ocr']?.post).toBeDefined();
   });
 
+  it("names this deployment's PUBLIC_URL as its server, and /docs renders it for people", async () => {
+    const h = await createHarness({ env: { PUBLIC_URL: 'https://api.example.com' } });
+    const doc = (await (await h.call('/openapi.json')).json()) as { servers?: { url: string }[] };
+    expect(doc.servers?.map((s) => s.url)).toEqual(['https://api.example.com']);
+    const page = await (await h.call('/docs')).text();
+    // The page reads the credentials and the examples from the document (securitySchemes, examples).
+    expect(page).toContain('securitySchemes');
+    expect(page).toContain('media.examples');
+  });
+
   it('documents the operator and pin routes once they are mounted', () => {
     const app = new OpenAPIHono<AppEnv>();
     registerAdminModels(app);
