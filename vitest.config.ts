@@ -3,8 +3,9 @@ import { defineConfig } from 'vitest/config';
 /**
  * Test layers, each its own project: `vitest run --project unit` and so on.
  * unit: pure, no I/O. api: the Hono app in process against DynamoDB Local and the local model
- * runtime. integration: the whole local stack over HTTP. infra: CDK template assertions. e2e: the
- * consoles in Debian's Chromium (playwright-core) against the whole local stack.
+ * runtime. api-statuses: the statuses the api tests saw, against /openapi.json (after api).
+ * integration: the whole local stack over HTTP. infra: CDK template assertions. e2e: the consoles
+ * in Debian's Chromium (playwright-core) against the whole local stack.
  * The projects run one after another (groupOrder): on a 2-core machine, overlapping them only
  * makes each slower.
  */
@@ -34,9 +35,18 @@ export default defineConfig({
         },
       },
       {
+        // After the api project: the statuses its tests saw, against /openapi.json
+        // (test/support/observed-statuses.ts says how they are recorded).
+        test: {
+          name: 'api-statuses',
+          sequence: { groupOrder: 2 },
+          include: ['test/api-statuses/**/*.test.ts'],
+        },
+      },
+      {
         test: {
           name: 'integration',
-          sequence: { groupOrder: 2 },
+          sequence: { groupOrder: 3 },
           include: ['test/integration/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
@@ -47,7 +57,7 @@ export default defineConfig({
       {
         test: {
           name: 'infra',
-          sequence: { groupOrder: 3 },
+          sequence: { groupOrder: 4 },
           include: ['test/infra/**/*.test.ts'],
           // The Console stack uploads web/dist: built here when missing or stale (under a second).
           globalSetup: ['test/infra/global-setup.ts'],
@@ -60,7 +70,7 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
-          sequence: { groupOrder: 4 },
+          sequence: { groupOrder: 5 },
           include: ['test/e2e/**/*.test.ts'],
           // Builds web/dist from the sources under test before any browser opens.
           globalSetup: ['test/e2e/global-setup.ts'],

@@ -1,6 +1,7 @@
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedDynamo } from '../../local/dynamodb';
 import { startRuntimeProcess } from '../../local/runtime/launcher';
+import { startStatusRun } from './observed-statuses';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -15,6 +16,8 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject) {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  // Where this run's answers are recorded, for the api-statuses project (observed-statuses.ts).
+  startStatusRun();
   const [dynamo, runtime] = await Promise.all([
     startEmbeddedDynamo({ dataDir: null }),
     // Only the models the api tests call: the vision models' real inference is the integration

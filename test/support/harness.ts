@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { relative, resolve } from 'node:path';
 import { Writable } from 'node:stream';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { createApiApp } from '../../functions/api/app';
 import { createApiDeps, createStores, type Stores } from '../../functions/api/deps';
 import type { ApiDeps } from '../../functions/api/env';
@@ -19,6 +20,7 @@ import type { ModelClient } from '../../shared/models/model-client';
 import type { MetricsSink } from '../../shared/observability/metrics-sink';
 import type { LimitOverrides } from '../../shared/quotas/plans';
 import type { TenantStatus } from '../../shared/tenants/tenant-store';
+import { recordStatuses } from './observed-statuses';
 
 export interface TestTenant {
   tenantId: string;
@@ -57,6 +59,13 @@ export interface Harness {
     path: string,
     opts?: { method?: string; key?: string; json?: unknown; body?: string; headers?: Record<string, string> },
   ): Promise<Response>;
+}
+
+/** `test/api/x.test.ts > suite > test`: who made a request, for the recorded statuses. */
+function currentTest(): string {
+  const { testPath, currentTestName } = expect.getState();
+  const file = testPath ? relative(resolve(import.meta.dirname, '../..'), testPath) : '';
+  return [file, currentTestName].filter(Boolean).join(' > ');
 }
 
 /**
@@ -112,7 +121,8 @@ export async function createHarness(
     // The test stands in for the network: a caller's IP is whatever the test says it is.
     clientIp: (c) => c.req.header('x-test-client-ip') ?? '192.0.2.1',
   });
-  const app = createApiApp(deps);
+  // Every answer is recorded, for the check of the spec's statuses (observed-statuses.ts).
+  const app = recordStatuses(createApiApp(deps), currentTest);
   const poller = new StreamPoller(stores.dynamo.client, tableName(stage, 'usage'), stores.usageConsumer);
   const isModelCall = (method: string, path: string) => method === 'POST' && path.startsWith('/v1/');
 
