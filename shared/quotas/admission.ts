@@ -3,6 +3,7 @@ import type { UsageEvent } from '../metering/usage-store';
 import type { Admission, AdmissionOptions, AdmitResult, Lease } from './admission-types';
 import { minus, plus, zero } from './counter-deltas';
 import { counterFlags } from './grant-items';
+import { KnownRefusals } from './known-refusals';
 import { fits, leaseAsk, leaseKey, needsSlot, viewCounts, viewOf, worstOf } from './lease-sizing';
 import type { QuotaStore } from './quota-store';
 import type { Actual, Amount, Peek, Refusal, Reservation, ReservationRequest } from './quota-types';
@@ -31,8 +32,8 @@ export class QuotaAdmission {
   private readonly pending = new Set<Promise<void>>();
   /** Give-backs finished, by tenant (a refusal that raced one is tried again). */
   private readonly givenBack = new Map<string, number>();
-  /** Minute request limits the store refused, by tenant or tenant#key, until their minute ends. */
-  private readonly exhausted = new Map<string, { until: number; refusal: Refusal }>();
+  /** Minute request limits the store refused, until their minute ends. */
+  private readonly refusals = new KnownRefusals();
 
   constructor(
     private readonly store: QuotaStore,
@@ -113,40 +114,28 @@ export class QuotaAdmission {
   }
 
   /**
-   * A per-minute request limit the store has refused this minute stays refused, here, until the
-   * minute ends: later requests of that tenant (or key) are refused from memory, with no store
-   * round trip, unless this instance's own lease still has room for them. (Capacity another
-   * instance gives back later in the same minute is not seen here: at most that is refused that
-   * could have been served, never the reverse.)
+   * A per-minute request limit the store refused this minute stays refused here until the minute
+   * ends (`KnownRefusals`), unless this instance's own lease still has room for the request.
    */
   private knownRefusal(req: ReservationRequest, worst: Amount): Refusal | undefined {
-    if (this.exhausted.size === 0) return undefined;
     const now = this.opts.now().getTime();
-    const scopes = [
-      [req.tenantId, req.limits.tenant.requestsPerMinute],
-      [`${req.tenantId}#${req.keyId}`, req.limits.key.requestsPerMinute],
-    ] as const;
-    for (const [id, limit] of scopes) {
-      const known = this.exhausted.get(id);
-      if (!known) continue;
-      // Its minute is over, or the limit changed (a plan edited, an override set): ask the store.
-      if (now >= known.until || known.refusal.limitValue !== limit) {
-        this.exhausted.delete(id);
-        continue;
-      }
-      const lease = this.leases.get(leaseKey(req));
-      if (lease && fits(lease, worst, now) && this.slotsFresh(lease, worst, now)) return undefined;
-      return { ...known.refusal, retryAfterSec: Math.max(1, Math.ceil((known.until - now) / 1000)) };
-    }
-    return undefined;
+    const refusal = this.refusals.find(
+      [
+        [req.tenantId, req.limits.tenant.requestsPerMinute],
+        [`${req.tenantId}#${req.keyId}`, req.limits.key.requestsPerMinute],
+      ],
+      now,
+    );
+    if (!refusal) return undefined;
+    const lease = this.leases.get(leaseKey(req));
+    if (lease && fits(lease, worst, now) && this.slotsFresh(lease, worst, now)) return undefined;
+    return refusal;
   }
 
   private noteRefusal(req: ReservationRequest, r: AdmitResult) {
-    if (r.ok || r.limit !== 'rate_limit_requests') return;
+    if (r.ok) return;
     const id = r.scope === 'tenant' ? req.tenantId : `${req.tenantId}#${req.keyId}`;
-    const until = Math.floor(req.now.getTime() / 60_000 + 1) * 60_000;
-    this.exhausted.set(id, { until, refusal: r });
-    if (this.exhausted.size > 10_000) this.exhausted.delete(this.exhausted.keys().next().value!);
+    this.refusals.note(id, r, req.now.getTime());
   }
 
   /**
