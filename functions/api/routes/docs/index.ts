@@ -1,7 +1,32 @@
+import { createHash } from 'node:crypto';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env';
 import { type ApiDocument, buildApiDocument } from '../../spec/document';
 import { referencePage } from './reference-page';
+
+/** sha256 sources of a page's inline elements, so its CSP allows exactly those and nothing injected. */
+function inlineHashes(html: string, tag: 'script' | 'style'): string {
+  const re = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g');
+  return [...html.matchAll(re)]
+    .map(
+      (m) =>
+        `'sha256-${createHash('sha256')
+          .update(m[1] ?? '')
+          .digest('base64')}'`,
+    )
+    .join(' ');
+}
+
+/** The reference page: its own inline script and style (by hash), /openapi.json, nothing else. */
+const DOCS_CSP = [
+  "default-src 'none'",
+  `script-src ${inlineHashes(referencePage, 'script')}`,
+  `style-src ${inlineHashes(referencePage, 'style')}`,
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+].join('; ');
 
 /**
  * `/openapi.json`, generated from the route schemas, and `/docs`, a readable page over it.
@@ -14,5 +39,6 @@ export function registerDocs(app: OpenAPIHono<AppEnv>, describe: (doc: OpenAPIHo
     document ??= buildApiDocument(describe, { publicUrl: c.get('deps').config.PUBLIC_URL });
     return c.json(document);
   });
-  app.get('/docs', (c) => c.html(referencePage));
+  // Its own CSP: the security headers middleware keeps a route's, and allows nothing otherwise.
+  app.get('/docs', (c) => c.html(referencePage, 200, { 'Content-Security-Policy': DOCS_CSP }));
 }
