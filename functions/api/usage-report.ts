@@ -64,9 +64,45 @@ export const UsageResponse = z
   })
   .openapi('UsageResponse');
 
+const KEY = 'key_01M97D1FGKSHVR7Y2D2M4CYTB3';
+/** A day of one key's chat and sentiment use, as a report answers it. */
+const usageExample = {
+  object: 'list',
+  start_date: '2026-11-01',
+  end_date: '2026-11-07',
+  data: [
+    {
+      date: '2026-11-02',
+      model: 'chat',
+      version: 'smollm2-135m',
+      key_id: KEY,
+      key_name: 'production',
+      requests: 120,
+      input_tokens: 38_400,
+      output_tokens: 9_600,
+      images: 0,
+      cost_usd: '0.006720000',
+    },
+    {
+      date: '2026-11-02',
+      model: 'sentiment',
+      version: 'v1',
+      key_id: KEY,
+      key_name: 'production',
+      requests: 40,
+      input_tokens: 560,
+      output_tokens: 0,
+      images: 0,
+      cost_usd: '0.000056000',
+    },
+  ],
+  totals: { requests: 160, input_tokens: 38_960, output_tokens: 9_600, images: 0, cost_usd: '0.006776000' },
+  freshness: { as_of: '2026-11-07T12:03:41.250Z', lag_ms: 850 },
+} as const satisfies z.infer<typeof UsageResponse>;
+
 /** The 200 content of a usage route: JSON, or the same rows as CSV. */
 export const usageContent = {
-  'application/json': { schema: UsageResponse },
+  'application/json': { schema: UsageResponse, example: usageExample },
   'text/csv': {
     schema: z.string().openapi({
       example:

@@ -7,8 +7,9 @@ export interface HeaderDoc {
   schema: { type: 'string'; format?: string; enum?: string[]; example?: string; pattern?: string };
 }
 
-const RATE_LIMIT_NOTE =
-  "The lower of the tenant's and the key's limits; the remaining count is the least of the two, as counted when the request ran (it may not yet include requests running at the same time).";
+const LIMIT_NOTE = "The lower of the tenant's and the key's per-minute limits.";
+const REMAINING_NOTE =
+  "The least left of the tenant's and the key's, as the admission saw it, not a live count: a request admitted from a capacity lease sees other keys' and other instances' requests only at the lease's next refill, and capacity leased but not yet used counts as used (docs/metering.md). 0 on a refusal.";
 
 /**
  * The response headers the API sends, each documented once: `components/headers` of /openapi.json.
@@ -37,11 +38,11 @@ export const headerDocs = {
     schema: { type: 'string', example: 'Thu, 01 Oct 2026 00:00:00 GMT' },
   },
   'x-ratelimit-limit-requests': {
-    description: `Requests allowed per minute. ${RATE_LIMIT_NOTE} Absent when no request limit applies.`,
+    description: `Requests allowed per minute. ${LIMIT_NOTE} Absent when no request limit applies.`,
     schema: { type: 'string', example: '60' },
   },
   'x-ratelimit-remaining-requests': {
-    description: `Requests left in this minute. ${RATE_LIMIT_NOTE}`,
+    description: `Requests left in this minute. ${REMAINING_NOTE}`,
     schema: { type: 'string', example: '57' },
   },
   'x-ratelimit-reset-requests': {
@@ -49,11 +50,11 @@ export const headerDocs = {
     schema: { type: 'string', example: '12s' },
   },
   'x-ratelimit-limit-tokens': {
-    description: `Tokens allowed per minute (a chat request counts its prompt bound plus \`max_tokens\` while it runs). ${RATE_LIMIT_NOTE} Absent when no token limit applies.`,
+    description: `Tokens allowed per minute (a chat request counts its prompt bound plus \`max_tokens\` while it runs). ${LIMIT_NOTE} Absent when no token limit applies.`,
     schema: { type: 'string', example: '100000' },
   },
   'x-ratelimit-remaining-tokens': {
-    description: `Tokens left in this minute. ${RATE_LIMIT_NOTE}`,
+    description: `Tokens left in this minute. ${REMAINING_NOTE}`,
     schema: { type: 'string', example: '98120' },
   },
   'x-ratelimit-reset-tokens': {

@@ -15,6 +15,25 @@ const LoginRequest = z
   })
   .openapi('LoginRequest');
 
+/** A tenant owner logging in. */
+const example = {
+  request: { email: 'ada@example.com', password: 'correct horse battery staple' },
+  response: {
+    object: 'session',
+    token_type: 'Bearer',
+    access_token: 'eyJhbGciOiJFUzI1NiIsImtpZCI6InNrXzAxIn0.eyJzdWIiOiJ1c3JfMDFNOTcifQ.c2lnbmF0dXJl',
+    expires_in: 900,
+    refresh_token: 'tgr_ZriMGOrK6uJsvr-V7t7MJ25n5XB15vFFpKBxm0Lr9uY',
+    refresh_expires_at: '2026-12-02T09:14:05.120Z',
+    session_id: 'ses_01M97D1FGKXQ4V7Z2D9R1B8N6C',
+    subject: {
+      kind: 'user',
+      user_id: 'usr_01M97D1FGKT5YEAA16KHV1Z6B3',
+      tenant_id: 'ten_01M97D1FGK2GHMSW9Y76AT843E',
+    },
+  },
+} as const satisfies { request: z.input<typeof LoginRequest>; response: z.infer<typeof SessionResponse> };
+
 const route = createRoute({
   method: 'post',
   path: '/auth/login',
@@ -23,9 +42,17 @@ const route = createRoute({
   description:
     'Sets `tg_session` (the access token) and `tg_refresh` cookies, HttpOnly, SameSite=Strict, Secure except on localhost, ' +
     'and returns the same tokens for scripts. Failed attempts are limited per address and per client IP (429 with Retry-After).',
-  request: { body: { required: true, content: { 'application/json': { schema: LoginRequest } } } },
+  request: {
+    body: {
+      required: true,
+      content: { 'application/json': { schema: LoginRequest, example: example.request } },
+    },
+  },
   responses: {
-    200: { description: 'Logged in', content: { 'application/json': { schema: SessionResponse } } },
+    200: {
+      description: 'Logged in',
+      content: { 'application/json': { schema: SessionResponse, example: example.response } },
+    },
     ...errorResponses('public', [
       ...errorsOf.jsonBody,
       'invalid_credentials',

@@ -19,6 +19,29 @@ const CreateKeyRequest = z
   })
   .openapi('CreateKeyRequest');
 
+/** A production key that may only call models, at 60 requests a minute. */
+const example = {
+  request: { name: 'production', scopes: ['models:invoke'], limits: { requests_per_minute: 60 } },
+  response: {
+    id: 'key_01M97D1FGKSHVR7Y2D2M4CYTB3',
+    object: 'api_key',
+    name: 'production',
+    prefix: 'tg_live_eIAbkw',
+    status: 'active',
+    scopes: ['models:invoke'],
+    limits: { requests_per_minute: 60 },
+    created_at: '2026-11-02T09:14:05.120Z',
+    created_by: 'usr_01M97D1FGKT5YEAA16KHV1Z6B3',
+    last_used_at: null,
+    expires_at: null,
+    rotated_to: null,
+    secret: 'tg_live_eIAbkwcRnkk6OXrNfAe5OZUTb3MTwwj9dxJnzhFhemm',
+  },
+} as const satisfies {
+  request: z.input<typeof CreateKeyRequest>;
+  response: z.infer<typeof ApiKeyWithSecret>;
+};
+
 const route = createRoute({
   method: 'post',
   path: '/account/keys',
@@ -26,11 +49,16 @@ const route = createRoute({
   summary: 'Create an API key; the secret is in this answer and nowhere else, ever',
   security: sessionSecurity,
   middleware: [requirePermission('keys:manage')] as const,
-  request: { body: { required: true, content: { 'application/json': { schema: CreateKeyRequest } } } },
+  request: {
+    body: {
+      required: true,
+      content: { 'application/json': { schema: CreateKeyRequest, example: example.request } },
+    },
+  },
   responses: {
     201: {
       description: 'The key, with its secret',
-      content: { 'application/json': { schema: ApiKeyWithSecret } },
+      content: { 'application/json': { schema: ApiKeyWithSecret, example: example.response } },
     },
     ...errorResponses('console', [...errorsOf.session, ...errorsOf.jsonBody, 'tenant_inactive']),
   },
