@@ -150,8 +150,14 @@ describe('the consoles in a real browser', () => {
     expect(await secret.inputValue()).toMatch(/^tg_live_[A-Za-z0-9]{43}$/);
     await expect.poll(() => dialog.getByRole('button', { name: 'Copy secret' }).isVisible()).toBe(true);
     await shot(page, '06-key-created');
+    // The button takes the key to the playground, which then calls with it.
     await dialog.getByRole('button', { name: 'Use in the playground' }).click();
+    await page.waitForURL(/\/playground$/);
     await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
+    const inUse = page.getByRole('region', { name: 'API key in use' });
+    await inUse.getByText('Calling with').waitFor();
+    expect(await inUse.textContent()).toContain('laptop');
+    await nav(page, 'API keys');
     const row = page.getByRole('row', { name: /laptop/ });
     await row.waitFor();
     expect(await row.textContent()).toContain('active');

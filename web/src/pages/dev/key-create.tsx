@@ -3,6 +3,7 @@ import { announce, CopyButton, Dialog, ErrorNotice, Field } from '../../componen
 import { post } from '../../lib/api';
 import { useSubmit, value } from '../../lib/forms';
 import { holdPlaygroundKey } from '../../lib/key-vault';
+import { navigate } from '../../lib/router';
 import type { ApiKeyWithSecret } from '../../lib/types';
 import { emptyDraft, generalError, KeyLimitFields, type LimitDraft, limitsOf } from './key-limits';
 
@@ -34,8 +35,9 @@ export function SecretReveal(props: { created: ApiKeyWithSecret; onDone: () => v
           class="btn"
           onClick={() => {
             holdPlaygroundKey({ secret: created.secret, id: created.id, label: created.name });
-            announce(`The playground will use “${created.name}” in this tab.`);
+            announce(`The playground uses “${created.name}” in this tab.`);
             props.onDone();
+            navigate('/playground');
           }}
         >
           Use in the playground
