@@ -261,6 +261,22 @@ describe('the consoles in a real browser', () => {
     await shot(page, '10-usage');
   });
 
+  it('analyses sentiment in the playground: each line labelled, its score to two decimals', async () => {
+    const { page } = dev;
+    await nav(page, 'Playground');
+    await page.getByRole('tab', { name: 'Sentiment' }).click();
+    await page.getByLabel('Sentences, one per line').fill('I love this console.\nThe delivery was not good.');
+    await page.getByRole('button', { name: 'Analyse' }).click();
+    const results = page.locator('.result-list li');
+    await results.nth(1).waitFor();
+    expect(await results.count()).toBe(2);
+    for (const line of await results.allTextContents()) {
+      // The API's float (say -0.09999999999999998) is shown as -0.10.
+      expect(line).toMatch(/^(Positive|Negative|Neutral) .+ \(-?[01]\.\d{2}\)$/);
+    }
+    await shot(page, '09b-playground-sentiment');
+  });
+
   it('shows the catalog, billing and team pages with their real state', async () => {
     const { page } = dev;
     await nav(page, 'Models');

@@ -25,6 +25,18 @@ export const fmtUsdAxis = (n: number) =>
 
 export const nanoToUsd = (nano: number) => nano / 1e9;
 
+/**
+ * A sentiment score (-1 to 1) for reading: two decimals, since the float's last digits are noise
+ * (`-0.09999999999999998` is "-0.10"); a score that rounds to zero has no sign.
+ */
+export function fmtScore(score: number): string {
+  const s = score.toFixed(2);
+  return s === '-0.00' ? '0.00' : s;
+}
+
+/** "positive" as a label: "Positive". */
+export const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
 export function fmtDate(iso: string | null | undefined): string {
   if (!iso) return '—';
   const d = new Date(iso);

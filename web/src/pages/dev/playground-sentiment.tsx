@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { Field } from '../../components/ui';
 import { ApiFailure, call } from '../../lib/api';
 import { type CatalogView, choicesFor } from '../../lib/catalog';
+import { capitalize, fmtScore } from '../../lib/format';
 import { value } from '../../lib/forms';
 import { CallError, CallFacts, type CallMeta, metaFrom } from './call-result';
 
@@ -74,9 +75,9 @@ export function SentimentPanel(props: { apiKey: string; catalog: CatalogView | n
                 <span
                   class={`badge badge-${d.label === 'positive' ? 'ok' : d.label === 'negative' ? 'bad' : 'muted'}`}
                 >
-                  {d.label}
+                  {capitalize(d.label)}
                 </span>{' '}
-                {lines[d.index]} <span class="muted">({d.score})</span>
+                {lines[d.index]} <span class="muted">({fmtScore(d.score)})</span>
               </li>
             ))}
           </ul>
