@@ -434,6 +434,13 @@ describe('the consoles in a real browser', () => {
     expect(await refusal.textContent()).toContain('HTTP 403');
     expect(await refusal.textContent()).toContain('tenant_inactive');
     await shot(d, '15-playground-refused');
+    // The overview's banner (of the account as loaded with the page) says it in words, not with the
+    // status code.
+    await go(d, '/overview');
+    const banner = d.getByRole('alert').filter({ hasText: 'suspended' });
+    await banner.waitFor();
+    expect(await banner.textContent()).toMatch(/^Account suspended\. API calls/);
+    await shot(d, '15b-overview-suspended');
   });
 
   it('moves a canary weight on the models page (or says the catalog admin is not there yet)', async () => {

@@ -12,18 +12,22 @@ import { loadUsage, NEEDS_KEY } from '../../lib/usage';
 import { useResource } from '../../lib/use-resource';
 import { rangeOf } from './usage';
 
-const statusNotes: Record<string, { tone: string; text: string }> = {
+/** The banner for an account that is not simply active: a title in words, then what to do. */
+const statusNotes: Record<string, { tone: string; title: string; text: string }> = {
   pending_verification: {
     tone: 'warn',
+    title: 'Email not verified.',
     text: 'Verify your email address to activate the account: its keys cannot call yet.',
   },
   past_due: {
     tone: 'warn',
+    title: 'Payment failed.',
     text: 'Your last payment failed. Update your payment method in Billing to avoid suspension.',
   },
   suspended: {
     tone: 'error',
-    text: 'This account is suspended: API calls are refused. Contact support to reactivate it.',
+    title: 'Account suspended.',
+    text: 'API calls with its keys are refused. Contact support to reactivate it.',
   },
 };
 
@@ -114,7 +118,7 @@ export default function OverviewPage() {
       />
       {note && (
         <p class={`notice notice-${note.tone}`} role="alert">
-          <strong>{statusLabel(tenant.status)}.</strong> {note.text}
+          <strong>{note.title}</strong> {note.text}
         </p>
       )}
       {deprecated.length > 0 && (
