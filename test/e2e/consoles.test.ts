@@ -277,6 +277,35 @@ describe('the consoles in a real browser', () => {
     await shot(page, '09b-playground-sentiment');
   });
 
+  it('rotates the key: the old and the new one share the name and are told apart by their secret', async () => {
+    const { page } = dev;
+    await nav(page, 'API keys');
+    await page.getByRole('button', { name: 'Rotate laptop' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('button', { name: 'Rotate key' }).click();
+    const secret = await dialog.getByLabel('API key secret').inputValue();
+    await dialog.getByRole('button', { name: 'I have copied it' }).click();
+    await page
+      .getByRole('row', { name: /laptop/ })
+      .nth(1)
+      .waitFor();
+    expect(await page.getByRole('row', { name: /laptop/ }).count()).toBe(2);
+    const newPrefix = secret.slice(0, 14);
+    const rows = await page.getByRole('row', { name: /laptop/ }).allTextContents();
+    const old = rows.find((r) => r.includes('rotated'))!;
+    // The old row names the secret that replaced it; each row's actions name their own key.
+    expect(old).toContain(`rotated to ${newPrefix}…`);
+    const oldPrefix = /tg_live_\w{6}/.exec(old)![0];
+    expect(oldPrefix).not.toBe(newPrefix);
+    await page.getByRole('button', { name: `Revoke laptop · ${newPrefix}…` }).waitFor();
+    await page.getByRole('button', { name: `Revoke laptop · ${oldPrefix}…` }).waitFor();
+    await shot(page, '07c-keys-rotated');
+    // Usage names its keys the same way (the old key made the calls so far).
+    await nav(page, 'Usage');
+    const filter = page.getByLabel('API key', { exact: true });
+    await filter.locator('option', { hasText: `laptop · ${oldPrefix}…` }).waitFor({ state: 'attached' });
+  });
+
   it('shows the catalog, billing and team pages with their real state', async () => {
     const { page } = dev;
     await nav(page, 'Models');
@@ -358,7 +387,8 @@ describe('the consoles in a real browser', () => {
     tenantId = /\/operator\/tenants\/(ten_\w+)/.exec(page.url())?.[1] ?? '';
     expect(tenantId).toMatch(/^ten_/);
     // Keys are listed without secrets.
-    await page.getByRole('rowheader', { name: 'laptop' }).waitFor();
+    await page.getByRole('rowheader', { name: 'laptop' }).first().waitFor();
+    expect(await page.getByRole('rowheader', { name: 'laptop' }).count()).toBe(2);
     expect(await page.locator('main').textContent()).not.toMatch(/tg_live_[A-Za-z0-9]{43}/);
     await shot(page, '21-tenant-detail');
     // This month's usage of that tenant, per model version: the playground's chat is there.
@@ -525,7 +555,10 @@ describe('the consoles in a real browser', () => {
     await shot(page, '30-mobile-overview');
     await page.getByRole('button', { name: 'Open menu' }).click();
     await page.getByRole('navigation').getByRole('link', { name: 'API keys' }).click();
-    await page.getByRole('row', { name: /laptop/ }).waitFor();
+    await page
+      .getByRole('row', { name: /laptop/ })
+      .first()
+      .waitFor();
     expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
     await shot(page, '31-mobile-keys');
     expect(small.problems).toEqual([]);

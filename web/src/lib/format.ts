@@ -37,6 +37,13 @@ export function fmtScore(score: number): string {
 /** "positive" as a label: "Positive". */
 export const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
+/**
+ * An API key as people tell keys apart: its name and the start of its secret, as the holder sees
+ * it on their own copy ("laptop · tg_live_Ab12Cd…"). A rotated key and its successor share the
+ * name; the start of the secret is what differs.
+ */
+export const keyLabel = (k: { name: string; prefix: string }) => `${k.name} · ${k.prefix}…`;
+
 export function fmtDate(iso: string | null | undefined): string {
   if (!iso) return '—';
   const d = new Date(iso);

@@ -109,6 +109,8 @@ export interface UsageRow {
   model: string;
   version: string;
   key_id: string;
+  /** The key's name (absent from older servers; null when the key is not on record). */
+  key_name?: string | null;
   requests: number;
   input_tokens: number;
   output_tokens: number;
@@ -121,7 +123,7 @@ export interface UsageAnswer {
   start_date: string;
   end_date: string;
   data: UsageRow[];
-  totals?: Omit<UsageRow, 'date' | 'model' | 'version' | 'key_id'>;
+  totals?: Omit<UsageRow, 'date' | 'model' | 'version' | 'key_id' | 'key_name'>;
   freshness?: UsageFreshness;
 }
 

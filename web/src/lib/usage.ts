@@ -119,7 +119,9 @@ export interface UsageTotals {
 }
 
 /** Sums rows (or an answer's `totals`, which has the same fields). */
-export function sumUsage(rows: Omit<UsageRow, 'date' | 'model' | 'version' | 'key_id'>[]): UsageTotals {
+export function sumUsage(
+  rows: Omit<UsageRow, 'date' | 'model' | 'version' | 'key_id' | 'key_name'>[],
+): UsageTotals {
   const t: UsageTotals = { requests: 0, input: 0, output: 0, images: 0, cost: 0 };
   for (const r of rows) {
     t.requests += r.requests;

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { Table } from '../../components/table';
 import { Badge, Empty, ErrorNotice, Loading, PageHeader } from '../../components/ui';
 import { get } from '../../lib/api';
-import { fmtDate, fmtRelative } from '../../lib/format';
+import { fmtDate, fmtRelative, keyLabel } from '../../lib/format';
 import { can, session as sessionStore } from '../../lib/session';
 import { useStore } from '../../lib/store';
 import type { ApiKey, List } from '../../lib/types';
@@ -22,6 +22,8 @@ export default function KeysPage() {
   const mayLimit = can(session, 'limits:manage');
   const data =
     keys.state === 'ok' || keys.state === 'loading' || keys.state === 'error' ? keys.data?.data : undefined;
+  // A rotated key keeps its name; the row says which secret replaced it.
+  const successor = (k: ApiKey) => (k.rotated_to ? data?.find((x) => x.id === k.rotated_to) : undefined);
   const suspended =
     session.status === 'user' &&
     session.account.tenant.status !== 'active' &&
@@ -88,7 +90,18 @@ export default function KeysPage() {
               </td>
               <td>
                 <Badge status={k.status} />
-                {k.rotated_to && k.status === 'active' && <span class="hint"> rotated</span>}
+                {k.rotated_to && k.status === 'active' && (
+                  <span class="hint">
+                    {' '}
+                    rotated
+                    {successor(k) && (
+                      <>
+                        {' '}
+                        to <code>{successor(k)!.prefix}…</code>
+                      </>
+                    )}
+                  </span>
+                )}
               </td>
               <td class="muted">{limitsText(k.limits)}</td>
               <td>{fmtDate(k.created_at)}</td>
@@ -101,7 +114,7 @@ export default function KeysPage() {
                       type="button"
                       class="btn btn-small"
                       onClick={() => setLimiting(k)}
-                      aria-label={`Edit the limits of ${k.name}`}
+                      aria-label={`Edit the limits of ${keyLabel(k)}`}
                     >
                       Limits
                     </button>
@@ -111,7 +124,7 @@ export default function KeysPage() {
                       type="button"
                       class="btn btn-small"
                       onClick={() => setRotating(k)}
-                      aria-label={`Rotate ${k.name}`}
+                      aria-label={`Rotate ${keyLabel(k)}`}
                     >
                       Rotate
                     </button>
@@ -121,7 +134,7 @@ export default function KeysPage() {
                       type="button"
                       class="btn btn-small btn-danger-ghost"
                       onClick={() => setRevoking(k)}
-                      aria-label={`Revoke ${k.name}`}
+                      aria-label={`Revoke ${keyLabel(k)}`}
                     >
                       Revoke
                     </button>

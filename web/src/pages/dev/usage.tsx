@@ -5,7 +5,7 @@ import { Empty, ErrorNotice, Field, Loading, PageHeader } from '../../components
 import { UsageFreshnessNote } from '../../components/usage-freshness';
 import { UsageTotals } from '../../components/usage-totals';
 import { get } from '../../lib/api';
-import { fmtCompact, fmtInt, fmtUsd, fmtUsdAxis, utcDay } from '../../lib/format';
+import { fmtCompact, fmtInt, fmtUsd, fmtUsdAxis, keyLabel, utcDay } from '../../lib/format';
 import { useSubmit, value } from '../../lib/forms';
 import { playgroundKey } from '../../lib/key-vault';
 import { useStore } from '../../lib/store';
@@ -46,10 +46,12 @@ export default function UsagePage() {
     [rangeId, held?.secret],
   );
   const keys = useResource((signal) => get<List<ApiKey>>('/account/keys', { signal }), []);
-  const keyName = (id: string) =>
-    (keys.state === 'ok' ? keys.data.data.find((k) => k.id === id)?.name : undefined) ?? id;
-
   const rows: UsageRow[] = usage.state === 'ok' ? usage.data.answer.data : NO_ROWS;
+  // Name and the start of the secret: a rotated key and its successor share the name.
+  const keyName = (id: string) => {
+    const key = keys.state === 'ok' ? keys.data.data.find((k) => k.id === id) : undefined;
+    return key ? keyLabel(key) : (rows.find((r) => r.key_id === id)?.key_name ?? id);
+  };
   const versions = [...new Set(rows.map((r) => `${r.model}@${r.version}`))].sort();
   const keyIds = [...new Set(rows.map((r) => r.key_id))];
   const shown = useMemo(
