@@ -561,6 +561,13 @@ describe('the consoles in a real browser', () => {
       .waitFor();
     expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
     await shot(page, '31-mobile-keys');
+    // A fresh session holds no API key: the Models page reads the catalog with the session.
+    await page.getByRole('button', { name: 'Open menu' }).click();
+    await page.getByRole('navigation').getByRole('link', { name: 'Models' }).click();
+    await page.getByRole('heading', { name: 'chat', exact: true }).waitFor();
+    await page.getByRole('rowheader', { name: /chat@tiny-1/ }).waitFor();
+    expect(await page.getByRole('heading', { name: 'Choose an API key' }).count()).toBe(0);
+    await shot(page, '32-mobile-models');
     expect(small.problems).toEqual([]);
   });
 

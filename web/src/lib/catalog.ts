@@ -1,4 +1,4 @@
-import { get } from './api';
+import { ApiFailure, get } from './api';
 import type { CatalogModel, CatalogVersion, List } from './types';
 
 export interface CatalogView {
@@ -9,12 +9,24 @@ export interface CatalogView {
   detailed: boolean;
 }
 
+type Entries = List<CatalogModel | CatalogVersion>;
+
 /**
- * Reads GET /v1/models with an API key, as any client does. Works with the minimal list (ids
- * only) and with the fuller one (models with versions, status, prices, pins).
+ * The signed-in tenant's catalog: GET /account/models with the session (the list GET /v1/models
+ * answers the tenant's keys), so no key is needed to see models, prices and pins. A server
+ * without that route is read through GET /v1/models with the key this tab holds; null when it
+ * holds none. Works with the minimal list (ids only) and with the fuller one (versions, status,
+ * prices, pins).
  */
-export async function loadCatalog(apiKey: string, signal?: AbortSignal): Promise<CatalogView> {
-  const list = await get<List<CatalogModel | CatalogVersion>>('/v1/models', { auth: { apiKey }, signal });
+export async function loadCatalog(apiKey: string | null, signal?: AbortSignal): Promise<CatalogView | null> {
+  let list: Entries;
+  try {
+    list = await get<Entries>('/account/models', { signal });
+  } catch (err) {
+    if (!(err instanceof ApiFailure && err.routeMissing)) throw err;
+    if (!apiKey) return null;
+    list = await get<Entries>('/v1/models', { auth: { apiKey }, signal });
+  }
   const ids = list.data.map((m) => m.id);
   const byName = new Map<string, CatalogModel>();
   let detailed = false;

@@ -141,8 +141,9 @@ function ModelCard(props: {
 
 export default function ModelsPage() {
   const held = useStore(playgroundKey);
+  // Read with the session; only a server without GET /account/models needs the tab's API key.
   const catalog = useResource<CatalogView | null>(
-    (signal) => (held ? loadCatalog(held.secret, signal) : Promise.resolve(null)),
+    (signal) => loadCatalog(held?.secret ?? null, signal),
     [held?.secret],
   );
   const pins = useResource((signal) => get<List<ModelPin>>('/account/models/pins', { signal }), []);
@@ -152,11 +153,11 @@ export default function ModelsPage() {
         title="Models"
         description="What you can call, by name (the default version), name@version, or name@alias. Pin a version to keep it when the default moves."
       />
-      {!held && (
+      {catalog.state === 'ok' && !catalog.data && (
         <>
           <p class="notice notice-muted">
-            The catalog is read from <code>GET /v1/models</code> with one of your API keys, as any client
-            reads it.
+            This server does not list the catalog by session (<code>GET /account/models</code>) yet. It can be
+            read with one of your API keys through <code>GET /v1/models</code>: choose one below.
           </p>
           <KeyPanel compact />
         </>
@@ -169,7 +170,7 @@ export default function ModelsPage() {
         </Unavailable>
       )}
       {pins.state === 'error' && <ErrorNotice error={pins.error} onRetry={pins.reload} />}
-      {catalog.state === 'loading' && held && <Loading label="Loading the catalog…" />}
+      {catalog.state === 'loading' && <Loading label="Loading the catalog…" />}
       {catalog.state === 'error' && <ErrorNotice error={catalog.error} onRetry={catalog.reload} />}
       {catalog.state === 'ok' && catalog.data && (
         <>

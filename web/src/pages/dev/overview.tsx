@@ -68,10 +68,7 @@ export default function OverviewPage() {
   const month = rangeOf('month');
   const usage = useResource((signal) => loadUsage(month, held?.secret ?? null, signal), [held?.secret]);
   const keys = useResource((signal) => get<List<ApiKey>>('/account/keys', { signal }), []);
-  const catalog = useResource(
-    (signal) => (held ? loadCatalog(held.secret, signal) : Promise.resolve(null)),
-    [held?.secret],
-  );
+  const catalog = useResource((signal) => loadCatalog(held?.secret ?? null, signal), [held?.secret]);
   if (!account) return <Loading />;
   const { tenant, user } = account;
   const note = statusNotes[tenant.status];
