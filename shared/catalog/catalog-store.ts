@@ -1,15 +1,31 @@
 import {
   type DynamoDBDocumentClient,
   PutCommand,
-  QueryCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { conditionHeld, ifConditionFails } from '../db/conditions';
+import { entity, fieldsOf } from '../db/entity';
 import { keys } from '../db/keys';
+import { type Item, queryAll } from '../db/query';
 import type { Catalog, CatalogEntry, CatalogSource, ModelDefinition, ModelVersion } from './types';
 
 export type CatalogWriteResult = 'written' | 'conflict';
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/** A model, in gsi1 `CATALOG` beside every other model and version. */
+const modelEntity = entity({
+  type: 'model',
+  key: keys.model,
+  from: (item) => fieldsOf(item) as unknown as ModelDefinition,
+});
+
+/** A version of a model, under the model's partition and in gsi1 `CATALOG`. */
+const versionEntity = entity({
+  type: 'model_version',
+  key: keys.modelVersion,
+  from: (item) => fieldsOf(item) as unknown as ModelVersion,
+});
 
 /** The model catalog in the `main` table; the whole catalog is one GSI partition, read in one Query. */
 export class CatalogStore implements CatalogSource {
@@ -28,53 +44,34 @@ export class CatalogStore implements CatalogSource {
   }
 
   async load(): Promise<Catalog> {
+    const { models, versions } = splitCatalog(
+      await queryAll(this.doc, {
+        TableName: this.table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :c',
+        ExpressionAttributeValues: { ':c': keys.catalogIndex() },
+      }),
+    );
     const catalog: Catalog = { models: new Map() };
-    const versions: ModelVersion[] = [];
-    let cursor: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: 'gsi1',
-          KeyConditionExpression: 'gsi1pk = :c',
-          ExpressionAttributeValues: { ':c': keys.catalogIndex() },
-          ExclusiveStartKey: cursor,
-        }),
-      );
-      for (const item of out.Items ?? []) {
-        if (item.type === 'model') {
-          const model = toModel(item);
-          catalog.models.set(model.name, { model, versions: new Map() });
-        } else if (item.type === 'model_version') versions.push(toVersion(item));
-      }
-      cursor = out.LastEvaluatedKey;
-    } while (cursor);
+    for (const model of models) catalog.models.set(model.name, { model, versions: new Map() });
     for (const v of versions) catalog.models.get(v.model)?.versions.set(v.version, v);
     return catalog;
   }
 
   /** One model and all its versions, read consistently from its own partition (for operator changes). */
   async getEntry(name: string): Promise<CatalogEntry | undefined> {
-    let entry: CatalogEntry | undefined;
-    const versions: ModelVersion[] = [];
-    let cursor: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': keys.model(name).pk },
-          ConsistentRead: true,
-          ExclusiveStartKey: cursor,
-        }),
-      );
-      for (const item of out.Items ?? []) {
-        if (item.type === 'model') entry = { model: toModel(item), versions: new Map() };
-        else if (item.type === 'model_version') versions.push(toVersion(item));
-      }
-      cursor = out.LastEvaluatedKey;
-    } while (cursor);
-    for (const v of versions) entry?.versions.set(v.version, v);
+    const { models, versions } = splitCatalog(
+      await queryAll(this.doc, {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': modelEntity.key(name).pk },
+        ConsistentRead: true,
+      }),
+    );
+    const model = models.at(-1);
+    if (!model) return undefined;
+    const entry: CatalogEntry = { model, versions: new Map() };
+    for (const v of versions) entry.versions.set(v.version, v);
     return entry;
   }
 
@@ -93,89 +90,77 @@ export class CatalogStore implements CatalogSource {
   }): Promise<CatalogWriteResult> {
     const { model, expectedRevision } = change;
     const next = { ...model, revision: (expectedRevision ?? -1) + 1 };
-    try {
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.table,
-                Item: modelItem(next),
-                ...(expectedRevision === null
-                  ? { ConditionExpression: 'attribute_not_exists(pk)' }
-                  : {
-                      // Items written before revisions existed count as revision 0.
-                      ConditionExpression:
-                        expectedRevision === 0 ? 'attribute_not_exists(#rev) OR #rev = :rev' : '#rev = :rev',
-                      ExpressionAttributeNames: { '#rev': 'revision' },
-                      ExpressionAttributeValues: { ':rev': expectedRevision },
-                    }),
-              },
+    const write = this.doc.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: this.table,
+              Item: modelItem(next),
+              ...(expectedRevision === null
+                ? { ConditionExpression: 'attribute_not_exists(pk)' }
+                : {
+                    // Items written before revisions existed count as revision 0.
+                    ConditionExpression:
+                      expectedRevision === 0 ? 'attribute_not_exists(#rev) OR #rev = :rev' : '#rev = :rev',
+                    ExpressionAttributeNames: { '#rev': 'revision' },
+                    ExpressionAttributeValues: { ':rev': expectedRevision },
+                  }),
             },
-            ...(change.newVersions ?? []).map((v) => ({
-              Put: {
-                TableName: this.table,
-                Item: versionItem(v),
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            })),
-            ...(change.changedVersions ?? []).map((v) => ({
-              Put: { TableName: this.table, Item: versionItem(v) },
-            })),
-            ...(change.also ?? []),
-          ],
-        }),
-      );
-      return 'written';
-    } catch (err) {
-      if ((err as Error).name === 'TransactionCanceledException') return 'conflict';
-      throw err;
-    }
+          },
+          ...(change.newVersions ?? []).map((v) => ({
+            Put: {
+              TableName: this.table,
+              Item: versionItem(v),
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          })),
+          ...(change.changedVersions ?? []).map((v) => ({
+            Put: { TableName: this.table, Item: versionItem(v) },
+          })),
+          ...(change.also ?? []),
+        ],
+      }),
+    );
+    return ifConditionFails(
+      write.then(() => 'written' as const),
+      () => 'conflict' as const,
+    );
   }
 
-  private async putIfAbsent(item: Record<string, unknown>): Promise<boolean> {
-    try {
-      await this.doc.send(
+  private async putIfAbsent(item: Item): Promise<boolean> {
+    return conditionHeld(
+      this.doc.send(
         new PutCommand({
           TableName: this.table,
           Item: item,
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-      return true;
-    } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
-      throw err;
-    }
+      ),
+    );
   }
 }
 
-function modelItem(model: ModelDefinition): Record<string, unknown> {
+/** Models and versions apart, from the items of a catalog read. */
+function splitCatalog(items: Item[]): { models: ModelDefinition[]; versions: ModelVersion[] } {
   return {
-    ...keys.model(model.name),
+    models: items.filter((i) => i.type === modelEntity.type).map(modelEntity.from),
+    versions: items.filter((i) => i.type === versionEntity.type).map(versionEntity.from),
+  };
+}
+
+function modelItem(model: ModelDefinition): Item {
+  return modelEntity.item(modelEntity.key(model.name), {
     gsi1pk: keys.catalogIndex(),
     gsi1sk: `MODEL#${model.name}`,
-    type: 'model',
     ...model,
-  };
+  });
 }
 
-function versionItem(version: ModelVersion): Record<string, unknown> {
-  return {
-    ...keys.modelVersion(version.model, version.version),
+function versionItem(version: ModelVersion): Item {
+  return versionEntity.item(versionEntity.key(version.model, version.version), {
     gsi1pk: keys.catalogIndex(),
     gsi1sk: `MODEL#${version.model}#VERSION#${version.version}`,
-    type: 'model_version',
     ...version,
-  };
-}
-
-function toModel(item: Record<string, unknown>): ModelDefinition {
-  const { pk: _pk, sk: _sk, gsi1pk: _g, gsi1sk: _s, type: _t, ...model } = item;
-  return model as unknown as ModelDefinition;
-}
-
-function toVersion(item: Record<string, unknown>): ModelVersion {
-  const { pk: _pk, sk: _sk, gsi1pk: _g, gsi1sk: _s, type: _t, ...version } = item;
-  return version as unknown as ModelVersion;
+  });
 }

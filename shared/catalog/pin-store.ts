@@ -1,6 +1,8 @@
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { TtlCache } from '../cache';
+import { entity } from '../db/entity';
 import { keys } from '../db/keys';
+import { queryAll } from '../db/query';
 
 export interface ModelPin {
   model: string;
@@ -8,6 +10,16 @@ export interface ModelPin {
   version: string;
   updatedAt: string;
 }
+
+const pinEntity = entity({
+  type: 'model_pin',
+  key: keys.modelPin,
+  from: (item): ModelPin => ({
+    model: item.model as string,
+    version: item.version as string,
+    updatedAt: item.updatedAt as string,
+  }),
+});
 
 /**
  * Tenants' model pins under the tenant partition (`TENANT#t / PIN#<model>`). The hot path reads all
@@ -36,27 +48,12 @@ export class PinStore {
 
   /** Every pin of a tenant, read from the store (never cached). */
   async list(tenantId: string): Promise<ModelPin[]> {
-    const pins: ModelPin[] = [];
-    let cursor: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-          ExpressionAttributeValues: { ':pk': keys.tenant(tenantId).pk, ':p': keys.modelPinPrefix() },
-          ExclusiveStartKey: cursor,
-        }),
-      );
-      for (const item of out.Items ?? []) {
-        pins.push({
-          model: item.model as string,
-          version: item.version as string,
-          updatedAt: item.updatedAt as string,
-        });
-      }
-      cursor = out.LastEvaluatedKey;
-    } while (cursor);
-    return pins;
+    const items = await queryAll(this.doc, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+      ExpressionAttributeValues: { ':pk': keys.tenant(tenantId).pk, ':p': keys.modelPinPrefix() },
+    });
+    return items.map(pinEntity.from);
   }
 
   /** Sets (or replaces) a pin. The caller has checked that it points at a usable version. */
@@ -64,7 +61,7 @@ export class PinStore {
     await this.doc.send(
       new PutCommand({
         TableName: this.table,
-        Item: { ...keys.modelPin(tenantId, pin.model), type: 'model_pin', tenantId, ...pin },
+        Item: pinEntity.item(pinEntity.key(tenantId, pin.model), { tenantId, ...pin }),
       }),
     );
     this.cache.delete(tenantId);
@@ -75,7 +72,7 @@ export class PinStore {
     const out = await this.doc.send(
       new DeleteCommand({
         TableName: this.table,
-        Key: keys.modelPin(tenantId, model),
+        Key: pinEntity.key(tenantId, model),
         ReturnValues: 'ALL_OLD',
       }),
     );

@@ -1,5 +1,7 @@
-import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { entity } from '../db/entity';
 import { keys } from '../db/keys';
+import { queryAll } from '../db/query';
 import { percentile } from './latency-histogram';
 import {
   emptyCounts,
@@ -23,6 +25,13 @@ export interface ModelVersionHealth extends HealthCounts {
   latencyMs: { p50: number | null; p90: number | null; p99: number | null };
 }
 
+/** One model version's health on one UTC day: counters only, added to (never put whole). */
+const healthEntity = entity({
+  type: 'model_health_daily',
+  key: keys.modelHealthDaily,
+  from: (item) => ({ modelVersion: String(item.modelVersion), counts: countsOf(item) }),
+});
+
 /**
  * Model-version health items in the usage table, beside the platform's usage aggregates: one item
  * per UTC day x model version, in one partition. Writes are `ADD`s only (no read, no condition),
@@ -44,7 +53,7 @@ export class ModelHealthStore implements HealthSink {
   private async addOne(d: HealthDelta): Promise<void> {
     const names: Record<string, string> = { '#type': 'type', '#day': 'day', '#mv': 'modelVersion' };
     const values: Record<string, unknown> = {
-      ':type': 'model_health_daily',
+      ':type': healthEntity.type,
       ':day': d.day,
       ':mv': d.modelVersion,
     };
@@ -64,7 +73,7 @@ export class ModelHealthStore implements HealthSink {
     await this.doc.send(
       new UpdateCommand({
         TableName: this.table,
-        Key: keys.modelHealthDaily(d.day, d.modelVersion),
+        Key: healthEntity.key(d.day, d.modelVersion),
         UpdateExpression: `SET #type = :type, #day = :day, #mv = :mv ADD ${adds.join(', ')}`,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
@@ -75,28 +84,20 @@ export class ModelHealthStore implements HealthSink {
   /** Every model version with health recorded in days [from, to] (YYYY-MM-DD), summed, busiest first. */
   async range(from: string, to: string): Promise<ModelVersionHealth[]> {
     const merged = new Map<string, HealthCounts>();
-    let cursor: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: {
-            ':pk': keys.modelHealthPartition(),
-            ':from': `DAY#${from}`,
-            ':to': `DAY#${to}~`,
-          },
-          ExclusiveStartKey: cursor,
-        }),
-      );
-      for (const item of out.Items ?? []) {
-        const mv = String(item.modelVersion);
-        const into = merged.get(mv) ?? emptyCounts();
-        mergeCounts(into, countsOf(item));
-        merged.set(mv, into);
-      }
-      cursor = out.LastEvaluatedKey;
-    } while (cursor);
+    const items = await queryAll(this.doc, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: {
+        ':pk': keys.modelHealthPartition(),
+        ':from': `DAY#${from}`,
+        ':to': `DAY#${to}~`,
+      },
+    });
+    for (const { modelVersion, counts } of items.map(healthEntity.from)) {
+      const into = merged.get(modelVersion) ?? emptyCounts();
+      mergeCounts(into, counts);
+      merged.set(modelVersion, into);
+    }
     return [...merged.entries()]
       .map(([modelVersion, c]) => ({
         modelVersion,

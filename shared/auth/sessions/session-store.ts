@@ -1,11 +1,8 @@
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ifConditionFails } from '../../db/conditions';
+import { entity } from '../../db/entity';
 import { keys } from '../../db/keys';
+import { queryItems } from '../../db/query';
 import { newId } from '../../ids';
 import { hashToken, looksLikeToken, randomToken } from '../tokens';
 import type { SessionSubject } from './jwt';
@@ -29,6 +26,16 @@ export type RefreshResult =
 function subjectId(s: SessionSubject): string {
   return s.kind === 'user' ? s.userId : s.operatorId;
 }
+
+/** A session, in gsi1 under its subject (`SESSIONS#<id>`), so all of one subject's can be ended. */
+const sessionEntity = entity({ type: 'session', key: keys.session, from: toSession });
+
+/** A refresh token by its hash: `current`, or `rotated` (kept, to catch its reuse). */
+const refreshTokenEntity = entity({
+  type: 'refresh_token',
+  key: keys.refreshToken,
+  from: (i) => ({ sessionId: i.sessionId as string, status: i.status as 'current' | 'rotated' }),
+});
 
 /**
  * Login sessions in the `main` table. A session holds the hash of its one current refresh token;
@@ -62,9 +69,7 @@ export class SessionStore {
           {
             Put: {
               TableName: this.table,
-              Item: {
-                ...keys.session(session.id),
-                type: 'session',
+              Item: sessionEntity.item(sessionEntity.key(session.id), {
                 id: session.id,
                 kind: subject.kind,
                 subjectId: subjectId(subject),
@@ -76,20 +81,18 @@ export class SessionStore {
                 ttl,
                 gsi1pk: keys.sessionsOf(subjectId(subject)),
                 gsi1sk: session.createdAt,
-              },
+              }),
               ConditionExpression: 'attribute_not_exists(pk)',
             },
           },
           {
             Put: {
               TableName: this.table,
-              Item: {
-                ...keys.refreshToken(hash),
-                type: 'refresh_token',
+              Item: refreshTokenEntity.item(refreshTokenEntity.key(hash), {
                 sessionId: session.id,
                 status: 'current',
                 ttl,
-              },
+              }),
               ConditionExpression: 'attribute_not_exists(pk)',
             },
           },
@@ -100,120 +103,109 @@ export class SessionStore {
   }
 
   async get(sessionId: string): Promise<Session | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: keys.session(sessionId) }));
-    return out.Item ? toSession(out.Item) : undefined;
+    return sessionEntity.get(this.doc, this.table, sessionEntity.key(sessionId));
   }
 
   /** Trades a refresh token for a new one. A rotated token presented again revokes the whole session. */
   async refresh(token: string, now: Date): Promise<RefreshResult> {
     if (!looksLikeToken(token, REFRESH_TOKEN_PREFIX)) return { ok: false, reason: 'unknown' };
     const hash = hashToken(token);
-    const found = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: keys.refreshToken(hash), ConsistentRead: true }),
-    );
-    if (!found.Item) return { ok: false, reason: 'unknown' };
-    const sessionId = found.Item.sessionId as string;
-    if (found.Item.status !== 'current') {
+    const found = await refreshTokenEntity.get(this.doc, this.table, refreshTokenEntity.key(hash), {
+      consistent: true,
+    });
+    if (!found) return { ok: false, reason: 'unknown' };
+    const sessionId = found.sessionId;
+    if (found.status !== 'current') {
       await this.revoke(sessionId);
       return { ok: false, reason: 'reused' };
     }
-    const out = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: keys.session(sessionId), ConsistentRead: true }),
-    );
-    const session = out.Item ? toSession(out.Item) : undefined;
+    const session = await sessionEntity.get(this.doc, this.table, sessionEntity.key(sessionId), {
+      consistent: true,
+    });
     if (!session || !isLive(session, now)) return { ok: false, reason: 'ended' };
     const next = randomToken(REFRESH_TOKEN_PREFIX);
     const nextHash = hashToken(next);
     const ttl = Math.ceil(Date.parse(session.expiresAt) / 1000);
-    try {
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.table,
-                Key: keys.session(sessionId),
-                UpdateExpression: 'SET refreshHash = :next',
-                ConditionExpression: 'refreshHash = :old AND #s = :active',
-                ExpressionAttributeNames: { '#s': 'status' },
-                ExpressionAttributeValues: { ':next': nextHash, ':old': hash, ':active': 'active' },
-              },
+    const rotate = this.doc.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: this.table,
+              Key: sessionEntity.key(sessionId),
+              UpdateExpression: 'SET refreshHash = :next',
+              ConditionExpression: 'refreshHash = :old AND #s = :active',
+              ExpressionAttributeNames: { '#s': 'status' },
+              ExpressionAttributeValues: { ':next': nextHash, ':old': hash, ':active': 'active' },
             },
-            {
-              Update: {
-                TableName: this.table,
-                Key: keys.refreshToken(hash),
-                UpdateExpression: 'SET #s = :rotated',
-                ConditionExpression: '#s = :current',
-                ExpressionAttributeNames: { '#s': 'status' },
-                ExpressionAttributeValues: { ':rotated': 'rotated', ':current': 'current' },
-              },
+          },
+          {
+            Update: {
+              TableName: this.table,
+              Key: refreshTokenEntity.key(hash),
+              UpdateExpression: 'SET #s = :rotated',
+              ConditionExpression: '#s = :current',
+              ExpressionAttributeNames: { '#s': 'status' },
+              ExpressionAttributeValues: { ':rotated': 'rotated', ':current': 'current' },
             },
-            {
-              Put: {
-                TableName: this.table,
-                Item: {
-                  ...keys.refreshToken(nextHash),
-                  type: 'refresh_token',
-                  sessionId,
-                  status: 'current',
-                  ttl,
-                },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
+          },
+          {
+            Put: {
+              TableName: this.table,
+              Item: refreshTokenEntity.item(refreshTokenEntity.key(nextHash), {
+                sessionId,
+                status: 'current',
+                ttl,
+              }),
+              ConditionExpression: 'attribute_not_exists(pk)',
             },
-          ],
-        }),
-      );
-    } catch (err) {
+          },
+        ],
+      }),
+    );
+    return ifConditionFails(
+      rotate.then((): RefreshResult => ({ ok: true, session, refreshToken: next })),
       // Another request rotated this very token first: the same token used twice, so treat it as reuse.
-      if ((err as Error).name !== 'TransactionCanceledException') throw err;
-      await this.revoke(sessionId);
-      return { ok: false, reason: 'reused' };
-    }
-    return { ok: true, session, refreshToken: next };
+      async (): Promise<RefreshResult> => {
+        await this.revoke(sessionId);
+        return { ok: false, reason: 'reused' };
+      },
+    );
   }
 
   /** Ends a session: its access tokens are refused from the next request on, its refresh token is dead. */
   async revoke(sessionId: string): Promise<void> {
-    await this.doc
-      .send(
+    // Conditional: a session that does not exist is not made into a revoked one.
+    await ifConditionFails(
+      this.doc.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: keys.session(sessionId),
+          Key: sessionEntity.key(sessionId),
           UpdateExpression: 'SET #s = :revoked',
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeNames: { '#s': 'status' },
           ExpressionAttributeValues: { ':revoked': 'revoked' },
         }),
-      )
-      .catch((err: Error) => {
-        if (err.name !== 'ConditionalCheckFailedException') throw err;
-      });
+      ),
+      () => undefined,
+    );
   }
 
   /** Ends every session of a user or operator (after a password reset). */
   async revokeAllFor(subject: SessionSubject): Promise<number> {
     let count = 0;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: 'gsi1',
-          KeyConditionExpression: 'gsi1pk = :p',
-          ExpressionAttributeValues: { ':p': keys.sessionsOf(subjectId(subject)) },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of out.Items ?? []) {
-        if (item.status === 'active') {
-          await this.revoke(item.id as string);
-          count++;
-        }
+    const sessions = queryItems(this.doc, {
+      TableName: this.table,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :p',
+      ExpressionAttributeValues: { ':p': keys.sessionsOf(subjectId(subject)) },
+    });
+    for await (const item of sessions) {
+      if (item.status === 'active') {
+        await this.revoke(item.id as string);
+        count++;
       }
-      start = out.LastEvaluatedKey;
-    } while (start);
+    }
     return count;
   }
 }
