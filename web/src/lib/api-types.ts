@@ -1,0 +1,9488 @@
+/**
+ * Generated from the API's OpenAPI document by `npm run api-types` (local/api-types.ts): do not
+ * edit. The console names these types through ./types.ts.
+ */
+
+export interface paths {
+    "/v1/text/sentiment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Classify the sentiment of texts
+         * @description Billed per input token, counted by the platform's text token rule: each run of letters, marks and digits is one token, and so is each other character that is not whitespace.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /**
+                     * @description Makes a retry safe: a second request with the same key and the same body, from the same tenant, gets the first answer back (`idempotent-replayed: true`) and is neither served nor billed again. Only successful answers are kept; a failed request can be retried with the same key. A different body with the same key is 422 `idempotency_key_reused`; one still running is 409 `idempotency_in_progress`. A completed streamed answer cannot be replayed (409).
+                     * @example retry-7d3f2a9c
+                     */
+                    "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "model": "sentiment",
+                     *       "input": [
+                     *         "I love how fast this is.",
+                     *         "The setup was confusing and slow."
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SentimentRequest"];
+                };
+            };
+            responses: {
+                /** @description One result per input, in order */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "idempotent-replayed": components["headers"]["idempotent-replayed"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "req_01M97D1FGJZ4P1NNSPAFZTHVAW",
+                         *       "object": "list",
+                         *       "model": "sentiment@v1",
+                         *       "data": [
+                         *         {
+                         *           "object": "sentiment",
+                         *           "index": 0,
+                         *           "label": "positive",
+                         *           "score": 0.37,
+                         *           "tokens": 7
+                         *         },
+                         *         {
+                         *           "object": "sentiment",
+                         *           "index": 1,
+                         *           "label": "negative",
+                         *           "score": -0.437,
+                         *           "tokens": 7
+                         *         }
+                         *       ],
+                         *       "usage": {
+                         *         "input_tokens": 14,
+                         *         "total_tokens": 14,
+                         *         "cost_usd": "0.000001400"
+                         *       }
+                         *     }
+                         */
+                        "application/json": components["schemas"]["SentimentResponse"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it); `model_not_found` (no such model, version or alias); `model_version_retired` (that version is retired; the message names its replacement). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_api_key` (no `Authorization` header); `invalid_api_key` (the key is malformed, unknown, revoked or expired). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `idempotency_in_progress` (a request with this `Idempotency-Key` is still running (retry after `Retry-After`), or completed as a stream that cannot be replayed). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unprocessable: `idempotency_key_reused` (this `Idempotency-Key` was used with a different request). */
+                422: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)); `rate_limit_requests` (the tenant's or the key's requests per minute are used up; retry after `Retry-After`); `rate_limit_tokens` (the tenant's or the key's tokens per minute would be exceeded (a request counts its prompt plus `max_tokens`)); `concurrency_limit` (too many requests in flight at once); `quota_exceeded` (the plan's included units for the month are used up (`x-should-retry: false`: upgrade, or wait for the month)); `spend_cap_reached` (the monthly spend cap would be exceeded (`x-should-retry: false`: raise the cap)). */
+                429: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Bad gateway: `model_error` (the model failed or answered something unreadable (not billed)); `model_unavailable` (the model cannot be reached (not billed); try again shortly). */
+                502: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `model_busy` (the model is at capacity (not billed); retry after `Retry-After`); `model_loading` (the model is loading (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Timed out: `model_timeout` (the model did not answer in time (not billed)). */
+                504: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/chat/completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a chat completion (OpenAI-compatible)
+         * @description Billed per input and output token, counted by the model's own tokenizer. With `stream: true` the answer is server-sent events of `chat.completion.chunk`s ending in `data: [DONE]`; `stream_options.include_usage` adds a last chunk with the usage and its cost. A failure once the stream has started arrives as an `event: error` whose data is the error envelope. A stream the client abandons is billed for the tokens generated until then; a model failure is not billed.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /**
+                     * @description Makes a retry safe: a second request with the same key and the same body, from the same tenant, gets the first answer back (`idempotent-replayed: true`) and is neither served nor billed again. Only successful answers are kept; a failed request can be retried with the same key. A different body with the same key is 422 `idempotency_key_reused`; one still running is 409 `idempotency_in_progress`. A completed streamed answer cannot be replayed (409).
+                     * @example retry-7d3f2a9c
+                     */
+                    "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "model": "chat@smollm2-135m",
+                     *       "messages": [
+                     *         {
+                     *           "role": "system",
+                     *           "content": "You are a concise assistant."
+                     *         },
+                     *         {
+                     *           "role": "user",
+                     *           "content": "Name the three primary colors."
+                     *         }
+                     *       ],
+                     *       "max_tokens": 64,
+                     *       "temperature": 0.7
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ChatCompletionRequest"];
+                };
+            };
+            responses: {
+                /** @description The completion, or its chunks as server-sent events when `stream` is true */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "idempotent-replayed": components["headers"]["idempotent-replayed"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "req_01M97D1FGJZ4P1NNSPAFZTHVAW",
+                         *       "object": "chat.completion",
+                         *       "created": 1767225600,
+                         *       "model": "chat@smollm2-135m",
+                         *       "system_fingerprint": null,
+                         *       "choices": [
+                         *         {
+                         *           "index": 0,
+                         *           "message": {
+                         *             "role": "assistant",
+                         *             "content": "Red, yellow and blue.",
+                         *             "refusal": null
+                         *           },
+                         *           "logprobs": null,
+                         *           "finish_reason": "stop"
+                         *         }
+                         *       ],
+                         *       "usage": {
+                         *         "prompt_tokens": 31,
+                         *         "completion_tokens": 7,
+                         *         "total_tokens": 38,
+                         *         "cost_usd": "0.000005200"
+                         *       }
+                         *     }
+                         */
+                        "application/json": components["schemas"]["ChatCompletion"];
+                        /**
+                         * @example data: {"id":"req_01M97D1FGJZ4P1NNSPAFZTHVAW","created":1767225600,"model":"chat@smollm2-135m","object":"chat.completion.chunk","system_fingerprint":null,"choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}
+                         *
+                         *     data: {"id":"req_01M97D1FGJZ4P1NNSPAFZTHVAW","created":1767225600,"model":"chat@smollm2-135m","object":"chat.completion.chunk","system_fingerprint":null,"choices":[{"index":0,"delta":{"content":"Red, yellow"},"logprobs":null,"finish_reason":null}]}
+                         *
+                         *     data: {"id":"req_01M97D1FGJZ4P1NNSPAFZTHVAW","created":1767225600,"model":"chat@smollm2-135m","object":"chat.completion.chunk","system_fingerprint":null,"choices":[{"index":0,"delta":{"content":" and blue."},"logprobs":null,"finish_reason":null}]}
+                         *
+                         *     data: {"id":"req_01M97D1FGJZ4P1NNSPAFZTHVAW","created":1767225600,"model":"chat@smollm2-135m","object":"chat.completion.chunk","system_fingerprint":null,"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}
+                         *
+                         *     data: {"id":"req_01M97D1FGJZ4P1NNSPAFZTHVAW","created":1767225600,"model":"chat@smollm2-135m","object":"chat.completion.chunk","system_fingerprint":null,"choices":[],"usage":{"prompt_tokens":31,"completion_tokens":7,"total_tokens":38,"cost_usd":"0.000005200"}}
+                         *
+                         *     data: [DONE]
+                         */
+                        "text/event-stream": string;
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it); `model_not_found` (no such model, version or alias); `model_version_retired` (that version is retired; the message names its replacement). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_api_key` (no `Authorization` header); `invalid_api_key` (the key is malformed, unknown, revoked or expired). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `idempotency_in_progress` (a request with this `Idempotency-Key` is still running (retry after `Retry-After`), or completed as a stream that cannot be replayed). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unprocessable: `idempotency_key_reused` (this `Idempotency-Key` was used with a different request). */
+                422: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)); `rate_limit_requests` (the tenant's or the key's requests per minute are used up; retry after `Retry-After`); `rate_limit_tokens` (the tenant's or the key's tokens per minute would be exceeded (a request counts its prompt plus `max_tokens`)); `concurrency_limit` (too many requests in flight at once); `quota_exceeded` (the plan's included units for the month are used up (`x-should-retry: false`: upgrade, or wait for the month)); `spend_cap_reached` (the monthly spend cap would be exceeded (`x-should-retry: false`: raise the cap)). */
+                429: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Bad gateway: `model_error` (the model failed or answered something unreadable (not billed)); `model_unavailable` (the model cannot be reached (not billed); try again shortly). */
+                502: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `model_busy` (the model is at capacity (not billed); retry after `Retry-After`); `model_loading` (the model is loading (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Timed out: `model_timeout` (the model did not answer in time (not billed)). */
+                504: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/images/moderations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Classify an image as safe or not
+         * @description Billed per image. Refused images (bad base64, wrong format, over the limits) are not billed.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /**
+                     * @description Makes a retry safe: a second request with the same key and the same body, from the same tenant, gets the first answer back (`idempotent-replayed: true`) and is neither served nor billed again. Only successful answers are kept; a failed request can be retried with the same key. A different body with the same key is 422 `idempotency_key_reused`; one still running is 409 `idempotency_in_progress`. A completed streamed answer cannot be replayed (409).
+                     * @example retry-7d3f2a9c
+                     */
+                    "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "model": "image-moderation",
+                     *       "image": "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ImageModerationRequest"];
+                };
+            };
+            responses: {
+                /** @description Class scores and a verdict */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "idempotent-replayed": components["headers"]["idempotent-replayed"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "req_01M97D1FGJZ4P1NNSPAFZTHVAW",
+                         *       "object": "moderation",
+                         *       "model": "image-moderation@mobilenet-v2",
+                         *       "results": [
+                         *         {
+                         *           "flagged": false,
+                         *           "categories": {
+                         *             "drawing": false,
+                         *             "hentai": false,
+                         *             "neutral": true,
+                         *             "porn": false,
+                         *             "sexy": false
+                         *           },
+                         *           "category_scores": {
+                         *             "drawing": 0.0213,
+                         *             "hentai": 0.0011,
+                         *             "neutral": 0.9684,
+                         *             "porn": 0.0027,
+                         *             "sexy": 0.0065
+                         *           }
+                         *         }
+                         *       ],
+                         *       "usage": {
+                         *         "images": 1,
+                         *         "cost_usd": "0.000500000"
+                         *       }
+                         *     }
+                         */
+                        "application/json": components["schemas"]["ImageModerationResponse"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it); `model_not_found` (no such model, version or alias); `model_version_retired` (that version is retired; the message names its replacement); `invalid_image` (the image is not base64, not PNG, JPEG or WebP, or truncated (not billed)). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_api_key` (no `Authorization` header); `invalid_api_key` (the key is malformed, unknown, revoked or expired). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `idempotency_in_progress` (a request with this `Idempotency-Key` is still running (retry after `Retry-After`), or completed as a stream that cannot be replayed). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES); `image_too_large` (the image is over the version's byte or pixel limit (GET /v1/models lists them; not billed)). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unprocessable: `idempotency_key_reused` (this `Idempotency-Key` was used with a different request). */
+                422: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)); `rate_limit_requests` (the tenant's or the key's requests per minute are used up; retry after `Retry-After`); `rate_limit_tokens` (the tenant's or the key's tokens per minute would be exceeded (a request counts its prompt plus `max_tokens`)); `concurrency_limit` (too many requests in flight at once); `quota_exceeded` (the plan's included units for the month are used up (`x-should-retry: false`: upgrade, or wait for the month)); `spend_cap_reached` (the monthly spend cap would be exceeded (`x-should-retry: false`: raise the cap)). */
+                429: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Bad gateway: `model_error` (the model failed or answered something unreadable (not billed)); `model_unavailable` (the model cannot be reached (not billed); try again shortly). */
+                502: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `model_busy` (the model is at capacity (not billed); retry after `Retry-After`); `model_loading` (the model is loading (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Timed out: `model_timeout` (the model did not answer in time (not billed)). */
+                504: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/images/ocr": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Read the text in an image
+         * @description Billed per image. Refused images (bad base64, wrong format, over the limits) are not billed.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /**
+                     * @description Makes a retry safe: a second request with the same key and the same body, from the same tenant, gets the first answer back (`idempotent-replayed: true`) and is neither served nor billed again. Only successful answers are kept; a failed request can be retried with the same key. A different body with the same key is 422 `idempotency_key_reused`; one still running is 409 `idempotency_in_progress`. A completed streamed answer cannot be replayed (409).
+                     * @example retry-7d3f2a9c
+                     */
+                    "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "model": "ocr",
+                     *       "image": "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OcrRequest"];
+                };
+            };
+            responses: {
+                /** @description The text, and each line */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "idempotent-replayed": components["headers"]["idempotent-replayed"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "req_01M97D1FGJZ4P1NNSPAFZTHVAW",
+                         *       "object": "ocr",
+                         *       "model": "ocr@ppocr-v4",
+                         *       "text": "CORNER CAFE\nFlat white 3.40",
+                         *       "lines": [
+                         *         {
+                         *           "text": "CORNER CAFE",
+                         *           "confidence": 0.987,
+                         *           "box": [
+                         *             [
+                         *               24,
+                         *               18
+                         *             ],
+                         *             [
+                         *               212,
+                         *               18
+                         *             ],
+                         *             [
+                         *               212,
+                         *               46
+                         *             ],
+                         *             [
+                         *               24,
+                         *               46
+                         *             ]
+                         *           ]
+                         *         },
+                         *         {
+                         *           "text": "Flat white 3.40",
+                         *           "confidence": 0.962,
+                         *           "box": [
+                         *             [
+                         *               24,
+                         *               62
+                         *             ],
+                         *             [
+                         *               236,
+                         *               62
+                         *             ],
+                         *             [
+                         *               236,
+                         *               88
+                         *             ],
+                         *             [
+                         *               24,
+                         *               88
+                         *             ]
+                         *           ]
+                         *         }
+                         *       ],
+                         *       "usage": {
+                         *         "images": 1,
+                         *         "cost_usd": "0.001500000"
+                         *       }
+                         *     }
+                         */
+                        "application/json": components["schemas"]["OcrResponse"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it); `model_not_found` (no such model, version or alias); `model_version_retired` (that version is retired; the message names its replacement); `invalid_image` (the image is not base64, not PNG, JPEG or WebP, or truncated (not billed)). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_api_key` (no `Authorization` header); `invalid_api_key` (the key is malformed, unknown, revoked or expired). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `idempotency_in_progress` (a request with this `Idempotency-Key` is still running (retry after `Retry-After`), or completed as a stream that cannot be replayed). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES); `image_too_large` (the image is over the version's byte or pixel limit (GET /v1/models lists them; not billed)). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unprocessable: `idempotency_key_reused` (this `Idempotency-Key` was used with a different request). */
+                422: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)); `rate_limit_requests` (the tenant's or the key's requests per minute are used up; retry after `Retry-After`); `rate_limit_tokens` (the tenant's or the key's tokens per minute would be exceeded (a request counts its prompt plus `max_tokens`)); `concurrency_limit` (too many requests in flight at once); `quota_exceeded` (the plan's included units for the month are used up (`x-should-retry: false`: upgrade, or wait for the month)); `spend_cap_reached` (the monthly spend cap would be exceeded (`x-should-retry: false`: raise the cap)). */
+                429: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Bad gateway: `model_error` (the model failed or answered something unreadable (not billed)); `model_unavailable` (the model cannot be reached (not billed); try again shortly). */
+                502: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `model_busy` (the model is at capacity (not billed); retry after `Retry-After`); `model_loading` (the model is loading (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Timed out: `model_timeout` (the model did not answer in time (not billed)). */
+                504: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The models your tenant may call, with versions, status and prices
+         * @description OpenAI-compatible list: each model by name (with its versions, your pin and the version your plain requests get), followed by each callable version as `name@version`. Retired versions are left out; preview versions are listed with status `preview`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Every active model */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "object": "list",
+                         *       "data": [
+                         *         {
+                         *           "id": "sentiment",
+                         *           "object": "model",
+                         *           "created": 1767225600,
+                         *           "owned_by": "tollgate",
+                         *           "task": "text-sentiment",
+                         *           "description": "English sentiment (positive, negative, neutral) with negation handling; wink-nlp.",
+                         *           "billing_units": [
+                         *             "input_tokens"
+                         *           ],
+                         *           "default_version": "v1",
+                         *           "aliases": {
+                         *             "latest": "v1",
+                         *             "stable": "v1"
+                         *           },
+                         *           "pinned_version": null,
+                         *           "serving_version": "sentiment@v1",
+                         *           "versions": [
+                         *             {
+                         *               "id": "sentiment@v1",
+                         *               "object": "model",
+                         *               "created": 1767225600,
+                         *               "owned_by": "tollgate",
+                         *               "model": "sentiment",
+                         *               "version": "v1",
+                         *               "status": "active",
+                         *               "description": "wink-nlp English lite model",
+                         *               "released_at": "2026-01-01T00:00:00.000Z",
+                         *               "deprecated_at": null,
+                         *               "sunset_at": null,
+                         *               "replacement": null,
+                         *               "prices": [
+                         *                 {
+                         *                   "unit": "input_tokens",
+                         *                   "usd": "0.100000000",
+                         *                   "per": 1000000
+                         *                 }
+                         *               ],
+                         *               "limits": {
+                         *                 "max_input_tokens": 8192,
+                         *                 "max_image_bytes": null,
+                         *                 "max_image_pixels": null,
+                         *                 "timeout_ms": 10000
+                         *               }
+                         *             }
+                         *           ]
+                         *         },
+                         *         {
+                         *           "id": "sentiment@v1",
+                         *           "object": "model",
+                         *           "created": 1767225600,
+                         *           "owned_by": "tollgate",
+                         *           "model": "sentiment",
+                         *           "version": "v1",
+                         *           "status": "active",
+                         *           "description": "wink-nlp English lite model",
+                         *           "released_at": "2026-01-01T00:00:00.000Z",
+                         *           "deprecated_at": null,
+                         *           "sunset_at": null,
+                         *           "replacement": null,
+                         *           "prices": [
+                         *             {
+                         *               "unit": "input_tokens",
+                         *               "usd": "0.100000000",
+                         *               "per": 1000000
+                         *             }
+                         *           ],
+                         *           "limits": {
+                         *             "max_input_tokens": 8192,
+                         *             "max_image_bytes": null,
+                         *             "max_image_pixels": null,
+                         *             "timeout_ms": 10000
+                         *           }
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": components["schemas"]["ModelList"];
+                    };
+                };
+                /** @description Not authenticated: `missing_api_key` (no `Authorization` header); `invalid_api_key` (the key is malformed, unknown, revoked or expired). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)). */
+                429: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One model, or one version of it
+         * @description A version is shown even when retired, with the replacement to call instead.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description `name` for the model, `name@version` or `name@alias` for one version. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The model or the version */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Model"] | components["schemas"]["ModelVersion"];
+                    };
+                };
+                /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_api_key` (no `Authorization` header); `invalid_api_key` (the key is malformed, unknown, revoked or expired). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)). */
+                429: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your tenant's usage and cost per day, model version and key
+         * @description Filter by `model` (or `model@version`) and `key_id`. `?format=csv` or `Accept: text/csv` answers a CSV file. The figures come from aggregates that lag the usage records by the usage consumer (typically under a second): `freshness.as_of` and the `x-usage-as-of` header say up to when they are complete.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description First day (UTC), inclusive. Default: the 1st of this month. */
+                    start_date?: string;
+                    /** @description Last day (UTC), inclusive. Default: today. */
+                    end_date?: string;
+                    /** @description Only this model (`chat`) or model version (`chat@smollm2-135m`). */
+                    model?: string;
+                    /** @description Only this API key. */
+                    key_id?: string;
+                    /** @description `csv` for a CSV file (as does `Accept: text/csv`). Default JSON. */
+                    format?: "json" | "csv";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Daily aggregates, and up to when they are complete (`freshness`; the `x-usage-as-of` header) */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        /** @description The time the usage figures are complete up to (the `freshness.as_of` of a JSON answer), when known. Usage served after `as_of` may not be in these totals yet; the ledger (what is billed) is never behind. */
+                        "x-usage-as-of"?: string;
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "object": "list",
+                         *       "start_date": "2026-11-01",
+                         *       "end_date": "2026-11-07",
+                         *       "data": [
+                         *         {
+                         *           "date": "2026-11-02",
+                         *           "model": "chat",
+                         *           "version": "smollm2-135m",
+                         *           "key_id": "key_01M97D1FGKSHVR7Y2D2M4CYTB3",
+                         *           "key_name": "production",
+                         *           "requests": 120,
+                         *           "input_tokens": 38400,
+                         *           "output_tokens": 9600,
+                         *           "images": 0,
+                         *           "cost_usd": "0.006720000"
+                         *         },
+                         *         {
+                         *           "date": "2026-11-02",
+                         *           "model": "sentiment",
+                         *           "version": "v1",
+                         *           "key_id": "key_01M97D1FGKSHVR7Y2D2M4CYTB3",
+                         *           "key_name": "production",
+                         *           "requests": 40,
+                         *           "input_tokens": 560,
+                         *           "output_tokens": 0,
+                         *           "images": 0,
+                         *           "cost_usd": "0.000056000"
+                         *         }
+                         *       ],
+                         *       "totals": {
+                         *         "requests": 160,
+                         *         "input_tokens": 38960,
+                         *         "output_tokens": 9600,
+                         *         "images": 0,
+                         *         "cost_usd": "0.006776000"
+                         *       },
+                         *       "freshness": {
+                         *         "as_of": "2026-11-07T12:03:41.250Z",
+                         *         "lag_ms": 850
+                         *       }
+                         *     }
+                         */
+                        "application/json": components["schemas"]["UsageResponse"];
+                        "text/csv": string;
+                    };
+                };
+                /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_api_key` (no `Authorization` header); `invalid_api_key` (the key is malformed, unknown, revoked or expired). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)). */
+                429: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/signup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create an account (a tenant and its owner) and send a verification email
+         * @description Answers 202 whether or not the address already has an account, so the answer reveals nothing; the email that arrives says which. The tenant stays `pending_verification` (its keys cannot call) until verified.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["SignupRequest"];
+                };
+            };
+            responses: {
+                /** @description Check the inbox */
+                202: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Accepted"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)). */
+                429: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `email_unavailable` (the email could not be sent; try again in a few minutes); `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Verify an email address with the token from the email; activates a new tenant */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["VerifyRequest"];
+                };
+            };
+            responses: {
+                /** @description Verified */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["VerifyResponse"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Gone: `email_token_expired` (the emailed token has expired: ask for a new one). */
+                410: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/verify/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a new verification email
+         * @description Answers 202 whatever the address; only an unverified account gets an email.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ResendRequest"];
+                };
+            };
+            responses: {
+                /** @description Check the inbox */
+                202: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Accepted"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)). */
+                429: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `email_unavailable` (the email could not be sent; try again in a few minutes); `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Log in (tenant users and operators); returns a session as cookies and as tokens
+         * @description Sets `tg_session` (the access token) and `tg_refresh` cookies, HttpOnly, SameSite=Strict, Secure except on localhost, and returns the same tokens for scripts. Failed attempts are limited per address and per client IP (429 with Retry-After).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "email": "ada@example.com",
+                     *       "password": "correct horse battery staple"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LoginRequest"];
+                };
+            };
+            responses: {
+                /** @description Logged in */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "object": "session",
+                         *       "token_type": "Bearer",
+                         *       "access_token": "eyJhbGciOiJFUzI1NiIsImtpZCI6InNrXzAxIn0.eyJzdWIiOiJ1c3JfMDFNOTcifQ.c2lnbmF0dXJl",
+                         *       "expires_in": 900,
+                         *       "refresh_token": "tgr_ZriMGOrK6uJsvr-V7t7MJ25n5XB15vFFpKBxm0Lr9uY",
+                         *       "refresh_expires_at": "2026-12-02T09:14:05.120Z",
+                         *       "session_id": "ses_01M97D1FGKXQ4V7Z2D9R1B8N6C",
+                         *       "subject": {
+                         *         "kind": "user",
+                         *         "user_id": "usr_01M97D1FGKT5YEAA16KHV1Z6B3",
+                         *         "tenant_id": "ten_01M97D1FGK2GHMSW9Y76AT843E"
+                         *       }
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Session"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `invalid_credentials` (wrong email or password). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `email_not_verified` (verify the email address first). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)). */
+                429: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Trade a refresh token for a new access token and a new refresh token
+         * @description Refresh tokens are single use. Presenting one that was already traded (a sign it was copied) ends the whole session.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RefreshRequest"];
+                };
+            };
+            responses: {
+                /** @description A fresh pair */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Session"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End this session
+         * @description Its access tokens are refused from the next request on, and its refresh token is dead.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Logged out */
+                204: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Email a password reset token
+         * @description Answers 202 whatever the address, so it reveals nothing.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PasswordResetRequest"];
+                };
+            };
+            responses: {
+                /** @description Check the inbox */
+                202: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Accepted"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)). */
+                429: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `email_unavailable` (the email could not be sent; try again in a few minutes); `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set a new password with the emailed token; ends every session of the account */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PasswordResetConfirm"];
+                };
+            };
+            responses: {
+                /** @description Password changed */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PasswordResetDone"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Gone: `email_token_expired` (the emailed token has expired: ask for a new one). */
+                410: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/invitations/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept a team invitation: creates your user in the inviting tenant
+         * @description The address is verified by the emailed token. Log in afterwards with the chosen password.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["AcceptInvitationRequest"];
+                };
+            };
+            responses: {
+                /** @description You are a member */
+                201: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            object: "member";
+                            tenant_id: string;
+                            member: components["schemas"]["Member"];
+                        };
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Gone: `email_token_expired` (the emailed token has expired: ask for a new one). */
+                410: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/jwks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The public keys session tokens are signed with (ES256), by kid */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A JWK set */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Jwks"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your tenant (plan, status), you, and your role */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The account */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Account"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change your name, or the tenant's name and contact address */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["UpdateAccountRequest"];
+                };
+            };
+            responses: {
+                /** @description The account */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Account"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/account/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your tenant's API keys (never their secrets), oldest first */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    /** @description From the previous page’s `next_cursor`. */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of keys */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ApiKeyList"];
+                    };
+                };
+                /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create an API key; the secret is in this answer and nowhere else, ever */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "production",
+                     *       "scopes": [
+                     *         "models:invoke"
+                     *       ],
+                     *       "limits": {
+                     *         "requests_per_minute": 60
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CreateKeyRequest"];
+                };
+            };
+            responses: {
+                /** @description The key, with its secret */
+                201: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "key_01M97D1FGKSHVR7Y2D2M4CYTB3",
+                         *       "object": "api_key",
+                         *       "name": "production",
+                         *       "prefix": "tg_live_eIAbkw",
+                         *       "status": "active",
+                         *       "scopes": [
+                         *         "models:invoke"
+                         *       ],
+                         *       "limits": {
+                         *         "requests_per_minute": 60
+                         *       },
+                         *       "created_at": "2026-11-02T09:14:05.120Z",
+                         *       "created_by": "usr_01M97D1FGKT5YEAA16KHV1Z6B3",
+                         *       "last_used_at": null,
+                         *       "expires_at": null,
+                         *       "rotated_to": null,
+                         *       "secret": "tg_live_eIAbkwcRnkk6OXrNfAe5OZUTb3MTwwj9dxJnzhFhemm"
+                         *     }
+                         */
+                        "application/json": components["schemas"]["ApiKeyWithSecret"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site); `tenant_inactive` (the account is not active (unverified or suspended)). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/keys/{key_id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke an API key
+         * @description Refused at once by the instance that handled the revocation, and everywhere within AUTH_CACHE_TTL_MS (5 s by default). Revoking a revoked key is a no-op.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    key_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The revoked key */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ApiKey"];
+                    };
+                };
+                /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/keys/{key_id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an API key: a new secret now, the old one valid for a grace period, then dead
+         * @description The new key keeps the name, scopes and limits. A key can be rotated once; rotate its successor next time.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    key_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["RotateKeyRequest"];
+                };
+            };
+            responses: {
+                /** @description The new key (with its secret) and the old one */
+                201: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ApiKeyRotation"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site); `tenant_inactive` (the account is not active (unverified or suspended)). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change an API key's limits (requests and tokens per minute, its own monthly spend cap)
+         * @description Owners only. Bites at once on the instance that handled it, everywhere within AUTH_CACHE_TTL_MS. A key's limits only narrow the tenant's; a key over one gets 429 naming the key.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    key_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["UpdateKeyRequest"];
+                };
+            };
+            responses: {
+                /** @description The key */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ApiKey"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/account/team": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Members of your tenant and pending invitations */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The team */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Team"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/team/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Invite someone by email with a role; the email carries a token valid for 7 days */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["InviteRequest"];
+                };
+            };
+            responses: {
+                /** @description Invited */
+                201: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Invitation"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)). */
+                429: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `email_unavailable` (the email could not be sent; try again in a few minutes). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/team/invitations/{invitation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Withdraw an invitation; its token stops working */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    invitation_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Withdrawn */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @enum {string} */
+                            object: "invitation";
+                            /** @enum {boolean} */
+                            deleted: true;
+                        };
+                    };
+                };
+                /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/team/members/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a member: their user and sessions end at once (the tenant’s API keys stay) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Removed */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            user_id: string;
+                            /** @enum {string} */
+                            object: "member";
+                            /** @enum {boolean} */
+                            deleted: true;
+                        };
+                    };
+                };
+                /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Change a member's role (the last owner keeps theirs) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RoleChange"];
+                };
+            };
+            responses: {
+                /** @description The member */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Member"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/account/limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your plan's limits, the effective limits, this month's use and its alerts
+         * @description Owners and billing members. Per-key limits are on each key (`GET /account/keys`). This month's use: The figures come from aggregates that lag the usage records by the usage consumer (typically under a second): `freshness.as_of` and the `x-usage-as-of` header say up to when they are complete.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The limits */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        /** @description The time the usage figures are complete up to (the `freshness.as_of` of a JSON answer), when known. Usage served after `as_of` may not be in these totals yet; the ledger (what is billed) is never behind. */
+                        "x-usage-as-of"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Limits"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Set or remove your monthly spend cap
+         * @description Owners and billing members. Takes effect at once on the instance that handled it and everywhere within AUTH_CACHE_TTL_MS. Requests that would take the month past the cap are refused with 429 `spend_cap_reached`.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["UpdateLimitsRequest"];
+                };
+            };
+            responses: {
+                /** @description The limits after the change */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Limits"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/account/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Usage alerts: 50, 80 and 100% of the spend cap and of the included units, newest first
+         * @description Each is raised once per month and emailed to the account contact. 100% also means a request was refused by that limit.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description One month’s alerts; default: the newest 100 of any month. */
+                    month?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Alerts */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UsageAlertList"];
+                    };
+                };
+                /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your tenant's usage and cost per day, model version and key (JSON or CSV)
+         * @description Owners and billing members. Filter by `model` (or `model@version`) and `key_id`; `?format=csv` or `Accept: text/csv` answers a CSV file (RFC 4180, a header row). The figures come from aggregates that lag the usage records by the usage consumer (typically under a second): `freshness.as_of` and the `x-usage-as-of` header say up to when they are complete.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description First day (UTC), inclusive. Default: the 1st of this month. */
+                    start_date?: string;
+                    /** @description Last day (UTC), inclusive. Default: today. */
+                    end_date?: string;
+                    /** @description Only this model (`chat`) or model version (`chat@smollm2-135m`). */
+                    model?: string;
+                    /** @description Only this API key. */
+                    key_id?: string;
+                    /** @description `csv` for a CSV file (as does `Accept: text/csv`). Default JSON. */
+                    format?: "json" | "csv";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Daily aggregates, and up to when they are complete (`freshness`; the `x-usage-as-of` header) */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        /** @description The time the usage figures are complete up to (the `freshness.as_of` of a JSON answer), when known. Usage served after `as_of` may not be in these totals yet; the ledger (what is billed) is never behind. */
+                        "x-usage-as-of"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "object": "list",
+                         *       "start_date": "2026-11-01",
+                         *       "end_date": "2026-11-07",
+                         *       "data": [
+                         *         {
+                         *           "date": "2026-11-02",
+                         *           "model": "chat",
+                         *           "version": "smollm2-135m",
+                         *           "key_id": "key_01M97D1FGKSHVR7Y2D2M4CYTB3",
+                         *           "key_name": "production",
+                         *           "requests": 120,
+                         *           "input_tokens": 38400,
+                         *           "output_tokens": 9600,
+                         *           "images": 0,
+                         *           "cost_usd": "0.006720000"
+                         *         },
+                         *         {
+                         *           "date": "2026-11-02",
+                         *           "model": "sentiment",
+                         *           "version": "v1",
+                         *           "key_id": "key_01M97D1FGKSHVR7Y2D2M4CYTB3",
+                         *           "key_name": "production",
+                         *           "requests": 40,
+                         *           "input_tokens": 560,
+                         *           "output_tokens": 0,
+                         *           "images": 0,
+                         *           "cost_usd": "0.000056000"
+                         *         }
+                         *       ],
+                         *       "totals": {
+                         *         "requests": 160,
+                         *         "input_tokens": 38960,
+                         *         "output_tokens": 9600,
+                         *         "images": 0,
+                         *         "cost_usd": "0.006776000"
+                         *       },
+                         *       "freshness": {
+                         *         "as_of": "2026-11-07T12:03:41.250Z",
+                         *         "lag_ms": 850
+                         *       }
+                         *     }
+                         */
+                        "application/json": components["schemas"]["UsageResponse"];
+                        "text/csv": string;
+                    };
+                };
+                /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The models your tenant may call, with versions, status and prices (for the console)
+         * @description The list `GET /v1/models` answers an API key of this tenant, read with the session: the console shows the catalog, prices and your pins without holding a key. Every member may read it.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Every active model, then each callable version */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "object": "list",
+                         *       "data": [
+                         *         {
+                         *           "id": "sentiment",
+                         *           "object": "model",
+                         *           "created": 1767225600,
+                         *           "owned_by": "tollgate",
+                         *           "task": "text-sentiment",
+                         *           "description": "English sentiment (positive, negative, neutral) with negation handling; wink-nlp.",
+                         *           "billing_units": [
+                         *             "input_tokens"
+                         *           ],
+                         *           "default_version": "v1",
+                         *           "aliases": {
+                         *             "latest": "v1",
+                         *             "stable": "v1"
+                         *           },
+                         *           "pinned_version": null,
+                         *           "serving_version": "sentiment@v1",
+                         *           "versions": [
+                         *             {
+                         *               "id": "sentiment@v1",
+                         *               "object": "model",
+                         *               "created": 1767225600,
+                         *               "owned_by": "tollgate",
+                         *               "model": "sentiment",
+                         *               "version": "v1",
+                         *               "status": "active",
+                         *               "description": "wink-nlp English lite model",
+                         *               "released_at": "2026-01-01T00:00:00.000Z",
+                         *               "deprecated_at": null,
+                         *               "sunset_at": null,
+                         *               "replacement": null,
+                         *               "prices": [
+                         *                 {
+                         *                   "unit": "input_tokens",
+                         *                   "usd": "0.100000000",
+                         *                   "per": 1000000
+                         *                 }
+                         *               ],
+                         *               "limits": {
+                         *                 "max_input_tokens": 8192,
+                         *                 "max_image_bytes": null,
+                         *                 "max_image_pixels": null,
+                         *                 "timeout_ms": 10000
+                         *               }
+                         *             }
+                         *           ]
+                         *         },
+                         *         {
+                         *           "id": "sentiment@v1",
+                         *           "object": "model",
+                         *           "created": 1767225600,
+                         *           "owned_by": "tollgate",
+                         *           "model": "sentiment",
+                         *           "version": "v1",
+                         *           "status": "active",
+                         *           "description": "wink-nlp English lite model",
+                         *           "released_at": "2026-01-01T00:00:00.000Z",
+                         *           "deprecated_at": null,
+                         *           "sunset_at": null,
+                         *           "replacement": null,
+                         *           "prices": [
+                         *             {
+                         *               "unit": "input_tokens",
+                         *               "usd": "0.100000000",
+                         *               "per": 1000000
+                         *             }
+                         *           ],
+                         *           "limits": {
+                         *             "max_input_tokens": 8192,
+                         *             "max_image_bytes": null,
+                         *             "max_image_pixels": null,
+                         *             "timeout_ms": 10000
+                         *           }
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": components["schemas"]["ModelList"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/models/pins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your tenant's model pins */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Every pin, with the version it resolves to now */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            object: "list";
+                            data: components["schemas"]["ModelPin"][];
+                        };
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/models/pins/{model}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Pin a model to a version for your tenant (overrides the default and traffic weights) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    model: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ModelPinRequest"];
+                };
+            };
+            responses: {
+                /** @description The pin */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ModelPin"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it); `model_not_found` (no such model, version or alias); `model_version_retired` (that version is retired; the message names its replacement). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Remove a pin: the model follows the default and traffic weights again */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    model: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Removed */
+                204: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tenants, newest first, or found by id, member email or name prefix
+         * @description With `status`, a page holds only matching tenants and may be shorter than `limit`; keep following `next_cursor`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description A tenant id, a member’s email address, or the start of a tenant’s name. */
+                    q?: string;
+                    status?: "pending_verification" | "active" | "past_due" | "suspended";
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of tenants */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TenantList"];
+                    };
+                };
+                /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{tenant_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One tenant with its members, keys (never secrets) and invitations */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    tenant_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The tenant */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TenantDetail"];
+                    };
+                };
+                /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a tenant's plan (bites at once on this instance, everywhere within AUTH_CACHE_TTL_MS) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    tenant_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["TenantUpdate"];
+                };
+            };
+            responses: {
+                /** @description The tenant after the change */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Tenant"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/admin/tenants/{tenant_id}/suspend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Suspend a tenant: its keys answer 403 tenant_inactive (here at once, everywhere within AUTH_CACHE_TTL_MS) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    tenant_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["StatusChangeRequest"];
+                };
+            };
+            responses: {
+                /** @description The tenant after the change */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Tenant"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{tenant_id}/reactivate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reactivate a suspended tenant */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    tenant_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["StatusChangeRequest"];
+                };
+            };
+            responses: {
+                /** @description The tenant after the change */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Tenant"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operator actions, newest first: who, what, when, before and after */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of entries */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AuditList"];
+                    };
+                };
+                /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{tenant_id}/limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A tenant's plan, overrides, owner's cap, effective limits, this month's use and alerts */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    tenant_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The limits */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Limits"];
+                    };
+                };
+                /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Override a tenant's plan limits (raise or lower any of them)
+         * @description Absent fields stay; null removes an override (the plan applies again); `included` changes per unit. The owner's own spend cap still lowers an overridden cap. Audited (`tenant.limits`, before and after); bites at once on this instance, everywhere within AUTH_CACHE_TTL_MS.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    tenant_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["LimitsPatch"];
+                };
+            };
+            responses: {
+                /** @description The limits after the change */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Limits"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/admin/tenants/{tenant_id}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One tenant's usage and cost per day, model version and key (JSON or CSV)
+         * @description The report a tenant sees at `GET /account/usage`, for operators: same query, same shape. Reads are not audited (as `GET /admin/tenants/{tenant_id}`). The figures come from aggregates that lag the usage records by the usage consumer (typically under a second): `freshness.as_of` and the `x-usage-as-of` header say up to when they are complete.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description First day (UTC), inclusive. Default: the 1st of this month. */
+                    start_date?: string;
+                    /** @description Last day (UTC), inclusive. Default: today. */
+                    end_date?: string;
+                    /** @description Only this model (`chat`) or model version (`chat@smollm2-135m`). */
+                    model?: string;
+                    /** @description Only this API key. */
+                    key_id?: string;
+                    /** @description `csv` for a CSV file (as does `Accept: text/csv`). Default JSON. */
+                    format?: "json" | "csv";
+                };
+                header?: never;
+                path: {
+                    tenant_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Daily aggregates, and up to when they are complete (`freshness`; the `x-usage-as-of` header) */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        /** @description The time the usage figures are complete up to (the `freshness.as_of` of a JSON answer), when known. Usage served after `as_of` may not be in these totals yet; the ledger (what is billed) is never behind. */
+                        "x-usage-as-of"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "object": "list",
+                         *       "start_date": "2026-11-01",
+                         *       "end_date": "2026-11-07",
+                         *       "data": [
+                         *         {
+                         *           "date": "2026-11-02",
+                         *           "model": "chat",
+                         *           "version": "smollm2-135m",
+                         *           "key_id": "key_01M97D1FGKSHVR7Y2D2M4CYTB3",
+                         *           "key_name": "production",
+                         *           "requests": 120,
+                         *           "input_tokens": 38400,
+                         *           "output_tokens": 9600,
+                         *           "images": 0,
+                         *           "cost_usd": "0.006720000"
+                         *         },
+                         *         {
+                         *           "date": "2026-11-02",
+                         *           "model": "sentiment",
+                         *           "version": "v1",
+                         *           "key_id": "key_01M97D1FGKSHVR7Y2D2M4CYTB3",
+                         *           "key_name": "production",
+                         *           "requests": 40,
+                         *           "input_tokens": 560,
+                         *           "output_tokens": 0,
+                         *           "images": 0,
+                         *           "cost_usd": "0.000056000"
+                         *         }
+                         *       ],
+                         *       "totals": {
+                         *         "requests": 160,
+                         *         "input_tokens": 38960,
+                         *         "output_tokens": 9600,
+                         *         "images": 0,
+                         *         "cost_usd": "0.006776000"
+                         *       },
+                         *       "freshness": {
+                         *         "as_of": "2026-11-07T12:03:41.250Z",
+                         *         "lag_ms": 850
+                         *       }
+                         *     }
+                         */
+                        "application/json": components["schemas"]["UsageResponse"];
+                        "text/csv": string;
+                    };
+                };
+                /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every plan, by id */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The plans */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PlanList"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create a plan
+         * @description Absent limits are unlimited. Audited (`plan.create`).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CreatePlanRequest"];
+                };
+            };
+            responses: {
+                /** @description The plan */
+                201: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Plan"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/plans/{plan_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One plan */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    plan_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The plan */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Plan"];
+                    };
+                };
+                /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a plan: its tenants get the new limits within CATALOG_CACHE_TTL_MS
+         * @description Absent fields stay; a limit set to null is removed (unlimited); `included` changes per unit. Audited (`plan.update`, with before and after); an edit that changes nothing writes nothing.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    plan_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["UpdatePlanRequest"];
+                };
+            };
+            responses: {
+                /** @description The plan after the change */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Plan"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/admin/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Usage and revenue across tenants: by day and model version, totals, top tenants
+         * @description Read from the aggregates the usage consumer derives from the usage records (Queries per shard, never a Scan). Top tenants are ranked by cost over the calendar months the range touches. The figures come from aggregates that lag the usage records by the usage consumer (typically under a second): `freshness.as_of` and the `x-usage-as-of` header say up to when they are complete.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description First day (UTC). Default: the 1st of this month. */
+                    start_date?: string;
+                    /** @description Last day (UTC). Default: today. */
+                    end_date?: string;
+                    /** @description How many top tenants (default 10). */
+                    top?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Platform usage */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        /** @description The time the usage figures are complete up to (the `freshness.as_of` of a JSON answer), when known. Usage served after `as_of` may not be in these totals yet; the ledger (what is billed) is never behind. */
+                        "x-usage-as-of"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PlatformUsage"];
+                    };
+                };
+                /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The whole catalog: every model and version, retired ones too, with traffic and revisions */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The catalog, read fresh (not from the gateway cache) */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            object: "list";
+                            data: components["schemas"]["AdminModel"][];
+                        };
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Publish a new model with its first version */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["AdminCreateModel"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminModel"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/models/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Per model version: answers, refusal and error rates, latency percentiles
+         * @description Each API instance counts in memory and adds its counts to one item per day and model version every HEALTH_FLUSH_MS, so the last few seconds may not show yet. Busiest first.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description First day (UTC). Default: the 1st of this month. */
+                    start_date?: string;
+                    /** @description Last day (UTC). Default: today. */
+                    end_date?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Model version health */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ModelHealth"];
+                    };
+                };
+                /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/models/{model}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Publish a new version (it takes no traffic until weights, an alias or a promotion give it some) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    model: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["AdminVersion"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminModel"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/models/{model}/traffic": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set the traffic weights between versions (canary) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    model: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["AdminTraffic"];
+                };
+            };
+            responses: {
+                /** @description The model with its new weights */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminModel"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/models/{model}/versions/{version}/promote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Make a version the default and/or point aliases at it */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    model: string;
+                    version: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["AdminPromote"];
+                };
+            };
+            responses: {
+                /** @description The model after the change */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminModel"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/models/{model}/versions/{version}/deprecate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Deprecate a version: it still answers, with Deprecation and Sunset headers */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    model: string;
+                    version: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["AdminDeprecate"];
+                };
+            };
+            responses: {
+                /** @description The model after the change */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminModel"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/models/{model}/versions/{version}/retire": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Retire a version: calls to it are refused with an error naming the replacement */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    model: string;
+                    version: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["AdminRetire"];
+                };
+            };
+            responses: {
+                /** @description The model after the change */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminModel"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/models/{model}/versions/{version}/prices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Change the prices of a version (a new price book; recorded usage keeps its old one) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    model: string;
+                    version: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["AdminPrices"];
+                };
+            };
+            responses: {
+                /** @description The model after the change */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminModel"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/billing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Plan, billing status, this month's running cost, the invoice preview and past invoices */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Billing */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Billing"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/billing/checkout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Upgrade to pay-as-you-go: a Stripe Checkout URL that collects a card and starts the metered subscription */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The Checkout session; send the browser to `url` */
+                201: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BillingSessionUrl"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry); `billing_not_connected` (billing is not connected on this platform (no Stripe key)). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `billing_unavailable` (Stripe did not answer, or billing is not set up yet; retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/billing/portal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A Stripe customer-portal URL: invoices, cards, the subscription */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The portal session; send the browser to `url` */
+                201: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BillingSessionUrl"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `billing_not_connected` (billing is not connected on this platform (no Stripe key)). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `billing_unavailable` (Stripe did not answer, or billing is not set up yet; retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/stripe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stripe's events (Checkout completed, invoices paid or failed, subscriptions changed)
+         * @description Called by Stripe, not by people. The `Stripe-Signature` header is verified on the raw body with the endpoint signing secret (STRIPE_WEBHOOK_SECRET); a bad signature or a timestamp older than STRIPE_WEBHOOK_TOLERANCE_SECONDS is refused and changes nothing. Each event id is applied once.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    "stripe-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Received */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WebhookReceived"];
+                    };
+                };
+                /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it); `invalid_signature` (the `Stripe-Signature` does not match the body, or its timestamp is too old). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `billing_not_connected` (billing is not connected on this platform (no Stripe key)). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+    schemas: {
+        SentimentResponse: {
+            /** @example req_01JD0000000000000000000000 */
+            id: string;
+            /** @enum {string} */
+            object: "list";
+            /**
+             * @description The version that served the request.
+             * @example sentiment@v1
+             */
+            model: string;
+            data: {
+                /** @enum {string} */
+                object: "sentiment";
+                index: number;
+                /** @enum {string} */
+                label: "positive" | "negative" | "neutral";
+                /** @description From -1 (negative) to 1 (positive). */
+                score: number;
+                tokens: number;
+            }[];
+            usage: {
+                input_tokens: number;
+                total_tokens: number;
+                /**
+                 * @description Exact cost in USD.
+                 * @example 0.000000500
+                 */
+                cost_usd: string;
+            };
+        };
+        Error: {
+            error: {
+                /** @description What went wrong and what to do, for people. */
+                message: string;
+                /**
+                 * @description The OpenAI error type the code belongs to.
+                 * @enum {string}
+                 */
+                type: "invalid_request_error" | "authentication_error" | "permission_error" | "not_found_error" | "rate_limit_error" | "insufficient_quota" | "api_error";
+                /**
+                 * @description What went wrong, for programs: each response lists the codes it can carry.
+                 * @enum {string}
+                 */
+                code: "invalid_json" | "invalid_request" | "model_not_found" | "invalid_signature" | "model_version_retired" | "invalid_image" | "missing_api_key" | "invalid_api_key" | "missing_credentials" | "invalid_credentials" | "invalid_token" | "token_expired" | "tenant_inactive" | "forbidden" | "email_not_verified" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_in_progress" | "billing_not_connected" | "email_token_expired" | "idempotency_key_reused" | "request_too_large" | "image_too_large" | "unsupported_media_type" | "rate_limited" | "rate_limit_requests" | "rate_limit_tokens" | "concurrency_limit" | "quota_exceeded" | "spend_cap_reached" | "internal_error" | "model_error" | "model_unavailable" | "store_unavailable" | "model_busy" | "model_loading" | "email_unavailable" | "billing_unavailable" | "model_timeout";
+                /** @description The request field (or header) at fault, e.g. `messages[0].content`. */
+                param: string | null;
+                /** @description The `x-request-id` of the answer. */
+                request_id?: string;
+            };
+        };
+        SentimentRequest: {
+            /**
+             * @description A model name, `name@version` or `name@alias`.
+             * @example sentiment
+             */
+            model: string;
+            /**
+             * @description A text, or up to 64 texts, to classify.
+             * @example I love how fast this is.
+             */
+            input: string | string[];
+        };
+        ChatCompletion: {
+            id: string;
+            /** @enum {string} */
+            object: "chat.completion";
+            created: number;
+            /**
+             * @description The version that served it.
+             * @example chat@tiny-1
+             */
+            model: string;
+            system_fingerprint: null;
+            choices: {
+                index: number;
+                message: {
+                    /** @enum {string} */
+                    role: "assistant";
+                    content: string;
+                    refusal: null;
+                };
+                logprobs: null;
+                /** @enum {string} */
+                finish_reason: "stop" | "length";
+            }[];
+            usage: {
+                prompt_tokens: number;
+                completion_tokens: number;
+                total_tokens: number;
+                /**
+                 * @description Exact cost in USD.
+                 * @example 0.000004150
+                 */
+                cost_usd: string;
+            };
+        };
+        ChatCompletionRequest: {
+            /**
+             * @description A model name, `name@version` or `name@alias`.
+             * @example chat
+             */
+            model: string;
+            messages: {
+                /** @enum {string} */
+                role: "system" | "developer" | "user" | "assistant";
+                content: string | {
+                    /** @enum {string} */
+                    type: "text";
+                    text: string;
+                }[];
+                name?: string;
+            }[];
+            /** @description Most tokens to generate; at most the version's limit, which is also the default. */
+            max_tokens?: number | null;
+            /** @description Same as `max_tokens` (wins if both are given). */
+            max_completion_tokens?: number | null;
+            /** @description 0 is greedy. Default 1. */
+            temperature?: number | null;
+            top_p?: number | null;
+            stop?: string | string[] | null;
+            /** @enum {number|null} */
+            n?: 1 | null;
+            stream?: boolean | null;
+            stream_options?: {
+                include_usage?: boolean;
+            } | null;
+            /** @enum {boolean|null} */
+            logprobs?: false | null;
+            tools?: unknown[];
+            response_format?: {
+                /** @enum {string} */
+                type: "text";
+            } | null;
+            presence_penalty?: number | null;
+            frequency_penalty?: number | null;
+            seed?: number | null;
+            user?: string;
+        };
+        ImageModerationResponse: {
+            id: string;
+            /** @enum {string} */
+            object: "moderation";
+            /**
+             * @description The version that served it.
+             * @example image-moderation@mobilenet-v2
+             */
+            model: string;
+            results: {
+                /** @description True when porn + hentai + sexy >= 0.5. */
+                flagged: boolean;
+                /** @description Each class whose score is >= 0.5. */
+                categories: {
+                    drawing: boolean;
+                    hentai: boolean;
+                    neutral: boolean;
+                    porn: boolean;
+                    sexy: boolean;
+                };
+                /** @description Class probabilities; they sum to 1. */
+                category_scores: {
+                    drawing: number;
+                    hentai: number;
+                    neutral: number;
+                    porn: number;
+                    sexy: number;
+                };
+            }[];
+            usage: {
+                images: number;
+                cost_usd: string;
+            };
+        };
+        ImageModerationRequest: {
+            /**
+             * @description A model name, `name@version` or `name@alias`.
+             * @example image-moderation
+             */
+            model: string;
+            /**
+             * @description A PNG, JPEG or WebP image as base64, or as a data URL (`data:image/png;base64,...`). Limits per version (bytes and pixels) are listed by GET /v1/models.
+             * @example data:image/png;base64,iVBORw0KGgo...
+             */
+            image: string;
+        };
+        OcrResponse: {
+            id: string;
+            /** @enum {string} */
+            object: "ocr";
+            /**
+             * @description The version that served it.
+             * @example ocr@ppocr-v4
+             */
+            model: string;
+            /** @description Every line, top to bottom, joined by newlines. */
+            text: string;
+            lines: {
+                text: string;
+                /** @description From 0 to 1. */
+                confidence: number;
+                /** @description Corners in pixels: top-left, top-right, bottom-right, bottom-left. */
+                box: [
+                    number,
+                    number
+                ][];
+            }[];
+            usage: {
+                images: number;
+                cost_usd: string;
+            };
+        };
+        OcrRequest: {
+            /**
+             * @description A model name, `name@version` or `name@alias`.
+             * @example ocr
+             */
+            model: string;
+            /**
+             * @description A PNG, JPEG or WebP image as base64, or as a data URL (`data:image/png;base64,...`). Limits per version (bytes and pixels) are listed by GET /v1/models.
+             * @example data:image/png;base64,iVBORw0KGgo...
+             */
+            image: string;
+        };
+        ModelList: {
+            /** @enum {string} */
+            object: "list";
+            data: (components["schemas"]["Model"] | components["schemas"]["ModelVersion"])[];
+        };
+        Model: {
+            /** @example ocr */
+            id: string;
+            /** @enum {string} */
+            object: "model";
+            created: number;
+            owned_by: string;
+            task: string;
+            description: string;
+            billing_units: string[];
+            default_version: string;
+            aliases: {
+                [key: string]: string;
+            };
+            /** @description Your tenant's pin, if any. */
+            pinned_version: string | null;
+            /** @description The version a request naming only the model gets for your tenant right now. */
+            serving_version: string | null;
+            versions: components["schemas"]["ModelVersion"][];
+        };
+        ModelVersion: {
+            /** @example ocr@ppocr-v4 */
+            id: string;
+            /** @enum {string} */
+            object: "model";
+            /** @description Release time, unix seconds. */
+            created: number;
+            owned_by: string;
+            model: string;
+            version: string;
+            /**
+             * @description Preview versions are callable by `@version` or alias but may change; deprecated ones have a sunset.
+             * @enum {string}
+             */
+            status: "preview" | "active" | "deprecated" | "retired";
+            description: string | null;
+            released_at: string;
+            deprecated_at: string | null;
+            sunset_at: string | null;
+            /** @description For a retired version: what to call instead. */
+            replacement: string | null;
+            prices: {
+                unit: string;
+                /** @example 0.100000000 */
+                usd: string;
+                /** @description Units the price is for (1000000 tokens, 1 image). */
+                per: number;
+            }[];
+            limits: {
+                max_input_tokens: number | null;
+                max_image_bytes: number | null;
+                max_image_pixels: number | null;
+                timeout_ms: number | null;
+            };
+        };
+        UsageResponse: {
+            /** @enum {string} */
+            object: "list";
+            start_date: string;
+            end_date: string;
+            data: {
+                requests: number;
+                input_tokens: number;
+                output_tokens: number;
+                images: number;
+                cost_usd: string;
+                date: string;
+                model: string;
+                version: string;
+                key_id: string;
+                /** @description The key's name now (a rotated key and its successor share it; `key_id` tells them apart); null when the key is not on record. */
+                key_name: string | null;
+            }[];
+            totals: {
+                requests: number;
+                input_tokens: number;
+                output_tokens: number;
+                images: number;
+                cost_usd: string;
+            };
+            freshness: components["schemas"]["UsageFreshness"];
+        };
+        /** @description How fresh the usage figures in this answer are: they are derived from the usage records off the request path. Usage served after `as_of` may not be in these totals yet; the ledger (what is billed) is never behind. */
+        UsageFreshness: {
+            /**
+             * @description The aggregates include every request recorded up to this time (ISO 8601, UTC). Usage served after `as_of` may not be in these totals yet; the ledger (what is billed) is never behind. Null when not known (the consumer has not reported yet).
+             * @example 2026-11-02T12:03:41.250Z
+             */
+            as_of: string | null;
+            /**
+             * @description How far behind the answer `as_of` was when it was served, in milliseconds (typically under a second). Null when not known.
+             * @example 850
+             */
+            lag_ms: number | null;
+        };
+        Accepted: {
+            /** @enum {string} */
+            object: "accepted";
+            message: string;
+        };
+        SignupRequest: {
+            /**
+             * Format: email
+             * @example ada@example.com
+             */
+            email: string;
+            /** @example correct horse battery staple */
+            password: string;
+            /**
+             * @description Your name.
+             * @example Ada Lovelace
+             */
+            name?: string;
+            /**
+             * @description Your team or company: the tenant's name.
+             * @example Analytical Engines
+             */
+            company?: string;
+        };
+        VerifyResponse: {
+            /** @enum {string} */
+            object: "verification";
+            /** @enum {string} */
+            status: "verified";
+            tenant_id: string;
+            user_id: string;
+        };
+        VerifyRequest: {
+            token: string;
+        };
+        ResendRequest: {
+            /**
+             * Format: email
+             * @example ada@example.com
+             */
+            email: string;
+        };
+        Session: {
+            /** @enum {string} */
+            object: "session";
+            /** @enum {string} */
+            token_type: "Bearer";
+            /** @description An ES256 JWT; send as `Authorization: Bearer`. */
+            access_token: string;
+            /** @description Seconds the access token stays valid. */
+            expires_in: number;
+            /** @description Single use: POST /auth/refresh trades it for a new pair. */
+            refresh_token: string;
+            /** @description When the session ends, however often it is refreshed. */
+            refresh_expires_at: string;
+            session_id: string;
+            subject: {
+                /** @enum {string} */
+                kind: "user";
+                user_id: string;
+                tenant_id: string;
+            } | {
+                /** @enum {string} */
+                kind: "operator";
+                operator_id: string;
+            };
+        };
+        LoginRequest: {
+            /**
+             * Format: email
+             * @example ada@example.com
+             */
+            email: string;
+            password: string;
+        };
+        RefreshRequest: {
+            /** @description Omit to use the `tg_refresh` cookie. */
+            refresh_token?: string;
+        };
+        PasswordResetRequest: {
+            /**
+             * Format: email
+             * @example ada@example.com
+             */
+            email: string;
+        };
+        PasswordResetDone: {
+            /** @enum {string} */
+            object: "password_reset";
+            /** @enum {string} */
+            status: "reset";
+            sessions_ended: number;
+        };
+        PasswordResetConfirm: {
+            token: string;
+            /** @example correct horse battery staple */
+            password: string;
+        };
+        Member: {
+            /** @enum {string} */
+            object: "member";
+            user_id: string;
+            email: string;
+            name: string | null;
+            /**
+             * @description A role inside a tenant.
+             * @enum {string}
+             */
+            role: "owner" | "developer" | "billing" | "viewer";
+            joined_at: string;
+        };
+        AcceptInvitationRequest: {
+            token: string;
+            /** @example correct horse battery staple */
+            password: string;
+            name?: string;
+        };
+        Jwks: {
+            keys: {
+                [key: string]: unknown;
+            }[];
+        };
+        Account: {
+            /** @enum {string} */
+            object: "account";
+            tenant: components["schemas"]["Tenant"];
+            user: {
+                id: string;
+                email: string;
+                name: string | null;
+                /**
+                 * @description A role inside a tenant.
+                 * @enum {string}
+                 */
+                role: "owner" | "developer" | "billing" | "viewer";
+            };
+            /** @description What your role may do, e.g. `keys:manage`. */
+            permissions: string[];
+        };
+        Tenant: {
+            id: string;
+            /** @enum {string} */
+            object: "tenant";
+            name: string;
+            /** @enum {string} */
+            status: "pending_verification" | "active" | "past_due" | "suspended";
+            plan: string;
+            contact_email: string | null;
+            created_at: string;
+        };
+        UpdateAccountRequest: {
+            /** @description Your own name. */
+            name?: string;
+            /** @description The tenant's name (owner or billing). */
+            company?: string;
+            /**
+             * Format: email
+             * @description Where account notices go (owner or billing).
+             * @example ada@example.com
+             */
+            contact_email?: string;
+        };
+        ApiKeyWithSecret: components["schemas"]["ApiKey"] & {
+            /**
+             * @description Shown once: only its hash is stored.
+             * @example tg_live_...
+             */
+            secret: string;
+        };
+        ApiKey: {
+            id: string;
+            /** @enum {string} */
+            object: "api_key";
+            name: string;
+            /**
+             * @description The first characters of the secret.
+             * @example tg_live_a1B2c3
+             */
+            prefix: string;
+            /** @enum {string} */
+            status: "active" | "revoked" | "expired";
+            scopes: string[];
+            limits: {
+                requests_per_minute?: number;
+                tokens_per_minute?: number;
+                monthly_spend_cap_usd?: number;
+            } | null;
+            created_at: string;
+            created_by: string | null;
+            /** @description Recorded at most once a minute per key. */
+            last_used_at: string | null;
+            expires_at: string | null;
+            /** @description The successor of a rotated key. */
+            rotated_to: string | null;
+        };
+        CreateKeyRequest: {
+            /** @example production */
+            name: string;
+            /** @description Empty or absent: everything an API key can do. */
+            scopes?: ("models:invoke" | "usage:read")[];
+            /**
+             * Format: date-time
+             * @example 2026-12-31T23:59:59Z
+             */
+            expires_at?: string;
+            /** @description Narrows this key below the tenant’s limits (owners only). A key over its limit gets 429 naming the key. */
+            limits?: {
+                requests_per_minute?: number;
+                tokens_per_minute?: number;
+                /** @description This key’s own monthly spend cap in USD, at list prices. */
+                monthly_spend_cap_usd?: number;
+            };
+        };
+        ApiKeyList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["ApiKey"][];
+            next_cursor: string | null;
+        };
+        ApiKeyRotation: {
+            /** @enum {string} */
+            object: "api_key_rotation";
+            key: components["schemas"]["ApiKeyWithSecret"];
+            previous: components["schemas"]["ApiKey"];
+        };
+        RotateKeyRequest: {
+            /** @description How long the old secret keeps working. Default 3600; 0 ends it now. */
+            grace_period_seconds?: number;
+            /**
+             * Format: date-time
+             * @description Expiry of the new key; default none.
+             * @example 2026-12-31T23:59:59Z
+             */
+            expires_at?: string;
+        };
+        UpdateKeyRequest: {
+            /** @description The key's limits, replacing the ones it had; null removes them. */
+            limits: {
+                requests_per_minute?: number;
+                tokens_per_minute?: number;
+                /** @description This key’s own monthly spend cap in USD, at list prices. */
+                monthly_spend_cap_usd?: number;
+            } | null;
+        };
+        Team: {
+            /** @enum {string} */
+            object: "team";
+            members: components["schemas"]["Member"][];
+            invitations: components["schemas"]["Invitation"][];
+        };
+        Invitation: {
+            id: string;
+            /** @enum {string} */
+            object: "invitation";
+            email: string;
+            /**
+             * @description A role inside a tenant.
+             * @enum {string}
+             */
+            role: "owner" | "developer" | "billing" | "viewer";
+            /** @enum {string} */
+            status: "pending" | "expired";
+            invited_by: string;
+            created_at: string;
+            expires_at: string;
+        };
+        InviteRequest: {
+            /**
+             * Format: email
+             * @example ada@example.com
+             */
+            email: string;
+            /**
+             * @description A role inside a tenant.
+             * @enum {string}
+             */
+            role: "owner" | "developer" | "billing" | "viewer";
+        };
+        RoleChange: {
+            /**
+             * @description A role inside a tenant.
+             * @enum {string}
+             */
+            role: "owner" | "developer" | "billing" | "viewer";
+        };
+        Limits: {
+            /** @enum {string} */
+            object: "limits";
+            tenant_id: string;
+            plan: components["schemas"]["Plan"];
+            overrides: components["schemas"]["LimitOverrides"];
+            /** @description The owner's own monthly cap; it can only lower the plan's. */
+            owner_spend_cap_usd: string | null;
+            /** @description What requests are held to (null: unlimited). Per-key limits narrow these further for one key. */
+            effective: {
+                /** @enum {string} */
+                overage: "hard_stop" | "bill";
+                included: {
+                    input_tokens: number | null;
+                    output_tokens: number | null;
+                    images: number | null;
+                };
+                requests_per_minute: number | null;
+                tokens_per_minute: number | null;
+                max_concurrent: number | null;
+                spend_cap_usd: string | null;
+            };
+            month: {
+                /** @example 2026-11 */
+                month: string;
+                resets_at: string;
+                /** @description This month's use as billed: the month total the usage consumer keeps from the usage records, complete up to `freshness.as_of` (requests served since may not be in it yet). */
+                used: {
+                    input_tokens: number;
+                    output_tokens: number;
+                    images: number;
+                    cost_usd: string;
+                };
+            };
+            /** @description This month's alerts, newest first. */
+            alerts: components["schemas"]["UsageAlert"][];
+            freshness: components["schemas"]["UsageFreshness"];
+        };
+        Plan: {
+            /** @example payg */
+            id: string;
+            /** @enum {string} */
+            object: "plan";
+            name: string;
+            /**
+             * @description `hard_stop`: refused past the included units. `bill`: billed past them, up to the spend cap.
+             * @enum {string}
+             */
+            overage: "hard_stop" | "bill";
+            /** @description Units included each month. */
+            included: {
+                input_tokens?: number;
+                output_tokens?: number;
+                images?: number;
+            };
+            requests_per_minute: number | null;
+            tokens_per_minute: number | null;
+            max_concurrent: number | null;
+            /** @example 100.000000000 */
+            spend_cap_usd: string | null;
+        };
+        /** @description An operator's changes to the plan for this tenant. */
+        LimitOverrides: {
+            requests_per_minute?: number;
+            tokens_per_minute?: number;
+            max_concurrent?: number;
+            spend_cap_usd?: string;
+            included?: {
+                input_tokens?: number;
+                output_tokens?: number;
+                images?: number;
+            };
+        };
+        UsageAlert: {
+            /** @enum {string} */
+            object: "usage_alert";
+            month: string;
+            /** @description `spend` (of the spend cap) or `included_<unit>` (of the units the plan includes). */
+            metric: string;
+            /** @description 50, 80 or 100 (percent). */
+            threshold: number;
+            /** @description `usd` for spend, else the billing unit. */
+            unit: string;
+            /** @description Use when the alert was raised (USD as a decimal string). */
+            used: string;
+            limit: string;
+            at: string;
+            /** @description Where the email went (the tenant contact). */
+            notified: string | null;
+        };
+        UpdateLimitsRequest: {
+            /**
+             * @description Your monthly spend cap in USD (list prices of everything used this month). It can only lower the plan's cap; null removes yours.
+             * @example 25.00
+             */
+            spend_cap_usd: number | string | null;
+        };
+        UsageAlertList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["UsageAlert"][];
+        };
+        ModelPin: {
+            /** @enum {string} */
+            object: "model.pin";
+            /** @example ocr */
+            model: string;
+            /**
+             * @description A version id or an alias.
+             * @example tesseract-5
+             */
+            version: string;
+            /**
+             * @description The version requests get; null when the pinned version no longer exists.
+             * @example ocr@tesseract-5
+             */
+            resolves_to: string | null;
+            /** @description That version's status (a retired one refuses calls). */
+            status: string | null;
+            updated_at: string;
+        };
+        ModelPinRequest: {
+            /**
+             * @description A version id or an alias (an alias pin follows the alias when operators move it).
+             * @example tesseract-5
+             */
+            version: string;
+        };
+        TenantList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["Tenant"][];
+            next_cursor: string | null;
+        };
+        TenantDetail: {
+            /** @enum {string} */
+            object: "tenant_detail";
+            tenant: components["schemas"]["Tenant"];
+            members: components["schemas"]["Member"][];
+            keys: components["schemas"]["ApiKey"][];
+            invitations: components["schemas"]["Invitation"][];
+        };
+        StatusChangeRequest: {
+            reason?: string;
+        };
+        TenantUpdate: {
+            /** @description The id of a plan (`GET /admin/plans`). */
+            plan: string;
+        };
+        AuditList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["AuditEntry"][];
+            next_cursor: string | null;
+        };
+        AuditEntry: {
+            id: string;
+            /** @enum {string} */
+            object: "audit_entry";
+            at: string;
+            actor: {
+                /** @enum {string} */
+                kind: "operator" | "system";
+                id: string;
+                email?: string;
+            };
+            /** @example tenant.suspend */
+            action: string;
+            target: {
+                type: string;
+                id: string;
+                tenant_id?: string;
+            };
+            before: {
+                [key: string]: unknown;
+            } | null;
+            after: {
+                [key: string]: unknown;
+            } | null;
+            request_id: string | null;
+        };
+        LimitsPatch: {
+            requests_per_minute?: number | null;
+            tokens_per_minute?: number | null;
+            max_concurrent?: number | null;
+            /**
+             * @description USD, as a number or a decimal string (up to 9 places).
+             * @example 25.00
+             */
+            spend_cap_usd?: number | string | null;
+            /** @description Units included each month, per unit; null removes a unit. */
+            included?: {
+                input_tokens?: number | null;
+                output_tokens?: number | null;
+                images?: number | null;
+            };
+        };
+        PlanList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["Plan"][];
+        };
+        CreatePlanRequest: {
+            /** @example team-2026 */
+            id: string;
+            name: string;
+            /**
+             * @description `hard_stop` refuses past the included units (free); `bill` bills past them up to the spend cap.
+             * @enum {string}
+             */
+            overage: "hard_stop" | "bill";
+            requests_per_minute?: number | null;
+            tokens_per_minute?: number | null;
+            max_concurrent?: number | null;
+            /**
+             * @description USD, as a number or a decimal string (up to 9 places).
+             * @example 25.00
+             */
+            spend_cap_usd?: number | string | null;
+            /** @description Units included each month, per unit; null removes a unit. */
+            included?: {
+                input_tokens?: number | null;
+                output_tokens?: number | null;
+                images?: number | null;
+            };
+        };
+        UpdatePlanRequest: {
+            name?: string;
+            /**
+             * @description `hard_stop` refuses past the included units (free); `bill` bills past them up to the spend cap.
+             * @enum {string}
+             */
+            overage?: "hard_stop" | "bill";
+            requests_per_minute?: number | null;
+            tokens_per_minute?: number | null;
+            max_concurrent?: number | null;
+            /**
+             * @description USD, as a number or a decimal string (up to 9 places).
+             * @example 25.00
+             */
+            spend_cap_usd?: number | string | null;
+            /** @description Units included each month, per unit; null removes a unit. */
+            included?: {
+                input_tokens?: number | null;
+                output_tokens?: number | null;
+                images?: number | null;
+            };
+        };
+        PlatformUsage: {
+            /** @enum {string} */
+            object: "platform_usage";
+            start_date: string;
+            end_date: string;
+            by_day: {
+                requests: number;
+                input_tokens: number;
+                output_tokens: number;
+                images: number;
+                /** @description At list prices, before included units. */
+                cost_usd: string;
+                date: string;
+                model: string;
+                version: string;
+            }[];
+            by_model: {
+                requests: number;
+                input_tokens: number;
+                output_tokens: number;
+                images: number;
+                /** @description At list prices, before included units. */
+                cost_usd: string;
+                model: string;
+                version: string;
+            }[];
+            totals: {
+                requests: number;
+                input_tokens: number;
+                output_tokens: number;
+                images: number;
+                /** @description At list prices, before included units. */
+                cost_usd: string;
+                /** @description Usage at list prices, every tenant, the whole range. */
+                revenue_usd: string;
+            };
+            top_tenants: {
+                /** @description Tenants are ranked by whole calendar months. */
+                months: string[];
+                data: {
+                    requests: number;
+                    input_tokens: number;
+                    output_tokens: number;
+                    images: number;
+                    /** @description At list prices, before included units. */
+                    cost_usd: string;
+                    tenant_id: string;
+                    name: string | null;
+                    plan: string | null;
+                }[];
+            };
+            freshness: components["schemas"]["UsageFreshness"];
+        };
+        AdminModel: {
+            name: string;
+            task: string;
+            description: string;
+            units: string[];
+            status: string;
+            default_version: string;
+            aliases: {
+                [key: string]: string;
+            };
+            traffic: {
+                [key: string]: number;
+            };
+            revision: number;
+            versions: {
+                version: string;
+                status: string;
+                released_at: string;
+                deprecated_at: string | null;
+                sunset_at: string | null;
+                replacement: string | null;
+                prices_nano_usd: {
+                    [key: string]: number;
+                };
+                price_book: string;
+                endpoint_name: string;
+                variant: string;
+            }[];
+        };
+        ModelHealth: {
+            /** @enum {string} */
+            object: "list";
+            start_date: string;
+            end_date: string;
+            data: {
+                /** @description `name@version`; `none` for refusals and failures before a version was resolved. */
+                model_version: string;
+                /** @description Answered: the four outcomes below, summed. */
+                requests: number;
+                /** @description 2xx. */
+                succeeded: number;
+                /** @description 429 (limits, quota, spend cap) and 403 (account state). */
+                refused: number;
+                /** @description 5xx: the model or the platform failed. */
+                failed: number;
+                /** @description Other 4xx: bad input; neither refused nor failed. */
+                client_errors: number;
+                /** @description refused / requests (a fraction). */
+                refusal_rate: number;
+                /** @description failed / requests (a fraction). */
+                error_rate: number;
+                /** @description Succeeded requests, to the last byte of a stream; nearest-rank, read from a histogram with buckets 10% wide: within 4.9% (0.5 ms below 1 ms) of the exact value. */
+                latency_ms: {
+                    /** @description null when no request succeeded. */
+                    p50: number | null;
+                    /** @description null when no request succeeded. */
+                    p90: number | null;
+                    /** @description null when no request succeeded. */
+                    p99: number | null;
+                };
+                refusals_by_code: {
+                    [key: string]: number;
+                };
+                errors_by_code: {
+                    [key: string]: number;
+                };
+            }[];
+        };
+        AdminCreateModel: {
+            /** @example image-captions */
+            name: string;
+            /** @enum {string} */
+            task: "text-sentiment" | "chat" | "image-moderation" | "ocr";
+            description: string;
+            units: ("input_tokens" | "output_tokens" | "images")[];
+            /**
+             * @description Aliases that point at the first version.
+             * @default [
+             *       "latest",
+             *       "stable"
+             *     ]
+             */
+            aliases: string[];
+            /** @description The first version; it becomes the default. */
+            version: {
+                version: string;
+                /**
+                 * @default preview
+                 * @enum {string}
+                 */
+                status: "preview" | "active";
+                description?: string;
+                endpoint_name: string;
+                variant: string;
+                /**
+                 * @description nano-USD (1e-9 USD) per unit.
+                 * @example {
+                 *       "images": 500000
+                 *     }
+                 */
+                prices_nano_usd: {
+                    input_tokens?: number;
+                    output_tokens?: number;
+                    images?: number;
+                };
+                /** @default {} */
+                limits: {
+                    max_input_tokens?: number;
+                    max_inputs?: number;
+                    max_image_bytes?: number;
+                    max_image_pixels?: number;
+                    timeout_ms?: number;
+                };
+                /** Format: date-time */
+                released_at?: string;
+            };
+        };
+        AdminVersion: {
+            version: string;
+            /**
+             * @default preview
+             * @enum {string}
+             */
+            status: "preview" | "active";
+            description?: string;
+            endpoint_name: string;
+            variant: string;
+            /**
+             * @description nano-USD (1e-9 USD) per unit.
+             * @example {
+             *       "images": 500000
+             *     }
+             */
+            prices_nano_usd: {
+                input_tokens?: number;
+                output_tokens?: number;
+                images?: number;
+            };
+            /** @default {} */
+            limits: {
+                max_input_tokens?: number;
+                max_inputs?: number;
+                max_image_bytes?: number;
+                max_image_pixels?: number;
+                timeout_ms?: number;
+            };
+            /** Format: date-time */
+            released_at?: string;
+        };
+        AdminTraffic: {
+            /**
+             * @description Relative weights for requests that name no version and have no pin; sticky per tenant. `{}` sends them all to the default.
+             * @example {
+             *       "mobilenet-v2": 90,
+             *       "inception-v3": 10
+             *     }
+             */
+            weights: {
+                [key: string]: number;
+            };
+        };
+        AdminPromote: {
+            /**
+             * @description Make it the default (a preview becomes active).
+             * @default false
+             */
+            default: boolean;
+            /**
+             * @default []
+             * @example [
+             *       "stable"
+             *     ]
+             */
+            aliases: string[];
+        };
+        AdminDeprecate: {
+            /**
+             * Format: date-time
+             * @description When the version stops answering; sent to callers in the `Sunset` header.
+             * @example 2026-12-31T00:00:00Z
+             */
+            sunset_at: string;
+        };
+        AdminRetire: {
+            /**
+             * @description The version callers are told to use; aliases of the retired version move to it.
+             * @example mobilenet-v2
+             */
+            replacement: string;
+        };
+        AdminPrices: {
+            /**
+             * @description nano-USD (1e-9 USD) per unit.
+             * @example {
+             *       "images": 500000
+             *     }
+             */
+            prices_nano_usd: {
+                input_tokens?: number;
+                output_tokens?: number;
+                images?: number;
+            };
+        };
+        Billing: {
+            /** @enum {string} */
+            object: "billing";
+            /** @description Whether payments go through Stripe on this platform. */
+            connected: boolean;
+            /** @description What to know, e.g. that billing is not connected. */
+            message: string | null;
+            plan: {
+                id: string;
+                name: string;
+                bills_overage: boolean;
+                included: components["schemas"]["Units"];
+            };
+            /**
+             * @description Billing standing: `none` until a subscription starts.
+             * @enum {string}
+             */
+            status: "none" | "active" | "past_due" | "suspended" | "canceled";
+            tenant_status: string;
+            past_due_since: string | null;
+            /** @description When a past-due account is suspended. */
+            grace_ends_at: string | null;
+            period: {
+                month: string;
+                start: string;
+                end: string;
+            };
+            running_cost: {
+                /**
+                 * @description US dollars, nine decimal places.
+                 * @example 12.345000000
+                 */
+                total_usd: string;
+                by_version: {
+                    model: string;
+                    version: string;
+                    requests: number;
+                    input_tokens: number;
+                    output_tokens: number;
+                    images: number;
+                    /**
+                     * @description US dollars, nine decimal places.
+                     * @example 12.345000000
+                     */
+                    cost_usd: string;
+                }[];
+            };
+            /** @description What the ledger says this month will be billed. */
+            invoice_preview: {
+                /** @enum {string} */
+                currency: "usd";
+                lines: {
+                    /** @example Chat tiny-1 — output tokens */
+                    description: string;
+                    model: string;
+                    version: string;
+                    unit: string;
+                    used: number;
+                    included: number;
+                    billable: number;
+                    /**
+                     * @description US dollars, nine decimal places.
+                     * @example 12.345000000
+                     */
+                    unit_price_usd: string;
+                    /**
+                     * @description US dollars, nine decimal places.
+                     * @example 12.345000000
+                     */
+                    amount_usd: string;
+                    /**
+                     * @description US dollars, as invoiced (to the cent).
+                     * @example 12.35
+                     */
+                    amount_due_usd: string;
+                }[];
+                /**
+                 * @description US dollars, nine decimal places.
+                 * @example 12.345000000
+                 */
+                subtotal_usd: string;
+                /**
+                 * @description US dollars, as invoiced (to the cent).
+                 * @example 12.35
+                 */
+                total_due_usd: string;
+                note: string;
+            };
+            /** @description Past invoices from Stripe; null when billing is not connected or Stripe did not answer. */
+            invoices: {
+                id: string;
+                number: string | null;
+                status: string | null;
+                currency: string;
+                /**
+                 * @description US dollars, as invoiced (to the cent).
+                 * @example 12.35
+                 */
+                total: string;
+                /**
+                 * @description US dollars, as invoiced (to the cent).
+                 * @example 12.35
+                 */
+                amount_due: string;
+                period_start: string;
+                period_end: string;
+                created_at: string;
+                hosted_invoice_url: string | null;
+                invoice_pdf: string | null;
+            }[] | null;
+        };
+        /** @description Units included each calendar month (UTC). */
+        Units: {
+            input_tokens?: number;
+            output_tokens?: number;
+            images?: number;
+        };
+        BillingSessionUrl: {
+            /** @enum {string} */
+            object: "checkout_session" | "portal_session";
+            id?: string;
+            /** @description Send the browser here. */
+            url: string;
+        };
+        WebhookReceived: {
+            /** @enum {boolean} */
+            received: true;
+            duplicate: boolean;
+            /** @description What the event did (`past_due`, `stale`, ...). */
+            outcome: string | null;
+        };
+    };
+    responses: never;
+    parameters: {
+        /**
+         * @description Makes a retry safe: a second request with the same key and the same body, from the same tenant, gets the first answer back (`idempotent-replayed: true`) and is neither served nor billed again. Only successful answers are kept; a failed request can be retried with the same key. A different body with the same key is 422 `idempotency_key_reused`; one still running is 409 `idempotency_in_progress`. A completed streamed answer cannot be replayed (409).
+         * @example retry-7d3f2a9c
+         */
+        "Idempotency-Key": string;
+    };
+    requestBodies: never;
+    headers: {
+        /** @description The id of this request (`req_...`), also in an error's `request_id` and in every log line of the request. Quote it when asking about an answer. */
+        "x-request-id": string;
+        /** @description The model version that served the request, `name@version`: what `model` resolved to (your pin, an alias, the default or its share of traffic). */
+        "x-model-version": string;
+        /** @description Sent when the version that served the request is deprecated (RFC 9745): `@` and the Unix time it was deprecated at. It still answers until its `Sunset`; move to its replacement (GET /v1/models/{id}). */
+        deprecation: string;
+        /** @description Sent with `Deprecation` when the deprecated version has a retirement date (RFC 8594): after it, requests for that version are refused with `model_version_retired`. */
+        sunset: string;
+        /** @description Requests allowed per minute. The lower of the tenant's and the key's per-minute limits. Absent when no request limit applies. */
+        "x-ratelimit-limit-requests": string;
+        /** @description Requests left in this minute. The least left of the tenant's and the key's, as the admission saw it, not a live count: a request admitted from a capacity lease sees other keys' and other instances' requests only at the lease's next refill, and capacity leased but not yet used counts as used (docs/metering.md). 0 on a refusal. */
+        "x-ratelimit-remaining-requests": string;
+        /** @description Time until the request count resets: the end of the minute (UTC), in seconds, e.g. `12s`. */
+        "x-ratelimit-reset-requests": string;
+        /** @description Tokens allowed per minute (a chat request counts its prompt bound plus `max_tokens` while it runs). The lower of the tenant's and the key's per-minute limits. Absent when no token limit applies. */
+        "x-ratelimit-limit-tokens": string;
+        /** @description Tokens left in this minute. The least left of the tenant's and the key's, as the admission saw it, not a live count: a request admitted from a capacity lease sees other keys' and other instances' requests only at the lease's next refill, and capacity leased but not yet used counts as used (docs/metering.md). 0 on a refusal. */
+        "x-ratelimit-remaining-tokens": string;
+        /** @description Time until the token count resets: the end of the minute (UTC), in seconds, e.g. `12s`. */
+        "x-ratelimit-reset-tokens": string;
+        /** @description Seconds to wait before trying again. On a quota or spend-cap refusal, the time until the month (UTC) renews. */
+        "retry-after": string;
+        /** @description `true` when retrying later can succeed (rate limits, a busy store); `false` when it cannot until something changes (the month's included units or the spend cap). The official OpenAI SDKs follow it. */
+        "x-should-retry": "true" | "false";
+        /** @description Sent while the tenant's payment is past due: calls keep working until the date it names, then stop until the invoice is paid (GET /account/billing). */
+        "x-tollgate-warning": string;
+        /** @description `true` when this is the stored answer of an earlier request with the same `Idempotency-Key` (not served or billed again). */
+        "idempotent-replayed": "true";
+    };
+    pathItems: never;
+}
+export type $defs = Record<string, never>;
+export type operations = Record<string, never>;
