@@ -3,6 +3,7 @@ import type { Stores } from '../functions/api/deps';
 import { hashApiKey } from '../shared/auth/api-keys';
 import { issueApiKey, prepareApiKey } from '../shared/auth/issue-api-key';
 import { seedCatalog } from '../shared/catalog/seed';
+import { conditionHeld } from '../shared/db/conditions';
 import { keys } from '../shared/db/keys';
 import { newId } from '../shared/ids';
 import { defaultPlans } from '../shared/quotas/plans';
@@ -31,16 +32,16 @@ export interface DemoSeed {
 export async function seedDemoTenant(stores: Stores, table: string, restore?: DemoSeed): Promise<DemoSeed> {
   const marker = keys.seedMarker('demo');
   const tenantId = restore?.secret ? restore.tenantId : newId('ten');
-  try {
-    await stores.dynamo.doc.send(
+  const claimed = await conditionHeld(
+    stores.dynamo.doc.send(
       new PutCommand({
         TableName: table,
         Item: { ...marker, type: 'seed', tenantId, createdAt: new Date().toISOString() },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
-    );
-  } catch (err) {
-    if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+    ),
+  );
+  if (!claimed) {
     const out = await stores.dynamo.doc.send(new GetCommand({ TableName: table, Key: marker }));
     return { tenantId: out.Item?.tenantId as string, keyId: out.Item?.keyId as string, secret: null };
   }

@@ -5,6 +5,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { conditionHeld, ifConditionFails } from '../db/conditions';
 import { keys } from '../db/keys';
 import { hashToken } from './tokens';
 
@@ -52,8 +53,8 @@ export class FixedWindowLimiter {
     const start = Math.floor(nowMs / windowMs) * windowMs;
     // The subject (an email, an IP) is hashed: the table never holds addresses people merely typed.
     const key = keys.rateWindow(rule.bucket, hashToken(subject.toLowerCase()), start);
-    try {
-      await this.doc.send(
+    const counted = await conditionHeld(
+      this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: key,
@@ -67,16 +68,16 @@ export class FixedWindowLimiter {
             ':ttl': Math.ceil((start + windowMs) / 1000) + 60,
           },
         }),
-      );
-    } catch (err) {
-      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+      ),
+    );
+    if (!counted) {
       return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((start + windowMs - nowMs) / 1000)) };
     }
     return {
       ok: true,
       release: async () => {
-        await this.doc
-          .send(
+        await ifConditionFails(
+          this.doc.send(
             new UpdateCommand({
               TableName: this.table,
               Key: key,
@@ -85,10 +86,9 @@ export class FixedWindowLimiter {
               ExpressionAttributeNames: { '#n': 'count' },
               ExpressionAttributeValues: { ':minus': -1, ':zero': 0 },
             }),
-          )
-          .catch((err: Error) => {
-            if (err.name !== 'ConditionalCheckFailedException') throw err;
-          });
+          ),
+          () => undefined,
+        );
       },
     };
   }

@@ -1,12 +1,9 @@
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { BillingUnit } from '../catalog/types';
+import { conditionHeld } from '../db/conditions';
+import { entity, fieldsOf } from '../db/entity';
 import { keys } from '../db/keys';
+import { queryAll } from '../db/query';
 import { type TransactItem, transact } from '../db/transact';
 import type { Units } from '../metering/pricing';
 import type { BillingStatus } from './billing';
@@ -60,6 +57,43 @@ export interface PriceRecord {
 
 export type AttachCustomerResult = { status: 'attached' } | { status: 'taken'; existing: string };
 
+/** A tenant's billing account, in gsi1 `BILLING_ACCOUNTS` once it has a customer. */
+const accountEntity = entity({ type: 'billing_account', key: keys.billingAccount, from: toAccount });
+
+/** The meter sync's cursor for a tenant. */
+const syncEntity = entity({
+  type: 'billing_sync',
+  key: keys.billingSync,
+  from: (i): SyncState => ({
+    tenantId: i.tenantId as string,
+    cursorMs: Number(i.cursorMs),
+    month: (i.month as string) ?? '',
+    includedUsed: (i.includedUsed as Units) ?? {},
+    sent: [...((i.sent as Set<string> | undefined) ?? [])],
+  }),
+});
+
+/** A processed webhook event: the conditional put on its key is what makes it once-only. */
+const stripeEventEntity = entity({
+  type: 'stripe_event',
+  key: keys.stripeEvent,
+  from: (i) => ({ eventId: i.eventId as string, outcome: i.outcome as string }),
+});
+
+/** Which tenant a provider customer is. */
+const stripeCustomerEntity = entity({
+  type: 'stripe_customer',
+  key: keys.stripeCustomer,
+  from: (i) => i.tenantId as string,
+});
+
+/** The provider objects of one model version's unit. */
+const priceEntity = entity({
+  type: 'billing_price',
+  key: keys.billingPrice,
+  from: (i) => fieldsOf(i) as unknown as PriceRecord,
+});
+
 /**
  * Billing state in the `main` table: billing accounts (under their tenant, listed in gsi1
  * `BILLING_ACCOUNTS`), meter-sync cursors, processed webhook events, the customer -> tenant
@@ -77,30 +111,18 @@ export class BillingStore {
   }
 
   async getAccount(tenantId: string): Promise<BillingAccount | undefined> {
-    const out = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: keys.billingAccount(tenantId), ConsistentRead: true }),
-    );
-    return out.Item ? toAccount(out.Item) : undefined;
+    return accountEntity.get(this.doc, this.table, accountEntity.key(tenantId), { consistent: true });
   }
 
-  /** Every billing account (those that ever had a customer), a page at a time. */
+  /** Every billing account (those that ever had a customer), every page read. */
   async listAccounts(): Promise<BillingAccount[]> {
-    const accounts: BillingAccount[] = [];
-    let cursor: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: 'gsi1',
-          KeyConditionExpression: 'gsi1pk = :p',
-          ExpressionAttributeValues: { ':p': keys.billingAccountsIndex() },
-          ExclusiveStartKey: cursor,
-        }),
-      );
-      accounts.push(...(out.Items ?? []).map(toAccount));
-      cursor = out.LastEvaluatedKey;
-    } while (cursor);
-    return accounts;
+    const items = await queryAll(this.doc, {
+      TableName: this.table,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :p',
+      ExpressionAttributeValues: { ':p': keys.billingAccountsIndex() },
+    });
+    return items.map(accountEntity.from);
   }
 
   /**
@@ -112,7 +134,7 @@ export class BillingStore {
       {
         Update: {
           TableName: this.table,
-          Key: keys.billingAccount(tenantId),
+          Key: accountEntity.key(tenantId),
           UpdateExpression:
             'SET customerId = :c, #type = :type, tenantId = :t, gsi1pk = :g, gsi1sk = :t, updatedAt = :now, ' +
             '#status = if_not_exists(#status, :none), statusEventAt = if_not_exists(statusEventAt, :zero)',
@@ -120,7 +142,7 @@ export class BillingStore {
           ExpressionAttributeNames: { '#type': 'type', '#status': 'status' },
           ExpressionAttributeValues: {
             ':c': customerId,
-            ':type': 'billing_account',
+            ':type': accountEntity.type,
             ':t': tenantId,
             ':g': keys.billingAccountsIndex(),
             ':now': now.toISOString(),
@@ -132,7 +154,7 @@ export class BillingStore {
       {
         Put: {
           TableName: this.table,
-          Item: { ...keys.stripeCustomer(customerId), type: 'stripe_customer', customerId, tenantId },
+          Item: stripeCustomerEntity.item(stripeCustomerEntity.key(customerId), { customerId, tenantId }),
         },
       },
     ]);
@@ -143,10 +165,7 @@ export class BillingStore {
   }
 
   async tenantOfCustomer(customerId: string): Promise<string | undefined> {
-    const out = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: keys.stripeCustomer(customerId) }),
-    );
-    return out.Item?.tenantId as string | undefined;
+    return stripeCustomerEntity.get(this.doc, this.table, stripeCustomerEntity.key(customerId));
   }
 
   /** The marker that makes a webhook event once-only, for the transaction that applies it. */
@@ -154,30 +173,29 @@ export class BillingStore {
     return {
       Put: {
         TableName: this.table,
-        Item: {
-          ...keys.stripeEvent(tenantId, event.id),
-          type: 'stripe_event',
+        Item: stripeEventEntity.item(stripeEventEntity.key(tenantId, event.id), {
           eventId: event.id,
           eventType: event.type,
           outcome,
           processedAt: now.toISOString(),
           // Stripe retries an event for 3 days; kept a month, then DynamoDB drops it.
           ttl: Math.floor(now.getTime() / 1000) + 30 * 86_400,
-        },
+        }),
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     } satisfies TransactItem;
   }
 
   async eventSeen(tenantId: string, eventId: string): Promise<boolean> {
-    const out = await this.doc.send(
-      new GetCommand({
-        TableName: this.table,
-        Key: keys.stripeEvent(tenantId, eventId),
-        ConsistentRead: true,
-      }),
+    const event = await stripeEventEntity.get(
+      this.doc,
+      this.table,
+      stripeEventEntity.key(tenantId, eventId),
+      {
+        consistent: true,
+      },
     );
-    return out.Item !== undefined;
+    return event !== undefined;
   }
 
   /**
@@ -211,7 +229,7 @@ export class BillingStore {
     return {
       Update: {
         TableName: this.table,
-        Key: keys.billingAccount(tenantId),
+        Key: accountEntity.key(tenantId),
         UpdateExpression: expr,
         ConditionExpression: '#sea = :read_sea AND #st = :read_st',
         ExpressionAttributeNames: names,
@@ -221,33 +239,21 @@ export class BillingStore {
   }
 
   async getSync(tenantId: string): Promise<SyncState | undefined> {
-    const out = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: keys.billingSync(tenantId), ConsistentRead: true }),
-    );
-    const i = out.Item;
-    if (!i) return undefined;
-    return {
-      tenantId,
-      cursorMs: Number(i.cursorMs),
-      month: (i.month as string) ?? '',
-      includedUsed: (i.includedUsed as Units) ?? {},
-      sent: [...((i.sent as Set<string> | undefined) ?? [])],
-    };
+    const sync = await syncEntity.get(this.doc, this.table, syncEntity.key(tenantId), { consistent: true });
+    return sync && { ...sync, tenantId };
   }
 
   /** Starts a tenant's cursor (once: a second start is a no-op). */
   async startSync(tenantId: string, cursorMs: number): Promise<void> {
-    try {
-      await this.doc.send(
+    await conditionHeld(
+      this.doc.send(
         new PutCommand({
           TableName: this.table,
-          Item: { ...keys.billingSync(tenantId), type: 'billing_sync', tenantId, cursorMs, month: '' },
+          Item: syncEntity.item(syncEntity.key(tenantId), { tenantId, cursorMs, month: '' }),
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-    } catch (err) {
-      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
-    }
+      ),
+    );
   }
 
   /** Notes that the provider accepted one meter's event of the window at `cursorMs`. False: the cursor moved. */
@@ -255,7 +261,7 @@ export class BillingStore {
     return this.conditional(
       new UpdateCommand({
         TableName: this.table,
-        Key: keys.billingSync(tenantId),
+        Key: syncEntity.key(tenantId),
         UpdateExpression: 'ADD sent :m',
         ConditionExpression: 'cursorMs = :c',
         ExpressionAttributeValues: { ':m': new Set([eventName]), ':c': cursorMs },
@@ -275,7 +281,7 @@ export class BillingStore {
     return this.conditional(
       new UpdateCommand({
         TableName: this.table,
-        Key: keys.billingSync(tenantId),
+        Key: syncEntity.key(tenantId),
         UpdateExpression: 'SET cursorMs = :to, #month = :month, includedUsed = :used REMOVE sent',
         ConditionExpression: 'cursorMs = :from',
         ExpressionAttributeNames: { '#month': 'month' },
@@ -293,44 +299,22 @@ export class BillingStore {
     await this.doc.send(
       new PutCommand({
         TableName: this.table,
-        Item: {
-          ...keys.billingPrice(record.model, record.version, record.unit),
-          type: 'billing_price',
-          ...record,
-        },
+        Item: priceEntity.item(priceEntity.key(record.model, record.version, record.unit), record),
       }),
     );
   }
 
   async listPrices(): Promise<PriceRecord[]> {
-    const prices: PriceRecord[] = [];
-    let cursor: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :p',
-          ExpressionAttributeValues: { ':p': keys.billingPricesPartition() },
-          ExclusiveStartKey: cursor,
-        }),
-      );
-      for (const item of out.Items ?? []) {
-        const { pk: _pk, sk: _sk, type: _t, ...record } = item;
-        prices.push(record as PriceRecord);
-      }
-      cursor = out.LastEvaluatedKey;
-    } while (cursor);
-    return prices;
+    const items = await queryAll(this.doc, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :p',
+      ExpressionAttributeValues: { ':p': keys.billingPricesPartition() },
+    });
+    return items.map(priceEntity.from);
   }
 
-  private async conditional(command: UpdateCommand): Promise<boolean> {
-    try {
-      await this.doc.send(command);
-      return true;
-    } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
-      throw err;
-    }
+  private conditional(command: UpdateCommand): Promise<boolean> {
+    return conditionHeld(this.doc.send(command));
   }
 }
 

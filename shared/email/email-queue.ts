@@ -5,6 +5,8 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { ifConditionFails } from '../db/conditions';
+import { entity } from '../db/entity';
 import { keys } from '../db/keys';
 import { newId } from '../ids';
 import type { Logger } from '../logger';
@@ -13,6 +15,17 @@ import type { EmailMessage, EmailSender } from './email-sender';
 /** Tries per message before it is dropped (with an error log line); a queued message also expires after a week. */
 export const MAX_EMAIL_ATTEMPTS = 5;
 const KEEP_SECONDS = 7 * 24 * 3600;
+
+/** A message waiting to be sent, oldest first in the queue's one partition. */
+const queuedEmailEntity = entity({
+  type: 'queued_email',
+  key: keys.queuedEmail,
+  from: (item) => ({
+    key: { pk: item.pk as string, sk: item.sk as string },
+    message: item.message as EmailMessage,
+    attempts: Number(item.attempts ?? 0),
+  }),
+});
 
 /** Orders this process's messages queued in the same millisecond (the id alone is random there). */
 let sequence = 0;
@@ -36,16 +49,17 @@ export class QueuedEmailSender implements EmailSender {
     await this.doc.send(
       new PutCommand({
         TableName: this.table,
-        Item: {
-          ...keys.queuedEmail(
+        Item: queuedEmailEntity.item(
+          queuedEmailEntity.key(
             at.toISOString(),
             `${String(sequence++ % 1e6).padStart(6, '0')}#${newId('eml', at.getTime())}`,
           ),
-          type: 'queued_email',
-          message: { to: message.to, subject: message.subject, text: message.text, kind: message.kind },
-          attempts: 0,
-          ttl: Math.floor(at.getTime() / 1000) + KEEP_SECONDS,
-        },
+          {
+            message: { to: message.to, subject: message.subject, text: message.text, kind: message.kind },
+            attempts: 0,
+            ttl: Math.floor(at.getTime() / 1000) + KEEP_SECONDS,
+          },
+        ),
       }),
     );
   }
@@ -72,21 +86,20 @@ export async function sendQueuedEmails(
     }),
   );
   const result = { sent: 0, failed: 0, dropped: 0 };
-  for (const item of out.Items ?? []) {
-    const key = { pk: item.pk as string, sk: item.sk as string };
-    const message = item.message as EmailMessage;
+  for (const queued of (out.Items ?? []).map(queuedEmailEntity.from)) {
+    const { key, message } = queued;
     try {
       await sender.send(message);
     } catch (err) {
-      const attempts = Number(item.attempts ?? 0) + 1;
+      const attempts = queued.attempts + 1;
       if (attempts >= MAX_EMAIL_ATTEMPTS) {
         await doc.send(new DeleteCommand({ TableName: table, Key: key }));
         result.dropped++;
         log.error({ err, kind: message.kind, attempts }, 'queued email dropped after its last attempt');
       } else {
         // Conditional: an overlapping run that sent it meanwhile has deleted it.
-        await doc
-          .send(
+        await ifConditionFails(
+          doc.send(
             new UpdateCommand({
               TableName: table,
               Key: key,
@@ -94,10 +107,9 @@ export async function sendQueuedEmails(
               ConditionExpression: 'attribute_exists(pk)',
               ExpressionAttributeValues: { ':n': attempts },
             }),
-          )
-          .catch((e: unknown) => {
-            if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
-          });
+          ),
+          () => undefined,
+        );
         result.failed++;
         log.warn({ err, kind: message.kind, attempts }, 'queued email not sent; kept for the next run');
       }

@@ -1,5 +1,6 @@
-import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../db/keys';
+import { type Item, type QueryInput, queryAll } from '../db/query';
 import { shardOf } from '../db/shard';
 
 /**
@@ -116,19 +117,7 @@ export class PlatformUsageStore {
     return { tenantId, month, ...counts(out.Responses?.[this.table]?.[0] ?? {}) };
   }
 
-  private async queryAll(input: {
-    KeyConditionExpression: string;
-    ExpressionAttributeValues: Record<string, unknown>;
-  }): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let cursor: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({ TableName: this.table, ...input, ExclusiveStartKey: cursor }),
-      );
-      items.push(...(out.Items ?? []));
-      cursor = out.LastEvaluatedKey;
-    } while (cursor);
-    return items;
+  private queryAll(input: Omit<QueryInput, 'TableName'>): Promise<Item[]> {
+    return queryAll(this.doc, { TableName: this.table, ...input });
   }
 }

@@ -1,6 +1,9 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { TtlCache } from '../cache';
+import { conditionHeld } from '../db/conditions';
+import { entity, fieldsOf } from '../db/entity';
 import { keys } from '../db/keys';
+import { queryAll } from '../db/query';
 import type { TransactItem } from '../db/transact';
 import type { Plan } from './plans';
 
@@ -11,10 +14,15 @@ export interface StoredPlan {
   revision: number;
 }
 
-function toPlan(item: Record<string, unknown>): StoredPlan {
-  const { pk: _pk, sk: _sk, gsi1pk: _g, gsi1sk: _s, type: _t, revision, ...plan } = item;
-  return { plan: plan as unknown as Plan, revision: Number(revision ?? 0) };
-}
+/** A plan, in gsi1 `PLANS` beside every other (all read in one Query). */
+const planEntity = entity({
+  type: 'plan',
+  key: keys.plan,
+  from: (item): StoredPlan => {
+    const { revision, ...plan } = fieldsOf(item);
+    return { plan: plan as unknown as Plan, revision: Number(revision ?? 0) };
+  },
+});
 
 /**
  * Plans as data in the `main` table (one GSI partition, read in one Query and cached). Operators
@@ -34,24 +42,14 @@ export class PlanStore {
 
   async all(): Promise<Map<string, Plan>> {
     return this.cache.getOrLoad('plans', async () => {
+      const items = await queryAll(this.doc, {
+        TableName: this.table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :p',
+        ExpressionAttributeValues: { ':p': keys.planIndex() },
+      });
       const plans = new Map<string, Plan>();
-      let cursor: Record<string, unknown> | undefined;
-      do {
-        const out = await this.doc.send(
-          new QueryCommand({
-            TableName: this.table,
-            IndexName: 'gsi1',
-            KeyConditionExpression: 'gsi1pk = :p',
-            ExpressionAttributeValues: { ':p': keys.planIndex() },
-            ExclusiveStartKey: cursor,
-          }),
-        );
-        for (const item of out.Items ?? []) {
-          const { plan } = toPlan(item);
-          plans.set(plan.id, plan);
-        }
-        cursor = out.LastEvaluatedKey;
-      } while (cursor);
+      for (const { plan } of items.map(planEntity.from)) plans.set(plan.id, plan);
       return plans;
     });
   }
@@ -62,28 +60,22 @@ export class PlanStore {
 
   /** One plan read from the table itself (not the cache), with its revision: what edits start from. */
   async read(id: string): Promise<StoredPlan | undefined> {
-    const out = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: keys.plan(id), ConsistentRead: true }),
-    );
-    return out.Item ? toPlan(out.Item) : undefined;
+    return planEntity.get(this.doc, this.table, planEntity.key(id), { consistent: true });
   }
 
   /** Creates or replaces a plan (`ifAbsent` for seeding, which never overwrites operators' edits). */
   async put(plan: Plan, opts: { ifAbsent?: boolean } = {}): Promise<boolean> {
-    try {
-      await this.doc.send(
+    const written = await conditionHeld(
+      this.doc.send(
         new PutCommand({
           TableName: this.table,
           Item: this.item(plan, 0),
           ...(opts.ifAbsent ? { ConditionExpression: 'attribute_not_exists(pk)' } : {}),
         }),
-      );
-      this.forget();
-      return true;
-    } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
-      throw err;
-    }
+      ),
+    );
+    if (written) this.forget();
+    return written;
   }
 
   /**
@@ -114,13 +106,11 @@ export class PlanStore {
   }
 
   private item(plan: Plan, revision: number) {
-    return {
-      ...keys.plan(plan.id),
+    return planEntity.item(planEntity.key(plan.id), {
       gsi1pk: keys.planIndex(),
       gsi1sk: plan.id,
-      type: 'plan',
       ...plan,
       revision,
-    };
+    });
   }
 }
