@@ -1,10 +1,9 @@
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { sessionSecurity } from '../../../account-schemas';
 import type { AppEnv } from '../../../env';
 import { userSession } from '../../../middleware/require-role';
 import { errorResponses, errorsOf } from '../../../spec/answers';
-import { tenantModelList } from '../../v1/models/model-list';
-import { ModelSchema, modelExamples, VersionSchema } from '../../v1/models/present';
+import { ModelListResponse, modelListExample, tenantModelList } from '../../v1/models/model-list';
 
 const route = createRoute({
   method: 'get',
@@ -17,17 +16,9 @@ const route = createRoute({
   responses: {
     200: {
       description: 'Every active model, then each callable version',
-      content: {
-        'application/json': {
-          schema: z.object({
-            object: z.literal('list'),
-            data: z.array(z.union([ModelSchema, VersionSchema])),
-          }),
-          example: { object: 'list', data: [modelExamples.model, modelExamples.version] },
-        },
-      },
+      content: { 'application/json': { schema: ModelListResponse, example: modelListExample } },
     },
-    ...errorResponses('console', errorsOf.session),
+    ...errorResponses('console', [...errorsOf.session]),
   },
 });
 

@@ -1,11 +1,7 @@
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../../env';
 import { errorResponses, errorsOf, v1Ok } from '../../../spec/answers';
-import { ModelSchema, modelExamples, presentModel, VersionSchema } from './present';
-
-const ListResponse = z
-  .object({ object: z.literal('list'), data: z.array(z.union([ModelSchema, VersionSchema])) })
-  .openapi('ModelList');
+import { ModelListResponse, modelListExample, tenantModelList } from './model-list';
 
 const route = createRoute({
   method: 'get',
@@ -18,12 +14,7 @@ const route = createRoute({
   responses: {
     200: v1Ok({
       description: 'Every active model',
-      content: {
-        'application/json': {
-          schema: ListResponse,
-          example: { object: 'list', data: [modelExamples.model, modelExamples.version] },
-        },
-      },
+      content: { 'application/json': { schema: ModelListResponse, example: modelListExample } },
     }),
     ...errorResponses('v1', errorsOf.apiKey),
   },
@@ -34,14 +25,6 @@ export function registerModelsList(app: OpenAPIHono<AppEnv>): void {
     const deps = c.get('deps');
     const { tenantId } = c.get('principal');
     const [catalog, pins] = await Promise.all([deps.resolver.catalog(), deps.pins.forTenant(tenantId)]);
-    // Every id a client can pass as `model` is an entry of its own, as OpenAI clients expect.
-    const data = [...catalog.models.values()]
-      .filter((e) => e.model.status === 'active')
-      .sort((a, b) => a.model.name.localeCompare(b.model.name))
-      .flatMap((e) => {
-        const model = presentModel(e, tenantId, pins);
-        return [model, ...model.versions];
-      });
-    return c.json({ object: 'list' as const, data }, 200);
+    return c.json({ object: 'list' as const, data: tenantModelList(catalog, tenantId, pins) }, 200);
   });
 }
