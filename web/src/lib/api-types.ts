@@ -6864,16 +6864,6 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
-                404: {
-                    headers: {
-                        "x-request-id": components["headers"]["x-request-id"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
                 /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
                 409: {
                     headers: {

@@ -26,7 +26,7 @@ const route = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: Body } } } },
   responses: {
     201: { description: 'Created', content: { 'application/json': { schema: AdminModelSchema } } },
-    ...errorResponses('console', [...errorsOf.session, ...errorsOf.jsonBody, 'not_found', 'conflict']),
+    ...errorResponses('console', [...errorsOf.session, ...errorsOf.jsonBody, 'conflict']),
   },
 });
 
