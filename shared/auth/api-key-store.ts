@@ -1,12 +1,13 @@
 import {
   type DynamoDBDocumentClient,
   GetCommand,
-  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { decodeCursor, encodeCursor } from '../db/cursor';
+import { conditionHeld, ifConditionFails } from '../db/conditions';
+import { entity } from '../db/entity';
 import { keys } from '../db/keys';
+import { queryPage } from '../db/query';
 
 export type ApiKeyStatus = 'active' | 'revoked';
 
@@ -54,6 +55,23 @@ export interface ApiKeyLookup {
   limits?: KeyLimits;
 }
 
+/** A key's record, under its tenant (with the hash of its secret, never the secret). */
+const apiKeyEntity = entity({ type: 'api_key', key: keys.apiKey, from: toApiKey });
+
+/** What the hot path reads: a key's lookup item, under the hash of its secret. */
+const apiKeyHashEntity = entity({
+  type: 'api_key_hash',
+  key: keys.apiKeyHash,
+  from: (item): ApiKeyLookup => ({
+    keyId: item.keyId as string,
+    tenantId: item.tenantId as string,
+    status: item.status as ApiKeyStatus,
+    scopes: (item.scopes as string[] | undefined) ?? [],
+    expiresAt: (item.expiresAt as string | null | undefined) ?? null,
+    ...(item.limits ? { limits: item.limits as KeyLimits } : {}),
+  }),
+});
+
 /** API keys in the `main` table: the record under its tenant and a lookup item under its hash. */
 export class ApiKeyStore {
   constructor(
@@ -81,21 +99,19 @@ export class ApiKeyStore {
           TableName: this.table,
           // The hash (not the secret) is kept on the record to find the lookup item on revoke.
           // Never-set fields stay absent (not NULL): the rotate and last-used conditions test existence.
-          Item: {
-            ...keys.apiKey(key.tenantId, key.id),
-            type: 'api_key',
+          Item: apiKeyEntity.item(apiKeyEntity.key(key.tenantId, key.id), {
             ...key,
             lastUsedAt: key.lastUsedAt ?? undefined,
             rotatedTo: key.rotatedTo ?? undefined,
             hash,
-          },
+          }),
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       },
       {
         Put: {
           TableName: this.table,
-          Item: { ...keys.apiKeyHash(hash), type: 'api_key_hash', ...lookup },
+          Item: apiKeyHashEntity.item(apiKeyHashEntity.key(hash), lookup),
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       },
@@ -104,27 +120,24 @@ export class ApiKeyStore {
 
   /** A tenant's key record (never the secret; the hash stays inside). Another tenant's id: undefined. */
   async get(tenantId: string, keyId: string): Promise<ApiKey | undefined> {
-    const out = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: keys.apiKey(tenantId, keyId), ConsistentRead: true }),
-    );
-    return out.Item ? toApiKey(out.Item) : undefined;
+    return apiKeyEntity.get(this.doc, this.table, apiKeyEntity.key(tenantId, keyId), { consistent: true });
   }
 
   /** A tenant's keys, oldest first, a page at a time. */
   async list(tenantId: string, opts: { limit: number; cursor?: string }): Promise<ApiKeyPage | 'bad_cursor'> {
     const pk = keys.tenant(tenantId).pk;
-    const start = opts.cursor ? decodeCursor(opts.cursor, { pk }) : undefined;
-    if (opts.cursor && !start?.sk?.startsWith(keys.apiKeyPrefix())) return 'bad_cursor';
-    const out = await this.doc.send(
-      new QueryCommand({
+    const page = await queryPage(
+      this.doc,
+      {
         TableName: this.table,
         KeyConditionExpression: 'pk = :p AND begins_with(sk, :s)',
         ExpressionAttributeValues: { ':p': pk, ':s': keys.apiKeyPrefix() },
-        Limit: opts.limit,
-        ExclusiveStartKey: start,
-      }),
+      },
+      // The tenant's partition holds more than keys: a cursor must point among its keys.
+      { ...opts, partition: { pk }, accept: (start) => !!start.sk?.startsWith(keys.apiKeyPrefix()) },
     );
-    return { keys: (out.Items ?? []).map(toApiKey), cursor: encodeCursor(out.LastEvaluatedKey) };
+    if (page === 'bad_cursor') return page;
+    return { keys: page.items.map(apiKeyEntity.from), cursor: page.cursor };
   }
 
   /**
@@ -140,15 +153,15 @@ export class ApiKeyStore {
   ): Promise<boolean> {
     const oldHash = await this.hashOf(old.tenantId, old.id);
     if (!oldHash) return false;
-    try {
-      await this.doc.send(
+    return conditionHeld(
+      this.doc.send(
         new TransactWriteCommand({
           TransactItems: [
             ...this.createItems(successor, successorHash),
             {
               Update: {
                 TableName: this.table,
-                Key: keys.apiKey(old.tenantId, old.id),
+                Key: apiKeyEntity.key(old.tenantId, old.id),
                 UpdateExpression: 'SET expiresAt = :e, rotatedTo = :to',
                 ConditionExpression: '#s = :active AND attribute_not_exists(rotatedTo)',
                 ExpressionAttributeNames: { '#s': 'status' },
@@ -158,19 +171,15 @@ export class ApiKeyStore {
             {
               Update: {
                 TableName: this.table,
-                Key: keys.apiKeyHash(oldHash),
+                Key: apiKeyHashEntity.key(oldHash),
                 UpdateExpression: 'SET expiresAt = :e',
                 ExpressionAttributeValues: { ':e': oldExpiresAt },
               },
             },
           ],
         }),
-      );
-      return true;
-    } catch (err) {
-      if ((err as Error).name === 'TransactionCanceledException') return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   /**
@@ -178,11 +187,11 @@ export class ApiKeyStore {
    * second writer in the same minute a cheap no-op). Never on the request's critical path.
    */
   async touchLastUsed(tenantId: string, keyId: string, at: Date, resolutionMs: number): Promise<void> {
-    try {
-      await this.doc.send(
+    await ifConditionFails(
+      this.doc.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: keys.apiKey(tenantId, keyId),
+          Key: apiKeyEntity.key(tenantId, keyId),
           UpdateExpression: 'SET lastUsedAt = :now',
           ConditionExpression:
             'attribute_exists(pk) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt < :before)',
@@ -191,10 +200,9 @@ export class ApiKeyStore {
             ':before': new Date(at.getTime() - resolutionMs).toISOString(),
           },
         }),
-      );
-    } catch (err) {
-      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
-    }
+      ),
+      () => undefined,
+    );
   }
 
   /** The hash of a tenant's key, to find its lookup item; undefined for another tenant's key. */
@@ -202,7 +210,7 @@ export class ApiKeyStore {
     const out = await this.doc.send(
       new GetCommand({
         TableName: this.table,
-        Key: keys.apiKey(tenantId, keyId),
+        Key: apiKeyEntity.key(tenantId, keyId),
         ConsistentRead: true,
         ProjectionExpression: '#h',
         ExpressionAttributeNames: { '#h': 'hash' },
@@ -213,17 +221,7 @@ export class ApiKeyStore {
 
   /** One GetItem by hash: the whole store cost of authenticating an API key. */
   async findByHash(hash: string): Promise<ApiKeyLookup | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: keys.apiKeyHash(hash) }));
-    if (!out.Item) return undefined;
-    const item = out.Item;
-    return {
-      keyId: item.keyId as string,
-      tenantId: item.tenantId as string,
-      status: item.status as ApiKeyStatus,
-      scopes: (item.scopes as string[] | undefined) ?? [],
-      expiresAt: (item.expiresAt as string | null | undefined) ?? null,
-      ...(item.limits ? { limits: item.limits as KeyLimits } : {}),
-    };
+    return apiKeyHashEntity.get(this.doc, this.table, apiKeyHashEntity.key(hash));
   }
 
   /**
@@ -237,14 +235,7 @@ export class ApiKeyStore {
       limits === null
         ? { UpdateExpression: 'REMOVE limits' }
         : { UpdateExpression: 'SET limits = :l', ExpressionAttributeValues: { ':l': limits } };
-    await this.doc.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          { Update: { TableName: this.table, Key: keys.apiKey(tenantId, keyId), ...update } },
-          { Update: { TableName: this.table, Key: keys.apiKeyHash(hash), ...update } },
-        ],
-      }),
-    );
+    await this.updateBoth(tenantId, keyId, hash, update);
     return true;
   }
 
@@ -254,7 +245,7 @@ export class ApiKeyStore {
    */
   async revoke(tenantId: string, keyId: string): Promise<boolean> {
     const out = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: keys.apiKey(tenantId, keyId), ConsistentRead: true }),
+      new GetCommand({ TableName: this.table, Key: apiKeyEntity.key(tenantId, keyId), ConsistentRead: true }),
     );
     const hash = out.Item?.hash as string | undefined;
     if (!hash) return false;
@@ -263,15 +254,29 @@ export class ApiKeyStore {
       ExpressionAttributeNames: { '#s': 'status' },
       ExpressionAttributeValues: { ':r': 'revoked' },
     };
+    await this.updateBoth(tenantId, keyId, hash, update);
+    return true;
+  }
+
+  /** One change to a key's record and its hash lookup, in one transaction. */
+  private async updateBoth(
+    tenantId: string,
+    keyId: string,
+    hash: string,
+    update: {
+      UpdateExpression: string;
+      ExpressionAttributeNames?: Record<string, string>;
+      ExpressionAttributeValues?: Record<string, unknown>;
+    },
+  ): Promise<void> {
     await this.doc.send(
       new TransactWriteCommand({
         TransactItems: [
-          { Update: { TableName: this.table, Key: keys.apiKey(tenantId, keyId), ...update } },
-          { Update: { TableName: this.table, Key: keys.apiKeyHash(hash), ...update } },
+          { Update: { TableName: this.table, Key: apiKeyEntity.key(tenantId, keyId), ...update } },
+          { Update: { TableName: this.table, Key: apiKeyHashEntity.key(hash), ...update } },
         ],
       }),
     );
-    return true;
   }
 }
 
