@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { keys, USAGE_EVENT_SHARDS } from '../db/keys';
+import { queryAll, queryItems } from '../db/query';
 import { shardOf } from '../db/shard';
 import type { TransactItem } from '../db/transact';
 import { idBound } from '../ids';
@@ -173,22 +174,15 @@ export class UsageStore {
     const at = now.toISOString();
     let closed = 0;
     for (let shard = 0; shard < OPEN_RECORD_SHARDS; shard++) {
-      let cursor: Record<string, unknown> | undefined;
-      do {
-        const out = await this.doc.send(
-          new QueryCommand({
-            TableName: this.table,
-            IndexName: 'gsi1',
-            KeyConditionExpression: 'gsi1pk = :p AND gsi1sk < :now',
-            ExpressionAttributeValues: { ':p': openIndexPartition(shard), ':now': at },
-            ExclusiveStartKey: cursor,
-          }),
-        );
-        for (const item of out.Items ?? []) {
-          if (await this.closeExpired(item.tenantId as string, item.requestId as string, at)) closed++;
-        }
-        cursor = out.LastEvaluatedKey;
-      } while (cursor);
+      const expired = queryItems(this.doc, {
+        TableName: this.table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :p AND gsi1sk < :now',
+        ExpressionAttributeValues: { ':p': openIndexPartition(shard), ':now': at },
+      });
+      for await (const item of expired) {
+        if (await this.closeExpired(item.tenantId as string, item.requestId as string, at)) closed++;
+      }
     }
     return closed;
   }
@@ -249,38 +243,29 @@ export class UsageStore {
 
   /** Daily aggregates of one tenant for days in [from, to] (YYYY-MM-DD), oldest first. */
   async listDaily(tenantId: string, from: string, to: string): Promise<DailyUsage[]> {
-    const rows: DailyUsage[] = [];
-    let cursor: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: {
-            ':pk': keys.tenant(tenantId).pk,
-            ':from': `${keys.usageDailyPrefix()}${from}`,
-            // '~' sorts after every character a key segment uses, so the whole last day is included.
-            ':to': `${keys.usageDailyPrefix()}${to}~`,
-          },
-          ExclusiveStartKey: cursor,
-        }),
-      );
-      for (const item of out.Items ?? []) {
-        rows.push({
-          day: item.day as string,
-          model: item.model as string,
-          version: item.version as string,
-          keyId: item.keyId as string,
-          requests: (item.requests as number) ?? 0,
-          inputTokens: (item.inputTokens as number) ?? 0,
-          outputTokens: (item.outputTokens as number) ?? 0,
-          images: (item.images as number) ?? 0,
-          costNanoUsd: (item.costNanoUsd as number) ?? 0,
-        });
-      }
-      cursor = out.LastEvaluatedKey;
-    } while (cursor);
-    return rows;
+    const items = await queryAll(this.doc, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: {
+        ':pk': keys.tenant(tenantId).pk,
+        ':from': `${keys.usageDailyPrefix()}${from}`,
+        // '~' sorts after every character a key segment uses, so the whole last day is included.
+        ':to': `${keys.usageDailyPrefix()}${to}~`,
+      },
+    });
+    return items.map(
+      (item): DailyUsage => ({
+        day: item.day as string,
+        model: item.model as string,
+        version: item.version as string,
+        keyId: item.keyId as string,
+        requests: (item.requests as number) ?? 0,
+        inputTokens: (item.inputTokens as number) ?? 0,
+        outputTokens: (item.outputTokens as number) ?? 0,
+        images: (item.images as number) ?? 0,
+        costNanoUsd: (item.costNanoUsd as number) ?? 0,
+      }),
+    );
   }
 
   /**
@@ -307,39 +292,30 @@ export class UsageStore {
     range: { from: number; to: number } | undefined,
     leaseId: string | undefined,
   ): Promise<UsageEvent[]> {
-    const events: UsageEvent[] = [];
-    let cursor: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          ...(range
-            ? {
-                KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
-                ExpressionAttributeValues: {
-                  ':pk': pk,
-                  ':lo': `EVENT#${idBound('req', range.from, 'low')}`,
-                  ':hi': `EVENT#${idBound('req', range.to, 'high')}`,
-                  ...(leaseId ? { ':lease': leaseId } : {}),
-                },
-              }
-            : {
-                KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-                ExpressionAttributeValues: {
-                  ':pk': pk,
-                  ':p': 'EVENT#',
-                  ...(leaseId ? { ':lease': leaseId } : {}),
-                },
-              }),
-          ...(leaseId ? { FilterExpression: 'leaseId = :lease' } : {}),
-          ConsistentRead: true,
-          ExclusiveStartKey: cursor,
-        }),
-      );
-      for (const item of out.Items ?? []) events.push(eventOf(item));
-      cursor = out.LastEvaluatedKey;
-    } while (cursor);
-    return events;
+    const items = await queryAll(this.doc, {
+      TableName: this.table,
+      ...(range
+        ? {
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
+            ExpressionAttributeValues: {
+              ':pk': pk,
+              ':lo': `EVENT#${idBound('req', range.from, 'low')}`,
+              ':hi': `EVENT#${idBound('req', range.to, 'high')}`,
+              ...(leaseId ? { ':lease': leaseId } : {}),
+            },
+          }
+        : {
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+            ExpressionAttributeValues: {
+              ':pk': pk,
+              ':p': 'EVENT#',
+              ...(leaseId ? { ':lease': leaseId } : {}),
+            },
+          }),
+      ...(leaseId ? { FilterExpression: 'leaseId = :lease' } : {}),
+      ConsistentRead: true,
+    });
+    return items.map(eventOf);
   }
 }
 

@@ -1,10 +1,6 @@
-import {
-  BatchGetCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../db/keys';
+import { queryAll } from '../db/query';
 import { shardOf } from '../db/shard';
 import { PLATFORM_SHARDS } from '../metering/platform-usage';
 import type { Units } from '../metering/pricing';
@@ -64,25 +60,16 @@ export class QuotaReads {
 
   /** A tenant's open reservations and leases (requests in flight, or lost and awaiting the sweeper). */
   async openReservations(tenantId: string): Promise<Reservation[]> {
-    const out: Reservation[] = [];
-    let cursor: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.mainTable,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-          ExpressionAttributeValues: {
-            ':pk': keys.quotaInFlight(tenantId).pk,
-            ':p': keys.reservationPrefix(),
-          },
-          ConsistentRead: true,
-          ExclusiveStartKey: cursor,
-        }),
-      );
-      out.push(...((page.Items ?? []) as unknown as Reservation[]));
-      cursor = page.LastEvaluatedKey;
-    } while (cursor);
-    return out;
+    const items = await queryAll(this.doc, {
+      TableName: this.mainTable,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+      ExpressionAttributeValues: {
+        ':pk': keys.quotaInFlight(tenantId).pk,
+        ':p': keys.reservationPrefix(),
+      },
+      ConsistentRead: true,
+    });
+    return items as unknown as Reservation[];
   }
 
   /** Requests a tenant has in flight, as counted (0 when none or never counted; leased slots included). */

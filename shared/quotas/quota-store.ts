@@ -1,5 +1,6 @@
-import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../db/keys';
+import { queryItems } from '../db/query';
 import { shardOf } from '../db/shard';
 import { type TransactItem, transact } from '../db/transact';
 import { type UsageEvent, UsageStore, usageRecordPut } from '../metering/usage-store';
@@ -175,28 +176,21 @@ export class QuotaStore {
   async sweepExpired(now: Date): Promise<number> {
     let released = 0;
     for (let shard = 0; shard < RESERVATION_SHARDS; shard++) {
-      let cursor: Record<string, unknown> | undefined;
-      do {
-        const out = await this.doc.send(
-          new QueryCommand({
-            TableName: this.mainTable,
-            IndexName: 'gsi1',
-            KeyConditionExpression: 'gsi1pk = :p AND gsi1sk < :now',
-            ExpressionAttributeValues: { ':p': keys.reservationIndex(shard), ':now': now.toISOString() },
-            ExclusiveStartKey: cursor,
-          }),
-        );
-        for (const item of out.Items ?? []) {
-          const done =
-            item.kind === 'lease'
-              ? await this.leases.giveBack(item.tenantId as string, item.leaseId as string, {
-                  expiredBefore: now,
-                })
-              : await this.settleFromRecord(item as unknown as Reservation);
-          if (done) released++;
-        }
-        cursor = out.LastEvaluatedKey;
-      } while (cursor);
+      const expired = queryItems(this.doc, {
+        TableName: this.mainTable,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :p AND gsi1sk < :now',
+        ExpressionAttributeValues: { ':p': keys.reservationIndex(shard), ':now': now.toISOString() },
+      });
+      for await (const item of expired) {
+        const done =
+          item.kind === 'lease'
+            ? await this.leases.giveBack(item.tenantId as string, item.leaseId as string, {
+                expiredBefore: now,
+              })
+            : await this.settleFromRecord(item as unknown as Reservation);
+        if (done) released++;
+      }
     }
     return released;
   }
