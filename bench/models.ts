@@ -9,7 +9,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { createStores } from '../functions/api/deps';
+import { createStores } from '../functions/api/wiring/deps';
 import { startLocalStack } from '../local/stack';
 import { issueApiKey } from '../shared/auth/issue-api-key';
 import { loadConfig } from '../shared/config';

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { createStores } from '../functions/api/deps';
+import { createStores } from '../functions/api/wiring/deps';
 import { createOperator } from '../shared/accounts/operators';
 import { issueApiKey } from '../shared/auth/issue-api-key';
 import { generateSigningJwk } from '../shared/auth/sessions/signing-keys';

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { createBillingGateway, createStores } from '../functions/api/deps';
+import { createBillingGateway, createStores } from '../functions/api/wiring/deps';
 import { setupBilling } from '../shared/billing/setup';
 import { loadConfig } from '../shared/config';
 import { localStateFile } from './stack';

@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { Stores } from '../functions/api/deps';
+import type { Stores } from '../functions/api/wiring/deps';
 import { hashApiKey } from '../shared/auth/api-keys';
 import { issueApiKey, prepareApiKey } from '../shared/auth/issue-api-key';
 import { seedCatalog } from '../shared/catalog/seed';

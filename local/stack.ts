@@ -4,7 +4,7 @@ import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
 import { createApiApp } from '../functions/api/app';
-import { createApiDeps, createStores } from '../functions/api/deps';
+import { createApiDeps, createStores } from '../functions/api/wiring/deps';
 import { type BillingSyncResult, billingSync } from '../functions/jobs/billing-sync';
 import { sweepReservations } from '../functions/jobs/sweep-reservations';
 import { createOperator } from '../shared/accounts/operators';

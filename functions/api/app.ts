@@ -1,6 +1,6 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { type ApiPlane, apiPlanes } from '../../shared/api-planes';
-import type { ApiDeps, AppEnv } from './env';
+import type { ApiDeps, AppEnv } from './http/env';
 import { createPlaneApp } from './plane-app';
 import { registerBillingPlane } from './planes/billing';
 import { registerConsolePlane } from './planes/console';

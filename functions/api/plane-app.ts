@@ -1,8 +1,8 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { ApiError } from '../../shared/errors';
-import type { ApiDeps, AppEnv } from './env';
-import { handleError, handleNotFound, validationHook } from './errors';
+import type { ApiDeps, AppEnv } from './http/env';
+import { handleError, handleNotFound, validationHook } from './http/errors';
 import { cors } from './middleware/cors';
 import { requestContext } from './middleware/request-context';
 import { securityHeaders } from './middleware/security-headers';

@@ -2,8 +2,8 @@ import { loadConfig } from '../../shared/config';
 import { tableNames } from '../../shared/db/tables';
 import { sendQueuedEmails } from '../../shared/email/email-queue';
 import { createLogger } from '../../shared/logger';
-import { sesEmail } from '../api/edges/email';
-import { createBillingPlaneDeps } from '../api/planes/billing-deps';
+import { createBillingPlaneDeps } from '../api/wiring/billing-deps';
+import { sesEmail } from '../api/wiring/edges/email';
 import { environmentWithSecrets } from '../secrets';
 import { billingSync } from './billing-sync';
 

@@ -1,7 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createApiDeps } from '#api/wiring/deps';
 import { createApiApp } from '../../functions/api/app';
-import { createApiDeps } from '../../functions/api/deps';
 import { freePort } from '../../local/dynamodb';
 import { issueApiKey } from '../../shared/auth/issue-api-key';
 import { createDynamo } from '../../shared/db/client';

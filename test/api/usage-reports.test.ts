@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FRESHNESS_CACHE_MS } from '../../functions/api/usage-freshness';
+import { FRESHNESS_CACHE_MS } from '#api/http/usage-freshness';
 import { tableName } from '../../shared/db/tables';
 import { newId } from '../../shared/ids';
 import { StreamPoller } from '../../shared/metering/stream-poller';

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
-import { createStores } from '../../functions/api/deps';
+import { createStores } from '#api/wiring/deps';
 import { startLocalStack } from '../../local/stack';
 import { buildConsole } from '../../local/web-build';
 import { loadConfig } from '../../shared/config';

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStores } from '../../functions/api/deps';
+import { createStores } from '#api/wiring/deps';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { loadConfig } from '../../shared/config';
 import { keys } from '../../shared/db/keys';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStores } from '../../functions/api/deps';
+import { createStores } from '#api/wiring/deps';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { loadConfig } from '../../shared/config';
 import { createLogger } from '../../shared/logger';

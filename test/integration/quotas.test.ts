@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStores, type Stores } from '../../functions/api/deps';
+import { createStores, type Stores } from '#api/wiring/deps';
 import { type LocalStack, localStateFile, startLocalStack } from '../../local/stack';
 import { issueApiKey } from '../../shared/auth/issue-api-key';
 import { loadConfig } from '../../shared/config';

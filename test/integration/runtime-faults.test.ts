@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStores, type Stores } from '../../functions/api/deps';
+import { createStores, type Stores } from '#api/wiring/deps';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { issueApiKey } from '../../shared/auth/issue-api-key';
 import { loadConfig } from '../../shared/config';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStores, type Stores } from '../../functions/api/deps';
+import { createStores, type Stores } from '#api/wiring/deps';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { issueApiKey } from '../../shared/auth/issue-api-key';
 import { CatalogAdmin, type ChangeBy } from '../../shared/catalog/catalog-admin';

@@ -1,6 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { describe, expect, it } from 'vitest';
-import type { AppEnv } from '../../functions/api/env';
+import type { AppEnv } from '#api/http/env';
 import { registerBillingPlane } from '../../functions/api/planes/billing';
 import { registerConsolePlane } from '../../functions/api/planes/console';
 import { registerDataPlane } from '../../functions/api/planes/data';

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { handle } from 'hono/aws-lambda';
 import { describe, expect, it } from 'vitest';
-import type { AppEnv } from '../../functions/api/env';
+import type { AppEnv } from '#api/http/env';
 import { lambdaRuntime } from '../../functions/api/lambda/runtime';
 import { loadConfig } from '../../shared/config';
 import {

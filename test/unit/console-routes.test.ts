@@ -1,6 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { describe, expect, it } from 'vitest';
-import type { AppEnv } from '../../functions/api/env';
+import type { AppEnv } from '#api/http/env';
 import { describeApi } from '../../functions/api/planes/docs';
 import {
   apiPathPatterns,

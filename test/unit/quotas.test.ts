@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csvField, toCsv } from '../../functions/api/usage-report';
+import { csvField, toCsv } from '#api/console/usage-report';
 import { usdToNano } from '../../shared/metering/pricing';
 import { reachedThresholds } from '../../shared/quotas/alerts';
 import { applyPlanPatch, validatePlan } from '../../shared/quotas/limits-admin';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FRESHNESS_CACHE_MS, UsageFreshness } from '../../functions/api/usage-freshness';
+import { FRESHNESS_CACHE_MS, UsageFreshness } from '#api/http/usage-freshness';
 import type { ConsumerCheckpoint } from '../../shared/metering/usage-consumer';
 
 const NOW = Date.parse('2026-11-02T12:03:42.000Z');

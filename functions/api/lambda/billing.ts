@@ -4,7 +4,7 @@ import { createLogger } from '../../../shared/logger';
 import { environmentWithSecrets } from '../../secrets';
 import { createPlaneApp } from '../plane-app';
 import { registerBillingPlane } from '../planes/billing';
-import { createBillingPlaneDeps } from '../planes/billing-deps';
+import { createBillingPlaneDeps } from '../wiring/billing-deps';
 import { lambdaRuntime } from './runtime';
 
 // Built once per Lambda instance (cold start). Stripe's keys (the Stripe secret) and the session

@@ -4,7 +4,7 @@ import { createLogger } from '../../../shared/logger';
 import { environmentWithSecrets } from '../../secrets';
 import { createPlaneApp } from '../plane-app';
 import { registerConsolePlane } from '../planes/console';
-import { createConsolePlaneDeps } from '../planes/console-deps';
+import { createConsolePlaneDeps } from '../wiring/console-deps';
 import { lambdaRuntime } from './runtime';
 
 // Built once per Lambda instance (cold start). The session signing keys come from the platform

@@ -4,7 +4,7 @@ import { createLogger } from '../../../shared/logger';
 import { environmentWithSecrets } from '../../secrets';
 import { createPlaneApp } from '../plane-app';
 import { registerDataPlane } from '../planes/data';
-import { createDataPlaneDeps } from '../planes/data-deps';
+import { createDataPlaneDeps } from '../wiring/data-deps';
 import { lambdaRuntime } from './runtime';
 
 // Built once per Lambda instance (cold start); every invocation reuses the clients and caches.

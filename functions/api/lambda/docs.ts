@@ -3,7 +3,7 @@ import { loadConfig } from '../../../shared/config';
 import { createLogger } from '../../../shared/logger';
 import { createPlaneApp } from '../plane-app';
 import { registerDocsPlane } from '../planes/docs';
-import { createDocsPlaneDeps } from '../planes/docs-deps';
+import { createDocsPlaneDeps } from '../wiring/docs-deps';
 import { lambdaRuntime } from './runtime';
 
 // Built once per Lambda instance. No secret: the documentation is public.

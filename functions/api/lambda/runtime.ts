@@ -5,7 +5,7 @@ import { clientAddress } from '../../../shared/http/client-ip';
 import type { Logger } from '../../../shared/logger';
 import { metricServices } from '../../../shared/observability/metrics';
 import { type MetricsSink, stdoutEmfMetrics } from '../../../shared/observability/metrics-sink';
-import type { AppEnv } from '../env';
+import type { AppEnv } from '../http/env';
 
 /** What every API function takes from the Lambda runtime, whichever plane it serves. */
 export function lambdaRuntime(

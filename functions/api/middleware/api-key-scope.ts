@@ -1,7 +1,7 @@
 import { createMiddleware } from 'hono/factory';
 import { type ApiKeyScope, keyAllows } from '../../../shared/auth/scopes';
 import { ApiError } from '../../../shared/errors';
-import type { AppEnv } from '../env';
+import type { AppEnv } from '../http/env';
 
 /**
  * Behind `apiKeyAuth`: refuses (403) a key whose scopes do not include what the route needs.

@@ -1,6 +1,6 @@
 import { createMiddleware } from 'hono/factory';
 import { graceEndsAt } from '../../../shared/billing/billing-deps';
-import type { AppEnv } from '../env';
+import type { AppEnv } from '../http/env';
 
 /** The header a past-due tenant's answers carry while its grace period runs. */
 export const BILLING_WARNING_HEADER = 'x-tollgate-warning';

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { ApiError } from '../../../shared/errors';
-import type { AppEnv } from '../env';
+import type { AppEnv } from '../http/env';
 
 /** Paths any page may call: API-key routes and public documents. No cookie is ever honoured there. */
 const PUBLIC = /^\/(v1\/|openapi\.json$|\.well-known\/jwks\.json$)/;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createMiddleware } from 'hono/factory';
 import { ApiError } from '../../../shared/errors';
-import type { AppEnv } from '../env';
+import type { AppEnv } from '../http/env';
 
 const KEY_RE = /^[\x21-\x7e]{1,255}$/;
 /** Answers larger than this are not kept (a DynamoDB item holds 400 KB). */

@@ -1,5 +1,5 @@
 import { createMiddleware } from 'hono/factory';
-import type { ApiDeps, AppEnv } from '../env';
+import type { ApiDeps, AppEnv } from '../http/env';
 
 /**
  * Gives every request an id (`req_...`, in the `x-request-id` answer header, the error envelope

@@ -1,7 +1,7 @@
 import { createMiddleware } from 'hono/factory';
 import { ApiError } from '../../../shared/errors';
 import { noModelVersion } from '../../../shared/observability/metrics';
-import type { AppEnv } from '../env';
+import type { AppEnv } from '../http/env';
 
 /**
  * The per-request metrics of docs/observability.md for `/v1`: `Requests` once the model version

@@ -1,6 +1,6 @@
 import { createMiddleware } from 'hono/factory';
 import { ApiError } from '../../../shared/errors';
-import type { AppEnv } from '../env';
+import type { AppEnv } from '../http/env';
 
 const JSON_RE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
 

@@ -7,7 +7,7 @@ import {
   type TenantRole,
 } from '../../../shared/accounts/roles';
 import { ApiError } from '../../../shared/errors';
-import type { AppEnv, SessionContext } from '../env';
+import type { AppEnv, SessionContext } from '../http/env';
 
 /** Behind `sessionAuth`: the caller must be a tenant user (operators have no tenant). */
 export function requireUser() {

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { ApiError } from '../../../shared/errors';
-import type { AppEnv } from '../env';
+import type { AppEnv } from '../http/env';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 

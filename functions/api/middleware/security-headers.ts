@@ -1,6 +1,6 @@
 import { createMiddleware } from 'hono/factory';
 import { HSTS, wantsHsts } from '../../../shared/http/hsts';
-import type { AppEnv } from '../env';
+import type { AppEnv } from '../http/env';
 
 /** JSON answers are never rendered: a CSP that allows nothing, so a reflected string cannot run. */
 const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";

@@ -2,8 +2,8 @@ import { createMiddleware } from 'hono/factory';
 import { API_KEY_PREFIX } from '../../../shared/auth/api-keys';
 import { isLive } from '../../../shared/auth/sessions/session-store';
 import { ApiError } from '../../../shared/errors';
-import type { AppEnv, SessionContext } from '../env';
-import { readCookie, SESSION_COOKIE } from '../session-cookies';
+import { readCookie, SESSION_COOKIE } from '../console/session-cookies';
+import type { AppEnv, SessionContext } from '../http/env';
 import { checkSameOrigin } from './same-origin';
 
 const BEARER_RE = /^Bearer\s+(\S+)\s*$/i;

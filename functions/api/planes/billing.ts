@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from '../env';
+import type { AppEnv } from '../http/env';
 import { registerBilling } from '../routes/account/billing';
 import { registerStripeWebhook } from '../routes/webhooks/stripe';
 

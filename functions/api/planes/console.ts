@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from '../env';
+import type { AppEnv } from '../http/env';
 import { registerAccount } from '../routes/account';
 import { registerAdmin } from '../routes/admin';
 import { registerAuth } from '../routes/auth';

@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from '../env';
+import type { AppEnv } from '../http/env';
 import { registerDocs } from '../routes/docs';
 import { type ApiDocument, buildApiDocument } from '../spec/document';
 import { registerBillingPlane } from './billing';

@@ -1,5 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from '../env';
+import type { AppEnv } from '../http/env';
 import { errorDocs, errorExample, errorExampleName } from './error-examples';
 import { headerDocs } from './headers';
 

@@ -1,10 +1,10 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { MemberSchema, Name, OneTimeToken, Password } from '#api/console/account-schemas';
+import type { AppEnv } from '#api/http/env';
+import { memberView } from '#api/http/views';
 import { acceptInvitation } from '../../../../shared/accounts/team';
 import { ApiError } from '../../../../shared/errors';
-import { MemberSchema, Name, OneTimeToken, Password } from '../../account-schemas';
-import type { AppEnv } from '../../env';
 import { errorResponses, errorsOf } from '../../spec/answers';
-import { memberView } from '../../views';
 import { tokenError } from './answers';
 
 const AcceptRequest = z

@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import type { AppEnv } from '../../env';
+import type { AppEnv } from '#api/http/env';
 import { errorResponses } from '../../spec/answers';
 
 const route = createRoute({

@@ -1,9 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { Email, SessionResponse } from '#api/console/account-schemas';
+import { sessionBody, setSessionCookies } from '#api/console/session-cookies';
+import type { AppEnv } from '#api/http/env';
 import { logIn } from '../../../../shared/accounts/login';
 import { ApiError } from '../../../../shared/errors';
-import { Email, SessionResponse } from '../../account-schemas';
-import type { AppEnv } from '../../env';
-import { sessionBody, setSessionCookies } from '../../session-cookies';
 import { errorResponses, errorsOf } from '../../spec/answers';
 import { rateLimitedError } from './answers';
 

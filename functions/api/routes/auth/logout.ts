@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { sessionSecurity } from '../../account-schemas';
-import type { AppEnv } from '../../env';
+import { sessionSecurity } from '#api/console/account-schemas';
+import { clearSessionCookies } from '#api/console/session-cookies';
+import type { AppEnv } from '#api/http/env';
 import { sessionAuth } from '../../middleware/session-auth';
-import { clearSessionCookies } from '../../session-cookies';
 import { errorResponses, errorsOf } from '../../spec/answers';
 
 const route = createRoute({

@@ -1,16 +1,16 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { refreshSession } from '../../../../shared/accounts/login';
-import { ApiError } from '../../../../shared/errors';
-import { SessionResponse } from '../../account-schemas';
-import type { AppEnv } from '../../env';
-import { checkSameOrigin } from '../../middleware/same-origin';
+import { SessionResponse } from '#api/console/account-schemas';
 import {
   clearSessionCookies,
   REFRESH_COOKIE,
   readCookie,
   sessionBody,
   setSessionCookies,
-} from '../../session-cookies';
+} from '#api/console/session-cookies';
+import type { AppEnv } from '#api/http/env';
+import { refreshSession } from '../../../../shared/accounts/login';
+import { ApiError } from '../../../../shared/errors';
+import { checkSameOrigin } from '../../middleware/same-origin';
 import { errorResponses, errorsOf } from '../../spec/answers';
 
 const RefreshRequest = z

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { AcceptedResponse, Email, OneTimeToken } from '#api/console/account-schemas';
+import type { AppEnv } from '#api/http/env';
 import { resendVerification, verifyEmail } from '../../../../shared/accounts/signup';
-import { AcceptedResponse, Email, OneTimeToken } from '../../account-schemas';
-import type { AppEnv } from '../../env';
 import { errorResponses, errorsOf } from '../../spec/answers';
 import { emailUnavailable, rateLimitedError, tokenError } from './answers';
 

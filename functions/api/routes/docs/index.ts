@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from '../../env';
+import type { AppEnv } from '#api/http/env';
 import { type ApiDocument, buildApiDocument } from '../../spec/document';
 import { referencePage } from './reference-page';
 

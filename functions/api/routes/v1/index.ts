@@ -1,11 +1,11 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from '../../env';
-import { currentRateLimitHeaders } from '../../limits';
+import { currentRateLimitHeaders } from '#api/gateway/limits';
+import { rateLimitHeaders } from '#api/gateway/rate-limit-headers';
+import type { AppEnv } from '#api/http/env';
 import { apiKeyAuth } from '../../middleware/api-key-auth';
 import { apiKeyScope } from '../../middleware/api-key-scope';
 import { billingWarning } from '../../middleware/billing-warning';
 import { idempotency } from '../../middleware/idempotency';
-import { rateLimitHeaders } from '../../middleware/rate-limit-headers';
 import { requestMetrics } from '../../middleware/request-metrics';
 import { requireJson } from '../../middleware/require-json';
 import { registerChatCompletions } from './chat/completions';

@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { sessionSecurity } from '#api/console/account-schemas';
+import type { AppEnv } from '#api/http/env';
 import { billingOverview } from '../../../../../shared/billing/overview';
 import { formatUsd } from '../../../../../shared/metering/pricing';
-import { sessionSecurity } from '../../../account-schemas';
-import type { AppEnv } from '../../../env';
 import { requirePermission, userSession } from '../../../middleware/require-role';
 import { errorResponses, errorsOf } from '../../../spec/answers';
 import { BillingResponse, centsToUsd } from './schemas';

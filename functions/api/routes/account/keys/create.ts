@@ -1,13 +1,13 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { Name, sessionSecurity } from '#api/console/account-schemas';
+import type { AppEnv } from '#api/http/env';
+import { apiKeyView } from '#api/http/views';
 import { can } from '../../../../../shared/accounts/roles';
 import { issueApiKey } from '../../../../../shared/auth/issue-api-key';
 import { ApiError } from '../../../../../shared/errors';
 import { tenantMayCall } from '../../../../../shared/tenants/tenant-store';
-import { Name, sessionSecurity } from '../../../account-schemas';
-import type { AppEnv } from '../../../env';
 import { requirePermission, userSession } from '../../../middleware/require-role';
 import { errorResponses, errorsOf } from '../../../spec/answers';
-import { apiKeyView } from '../../../views';
 import { ApiKeyWithSecret, FutureTime, KeyLimitsInput, Scopes, toLimits } from './schemas';
 
 const CreateKeyRequest = z

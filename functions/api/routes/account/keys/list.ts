@@ -1,10 +1,10 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { ApiKeySchema, sessionSecurity } from '#api/console/account-schemas';
+import type { AppEnv } from '#api/http/env';
+import { apiKeyView } from '#api/http/views';
 import { ApiError } from '../../../../../shared/errors';
-import { ApiKeySchema, sessionSecurity } from '../../../account-schemas';
-import type { AppEnv } from '../../../env';
 import { requirePermission, userSession } from '../../../middleware/require-role';
 import { errorResponses, errorsOf } from '../../../spec/answers';
-import { apiKeyView } from '../../../views';
 
 const ListQuery = z.object({
   limit: z.coerce.number().int('must be a whole number').min(1).max(100).default(100).optional(),

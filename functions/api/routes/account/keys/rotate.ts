@@ -1,13 +1,13 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { ApiKeySchema, sessionSecurity } from '#api/console/account-schemas';
+import type { AppEnv } from '#api/http/env';
+import { apiKeyView } from '#api/http/views';
 import { prepareApiKey } from '../../../../../shared/auth/issue-api-key';
 import { ApiError } from '../../../../../shared/errors';
 import { isId } from '../../../../../shared/ids';
 import { tenantMayCall } from '../../../../../shared/tenants/tenant-store';
-import { ApiKeySchema, sessionSecurity } from '../../../account-schemas';
-import type { AppEnv } from '../../../env';
 import { requirePermission, userSession } from '../../../middleware/require-role';
 import { errorResponses, errorsOf } from '../../../spec/answers';
-import { apiKeyView } from '../../../views';
 import { ApiKeyWithSecret, FutureTime, KeyId } from './schemas';
 
 /** Default grace: an hour to roll the new secret out before the old one dies. */

@@ -1,11 +1,11 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { ApiKeySchema, sessionSecurity } from '#api/console/account-schemas';
+import type { AppEnv } from '#api/http/env';
+import { apiKeyView } from '#api/http/views';
 import { ApiError } from '../../../../../shared/errors';
 import { isId } from '../../../../../shared/ids';
-import { ApiKeySchema, sessionSecurity } from '../../../account-schemas';
-import type { AppEnv } from '../../../env';
 import { requirePermission, userSession } from '../../../middleware/require-role';
 import { errorResponses, errorsOf } from '../../../spec/answers';
-import { apiKeyView } from '../../../views';
 import { KeyId, KeyLimitsInput, toLimits } from './schemas';
 
 const UpdateKey = z

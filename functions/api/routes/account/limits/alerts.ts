@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { sessionSecurity } from '../../../account-schemas';
-import type { AppEnv } from '../../../env';
-import { AlertSchema, alertView } from '../../../limits-schemas';
+import { sessionSecurity } from '#api/console/account-schemas';
+import { AlertSchema, alertView } from '#api/console/limits-schemas';
+import type { AppEnv } from '#api/http/env';
 import { requirePermission, userSession } from '../../../middleware/require-role';
 import { errorResponses, errorsOf } from '../../../spec/answers';
 

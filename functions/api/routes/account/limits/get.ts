@@ -1,10 +1,10 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { sessionSecurity } from '../../../account-schemas';
-import type { AppEnv } from '../../../env';
-import { LimitsSchema, limitsView } from '../../../limits-view';
+import { sessionSecurity } from '#api/console/account-schemas';
+import { LimitsSchema, limitsView } from '#api/console/limits-view';
+import type { AppEnv } from '#api/http/env';
+import { FRESHNESS_NOTE, setUsageAsOf, usageAsOfHeaders } from '#api/http/usage-freshness';
 import { requirePermission, userSession } from '../../../middleware/require-role';
 import { errorResponses, errorsOf } from '../../../spec/answers';
-import { FRESHNESS_NOTE, setUsageAsOf, usageAsOfHeaders } from '../../../usage-freshness';
 
 const route = createRoute({
   method: 'get',

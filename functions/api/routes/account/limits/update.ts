@@ -1,9 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { sessionSecurity } from '#api/console/account-schemas';
+import { toNano, UsdInput } from '#api/console/limits-schemas';
+import { LimitsSchema, limitsView } from '#api/console/limits-view';
+import type { AppEnv } from '#api/http/env';
 import { ApiError } from '../../../../../shared/errors';
-import { sessionSecurity } from '../../../account-schemas';
-import type { AppEnv } from '../../../env';
-import { toNano, UsdInput } from '../../../limits-schemas';
-import { LimitsSchema, limitsView } from '../../../limits-view';
 import { requirePermission, userSession } from '../../../middleware/require-role';
 import { errorResponses, errorsOf } from '../../../spec/answers';
 

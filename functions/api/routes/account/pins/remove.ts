@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { sessionSecurity } from '#api/console/account-schemas';
+import type { AppEnv } from '#api/http/env';
 import { ApiError } from '../../../../../shared/errors';
-import { sessionSecurity } from '../../../account-schemas';
-import type { AppEnv } from '../../../env';
 import { requirePermission, userSession } from '../../../middleware/require-role';
 import { errorResponses, errorsOf } from '../../../spec/answers';
 import { PinParams } from './schemas';

@@ -1,10 +1,10 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { Role, sessionSecurity, TenantSchema } from '#api/console/account-schemas';
+import type { AppEnv, SessionContext } from '#api/http/env';
+import { tenantView } from '#api/http/views';
 import { permissionsOf } from '../../../../../shared/accounts/roles';
-import { Role, sessionSecurity, TenantSchema } from '../../../account-schemas';
-import type { AppEnv, SessionContext } from '../../../env';
 import { userSession } from '../../../middleware/require-role';
 import { errorResponses, errorsOf } from '../../../spec/answers';
-import { tenantView } from '../../../views';
 
 export const AccountResponse = z
   .object({

@@ -1,9 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { Email, Name, sessionSecurity } from '#api/console/account-schemas';
+import type { AppEnv } from '#api/http/env';
 import { normalizeEmail } from '../../../../../shared/accounts/email-address';
 import { can } from '../../../../../shared/accounts/roles';
 import { ApiError } from '../../../../../shared/errors';
-import { Email, Name, sessionSecurity } from '../../../account-schemas';
-import type { AppEnv } from '../../../env';
 import { userSession } from '../../../middleware/require-role';
 import { errorResponses, errorsOf } from '../../../spec/answers';
 import { AccountResponse, accountView } from './get';

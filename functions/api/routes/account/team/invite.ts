@@ -1,12 +1,12 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { Email, InvitationSchema, Role, sessionSecurity } from '#api/console/account-schemas';
+import type { AppEnv } from '#api/http/env';
+import { invitationView } from '#api/http/views';
 import { invite, revokeInvitation } from '../../../../../shared/accounts/team';
 import { ApiError } from '../../../../../shared/errors';
 import { isId } from '../../../../../shared/ids';
-import { Email, InvitationSchema, Role, sessionSecurity } from '../../../account-schemas';
-import type { AppEnv } from '../../../env';
 import { requirePermission, userSession } from '../../../middleware/require-role';
 import { errorResponses, errorsOf } from '../../../spec/answers';
-import { invitationView } from '../../../views';
 import { emailUnavailable, rateLimitedError } from '../../auth/answers';
 
 const InviteRequest = z.object({ email: Email, role: Role }).openapi('InviteRequest');

@@ -1,9 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { InvitationSchema, MemberSchema, sessionSecurity } from '../../../account-schemas';
-import type { AppEnv } from '../../../env';
+import { InvitationSchema, MemberSchema, sessionSecurity } from '#api/console/account-schemas';
+import type { AppEnv } from '#api/http/env';
+import { invitationView, memberView } from '#api/http/views';
 import { requirePermission, userSession } from '../../../middleware/require-role';
 import { errorResponses, errorsOf } from '../../../spec/answers';
-import { invitationView, memberView } from '../../../views';
 
 const TeamResponse = z
   .object({

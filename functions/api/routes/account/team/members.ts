@@ -1,13 +1,13 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { MemberSchema, Role, sessionSecurity } from '#api/console/account-schemas';
+import type { AppEnv } from '#api/http/env';
+import { memberView } from '#api/http/views';
 import { changeRole, removeMember } from '../../../../../shared/accounts/team';
 import type { RoleChange } from '../../../../../shared/accounts/user-store';
 import { ApiError } from '../../../../../shared/errors';
 import { isId } from '../../../../../shared/ids';
-import { MemberSchema, Role, sessionSecurity } from '../../../account-schemas';
-import type { AppEnv } from '../../../env';
 import { requirePermission, userSession } from '../../../middleware/require-role';
 import { errorResponses, errorsOf } from '../../../spec/answers';
-import { memberView } from '../../../views';
 
 const UserId = z.object({
   user_id: z

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { sessionSecurity } from '#api/console/account-schemas';
+import type { AppEnv } from '#api/http/env';
 import { ApiError } from '../../../../../shared/errors';
-import { sessionSecurity } from '../../../account-schemas';
-import type { AppEnv } from '../../../env';
 import { errorResponses, errorsOf } from '../../../spec/answers';
 
 const AuditEntrySchema = z

@@ -1,10 +1,10 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { sessionSecurity } from '#api/console/account-schemas';
+import { Day, dateRange } from '#api/console/usage-report';
+import type { AppEnv } from '#api/http/env';
 import { PERCENTILE_ERROR } from '../../../../../shared/observability/latency-histogram';
 import type { ModelVersionHealth } from '../../../../../shared/observability/model-health-store';
-import { sessionSecurity } from '../../../account-schemas';
-import type { AppEnv } from '../../../env';
 import { errorResponses, errorsOf } from '../../../spec/answers';
-import { Day, dateRange } from '../../../usage-report';
 
 const Query = z.object({
   start_date: Day.optional().openapi({ description: 'First day (UTC). Default: the 1st of this month.' }),

@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from '../../../env';
+import type { AppEnv } from '#api/http/env';
 import { registerAdminModelsCreate } from './create-model';
 import { registerAdminVersionsCreate } from './create-version';
 import { registerAdminVersionDeprecate } from './deprecate';

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { sessionSecurity } from '../../../account-schemas';
-import type { AppEnv } from '../../../env';
+import { sessionSecurity } from '#api/console/account-schemas';
+import type { AppEnv } from '#api/http/env';
 import { errorResponses, errorsOf } from '../../../spec/answers';
 import { AdminModelSchema, changeBy, presentAdminModel, unwrap, VersionParams } from './schemas';
 

@@ -1,9 +1,9 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import type { AppEnv } from '#api/http/env';
 import type { AdminFailure, AdminResult, ChangeBy } from '../../../../../shared/catalog/catalog-admin';
 import type { CatalogEntry, ModelVersion } from '../../../../../shared/catalog/types';
 import { ApiError } from '../../../../../shared/errors';
-import type { AppEnv } from '../../../env';
 import { operatorSession } from '../../../middleware/require-role';
 
 const Units = z.enum(['input_tokens', 'output_tokens', 'images']);

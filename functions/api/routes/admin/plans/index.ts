@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from '../../../env';
+import type { AppEnv } from '#api/http/env';
 import { registerReadPlans } from './list';
 import { registerWritePlans } from './write';
 

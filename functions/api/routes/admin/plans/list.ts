@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { sessionSecurity } from '../../../account-schemas';
-import type { AppEnv } from '../../../env';
-import { PlanSchema, planView } from '../../../limits-schemas';
+import { sessionSecurity } from '#api/console/account-schemas';
+import { PlanSchema, planView } from '#api/console/limits-schemas';
+import type { AppEnv } from '#api/http/env';
 import { errorResponses, errorsOf } from '../../../spec/answers';
 import { PlanIdParam, planNotFound } from './schemas';
 

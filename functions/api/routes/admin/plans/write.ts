@@ -1,9 +1,9 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { sessionSecurity } from '#api/console/account-schemas';
+import { PlanSchema, planView, toLimitsPatch } from '#api/console/limits-schemas';
+import type { AppEnv } from '#api/http/env';
 import { createPlan, updatePlan } from '../../../../../shared/quotas/limits-admin';
 import type { Plan } from '../../../../../shared/quotas/plans';
-import { sessionSecurity } from '../../../account-schemas';
-import type { AppEnv } from '../../../env';
-import { PlanSchema, planView, toLimitsPatch } from '../../../limits-schemas';
 import { errorResponses, errorsOf } from '../../../spec/answers';
 import { limitsAdmin } from '../limits-deps';
 import { CreatePlan, PlanIdParam, planWriteError, UpdatePlan } from './schemas';

@@ -1,5 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { PlanName, sessionSecurity, TenantSchema } from '#api/console/account-schemas';
+import type { AppEnv } from '#api/http/env';
+import { tenantView } from '#api/http/views';
 import {
   type ChangeResult,
   changeTenant,
@@ -7,11 +10,8 @@ import {
 } from '../../../../../shared/accounts/admin-tenants';
 import { ApiError } from '../../../../../shared/errors';
 import { isId } from '../../../../../shared/ids';
-import { PlanName, sessionSecurity, TenantSchema } from '../../../account-schemas';
-import type { AppEnv } from '../../../env';
 import { operatorSession } from '../../../middleware/require-role';
 import { errorResponses, errorsOf } from '../../../spec/answers';
-import { tenantView } from '../../../views';
 import { TenantId, tenantNotFound } from './get';
 
 const Reason = z

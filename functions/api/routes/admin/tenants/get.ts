@@ -1,17 +1,17 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { tenantDetail } from '../../../../../shared/accounts/admin-tenants';
-import { ApiError } from '../../../../../shared/errors';
-import { isId } from '../../../../../shared/ids';
 import {
   ApiKeySchema,
   InvitationSchema,
   MemberSchema,
   sessionSecurity,
   TenantSchema,
-} from '../../../account-schemas';
-import type { AppEnv } from '../../../env';
+} from '#api/console/account-schemas';
+import type { AppEnv } from '#api/http/env';
+import { apiKeyView, invitationView, memberView, tenantView } from '#api/http/views';
+import { tenantDetail } from '../../../../../shared/accounts/admin-tenants';
+import { ApiError } from '../../../../../shared/errors';
+import { isId } from '../../../../../shared/ids';
 import { errorResponses, errorsOf } from '../../../spec/answers';
-import { apiKeyView, invitationView, memberView, tenantView } from '../../../views';
 
 export const TenantId = z.object({
   tenant_id: z

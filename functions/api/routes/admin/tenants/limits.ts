@@ -1,11 +1,11 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { sessionSecurity } from '#api/console/account-schemas';
+import { LimitsPatchInput, toLimitsPatch } from '#api/console/limits-schemas';
+import { LimitsSchema, limitsView } from '#api/console/limits-view';
+import type { AppEnv } from '#api/http/env';
 import { ApiError } from '../../../../../shared/errors';
 import { isId } from '../../../../../shared/ids';
 import { setTenantOverrides } from '../../../../../shared/quotas/limits-admin';
-import { sessionSecurity } from '../../../account-schemas';
-import type { AppEnv } from '../../../env';
-import { LimitsPatchInput, toLimitsPatch } from '../../../limits-schemas';
-import { LimitsSchema, limitsView } from '../../../limits-view';
 import { errorResponses, errorsOf } from '../../../spec/answers';
 import { limitsAdmin } from '../limits-deps';
 import { TenantId, tenantNotFound } from './get';

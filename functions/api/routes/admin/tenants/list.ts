@@ -1,10 +1,10 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { sessionSecurity, TenantSchema } from '#api/console/account-schemas';
+import type { AppEnv } from '#api/http/env';
+import { tenantView } from '#api/http/views';
 import { findTenants } from '../../../../../shared/accounts/admin-tenants';
 import { ApiError } from '../../../../../shared/errors';
-import { sessionSecurity, TenantSchema } from '../../../account-schemas';
-import type { AppEnv } from '../../../env';
 import { errorResponses, errorsOf } from '../../../spec/answers';
-import { tenantView } from '../../../views';
 
 const ListQuery = z.object({
   q: z

@@ -1,10 +1,10 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { sessionSecurity } from '#api/console/account-schemas';
+import { UsageQuery, usageOk, usageReport } from '#api/console/usage-report';
+import type { AppEnv } from '#api/http/env';
+import { FRESHNESS_NOTE } from '#api/http/usage-freshness';
 import { isId } from '../../../../../shared/ids';
-import { sessionSecurity } from '../../../account-schemas';
-import type { AppEnv } from '../../../env';
 import { errorResponses, errorsOf } from '../../../spec/answers';
-import { FRESHNESS_NOTE } from '../../../usage-freshness';
-import { UsageQuery, usageOk, usageReport } from '../../../usage-report';
 import { TenantId, tenantNotFound } from './get';
 
 const route = createRoute({

@@ -1,11 +1,11 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { sessionSecurity } from '#api/console/account-schemas';
+import { Day, dateRange } from '#api/console/usage-report';
+import type { AppEnv } from '#api/http/env';
+import { FRESHNESS_NOTE, FreshnessSchema, usageAsOfHeaders, usageFreshness } from '#api/http/usage-freshness';
 import { addCounts, type Counts } from '../../../../../shared/metering/platform-usage';
 import { formatUsd } from '../../../../../shared/metering/pricing';
-import { sessionSecurity } from '../../../account-schemas';
-import type { AppEnv } from '../../../env';
 import { errorResponses, errorsOf } from '../../../spec/answers';
-import { FRESHNESS_NOTE, FreshnessSchema, usageAsOfHeaders, usageFreshness } from '../../../usage-freshness';
-import { Day, dateRange } from '../../../usage-report';
 
 const Query = z.object({
   start_date: Day.optional().openapi({ description: 'First day (UTC). Default: the 1st of this month.' }),

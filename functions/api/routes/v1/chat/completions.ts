@@ -1,11 +1,11 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { invokeModel, modelAnswerInvalid, resolveTarget, type Target } from '#api/gateway/inference';
+import { settle, type WorstCase, withReservation } from '#api/gateway/limits';
+import { logPrompt } from '#api/gateway/prompt-log';
+import type { AppEnv } from '#api/http/env';
 import { ApiError } from '../../../../../shared/errors';
 import { formatUsd } from '../../../../../shared/metering/pricing';
-import type { AppEnv } from '../../../env';
-import { invokeModel, modelAnswerInvalid, resolveTarget, type Target } from '../../../inference';
-import { settle, type WorstCase, withReservation } from '../../../limits';
-import { logPrompt } from '../../../prompt-log';
 import { errorResponses, errorsOf, idempotencyKeyParameter, v1Ok } from '../../../spec/answers';
 import { choiceChunk, SSE_DONE, sseEvent, usageChunk } from './chunks';
 import {

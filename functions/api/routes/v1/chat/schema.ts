@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { ModelRef } from '../../../schemas';
+import { ModelRef } from '#api/http/schemas';
 
 const TextPart = z.object({
   type: z.literal('text', { error: "only 'text' content parts are supported by chat models" }),

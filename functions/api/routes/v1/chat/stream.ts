@@ -1,13 +1,13 @@
 import type { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import { modelCallFailed, modelTimeoutMs, type Target } from '#api/gateway/inference';
+import { release, reserve, settleRecorded, usageEvent, type WorstCase } from '#api/gateway/limits';
+import type { AppEnv } from '#api/http/env';
 import { ApiError } from '../../../../../shared/errors';
 import { formatUsd } from '../../../../../shared/metering/pricing';
 import { jsonLines } from '../../../../../shared/models/json-lines';
 import { ModelStreamFailure } from '../../../../../shared/models/model-client';
-import type { AppEnv } from '../../../env';
-import { modelCallFailed, modelTimeoutMs, type Target } from '../../../inference';
-import { release, reserve, settleRecorded, usageEvent, type WorstCase } from '../../../limits';
 import { type ChunkBase, choiceChunk, SSE_DONE, sseError, sseEvent, usageChunk } from './chunks';
 import { type ChatRequestBody, ModelStreamLine, toModelRequest } from './schema';
 import { StreamRecord } from './stream-record';

@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { ImageField, imageExample } from '#api/gateway/image-input';
+import type { AppEnv } from '#api/http/env';
+import { ModelRef } from '#api/http/schemas';
 import { formatUsd } from '../../../../../shared/metering/pricing';
-import type { AppEnv } from '../../../env';
-import { ImageField, imageExample } from '../../../image-input';
-import { ModelRef } from '../../../schemas';
 import { errorResponses, errorsOf, idempotencyKeyParameter, v1Ok } from '../../../spec/answers';
 import { serveImage } from './serve-image';
 

@@ -1,10 +1,10 @@
 import type { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { checkImage } from '#api/gateway/image-input';
+import { invokeModel, modelAnswerInvalid, resolveTarget, type Target } from '#api/gateway/inference';
+import { recordAhead, withReservation } from '#api/gateway/limits';
+import type { AppEnv } from '#api/http/env';
 import type { ModelTask } from '../../../../../shared/catalog/types';
-import type { AppEnv } from '../../../env';
-import { checkImage } from '../../../image-input';
-import { invokeModel, modelAnswerInvalid, resolveTarget, type Target } from '../../../inference';
-import { recordAhead, withReservation } from '../../../limits';
 
 /**
  * The flow every image route shares: resolve the version, check the image (refused before any

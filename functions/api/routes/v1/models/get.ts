@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import type { AppEnv } from '#api/http/env';
 import { parseModelRef } from '../../../../../shared/catalog/resolver';
 import { ApiError } from '../../../../../shared/errors';
-import type { AppEnv } from '../../../env';
 import { errorResponses, errorsOf, v1Ok } from '../../../spec/answers';
 import { ModelSchema, modelExamples, presentModel, presentVersion, VersionSchema } from './present';
 

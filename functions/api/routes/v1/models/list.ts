@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from '../../../env';
+import type { AppEnv } from '#api/http/env';
 import { errorResponses, errorsOf, v1Ok } from '../../../spec/answers';
 import { ModelListResponse, modelListExample, tenantModelList } from './model-list';
 

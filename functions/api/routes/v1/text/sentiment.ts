@@ -1,12 +1,12 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { invokeModel, modelAnswerInvalid, resolveTarget } from '#api/gateway/inference';
+import { recordAhead, withReservation } from '#api/gateway/limits';
+import { logPrompt } from '#api/gateway/prompt-log';
+import type { AppEnv } from '#api/http/env';
+import { ModelRef } from '#api/http/schemas';
 import { ApiError } from '../../../../../shared/errors';
 import { formatUsd } from '../../../../../shared/metering/pricing';
 import { countTextTokens } from '../../../../../shared/metering/text-tokens';
-import type { AppEnv } from '../../../env';
-import { invokeModel, modelAnswerInvalid, resolveTarget } from '../../../inference';
-import { recordAhead, withReservation } from '../../../limits';
-import { logPrompt } from '../../../prompt-log';
-import { ModelRef } from '../../../schemas';
 import { errorResponses, errorsOf, idempotencyKeyParameter, v1Ok } from '../../../spec/answers';
 
 const Text = z.string().min(1, 'must not be empty').max(32_000, 'must be at most 32000 characters');

@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from '../../../env';
+import { UsageQuery, usageOk, usageReport } from '#api/console/usage-report';
+import type { AppEnv } from '#api/http/env';
+import { FRESHNESS_NOTE } from '#api/http/usage-freshness';
 import { errorResponses, errorsOf, v1Ok } from '../../../spec/answers';
-import { FRESHNESS_NOTE } from '../../../usage-freshness';
-import { UsageQuery, usageOk, usageReport } from '../../../usage-report';
 
 const route = createRoute({
   method: 'get',

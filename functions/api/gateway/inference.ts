@@ -1,0 +1,149 @@
+import type { Context } from 'hono';
+import type { ModelTask, ModelVersion } from '#shared/catalog/types';
+import { ApiError, type ErrorCode } from '#shared/errors';
+import type { ModelCallResult } from '#shared/models/model-client';
+import type { AppEnv } from '../http/env';
+
+/** A resolved, callable model version. */
+export interface Target {
+  version: ModelVersion;
+  /** `name@version`, as the answer names it. */
+  served: string;
+}
+
+const TASK_ROUTES: Record<ModelTask, string> = {
+  'text-sentiment': '/v1/text/sentiment',
+  chat: '/v1/chat/completions',
+  'image-moderation': '/v1/images/moderations',
+  ocr: '/v1/images/ocr',
+};
+
+/**
+ * Resolves the body's `model` to a version of a model that does `task`, for the calling tenant
+ * (its pins and its sticky share of weighted traffic). Unknown names, versions and aliases, retired
+ * versions and models of another task are 400s with `param: "model"`. The answer names the version
+ * in `x-model-version`; a deprecated one adds `Deprecation` and `Sunset` headers (RFC 9745, 8594).
+ */
+export async function resolveTarget(c: Context<AppEnv>, ref: string, task: ModelTask): Promise<Target> {
+  const deps = c.get('deps');
+  const tenantId = c.get('principal')?.tenantId;
+  // Pins only matter when the request names no version, so an explicit `@version` costs no read.
+  const pins = tenantId !== undefined && !ref.includes('@') ? await deps.pins.forTenant(tenantId) : undefined;
+  const r = await deps.resolver.resolve(ref, { tenantId, pins });
+  if (!r.ok) {
+    const pinned = 'pinned' in r && r.pinned ? ' (your pin; change it at /account/models/pins)' : '';
+    if (r.reason === 'retired') {
+      throw new ApiError(
+        'model_version_retired',
+        `Version '${r.version}' of '${r.model}' is retired${pinned}; use '${r.model}@${r.replacement}' instead.`,
+        { param: 'model' },
+      );
+    }
+    const message =
+      r.reason === 'unknown_model'
+        ? `The model '${r.model}' does not exist. GET /v1/models lists the models you can use.`
+        : `The model '${r.model}' has no version or alias '${r.version}'${pinned}.`;
+    throw new ApiError('model_not_found', message, { param: 'model' });
+  }
+  if (r.model.task !== task) {
+    throw new ApiError(
+      'invalid_request',
+      `The model '${r.model.name}' does ${r.model.task}; call it at ${TASK_ROUTES[r.model.task]}.`,
+      { param: 'model' },
+    );
+  }
+  const served = `${r.model.name}@${r.version.version}`;
+  c.header('x-model-version', served);
+  c.set('modelVersion', served);
+  for (const [name, value] of Object.entries(deprecationHeaders(r.version))) c.header(name, value);
+  return { version: r.version, served };
+}
+
+/** `Deprecation: @<unix seconds>` and `Sunset: <HTTP-date>` for a deprecated version; nothing otherwise. */
+export function deprecationHeaders(version: ModelVersion): Record<string, string> {
+  if (version.status !== 'deprecated') return {};
+  const headers: Record<string, string> = {};
+  const since = Date.parse(version.deprecatedAt ?? version.releasedAt);
+  if (!Number.isNaN(since)) headers.deprecation = `@${Math.floor(since / 1000)}`;
+  if (version.sunsetAt) headers.sunset = new Date(version.sunsetAt).toUTCString();
+  return headers;
+}
+
+/** The version's timeout, never above the platform's. */
+export function modelTimeoutMs(c: Context<AppEnv>, target: Target): number {
+  const max = c.get('deps').config.MODEL_TIMEOUT_MS;
+  return Math.min(target.version.limits.timeoutMs ?? max, max);
+}
+
+/** Calls the version's endpoint and variant; failures become 502/504 and nothing is billed. */
+export async function invokeModel(
+  c: Context<AppEnv>,
+  target: Target,
+  body: unknown,
+  /** The request field a refusal of the model is about, and the code to say it with (default invalid_request). */
+  opts: { rejectedParam?: string; rejectedCode?: ErrorCode } = {},
+): Promise<unknown> {
+  const { deps, requestId } = { deps: c.get('deps'), requestId: c.get('requestId') };
+  const timeoutMs = modelTimeoutMs(c, target);
+  const result = await deps.models.invoke({
+    endpointName: target.version.endpointName,
+    variant: target.version.variant,
+    body,
+    timeoutMs,
+    requestId,
+  });
+  if (result.ok) return result.body;
+  throw modelCallFailed(c, target, result, timeoutMs, opts.rejectedParam, opts.rejectedCode);
+}
+
+/**
+ * The error for a model call that failed before answering. A request the model itself refused
+ * (its own 400: a prompt longer than the version accepts) is the caller's 400, naming `param`.
+ */
+export function modelCallFailed(
+  c: Context<AppEnv>,
+  target: Target,
+  result: Pick<Extract<ModelCallResult, { ok: false }>, 'reason' | 'detail'>,
+  timeoutMs: number,
+  rejectedParam?: string,
+  rejectedCode: ErrorCode = 'invalid_request',
+): ApiError {
+  const log = c.get('log');
+  if (result.reason === 'rejected') {
+    const detail = result.detail.slice(0, 300).replace(/\.?$/, '.');
+    return new ApiError(rejectedCode, `${detail} You were not billed.`, {
+      param: rejectedParam ?? null,
+    });
+  }
+  log.warn({ model: target.served, reason: result.reason, detail: result.detail }, 'model call failed');
+  if (result.reason === 'timeout') {
+    return new ApiError(
+      'model_timeout',
+      `The model ${target.served} did not answer within ${timeoutMs} ms. You were not billed.`,
+    );
+  }
+  if (result.reason === 'busy' || result.reason === 'loading') {
+    return new ApiError(
+      result.reason === 'busy' ? 'model_busy' : 'model_loading',
+      result.reason === 'busy'
+        ? `The model ${target.served} is at capacity. You were not billed; retry after a second.`
+        : `The model ${target.served} is loading. You were not billed; retry in a few seconds.`,
+      { headers: { 'retry-after': result.reason === 'busy' ? '1' : '5' } },
+    );
+  }
+  if (result.reason === 'unavailable') {
+    return new ApiError(
+      'model_unavailable',
+      `The model ${target.served} is unavailable right now. You were not billed; try again shortly.`,
+    );
+  }
+  return new ApiError('model_error', `The model ${target.served} failed to answer. You were not billed.`);
+}
+
+/** A garbled answer from the model is the model's failure, not the caller's. */
+export function modelAnswerInvalid(target: Target, why: string): ApiError {
+  return new ApiError(
+    'model_error',
+    `The model ${target.served} returned an answer the gateway could not read (${why}). You were not billed.`,
+  );
+}

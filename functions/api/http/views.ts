@@ -1,0 +1,72 @@
+import type { Invitation } from '#shared/accounts/invitation-store';
+import type { Member } from '#shared/accounts/user-store';
+import type { ApiKey } from '#shared/auth/api-key-store';
+import { NANO_PER_USD } from '#shared/metering/pricing';
+import type { Tenant } from '#shared/tenants/tenant-store';
+
+/** How domain objects look on the wire (snake_case, like /v1). Never a hash or a secret. */
+
+export function tenantView(t: Tenant) {
+  return {
+    id: t.id,
+    object: 'tenant' as const,
+    name: t.name,
+    status: t.status,
+    plan: t.plan,
+    contact_email: t.contactEmail ?? null,
+    created_at: t.createdAt,
+  };
+}
+
+export function memberView(m: Member) {
+  return {
+    object: 'member' as const,
+    user_id: m.userId,
+    email: m.email,
+    name: m.name,
+    role: m.role,
+    joined_at: m.joinedAt,
+  };
+}
+
+export function invitationView(i: Invitation, now: Date) {
+  return {
+    id: i.id,
+    object: 'invitation' as const,
+    email: i.email,
+    role: i.role,
+    status: Date.parse(i.expiresAt) > now.getTime() ? ('pending' as const) : ('expired' as const),
+    invited_by: i.invitedBy,
+    created_at: i.createdAt,
+    expires_at: i.expiresAt,
+  };
+}
+
+export function apiKeyView(k: ApiKey, now: Date) {
+  const expired = k.expiresAt !== null && Date.parse(k.expiresAt) <= now.getTime();
+  return {
+    id: k.id,
+    object: 'api_key' as const,
+    name: k.name,
+    prefix: k.visiblePrefix,
+    status:
+      k.status === 'revoked' ? ('revoked' as const) : expired ? ('expired' as const) : ('active' as const),
+    scopes: k.scopes,
+    limits: k.limits
+      ? {
+          ...(k.limits.requestsPerMinute !== undefined
+            ? { requests_per_minute: k.limits.requestsPerMinute }
+            : {}),
+          ...(k.limits.tokensPerMinute !== undefined ? { tokens_per_minute: k.limits.tokensPerMinute } : {}),
+          ...(k.limits.spendCapNanoUsd !== undefined
+            ? { monthly_spend_cap_usd: k.limits.spendCapNanoUsd / NANO_PER_USD }
+            : {}),
+        }
+      : null,
+    created_at: k.createdAt,
+    created_by: k.createdBy ?? null,
+    last_used_at: k.lastUsedAt ?? null,
+    expires_at: k.expiresAt,
+    rotated_to: k.rotatedTo ?? null,
+  };
+}

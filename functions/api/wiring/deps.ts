@@ -1,0 +1,36 @@
+import type { Config } from '#shared/config';
+import type { Logger } from '#shared/logger';
+import type { ApiDeps } from '../http/env';
+import { composeApiDeps, type DepsOverrides } from './compose';
+import { createBillingGateway } from './edges/billing';
+import { sesEmail } from './edges/email';
+import { sageMakerModels } from './edges/models';
+import { sessionTokens } from './edges/sessions';
+import type { Stores } from './stores';
+
+export type { DepsOverrides } from './compose';
+export { createBillingGateway } from './edges/billing';
+export { createStores, type Stores } from './stores';
+
+/**
+ * Wires every plane's dependencies from config: the composition root of the local server (all
+ * planes in one process), the tests and the billing job. Each plane's Lambda entry wires only its
+ * own adapters instead (functions/api/planes/*-deps.ts), so its bundle carries only its SDKs.
+ */
+export function createApiDeps(
+  config: Config,
+  log: Logger,
+  overrides: DepsOverrides = {},
+): ApiDeps & { stores: Stores } {
+  return composeApiDeps(
+    config,
+    log,
+    {
+      models: overrides.models ?? sageMakerModels(config),
+      email: overrides.email ?? sesEmail(config),
+      billingGateway: overrides.billingGateway ?? createBillingGateway(config),
+      accessTokens: sessionTokens(config, overrides.signingKeys),
+    },
+    overrides,
+  );
+}

@@ -1,0 +1,235 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureCustomer } from '#shared/billing/checkout';
+import { meterSpecs } from '#shared/billing/meters';
+import { addMember, expectError, json, newOwner } from '../../support/accounts';
+import { billingHarness, subscribe } from '../../support/billing';
+import type { FakeStripe } from '../../support/fake-stripe';
+import { createHarness, type Harness } from '../../support/harness';
+
+let h: Harness;
+let fake: FakeStripe;
+
+beforeAll(async () => {
+  // The SDK's own retries on: concurrent requests with one idempotency key meet Stripe's 409.
+  ({ h, fake } = await billingHarness({ env: { STRIPE_MAX_NETWORK_RETRIES: '2' } }));
+});
+afterAll(async () => {
+  await fake.stop();
+});
+
+interface SentCheckout {
+  mode: string;
+  customer: string;
+  client_reference_id: string;
+  line_items: { price: string }[];
+  subscription_data: { billing_cycle_anchor: string; description: string };
+  success_url: string;
+}
+
+/** The parts of `GET /account/billing` these tests read. */
+interface BillingBody {
+  message: string | null;
+  invoices: unknown[] | null;
+  invoice_preview: { note: string };
+}
+
+const checkoutRequests = () => fake.requests.filter((r) => r.path === '/v1/checkout/sessions');
+
+describe('POST /account/billing/checkout', () => {
+  it('returns a Checkout URL for a metered subscription with every current price, for a new customer', async () => {
+    const owner = await newOwner(h);
+    const res = await h.call('/account/billing/checkout', { key: owner.token, method: 'POST' });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const body = await json<{ object: string; id: string; url: string }>(res);
+    expect(body.object).toBe('checkout_session');
+    expect(body.url).toMatch(/^https:\/\/checkout\.stripe\.test\//);
+
+    const customer = fake
+      .liveCustomers()
+      .find((c) => (c.metadata as Record<string, string>).tenant_id === owner.tenantId);
+    expect(customer).toMatchObject({ email: owner.email, name: 'Test Co' });
+    const sent = checkoutRequests().at(-1)!.body as unknown as SentCheckout;
+    expect(sent.mode).toBe('subscription');
+    expect(sent.customer).toBe(customer!.id);
+    expect(sent.client_reference_id).toBe(owner.tenantId);
+    const specs = meterSpecs(await h.deps.resolver.catalog());
+    expect(specs.length).toBeGreaterThan(5);
+    expect(sent.line_items).toHaveLength(specs.length);
+    expect(new Set(sent.line_items.map((l) => l.price)).size).toBe(specs.length);
+    const anchor = Number(sent.subscription_data.billing_cycle_anchor);
+    const now = new Date();
+    expect(anchor).toBe(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1) / 1000);
+    expect(sent.subscription_data.description).toMatch(/beyond your plan's monthly included units/);
+    expect(sent.success_url).toBe('http://localhost:8787/billing?checkout=success');
+  });
+
+  it('makes exactly one customer when two checkouts race', async () => {
+    const owner = await newOwner(h);
+    const [a, b] = await Promise.all([
+      h.call('/account/billing/checkout', { key: owner.token, method: 'POST' }),
+      h.call('/account/billing/checkout', { key: owner.token, method: 'POST' }),
+    ]);
+    expect([a.status, b.status], `${await a.clone().text()} ${await b.clone().text()}`).toEqual([201, 201]);
+    const mine = fake
+      .liveCustomers()
+      .filter((c) => (c.metadata as Record<string, string>).tenant_id === owner.tenantId);
+    expect(mine).toHaveLength(1);
+    const [first, second] = checkoutRequests().slice(-2);
+    expect(first!.body.customer).toBe(mine[0]!.id);
+    expect(second!.body.customer).toBe(mine[0]!.id);
+    expect((await h.stores.billing.getAccount(owner.tenantId))?.customerId).toBe(mine[0]!.id);
+  });
+
+  it('keeps one customer even when Stripe has forgotten the idempotency key: the second is deleted', async () => {
+    const owner = await newOwner(h);
+    const tenant = (await h.stores.tenants.get(owner.tenantId))!;
+    const first = await ensureCustomer(h.deps.billing, tenant);
+    // A day later Stripe no longer knows the key; a stale read makes the platform ask again.
+    fake.forgetIdempotencyKeys();
+    const realGet = h.stores.billing.getAccount.bind(h.stores.billing);
+    let reads = 0;
+    h.stores.billing.getAccount = async (id) => (reads++ === 0 ? undefined : realGet(id));
+    try {
+      const second = await ensureCustomer(h.deps.billing, tenant);
+      expect(second).toEqual(first);
+    } finally {
+      h.stores.billing.getAccount = realGet;
+    }
+    const all = [...fake.customers.values()].filter(
+      (c) => (c.metadata as Record<string, string>).tenant_id === owner.tenantId,
+    );
+    expect(all).toHaveLength(2);
+    expect(all.filter((c) => !c.deleted)).toHaveLength(1);
+  });
+
+  it('is for owners and the billing role only', async () => {
+    const owner = await newOwner(h);
+    const developer = await addMember(h, owner, 'developer');
+    await expectError(
+      await h.call('/account/billing/checkout', { key: developer.token, method: 'POST' }),
+      403,
+      'forbidden',
+    );
+    await expectError(await h.call('/account/billing', { key: developer.token }), 403, 'forbidden');
+    const billing = await addMember(h, owner, 'billing');
+    expect((await h.call('/account/billing/checkout', { key: billing.token, method: 'POST' })).status).toBe(
+      201,
+    );
+  });
+
+  it('refuses a second subscription (409), and the portal manages the first', async () => {
+    const owner = await newOwner(h);
+    await subscribe(h, fake, owner);
+    await expectError(
+      await h.call('/account/billing/checkout', { key: owner.token, method: 'POST' }),
+      409,
+      'conflict',
+    );
+    const portal = await h.call('/account/billing/portal', { key: owner.token, method: 'POST' });
+    expect(portal.status).toBe(201);
+    expect(await json(portal)).toMatchObject({
+      object: 'portal_session',
+      url: expect.stringMatching(/^https:\/\/billing\.stripe\.test\//),
+    });
+    const sent = fake.requests.filter((r) => r.path === '/v1/billing_portal/sessions').at(-1)!;
+    expect(sent.body.return_url).toBe('http://localhost:8787/billing');
+    expect(await h.stores.tenants.get(owner.tenantId)).toMatchObject({ plan: 'payg', status: 'active' });
+  });
+
+  it('answers 503 when Stripe is down, and changes nothing', async () => {
+    const owner = await newOwner(h);
+    fake.failNext(3, 500, { path: /customers/ });
+    const res = await h.call('/account/billing/checkout', { key: owner.token, method: 'POST' });
+    fake.clearFaults();
+    const error = await expectError(res, 503, 'billing_unavailable');
+    expect(error.message).toMatch(/Stripe did not answer/);
+    expect(res.headers.get('retry-after')).toBe('30');
+    expect(await h.stores.billing.getAccount(owner.tenantId)).toBeUndefined();
+  });
+});
+
+describe('GET /account/billing', () => {
+  it('shows plan, status, running cost by version, the ledger preview and Stripe invoices', async () => {
+    const owner = await newOwner(h);
+    const { customerId } = await subscribe(h, fake, owner);
+    fake.addInvoice(customerId, { totalCents: 1234 });
+    const res = await h.call('/account/billing', { key: owner.token });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const body = await json<BillingBody>(res);
+    expect(body).toMatchObject({
+      object: 'billing',
+      connected: true,
+      message: null,
+      plan: { id: 'payg', name: 'Pay as you go', bills_overage: true },
+      status: 'active',
+      tenant_status: 'active',
+      grace_ends_at: null,
+      running_cost: { total_usd: '0.000000000', by_version: [] },
+      invoice_preview: { lines: [], subtotal_usd: '0.000000000', total_due_usd: '0.00' },
+    });
+    expect(body.invoices).toEqual([
+      expect.objectContaining({ number: expect.stringMatching(/^TG-/), total: '12.34', status: 'paid' }),
+    ]);
+  });
+
+  it('shows no invoices (and says why) when Stripe does not answer', async () => {
+    const owner = await newOwner(h);
+    await subscribe(h, fake, owner);
+    fake.failNext(3, 500, { path: /invoices/ });
+    const body = await json<BillingBody>(await h.call('/account/billing', { key: owner.token }));
+    fake.clearFaults();
+    expect(body.invoices).toBeNull();
+    expect(body.message).toMatch(/Stripe did not answer/);
+  });
+});
+
+describe('billing before `billing:setup`', () => {
+  it('refuses Checkout with 503 and does not make a customer', async () => {
+    const bare = await billingHarness({ setup: false });
+    try {
+      const owner = await newOwner(bare.h);
+      await expectError(
+        await bare.h.call('/account/billing/checkout', { key: owner.token, method: 'POST' }),
+        503,
+        'billing_unavailable',
+      );
+      expect(bare.fake.liveCustomers()).toHaveLength(0);
+    } finally {
+      await bare.fake.stop();
+    }
+  });
+});
+
+describe('ledger-only billing (no Stripe key)', () => {
+  let ledger: Harness;
+  beforeAll(async () => {
+    ledger = await createHarness();
+  });
+
+  it('shows the preview and says billing is not connected', async () => {
+    const owner = await newOwner(ledger);
+    const body = await json<BillingBody>(await ledger.call('/account/billing', { key: owner.token }));
+    expect(body).toMatchObject({
+      connected: false,
+      status: 'none',
+      plan: { id: 'free', bills_overage: false },
+      invoices: null,
+    });
+    expect(body.message).toMatch(/not connected/);
+    expect(body.invoice_preview.note).toMatch(/nothing is due/);
+  });
+
+  it('answers Checkout and the portal with 409 billing_not_connected', async () => {
+    const owner = await newOwner(ledger);
+    await expectError(
+      await ledger.call('/account/billing/checkout', { key: owner.token, method: 'POST' }),
+      409,
+      'billing_not_connected',
+    );
+    await expectError(
+      await ledger.call('/account/billing/portal', { key: owner.token, method: 'POST' }),
+      409,
+      'billing_not_connected',
+    );
+  });
+});

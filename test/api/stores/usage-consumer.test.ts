@@ -1,0 +1,159 @@
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+} from '@aws-sdk/client-dynamodb-streams';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { tableNames } from '#shared/db/tables';
+import { newId } from '#shared/ids';
+import { reconcileMonth } from '#shared/metering/reconcile';
+import { UsageConsumer, type UsageStreamRecord } from '#shared/metering/usage-consumer';
+import type { UsageEvent } from '#shared/metering/usage-store';
+import { createHarness, type Harness } from '../../support/harness';
+
+const AT = '2026-08-20T10:00:00.000Z';
+
+const event = (tenantId: string, i: number): UsageEvent => ({
+  requestId: newId('req', Date.parse(AT) + i),
+  tenantId,
+  // Many keys: many aggregate items, so a batch takes several transactions.
+  keyId: `key_${i % 7}`,
+  model: 'sentiment',
+  version: 'v1',
+  units: { input_tokens: i + 1 },
+  costNanoUsd: (i + 1) * 100,
+  priceBook: 'pb',
+  latencyMs: 2,
+  status: 'succeeded',
+  at: AT,
+});
+
+class Crash extends Error {}
+
+/**
+ * The stream consumer against DynamoDB Local's real stream: every change applied exactly once,
+ * whatever the batches look like on retry, and whatever is cut off mid-batch.
+ */
+describe('the usage stream consumer', () => {
+  let h: Harness;
+  let streams: DynamoDBStreamsClient;
+  let shardRecords: () => Promise<{ shardId: string; records: UsageStreamRecord[] }[]>;
+
+  beforeAll(async () => {
+    h = await createHarness();
+    const names = tableNames(h.config.STAGE);
+    streams = new DynamoDBStreamsClient({
+      region: 'us-east-1',
+      endpoint: inject('dynamoEndpoint'),
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const arn = (await h.stores.dynamo.client.send(new DescribeTableCommand({ TableName: names.usage })))
+      .Table!.LatestStreamArn!;
+    // Everything the stream holds now, per shard, from its start (as a replay would deliver it).
+    shardRecords = async () => {
+      const shards = (await streams.send(new DescribeStreamCommand({ StreamArn: arn }))).StreamDescription!
+        .Shards!;
+      const out = [];
+      for (const s of shards) {
+        const it = await streams.send(
+          new GetShardIteratorCommand({
+            StreamArn: arn,
+            ShardId: s.ShardId,
+            ShardIteratorType: 'TRIM_HORIZON',
+          }),
+        );
+        const page = await streams.send(
+          new GetRecordsCommand({ ShardIterator: it.ShardIterator, Limit: 1000 }),
+        );
+        out.push({ shardId: s.ShardId!, records: (page.Records ?? []) as UsageStreamRecord[] });
+      }
+      return out;
+    };
+  });
+
+  it('a batch cut off mid-way and replayed (whole, then bisected) leaves aggregates equal to the events', async () => {
+    const tenantId = newId('ten');
+    const events = Array.from({ length: 40 }, (_, i) => event(tenantId, i));
+    for (const e of events) await h.stores.usage.record(e);
+    // A void (a model call that failed after its record was written) and a record written twice.
+    expect(await h.stores.usage.void(tenantId, events[3]!.requestId)).toBe(true);
+    expect(await h.stores.usage.record(events[5]!)).toBe('duplicate');
+
+    const names = tableNames(h.config.STAGE);
+    let commits = 0;
+    const crashing = new UsageConsumer(h.stores.dynamo.doc, names, {
+      maxItems: 4,
+      afterCommit: () => {
+        if (++commits === 3) throw new Crash('the consumer dies after its third transaction');
+      },
+    });
+    const batches = await shardRecords();
+    const total = batches.reduce((n, b) => n + b.records.length, 0);
+    expect(total).toBeGreaterThanOrEqual(41);
+    // The first attempt dies part-way through the batch.
+    await expect(
+      (async () => {
+        for (const b of batches) await crashing.apply(b.shardId, b.records);
+      })(),
+    ).rejects.toBeInstanceOf(Crash);
+
+    // The event source mapping retries it, then bisects it: halves, in order, then the whole again.
+    const consumer = new UsageConsumer(h.stores.dynamo.doc, names, { maxItems: 4 });
+    for (const b of batches) {
+      const half = Math.ceil(b.records.length / 2);
+      const first = await consumer.apply(b.shardId, b.records.slice(0, half));
+      await consumer.apply(b.shardId, b.records.slice(half));
+      const again = await consumer.apply(b.shardId, b.records);
+      expect(first.skipped).toBeGreaterThan(0);
+      expect(again).toMatchObject({ applied: 0, skipped: b.records.length });
+    }
+
+    const rows = await h.stores.usage.listDaily(tenantId, '2026-08-20', '2026-08-20');
+    const billed = events.filter((_, i) => i !== 3);
+    const sum = (f: (e: UsageEvent) => number) => billed.reduce((a, e) => a + f(e), 0);
+    expect(rows.reduce((a, r) => a + r.requests, 0)).toBe(billed.length);
+    expect(rows.reduce((a, r) => a + r.inputTokens, 0)).toBe(sum((e) => e.units.input_tokens ?? 0));
+    expect(rows.reduce((a, r) => a + r.costNanoUsd, 0)).toBe(sum((e) => e.costNanoUsd));
+    // The ledger's own check agrees: daily rows and the tenant's month total, to the unit.
+    const check = await reconcileMonth(h.stores.usage, tenantId, '2026-08', h.stores.platformUsage);
+    expect(check).toMatchObject({ events: billed.length, differences: [] });
+    const platform = await h.stores.platformUsage.daily('2026-08-20', '2026-08-20');
+    expect(platform.find((p) => p.model === 'sentiment')?.requests).toBeGreaterThanOrEqual(billed.length);
+  });
+
+  it('an open stream record counts only once closed, and a close moves the aggregates by what changed', async () => {
+    const tenantId = newId('ten');
+    const open: UsageEvent = {
+      ...event(tenantId, 0),
+      model: 'chat',
+      version: 'tiny-1',
+      units: { input_tokens: 5, output_tokens: 32 },
+      costNanoUsd: 3_700,
+      status: 'open',
+      expiresAt: '2026-08-20T10:05:00.000Z',
+    };
+    await h.stores.usage.record(open);
+    await h.drainUsage();
+    expect(await h.stores.usage.listDaily(tenantId, '2026-08-20', '2026-08-20')).toEqual([]);
+    // Its allowance grows while it streams; a close from the wrong allowance is refused.
+    const grown = { ...open, units: { input_tokens: 5, output_tokens: 64 }, costNanoUsd: 6_900 };
+    expect(await h.stores.usage.advance(open, open, grown)).toBe(true);
+    expect(await h.stores.usage.advance(open, open, { ...grown, status: 'succeeded' })).toBe(false);
+    const closed = { ...grown, units: { input_tokens: 5, output_tokens: 40 }, costNanoUsd: 4_500 };
+    expect(await h.stores.usage.advance(open, grown, { ...closed, status: 'succeeded' })).toBe(true);
+    await h.drainUsage();
+    expect(await h.stores.usage.listDaily(tenantId, '2026-08-20', '2026-08-20')).toMatchObject([
+      { requests: 1, inputTokens: 5, outputTokens: 40, costNanoUsd: 4_500 },
+    ]);
+    expect(await h.stores.usage.listEvents(tenantId)).toHaveLength(1);
+  });
+
+  it('says how fresh the aggregates are: through the last change applied, or the last time it was caught up', async () => {
+    await h.drainUsage();
+    const checkpoints = await h.stores.usageConsumer.checkpoints();
+    expect(checkpoints.length).toBeGreaterThan(0);
+    for (const c of checkpoints) expect(c.seq).toEqual(expect.any(String));
+  });
+});
