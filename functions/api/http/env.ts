@@ -43,7 +43,7 @@ export interface ApiDeps {
   quotas: QuotaStore;
   /** Admits /v1 requests from this instance's quota leases, or by a reservation each. */
   admission: QuotaAdmission;
-  /** Usage across tenants (operators), written beside every usage event. */
+  /** Usage across tenants (operators), kept by the usage consumer from the usage stream. */
   platformUsage: PlatformUsageStore;
   /** How fresh the usage aggregates are (the stream consumer's checkpoints, cached ~1 s per instance). */
   usageFreshness: UsageFreshness;
