@@ -50,8 +50,10 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
-          // Each file starts real processes (java, the model runtime); two at once is what 2 cores hold.
-          maxWorkers: 2,
+          // Each file starts real processes (java, the model runtime, vision models): one file at a
+          // time. Two at once starved each other on 2 cores (stack start-ups and model calls timed
+          // out), which made failures of the machine look like failures of the code.
+          maxWorkers: 1,
         },
       },
       {
