@@ -135,10 +135,10 @@ function forkRuntime(options: RuntimeProcessOptions): Promise<RuntimeProcess> {
     const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
       fail(`exited before it was ready (code ${code}, signal ${signal})`);
     const onError = (error: Error) => fail(`could not be started: ${error.message}`);
-    const timer = setTimeout(
-      () => fail(`was not ready within ${options.readyTimeoutMs ?? 30_000} ms`),
-      options.readyTimeoutMs ?? 30_000,
-    );
+    // Listening takes a few seconds; on a loaded 2-core machine (tests starting several stacks)
+    // it has taken over 30 s, so the bound is generous: it only turns a hang into an error.
+    const listenTimeoutMs = options.readyTimeoutMs ?? 90_000;
+    const timer = setTimeout(() => fail(`was not ready within ${listenTimeoutMs} ms`), listenTimeoutMs);
     function cleanup(): void {
       clearTimeout(timer);
       child.off('message', onMessage);
