@@ -39,3 +39,29 @@ export async function decodeWith<T>(bytes: Buffer, pipeline: (img: Sharp) => Pro
 export function toCleanPng(bytes: Buffer): Promise<Buffer> {
   return decodeWith(bytes, (img) => img.rotate().png({ compressionLevel: 1 }).toBuffer());
 }
+
+/**
+ * A re-encoded PNG of at most `maxPixels` (aspect kept), and the factor that takes its coordinates
+ * back to the caller's image. A model whose cost grows with the pixels it reads (PP-OCR's detection
+ * runs on the whole image: 25 s for a blank 4096x4096 here) then costs what this size costs, whatever
+ * the upload; the header-only read comes first, so a small image is never decoded twice.
+ */
+export async function toPngWithin(
+  bytes: Buffer,
+  maxPixels: number,
+): Promise<{ png: Buffer; scaleX: number; scaleY: number }> {
+  const meta = await decodeWith(bytes, (img) => img.metadata());
+  const pixels = (meta.width ?? 0) * (meta.height ?? 0);
+  if (!(pixels > maxPixels)) return { png: await toCleanPng(bytes), scaleX: 1, scaleY: 1 };
+  const factor = Math.sqrt(maxPixels / pixels);
+  // EXIF orientations 5-8 turn the image a quarter: its upright width is the stored height.
+  const turned = (meta.orientation ?? 1) >= 5;
+  const uprightWidth = turned ? meta.height! : meta.width!;
+  const uprightHeight = turned ? meta.width! : meta.height!;
+  const width = Math.max(1, Math.floor(uprightWidth * factor));
+  const height = Math.max(1, Math.floor(uprightHeight * factor));
+  const png = await decodeWith(bytes, (img) =>
+    img.rotate().resize(width, height, { fit: 'fill' }).png({ compressionLevel: 1 }).toBuffer(),
+  );
+  return { png, scaleX: uprightWidth / width, scaleY: uprightHeight / height };
+}
