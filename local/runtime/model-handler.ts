@@ -34,13 +34,20 @@ export type ModelHandler = {
   readiness?(): Readiness;
   /** Fault injection for tests (only reachable when the runtime runs with RUNTIME_FAULTS=1). */
   injectCrash?(): void;
-  /** Counters of the model's own work (calls it holds, cancelled, recycled), for the runtime's `/state`. */
-  activity?(): Record<string, number>;
 };
 
 /** The request body is not something the model accepts (the model's own "400"). */
 export class ModelInputError extends Error {
   override name = 'ModelInputError';
+}
+
+/**
+ * What runs the model is not installed (its weights are not downloaded): no retry helps until
+ * someone installs it. Answered as SageMaker answers a variant that is not deployed (400
+ * ValidationError), with the install command in the message.
+ */
+export class ModelNotInstalledError extends Error {
+  override name = 'ModelNotInstalledError';
 }
 
 /** The model is not loaded (its weights are missing or it is restarting): SageMaker's 429 ModelNotReadyException. */

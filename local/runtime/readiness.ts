@@ -27,14 +27,25 @@ export function registryReadiness(registry: EndpointRegistry): {
 }
 
 /**
- * The runtime's answer for a model that cannot serve yet: 429 ModelNotReadyException while it
- * (re)loads, as SageMaker answers it; a model that could not be loaded at all is a model failure.
+ * The runtime's answer for a model that cannot serve yet: 400 ValidationError when it is not
+ * installed; 429 ModelNotReadyException while it (re)loads, as SageMaker answers it; a model that
+ * could not be loaded at all is a model failure.
  */
 export function notReadyAnswer(
   endpointName: string,
   variant: string,
   handler: ModelHandler,
 ): { status: number; errorType: string; message: string; extra?: Record<string, unknown> } | undefined {
+  const missing = handler.unavailable?.();
+  if (missing) {
+    // As SageMaker answers a variant that is not deployed: the gateway tells the caller, once,
+    // that retrying will not help (a 429 here would read as "loading" and be retried for ever).
+    return {
+      status: 400,
+      errorType: 'ValidationError',
+      message: `Target variant ${variant} of endpoint ${endpointName} is not installed: ${missing}`,
+    };
+  }
   const readiness = handler.readiness?.();
   if (!readiness || readiness.state === 'ready') return undefined;
   if (readiness.state === 'loading') {

@@ -1,5 +1,10 @@
 import type http from 'node:http';
-import { type ModelHandler, ModelInputError, ModelNotReadyError } from './model-handler';
+import {
+  type ModelHandler,
+  ModelInputError,
+  ModelNotInstalledError,
+  ModelNotReadyError,
+} from './model-handler';
 import { notReadyAnswer } from './readiness';
 
 /**
@@ -65,6 +70,7 @@ export function asModelFailure(scope: ErrorScope, endpointName: string, error: u
   if (error instanceof HttpError) return error;
   if (error instanceof ModelInputError) return modelError(scope, endpointName, 400, error.message);
   if (error instanceof ModelNotReadyError) return new HttpError(429, 'ModelNotReadyException', error.message);
+  if (error instanceof ModelNotInstalledError) return new HttpError(400, 'ValidationError', error.message);
   return modelError(scope, endpointName, 500, error instanceof Error ? error.message : String(error));
 }
 

@@ -3,12 +3,20 @@ import {
   PutCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { conditionHeld, ifConditionFails } from '../db/conditions';
 import { entity, fieldsOf } from '../db/entity';
 import { keys } from '../db/keys';
 import { type Item, queryAll } from '../db/query';
-import type { Catalog, CatalogEntry, CatalogSource, ModelDefinition, ModelVersion } from './types';
+import type {
+  Catalog,
+  CatalogEntry,
+  CatalogSource,
+  ModelDefinition,
+  ModelVersion,
+  VersionAvailability,
+} from './types';
 
 export type CatalogWriteResult = 'written' | 'conflict';
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -41,6 +49,30 @@ export class CatalogStore implements CatalogSource {
 
   async putVersionIfAbsent(version: ModelVersion): Promise<boolean> {
     return this.putIfAbsent(versionItem(version));
+  }
+
+  /**
+   * Records whether what runs a version is installed (`null`: it is). Not an operator's change (no
+   * revision, no audit): the installer reports a fact about the deployment. Answers false when the
+   * version does not exist.
+   */
+  async setAvailability(model: string, version: string, availability: VersionAvailability | null) {
+    return conditionHeld(
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: versionEntity.key(model, version),
+          ConditionExpression: 'attribute_exists(pk)',
+          ...(availability
+            ? {
+                UpdateExpression: 'SET #a = :a',
+                ExpressionAttributeNames: { '#a': 'availability' },
+                ExpressionAttributeValues: { ':a': availability },
+              }
+            : { UpdateExpression: 'REMOVE #a', ExpressionAttributeNames: { '#a': 'availability' } }),
+        }),
+      ),
+    );
   }
 
   async load(): Promise<Catalog> {

@@ -58,6 +58,20 @@ export interface ModelVersion {
   endpointName: string;
   variant: string;
   limits: VersionLimits;
+  /**
+   * Set while the version cannot answer because what runs it is not installed (weights not
+   * downloaded, endpoint not deployed); absent when it is. Written by whatever installs models
+   * (locally `npm start`, from the runtime's own report), never by an operator's catalog change.
+   */
+  availability?: VersionAvailability | null;
+}
+
+/** Why a version cannot answer, and the command that installs it. */
+export interface VersionAvailability {
+  state: 'not_installed';
+  reason: string;
+  /** The command that installs it, when there is one. */
+  install?: string;
 }
 
 export interface CatalogEntry {

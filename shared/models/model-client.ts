@@ -1,5 +1,12 @@
 /** Why a model call failed before it answered (see `ModelCallResult`). */
-export type FailureReason = 'timeout' | 'unavailable' | 'busy' | 'loading' | 'rejected' | 'model_error';
+export type FailureReason =
+  | 'timeout'
+  | 'unavailable'
+  | 'busy'
+  | 'loading'
+  | 'not_installed'
+  | 'rejected'
+  | 'model_error';
 
 /** One call to a hosted model version. */
 export interface ModelInvocation {
@@ -17,7 +24,8 @@ export type ModelCallResult =
       ok: false;
       /**
        * `timeout`: no answer in time. `unavailable`: not reachable. `busy`: at capacity, try again.
-       * `loading`: the version is (re)loading its model, try again shortly. `model_error`: it
+       * `loading`: the version is (re)loading its model, try again shortly. `not_installed`: the
+       * endpoint or variant does not exist, or its weights are not installed: retrying cannot help. `model_error`: it
        * answered with an error or garbage. `rejected`: the model refused the request as invalid (its
        * own 400: a prompt longer than its context, an image that does not decode); `detail` is the
        * model's message.

@@ -24,6 +24,7 @@ export interface SageMakerOptions {
 
 const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET']);
 const utf8 = new TextDecoder();
+const NOT_INSTALLED = /^(Endpoint|Target variant) \S+ .*(not found|is not installed)/;
 
 type Failure = Extract<ModelCallResult, { ok: false }>;
 
@@ -48,6 +49,12 @@ function classify(err: unknown, timedOut: boolean, timeoutMs: number, latencyMs:
   if (e.$metadata === undefined) {
     // Not an answer from the service at all: the connection failed.
     return { ok: false, reason: 'unavailable', detail: e.code ?? e.name, latencyMs };
+  }
+  // SageMaker's answer for an endpoint or variant that is not deployed (`Endpoint x of account y
+  // not found.`, `Target variant v not found for endpoint x`), and the local runtime's for a
+  // variant whose weights are not installed: no retry can change it.
+  if (e.name === 'ValidationError' && NOT_INSTALLED.test(e.message)) {
+    return { ok: false, reason: 'not_installed', detail: e.message, latencyMs };
   }
   if (e.name === 'ModelError' && e.OriginalStatusCode === 400) {
     return { ok: false, reason: 'rejected', detail: e.OriginalMessage ?? e.message, latencyMs };

@@ -20,6 +20,15 @@ describe('SageMakerModelClient: InvokeEndpoint timeouts and sockets', () => {
       req.on('end', () => {
         const name = /\/endpoints\/([^/]+)\//.exec(req.url ?? '')?.[1] ?? '';
         if (name === 'reset') return req.socket.destroy();
+        const validation = (message: string) => {
+          res.writeHead(400, { 'content-type': 'application/json', 'x-amzn-errortype': 'ValidationError' });
+          res.end(JSON.stringify({ message }));
+        };
+        // SageMaker's own answers for an endpoint or a variant that is not deployed, and another ValidationError.
+        if (name === 'missing') return validation(`Endpoint missing of account 123456789012 not found.`);
+        if (name === 'no-variant')
+          return validation('Target variant v1 not found for endpoint no-variant of account 123456789012.');
+        if (name === 'bad-body') return validation('Request body is larger than 100 bytes.');
         const delay = Number(/^delay-(\d+)$/.exec(name)?.[1] ?? 0);
         setTimeout(() => {
           res.writeHead(200, { 'content-type': 'application/json' });
@@ -53,6 +62,12 @@ describe('SageMakerModelClient: InvokeEndpoint timeouts and sockets', () => {
 
   it('a reset connection is unavailable, not a timeout', async () => {
     expect(await call('reset', 5_000)).toMatchObject({ ok: false, reason: 'unavailable' });
+  });
+
+  it('an endpoint or variant that is not deployed is `not_installed` (no retry helps); another ValidationError is not', async () => {
+    expect(await call('missing', 2_000)).toMatchObject({ ok: false, reason: 'not_installed' });
+    expect(await call('no-variant', 2_000)).toMatchObject({ ok: false, reason: 'not_installed' });
+    expect(await call('bad-body', 2_000)).toMatchObject({ ok: false, reason: 'model_error' });
   });
 
   it('calls with different timeouts share one keep-alive connection', async () => {

@@ -56,6 +56,8 @@ export async function resolveTarget(c: Context<AppEnv>, ref: string, task: Model
   c.header('x-model-version', served);
   c.set('modelVersion', served);
   for (const [name, value] of Object.entries(deprecationHeaders(r.version))) c.header(name, value);
+  // Known to be missing: refused before any limit is touched or the model is called.
+  if (r.version.availability) throw notInstalled(r.version, served);
   return { version: r.version, served };
 }
 
@@ -122,13 +124,17 @@ export function modelCallFailed(
       `The model ${target.served} did not answer within ${timeoutMs} ms. You were not billed.`,
     );
   }
+  if (result.reason === 'not_installed') return notInstalled(target.version, target.served);
   if (result.reason === 'busy' || result.reason === 'loading') {
+    // A loading model is back within seconds (a worker restart, a first load); one that can never
+    // load is `failed` in the runtime (a model error) and one not installed is `not_installed`, so
+    // this never becomes a retry loop without end.
     return new ApiError(
       result.reason === 'busy' ? 'model_busy' : 'model_loading',
       result.reason === 'busy'
         ? `The model ${target.served} is at capacity. You were not billed; retry after a second.`
         : `The model ${target.served} is loading. You were not billed; retry in a few seconds.`,
-      { headers: { 'retry-after': result.reason === 'busy' ? '1' : '5' } },
+      { headers: { 'retry-after': result.reason === 'busy' ? '1' : '5', 'x-should-retry': 'true' } },
     );
   }
   if (result.reason === 'unavailable') {
@@ -138,6 +144,23 @@ export function modelCallFailed(
     );
   }
   return new ApiError('model_error', `The model ${target.served} failed to answer. You were not billed.`);
+}
+
+/**
+ * A version that is listed but cannot answer: its weights or its endpoint are not installed. One
+ * clear answer that names the fix; `x-should-retry: false` and no `Retry-After`, so the official
+ * SDKs make exactly one request (a retry cannot install anything).
+ */
+export function notInstalled(version: ModelVersion, served: string): ApiError {
+  const why = version.availability?.reason ? ` (${version.availability.reason})` : '';
+  const install = version.availability?.install
+    ? `, or an operator installs it with \`${version.availability.install}\``
+    : ', or an operator deploys it';
+  return new ApiError(
+    'model_not_installed',
+    `The model ${served} is not installed here${why}. You were not billed, and retrying will not help: call an available version (GET /v1/models says which)${install}.`,
+    { param: 'model', headers: { 'x-should-retry': 'false' } },
+  );
 }
 
 /** A garbled answer from the model is the model's failure, not the caller's. */

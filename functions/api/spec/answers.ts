@@ -46,6 +46,7 @@ export const errorsOf = {
     'model_unavailable',
     'model_busy',
     'model_loading',
+    'model_not_installed',
     'model_timeout',
     'store_unavailable',
   ],
@@ -80,6 +81,8 @@ const SHOULD_RETRY: readonly ErrorCode[] = [
   'quota_exceeded',
   'spend_cap_reached',
   'store_unavailable',
+  'model_loading',
+  'model_not_installed',
 ];
 
 const STATUS_TEXT: Record<number, string> = {

@@ -176,6 +176,12 @@ export const errorDocs = {
     meaning: 'the model is loading (not billed); retry after `Retry-After`',
     message: 'The model chat@tiny-1 is loading. You were not billed; retry in a few seconds.',
   },
+  model_not_installed: {
+    meaning:
+      'the version is listed but its weights or endpoint are not installed (not billed; `x-should-retry: false`, retrying will not help: call an available version, `available` in GET /v1/models)',
+    message:
+      'The model chat@smollm2-135m is not installed here (its weights are not downloaded). You were not billed, and retrying will not help: call an available version (GET /v1/models says which), or an operator installs it with `npm run models:pull -- HuggingFaceTB/SmolLM2-135M-Instruct`.',
+  },
   email_unavailable: {
     meaning: 'the email could not be sent; try again in a few minutes',
     message: 'The email could not be sent; try again in a few minutes.',

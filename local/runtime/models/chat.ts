@@ -1,8 +1,8 @@
-import { access } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { type ModelHandler, ModelInputError, ModelNotReadyError } from '../model-handler';
+import { type ModelHandler, ModelInputError, ModelNotInstalledError, type Readiness } from '../model-handler';
 import type {
   ChatAnswer,
   ChatRequest,
@@ -28,7 +28,9 @@ export type ChatModelOptions = {
   prepare?: () => Promise<void>;
   /**
    * A model whose folder may be absent (weights pulled only when online): the runtime starts
-   * without it and calls answer ModelNotReadyException, naming the command that fetches it.
+   * without it and calls answer "not installed", naming the command that fetches it. Once the
+   * folder appears (a download renames it into place whole) the model loads on the next call or
+   * `/ping`, and answers "loading" meanwhile.
    */
   optional?: { pullHint: string };
   /** ONNX intra-op threads per generation step; 1 suits small models on small machines. */
@@ -58,6 +60,8 @@ export function createChatModel(options: ChatModelOptions): ModelHandler & { res
   let worker: Worker | null = null;
   let ready: Promise<Worker> | null = null;
   let unavailable: string | null = null;
+  let checkedAt = 0;
+  let state: Readiness = { state: 'ready' };
   let closed = false;
   let restarts = 0;
   let lastStart = 0;
@@ -128,7 +132,8 @@ export function createChatModel(options: ChatModelOptions): ModelHandler & { res
     onDelta: Pending['onDelta'],
     signal?: AbortSignal,
   ): Promise<ChatAnswer> {
-    if (unavailable) throw new ModelNotReadyError(unavailable);
+    const why = missing();
+    if (why) throw new ModelNotInstalledError(why);
     const w = await (ready ?? start());
     signal?.throwIfAborted();
     const id = nextId++;
@@ -148,19 +153,40 @@ export function createChatModel(options: ChatModelOptions): ModelHandler & { res
   }
 
   const encoder = new TextEncoder();
+  const onnxFile = config.dtype === 'q8' ? 'model_quantized.onnx' : 'model.onnx';
+  const installed = () =>
+    existsSync(join(options.modelsRoot, options.modelId, 'config.json')) &&
+    existsSync(join(options.modelsRoot, options.modelId, 'onnx', onnxFile));
+
+  /** Why it cannot serve; looks for the weights again at most once a second while they are missing. */
+  function missing(): string | undefined {
+    if (!unavailable) return undefined;
+    if (Date.now() - checkedAt < 1_000) return unavailable;
+    checkedAt = Date.now();
+    if (!installed()) return unavailable;
+    unavailable = null;
+    state = { state: 'loading' };
+    start().then(
+      () => {
+        state = { state: 'ready' };
+      },
+      (error: Error) => {
+        state = { state: 'failed', reason: error.message };
+      },
+    );
+    return undefined;
+  }
 
   return {
     name: `chat:${options.modelId}`,
     restarts: () => restarts,
-    unavailable: () => unavailable ?? undefined,
+    unavailable: missing,
+    readiness: () => state,
     async load() {
-      if (options.optional) {
-        try {
-          await access(join(options.modelsRoot, options.modelId, 'config.json'));
-        } catch {
-          unavailable = `The weights of ${options.modelId} are not in the models folder. ${options.optional.pullHint}`;
-          return;
-        }
+      if (options.optional && !installed()) {
+        unavailable = `the weights of ${options.modelId} are not downloaded. ${options.optional.pullHint}`;
+        checkedAt = Date.now();
+        return;
       }
       await options.prepare?.();
       await start();

@@ -277,7 +277,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `model_busy` (the model is at capacity (not billed); retry after `Retry-After`); `model_loading` (the model is loading (not billed); retry after `Retry-After`). */
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `model_busy` (the model is at capacity (not billed); retry after `Retry-After`); `model_loading` (the model is loading (not billed); retry after `Retry-After`); `model_not_installed` (the version is listed but its weights or endpoint are not installed (not billed; `x-should-retry: false`, retrying will not help: call an available version, `available` in GET /v1/models)). */
                 503: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -621,7 +621,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `model_busy` (the model is at capacity (not billed); retry after `Retry-After`); `model_loading` (the model is loading (not billed); retry after `Retry-After`). */
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `model_busy` (the model is at capacity (not billed); retry after `Retry-After`); `model_loading` (the model is loading (not billed); retry after `Retry-After`); `model_not_installed` (the version is listed but its weights or endpoint are not installed (not billed; `x-should-retry: false`, retrying will not help: call an available version, `available` in GET /v1/models)). */
                 503: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -943,7 +943,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `model_busy` (the model is at capacity (not billed); retry after `Retry-After`); `model_loading` (the model is loading (not billed); retry after `Retry-After`). */
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `model_busy` (the model is at capacity (not billed); retry after `Retry-After`); `model_loading` (the model is loading (not billed); retry after `Retry-After`); `model_not_installed` (the version is listed but its weights or endpoint are not installed (not billed; `x-should-retry: false`, retrying will not help: call an available version, `available` in GET /v1/models)). */
                 503: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -1293,7 +1293,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `model_busy` (the model is at capacity (not billed); retry after `Retry-After`); `model_loading` (the model is loading (not billed); retry after `Retry-After`). */
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `model_busy` (the model is at capacity (not billed); retry after `Retry-After`); `model_loading` (the model is loading (not billed); retry after `Retry-After`); `model_not_installed` (the version is listed but its weights or endpoint are not installed (not billed; `x-should-retry: false`, retrying will not help: call an available version, `available` in GET /v1/models)). */
                 503: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -1424,7 +1424,10 @@ export interface paths {
                          *                 "max_image_bytes": null,
                          *                 "max_image_pixels": null,
                          *                 "timeout_ms": 10000
-                         *               }
+                         *               },
+                         *               "available": true,
+                         *               "unavailable_reason": null,
+                         *               "install_command": null
                          *             }
                          *           ]
                          *         },
@@ -1453,7 +1456,10 @@ export interface paths {
                          *             "max_image_bytes": null,
                          *             "max_image_pixels": null,
                          *             "timeout_ms": 10000
-                         *           }
+                         *           },
+                         *           "available": true,
+                         *           "unavailable_reason": null,
+                         *           "install_command": null
                          *         }
                          *       ]
                          *     }
@@ -4776,7 +4782,10 @@ export interface paths {
                          *                 "max_image_bytes": null,
                          *                 "max_image_pixels": null,
                          *                 "timeout_ms": 10000
-                         *               }
+                         *               },
+                         *               "available": true,
+                         *               "unavailable_reason": null,
+                         *               "install_command": null
                          *             }
                          *           ]
                          *         },
@@ -4805,7 +4814,10 @@ export interface paths {
                          *             "max_image_bytes": null,
                          *             "max_image_pixels": null,
                          *             "timeout_ms": 10000
-                         *           }
+                         *           },
+                         *           "available": true,
+                         *           "unavailable_reason": null,
+                         *           "install_command": null
                          *         }
                          *       ]
                          *     }
@@ -8233,7 +8245,7 @@ export interface components {
                  * @description What went wrong, for programs: each response lists the codes it can carry.
                  * @enum {string}
                  */
-                code: "invalid_json" | "invalid_request" | "model_not_found" | "invalid_signature" | "model_version_retired" | "invalid_image" | "missing_api_key" | "invalid_api_key" | "missing_credentials" | "invalid_credentials" | "invalid_token" | "token_expired" | "tenant_inactive" | "forbidden" | "email_not_verified" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_in_progress" | "billing_not_connected" | "email_token_expired" | "idempotency_key_reused" | "request_too_large" | "image_too_large" | "unsupported_media_type" | "rate_limited" | "rate_limit_requests" | "rate_limit_tokens" | "concurrency_limit" | "quota_exceeded" | "spend_cap_reached" | "internal_error" | "model_error" | "model_unavailable" | "store_unavailable" | "model_busy" | "model_loading" | "email_unavailable" | "billing_unavailable" | "model_timeout";
+                code: "invalid_json" | "invalid_request" | "model_not_found" | "invalid_signature" | "model_version_retired" | "invalid_image" | "missing_api_key" | "invalid_api_key" | "missing_credentials" | "invalid_credentials" | "invalid_token" | "token_expired" | "tenant_inactive" | "forbidden" | "email_not_verified" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_in_progress" | "billing_not_connected" | "email_token_expired" | "idempotency_key_reused" | "request_too_large" | "image_too_large" | "unsupported_media_type" | "rate_limited" | "rate_limit_requests" | "rate_limit_tokens" | "concurrency_limit" | "quota_exceeded" | "spend_cap_reached" | "internal_error" | "model_error" | "model_unavailable" | "store_unavailable" | "model_busy" | "model_loading" | "model_not_installed" | "email_unavailable" | "billing_unavailable" | "model_timeout";
                 /** @description The request field (or header) at fault, e.g. `messages[0].content`. */
                 param: string | null;
                 /** @description The `x-request-id` of the answer. */
@@ -8471,6 +8483,12 @@ export interface components {
                 max_image_pixels: number | null;
                 timeout_ms: number | null;
             };
+            /** @description false when what runs the version is not installed (weights not downloaded, endpoint not deployed): a call answers 503 `model_not_installed` at once, without retrying. */
+            available: boolean;
+            /** @description Why it is not available. */
+            unavailable_reason: string | null;
+            /** @description What an operator runs to install it, when there is such a command. */
+            install_command: string | null;
         };
         UsageResponse: {
             /** @enum {string} */

@@ -39,6 +39,15 @@ export const VersionSchema = z
       max_image_pixels: z.number().int().nullable(),
       timeout_ms: z.number().int().nullable(),
     }),
+    available: z.boolean().openapi({
+      description:
+        'false when what runs the version is not installed (weights not downloaded, endpoint not deployed): a call answers 503 `model_not_installed` at once, without retrying.',
+    }),
+    unavailable_reason: z.string().nullable().openapi({ description: 'Why it is not available.' }),
+    install_command: z
+      .string()
+      .nullable()
+      .openapi({ description: 'What an operator runs to install it, when there is such a command.' }),
   })
   .openapi('ModelVersion');
 
@@ -77,6 +86,9 @@ const sentimentV1 = {
   replacement: null,
   prices: [{ unit: 'input_tokens', usd: '0.100000000', per: 1_000_000 }],
   limits: { max_input_tokens: 8192, max_image_bytes: null, max_image_pixels: null, timeout_ms: 10_000 },
+  available: true,
+  unavailable_reason: null,
+  install_command: null,
 } as const satisfies z.infer<typeof VersionSchema>;
 
 export const modelExamples = {
@@ -124,6 +136,9 @@ export function presentVersion(v: ModelVersion) {
       max_image_pixels: v.limits.maxImagePixels ?? null,
       timeout_ms: v.limits.timeoutMs ?? null,
     },
+    available: !v.availability,
+    unavailable_reason: v.availability?.reason ?? null,
+    install_command: v.availability?.install ?? null,
   };
 }
 
