@@ -4,8 +4,10 @@ import { createOperator } from '../shared/accounts/operators';
 import { issueApiKey } from '../shared/auth/issue-api-key';
 import { generateSigningJwk } from '../shared/auth/sessions/signing-keys';
 import { loadConfig } from '../shared/config';
+import { tableNames } from '../shared/db/tables';
 import { isId } from '../shared/ids';
 import { reconcileMonth } from '../shared/metering/reconcile';
+import { repairMonth } from '../shared/metering/repair';
 import { seedCatalogIfAbsent } from './seed';
 import { localStateFile } from './stack';
 
@@ -25,9 +27,12 @@ const USAGE = `usage: npm run admin -- <command> [options]
       never overwriting operators' changes. npm start does this locally; run it once after a deploy.
   gen-jwks
       Prints a new ES256 JWK set for JWT_PRIVATE_JWKS (the cloud's session signing keys).
-  reconcile --tenant <ten_...> --month <YYYY-MM>
+  reconcile --tenant <ten_...> --month <YYYY-MM> [--repair]
       Recomputes the tenant's aggregates for the month from its usage events (the ledger) and
       prints every difference; exits 1 when there is one, 0 when the aggregates agree to the unit.
+      With --repair, sets each aggregate that differs to what the ledger says (each on the
+      condition that it has not changed since it was read; the operators' totals move with it),
+      then reconciles again: exits 0 when they now agree, 1 when one changed meanwhile (run again).
 
   --aws   use AWS's DynamoDB for STAGE (credentials from the environment) instead of a local one.
 `;
@@ -172,10 +177,17 @@ async function main(argv: string[]): Promise<number> {
     if (!tenantId || !isId(tenantId, 'ten')) throw new UsageError('reconcile needs --tenant ten_...');
     if (!month || !/^\d{4}-(0[1-9]|1[0-2])$/.test(month))
       throw new UsageError('reconcile needs --month YYYY-MM');
-    const stores = createStores(configFor(flags));
+    const config = configFor(flags);
+    const stores = createStores(config);
     try {
-      const result = await reconcileMonth(stores.usage, tenantId, month, stores.platformUsage);
+      let result = await reconcileMonth(stores.usage, tenantId, month, stores.platformUsage);
       process.stdout.write(`${JSON.stringify({ object: 'reconciliation', ...result })}\n`);
+      if (flags.has('repair') && result.differences.length > 0) {
+        const repair = await repairMonth(stores.dynamo.doc, tableNames(config.STAGE), result);
+        process.stdout.write(`${JSON.stringify({ object: 'repair', ...repair })}\n`);
+        result = await reconcileMonth(stores.usage, tenantId, month, stores.platformUsage);
+        process.stdout.write(`${JSON.stringify({ object: 'reconciliation', ...result })}\n`);
+      }
       if (result.differences.length > 0) {
         process.stderr.write(
           `${result.differences.length} difference(s) between the ledger and the aggregates of ${tenantId} in ${month}.\n`,

@@ -34,6 +34,8 @@ export type ModelHandler = {
   readiness?(): Readiness;
   /** Fault injection for tests (only reachable when the runtime runs with RUNTIME_FAULTS=1). */
   injectCrash?(): void;
+  /** Counters of the model's own work (calls it holds, cancelled, recycled), for the runtime's `/state`. */
+  activity?(): Record<string, number>;
 };
 
 /** The request body is not something the model accepts (the model's own "400"). */

@@ -25,6 +25,14 @@ export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
 // A path prefix in the client's `endpoint` is kept by the SDK, so match on the tail of the path.
 const INVOCATIONS = /\/endpoints\/([^/]+)\/invocations(-response-stream)?$/;
 const FAULT = /^\/faults\/([^/]+)\/([^/]+)\/crash$/;
+/** `tenant=<id>` in SageMaker's CustomAttributes (`key=value` pairs split by `;` or `,`). */
+const TENANT_ATTRIBUTE = /(?:^|[;,])\s*tenant=([^;,\s]{1,128})/;
+
+/** The tenant a call is queued for: the gateway names it in the custom attributes; '' when none. */
+export function tenantOf(headers: http.IncomingHttpHeaders): string {
+  const attributes = headers['x-amzn-sagemaker-custom-attributes'];
+  return (typeof attributes === 'string' && TENANT_ATTRIBUTE.exec(attributes)?.[1]) || '';
+}
 
 /**
  * The SageMaker Runtime `InvokeEndpoint` and `InvokeEndpointWithResponseStream` APIs over
@@ -96,10 +104,9 @@ export function createRuntimeServer(
         variant,
         config.capacity ?? options.capacity ?? DEFAULT_CAPACITY,
       );
+      const tenant = tenantOf(req.headers);
       // Turn away before buffering the body when the queue is already full: overload must stay cheap.
-      if (semaphore.inFlight >= semaphore.maxInFlight && semaphore.queued >= semaphore.maxQueue) {
-        throw busy(endpointName, variant);
-      }
+      if (semaphore.wouldRefuse(tenant)) throw busy(endpointName, variant);
 
       let body: Buffer;
       try {
@@ -119,12 +126,16 @@ export function createRuntimeServer(
         );
       }
 
-      if (!semaphore.tryAcquire() && !(await semaphore.acquire())) throw busy(endpointName, variant);
-      // The caller hanging up aborts the model's work: nobody would read the answer.
+      // The caller hanging up (the gateway's timeout, or its own client gone) takes the call out of
+      // the queue, or cancels the model's work: nobody would read the answer.
       const hangUp = new AbortController();
       res.once('close', () => {
         if (!res.writableFinished) hangUp.abort(new Error('the caller closed the connection'));
       });
+      if (!semaphore.tryAcquire(tenant) && !(await semaphore.acquire(tenant, hangUp.signal))) {
+        if (hangUp.signal.aborted) return;
+        throw busy(endpointName, variant);
+      }
       let result: unknown;
       try {
         // The caller gave up while queued: do not spend model time on an answer nobody reads.
@@ -148,7 +159,7 @@ export function createRuntimeServer(
       } catch (error) {
         throw asModelFailure(scope, endpointName, error);
       } finally {
-        semaphore.release();
+        semaphore.release(tenant);
       }
 
       const payload = JSON.stringify(result);
@@ -218,6 +229,29 @@ export function createRuntimeServer(
         return;
       }
       void invoke(req, res, match[1], requestId, started, match[2] !== undefined);
+      return;
+    }
+    if (path === '/state' && (req.method === 'GET' || req.method === 'HEAD')) {
+      // What each variant is doing now: its queue and the work its model holds. Counts only, no
+      // tenant: tests and operators check that nothing is left running after a call was given up.
+      const variants: Record<string, Record<string, number>> = {};
+      for (const [endpointName, config] of registry) {
+        for (const [variant, handler] of config.variants) {
+          const semaphore = semaphores.get(`${endpointName}\u0000${variant}`);
+          variants[`${endpointName}/${variant}`] = {
+            inFlight: semaphore?.inFlight ?? 0,
+            queued: semaphore?.queued ?? 0,
+            waitingTenants: semaphore?.waitingKeys ?? 0,
+            ...handler.activity?.(),
+          };
+        }
+      }
+      const payload = JSON.stringify({ variants });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(payload),
+      });
+      res.end(payload);
       return;
     }
     if (path === '/ping' || path.endsWith('/ping')) {

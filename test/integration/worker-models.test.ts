@@ -6,16 +6,24 @@ import {
 import { afterAll, describe, expect, it } from 'vitest';
 import { type RuntimeProcess, startRuntimeProcess } from '../../local/runtime/launcher';
 import { ModelInputError } from '../../local/runtime/model-handler';
-import { WorkerCrashedError, type WorkerEvent, WorkerModel } from '../../local/runtime/worker-model';
+import {
+  CallCancelledError,
+  WorkerCrashedError,
+  type WorkerEvent,
+  WorkerModel,
+} from '../../local/runtime/worker-model';
 import { b64, textPng } from '../support/images';
 
 const FAKES = new URL('../support/fake-engines.ts', import.meta.url).href;
 
-function echoModel(options: { loadMs?: number; hardTimeoutMs?: number; events?: WorkerEvent[] } = {}) {
+function echoModel(
+  options: { loadMs?: number; hardTimeoutMs?: number; cancelGraceMs?: number; events?: WorkerEvent[] } = {},
+) {
   return new WorkerModel({
     name: 'echo',
     engine: { module: FAKES, factory: 'createEchoEngine', options: { loadMs: options.loadMs ?? 0 } },
     hardTimeoutMs: options.hardTimeoutMs ?? 60_000,
+    cancelGraceMs: options.cancelGraceMs ?? 1_000,
     onEvent: (e) => options.events?.push(e),
   });
 }
@@ -72,6 +80,38 @@ describe('a model in a worker thread', () => {
     await expect(model.invoke(json({ hang: true }), undefined)).rejects.toBeInstanceOf(WorkerCrashedError);
     await model.whenReady();
     expect(await model.invoke(json({ n: 3 }), undefined)).toMatchObject({ echoed: { n: 3 } });
+  });
+
+  it('a call whose caller hung up stops at its next stage, and the same worker serves the next call', async () => {
+    const model = echoModel();
+    models.push(model);
+    await model.load();
+    await model.whenReady();
+    const hangUp = new AbortController();
+    // 100 stages of 50 ms: five seconds of work if nobody stopped it.
+    const call = model.invoke(json({ stages: 100 }), undefined, hangUp.signal);
+    setTimeout(() => hangUp.abort(), 100);
+    await expect(call).rejects.toBeInstanceOf(CallCancelledError);
+    expect(model.activity()).toEqual({ busy: 0, cancelled: 1, recycled: 0, restarts: 0 });
+    expect(await model.invoke(json({ n: 4 }), undefined)).toMatchObject({ echoed: { n: 4 } });
+  });
+
+  it('a cancelled call that cannot stop is ended by replacing its worker, and the model stays ready', async () => {
+    const events: WorkerEvent[] = [];
+    const model = echoModel({ cancelGraceMs: 200, events });
+    models.push(model);
+    await model.load();
+    await model.whenReady();
+    const hangUp = new AbortController();
+    // One blocking stretch of 20 s: no stage boundary to stop at.
+    const call = model.invoke(json({ blockMs: 20_000 }), undefined, hangUp.signal);
+    setTimeout(() => hangUp.abort(), 100);
+    await expect(call).rejects.toBeInstanceOf(CallCancelledError);
+    expect(model.activity()).toMatchObject({ busy: 0, cancelled: 1, recycled: 1 });
+    // No outage to report: the next call waits for the new worker instead of failing.
+    expect(model.readiness()).toEqual({ state: 'ready' });
+    expect(await model.invoke(json({ n: 5 }), undefined)).toMatchObject({ echoed: { n: 5 } });
+    expect(events.map((e) => e.type)).toEqual(['ready', 'exit', 'ready']);
   });
 
   it('an engine that cannot load is reported failed after a few tries, not retried for ever', async () => {

@@ -35,11 +35,12 @@ export async function createModerationEngine(options: { model?: NsfwModelName })
   const model = await nsfwjs.load(name);
   const size = INPUT_SIZE[name];
   return {
-    async run(body, contentType): Promise<{ scores: ModerationScores }> {
+    async run(body, contentType, signal): Promise<{ scores: ModerationScores }> {
       const bytes = parseImageBody(body, contentType);
       const pixels = await decodeWith(bytes, (img) =>
         img.rotate().removeAlpha().resize(size, size, { fit: 'fill' }).raw().toBuffer(),
       );
+      signal.throwIfAborted();
       const input = tf.tensor3d(new Int32Array(pixels), [size, size, 3], 'int32');
       try {
         const predictions = await model.classify(input, 5);

@@ -26,8 +26,9 @@ export const PPOCR_MAX_PIXELS = 1024 * 1024;
 export async function createPpocrEngine(): Promise<Engine> {
   const ocr = await Ocr.create({ onnxOptions: { intraOpNumThreads: 1, interOpNumThreads: 1 } });
   return {
-    async run(body, contentType): Promise<OcrAnswer> {
+    async run(body, contentType, signal): Promise<OcrAnswer> {
       const { png, scaleX, scaleY } = await toPngWithin(parseImageBody(body, contentType), PPOCR_MAX_PIXELS);
+      signal.throwIfAborted();
       // ocr-node's types say a path, but it hands the value to sharp, which takes bytes as well.
       const found = await ocr.detect(png as unknown as string);
       const lines: OcrLine[] = [];
@@ -54,8 +55,9 @@ export async function createTesseractEngine(): Promise<Engine> {
   const langPath = path.dirname(require.resolve('@tesseract.js-data/eng/4.0.0_best_int/eng.traineddata.gz'));
   const worker = await createWorker('eng', OEM.LSTM_ONLY, { langPath, gzip: true, cacheMethod: 'none' });
   return {
-    async run(body, contentType): Promise<OcrAnswer> {
+    async run(body, contentType, signal): Promise<OcrAnswer> {
       const png = await toCleanPng(parseImageBody(body, contentType));
+      signal.throwIfAborted();
       const { data } = await worker.recognize(png, {}, { blocks: true, text: false });
       const lines: OcrLine[] = [];
       for (const block of data.blocks ?? []) {

@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { tableNames } from '#shared/db/tables';
 import { newId } from '#shared/ids';
 import { reconcileMonth } from '#shared/metering/reconcile';
+import { repairMonth } from '#shared/metering/repair';
 import { UsageConsumer, type UsageStreamRecord } from '#shared/metering/usage-consumer';
 import type { UsageEvent } from '#shared/metering/usage-store';
 import { createHarness, type Harness } from '../../support/harness';
@@ -148,6 +149,53 @@ describe('the usage stream consumer', () => {
       { requests: 1, inputTokens: 5, outputTokens: 40, costNanoUsd: 4_500 },
     ]);
     expect(await h.stores.usage.listEvents(tenantId)).toHaveLength(1);
+  });
+
+  it('a batch discarded after its retries (the shard moved past it) is repaired from the ledger, once', async () => {
+    const day = '2026-08-23';
+    const tenantId = newId('ten');
+    const events = Array.from({ length: 12 }, (_, i) => ({
+      ...event(tenantId, i),
+      at: `${day}T09:00:00.000Z`,
+    }));
+    for (const e of events) await h.stores.usage.record(e);
+    const names = tableNames(h.config.STAGE);
+    // The mapping gave up on the batch holding events 4..8, then applied the shard's later records:
+    // the checkpoint is past them, so a replay of that batch would apply nothing.
+    const lost = new Set(events.slice(4, 9).map((e) => e.requestId));
+    const consumer = new UsageConsumer(h.stores.dynamo.doc, names);
+    for (const b of await shardRecords()) {
+      const kept = b.records.filter((r) => !lost.has(String(r.dynamodb?.NewImage?.requestId?.S)));
+      await consumer.apply(b.shardId, kept);
+      expect(kept.length).toBeLessThanOrEqual(b.records.length);
+    }
+    await h.drainUsage();
+    const month = day.slice(0, 7);
+    const before = await reconcileMonth(h.stores.usage, tenantId, month, h.stores.platformUsage);
+    expect(before.differences.length).toBeGreaterThan(0);
+
+    const repaired = await repairMonth(h.stores.dynamo.doc, names, before);
+    expect(repaired).toMatchObject({ changedMeanwhile: 0 });
+    expect(repaired.repaired).toBeGreaterThan(0);
+    expect(await reconcileMonth(h.stores.usage, tenantId, month, h.stores.platformUsage)).toMatchObject({
+      events: events.length,
+      differences: [],
+    });
+    // The operators' day total moved with it: every event of the day, to the unit.
+    const platform = (await h.stores.platformUsage.daily(day, day)).find((p) => p.model === 'sentiment');
+    expect(platform).toMatchObject({
+      requests: events.length,
+      inputTokens: events.reduce((a, e) => a + (e.units.input_tokens ?? 0), 0),
+      costNanoUsd: events.reduce((a, e) => a + e.costNanoUsd, 0),
+    });
+    // The same reconciliation applied twice changes nothing the second time.
+    expect(await repairMonth(h.stores.dynamo.doc, names, before)).toMatchObject({
+      repaired: 0,
+      changedMeanwhile: repaired.repaired,
+    });
+    expect(
+      (await reconcileMonth(h.stores.usage, tenantId, month, h.stores.platformUsage)).differences,
+    ).toEqual([]);
   });
 
   it('says how fresh the aggregates are: through the last change applied, or the last time it was caught up', async () => {
