@@ -32,10 +32,24 @@ export interface UsageStreamEvent {
  * on-failure destination.
  */
 export async function handler(event: UsageStreamEvent): Promise<{ state: Record<string, never> }> {
-  if (event.Records.length === 0) return { state: {} };
-  if (!event.shardId)
+  if (!event.shardId) {
+    if (event.Records.length === 0) return { state: {} };
     throw new Error('usage consumer: the event names no shardId (is the tumbling window set?)');
-  const report = await consumer.apply(event.shardId, event.Records);
-  log.info({ shardId: event.shardId, ...report }, 'usage records applied');
+  }
+  const shardId = event.shardId;
+  // The window's invocation without records: the shard has nothing newer, so the aggregates are
+  // fresh as of now for it.
+  if (event.Records.length === 0) {
+    await consumer.caughtUp(shardId, new Date());
+    return { state: {} };
+  }
+  try {
+    const report = await consumer.apply(shardId, event.Records);
+    log.info({ shardId, ...report }, 'usage records applied');
+  } catch (err) {
+    // Noted so that the freshness keeps counting this shard while the mapping retries it.
+    await consumer.failed(shardId, new Date()).catch(() => undefined);
+    throw err;
+  }
   return { state: {} };
 }

@@ -154,7 +154,11 @@ export class StreamPoller {
     const records = (out.Records ?? []) as UsageStreamRecord[];
     if (records.length > 0) await this.consumer.apply(shard.id, records);
     shard.iterator = out.NextShardIterator;
-    if (!shard.iterator) shard.done = true;
+    if (!shard.iterator) {
+      // Read to its end: a closed shard, no longer part of the freshness.
+      shard.done = true;
+      await this.consumer.closed(shard.id, this.opts.now?.() ?? new Date());
+    }
     if (records.length === 0) {
       const now = (this.opts.now?.() ?? new Date()).getTime();
       if (now - shard.lastCaughtUpNote >= (this.opts.caughtUpEveryMs ?? 1_000)) {

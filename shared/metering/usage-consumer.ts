@@ -27,6 +27,12 @@ export interface ConsumerCheckpoint {
   lastEventAt?: number;
   /** When the shard was last seen with nothing newer to apply, ms. */
   caughtUpAt?: number;
+  /** When a batch was last applied to the aggregates (the consumer's clock), ms. */
+  appliedAt?: number;
+  /** When applying a batch of the shard last failed (it is being retried), ms. */
+  failedAt?: number;
+  /** When the shard was read to its end: a closed shard, no longer part of the freshness. */
+  closedAt?: number;
 }
 
 export interface ApplyReport {
@@ -105,6 +111,31 @@ export class UsageConsumer {
     );
   }
 
+  /**
+   * Notes that applying a batch of the shard failed at `at` (the event source mapping retries it):
+   * the shard stays in the freshness, which then shows how far behind it is. Best effort.
+   */
+  async failed(shardId: string, at: Date): Promise<void> {
+    await this.note(shardId, 'failedAt', at);
+  }
+
+  /** Notes that the shard was read to its end (closed, every record applied). */
+  async closed(shardId: string, at: Date): Promise<void> {
+    await this.note(shardId, 'closedAt', at);
+  }
+
+  private async note(shardId: string, field: 'failedAt' | 'closedAt', at: Date): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tables.main,
+        Key: keys.consumerCheckpoint(shardId),
+        UpdateExpression: 'SET #type = :type, shardId = :shard, #field = :at',
+        ExpressionAttributeNames: { '#type': 'type', '#field': field },
+        ExpressionAttributeValues: { ':type': 'consumer_checkpoint', ':shard': shardId, ':at': at.getTime() },
+      }),
+    );
+  }
+
   async checkpoint(shardId: string): Promise<ConsumerCheckpoint> {
     const out = await this.doc.send(
       new GetCommand({
@@ -113,12 +144,7 @@ export class UsageConsumer {
         ConsistentRead: true,
       }),
     );
-    return {
-      shardId,
-      seq: out.Item?.seq as string | undefined,
-      lastEventAt: out.Item?.lastEventAt as number | undefined,
-      caughtUpAt: out.Item?.caughtUpAt as number | undefined,
-    };
+    return checkpointOf(shardId, out.Item ?? {});
   }
 
   /** Every shard's checkpoint (one Query). */
@@ -130,12 +156,7 @@ export class UsageConsumer {
         ExpressionAttributeValues: { ':pk': keys.consumerPartition() },
       }),
     );
-    return (out.Items ?? []).map((i) => ({
-      shardId: i.shardId as string,
-      seq: i.seq as string | undefined,
-      lastEventAt: i.lastEventAt as number | undefined,
-      caughtUpAt: i.caughtUpAt as number | undefined,
-    }));
+    return (out.Items ?? []).map((i) => checkpointOf(i.shardId as string, i));
   }
 
   private async applyPending(
@@ -235,6 +256,19 @@ export class UsageConsumer {
       },
     } satisfies TransactItem;
   }
+}
+
+function checkpointOf(shardId: string, item: Record<string, unknown>): ConsumerCheckpoint {
+  const n = (v: unknown) => (typeof v === 'number' ? v : undefined);
+  return {
+    shardId,
+    seq: item.seq as string | undefined,
+    lastEventAt: n(item.lastEventAt),
+    caughtUpAt: n(item.caughtUpAt),
+    appliedAt: n(item.appliedAt),
+    failedAt: n(item.failedAt),
+    closedAt: n(item.closedAt),
+  };
 }
 
 /** Sequence numbers are decimal strings, ordered as numbers within a shard. */
@@ -344,18 +378,31 @@ function aggregatesOf(e: UsageEvent, sign: 1 | -1, streamShardId: string): Aggre
 }
 
 /**
+ * How long a shard may go unheard of (no batch applied, no note that it is caught up or failing)
+ * before it no longer counts for freshness: a shard that closed (DynamoDB Streams rolls shards over
+ * every few hours; the Lambda event source mapping says nothing when one ends) or an open one
+ * with nothing to apply. A shard whose batches keep failing is heard of at every retry, so it keeps
+ * counting, and the freshness shows how far behind it is.
+ */
+export const SILENT_SHARD_MS = 15 * 60_000;
+
+/**
  * How fresh the aggregates are: every shard's changes are applied up to `asOf` (the oldest of the
- * shards' "through" times: the last change applied, or when the shard was last seen caught up).
+ * shards' "through" times: the last change applied, or when the shard was last seen caught up),
+ * over the shards that are not closed and were heard of within `SILENT_SHARD_MS`.
  */
 export function freshness(
   checkpoints: ConsumerCheckpoint[],
   now: Date,
 ): { asOf: string | null; lagMs: number | null } {
-  const day = 86_400_000;
   const through = checkpoints
+    .filter((c) => c.closedAt === undefined)
+    .filter((c) => {
+      const heard = Math.max(c.appliedAt ?? 0, c.caughtUpAt ?? 0, c.failedAt ?? 0, c.lastEventAt ?? 0);
+      return now.getTime() - heard < SILENT_SHARD_MS;
+    })
     .map((c) => Math.max(c.lastEventAt ?? 0, c.caughtUpAt ?? 0))
-    // Shards untouched for a day are closed ones the stream no longer keeps.
-    .filter((t) => t > 0 && now.getTime() - t < day);
+    .filter((t) => t > 0);
   if (through.length === 0) return { asOf: null, lagMs: null };
   const asOf = Math.min(...through);
   return { asOf: new Date(asOf).toISOString(), lagMs: Math.max(0, now.getTime() - asOf) };
