@@ -54,5 +54,9 @@ export async function loadCatalog(apiKey: string | null, signal?: AbortSignal): 
 export function choicesFor(catalog: CatalogView | null, model: string): string[] {
   const m = catalog?.models.find((x) => x.id === model);
   if (!m) return [model];
-  return [m.id, ...(m.versions ?? []).filter((v) => v.status !== 'retired').map((v) => v.id)];
+  // A version that is not installed cannot answer: it is not offered (the Models page says why).
+  return [
+    m.id,
+    ...(m.versions ?? []).filter((v) => v.status !== 'retired' && v.available !== false).map((v) => v.id),
+  ];
 }

@@ -121,6 +121,20 @@ function ModelCard(props: {
                     @{alias}
                   </span>
                 ))}
+              {v.available === false && (
+                <>
+                  <span class="badge badge-warn">not installed</span>
+                  <span class="cell-note">
+                    Cannot be called here{v.unavailable_reason ? `: ${v.unavailable_reason}` : ''}.
+                    {v.install_command && (
+                      <>
+                        {' '}
+                        An operator installs it with <code>{v.install_command}</code>.
+                      </>
+                    )}
+                  </span>
+                </>
+              )}
             </th>
             {props.detailed && <td>{v.status && <Badge status={v.status} />}</td>}
             {props.detailed && (
