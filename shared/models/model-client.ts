@@ -16,6 +16,13 @@ export interface ModelInvocation {
   body: unknown;
   timeoutMs: number;
   requestId: string;
+  /**
+   * The calling tenant, sent as `tenant=<id>` in SageMaker's CustomAttributes: the model server
+   * queues each version's calls fairly between tenants.
+   */
+  tenantId?: string;
+  /** Aborts the call (its caller went away): the HTTP request is cancelled, so is the model's work. */
+  signal?: AbortSignal;
 }
 
 export type ModelCallResult =
@@ -43,9 +50,7 @@ export interface ModelClient {
 }
 
 /** A streamed call: the gateway may abort it (its client went away) through `signal`. */
-export interface ModelStreamInvocation extends ModelInvocation {
-  signal?: AbortSignal;
-}
+export interface ModelStreamInvocation extends ModelInvocation {}
 
 export type ModelStreamResult =
   | {

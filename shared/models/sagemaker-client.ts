@@ -62,6 +62,11 @@ function classify(err: unknown, timedOut: boolean, timeoutMs: number, latencyMs:
   return { ok: false, reason: 'model_error', detail: `${e.name}: ${e.message}`, latencyMs };
 }
 
+/** `tenant=<id>` for the model server's fair queue; nothing when the call names no tenant. */
+function customAttributes(call: ModelInvocation): { CustomAttributes?: string } {
+  return call.tenantId ? { CustomAttributes: `tenant=${call.tenantId}` } : {};
+}
+
 /** Distinct per-version timeouts that get a client of their own (beyond: the per-call path). */
 const MAX_UNARY_CLIENTS = 16;
 
@@ -125,13 +130,25 @@ export class SageMakerModelClient implements ModelClient {
       ContentType: 'application/json',
       Accept: 'application/json',
       InferenceId: call.requestId,
+      ...customAttributes(call),
       Body: JSON.stringify(call.body),
     });
-    const cached = this.unaryClient(call.timeoutMs);
-    // Past the bound of distinct timeouts: the per-call chain with an abort signal (a timer
-    // cleared when the call ends; `AbortSignal.timeout` would keep one alive for the whole timeout).
+    // A call its caller may abort, or past the bound of distinct timeouts: the per-call chain with
+    // an abort signal (a timer cleared when the call ends; `AbortSignal.timeout` would keep one
+    // alive for the whole timeout). Either way a timeout or an abort closes the connection, which
+    // is what tells the model server to stop the work.
+    const cached = call.signal ? undefined : this.unaryClient(call.timeoutMs);
     const controller = cached ? undefined : new AbortController();
-    const timer = controller ? setTimeout(() => controller.abort(), call.timeoutMs) : undefined;
+    let timedOut = false;
+    const timer = controller
+      ? setTimeout(() => {
+          timedOut = true;
+          controller.abort();
+        }, call.timeoutMs)
+      : undefined;
+    const onCallerAbort = () => controller?.abort();
+    call.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    if (call.signal?.aborted) controller?.abort();
     try {
       const out = cached
         ? await cached.send(command)
@@ -154,12 +171,23 @@ export class SageMakerModelClient implements ModelClient {
       // The handler's request timeout is a TimeoutError with code ETIMEDOUT; the handler also
       // names a reset socket (ECONNRESET, EPIPE) and a connect timeout (no code) TimeoutError, and
       // those are `unavailable`, as before.
-      const timedOut = controller
-        ? controller.signal.aborted
-        : (err as Error & { code?: string }).code === 'ETIMEDOUT';
-      return classify(err, timedOut, call.timeoutMs, latencyMs);
+      if (call.signal?.aborted && !timedOut) {
+        return {
+          ok: false,
+          reason: 'unavailable',
+          detail: 'the caller went away; the call was cancelled',
+          latencyMs,
+        };
+      }
+      return classify(
+        err,
+        controller ? timedOut : (err as Error & { code?: string }).code === 'ETIMEDOUT',
+        call.timeoutMs,
+        latencyMs,
+      );
     } finally {
       clearTimeout(timer);
+      call.signal?.removeEventListener('abort', onCallerAbort);
     }
   }
 
@@ -197,6 +225,7 @@ export class SageMakerModelClient implements ModelClient {
           ContentType: 'application/json',
           Accept: 'application/jsonlines',
           InferenceId: call.requestId,
+          ...customAttributes(call),
           Body: JSON.stringify(call.body),
         }),
         { abortSignal: controller.signal },

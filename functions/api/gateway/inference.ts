@@ -82,8 +82,11 @@ export async function invokeModel(
   c: Context<AppEnv>,
   target: Target,
   body: unknown,
-  /** The request field a refusal of the model is about, and the code to say it with (default invalid_request). */
-  opts: { rejectedParam?: string; rejectedCode?: ErrorCode } = {},
+  /**
+   * The request field a refusal of the model is about, and the code to say it with (default
+   * invalid_request); `signal`, the client's connection: its going away cancels the model's work.
+   */
+  opts: { rejectedParam?: string; rejectedCode?: ErrorCode; signal?: AbortSignal } = {},
 ): Promise<unknown> {
   const { deps, requestId } = { deps: c.get('deps'), requestId: c.get('requestId') };
   const timeoutMs = modelTimeoutMs(c, target);
@@ -93,6 +96,9 @@ export async function invokeModel(
     body,
     timeoutMs,
     requestId,
+    // The model server queues each version's calls fairly between tenants.
+    tenantId: c.get('principal')?.tenantId,
+    ...(opts.signal ? { signal: opts.signal } : {}),
   });
   if (result.ok) return result.body;
   throw modelCallFailed(c, target, result, timeoutMs, opts.rejectedParam, opts.rejectedCode);

@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import { checkImage } from '#api/gateway/image-input';
 import { invokeModel, modelAnswerInvalid, resolveTarget, type Target } from '#api/gateway/inference';
 import { recordAhead, withReservation } from '#api/gateway/limits';
-import type { AppEnv } from '#api/http/env';
+import type { DataEnv } from '#api/http/env';
 import type { ModelTask } from '../../../../../shared/catalog/types';
 
 /**
@@ -14,7 +14,7 @@ import type { ModelTask } from '../../../../../shared/catalog/types';
  * written withholds the answer (see `recordAhead`).
  */
 export async function serveImage<A, R>(
-  c: Context<AppEnv>,
+  c: Context<DataEnv>,
   request: { model: string; image: string },
   task: ModelTask,
   answer: z.ZodType<A>,
@@ -28,7 +28,8 @@ export async function serveImage<A, R>(
         c,
         target,
         { image: image.base64 },
-        { rejectedParam: 'image', rejectedCode: 'invalid_image' },
+        // A client that goes away cancels the model's work (the local server sees it; Lambda does not).
+        { rejectedParam: 'image', rejectedCode: 'invalid_image', signal: c.req.raw.signal },
       );
       const parsed = answer.safeParse(raw);
       if (!parsed.success) throw modelAnswerInvalid(target, 'unexpected shape');
