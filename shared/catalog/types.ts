@@ -1,7 +1,7 @@
 /** What a model is billed by. Prices are whole nano-USD (1e-9 USD) per unit, so costs are exact integers. */
 export type BillingUnit = 'input_tokens' | 'output_tokens' | 'images';
 
-export type ModelTask = 'text-sentiment' | 'chat' | 'image-moderation' | 'ocr';
+export type ModelTask = 'text-sentiment' | 'chat' | 'image-moderation' | 'ocr' | 'embeddings';
 export type VersionStatus = 'preview' | 'active' | 'deprecated' | 'retired';
 
 export interface ModelDefinition {
@@ -35,6 +35,13 @@ export interface VersionLimits {
   maxImageBytes?: number;
   /** Largest width x height an image header may declare (refuses decompression bombs unread). */
   maxImagePixels?: number;
+  /** Embeddings: the length of the vectors the version answers. */
+  dimensions?: number;
+  /**
+   * Embeddings: the smallest `dimensions` a request may ask for (the vector is cut to it and
+   * scaled back to unit length). Absent: the version answers only its own length.
+   */
+  minDimensions?: number;
 }
 
 export interface ModelVersion {

@@ -22,8 +22,12 @@ export default async function setup(project: TestProject) {
     startEmbeddedDynamo({ dataDir: null }),
     // Only the models the api tests call: the vision models' real inference is the integration
     // project's; here mobilenet-v2 answers the image routes' metering and undecodable-image cases.
+    // The embeddings word vectors load in about 0.1 s (their first conversion, once, takes seconds).
     startRuntimeProcess({
-      env: { TOLLGATE_STAGE: 'test', RUNTIME_MODELS: 'sentiment,chat,image-moderation@mobilenet-v2' },
+      env: {
+        TOLLGATE_STAGE: 'test',
+        RUNTIME_MODELS: 'sentiment,chat,image-moderation@mobilenet-v2,embeddings',
+      },
       waitForModels: true,
     }),
   ]);

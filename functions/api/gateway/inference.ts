@@ -16,6 +16,7 @@ const TASK_ROUTES: Record<ModelTask, string> = {
   chat: '/v1/chat/completions',
   'image-moderation': '/v1/images/moderations',
   ocr: '/v1/images/ocr',
+  embeddings: '/v1/embeddings',
 };
 
 /**

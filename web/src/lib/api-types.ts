@@ -671,6 +671,335 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/embeddings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Embed texts (OpenAI-compatible)
+         * @description OpenAI's embeddings API: the official SDKs' `embeddings.create` works unchanged. Billed per input token, counted by the platform's text token rule (each run of letters, marks and digits is one token, and so is each other character that is not whitespace), so the usage record is written while the model runs.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /**
+                     * @description Makes a retry safe: a second request with the same key and the same body, from the same tenant, gets the first answer back (`idempotent-replayed: true`) and is neither served nor billed again. Only successful answers are kept; a failed request can be retried with the same key. A different body with the same key is 422 `idempotency_key_reused`; one still running is 409 `idempotency_in_progress`. A completed streamed answer cannot be replayed (409).
+                     * @example retry-7d3f2a9c
+                     */
+                    "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "model": "embeddings",
+                     *       "input": [
+                     *         "The cat sat on the mat.",
+                     *         "A kitten slept on the rug."
+                     *       ],
+                     *       "dimensions": 4
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EmbeddingRequest"];
+                };
+            };
+            responses: {
+                /** @description One vector per input, in order */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "idempotent-replayed": components["headers"]["idempotent-replayed"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "object": "list",
+                         *       "data": [
+                         *         {
+                         *           "object": "embedding",
+                         *           "index": 0,
+                         *           "embedding": [
+                         *             -0.3436,
+                         *             0.4883,
+                         *             0.3995,
+                         *             -0.6956
+                         *           ]
+                         *         },
+                         *         {
+                         *           "object": "embedding",
+                         *           "index": 1,
+                         *           "embedding": [
+                         *             0.2212,
+                         *             0.5062,
+                         *             0.5452,
+                         *             -0.6305
+                         *           ]
+                         *         }
+                         *       ],
+                         *       "model": "embeddings@wink-100d",
+                         *       "usage": {
+                         *         "prompt_tokens": 14,
+                         *         "total_tokens": 14,
+                         *         "cost_usd": "0.000000280"
+                         *       }
+                         *     }
+                         */
+                        "application/json": components["schemas"]["EmbeddingResponse"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it); `model_not_found` (no such model, version or alias); `model_version_retired` (that version is retired; the message names its replacement). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_api_key` (no `Authorization` header); `invalid_api_key` (the key is malformed, unknown, revoked or expired). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `idempotency_in_progress` (a request with this `Idempotency-Key` is still running (retry after `Retry-After`), or completed as a stream that cannot be replayed). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unprocessable: `idempotency_key_reused` (this `Idempotency-Key` was used with a different request). */
+                422: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)); `rate_limit_requests` (the tenant's or the key's requests per minute are used up; retry after `Retry-After`); `rate_limit_tokens` (the tenant's or the key's tokens per minute would be exceeded (a request counts its prompt plus `max_tokens`)); `concurrency_limit` (too many requests in flight at once); `quota_exceeded` (the plan's included units for the month are used up (`x-should-retry: false`: upgrade, or wait for the month)); `spend_cap_reached` (the monthly spend cap would be exceeded (`x-should-retry: false`: raise the cap)). */
+                429: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Bad gateway: `model_error` (the model failed or answered something unreadable (not billed)); `model_unavailable` (the model cannot be reached (not billed); try again shortly). */
+                502: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `model_busy` (the model is at capacity (not billed); retry after `Retry-After`); `model_loading` (the model is loading (not billed); retry after `Retry-After`); `model_not_installed` (the version is listed but its weights or endpoint are not installed (not billed; `x-should-retry: false`, retrying will not help: call an available version, `available` in GET /v1/models)). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Timed out: `model_timeout` (the model did not answer in time (not billed)). */
+                504: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "x-ratelimit-limit-requests": components["headers"]["x-ratelimit-limit-requests"];
+                        "x-ratelimit-remaining-requests": components["headers"]["x-ratelimit-remaining-requests"];
+                        "x-ratelimit-reset-requests": components["headers"]["x-ratelimit-reset-requests"];
+                        "x-ratelimit-limit-tokens": components["headers"]["x-ratelimit-limit-tokens"];
+                        "x-ratelimit-remaining-tokens": components["headers"]["x-ratelimit-remaining-tokens"];
+                        "x-ratelimit-reset-tokens": components["headers"]["x-ratelimit-reset-tokens"];
+                        "x-tollgate-warning": components["headers"]["x-tollgate-warning"];
+                        "x-model-version": components["headers"]["x-model-version"];
+                        deprecation: components["headers"]["deprecation"];
+                        sunset: components["headers"]["sunset"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/images/moderations": {
         parameters: {
             query?: never;
@@ -8340,6 +8669,55 @@ export interface components {
             seed?: number | null;
             user?: string;
         };
+        EmbeddingResponse: {
+            /** @enum {string} */
+            object: "list";
+            data: {
+                /** @enum {string} */
+                object: "embedding";
+                index: number;
+                /** @description Unit length. A base64 string of little-endian float32 with `encoding_format: "base64"`. */
+                embedding: number[] | string;
+            }[];
+            /**
+             * @description The version that served it.
+             * @example embeddings@wink-100d
+             */
+            model: string;
+            usage: {
+                prompt_tokens: number;
+                total_tokens: number;
+                /**
+                 * @description Exact cost in USD.
+                 * @example 0.000000240
+                 */
+                cost_usd: string;
+            };
+        };
+        EmbeddingRequest: {
+            /**
+             * @description A model name, `name@version` or `name@alias`.
+             * @example embeddings
+             */
+            model: string;
+            /**
+             * @description A text, or an array of texts (at most the version's `max_inputs`, each at most its `max_input_tokens`). Arrays of token ids are refused.
+             * @example [
+             *       "The cat sat on the mat.",
+             *       "A kitten slept on the rug."
+             *     ]
+             */
+            input: string | string[];
+            /**
+             * @description `base64`: each vector as little-endian float32 bytes, base64. Default `float`.
+             * @enum {string}
+             */
+            encoding_format?: "float" | "base64";
+            /** @description A shorter vector (its first components, scaled back to unit length), where the version allows it (`dimensions`, `min_dimensions` in /v1/models). */
+            dimensions?: number;
+            /** @description Accepted and ignored. */
+            user?: string;
+        };
         ImageModerationResponse: {
             id: string;
             /** @enum {string} */
@@ -9188,7 +9566,7 @@ export interface components {
             /** @example image-captions */
             name: string;
             /** @enum {string} */
-            task: "text-sentiment" | "chat" | "image-moderation" | "ocr";
+            task: "text-sentiment" | "chat" | "image-moderation" | "ocr" | "embeddings";
             description: string;
             units: ("input_tokens" | "output_tokens" | "images")[];
             /**

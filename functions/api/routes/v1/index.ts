@@ -9,6 +9,7 @@ import { idempotency } from '../../middleware/idempotency';
 import { requestMetrics } from '../../middleware/request-metrics';
 import { requireJson } from '../../middleware/require-json';
 import { registerChatCompletions } from './chat/completions';
+import { registerEmbeddings } from './embeddings/create';
 import { registerImageModerations } from './images/moderations';
 import { registerImageOcr } from './images/ocr';
 import { registerModelsGet } from './models/get';
@@ -34,6 +35,7 @@ export function registerV1(app: OpenAPIHono<AppEnv>): void {
   );
   registerSentiment(app);
   registerChatCompletions(app);
+  registerEmbeddings(app);
   registerImageModerations(app);
   registerImageOcr(app);
   registerModelsList(app);

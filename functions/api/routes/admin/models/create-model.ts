@@ -7,7 +7,7 @@ import { AdminModelSchema, changeBy, presentAdminModel, toVersion, unwrap, Versi
 const Body = z
   .object({
     name: z.string().min(1).max(64).openapi({ example: 'image-captions' }),
-    task: z.enum(['text-sentiment', 'chat', 'image-moderation', 'ocr']),
+    task: z.enum(['text-sentiment', 'chat', 'image-moderation', 'ocr', 'embeddings']),
     description: z.string().min(1).max(500),
     units: z.array(z.enum(['input_tokens', 'output_tokens', 'images'])).min(1),
     aliases: z.array(z.string().min(1).max(64)).default(['latest', 'stable']).openapi({
