@@ -80,6 +80,30 @@ export const apiTableActions = [
   'dynamodb:UpdateItem',
 ] as const;
 
+/**
+ * What the data plane (`/v1`, internet-facing) does with its tables: reads, queries, conditional
+ * puts and updates, and transactions of those (ConditionCheckItem is one of a transaction's items).
+ * No DeleteItem here: tenants and API keys live in `main`, and a data plane turned against its own
+ * tables must not be able to remove them. The one deletion it needs is `dataPlaneDeletablePartitions`.
+ */
+export const dataPlaneTableActions = [
+  'dynamodb:BatchGetItem',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+  'dynamodb:UpdateItem',
+] as const;
+
+/**
+ * The partitions of `main` the data plane may delete items from: its quota reservations and leases
+ * (`keys.reservation`: `QUOTA#<tenant>`), released when a request settles or a lease is given back.
+ * Tenants (`TENANT#`), API keys (`TENANT#` and `APIKEYHASH#`) and everything else stay out of reach;
+ * IAM can scope by partition key only (`dynamodb:LeadingKeys`), which is why an abandoned
+ * Idempotency-Key claim, kept in the tenant's partition, is marked rather than deleted.
+ */
+export const dataPlaneDeletablePartitions = ['QUOTA#*'] as const;
+
 /** Sending email through the configured SES identity, and no other (the API planes and the billing job). */
 export function sendEmailStatement(stack: Stack, sesIdentity: string, sid: string): PolicyStatement {
   return new PolicyStatement({
@@ -288,17 +312,35 @@ export class ApiStack extends Stack {
     // the same names the code queries), rather than grantReadWriteData's `index/*` and stream
     // reads. Every plane but the docs.
     const tableIds = Object.keys(tableDefinitions) as TableId[];
+    const tableResources = tableIds.flatMap((tableId) => [
+      tables[tableId].tableArn,
+      ...tableDefinitions[tableId].indexes.map((index) => `${tables[tableId].tableArn}/index/${index.name}`),
+    ]);
     const tableData = new PolicyStatement({
       sid: 'TableData',
       actions: [...apiTableActions],
-      resources: tableIds.flatMap((tableId) => [
-        tables[tableId].tableArn,
-        ...tableDefinitions[tableId].indexes.map(
-          (index) => `${tables[tableId].tableArn}/index/${index.name}`,
-        ),
-      ]),
+      resources: tableResources,
     });
-    for (const plane of ['data', 'console', 'billing'] as const) this.roles[plane].addToPolicy(tableData);
+    for (const plane of ['console', 'billing'] as const) this.roles[plane].addToPolicy(tableData);
+    // The internet-facing data plane: only the item actions its code uses, and deletes only of its
+    // own quota reservations (IAM checks each item of a transaction against these too).
+    this.roles.data.addToPolicy(
+      new PolicyStatement({
+        sid: 'DataPlaneTableData',
+        actions: [...dataPlaneTableActions],
+        resources: tableResources,
+      }),
+    );
+    this.roles.data.addToPolicy(
+      new PolicyStatement({
+        sid: 'ReleaseReservations',
+        actions: ['dynamodb:DeleteItem'],
+        resources: [tables.main.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...dataPlaneDeletablePartitions] },
+        },
+      }),
+    );
 
     // Least privilege on models: the data plane alone invokes, and only this stage's endpoints
     // (not `*`, not other stages').

@@ -1,10 +1,4 @@
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../db/keys';
 
 /** A stored answer, replayed byte for byte to a retry with the same key. */
@@ -50,10 +44,11 @@ export class IdempotencyStore {
             startedAt: now.toISOString(),
             ttl: Math.floor(now.getTime() / 1000) + KEEP_S,
           },
-          // A stale in-progress claim (a crashed attempt) may be taken over.
-          ConditionExpression: 'attribute_not_exists(pk) OR (#s = :p AND startedAt < :stale)',
+          // A stale in-progress claim (a crashed attempt) may be taken over, and so may an abandoned one.
+          ConditionExpression: 'attribute_not_exists(pk) OR #s = :a OR (#s = :p AND startedAt < :stale)',
           ExpressionAttributeNames: { '#s': 'state' },
           ExpressionAttributeValues: {
+            ':a': 'abandoned',
             ':p': 'in_progress',
             ':stale': new Date(now.getTime() - STALE_MS).toISOString(),
           },
@@ -65,7 +60,7 @@ export class IdempotencyStore {
     }
     const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: k, ConsistentRead: true }));
     const item = out.Item;
-    if (!item) return this.begin(tenantId, key, fingerprint, now);
+    if (!item || item.state === 'abandoned') return this.begin(tenantId, key, fingerprint, now);
     if (item.fingerprint !== fingerprint) return { state: 'mismatch' };
     if (item.state !== 'done') return { state: 'in_progress' };
     return { state: 'replay', response: item.response as StoredResponse };
@@ -83,8 +78,26 @@ export class IdempotencyStore {
     );
   }
 
-  /** Forgets a claim whose request failed (nothing was served or billed), so a retry runs again. */
+  /**
+   * Forgets a claim whose request failed (nothing was served or billed), so a retry runs again. The
+   * claim is marked abandoned rather than deleted: the data plane, which calls this, may not delete
+   * items in a tenant's partition (its tenant and API key items live there; infra/stacks/api-stack.ts).
+   */
   async abandon(tenantId: string, key: string): Promise<void> {
-    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: keys.idempotency(tenantId, key) }));
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.idempotency(tenantId, key),
+          UpdateExpression: 'SET #s = :a REMOVE #r',
+          ConditionExpression: '#s = :p',
+          ExpressionAttributeNames: { '#s': 'state', '#r': 'response' },
+          ExpressionAttributeValues: { ':a': 'abandoned', ':p': 'in_progress' },
+        }),
+      );
+    } catch (err) {
+      // Already answered or taken over: nothing of this attempt to forget.
+      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+    }
   }
 }

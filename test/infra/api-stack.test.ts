@@ -6,9 +6,12 @@ import {
   accessLogFields,
   apiFunctions,
   apiTableActions,
+  dataPlaneDeletablePartitions,
+  dataPlaneTableActions,
 } from '../../infra/stacks/api-stack';
 import { buildApp } from '../../infra/tollgate';
 import { type ApiPlane, planeRoutePaths } from '../../shared/api-planes';
+import { keys } from '../../shared/db/keys';
 import { type TableId, tableDefinitions, tableName } from '../../shared/db/tables';
 import { asArray, type Cfn, onlyResource, render, templates, testEnv } from './helpers';
 
@@ -170,7 +173,8 @@ describe.each(stages)('api stack (%s)', (stage) => {
       );
       expect(statements.length).toBeGreaterThan(0);
       const actions = new Set(statements.flatMap((s) => asArray<string>(s.Action)));
-      expect([...actions].sort()).toEqual([...apiTableActions].sort());
+      const granted = plane === 'data' ? [...dataPlaneTableActions, 'dynamodb:DeleteItem'] : apiTableActions;
+      expect([...actions].sort()).toEqual([...granted].sort());
       // Items and queries only: no table management, no scans, no stream reads.
       for (const action of actions) {
         expect(action).not.toMatch(
@@ -195,6 +199,32 @@ describe.each(stages)('api stack (%s)', (stage) => {
       );
     },
   );
+
+  it('lets the data plane delete only its quota reservations: never tenants or API keys', () => {
+    const deleting = statementsOf(planeRole('data')).filter((s) =>
+      asArray<string>(s.Action).some((a) => a === 'dynamodb:DeleteItem' || a === 'dynamodb:*'),
+    );
+    expect(deleting).toHaveLength(1);
+    const [statement] = deleting;
+    expect(statement.Effect).toBe('Allow');
+    expect(asArray(statement.Action)).toEqual(['dynamodb:DeleteItem']);
+    expect(
+      asArray(statement.Resource)
+        .map(render)
+        .map((r) => tableByImport.get(r)),
+    ).toEqual([tableName(stage, 'main')]);
+    // By partition key: QUOTA#<tenant> only; TENANT# (tenants, API keys) and APIKEYHASH# are out.
+    expect(statement.Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...dataPlaneDeletablePartitions] },
+    });
+    expect(dataPlaneDeletablePartitions).toEqual(['QUOTA#*']);
+    expect(keys.reservation('ten_1', 'req_1').pk).toBe('QUOTA#ten_1');
+    expect(keys.tenant('ten_1').pk).not.toMatch(/^QUOTA#/);
+    expect(keys.apiKeyHash('h').pk).not.toMatch(/^QUOTA#/);
+    // BatchWriteItem would delete through DeleteRequest, around the condition above.
+    const all = statementsOf(planeRole('data')).flatMap((s) => asArray<string>(s.Action));
+    expect(all).not.toContain('dynamodb:BatchWriteItem');
+  });
 
   it('gives the docs function no data, no secret, no email: only its logs', () => {
     const actions = statementsOf(planeRole('docs')).flatMap((s) => asArray<string>(s.Action));
