@@ -11,7 +11,7 @@ import { lambdaRuntime } from './runtime';
 // The data plane holds no session or Stripe key (API keys are checked by hash); the one secret it
 // reads is the edge secret, so its per-IP limit on invalid keys sees callers' addresses behind
 // CloudFront (shared/http/client-ip.ts).
-const config = loadConfig(await environmentWithSecrets(process.env));
+export const config = loadConfig(await environmentWithSecrets(process.env));
 const log = createLogger(config.LOG_LEVEL);
 export const app = createPlaneApp(
   createDataPlaneDeps(config, log, lambdaRuntime(config, log)),
