@@ -69,6 +69,14 @@ export const configSchema = z.object({
   AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   /** How long the model catalog is served from memory before it is read again. */
   CATALOG_CACHE_TTL_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
+  /**
+   * Local only: image URLs may be plain `http` to loopback addresses, so tests and a laptop can
+   * serve images from 127.0.0.1. Off by default; refused in Lambda (the cloud fetches https only,
+   * never from its own network).
+   */
+  IMAGE_URL_ALLOW_LOOPBACK_HTTP: bool.default(false),
+  /** The whole fetch of an image URL (redirects included), after which the request is a 400. */
+  IMAGE_URL_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(5_000),
   /** Largest request body accepted, in bytes. */
   MAX_BODY_BYTES: z.coerce
     .number()
@@ -210,6 +218,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  if (parsed.data.IMAGE_URL_ALLOW_LOOPBACK_HTTP && env.AWS_LAMBDA_FUNCTION_NAME) {
+    throw new ConfigError(
+      'invalid configuration:\n  IMAGE_URL_ALLOW_LOOPBACK_HTTP: local only; a Lambda function never fetches from loopback',
+    );
   }
   return { ...parsed.data, PUBLIC_URL: parsed.data.PUBLIC_URL ?? defaultPublicUrl(parsed.data.PORT) };
 }

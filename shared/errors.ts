@@ -10,6 +10,7 @@ export const errorCodes = {
   invalid_signature: { status: 400, type: 'invalid_request_error' },
   model_version_retired: { status: 400, type: 'invalid_request_error' },
   invalid_image: { status: 400, type: 'invalid_request_error' },
+  invalid_image_url: { status: 400, type: 'invalid_request_error' },
   // 401
   missing_api_key: { status: 401, type: 'authentication_error' },
   invalid_api_key: { status: 401, type: 'authentication_error' },

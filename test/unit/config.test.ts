@@ -16,3 +16,22 @@ describe('PUBLIC_URL, where the links in account emails point', () => {
     expect(() => loadConfig({ PUBLIC_URL: 'not a url' })).toThrow(/PUBLIC_URL/);
   });
 });
+
+describe('IMAGE_URL_ALLOW_LOOPBACK_HTTP, the local-only way to serve images from 127.0.0.1', () => {
+  it('is off unless set', () => {
+    expect(loadConfig({}).IMAGE_URL_ALLOW_LOOPBACK_HTTP).toBe(false);
+    expect(loadConfig({ IMAGE_URL_ALLOW_LOOPBACK_HTTP: 'true' }).IMAGE_URL_ALLOW_LOOPBACK_HTTP).toBe(true);
+  });
+
+  it('stops a Lambda function from starting with it on', () => {
+    expect(() =>
+      loadConfig({
+        IMAGE_URL_ALLOW_LOOPBACK_HTTP: 'true',
+        AWS_LAMBDA_FUNCTION_NAME: 'tollgate-dev-api-data',
+      }),
+    ).toThrow(/IMAGE_URL_ALLOW_LOOPBACK_HTTP: local only/);
+    expect(
+      loadConfig({ AWS_LAMBDA_FUNCTION_NAME: 'tollgate-dev-api-data' }).IMAGE_URL_ALLOW_LOOPBACK_HTTP,
+    ).toBe(false);
+  });
+});

@@ -41,6 +41,12 @@ export const errorDocs = {
     message: "'image' is a truncated PNG (its data ends early).",
     param: 'image',
   },
+  invalid_image_url: {
+    meaning:
+      'the image URL could not be fetched: not https, a private, loopback or link-local address (also after a redirect), an error status, too slow (not billed)',
+    message: "'image.url' resolves to a private address, which is not fetched.",
+    param: 'image.url',
+  },
   missing_api_key: {
     meaning: 'no `Authorization` header',
     message: 'No API key given. Send it as `Authorization: Bearer <key>`.',

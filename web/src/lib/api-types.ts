@@ -1011,7 +1011,7 @@ export interface paths {
         put?: never;
         /**
          * Classify an image as safe or not
-         * @description Billed per image. Refused images (bad base64, wrong format, over the limits) are not billed.
+         * @description Billed per image. The image is base64, a data URL or an https URL. Refused images (bad base64, a URL that cannot be fetched, wrong format, over the limits) are not billed.
          */
         post: {
             parameters: {
@@ -1089,7 +1089,7 @@ export interface paths {
                         "application/json": components["schemas"]["ImageModerationResponse"];
                     };
                 };
-                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it); `model_not_found` (no such model, version or alias); `model_version_retired` (that version is retired; the message names its replacement); `invalid_image` (the image is not base64, not PNG, JPEG or WebP, or truncated (not billed)). */
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it); `model_not_found` (no such model, version or alias); `model_version_retired` (that version is retired; the message names its replacement); `invalid_image` (the image is not base64, not PNG, JPEG or WebP, or truncated (not billed)); `invalid_image_url` (the image URL could not be fetched: not https, a private, loopback or link-local address (also after a redirect), an error status, too slow (not billed)). */
                 400: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -1333,7 +1333,7 @@ export interface paths {
         put?: never;
         /**
          * Read the text in an image
-         * @description Billed per image. Refused images (bad base64, wrong format, over the limits) are not billed.
+         * @description Billed per image. The image is base64, a data URL or an https URL. Refused images (bad base64, a URL that cannot be fetched, wrong format, over the limits) are not billed.
          */
         post: {
             parameters: {
@@ -1439,7 +1439,7 @@ export interface paths {
                         "application/json": components["schemas"]["OcrResponse"];
                     };
                 };
-                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it); `model_not_found` (no such model, version or alias); `model_version_retired` (that version is retired; the message names its replacement); `invalid_image` (the image is not base64, not PNG, JPEG or WebP, or truncated (not billed)). */
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it); `model_not_found` (no such model, version or alias); `model_version_retired` (that version is retired; the message names its replacement); `invalid_image` (the image is not base64, not PNG, JPEG or WebP, or truncated (not billed)); `invalid_image_url` (the image URL could not be fetched: not https, a private, loopback or link-local address (also after a redirect), an error status, too slow (not billed)). */
                 400: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -8574,7 +8574,7 @@ export interface components {
                  * @description What went wrong, for programs: each response lists the codes it can carry.
                  * @enum {string}
                  */
-                code: "invalid_json" | "invalid_request" | "model_not_found" | "invalid_signature" | "model_version_retired" | "invalid_image" | "missing_api_key" | "invalid_api_key" | "missing_credentials" | "invalid_credentials" | "invalid_token" | "token_expired" | "tenant_inactive" | "forbidden" | "email_not_verified" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_in_progress" | "billing_not_connected" | "email_token_expired" | "idempotency_key_reused" | "request_too_large" | "image_too_large" | "unsupported_media_type" | "rate_limited" | "rate_limit_requests" | "rate_limit_tokens" | "concurrency_limit" | "quota_exceeded" | "spend_cap_reached" | "internal_error" | "model_error" | "model_unavailable" | "store_unavailable" | "model_busy" | "model_loading" | "model_not_installed" | "email_unavailable" | "billing_unavailable" | "model_timeout";
+                code: "invalid_json" | "invalid_request" | "model_not_found" | "invalid_signature" | "model_version_retired" | "invalid_image" | "invalid_image_url" | "missing_api_key" | "invalid_api_key" | "missing_credentials" | "invalid_credentials" | "invalid_token" | "token_expired" | "tenant_inactive" | "forbidden" | "email_not_verified" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_in_progress" | "billing_not_connected" | "email_token_expired" | "idempotency_key_reused" | "request_too_large" | "image_too_large" | "unsupported_media_type" | "rate_limited" | "rate_limit_requests" | "rate_limit_tokens" | "concurrency_limit" | "quota_exceeded" | "spend_cap_reached" | "internal_error" | "model_error" | "model_unavailable" | "store_unavailable" | "model_busy" | "model_loading" | "model_not_installed" | "email_unavailable" | "billing_unavailable" | "model_timeout";
                 /** @description The request field (or header) at fault, e.g. `messages[0].content`. */
                 param: string | null;
                 /** @description The `x-request-id` of the answer. */
@@ -8759,10 +8759,36 @@ export interface components {
              */
             model: string;
             /**
-             * @description A PNG, JPEG or WebP image as base64, or as a data URL (`data:image/png;base64,...`). Limits per version (bytes and pixels) are listed by GET /v1/models.
+             * @description A PNG, JPEG or WebP image: base64, a data URL (`data:image/png;base64,...`) or an `https` URL, as a string or in the OpenAI shapes `{"url": ...}` and `{"type": "image_url", "image_url": {"url": ...}}`. A URL is fetched by the gateway: https only, public addresses only (after DNS and on every redirect), within the byte limit and IMAGE_URL_TIMEOUT_MS; the type is read from the bytes. Limits per version (bytes and pixels) are listed by GET /v1/models.
              * @example data:image/png;base64,iVBORw0KGgo...
              */
-            image: string;
+            image: string | {
+                /**
+                 * @description An `https` URL of the image, or a data URL (`data:image/png;base64,...`).
+                 * @example https://example.com/receipt.png
+                 */
+                url: string;
+                /**
+                 * @description Accepted and not used.
+                 * @enum {string}
+                 */
+                detail?: "auto" | "low" | "high";
+            } | {
+                /** @enum {string} */
+                type: "image_url";
+                image_url: {
+                    /**
+                     * @description An `https` URL of the image, or a data URL (`data:image/png;base64,...`).
+                     * @example https://example.com/receipt.png
+                     */
+                    url: string;
+                    /**
+                     * @description Accepted and not used.
+                     * @enum {string}
+                     */
+                    detail?: "auto" | "low" | "high";
+                };
+            };
         };
         OcrResponse: {
             id: string;
@@ -8797,10 +8823,36 @@ export interface components {
              */
             model: string;
             /**
-             * @description A PNG, JPEG or WebP image as base64, or as a data URL (`data:image/png;base64,...`). Limits per version (bytes and pixels) are listed by GET /v1/models.
+             * @description A PNG, JPEG or WebP image: base64, a data URL (`data:image/png;base64,...`) or an `https` URL, as a string or in the OpenAI shapes `{"url": ...}` and `{"type": "image_url", "image_url": {"url": ...}}`. A URL is fetched by the gateway: https only, public addresses only (after DNS and on every redirect), within the byte limit and IMAGE_URL_TIMEOUT_MS; the type is read from the bytes. Limits per version (bytes and pixels) are listed by GET /v1/models.
              * @example data:image/png;base64,iVBORw0KGgo...
              */
-            image: string;
+            image: string | {
+                /**
+                 * @description An `https` URL of the image, or a data URL (`data:image/png;base64,...`).
+                 * @example https://example.com/receipt.png
+                 */
+                url: string;
+                /**
+                 * @description Accepted and not used.
+                 * @enum {string}
+                 */
+                detail?: "auto" | "low" | "high";
+            } | {
+                /** @enum {string} */
+                type: "image_url";
+                image_url: {
+                    /**
+                     * @description An `https` URL of the image, or a data URL (`data:image/png;base64,...`).
+                     * @example https://example.com/receipt.png
+                     */
+                    url: string;
+                    /**
+                     * @description Accepted and not used.
+                     * @enum {string}
+                     */
+                    detail?: "auto" | "low" | "high";
+                };
+            };
         };
         ModelList: {
             /** @enum {string} */

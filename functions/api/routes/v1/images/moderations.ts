@@ -72,7 +72,8 @@ const route = createRoute({
   path: '/v1/images/moderations',
   tags: ['Images'],
   summary: 'Classify an image as safe or not',
-  description: 'Billed per image. Refused images (bad base64, wrong format, over the limits) are not billed.',
+  description:
+    'Billed per image. The image is base64, a data URL or an https URL. Refused images (bad base64, a URL that cannot be fetched, wrong format, over the limits) are not billed.',
   security: [{ apiKey: ['models:invoke'] }],
   parameters: [idempotencyKeyParameter],
   request: {
@@ -88,7 +89,14 @@ const route = createRoute({
     ),
     ...errorResponses(
       'v1',
-      [...errorsOf.apiKey, ...errorsOf.v1Body, ...errorsOf.modelCall, 'invalid_image', 'image_too_large'],
+      [
+        ...errorsOf.apiKey,
+        ...errorsOf.v1Body,
+        ...errorsOf.modelCall,
+        'invalid_image',
+        'invalid_image_url',
+        'image_too_large',
+      ],
       { model: true },
     ),
   },
