@@ -23,6 +23,8 @@ export interface StageConfig {
   apiThrottle: { rateLimit: number; burstLimit: number };
   /** API Lambda sizing. */
   apiFunction: { memoryMb: number; timeoutSeconds: number };
+  /** Lambda concurrency: what each API function reserves out of the account's regional limit. */
+  concurrency: ConcurrencyConfig;
   /**
    * Budget for one model call. Must stay below the function timeout (and API Gateway's 30 s
    * integration cap), so a slow endpoint ends as our own 504 with its reservation released rather
@@ -46,6 +48,29 @@ export interface StageConfig {
   email?: { from: string; sesIdentity: string };
   /** The billing job (in the Jobs stack). Stripe's keys live in the Stripe secret. */
   billing: BillingConfig;
+}
+
+/** The API functions, by id (infra/stacks/api-stack.ts `apiFunctions`). */
+export type ApiFunctionName = 'data' | 'stream' | 'console' | 'billing' | 'docs';
+
+export interface ConcurrencyConfig {
+  /**
+   * The account's Lambda concurrency limit in the stage's region (Service Quotas, "Concurrent
+   * executions", L-B99A9384; 1000 by default, less in some new accounts): what the reservations are
+   * checked against at synth.
+   */
+  accountLimit: number;
+  /**
+   * Reserved concurrency of each API function: its ceiling (a flood of one plane cannot take the
+   * others' capacity, nor the account's) and its guarantee. What is left unreserved runs the jobs
+   * (sweeper, billing sync, usage consumer) and must stay at least `minUnreserved`.
+   */
+  api: Record<ApiFunctionName, number>;
+  /**
+   * Lambda refuses a reservation that leaves under 100 unreserved; the jobs need their share on
+   * top (one sweeper, overlapping billing syncs, one consumer per usage stream shard).
+   */
+  minUnreserved: number;
 }
 
 export interface ConsoleConfig {
@@ -113,6 +138,12 @@ export const stageConfigs: Record<Stage, StageConfig> = {
     logRetentionDays: RetentionDays.ONE_WEEK,
     apiThrottle: { rateLimit: 50, burstLimit: 100 },
     apiFunction: { memoryMb: 1024, timeoutSeconds: 30 },
+    // 47 reserved of 1000, 953 unreserved: a dev stage cannot starve another stage in its account.
+    concurrency: {
+      accountLimit: 1000,
+      api: { data: 20, stream: 10, console: 10, billing: 5, docs: 2 },
+      minUnreserved: 200,
+    },
     modelTimeoutMs: 25_000,
     logLevel: 'debug',
     models: {
@@ -139,6 +170,13 @@ export const stageConfigs: Record<Stage, StageConfig> = {
     logRetentionDays: RetentionDays.THREE_MONTHS,
     apiThrottle: { rateLimit: 1000, burstLimit: 2000 },
     apiFunction: { memoryMb: 1024, timeoutSeconds: 30 },
+    // 580 reserved of 1000, 420 unreserved for the jobs (docs/deploy.md has the arithmetic). data:
+    // the HTTP API's 1000 requests/s at about 0.3 s each; stream: 200 chats streaming at once.
+    concurrency: {
+      accountLimit: 1000,
+      api: { data: 300, stream: 200, console: 50, billing: 20, docs: 10 },
+      minUnreserved: 200,
+    },
     modelTimeoutMs: 25_000,
     logLevel: 'info',
     models: {
@@ -184,6 +222,21 @@ export function validateStageConfig(input: StageConfig): StageConfig {
     throw new Error(
       `Stage ${config.stage}: API function timeout must be <= 30 s (HTTP API integration limit)`,
     );
+  }
+  const concurrency = config.concurrency;
+  for (const [fn, n] of Object.entries(concurrency.api)) {
+    if (!Number.isInteger(n) || n < 1) {
+      throw new Error(`Stage ${config.stage}: concurrency.api.${fn} must be an integer >= 1`);
+    }
+  }
+  const reserved = Object.values(concurrency.api).reduce((a, b) => a + b, 0);
+  if (concurrency.accountLimit - reserved < concurrency.minUnreserved) {
+    throw new Error(
+      `Stage ${config.stage}: the API functions reserve ${reserved} of the account's ${concurrency.accountLimit} concurrent executions, leaving ${concurrency.accountLimit - reserved}; at least ${concurrency.minUnreserved} must stay unreserved (Lambda's floor of 100, and the jobs). Lower concurrency.api or raise the account's limit (and concurrency.accountLimit).`,
+    );
+  }
+  if (concurrency.minUnreserved < 100) {
+    throw new Error(`Stage ${config.stage}: concurrency.minUnreserved must be >= 100 (Lambda's own floor)`);
   }
   const cap = config.models.maxInstancesPerVariant;
   if (cap !== undefined && (!Number.isInteger(cap) || cap < 1)) {

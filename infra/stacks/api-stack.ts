@@ -259,6 +259,9 @@ export class ApiStack extends Stack {
         // Graviton: cheaper per GB-second, and nothing here ships native x86 binaries.
         architecture: Architecture.ARM_64,
         memorySize: config.apiFunction.memoryMb,
+        // A ceiling and a guarantee: a flood of this plane cannot take the account's concurrency
+        // from the other planes or the jobs (infra/config.ts `concurrency`).
+        reservedConcurrentExecutions: config.concurrency.api[fid],
         timeout,
         role: this.roles[plane],
         logGroup,

@@ -200,6 +200,14 @@ describe.each(stages)('api stack (%s)', (stage) => {
     },
   );
 
+  it('reserves concurrency for every API function, from the stage config', () => {
+    for (const fid of functionIds) {
+      const reserved = fns[fid][1].Properties.ReservedConcurrentExecutions;
+      expect(reserved, fid).toBe(config.concurrency.api[fid]);
+      expect(reserved, fid).toBeGreaterThan(0);
+    }
+  });
+
   it('lets the data plane delete only its quota reservations: never tenants or API keys', () => {
     const deleting = statementsOf(planeRole('data')).filter((s) =>
       asArray<string>(s.Action).some((a) => a === 'dynamodb:DeleteItem' || a === 'dynamodb:*'),

@@ -74,6 +74,23 @@ describe('stage config', () => {
     ).toThrow(/maxInstancesPerVariant/);
   });
 
+  it('reserves API concurrency only while enough stays unreserved for Lambda and the jobs', () => {
+    for (const stage of ['dev', 'prod'] as const) {
+      const { concurrency } = stageConfig(stage);
+      const reserved = Object.values(concurrency.api).reduce((a, b) => a + b, 0);
+      expect(concurrency.accountLimit - reserved).toBeGreaterThanOrEqual(concurrency.minUnreserved);
+      expect(concurrency.minUnreserved).toBeGreaterThanOrEqual(100);
+    }
+    const prod = stageConfigs.prod;
+    const greedy = {
+      ...prod,
+      concurrency: { ...prod.concurrency, api: { ...prod.concurrency.api, data: 700 } },
+    };
+    expect(() => validateStageConfig(greedy)).toThrow(/reserve 980 of the account's 1000.*leaving 20/);
+    const zero = { ...prod, concurrency: { ...prod.concurrency, api: { ...prod.concurrency.api, docs: 0 } } };
+    expect(() => validateStageConfig(zero)).toThrow(/concurrency.api.docs/);
+  });
+
   it('names stacks Tollgate-<Stage>-<Part>', () => {
     expect(stackName('dev', 'Data')).toBe('Tollgate-Dev-Data');
     expect(stackName('prod', 'Api')).toBe('Tollgate-Prod-Api');
