@@ -6,7 +6,7 @@ import { createLogger } from '../../shared/logger';
 import { type Browser, browser, shot, testPng } from './browser';
 
 // The stack's model runtime inherits this: the models the journeys call (not every vision version).
-process.env.RUNTIME_MODELS = 'sentiment,chat,image-moderation@mobilenet-v2,ocr@tesseract-5';
+process.env.RUNTIME_MODELS = 'sentiment,chat,image-moderation@mobilenet-v2,ocr@tesseract-5,embeddings';
 
 const OPERATOR = { email: 'ops@tollgate.example', password: 'operator password 1' };
 const DEV = {
@@ -275,6 +275,27 @@ describe('the consoles in a real browser', () => {
       expect(line).toMatch(/^(Positive|Negative|Neutral) .+ \(-?[01]\.\d{2}\)$/);
     }
     await shot(page, '09b-playground-sentiment');
+  });
+
+  it('embeds texts in the playground: each vector, and the texts alike in meaning nearer each other', async () => {
+    const { page } = dev;
+    await nav(page, 'Playground');
+    await page.getByRole('tab', { name: 'Embeddings' }).click();
+    await page.getByLabel('Texts, one per line').fill('cat\ndog\ncar');
+    await page.getByRole('button', { name: 'Embed' }).click();
+    const results = page.locator('.result-list li');
+    await results.nth(2).waitFor();
+    for (const line of await results.allTextContents()) expect(line).toMatch(/\(100 dimensions: \[/);
+    // Row 1 (cat): similarity to dog, then to car; real word vectors put dog nearer.
+    const cells = await page
+      .getByRole('row', { name: /^1\. cat/ })
+      .getByRole('cell')
+      .allTextContents();
+    const [self, dog, car] = cells.map(Number);
+    expect(self).toBe(1);
+    expect(dog).toBeGreaterThan(car!);
+    await page.locator('.facts').getByText('embeddings@wink-100d').waitFor();
+    await shot(page, '09c-playground-embeddings');
   });
 
   it('rotates the key: the old and the new one share the name and are told apart by their secret', async () => {

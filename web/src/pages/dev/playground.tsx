@@ -6,6 +6,7 @@ import { playgroundKey } from '../../lib/key-vault';
 import { useStore } from '../../lib/store';
 import { KeyPanel } from './key-panel';
 import { ChatPanel } from './playground-chat';
+import { EmbeddingsPanel } from './playground-embeddings';
 import { ImagePanel } from './playground-images';
 import { SentimentPanel } from './playground-sentiment';
 
@@ -14,6 +15,7 @@ const modes = [
   { id: 'moderation', label: 'Image moderation' },
   { id: 'ocr', label: 'OCR' },
   { id: 'sentiment', label: 'Sentiment' },
+  { id: 'embeddings', label: 'Embeddings' },
 ] as const;
 type Mode = (typeof modes)[number]['id'];
 
@@ -73,6 +75,7 @@ export default function PlaygroundPage() {
             )}
             {mode === 'ocr' && <ImagePanel key="ocr" apiKey={held.secret} catalog={catalog} task="ocr" />}
             {mode === 'sentiment' && <SentimentPanel apiKey={held.secret} catalog={catalog} />}
+            {mode === 'embeddings' && <EmbeddingsPanel apiKey={held.secret} catalog={catalog} />}
           </div>
           {catalogError && (
             <p class="hint">
