@@ -18,6 +18,7 @@ import type { Logger } from '../shared/logger';
 import { StreamPoller } from '../shared/metering/stream-poller';
 import { type SupervisedDynamo, superviseDynamo } from './dynamodb-supervisor';
 import { listen, serverTimeouts } from './http-server';
+import { type ChatModelFetch, fetchDefaultChatModel, syncModelAvailability } from './model-install';
 import { type SupervisedRuntime, superviseRuntime } from './runtime/supervisor';
 import { type DemoSeed, seedCatalogIfAbsent, seedDemoTenant } from './seed';
 import { localSigningKeys } from './signing-keys';
@@ -46,6 +47,11 @@ export interface LocalStack {
   operator: { email: string; created: boolean } | null;
   /** `stripe` when STRIPE_SECRET_KEY is set (the meter sync runs every BILLING_SYNC_MS), else `ledger`. */
   billing: 'stripe' | 'ledger';
+  /**
+   * What plain `chat` serves now, and the background fetch of the real chat model (null unless
+   * `fetchModels`): it resolves once the model serves, or the hub could not be reached.
+   */
+  models: { chat: string; fetch: Promise<ChatModelFetch> | null };
   /** One meter-sync run now (the timer's job), e.g. after a test served usage. */
   runBillingSync(now?: Date): Promise<BillingSyncResult>;
   /** Applies what the usage stream holds to the aggregates now (the poller does it every USAGE_POLL_MS). */
@@ -58,6 +64,8 @@ export interface LocalStackOptions {
   print?: (text: string) => void;
   /** The built console to serve at `/` (default: web/dist). */
   consoleDir?: string;
+  /** Fetch the default real chat model in the background when it is missing (`npm start`). */
+  fetchModels?: boolean;
 }
 
 /** Where the admin CLI finds a running on-disk stack: `${DATA_DIR}/local.json`. */
@@ -194,6 +202,34 @@ export async function startLocalStack(
       signingKeys,
       clientIp: (c) => getConnInfo(c).remote.address ?? null,
     });
+    // The catalog says which versions the runtime can serve, and plain `chat` goes to the best one.
+    const syncModels = () =>
+      syncModelAvailability({
+        runtimeUrl: wired.SAGEMAKER_ENDPOINT!,
+        catalog: stores.catalog,
+        audit: stores.audit,
+        onChange: () => deps.resolver.invalidate(),
+      });
+    if (runtime)
+      await syncModels().catch((err: unknown) => log.warn({ err }, 'model availability sync failed'));
+    let stopping = false;
+    started.push({
+      stop: async () => {
+        stopping = true;
+      },
+    });
+    const modelFetch =
+      runtime && opts.fetchModels
+        ? fetchDefaultChatModel({
+            endpoint: wired.HF_ENDPOINT,
+            runtimeUrl: wired.SAGEMAKER_ENDPOINT!,
+            print: opts.print ?? ((text: string) => process.stdout.write(text)),
+            log,
+            sync: syncModels,
+            stopped: () => stopping,
+          })
+        : null;
+    const chatServes = (await stores.catalog.load()).models.get('chat')?.model.defaultVersion;
     // On a clean stop, quota leases give back what they hold (a crash leaves it to the sweeper).
     started.push({ stop: () => deps.admission.close() });
     // Model-version health counts: written every HEALTH_FLUSH_MS, and what is left on a clean stop.
@@ -303,6 +339,7 @@ export async function startLocalStack(
       outbox,
       operator,
       billing: deps.billing.gateway.mode,
+      models: { chat: chatServes ? `chat@${chatServes}` : 'none', fetch: modelFetch },
       runBillingSync,
       drainUsage: () => usagePoller.drain(),
       stop: stopAll,

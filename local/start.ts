@@ -1,5 +1,6 @@
 import { loadConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
+import { DEFAULT_REAL_CHAT, HUB_CHAT_MODELS, installCommand } from './models/chat-models';
 import { startLocalStack } from './stack';
 import { buildConsole } from './web-build';
 
@@ -10,7 +11,7 @@ import { buildConsole } from './web-build';
 const args = new Set(process.argv.slice(2));
 if (args.has('--help')) {
   console.log(
-    'usage: npm start [-- --in-memory]\nEnvironment: PORT, HOST, DATA_DIR, TOLLGATE_IN_MEMORY, DYNAMODB_ENDPOINT, SAGEMAKER_ENDPOINT, LOG_LEVEL, PUBLIC_URL, OPERATOR_EMAIL, OPERATOR_PASSWORD, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, MODEL_TIMEOUT_MS, RESERVATION_GRACE_MS, RESERVATION_SWEEP_MS (every one: docs/configuration.md)',
+    'usage: npm start [-- --in-memory]\nEnvironment: PORT, HOST, DATA_DIR, TOLLGATE_IN_MEMORY, DYNAMODB_ENDPOINT, SAGEMAKER_ENDPOINT, LOG_LEVEL, PUBLIC_URL, OPERATOR_EMAIL, OPERATOR_PASSWORD, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, MODEL_TIMEOUT_MS, MODEL_DOWNLOAD, HF_ENDPOINT, RESERVATION_GRACE_MS, RESERVATION_SWEEP_MS (every one: docs/configuration.md)',
   );
   process.exit(0);
 }
@@ -26,7 +27,17 @@ const log = createLogger(config.LOG_LEVEL);
 await buildConsole({ quiet: true }).catch((err: unknown) => {
   process.stderr.write(`The console could not be built (the API still starts): ${String(err)}\n`);
 });
-const stack = await startLocalStack(config, log);
+// Lines printed while the stack starts (a model download's first progress) wait for the banner.
+let held: string[] | null = [];
+const print = (text: string) => (held ? held.push(text) : process.stdout.write(text));
+const stack = await startLocalStack(config, log, { print, fetchModels: config.MODEL_DOWNLOAD });
+const realChat = HUB_CHAT_MODELS[DEFAULT_REAL_CHAT]!;
+const chatLine =
+  stack.models.chat === DEFAULT_REAL_CHAT
+    ? `  Chat           \`chat\` is ${DEFAULT_REAL_CHAT} (${realChat.hubId})`
+    : stack.models.fetch
+      ? `  Chat           \`chat\` is ${stack.models.chat}, the offline test model (gibberish) until ${realChat.hubId} is fetched (in the background, progress below)`
+      : `  Chat           \`chat\` is ${stack.models.chat}, the offline test model (gibberish); for real answers: ${installCommand(realChat)}`;
 
 const lines = [
   '',
@@ -35,6 +46,7 @@ const lines = [
   `  API            ${stack.url}  (health: ${stack.url}/health, reference: ${stack.url}/docs)`,
   `  DynamoDB       ${stack.dynamoEndpoint}  ${stack.dataPath ? `(data in ${stack.dataPath})` : config.DYNAMODB_ENDPOINT ? '(external)' : '(in memory)'}`,
   `  Model runtime  ${stack.runtimeUrl}  (SageMaker Runtime API)`,
+  chatLine,
   `  Demo tenant    ${stack.demo.tenantId}`,
   stack.demo.secret
     ? `  Demo API key   ${stack.demo.secret}\n                 (shown once; only its hash is stored)`
@@ -52,6 +64,8 @@ const lines = [
   '',
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
+for (const text of held) process.stdout.write(text);
+held = null;
 
 let stopping = false;
 const shutdown = async (signal: string) => {

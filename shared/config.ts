@@ -101,6 +101,13 @@ export const configSchema = z.object({
   /** Local runner: where DynamoDB Local keeps its files. */
   DATA_DIR: z.string().min(1).default('.data'),
   /**
+   * Local runner (`npm start`): fetch the default real chat model in the background when its
+   * weights are missing and HF_ENDPOINT can be reached.
+   */
+  MODEL_DOWNLOAD: bool.default(true),
+  /** The Hugging Face hub models are fetched from (a mirror, or a local server in tests). */
+  HF_ENDPOINT: z.string().url().default('https://huggingface.co'),
+  /**
    * Base URL people reach the platform at; links in emails point here. Unset: the local server's,
    * `http://localhost:<PORT>` (defaultPublicUrl), so that the links follow PORT.
    */

@@ -1,5 +1,6 @@
 import { seedCatalog } from '../../shared/catalog/seed';
 import { ensureTinyChatModel } from '../models/build-test-model';
+import { HUB_CHAT_MODELS, type HubChatModel, installCommand } from '../models/chat-models';
 import { modelsDir } from '../models/paths';
 import { TINY_CHAT_ID } from '../models/tiny-chat';
 import type { ModelHandler } from './model-handler';
@@ -42,7 +43,14 @@ export function endpoint(
   return config;
 }
 
-const SMOLLM2_ID = 'HuggingFaceTB/SmolLM2-135M-Instruct';
+/** A real chat model from the hub: not installed until its weights are downloaded (then it loads by itself). */
+const hubChat = (m: HubChatModel) => () =>
+  createChatModel({
+    modelId: m.hubId,
+    modelsRoot: modelsDir(),
+    dtype: m.dtype,
+    optional: { pullHint: `Fetch them with: ${installCommand(m)}` },
+  });
 
 type WorkerHooks = Pick<WorkerModelOptions, 'onEvent'>;
 
@@ -58,13 +66,7 @@ const implementations: Record<string, (hooks: WorkerHooks) => ModelHandler> = {
         await ensureTinyChatModel(modelsDir());
       },
     }),
-  'chat@smollm2-135m': () =>
-    createChatModel({
-      modelId: SMOLLM2_ID,
-      modelsRoot: modelsDir(),
-      dtype: 'q8',
-      optional: { pullHint: `Fetch them with: npm run models:pull -- ${SMOLLM2_ID}` },
-    }),
+  ...Object.fromEntries(Object.entries(HUB_CHAT_MODELS).map(([id, m]) => [id, hubChat(m)])),
   'image-moderation@mobilenet-v2': (hooks) => createImageModerationModel('MobileNetV2', hooks),
   'image-moderation@mobilenet-v2-mid': (hooks) => createImageModerationModel('MobileNetV2Mid', hooks),
   'image-moderation@inception-v3': (hooks) => createImageModerationModel('InceptionV3', hooks),

@@ -153,6 +153,15 @@ export const modelDeployments: Record<string, ModelDeployment> = {
   },
   // SmolLM2 135M Instruct through transformers.js on CPU, as locally; the image carries the
   // weights (`npm run models:pull` at build time). A completion takes seconds: few per minute.
+  // SmolLM2 360M Instruct, the same way: about 2.5x the compute of 135M per token.
+  'chat@smollm2-360m': {
+    instanceType: 'ml.c5.xlarge',
+    initialInstanceCount: 1,
+    minCapacity: 1,
+    maxCapacity: 2,
+    targetInvocationsPerInstance: 10,
+    image: modelServer,
+  },
   'chat@smollm2-135m': {
     instanceType: 'ml.c5.xlarge',
     initialInstanceCount: 1,

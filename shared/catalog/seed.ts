@@ -50,7 +50,7 @@ export function seedCatalog(stage: string): { models: ModelDefinition[]; version
         name: 'chat',
         task: 'chat',
         description:
-          'OpenAI-compatible chat completions through transformers.js. tiny-1 is the test model the project builds itself (random weights: the text is gibberish, the tokens and streaming are real); smollm2-135m serves HuggingFaceTB/SmolLM2-135M-Instruct once `npm run models:pull` has fetched it.',
+          'OpenAI-compatible chat completions. smollm2-360m is SmolLM2-360M-Instruct, a small real assistant model; tiny-1 is an offline test model whose text is gibberish.',
         units: ['input_tokens', 'output_tokens'],
         defaultVersion: 'tiny-1',
         aliases: { latest: 'tiny-1' },
@@ -159,7 +159,23 @@ export function seedCatalog(stage: string): { models: ModelDefinition[]; version
         priceBook: 'pb-2026-01',
         endpointName: endpoint('chat'),
         variant: 'tiny-1',
+        description:
+          'Offline test model: random weights, so the text is gibberish (tokens, streaming and billing are real)',
         limits: { maxInputTokens: 1_536, maxOutputTokens: 512, timeoutMs: 30_000 },
+      },
+      {
+        model: 'chat',
+        version: 'smollm2-360m',
+        // The default once it serves: the local stack makes it so after downloading its weights.
+        status: 'active',
+        releasedAt: '2026-12-07T00:00:00.000Z',
+        sunsetAt: null,
+        description: 'HuggingFaceTB/SmolLM2-360M-Instruct, int8 ONNX',
+        prices: { input_tokens: 100, output_tokens: 300 }, // $0.10 / $0.30 per 1M tokens
+        priceBook: 'pb-2026-01',
+        endpointName: endpoint('chat'),
+        variant: 'smollm2-360m',
+        limits: { maxInputTokens: 6_144, maxOutputTokens: 2_048, timeoutMs: 60_000 },
       },
       {
         model: 'chat',

@@ -148,7 +148,14 @@ describe('npm start as a process', () => {
   it('prints what is where, and leaves no java or runtime behind when killed with SIGKILL', async () => {
     dir = mkdtempSync(join(tmpdir(), 'tollgate-start-'));
     child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
-      env: { ...process.env, PORT: '0', DATA_DIR: dir, LOG_LEVEL: 'silent' },
+      // A hub that cannot be reached: the machine is offline as far as model downloads go.
+      env: {
+        ...process.env,
+        PORT: '0',
+        DATA_DIR: dir,
+        LOG_LEVEL: 'silent',
+        HF_ENDPOINT: 'http://127.0.0.1:9',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -161,6 +168,14 @@ describe('npm start as a process', () => {
     expect(out).toMatch(/DynamoDB\s+http:\/\/127\.0\.0\.1:\d+ {2}\(data in /);
     expect(out).toMatch(/Model runtime\s+http:\/\/127\.0\.0\.1:\d+/);
     expect(out).toMatch(/Demo API key\s+tg_live_/);
+    // What `chat` is, and how to get the real model, in one line; then why it could not be fetched.
+    expect(out).toMatch(
+      /Chat\s+`chat` is chat@tiny-1, the offline test model \(gibberish\) until HuggingFaceTB\/SmolLM2-360M-Instruct is fetched/,
+    );
+    while (!out.includes('Chat model') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(out).toMatch(
+      /Chat model\s+offline \(could not reach 127\.0\.0\.1:9 .*`chat` stays chat@tiny-1.*npm run models:pull -- HuggingFaceTB\/SmolLM2-360M-Instruct/,
+    );
     const url = /API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1];
     expect((await fetch(`${url}/health`)).status).toBe(200);
 
