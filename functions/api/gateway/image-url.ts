@@ -150,6 +150,10 @@ async function fetchOnce(raw: string, policy: ImageUrlPolicy, signal: AbortSigna
       `uses ${url.protocol.replace(/:$/, '')}: only https URLs are fetched`,
     );
   }
+  // Plain http can only ever be allowed to loopback: refuse it before asking DNS anything.
+  if (url.protocol === 'http:' && !policy.allowLoopbackHttp) {
+    throw new Refused('invalid_image_url', 'uses http: only https URLs are fetched');
+  }
   if (url.username || url.password)
     throw new Refused('invalid_image_url', 'must not carry a user name or password');
   const hostname = url.hostname.replace(/^\[|\]$/g, '');

@@ -119,11 +119,16 @@ describe('image URLs', () => {
   });
 
   it('loopback is refused without the local setting, by address or by name', async () => {
-    for (const url of [
-      `${site.base}/ok.png`,
-      `https://127.0.0.1:${site.port}/ok.png`,
-      'https://[::1]/x.png',
-    ]) {
+    const plain = await refused(
+      strict,
+      u,
+      { url: `${site.base}/ok.png` },
+      400,
+      'invalid_image_url',
+      'only https',
+    );
+    expect(plain.param).toBe('image.url');
+    for (const url of [`https://127.0.0.1:${site.port}/ok.png`, 'https://[::1]/x.png']) {
       const error = await refused(strict, u, { url }, 400, 'invalid_image_url', 'loopback address');
       expect(error.param).toBe('image.url');
     }
