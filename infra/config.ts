@@ -44,6 +44,11 @@ export interface StageConfig {
   publicUrl?: string;
   /** The Console stack (CloudFront in front of the console files and the API). */
   console?: ConsoleConfig;
+  /**
+   * A WAF web ACL on the CloudFront distribution (infra/edge-firewall.ts). CLOUDFRONT-scoped ACLs
+   * live in us-east-1: in the Console stack when it is there, else in `Tollgate-<Stage>-Waf`.
+   */
+  waf?: WafConfig;
   /** Account emails through SES: the sender, and the verified SES identity (domain or address) it belongs to. */
   email?: { from: string; sesIdentity: string };
   /** The billing job (in the Jobs stack). Stripe's keys live in the Stripe secret. */
@@ -71,6 +76,15 @@ export interface ConcurrencyConfig {
    * top (one sweeper, overlapping billing syncs, one consumer per usage stream shard).
    */
   minUnreserved: number;
+}
+
+export interface WafConfig {
+  /**
+   * Requests one client IP may make in any 5 minutes before the web ACL blocks it (WAF's
+   * rate-based rule, counted at the edge across every path): a backstop under the API's own
+   * per-tenant and per-key limits, against floods that never authenticate.
+   */
+  rateLimitPerIpPer5Minutes: number;
 }
 
 export interface ConsoleConfig {
@@ -192,6 +206,9 @@ export const stageConfigs: Record<Stage, StageConfig> = {
       periodMinutes: 5,
     },
     billing: { syncEveryMinutes: 1, pastDueGraceDays: 7 },
+    // 20 requests/s per address, sustained over 5 minutes: far above one person at the console,
+    // and above most single-server API clients; the per-tenant limits apply below it.
+    waf: { rateLimitPerIpPer5Minutes: 6000 },
   },
 };
 

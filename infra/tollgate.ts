@@ -19,6 +19,7 @@ import { DataStack } from './stacks/data-stack';
 import { JobsStack } from './stacks/jobs-stack';
 import { ModelsStack } from './stacks/models-stack';
 import { ObservabilityStack } from './stacks/observability-stack';
+import { cloudFrontWafRegion, WafStack } from './stacks/waf-stack';
 
 /**
  * Context defaults for every app (cdk.json and `-c` still win). Strong cross-stack references:
@@ -39,6 +40,8 @@ export interface TollgateStacks {
   models: ModelsStack | undefined;
   observability: ObservabilityStack;
   console: ConsoleStack;
+  /** The web ACL's own stack (us-east-1), only for a stage with `waf` whose Console stack is elsewhere. */
+  waf: WafStack | undefined;
   /** The endpoints and variants of the stage's catalog, whether or not they are deployed. */
   endpoints: EndpointPlan[];
 }
@@ -128,9 +131,25 @@ export function addTollgateStacks(
     endpoints: models ? endpoints : [],
   });
 
+  // WAF keeps CLOUDFRONT-scoped web ACLs in us-east-1 only: a Console stack there holds its own;
+  // elsewhere the ACL gets a stack of its own in us-east-1, read through a cross-region reference.
+  const waf =
+    config.waf && env.region !== cloudFrontWafRegion
+      ? new WafStack(app, name('Waf'), {
+          stackName: name('Waf'),
+          description: `Tollgate ${config.stage}: the WAF web ACL of the console's CloudFront distribution`,
+          env: { account: env.account, region: cloudFrontWafRegion },
+          terminationProtection,
+          crossRegionReferences: true,
+          config,
+          waf: config.waf,
+        })
+      : undefined;
+
   // Last: it depends on the API (its origins); nothing depends on it, so the console can be
   // redeployed on its own (`cdk deploy Tollgate-Dev-Console`).
   const consoleStack = new ConsoleStack(app, name('Console'), {
+    ...(waf ? { crossRegionReferences: true, webAclArn: waf.firewall.webAcl.attrArn } : {}),
     stackName: name('Console'),
     description: `Tollgate ${config.stage}: the web console on CloudFront, in front of the API`,
     env,
@@ -155,12 +174,12 @@ export function addTollgateStacks(
 
   observability.watchUsageConsumer(jobs.usageConsumer, jobs.usageConsumerFailures);
 
-  for (const stack of [data, api, jobs, models, observability, consoleStack]) {
+  for (const stack of [data, api, jobs, models, observability, consoleStack, waf]) {
     if (!stack) continue;
     Tags.of(stack).add('project', 'tollgate');
     Tags.of(stack).add('stage', config.stage);
   }
-  return { config, env, data, api, jobs, models, observability, console: consoleStack, endpoints };
+  return { config, env, data, api, jobs, models, observability, console: consoleStack, waf, endpoints };
 }
 
 export interface BuildAppOptions {

@@ -44,7 +44,9 @@ import {
 import { EDGE_SECRET_HEADER } from '../../shared/http/client-ip';
 import type { StageConfig } from '../config';
 import { consoleRewriteFunctionCode, viewerAddressFunctionCode } from '../console-edge';
+import { EdgeFirewall } from '../edge-firewall';
 import { nagResourceText } from '../nag';
+import { cloudFrontWafRegion } from './waf-stack';
 
 export interface ConsoleStackProps extends StackProps {
   config: StageConfig;
@@ -56,6 +58,11 @@ export interface ConsoleStackProps extends StackProps {
   edgeSecret: ISecret;
   /** The built console (`npm run build:web` -> web/dist). */
   webDist: string;
+  /**
+   * The web ACL's ARN when it lives in another stack (`Tollgate-<Stage>-Waf`, us-east-1). Without
+   * it, a stage with `waf` set gets its web ACL in this stack, which must then be in us-east-1.
+   */
+  webAclArn?: string;
 }
 
 /** One year: hashed files under /assets change name when their content changes. */
@@ -223,7 +230,21 @@ export class ConsoleStack extends Stack {
     for (const pattern of streamingPathPatterns) additionalBehaviors[pattern] = apiBehavior(streamOrigin);
     for (const pattern of apiPathPatterns) additionalBehaviors[pattern] = apiBehavior(httpApiOrigin);
 
+    let webAclArn = props.webAclArn;
+    if (!webAclArn && config.waf) {
+      if (this.region !== cloudFrontWafRegion) {
+        throw new Error(
+          `The console's web ACL must be in ${cloudFrontWafRegion} (this stack is in ${this.region}): pass webAclArn from a WafStack`,
+        );
+      }
+      webAclArn = new EdgeFirewall(this, 'Firewall', {
+        name: `tollgate-${config.stage}-edge`,
+        waf: config.waf,
+      }).webAcl.attrArn;
+    }
+
     this.distribution = new Distribution(this, 'Distribution', {
+      ...(webAclArn ? { webAclId: webAclArn } : {}),
       comment: `Tollgate ${config.stage} console and API`,
       defaultRootObject: 'index.html',
       httpVersion: HttpVersion.HTTP2_AND_3,
@@ -254,11 +275,13 @@ export class ConsoleStack extends Stack {
       reason:
         'No geo restriction: the platform sells to developers anywhere; sanctions screening happens at signup and in Stripe, not by edge location.',
     });
-    Validations.of(this.distribution).acknowledge({
-      id: 'AwsSolutions-CFR2',
-      reason:
-        'No WAF web ACL by default (about $5 a month plus per-request fees): the API enforces per-tenant and per-key rate limits and per-email login limits, and API Gateway throttles the stage. Attach a web ACL for a public launch.',
-    });
+    if (!webAclArn) {
+      Validations.of(this.distribution).acknowledge({
+        id: 'AwsSolutions-CFR2',
+        reason:
+          'This stage runs without a WAF web ACL (`waf` unset in infra/config.ts; prod sets it): about $9 a month plus $0.60 per million requests saved on a stage that is not public. The API still enforces per-tenant, per-key and per-login limits, and API Gateway throttles the stage.',
+      });
+    }
     if (!domain) {
       Validations.of(this.distribution).acknowledge({
         id: 'AwsSolutions-CFR4',

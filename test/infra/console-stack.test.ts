@@ -168,6 +168,51 @@ describe.each(stages)('console stack (%s)', (stage) => {
     expect(behaviors.indexOf(chat)).toBeLessThan(behaviors.findIndex((b) => b.PathPattern === '/v1/*'));
   });
 
+  it(
+    stage === 'prod'
+      ? 'puts a WAF web ACL in front (managed rules, a per-IP rate limit)'
+      : 'runs without a WAF web ACL',
+    () => {
+      const acls = template.findResources('AWS::WAFv2::WebACL');
+      if (!stageConfig(stage).waf) {
+        expect(stage).toBe('dev');
+        expect(acls).toEqual({});
+        expect(dist.WebACLId).toBeUndefined();
+        return;
+      }
+      const [aclId, acl] = onlyResource(template, 'AWS::WAFv2::WebACL');
+      expect(dist.WebACLId).toEqual({ 'Fn::GetAtt': [aclId, 'Arn'] });
+      expect(acl.Properties.Scope).toBe('CLOUDFRONT');
+      expect(stacks.console.region).toBe('us-east-1');
+      expect(acl.Properties.DefaultAction).toEqual({ Allow: {} });
+      const rules = acl.Properties.Rules as Cfn[];
+      const groups = rules
+        .filter((r) => r.Statement.ManagedRuleGroupStatement)
+        .map((r) => r.Statement.ManagedRuleGroupStatement);
+      expect(groups.map((g) => `${g.VendorName}:${g.Name}`).sort()).toEqual([
+        'AWS:AWSManagedRulesAmazonIpReputationList',
+        'AWS:AWSManagedRulesCommonRuleSet',
+        'AWS:AWSManagedRulesKnownBadInputsRuleSet',
+      ]);
+      // Model inputs (prompts, base64 images) would trip the body rules: counted, not blocked.
+      const common = groups.find((g) => g.Name === 'AWSManagedRulesCommonRuleSet');
+      expect(common.RuleActionOverrides.map((o: Cfn) => o.Name)).toContain('SizeRestrictions_BODY');
+      for (const o of common.RuleActionOverrides) expect(o.ActionToUse).toEqual({ Count: {} });
+      for (const r of rules.filter((r) => r.Statement.ManagedRuleGroupStatement)) {
+        expect(r.OverrideAction).toEqual({ None: {} });
+      }
+      const [rate] = rules.filter((r) => r.Statement.RateBasedStatement);
+      expect(rate.Action).toEqual({ Block: {} });
+      expect(rate.Statement.RateBasedStatement).toMatchObject({
+        AggregateKeyType: 'IP',
+        Limit: stageConfig(stage).waf!.rateLimitPerIpPer5Minutes,
+        EvaluationWindowSec: 300,
+      });
+      expect(new Set(rules.map((r) => r.Priority)).size).toBe(rules.length);
+      for (const r of rules) expect(r.VisibilityConfig.CloudWatchMetricsEnabled).toBe(true);
+    },
+  );
+
   it('logs requests to an encrypted, expiring log bucket', () => {
     const logBucketId = dist.Logging.Bucket['Fn::GetAtt'][0];
     const logBucket = template.toJSON().Resources[logBucketId];
@@ -289,6 +334,26 @@ describe('console routing rules', () => {
         configure: withDomain(['x.example.com'], 'arn:aws:acm:eu-west-1:123456789012:certificate/x'),
       }),
     ).toThrow(/us-east-1/);
+  });
+
+  it('outside us-east-1, keeps the web ACL in a us-east-1 stack of its own, read across regions', () => {
+    const stacks = buildApp('prod', { ...testEnv, region: 'eu-west-1', bundling: false });
+    expect(stacks.waf).toBeDefined();
+    expect(stacks.waf!.region).toBe('us-east-1');
+    expect(stacks.waf!.stackName).toBe('Tollgate-Prod-Waf');
+    const waf = Template.fromStack(stacks.waf!);
+    waf.resourceCountIs('AWS::WAFv2::WebACL', 1);
+    waf.hasResourceProperties('AWS::WAFv2::WebACL', { Scope: 'CLOUDFRONT' });
+    const consoleTemplate = Template.fromStack(stacks.console);
+    consoleTemplate.resourceCountIs('AWS::WAFv2::WebACL', 0);
+    const [, distribution] = onlyResource(consoleTemplate, 'AWS::CloudFront::Distribution');
+    // Read from the SSM parameter the WAF stack's writer puts in eu-west-1.
+    expect(JSON.stringify(distribution.Properties.DistributionConfig.WebACLId)).toMatch(
+      /ExportsReader|Fn::GetAtt/,
+    );
+    expect(stacks.console.region).toBe('eu-west-1');
+    // A stage without waf makes no such stack.
+    expect(buildApp('dev', { ...testEnv, region: 'eu-west-1', bundling: false }).waf).toBeUndefined();
   });
 
   it('passes -c publicUrl= to the API and the jobs', () => {

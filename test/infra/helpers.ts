@@ -43,9 +43,15 @@ export function templates(stage: Stage): StageTemplates {
 
 /** The stacks of an app built by buildApp, present ones only. */
 export function allStacks(stacks: ReturnType<typeof buildApp>) {
-  return [stacks.data, stacks.api, stacks.jobs, stacks.models, stacks.observability, stacks.console].filter(
-    (stack): stack is NonNullable<typeof stack> => stack !== undefined,
-  );
+  return [
+    stacks.data,
+    stacks.api,
+    stacks.jobs,
+    stacks.models,
+    stacks.observability,
+    stacks.console,
+    stacks.waf,
+  ].filter((stack): stack is NonNullable<typeof stack> => stack !== undefined);
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is untyped.
