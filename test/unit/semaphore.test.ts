@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Semaphore } from '../../local/runtime/semaphore';
+import { tenantOf } from '../../local/runtime/server';
 
 /** Acquires for `key` and records the order in which slots were granted. */
 function waitFor(semaphore: Semaphore, key: string, order: string[], label = key) {
@@ -95,5 +96,20 @@ describe('the runtime queue of a variant', () => {
     expect(semaphore.queued).toBe(0);
     semaphore.release('a');
     expect(semaphore.inFlight).toBe(0);
+  });
+});
+
+describe('the tenant a runtime call is queued for', () => {
+  it.each([
+    ['tenant=ten_01ABC', 'ten_01ABC'],
+    ['trace=1;tenant=ten_01ABC', 'ten_01ABC'],
+    ['tenant=ten_01ABC, trace=1', 'ten_01ABC'],
+    ['x-tenant=ten_other', ''],
+    ['', ''],
+    [undefined, ''],
+  ])('custom attributes %j: %j', (attributes, tenant) => {
+    expect(
+      tenantOf(attributes === undefined ? {} : { 'x-amzn-sagemaker-custom-attributes': attributes }),
+    ).toBe(tenant);
   });
 });
