@@ -7,6 +7,7 @@ import { registerConsolePlane } from './planes/console';
 import { registerDataPlane } from './planes/data';
 import { registerDocsPlane } from './planes/docs';
 
+// Each plane's routes typecheck on this app only because ApiDeps has every plane's dependencies.
 const planeRoutes: Record<ApiPlane, (app: OpenAPIHono<AppEnv>) => void> = {
   data: registerDataPlane,
   console: registerConsolePlane,

@@ -1,7 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { ApiError } from '../../shared/errors';
-import type { ApiDeps, AppEnv } from './http/env';
+import type { AppEnv, CoreDeps } from './http/env';
 import { handleError, handleNotFound, validationHook } from './http/errors';
 import { cors } from './middleware/cors';
 import { requestContext } from './middleware/request-context';
@@ -12,11 +12,11 @@ import { securityHeaders } from './middleware/security-headers';
  * mounts (one plane's, or several). Imports no route and no runtime adapter: a plane's Lambda
  * entry bundles only the routes it passes.
  */
-export function createPlaneApp(
-  deps: ApiDeps,
-  ...register: ((app: OpenAPIHono<AppEnv>) => void)[]
-): OpenAPIHono<AppEnv> {
-  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+export function createPlaneApp<D extends CoreDeps>(
+  deps: D,
+  ...register: ((app: OpenAPIHono<AppEnv<D>>) => void)[]
+): OpenAPIHono<AppEnv<D>> {
+  const app = new OpenAPIHono<AppEnv<D>>({ defaultHook: validationHook });
   app.use('*', requestContext(deps));
   app.use('*', securityHeaders({ publicUrl: deps.config.PUBLIC_URL }));
   app.use('*', cors({ publicUrl: deps.config.PUBLIC_URL, consoleOrigins: deps.config.CONSOLE_ORIGINS }));

@@ -4,7 +4,7 @@ import { formatUsd } from '#shared/metering/pricing';
 import { billingUnits, effectiveLimits } from '#shared/quotas/plans';
 import { windowsAt } from '#shared/quotas/windows';
 import type { Tenant } from '#shared/tenants/tenant-store';
-import type { ApiDeps } from '../http/env';
+import type { ConsolePlaneDeps } from '../http/env';
 import { FreshnessSchema } from '../http/usage-freshness';
 import {
   AlertSchema,
@@ -67,7 +67,10 @@ export const LimitsSchema = z
  * this month's use, with how fresh that use is. Reads: the plan (cached), the month total (one
  * GetItem), the alerts (one Query), the consumer's checkpoints (one Query, cached ~1 s per instance).
  */
-export async function limitsView(deps: ApiDeps, tenant: Tenant): Promise<z.infer<typeof LimitsSchema>> {
+export async function limitsView(
+  deps: ConsolePlaneDeps,
+  tenant: Tenant,
+): Promise<z.infer<typeof LimitsSchema>> {
   const now = deps.now();
   const w = windowsAt(now);
   const [plan, use, alerts, freshness] = await Promise.all([

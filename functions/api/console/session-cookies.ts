@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { IssuedSession } from '#shared/accounts/login';
-import type { AppEnv } from '../http/env';
+import type { CoreEnv } from '../http/env';
 
 /** The access token, sent on every request to the API. */
 export const SESSION_COOKIE = 'tg_session';
@@ -9,7 +9,7 @@ export const SESSION_COOKIE = 'tg_session';
 export const REFRESH_COOKIE = 'tg_refresh';
 
 /** `Secure` everywhere but plain-http localhost, where browsers would drop a Secure cookie. */
-function isLocalhost(c: Context<AppEnv>): boolean {
+function isLocalhost(c: Context): boolean {
   const host = new URL(c.req.url).hostname;
   return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || host.endsWith('.localhost');
 }
@@ -18,7 +18,7 @@ function isLocalhost(c: Context<AppEnv>): boolean {
  * Sets both cookies: HttpOnly (scripts in the page cannot read them), SameSite=Strict (other
  * sites' requests do not carry them) and Secure (except on localhost).
  */
-export function setSessionCookies(c: Context<AppEnv>, issued: IssuedSession): void {
+export function setSessionCookies<E extends CoreEnv>(c: Context<E>, issued: IssuedSession): void {
   const now = c.get('deps').now().getTime();
   const base = { httpOnly: true, secure: !isLocalhost(c), sameSite: 'Strict' as const };
   setCookie(c, SESSION_COOKIE, issued.accessToken, {
@@ -33,13 +33,13 @@ export function setSessionCookies(c: Context<AppEnv>, issued: IssuedSession): vo
   });
 }
 
-export function clearSessionCookies(c: Context<AppEnv>): void {
+export function clearSessionCookies(c: Context): void {
   const base = { httpOnly: true, secure: !isLocalhost(c), sameSite: 'Strict' as const };
   deleteCookie(c, SESSION_COOKIE, { ...base, path: '/' });
   deleteCookie(c, REFRESH_COOKIE, { ...base, path: '/auth' });
 }
 
-export function readCookie(c: Context<AppEnv>, name: string): string | undefined {
+export function readCookie(c: Context, name: string): string | undefined {
   return getCookie(c, name) || undefined;
 }
 

@@ -3,7 +3,11 @@ import type { Context } from 'hono';
 import { ApiError } from '#shared/errors';
 import { formatUsd } from '#shared/metering/pricing';
 import type { DailyUsage } from '#shared/metering/usage-store';
-import type { AppEnv } from '../http/env';
+import type { AppEnv, CoreDeps, CoreEnv, DataPlaneDeps } from '../http/env';
+
+/** What a usage report reads: the console's and `GET /v1/usage` (the data plane) both answer one. */
+type ReportDeps = CoreDeps & Pick<DataPlaneDeps, 'usage' | 'usageFreshness' | 'apiKeys'>;
+
 import { FreshnessSchema, usageAsOfHeaders, usageFreshness } from '../http/usage-freshness';
 
 /** The usage report `GET /v1/usage` (API key) and `GET /account/usage` (console) both answer. */
@@ -121,7 +125,7 @@ export const usageOk = {
 export const MAX_DAYS = 366;
 
 /** A date range from the query (default: this month so far), checked. */
-export function dateRange(c: Context<AppEnv>, q: { start_date?: string; end_date?: string }) {
+export function dateRange<E extends CoreEnv>(c: Context<E>, q: { start_date?: string; end_date?: string }) {
   const today = c.get('deps').now().toISOString().slice(0, 10);
   const start = q.start_date ?? `${today.slice(0, 8)}01`;
   const end = q.end_date ?? today;
@@ -170,18 +174,18 @@ export function toCsv(header: readonly string[], rows: (string | number | null)[
 }
 
 /** The names of the keys the rows name: one read per distinct key (a report names few). */
-async function keyNames(
-  c: Context<AppEnv>,
+async function keyNames<D extends ReportDeps>(
+  c: Context<AppEnv<D>>,
   tenantId: string,
   rows: DailyUsage[],
 ): Promise<Map<string, string>> {
-  const { apiKeys } = c.get('deps').accounts;
+  const { apiKeys } = c.get('deps');
   const ids = [...new Set(rows.map((r) => r.keyId))];
   const found = await Promise.all(ids.map((id) => apiKeys.get(tenantId, id)));
   return new Map(found.flatMap((k) => (k ? [[k.id, k.name] as const] : [])));
 }
 
-function wantsCsv(c: Context<AppEnv>, format: 'json' | 'csv' | undefined): boolean {
+function wantsCsv(c: Context, format: 'json' | 'csv' | undefined): boolean {
   if (format) return format === 'csv';
   const accept = c.req.header('accept') ?? '';
   return accept.includes('text/csv') && !accept.includes('application/json');
@@ -193,8 +197,8 @@ function wantsCsv(c: Context<AppEnv>, format: 'json' | 'csv' | undefined): boole
  * checkpoints, cached per instance). JSON, or CSV (a file named after the range); both carry
  * `x-usage-as-of` when it is known.
  */
-export async function usageReport(
-  c: Context<AppEnv>,
+export async function usageReport<D extends ReportDeps>(
+  c: Context<AppEnv<D>>,
   tenantId: string,
   query: z.infer<typeof UsageQuery>,
 ): Promise<Response> {

@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import type { ModelTask, ModelVersion } from '#shared/catalog/types';
 import { ApiError, type ErrorCode } from '#shared/errors';
 import type { ModelCallResult } from '#shared/models/model-client';
-import type { AppEnv } from '../http/env';
+import type { DataEnv } from '../http/env';
 
 /** A resolved, callable model version. */
 export interface Target {
@@ -25,7 +25,7 @@ const TASK_ROUTES: Record<ModelTask, string> = {
  * versions and models of another task are 400s with `param: "model"`. The answer names the version
  * in `x-model-version`; a deprecated one adds `Deprecation` and `Sunset` headers (RFC 9745, 8594).
  */
-export async function resolveTarget(c: Context<AppEnv>, ref: string, task: ModelTask): Promise<Target> {
+export async function resolveTarget(c: Context<DataEnv>, ref: string, task: ModelTask): Promise<Target> {
   const deps = c.get('deps');
   const tenantId = c.get('principal')?.tenantId;
   // Pins only matter when the request names no version, so an explicit `@version` costs no read.
@@ -73,14 +73,14 @@ export function deprecationHeaders(version: ModelVersion): Record<string, string
 }
 
 /** The version's timeout, never above the platform's. */
-export function modelTimeoutMs(c: Context<AppEnv>, target: Target): number {
+export function modelTimeoutMs(c: Context<DataEnv>, target: Target): number {
   const max = c.get('deps').config.MODEL_TIMEOUT_MS;
   return Math.min(target.version.limits.timeoutMs ?? max, max);
 }
 
 /** Calls the version's endpoint and variant; failures become 502/504 and nothing is billed. */
 export async function invokeModel(
-  c: Context<AppEnv>,
+  c: Context<DataEnv>,
   target: Target,
   body: unknown,
   /**
@@ -110,7 +110,7 @@ export async function invokeModel(
  * (its own 400: a prompt longer than the version accepts) is the caller's 400, naming `param`.
  */
 export function modelCallFailed(
-  c: Context<AppEnv>,
+  c: Context<DataEnv>,
   target: Target,
   result: Pick<Extract<ModelCallResult, { ok: false }>, 'reason' | 'detail'>,
   timeoutMs: number,

@@ -8,7 +8,7 @@ import { type AlertMetric, type Reached, reachedThresholds } from '#shared/quota
 import { billingUnits, type EffectiveLimits, effectiveLimits } from '#shared/quotas/plans';
 import type { MinuteCount, MonthUse, Reservation, ReserveResult } from '#shared/quotas/quota-store';
 import { windowsAt } from '#shared/quotas/windows';
-import type { AppEnv } from '../http/env';
+import type { DataEnv } from '../http/env';
 import type { Target } from './inference';
 
 /** The worst case a request may use, known before the model runs. */
@@ -18,7 +18,7 @@ export interface WorstCase {
   units: Units;
 }
 
-async function limitsOf(c: Context<AppEnv>, principal: Principal): Promise<EffectiveLimits> {
+async function limitsOf(c: Context<DataEnv>, principal: Principal): Promise<EffectiveLimits> {
   const plan = await c.get('deps').plans.get(principal.tenant.plan);
   if (!plan)
     throw new ApiError('internal_error', `The account's plan '${principal.tenant.plan}' is not defined.`);
@@ -39,7 +39,7 @@ async function limitsOf(c: Context<AppEnv>, principal: Principal): Promise<Effec
  * the counters read while the model runs (one BatchGet). A store too busy to admit is a 503 the
  * client may retry: nothing was reserved and nothing ran.
  */
-export async function reserve(c: Context<AppEnv>, target: Target, worst: WorstCase): Promise<Admission> {
+export async function reserve(c: Context<DataEnv>, target: Target, worst: WorstCase): Promise<Admission> {
   const deps = c.get('deps');
   const principal = c.get('principal');
   const limits = await limitsOf(c, principal);
@@ -85,7 +85,7 @@ export async function reserve(c: Context<AppEnv>, target: Target, worst: WorstCa
 
 /** This request's usage record: `units` at the version's prices, as the credential's tenant and key. */
 export function usageEvent(
-  c: Context<AppEnv>,
+  c: Context<DataEnv>,
   target: Target,
   units: Units,
   latencyMs: number,
@@ -119,7 +119,7 @@ function actualOf(units: Units, cost: number) {
  * result is never served uncounted.
  */
 export async function settle(
-  c: Context<AppEnv>,
+  c: Context<DataEnv>,
   target: Target,
   admission: Admission,
   units: Units,
@@ -151,7 +151,7 @@ export async function settle(
  * the sweeper corrects it from the record. Returns the cost of `units`.
  */
 export async function settleRecorded(
-  c: Context<AppEnv>,
+  c: Context<DataEnv>,
   target: Target,
   admission: Admission,
   units: Units,
@@ -174,7 +174,7 @@ export async function settleRecorded(
 }
 
 async function afterSettle(
-  c: Context<AppEnv>,
+  c: Context<DataEnv>,
   target: Target,
   admission: Admission,
   units: Units,
@@ -196,7 +196,7 @@ async function afterSettle(
  * record must not name it, and the request is recorded after its answer as usual (`settle`).
  */
 export async function recordAhead<T>(
-  c: Context<AppEnv>,
+  c: Context<DataEnv>,
   target: Target,
   admission: Admission,
   units: Units,
@@ -238,7 +238,7 @@ export async function recordAhead<T>(
 }
 
 /** Voids a record written ahead of an answer that never came. False if the store failed to. */
-async function voidRecord(c: Context<AppEnv>, event: UsageEvent): Promise<boolean> {
+async function voidRecord(c: Context<DataEnv>, event: UsageEvent): Promise<boolean> {
   try {
     await c.get('deps').usage.void(event.tenantId, event.requestId);
     return true;
@@ -267,7 +267,7 @@ function billedAnyway(err: unknown): unknown {
  * request's reservation swapped for its actual use), checked against 50/80/100% of the limits.
  * Pure arithmetic unless a threshold is newly reached; never fails the request.
  */
-async function alertAfterSettle(c: Context<AppEnv>, r: Reservation, units: Units, cost: number) {
+async function alertAfterSettle(c: Context<DataEnv>, r: Reservation, units: Units, cost: number) {
   const quota = c.get('quota');
   const month = (await quota?.peek)?.month;
   if (!quota || !month) return;
@@ -278,7 +278,7 @@ async function alertAfterSettle(c: Context<AppEnv>, r: Reservation, units: Units
 
 /** A request refused by the month's spend cap or included units: the 100% alert. */
 async function alertOnRefusal(
-  c: Context<AppEnv>,
+  c: Context<DataEnv>,
   r: Extract<ReserveResult, { ok: false }>,
   limits: EffectiveLimits,
   now: Date,
@@ -298,7 +298,7 @@ async function alertOnRefusal(
   await notify(c, windowsAt(now).month, [{ metric, threshold: 100, used, limit: r.limitValue }]);
 }
 
-async function notify(c: Context<AppEnv>, month: string, reached: Reached[]) {
+async function notify(c: Context<DataEnv>, month: string, reached: Reached[]) {
   if (reached.length === 0) return;
   const { tenant } = c.get('principal');
   const plan = await c.get('deps').plans.get(tenant.plan);
@@ -309,7 +309,7 @@ async function notify(c: Context<AppEnv>, month: string, reached: Reached[]) {
 }
 
 /** Gives a failed request's reservation back. Never throws: the sweeper is the fallback. */
-export async function release(c: Context<AppEnv>, admission: Admission): Promise<void> {
+export async function release(c: Context<DataEnv>, admission: Admission): Promise<void> {
   await c
     .get('deps')
     .admission.release(admission)
@@ -321,7 +321,7 @@ export async function release(c: Context<AppEnv>, admission: Admission): Promise
  * garbage), so a failed request holds nothing. `serve` settles on success.
  */
 export async function withReservation<T>(
-  c: Context<AppEnv>,
+  c: Context<DataEnv>,
   target: Target,
   worst: WorstCase,
   serve: (admission: Admission) => Promise<T>,
@@ -385,7 +385,7 @@ export function rateLimitHeaders(
 }
 
 /** Rate-limit headers for `/v1` answers that reserved nothing (lists, usage): read, not counted. */
-export async function currentRateLimitHeaders(c: Context<AppEnv>): Promise<Record<string, string>> {
+export async function currentRateLimitHeaders(c: Context<DataEnv>): Promise<Record<string, string>> {
   const principal = c.get('principal');
   const deps = c.get('deps');
   const now = deps.now();

@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import type { AppEnv } from '../http/env';
+import type { DataEnv } from '../http/env';
 
 /** The most of a prompt a debug line may carry. */
 export const PROMPT_LOG_CHARS = 200;
@@ -8,7 +8,7 @@ export const PROMPT_LOG_CHARS = 200;
  * Logs the start of a prompt at debug, and only when LOG_PROMPTS is on (it is off by default:
  * prompts are the tenant's data). Truncated, so a log line never carries a whole document.
  */
-export function logPrompt(c: Context<AppEnv>, texts: string[]): void {
+export function logPrompt(c: Context<DataEnv>, texts: string[]): void {
   if (!c.get('deps').config.LOG_PROMPTS) return;
   const joined = texts.join('\n');
   c.get('log').debug(

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import type { AppEnv } from '../http/env';
+import type { DataEnv } from '../http/env';
 
 /**
  * Puts `x-ratelimit-*` on every authenticated `/v1` answer. Inference routes read the counters
@@ -8,8 +8,8 @@ import type { AppEnv } from '../http/env';
  * (the quota accounting's reader, passed in: this middleware knows headers, not quotas).
  * Refusals carry their own headers already.
  */
-export function rateLimitHeaders(current: (c: Context<AppEnv>) => Promise<Record<string, string>>) {
-  return createMiddleware<AppEnv>(async (c, next) => {
+export function rateLimitHeaders(current: (c: Context<DataEnv>) => Promise<Record<string, string>>) {
+  return createMiddleware<DataEnv>(async (c, next) => {
     await next();
     if (c.res.headers.has('x-ratelimit-limit-requests') || c.res.status === 401 || c.res.status === 403)
       return;

@@ -3,10 +3,10 @@ import { HTTPException } from 'hono/http-exception';
 import type { ZodError } from 'zod';
 import { asStoreUnavailable } from '#shared/db/store-errors';
 import { ApiError } from '#shared/errors';
-import type { AppEnv } from './env';
+import type { CoreEnv } from './env';
 
 /** The one `onError`: every failure leaves as the OpenAI-style envelope; only 5xx are logged as errors. */
-export function handleError(err: Error, c: Context<AppEnv>): Response {
+export function handleError<E extends CoreEnv>(err: Error, c: Context<E>): Response {
   const apiError = toApiError(err);
   const log = c.get('log');
   if (apiError.status >= 500) {
@@ -51,7 +51,7 @@ function toApiError(err: Error): ApiError {
 }
 
 /** Answer for routes that do not exist. */
-export function handleNotFound(c: Context<AppEnv>): Response {
+export function handleNotFound<E extends CoreEnv>(c: Context<E>): Response {
   const err = new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}.`);
   return c.json(err.toEnvelope(c.get('requestId')), 404);
 }

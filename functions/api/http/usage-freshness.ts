@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import type { Freshness } from '#shared/metering/usage-freshness';
-import type { AppEnv } from './env';
+import type { Freshness, UsageFreshness } from '#shared/metering/usage-freshness';
+import type { AppEnv, CoreDeps } from './env';
 
 /**
  * How fresh the usage aggregates are. Usage reports, the platform overview and the month's use of
@@ -53,12 +53,14 @@ export const usageAsOfHeaders = {
 };
 
 /** Reads the freshness and sets `x-usage-as-of` on the answer being built (JSON or CSV) when known. */
-export async function usageFreshness(c: Context<AppEnv>): Promise<Freshness> {
+export async function usageFreshness<D extends CoreDeps & { usageFreshness: UsageFreshness }>(
+  c: Context<AppEnv<D>>,
+): Promise<Freshness> {
   const f = await c.get('deps').usageFreshness.read();
   setUsageAsOf(c, f);
   return f;
 }
 
-export function setUsageAsOf(c: Context<AppEnv>, f: Freshness): void {
+export function setUsageAsOf(c: Context, f: Freshness): void {
   if (f.as_of) c.header(USAGE_AS_OF_HEADER, f.as_of);
 }

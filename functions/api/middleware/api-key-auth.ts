@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { StoreUnavailableError } from '../../../shared/db/store-errors';
 import { ApiError } from '../../../shared/errors';
-import type { AppEnv } from '../http/env';
+import type { DataEnv } from '../http/env';
 
 const BEARER_RE = /^Bearer\s+(\S+)\s*$/i;
 
@@ -11,10 +11,10 @@ const BEARER_RE = /^Bearer\s+(\S+)\s*$/i;
  * the answer is 429 with Retry-After instead of 401, and a warn line says so: the IP and the
  * reason, never the key. Keys are looked up by their SHA-256, so no secret is compared here.
  */
-async function countFailure(c: Context<AppEnv>, reason: string): Promise<void> {
-  const { config, accounts, clientIp } = c.get('deps');
+async function countFailure(c: Context<DataEnv>, reason: string): Promise<void> {
+  const { config, limiter, clientIp } = c.get('deps');
   const ip = clientIp(c) ?? 'unknown';
-  const slot = await accounts.limiter
+  const slot = await limiter
     .reserve(
       {
         bucket: 'apikey-ip',
@@ -49,7 +49,7 @@ async function countFailure(c: Context<AppEnv>, reason: string): Promise<void> {
  * fine but its tenant may not call. Repeated invalid keys from one IP are 429 (countFailure).
  */
 export function apiKeyAuth() {
-  return createMiddleware<AppEnv>(async (c, next) => {
+  return createMiddleware<DataEnv>(async (c, next) => {
     const header = c.req.header('authorization');
     if (!header) {
       throw new ApiError('missing_api_key', 'No API key given. Send it as `Authorization: Bearer <key>`.');

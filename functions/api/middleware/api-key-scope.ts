@@ -1,7 +1,7 @@
 import { createMiddleware } from 'hono/factory';
 import { type ApiKeyScope, keyAllows } from '../../../shared/auth/scopes';
 import { ApiError } from '../../../shared/errors';
-import type { AppEnv } from '../http/env';
+import type { DataEnv } from '../http/env';
 
 /**
  * Behind `apiKeyAuth`: refuses (403) a key whose scopes do not include what the route needs.
@@ -9,7 +9,7 @@ import type { AppEnv } from '../http/env';
  */
 export function apiKeyScope(scopeOf: (method: string, path: string) => ApiKeyScope) {
   if (typeof scopeOf !== 'function') throw new TypeError('apiKeyScope: scopeOf must be a function');
-  return createMiddleware<AppEnv>(async (c, next) => {
+  return createMiddleware<DataEnv>(async (c, next) => {
     const needed = scopeOf(c.req.method, c.req.path);
     if (!keyAllows(c.get('principal').scopes, needed)) {
       throw new ApiError('forbidden', `This API key lacks the scope '${needed}'.`);

@@ -1,6 +1,6 @@
 import { createMiddleware } from 'hono/factory';
 import { graceEndsAt } from '../../../shared/billing/billing-deps';
-import type { AppEnv } from '../http/env';
+import type { DataEnv } from '../http/env';
 
 /** The header a past-due tenant's answers carry while its grace period runs. */
 export const BILLING_WARNING_HEADER = 'x-tollgate-warning';
@@ -10,7 +10,7 @@ export const BILLING_WARNING_HEADER = 'x-tollgate-warning';
  * answer says so (with the date they stop), so the developer hears it from their own client.
  */
 export function billingWarning() {
-  return createMiddleware<AppEnv>(async (c, next) => {
+  return createMiddleware<DataEnv>(async (c, next) => {
     await next();
     const tenant = c.get('principal')?.tenant;
     if (tenant?.status !== 'past_due') return;

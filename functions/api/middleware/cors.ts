@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { ApiError } from '../../../shared/errors';
-import type { AppEnv } from '../http/env';
+import type { CoreEnv } from '../http/env';
 
 /** Paths any page may call: API-key routes and public documents. No cookie is ever honoured there. */
 const PUBLIC = /^\/(v1\/|openapi\.json$|\.well-known\/jwks\.json$)/;
@@ -37,7 +37,7 @@ export function cors(opts: { publicUrl: string; consoleOrigins: string[] }) {
     new URL(opts.publicUrl).origin,
     ...opts.consoleOrigins.map((o) => new URL(o).origin),
   ]);
-  return createMiddleware<AppEnv>(async (c, next) => {
+  return createMiddleware<CoreEnv>(async (c, next) => {
     const origin = c.req.header('origin');
     const path = c.req.path;
     const preflight =
@@ -71,7 +71,7 @@ export function cors(opts: { publicUrl: string; consoleOrigins: string[] }) {
   });
 }
 
-function answerPreflight(c: Context<AppEnv>, origin: string, credentials: boolean): Response {
+function answerPreflight(c: Context, origin: string, credentials: boolean): Response {
   const headers: Record<string, string> = {
     'Access-Control-Allow-Origin': origin,
     'Access-Control-Allow-Methods': 'GET, POST, PUT, PATCH, DELETE',

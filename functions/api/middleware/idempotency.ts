@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createMiddleware } from 'hono/factory';
 import { ApiError } from '../../../shared/errors';
-import type { AppEnv } from '../http/env';
+import type { DataEnv } from '../http/env';
 
 const KEY_RE = /^[\x21-\x7e]{1,255}$/;
 /** Answers larger than this are not kept (a DynamoDB item holds 400 KB). */
@@ -14,7 +14,7 @@ const MAX_STORED_BYTES = 300_000;
  * Streamed answers cannot be replayed; a retry of a completed stream is refused with 409.
  */
 export function idempotency() {
-  return createMiddleware<AppEnv>(async (c, next) => {
+  return createMiddleware<DataEnv>(async (c, next) => {
     const key = c.req.header('idempotency-key');
     if (key === undefined || c.req.method !== 'POST') return next();
     if (!KEY_RE.test(key)) {

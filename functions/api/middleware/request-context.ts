@@ -1,13 +1,13 @@
 import { createMiddleware } from 'hono/factory';
-import type { ApiDeps, AppEnv } from '../http/env';
+import type { AppEnv, CoreDeps } from '../http/env';
 
 /**
  * Gives every request an id (`req_...`, in the `x-request-id` answer header, the error envelope
  * and every log line), a child logger, and one access-log line. Never logs bodies or credentials.
  */
-export function requestContext(deps: ApiDeps) {
+export function requestContext<D extends CoreDeps>(deps: D) {
   if (!deps?.log) throw new TypeError('requestContext: deps.log is required');
-  return createMiddleware<AppEnv>(async (c, next) => {
+  return createMiddleware<AppEnv<D>>(async (c, next) => {
     const started = performance.now();
     const requestId = deps.ids('req');
     const log = deps.log.child({ requestId });

@@ -1,7 +1,7 @@
 import { createMiddleware } from 'hono/factory';
 import { ApiError } from '../../../shared/errors';
 import { noModelVersion } from '../../../shared/observability/metrics';
-import type { AppEnv } from '../http/env';
+import type { DataEnv } from '../http/env';
 
 /**
  * The per-request metrics of docs/observability.md for `/v1`: `Requests` once the model version
@@ -12,7 +12,7 @@ import type { AppEnv } from '../http/env';
  * Mounted first, so refusals by authentication middleware are counted too.
  */
 export function requestMetrics() {
-  return createMiddleware<AppEnv>(async (c, next) => {
+  return createMiddleware<DataEnv>(async (c, next) => {
     const started = performance.now();
     await next();
     const { metrics, modelHealth } = c.get('deps');

@@ -1,12 +1,12 @@
 import { createMiddleware } from 'hono/factory';
 import { ApiError } from '../../../shared/errors';
-import type { AppEnv } from '../http/env';
+import type { DataEnv } from '../http/env';
 
 const JSON_RE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
 
 /** Requests with a body must say it is JSON; otherwise the validator would see an empty object. */
 export function requireJson() {
-  return createMiddleware<AppEnv>(async (c, next) => {
+  return createMiddleware<DataEnv>(async (c, next) => {
     if (c.req.method === 'POST' || c.req.method === 'PUT' || c.req.method === 'PATCH') {
       const type = c.req.header('content-type') ?? '';
       if (!JSON_RE.test(type)) {

@@ -7,11 +7,11 @@ import {
   type TenantRole,
 } from '../../../shared/accounts/roles';
 import { ApiError } from '../../../shared/errors';
-import type { AppEnv, SessionContext } from '../http/env';
+import type { SessionContext, SessionVarsEnv } from '../http/env';
 
 /** Behind `sessionAuth`: the caller must be a tenant user (operators have no tenant). */
 export function requireUser() {
-  return createMiddleware<AppEnv>(async (c, next) => {
+  return createMiddleware<SessionVarsEnv>(async (c, next) => {
     if (c.get('session')?.kind !== 'user') {
       throw new ApiError('forbidden', 'Operators belong to no tenant: use the /admin routes.');
     }
@@ -21,7 +21,7 @@ export function requireUser() {
 
 /** Behind `sessionAuth`: the caller must be a platform operator. Tenant users get 403, whatever their role. */
 export function requireOperator() {
-  return createMiddleware<AppEnv>(async (c, next) => {
+  return createMiddleware<SessionVarsEnv>(async (c, next) => {
     if (c.get('session')?.kind !== 'operator') {
       throw new ApiError('forbidden', 'Only platform operators may use the /admin routes.');
     }
@@ -35,7 +35,7 @@ export function requireRole(...roles: TenantRole[]) {
     throw new TypeError(`requireRole: give one or more of the tenant roles (got ${JSON.stringify(roles)})`);
   }
   const allowed = new Set<TenantRole>(roles);
-  return createMiddleware<AppEnv>(async (c, next) => {
+  return createMiddleware<SessionVarsEnv>(async (c, next) => {
     const session = c.get('session');
     if (session?.kind !== 'user') throw new ApiError('forbidden', 'Operators belong to no tenant.');
     if (!allowed.has(session.member.role)) {
@@ -56,15 +56,19 @@ export function requirePermission(permission: Permission) {
 }
 
 /** The session of a tenant user, for handlers behind `requireUser`. */
-export function userSession(c: Context<AppEnv>): Extract<SessionContext, { kind: 'user' }> {
-  const session = c.get('session');
+export function userSession<E extends SessionVarsEnv>(
+  c: Context<E>,
+): Extract<SessionContext, { kind: 'user' }> {
+  const session: SessionContext | undefined = c.get('session');
   if (session?.kind !== 'user') throw new ApiError('forbidden', 'Operators belong to no tenant.');
   return session;
 }
 
 /** The session of an operator, for handlers behind `requireOperator`. */
-export function operatorSession(c: Context<AppEnv>): Extract<SessionContext, { kind: 'operator' }> {
-  const session = c.get('session');
+export function operatorSession<E extends SessionVarsEnv>(
+  c: Context<E>,
+): Extract<SessionContext, { kind: 'operator' }> {
+  const session: SessionContext | undefined = c.get('session');
   if (session?.kind !== 'operator') throw new ApiError('forbidden', 'Only platform operators may do this.');
   return session;
 }

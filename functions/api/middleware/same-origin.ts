@@ -1,11 +1,11 @@
 import type { Context } from 'hono';
 import { ApiError } from '../../../shared/errors';
-import type { AppEnv } from '../http/env';
+import type { CoreEnv } from '../http/env';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Origins whose pages may make cookie-authenticated writes: this API's own, PUBLIC_URL's and CONSOLE_ORIGINS. */
-function allowedOrigins(c: Context<AppEnv>): Set<string> {
+function allowedOrigins<E extends CoreEnv>(c: Context<E>): Set<string> {
   const { config } = c.get('deps');
   return new Set([new URL(c.req.url).origin, new URL(config.PUBLIC_URL).origin, ...config.CONSOLE_ORIGINS]);
 }
@@ -16,7 +16,7 @@ function allowedOrigins(c: Context<AppEnv>): Set<string> {
  * such requests; a request with neither is refused. Bearer-token callers are not checked: a
  * header a page must set itself is not ambient authority.
  */
-export function checkSameOrigin(c: Context<AppEnv>): void {
+export function checkSameOrigin<E extends CoreEnv>(c: Context<E>): void {
   if (SAFE_METHODS.has(c.req.method)) return;
   const origin = c.req.header('origin') ?? refererOrigin(c.req.header('referer'));
   if (origin && origin !== 'null' && allowedOrigins(c).has(origin)) return;

@@ -1,6 +1,6 @@
 import { createMiddleware } from 'hono/factory';
 import { HSTS, wantsHsts } from '../../../shared/http/hsts';
-import type { AppEnv } from '../http/env';
+import type { CoreEnv } from '../http/env';
 
 /** JSON answers are never rendered: a CSP that allows nothing, so a reflected string cannot run. */
 const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
@@ -13,7 +13,7 @@ const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; fo
  */
 export function securityHeaders(opts: { publicUrl: string }) {
   const hsts = wantsHsts(opts.publicUrl);
-  return createMiddleware<AppEnv>(async (c, next) => {
+  return createMiddleware<CoreEnv>(async (c, next) => {
     await next();
     const h = c.res.headers;
     h.set('X-Content-Type-Options', 'nosniff');

@@ -3,7 +3,7 @@ import { API_KEY_PREFIX } from '../../../shared/auth/api-keys';
 import { isLive } from '../../../shared/auth/sessions/session-store';
 import { ApiError } from '../../../shared/errors';
 import { readCookie, SESSION_COOKIE } from '../console/session-cookies';
-import type { AppEnv, SessionContext } from '../http/env';
+import type { SessionContext, SessionEnv } from '../http/env';
 import { checkSameOrigin } from './same-origin';
 
 const BEARER_RE = /^Bearer\s+(\S+)\s*$/i;
@@ -20,7 +20,7 @@ function ended(): ApiError {
  * at once). 401 `missing_credentials`, `invalid_token` or `token_expired`.
  */
 export function sessionAuth() {
-  return createMiddleware<AppEnv>(async (c, next) => {
+  return createMiddleware<SessionEnv>(async (c, next) => {
     const header = c.req.header('authorization');
     let token: string | undefined;
     let via: SessionContext['via'];

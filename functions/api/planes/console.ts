@@ -1,12 +1,11 @@
-import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from '../http/env';
+import { type ConsolePlaneDeps, planeRoutes } from '../http/env';
 import { registerAccount } from '../routes/account';
 import { registerAdmin } from '../routes/admin';
 import { registerAuth } from '../routes/auth';
 
 /** The console plane's routes: `/auth/*`, `/.well-known/*`, `/account/*` but billing, `/admin/*`. */
-export function registerConsolePlane(app: OpenAPIHono<AppEnv>): void {
+export const registerConsolePlane = planeRoutes<ConsolePlaneDeps>((app) => {
   registerAuth(app);
   registerAccount(app);
   registerAdmin(app);
-}
+});

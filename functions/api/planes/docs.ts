@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from '../http/env';
+import { type AppEnv, type DocsPlaneDeps, planeRoutes } from '../http/env';
 import { registerDocs } from '../routes/docs';
 import { type ApiDocument, buildApiDocument } from '../spec/document';
 import { registerBillingPlane } from './billing';
@@ -24,6 +24,6 @@ export function apiDocument(
 }
 
 /** The docs plane's routes: `/openapi.json` and `/docs`, describing every plane. */
-export function registerDocsPlane(app: OpenAPIHono<AppEnv>): void {
+export const registerDocsPlane = planeRoutes<DocsPlaneDeps>((app) => {
   registerDocs(app, describeApi);
-}
+});

@@ -2,12 +2,11 @@ import type { Config } from '#shared/config';
 import { tableNames } from '#shared/db/tables';
 import { QueuedEmailSender } from '#shared/email/email-queue';
 import type { Logger } from '#shared/logger';
-import type { ApiDeps } from '../http/env';
-import { composeApiDeps, type DepsOverrides } from './compose';
+import type { BillingPlaneDeps } from '../http/env';
+import { accountDeps, billingParts, composeBase, type DepsOverrides } from './compose';
 import { createBillingGateway } from './edges/billing';
 import { sessionTokens } from './edges/sessions';
-import { createStores, type Stores } from './stores';
-import { unwired } from './unwired';
+import type { Stores } from './stores';
 
 /**
  * The billing plane's dependencies (also the billing job's): Stripe, sessions for
@@ -21,19 +20,18 @@ export function createBillingPlaneDeps(
   config: Config,
   log: Logger,
   overrides: Omit<DepsOverrides, 'models'> = {},
-): ApiDeps & { stores: Stores } {
-  const stores = overrides.stores ?? createStores(config);
-  return composeApiDeps(
-    config,
-    log,
-    {
-      models: unwired('the model client', 'billing'),
-      email:
-        overrides.email ??
-        new QueuedEmailSender(stores.dynamo.doc, tableNames(config.STAGE).main, overrides.now),
-      billingGateway: overrides.billingGateway ?? createBillingGateway(config),
-      accessTokens: sessionTokens(config, overrides.signingKeys),
-    },
-    { ...overrides, stores },
-  );
+): BillingPlaneDeps & { stores: Stores } {
+  const base = composeBase(config, log, overrides);
+  const accounts = accountDeps(base, {
+    email:
+      overrides.email ??
+      new QueuedEmailSender(base.stores.dynamo.doc, tableNames(config.STAGE).main, overrides.now),
+    accessTokens: sessionTokens(config, overrides.signingKeys),
+  });
+  return {
+    ...base.core,
+    stores: base.stores,
+    accounts,
+    billing: billingParts(base, accounts, overrides.billingGateway ?? createBillingGateway(config)),
+  };
 }

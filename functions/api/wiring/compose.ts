@@ -22,7 +22,7 @@ import { logMetrics, type MetricsSink } from '#shared/observability/metrics-sink
 import { ModelHealthRecorder } from '#shared/observability/model-health';
 import { QuotaAdmission } from '#shared/quotas/admission';
 import { UsageAlerts } from '#shared/quotas/alerts';
-import type { ApiDeps, AppEnv } from '../http/env';
+import type { ConsolePlaneDeps, CoreDeps, DataPlaneDeps, SessionPlaneDeps } from '../http/env';
 import { createStores, type Stores } from './stores';
 
 /** Adapters at the machine's edge that the local runner and tests swap out. */
@@ -35,7 +35,7 @@ export interface DepsOverrides {
   /** Default: the JWK set in JWT_PRIVATE_JWKS. */
   signingKeys?: SigningKeyProvider;
   /** Default: none known (every caller shares one per-IP login budget); entries pass their runtime's. */
-  clientIp?: (c: Context<AppEnv>) => string | null;
+  clientIp?: (c: Context) => string | null;
   /** Default: Stripe from STRIPE_SECRET_KEY, else ledger-only. */
   billingGateway?: BillingGateway;
   /** Default: metric records as debug log lines; the Lambda entry writes EMF to stdout. */
@@ -43,80 +43,74 @@ export interface DepsOverrides {
 }
 
 /**
- * The adapters that each bring a whole SDK (SageMaker Runtime, SES, Stripe, jose). The caller
- * builds them, so a plane's entry imports only the SDKs its routes use (functions/api/planes/*-deps.ts)
- * and hands `unwired(...)` for the rest.
+ * What needs only DynamoDB and is shared by every plane a process serves. One instance each, so
+ * that in the local app (every plane in one process) a catalog change drops the resolver's cache
+ * that /v1 reads, and a suspension evicts from the authenticator /v1 checks keys with.
  */
-export interface EdgeAdapters {
-  models: ModelClient;
-  email: EmailSender;
-  billingGateway: BillingGateway;
-  accessTokens: (now: () => Date) => AccessTokens;
+export interface Base {
+  core: CoreDeps;
+  stores: Stores;
+  resolver: ModelResolver;
+  authenticator: ApiKeyAuthenticator;
+  limiter: FixedWindowLimiter;
+  usageFreshness: UsageFreshness;
 }
 
 /**
- * Wires the API's dependencies from config and the edge adapters: the composition shared by every
- * plane's Lambda entry, the local server and the tests (through createApiDeps). No SDK beyond
- * DynamoDB is imported here.
+ * Builds the core every plane gets and the DynamoDB-only parts the planes share; the plane
+ * builders below add what each plane's routes read, from the edge adapters the caller wired
+ * (each brings a whole SDK: SageMaker Runtime, SES, Stripe, jose), so a plane's Lambda entry
+ * imports only the SDKs its routes use (functions/api/wiring/*-deps.ts).
  */
-export function composeApiDeps(
+export function composeBase(
   config: Config,
   log: Logger,
-  edges: EdgeAdapters,
   overrides: Pick<DepsOverrides, 'stores' | 'now' | 'clientIp' | 'metrics'> = {},
-): ApiDeps & { stores: Stores } {
+): Base {
   const stores = overrides.stores ?? createStores(config);
-  const now = overrides.now ?? (() => new Date());
-  const resolver = new ModelResolver(stores.catalog, config.CATALOG_CACHE_TTL_MS);
-  const authenticator = new ApiKeyAuthenticator(
-    stores.apiKeys,
-    stores.tenants,
-    config.AUTH_CACHE_TTL_MS,
-    () => now().getTime(),
-  );
-  const mainTable = tableNames(config.STAGE).main;
-  const accounts: AccountDeps = {
-    config,
-    tenants: stores.tenants,
-    users: stores.users,
-    operators: stores.operators,
-    tokens: stores.tokens,
-    invitations: stores.invitations,
-    sessions: stores.sessions,
-    audit: stores.audit,
-    apiKeys: stores.apiKeys,
-    authenticator,
-    accessTokens: edges.accessTokens(now),
-    limiter: new FixedWindowLimiter(stores.dynamo.doc, mainTable, now),
-    email: edges.email,
-    transact: async (items) => {
-      await stores.dynamo.doc.send(new TransactWriteCommand({ TransactItems: items }));
-    },
-    now,
+  const core = composeCore(config, log, overrides);
+  const { now } = core;
+  return {
+    core,
+    stores,
+    resolver: new ModelResolver(stores.catalog, config.CATALOG_CACHE_TTL_MS),
+    authenticator: new ApiKeyAuthenticator(stores.apiKeys, stores.tenants, config.AUTH_CACHE_TTL_MS, () =>
+      now().getTime(),
+    ),
+    limiter: new FixedWindowLimiter(stores.dynamo.doc, tableNames(config.STAGE).main, now),
+    usageFreshness: new UsageFreshness(stores.usageConsumer, { now, log }),
   };
-  const billing: BillingDeps = {
-    config,
-    gateway: edges.billingGateway,
-    store: stores.billing,
-    tenants: stores.tenants,
-    plans: stores.plans,
-    usage: stores.usage,
-    catalog: () => resolver.catalog(),
-    audit: stores.audit,
-    email: accounts.email,
-    forgetTenant: (tenantId) => authenticator.forgetTenant(tenantId),
-    log,
-    now,
-  };
+}
+
+/** What every plane gets, the docs plane's alone: no store, no SDK. */
+export function composeCore(
+  config: Config,
+  log: Logger,
+  overrides: Pick<DepsOverrides, 'now' | 'clientIp' | 'metrics'> = {},
+): CoreDeps {
   return {
     config,
     log,
-    stores,
-    authenticator,
-    resolver,
+    ids: newId,
+    now: overrides.now ?? (() => new Date()),
+    clientIp: overrides.clientIp ?? (() => null),
+    metrics: overrides.metrics ?? logMetrics({ service: metricServices.api, Stage: config.STAGE }, log),
+  };
+}
+
+/** The data plane's parts: the model client, quotas, metering; `email` sends the usage alerts. */
+export function dataParts(
+  b: Base,
+  edges: { models: ModelClient; email: EmailSender },
+): Omit<DataPlaneDeps, keyof CoreDeps> {
+  const { config, log, now } = b.core;
+  const { stores } = b;
+  return {
+    authenticator: b.authenticator,
+    apiKeys: stores.apiKeys,
+    limiter: b.limiter,
+    resolver: b.resolver,
     pins: stores.pins,
-    // Other instances see a change within CATALOG_CACHE_TTL_MS; this one drops its cache at once.
-    catalogAdmin: new CatalogAdmin(stores.catalog, stores.audit, now, () => resolver.invalidate()),
     models: edges.models,
     usage: stores.usage,
     idempotency: stores.idempotency,
@@ -129,14 +123,8 @@ export function composeApiDeps(
       now,
       onError: (err, what) => log.warn({ err }, what),
     }),
-    platformUsage: stores.platformUsage,
-    usageFreshness: new UsageFreshness(stores.usageConsumer, { now, log }),
-    alerts: new UsageAlerts(stores.alerts, accounts.email, { publicUrl: config.PUBLIC_URL, now }),
-    alertStore: stores.alerts,
-    ids: newId,
-    now,
-    accounts,
-    billing,
+    usageFreshness: b.usageFreshness,
+    alerts: new UsageAlerts(stores.alerts, edges.email, { publicUrl: config.PUBLIC_URL, now }),
     keyUsage: new KeyUsageTracker(stores.apiKeys, {
       now,
       onError: (err) => log.warn({ err }, 'could not record when an API key was last used'),
@@ -146,8 +134,73 @@ export function composeApiDeps(
       now,
       onError: (err) => log.warn({ err }, 'model health counts not written; kept for the next flush'),
     }),
+  };
+}
+
+/** The account services behind console sessions (the console and billing planes). */
+export function accountDeps(
+  b: Base,
+  edges: { email: EmailSender; accessTokens: (now: () => Date) => AccessTokens },
+): AccountDeps {
+  const { config, now } = b.core;
+  const { stores } = b;
+  return {
+    config,
+    tenants: stores.tenants,
+    users: stores.users,
+    operators: stores.operators,
+    tokens: stores.tokens,
+    invitations: stores.invitations,
+    sessions: stores.sessions,
+    audit: stores.audit,
+    apiKeys: stores.apiKeys,
+    authenticator: b.authenticator,
+    accessTokens: edges.accessTokens(now),
+    limiter: b.limiter,
+    email: edges.email,
+    transact: async (items) => {
+      await stores.dynamo.doc.send(new TransactWriteCommand({ TransactItems: items }));
+    },
+    now,
+  };
+}
+
+/** The console plane's parts beside `accounts`: the catalog's admin, limits and reports. */
+export function consoleParts(b: Base): Omit<ConsolePlaneDeps, keyof SessionPlaneDeps> {
+  const { stores, resolver } = b;
+  return {
+    authenticator: b.authenticator,
+    apiKeys: stores.apiKeys,
+    resolver,
+    pins: stores.pins,
+    // Other instances see a change within CATALOG_CACHE_TTL_MS; this one drops its cache at once.
+    catalogAdmin: new CatalogAdmin(stores.catalog, stores.audit, b.core.now, () => resolver.invalidate()),
+    usage: stores.usage,
+    plans: stores.plans,
+    quotas: stores.quotas,
+    platformUsage: stores.platformUsage,
+    usageFreshness: b.usageFreshness,
+    alertStore: stores.alerts,
     modelHealthStore: stores.modelHealth,
-    clientIp: overrides.clientIp ?? (() => null),
-    metrics: overrides.metrics ?? logMetrics({ service: metricServices.api, Stage: config.STAGE }, log),
+  };
+}
+
+/** The billing plane's `billing`: Stripe (or the ledger alone) and the account pieces it moves. */
+export function billingParts(b: Base, accounts: AccountDeps, gateway: BillingGateway): BillingDeps {
+  const { config, log, now } = b.core;
+  const { stores, resolver, authenticator } = b;
+  return {
+    config,
+    gateway,
+    store: stores.billing,
+    tenants: stores.tenants,
+    plans: stores.plans,
+    usage: stores.usage,
+    catalog: () => resolver.catalog(),
+    audit: stores.audit,
+    email: accounts.email,
+    forgetTenant: (tenantId) => authenticator.forgetTenant(tenantId),
+    log,
+    now,
   };
 }

@@ -1,7 +1,14 @@
 import type { Config } from '#shared/config';
 import type { Logger } from '#shared/logger';
 import type { ApiDeps } from '../http/env';
-import { composeApiDeps, type DepsOverrides } from './compose';
+import {
+  accountDeps,
+  billingParts,
+  composeBase,
+  consoleParts,
+  type DepsOverrides,
+  dataParts,
+} from './compose';
 import { createBillingGateway } from './edges/billing';
 import { sesEmail } from './edges/email';
 import { sageMakerModels } from './edges/models';
@@ -22,15 +29,15 @@ export function createApiDeps(
   log: Logger,
   overrides: DepsOverrides = {},
 ): ApiDeps & { stores: Stores } {
-  return composeApiDeps(
-    config,
-    log,
-    {
-      models: overrides.models ?? sageMakerModels(config),
-      email: overrides.email ?? sesEmail(config),
-      billingGateway: overrides.billingGateway ?? createBillingGateway(config),
-      accessTokens: sessionTokens(config, overrides.signingKeys),
-    },
-    overrides,
-  );
+  const base = composeBase(config, log, overrides);
+  const email = overrides.email ?? sesEmail(config);
+  const accounts = accountDeps(base, { email, accessTokens: sessionTokens(config, overrides.signingKeys) });
+  return {
+    ...base.core,
+    stores: base.stores,
+    ...dataParts(base, { models: overrides.models ?? sageMakerModels(config), email }),
+    accounts,
+    ...consoleParts(base),
+    billing: billingParts(base, accounts, overrides.billingGateway ?? createBillingGateway(config)),
+  };
 }

@@ -1,7 +1,7 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { handleError, handleNotFound, validationHook } from '#api/http/errors';
 import { requestContext } from '#api/middleware/request-context';
 import { requireJson } from '#api/middleware/require-json';
@@ -27,7 +27,7 @@ import { createHarness, type Harness, type TestTenant } from '../../support/harn
  * sessions (and their refusals) are what is tested.
  */
 function testApp(h: Harness) {
-  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  const app = new OpenAPIHono<ConsoleEnv>({ defaultHook: validationHook });
   app.use('*', requestContext(h.deps), requireJson());
   app.use('/admin/*', sessionAuth(), requireOperator());
   app.use('/account/*', sessionAuth(), requireUser());

@@ -1,6 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { describe, expect, it } from 'vitest';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { registerPins } from '#api/routes/account/pins/index';
 import { registerAdminModels } from '#api/routes/admin/models/index';
 import { createHarness } from '../../support/harness';
@@ -28,7 +28,7 @@ describe('the OpenAPI document', () => {
   });
 
   it('documents the operator and pin routes once they are mounted', () => {
-    const app = new OpenAPIHono<AppEnv>();
+    const app = new OpenAPIHono<ConsoleEnv>();
     registerAdminModels(app);
     registerPins(app);
     const doc = app.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 't', version: '1' } });

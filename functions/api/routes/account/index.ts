@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { registerKeys } from './keys';
 import { registerLimits } from './limits';
 import { registerAccountModels } from './models/list';
@@ -14,7 +14,7 @@ import { registerAccountUsage } from './usage/get';
  * `/account/*`: a tenant user's own account, keys and team, behind a session. `/account/billing`
  * is the billing plane's (routes/account/billing, behind the same guard).
  */
-export function registerAccount(app: OpenAPIHono<AppEnv>): void {
+export function registerAccount(app: OpenAPIHono<ConsoleEnv>): void {
   guardAccount(app);
   registerGetAccount(app);
   registerUpdateAccount(app);

@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from '#api/http/env';
+import type { AppEnv, SessionPlaneDeps } from '#api/http/env';
 import { requireUser } from '../../middleware/require-role';
 import { sessionAuth } from '../../middleware/session-auth';
 
@@ -10,7 +10,7 @@ const guarded = new WeakSet<object>();
  * billing for `/account/billing`), and in one process (the local server) both mount on one app: the
  * guard is mounted once per app, by whichever comes first, so a request is authenticated once.
  */
-export function guardAccount(app: OpenAPIHono<AppEnv>): void {
+export function guardAccount<D extends SessionPlaneDeps>(app: OpenAPIHono<AppEnv<D>>): void {
   if (guarded.has(app)) return;
   guarded.add(app);
   app.use('/account/*', sessionAuth(), requireUser());

@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { requireOperator } from '../../middleware/require-role';
 import { sessionAuth } from '../../middleware/session-auth';
 import { registerAuditList } from './audit/list';
@@ -13,7 +13,7 @@ import { registerTenantUsage } from './tenants/usage';
 import { registerAdminUsage } from './usage/get';
 
 /** `/admin/*`: the platform operators' API. Tenant users get 403 whatever their role. */
-export function registerAdmin(app: OpenAPIHono<AppEnv>): void {
+export function registerAdmin(app: OpenAPIHono<ConsoleEnv>): void {
   app.use('/admin/*', sessionAuth(), requireOperator());
   registerListTenants(app);
   registerGetTenant(app);

@@ -1,11 +1,11 @@
 import type { Context } from 'hono';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import type { AuditActor } from '../../../../shared/accounts/audit-log';
 import type { LimitsAdminDeps } from '../../../../shared/quotas/limits-admin';
 import { operatorSession } from '../../middleware/require-role';
 
 /** What operators' plan and limit changes need, from the request's deps; and who is acting. */
-export function limitsAdmin(c: Context<AppEnv>): {
+export function limitsAdmin(c: Context<ConsoleEnv>): {
   d: LimitsAdminDeps;
   actor: AuditActor;
   requestId: string;

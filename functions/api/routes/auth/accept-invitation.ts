@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { MemberSchema, Name, OneTimeToken, Password } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { memberView } from '#api/http/views';
 import { acceptInvitation } from '../../../../shared/accounts/team';
 import { ApiError } from '../../../../shared/errors';
@@ -36,7 +36,7 @@ const route = createRoute({
   },
 });
 
-export function registerAcceptInvitation(app: OpenAPIHono<AppEnv>): void {
+export function registerAcceptInvitation(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const result = await acceptInvitation(c.get('deps').accounts, c.req.valid('json'));
     if (result.status === 'email_taken') {

@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { registerAcceptInvitation } from './accept-invitation';
 import { registerJwks } from './jwks';
 import { registerLogin } from './login';
@@ -13,7 +13,7 @@ import { registerVerify } from './verify';
  * `/auth/*`: signup, verification, login, refresh, logout, password reset, invitation acceptance;
  * and the session keys' public half. (The `session` security schemes are in spec/document.ts.)
  */
-export function registerAuth(app: OpenAPIHono<AppEnv>): void {
+export function registerAuth(app: OpenAPIHono<ConsoleEnv>): void {
   registerSignup(app);
   registerVerify(app);
   registerLogin(app);

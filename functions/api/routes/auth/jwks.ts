@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { errorResponses } from '../../spec/answers';
 
 const route = createRoute({
@@ -20,7 +20,7 @@ const route = createRoute({
   },
 });
 
-export function registerJwks(app: OpenAPIHono<AppEnv>): void {
+export function registerJwks(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const jwks = await c.get('deps').accounts.accessTokens.publicJwks();
     c.header('cache-control', 'public, max-age=300');

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { Email, SessionResponse } from '#api/console/account-schemas';
 import { sessionBody, setSessionCookies } from '#api/console/session-cookies';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { logIn } from '../../../../shared/accounts/login';
 import { ApiError } from '../../../../shared/errors';
 import { errorResponses, errorsOf } from '../../spec/answers';
@@ -63,7 +63,7 @@ const route = createRoute({
   },
 });
 
-export function registerLogin(app: OpenAPIHono<AppEnv>): void {
+export function registerLogin(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const { email, password } = c.req.valid('json');
     const deps = c.get('deps');

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
 import { clearSessionCookies } from '#api/console/session-cookies';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { sessionAuth } from '../../middleware/session-auth';
 import { errorResponses, errorsOf } from '../../spec/answers';
 
@@ -19,7 +19,7 @@ const route = createRoute({
   },
 });
 
-export function registerLogout(app: OpenAPIHono<AppEnv>): void {
+export function registerLogout(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     await c.get('deps').accounts.sessions.revoke(c.get('session').sessionId);
     clearSessionCookies(c);

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { AcceptedResponse, Email, OneTimeToken, Password } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { requestPasswordReset, resetPassword } from '../../../../shared/accounts/password-reset';
 import { errorResponses, errorsOf } from '../../spec/answers';
 import { emailUnavailable, rateLimitedError, tokenError } from './answers';
@@ -55,7 +55,7 @@ const confirmRoute = createRoute({
   },
 });
 
-export function registerPasswordReset(app: OpenAPIHono<AppEnv>): void {
+export function registerPasswordReset(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(requestRoute, async (c) => {
     const result = await requestPasswordReset(c.get('deps').accounts, c.req.valid('json').email).catch(
       emailUnavailable,

@@ -7,7 +7,7 @@ import {
   sessionBody,
   setSessionCookies,
 } from '#api/console/session-cookies';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { refreshSession } from '../../../../shared/accounts/login';
 import { ApiError } from '../../../../shared/errors';
 import { checkSameOrigin } from '../../middleware/same-origin';
@@ -44,7 +44,7 @@ const route = createRoute({
   },
 });
 
-export function registerRefresh(app: OpenAPIHono<AppEnv>): void {
+export function registerRefresh(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     let token = c.req.valid('json').refresh_token;
     if (!token) {

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { AcceptedResponse, Email, Name, Password } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { signUp } from '../../../../shared/accounts/signup';
 import { errorResponses, errorsOf } from '../../spec/answers';
 import { emailUnavailable, rateLimitedError } from './answers';
@@ -37,7 +37,7 @@ const route = createRoute({
   },
 });
 
-export function registerSignup(app: OpenAPIHono<AppEnv>): void {
+export function registerSignup(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const body = c.req.valid('json');
     const result = await signUp(c.get('deps').accounts, body).catch(emailUnavailable);

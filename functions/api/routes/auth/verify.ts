@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { AcceptedResponse, Email, OneTimeToken } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { resendVerification, verifyEmail } from '../../../../shared/accounts/signup';
 import { errorResponses, errorsOf } from '../../spec/answers';
 import { emailUnavailable, rateLimitedError, tokenError } from './answers';
@@ -50,7 +50,7 @@ const resendRoute = createRoute({
   },
 });
 
-export function registerVerify(app: OpenAPIHono<AppEnv>): void {
+export function registerVerify(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(verifyRoute, async (c) => {
     const result = await verifyEmail(c.get('deps').accounts, c.req.valid('json').token);
     if (result.status !== 'verified') {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from '#api/http/env';
+import type { AppEnv, CoreEnv } from '#api/http/env';
 import { type ApiDocument, buildApiDocument } from '../../spec/document';
 import { referencePage } from './reference-page';
 
@@ -33,7 +33,7 @@ const DOCS_CSP = [
  * `describe` mounts every plane's routes on a document-only app (never served), so the document
  * lists the whole API although this function serves one plane; it is built once, at first request.
  */
-export function registerDocs(app: OpenAPIHono<AppEnv>, describe: (doc: OpenAPIHono<AppEnv>) => void): void {
+export function registerDocs(app: OpenAPIHono<CoreEnv>, describe: (doc: OpenAPIHono<AppEnv>) => void): void {
   let document: ApiDocument | undefined;
   app.get('/openapi.json', (c) => {
     document ??= buildApiDocument(describe, { publicUrl: c.get('deps').config.PUBLIC_URL });

@@ -1,7 +1,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { currentRateLimitHeaders } from '#api/gateway/limits';
 import { rateLimitHeaders } from '#api/gateway/rate-limit-headers';
-import type { AppEnv } from '#api/http/env';
+import type { DataEnv } from '#api/http/env';
 import { apiKeyAuth } from '../../middleware/api-key-auth';
 import { apiKeyScope } from '../../middleware/api-key-scope';
 import { billingWarning } from '../../middleware/billing-warning';
@@ -18,7 +18,7 @@ import { registerSentiment } from './text/sentiment';
 import { registerUsageList } from './usage/list';
 
 /** The public, API-key authenticated surface: `/v1/*`. */
-export function registerV1(app: OpenAPIHono<AppEnv>): void {
+export function registerV1(app: OpenAPIHono<DataEnv>): void {
   app.use(
     '/v1/*',
     // First: refusals by the key's or tenant's state are counted too.

@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import type { AppEnv } from '#api/http/env';
+import type { BillingEnv } from '#api/http/env';
 import { handleWebhook } from '../../../../shared/billing/webhooks';
 import { ApiError } from '../../../../shared/errors';
 import { errorResponses } from '../../spec/answers';
@@ -39,7 +39,7 @@ const route = createRoute({
 });
 
 /** `POST /webhooks/stripe`: outside every session and key check; the signature is the authentication. */
-export function registerStripeWebhook(app: OpenAPIHono<AppEnv>): void {
+export function registerStripeWebhook(app: OpenAPIHono<BillingEnv>): void {
   app.openapi(route, async (c) => {
     // The raw body, before anything parses it: the signature is over these exact bytes.
     const raw = await c.req.text();

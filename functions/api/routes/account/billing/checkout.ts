@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { BillingEnv } from '#api/http/env';
 import { startCheckout } from '../../../../../shared/billing/checkout';
 import { ApiError } from '../../../../../shared/errors';
 import { requirePermission, userSession } from '../../../middleware/require-role';
@@ -29,7 +29,7 @@ const route = createRoute({
   },
 });
 
-export function registerCheckout(app: OpenAPIHono<AppEnv>): void {
+export function registerCheckout(app: OpenAPIHono<BillingEnv>): void {
   app.openapi(route, async (c) => {
     const session = userSession(c);
     const result = await startCheckout(c.get('deps').billing, session.tenant);

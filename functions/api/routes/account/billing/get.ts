@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { BillingEnv } from '#api/http/env';
 import { billingOverview } from '../../../../../shared/billing/overview';
 import { formatUsd } from '../../../../../shared/metering/pricing';
 import { requirePermission, userSession } from '../../../middleware/require-role';
@@ -20,7 +20,7 @@ const route = createRoute({
   },
 });
 
-export function registerGetBilling(app: OpenAPIHono<AppEnv>): void {
+export function registerGetBilling(app: OpenAPIHono<BillingEnv>): void {
   app.openapi(route, async (c) => {
     const session = userSession(c);
     const o = await billingOverview(c.get('deps').billing, session.tenant);

@@ -1,12 +1,12 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from '#api/http/env';
+import type { BillingEnv } from '#api/http/env';
 import { guardAccount } from '../session';
 import { registerCheckout } from './checkout';
 import { registerGetBilling } from './get';
 import { registerPortal } from './portal';
 
 /** `/account/billing`: plan, cost and invoices; Checkout and the customer portal (owner or billing role). */
-export function registerBilling(app: OpenAPIHono<AppEnv>): void {
+export function registerBilling(app: OpenAPIHono<BillingEnv>): void {
   guardAccount(app);
   registerGetBilling(app);
   registerCheckout(app);

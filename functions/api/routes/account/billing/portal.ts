@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { BillingEnv } from '#api/http/env';
 import { openPortal } from '../../../../../shared/billing/checkout';
 import { requirePermission, userSession } from '../../../middleware/require-role';
 import { errorResponses, errorsOf } from '../../../spec/answers';
@@ -22,7 +22,7 @@ const route = createRoute({
   },
 });
 
-export function registerPortal(app: OpenAPIHono<AppEnv>): void {
+export function registerPortal(app: OpenAPIHono<BillingEnv>): void {
   app.openapi(route, async (c) => {
     const result = await openPortal(c.get('deps').billing, userSession(c).tenant);
     if (result.status === 'failed') throw providerError(result);

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { Name, sessionSecurity } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { apiKeyView } from '#api/http/views';
 import { can } from '../../../../../shared/accounts/roles';
 import { issueApiKey } from '../../../../../shared/auth/issue-api-key';
@@ -64,7 +64,7 @@ const route = createRoute({
   },
 });
 
-export function registerCreateKey(app: OpenAPIHono<AppEnv>): void {
+export function registerCreateKey(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const body = c.req.valid('json');
     const session = userSession(c);

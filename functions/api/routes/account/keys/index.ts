@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { registerCreateKey } from './create';
 import { registerListKeys } from './list';
 import { registerRevokeKey } from './revoke';
@@ -7,7 +7,7 @@ import { registerRotateKey } from './rotate';
 import { registerUpdateKey } from './update';
 
 /** `/account/keys`: create, list, revoke, rotate, change limits. */
-export function registerKeys(app: OpenAPIHono<AppEnv>): void {
+export function registerKeys(app: OpenAPIHono<ConsoleEnv>): void {
   registerCreateKey(app);
   registerListKeys(app);
   registerRevokeKey(app);

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ApiKeySchema, sessionSecurity } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { apiKeyView } from '#api/http/views';
 import { ApiError } from '../../../../../shared/errors';
 import { requirePermission, userSession } from '../../../middleware/require-role';
@@ -29,7 +29,7 @@ const route = createRoute({
   },
 });
 
-export function registerListKeys(app: OpenAPIHono<AppEnv>): void {
+export function registerListKeys(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const query = c.req.valid('query');
     const deps = c.get('deps');

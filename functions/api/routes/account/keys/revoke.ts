@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { ApiKeySchema, sessionSecurity } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { apiKeyView } from '#api/http/views';
 import { ApiError } from '../../../../../shared/errors';
 import { isId } from '../../../../../shared/ids';
@@ -25,7 +25,7 @@ const route = createRoute({
   },
 });
 
-export function registerRevokeKey(app: OpenAPIHono<AppEnv>): void {
+export function registerRevokeKey(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const { key_id: keyId } = c.req.valid('param');
     const { tenantId } = userSession(c);

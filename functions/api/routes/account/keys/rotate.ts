@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ApiKeySchema, sessionSecurity } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { apiKeyView } from '#api/http/views';
 import { prepareApiKey } from '../../../../../shared/auth/issue-api-key';
 import { ApiError } from '../../../../../shared/errors';
@@ -61,7 +61,7 @@ const route = createRoute({
   },
 });
 
-export function registerRotateKey(app: OpenAPIHono<AppEnv>): void {
+export function registerRotateKey(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const { key_id: keyId } = c.req.valid('param');
     const body = c.req.valid('json');

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ApiKeySchema, sessionSecurity } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { apiKeyView } from '#api/http/views';
 import { ApiError } from '../../../../../shared/errors';
 import { isId } from '../../../../../shared/ids';
@@ -37,7 +37,7 @@ const route = createRoute({
   },
 });
 
-export function registerUpdateKey(app: OpenAPIHono<AppEnv>): void {
+export function registerUpdateKey(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const { key_id: keyId } = c.req.valid('param');
     const body = c.req.valid('json');

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
 import { AlertSchema, alertView } from '#api/console/limits-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { requirePermission, userSession } from '../../../middleware/require-role';
 import { errorResponses, errorsOf } from '../../../spec/answers';
 
@@ -33,7 +33,7 @@ const route = createRoute({
   },
 });
 
-export function registerListAlerts(app: OpenAPIHono<AppEnv>): void {
+export function registerListAlerts(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const { month } = c.req.valid('query');
     const alerts = await c.get('deps').alertStore.list(userSession(c).tenantId, { month });

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
 import { LimitsSchema, limitsView } from '#api/console/limits-view';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { FRESHNESS_NOTE, setUsageAsOf, usageAsOfHeaders } from '#api/http/usage-freshness';
 import { requirePermission, userSession } from '../../../middleware/require-role';
 import { errorResponses, errorsOf } from '../../../spec/answers';
@@ -26,7 +26,7 @@ const route = createRoute({
   },
 });
 
-export function registerGetLimits(app: OpenAPIHono<AppEnv>): void {
+export function registerGetLimits(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const limits = await limitsView(c.get('deps'), userSession(c).tenant);
     setUsageAsOf(c, limits.freshness);

@@ -2,7 +2,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
 import { toNano, UsdInput } from '#api/console/limits-schemas';
 import { LimitsSchema, limitsView } from '#api/console/limits-view';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { ApiError } from '../../../../../shared/errors';
 import { requirePermission, userSession } from '../../../middleware/require-role';
 import { errorResponses, errorsOf } from '../../../spec/answers';
@@ -37,7 +37,7 @@ const route = createRoute({
   },
 });
 
-export function registerUpdateLimits(app: OpenAPIHono<AppEnv>): void {
+export function registerUpdateLimits(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const body = c.req.valid('json');
     const session = userSession(c);

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { userSession } from '../../../middleware/require-role';
 import { errorResponses, errorsOf } from '../../../spec/answers';
 import { ModelListResponse, modelListExample, tenantModelList } from '../../v1/models/model-list';
@@ -22,7 +22,7 @@ const route = createRoute({
   },
 });
 
-export function registerAccountModels(app: OpenAPIHono<AppEnv>): void {
+export function registerAccountModels(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const deps = c.get('deps');
     const { tenantId } = userSession(c);

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { userSession } from '../../../middleware/require-role';
 import { errorResponses, errorsOf } from '../../../spec/answers';
 import { PinSchema, presentPin } from './schemas';
@@ -22,7 +22,7 @@ const route = createRoute({
   },
 });
 
-export function registerPinsList(app: OpenAPIHono<AppEnv>): void {
+export function registerPinsList(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const deps = c.get('deps');
     const [pins, catalog] = await Promise.all([

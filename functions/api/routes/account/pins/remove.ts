@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { ApiError } from '../../../../../shared/errors';
 import { requirePermission, userSession } from '../../../middleware/require-role';
 import { errorResponses, errorsOf } from '../../../spec/answers';
@@ -20,7 +20,7 @@ const route = createRoute({
   },
 });
 
-export function registerPinsRemove(app: OpenAPIHono<AppEnv>): void {
+export function registerPinsRemove(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const { model } = c.req.valid('param');
     const removed = await c.get('deps').pins.remove(userSession(c).tenantId, model);

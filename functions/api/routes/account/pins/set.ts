@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { ApiError } from '../../../../../shared/errors';
 import { requirePermission, userSession } from '../../../middleware/require-role';
 import { errorResponses, errorsOf } from '../../../spec/answers';
@@ -35,7 +35,7 @@ const route = createRoute({
   },
 });
 
-export function registerPinsSet(app: OpenAPIHono<AppEnv>): void {
+export function registerPinsSet(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const { model } = c.req.valid('param');
     const { version } = c.req.valid('json');

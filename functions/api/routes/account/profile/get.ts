@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { Role, sessionSecurity, TenantSchema } from '#api/console/account-schemas';
-import type { AppEnv, SessionContext } from '#api/http/env';
+import type { ConsoleEnv, SessionContext } from '#api/http/env';
 import { tenantView } from '#api/http/views';
 import { permissionsOf } from '../../../../../shared/accounts/roles';
 import { userSession } from '../../../middleware/require-role';
@@ -36,6 +36,6 @@ const route = createRoute({
   },
 });
 
-export function registerGetAccount(app: OpenAPIHono<AppEnv>): void {
+export function registerGetAccount(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, (c) => c.json(accountView(userSession(c)), 200));
 }

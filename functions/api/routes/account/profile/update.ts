@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { Email, Name, sessionSecurity } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { normalizeEmail } from '../../../../../shared/accounts/email-address';
 import { can } from '../../../../../shared/accounts/roles';
 import { ApiError } from '../../../../../shared/errors';
@@ -30,7 +30,7 @@ const route = createRoute({
   },
 });
 
-export function registerUpdateAccount(app: OpenAPIHono<AppEnv>): void {
+export function registerUpdateAccount(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const body = c.req.valid('json');
     const session = userSession(c);

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { Email, InvitationSchema, Role, sessionSecurity } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { invitationView } from '#api/http/views';
 import { invite, revokeInvitation } from '../../../../../shared/accounts/team';
 import { ApiError } from '../../../../../shared/errors';
@@ -59,7 +59,7 @@ const revokeRoute = createRoute({
   },
 });
 
-export function registerInvite(app: OpenAPIHono<AppEnv>): void {
+export function registerInvite(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(inviteRoute, async (c) => {
     const { email, role } = c.req.valid('json');
     const session = userSession(c);

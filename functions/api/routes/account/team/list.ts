@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { InvitationSchema, MemberSchema, sessionSecurity } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { invitationView, memberView } from '#api/http/views';
 import { requirePermission, userSession } from '../../../middleware/require-role';
 import { errorResponses, errorsOf } from '../../../spec/answers';
@@ -26,7 +26,7 @@ const route = createRoute({
   },
 });
 
-export function registerListTeam(app: OpenAPIHono<AppEnv>): void {
+export function registerListTeam(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const { tenantId } = userSession(c);
     const { accounts, now } = c.get('deps');

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { MemberSchema, Role, sessionSecurity } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { memberView } from '#api/http/views';
 import { changeRole, removeMember } from '../../../../../shared/accounts/team';
 import type { RoleChange } from '../../../../../shared/accounts/user-store';
@@ -70,7 +70,7 @@ function refuse(status: Exclude<RoleChange, 'changed'>, userId: string): ApiErro
   });
 }
 
-export function registerMembers(app: OpenAPIHono<AppEnv>): void {
+export function registerMembers(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(updateRoute, async (c) => {
     const { user_id: userId } = c.req.valid('param');
     const { role } = c.req.valid('json');

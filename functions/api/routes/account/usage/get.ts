@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
 import { UsageQuery, usageOk, usageReport } from '#api/console/usage-report';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { FRESHNESS_NOTE } from '#api/http/usage-freshness';
 import { requirePermission, userSession } from '../../../middleware/require-role';
 import { errorResponses, errorsOf } from '../../../spec/answers';
@@ -24,6 +24,6 @@ const route = createRoute({
   },
 });
 
-export function registerAccountUsage(app: OpenAPIHono<AppEnv>): void {
+export function registerAccountUsage(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => usageReport(c, userSession(c).tenantId, c.req.valid('query')));
 }

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { ApiError } from '../../../../../shared/errors';
 import { errorResponses, errorsOf } from '../../../spec/answers';
 
@@ -40,7 +40,7 @@ const route = createRoute({
   },
 });
 
-export function registerAuditList(app: OpenAPIHono<AppEnv>): void {
+export function registerAuditList(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const query = c.req.valid('query');
     const page = await c.get('deps').accounts.audit.list({ limit: query.limit ?? 50, cursor: query.cursor });

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { errorResponses, errorsOf } from '../../../spec/answers';
 import { AdminModelSchema, changeBy, presentAdminModel, toVersion, unwrap, VersionInput } from './schemas';
 
@@ -30,7 +30,7 @@ const route = createRoute({
   },
 });
 
-export function registerAdminModelsCreate(app: OpenAPIHono<AppEnv>): void {
+export function registerAdminModelsCreate(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const body = c.req.valid('json');
     const deps = c.get('deps');

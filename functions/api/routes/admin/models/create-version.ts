@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { errorResponses, errorsOf } from '../../../spec/answers';
 import {
   AdminModelSchema,
@@ -31,7 +31,7 @@ const route = createRoute({
   },
 });
 
-export function registerAdminVersionsCreate(app: OpenAPIHono<AppEnv>): void {
+export function registerAdminVersionsCreate(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const { model } = c.req.valid('param');
     const deps = c.get('deps');

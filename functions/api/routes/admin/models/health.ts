@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
 import { Day, dateRange } from '#api/console/usage-report';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { PERCENTILE_ERROR } from '../../../../../shared/observability/latency-histogram';
 import type { ModelVersionHealth } from '../../../../../shared/observability/model-health-store';
 import { errorResponses, errorsOf } from '../../../spec/answers';
@@ -84,7 +84,7 @@ function present(h: ModelVersionHealth) {
   };
 }
 
-export function registerAdminModelHealth(app: OpenAPIHono<AppEnv>): void {
+export function registerAdminModelHealth(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const { start, end } = dateRange(c, c.req.valid('query'));
     const rows = await c.get('deps').modelHealthStore.range(start, end);

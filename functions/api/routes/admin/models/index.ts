@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { registerAdminModelsCreate } from './create-model';
 import { registerAdminVersionsCreate } from './create-version';
 import { registerAdminVersionDeprecate } from './deprecate';
@@ -14,7 +14,7 @@ import { registerAdminTrafficSet } from './set-traffic';
  * Operators' catalog routes under `/admin/models`, for `registerAdmin` (behind `sessionAuth()` and
  * `requireOperator()`); every change is written with its audit entry.
  */
-export function registerAdminModels(app: OpenAPIHono<AppEnv>): void {
+export function registerAdminModels(app: OpenAPIHono<ConsoleEnv>): void {
   registerAdminModelsList(app);
   registerAdminModelHealth(app);
   registerAdminModelsCreate(app);

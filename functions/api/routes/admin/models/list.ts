@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { errorResponses, errorsOf } from '../../../spec/answers';
 import { AdminModelSchema, presentAdminModel } from './schemas';
 
@@ -23,7 +23,7 @@ const route = createRoute({
   },
 });
 
-export function registerAdminModelsList(app: OpenAPIHono<AppEnv>): void {
+export function registerAdminModelsList(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const catalog = await c.get('deps').catalogAdmin.load();
     const data = [...catalog.models.values()]

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { errorResponses, errorsOf } from '../../../spec/answers';
 import { AdminModelSchema, changeBy, presentAdminModel, unwrap, VersionParams } from './schemas';
 
@@ -32,7 +32,7 @@ const route = createRoute({
   },
 });
 
-export function registerAdminVersionRetire(app: OpenAPIHono<AppEnv>): void {
+export function registerAdminVersionRetire(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const { model, version } = c.req.valid('param');
     const { replacement } = c.req.valid('json');

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import type { AdminFailure, AdminResult, ChangeBy } from '../../../../../shared/catalog/catalog-admin';
 import type { CatalogEntry, ModelVersion } from '../../../../../shared/catalog/types';
 import { ApiError } from '../../../../../shared/errors';
@@ -143,7 +143,7 @@ export function unwrap(result: AdminResult): CatalogEntry {
 }
 
 /** The signed-in operator and this request, as the audit entry records them. */
-export function changeBy(c: Context<AppEnv>): ChangeBy {
+export function changeBy(c: Context<ConsoleEnv>): ChangeBy {
   const session = operatorSession(c);
   return {
     actor: { kind: 'operator', id: session.operatorId, email: session.email },

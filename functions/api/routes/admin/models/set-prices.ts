@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { errorResponses, errorsOf } from '../../../spec/answers';
 import { AdminModelSchema, changeBy, PricesNano, presentAdminModel, unwrap, VersionParams } from './schemas';
 
@@ -25,7 +25,7 @@ const route = createRoute({
   },
 });
 
-export function registerAdminVersionPrices(app: OpenAPIHono<AppEnv>): void {
+export function registerAdminVersionPrices(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const { model, version } = c.req.valid('param');
     const { prices_nano_usd } = c.req.valid('json');

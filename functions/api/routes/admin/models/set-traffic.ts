@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { errorResponses, errorsOf } from '../../../spec/answers';
 import { AdminModelSchema, changeBy, ModelParams, presentAdminModel, unwrap } from './schemas';
 
@@ -33,7 +33,7 @@ const route = createRoute({
   },
 });
 
-export function registerAdminTrafficSet(app: OpenAPIHono<AppEnv>): void {
+export function registerAdminTrafficSet(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const { model } = c.req.valid('param');
     const { weights } = c.req.valid('json');

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
 import { PlanSchema, planView } from '#api/console/limits-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { errorResponses, errorsOf } from '../../../spec/answers';
 import { PlanIdParam, planNotFound } from './schemas';
 
@@ -32,7 +32,7 @@ const getRoute = createRoute({
   },
 });
 
-export function registerReadPlans(app: OpenAPIHono<AppEnv>): void {
+export function registerReadPlans(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(listRoute, async (c) => {
     const plans = [...(await c.get('deps').plans.all()).values()].sort((a, b) => a.id.localeCompare(b.id));
     return c.json({ object: 'list' as const, data: plans.map(planView) }, 200);

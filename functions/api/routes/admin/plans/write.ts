@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
 import { PlanSchema, planView, toLimitsPatch } from '#api/console/limits-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { createPlan, updatePlan } from '../../../../../shared/quotas/limits-admin';
 import type { Plan } from '../../../../../shared/quotas/plans';
 import { errorResponses, errorsOf } from '../../../spec/answers';
@@ -44,7 +44,7 @@ const updatePlanRoute = createRoute({
   },
 });
 
-export function registerWritePlans(app: OpenAPIHono<AppEnv>): void {
+export function registerWritePlans(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(createPlanRoute, async (c) => {
     const body = c.req.valid('json');
     const patch = toLimitsPatch(body);

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { PlanName, sessionSecurity, TenantSchema } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { tenantView } from '#api/http/views';
 import {
   type ChangeResult,
@@ -77,7 +77,7 @@ const planRoute = createRoute({
 });
 
 /** Every change goes through here: one transaction with its audit entry. Unchanged is 200 with no entry. */
-async function apply(c: Context<AppEnv>, id: string, change: TenantChange) {
+async function apply(c: Context<ConsoleEnv>, id: string, change: TenantChange) {
   if (!isId(id, 'ten')) throw tenantNotFound(id);
   const op = operatorSession(c);
   const result: ChangeResult = await changeTenant(c.get('deps').accounts, {
@@ -91,7 +91,7 @@ async function apply(c: Context<AppEnv>, id: string, change: TenantChange) {
   return tenantView(result.tenant);
 }
 
-export function registerChangeTenant(app: OpenAPIHono<AppEnv>): void {
+export function registerChangeTenant(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(suspendRoute, async (c) => {
     const { reason } = c.req.valid('json');
     return c.json(

@@ -6,7 +6,7 @@ import {
   sessionSecurity,
   TenantSchema,
 } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { apiKeyView, invitationView, memberView, tenantView } from '#api/http/views';
 import { tenantDetail } from '../../../../../shared/accounts/admin-tenants';
 import { ApiError } from '../../../../../shared/errors';
@@ -47,7 +47,7 @@ export function tenantNotFound(id: string): ApiError {
   return new ApiError('not_found', `No tenant '${id}'.`, { param: 'tenant_id' });
 }
 
-export function registerGetTenant(app: OpenAPIHono<AppEnv>): void {
+export function registerGetTenant(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const { tenant_id: id } = c.req.valid('param');
     const { accounts, now } = c.get('deps');

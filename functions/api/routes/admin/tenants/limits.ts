@@ -2,7 +2,7 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
 import { LimitsPatchInput, toLimitsPatch } from '#api/console/limits-schemas';
 import { LimitsSchema, limitsView } from '#api/console/limits-view';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { ApiError } from '../../../../../shared/errors';
 import { isId } from '../../../../../shared/ids';
 import { setTenantOverrides } from '../../../../../shared/quotas/limits-admin';
@@ -46,7 +46,7 @@ const patchRoute = createRoute({
   },
 });
 
-export function registerTenantLimits(app: OpenAPIHono<AppEnv>): void {
+export function registerTenantLimits(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(getRoute, async (c) => {
     const { tenant_id: id } = c.req.valid('param');
     const tenant = isId(id, 'ten') ? await c.get('deps').accounts.tenants.get(id) : undefined;

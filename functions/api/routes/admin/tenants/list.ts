@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity, TenantSchema } from '#api/console/account-schemas';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { tenantView } from '#api/http/views';
 import { findTenants } from '../../../../../shared/accounts/admin-tenants';
 import { ApiError } from '../../../../../shared/errors';
@@ -37,7 +37,7 @@ const route = createRoute({
   },
 });
 
-export function registerListTenants(app: OpenAPIHono<AppEnv>): void {
+export function registerListTenants(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const query = c.req.valid('query');
     const page = await findTenants(c.get('deps').accounts, {

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
 import { UsageQuery, usageOk, usageReport } from '#api/console/usage-report';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { FRESHNESS_NOTE } from '#api/http/usage-freshness';
 import { isId } from '../../../../../shared/ids';
 import { errorResponses, errorsOf } from '../../../spec/answers';
@@ -24,7 +24,7 @@ const route = createRoute({
   },
 });
 
-export function registerTenantUsage(app: OpenAPIHono<AppEnv>): void {
+export function registerTenantUsage(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const { tenant_id: id } = c.req.valid('param');
     // An unknown tenant is a 404 rather than an empty report, so a typo is not read as "no use".

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
 import { Day, dateRange } from '#api/console/usage-report';
-import type { AppEnv } from '#api/http/env';
+import type { ConsoleEnv } from '#api/http/env';
 import { FRESHNESS_NOTE, FreshnessSchema, usageAsOfHeaders, usageFreshness } from '#api/http/usage-freshness';
 import { addCounts, type Counts } from '../../../../../shared/metering/platform-usage';
 import { formatUsd } from '../../../../../shared/metering/pricing';
@@ -93,7 +93,7 @@ function monthsBetween(start: string, end: string): string[] {
   return months;
 }
 
-export function registerAdminUsage(app: OpenAPIHono<AppEnv>): void {
+export function registerAdminUsage(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const query = c.req.valid('query');
     const { start, end } = dateRange(c, query);

@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import { invokeModel, modelAnswerInvalid, resolveTarget, type Target } from '#api/gateway/inference';
 import { settle, type WorstCase, withReservation } from '#api/gateway/limits';
 import { logPrompt } from '#api/gateway/prompt-log';
-import type { AppEnv } from '#api/http/env';
+import type { DataEnv } from '#api/http/env';
 import { ApiError } from '../../../../../shared/errors';
 import { formatUsd } from '../../../../../shared/metering/pricing';
 import { errorResponses, errorsOf, idempotencyKeyParameter, v1Ok } from '../../../spec/answers';
@@ -116,7 +116,7 @@ function worstCase(body: ChatRequestBody, target: Target, maxTokens: number): Wo
   return { tokens: prompt + maxTokens, units: { input_tokens: prompt, output_tokens: maxTokens } };
 }
 
-async function complete(c: Context<AppEnv>, body: ChatRequestBody, target: Target, maxTokens: number) {
+async function complete(c: Context<DataEnv>, body: ChatRequestBody, target: Target, maxTokens: number) {
   return withReservation(c, target, worstCase(body, target, maxTokens), async (reservation) => {
     const started = performance.now();
     const modelRequest = toModelRequest(body, maxTokens, target.version.limits.maxInputTokens);
@@ -153,7 +153,7 @@ async function complete(c: Context<AppEnv>, body: ChatRequestBody, target: Targe
   });
 }
 
-export function registerChatCompletions(app: OpenAPIHono<AppEnv>): void {
+export function registerChatCompletions(app: OpenAPIHono<DataEnv>): void {
   app.openapi(route, async (c) => {
     const body = c.req.valid('json');
     if (body.stream_options != null && body.stream !== true) {

@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { modelCallFailed, modelTimeoutMs, type Target } from '#api/gateway/inference';
 import { release, reserve, settleRecorded, usageEvent, type WorstCase } from '#api/gateway/limits';
-import type { AppEnv } from '#api/http/env';
+import type { DataEnv } from '#api/http/env';
 import { ApiError } from '../../../../../shared/errors';
 import { formatUsd } from '../../../../../shared/metering/pricing';
 import { jsonLines } from '../../../../../shared/models/json-lines';
@@ -45,7 +45,7 @@ function asFailure(err: unknown): ModelStreamFailure {
  * allowance: the sweeper closes it there, at most one step beyond what was sent.
  */
 export async function streamCompletion(
-  c: Context<AppEnv>,
+  c: Context<DataEnv>,
   body: ChatRequestBody,
   target: Target,
   maxTokens: number,

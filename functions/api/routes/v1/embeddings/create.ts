@@ -2,7 +2,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { invokeModel, modelAnswerInvalid, resolveTarget, type Target } from '#api/gateway/inference';
 import { recordAhead, withReservation } from '#api/gateway/limits';
 import { logPrompt } from '#api/gateway/prompt-log';
-import type { AppEnv } from '#api/http/env';
+import type { DataEnv } from '#api/http/env';
 import { ModelRef } from '#api/http/schemas';
 import { ApiError } from '#shared/errors';
 import { formatUsd } from '#shared/metering/pricing';
@@ -146,7 +146,7 @@ function tokensOf(inputs: string[], single: boolean, target: Target): number[] {
   });
 }
 
-export function registerEmbeddings(app: OpenAPIHono<AppEnv>): void {
+export function registerEmbeddings(app: OpenAPIHono<DataEnv>): void {
   app.openapi(route, async (c) => {
     const body = c.req.valid('json');
     const single = typeof body.input === 'string';

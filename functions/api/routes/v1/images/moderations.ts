@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ImageField, imageExample } from '#api/gateway/image-input';
-import type { AppEnv } from '#api/http/env';
+import type { DataEnv } from '#api/http/env';
 import { ModelRef } from '#api/http/schemas';
 import { formatUsd } from '../../../../../shared/metering/pricing';
 import { errorResponses, errorsOf, idempotencyKeyParameter, v1Ok } from '../../../spec/answers';
@@ -102,7 +102,7 @@ const route = createRoute({
   },
 });
 
-export function registerImageModerations(app: OpenAPIHono<AppEnv>): void {
+export function registerImageModerations(app: OpenAPIHono<DataEnv>): void {
   app.openapi(route, async (c) => {
     const body = c.req.valid('json');
     return serveImage(c, body, 'image-moderation', ModelAnswer, ({ scores }, target, cost) => {

@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import { checkImage, checkImageUrl, type ImageFieldValue, imageSource } from '#api/gateway/image-input';
 import { invokeModel, modelAnswerInvalid, resolveTarget, type Target } from '#api/gateway/inference';
 import { recordAhead, withReservation } from '#api/gateway/limits';
-import type { AppEnv } from '#api/http/env';
+import type { DataEnv } from '#api/http/env';
 import type { ModelTask } from '../../../../../shared/catalog/types';
 
 /**
@@ -14,7 +14,7 @@ import type { ModelTask } from '../../../../../shared/catalog/types';
  * written withholds the answer (see `recordAhead`).
  */
 export async function serveImage<A, R>(
-  c: Context<AppEnv>,
+  c: Context<DataEnv>,
   request: { model: string; image: ImageFieldValue },
   task: ModelTask,
   answer: z.ZodType<A>,

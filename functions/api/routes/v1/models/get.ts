@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import type { AppEnv } from '#api/http/env';
+import type { DataEnv } from '#api/http/env';
 import { parseModelRef } from '../../../../../shared/catalog/resolver';
 import { ApiError } from '../../../../../shared/errors';
 import { errorResponses, errorsOf, v1Ok } from '../../../spec/answers';
@@ -42,7 +42,7 @@ const route = createRoute({
   },
 });
 
-export function registerModelsGet(app: OpenAPIHono<AppEnv>): void {
+export function registerModelsGet(app: OpenAPIHono<DataEnv>): void {
   app.openapi(route, async (c) => {
     const { id } = c.req.valid('param');
     const deps = c.get('deps');

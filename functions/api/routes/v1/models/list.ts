@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from '#api/http/env';
+import type { DataEnv } from '#api/http/env';
 import { errorResponses, errorsOf, v1Ok } from '../../../spec/answers';
 import { ModelListResponse, modelListExample, tenantModelList } from './model-list';
 
@@ -20,7 +20,7 @@ const route = createRoute({
   },
 });
 
-export function registerModelsList(app: OpenAPIHono<AppEnv>): void {
+export function registerModelsList(app: OpenAPIHono<DataEnv>): void {
   app.openapi(route, async (c) => {
     const deps = c.get('deps');
     const { tenantId } = c.get('principal');

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { UsageQuery, usageOk, usageReport } from '#api/console/usage-report';
-import type { AppEnv } from '#api/http/env';
+import type { DataEnv } from '#api/http/env';
 import { FRESHNESS_NOTE } from '#api/http/usage-freshness';
 import { errorResponses, errorsOf, v1Ok } from '../../../spec/answers';
 
@@ -20,6 +20,6 @@ const route = createRoute({
   },
 });
 
-export function registerUsageList(app: OpenAPIHono<AppEnv>): void {
+export function registerUsageList(app: OpenAPIHono<DataEnv>): void {
   app.openapi(route, async (c) => usageReport(c, c.get('principal').tenantId, c.req.valid('query')));
 }
