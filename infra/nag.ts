@@ -34,3 +34,15 @@ export function acknowledgeWildcardResource(scope: IConstruct, resource: string,
     reason,
   });
 }
+
+/**
+ * Lambda active tracing adds `xray:PutTraceSegments` and `xray:PutTelemetryRecords` on `*` to the
+ * function's role: X-Ray's write actions take no resource narrower than that. Accepted per role.
+ */
+export function acknowledgeTracing(role: IConstruct): void {
+  Validations.of(role).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      "Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions (AWS documents * as their only resource); they only write this function's trace segments to X-Ray.",
+  });
+}

@@ -19,6 +19,7 @@ import {
   FunctionUrlAuthType,
   InvokeMode,
   Runtime,
+  Tracing,
 } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
@@ -28,7 +29,7 @@ import { type ApiPlane, defaultPlane, planeRoutePaths } from '../../shared/api-p
 import { type TableId, tableDefinitions } from '../../shared/db/tables';
 import { tollgateBundling } from '../bundling';
 import type { StageConfig } from '../config';
-import { acknowledgeWildcardResource } from '../nag';
+import { acknowledgeTracing, acknowledgeWildcardResource } from '../nag';
 import { fromRoot, lockFile, repoRoot } from '../paths';
 
 export interface ApiStackProps extends StackProps {
@@ -262,6 +263,9 @@ export class ApiStack extends Stack {
         // A ceiling and a guarantee: a flood of this plane cannot take the account's concurrency
         // from the other planes or the jobs (infra/config.ts `concurrency`).
         reservedConcurrentExecutions: config.concurrency.api[fid],
+        // X-Ray segments per invocation (init, invocation, overhead); the SDK clients are not
+        // instrumented (docs/observability.md, Tracing).
+        tracing: Tracing.ACTIVE,
         timeout,
         role: this.roles[plane],
         logGroup,
@@ -296,6 +300,7 @@ export class ApiStack extends Stack {
       billing: apiFunction('billing', timeout),
       docs: apiFunction('docs', timeout),
     };
+    for (const role of Object.values(this.roles)) acknowledgeTracing(role);
     this.streamFunction = this.functions.stream;
     const streamUrl = this.streamFunction.addFunctionUrl({
       // Authentication is the app's (API keys), exactly as behind the HTTP API.

@@ -3,7 +3,7 @@ import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Runtime, StartingPosition, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
@@ -13,6 +13,7 @@ import type { Construct } from 'constructs';
 import { type TableId, tableDefinitions } from '../../shared/db/tables';
 import { tollgateBundling } from '../bundling';
 import type { StageConfig } from '../config';
+import { acknowledgeTracing } from '../nag';
 import { fromRoot, lockFile, repoRoot } from '../paths';
 import { apiTableActions, sendEmailStatement } from './api-stack';
 
@@ -186,7 +187,9 @@ export class JobsStack extends Stack {
       logGroup,
       environment: { STAGE: config.stage, LOG_LEVEL: config.logLevel, NODE_OPTIONS: '--enable-source-maps' },
       bundling: tollgateBundling,
+      tracing: Tracing.ACTIVE,
     });
+    acknowledgeTracing(role);
     this.sweeperSchedule = new Rule(this, 'SweeperSchedule', {
       description: 'Release quota reservations of requests that never settled',
       schedule: Schedule.rate(Duration.minutes(1)),
@@ -251,7 +254,9 @@ export class JobsStack extends Stack {
         ...(config.email ? { EMAIL_FROM: config.email.from } : {}),
       },
       bundling: tollgateBundling,
+      tracing: Tracing.ACTIVE,
     });
+    acknowledgeTracing(billingRole);
     this.billingSyncSchedule = new Rule(this, 'BillingSyncSchedule', {
       description: 'Send closed usage windows to Stripe; suspend tenants past due beyond the grace period',
       schedule: Schedule.rate(Duration.minutes(config.billing.syncEveryMinutes)),
@@ -322,7 +327,9 @@ export class JobsStack extends Stack {
       logGroup,
       environment: { STAGE: config.stage, LOG_LEVEL: config.logLevel, NODE_OPTIONS: '--enable-source-maps' },
       bundling: tollgateBundling,
+      tracing: Tracing.ACTIVE,
     });
+    acknowledgeTracing(role);
     // Reading the stream (DescribeStream, GetRecords, GetShardIterator, ListStreams) is granted by
     // the event source on the stream's ARN, and sending to the on-failure queue on the queue's.
     fn.addEventSource(

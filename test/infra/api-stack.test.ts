@@ -135,15 +135,22 @@ describe.each(stages)('api stack (%s)', (stage) => {
         fid,
       ).toBe(true);
     }
-    const docsLogs = statementsOf(planeRole('docs')).flatMap((s) => asArray(s.Resource).map(render));
+    const docsLogs = statementsOf(planeRole('docs'))
+      .filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('logs:')))
+      .flatMap((s) => asArray(s.Resource).map(render));
     expect(docsLogs.every((r) => r.includes(fns.docs[1].Properties.LoggingConfig.LogGroup.Ref))).toBe(true);
   });
 
-  it('grants nothing on a wildcard resource', () => {
+  it('grants nothing on a wildcard resource but the X-Ray writes of tracing (which take only *)', () => {
     const statements = allStatements();
     expect(statements.length).toBeGreaterThan(0);
     for (const statement of statements) {
-      for (const resource of asArray(statement.Resource)) expect(render(resource)).not.toBe('*');
+      if (asArray(statement.Resource).some((r) => render(r) === '*')) {
+        expect(asArray<string>(statement.Action).sort()).toEqual([
+          'xray:PutTelemetryRecords',
+          'xray:PutTraceSegments',
+        ]);
+      }
     }
   });
 
@@ -200,6 +207,19 @@ describe.each(stages)('api stack (%s)', (stage) => {
     },
   );
 
+  it('traces every API function (X-Ray, active), with only the X-Ray write actions on *', () => {
+    for (const fid of functionIds) {
+      expect(fns[fid][1].Properties.TracingConfig, fid).toEqual({ Mode: 'Active' });
+    }
+    for (const plane of ['data', 'console', 'billing', 'docs'] as const) {
+      const onStar = statementsOf(planeRole(plane)).filter((s) => asArray(s.Resource).includes('*'));
+      expect(onStar.flatMap((s) => asArray<string>(s.Action)).sort(), plane).toEqual([
+        'xray:PutTelemetryRecords',
+        'xray:PutTraceSegments',
+      ]);
+    }
+  });
+
   it('reserves concurrency for every API function, from the stage config', () => {
     for (const fid of functionIds) {
       const reserved = fns[fid][1].Properties.ReservedConcurrentExecutions;
@@ -237,7 +257,9 @@ describe.each(stages)('api stack (%s)', (stage) => {
   it('gives the docs function no data, no secret, no email: only its logs', () => {
     const actions = statementsOf(planeRole('docs')).flatMap((s) => asArray<string>(s.Action));
     expect(actions.length).toBeGreaterThan(0);
-    for (const action of actions) expect(action).toMatch(/^logs:/);
+    // Its logs, and its trace segments.
+    for (const action of actions)
+      expect(action).toMatch(/^(logs:|xray:Put(TraceSegments|TelemetryRecords)$)/);
   });
 
   it("keeps Stripe's keys in a secret only the billing plane reads, and the session keys from the data plane", () => {

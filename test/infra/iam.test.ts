@@ -9,6 +9,9 @@ import { allStacks, asArray, type Cfn, policyStatements, render, templates } fro
  */
 const noResourceLevel: Record<string, ((statement: Cfn) => boolean) | undefined> = {
   'ecr:GetAuthorizationToken': undefined,
+  // Lambda active tracing: X-Ray's write actions have no resource-level permissions.
+  'xray:PutTraceSegments': undefined,
+  'xray:PutTelemetryRecords': undefined,
   'cloudwatch:PutMetricData': (s) => s.Condition?.StringEquals?.['cloudwatch:namespace'] !== undefined,
 };
 

@@ -36,6 +36,15 @@ describe.each(stages)('jobs stack (%s)', (stage) => {
       .flatMap((p) => asArray(p.Properties.PolicyDocument.Statement) as Cfn[]);
   };
 
+  it('traces every job (X-Ray, active)', () => {
+    expect(functions.map(([, f]) => f.Properties.FunctionName).sort()).toEqual(
+      ['billing-sync', 'sweep-reservations', 'usage-consumer'].map((n) => `tollgate-${stage}-${n}`),
+    );
+    for (const [, f] of functions) {
+      expect(f.Properties.TracingConfig, f.Properties.FunctionName).toEqual({ Mode: 'Active' });
+    }
+  });
+
   it('runs the reservation sweeper once a minute', () => {
     expect(functions).toHaveLength(3);
     const [sweeperId, sweeper] = named('sweep-reservations');
@@ -259,6 +268,8 @@ describe.each(stages)('jobs stack (%s)', (stage) => {
         'sqs:GetQueueAttributes',
         'sqs:GetQueueUrl',
         'sqs:SendMessage',
+        'xray:PutTelemetryRecords',
+        'xray:PutTraceSegments',
       ]);
       const send = others.find((st) => asArray(st.Action).includes('sqs:SendMessage'));
       expect(send.Resource).toEqual({ 'Fn::GetAtt': [failuresId, 'Arn'] });

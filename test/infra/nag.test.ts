@@ -31,6 +31,13 @@ const expected = (stage: string, endpoints: string[]) =>
     // Only the data plane's role may invoke endpoints, by the stage's prefix.
     `Api/DataRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:us-east-1:123456789012:endpoint/tollgate-${stage}-*]`,
     'Api/HttpApi AwsSolutions-APIG4',
+    // Active tracing: X-Ray's write actions take only `*`, on every function's role.
+    ...['Api/DataRole', 'Api/ConsoleRole', 'Api/BillingRole', 'Api/DocsRole'].map(
+      (role) => `${role} AwsSolutions-IAM5[Resource::*]`,
+    ),
+    ...['Jobs/SweeperRole', 'Jobs/BillingSyncRole', 'Jobs/UsageConsumerRole'].map(
+      (role) => `${role} AwsSolutions-IAM5[Resource::*]`,
+    ),
     'Api/EdgeSecret AwsSolutions-SMG4',
     'Api/PlatformSecrets AwsSolutions-SMG4',
     'Api/StripeSecrets AwsSolutions-SMG4',
