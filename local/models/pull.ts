@@ -7,6 +7,8 @@
  *
  * Example: npm run models:pull -- HuggingFaceTB/SmolLM2-360M-Instruct
  * (served as `chat@smollm2-360m` by a running runtime within a second, and from every start after).
+ * A sentence-embedding model has the same files (config, tokenizer, one ONNX file):
+ * `npm run models:pull -- Xenova/all-MiniLM-L6-v2` is served as `embeddings@minilm-l6`.
  */
 import { chatModelFiles, ONNX_FILES } from './chat-models';
 import { downloadHubModel, HubUnreachableError } from './hub-download';
@@ -37,7 +39,9 @@ export async function pullModel(id: string, dtype: string, root = modelsDir()): 
 const USAGE = `usage: npm run models:pull -- <model id> [--dtype ${Object.keys(ONNX_FILES).join('|')}]
   Downloads a Hugging Face ONNX text-generation model into the models folder (default dtype q8).
   Resumes an interrupted download; refuses files whose size or checksum differs from the hub's.
-  Example: npm run models:pull -- HuggingFaceTB/SmolLM2-360M-Instruct (then chat@smollm2-360m).`;
+  Example: npm run models:pull -- HuggingFaceTB/SmolLM2-360M-Instruct (then chat@smollm2-360m).
+  Sentence-embedding models take the same files: npm run models:pull -- Xenova/all-MiniLM-L6-v2
+  (then embeddings@minilm-l6, from the runtime's next start).`;
 const args = process.argv.slice(2);
 if (args.includes('--help')) {
   console.log(USAGE);

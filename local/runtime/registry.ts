@@ -5,6 +5,7 @@ import { modelsDir } from '../models/paths';
 import { TINY_CHAT_ID } from '../models/tiny-chat';
 import type { ModelHandler } from './model-handler';
 import { createChatModel } from './models/chat';
+import { FeatureExtractionModel } from './models/feature-extraction';
 import { createImageModerationModel } from './models/image-moderation';
 import { createPpocrModel, createTesseractModel } from './models/ocr';
 import { createSentimentModel } from './models/sentiment';
@@ -52,6 +53,8 @@ const hubChat = (m: HubChatModel) => () =>
     optional: { pullHint: `Fetch them with: ${installCommand(m)}` },
   });
 
+const MINILM_ID = 'Xenova/all-MiniLM-L6-v2';
+
 type WorkerHooks = Pick<WorkerModelOptions, 'onEvent'>;
 
 /** Which local model implements each catalog version (`model@version`). A new version is one line here. */
@@ -74,6 +77,17 @@ const implementations: Record<string, (hooks: WorkerHooks) => ModelHandler> = {
   'ocr@tesseract-5': (hooks) => createTesseractModel(hooks),
   // The first start converts the package's vectors once (seconds, in its worker); later starts load in ~0.1 s.
   'embeddings@wink-100d': (hooks) => createWordVectorModel(hooks),
+  // Not installed until `npm run models:pull` fetches its weights; served from the next start.
+  'embeddings@minilm-l6': (hooks) =>
+    new FeatureExtractionModel(
+      {
+        modelId: MINILM_ID,
+        modelsRoot: modelsDir(),
+        dtype: 'q8',
+        pullHint: `Fetch them with: npm run models:pull -- ${MINILM_ID}`,
+      },
+      hooks,
+    ),
 };
 
 /**

