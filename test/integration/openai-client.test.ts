@@ -6,6 +6,9 @@ import { createLogger } from '../../shared/logger';
 
 type UsageWithCost = OpenAI.CompletionUsage & { cost_usd?: string };
 
+// The stack's model runtime inherits this: chat, and the offline embeddings model.
+process.env.RUNTIME_MODELS = 'sentiment,chat,embeddings';
+
 /** The official OpenAI SDK, unchanged but for base URL and key, against the whole local stack. */
 describe('the official openai client against the local stack', () => {
   let stack: LocalStack;
@@ -151,6 +154,27 @@ describe('the official openai client against the local stack', () => {
     reported.input += after.input_tokens - before.input_tokens;
     reported.output += output;
     reported.costNano += Math.round(Number(after.cost_usd) * 1e9) - Math.round(Number(before.cost_usd) * 1e9);
+  });
+
+  it('embeddings.create() in its default (base64, decoded by the SDK) and in float agree', async () => {
+    const input = ['cat', 'dog', 'car'];
+    const decoded = await client.embeddings.create({ model: 'embeddings', input });
+    const float = await client.embeddings.create({ model: 'embeddings', input, encoding_format: 'float' });
+    for (const answer of [decoded, float]) {
+      expect(answer.model).toBe('embeddings@wink-100d');
+      expect(answer.data.map((d) => d.embedding.length)).toEqual([100, 100, 100]);
+      const usage = answer.usage as OpenAI.CreateEmbeddingResponse.Usage & { cost_usd: string };
+      expect(usage.prompt_tokens).toBe(3);
+      reported.requests++;
+      reported.input += usage.prompt_tokens;
+      reported.costNano += Math.round(Number(usage.cost_usd) * 1e9);
+    }
+    decoded.data[1]!.embedding.forEach((x, i) => {
+      expect(x).toBeCloseTo(float.data[1]!.embedding[i]!, 6);
+    });
+    const [cat, dog, car] = float.data.map((d) => d.embedding);
+    const dot = (a: number[], b: number[]) => a.reduce((sum, x, i) => sum + x * b[i]!, 0);
+    expect(dot(cat!, dog!)).toBeGreaterThan(dot(cat!, car!));
   });
 
   it('what the gateway reported equals the ledger (GET /v1/usage)', async () => {
