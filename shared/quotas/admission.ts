@@ -5,6 +5,7 @@ import { minus, plus, zero } from './counter-deltas';
 import { counterFlags } from './grant-items';
 import { KnownRefusals } from './known-refusals';
 import { fits, leaseAsk, leaseKey, needsSlot, viewCounts, viewOf, worstOf } from './lease-sizing';
+import { LeaseSlots } from './lease-slots';
 import type { QuotaStore } from './quota-store';
 import type { Actual, Amount, Peek, Refusal, Reservation, ReservationRequest } from './quota-types';
 import { windowsAt } from './windows';
@@ -35,18 +36,19 @@ export class QuotaAdmission {
   /** Minute request limits the store refused, until their minute ends. */
   private readonly refusals = new KnownRefusals();
 
+  /** The leases' concurrency slots: their hold in the store, renewal, early return. */
+  private readonly slots: LeaseSlots;
+
   constructor(
     private readonly store: QuotaStore,
     private readonly opts: AdmissionOptions,
-  ) {}
-
-  private get slotTtl(): number {
-    return this.opts.slotTtlMs ?? 3_000;
-  }
-
-  /** Whether the lease may still give `worst` an in-flight slot: held for at least half a TTL more. */
-  private slotsFresh(lease: Lease, worst: Amount, now: number): boolean {
-    return !lease.ref.inFlight || worst.slots === 0 || now < lease.slotsUntil - this.slotTtl / 2;
+  ) {
+    this.slots = new LeaseSlots(store.leases, {
+      slotTtlMs: opts.slotTtlMs,
+      now: () => this.opts.now(),
+      onError: (err, what) => this.opts.onError?.(err, what),
+      track: (tenantId, work) => this.track(tenantId, work),
+    });
   }
 
   async admit(req: ReservationRequest): Promise<AdmitResult> {
@@ -58,7 +60,7 @@ export class QuotaAdmission {
       for (let attempt = 0; attempt < 16; attempt++) {
         const lease = this.leaseFor(req);
         const at = this.opts.now().getTime();
-        if (fits(lease, worst, at) && this.slotsFresh(lease, worst, at))
+        if (fits(lease, worst, at) && this.slots.fresh(lease, worst, at))
           return { ok: true, admission: this.hold(lease, worst, req) };
         const now = this.opts.now().getTime();
         if (lease.refusedAt !== undefined && now - lease.refusedAt < 1_000) break;
@@ -74,7 +76,7 @@ export class QuotaAdmission {
         // Refused: what the lease still has is used first; past that, the store decides exactly.
         if (outcome === 'refused') {
           const at = this.opts.now().getTime();
-          if (fits(lease, worst, at) && this.slotsFresh(lease, worst, at))
+          if (fits(lease, worst, at) && this.slots.fresh(lease, worst, at))
             return { ok: true, admission: this.hold(lease, worst, req) };
           break;
         }
@@ -106,7 +108,7 @@ export class QuotaAdmission {
     if (lease) {
       await lease.refill?.catch(() => {});
       const at = this.opts.now().getTime();
-      if (fits(lease, worst, at) && this.slotsFresh(lease, worst, at))
+      if (fits(lease, worst, at) && this.slots.fresh(lease, worst, at))
         return { ok: true, admission: this.hold(lease, worst, req) };
     }
     this.noteRefusal(req, r);
@@ -128,7 +130,7 @@ export class QuotaAdmission {
     );
     if (!refusal) return undefined;
     const lease = this.leases.get(leaseKey(req));
-    if (lease && fits(lease, worst, now) && this.slotsFresh(lease, worst, now)) return undefined;
+    if (lease && fits(lease, worst, now) && this.slots.fresh(lease, worst, now)) return undefined;
     return refusal;
   }
 
@@ -252,18 +254,10 @@ export class QuotaAdmission {
     const fingerprint = JSON.stringify(req.limits);
     const w = windowsAt(req.now);
     const current = this.leases.get(id);
-    // A lease idle past its slots' hold may have lost them to another instance: a new one.
-    const slotsLapsed =
-      current !== undefined &&
-      current.ref.inFlight &&
-      current.admitUntil > 0 &&
-      current.holds === 0 &&
-      !current.refill &&
-      now >= current.slotsUntil;
     if (
       current &&
       !current.closing &&
-      !slotsLapsed &&
+      !this.slots.lapsed(current, now) &&
       current.fingerprint === fingerprint &&
       current.ref.minute === w.minute
     ) {
@@ -304,7 +298,7 @@ export class QuotaAdmission {
   private hold(lease: Lease, worst: Amount, req: ReservationRequest): Admission {
     lease.used = plus(lease.used, worst);
     lease.holds++;
-    if (lease.ref.inFlight && !lease.renewal) this.startRenewal(lease);
+    this.slots.renewWhileHeld(lease);
     lease.lastActivity = req.now.getTime();
     // Refill ahead: when less than half the headroom is left, or the admission window is half gone
     // (unless it ends with the minute: no refill can take it further, and asking on every request
@@ -334,38 +328,8 @@ export class QuotaAdmission {
     lease.used = minus(lease.used, { ...a.worst, requests: 0 });
     lease.holds--;
     lease.lastActivity = this.opts.now().getTime();
-    if (lease.holds === 0) this.stopRenewal(lease);
+    if (lease.holds === 0) this.slots.stopRenewal(lease);
     if (lease.closing && lease.holds === 0) this.background(this.retire(lease));
-  }
-
-  /**
-   * While requests are in flight (and only then: the process is running them), the lease's slots
-   * are renewed every third of their hold; a frozen or dead instance stops renewing, and its slots
-   * come free to whoever needs them (LeaseStore.reclaimSlots). A renewal refused means the slots
-   * were reclaimed (this instance stalled longer than the hold): the lease admits no more.
-   */
-  private startRenewal(lease: Lease) {
-    lease.renewal = setInterval(() => {
-      // A refill under way renews the slots itself (and changes what the lease holds).
-      if (lease.refill) return;
-      const until = this.opts.now().getTime() + this.slotTtl;
-      this.store.leases
-        .renewSlots(lease.ref, until, lease.granted.slots)
-        .then((held) => {
-          if (held) lease.slotsUntil = until;
-          else {
-            lease.closing = true;
-            this.stopRenewal(lease);
-          }
-        })
-        .catch((err: unknown) => this.opts.onError?.(err, 'lease slots not renewed'));
-    }, this.slotTtl / 3);
-    lease.renewal.unref?.();
-  }
-
-  private stopRenewal(lease: Lease) {
-    if (lease.renewal) clearInterval(lease.renewal);
-    lease.renewal = undefined;
   }
 
   /**
@@ -414,7 +378,7 @@ export class QuotaAdmission {
             leaseId: lease.ref.leaseId,
             expiresAt: new Date(admitUntil + lease.ttlMs).toISOString(),
             extend: lease.admitUntil > 0,
-            ...(lease.ref.inFlight ? { slotsUntil: now + this.slotTtl } : {}),
+            ...(lease.ref.inFlight ? { slotsUntil: now + this.slots.ttlMs } : {}),
           },
           amount,
         );
@@ -439,7 +403,7 @@ export class QuotaAdmission {
         return 'refused';
       }
       lease.granted = plus(lease.granted, ask);
-      if (lease.ref.inFlight) lease.slotsUntil = now + this.slotTtl;
+      this.slots.granted(lease, now);
       lease.lastGrant = ask.requests;
       lease.admitUntil = admitUntil;
       lease.refusedAt = undefined;
@@ -461,13 +425,13 @@ export class QuotaAdmission {
   /** Stops admitting from a lease and gives back what it holds once nothing is in flight. */
   private async retire(lease: Lease): Promise<void> {
     lease.closing = true;
-    if (lease.holds === 0) this.stopRenewal(lease);
+    if (lease.holds === 0) this.slots.stopRenewal(lease);
     if (this.leases.get(lease.id) === lease) this.leases.delete(lease.id);
     if (lease.holds > 0 || lease.refill) {
       if (lease.refill) await lease.refill.catch(() => {});
       if (lease.holds > 0) {
         // Its slots that no request holds are free now, not when the last request ends.
-        await this.returnFreeSlots(lease);
+        await this.slots.returnFree(lease);
         // The last settle or release retires it again; the sweeper is the fallback.
         return;
       }
@@ -484,25 +448,6 @@ export class QuotaAdmission {
           (err: unknown) => this.opts.onError?.(err, 'lease not given back; the sweeper will'),
         ),
     );
-  }
-
-  /** Returns a closing lease's slots beyond those its requests in flight hold (one at a time). */
-  private async returnFreeSlots(lease: Lease): Promise<void> {
-    if (lease.returning || lease.admitUntil === 0 || !lease.ref.inFlight) return lease.returning;
-    const n = lease.granted.slots - lease.holds;
-    if (n <= 0) return;
-    lease.returning = this.track(
-      lease.ref.tenantId,
-      this.store.leases.returnSlots(lease.ref, n).then(
-        (ok) => {
-          if (ok) lease.granted = { ...lease.granted, slots: lease.granted.slots - n };
-        },
-        (err: unknown) => this.opts.onError?.(err, 'lease slots not returned early'),
-      ),
-    ).finally(() => {
-      lease.returning = undefined;
-    });
-    return lease.returning;
   }
 
   /** Counts a give-back as under way for its tenant until it settles. */
