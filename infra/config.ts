@@ -141,6 +141,16 @@ export interface ObservabilityConfig {
   minRequestsForRate: number;
   /** An endpoint variant's p90 model latency alarms above this share of the version's timeout. */
   latencyShareOfTimeout: number;
+  /**
+   * Transactions a table cancels for conflicts per period before it alarms (2 of 3 periods). A few
+   * are expected (quota leases and settles of one tenant meet on its counters, and are retried);
+   * a steady stream means a hot tenant is near its ceiling and requests end as 503 store_unavailable.
+   */
+  transactionConflictsPerPeriod: number;
+  /** An endpoint variant's average CPU or memory use, in percent of its instance, that alarms (3 periods in a row). */
+  endpointUtilizationPercent: number;
+  /** Minutes a closed usage window may wait for the billing sync before `BillingSyncLagMinutes` alarms. */
+  billingSyncLagMinutes: number;
   periodMinutes: number;
 }
 
@@ -174,6 +184,10 @@ export const stageConfigs: Record<Stage, StageConfig> = {
       minRequestsForRate: 20,
       latencyShareOfTimeout: 0.8,
       periodMinutes: 5,
+      transactionConflictsPerPeriod: 50,
+      endpointUtilizationPercent: 90,
+      // Runs every 5 minutes in dev, every minute in prod: a few missed runs, not one.
+      billingSyncLagMinutes: 30,
     },
     billing: { syncEveryMinutes: 5, pastDueGraceDays: 7 },
   },
@@ -204,6 +218,10 @@ export const stageConfigs: Record<Stage, StageConfig> = {
       minRequestsForRate: 50,
       latencyShareOfTimeout: 0.8,
       periodMinutes: 5,
+      transactionConflictsPerPeriod: 100,
+      endpointUtilizationPercent: 90,
+      // Runs every 5 minutes in dev, every minute in prod: a few missed runs, not one.
+      billingSyncLagMinutes: 15,
     },
     billing: { syncEveryMinutes: 1, pastDueGraceDays: 7 },
     // 20 requests/s per address, sustained over 5 minutes: far above one person at the console,

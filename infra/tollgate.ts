@@ -126,6 +126,7 @@ export function addTollgateStacks(
     env,
     config,
     apiFunctions: api.functions,
+    streamFunction: api.streamFunction,
     httpApi: api.httpApi,
     catalog,
     endpoints: models ? endpoints : [],
@@ -173,6 +174,12 @@ export function addTollgateStacks(
   );
 
   observability.watchUsageConsumer(jobs.usageConsumer, jobs.usageConsumerFailures);
+
+  const jobThrottled =
+    'Lambda throttled a job: the account ran out of unreserved concurrency (the API functions reserve theirs; docs/deploy.md, Lambda concurrency). Scheduled runs retry or carry on next time; the usage consumer falls behind.';
+  observability.alarmOnThrottles('Sweeper', jobs.sweeper, jobThrottled);
+  observability.alarmOnThrottles('BillingSync', jobs.billingSync, jobThrottled);
+  observability.alarmOnThrottles('UsageConsumer', jobs.usageConsumer, jobThrottled);
 
   for (const stack of [data, api, jobs, models, observability, consoleStack, waf]) {
     if (!stack) continue;

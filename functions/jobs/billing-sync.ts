@@ -20,14 +20,16 @@ export async function billingSync(
 ): Promise<BillingSyncResult> {
   const report = await syncUsage(d, now, opts);
   const { suspended } = await enforceGrace(d, now);
+  const emit = opts.emit ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const dims = { service: metricServices.billingSync, Stage: d.config.STAGE };
   // A backlog longer than one run is not a failure; a provider or setup problem is.
   if (report.problems.some((p) => p.reason !== 'raced')) {
-    const emit = opts.emit ?? ((line: string) => process.stdout.write(`${line}\n`));
-    emit(
-      JSON.stringify(
-        emfRecord('BillingSyncFailures', 1, { service: metricServices.billingSync, Stage: d.config.STAGE }),
-      ),
-    );
+    emit(JSON.stringify(emfRecord('BillingSyncFailures', 1, dims)));
+  }
+  // Every run that bills emits how far behind it is (0 when caught up), so the alarm sees a lag
+  // that grows run after run; ledger-only stages bill nothing and emit nothing.
+  if (d.gateway.mode !== 'ledger') {
+    emit(JSON.stringify(emfRecord('BillingSyncLagMinutes', Math.round(report.lagMinutes), dims)));
   }
   return { ...report, suspended };
 }

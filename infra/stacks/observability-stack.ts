@@ -21,6 +21,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { type TableId, tableDefinitions, tableName } from '../../shared/db/tables';
 import {
   dimension,
   type MetricName,
@@ -42,6 +43,31 @@ export interface ObservabilityStackProps extends StackProps {
   catalog: SeedCatalog;
   /** The SageMaker endpoints the Models stack runs; empty when the stage deploys none. */
   endpoints: EndpointPlan[];
+  /** The API function behind the Function URL (its Url5xxCount and UrlRequestCount). */
+  streamFunction?: IFunction;
+}
+
+/** The DynamoDB operations the code sends, whose `ThrottledRequests` the table alarms sum. */
+export const throttledOperations = [
+  'GetItem',
+  'BatchGetItem',
+  'Query',
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'TransactWriteItems',
+] as const;
+
+/**
+ * vCPUs of an `ml.*` instance from its size (large 2, xlarge 4, Nxlarge 4N: the c5, m5, g4dn, g5,
+ * g6 families); SageMaker's CPUUtilization is the sum over vCPUs (100 per vCPU).
+ */
+export function instanceVcpus(instanceType: string): number | undefined {
+  const size = /^ml\.[a-z0-9-]+\.(\d*)(x?large|medium)$/.exec(instanceType);
+  if (!size) return undefined;
+  if (size[2] === 'medium') return 1;
+  if (size[2] === 'large') return 2;
+  return 4 * (size[1] ? Number(size[1]) : 1);
 }
 
 /**
@@ -65,6 +91,7 @@ export class ObservabilityStack extends Stack {
 
     this.topic = this.createTopic(config);
     this.addApiAlarms(props);
+    this.addTableAlarms();
     for (const endpoint of props.endpoints) this.addEndpointAlarms(endpoint);
     this.addBillingSyncAlarm();
 
@@ -82,6 +109,19 @@ export class ObservabilityStack extends Stack {
   alarmOnFunctionErrors(id: string, fn: IFunction, description: string): Alarm {
     return this.alarm(`${id}Errors`, {
       metric: fn.metricErrors({ period: this.period, statistic: Stats.SUM }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      description,
+    });
+  }
+
+  /**
+   * Alarms when Lambda throttles a function: it is at its reserved concurrency (API functions) or
+   * the account's unreserved pool ran dry (jobs). Callers get 429/503 meanwhile.
+   */
+  alarmOnThrottles(id: string, fn: IFunction, description: string): Alarm {
+    return this.alarm(`${id}Throttles`, {
+      metric: fn.metricThrottles({ period: this.period, statistic: Stats.SUM }),
       threshold: 1,
       evaluationPeriods: 1,
       description,
@@ -255,11 +295,70 @@ export class ObservabilityStack extends Stack {
     // The Hono app answers every failure itself, so a Lambda error is a crash or a timeout.
     // One alarm per function: the alarm's name says which plane's logs to read.
     for (const [id, fn] of Object.entries(props.apiFunctions)) {
-      this.alarm(`Api${id.charAt(0).toUpperCase()}${id.slice(1)}FunctionErrors`, {
+      const title = `Api${id.charAt(0).toUpperCase()}${id.slice(1)}`;
+      this.alarm(`${title}FunctionErrors`, {
         metric: fn.metricErrors(sum),
         threshold: 1,
         evaluationPeriods: 1,
         description: `The API's ${id} function crashed or timed out (the app answers handled errors itself). Its log group is in the Api stack.`,
+      });
+      const reserved = this.config.concurrency.api[id as keyof StageConfig['concurrency']['api']];
+      this.alarmOnThrottles(
+        title,
+        fn,
+        `Lambda throttled the API's ${id} function: it is at its reserved concurrency (${reserved}, infra/config.ts concurrency.api.${id}), and callers get 503 (HTTP API) or 429 (Function URL). A flood, or the reservation is too small for the traffic.`,
+      );
+    }
+    // The Function URL's answers are not in API Gateway's metrics: its own 5xx rate.
+    if (props.streamFunction) {
+      const url = (metricName: string) => props.streamFunction!.metric(metricName, sum);
+      this.alarm('StreamUrl5xxRate', {
+        metric: this.rate(url('Url5xxCount'), url('UrlRequestCount'), 'Function URL 5xx %'),
+        threshold: obs.apiErrorRatePercent,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        description: `More than ${obs.apiErrorRatePercent}% of the streaming Function URL's answers (streamed chat) were 5xx in 2 of 3 ${obs.periodMinutes}-minute periods. Check the stream function's log group in the Api stack.`,
+      });
+    }
+  }
+
+  /** Per table: throttled requests (any operation the code sends) and transaction conflicts. */
+  private addTableAlarms(): void {
+    const obs = this.config.observability;
+    for (const id of Object.keys(tableDefinitions) as TableId[]) {
+      const table = tableName(this.config.stage, id);
+      const dynamo = (metricName: string, extra: Record<string, string> = {}) =>
+        new Metric({
+          namespace: 'AWS/DynamoDB',
+          metricName,
+          dimensionsMap: { TableName: table, ...extra },
+          statistic: Stats.SUM,
+          period: this.period,
+        });
+      const title = `Table${id.charAt(0).toUpperCase()}${id.slice(1)}`;
+      const usingMetrics = Object.fromEntries(
+        throttledOperations.map((op) => [
+          `t${op.toLowerCase()}`,
+          dynamo('ThrottledRequests', { Operation: op }),
+        ]),
+      );
+      this.alarm(`${title}Throttles`, {
+        metric: new MathExpression({
+          expression: Object.keys(usingMetrics).join(' + '),
+          usingMetrics,
+          period: this.period,
+          label: `${table} throttled requests`,
+        }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        description: `DynamoDB throttled requests to ${table} (an item or partition past its per-second limit, or on-demand scaling behind a jump). The API answers 503 store_unavailable for what it could not retry; look for one hot tenant (CloudWatch Contributor Insights on the table).`,
+      });
+      this.alarm(`${title}TransactionConflicts`, {
+        metric: dynamo('TransactionConflict'),
+        threshold: obs.transactionConflictsPerPeriod,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        description: `${table} cancelled at least ${obs.transactionConflictsPerPeriod} transactions for conflicts per ${obs.periodMinutes} minutes in 2 of 3 periods: requests of one tenant meet on its counters faster than they settle; past their retries they end as 503 store_unavailable (docs/metering.md).`,
       });
     }
   }
@@ -287,6 +386,31 @@ export class ObservabilityStack extends Stack {
         datapointsToAlarm: 2,
         description: `${variant.key}: p90 model latency above ${thresholdMs} ms (${Math.round(obs.latencyShareOfTimeout * 100)}% of its ${timeoutMs} ms budget) in 2 of 3 periods; requests are about to time out. Scale out or check the container logs.`,
       });
+      // CPUUtilization is summed over the instance's vCPUs (100 per vCPU); memory is a share.
+      const vcpus = instanceVcpus(variant.deployment.instanceType);
+      const instance = (metricName: string) =>
+        new Metric({
+          namespace: '/aws/sagemaker/Endpoints',
+          metricName,
+          dimensionsMap: dims,
+          statistic: Stats.AVERAGE,
+          period: this.period,
+        });
+      const busy = obs.endpointUtilizationPercent;
+      if (vcpus !== undefined) {
+        this.alarm(`${id}-Cpu`, {
+          metric: instance('CPUUtilization'),
+          threshold: busy * vcpus,
+          evaluationPeriods: 3,
+          description: `${variant.key}: its instances averaged over ${busy}% CPU (${busy * vcpus} of ${100 * vcpus} on ${variant.deployment.instanceType}) for 3 periods; auto scaling is at its maximum or behind. Raise maxCapacity in shared/catalog/deployment.ts or the instance size.`,
+        });
+      }
+      this.alarm(`${id}-Memory`, {
+        metric: instance('MemoryUtilization'),
+        threshold: busy,
+        evaluationPeriods: 3,
+        description: `${variant.key}: its instances averaged over ${busy}% memory for 3 periods; the model server is close to being killed. Check /aws/sagemaker/Endpoints/${endpoint.endpointName}.`,
+      });
       this.alarm(`${id}-5xxRate`, {
         metric: this.rate(
           sagemaker('Invocation5XXErrors', Stats.SUM),
@@ -312,6 +436,14 @@ export class ObservabilityStack extends Stack {
       evaluationPeriods: 1,
       description:
         'A billing sync run failed to push usage to Stripe. Reruns are idempotent (cursor + identifiers): fix the cause, then rerun.',
+    });
+    const lag = this.config.observability.billingSyncLagMinutes;
+    this.alarm('BillingSyncLag', {
+      metric: this.custom('BillingSyncLagMinutes', Stats.MAXIMUM, {}, metricServices.billingSync),
+      threshold: lag,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      description: `A closed usage window has waited more than ${lag} minutes for the billing sync (BillingSyncLagMinutes): Stripe is refused or unreachable, runs time out before they reach every tenant, or the backlog outgrows a run. Invoices stay right (the cursor), but late. See BillingSyncFailures and the job's log group.`,
     });
   }
 
@@ -429,8 +561,17 @@ export class ObservabilityStack extends Stack {
         ...wide,
       }),
       new GraphWidget({
-        title: 'Billing sync failures',
+        title: 'Billing sync: failures and lag',
         left: [this.custom('BillingSyncFailures', Stats.SUM, {}, metricServices.billingSync, 'failed runs')],
+        right: [
+          this.custom(
+            'BillingSyncLagMinutes',
+            Stats.MAXIMUM,
+            {},
+            metricServices.billingSync,
+            'lag (minutes)',
+          ),
+        ],
         ...wide,
       }),
     );

@@ -61,6 +61,11 @@ export interface SyncReport {
   /** Every closed window of every tenant was sent. */
   complete: boolean;
   problems: SyncProblem[];
+  /**
+   * Minutes since the oldest closed window still unsent (of the tenants this run reached) closed;
+   * 0 when all of them are caught up. The `BillingSyncLagMinutes` metric.
+   */
+  lagMinutes: number;
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -74,7 +79,14 @@ export function meterIdentifier(tenantId: string, windowStart: number, eventName
 
 /** Sends every tenant's closed windows. Does nothing without a provider (ledger-only mode). */
 export async function syncUsage(d: BillingDeps, now: Date, opts: SyncOptions = {}): Promise<SyncReport> {
-  const report: SyncReport = { tenants: 0, windows: 0, events: 0, complete: true, problems: [] };
+  const report: SyncReport = {
+    tenants: 0,
+    windows: 0,
+    events: 0,
+    complete: true,
+    problems: [],
+    lagMinutes: 0,
+  };
   if (d.gateway.mode === 'ledger') return report;
   const prices = new Map((await d.store.listPrices()).map((p) => [lineKey(p.model, p.version, p.unit), p]));
   for (const account of await d.store.listAccounts()) {
@@ -91,7 +103,20 @@ export async function syncUsage(d: BillingDeps, now: Date, opts: SyncOptions = {
       // Throttling is account-wide: the next tenants would be throttled too.
       if (out.problem.reason === 'throttled') break;
     }
-    if (!out.caughtUp) report.complete = false;
+    if (!out.caughtUp) {
+      report.complete = false;
+      // One read per tenant left behind: where its cursor stopped.
+      const cursor = (await d.store.getSync(tenant.id))?.cursorMs;
+      if (cursor !== undefined) {
+        const end = Math.min(
+          Math.floor(cursor / WINDOW_MS) * WINDOW_MS + WINDOW_MS,
+          account.billedUntilMs ?? Infinity,
+        );
+        const closedFor = now.getTime() - (end + CLOSE_DELAY_MS);
+        if (end > cursor && closedFor > 0)
+          report.lagMinutes = Math.max(report.lagMinutes, closedFor / 60_000);
+      }
+    }
   }
   if (report.problems.length) report.complete = false;
   return report;

@@ -25,7 +25,7 @@ export const noModelVersion = 'none';
 export const metricServices = { api: 'api', billingSync: 'billing-sync' } as const;
 
 export interface MetricDefinition {
-  unit: 'Count' | 'Milliseconds';
+  unit: 'Count' | 'Milliseconds' | 'None';
   /** The one dimension set the metric is emitted with (CloudWatch matches dimension sets exactly). */
   dimensions: readonly DimensionName[];
   description: string;
@@ -63,6 +63,13 @@ export const metricDefinitions = {
     unit: 'Count',
     dimensions: [dimension.service, dimension.stage],
     description: 'one per billing sync run that ended without pushing every pending aggregate',
+  },
+  BillingSyncLagMinutes: {
+    // Minutes are no CloudWatch unit: the name says it.
+    unit: 'None',
+    dimensions: [dimension.service, dimension.stage],
+    description:
+      'once per billing sync run (with a billing provider): minutes since the oldest closed usage window not yet sent closed, 0 when every tenant is caught up',
   },
 } as const satisfies Record<string, MetricDefinition>;
 

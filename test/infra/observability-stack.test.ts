@@ -2,6 +2,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { stageConfig, stages } from '../../infra/config';
 import { versionKey } from '../../infra/model-endpoints';
+import { instanceVcpus } from '../../infra/stacks/observability-stack';
 import { buildApp } from '../../infra/tollgate';
 import { seedCatalog } from '../../shared/catalog/seed';
 import {
@@ -43,6 +44,17 @@ const alarmsOf = (template: Template): Record<string, Cfn> =>
       a,
     ]),
   );
+
+describe('instanceVcpus', () => {
+  it('reads the vCPUs from the instance size', () => {
+    expect(instanceVcpus('ml.c5.large')).toBe(2);
+    expect(instanceVcpus('ml.c5.xlarge')).toBe(4);
+    expect(instanceVcpus('ml.g5.2xlarge')).toBe(8);
+    expect(instanceVcpus('ml.g4dn.12xlarge')).toBe(48);
+    expect(instanceVcpus('ml.t2.medium')).toBe(1);
+    expect(instanceVcpus('ml.inf2')).toBeUndefined();
+  });
+});
 
 describe.each(stages)('observability stack (%s)', (stage) => {
   const config = stageConfig(stage);
@@ -128,6 +140,97 @@ describe.each(stages)('observability stack (%s)', (stage) => {
     },
   );
 
+  it.each(['Data', 'Stream', 'Console', 'Billing', 'Docs'])(
+    'alarms when Lambda throttles the API %s function (at its reserved concurrency)',
+    (id) => {
+      const alarm = alarms[`${prefix}Api${id}Throttles`];
+      expect(alarm.Properties).toMatchObject({
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Throttles',
+        Statistic: 'Sum',
+        Threshold: 1,
+      });
+      expect(render(alarm.Properties.Dimensions[0].Value)).toContain(`Api${id}Function`);
+    },
+  );
+
+  it.each(['Sweeper', 'BillingSync', 'UsageConsumer'])('alarms when Lambda throttles the %s job', (id) => {
+    const alarm = alarms[`${prefix}${id}Throttles`];
+    expect(alarm.Properties).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Throttles',
+      Threshold: 1,
+    });
+  });
+
+  it("alarms on the streaming Function URL's 5xx rate (outside API Gateway's metrics)", () => {
+    const alarm = alarms[`${prefix}StreamUrl5xxRate`];
+    expect(alarm.Properties).toMatchObject({
+      Threshold: config.observability.apiErrorRatePercent,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+    });
+    const stats = (alarm.Properties.Metrics as Cfn[]).filter((q) => q.MetricStat).map((q) => q.MetricStat);
+    expect(stats.map((m) => m.Metric.MetricName).sort()).toEqual(['Url5xxCount', 'UrlRequestCount']);
+    for (const m of stats) {
+      expect(m.Metric.Namespace).toBe('AWS/Lambda');
+      expect(render(m.Metric.Dimensions[0].Value)).toContain('ApiStreamFunction');
+    }
+  });
+
+  it.each(['main', 'usage'])(
+    'alarms on DynamoDB throttles and transaction conflicts of the %s table',
+    (id) => {
+      const table = `tollgate-${stage}-${id}`;
+      const title = `Table${id.charAt(0).toUpperCase()}${id.slice(1)}`;
+      const throttles = alarms[`${prefix}${title}Throttles`];
+      const stats = (throttles.Properties.Metrics as Cfn[])
+        .filter((q) => q.MetricStat)
+        .map((q) => q.MetricStat);
+      expect(stats.length).toBeGreaterThanOrEqual(5);
+      for (const m of stats) {
+        expect(m.Metric).toMatchObject({ Namespace: 'AWS/DynamoDB', MetricName: 'ThrottledRequests' });
+        expect(m.Metric.Dimensions).toContainEqual({ Name: 'TableName', Value: table });
+      }
+      expect(stats.map((m) => m.Metric.Dimensions.find((d: Cfn) => d.Name === 'Operation').Value)).toEqual(
+        expect.arrayContaining(['PutItem', 'UpdateItem', 'TransactWriteItems', 'Query', 'GetItem']),
+      );
+      expect(throttles.Properties.Threshold).toBe(1);
+      const conflicts = alarms[`${prefix}${title}TransactionConflicts`];
+      expect(conflicts.Properties).toMatchObject({
+        Namespace: 'AWS/DynamoDB',
+        MetricName: 'TransactionConflict',
+        Statistic: 'Sum',
+        Threshold: config.observability.transactionConflictsPerPeriod,
+        Dimensions: [{ Name: 'TableName', Value: table }],
+      });
+    },
+  );
+
+  it.each(seed.versions.map((v) => [versionKey(v), v] as const))(
+    '%s: alarms on its endpoint instances running out of CPU or memory',
+    (_key, v) => {
+      const dims = [
+        { Name: 'EndpointName', Value: v.endpointName },
+        { Name: 'VariantName', Value: v.variant },
+      ];
+      const busy = config.observability.endpointUtilizationPercent;
+      const memory = alarms[`${prefix}${v.endpointName}-${v.variant}-Memory`];
+      expect(memory.Properties).toMatchObject({
+        Namespace: '/aws/sagemaker/Endpoints',
+        MetricName: 'MemoryUtilization',
+        Threshold: busy,
+      });
+      expect(memory.Properties.Dimensions).toEqual(expect.arrayContaining(dims));
+      const cpu = alarms[`${prefix}${v.endpointName}-${v.variant}-Cpu`];
+      const plan = stacks.endpoints.flatMap((e) => e.variants).find((x) => x.key === versionKey(v))!;
+      const vcpus = instanceVcpus(plan.deployment.instanceType)!;
+      expect(vcpus).toBeGreaterThan(0);
+      // Summed over vCPUs: 100 per vCPU.
+      expect(cpu.Properties).toMatchObject({ MetricName: 'CPUUtilization', Threshold: busy * vcpus });
+    },
+  );
+
   it.each(seed.versions.map((v) => [versionKey(v), v] as const))(
     '%s: alarms on its endpoint variant latency (against its own budget) and 5xx rate',
     (_key, v) => {
@@ -155,6 +258,21 @@ describe.each(stages)('observability stack (%s)', (stage) => {
       for (const m of stats) expect(m.Dimensions).toEqual(expect.arrayContaining(dims));
     },
   );
+
+  it('alarms on the billing sync lag (BillingSyncLagMinutes, from the job)', () => {
+    expect(alarms[`${prefix}BillingSyncLag`].Properties).toMatchObject({
+      Namespace: metricsNamespace,
+      MetricName: 'BillingSyncLagMinutes',
+      Statistic: 'Maximum',
+      Threshold: config.observability.billingSyncLagMinutes,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+      Dimensions: expect.arrayContaining([
+        { Name: dimension.service, Value: 'billing-sync' },
+        { Name: dimension.stage, Value: stage },
+      ]),
+    });
+  });
 
   it('has the billing sync failure alarm waiting for the job (quiet without data)', () => {
     expect(alarms[`${prefix}BillingSyncFailures`].Properties).toMatchObject({
@@ -315,14 +433,25 @@ describe('observability without model endpoints, and with an alarm address', () 
         'tollgate-dev-ApiDocsFunctionErrors',
         'tollgate-dev-BillingSyncFailures',
         'tollgate-dev-BillingSyncErrors',
+        'tollgate-dev-BillingSyncLag',
         'tollgate-dev-JobsDeadLetters',
         'tollgate-dev-UsageConsumerIteratorAge',
         'tollgate-dev-UsageConsumerErrors',
         'tollgate-dev-UsageConsumerDeadLetters',
+        ...['Data', 'Stream', 'Console', 'Billing', 'Docs'].map((f) => `tollgate-dev-Api${f}Throttles`),
+        'tollgate-dev-StreamUrl5xxRate',
+        'tollgate-dev-SweeperThrottles',
+        'tollgate-dev-BillingSyncThrottles',
+        'tollgate-dev-UsageConsumerThrottles',
+        'tollgate-dev-TableMainThrottles',
+        'tollgate-dev-TableMainTransactionConflicts',
+        'tollgate-dev-TableUsageThrottles',
+        'tollgate-dev-TableUsageTransactionConflicts',
       ].sort(),
     );
     const sagemaker = metricLines(dashboardBody(template)).filter((l) => l.namespace === 'AWS/SageMaker');
     expect(sagemaker).toEqual([]);
+    expect(names.filter((n) => /-(Cpu|Memory)$/.test(n))).toEqual([]);
   });
 
   it('mails the alarm topic to the configured address', () => {

@@ -311,6 +311,24 @@ describe('the meter sync, window by window', () => {
     );
     expect((await h.stores.billing.getSync(owner.tenantId))?.cursorMs).toBe(MARCH);
     expect(JSON.parse(lines[0]!)).toMatchObject({ BillingSyncFailures: 1, service: 'billing-sync' });
+    // The oldest unsent window, [MARCH, MARCH + 1 h), closed 2 minutes after its end.
+    const lag = lines.map((l) => JSON.parse(l)).find((r) => 'BillingSyncLagMinutes' in r);
+    expect(lag).toMatchObject({ service: 'billing-sync', Stage: h.config.STAGE });
+    expect(result.lagMinutes).toBe((APRIL - MARCH - 3_600_000 - 120_000) / 60_000);
+    expect(lag.BillingSyncLagMinutes).toBe(Math.round(result.lagMinutes));
+  });
+
+  it('reports no lag once every closed window is sent', async () => {
+    const lines: string[] = [];
+    const result = await billingSync(h.deps.billing, new Date(APRIL), {
+      maxWindowsPerTenant: 10_000,
+      emit: (l) => lines.push(l),
+    });
+    expect(result.complete).toBe(true);
+    expect(result.lagMinutes).toBe(0);
+    expect(lines.map((l) => JSON.parse(l))).toContainEqual(
+      expect.objectContaining({ BillingSyncLagMinutes: 0, service: 'billing-sync' }),
+    );
   });
 
   it('sends nothing in ledger-only mode', async () => {
@@ -321,6 +339,7 @@ describe('the meter sync, window by window', () => {
       events: 0,
       complete: true,
       problems: [],
+      lagMinutes: 0,
     });
   });
 });
