@@ -50,6 +50,8 @@ export const errorsOf = {
     'model_timeout',
     'store_unavailable',
   ],
+  /** An image route's `image` (gateway/image-input.ts): undecodable, a URL it may not fetch, too large. */
+  imageInput: ['invalid_image', 'invalid_image_url', 'image_too_large'],
   /** Every session route: sessionAuth, then requireUser, requireOperator or requirePermission. */
   session: ['missing_credentials', 'invalid_token', 'token_expired', 'forbidden', 'store_unavailable'],
   /** A JSON body outside `/v1`: unreadable, invalid, not sent as JSON, or over MAX_BODY_BYTES. */

@@ -89,14 +89,7 @@ const route = createRoute({
     ),
     ...errorResponses(
       'v1',
-      [
-        ...errorsOf.apiKey,
-        ...errorsOf.v1Body,
-        ...errorsOf.modelCall,
-        'invalid_image',
-        'invalid_image_url',
-        'image_too_large',
-      ],
+      [...errorsOf.apiKey, ...errorsOf.v1Body, ...errorsOf.modelCall, ...errorsOf.imageInput],
       { model: true },
     ),
   },
