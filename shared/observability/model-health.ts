@@ -20,6 +20,24 @@ export function outcomeOf(status: number): Outcome | null {
   return null;
 }
 
+/** At least this many failures, and at least this share of answers failed, before a version is flagged. */
+export const FAILING = { minFailed: 3, rate: 0.5 } as const;
+
+/**
+ * Why a version needs an operator, or null: most of its answers were the platform's or the
+ * model's failures (5xx), e.g. a version that is not installed answering `model_not_installed` to
+ * every call. Refusals (limits) and client errors are the callers' business and never flag one.
+ */
+export function failingAlert(c: Pick<HealthCounts, 'requests' | 'failed' | 'failedByCode'>): string | null {
+  if (c.failed < FAILING.minFailed || c.failed < c.requests * FAILING.rate) return null;
+  const pct = Math.round((c.failed / c.requests) * 100);
+  const codes = [...c.failedByCode]
+    .sort(([, a], [, b]) => b - a)
+    .map(([code, n]) => `${code} ${n}`)
+    .join(', ');
+  return `${c.failed} of ${c.requests} answers failed (${pct}%)${codes ? `: ${codes}` : ''}`;
+}
+
 /** One day's counts of one model version, as recorded since the last flush (or as read back). */
 export interface HealthCounts {
   requests: number;

@@ -17,6 +17,7 @@ type Row = {
   latency_ms: { p50: number | null; p90: number | null; p99: number | null };
   refusals_by_code: Record<string, number>;
   errors_by_code: Record<string, number>;
+  alert: string | null;
 };
 type Health = { object: 'list'; start_date: string; end_date: string; data: Row[] };
 
@@ -131,6 +132,8 @@ describe('model version health for operators (GET /admin/models/health)', () => 
       error_rate: 0.2,
       refusals_by_code: { rate_limit_requests: 2 },
       errors_by_code: { model_error: 1, model_timeout: 1 },
+      // 2 failures of 10 answers: not failing.
+      alert: null,
     });
     const { p50, p90, p99 } = row!.latency_ms;
     expect(p50).not.toBeNull();
@@ -150,6 +153,25 @@ describe('model version health for operators (GET /admin/models/health)', () => 
     });
     // Busiest first.
     expect(rows[0]!.model_version).toBe(served);
+  });
+
+  it('a version failing every call is flagged with its codes (a version whose weights are not installed)', async () => {
+    const t = await h.newTenant();
+    const call = () =>
+      h.call('/v1/chat/completions', {
+        key: t.key,
+        json: { model: 'chat@smollm2-135m', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2 },
+      });
+    expect((await call()).status).toBe(503);
+    expect((await call()).status).toBe(503);
+    await h.deps.modelHealth.flush();
+    // Two failures are not yet a pattern.
+    expect((await health()).data.find((r) => r.model_version === 'chat@smollm2-135m')?.alert).toBeNull();
+    expect((await call()).status).toBe(503);
+    await h.deps.modelHealth.flush();
+    const row = (await health()).data.find((r) => r.model_version === 'chat@smollm2-135m');
+    expect(row).toMatchObject({ failed: 3, error_rate: 1 });
+    expect(row!.alert).toBe('3 of 3 answers failed (100%): model_not_installed 3');
   });
 
   it('adds up across instances and flushes, never counting a flush twice', async () => {

@@ -9612,6 +9612,8 @@ export interface components {
                 errors_by_code: {
                     [key: string]: number;
                 };
+                /** @description Set when the version is failing: at least 3 failures and at least half of its answers were 5xx (for example every call answering `model_not_installed`). The console shows these first. */
+                alert: string | null;
             }[];
         };
         AdminCreateModel: {

@@ -29,6 +29,7 @@ function HealthRow(props: { row: ModelVersionHealth }) {
   return (
     <tr>
       <th scope="row">
+        {r.alert && <span class="badge badge-bad">failing</span>}
         {r.model_version === 'none' ? (
           <>
             No version <span class="muted">(refused or failed before one was resolved)</span>
@@ -50,6 +51,29 @@ function HealthRow(props: { row: ModelVersionHealth }) {
       <td data-label="p90 ms">{fmtMs(r.latency_ms.p90)}</td>
       <td data-label="p99 ms">{fmtMs(r.latency_ms.p99)}</td>
     </tr>
+  );
+}
+
+/**
+ * Versions failing most of their calls, above the table: the local stack has no alarm to send an
+ * operator (in AWS the CloudWatch alarms do), so this is where an operator learns of one.
+ */
+function FailingVersions(props: { rows: ModelVersionHealth[] }) {
+  const failing = props.rows.filter((r) => r.alert);
+  if (failing.length === 0) return null;
+  return (
+    <div class="notice notice-error" role="alert">
+      <strong>
+        {failing.length === 1 ? '1 model version is failing' : `${failing.length} model versions are failing`}
+      </strong>
+      <ul>
+        {failing.map((r) => (
+          <li key={r.model_version}>
+            <code>{r.model_version}</code>: {r.alert}
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
 
@@ -78,6 +102,7 @@ export function ModelHealthSection() {
             to the last byte of a stream; percentiles within 5%. Each server adds its counts every few
             seconds.
           </p>
+          <FailingVersions rows={health.data.data} />
           {health.data.data.length === 0 ? (
             <Empty title="No model calls in this period">
               Calls to any model version appear here within seconds of being answered.

@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
 import { Day, dateRange } from '#api/console/usage-report';
 import type { ConsoleEnv } from '#api/http/env';
+import { failingAlert } from '#shared/observability/model-health';
 import { PERCENTILE_ERROR } from '../../../../../shared/observability/latency-histogram';
 import type { ModelVersionHealth } from '../../../../../shared/observability/model-health-store';
 import { errorResponses, errorsOf } from '../../../spec/answers';
@@ -45,6 +46,10 @@ const Health = z
         }),
         refusals_by_code: z.record(z.string(), z.number().int()),
         errors_by_code: z.record(z.string(), z.number().int()),
+        alert: z.string().nullable().openapi({
+          description:
+            'Set when the version is failing: at least 3 failures and at least half of its answers were 5xx (for example every call answering `model_not_installed`). The console shows these first.',
+        }),
       }),
     ),
   })
@@ -81,6 +86,7 @@ function present(h: ModelVersionHealth) {
     latency_ms: h.latencyMs,
     refusals_by_code: Object.fromEntries(h.refusedByCode),
     errors_by_code: Object.fromEntries(h.failedByCode),
+    alert: failingAlert(h),
   };
 }
 
