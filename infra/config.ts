@@ -123,6 +123,12 @@ export interface ModelsConfig {
    */
   modelServerImage: { repositoryName: string; tag: string };
   /**
+   * Refuse to synthesize endpoints on the model server's `latest` tag: it names whatever was pushed
+   * last, so a deploy would not say which server it runs, and a redeploy could change it unseen.
+   * Checked once the `-c modelServerTag=` override is applied (assertPinnedModelImage).
+   */
+  requirePinnedImage: boolean;
+  /**
    * Account serving AWS Deep Learning Containers (the Hugging Face TGI and inference images) in
    * the stage's region. 763104351884 serves most commercial regions; a few opt-in regions use
    * their own account (see the DLC list of available images).
@@ -176,6 +182,7 @@ export const stageConfigs: Record<Stage, StageConfig> = {
       deploy: false,
       maxInstancesPerVariant: 1,
       modelServerImage: { repositoryName: 'tollgate-model-server', tag: 'latest' },
+      requirePinnedImage: false,
       dlcAccount: '763104351884',
     },
     observability: {
@@ -209,7 +216,9 @@ export const stageConfigs: Record<Stage, StageConfig> = {
     logLevel: 'info',
     models: {
       deploy: true,
+      // A placeholder that synth refuses: every prod deploy names its image, -c modelServerTag=<sha>.
       modelServerImage: { repositoryName: 'tollgate-model-server', tag: 'latest' },
+      requirePinnedImage: true,
       dlcAccount: '763104351884',
     },
     observability: {
@@ -327,6 +336,20 @@ export function stageConfig(stage: Stage): StageConfig {
 function withDerivedPublicUrl(config: StageConfig): StageConfig {
   const name = config.console?.domain?.names[0];
   return config.publicUrl === undefined && name ? { ...config, publicUrl: `https://${name}` } : config;
+}
+
+/**
+ * Stops the synth of a stage that requires a pinned model server image (prod) and would deploy its
+ * endpoints on the `latest` tag. Runs on the final config (after `-c modelServerTag=`), so it is
+ * not part of validateStageConfig, which also checks the stage defaults.
+ */
+export function assertPinnedModelImage(config: StageConfig): void {
+  const { deploy, modelServerImage, requirePinnedImage } = config.models;
+  if (deploy && requirePinnedImage && modelServerImage.tag === 'latest') {
+    throw new Error(
+      `Stage ${config.stage} refuses the model server image tag "latest" (models.modelServerImage.tag in infra/config.ts): pin the image you pushed with -c modelServerTag=<tag> (a git sha), or deploy without endpoints with -c models=false.`,
+    );
+  }
 }
 
 /** What `-c key=value` may change per deploy without editing the stage config. */

@@ -2,6 +2,7 @@ import { App, type Environment, Tags } from 'aws-cdk-lib';
 import { type ModelDeployment, modelDeployments } from '../shared/catalog/deployment';
 import { seedCatalog } from '../shared/catalog/seed';
 import {
+  assertPinnedModelImage,
   type ContextOverrides,
   resolveEnv,
   type Stage,
@@ -72,6 +73,7 @@ export function addTollgateStacks(
   source: CatalogInput = {},
   webDist: string = defaultWebDist,
 ): TollgateStacks {
+  assertPinnedModelImage(config);
   const name = (part: string) => stackName(config.stage, part);
   const terminationProtection = config.retainData;
   // Planned on every synth, deployed or not: a catalog version without hosting (or hosting

@@ -390,6 +390,7 @@ describe.each(stages)('api stack (%s)', (stage) => {
     const withEmail = buildApp(stage, {
       ...testEnv,
       bundling: false,
+      overrides: { models: false },
       configure: (c) => ({ ...c, email: { from: 'noreply@example.com', sesIdentity: 'example.com' } }),
     });
     const sendersIn = (template: Template) =>

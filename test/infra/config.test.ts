@@ -43,7 +43,9 @@ describe('stage config', () => {
     expect(stageConfig('prod').models.deploy).toBe(true);
     expect(stageConfig('dev').models.deploy).toBe(false);
     expect(buildApp('dev', { bundling: false }).models).toBeUndefined();
-    expect(buildApp('prod', { bundling: false }).models?.stackName).toBe('Tollgate-Prod-Models');
+    expect(
+      buildApp('prod', { bundling: false, overrides: { modelServerTag: 'abc1234' } }).models?.stackName,
+    ).toBe('Tollgate-Prod-Models');
     // The CLI passes context as strings.
     expect(withOverrides(stageConfig('dev'), { models: 'true' }).models.deploy).toBe(true);
     expect(withOverrides(stageConfig('prod'), { models: 'false' }).models.deploy).toBe(false);
@@ -89,6 +91,22 @@ describe('stage config', () => {
     expect(() => validateStageConfig(greedy)).toThrow(/reserve 980 of the account's 1000.*leaving 20/);
     const zero = { ...prod, concurrency: { ...prod.concurrency, api: { ...prod.concurrency.api, docs: 0 } } };
     expect(() => validateStageConfig(zero)).toThrow(/concurrency.api.docs/);
+  });
+
+  it('refuses to synthesize prod endpoints on the model server tag "latest"', () => {
+    expect(stageConfig('prod').models.modelServerImage.tag).toBe('latest');
+    expect(() => buildApp('prod', { bundling: false })).toThrow(
+      /refuses the model server image tag "latest" \(models\.modelServerImage\.tag.*-c modelServerTag=/,
+    );
+    expect(() => buildApp('prod', { bundling: false, overrides: { modelServerTag: 'latest' } })).toThrow(
+      /"latest"/,
+    );
+    // Pinned, or no endpoints at all: fine. dev may run latest.
+    expect(
+      buildApp('prod', { bundling: false, overrides: { modelServerTag: '5ca9cf9' } }).models,
+    ).toBeDefined();
+    expect(buildApp('prod', { bundling: false, overrides: { models: false } }).models).toBeUndefined();
+    expect(buildApp('dev', { bundling: false, overrides: { models: true } }).models).toBeDefined();
   });
 
   it('names stacks Tollgate-<Stage>-<Part>', () => {

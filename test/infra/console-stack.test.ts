@@ -337,7 +337,12 @@ describe('console routing rules', () => {
   });
 
   it('outside us-east-1, keeps the web ACL in a us-east-1 stack of its own, read across regions', () => {
-    const stacks = buildApp('prod', { ...testEnv, region: 'eu-west-1', bundling: false });
+    const stacks = buildApp('prod', {
+      ...testEnv,
+      region: 'eu-west-1',
+      bundling: false,
+      overrides: { models: false },
+    });
     expect(stacks.waf).toBeDefined();
     expect(stacks.waf!.region).toBe('us-east-1');
     expect(stacks.waf!.stackName).toBe('Tollgate-Prod-Waf');

@@ -4,6 +4,10 @@ import { buildApp } from '../../infra/tollgate';
 
 export const testEnv = { account: '123456789012', region: 'us-east-1' } as const;
 
+/** Endpoints on in every stage, on a pinned model server tag (prod refuses `latest`). */
+export const testModelServerTag = 'test-0123abc';
+export const testOverrides = { models: true, modelServerTag: testModelServerTag } as const;
+
 export interface StageTemplates {
   data: Template;
   api: Template;
@@ -25,7 +29,7 @@ const cache = new Map<Stage, StageTemplates>();
 export function templates(stage: Stage): StageTemplates {
   let entry = cache.get(stage);
   if (!entry) {
-    const stacks = buildApp(stage, { ...testEnv, bundling: false, overrides: { models: true } });
+    const stacks = buildApp(stage, { ...testEnv, bundling: false, overrides: testOverrides });
     if (!stacks.models) throw new Error('models: true must create the Models stack');
     entry = {
       data: Template.fromStack(stacks.data),

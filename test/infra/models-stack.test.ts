@@ -20,7 +20,7 @@ import {
 import { seedCatalog } from '../../shared/catalog/seed';
 import type { ModelDefinition } from '../../shared/catalog/types';
 import { extendedCatalog, model, version } from './catalog-fixtures';
-import { asArray, type Cfn, render, templates, testEnv } from './helpers';
+import { asArray, type Cfn, render, templates, testEnv, testModelServerTag } from './helpers';
 
 /** The spec of initial weights: the model's traffic split if any weight is positive, else the default version. */
 function expectedWeight(m: ModelDefinition, versionId: string): number {
@@ -94,7 +94,7 @@ describe.each(stages)('models stack (%s)', (stage) => {
       const container = entry!.model.Properties.PrimaryContainer;
       expect(container.Environment.TOLLGATE_MODEL_VERSION).toBe(key);
       expect(render(container.Image)).toBe(
-        `\${AWS::AccountId}.dkr.ecr.${testEnv.region}.\${AWS::URLSuffix}/${config.models.modelServerImage.repositoryName}:${config.models.modelServerImage.tag}`,
+        `\${AWS::AccountId}.dkr.ecr.${testEnv.region}.\${AWS::URLSuffix}/${config.models.modelServerImage.repositoryName}:${testModelServerTag}`,
       );
       expect(entry!.model.Properties.EnableNetworkIsolation).toBe(true);
       // Immutable resources get generated names so a change can replace them.
