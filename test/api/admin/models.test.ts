@@ -106,7 +106,13 @@ describe('/admin/models: operator changes, each audited', () => {
     const res = await as('GET', '/admin/models');
     expect(res.status).toBe(200);
     const body = (await res.json()) as { data: AdminModel[] };
-    expect(body.data.map((m) => m.name)).toEqual(['chat', 'image-moderation', 'ocr', 'sentiment']);
+    expect(body.data.map((m) => m.name)).toEqual([
+      'chat',
+      'embeddings',
+      'image-moderation',
+      'ocr',
+      'sentiment',
+    ]);
     expect(body.data.find((m) => m.name === 'image-moderation')!.versions).toHaveLength(3);
   });
 

@@ -151,6 +151,26 @@ describe('POST /v1/embeddings against the real word-vector model', () => {
     for (let i = 0; i < 100; i++) expect(bytes.readFloatLE(i * 4)).toBe(Math.fround(vector[i]!));
   });
 
+  it('GET /v1/models/embeddings: the task, and each version with its dimensions and batch limits', async () => {
+    const res = await h.call('/v1/models/embeddings', { key: t.key });
+    expect(res.status).toBe(200);
+    const model = (await res.json()) as {
+      task: string;
+      serving_version: string;
+      versions: { id: string; limits: Record<string, number | null> }[];
+    };
+    expect(model.task).toBe('embeddings');
+    expect(model.serving_version).toBe('embeddings@wink-100d');
+    const limits = Object.fromEntries(model.versions.map((v) => [v.id, v.limits]));
+    expect(limits['embeddings@wink-100d']).toMatchObject({
+      dimensions: 100,
+      min_dimensions: 1,
+      max_inputs: 2048,
+      max_input_tokens: 8192,
+    });
+    expect(limits['embeddings@minilm-l6']).toMatchObject({ dimensions: 384, min_dimensions: null });
+  });
+
   it('user is accepted and ignored', async () => {
     expect((await embed({ input: 'hello', user: 'user-42' })).status).toBe(200);
   });

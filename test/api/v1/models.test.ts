@@ -191,6 +191,7 @@ describe('GET /v1/models and /v1/models/{id}', () => {
     // Each model by name, then each callable version as an entry of its own (OpenAI clients list ids).
     expect(body.data.filter((m) => !m.id.includes('@')).map((m) => m.id)).toEqual([
       'chat',
+      'embeddings',
       'image-moderation',
       'ocr',
       'sentiment',

@@ -1752,7 +1752,10 @@ export interface paths {
                          *                 "max_input_tokens": 8192,
                          *                 "max_image_bytes": null,
                          *                 "max_image_pixels": null,
-                         *                 "timeout_ms": 10000
+                         *                 "timeout_ms": 10000,
+                         *                 "max_inputs": 64,
+                         *                 "dimensions": null,
+                         *                 "min_dimensions": null
                          *               },
                          *               "available": true,
                          *               "unavailable_reason": null,
@@ -1784,7 +1787,10 @@ export interface paths {
                          *             "max_input_tokens": 8192,
                          *             "max_image_bytes": null,
                          *             "max_image_pixels": null,
-                         *             "timeout_ms": 10000
+                         *             "timeout_ms": 10000,
+                         *             "max_inputs": 64,
+                         *             "dimensions": null,
+                         *             "min_dimensions": null
                          *           },
                          *           "available": true,
                          *           "unavailable_reason": null,
@@ -5110,7 +5116,10 @@ export interface paths {
                          *                 "max_input_tokens": 8192,
                          *                 "max_image_bytes": null,
                          *                 "max_image_pixels": null,
-                         *                 "timeout_ms": 10000
+                         *                 "timeout_ms": 10000,
+                         *                 "max_inputs": 64,
+                         *                 "dimensions": null,
+                         *                 "min_dimensions": null
                          *               },
                          *               "available": true,
                          *               "unavailable_reason": null,
@@ -5142,7 +5151,10 @@ export interface paths {
                          *             "max_input_tokens": 8192,
                          *             "max_image_bytes": null,
                          *             "max_image_pixels": null,
-                         *             "timeout_ms": 10000
+                         *             "timeout_ms": 10000,
+                         *             "max_inputs": 64,
+                         *             "dimensions": null,
+                         *             "min_dimensions": null
                          *           },
                          *           "available": true,
                          *           "unavailable_reason": null,
@@ -8912,6 +8924,12 @@ export interface components {
                 max_image_bytes: number | null;
                 max_image_pixels: number | null;
                 timeout_ms: number | null;
+                /** @description Most texts per request. */
+                max_inputs: number | null;
+                /** @description Embeddings: the length of the vectors the version answers. */
+                dimensions: number | null;
+                /** @description Embeddings: the shortest `dimensions` a request may ask for; null when only `dimensions` itself is accepted. */
+                min_dimensions: number | null;
             };
             /** @description false when what runs the version is not installed (weights not downloaded, endpoint not deployed): a call answers 503 `model_not_installed` at once, without retrying. */
             available: boolean;

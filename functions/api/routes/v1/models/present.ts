@@ -38,6 +38,16 @@ export const VersionSchema = z
       max_image_bytes: z.number().int().nullable(),
       max_image_pixels: z.number().int().nullable(),
       timeout_ms: z.number().int().nullable(),
+      max_inputs: z.number().int().nullable().openapi({ description: 'Most texts per request.' }),
+      dimensions: z
+        .number()
+        .int()
+        .nullable()
+        .openapi({ description: 'Embeddings: the length of the vectors the version answers.' }),
+      min_dimensions: z.number().int().nullable().openapi({
+        description:
+          'Embeddings: the shortest `dimensions` a request may ask for; null when only `dimensions` itself is accepted.',
+      }),
     }),
     available: z.boolean().openapi({
       description:
@@ -85,7 +95,15 @@ const sentimentV1 = {
   sunset_at: null,
   replacement: null,
   prices: [{ unit: 'input_tokens', usd: '0.100000000', per: 1_000_000 }],
-  limits: { max_input_tokens: 8192, max_image_bytes: null, max_image_pixels: null, timeout_ms: 10_000 },
+  limits: {
+    max_input_tokens: 8192,
+    max_image_bytes: null,
+    max_image_pixels: null,
+    timeout_ms: 10_000,
+    max_inputs: 64,
+    dimensions: null,
+    min_dimensions: null,
+  },
   available: true,
   unavailable_reason: null,
   install_command: null,
@@ -135,6 +153,9 @@ export function presentVersion(v: ModelVersion) {
       max_image_bytes: v.limits.maxImageBytes ?? null,
       max_image_pixels: v.limits.maxImagePixels ?? null,
       timeout_ms: v.limits.timeoutMs ?? null,
+      max_inputs: v.limits.maxInputs ?? null,
+      dimensions: v.limits.dimensions ?? null,
+      min_dimensions: v.limits.minDimensions ?? null,
     },
     available: !v.availability,
     unavailable_reason: v.availability?.reason ?? null,
