@@ -15,7 +15,10 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const cache = new Map<string, string>();
 function read(file: string): string {
   let s = cache.get(file);
-  if (s === undefined) cache.set(file, (s = readFileSync(join(ROOT, file), 'utf8')));
+  if (s === undefined) {
+    s = readFileSync(join(ROOT, file), 'utf8');
+    cache.set(file, s);
+  }
   return s;
 }
 
