@@ -1,6 +1,6 @@
 import { handle } from 'hono/aws-lambda';
-import { loadConfig } from '../../../shared/config';
-import { createLogger } from '../../../shared/logger';
+import { loadConfig } from '#shared/config';
+import { createLogger } from '#shared/logger';
 import { environmentWithSecrets } from '../../secrets';
 import { createPlaneApp } from '../plane-app';
 import { registerDataPlane } from '../planes/data';

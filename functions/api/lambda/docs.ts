@@ -1,6 +1,6 @@
 import { handle } from 'hono/aws-lambda';
-import { loadConfig } from '../../../shared/config';
-import { createLogger } from '../../../shared/logger';
+import { loadConfig } from '#shared/config';
+import { createLogger } from '#shared/logger';
 import { createPlaneApp } from '../plane-app';
 import { registerDocsPlane } from '../planes/docs';
 import { createDocsPlaneDeps } from '../wiring/docs-deps';

@@ -1,10 +1,10 @@
 import type { Context } from 'hono';
 import { getConnInfo } from 'hono/aws-lambda';
-import type { Config } from '../../../shared/config';
-import { clientAddress } from '../../../shared/http/client-ip';
-import type { Logger } from '../../../shared/logger';
-import { metricServices } from '../../../shared/observability/metrics';
-import { type MetricsSink, stdoutEmfMetrics } from '../../../shared/observability/metrics-sink';
+import type { Config } from '#shared/config';
+import { clientAddress } from '#shared/http/client-ip';
+import type { Logger } from '#shared/logger';
+import { metricServices } from '#shared/observability/metrics';
+import { type MetricsSink, stdoutEmfMetrics } from '#shared/observability/metrics-sink';
 import type { AppEnv } from '../http/env';
 
 /** What every API function takes from the Lambda runtime, whichever plane it serves. */

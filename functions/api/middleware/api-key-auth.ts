@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import { StoreUnavailableError } from '../../../shared/db/store-errors';
-import { ApiError } from '../../../shared/errors';
+import { StoreUnavailableError } from '#shared/db/store-errors';
+import { ApiError } from '#shared/errors';
 import type { DataEnv } from '../http/env';
 
 const BEARER_RE = /^Bearer\s+(\S+)\s*$/i;

@@ -1,6 +1,6 @@
 import { createMiddleware } from 'hono/factory';
-import { type ApiKeyScope, keyAllows } from '../../../shared/auth/scopes';
-import { ApiError } from '../../../shared/errors';
+import { type ApiKeyScope, keyAllows } from '#shared/auth/scopes';
+import { ApiError } from '#shared/errors';
 import type { DataEnv } from '../http/env';
 
 /**

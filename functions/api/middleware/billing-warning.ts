@@ -1,5 +1,5 @@
 import { createMiddleware } from 'hono/factory';
-import { graceEndsAt } from '../../../shared/billing/billing-deps';
+import { graceEndsAt } from '#shared/billing/billing-deps';
 import type { DataEnv } from '../http/env';
 
 /** The header a past-due tenant's answers carry while its grace period runs. */

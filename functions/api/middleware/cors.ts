@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import { ApiError } from '../../../shared/errors';
+import { ApiError } from '#shared/errors';
 import type { CoreEnv } from '../http/env';
 
 /** Paths any page may call: API-key routes and public documents. No cookie is ever honoured there. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createMiddleware } from 'hono/factory';
-import { ApiError } from '../../../shared/errors';
+import { ApiError } from '#shared/errors';
 import type { DataEnv } from '../http/env';
 
 const KEY_RE = /^[\x21-\x7e]{1,255}$/;

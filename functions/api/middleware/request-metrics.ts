@@ -1,6 +1,6 @@
 import { createMiddleware } from 'hono/factory';
-import { ApiError } from '../../../shared/errors';
-import { noModelVersion } from '../../../shared/observability/metrics';
+import { ApiError } from '#shared/errors';
+import { noModelVersion } from '#shared/observability/metrics';
 import type { DataEnv } from '../http/env';
 
 /**

@@ -1,5 +1,5 @@
 import { createMiddleware } from 'hono/factory';
-import { ApiError } from '../../../shared/errors';
+import { ApiError } from '#shared/errors';
 import type { DataEnv } from '../http/env';
 
 const JSON_RE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;

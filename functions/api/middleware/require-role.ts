@@ -1,12 +1,7 @@
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import {
-  isTenantRole,
-  type Permission,
-  permissionRoles,
-  type TenantRole,
-} from '../../../shared/accounts/roles';
-import { ApiError } from '../../../shared/errors';
+import { isTenantRole, type Permission, permissionRoles, type TenantRole } from '#shared/accounts/roles';
+import { ApiError } from '#shared/errors';
 import type { SessionContext, SessionVarsEnv } from '../http/env';
 
 /** Behind `sessionAuth`: the caller must be a tenant user (operators have no tenant). */

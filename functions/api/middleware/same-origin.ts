@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { ApiError } from '../../../shared/errors';
+import { ApiError } from '#shared/errors';
 import type { CoreEnv } from '../http/env';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

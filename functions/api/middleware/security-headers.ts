@@ -1,5 +1,5 @@
 import { createMiddleware } from 'hono/factory';
-import { HSTS, wantsHsts } from '../../../shared/http/hsts';
+import { HSTS, wantsHsts } from '#shared/http/hsts';
 import type { CoreEnv } from '../http/env';
 
 /** JSON answers are never rendered: a CSP that allows nothing, so a reflected string cannot run. */

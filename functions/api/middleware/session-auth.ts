@@ -1,7 +1,7 @@
 import { createMiddleware } from 'hono/factory';
-import { API_KEY_PREFIX } from '../../../shared/auth/api-keys';
-import { isLive } from '../../../shared/auth/sessions/session-store';
-import { ApiError } from '../../../shared/errors';
+import { API_KEY_PREFIX } from '#shared/auth/api-keys';
+import { isLive } from '#shared/auth/sessions/session-store';
+import { ApiError } from '#shared/errors';
 import { readCookie, SESSION_COOKIE } from '../console/session-cookies';
 import type { SessionContext, SessionEnv } from '../http/env';
 import { checkSameOrigin } from './same-origin';

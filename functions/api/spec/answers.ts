@@ -1,5 +1,5 @@
 import type { RouteConfig } from '@hono/zod-openapi';
-import { type ErrorCode, errorCodes } from '../../../shared/errors';
+import { type ErrorCode, errorCodes } from '#shared/errors';
 import { ErrorSchema } from '../http/schemas';
 import { errorDocs, errorExampleName } from './error-examples';
 import { type HeaderName, headerRefs, modelVersionHeaderNames, rateLimitHeaderNames } from './headers';

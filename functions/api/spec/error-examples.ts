@@ -1,4 +1,4 @@
-import { type ErrorCode, type ErrorEnvelope, errorCodes } from '../../../shared/errors';
+import { type ErrorCode, type ErrorEnvelope, errorCodes } from '#shared/errors';
 
 /** What a code means to a client, and one answer that carries it, as the API words it. */
 interface ErrorDoc {

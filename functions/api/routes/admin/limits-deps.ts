@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { ConsoleEnv } from '#api/http/env';
-import type { AuditActor } from '../../../../shared/accounts/audit-log';
-import type { LimitsAdminDeps } from '../../../../shared/quotas/limits-admin';
+import type { AuditActor } from '#shared/accounts/audit-log';
+import type { LimitsAdminDeps } from '#shared/quotas/limits-admin';
 import { operatorSession } from '../../middleware/require-role';
 
 /** What operators' plan and limit changes need, from the request's deps; and who is acting. */

@@ -2,8 +2,8 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { MemberSchema, Name, OneTimeToken, Password } from '#api/console/account-schemas';
 import type { ConsoleEnv } from '#api/http/env';
 import { memberView } from '#api/http/views';
-import { acceptInvitation } from '../../../../shared/accounts/team';
-import { ApiError } from '../../../../shared/errors';
+import { acceptInvitation } from '#shared/accounts/team';
+import { ApiError } from '#shared/errors';
 import { errorResponses, errorsOf } from '../../spec/answers';
 import { tokenError } from './answers';
 

@@ -1,5 +1,5 @@
-import { EmailDeliveryError } from '../../../../shared/email/email-sender';
-import { ApiError } from '../../../../shared/errors';
+import { EmailDeliveryError } from '#shared/email/email-sender';
+import { ApiError } from '#shared/errors';
 
 /** 429 with Retry-After, naming what was limited. */
 export function rateLimitedError(retryAfterSeconds: number, what: string): ApiError {

@@ -2,8 +2,8 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { Email, SessionResponse } from '#api/console/account-schemas';
 import { sessionBody, setSessionCookies } from '#api/console/session-cookies';
 import type { ConsoleEnv } from '#api/http/env';
-import { logIn } from '../../../../shared/accounts/login';
-import { ApiError } from '../../../../shared/errors';
+import { logIn } from '#shared/accounts/login';
+import { ApiError } from '#shared/errors';
 import { errorResponses, errorsOf } from '../../spec/answers';
 import { rateLimitedError } from './answers';
 

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { AcceptedResponse, Email, OneTimeToken, Password } from '#api/console/account-schemas';
 import type { ConsoleEnv } from '#api/http/env';
-import { requestPasswordReset, resetPassword } from '../../../../shared/accounts/password-reset';
+import { requestPasswordReset, resetPassword } from '#shared/accounts/password-reset';
 import { errorResponses, errorsOf } from '../../spec/answers';
 import { emailUnavailable, rateLimitedError, tokenError } from './answers';
 

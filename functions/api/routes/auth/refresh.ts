@@ -8,8 +8,8 @@ import {
   setSessionCookies,
 } from '#api/console/session-cookies';
 import type { ConsoleEnv } from '#api/http/env';
-import { refreshSession } from '../../../../shared/accounts/login';
-import { ApiError } from '../../../../shared/errors';
+import { refreshSession } from '#shared/accounts/login';
+import { ApiError } from '#shared/errors';
 import { checkSameOrigin } from '../../middleware/same-origin';
 import { errorResponses, errorsOf } from '../../spec/answers';
 

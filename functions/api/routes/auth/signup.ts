@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { AcceptedResponse, Email, Name, Password } from '#api/console/account-schemas';
 import type { ConsoleEnv } from '#api/http/env';
-import { signUp } from '../../../../shared/accounts/signup';
+import { signUp } from '#shared/accounts/signup';
 import { errorResponses, errorsOf } from '../../spec/answers';
 import { emailUnavailable, rateLimitedError } from './answers';
 

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { BillingEnv } from '#api/http/env';
-import { handleWebhook } from '../../../../shared/billing/webhooks';
-import { ApiError } from '../../../../shared/errors';
+import { handleWebhook } from '#shared/billing/webhooks';
+import { ApiError } from '#shared/errors';
 import { errorResponses } from '../../spec/answers';
 
 const Received = z

@@ -1,10 +1,10 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
 import type { BillingEnv } from '#api/http/env';
-import { startCheckout } from '../../../../../shared/billing/checkout';
-import { ApiError } from '../../../../../shared/errors';
-import { requirePermission, userSession } from '../../../middleware/require-role';
-import { errorResponses, errorsOf } from '../../../spec/answers';
+import { requirePermission, userSession } from '#api/middleware/require-role';
+import { errorResponses, errorsOf } from '#api/spec/answers';
+import { startCheckout } from '#shared/billing/checkout';
+import { ApiError } from '#shared/errors';
 import { providerError, SessionUrlResponse } from './schemas';
 
 const route = createRoute({

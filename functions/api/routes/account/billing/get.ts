@@ -1,10 +1,10 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
 import type { BillingEnv } from '#api/http/env';
-import { billingOverview } from '../../../../../shared/billing/overview';
-import { formatUsd } from '../../../../../shared/metering/pricing';
-import { requirePermission, userSession } from '../../../middleware/require-role';
-import { errorResponses, errorsOf } from '../../../spec/answers';
+import { requirePermission, userSession } from '#api/middleware/require-role';
+import { errorResponses, errorsOf } from '#api/spec/answers';
+import { billingOverview } from '#shared/billing/overview';
+import { formatUsd } from '#shared/metering/pricing';
 import { BillingResponse, centsToUsd } from './schemas';
 
 const route = createRoute({

@@ -1,9 +1,9 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
 import type { BillingEnv } from '#api/http/env';
-import { openPortal } from '../../../../../shared/billing/checkout';
-import { requirePermission, userSession } from '../../../middleware/require-role';
-import { errorResponses, errorsOf } from '../../../spec/answers';
+import { requirePermission, userSession } from '#api/middleware/require-role';
+import { errorResponses, errorsOf } from '#api/spec/answers';
+import { openPortal } from '#shared/billing/checkout';
 import { providerError, SessionUrlResponse } from './schemas';
 
 const route = createRoute({

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
-import type { GatewayFailure } from '../../../../../shared/billing/billing';
-import { ApiError } from '../../../../../shared/errors';
+import type { GatewayFailure } from '#shared/billing/billing';
+import { ApiError } from '#shared/errors';
 
 const Usd = z.string().openapi({ example: '12.345000000', description: 'US dollars, nine decimal places.' });
 const Cents = z.string().openapi({ example: '12.35', description: 'US dollars, as invoiced (to the cent).' });

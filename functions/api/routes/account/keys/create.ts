@@ -2,12 +2,12 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { Name, sessionSecurity } from '#api/console/account-schemas';
 import type { ConsoleEnv } from '#api/http/env';
 import { apiKeyView } from '#api/http/views';
-import { can } from '../../../../../shared/accounts/roles';
-import { issueApiKey } from '../../../../../shared/auth/issue-api-key';
-import { ApiError } from '../../../../../shared/errors';
-import { tenantMayCall } from '../../../../../shared/tenants/tenant-store';
-import { requirePermission, userSession } from '../../../middleware/require-role';
-import { errorResponses, errorsOf } from '../../../spec/answers';
+import { requirePermission, userSession } from '#api/middleware/require-role';
+import { errorResponses, errorsOf } from '#api/spec/answers';
+import { can } from '#shared/accounts/roles';
+import { issueApiKey } from '#shared/auth/issue-api-key';
+import { ApiError } from '#shared/errors';
+import { tenantMayCall } from '#shared/tenants/tenant-store';
 import { ApiKeyWithSecret, FutureTime, KeyLimitsInput, Scopes, toLimits } from './schemas';
 
 const CreateKeyRequest = z

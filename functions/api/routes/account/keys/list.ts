@@ -2,9 +2,9 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ApiKeySchema, sessionSecurity } from '#api/console/account-schemas';
 import type { ConsoleEnv } from '#api/http/env';
 import { apiKeyView } from '#api/http/views';
-import { ApiError } from '../../../../../shared/errors';
-import { requirePermission, userSession } from '../../../middleware/require-role';
-import { errorResponses, errorsOf } from '../../../spec/answers';
+import { requirePermission, userSession } from '#api/middleware/require-role';
+import { errorResponses, errorsOf } from '#api/spec/answers';
+import { ApiError } from '#shared/errors';
 
 const ListQuery = z.object({
   limit: z.coerce.number().int('must be a whole number').min(1).max(100).default(100).optional(),

@@ -2,12 +2,12 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ApiKeySchema, sessionSecurity } from '#api/console/account-schemas';
 import type { ConsoleEnv } from '#api/http/env';
 import { apiKeyView } from '#api/http/views';
-import { prepareApiKey } from '../../../../../shared/auth/issue-api-key';
-import { ApiError } from '../../../../../shared/errors';
-import { isId } from '../../../../../shared/ids';
-import { tenantMayCall } from '../../../../../shared/tenants/tenant-store';
-import { requirePermission, userSession } from '../../../middleware/require-role';
-import { errorResponses, errorsOf } from '../../../spec/answers';
+import { requirePermission, userSession } from '#api/middleware/require-role';
+import { errorResponses, errorsOf } from '#api/spec/answers';
+import { prepareApiKey } from '#shared/auth/issue-api-key';
+import { ApiError } from '#shared/errors';
+import { isId } from '#shared/ids';
+import { tenantMayCall } from '#shared/tenants/tenant-store';
 import { ApiKeyWithSecret, FutureTime, KeyId } from './schemas';
 
 /** Default grace: an hour to roll the new secret out before the old one dies. */

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { ApiKeySchema } from '#api/console/account-schemas';
-import { apiKeyScopes } from '../../../../../shared/auth/scopes';
-import { usdToNano } from '../../../../../shared/metering/pricing';
+import { apiKeyScopes } from '#shared/auth/scopes';
+import { usdToNano } from '#shared/metering/pricing';
 
 /** An ISO 8601 time with a zone, e.g. `2026-12-31T23:59:59Z`. */
 export const FutureTime = z.iso

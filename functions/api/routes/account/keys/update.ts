@@ -2,10 +2,10 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ApiKeySchema, sessionSecurity } from '#api/console/account-schemas';
 import type { ConsoleEnv } from '#api/http/env';
 import { apiKeyView } from '#api/http/views';
-import { ApiError } from '../../../../../shared/errors';
-import { isId } from '../../../../../shared/ids';
-import { requirePermission, userSession } from '../../../middleware/require-role';
-import { errorResponses, errorsOf } from '../../../spec/answers';
+import { requirePermission, userSession } from '#api/middleware/require-role';
+import { errorResponses, errorsOf } from '#api/spec/answers';
+import { ApiError } from '#shared/errors';
+import { isId } from '#shared/ids';
 import { KeyId, KeyLimitsInput, toLimits } from './schemas';
 
 const UpdateKey = z

@@ -3,9 +3,9 @@ import { sessionSecurity } from '#api/console/account-schemas';
 import { toNano, UsdInput } from '#api/console/limits-schemas';
 import { LimitsSchema, limitsView } from '#api/console/limits-view';
 import type { ConsoleEnv } from '#api/http/env';
-import { ApiError } from '../../../../../shared/errors';
-import { requirePermission, userSession } from '../../../middleware/require-role';
-import { errorResponses, errorsOf } from '../../../spec/answers';
+import { requirePermission, userSession } from '#api/middleware/require-role';
+import { errorResponses, errorsOf } from '#api/spec/answers';
+import { ApiError } from '#shared/errors';
 
 const UpdateLimits = z
   .object({

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
-import type { ModelPin } from '../../../../../shared/catalog/pin-store';
-import type { Catalog } from '../../../../../shared/catalog/types';
+import type { ModelPin } from '#shared/catalog/pin-store';
+import type { Catalog } from '#shared/catalog/types';
 
 export const PinSchema = z
   .object({

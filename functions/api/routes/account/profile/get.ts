@@ -2,9 +2,9 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { Role, sessionSecurity, TenantSchema } from '#api/console/account-schemas';
 import type { ConsoleEnv, SessionContext } from '#api/http/env';
 import { tenantView } from '#api/http/views';
-import { permissionsOf } from '../../../../../shared/accounts/roles';
-import { userSession } from '../../../middleware/require-role';
-import { errorResponses, errorsOf } from '../../../spec/answers';
+import { userSession } from '#api/middleware/require-role';
+import { errorResponses, errorsOf } from '#api/spec/answers';
+import { permissionsOf } from '#shared/accounts/roles';
 
 export const AccountResponse = z
   .object({

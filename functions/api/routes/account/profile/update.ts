@@ -1,11 +1,11 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { Email, Name, sessionSecurity } from '#api/console/account-schemas';
 import type { ConsoleEnv } from '#api/http/env';
-import { normalizeEmail } from '../../../../../shared/accounts/email-address';
-import { can } from '../../../../../shared/accounts/roles';
-import { ApiError } from '../../../../../shared/errors';
-import { userSession } from '../../../middleware/require-role';
-import { errorResponses, errorsOf } from '../../../spec/answers';
+import { userSession } from '#api/middleware/require-role';
+import { errorResponses, errorsOf } from '#api/spec/answers';
+import { normalizeEmail } from '#shared/accounts/email-address';
+import { can } from '#shared/accounts/roles';
+import { ApiError } from '#shared/errors';
 import { AccountResponse, accountView } from './get';
 
 const UpdateRequest = z

@@ -2,11 +2,11 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { Email, InvitationSchema, Role, sessionSecurity } from '#api/console/account-schemas';
 import type { ConsoleEnv } from '#api/http/env';
 import { invitationView } from '#api/http/views';
-import { invite, revokeInvitation } from '../../../../../shared/accounts/team';
-import { ApiError } from '../../../../../shared/errors';
-import { isId } from '../../../../../shared/ids';
-import { requirePermission, userSession } from '../../../middleware/require-role';
-import { errorResponses, errorsOf } from '../../../spec/answers';
+import { requirePermission, userSession } from '#api/middleware/require-role';
+import { errorResponses, errorsOf } from '#api/spec/answers';
+import { invite, revokeInvitation } from '#shared/accounts/team';
+import { ApiError } from '#shared/errors';
+import { isId } from '#shared/ids';
 import { emailUnavailable, rateLimitedError } from '../../auth/answers';
 
 const InviteRequest = z.object({ email: Email, role: Role }).openapi('InviteRequest');

@@ -2,8 +2,8 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { InvitationSchema, MemberSchema, sessionSecurity } from '#api/console/account-schemas';
 import type { ConsoleEnv } from '#api/http/env';
 import { invitationView, memberView } from '#api/http/views';
-import { requirePermission, userSession } from '../../../middleware/require-role';
-import { errorResponses, errorsOf } from '../../../spec/answers';
+import { requirePermission, userSession } from '#api/middleware/require-role';
+import { errorResponses, errorsOf } from '#api/spec/answers';
 
 const TeamResponse = z
   .object({

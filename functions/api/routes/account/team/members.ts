@@ -2,12 +2,12 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { MemberSchema, Role, sessionSecurity } from '#api/console/account-schemas';
 import type { ConsoleEnv } from '#api/http/env';
 import { memberView } from '#api/http/views';
-import { changeRole, removeMember } from '../../../../../shared/accounts/team';
-import type { RoleChange } from '../../../../../shared/accounts/user-store';
-import { ApiError } from '../../../../../shared/errors';
-import { isId } from '../../../../../shared/ids';
-import { requirePermission, userSession } from '../../../middleware/require-role';
-import { errorResponses, errorsOf } from '../../../spec/answers';
+import { requirePermission, userSession } from '#api/middleware/require-role';
+import { errorResponses, errorsOf } from '#api/spec/answers';
+import { changeRole, removeMember } from '#shared/accounts/team';
+import type { RoleChange } from '#shared/accounts/user-store';
+import { ApiError } from '#shared/errors';
+import { isId } from '#shared/ids';
 
 const UserId = z.object({
   user_id: z

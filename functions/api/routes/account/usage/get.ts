@@ -3,8 +3,8 @@ import { sessionSecurity } from '#api/console/account-schemas';
 import { UsageQuery, usageOk, usageReport } from '#api/console/usage-report';
 import type { ConsoleEnv } from '#api/http/env';
 import { FRESHNESS_NOTE } from '#api/http/usage-freshness';
-import { requirePermission, userSession } from '../../../middleware/require-role';
-import { errorResponses, errorsOf } from '../../../spec/answers';
+import { requirePermission, userSession } from '#api/middleware/require-role';
+import { errorResponses, errorsOf } from '#api/spec/answers';
 
 const route = createRoute({
   method: 'get',

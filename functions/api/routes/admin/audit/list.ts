@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
 import type { ConsoleEnv } from '#api/http/env';
-import { ApiError } from '../../../../../shared/errors';
-import { errorResponses, errorsOf } from '../../../spec/answers';
+import { errorResponses, errorsOf } from '#api/spec/answers';
+import { ApiError } from '#shared/errors';
 
 const AuditEntrySchema = z
   .object({

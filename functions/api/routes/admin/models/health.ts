@@ -2,10 +2,10 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
 import { Day, dateRange } from '#api/console/usage-report';
 import type { ConsoleEnv } from '#api/http/env';
+import { errorResponses, errorsOf } from '#api/spec/answers';
+import { PERCENTILE_ERROR } from '#shared/observability/latency-histogram';
 import { failingAlert } from '#shared/observability/model-health';
-import { PERCENTILE_ERROR } from '../../../../../shared/observability/latency-histogram';
-import type { ModelVersionHealth } from '../../../../../shared/observability/model-health-store';
-import { errorResponses, errorsOf } from '../../../spec/answers';
+import type { ModelVersionHealth } from '#shared/observability/model-health-store';
 
 const Query = z.object({
   start_date: Day.optional().openapi({ description: 'First day (UTC). Default: the 1st of this month.' }),

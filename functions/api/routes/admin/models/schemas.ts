@@ -1,10 +1,10 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { ConsoleEnv } from '#api/http/env';
-import type { AdminFailure, AdminResult, ChangeBy } from '../../../../../shared/catalog/catalog-admin';
-import type { CatalogEntry, ModelVersion } from '../../../../../shared/catalog/types';
-import { ApiError } from '../../../../../shared/errors';
-import { operatorSession } from '../../../middleware/require-role';
+import { operatorSession } from '#api/middleware/require-role';
+import type { AdminFailure, AdminResult, ChangeBy } from '#shared/catalog/catalog-admin';
+import type { CatalogEntry, ModelVersion } from '#shared/catalog/types';
+import { ApiError } from '#shared/errors';
 
 const Units = z.enum(['input_tokens', 'output_tokens', 'images']);
 

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
 import type { ConsoleEnv } from '#api/http/env';
-import { errorResponses, errorsOf } from '../../../spec/answers';
+import { errorResponses, errorsOf } from '#api/spec/answers';
 import { AdminModelSchema, changeBy, PricesNano, presentAdminModel, unwrap, VersionParams } from './schemas';
 
 const Body = z.object({ prices_nano_usd: PricesNano }).openapi('AdminPrices');

@@ -2,7 +2,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
 import { PlanSchema, planView } from '#api/console/limits-schemas';
 import type { ConsoleEnv } from '#api/http/env';
-import { errorResponses, errorsOf } from '../../../spec/answers';
+import { errorResponses, errorsOf } from '#api/spec/answers';
 import { PlanIdParam, planNotFound } from './schemas';
 
 const PlanList = z.object({ object: z.literal('list'), data: z.array(PlanSchema) }).openapi('PlanList');

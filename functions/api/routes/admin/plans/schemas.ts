@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { limitFields, wireField } from '#api/console/limits-schemas';
-import { ApiError } from '../../../../../shared/errors';
-import type { PlanWrite } from '../../../../../shared/quotas/limits-admin';
+import { ApiError } from '#shared/errors';
+import type { PlanWrite } from '#shared/quotas/limits-admin';
 
 export const PlanId = z
   .string()

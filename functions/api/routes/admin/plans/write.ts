@@ -2,9 +2,9 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
 import { PlanSchema, planView, toLimitsPatch } from '#api/console/limits-schemas';
 import type { ConsoleEnv } from '#api/http/env';
-import { createPlan, updatePlan } from '../../../../../shared/quotas/limits-admin';
-import type { Plan } from '../../../../../shared/quotas/plans';
-import { errorResponses, errorsOf } from '../../../spec/answers';
+import { errorResponses, errorsOf } from '#api/spec/answers';
+import { createPlan, updatePlan } from '#shared/quotas/limits-admin';
+import type { Plan } from '#shared/quotas/plans';
 import { limitsAdmin } from '../limits-deps';
 import { CreatePlan, PlanIdParam, planWriteError, UpdatePlan } from './schemas';
 

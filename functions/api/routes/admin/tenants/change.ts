@@ -3,15 +3,11 @@ import type { Context } from 'hono';
 import { PlanName, sessionSecurity, TenantSchema } from '#api/console/account-schemas';
 import type { ConsoleEnv } from '#api/http/env';
 import { tenantView } from '#api/http/views';
-import {
-  type ChangeResult,
-  changeTenant,
-  type TenantChange,
-} from '../../../../../shared/accounts/admin-tenants';
-import { ApiError } from '../../../../../shared/errors';
-import { isId } from '../../../../../shared/ids';
-import { operatorSession } from '../../../middleware/require-role';
-import { errorResponses, errorsOf } from '../../../spec/answers';
+import { operatorSession } from '#api/middleware/require-role';
+import { errorResponses, errorsOf } from '#api/spec/answers';
+import { type ChangeResult, changeTenant, type TenantChange } from '#shared/accounts/admin-tenants';
+import { ApiError } from '#shared/errors';
+import { isId } from '#shared/ids';
 import { TenantId, tenantNotFound } from './get';
 
 const Reason = z

@@ -8,10 +8,10 @@ import {
 } from '#api/console/account-schemas';
 import type { ConsoleEnv } from '#api/http/env';
 import { apiKeyView, invitationView, memberView, tenantView } from '#api/http/views';
-import { tenantDetail } from '../../../../../shared/accounts/admin-tenants';
-import { ApiError } from '../../../../../shared/errors';
-import { isId } from '../../../../../shared/ids';
-import { errorResponses, errorsOf } from '../../../spec/answers';
+import { errorResponses, errorsOf } from '#api/spec/answers';
+import { tenantDetail } from '#shared/accounts/admin-tenants';
+import { ApiError } from '#shared/errors';
+import { isId } from '#shared/ids';
 
 export const TenantId = z.object({
   tenant_id: z

@@ -3,10 +3,10 @@ import { sessionSecurity } from '#api/console/account-schemas';
 import { LimitsPatchInput, toLimitsPatch } from '#api/console/limits-schemas';
 import { LimitsSchema, limitsView } from '#api/console/limits-view';
 import type { ConsoleEnv } from '#api/http/env';
-import { ApiError } from '../../../../../shared/errors';
-import { isId } from '../../../../../shared/ids';
-import { setTenantOverrides } from '../../../../../shared/quotas/limits-admin';
-import { errorResponses, errorsOf } from '../../../spec/answers';
+import { errorResponses, errorsOf } from '#api/spec/answers';
+import { ApiError } from '#shared/errors';
+import { isId } from '#shared/ids';
+import { setTenantOverrides } from '#shared/quotas/limits-admin';
 import { limitsAdmin } from '../limits-deps';
 import { TenantId, tenantNotFound } from './get';
 

@@ -2,9 +2,9 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity, TenantSchema } from '#api/console/account-schemas';
 import type { ConsoleEnv } from '#api/http/env';
 import { tenantView } from '#api/http/views';
-import { findTenants } from '../../../../../shared/accounts/admin-tenants';
-import { ApiError } from '../../../../../shared/errors';
-import { errorResponses, errorsOf } from '../../../spec/answers';
+import { errorResponses, errorsOf } from '#api/spec/answers';
+import { findTenants } from '#shared/accounts/admin-tenants';
+import { ApiError } from '#shared/errors';
 
 const ListQuery = z.object({
   q: z

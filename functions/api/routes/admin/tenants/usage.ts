@@ -3,8 +3,8 @@ import { sessionSecurity } from '#api/console/account-schemas';
 import { UsageQuery, usageOk, usageReport } from '#api/console/usage-report';
 import type { ConsoleEnv } from '#api/http/env';
 import { FRESHNESS_NOTE } from '#api/http/usage-freshness';
-import { isId } from '../../../../../shared/ids';
-import { errorResponses, errorsOf } from '../../../spec/answers';
+import { errorResponses, errorsOf } from '#api/spec/answers';
+import { isId } from '#shared/ids';
 import { TenantId, tenantNotFound } from './get';
 
 const route = createRoute({

@@ -3,9 +3,9 @@ import { sessionSecurity } from '#api/console/account-schemas';
 import { Day, dateRange } from '#api/console/usage-report';
 import type { ConsoleEnv } from '#api/http/env';
 import { FRESHNESS_NOTE, FreshnessSchema, usageAsOfHeaders, usageFreshness } from '#api/http/usage-freshness';
-import { addCounts, type Counts } from '../../../../../shared/metering/platform-usage';
-import { formatUsd } from '../../../../../shared/metering/pricing';
-import { errorResponses, errorsOf } from '../../../spec/answers';
+import { errorResponses, errorsOf } from '#api/spec/answers';
+import { addCounts, type Counts } from '#shared/metering/platform-usage';
+import { formatUsd } from '#shared/metering/pricing';
 
 const Query = z.object({
   start_date: Day.optional().openapi({ description: 'First day (UTC). Default: the 1st of this month.' }),

@@ -1,4 +1,4 @@
-import type { ErrorEnvelope } from '../../../../../shared/errors';
+import type { ErrorEnvelope } from '#shared/errors';
 import type { Usage } from './schema';
 
 /** The fields every chunk of one completion repeats. */

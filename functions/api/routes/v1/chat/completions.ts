@@ -4,9 +4,9 @@ import { invokeModel, modelAnswerInvalid, resolveTarget, type Target } from '#ap
 import { settle, type WorstCase, withReservation } from '#api/gateway/limits';
 import { logPrompt } from '#api/gateway/prompt-log';
 import type { DataEnv } from '#api/http/env';
-import { ApiError } from '../../../../../shared/errors';
-import { formatUsd } from '../../../../../shared/metering/pricing';
-import { errorResponses, errorsOf, idempotencyKeyParameter, v1Ok } from '../../../spec/answers';
+import { errorResponses, errorsOf, idempotencyKeyParameter, v1Ok } from '#api/spec/answers';
+import { ApiError } from '#shared/errors';
+import { formatUsd } from '#shared/metering/pricing';
 import { choiceChunk, SSE_DONE, sseEvent, usageChunk } from './chunks';
 import {
   ChatCompletion,

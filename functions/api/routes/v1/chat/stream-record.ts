@@ -1,5 +1,5 @@
-import { costNanoUsd, type Units } from '../../../../../shared/metering/pricing';
-import type { UsageEvent, UsageStore } from '../../../../../shared/metering/usage-store';
+import { costNanoUsd, type Units } from '#shared/metering/pricing';
+import type { UsageEvent, UsageStore } from '#shared/metering/usage-store';
 
 /**
  * Output tokens a stream's open usage record allows at a time: the record is written (or moved

@@ -4,10 +4,10 @@ import { recordAhead, withReservation } from '#api/gateway/limits';
 import { logPrompt } from '#api/gateway/prompt-log';
 import type { DataEnv } from '#api/http/env';
 import { ModelRef } from '#api/http/schemas';
+import { errorResponses, errorsOf, idempotencyKeyParameter, v1Ok } from '#api/spec/answers';
 import { ApiError } from '#shared/errors';
 import { formatUsd } from '#shared/metering/pricing';
 import { countTextTokens } from '#shared/metering/text-tokens';
-import { errorResponses, errorsOf, idempotencyKeyParameter, v1Ok } from '../../../spec/answers';
 import { dimensionsFor, shorten, toBase64 } from './vectors';
 
 const EmbeddingRequest = z

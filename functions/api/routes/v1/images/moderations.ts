@@ -2,8 +2,8 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ImageField, imageExample } from '#api/gateway/image-input';
 import type { DataEnv } from '#api/http/env';
 import { ModelRef } from '#api/http/schemas';
-import { formatUsd } from '../../../../../shared/metering/pricing';
-import { errorResponses, errorsOf, idempotencyKeyParameter, v1Ok } from '../../../spec/answers';
+import { errorResponses, errorsOf, idempotencyKeyParameter, v1Ok } from '#api/spec/answers';
+import { formatUsd } from '#shared/metering/pricing';
 import { serveImage } from './serve-image';
 
 /** An image is flagged when porn + hentai + sexy together reach this probability. */

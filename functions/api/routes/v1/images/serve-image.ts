@@ -4,7 +4,7 @@ import { checkImage, checkImageUrl, type ImageFieldValue, imageSource } from '#a
 import { invokeModel, modelAnswerInvalid, resolveTarget, type Target } from '#api/gateway/inference';
 import { recordAhead, withReservation } from '#api/gateway/limits';
 import type { DataEnv } from '#api/http/env';
-import type { ModelTask } from '../../../../../shared/catalog/types';
+import type { ModelTask } from '#shared/catalog/types';
 
 /**
  * The flow every image route shares: resolve the version, check the image (fetched first when it

@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { DataEnv } from '#api/http/env';
-import { parseModelRef } from '../../../../../shared/catalog/resolver';
-import { ApiError } from '../../../../../shared/errors';
-import { errorResponses, errorsOf, v1Ok } from '../../../spec/answers';
+import { errorResponses, errorsOf, v1Ok } from '#api/spec/answers';
+import { parseModelRef } from '#shared/catalog/resolver';
+import { ApiError } from '#shared/errors';
 import { ModelSchema, modelExamples, presentModel, presentVersion, VersionSchema } from './present';
 
 const Params = z.object({

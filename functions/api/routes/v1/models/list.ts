@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { DataEnv } from '#api/http/env';
-import { errorResponses, errorsOf, v1Ok } from '../../../spec/answers';
+import { errorResponses, errorsOf, v1Ok } from '#api/spec/answers';
 import { ModelListResponse, modelListExample, tenantModelList } from './model-list';
 
 const route = createRoute({

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import type { Catalog } from '../../../../../shared/catalog/types';
+import type { Catalog } from '#shared/catalog/types';
 import { ModelSchema, modelExamples, presentModel, VersionSchema } from './present';
 
 /** The list of `GET /v1/models` (and the console's `GET /account/models`). */

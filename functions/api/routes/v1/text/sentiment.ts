@@ -4,10 +4,10 @@ import { recordAhead, withReservation } from '#api/gateway/limits';
 import { logPrompt } from '#api/gateway/prompt-log';
 import type { DataEnv } from '#api/http/env';
 import { ModelRef } from '#api/http/schemas';
-import { ApiError } from '../../../../../shared/errors';
-import { formatUsd } from '../../../../../shared/metering/pricing';
-import { countTextTokens } from '../../../../../shared/metering/text-tokens';
-import { errorResponses, errorsOf, idempotencyKeyParameter, v1Ok } from '../../../spec/answers';
+import { errorResponses, errorsOf, idempotencyKeyParameter, v1Ok } from '#api/spec/answers';
+import { ApiError } from '#shared/errors';
+import { formatUsd } from '#shared/metering/pricing';
+import { countTextTokens } from '#shared/metering/text-tokens';
 
 const Text = z.string().min(1, 'must not be empty').max(32_000, 'must be at most 32000 characters');
 

@@ -2,7 +2,7 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { UsageQuery, usageOk, usageReport } from '#api/console/usage-report';
 import type { DataEnv } from '#api/http/env';
 import { FRESHNESS_NOTE } from '#api/http/usage-freshness';
-import { errorResponses, errorsOf, v1Ok } from '../../../spec/answers';
+import { errorResponses, errorsOf, v1Ok } from '#api/spec/answers';
 
 const route = createRoute({
   method: 'get',
