@@ -33,6 +33,7 @@ export interface ModelBenchOptions {
 
 const TARGETS = [
   { model: 'sentiment@v1', path: '/v1/text/sentiment', input: 'text' },
+  { model: 'embeddings@wink-100d', path: '/v1/embeddings', input: 'text' },
   { model: 'image-moderation@mobilenet-v2', path: '/v1/images/moderations', input: 'photo' },
   { model: 'image-moderation@mobilenet-v2-mid', path: '/v1/images/moderations', input: 'photo' },
   { model: 'image-moderation@inception-v3', path: '/v1/images/moderations', input: 'photo' },
