@@ -1,13 +1,17 @@
 /**
- * `tsx bench/chat.ts [--requests 10] [--max-tokens 256] [--json]`: chat throughput on this machine,
- * on the tiny test model, through the whole local stack (DynamoDB Local in memory, the runtime
+ * `tsx bench/chat.ts [--requests 10] [--max-tokens 256] [--model chat@tiny-1] [--json]`: chat
+ * throughput on this machine, on the tiny test model (or the real one, when installed), through the whole local stack (DynamoDB Local in memory, the runtime
  * process, the gateway over HTTP), and on the runtime alone for comparison.
  *
  * Reports output tokens per second for plain and streamed completions, time to the first streamed
  * token, and the aggregate rate of concurrent streams. Self-contained: starts and stops its stack.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { DEFAULT_REAL_CHAT, HUB_CHAT_MODELS, ONNX_FILES } from '../local/models/chat-models';
+import { modelsDir } from '../local/models/paths';
 import { startLocalStack } from '../local/stack';
 import { loadConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
@@ -29,11 +33,12 @@ const percentile = (values: number[], p: number) => {
 const round = (n: number, places = 1) => Math.round(n * 10 ** places) / 10 ** places;
 
 export async function runChatBench(
-  opts: { requests?: number; maxTokens?: number } = {},
+  opts: { requests?: number; maxTokens?: number; model?: string } = {},
 ): Promise<ChatBenchResult> {
   const requests = opts.requests ?? 10;
   const maxTokens = opts.maxTokens ?? 256;
-  const model = 'chat@tiny-1';
+  const model = opts.model ?? 'chat@tiny-1';
+  const variant = model.split('@')[1] ?? 'tiny-1';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const stack = await startLocalStack(
     loadConfig({ PORT: '0', TOLLGATE_IN_MEMORY: 'true', LOG_LEVEL: 'silent' }),
@@ -98,7 +103,7 @@ export async function runChatBench(
       const out = await sm.send(
         new InvokeEndpointCommand({
           EndpointName: `tollgate-${stack.config.STAGE}-chat`,
-          TargetVariant: 'tiny-1',
+          TargetVariant: variant,
           ContentType: 'application/json',
           Body: JSON.stringify({
             messages: [{ role: 'user', content: `Benchmark request ${i}: tell me a long story.` }],
@@ -165,11 +170,32 @@ export async function runChatBench(
   }
 }
 
-/** The chat rows of `npm run bench`, as Markdown. */
+/** Whether the real chat model's weights are in the models folder (then the bench measures it too). */
+export function realChatInstalled(): boolean {
+  const m = HUB_CHAT_MODELS[DEFAULT_REAL_CHAT]!;
+  return existsSync(join(modelsDir(), m.hubId, 'onnx', ONNX_FILES[m.dtype]!));
+}
+
+/** The chat rows of `npm run bench`, as Markdown: the tiny test model, and the real one where installed. */
 export async function benchChat(opts: { quick: boolean }): Promise<string> {
-  const r = await runChatBench({ requests: opts.quick ? 4 : 10, maxTokens: 256 });
+  const tables = [await chatTable(await runChatBench({ requests: opts.quick ? 4 : 10, maxTokens: 256 }))];
+  if (realChatInstalled()) {
+    tables.push(
+      await chatTable(
+        await runChatBench({ requests: opts.quick ? 2 : 4, maxTokens: 64, model: DEFAULT_REAL_CHAT }),
+      ),
+    );
+  } else {
+    tables.push(`(${DEFAULT_REAL_CHAT} is not installed here, so its tokens/s are not measured.)\n`);
+  }
+  return tables.join('\n');
+}
+
+async function chatTable(r: ChatBenchResult): Promise<string> {
+  const what =
+    r.model === 'chat@tiny-1' ? 'the tiny test model' : 'the real model, may stop before max tokens';
   return [
-    `### Chat (${r.model}, the tiny test model: ${r.requests} requests x ${r.maxTokens} tokens, greedy)`,
+    `### Chat (${r.model}, ${what}: ${r.requests} requests x ${r.maxTokens} tokens, greedy)`,
     '',
     '| path | output tokens/s | note |',
     '|---|---:|---|',
@@ -185,8 +211,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const args = process.argv.slice(2);
   if (args.includes('--help')) {
     console.log(
-      'usage: npx tsx bench/chat.ts [--requests N] [--max-tokens N] [--json]\n' +
-        '  Chat throughput on the tiny test model through the whole local stack, and on the runtime\n' +
+      'usage: npx tsx bench/chat.ts [--requests N] [--max-tokens N] [--model chat@tiny-1] [--json]\n' +
+        '  Chat throughput on a chat version (default the tiny test model; chat@smollm2-360m once\n' +
+        '  installed) through the whole local stack, and on the runtime\n' +
         '  alone; --json prints the result as JSON. (Also part of npm run bench.)',
     );
     process.exit(0);
@@ -195,7 +222,12 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     const at = args.indexOf(name);
     return at === -1 ? undefined : Number(args[at + 1]);
   };
-  const result = await runChatBench({ requests: flag('--requests'), maxTokens: flag('--max-tokens') });
+  const modelAt = args.indexOf('--model');
+  const result = await runChatBench({
+    requests: flag('--requests'),
+    maxTokens: flag('--max-tokens'),
+    ...(modelAt === -1 ? {} : { model: args[modelAt + 1] }),
+  });
   if (args.includes('--json')) {
     console.log(JSON.stringify(result));
   } else {
