@@ -187,6 +187,7 @@ export function seedCatalog(stage: string): { models: ModelDefinition[]; version
         priceBook: 'pb-2026-01',
         endpointName: endpoint('chat'),
         variant: 'smollm2-135m',
+        description: 'HuggingFaceTB/SmolLM2-135M-Instruct, int8 ONNX',
         limits: { maxInputTokens: 6_144, maxOutputTokens: 2_048, timeoutMs: 60_000 },
       },
       {
