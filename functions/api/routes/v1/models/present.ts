@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
-import { pickByWeight, trafficPoint, trafficSlots } from '../../../../../shared/catalog/traffic';
-import type { BillingUnit, CatalogEntry, ModelVersion } from '../../../../../shared/catalog/types';
-import { formatUsd } from '../../../../../shared/metering/pricing';
+import { pickByWeight, trafficPoint, trafficSlots } from '#shared/catalog/traffic';
+import type { BillingUnit, CatalogEntry, ModelVersion } from '#shared/catalog/types';
+import { formatUsd } from '#shared/metering/pricing';
 
 /** Prices are quoted per million tokens and per image; nano-USD per unit times `per` is exact. */
 const PER: Record<BillingUnit, number> = { input_tokens: 1_000_000, output_tokens: 1_000_000, images: 1 };
