@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { App, type Environment, Tags } from 'aws-cdk-lib';
 import { type ModelDeployment, modelDeployments } from '../shared/catalog/deployment';
 import { seedCatalog } from '../shared/catalog/seed';
@@ -30,6 +31,16 @@ import { cloudFrontWafRegion, WafStack } from './stacks/waf-stack';
 export const appContextDefaults = {
   '@aws-cdk/core:defaultCrossStackReferences': 'strong',
 } as const;
+
+/**
+ * cdk.json's context: the stage default and the feature flags `cdk init` writes for the installed
+ * aws-cdk-lib (its recommended-feature-flags.json; `@aws-cdk/core:defaultCrossStackReferences`
+ * kept `strong`, see above). The CLI reads it itself; buildApp passes it too, so the tests
+ * synthesize exactly what `cdk synth` does.
+ */
+export const cdkJsonContext: Record<string, unknown> = JSON.parse(
+  readFileSync(fromRoot('cdk.json'), 'utf8'),
+).context;
 
 export interface TollgateStacks {
   config: StageConfig;
@@ -214,6 +225,7 @@ export function buildApp(stage: Stage, options: BuildAppOptions = {}): TollgateS
   const app = new App({
     ...(options.outdir ? { outdir: options.outdir } : {}),
     context: {
+      ...cdkJsonContext,
       ...appContextDefaults,
       stage,
       ...(options.bundling === false ? { 'aws:cdk:bundling-stacks': [] } : {}),

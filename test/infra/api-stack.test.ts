@@ -165,7 +165,7 @@ describe.each(stages)('api stack (%s)', (stage) => {
     expect(statement.Effect).toBe('Allow');
     expect([...asArray<string>(statement.Action)].sort()).toEqual(sagemakerActions);
     expect(asArray(statement.Resource).map(render)).toEqual([
-      `arn:\${AWS::Partition}:sagemaker:${testEnv.region}:${testEnv.account}:endpoint/tollgate-${stage}-*`,
+      `arn:aws:sagemaker:${testEnv.region}:${testEnv.account}:endpoint/tollgate-${stage}-*`,
     ]);
     expect(
       allStatements().filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('sagemaker:'))),
@@ -280,7 +280,9 @@ describe.each(stages)('api stack (%s)', (stage) => {
     const readers = (secretId: string) =>
       (['data', 'console', 'billing', 'docs'] as const).filter((plane) =>
         statementsOf(planeRole(plane)).some(
-          (s) => asArray(s.Action).includes('secretsmanager:GetSecretValue') && s.Resource?.Ref === secretId,
+          (s) =>
+            asArray(s.Action).includes('secretsmanager:GetSecretValue') &&
+            asArray(s.Resource).some((r: Cfn) => r.Ref === secretId),
         ),
       );
     expect(readers(stripeId)).toEqual(['billing']);

@@ -164,7 +164,7 @@ describe.each(stages)('models stack (%s)', (stage) => {
       const bySid = Object.fromEntries(statements.map((s: Cfn) => [s.Sid, s]));
       expect(Object.keys(bySid).sort()).toEqual(['EcrLogin', 'InstanceMetrics', 'PullImages', 'WriteLogs']);
       expect(asArray(bySid.PullImages.Resource).map(render)).toEqual([
-        `arn:\${AWS::Partition}:ecr:${testEnv.region}:${testEnv.account}:repository/${config.models.modelServerImage.repositoryName}`,
+        `arn:aws:ecr:${testEnv.region}:${testEnv.account}:repository/${config.models.modelServerImage.repositoryName}`,
       ]);
       expect(bySid.EcrLogin).toMatchObject({ Action: 'ecr:GetAuthorizationToken', Resource: '*' });
       expect(bySid.InstanceMetrics).toMatchObject({

@@ -98,7 +98,7 @@ describe.each(stages)('observability stack (%s)', (stage) => {
       Condition: { StringEquals: { 'aws:SourceAccount': testEnv.account } },
     });
     expect(render(publish.Condition.ArnLike['aws:SourceArn'])).toBe(
-      `arn:\${AWS::Partition}:cloudwatch:${testEnv.region}:${testEnv.account}:alarm:*`,
+      `arn:aws:cloudwatch:${testEnv.region}:${testEnv.account}:alarm:*`,
     );
   });
 
