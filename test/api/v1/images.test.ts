@@ -189,13 +189,16 @@ describe('POST /v1/images/moderations against mobilenet-v2', () => {
     expect(await h.stores.quotas.openReservations(other.tenantId)).toEqual([]);
   });
 
-  it('a version the runtime does not host is a 502 and not billed', async () => {
+  it('a version the runtime does not host is one 503 model_not_installed, not retryable and not billed', async () => {
     const other = await h.newTenant();
     const res = await h.call('/v1/images/moderations', {
       key: other.key,
       json: { model: 'image-moderation@inception-v3', image: b64(await solidImage('png')) },
     });
-    expect(res.status).toBe(502);
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('model_not_installed');
+    expect(res.headers.get('x-should-retry')).toBe('false');
+    expect(res.headers.get('retry-after')).toBeNull();
     expect(await h.stores.usage.listEvents(other.tenantId)).toEqual([]);
   });
 });
