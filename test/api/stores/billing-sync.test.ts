@@ -208,7 +208,9 @@ describe('the meter sync', () => {
     const again = await syncUsage(h.deps.billing, now);
     expect(again).toMatchObject({ complete: true, events: 0 });
     expect(fake.requests.length).toBe(before);
-  });
+    // Up to 300 runs of a random size over a month of hourly windows, each against the fake Stripe:
+    // a seed that draws many small runs takes longer than the api project's 30 s default.
+  }, 120_000);
 });
 
 describe('the meter sync and included units', () => {
