@@ -40,8 +40,8 @@ const IM_END_ID = 258;
 export const CHATML_TEMPLATE =
   "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
-/** mulberry32: small, fast and identical on every platform, which Math.random is not. */
-function prng(seed: number): () => number {
+/** mulberry32 in [0, 1): small, fast and identical on every platform, which Math.random is not. */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -9,6 +9,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
+import { prng } from './tiny-chat';
 
 const { onnx } = onnxProto;
 
@@ -20,17 +21,6 @@ const CHARS = [...'abcdefghijklmnopqrstuvwxyz0123456789'];
 const PUNCTUATION = [...'.,!?;:\'"-()'];
 /** Whole characters, their `##` continuations and punctuation: any ASCII text tokenizes. */
 const VOCAB = [...SPECIALS, ...CHARS, ...CHARS.map((c) => `##${c}`), ...PUNCTUATION];
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296 - 0.5;
-  };
-}
 
 function floats(name: string, dims: number[], rand: () => number): onnxProto.onnx.ITensorProto {
   const data = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, rand);
@@ -49,7 +39,9 @@ function tensorInfo(
 /** Embedding lookup, one dense layer with a residual, tanh, and padding zeroed by the mask. */
 export function buildTinyEmbeddingOnnx(): Uint8Array {
   const H = TINY_EMBEDDING_HIDDEN;
-  const rand = prng(20_261_201);
+  // Weights centred on 0.
+  const uniform = prng(20_261_201);
+  const rand = () => uniform() - 0.5;
   const F = onnx.TensorProto.DataType.FLOAT;
   const I64 = onnx.TensorProto.DataType.INT64;
   const axes = BigInt64Array.from([2n]);

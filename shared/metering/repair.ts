@@ -1,10 +1,22 @@
-import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../db/keys';
 import { shardOf } from '../db/shard';
 import { PLATFORM_SHARDS } from './platform-usage';
 import type { AggregateDifference, Reconciliation } from './reconcile';
 
 type Field = AggregateDifference['field'];
+
+/** The counters still hold what the reconciliation read (a counter the item lacks reads as 0). */
+function unchangedSince(diffs: AggregateDifference[]): string {
+  return diffs
+    .map((d) =>
+      d.stored === 0
+        ? `(attribute_not_exists(#${d.field}) OR #${d.field} = :was_${d.field})`
+        : `#${d.field} = :was_${d.field}`,
+    )
+    .join(' AND ');
+}
 
 export interface RepairReport {
   /** Daily aggregates set to what the usage records say (with the platform totals moved by as much). */
@@ -54,14 +66,6 @@ export async function repairMonth(
     const wasValues = Object.fromEntries(diffs.map((d) => [`:was_${d.field}`, d.stored]));
     const setValues = Object.fromEntries(diffs.map((d) => [`:set_${d.field}`, d.fromEvents]));
     const addValues = Object.fromEntries(diffs.map((d) => [`:add_${d.field}`, delta[d.field]]));
-    // A counter the item does not have yet reads as 0, as the reconciliation read it.
-    const unchanged = diffs
-      .map((d) =>
-        d.stored === 0
-          ? `(attribute_not_exists(#${d.field}) OR #${d.field} = :was_${d.field})`
-          : `#${d.field} = :was_${d.field}`,
-      )
-      .join(' AND ');
     const add = `ADD ${diffs.map((d) => `#${d.field} :add_${d.field}`).join(', ')}`;
     try {
       await doc.send(
@@ -74,7 +78,7 @@ export async function repairMonth(
                 UpdateExpression: `SET #type = :daily, #day = :day, #model = :model, #version = :version, #keyId = :keyId, ${diffs
                   .map((d) => `#${d.field} = :set_${d.field}`)
                   .join(', ')}`,
-                ConditionExpression: unchanged,
+                ConditionExpression: unchangedSince(diffs),
                 ExpressionAttributeNames: {
                   ...names,
                   '#type': 'type',
@@ -149,43 +153,31 @@ export async function repairMonth(
   if (daily.size === 0 && total.length > 0) {
     try {
       await doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: tables.usage,
-                Key: tenantMonth,
-                UpdateExpression: `SET #type = :type, #tenantId = :tenant, #month = :month, ${total
-                  .map((d) => `#${d.field} = :set_${d.field}`)
-                  .join(', ')}`,
-                ConditionExpression: total
-                  .map((d) =>
-                    d.stored === 0
-                      ? `(attribute_not_exists(#${d.field}) OR #${d.field} = :was_${d.field})`
-                      : `#${d.field} = :was_${d.field}`,
-                  )
-                  .join(' AND '),
-                ExpressionAttributeNames: {
-                  ...Object.fromEntries(total.map((d) => [`#${d.field}`, d.field])),
-                  '#type': 'type',
-                  '#tenantId': 'tenantId',
-                  '#month': 'month',
-                },
-                ExpressionAttributeValues: {
-                  ...Object.fromEntries(total.map((d) => [`:was_${d.field}`, d.stored])),
-                  ...Object.fromEntries(total.map((d) => [`:set_${d.field}`, d.fromEvents])),
-                  ':type': 'platform_tenant_month',
-                  ':tenant': tenantId,
-                  ':month': month,
-                },
-              },
-            },
-          ],
+        new UpdateCommand({
+          TableName: tables.usage,
+          Key: tenantMonth,
+          UpdateExpression: `SET #type = :type, #tenantId = :tenant, #month = :month, ${total
+            .map((d) => `#${d.field} = :set_${d.field}`)
+            .join(', ')}`,
+          ConditionExpression: unchangedSince(total),
+          ExpressionAttributeNames: {
+            ...Object.fromEntries(total.map((d) => [`#${d.field}`, d.field])),
+            '#type': 'type',
+            '#tenantId': 'tenantId',
+            '#month': 'month',
+          },
+          ExpressionAttributeValues: {
+            ...Object.fromEntries(total.map((d) => [`:was_${d.field}`, d.stored])),
+            ...Object.fromEntries(total.map((d) => [`:set_${d.field}`, d.fromEvents])),
+            ':type': 'platform_tenant_month',
+            ':tenant': tenantId,
+            ':month': month,
+          },
         }),
       );
       report.monthTotalRepaired = true;
     } catch (err) {
-      if ((err as Error).name !== 'TransactionCanceledException') throw err;
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
       report.changedMeanwhile++;
     }
   }
