@@ -74,7 +74,9 @@ export async function startFakeHub(repos: Record<string, Map<string, Buffer>>): 
       if (cutAfter !== null) {
         const n = cutAfter;
         cutAfter = null;
-        res.write(part.subarray(0, n), () => res.destroy());
+        // Dropped a moment after the bytes are flushed: a connection reset that races the client's
+        // read can discard the last chunk before it reaches the disk, and then nothing is resumed.
+        res.write(part.subarray(0, n), () => setTimeout(() => res.destroy(), 300));
         return;
       }
       res.end(part);
