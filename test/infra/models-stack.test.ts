@@ -92,11 +92,24 @@ describe.each(stages)('models stack (%s)', (stage) => {
       expect(entry!.variant.InitialVariantWeight).toBe(expectedWeight(m, v.version));
 
       const container = entry!.model.Properties.PrimaryContainer;
-      expect(container.Environment.TOLLGATE_MODEL_VERSION).toBe(key);
-      expect(render(container.Image)).toBe(
-        `\${AWS::AccountId}.dkr.ecr.${testEnv.region}.\${AWS::URLSuffix}/${config.models.modelServerImage.repositoryName}:${testModelServerTag}`,
-      );
-      expect(entry!.model.Properties.EnableNetworkIsolation).toBe(true);
+      if (deployment.image.kind === 'hf-tgi') {
+        expect(container.Environment).toMatchObject({
+          HF_MODEL_ID: deployment.image.hfModelId,
+          SM_NUM_GPUS: String(deployment.image.numGpus),
+          MESSAGES_API_ENABLED: 'true',
+        });
+        expect(render(container.Image)).toBe(
+          `763104351884.dkr.ecr.${testEnv.region}.\${AWS::URLSuffix}/${dlcRepositories['hf-tgi']}:${defaultImageTags['hf-tgi']}`,
+        );
+        // The weights come from the Hub at start.
+        expect(entry!.model.Properties.EnableNetworkIsolation).toBe(false);
+      } else {
+        expect(container.Environment.TOLLGATE_MODEL_VERSION).toBe(key);
+        expect(render(container.Image)).toBe(
+          `\${AWS::AccountId}.dkr.ecr.${testEnv.region}.\${AWS::URLSuffix}/${config.models.modelServerImage.repositoryName}:${testModelServerTag}`,
+        );
+        expect(entry!.model.Properties.EnableNetworkIsolation).toBe(true);
+      }
       // Immutable resources get generated names so a change can replace them.
       expect(entry!.model.Properties.ModelName).toBeUndefined();
     },
@@ -163,9 +176,25 @@ describe.each(stages)('models stack (%s)', (stage) => {
       const statements = roleStatements(template, roleId);
       const bySid = Object.fromEntries(statements.map((s: Cfn) => [s.Sid, s]));
       expect(Object.keys(bySid).sort()).toEqual(['EcrLogin', 'InstanceMetrics', 'PullImages', 'WriteLogs']);
-      expect(asArray(bySid.PullImages.Resource).map(render)).toEqual([
-        `arn:aws:ecr:${testEnv.region}:${testEnv.account}:repository/${config.models.modelServerImage.repositoryName}`,
-      ]);
+      const kinds = new Set(
+        hosted
+          .filter((v) => v.endpointName === endpoint.name)
+          .map((v) => modelDeployments[versionKey(v)]!.image.kind),
+      );
+      expect(asArray(bySid.PullImages.Resource).map(render).sort()).toEqual(
+        [
+          ...(kinds.has('model-server')
+            ? [
+                `arn:aws:ecr:${testEnv.region}:${testEnv.account}:repository/${config.models.modelServerImage.repositoryName}`,
+              ]
+            : []),
+          ...(kinds.has('hf-tgi')
+            ? [
+                `arn:\${AWS::Partition}:ecr:${testEnv.region}:763104351884:repository/${dlcRepositories['hf-tgi']}`,
+              ]
+            : []),
+        ].sort(),
+      );
       expect(bySid.EcrLogin).toMatchObject({ Action: 'ecr:GetAuthorizationToken', Resource: '*' });
       expect(bySid.InstanceMetrics).toMatchObject({
         Action: 'cloudwatch:PutMetricData',
