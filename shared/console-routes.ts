@@ -16,6 +16,7 @@ export const consolePages = [
   '/verify-email',
   '/reset-password',
   '/accept-invitation',
+  '/pricing',
   '/overview',
   '/keys',
   '/usage',
@@ -48,6 +49,7 @@ export const apiPathPatterns = [
   '/admin/*',
   '/webhooks/*',
   '/.well-known/*',
+  '/public/*',
   '/openapi.json',
   '/docs',
 ] as const;

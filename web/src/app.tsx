@@ -45,6 +45,12 @@ const routes: Route[] = [
     page: { component: AcceptInvitationPage },
   },
   {
+    pattern: '/pricing',
+    title: 'Pricing',
+    area: 'public',
+    page: { load: () => import('./pages/public/pricing') },
+  },
+  {
     pattern: '/overview',
     title: 'Overview',
     area: 'dev',
@@ -222,7 +228,7 @@ export function App() {
         {body}
       </Shell>
     ) : (
-      <PublicFrame>{body}</PublicFrame>
+      <PublicFrame wide={route?.pattern === '/pricing'}>{body}</PublicFrame>
     );
   return (
     <>

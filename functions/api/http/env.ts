@@ -22,6 +22,7 @@ import type { ModelClient } from '#shared/models/model-client';
 import type { MetricsSink } from '#shared/observability/metrics-sink';
 import type { ModelHealthRecorder } from '#shared/observability/model-health';
 import type { ModelHealthStore } from '#shared/observability/model-health-store';
+import type { TypicalLatencyReader } from '#shared/observability/typical-latency';
 import type { QuotaAdmission } from '#shared/quotas/admission';
 import type { AlertStore, UsageAlerts } from '#shared/quotas/alerts';
 import type { PlanStore } from '#shared/quotas/plan-store';
@@ -72,6 +73,8 @@ export interface DataPlaneDeps extends CoreDeps {
   keyUsage: KeyUsageTracker;
   /** Per-model-version answers, refusals, failures and latency, in memory, flushed in the background. */
   modelHealth: ModelHealthRecorder;
+  /** The model cards' typical latency, read from model health (cached per instance). */
+  typicalLatency: TypicalLatencyReader;
 }
 
 /** What a plane behind console sessions (`sessionAuth`) wires: the console's and the billing plane. */
@@ -97,6 +100,8 @@ export interface ConsolePlaneDeps extends SessionPlaneDeps {
   alertStore: AlertStore;
   /** What the model-health flushes wrote, for operators. */
   modelHealthStore: ModelHealthStore;
+  /** The model cards' typical latency, read from model health (cached per instance). */
+  typicalLatency: TypicalLatencyReader;
 }
 
 /** The billing plane's (`/account/billing`, Stripe's webhook): sessions and billing. */

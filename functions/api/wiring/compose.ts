@@ -20,6 +20,7 @@ import type { ModelClient } from '#shared/models/model-client';
 import { metricServices } from '#shared/observability/metrics';
 import { logMetrics, type MetricsSink } from '#shared/observability/metrics-sink';
 import { ModelHealthRecorder } from '#shared/observability/model-health';
+import { TypicalLatencyReader } from '#shared/observability/typical-latency';
 import { QuotaAdmission } from '#shared/quotas/admission';
 import { UsageAlerts } from '#shared/quotas/alerts';
 import type { ConsolePlaneDeps, CoreDeps, DataPlaneDeps, SessionPlaneDeps } from '../http/env';
@@ -54,6 +55,8 @@ export interface Base {
   authenticator: ApiKeyAuthenticator;
   limiter: FixedWindowLimiter;
   usageFreshness: UsageFreshness;
+  /** One per process, so the local app's planes share its cached read. */
+  typicalLatency: TypicalLatencyReader;
 }
 
 /**
@@ -79,6 +82,10 @@ export function composeBase(
     ),
     limiter: new FixedWindowLimiter(stores.dynamo.doc, tableNames(config.STAGE).main, now),
     usageFreshness: new UsageFreshness(stores.usageConsumer, { now, log }),
+    typicalLatency: new TypicalLatencyReader(stores.modelHealth, {
+      now,
+      onError: (err) => log.warn({ err }, 'model cards: typical latency not read'),
+    }),
   };
 }
 
@@ -134,6 +141,7 @@ export function dataParts(
       now,
       onError: (err) => log.warn({ err }, 'model health counts not written; kept for the next flush'),
     }),
+    typicalLatency: b.typicalLatency,
   };
 }
 
@@ -182,6 +190,7 @@ export function consoleParts(b: Base): Omit<ConsolePlaneDeps, keyof SessionPlane
     usageFreshness: b.usageFreshness,
     alertStore: stores.alerts,
     modelHealthStore: stores.modelHealth,
+    typicalLatency: b.typicalLatency,
   };
 }
 

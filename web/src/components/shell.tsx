@@ -105,7 +105,7 @@ export function Shell(props: { session: Session; path: string; children: Compone
           ))}
         </ul>
         <div class="sidenav-foot">
-          <a href="/docs">API reference</a>
+          <a href="/pricing">Pricing</a> · <a href="/docs">API reference</a>
         </div>
       </nav>
       <main id="main" class="main" tabIndex={-1}>
@@ -117,7 +117,7 @@ export function Shell(props: { session: Session; path: string; children: Compone
 }
 
 /** The frame of the public pages (log in, sign up, verify, reset): one centred card. */
-export function PublicFrame(props: { children: ComponentChildren }) {
+export function PublicFrame(props: { children: ComponentChildren; wide?: boolean }) {
   return (
     <div class="public">
       <a class="skip-link" href="#main">
@@ -126,7 +126,7 @@ export function PublicFrame(props: { children: ComponentChildren }) {
       <header class="public-head">
         <Brand area="" />
       </header>
-      <main id="main" class="public-main" tabIndex={-1}>
+      <main id="main" class={`public-main${props.wide ? ' public-main-wide' : ''}`} tabIndex={-1}>
         <div class="card public-card">{props.children}</div>
       </main>
       <footer class="public-foot">

@@ -277,7 +277,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `model_busy` (the model is at capacity (not billed); retry after `Retry-After`); `model_loading` (the model is loading (not billed); retry after `Retry-After`); `model_not_installed` (the version is listed but its weights or endpoint are not installed (not billed; `x-should-retry: false`, retrying will not help: call an available version, `available` in GET /v1/models)). */
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `model_busy` (the model is at capacity (not billed); retry after `Retry-After`); `model_loading` (the model is loading (not billed); retry after `Retry-After`); `model_cold` (the version runs no copy now (scaled to zero while idle) and the call started one (not billed); retry after `Retry-After`); `model_not_installed` (the version is listed but its weights or endpoint are not installed (not billed; `x-should-retry: false`, retrying will not help: call an available version, `available` in GET /v1/models)). */
                 503: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -621,7 +621,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `model_busy` (the model is at capacity (not billed); retry after `Retry-After`); `model_loading` (the model is loading (not billed); retry after `Retry-After`); `model_not_installed` (the version is listed but its weights or endpoint are not installed (not billed; `x-should-retry: false`, retrying will not help: call an available version, `available` in GET /v1/models)). */
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `model_busy` (the model is at capacity (not billed); retry after `Retry-After`); `model_loading` (the model is loading (not billed); retry after `Retry-After`); `model_cold` (the version runs no copy now (scaled to zero while idle) and the call started one (not billed); retry after `Retry-After`); `model_not_installed` (the version is listed but its weights or endpoint are not installed (not billed; `x-should-retry: false`, retrying will not help: call an available version, `available` in GET /v1/models)). */
                 503: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -950,7 +950,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `model_busy` (the model is at capacity (not billed); retry after `Retry-After`); `model_loading` (the model is loading (not billed); retry after `Retry-After`); `model_not_installed` (the version is listed but its weights or endpoint are not installed (not billed; `x-should-retry: false`, retrying will not help: call an available version, `available` in GET /v1/models)). */
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `model_busy` (the model is at capacity (not billed); retry after `Retry-After`); `model_loading` (the model is loading (not billed); retry after `Retry-After`); `model_cold` (the version runs no copy now (scaled to zero while idle) and the call started one (not billed); retry after `Retry-After`); `model_not_installed` (the version is listed but its weights or endpoint are not installed (not billed; `x-should-retry: false`, retrying will not help: call an available version, `available` in GET /v1/models)). */
                 503: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -1272,7 +1272,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `model_busy` (the model is at capacity (not billed); retry after `Retry-After`); `model_loading` (the model is loading (not billed); retry after `Retry-After`); `model_not_installed` (the version is listed but its weights or endpoint are not installed (not billed; `x-should-retry: false`, retrying will not help: call an available version, `available` in GET /v1/models)). */
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `model_busy` (the model is at capacity (not billed); retry after `Retry-After`); `model_loading` (the model is loading (not billed); retry after `Retry-After`); `model_cold` (the version runs no copy now (scaled to zero while idle) and the call started one (not billed); retry after `Retry-After`); `model_not_installed` (the version is listed but its weights or endpoint are not installed (not billed; `x-should-retry: false`, retrying will not help: call an available version, `available` in GET /v1/models)). */
                 503: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -1622,7 +1622,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `model_busy` (the model is at capacity (not billed); retry after `Retry-After`); `model_loading` (the model is loading (not billed); retry after `Retry-After`); `model_not_installed` (the version is listed but its weights or endpoint are not installed (not billed; `x-should-retry: false`, retrying will not help: call an available version, `available` in GET /v1/models)). */
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `model_busy` (the model is at capacity (not billed); retry after `Retry-After`); `model_loading` (the model is loading (not billed); retry after `Retry-After`); `model_cold` (the version runs no copy now (scaled to zero while idle) and the call started one (not billed); retry after `Retry-After`); `model_not_installed` (the version is listed but its weights or endpoint are not installed (not billed; `x-should-retry: false`, retrying will not help: call an available version, `available` in GET /v1/models)). */
                 503: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -1757,6 +1757,43 @@ export interface paths {
                          *                 "dimensions": null,
                          *                 "min_dimensions": null
                          *               },
+                         *               "context_window": 8192,
+                         *               "max_output_tokens": null,
+                         *               "typical_latency_ms": {
+                         *                 "p50": 3.2,
+                         *                 "p90": 5.9,
+                         *                 "requests": 12840,
+                         *                 "days": 7
+                         *               },
+                         *               "sample": {
+                         *                 "method": "POST",
+                         *                 "path": "/v1/text/sentiment",
+                         *                 "request": {
+                         *                   "model": "sentiment@v1",
+                         *                   "input": [
+                         *                     "I love how fast this is."
+                         *                   ]
+                         *                 },
+                         *                 "response": {
+                         *                   "id": "req_01M97D1FGJZ4P1NNSPAFZTHVAW",
+                         *                   "object": "list",
+                         *                   "model": "sentiment@v1",
+                         *                   "data": [
+                         *                     {
+                         *                       "object": "sentiment",
+                         *                       "index": 0,
+                         *                       "label": "positive",
+                         *                       "score": 0.37,
+                         *                       "tokens": 7
+                         *                     }
+                         *                   ],
+                         *                   "usage": {
+                         *                     "input_tokens": 7,
+                         *                     "total_tokens": 7,
+                         *                     "cost_usd": "0.000000700"
+                         *                   }
+                         *                 }
+                         *               },
                          *               "available": true,
                          *               "unavailable_reason": null,
                          *               "install_command": null
@@ -1791,6 +1828,43 @@ export interface paths {
                          *             "max_inputs": 64,
                          *             "dimensions": null,
                          *             "min_dimensions": null
+                         *           },
+                         *           "context_window": 8192,
+                         *           "max_output_tokens": null,
+                         *           "typical_latency_ms": {
+                         *             "p50": 3.2,
+                         *             "p90": 5.9,
+                         *             "requests": 12840,
+                         *             "days": 7
+                         *           },
+                         *           "sample": {
+                         *             "method": "POST",
+                         *             "path": "/v1/text/sentiment",
+                         *             "request": {
+                         *               "model": "sentiment@v1",
+                         *               "input": [
+                         *                 "I love how fast this is."
+                         *               ]
+                         *             },
+                         *             "response": {
+                         *               "id": "req_01M97D1FGJZ4P1NNSPAFZTHVAW",
+                         *               "object": "list",
+                         *               "model": "sentiment@v1",
+                         *               "data": [
+                         *                 {
+                         *                   "object": "sentiment",
+                         *                   "index": 0,
+                         *                   "label": "positive",
+                         *                   "score": 0.37,
+                         *                   "tokens": 7
+                         *                 }
+                         *               ],
+                         *               "usage": {
+                         *                 "input_tokens": 7,
+                         *                 "total_tokens": 7,
+                         *                 "cost_usd": "0.000000700"
+                         *               }
+                         *             }
                          *           },
                          *           "available": true,
                          *           "unavailable_reason": null,
@@ -5121,6 +5195,43 @@ export interface paths {
                          *                 "dimensions": null,
                          *                 "min_dimensions": null
                          *               },
+                         *               "context_window": 8192,
+                         *               "max_output_tokens": null,
+                         *               "typical_latency_ms": {
+                         *                 "p50": 3.2,
+                         *                 "p90": 5.9,
+                         *                 "requests": 12840,
+                         *                 "days": 7
+                         *               },
+                         *               "sample": {
+                         *                 "method": "POST",
+                         *                 "path": "/v1/text/sentiment",
+                         *                 "request": {
+                         *                   "model": "sentiment@v1",
+                         *                   "input": [
+                         *                     "I love how fast this is."
+                         *                   ]
+                         *                 },
+                         *                 "response": {
+                         *                   "id": "req_01M97D1FGJZ4P1NNSPAFZTHVAW",
+                         *                   "object": "list",
+                         *                   "model": "sentiment@v1",
+                         *                   "data": [
+                         *                     {
+                         *                       "object": "sentiment",
+                         *                       "index": 0,
+                         *                       "label": "positive",
+                         *                       "score": 0.37,
+                         *                       "tokens": 7
+                         *                     }
+                         *                   ],
+                         *                   "usage": {
+                         *                     "input_tokens": 7,
+                         *                     "total_tokens": 7,
+                         *                     "cost_usd": "0.000000700"
+                         *                   }
+                         *                 }
+                         *               },
                          *               "available": true,
                          *               "unavailable_reason": null,
                          *               "install_command": null
@@ -5155,6 +5266,43 @@ export interface paths {
                          *             "max_inputs": 64,
                          *             "dimensions": null,
                          *             "min_dimensions": null
+                         *           },
+                         *           "context_window": 8192,
+                         *           "max_output_tokens": null,
+                         *           "typical_latency_ms": {
+                         *             "p50": 3.2,
+                         *             "p90": 5.9,
+                         *             "requests": 12840,
+                         *             "days": 7
+                         *           },
+                         *           "sample": {
+                         *             "method": "POST",
+                         *             "path": "/v1/text/sentiment",
+                         *             "request": {
+                         *               "model": "sentiment@v1",
+                         *               "input": [
+                         *                 "I love how fast this is."
+                         *               ]
+                         *             },
+                         *             "response": {
+                         *               "id": "req_01M97D1FGJZ4P1NNSPAFZTHVAW",
+                         *               "object": "list",
+                         *               "model": "sentiment@v1",
+                         *               "data": [
+                         *                 {
+                         *                   "object": "sentiment",
+                         *                   "index": 0,
+                         *                   "label": "positive",
+                         *                   "score": 0.37,
+                         *                   "tokens": 7
+                         *                 }
+                         *               ],
+                         *               "usage": {
+                         *                 "input_tokens": 7,
+                         *                 "total_tokens": 7,
+                         *                 "cost_usd": "0.000000700"
+                         *               }
+                         *             }
                          *           },
                          *           "available": true,
                          *           "unavailable_reason": null,
@@ -8188,6 +8336,162 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/public/pricing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Plans and model prices, for anyone (no key, no login)
+         * @description What the console's public pricing page shows: each plan's included units and limits, and each model's versions with their cards (prices, context window, max output, typical latency and a sample request). Preview versions are listed with status `preview`; retired ones are left out. Cacheable for a minute.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The plans and the model catalog */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "object": "pricing",
+                         *       "currency": "usd",
+                         *       "plans": [
+                         *         {
+                         *           "id": "free",
+                         *           "object": "plan",
+                         *           "name": "Free",
+                         *           "overage": "hard_stop",
+                         *           "included": {
+                         *             "input_tokens": 1000000,
+                         *             "output_tokens": 200000,
+                         *             "images": 500
+                         *           },
+                         *           "requests_per_minute": 60,
+                         *           "tokens_per_minute": 40000,
+                         *           "max_concurrent": 4,
+                         *           "spend_cap_usd": null
+                         *         }
+                         *       ],
+                         *       "models": [
+                         *         {
+                         *           "id": "sentiment",
+                         *           "task": "text-sentiment",
+                         *           "description": "English sentiment (positive, negative, neutral) with negation handling; wink-nlp.",
+                         *           "billing_units": [
+                         *             "input_tokens"
+                         *           ],
+                         *           "default_version": "v1",
+                         *           "versions": [
+                         *             {
+                         *               "id": "sentiment@v1",
+                         *               "object": "model",
+                         *               "created": 1767225600,
+                         *               "owned_by": "tollgate",
+                         *               "model": "sentiment",
+                         *               "version": "v1",
+                         *               "status": "active",
+                         *               "description": "wink-nlp English lite model",
+                         *               "released_at": "2026-01-01T00:00:00.000Z",
+                         *               "deprecated_at": null,
+                         *               "sunset_at": null,
+                         *               "replacement": null,
+                         *               "prices": [
+                         *                 {
+                         *                   "unit": "input_tokens",
+                         *                   "usd": "0.100000000",
+                         *                   "per": 1000000
+                         *                 }
+                         *               ],
+                         *               "limits": {
+                         *                 "max_input_tokens": 8192,
+                         *                 "max_image_bytes": null,
+                         *                 "max_image_pixels": null,
+                         *                 "timeout_ms": 10000,
+                         *                 "max_inputs": 64,
+                         *                 "dimensions": null,
+                         *                 "min_dimensions": null
+                         *               },
+                         *               "context_window": 8192,
+                         *               "max_output_tokens": null,
+                         *               "typical_latency_ms": {
+                         *                 "p50": 3.2,
+                         *                 "p90": 5.9,
+                         *                 "requests": 12840,
+                         *                 "days": 7
+                         *               },
+                         *               "sample": {
+                         *                 "method": "POST",
+                         *                 "path": "/v1/text/sentiment",
+                         *                 "request": {
+                         *                   "model": "sentiment@v1",
+                         *                   "input": [
+                         *                     "I love how fast this is."
+                         *                   ]
+                         *                 },
+                         *                 "response": {
+                         *                   "id": "req_01M97D1FGJZ4P1NNSPAFZTHVAW",
+                         *                   "object": "list",
+                         *                   "model": "sentiment@v1",
+                         *                   "data": [
+                         *                     {
+                         *                       "object": "sentiment",
+                         *                       "index": 0,
+                         *                       "label": "positive",
+                         *                       "score": 0.37,
+                         *                       "tokens": 7
+                         *                     }
+                         *                   ],
+                         *                   "usage": {
+                         *                     "input_tokens": 7,
+                         *                     "total_tokens": 7,
+                         *                     "cost_usd": "0.000000700"
+                         *                   }
+                         *                 }
+                         *               },
+                         *               "available": true,
+                         *               "unavailable_reason": null,
+                         *               "install_command": null
+                         *             }
+                         *           ]
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": components["schemas"]["Pricing"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/account/billing": {
         parameters: {
             query?: never;
@@ -8586,7 +8890,7 @@ export interface components {
                  * @description What went wrong, for programs: each response lists the codes it can carry.
                  * @enum {string}
                  */
-                code: "invalid_json" | "invalid_request" | "model_not_found" | "invalid_signature" | "model_version_retired" | "invalid_image" | "invalid_image_url" | "missing_api_key" | "invalid_api_key" | "missing_credentials" | "invalid_credentials" | "invalid_token" | "token_expired" | "tenant_inactive" | "forbidden" | "email_not_verified" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_in_progress" | "billing_not_connected" | "email_token_expired" | "idempotency_key_reused" | "request_too_large" | "image_too_large" | "unsupported_media_type" | "rate_limited" | "rate_limit_requests" | "rate_limit_tokens" | "concurrency_limit" | "quota_exceeded" | "spend_cap_reached" | "internal_error" | "model_error" | "model_unavailable" | "store_unavailable" | "model_busy" | "model_loading" | "model_not_installed" | "email_unavailable" | "billing_unavailable" | "model_timeout";
+                code: "invalid_json" | "invalid_request" | "model_not_found" | "invalid_signature" | "model_version_retired" | "invalid_image" | "invalid_image_url" | "missing_api_key" | "invalid_api_key" | "missing_credentials" | "invalid_credentials" | "invalid_token" | "token_expired" | "tenant_inactive" | "forbidden" | "email_not_verified" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_in_progress" | "billing_not_connected" | "email_token_expired" | "idempotency_key_reused" | "request_too_large" | "image_too_large" | "unsupported_media_type" | "rate_limited" | "rate_limit_requests" | "rate_limit_tokens" | "concurrency_limit" | "quota_exceeded" | "spend_cap_reached" | "internal_error" | "model_error" | "model_unavailable" | "store_unavailable" | "model_busy" | "model_loading" | "model_cold" | "model_not_installed" | "email_unavailable" | "billing_unavailable" | "model_timeout";
                 /** @description The request field (or header) at fault, e.g. `messages[0].content`. */
                 param: string | null;
                 /** @description The `x-request-id` of the answer. */
@@ -8930,6 +9234,31 @@ export interface components {
                 dimensions: number | null;
                 /** @description Embeddings: the shortest `dimensions` a request may ask for; null when only `dimensions` itself is accepted. */
                 min_dimensions: number | null;
+            };
+            /** @description Chat: the most tokens a prompt and its answer may hold together. Other text models: the most tokens one input may hold. Null for images. */
+            context_window: number | null;
+            /** @description Chat: the largest `max_tokens` a request may ask for, and the default. */
+            max_output_tokens: number | null;
+            /** @description Latency of the version's answered requests, as the platform measured it at the gateway (model health). Null until it has answered any. */
+            typical_latency_ms: {
+                p50: number | null;
+                p90: number | null;
+                /** @description Answered requests the percentiles are read from. */
+                requests: number;
+                /** @description Over the last this many UTC days, today included. */
+                days: number;
+            } | null;
+            /** @description The request that calls this version, and an answer in its format, with the usage and cost this version's prices give it (the text is illustrative). */
+            sample: {
+                /** @enum {string} */
+                method: "POST";
+                path: string;
+                request: {
+                    [key: string]: unknown;
+                };
+                response: {
+                    [key: string]: unknown;
+                };
             };
             /** @description false when what runs the version is not installed (weights not downloaded, endpoint not deployed): a call answers 503 `model_not_installed` at once, without retrying. */
             available: boolean;
@@ -9768,6 +10097,23 @@ export interface components {
                 output_tokens?: number;
                 images?: number;
             };
+        };
+        Pricing: {
+            /** @enum {string} */
+            object: "pricing";
+            /** @enum {string} */
+            currency: "usd";
+            plans: components["schemas"]["Plan"][];
+            models: components["schemas"]["PublicModel"][];
+        };
+        PublicModel: {
+            /** @example sentiment */
+            id: string;
+            task: string;
+            description: string;
+            billing_units: string[];
+            default_version: string;
+            versions: components["schemas"]["ModelVersion"][];
         };
         Billing: {
             /** @enum {string} */

@@ -65,3 +65,9 @@ export type PlatformUsage = Schemas['PlatformUsage'];
 /** GET /admin/models/health: per model version, answers by outcome and latency of served requests. */
 export type ModelHealth = Schemas['ModelHealth'];
 export type ModelVersionHealth = ModelHealth['data'][number];
+
+/** GET /public/pricing: the plans and the catalog's cards, for anyone. */
+export type Pricing = Schemas['Pricing'];
+export type PublicModel = Schemas['PublicModel'];
+/** A version card's sample: the request that calls it and an answer in its format. */
+export type VersionSample = Schemas['ModelVersion']['sample'];

@@ -1,8 +1,9 @@
+import { contextText, latencyText, priceText, VersionSampleView } from '../../components/model-facts';
 import { Table } from '../../components/table';
 import { announce, Badge, ErrorNotice, Loading, PageHeader, Unavailable } from '../../components/ui';
 import { api, get } from '../../lib/api';
 import { type CatalogView, loadCatalog } from '../../lib/catalog';
-import { fmtDate, fmtUsd, unitLabel } from '../../lib/format';
+import { fmtDate } from '../../lib/format';
 import { useSubmit } from '../../lib/forms';
 import { playgroundKey } from '../../lib/key-vault';
 import { useStore } from '../../lib/store';
@@ -10,14 +11,6 @@ import type { CatalogModel, List, ModelPin } from '../../lib/types';
 import { useDraft } from '../../lib/use-draft';
 import { type Resource, useResource } from '../../lib/use-resource';
 import { KeyPanel } from './key-panel';
-
-/** "$0.10 per 1M input tokens", "$0.0005 per image". */
-function priceText(p: { unit: string; usd: string; per: number }): string {
-  const unit = unitLabel[p.unit] ?? p.unit;
-  if (p.per === 1) return `${fmtUsd(p.usd)} per ${unit.replace(/s$/, '')}`;
-  const per = p.per === 1_000_000 ? '1M' : p.per.toLocaleString('en-US');
-  return `${fmtUsd(p.usd)} per ${per} ${unit}`;
-}
 
 function PinControl(props: {
   model: CatalogModel;
@@ -104,6 +97,8 @@ function ModelCard(props: {
           'Version',
           props.detailed && 'Status',
           props.detailed && 'Price',
+          props.detailed && 'Context',
+          props.detailed && 'Typical latency',
           props.detailed && 'Sunset',
         ]}
       >
@@ -135,6 +130,7 @@ function ModelCard(props: {
                   </span>
                 </>
               )}
+              {props.detailed && <VersionSampleView version={v} />}
             </th>
             {props.detailed && <td>{v.status && <Badge status={v.status} />}</td>}
             {props.detailed && (
@@ -144,6 +140,8 @@ function ModelCard(props: {
                 ))}
               </td>
             )}
+            {props.detailed && <td>{contextText(v)}</td>}
+            {props.detailed && <td>{latencyText(v)}</td>}
             {props.detailed && <td>{v.sunset_at ? fmtDate(v.sunset_at) : '—'}</td>}
           </tr>
         ))}

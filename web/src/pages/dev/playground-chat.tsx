@@ -1,5 +1,6 @@
 import { useRef, useState } from 'preact/hooks';
 import { Field } from '../../components/ui';
+import { ViewCode } from '../../components/view-code';
 import { ApiFailure, call } from '../../lib/api';
 import { type CatalogView, choicesFor } from '../../lib/catalog';
 import { value } from '../../lib/forms';
@@ -26,6 +27,15 @@ export function ChatPanel(props: { apiKey: string; catalog: CatalogView | null }
   const abort = useRef<AbortController | null>(null);
   const busy = partial !== null;
 
+  /** What Send posts with these messages: the same body for the call and for "View code". */
+  const bodyFor = (messages: Message[]) => ({
+    model,
+    messages: [...(system.trim() ? [{ role: 'system', content: system.trim() }] : []), ...messages],
+    max_tokens: Number(maxTokens) || undefined,
+    temperature: Number(temperature),
+    ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
+  });
+
   const send = async () => {
     const text = input.trim();
     if (!text || busy) return;
@@ -38,13 +48,7 @@ export function ChatPanel(props: { apiKey: string; catalog: CatalogView | null }
     setStatus('Waiting for the model…');
     const ctl = new AbortController();
     abort.current = ctl;
-    const body = {
-      model,
-      messages: [...(system.trim() ? [{ role: 'system', content: system.trim() }] : []), ...messages],
-      max_tokens: Number(maxTokens) || undefined,
-      temperature: Number(temperature),
-      ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
-    };
+    const body = bodyFor(messages);
     let answer = '';
     try {
       const res = await call('POST', '/v1/chat/completions', {
@@ -215,6 +219,16 @@ export function ChatPanel(props: { apiKey: string; catalog: CatalogView | null }
               Send
             </button>
           )}
+          <ViewCode
+            id="chat"
+            request={{
+              path: '/v1/chat/completions',
+              body: JSON.parse(
+                JSON.stringify(bodyFor([...history, { role: 'user', content: input.trim() || 'Hello!' }])),
+              ),
+            }}
+            note={input.trim() ? undefined : 'The message is an example until you type one.'}
+          />
           {history.length > 0 && !busy && (
             <button
               type="button"

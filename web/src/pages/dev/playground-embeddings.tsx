@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { Field } from '../../components/ui';
+import { ViewCode } from '../../components/view-code';
 import { ApiFailure, call } from '../../lib/api';
 import { type CatalogView, choicesFor } from '../../lib/catalog';
 import { value } from '../../lib/forms';
@@ -71,9 +72,12 @@ export function EmbeddingsPanel(props: { apiKey: string; catalog: CatalogView | 
       <Field label="Texts, one per line" id="embeddings-input">
         {(a) => <textarea {...a} rows={4} value={text} onInput={(e) => setText(value(e))} />}
       </Field>
-      <button type="submit" class="btn btn-primary" disabled={busy || lines.length === 0}>
-        {busy ? 'Embedding…' : 'Embed'}
-      </button>
+      <div class="form-actions">
+        <button type="submit" class="btn btn-primary" disabled={busy || lines.length === 0}>
+          {busy ? 'Embedding…' : 'Embed'}
+        </button>
+        <ViewCode id="embeddings" request={{ path: '/v1/embeddings', body: { model, input: lines } }} />
+      </div>
       <div aria-live="polite">
         {error && <CallError error={error} />}
         {answer && (

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { Field } from '../../components/ui';
+import { ViewCode } from '../../components/view-code';
 import { ApiFailure, call } from '../../lib/api';
 import { useCapabilities } from '../../lib/capabilities';
 import { type CatalogView, choicesFor } from '../../lib/catalog';
@@ -18,6 +19,9 @@ interface Ocr {
   text: string;
   lines: { text: string; confidence: number }[];
 }
+
+/** What "View code" shows in place of the upload (its base64 would fill the page). */
+const IMAGE_PLACEHOLDER = 'data:image/png;base64,<your image as base64>';
 
 const readAsDataUrl = (file: File) =>
   new Promise<string>((resolve, reject) => {
@@ -114,9 +118,16 @@ export function ImagePanel(props: { apiKey: string; catalog: CatalogView | null;
               />
             )}
           </Field>
-          <button type="submit" class="btn btn-primary" disabled={!file || busy}>
-            {busy ? 'Sending…' : task.verb}
-          </button>
+          <div class="form-actions">
+            <button type="submit" class="btn btn-primary" disabled={!file || busy}>
+              {busy ? 'Sending…' : task.verb}
+            </button>
+            <ViewCode
+              id={props.task}
+              request={{ path: task.path, body: { model, image: IMAGE_PLACEHOLDER } }}
+              note="The image goes as a data URL, base64, or an https URL; the code shows a placeholder for yours."
+            />
+          </div>
         </div>
         <div class="image-preview">
           {preview ? (

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { Field } from '../../components/ui';
+import { ViewCode } from '../../components/view-code';
 import { ApiFailure, call } from '../../lib/api';
 import { type CatalogView, choicesFor } from '../../lib/catalog';
 import { capitalize, fmtScore } from '../../lib/format';
@@ -63,9 +64,12 @@ export function SentimentPanel(props: { apiKey: string; catalog: CatalogView | n
       <Field label="Sentences, one per line" id="sentiment-input">
         {(a) => <textarea {...a} rows={4} value={text} onInput={(e) => setText(value(e))} />}
       </Field>
-      <button type="submit" class="btn btn-primary" disabled={busy || lines.length === 0}>
-        {busy ? 'Analysing…' : 'Analyse'}
-      </button>
+      <div class="form-actions">
+        <button type="submit" class="btn btn-primary" disabled={busy || lines.length === 0}>
+          {busy ? 'Analysing…' : 'Analyse'}
+        </button>
+        <ViewCode id="sentiment" request={{ path: '/v1/text/sentiment', body: { model, input: lines } }} />
+      </div>
       <div aria-live="polite">
         {error && <CallError error={error} />}
         {answer && (

@@ -26,7 +26,11 @@ export function registerAccountModels(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const deps = c.get('deps');
     const { tenantId } = userSession(c);
-    const [catalog, pins] = await Promise.all([deps.resolver.catalog(), deps.pins.forTenant(tenantId)]);
-    return c.json({ object: 'list' as const, data: tenantModelList(catalog, tenantId, pins) }, 200);
+    const [catalog, pins, latency] = await Promise.all([
+      deps.resolver.catalog(),
+      deps.pins.forTenant(tenantId),
+      deps.typicalLatency.byVersion(),
+    ]);
+    return c.json({ object: 'list' as const, data: tenantModelList(catalog, tenantId, pins, latency) }, 200);
   });
 }

@@ -55,7 +55,11 @@ export function registerModelsGet(app: OpenAPIHono<DataEnv>): void {
       });
     }
     if (ref.requested === undefined) {
-      return c.json(presentModel(entry, tenantId, await deps.pins.forTenant(tenantId)), 200);
+      const [pins, latency] = await Promise.all([
+        deps.pins.forTenant(tenantId),
+        deps.typicalLatency.byVersion(),
+      ]);
+      return c.json(presentModel(entry, tenantId, pins, latency), 200);
     }
     const version = entry.versions.get(entry.model.aliases[ref.requested] ?? ref.requested);
     if (!version) {
@@ -63,6 +67,7 @@ export function registerModelsGet(app: OpenAPIHono<DataEnv>): void {
         param: 'id',
       });
     }
-    return c.json(presentVersion(version), 200);
+    const latency = await deps.typicalLatency.byVersion();
+    return c.json(presentVersion(version, { task: entry.model.task, latency }), 200);
   });
 }

@@ -1,7 +1,9 @@
 import { z } from '@hono/zod-openapi';
 import { pickByWeight, trafficPoint, trafficSlots } from '#shared/catalog/traffic';
-import type { BillingUnit, CatalogEntry, ModelVersion } from '#shared/catalog/types';
+import type { BillingUnit, CatalogEntry, ModelTask, ModelVersion } from '#shared/catalog/types';
 import { formatUsd } from '#shared/metering/pricing';
+import type { TypicalLatency } from '#shared/observability/typical-latency';
+import { sampleFor } from './samples';
 
 /** Prices are quoted per million tokens and per image; nano-USD per unit times `per` is exact. */
 const PER: Record<BillingUnit, number> = { input_tokens: 1_000_000, output_tokens: 1_000_000, images: 1 };
@@ -49,6 +51,41 @@ export const VersionSchema = z
           'Embeddings: the shortest `dimensions` a request may ask for; null when only `dimensions` itself is accepted.',
       }),
     }),
+    context_window: z.number().int().nullable().openapi({
+      description:
+        'Chat: the most tokens a prompt and its answer may hold together. Other text models: the most tokens one input may hold. Null for images.',
+    }),
+    max_output_tokens: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: 'Chat: the largest `max_tokens` a request may ask for, and the default.' }),
+    typical_latency_ms: z
+      .object({
+        p50: z.number().nullable(),
+        p90: z.number().nullable(),
+        requests: z
+          .number()
+          .int()
+          .openapi({ description: 'Answered requests the percentiles are read from.' }),
+        days: z.number().int().openapi({ description: 'Over the last this many UTC days, today included.' }),
+      })
+      .nullable()
+      .openapi({
+        description:
+          "Latency of the version's answered requests, as the platform measured it at the gateway (model health). Null until it has answered any.",
+      }),
+    sample: z
+      .object({
+        method: z.literal('POST'),
+        path: z.string(),
+        request: z.record(z.string(), z.unknown()),
+        response: z.record(z.string(), z.unknown()),
+      })
+      .openapi({
+        description:
+          "The request that calls this version, and an answer in its format, with the usage and cost this version's prices give it (the text is illustrative).",
+      }),
     available: z.boolean().openapi({
       description:
         'false when what runs the version is not installed (weights not downloaded, endpoint not deployed): a call answers 503 `model_not_installed` at once, without retrying.',
@@ -104,6 +141,21 @@ const sentimentV1 = {
     dimensions: null,
     min_dimensions: null,
   },
+  context_window: 8192,
+  max_output_tokens: null,
+  typical_latency_ms: { p50: 3.2, p90: 5.9, requests: 12_840, days: 7 },
+  sample: sampleFor('text-sentiment', {
+    model: 'sentiment',
+    version: 'v1',
+    status: 'active',
+    releasedAt: '2026-01-01T00:00:00.000Z',
+    sunsetAt: null,
+    prices: { input_tokens: 100 },
+    priceBook: 'pb-2026-01',
+    endpointName: 'tollgate-sentiment',
+    variant: 'v1',
+    limits: { maxInputTokens: 8192, maxInputs: 64, timeoutMs: 10_000 },
+  }),
   available: true,
   unavailable_reason: null,
   install_command: null,
@@ -129,9 +181,24 @@ export const modelExamples = {
 
 const unix = (iso: string | undefined) => Math.floor(Date.parse(iso ?? '1970-01-01T00:00:00Z') / 1000);
 
-export function presentVersion(v: ModelVersion) {
+/** Chat's window holds the prompt and the answer; other text models' inputs are bounded one by one. */
+function contextWindow(task: ModelTask, v: ModelVersion): number | null {
+  const { maxInputTokens, maxOutputTokens } = v.limits;
+  if (maxInputTokens === undefined) return null;
+  return task === 'chat' ? maxInputTokens + (maxOutputTokens ?? 0) : maxInputTokens;
+}
+
+/** What a version's card shows beside the catalog entry: its model's task, and its measured latency. */
+export interface CardContext {
+  task: ModelTask;
+  latency?: ReadonlyMap<string, TypicalLatency>;
+}
+
+export function presentVersion(v: ModelVersion, card: CardContext) {
+  const id = `${v.model}@${v.version}`;
+  const latency = card.latency?.get(id);
   return {
-    id: `${v.model}@${v.version}`,
+    id,
     object: 'model' as const,
     created: unix(v.releasedAt),
     owned_by: 'tollgate',
@@ -157,6 +224,12 @@ export function presentVersion(v: ModelVersion) {
       dimensions: v.limits.dimensions ?? null,
       min_dimensions: v.limits.minDimensions ?? null,
     },
+    context_window: contextWindow(card.task, v),
+    max_output_tokens: v.limits.maxOutputTokens ?? null,
+    typical_latency_ms: latency
+      ? { p50: latency.p50, p90: latency.p90, requests: latency.requests, days: latency.days }
+      : null,
+    sample: sampleFor(card.task, v),
     available: !v.availability,
     unavailable_reason: v.availability?.reason ?? null,
     install_command: v.availability?.install ?? null,
@@ -164,7 +237,12 @@ export function presentVersion(v: ModelVersion) {
 }
 
 /** A model as a tenant sees it: usable (non-retired) versions, its pin, and where its traffic goes. */
-export function presentModel(entry: CatalogEntry, tenantId: string, pins: Record<string, string>) {
+export function presentModel(
+  entry: CatalogEntry,
+  tenantId: string,
+  pins: Record<string, string>,
+  latency?: ReadonlyMap<string, TypicalLatency>,
+) {
   const { model } = entry;
   const versions = [...entry.versions.values()]
     .filter((v) => v.status !== 'retired')
@@ -187,6 +265,6 @@ export function presentModel(entry: CatalogEntry, tenantId: string, pins: Record
     pinned_version: pinned ?? null,
     serving_version:
       servingVersion && servingVersion.status !== 'retired' ? `${model.name}@${serving}` : null,
-    versions: versions.map(presentVersion),
+    versions: versions.map((v) => presentVersion(v, { task: model.task, latency })),
   };
 }
