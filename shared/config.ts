@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseWireVersions } from './catalog/chat-wire';
 
 /** An unset variable and an empty one mean the same: not given. */
 const optionalUrl = z.preprocess((v) => (v === '' ? undefined : v), z.url().optional());
@@ -27,6 +28,23 @@ export const configSchema = z.object({
   SAGEMAKER_ENDPOINT: optionalUrl,
   /** Upper bound of one model call, after which the gateway answers 504. */
   MODEL_TIMEOUT_MS: z.coerce.number().int().min(100).max(900_000).default(30_000),
+  /**
+   * Chat versions (`model@version`, comma-separated) whose containers speak TGI's Messages API
+   * although `modelDeployments` says otherwise (shared/catalog/chat-wire.ts). The local runtime
+   * reads the same variable, so both ends agree; tests run the offline model over the TGI wire
+   * with it. Unset everywhere else: in AWS the deployment table alone decides.
+   */
+  LLM_WIRE_VERSIONS: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      try {
+        return parseWireVersions(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
   /**
    * How long a quota reservation outlives the model timeout before the sweeper may release it (a
    * process that died mid-request leaves one behind). A request still running past it is billed in full.

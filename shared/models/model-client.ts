@@ -5,6 +5,7 @@ export type FailureReason =
   | 'busy'
   | 'loading'
   | 'not_installed'
+  | 'cold'
   | 'rejected'
   | 'model_error';
 
@@ -32,7 +33,9 @@ export type ModelCallResult =
       /**
        * `timeout`: no answer in time. `unavailable`: not reachable. `busy`: at capacity, try again.
        * `loading`: the version is (re)loading its model, try again shortly. `not_installed`: the
-       * endpoint or variant does not exist, or its weights are not installed: retrying cannot help. `model_error`: it
+       * endpoint or variant does not exist, or its weights are not installed: retrying cannot help.
+       * `cold`: the version has no copy running (scaled to zero); the call started one, retry
+       * once it is up. `model_error`: it
        * answered with an error or garbage. `rejected`: the model refused the request as invalid (its
        * own 400: a prompt longer than its context, an image that does not decode); `detail` is the
        * model's message.
@@ -71,11 +74,15 @@ export type ModelStreamResult =
       latencyMs: number;
     };
 
-/** Why a stream that had started ended early. */
+/**
+ * Why a stream that had started ended early. `rejected`: the model refused the request as invalid
+ * inside a stream that had already opened (TGI reports a prompt that is too long as an error event
+ * in a 200 stream, before any token): the caller's 400, as `rejected` of an unstreamed call.
+ */
 export class ModelStreamFailure extends Error {
   override name = 'ModelStreamFailure';
   constructor(
-    readonly reason: 'timeout' | 'model_error' | 'aborted',
+    readonly reason: 'timeout' | 'model_error' | 'aborted' | 'rejected',
     message: string,
     options?: { cause?: unknown },
   ) {

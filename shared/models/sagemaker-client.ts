@@ -7,6 +7,7 @@ import {
   SageMakerRuntimeClient,
   type SageMakerRuntimeClientConfig,
 } from '@aws-sdk/client-sagemaker-runtime';
+import { inferenceComponentName } from '../catalog/deployment';
 import {
   type ModelCallResult,
   type ModelClient,
@@ -24,7 +25,14 @@ export interface SageMakerOptions {
 
 const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET']);
 const utf8 = new TextDecoder();
-const NOT_INSTALLED = /^(Endpoint|Target variant) \S+ .*(not found|is not installed)/;
+const NOT_INSTALLED = /^(Endpoint|Target variant|Inference component) \S+ .*(not found|is not installed)/;
+/**
+ * SageMaker's answer for an inference component with no copy (a preview version scaled to zero, or
+ * woken and still starting): `ValidationError: Inference Component has no capacity to process this
+ * request. ApplicationAutoScaling may be in-progress (if configured) or try to increase the capacity
+ * by invoking UpdateInferenceComponentRuntimeConfig API.`
+ */
+const NO_CAPACITY = /^Inference Component has no capacity to process this request/i;
 
 type Failure = Extract<ModelCallResult, { ok: false }>;
 
@@ -50,16 +58,48 @@ function classify(err: unknown, timedOut: boolean, timeoutMs: number, latencyMs:
     // Not an answer from the service at all: the connection failed.
     return { ok: false, reason: 'unavailable', detail: e.code ?? e.name, latencyMs };
   }
+  // Cold: the version's component has no copy. The refused call itself wakes it (its
+  // NoCapacityInvocationFailures alarm adds a copy), so the caller is told when to come back.
+  if (e.name === 'ValidationError' && NO_CAPACITY.test(e.message)) {
+    return { ok: false, reason: 'cold', detail: e.message, latencyMs };
+  }
   // SageMaker's answer for an endpoint or variant that is not deployed (`Endpoint x of account y
   // not found.`, `Target variant v not found for endpoint x`), and the local runtime's for a
   // variant whose weights are not installed: no retry can change it.
   if (e.name === 'ValidationError' && NOT_INSTALLED.test(e.message)) {
     return { ok: false, reason: 'not_installed', detail: e.message, latencyMs };
   }
-  if (e.name === 'ModelError' && e.OriginalStatusCode === 400) {
-    return { ok: false, reason: 'rejected', detail: e.OriginalMessage ?? e.message, latencyMs };
+  // The container's own 4xx, which SageMaker wraps as a 424 ModelError naming it
+  // (OriginalStatusCode, OriginalMessage: the container's body). 400 is the model server's refusal
+  // of an input; 422 is TGI's (`{"error": "Input validation error: ...", "error_type":
+  // "validation"}`, router/src/server.rs `impl From<InferError> for (StatusCode, Json<ErrorResponse>)`),
+  // and its 429 is TGI's "Model is overloaded" (error_type `overloaded`): at capacity, as a 503.
+  if (e.name === 'ModelError' && (e.OriginalStatusCode === 400 || e.OriginalStatusCode === 422)) {
+    return {
+      ok: false,
+      reason: 'rejected',
+      detail: containerMessage(e.OriginalMessage ?? e.message),
+      latencyMs,
+    };
+  }
+  if (e.name === 'ModelError' && e.OriginalStatusCode === 429) {
+    return { ok: false, reason: 'busy', detail: containerMessage(e.OriginalMessage ?? e.message), latencyMs };
   }
   return { ok: false, reason: 'model_error', detail: `${e.name}: ${e.message}`, latencyMs };
+}
+
+/**
+ * The message of a container's error body: TGI answers `{"error": "<message>", "error_type": ...}`
+ * (its `ErrorResponse`); anything else (the model server's plain message) is kept as it is.
+ */
+function containerMessage(body: string): string {
+  if (!body.startsWith('{')) return body;
+  try {
+    const parsed = JSON.parse(body) as { error?: unknown };
+    return typeof parsed.error === 'string' ? parsed.error : body;
+  } catch {
+    return body;
+  }
 }
 
 /** `tenant=<id>` for the model server's fair queue; nothing when the call names no tenant. */
@@ -71,8 +111,10 @@ function customAttributes(call: ModelInvocation): { CustomAttributes?: string } 
 const MAX_UNARY_CLIENTS = 16;
 
 /**
- * Calls model versions through the unmodified AWS SDK client: `TargetVariant` selects the
- * version's production variant. The SDK's own retries are off (`maxAttempts: 1`): a model call is
+ * Calls model versions through the unmodified AWS SDK client: `InferenceComponentName` selects
+ * the version's inference component on its endpoint, named from the catalog's endpoint and
+ * variant (`inferenceComponentName`, shared/catalog/deployment.ts) exactly as the Models stack
+ * names it. The SDK's own retries are off (`maxAttempts: 1`): a model call is
  * expensive and the gateway owns the timeout, so a retry would only stretch it.
  *
  * `InvokeEndpoint`, on every inference request, goes through a client per timeout value with
@@ -126,7 +168,7 @@ export class SageMakerModelClient implements ModelClient {
     const started = performance.now();
     const command = new InvokeEndpointCommand({
       EndpointName: call.endpointName,
-      TargetVariant: call.variant,
+      InferenceComponentName: inferenceComponentName(call),
       ContentType: 'application/json',
       Accept: 'application/json',
       InferenceId: call.requestId,
@@ -221,7 +263,7 @@ export class SageMakerModelClient implements ModelClient {
       out = await this.client.send(
         new InvokeEndpointWithResponseStreamCommand({
           EndpointName: call.endpointName,
-          TargetVariant: call.variant,
+          InferenceComponentName: inferenceComponentName(call),
           ContentType: 'application/json',
           Accept: 'application/jsonlines',
           InferenceId: call.requestId,

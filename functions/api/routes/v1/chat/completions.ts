@@ -1,6 +1,12 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { invokeModel, modelAnswerInvalid, resolveTarget, type Target } from '#api/gateway/inference';
+import {
+  chatAdapterOf,
+  invokeModel,
+  modelAnswerInvalid,
+  resolveTarget,
+  type Target,
+} from '#api/gateway/inference';
 import { settle, type WorstCase, withReservation } from '#api/gateway/limits';
 import { logPrompt } from '#api/gateway/prompt-log';
 import type { DataEnv } from '#api/http/env';
@@ -119,10 +125,13 @@ function worstCase(body: ChatRequestBody, target: Target, maxTokens: number): Wo
 async function complete(c: Context<DataEnv>, body: ChatRequestBody, target: Target, maxTokens: number) {
   return withReservation(c, target, worstCase(body, target, maxTokens), async (reservation) => {
     const started = performance.now();
+    const adapter = chatAdapterOf(c, target);
     const modelRequest = toModelRequest(body, maxTokens, target.version.limits.maxInputTokens);
-    const raw = await invokeModel(c, target, modelRequest, { rejectedParam: 'messages' });
+    const raw = await invokeModel(c, target, adapter.request(modelRequest, false), {
+      rejectedParam: 'messages',
+    });
     const latencyMs = performance.now() - started;
-    const answer = ModelAnswer.safeParse(raw);
+    const answer = ModelAnswer.safeParse(adapter.answer(raw));
     if (!answer.success) throw modelAnswerInvalid(target, 'unexpected shape');
     const { input_tokens, output_tokens } = answer.data.usage;
     const cost = await settle(c, target, reservation, { input_tokens, output_tokens }, latencyMs);

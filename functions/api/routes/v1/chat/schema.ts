@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { ModelRef } from '#api/http/schemas';
+import type { ChatModelRequest } from '#shared/models/chat-adapter';
 
 const TextPart = z.object({
   type: z.literal('text', { error: "only 'text' content parts are supported by chat models" }),
@@ -100,7 +101,11 @@ export const ModelStreamLine = z.union([
 ]);
 
 /** The model's own contract: roles it knows, content as text. */
-export function toModelRequest(body: ChatRequestBody, maxTokens: number, maxInputTokens?: number) {
+export function toModelRequest(
+  body: ChatRequestBody,
+  maxTokens: number,
+  maxInputTokens?: number,
+): ChatModelRequest {
   return {
     messages: body.messages.map((m) => ({
       role: m.role === 'developer' ? ('system' as const) : m.role,

@@ -1,12 +1,11 @@
 import type { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { modelCallFailed, modelTimeoutMs, type Target } from '#api/gateway/inference';
+import { chatAdapterOf, modelCallFailed, modelTimeoutMs, type Target } from '#api/gateway/inference';
 import { release, reserve, settleRecorded, usageEvent, type WorstCase } from '#api/gateway/limits';
 import type { DataEnv } from '#api/http/env';
 import { ApiError } from '#shared/errors';
 import { formatUsd } from '#shared/metering/pricing';
-import { jsonLines } from '#shared/models/json-lines';
 import { ModelStreamFailure } from '#shared/models/model-client';
 import { type ChunkBase, choiceChunk, SSE_DONE, sseError, sseEvent, usageChunk } from './chunks';
 import { type ChatRequestBody, ModelStreamLine, toModelRequest } from './schema';
@@ -55,12 +54,13 @@ export async function streamCompletion(
   const log = c.get('log');
   const stopModel = new AbortController();
   const timeoutMs = modelTimeoutMs(c, target);
+  const adapter = chatAdapterOf(c, target);
   const admission = await reserve(c, target, worst);
   const started = performance.now();
   const opened = await deps.models.invokeStream({
     endpointName: target.version.endpointName,
     variant: target.version.variant,
-    body: toModelRequest(body, maxTokens, target.version.limits.maxInputTokens),
+    body: adapter.request(toModelRequest(body, maxTokens, target.version.limits.maxInputTokens), true),
     timeoutMs,
     requestId: c.get('requestId'),
     signal: stopModel.signal,
@@ -69,7 +69,8 @@ export async function streamCompletion(
     await release(c, admission);
     throw modelCallFailed(c, target, opened, timeoutMs, 'messages');
   }
-  const lines = jsonLines(opened.stream)[Symbol.asyncIterator]();
+  // The container's stream as lines of the model server's contract (shared/models/chat-adapter.ts).
+  const lines = adapter.lines(opened.stream, worst.units.input_tokens ?? 0)[Symbol.asyncIterator]();
 
   // The first line carries the exact input (and the first output): the record opens on it.
   let first: Line | undefined;
@@ -80,7 +81,10 @@ export async function streamCompletion(
     stopModel.abort();
     await release(c, admission);
     const failure = asFailure(err);
-    const reason = failure.reason === 'timeout' ? 'timeout' : 'model_error';
+    // `rejected`: the model refused the request inside its stream, before any token (TGI's
+    // validation of a prompt that is too long): the caller's 400, as unstreamed.
+    const reason =
+      failure.reason === 'timeout' || failure.reason === 'rejected' ? failure.reason : 'model_error';
     throw modelCallFailed(c, target, { reason, detail: failure.message }, timeoutMs, 'messages');
   }
   const leaseId = deps.admission.recordLeaseId(admission);
