@@ -7,7 +7,6 @@ import {
   SageMakerRuntimeClient,
   type SageMakerRuntimeClientConfig,
 } from '@aws-sdk/client-sagemaker-runtime';
-import { inferenceComponentName } from '../catalog/deployment';
 import {
   type ModelCallResult,
   type ModelClient,
@@ -25,14 +24,7 @@ export interface SageMakerOptions {
 
 const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET']);
 const utf8 = new TextDecoder();
-const NOT_INSTALLED = /^(Endpoint|Target variant|Inference component) \S+ .*(not found|is not installed)/;
-/**
- * SageMaker's answer for an inference component with no copy (a preview version scaled to zero, or
- * woken and still starting): `ValidationError: Inference Component has no capacity to process this
- * request. ApplicationAutoScaling may be in-progress (if configured) or try to increase the capacity
- * by invoking UpdateInferenceComponentRuntimeConfig API.`
- */
-const NO_CAPACITY = /^Inference Component has no capacity to process this request/i;
+const NOT_INSTALLED = /^(Endpoint|Target variant) \S+ .*(not found|is not installed)/;
 
 type Failure = Extract<ModelCallResult, { ok: false }>;
 
@@ -57,11 +49,6 @@ function classify(err: unknown, timedOut: boolean, timeoutMs: number, latencyMs:
   if (e.$metadata === undefined) {
     // Not an answer from the service at all: the connection failed.
     return { ok: false, reason: 'unavailable', detail: e.code ?? e.name, latencyMs };
-  }
-  // Cold: the version's component has no copy. The refused call itself wakes it (its
-  // NoCapacityInvocationFailures alarm adds a copy), so the caller is told when to come back.
-  if (e.name === 'ValidationError' && NO_CAPACITY.test(e.message)) {
-    return { ok: false, reason: 'cold', detail: e.message, latencyMs };
   }
   // SageMaker's answer for an endpoint or variant that is not deployed (`Endpoint x of account y
   // not found.`, `Target variant v not found for endpoint x`), and the local runtime's for a
@@ -111,10 +98,8 @@ function customAttributes(call: ModelInvocation): { CustomAttributes?: string } 
 const MAX_UNARY_CLIENTS = 16;
 
 /**
- * Calls model versions through the unmodified AWS SDK client: `InferenceComponentName` selects
- * the version's inference component on its endpoint, named from the catalog's endpoint and
- * variant (`inferenceComponentName`, shared/catalog/deployment.ts) exactly as the Models stack
- * names it. The SDK's own retries are off (`maxAttempts: 1`): a model call is
+ * Calls model versions through the unmodified AWS SDK client: `TargetVariant` selects the
+ * version's production variant. The SDK's own retries are off (`maxAttempts: 1`): a model call is
  * expensive and the gateway owns the timeout, so a retry would only stretch it.
  *
  * `InvokeEndpoint`, on every inference request, goes through a client per timeout value with
@@ -168,7 +153,7 @@ export class SageMakerModelClient implements ModelClient {
     const started = performance.now();
     const command = new InvokeEndpointCommand({
       EndpointName: call.endpointName,
-      InferenceComponentName: inferenceComponentName(call),
+      TargetVariant: call.variant,
       ContentType: 'application/json',
       Accept: 'application/json',
       InferenceId: call.requestId,
@@ -263,7 +248,7 @@ export class SageMakerModelClient implements ModelClient {
       out = await this.client.send(
         new InvokeEndpointWithResponseStreamCommand({
           EndpointName: call.endpointName,
-          InferenceComponentName: inferenceComponentName(call),
+          TargetVariant: call.variant,
           ContentType: 'application/json',
           Accept: 'application/jsonlines',
           InferenceId: call.requestId,
