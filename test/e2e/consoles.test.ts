@@ -275,6 +275,16 @@ describe('the consoles in a real browser', () => {
       expect(line).toMatch(/^(Positive|Negative|Neutral) .+ \(-?[01]\.\d{2}\)$/);
     }
     await shot(page, '09b-playground-sentiment');
+    // View code: the same request as curl and Python, the key read from the environment.
+    await page.getByRole('button', { name: 'View code' }).click();
+    const code = page.locator('.code-panel .code-block');
+    const curl = await code.textContent();
+    expect(curl).toContain(`curl ${stack.url}/v1/text/sentiment`);
+    expect(curl).toContain('Bearer $TOLLGATE_API_KEY');
+    expect(curl).toContain('"The delivery was not good."');
+    await page.getByRole('tab', { name: 'Python' }).click();
+    expect(await code.textContent()).toContain('requests.post(');
+    await shot(page, '09d-playground-view-code');
   });
 
   it('embeds texts in the playground: each vector, and the texts alike in meaning nearer each other', async () => {
@@ -332,6 +342,11 @@ describe('the consoles in a real browser', () => {
     await nav(page, 'Models');
     await page.getByRole('heading', { name: 'chat', exact: true }).waitFor();
     await page.getByRole('rowheader', { name: /chat@tiny-1/ }).waitFor();
+    // The card: context window and max output, and a sample whose answer carries its cost.
+    const tiny = page.getByRole('row', { name: /chat@tiny-1/ });
+    await tiny.getByRole('cell', { name: '2,048 tokens, up to 512 out' }).waitFor();
+    await tiny.getByText('Sample request and answer').click();
+    expect(await tiny.locator('.version-sample .code-block').textContent()).toContain('"cost_usd"');
     if (has('put', '/account/models/pins/{model}')) {
       // Pin OCR to Tesseract: plain `ocr` calls from this tenant now get that version.
       const ocr = page.getByRole('region', { name: 'ocr', exact: true });
@@ -590,6 +605,26 @@ describe('the consoles in a real browser', () => {
     expect(await page.getByRole('heading', { name: 'Choose an API key' }).count()).toBe(0);
     await shot(page, '32-mobile-models');
     expect(small.problems).toEqual([]);
+  });
+
+  it('shows plans and model prices to a visitor with no account, from the login page', async () => {
+    const visitor = await chrome.open({ width: 375, height: 760 });
+    const { page } = visitor;
+    await go(page, '/login');
+    await page.getByRole('heading', { name: 'Log in' }).waitFor();
+    await page.getByRole('link', { name: 'Pricing' }).click();
+    await page.waitForURL(/\/pricing$/);
+    await page.getByRole('heading', { name: 'Pricing' }).waitFor();
+    await page.getByRole('rowheader', { name: 'Free' }).waitFor();
+    const tiny = page.getByRole('row', { name: /chat@tiny-1/ });
+    await tiny.getByText('per 1M input tokens').waitFor();
+    await tiny.getByRole('cell', { name: '2,048 tokens, up to 512 out' }).waitFor();
+    expect(await page.getByRole('link', { name: 'Sign up free' }).getAttribute('href')).toBe('/signup');
+    // Still a visitor: nothing asked for a login, and the page fits a phone.
+    expect(page.url()).toMatch(/\/pricing$/);
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
+    await shot(page, '33-mobile-pricing');
+    expect(visitor.problems).toEqual([]);
   });
 
   it('saw no page errors, CSP violations or console errors', () => {

@@ -130,7 +130,7 @@ export function PublicFrame(props: { children: ComponentChildren; wide?: boolean
         <div class="card public-card">{props.children}</div>
       </main>
       <footer class="public-foot">
-        <a href="/docs">API reference</a>
+        <a href="/pricing">Pricing</a> · <a href="/docs">API reference</a>
       </footer>
       <Toasts />
     </div>
