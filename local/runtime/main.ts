@@ -5,7 +5,8 @@
  * Env: RUNTIME_PORT (0 = ephemeral), RUNTIME_HOST (127.0.0.1), RUNTIME_MAX_IN_FLIGHT,
  * RUNTIME_MAX_QUEUE, RUNTIME_MAX_QUEUE_WAIT_MS, RUNTIME_LOG_REQUESTS=1 to log successful calls too,
  * RUNTIME_MODELS (`sentiment,image-moderation@mobilenet-v2,ocr`; default all) to host a subset,
- * RUNTIME_FAULTS=1 to enable the fault-injection route tests use.
+ * RUNTIME_FAULTS=1 to enable the fault-injection route tests use, LLM_WIRE_VERSIONS (`chat@tiny-1`)
+ * to serve chat versions in TGI's format besides those TGI serves in AWS (shared/catalog/chat-wire.ts).
  * TOLLGATE_MODEL_VERSION=`model@version` switches to SageMaker container mode (the model-server
  * image): that one version, `POST /invocations` and `GET /ping` on 0.0.0.0:8080 (container.ts).
  *
@@ -13,6 +14,7 @@
  * answering 429 ModelNotReadyException until they can serve, and `/ping` says which are loading.
  */
 import type { AddressInfo } from 'node:net';
+import { parseWireVersions } from '../../shared/catalog/chat-wire';
 import { containerMode, containerTarget } from './container';
 import { createDefaultRegistry, handlersOf, loadRegistry, parseModelSelection } from './registry';
 import { createRuntimeServer, DEFAULT_CAPACITY, type RuntimeServerOptions } from './server';
@@ -60,6 +62,7 @@ async function main(): Promise<void> {
 
   const registry = createDefaultRegistry(stage, {
     only: parseModelSelection(container?.version ?? process.env.RUNTIME_MODELS, stage),
+    tgiVersions: parseWireVersions(process.env.LLM_WIRE_VERSIONS),
     hooks: {
       onEvent: (event) => {
         if (event.type === 'ready') log('info', 'model ready', event);

@@ -56,3 +56,19 @@ export class ModelNotInstalledError extends Error {
 export class ModelNotReadyError extends Error {
   override name = 'ModelNotReadyError';
 }
+
+/**
+ * The container's own error answer, status and body as they are: what a container other than the
+ * model server says (TGI refuses a prompt that is too long with 422 and
+ * `{"error": "Input validation error: ...", "error_type": "validation"}`). SageMaker wraps it as a
+ * 424 ModelError with `OriginalStatusCode` and `OriginalMessage` (the body).
+ */
+export class ModelStatusError extends Error {
+  override name = 'ModelStatusError';
+  constructor(
+    readonly status: number,
+    readonly body: string,
+  ) {
+    super(body);
+  }
+}

@@ -1,3 +1,4 @@
+import { chatWireOf } from '../../shared/catalog/chat-wire';
 import { seedCatalog } from '../../shared/catalog/seed';
 import { ensureTinyChatModel } from '../models/build-test-model';
 import { HUB_CHAT_MODELS, type HubChatModel, installCommand } from '../models/chat-models';
@@ -9,6 +10,7 @@ import { FeatureExtractionModel } from './models/feature-extraction';
 import { createImageModerationModel } from './models/image-moderation';
 import { createPpocrModel, createTesseractModel } from './models/ocr';
 import { createSentimentModel } from './models/sentiment';
+import { tgiMessagesHandler } from './models/tgi-messages';
 import { createWordVectorModel } from './models/word-vectors';
 import type { WorkerModelOptions } from './worker-model';
 
@@ -127,16 +129,32 @@ export function parseModelSelection(value: string | undefined, stage = 'local'):
  */
 export function createDefaultRegistry(
   stage: string,
-  options: { only?: Set<string>; hooks?: WorkerHooks } = {},
+  options: {
+    only?: Set<string>;
+    hooks?: WorkerHooks;
+    /** `LLM_WIRE_VERSIONS`: chat versions served in TGI's format besides those TGI serves in AWS. */
+    tgiVersions?: ReadonlySet<string>;
+  } = {},
 ): EndpointRegistry {
   const variantsByEndpoint = new Map<string, { model: string; variants: Record<string, ModelHandler> }>();
-  for (const v of seedCatalog(stage).versions) {
+  const catalog = seedCatalog(stage);
+  const chatModels = new Set(catalog.models.filter((m) => m.task === 'chat').map((m) => m.name));
+  for (const v of catalog.versions) {
     const id = `${v.model}@${v.version}`;
     if (options.only && !options.only.has(id)) continue;
     const make = implementations[id];
     if (!make) throw new Error(`no local implementation for ${id}`);
     const entry = variantsByEndpoint.get(v.endpointName) ?? { model: v.model, variants: {} };
-    entry.variants[v.variant] = make(options.hooks ?? {});
+    const handler = make(options.hooks ?? {});
+    // A chat version whose container in AWS is TGI answers in TGI's format here too, so the
+    // gateway speaks to it exactly as it will there.
+    entry.variants[v.variant] =
+      chatModels.has(v.model) && chatWireOf(id, options.tgiVersions) === 'tgi-messages'
+        ? tgiMessagesHandler(handler, {
+            modelId: HUB_CHAT_MODELS[id]?.hubId ?? TINY_CHAT_ID,
+            ...(v.limits.maxInputTokens !== undefined ? { maxInputTokens: v.limits.maxInputTokens } : {}),
+          })
+        : handler;
     variantsByEndpoint.set(v.endpointName, entry);
   }
   return new Map(

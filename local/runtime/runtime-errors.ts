@@ -4,6 +4,7 @@ import {
   ModelInputError,
   ModelNotInstalledError,
   ModelNotReadyError,
+  ModelStatusError,
 } from './model-handler';
 import { notReadyAnswer } from './readiness';
 
@@ -32,14 +33,14 @@ export interface ErrorScope {
   region: string;
 }
 
-/** A model's own 400/500, wrapped as SageMaker wraps it: 424 ModelError with the original status. */
+/** A model's own 4xx/5xx, wrapped as SageMaker wraps it: 424 ModelError with the original status. */
 export function modelError(
   scope: ErrorScope,
   endpointName: string,
-  originalStatus: 400 | 500,
+  originalStatus: number,
   originalMessage: string,
 ): HttpError {
-  const kind = originalStatus === 400 ? 'client' : 'server';
+  const kind = originalStatus < 500 ? 'client' : 'server';
   const logGroup = `/aws/sagemaker/Endpoints/${endpointName}`;
   return new HttpError(
     424,
@@ -60,7 +61,7 @@ export function containerError(error: HttpError): HttpError {
   if (error.errorType !== 'ModelError' || typeof original !== 'number') return error;
   return new HttpError(
     original,
-    original === 400 ? 'ClientError' : 'ServerError',
+    original < 500 ? 'ClientError' : 'ServerError',
     String(error.extra.OriginalMessage),
   );
 }
@@ -69,6 +70,7 @@ export function containerError(error: HttpError): HttpError {
 export function asModelFailure(scope: ErrorScope, endpointName: string, error: unknown): HttpError {
   if (error instanceof HttpError) return error;
   if (error instanceof ModelInputError) return modelError(scope, endpointName, 400, error.message);
+  if (error instanceof ModelStatusError) return modelError(scope, endpointName, error.status, error.body);
   if (error instanceof ModelNotReadyError) return new HttpError(429, 'ModelNotReadyException', error.message);
   if (error instanceof ModelNotInstalledError) return new HttpError(400, 'ValidationError', error.message);
   return modelError(scope, endpointName, 500, error instanceof Error ? error.message : String(error));
