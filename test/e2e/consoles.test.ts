@@ -305,6 +305,8 @@ describe('the consoles in a real browser', () => {
     expect(self).toBe(1);
     expect(dog).toBeGreaterThan(car!);
     await page.locator('.facts').getByText('embeddings@wink-100d').waitFor();
+    // Embeddings are billed for input alone: no "0 out".
+    expect(await page.locator('.facts').textContent()).toMatch(/Usage3 tokens/);
     await shot(page, '09c-playground-embeddings');
   });
 

@@ -15,11 +15,14 @@ export interface CallMeta {
 export function CallFacts(props: { meta: CallMeta }) {
   const { meta } = props;
   const usage = meta.usage ?? {};
+  const input = usage.prompt_tokens ?? usage.input_tokens;
+  const output = usage.completion_tokens ?? usage.output_tokens;
+  // Only what generates text has an "out": embeddings and sentiment are billed for input alone.
   const tokens =
-    typeof usage.total_tokens === 'number'
-      ? `${usage.prompt_tokens ?? usage.input_tokens ?? 0} in · ${usage.completion_tokens ?? usage.output_tokens ?? 0} out`
-      : typeof usage.input_tokens === 'number'
-        ? `${usage.input_tokens} tokens`
+    typeof output === 'number'
+      ? `${input ?? 0} in · ${output} out`
+      : typeof input === 'number'
+        ? `${input} tokens`
         : typeof usage.images === 'number'
           ? `${usage.images} image${usage.images === 1 ? '' : 's'}`
           : null;
