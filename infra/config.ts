@@ -110,11 +110,17 @@ export interface ModelsConfig {
    */
   deploy: boolean;
   /**
-   * Caps every variant's instance counts (initial, min and max) below what
-   * shared/catalog/deployment.ts asks for: a dev stage proves the wiring on one instance per
-   * variant instead of paying for prod's headroom.
+   * Caps every endpoint's instances (and every version's copies) below what
+   * shared/catalog/deployment.ts asks for: a dev stage proves the wiring on a couple of instances
+   * per endpoint instead of paying for prod's headroom.
    */
-  maxInstancesPerVariant?: number;
+  maxInstancesPerEndpoint?: number;
+  /**
+   * A release of a version (new image, environment or resources) replaces its copies one at a
+   * time and waits this long after each, watching the version's latency and 5xx alarms; either
+   * alarm rolls the whole release back (SageMaker's rolling update with automatic rollback).
+   */
+  releaseBakeSeconds: number;
   /**
    * The project's own model server image (the local runtime's handlers behind the SageMaker
    * container contract), an ECR repository in the deploy account. Built and pushed outside synth;
@@ -178,9 +184,10 @@ export const stageConfigs: Record<Stage, StageConfig> = {
     logLevel: 'debug',
     models: {
       // Dev costs nothing per hour unless asked: `-c models=true` deploys the endpoints, capped
-      // at one instance per variant.
+      // at two instances per endpoint (room for a preview version to wake beside the active one).
       deploy: false,
-      maxInstancesPerVariant: 1,
+      maxInstancesPerEndpoint: 2,
+      releaseBakeSeconds: 120,
       modelServerImage: { repositoryName: 'tollgate-model-server', tag: 'latest' },
       requirePinnedImage: false,
       dlcAccount: '763104351884',
@@ -216,6 +223,8 @@ export const stageConfigs: Record<Stage, StageConfig> = {
     logLevel: 'info',
     models: {
       deploy: true,
+      // Two alarm periods of five minutes: the version's alarms see the new copy's traffic.
+      releaseBakeSeconds: 600,
       // A placeholder that synth refuses: every prod deploy names its image, -c modelServerTag=<sha>.
       modelServerImage: { repositoryName: 'tollgate-model-server', tag: 'latest' },
       requirePinnedImage: true,
@@ -282,9 +291,13 @@ export function validateStageConfig(input: StageConfig): StageConfig {
   if (concurrency.minUnreserved < 100) {
     throw new Error(`Stage ${config.stage}: concurrency.minUnreserved must be >= 100 (Lambda's own floor)`);
   }
-  const cap = config.models.maxInstancesPerVariant;
+  const cap = config.models.maxInstancesPerEndpoint;
   if (cap !== undefined && (!Number.isInteger(cap) || cap < 1)) {
-    throw new Error(`Stage ${config.stage}: models.maxInstancesPerVariant must be an integer >= 1`);
+    throw new Error(`Stage ${config.stage}: models.maxInstancesPerEndpoint must be an integer >= 1`);
+  }
+  const bake = config.models.releaseBakeSeconds;
+  if (!Number.isInteger(bake) || bake < 0 || bake > 3_600) {
+    throw new Error(`Stage ${config.stage}: models.releaseBakeSeconds must be a whole number from 0 to 3600`);
   }
   if (!/^[a-z0-9][a-z0-9._/-]*$/.test(config.models.modelServerImage.repositoryName)) {
     throw new Error(`Stage ${config.stage}: models.modelServerImage.repositoryName is not an ECR name`);

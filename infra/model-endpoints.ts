@@ -1,4 +1,8 @@
-import type { ModelDeployment } from '../shared/catalog/deployment';
+import {
+  type CopyResources,
+  inferenceComponentName,
+  type ModelDeployment,
+} from '../shared/catalog/deployment';
 import type { ModelDefinition, ModelVersion } from '../shared/catalog/types';
 
 /** What `seedCatalog(stage)` returns: the models and versions a stage starts with. */
@@ -7,47 +11,104 @@ export interface SeedCatalog {
   versions: ModelVersion[];
 }
 
-/** One production variant: a catalog version joined with how it is hosted. */
-export interface VariantPlan {
+/** One inference component: a catalog version joined with how it is hosted. */
+export interface ComponentPlan {
   /** `model@version`, the key of `modelDeployments` and the `ModelVersion` metric dimension. */
   key: string;
   model: string;
   version: string;
+  /** The version's name on its endpoint (the catalog's `variant`). */
   variant: string;
-  /** The deployment with the stage's instance cap applied. */
+  /** `inferenceComponentName(version)`: what the gateway sends as `InferenceComponentName`. */
+  componentName: string;
+  /** A preview version starts at zero copies and may scale back to zero (woken by its first call). */
+  scalesToZero: boolean;
+  /** The deployment with the copy counts this stage runs (preview: from zero; the stage's cap). */
   deployment: ModelDeployment;
-  /** Share of requests WITHOUT a TargetVariant; the gateway always names one (see weights()). */
-  initialWeight: number;
   /** The version's own call budget, when the catalog sets one. */
   timeoutMs: number | undefined;
 }
 
-/** One SageMaker endpoint with its variants, in catalog order. */
-export interface EndpointPlan {
-  endpointName: string;
-  variants: VariantPlan[];
+/** Instances of an endpoint, under SageMaker's managed instance scaling. */
+export interface InstanceCounts {
+  initial: number;
+  min: number;
+  max: number;
 }
 
+/** One SageMaker endpoint: one instance type, its instance bounds, and its components in catalog order. */
+export interface EndpointPlan {
+  endpointName: string;
+  instanceType: string;
+  instances: InstanceCounts;
+  components: ComponentPlan[];
+}
+
+/** The one production variant of an endpoint that hosts inference components. */
+export const endpointVariantName = 'AllTraffic';
+
 /**
- * SageMaker's pattern for endpoint and variant names (also what the local runtime accepts):
- * letters, digits and single or repeated hyphens, at most 63 characters. No dots: a version id
- * such as `1.7b` needs a different variant name.
+ * What an instance offers to inference components: vCPUs, memory (MiB) and GPUs, from the
+ * SageMaker instance types page. An instance type missing here stops the synth (add its line):
+ * without it the plan cannot tell whether a copy fits or how many instances the copies need.
+ * SageMaker keeps some of each instance for itself; `resources` in deployment.ts leave headroom.
  */
-export const sagemakerNamePattern = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+export const instanceCapacity: Record<string, { vcpus: number; memoryMb: number; gpus: number }> = {
+  'ml.c5.large': { vcpus: 2, memoryMb: 4_096, gpus: 0 },
+  'ml.c5.xlarge': { vcpus: 4, memoryMb: 8_192, gpus: 0 },
+  'ml.c5.2xlarge': { vcpus: 8, memoryMb: 16_384, gpus: 0 },
+  'ml.c5.4xlarge': { vcpus: 16, memoryMb: 32_768, gpus: 0 },
+  'ml.m5.large': { vcpus: 2, memoryMb: 8_192, gpus: 0 },
+  'ml.m5.xlarge': { vcpus: 4, memoryMb: 16_384, gpus: 0 },
+  'ml.g4dn.xlarge': { vcpus: 4, memoryMb: 16_384, gpus: 1 },
+  'ml.g5.xlarge': { vcpus: 4, memoryMb: 16_384, gpus: 1 },
+  'ml.g5.2xlarge': { vcpus: 8, memoryMb: 32_768, gpus: 1 },
+  'ml.g5.12xlarge': { vcpus: 48, memoryMb: 196_608, gpus: 4 },
+  'ml.g6.xlarge': { vcpus: 4, memoryMb: 16_384, gpus: 1 },
+  'ml.g6.2xlarge': { vcpus: 8, memoryMb: 32_768, gpus: 1 },
+  'ml.g6.12xlarge': { vcpus: 48, memoryMb: 196_608, gpus: 4 },
+  'ml.g6e.xlarge': { vcpus: 4, memoryMb: 32_768, gpus: 1 },
+  'ml.g6e.2xlarge': { vcpus: 8, memoryMb: 65_536, gpus: 1 },
+};
+
+/**
+ * SageMaker's pattern for endpoint, variant and inference component names (also what the local
+ * runtime accepts): letters, digits and single or repeated hyphens, at most 63 characters. No
+ * dots: a version id such as `1.7b` needs a different variant name.
+ */
+export const sagemakerNamePattern = /^(?=.{1,63}$)[a-zA-Z0-9](-*[a-zA-Z0-9])*$/;
 
 export const versionKey = (v: { model: string; version: string }): string => `${v.model}@${v.version}`;
+
+/**
+ * The CloudWatch alarms of one inference component (Observability stack), by name: the Models
+ * stack names the first two in the component's automatic rollback, so a release that trips them
+ * rolls back by itself. Names, not references: the Models stack deploys after the Observability
+ * stack and reads nothing from it.
+ */
+export function componentAlarmNames(stage: string, componentName: string) {
+  const name = (suffix: string) => `tollgate-${stage}-${componentName}-${suffix}`;
+  return {
+    latency: name('Latency'),
+    errorRate: name('5xxRate'),
+    cold: name('Cold'),
+    /** In the Models stack: its action is the step scaling that brings a copy up from zero. */
+    wake: name('Wake'),
+  };
+}
 
 /**
  * Joins the seed catalog with the deployments, grouped by endpoint: the single place that decides
  * what the Models stack builds and what the dashboard and alarms watch. Throws, naming the culprit,
  * on anything the deploy would otherwise discover an hour in: a version without hosting, hosting for
- * a version the catalog does not have, names SageMaker rejects, capacities that contradict.
- * Retired versions are not hosted: nothing routes to them.
+ * a version the catalog does not have, names SageMaker rejects, two instance types on one
+ * endpoint, a copy that fits no instance, copy counts that contradict. Retired versions are not
+ * hosted: nothing routes to them.
  */
 export function planEndpoints(
   catalog: SeedCatalog,
   deployments: Record<string, ModelDeployment>,
-  options: { maxInstancesPerVariant?: number | undefined } = {},
+  options: { maxInstancesPerEndpoint?: number | undefined } = {},
 ): EndpointPlan[] {
   const problems: string[] = [];
   const missing = catalog.versions
@@ -62,7 +123,7 @@ export function planEndpoints(
   }
 
   const modelsByName = new Map(catalog.models.map((m) => [m.name, m]));
-  const endpoints = new Map<string, VariantPlan[]>();
+  const endpoints = new Map<string, ComponentPlan[]>();
   for (const version of catalog.versions) {
     const key = versionKey(version);
     const deployment = deployments[key];
@@ -73,30 +134,84 @@ export function planEndpoints(
     if (!sagemakerNamePattern.test(version.endpointName)) {
       problems.push(`${key}: endpoint name ${version.endpointName} is not a valid SageMaker name`);
     }
+    const componentName = inferenceComponentName(version);
     if (!sagemakerNamePattern.test(version.variant)) {
       problems.push(`${key}: variant name ${version.variant} is not a valid SageMaker name`);
+    } else if (!sagemakerNamePattern.test(componentName)) {
+      problems.push(`${key}: inference component name ${componentName} is not a valid SageMaker name`);
     }
-    const variants = endpoints.get(version.endpointName) ?? [];
-    if (variants.some((v) => v.variant === version.variant)) {
+    const components = endpoints.get(version.endpointName) ?? [];
+    if (components.some((v) => v.variant === version.variant)) {
       problems.push(`${key}: variant ${version.variant} is used twice on ${version.endpointName}`);
     }
-    variants.push({
+    const scalesToZero = version.status === 'preview';
+    components.push({
       key,
       model: version.model,
       version: version.version,
       variant: version.variant,
-      deployment: capInstances(deployment, options.maxInstancesPerVariant),
-      initialWeight: weight(model, version.version),
+      componentName,
+      scalesToZero,
+      deployment: stageCopies(deployment, scalesToZero, options.maxInstancesPerEndpoint),
       timeoutMs: version.limits.timeoutMs,
     });
-    endpoints.set(version.endpointName, variants);
+    endpoints.set(version.endpointName, components);
+  }
+
+  const plans: EndpointPlan[] = [];
+  for (const [endpointName, components] of endpoints) {
+    const types = [...new Set(components.map((c) => c.deployment.instanceType))];
+    if (types.length > 1) {
+      problems.push(
+        `${endpointName}: its versions name different instance types (${types.join(', ')}); an endpoint has one`,
+      );
+      continue;
+    }
+    const instanceType = types[0]!;
+    const capacity = instanceCapacity[instanceType];
+    if (!capacity) {
+      if (instanceType.startsWith('ml.')) {
+        problems.push(
+          `${endpointName}: instance type ${instanceType} is not in instanceCapacity (infra/model-endpoints.ts): add its vCPUs, memory and GPUs`,
+        );
+      }
+      continue;
+    }
+    const tooBig = components.filter((c) => !fits(c.deployment.resources, capacity));
+    for (const c of tooBig) {
+      problems.push(`${c.key}: one copy needs more than one ${instanceType} offers (${describe(capacity)})`);
+    }
+    if (tooBig.length > 0) continue;
+    const instancesFor = (count: (d: ModelDeployment) => number) =>
+      instancesNeeded(
+        components.flatMap((c) => Array<CopyResources>(count(c.deployment)).fill(c.deployment.resources)),
+        capacity,
+      );
+    const cap = options.maxInstancesPerEndpoint ?? Number.POSITIVE_INFINITY;
+    const initial = Math.max(
+      1,
+      instancesFor((d) => d.initialCopies),
+    );
+    const instances = {
+      initial,
+      min: instancesFor((d) => d.minCopies),
+      max: Math.max(
+        initial,
+        Math.min(
+          cap,
+          instancesFor((d) => d.maxCopies),
+        ),
+      ),
+    };
+    if (initial > cap) {
+      problems.push(
+        `${endpointName}: its initial copies need ${initial} instances, more than the stage allows per endpoint (${cap})`,
+      );
+    }
+    plans.push({ endpointName, instanceType, instances, components });
   }
   if (problems.length > 0) throw new Error(`Model deployment plan is invalid:\n- ${problems.join('\n- ')}`);
-
-  return [...endpoints].map(([endpointName, variants]) => ({
-    endpointName,
-    variants: ensureRoutable(variants),
-  }));
+  return plans;
 }
 
 /**
@@ -119,13 +234,22 @@ export function unusedDeployments(
 function deploymentProblems(d: ModelDeployment): string[] {
   const problems: string[] = [];
   if (!d.instanceType.startsWith('ml.')) problems.push(`instance type ${d.instanceType} is not an ml.* type`);
-  const counts = [d.initialInstanceCount, d.minCapacity, d.maxCapacity];
+  const counts = [d.initialCopies, d.minCopies, d.maxCopies];
   if (!counts.every((n) => Number.isInteger(n) && n >= 1)) {
-    problems.push('instance counts must be integers >= 1 (real-time variants cannot scale to zero)');
-  } else if (!(d.minCapacity <= d.initialInstanceCount && d.initialInstanceCount <= d.maxCapacity)) {
-    problems.push('capacities must satisfy minCapacity <= initialInstanceCount <= maxCapacity');
+    problems.push(
+      'copy counts must be integers >= 1 (only a preview version scales to zero, and the catalog status decides that)',
+    );
+  } else if (!(d.minCopies <= d.initialCopies && d.initialCopies <= d.maxCopies)) {
+    problems.push('copy counts must satisfy minCopies <= initialCopies <= maxCopies');
   }
-  if (!(d.targetInvocationsPerInstance > 0)) problems.push('targetInvocationsPerInstance must be > 0');
+  const { acceleratorDevices = 0, cpuCores, memoryMb } = d.resources;
+  if (!(Number.isInteger(acceleratorDevices) && acceleratorDevices >= 0)) {
+    problems.push('resources.acceleratorDevices must be a whole number of GPUs');
+  }
+  if (!(cpuCores > 0) || !(memoryMb >= 128)) {
+    problems.push('resources must reserve some CPU (cpuCores > 0) and at least 128 MB (memoryMb)');
+  }
+  if (!(d.targetConcurrentRequestsPerCopy > 0)) problems.push('targetConcurrentRequestsPerCopy must be > 0');
   if (d.modelDataUrl !== undefined && !parseS3Url(d.modelDataUrl)) {
     problems.push(`modelDataUrl ${d.modelDataUrl} is not s3://bucket/key.tar.gz or s3://bucket/prefix/`);
   }
@@ -133,6 +257,11 @@ function deploymentProblems(d: ModelDeployment): string[] {
     if ((d.image.hfModelId === undefined) === (d.modelDataUrl === undefined)) {
       problems.push('a Hugging Face image needs exactly one of hfModelId and modelDataUrl');
     }
+  }
+  if (d.image.kind === 'hf-tgi' && d.image.numGpus !== acceleratorDevices) {
+    problems.push(
+      `TGI shards over numGpus (${d.image.numGpus}) GPUs, so each copy must reserve as many (resources.acceleratorDevices: ${acceleratorDevices})`,
+    );
   }
   if (d.image.kind === 'model-server' && d.image.imageUri !== undefined && !parseEcrImage(d.image.imageUri)) {
     problems.push(
@@ -142,46 +271,52 @@ function deploymentProblems(d: ModelDeployment): string[] {
   return problems;
 }
 
-function capInstances(d: ModelDeployment, cap: number | undefined): ModelDeployment {
-  if (cap === undefined) return d;
+/** Copy counts as the stage runs them: a preview version from zero; the stage's cap on the maximum. */
+function stageCopies(d: ModelDeployment, scalesToZero: boolean, cap: number | undefined): ModelDeployment {
+  const max = Math.min(d.maxCopies, cap ?? Number.POSITIVE_INFINITY);
+  if (scalesToZero) return { ...d, initialCopies: 0, minCopies: 0, maxCopies: max };
   return {
     ...d,
-    initialInstanceCount: Math.min(d.initialInstanceCount, cap),
-    minCapacity: Math.min(d.minCapacity, cap),
-    maxCapacity: Math.min(d.maxCapacity, cap),
+    minCopies: Math.min(d.minCopies, max),
+    initialCopies: Math.min(d.initialCopies, max),
+    maxCopies: max,
   };
 }
 
-/**
- * Initial variant weights. SageMaker uses them only for requests that name no TargetVariant; the
- * gateway always names one (the resolved version's variant), so they matter for manual calls
- * (console "test inference", `aws sagemaker-runtime invoke-endpoint`) and as a safe default. They
- * follow the catalog's rule for unpinned requests: the model's `traffic` split (version -> weight)
- * when it gives any version a positive weight, else everything to the default version.
- */
-function weight(model: ModelDefinition, version: string): number {
-  const split = positiveTraffic(model);
-  if (split) return split[version] ?? 0;
-  return version === model.defaultVersion ? 1 : 0;
+type Capacity = (typeof instanceCapacity)[string];
+
+function fits(r: CopyResources, free: Capacity): boolean {
+  return (r.acceleratorDevices ?? 0) <= free.gpus && r.cpuCores <= free.vcpus && r.memoryMb <= free.memoryMb;
 }
 
-function positiveTraffic(model: ModelDefinition): Record<string, number> | undefined {
-  const traffic = (model as { traffic?: unknown }).traffic;
-  if (!traffic || typeof traffic !== 'object' || Array.isArray(traffic)) return undefined;
-  const positive = Object.entries(traffic as Record<string, unknown>).filter(
-    (entry): entry is [string, number] =>
-      typeof entry[1] === 'number' && Number.isFinite(entry[1]) && entry[1] > 0,
+function describe(c: Capacity): string {
+  return `${c.vcpus} vCPUs, ${c.memoryMb} MB${c.gpus > 0 ? `, ${c.gpus} GPU${c.gpus > 1 ? 's' : ''}` : ''}`;
+}
+
+/**
+ * Instances that hold these copies, placed first-fit, largest first (GPUs, then cores, then
+ * memory): the count SageMaker's managed instance scaling would need, as an upper bound of what
+ * its own placement reaches. Every copy is known to fit an empty instance.
+ */
+export function instancesNeeded(copies: CopyResources[], capacity: Capacity): number {
+  const order = [...copies].sort(
+    (a, b) =>
+      (b.acceleratorDevices ?? 0) - (a.acceleratorDevices ?? 0) ||
+      b.cpuCores - a.cpuCores ||
+      b.memoryMb - a.memoryMb,
   );
-  return positive.length > 0 ? Object.fromEntries(positive) : undefined;
-}
-
-/**
- * An endpoint whose weights are all zero refuses untargeted calls (its default version may be
- * retired, or live elsewhere): give its first variant 1 then.
- */
-function ensureRoutable(variants: VariantPlan[]): VariantPlan[] {
-  if (variants.some((v) => v.initialWeight > 0)) return variants;
-  return variants.map((v, i) => ({ ...v, initialWeight: i === 0 ? 1 : 0 }));
+  const instances: Capacity[] = [];
+  for (const copy of order) {
+    let home = instances.find((free) => fits(copy, free));
+    if (!home) {
+      home = { ...capacity };
+      instances.push(home);
+    }
+    home.gpus -= copy.acceleratorDevices ?? 0;
+    home.vcpus -= copy.cpuCores;
+    home.memoryMb -= copy.memoryMb;
+  }
+  return instances.length;
 }
 
 /** `s3://bucket/key` -> bucket, key, and whether it is an uncompressed prefix (trailing slash). */

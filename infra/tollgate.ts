@@ -54,7 +54,7 @@ export interface TollgateStacks {
   console: ConsoleStack;
   /** The web ACL's own stack (us-east-1), only for a stage with `waf` whose Console stack is elsewhere. */
   waf: WafStack | undefined;
-  /** The endpoints and variants of the stage's catalog, whether or not they are deployed. */
+  /** The endpoints and inference components of the stage's catalog, whether or not they are deployed. */
   endpoints: EndpointPlan[];
 }
 
@@ -91,7 +91,7 @@ export function addTollgateStacks(
   // without a version) stops the synth of every stage, not just the one that deploys models.
   const catalog = source.catalog ?? seedCatalog(config.stage);
   const endpoints = planEndpoints(catalog, source.deployments ?? modelDeployments, {
-    maxInstancesPerVariant: config.models.maxInstancesPerVariant,
+    maxInstancesPerEndpoint: config.models.maxInstancesPerEndpoint,
   });
 
   const data = new DataStack(app, name('Data'), {
@@ -126,7 +126,7 @@ export function addTollgateStacks(
   const models = config.models.deploy
     ? new ModelsStack(app, name('Models'), {
         stackName: name('Models'),
-        description: `Tollgate ${config.stage}: SageMaker endpoints, one production variant per model version`,
+        description: `Tollgate ${config.stage}: SageMaker endpoints, one inference component per model version`,
         env,
         config,
         endpoints,
@@ -144,6 +144,13 @@ export function addTollgateStacks(
     catalog,
     endpoints: models ? endpoints : [],
   });
+
+  // Each inference component names its version's latency and 5xx alarms (by name) for automatic
+  // rollback: they must exist before a release starts, so the alarms deploy first.
+  models?.addDependency(
+    observability,
+    'inference components roll back on the alarms of the Observability stack',
+  );
 
   // WAF keeps CLOUDFRONT-scoped web ACLs in us-east-1 only: a Console stack there holds its own;
   // elsewhere the ACL gets a stack of its own in us-east-1, read through a cross-region reference.

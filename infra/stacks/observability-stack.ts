@@ -33,6 +33,7 @@ import type { StageConfig } from '../config';
 import { type EndpointPlan, type SeedCatalog, versionKey } from '../model-endpoints';
 import { endpointWidgets } from './endpoint-widgets';
 import { usageConsumerMapping } from './jobs-stack';
+import { noCapacityMetric } from './models-stack';
 
 export interface ObservabilityStackProps extends StackProps {
   config: StageConfig;
@@ -58,21 +59,12 @@ export const throttledOperations = [
   'TransactWriteItems',
 ] as const;
 
-/**
- * vCPUs of an `ml.*` instance from its size (large 2, xlarge 4, Nxlarge 4N: the c5, m5, g4dn, g5,
- * g6 families); SageMaker's CPUUtilization is the sum over vCPUs (100 per vCPU).
- */
-export function instanceVcpus(instanceType: string): number | undefined {
-  const size = /^ml\.[a-z0-9-]+\.(\d*)(x?large|medium)$/.exec(instanceType);
-  if (!size) return undefined;
-  if (size[2] === 'medium') return 1;
-  if (size[2] === 'large') return 2;
-  return 4 * (size[1] ? Number(size[1]) : 1);
-}
+/** SageMaker's per-inference-component utilisation metrics (normalized to what each copy reserved). */
+export const componentMetricsNamespace = '/aws/sagemaker/InferenceComponents';
 
 /**
  * The dashboard and alarms of a stage. Reads three sources: the custom metrics the handlers emit
- * (namespace `Tollgate`, shared/observability/metrics.ts), SageMaker's per-variant endpoint
+ * (namespace `Tollgate`, shared/observability/metrics.ts), SageMaker's per-inference-component
  * metrics, and API Gateway's and Lambda's own. Alarms notify one SNS topic (mailed to
  * `observability.alarmEmail` when set).
  */
@@ -363,64 +355,76 @@ export class ObservabilityStack extends Stack {
     }
   }
 
+  /**
+   * Per inference component (model version): latency and 5xx rate (named in the component's
+   * automatic rollback: componentAlarmNames), its copies' CPU, memory and, on a GPU, GPU
+   * utilisation (of what each copy reserved), and cold calls: calls SageMaker refused because
+   * the version had no copy.
+   */
   private addEndpointAlarms(endpoint: EndpointPlan): void {
     const obs = this.config.observability;
-    for (const variant of endpoint.variants) {
-      const dims = { EndpointName: endpoint.endpointName, VariantName: variant.variant };
+    for (const component of endpoint.components) {
+      const dims = { InferenceComponentName: component.componentName };
+      const metric = (namespace: string, metricName: string, statistic: string) =>
+        new Metric({ namespace, metricName, dimensionsMap: dims, statistic, period: this.period });
       const sagemaker = (metricName: string, statistic: string) =>
-        new Metric({
-          namespace: 'AWS/SageMaker',
-          metricName,
-          dimensionsMap: dims,
-          statistic,
-          period: this.period,
-        });
-      const timeoutMs = variant.timeoutMs ?? this.config.modelTimeoutMs;
+        metric('AWS/SageMaker', metricName, statistic);
+      const timeoutMs = component.timeoutMs ?? this.config.modelTimeoutMs;
       const thresholdMs = Math.round(timeoutMs * obs.latencyShareOfTimeout);
-      const id = `${endpoint.endpointName}-${variant.variant}`;
+      // The alarm ids are the names componentAlarmNames gives (tollgate-<stage>-<id>).
+      const id = component.componentName;
+      const { key } = component;
       this.alarm(`${id}-Latency`, {
         // ModelLatency is in microseconds.
         metric: sagemaker('ModelLatency', Stats.p(90)),
         threshold: thresholdMs * 1000,
         evaluationPeriods: 3,
         datapointsToAlarm: 2,
-        description: `${variant.key}: p90 model latency above ${thresholdMs} ms (${Math.round(obs.latencyShareOfTimeout * 100)}% of its ${timeoutMs} ms budget) in 2 of 3 periods; requests are about to time out. Scale out or check the container logs.`,
-      });
-      // CPUUtilization is summed over the instance's vCPUs (100 per vCPU); memory is a share.
-      const vcpus = instanceVcpus(variant.deployment.instanceType);
-      const instance = (metricName: string) =>
-        new Metric({
-          namespace: '/aws/sagemaker/Endpoints',
-          metricName,
-          dimensionsMap: dims,
-          statistic: Stats.AVERAGE,
-          period: this.period,
-        });
-      const busy = obs.endpointUtilizationPercent;
-      if (vcpus !== undefined) {
-        this.alarm(`${id}-Cpu`, {
-          metric: instance('CPUUtilization'),
-          threshold: busy * vcpus,
-          evaluationPeriods: 3,
-          description: `${variant.key}: its instances averaged over ${busy}% CPU (${busy * vcpus} of ${100 * vcpus} on ${variant.deployment.instanceType}) for 3 periods; auto scaling is at its maximum or behind. Raise maxCapacity in shared/catalog/deployment.ts or the instance size.`,
-        });
-      }
-      this.alarm(`${id}-Memory`, {
-        metric: instance('MemoryUtilization'),
-        threshold: busy,
-        evaluationPeriods: 3,
-        description: `${variant.key}: its instances averaged over ${busy}% memory for 3 periods; the model server is close to being killed. Check /aws/sagemaker/Endpoints/${endpoint.endpointName}.`,
+        description: `${key}: p90 model latency above ${thresholdMs} ms (${Math.round(obs.latencyShareOfTimeout * 100)}% of its ${timeoutMs} ms budget) in 2 of 3 periods; requests are about to time out. During a release it rolls the release back. Otherwise scale out (maxCopies) or check the container logs.`,
       });
       this.alarm(`${id}-5xxRate`, {
         metric: this.rate(
           sagemaker('Invocation5XXErrors', Stats.SUM),
           sagemaker('Invocations', Stats.SUM),
-          `${variant.key} 5xx %`,
+          `${key} 5xx %`,
         ),
         threshold: obs.endpointErrorRatePercent,
         evaluationPeriods: 3,
         datapointsToAlarm: 2,
-        description: `${variant.key}: more than ${obs.endpointErrorRatePercent}% of invocations failed with 5xx in 2 of 3 periods. Check /aws/sagemaker/Endpoints/${endpoint.endpointName}.`,
+        description: `${key}: more than ${obs.endpointErrorRatePercent}% of invocations failed with 5xx in 2 of 3 periods. During a release it rolls the release back. Check /aws/sagemaker/Endpoints/${endpoint.endpointName}.`,
+      });
+      // Utilisation of what the copies reserved (NumberOfCpuCoresRequired, MinMemoryRequiredInMb,
+      // their GPUs): SageMaker's normalized per-component metrics, 0 to 100.
+      const busy = obs.endpointUtilizationPercent;
+      const utilisation = [
+        ['Cpu', 'CPUUtilizationNormalized', 'CPU'],
+        ['Memory', 'CPUMemoryUtilizationNormalized', 'memory'],
+        ...(component.deployment.resources.acceleratorDevices
+          ? [
+              ['Gpu', 'GPUUtilizationNormalized', 'GPU'],
+              ['GpuMemory', 'GPUMemoryUtilizationNormalized', 'GPU memory'],
+            ]
+          : []),
+      ] as const;
+      for (const [suffix, metricName, what] of utilisation) {
+        this.alarm(`${id}-${suffix}`, {
+          metric: metric(componentMetricsNamespace, metricName, Stats.AVERAGE),
+          threshold: busy,
+          evaluationPeriods: 3,
+          description: `${key}: its copies averaged over ${busy}% of their reserved ${what} for 3 periods; auto scaling is at maxCopies or behind. Raise maxCopies or the copy's resources in shared/catalog/deployment.ts.`,
+        });
+      }
+      // Cold: a call found no copy. For a version that should always run (not a preview) that is
+      // an outage at once; a preview version is woken by its first call (the Models stack's wake
+      // alarm), so only calls still refused after three periods mean its copy does not start.
+      const periods = component.scalesToZero ? 3 : 1;
+      this.alarm(`${id}-Cold`, {
+        metric: sagemaker(noCapacityMetric, Stats.SUM),
+        threshold: 1,
+        evaluationPeriods: periods,
+        description: component.scalesToZero
+          ? `${key} (preview, scales to zero): calls found no copy in ${periods} periods running (${periods * obs.periodMinutes} minutes); callers get 503 model_cold. A copy was asked for and has not started: look at the component's events (SageMaker console) and /aws/sagemaker/Endpoints/${endpoint.endpointName}, and the instance quota for ${endpoint.instanceType}.`
+          : `${key}: calls found no copy running (callers get 503 model_cold); it should never be at zero copies. Look at the component's copy count and events (SageMaker console) and /aws/sagemaker/Endpoints/${endpoint.endpointName}.`,
       });
     }
   }

@@ -15,6 +15,12 @@ export type RuntimeServerOptions = {
   /** Enables `POST /faults/{endpoint}/{variant}/crash` (tests make a model's worker die mid-call). */
   faults?: boolean;
   /**
+   * Inference components (`<endpoint>-<variant>`) to answer as SageMaker answers one scaled to
+   * zero copies: 400 ValidationError "Inference Component has no capacity ...". Read on every
+   * call, so a test adds a name to make that version cold and deletes it to warm it again.
+   */
+  coldComponents?: ReadonlySet<string>;
+  /**
    * SageMaker's inference container contract, for the one version this container hosts:
    * `POST /invocations` invokes it (streamed when the caller accepts `application/jsonlines`, as
    * SageMaker forwards InvokeEndpointWithResponseStream's Accept), answers are the model's own

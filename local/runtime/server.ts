@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import { inferenceComponentName } from '../../shared/catalog/deployment';
 import { registryReadiness } from './readiness';
 import type { EndpointRegistry, VariantCapacity } from './registry';
 import {
@@ -25,6 +26,9 @@ export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
 // A path prefix in the client's `endpoint` is kept by the SDK, so match on the tail of the path.
 const INVOCATIONS = /\/endpoints\/([^/]+)\/invocations(-response-stream)?$/;
 const FAULT = /^\/faults\/([^/]+)\/([^/]+)\/crash$/;
+/** SageMaker's answer to a call on an inference component that has no copy running. */
+export const NO_CAPACITY_MESSAGE =
+  'Inference Component has no capacity to process this request. ApplicationAutoScaling may be in-progress (if configured) or try to increase the capacity by invoking UpdateInferenceComponentRuntimeConfig API.';
 /** `tenant=<id>` in SageMaker's CustomAttributes (`key=value` pairs split by `;` or `,`). */
 const TENANT_ATTRIBUTE = /(?:^|[;,])\s*tenant=([^;,\s]{1,128})/;
 
@@ -85,10 +89,26 @@ export function createRuntimeServer(
           `Endpoint ${endpointName} of account ${accountId} not found.`,
         );
       }
+      // A version is addressed as SageMaker addresses it: by its inference component
+      // (`<endpoint>-<variant>`, what the gateway sends), or by production variant name.
+      const component = req.headers['x-amzn-sagemaker-inference-component'];
       const targetVariant = req.headers['x-amzn-sagemaker-target-variant'];
-      variant =
-        fixedVariant ??
-        (typeof targetVariant === 'string' && targetVariant !== '' ? targetVariant : config.defaultVariant);
+      if (fixedVariant !== undefined) variant = fixedVariant;
+      else if (typeof component === 'string' && component !== '') {
+        variant = [...config.variants.keys()].find(
+          (v) => inferenceComponentName({ endpointName, variant: v }) === component,
+        );
+        if (variant === undefined) {
+          throw new HttpError(
+            400,
+            'ValidationError',
+            `Inference component ${component} not found for endpoint ${endpointName} of account ${accountId}.`,
+          );
+        }
+      } else {
+        variant =
+          typeof targetVariant === 'string' && targetVariant !== '' ? targetVariant : config.defaultVariant;
+      }
       const handler = config.variants.get(variant);
       if (!handler) {
         throw new HttpError(
@@ -96,6 +116,10 @@ export function createRuntimeServer(
           'ValidationError',
           `Target variant ${variant} not found for endpoint ${endpointName} of account ${accountId}.`,
         );
+      }
+      // A component with no copy (scaled to zero), as SageMaker answers it, word for word.
+      if (options.coldComponents?.has(inferenceComponentName({ endpointName, variant }))) {
+        throw new HttpError(400, 'ValidationError', NO_CAPACITY_MESSAGE);
       }
       const notReady = readinessError(endpointName, variant, handler);
       if (notReady) throw notReady;

@@ -7,6 +7,7 @@ import {
   SageMakerRuntimeClient,
   type SageMakerRuntimeClientConfig,
 } from '@aws-sdk/client-sagemaker-runtime';
+import { inferenceComponentName } from '../catalog/deployment';
 import {
   type ModelCallResult,
   type ModelClient,
@@ -24,7 +25,7 @@ export interface SageMakerOptions {
 
 const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET']);
 const utf8 = new TextDecoder();
-const NOT_INSTALLED = /^(Endpoint|Target variant) \S+ .*(not found|is not installed)/;
+const NOT_INSTALLED = /^(Endpoint|Target variant|Inference component) \S+ .*(not found|is not installed)/;
 
 type Failure = Extract<ModelCallResult, { ok: false }>;
 
@@ -98,8 +99,10 @@ function customAttributes(call: ModelInvocation): { CustomAttributes?: string } 
 const MAX_UNARY_CLIENTS = 16;
 
 /**
- * Calls model versions through the unmodified AWS SDK client: `TargetVariant` selects the
- * version's production variant. The SDK's own retries are off (`maxAttempts: 1`): a model call is
+ * Calls model versions through the unmodified AWS SDK client: `InferenceComponentName` selects
+ * the version's inference component on its endpoint, named from the catalog's endpoint and
+ * variant (`inferenceComponentName`, shared/catalog/deployment.ts) exactly as the Models stack
+ * names it. The SDK's own retries are off (`maxAttempts: 1`): a model call is
  * expensive and the gateway owns the timeout, so a retry would only stretch it.
  *
  * `InvokeEndpoint`, on every inference request, goes through a client per timeout value with
@@ -153,7 +156,7 @@ export class SageMakerModelClient implements ModelClient {
     const started = performance.now();
     const command = new InvokeEndpointCommand({
       EndpointName: call.endpointName,
-      TargetVariant: call.variant,
+      InferenceComponentName: inferenceComponentName(call),
       ContentType: 'application/json',
       Accept: 'application/json',
       InferenceId: call.requestId,
@@ -248,7 +251,7 @@ export class SageMakerModelClient implements ModelClient {
       out = await this.client.send(
         new InvokeEndpointWithResponseStreamCommand({
           EndpointName: call.endpointName,
-          TargetVariant: call.variant,
+          InferenceComponentName: inferenceComponentName(call),
           ContentType: 'application/json',
           Accept: 'application/jsonlines',
           InferenceId: call.requestId,

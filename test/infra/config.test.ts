@@ -67,13 +67,19 @@ describe('stage config', () => {
     expect(() => withOverrides(stageConfig('dev'), { alarmEmail: 'nobody' })).toThrow(/alarmEmail/);
   });
 
-  it('caps dev at one instance per variant', () => {
-    expect(stageConfig('dev').models.maxInstancesPerVariant).toBe(1);
-    expect(stageConfig('prod').models.maxInstancesPerVariant).toBeUndefined();
+  it('caps dev at two instances per endpoint, and bakes each released copy within what SageMaker allows', () => {
+    expect(stageConfig('dev').models.maxInstancesPerEndpoint).toBe(2);
+    expect(stageConfig('prod').models.maxInstancesPerEndpoint).toBeUndefined();
     const dev = stageConfig('dev');
     expect(() =>
-      validateStageConfig({ ...dev, models: { ...dev.models, maxInstancesPerVariant: 0 } }),
-    ).toThrow(/maxInstancesPerVariant/);
+      validateStageConfig({ ...dev, models: { ...dev.models, maxInstancesPerEndpoint: 0 } }),
+    ).toThrow(/maxInstancesPerEndpoint/);
+    expect(stageConfig('prod').models.releaseBakeSeconds).toBeGreaterThanOrEqual(300);
+    for (const bad of [-1, 3_601, 1.5]) {
+      expect(() =>
+        validateStageConfig({ ...dev, models: { ...dev.models, releaseBakeSeconds: bad } }),
+      ).toThrow(/releaseBakeSeconds/);
+    }
   });
 
   it('reserves API concurrency only while enough stays unreserved for Lambda and the jobs', () => {

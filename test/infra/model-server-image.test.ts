@@ -52,10 +52,10 @@ describe('the model-server image (containers/model-server/Dockerfile)', () => {
     for (const copied of ['shared', 'local']) expect(ignored).not.toContain(copied);
   });
 
-  it("starts every model-server variant the Models stack defines in container mode for that variant's version", () => {
+  it("starts every model-server component the Models stack defines in container mode for that component's version", () => {
     const { models, stacks } = templates('prod');
     const served = stacks.endpoints
-      .flatMap((e) => e.variants)
+      .flatMap((e) => e.components)
       .filter((v) => v.deployment.image.kind === 'model-server');
     expect(served.length).toBeGreaterThan(0);
     const envs = Object.values(models.findResources('AWS::SageMaker::Model')).map(

@@ -2,47 +2,62 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { stageConfig, stages } from '../../infra/config';
-import { type EndpointPlan, planEndpoints, versionKey } from '../../infra/model-endpoints';
 import {
+  componentAlarmNames,
+  type EndpointPlan,
+  endpointVariantName,
+  planEndpoints,
+  versionKey,
+} from '../../infra/model-endpoints';
+import {
+  componentConcurrencyMetric,
+  componentResourceId,
+  componentScalableDimension,
   dlcRepositories,
   endpointLogGroupName,
   ModelsStack,
-  variantInvocationsMetric,
-  variantResourceId,
-  variantScalableDimension,
 } from '../../infra/stacks/models-stack';
 import {
   defaultImageTags,
+  inferenceComponentName,
   type ModelDeployment,
   modelDeployments,
   proposedDeployments,
 } from '../../shared/catalog/deployment';
 import { seedCatalog } from '../../shared/catalog/seed';
-import type { ModelDefinition } from '../../shared/catalog/types';
 import { extendedCatalog, model, version } from './catalog-fixtures';
 import { asArray, type Cfn, render, templates, testEnv, testModelServerTag } from './helpers';
-
-/** The spec of initial weights: the model's traffic split if any weight is positive, else the default version. */
-function expectedWeight(m: ModelDefinition, versionId: string): number {
-  const traffic = (m as { traffic?: Record<string, number> }).traffic ?? {};
-  if (Object.values(traffic).some((w) => w > 0)) return traffic[versionId] ?? 0;
-  return versionId === m.defaultVersion ? 1 : 0;
-}
 
 /** Resources of a type, by logical id. */
 const resources = (template: Template, type: string): Record<string, Cfn> => template.findResources(type);
 
-/** The endpoint resource, its config and the models behind each variant, by endpoint name. */
+/** Each endpoint with its config, and each inference component on it with its model, by endpoint name. */
 function endpointsOf(template: Template) {
   const configs = resources(template, 'AWS::SageMaker::EndpointConfig');
   const models = resources(template, 'AWS::SageMaker::Model');
-  return Object.values(resources(template, 'AWS::SageMaker::Endpoint')).map((endpoint: Cfn) => {
+  const components = Object.entries(resources(template, 'AWS::SageMaker::InferenceComponent'));
+  return Object.entries(resources(template, 'AWS::SageMaker::Endpoint')).map(([endpointId, endpoint]) => {
     const configId = endpoint.Properties.EndpointConfigName['Fn::GetAtt'][0];
-    const variants = (configs[configId].Properties.ProductionVariants as Cfn[]).map((variant) => {
-      const modelId = variant.ModelName['Fn::GetAtt'][0];
-      return { variant, modelId, model: models[modelId] };
-    });
-    return { name: endpoint.Properties.EndpointName as string, endpoint, configId, variants };
+    const onIt = components
+      .filter(([, c]) => c.Properties.EndpointName['Fn::GetAtt']?.[0] === endpointId)
+      .map(([componentId, component]) => {
+        const modelId = component.Properties.Specification.ModelName['Fn::GetAtt'][0];
+        return {
+          componentId,
+          component,
+          name: component.Properties.InferenceComponentName as string,
+          modelId,
+          model: models[modelId],
+        };
+      });
+    return {
+      name: endpoint.Properties.EndpointName as string,
+      endpointId,
+      endpoint,
+      configId,
+      config: configs[configId],
+      components: onIt,
+    };
   });
 }
 
@@ -60,36 +75,81 @@ function synthModels(stage: 'dev' | 'prod', endpoints: EndpointPlan[]): Template
 
 describe.each(stages)('models stack (%s)', (stage) => {
   const config = stageConfig(stage);
-  const { models: template, stacks } = templates(stage);
+  const { models: template, observability, stacks } = templates(stage);
   const seed = seedCatalog(stage);
   const hosted = seed.versions.filter((v) => v.status !== 'retired');
-  const cap = config.models.maxInstancesPerVariant ?? Number.POSITIVE_INFINITY;
+  const cap = config.models.maxInstancesPerEndpoint ?? Number.POSITIVE_INFINITY;
   const endpoints = endpointsOf(template);
+  const plans = stacks.endpoints;
 
-  it('is named Tollgate-<Stage>-Models and creates one endpoint per seed endpoint name', () => {
+  it('is named Tollgate-<Stage>-Models and creates one endpoint per seed endpoint name, one component per version', () => {
     expect(stacks.models!.stackName).toBe(`Tollgate-${stage === 'dev' ? 'Dev' : 'Prod'}-Models`);
     expect(endpoints.map((e) => e.name).sort()).toEqual(
       [...new Set(hosted.map((v) => v.endpointName))].sort(),
     );
     template.resourceCountIs('AWS::SageMaker::EndpointConfig', endpoints.length);
     template.resourceCountIs('AWS::SageMaker::Model', hosted.length);
+    template.resourceCountIs('AWS::SageMaker::InferenceComponent', hosted.length);
+  });
+
+  it('gives each endpoint one managed variant of one instance type, sized from its copies', () => {
+    for (const endpoint of endpoints) {
+      const plan = plans.find((p) => p.endpointName === endpoint.name)!;
+      const types = new Set(
+        hosted
+          .filter((v) => v.endpointName === endpoint.name)
+          .map((v) => modelDeployments[versionKey(v)]!.instanceType),
+      );
+      expect(types.size, endpoint.name).toBe(1);
+      expect(endpoint.config.Properties.ExecutionRoleArn['Fn::GetAtt'][1]).toBe('Arn');
+      expect(endpoint.config.Properties.ProductionVariants).toEqual([
+        {
+          VariantName: endpointVariantName,
+          InstanceType: [...types][0],
+          InitialInstanceCount: plan.instances.initial,
+          ManagedInstanceScaling: {
+            Status: 'ENABLED',
+            MinInstanceCount: plan.instances.min,
+            MaxInstanceCount: plan.instances.max,
+          },
+          RoutingConfig: { RoutingStrategy: 'LEAST_OUTSTANDING_REQUESTS' },
+        },
+      ]);
+      expect(plan.instances.max).toBeLessThanOrEqual(cap);
+      expect(plan.instances.initial).toBeGreaterThanOrEqual(1);
+      expect(plan.instances.min).toBeLessThanOrEqual(plan.instances.initial);
+      // An endpoint of only preview versions may idle at no instance at all.
+      const allPreview = hosted
+        .filter((v) => v.endpointName === endpoint.name)
+        .every((v) => v.status === 'preview');
+      expect(plan.instances.min === 0).toBe(allPreview);
+    }
   });
 
   it.each(hosted.map((v) => [versionKey(v), v] as const))(
-    '%s is a production variant of its endpoint, on its deployment',
+    '%s is an inference component of its endpoint: its model, what a copy reserves, its copies',
     (key, v) => {
       const deployment = modelDeployments[key]!;
       const endpoint = endpoints.find((e) => e.name === v.endpointName)!;
-      const entry = endpoint.variants.find((x) => x.variant.VariantName === v.variant);
-      expect(entry, `variant ${v.variant}`).toBeDefined();
-      expect(entry!.variant).toMatchObject({
-        InstanceType: deployment.instanceType,
-        InitialInstanceCount: Math.min(deployment.initialInstanceCount, cap),
-        RoutingConfig: { RoutingStrategy: 'LEAST_OUTSTANDING_REQUESTS' },
+      const entry = endpoint.components.find((c) => c.name === inferenceComponentName(v));
+      expect(entry, inferenceComponentName(v)).toBeDefined();
+      const props = entry!.component.Properties;
+      expect(props.VariantName).toBe(endpointVariantName);
+      const { acceleratorDevices, cpuCores, memoryMb } = deployment.resources;
+      expect(props.Specification.ComputeResourceRequirements).toEqual({
+        ...(acceleratorDevices ? { NumberOfAcceleratorDevicesRequired: acceleratorDevices } : {}),
+        NumberOfCpuCoresRequired: cpuCores,
+        MinMemoryRequiredInMb: memoryMb,
       });
-      // Only calls without TargetVariant use the weights (the gateway always sends one).
-      const m = seed.models.find((x) => x.name === v.model)!;
-      expect(entry!.variant.InitialVariantWeight).toBe(expectedWeight(m, v.version));
+      // A preview version starts cold; the others with their initial copies (capped in dev).
+      expect(props.RuntimeConfig).toEqual({
+        CopyCount: v.status === 'preview' ? 0 : Math.min(deployment.initialCopies, cap),
+      });
+      if (deployment.startupHealthCheckTimeoutSeconds) {
+        expect(props.Specification.StartupParameters).toEqual({
+          ContainerStartupHealthCheckTimeoutInSeconds: deployment.startupHealthCheckTimeoutSeconds,
+        });
+      }
 
       const container = entry!.model.Properties.PrimaryContainer;
       if (deployment.image.kind === 'hf-tgi') {
@@ -110,48 +170,138 @@ describe.each(stages)('models stack (%s)', (stage) => {
         );
         expect(entry!.model.Properties.EnableNetworkIsolation).toBe(true);
       }
-      // Immutable resources get generated names so a change can replace them.
+      // Immutable models get generated names so a change can replace them.
       expect(entry!.model.Properties.ModelName).toBeUndefined();
     },
   );
 
+  it('runs the chat versions in TGI on GPU instances, by Hugging Face model id, one GPU per copy', () => {
+    const chatTgi = hosted.filter(
+      (v) => v.model === 'chat' && modelDeployments[versionKey(v)]!.image.kind === 'hf-tgi',
+    );
+    expect(chatTgi.map(versionKey).sort()).toEqual(['chat@smollm2-135m', 'chat@smollm2-360m']);
+    for (const v of chatTgi) {
+      const endpoint = endpoints.find((e) => e.name === v.endpointName)!;
+      expect(endpoint.config.Properties.ProductionVariants[0].InstanceType).toMatch(/^ml\.g(5|6|6e)\./);
+      const entry = endpoint.components.find((c) => c.name === inferenceComponentName(v))!;
+      expect(
+        entry.component.Properties.Specification.ComputeResourceRequirements
+          .NumberOfAcceleratorDevicesRequired,
+      ).toBe(1);
+      expect(entry.model.Properties.PrimaryContainer.Environment.HF_MODEL_ID).toMatch(
+        /^HuggingFaceTB\/SmolLM2-(135M|360M)-Instruct$/,
+      );
+    }
+    // The offline test model stays on the model server's CPU path: it reserves no GPU.
+    const tiny = endpoints
+      .flatMap((e) => e.components)
+      .find((c) => c.name === inferenceComponentName(hosted.find((v) => versionKey(v) === 'chat@tiny-1')!))!;
+    expect(
+      tiny.component.Properties.Specification.ComputeResourceRequirements.NumberOfAcceleratorDevicesRequired,
+    ).toBeUndefined();
+    expect(tiny.model.Properties.PrimaryContainer.Environment.TOLLGATE_MODEL_VERSION).toBe('chat@tiny-1');
+  });
+
   it.each(hosted.map((v) => [versionKey(v), v] as const))(
-    '%s scales on invocations per instance within its bounds',
+    '%s releases by rolling update, one copy at a time, and rolls back on its own latency and 5xx alarms',
+    (_key, v) => {
+      const component = endpoints
+        .flatMap((e) => e.components)
+        .find((c) => c.name === inferenceComponentName(v))!;
+      const names = componentAlarmNames(stage, inferenceComponentName(v));
+      const deploymentConfig = component.component.Properties.DeploymentConfig;
+      expect(deploymentConfig.RollingUpdatePolicy).toMatchObject({
+        MaximumBatchSize: { Type: 'COPY_COUNT', Value: 1 },
+        WaitIntervalInSeconds: config.models.releaseBakeSeconds,
+        RollbackMaximumBatchSize: { Type: 'CAPACITY_PERCENT', Value: 100 },
+      });
+      const timeout = deploymentConfig.RollingUpdatePolicy.MaximumExecutionTimeoutInSeconds;
+      expect(timeout).toBeGreaterThanOrEqual(600);
+      expect(timeout).toBeLessThanOrEqual(28_800);
+      expect(deploymentConfig.AutoRollbackConfiguration.Alarms).toEqual([
+        { AlarmName: names.errorRate },
+        { AlarmName: names.latency },
+      ]);
+      // The alarms it names are the Observability stack's, which deploys first.
+      const observed = Object.values(observability.findResources('AWS::CloudWatch::Alarm')).map(
+        (a: Cfn) => a.Properties.AlarmName,
+      );
+      expect(observed).toEqual(expect.arrayContaining([names.errorRate, names.latency]));
+    },
+  );
+
+  it('deploys after the Observability stack, whose alarms the rollbacks name', () => {
+    expect(stacks.models!.dependencies).toContain(stacks.observability);
+    expect(stacks.observability.dependencies).not.toContain(stacks.models);
+  });
+
+  it.each(hosted.map((v) => [versionKey(v), v] as const))(
+    '%s scales its copies on concurrent requests per copy, within its bounds',
     (key, v) => {
       const deployment = modelDeployments[key]!;
+      const name = inferenceComponentName(v);
       const targets = Object.entries(
         resources(template, 'AWS::ApplicationAutoScaling::ScalableTarget'),
-      ).filter(
-        ([, t]: [string, Cfn]) => t.Properties.ResourceId === variantResourceId(v.endpointName, v.variant),
-      );
+      ).filter(([, t]: [string, Cfn]) => t.Properties.ResourceId === componentResourceId(name));
       expect(targets).toHaveLength(1);
       const [targetId, target] = targets[0]!;
+      const maxCopies = Math.min(deployment.maxCopies, cap);
       expect(target.Properties).toMatchObject({
         ServiceNamespace: 'sagemaker',
-        ScalableDimension: variantScalableDimension,
-        ResourceId: `endpoint/${v.endpointName}/variant/${v.variant}`,
-        MinCapacity: Math.min(deployment.minCapacity, cap),
-        MaxCapacity: Math.min(deployment.maxCapacity, cap),
+        ScalableDimension: componentScalableDimension,
+        ResourceId: `inference-component/${name}`,
+        MinCapacity: v.status === 'preview' ? 0 : Math.min(deployment.minCopies, maxCopies),
+        MaxCapacity: maxCopies,
       });
       // No role of ours: Application Auto Scaling uses its service-linked role for SageMaker.
       expect(target.Properties.RoleARN).toBeUndefined();
-      // Registered only once the endpoint (and so the variant) exists.
-      const endpointId = endpoints.find((e) => e.name === v.endpointName)!;
-      const endpointLogicalId = Object.entries(resources(template, 'AWS::SageMaker::Endpoint')).find(
-        ([, e]: [string, Cfn]) => e === endpointId.endpoint,
-      )![0];
-      expect(asArray(target.DependsOn)).toContain(endpointLogicalId);
+      // Registered only once the component exists.
+      const component = endpoints.flatMap((e) => e.components).find((c) => c.name === name)!;
+      expect(asArray(target.DependsOn)).toContain(component.componentId);
 
       const policies = Object.values(
         resources(template, 'AWS::ApplicationAutoScaling::ScalingPolicy'),
       ).filter((p: Cfn) => p.Properties.ScalingTargetId.Ref === targetId);
-      expect(policies).toHaveLength(1);
-      expect(policies[0].Properties).toMatchObject({
-        PolicyType: 'TargetTrackingScaling',
-        TargetTrackingScalingPolicyConfiguration: {
-          TargetValue: deployment.targetInvocationsPerInstance,
-          PredefinedMetricSpecification: { PredefinedMetricType: variantInvocationsMetric },
-        },
+      const tracking = policies.filter((p: Cfn) => p.Properties.PolicyType === 'TargetTrackingScaling');
+      expect(tracking).toHaveLength(1);
+      expect(tracking[0].Properties.TargetTrackingScalingPolicyConfiguration).toMatchObject({
+        TargetValue: deployment.targetConcurrentRequestsPerCopy,
+        PredefinedMetricSpecification: { PredefinedMetricType: componentConcurrencyMetric },
+      });
+      expect(componentConcurrencyMetric).toBe(
+        'SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution',
+      );
+
+      // Scale to zero and back: only a preview version, woken by the alarm on calls refused for want of a copy.
+      const steps = policies.filter((p: Cfn) => p.Properties.PolicyType === 'StepScaling');
+      const wakeAlarms = Object.values(resources(template, 'AWS::CloudWatch::Alarm')).filter(
+        (a: Cfn) => a.Properties.AlarmName === componentAlarmNames(stage, name).wake,
+      );
+      if (v.status !== 'preview') {
+        expect(steps).toEqual([]);
+        expect(wakeAlarms).toEqual([]);
+        return;
+      }
+      expect(steps).toHaveLength(1);
+      expect(steps[0].Properties.StepScalingPolicyConfiguration).toEqual({
+        AdjustmentType: 'ChangeInCapacity',
+        MetricAggregationType: 'Maximum',
+        Cooldown: 60,
+        StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 1 }],
+      });
+      const stepId = Object.entries(resources(template, 'AWS::ApplicationAutoScaling::ScalingPolicy')).find(
+        ([, p]) => p === steps[0],
+      )![0];
+      expect(wakeAlarms).toHaveLength(1);
+      expect(wakeAlarms[0].Properties).toMatchObject({
+        Namespace: 'AWS/SageMaker',
+        MetricName: 'NoCapacityInvocationFailures',
+        Dimensions: [{ Name: 'InferenceComponentName', Value: name }],
+        Statistic: 'Sum',
+        Period: 60,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        AlarmActions: [{ 'Fn::GetAtt': [stepId, 'Arn'] }],
       });
     },
   );
@@ -160,18 +310,20 @@ describe.each(stages)('models stack (%s)', (stage) => {
     const roleIds = new Set<string>();
     for (const endpoint of endpoints) {
       const roleArns = new Set(
-        endpoint.variants.map((v) => JSON.stringify(v.model.Properties.ExecutionRoleArn)),
+        endpoint.components.map((c) => JSON.stringify(c.model.Properties.ExecutionRoleArn)),
       );
+      roleArns.add(JSON.stringify(endpoint.config.Properties.ExecutionRoleArn));
       expect(roleArns.size).toBe(1);
-      const roleId = endpoint.variants[0]!.model.Properties.ExecutionRoleArn['Fn::GetAtt'][0];
+      const roleId = endpoint.config.Properties.ExecutionRoleArn['Fn::GetAtt'][0];
       roleIds.add(roleId);
       const role = resources(template, 'AWS::IAM::Role')[roleId];
       expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
         { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'sagemaker.amazonaws.com' } },
       ]);
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
-      // Models wait for the role's policy: SageMaker checks image access when it creates them.
-      for (const v of endpoint.variants) expect(asArray(v.model.DependsOn).length).toBeGreaterThan(0);
+      // Models and the endpoint config wait for the role's policy: SageMaker checks image access when it creates them.
+      for (const c of endpoint.components) expect(asArray(c.model.DependsOn).length).toBeGreaterThan(0);
+      expect(asArray(endpoint.config.DependsOn).length).toBeGreaterThan(0);
 
       const statements = roleStatements(template, roleId);
       const bySid = Object.fromEntries(statements.map((s: Cfn) => [s.Sid, s]));
@@ -213,12 +365,11 @@ describe.each(stages)('models stack (%s)', (stage) => {
     template.resourceCountIs('AWS::IAM::Role', endpoints.length);
   });
 
-  it('names the endpoints, points them at their config, keeps scaled counts across updates', () => {
+  it('names the endpoints and points them at their config', () => {
     for (const endpoint of endpoints) {
       expect(endpoint.endpoint.Properties).toEqual({
         EndpointName: endpoint.name,
         EndpointConfigName: { 'Fn::GetAtt': [endpoint.configId, 'EndpointConfigName'] },
-        RetainAllVariantProperties: true,
         Tags: expect.arrayContaining([{ Key: 'stage', Value: stage }]),
       });
     }
@@ -239,35 +390,35 @@ describe('models stack with the versions being added (vision, OCR, chat) and a T
   const plan = planEndpoints(extendedCatalog(stage), deployments);
   const template = synthModels(stage, plan);
   const endpoints = endpointsOf(template);
-  const variantsOf = (model: string) =>
-    endpoints
-      .find((e) => e.name === `tollgate-${stage}-${model}`)!
-      .variants.map((v) => v.variant.VariantName);
+  const componentsOf = (model: string) =>
+    endpoints.find((e) => e.name === `tollgate-${stage}-${model}`)!.components.map((c) => c.name);
 
-  it('puts every version of a model on its endpoint as a variant', () => {
+  it('puts every version of a model on its endpoint as an inference component', () => {
     const catalog = extendedCatalog(stage);
     for (const name of ['image-moderation', 'ocr', 'chat']) {
       const expected = catalog.versions
         .filter((v) => v.model === name && v.status !== 'retired')
-        .map((v) => v.variant);
-      expect(variantsOf(name), name).toEqual(expected);
+        .map((v) => inferenceComponentName(v));
+      expect(componentsOf(name).sort(), name).toEqual(expected.sort());
     }
-    expect(variantsOf('image-moderation')).toEqual(
-      expect.arrayContaining(['mobilenet-v2', 'mobilenet-v2-mid', 'inception-v3']),
+    expect(componentsOf('chat')).toEqual(
+      expect.arrayContaining([`tollgate-${stage}-chat-tiny-1`, `tollgate-${stage}-chat-smollm2-1-7b`]),
     );
-    expect(variantsOf('ocr')).toEqual(expect.arrayContaining(['ppocr-v4', 'tesseract-5']));
-    expect(variantsOf('chat')).toEqual(expect.arrayContaining(['tiny-1', 'smollm2-1-7b']));
   });
 
-  it('runs the TGI version on a GPU instance from the regional DLC, with its token limits', () => {
+  it('runs the proposed TGI version on a GPU from the regional DLC, with its token limits, cold until called', () => {
     const chat = endpoints.find((e) => e.name === `tollgate-${stage}-chat`)!;
-    const tgi = chat.variants.find((v) => v.variant.VariantName === 'smollm2-1-7b')!;
+    const tgi = chat.components.find((c) => c.name === `tollgate-${stage}-chat-smollm2-1-7b`)!;
     const deployment = proposedDeployments['chat@smollm2-1-7b']!;
     expect(deployment.image.kind).toBe('hf-tgi');
-    expect(tgi.variant).toMatchObject({
-      InstanceType: 'ml.g5.xlarge',
-      ContainerStartupHealthCheckTimeoutInSeconds: 900,
-      InitialVariantWeight: 0,
+    expect(chat.config.Properties.ProductionVariants[0].InstanceType).toBe(deployment.instanceType);
+    expect(tgi.component.Properties).toMatchObject({
+      Specification: {
+        ComputeResourceRequirements: { NumberOfAcceleratorDevicesRequired: 1 },
+        StartupParameters: { ContainerStartupHealthCheckTimeoutInSeconds: 900 },
+      },
+      // A preview version in the catalog: no copy until its first call.
+      RuntimeConfig: { CopyCount: 0 },
     });
     const container = tgi.model.Properties.PrimaryContainer;
     expect(render(container.Image)).toBe(
@@ -293,36 +444,21 @@ describe('models stack with the versions being added (vision, OCR, chat) and a T
       ].sort(),
     );
   });
-
-  it('weights untargeted calls by the traffic split, or all to the default version', () => {
-    const catalog = extendedCatalog(stage);
-    for (const endpoint of endpoints) {
-      for (const { variant } of endpoint.variants) {
-        const v = catalog.versions.find(
-          (x) => x.endpointName === endpoint.name && x.variant === variant.VariantName,
-        )!;
-        const m = catalog.models.find((x) => x.name === v.model)!;
-        expect(variant.InitialVariantWeight, versionKey(v)).toBe(expectedWeight(m, v.version));
-      }
-    }
-  });
 });
 
-describe('models stack: weights, S3 weights and foreign images', () => {
+describe('models stack: S3 weights and foreign images', () => {
   const stage = 'dev';
   const base: ModelDeployment = {
     instanceType: 'ml.g4dn.xlarge',
-    initialInstanceCount: 1,
-    minCapacity: 1,
-    maxCapacity: 2,
-    targetInvocationsPerInstance: 100,
+    resources: { acceleratorDevices: 1, cpuCores: 1, memoryMb: 2_048 },
+    initialCopies: 1,
+    minCopies: 1,
+    maxCopies: 2,
+    targetConcurrentRequestsPerCopy: 4,
     image: { kind: 'model-server' },
   };
   const catalog = {
-    models: [
-      { ...model('image-moderation', 'image-moderation', 'a'), traffic: { a: 90, b: 10 } },
-      model('ocr', 'ocr', 'tar'),
-    ],
+    models: [model('image-moderation', 'image-moderation', 'a'), model('ocr', 'ocr', 'tar')],
     versions: [
       version(stage, 'image-moderation', 'a'),
       version(stage, 'image-moderation', 'b'),
@@ -357,13 +493,12 @@ describe('models stack: weights, S3 weights and foreign images', () => {
   const template = synthModels(stage, planEndpoints(catalog, deployments));
   const endpoints = endpointsOf(template);
   const variant = (name: string) =>
-    endpoints.flatMap((e) => e.variants).find((v) => v.variant.VariantName === name)!;
+    endpoints.flatMap((e) => e.components).find((c) => c.name.endsWith(`-${name}`))!;
 
-  it("takes initial weights from the model's traffic split when it declares one; skips retired versions", () => {
-    expect(variant('a').variant.InitialVariantWeight).toBe(90);
-    expect(variant('b').variant.InitialVariantWeight).toBe(10);
+  it('skips retired versions', () => {
     expect(variant('old')).toBeUndefined();
     template.resourceCountIs('AWS::SageMaker::Model', 5);
+    template.resourceCountIs('AWS::SageMaker::InferenceComponent', 5);
   });
 
   it('reads compressed weights by URL and uncompressed weights by prefix, in network isolation', () => {

@@ -1,9 +1,10 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { stageConfig, stages } from '../../infra/config';
-import { versionKey } from '../../infra/model-endpoints';
-import { instanceVcpus } from '../../infra/stacks/observability-stack';
+import { componentAlarmNames, versionKey } from '../../infra/model-endpoints';
+import { componentMetricsNamespace } from '../../infra/stacks/observability-stack';
 import { buildApp } from '../../infra/tollgate';
+import { inferenceComponentName } from '../../shared/catalog/deployment';
 import { seedCatalog } from '../../shared/catalog/seed';
 import {
   dimension,
@@ -44,17 +45,6 @@ const alarmsOf = (template: Template): Record<string, Cfn> =>
       a,
     ]),
   );
-
-describe('instanceVcpus', () => {
-  it('reads the vCPUs from the instance size', () => {
-    expect(instanceVcpus('ml.c5.large')).toBe(2);
-    expect(instanceVcpus('ml.c5.xlarge')).toBe(4);
-    expect(instanceVcpus('ml.g5.2xlarge')).toBe(8);
-    expect(instanceVcpus('ml.g4dn.12xlarge')).toBe(48);
-    expect(instanceVcpus('ml.t2.medium')).toBe(1);
-    expect(instanceVcpus('ml.inf2')).toBeUndefined();
-  });
-});
 
 describe.each(stages)('observability stack (%s)', (stage) => {
   const config = stageConfig(stage);
@@ -208,37 +198,44 @@ describe.each(stages)('observability stack (%s)', (stage) => {
   );
 
   it.each(seed.versions.map((v) => [versionKey(v), v] as const))(
-    '%s: alarms on its endpoint instances running out of CPU or memory',
-    (_key, v) => {
-      const dims = [
-        { Name: 'EndpointName', Value: v.endpointName },
-        { Name: 'VariantName', Value: v.variant },
-      ];
+    '%s: alarms on its copies running out of what they reserved (CPU, memory, and GPU on a GPU)',
+    (key, v) => {
+      const dims = [{ Name: 'InferenceComponentName', Value: inferenceComponentName(v) }];
       const busy = config.observability.endpointUtilizationPercent;
-      const memory = alarms[`${prefix}${v.endpointName}-${v.variant}-Memory`];
-      expect(memory.Properties).toMatchObject({
-        Namespace: '/aws/sagemaker/Endpoints',
-        MetricName: 'MemoryUtilization',
-        Threshold: busy,
-      });
-      expect(memory.Properties.Dimensions).toEqual(expect.arrayContaining(dims));
-      const cpu = alarms[`${prefix}${v.endpointName}-${v.variant}-Cpu`];
-      const plan = stacks.endpoints.flatMap((e) => e.variants).find((x) => x.key === versionKey(v))!;
-      const vcpus = instanceVcpus(plan.deployment.instanceType)!;
-      expect(vcpus).toBeGreaterThan(0);
-      // Summed over vCPUs: 100 per vCPU.
-      expect(cpu.Properties).toMatchObject({ MetricName: 'CPUUtilization', Threshold: busy * vcpus });
+      const plan = stacks.endpoints.flatMap((e) => e.components).find((x) => x.key === key)!;
+      const gpu = (plan.deployment.resources.acceleratorDevices ?? 0) > 0;
+      const expected: [string, string][] = [
+        ['Cpu', 'CPUUtilizationNormalized'],
+        ['Memory', 'CPUMemoryUtilizationNormalized'],
+        ...(gpu
+          ? ([
+              ['Gpu', 'GPUUtilizationNormalized'],
+              ['GpuMemory', 'GPUMemoryUtilizationNormalized'],
+            ] as [string, string][])
+          : []),
+      ];
+      for (const [suffix, metricName] of expected) {
+        const alarm = alarms[`${prefix}${inferenceComponentName(v)}-${suffix}`];
+        expect(alarm, suffix).toBeDefined();
+        // Normalized to the copy's reservation: 0 to 100 whatever the instance size.
+        expect(alarm.Properties).toMatchObject({
+          Namespace: componentMetricsNamespace,
+          MetricName: metricName,
+          Statistic: 'Average',
+          Threshold: busy,
+          Dimensions: dims,
+        });
+      }
+      if (!gpu) expect(alarms[`${prefix}${inferenceComponentName(v)}-Gpu`]).toBeUndefined();
     },
   );
 
   it.each(seed.versions.map((v) => [versionKey(v), v] as const))(
-    '%s: alarms on its endpoint variant latency (against its own budget) and 5xx rate',
+    '%s: alarms on its inference component latency (against its own budget) and 5xx rate, by the names its rollback names',
     (_key, v) => {
-      const dims = [
-        { Name: 'EndpointName', Value: v.endpointName },
-        { Name: 'VariantName', Value: v.variant },
-      ];
-      const latency = alarms[`${prefix}${v.endpointName}-${v.variant}-Latency`];
+      const dims = [{ Name: 'InferenceComponentName', Value: inferenceComponentName(v) }];
+      const names = componentAlarmNames(stage, inferenceComponentName(v));
+      const latency = alarms[names.latency];
       const budgetMs = v.limits.timeoutMs ?? config.modelTimeoutMs;
       expect(latency.Properties).toMatchObject({
         Namespace: 'AWS/SageMaker',
@@ -246,16 +243,33 @@ describe.each(stages)('observability stack (%s)', (stage) => {
         ExtendedStatistic: 'p90',
         // ModelLatency is reported in microseconds.
         Threshold: Math.round(budgetMs * config.observability.latencyShareOfTimeout) * 1000,
+        Dimensions: dims,
       });
-      expect(latency.Properties.Dimensions).toEqual(expect.arrayContaining(dims));
 
-      const errors = alarms[`${prefix}${v.endpointName}-${v.variant}-5xxRate`];
+      const errors = alarms[names.errorRate];
       expect(errors.Properties.Threshold).toBe(config.observability.endpointErrorRatePercent);
       const stats = (errors.Properties.Metrics as Cfn[])
         .filter((q) => q.MetricStat)
         .map((q) => q.MetricStat.Metric);
       expect(stats.map((m) => m.MetricName).sort()).toEqual(['Invocation5XXErrors', 'Invocations']);
-      for (const m of stats) expect(m.Dimensions).toEqual(expect.arrayContaining(dims));
+      for (const m of stats) expect(m.Dimensions).toEqual(dims);
+    },
+  );
+
+  it.each(seed.versions.map((v) => [versionKey(v), v] as const))(
+    '%s: alarms on cold calls (refused for want of a copy): at once for an always-on version, after three periods for a preview',
+    (_key, v) => {
+      const cold = alarms[componentAlarmNames(stage, inferenceComponentName(v)).cold];
+      expect(cold.Properties).toMatchObject({
+        Namespace: 'AWS/SageMaker',
+        MetricName: 'NoCapacityInvocationFailures',
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: v.status === 'preview' ? 3 : 1,
+        Dimensions: [{ Name: 'InferenceComponentName', Value: inferenceComponentName(v) }],
+      });
+      expect(cold.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
     },
   );
 
@@ -396,14 +410,22 @@ describe.each(stages)('observability stack (%s)', (stage) => {
     });
   });
 
-  it('graphs each endpoint variant from SageMaker metrics', () => {
-    const lines = metricLines(dashboardBody(template)).filter((l) => l.namespace === 'AWS/SageMaker');
+  it('graphs each inference component from SageMaker metrics', () => {
+    const lines = metricLines(dashboardBody(template));
     for (const v of seed.versions) {
-      for (const name of ['Invocations', 'Invocation5XXErrors', 'ModelLatency', 'InvocationsPerInstance']) {
+      for (const [namespace, name] of [
+        ['AWS/SageMaker', 'Invocations'],
+        ['AWS/SageMaker', 'Invocation5XXErrors'],
+        ['AWS/SageMaker', 'NoCapacityInvocationFailures'],
+        ['AWS/SageMaker', 'ModelLatency'],
+        [componentMetricsNamespace, 'CPUUtilizationNormalized'],
+      ]) {
         expect(
           lines.some(
             (l) =>
-              l.name === name && l.dims.EndpointName === v.endpointName && l.dims.VariantName === v.variant,
+              l.namespace === namespace &&
+              l.name === name &&
+              l.dims.InferenceComponentName === inferenceComponentName(v),
           ),
           `${name} ${versionKey(v)}`,
         ).toBe(true);
