@@ -13,6 +13,7 @@ import { ensureTinyChatModel } from '../../../local/models/build-test-model';
 import { modelsDir } from '../../../local/models/paths';
 import { TINY_CHAT_ID } from '../../../local/models/tiny-chat';
 import { type RuntimeProcess, startRuntimeProcess } from '../../../local/runtime/launcher';
+import { ModelStatusError } from '../../../local/runtime/model-handler';
 import { createChatModel } from '../../../local/runtime/models/chat';
 import { tgiMessagesHandler } from '../../../local/runtime/models/tgi-messages';
 import { endpoint } from '../../../local/runtime/registry';
@@ -378,5 +379,58 @@ describe('a TGI-wire chat model that fails: 502 or an error event, not billed', 
     expect(await h.stores.usage.listEvents(t.tenantId)).toEqual([]);
     expect((await ask(t.key, 'fine now', { max_tokens: 2 })).status).toBe(200);
     expect((await h.stores.usage.listEvents(t.tenantId)).map((e) => e.units.output_tokens)).toEqual([2]);
+  });
+});
+
+describe("TGI's overloaded answer: 503 model_busy, retried after a second, not billed", () => {
+  // Fault injection at the machine's edge: a container that answers what TGI answers when its
+  // queue is full (429 `{"error": "Model is overloaded", "error_type": "overloaded"}`, server.rs),
+  // behind the real runtime server, which wraps it as SageMaker does (424 ModelError, 429 original).
+  const overloaded = () =>
+    new ModelStatusError(429, JSON.stringify({ error: 'Model is overloaded', error_type: 'overloaded' }));
+  const server: Server = createRuntimeServer(
+    new Map([
+      [
+        TINY.endpointName,
+        endpoint({
+          [TINY.variant]: {
+            name: 'overloaded-tgi',
+            load: async () => {},
+            invoke: async () => {
+              throw overloaded();
+            },
+            // biome-ignore lint/correctness/useYield: it refuses before its first part, as TGI's 429 does
+            invokeStream: async function* () {
+              throw overloaded();
+            },
+          },
+        }),
+      ],
+    ]),
+  );
+  let h: Harness;
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    h = await createHarness({
+      env: WIRE,
+      models: new SageMakerModelClient({ region: 'us-east-1', endpoint: url }),
+    });
+  });
+  afterAll(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  it.each([false, true])('stream %s', async (stream) => {
+    const t = await h.newTenant();
+    const res = await h.call('/v1/chat/completions', {
+      key: t.key,
+      json: { model: 'chat@tiny-1', messages: hello, max_tokens: 4, stream },
+    });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('model_busy');
+    expect(await h.stores.usage.listEvents(t.tenantId)).toEqual([]);
   });
 });
