@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ImageField, imageExample } from '#api/gateway/image-input';
 import type { DataEnv } from '#api/http/env';
 import { ModelRef } from '#api/http/schemas';
+import { landscapeModeration } from '#api/spec/answer-examples';
 import { errorResponses, errorsOf, idempotencyKeyParameter, v1Ok } from '#api/spec/answers';
 import { formatUsd } from '#shared/metering/pricing';
 import { serveImage } from './serve-image';
@@ -56,13 +57,7 @@ const example = {
     id: 'req_01M97D1FGJZ4P1NNSPAFZTHVAW',
     object: 'moderation',
     model: 'image-moderation@mobilenet-v2',
-    results: [
-      {
-        flagged: false,
-        categories: { drawing: false, hentai: false, neutral: true, porn: false, sexy: false },
-        category_scores: { drawing: 0.0213, hentai: 0.0011, neutral: 0.9684, porn: 0.0027, sexy: 0.0065 },
-      },
-    ],
+    results: [landscapeModeration],
     usage: { images: 1, cost_usd: '0.000500000' },
   },
 } as const satisfies { request: z.input<typeof Request>; response: z.infer<typeof Response> };

@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ImageField, imageExample } from '#api/gateway/image-input';
 import type { DataEnv } from '#api/http/env';
 import { ModelRef } from '#api/http/schemas';
+import { receiptOcr } from '#api/spec/answer-examples';
 import { errorResponses, errorsOf, idempotencyKeyParameter, v1Ok } from '#api/spec/answers';
 import { formatUsd } from '#shared/metering/pricing';
 import { serveImage } from './serve-image';
@@ -51,29 +52,7 @@ const example = {
     id: 'req_01M97D1FGJZ4P1NNSPAFZTHVAW',
     object: 'ocr',
     model: 'ocr@ppocr-v4',
-    text: 'CORNER CAFE\nFlat white 3.40',
-    lines: [
-      {
-        text: 'CORNER CAFE',
-        confidence: 0.987,
-        box: [
-          [24, 18],
-          [212, 18],
-          [212, 46],
-          [24, 46],
-        ],
-      },
-      {
-        text: 'Flat white 3.40',
-        confidence: 0.962,
-        box: [
-          [24, 62],
-          [236, 62],
-          [236, 88],
-          [24, 88],
-        ],
-      },
-    ],
+    ...receiptOcr,
     usage: { images: 1, cost_usd: '0.001500000' },
   },
 } as const satisfies { request: z.input<typeof Request>; response: z.infer<typeof Response> };

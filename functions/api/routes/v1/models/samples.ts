@@ -1,3 +1,4 @@
+import { landscapeModeration, receiptOcr } from '#api/spec/answer-examples';
 import type { BillingUnit, ModelTask, ModelVersion } from '#shared/catalog/types';
 import { formatUsd } from '#shared/metering/pricing';
 
@@ -87,13 +88,7 @@ const builders: Record<ModelTask, Builder> = {
       id: REQUEST_ID,
       object: 'moderation',
       model: id,
-      results: [
-        {
-          flagged: false,
-          categories: { drawing: false, hentai: false, neutral: true, porn: false, sexy: false },
-          category_scores: { drawing: 0.0213, hentai: 0.0011, neutral: 0.9684, porn: 0.0027, sexy: 0.0065 },
-        },
-      ],
+      results: [landscapeModeration],
       usage: { images: 1, cost_usd: cost(v, { images: 1 }) },
     },
   }),
@@ -104,29 +99,7 @@ const builders: Record<ModelTask, Builder> = {
       id: REQUEST_ID,
       object: 'ocr',
       model: id,
-      text: 'CORNER CAFE\nFlat white 3.40',
-      lines: [
-        {
-          text: 'CORNER CAFE',
-          confidence: 0.987,
-          box: [
-            [24, 18],
-            [212, 18],
-            [212, 46],
-            [24, 46],
-          ],
-        },
-        {
-          text: 'Flat white 3.40',
-          confidence: 0.962,
-          box: [
-            [24, 62],
-            [236, 62],
-            [236, 88],
-            [24, 88],
-          ],
-        },
-      ],
+      ...receiptOcr,
       usage: { images: 1, cost_usd: cost(v, { images: 1 }) },
     },
   }),
