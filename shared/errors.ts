@@ -49,6 +49,9 @@ export const errorCodes = {
   store_unavailable: { status: 503, type: 'api_error' },
   model_busy: { status: 503, type: 'api_error' },
   model_loading: { status: 503, type: 'api_error' },
+  // The version runs no copy now (scaled to zero while idle); the call started one, which takes
+  // minutes: `Retry-After` and `x-should-retry: true`.
+  model_cold: { status: 503, type: 'api_error' },
   // 503, not 404: the version exists in the catalog (a 404 would say it does not) and the fix is the
   // operator's, not the caller's; `x-should-retry: false` and no Retry-After stop clients retrying.
   model_not_installed: { status: 503, type: 'api_error' },

@@ -5,6 +5,7 @@ export type FailureReason =
   | 'busy'
   | 'loading'
   | 'not_installed'
+  | 'cold'
   | 'rejected'
   | 'model_error';
 
@@ -32,7 +33,9 @@ export type ModelCallResult =
       /**
        * `timeout`: no answer in time. `unavailable`: not reachable. `busy`: at capacity, try again.
        * `loading`: the version is (re)loading its model, try again shortly. `not_installed`: the
-       * endpoint or variant does not exist, or its weights are not installed: retrying cannot help. `model_error`: it
+       * endpoint or variant does not exist, or its weights are not installed: retrying cannot help.
+       * `cold`: the version has no copy running (scaled to zero); the call started one, retry
+       * once it is up. `model_error`: it
        * answered with an error or garbage. `rejected`: the model refused the request as invalid (its
        * own 400: a prompt longer than its context, an image that does not decode); `detail` is the
        * model's message.

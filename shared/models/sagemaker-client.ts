@@ -26,6 +26,13 @@ export interface SageMakerOptions {
 const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET']);
 const utf8 = new TextDecoder();
 const NOT_INSTALLED = /^(Endpoint|Target variant|Inference component) \S+ .*(not found|is not installed)/;
+/**
+ * SageMaker's answer for an inference component with no copy (a preview version scaled to zero, or
+ * woken and still starting): `ValidationError: Inference Component has no capacity to process this
+ * request. ApplicationAutoScaling may be in-progress (if configured) or try to increase the capacity
+ * by invoking UpdateInferenceComponentRuntimeConfig API.`
+ */
+const NO_CAPACITY = /^Inference Component has no capacity to process this request/i;
 
 type Failure = Extract<ModelCallResult, { ok: false }>;
 
@@ -50,6 +57,11 @@ function classify(err: unknown, timedOut: boolean, timeoutMs: number, latencyMs:
   if (e.$metadata === undefined) {
     // Not an answer from the service at all: the connection failed.
     return { ok: false, reason: 'unavailable', detail: e.code ?? e.name, latencyMs };
+  }
+  // Cold: the version's component has no copy. The refused call itself wakes it (its
+  // NoCapacityInvocationFailures alarm adds a copy), so the caller is told when to come back.
+  if (e.name === 'ValidationError' && NO_CAPACITY.test(e.message)) {
+    return { ok: false, reason: 'cold', detail: e.message, latencyMs };
   }
   // SageMaker's answer for an endpoint or variant that is not deployed (`Endpoint x of account y
   // not found.`, `Target variant v not found for endpoint x`), and the local runtime's for a

@@ -82,6 +82,13 @@ export function chatAdapterOf(c: Context<DataEnv>, target: Target): ChatAdapter 
   return chatAdapterFor(chatWireOf(target.served, c.get('deps').config.LLM_WIRE_VERSIONS));
 }
 
+/**
+ * How long a caller of a cold version (no copy running) waits before asking again. A copy starts
+ * in one to five minutes (an instance, then the container and its weights): asking every 30 s
+ * finds it at most 30 s after it is up, in about ten calls, each refused at once and unbilled.
+ */
+export const COLD_RETRY_AFTER_SECONDS = 30;
+
 /** The version's timeout, never above the platform's. */
 export function modelTimeoutMs(c: Context<DataEnv>, target: Target): number {
   const max = c.get('deps').config.MODEL_TIMEOUT_MS;
@@ -142,6 +149,16 @@ export function modelCallFailed(
     );
   }
   if (result.reason === 'not_installed') return notInstalled(target.version, target.served);
+  if (result.reason === 'cold') {
+    // The version idles at zero copies and this call woke it (SageMaker counts it, and that alarm
+    // adds a copy): minutes, not seconds. One bounded wait to come back after, never a loop
+    // without end: a copy that does not come is the version's Cold alarm, not the caller's retry.
+    return new ApiError(
+      'model_cold',
+      `The model ${target.served} is cold: no copy is running, and this call started one, which takes a few minutes. You were not billed; retry after ${COLD_RETRY_AFTER_SECONDS} seconds.`,
+      { headers: { 'retry-after': String(COLD_RETRY_AFTER_SECONDS), 'x-should-retry': 'true' } },
+    );
+  }
   if (result.reason === 'busy' || result.reason === 'loading') {
     // A loading model is back within seconds (a worker restart, a first load); one that can never
     // load is `failed` in the runtime (a model error) and one not installed is `not_installed`, so

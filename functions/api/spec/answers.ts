@@ -46,6 +46,7 @@ export const errorsOf = {
     'model_unavailable',
     'model_busy',
     'model_loading',
+    'model_cold',
     'model_not_installed',
     'model_timeout',
     'store_unavailable',
@@ -72,6 +73,7 @@ const RETRY_AFTER: readonly ErrorCode[] = [
   'store_unavailable',
   'model_busy',
   'model_loading',
+  'model_cold',
   'billing_unavailable',
   'idempotency_in_progress',
 ];
@@ -84,6 +86,7 @@ const SHOULD_RETRY: readonly ErrorCode[] = [
   'spend_cap_reached',
   'store_unavailable',
   'model_loading',
+  'model_cold',
   'model_not_installed',
 ];
 

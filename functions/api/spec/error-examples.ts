@@ -182,6 +182,12 @@ export const errorDocs = {
     meaning: 'the model is loading (not billed); retry after `Retry-After`',
     message: 'The model chat@tiny-1 is loading. You were not billed; retry in a few seconds.',
   },
+  model_cold: {
+    meaning:
+      'the version runs no copy now (scaled to zero while idle) and the call started one (not billed); retry after `Retry-After`',
+    message:
+      'The model chat@smollm2-135m is cold: no copy is running, and this call started one, which takes a few minutes. You were not billed; retry after 30 seconds.',
+  },
   model_not_installed: {
     meaning:
       'the version is listed but its weights or endpoint are not installed (not billed; `x-should-retry: false`, retrying will not help: call an available version, `available` in GET /v1/models)',
