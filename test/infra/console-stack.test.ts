@@ -232,6 +232,25 @@ describe.each(stages)('console stack (%s)', (stage) => {
     expect(byExclude('assets/*').SystemMetadata['cache-control']).toBe('no-cache');
   });
 
+  it('lets the upload function invalidate this distribution only, not every distribution', () => {
+    const [distributionId] = onlyResource(template, 'AWS::CloudFront::Distribution');
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (p: Cfn) => p.Properties.PolicyDocument.Statement as Cfn[],
+    );
+    const invalidation = statements.filter((st) =>
+      [st.Action].flat().some((a: string) => a.startsWith('cloudfront:')),
+    );
+    expect(invalidation).toHaveLength(1);
+    expect([invalidation[0].Action].flat().sort()).toEqual([
+      'cloudfront:CreateInvalidation',
+      'cloudfront:GetInvalidation',
+    ]);
+    const resource = JSON.stringify(invalidation[0].Resource);
+    expect(resource).toContain(distributionId);
+    expect(resource).toContain(':distribution/');
+    expect(invalidation[0].Resource).not.toBe('*');
+  });
+
   it('warns at synth while publicUrl is unset (emails and cookie writes need the console origin)', () => {
     const warnings = Annotations.fromStack(stacks.api).findWarning(
       '*',
