@@ -27,7 +27,7 @@ describe.each(stages)('catalog seed and Models stack agree (%s)', (stage) => {
 
   /** Every inference component as deployed: its name and the name of the endpoint it is on. */
   const deployedComponents = (() => {
-    const endpoints = models.findResources('AWS::SageMaker::Endpoint');
+    const endpoints: Record<string, Cfn> = models.findResources('AWS::SageMaker::Endpoint');
     return Object.values(models.findResources('AWS::SageMaker::InferenceComponent')).map((c: Cfn) => {
       const endpointId = c.Properties.EndpointName['Fn::GetAtt'][0];
       return {
