@@ -5,7 +5,8 @@ import { defineConfig } from 'vitest/config';
  * unit: pure, no I/O. api: the Hono app in process against DynamoDB Local and the local model
  * runtime. api-statuses: the statuses the api tests saw, against /openapi.json (after api).
  * integration: the whole local stack over HTTP. infra: CDK template assertions. e2e: the consoles
- * in Debian's Chromium (playwright-core) against the whole local stack.
+ * in Debian's Chromium (playwright-core) against the whole local stack. image: the model-server
+ * image built (buildah) and run (podman).
  * The projects run one after another (groupOrder): on a 2-core machine, overlapping them only
  * makes each slower.
  */
@@ -78,6 +79,17 @@ export default defineConfig({
           globalSetup: ['test/e2e/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 180_000,
+        },
+      },
+      {
+        // The model-server image built from its Dockerfile and run with podman (minutes: the build
+        // installs the production dependencies and makes the Node base image from Debian's mirror).
+        test: {
+          name: 'image',
+          sequence: { groupOrder: 6 },
+          include: ['test/image/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 900_000,
         },
       },
     ],

@@ -42,6 +42,9 @@ export const errorCodes = {
   concurrency_limit: { status: 429, type: 'rate_limit_error' },
   quota_exceeded: { status: 429, type: 'insufficient_quota' },
   spend_cap_reached: { status: 429, type: 'insufficient_quota' },
+  // A prepaid tenant's credit cannot pay the request's worst case: a hard stop until credit is
+  // added (no Retry-After: time does not refill it).
+  insufficient_balance: { status: 429, type: 'insufficient_quota' },
   // 5xx
   internal_error: { status: 500, type: 'api_error' },
   model_error: { status: 502, type: 'api_error' },

@@ -2,8 +2,21 @@ import { randomBytes } from 'node:crypto';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
-/** ten(ant), usr (user), key, req(uest), evt (usage event), opr (operator), inv(itation), ses(sion), aud(it entry). */
-export type IdPrefix = 'ten' | 'usr' | 'key' | 'req' | 'evt' | 'opr' | 'inv' | 'ses' | 'aud' | 'lse' | 'eml';
+/** ten(ant), usr (user), key, req(uest), evt (usage event), opr (operator), inv(itation), ses(sion), aud(it entry), crg (credit grant), cle (credit ledger entry). */
+export type IdPrefix =
+  | 'ten'
+  | 'usr'
+  | 'key'
+  | 'req'
+  | 'evt'
+  | 'opr'
+  | 'inv'
+  | 'ses'
+  | 'aud'
+  | 'lse'
+  | 'eml'
+  | 'crg'
+  | 'cle';
 
 /** The source of ids and time, injected so tests can fix them. */
 export type IdGenerator = (prefix: IdPrefix) => string;
@@ -43,9 +56,17 @@ export function newId(prefix: IdPrefix, now: number = Date.now()): string {
   return `${prefix}_${time}${rand}`;
 }
 
-const ID_RE = /^(ten|usr|key|req|evt|opr|inv|ses|aud)_[0-9A-HJKMNP-TV-Z]{26}$/;
+const ID_RE = /^(ten|usr|key|req|evt|opr|inv|ses|aud|crg|cle)_[0-9A-HJKMNP-TV-Z]{26}$/;
 
 /** True when `value` has the shape of an id with the given prefix. */
 export function isId(value: string, prefix: IdPrefix): boolean {
   return ID_RE.test(value) && value.startsWith(`${prefix}_`);
+}
+
+/** When a time-ordered id was made (ms since the epoch), from its first ten characters after the prefix. */
+export function idTime(id: string): number {
+  const time = id.slice(id.indexOf('_') + 1, id.indexOf('_') + 11);
+  let t = 0;
+  for (const ch of time) t = t * 32 + CROCKFORD.indexOf(ch);
+  return t;
 }

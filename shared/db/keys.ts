@@ -67,6 +67,25 @@ export const keys = {
   reservationIndex: (shard: number) => `RESV#${shard}`,
   reservationPrefix: () => 'RESV#',
   /**
+   * A prepaid tenant's credit balance: `available` (what admission may still reserve, moved by the
+   * same transactions as the other counters), the ledger's totals and the burn cursor. Listed in
+   * gsi1 `CREDIT_BALANCES` for the sweep.
+   */
+  creditBalance: (tenantId: string) => ({ pk: `QUOTA#${tenantId}`, sk: 'CREDIT' }),
+  creditBalancesIndex: () => 'CREDIT_BALANCES',
+  /** A credit grant (paid, promotional, trial) and what of it was burned and expired. */
+  creditGrant: (tenantId: string, grantId: string) => ({
+    pk: `TENANT#${tenantId}`,
+    sk: `CREDIT#GRANT#${grantId}`,
+  }),
+  creditGrantPrefix: () => 'CREDIT#GRANT#',
+  /** A credit ledger entry (grant, burn, expiry), time-ordered by its id. */
+  creditEntry: (tenantId: string, entryId: string) => ({
+    pk: `TENANT#${tenantId}`,
+    sk: `CREDIT#ENTRY#${entryId}`,
+  }),
+  creditEntryPrefix: () => 'CREDIT#ENTRY#',
+  /**
    * Platform-wide usage per day x model version, spread over shards (by a hash of the request id)
    * so no single item or partition takes every request's write; readers sum the shards. A shard
    * partition holds every day, so a date range is one Query per shard.
@@ -211,4 +230,7 @@ export type EntityType =
   | 'billing_sync'
   | 'stripe_event'
   | 'stripe_customer'
-  | 'billing_price';
+  | 'billing_price'
+  | 'credit_balance'
+  | 'credit_grant'
+  | 'credit_entry';

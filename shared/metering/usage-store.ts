@@ -32,6 +32,8 @@ export interface UsageEvent {
   leaseId?: string;
   /** For an `open` record: when its writer is presumed gone and the sweeper closes it. */
   expiresAt?: string;
+  /** Admitted against the tenant's credit balance: the credit ledger burns it. */
+  prepaid?: boolean;
 }
 
 export type UsageStatus = 'succeeded' | 'open' | 'void';

@@ -372,7 +372,8 @@ export class QuotaAdmission {
             keyId: req.keyId,
             now: req.now,
             limits: req.limits,
-            flags: { ...lease.ref, keyMonth: lease.ref.keyMonth ?? false },
+            flags: { ...lease.ref, keyMonth: lease.ref.keyMonth ?? false, credit: lease.ref.credit ?? false },
+            until: new Date(admitUntil),
           },
           {
             leaseId: lease.ref.leaseId,

@@ -13,6 +13,8 @@ export interface CounterTarget {
   keyMinute: boolean;
   inFlight: boolean;
   keyMonth?: boolean;
+  /** The tenant's credit balance (prepaid). */
+  credit?: boolean;
 }
 
 /**
@@ -60,6 +62,17 @@ export function counterDeltaItems(table: string, target: CounterTarget, delta: A
         UpdateExpression: 'ADD #cost :cost',
         ExpressionAttributeNames: { '#cost': 'costNanoUsd' },
         ExpressionAttributeValues: { ':cost': delta.costNanoUsd },
+      },
+    });
+  }
+  if (target.credit && delta.costNanoUsd !== 0) {
+    // Cost given back (negative delta) returns to the balance; more use takes from it.
+    items.push({
+      Update: {
+        TableName: table,
+        Key: keys.creditBalance(target.tenantId),
+        UpdateExpression: 'ADD available :neg, debit :cost',
+        ExpressionAttributeValues: { ':neg': -delta.costNanoUsd, ':cost': delta.costNanoUsd },
       },
     });
   }

@@ -12,6 +12,7 @@ export interface CounterFlags {
   keyMinute: boolean;
   inFlight: boolean;
   keyMonth: boolean;
+  credit: boolean;
 }
 
 export function counterFlags(limits: EffectiveLimits): CounterFlags {
@@ -21,6 +22,7 @@ export function counterFlags(limits: EffectiveLimits): CounterFlags {
     keyMinute: key.requestsPerMinute !== undefined || key.tokensPerMinute !== undefined,
     inFlight: tenant.maxConcurrent !== undefined,
     keyMonth: key.spendCapNanoUsd !== undefined,
+    credit: tenant.prepaid === true,
   };
 }
 
@@ -36,6 +38,11 @@ export interface GrantScope {
   now: Date;
   limits: EffectiveLimits;
   flags: CounterFlags;
+  /**
+   * Until when what is granted may admit requests (a lease's admission window; a reservation's
+   * `now`): credit is granted only when no grant expires before then.
+   */
+  until?: Date;
 }
 
 /**
@@ -210,6 +217,51 @@ export function grantItems(table: string, s: GrantScope, amount: Amount): GrantI
         limitValue: cap,
         used: Number(old?.costNanoUsd ?? 0),
       }),
+    });
+  }
+
+  if (s.flags.credit) {
+    // The credit balance: the worst case out of what is left, never below zero, and no grant
+    // expiring while this admits (an expiry due first takes its credit out: CreditStore.expireDue).
+    const until = (s.until ?? s.now).toISOString();
+    const now = s.now.toISOString();
+    items.push({
+      item: {
+        Update: {
+          TableName: table,
+          Key: keys.creditBalance(s.tenantId),
+          UpdateExpression: 'ADD available :neg, debit :cost',
+          ConditionExpression: 'available >= :cost AND nextExpiry > :until',
+          ExpressionAttributeValues: {
+            ':neg': -amount.costNanoUsd,
+            ':cost': amount.costNanoUsd,
+            ':until': until,
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      },
+      on: (old) => {
+        const next = old?.nextExpiry as string | undefined;
+        const available = Number(old?.available ?? 0);
+        const expiry =
+          next !== undefined && next <= until && available >= amount.costNanoUsd
+            ? next <= now
+              ? ('due' as const)
+              : ('within' as const)
+            : next !== undefined && next <= now
+              ? ('due' as const)
+              : Number(old?.expiring ?? 0) > 0
+                ? ('settling' as const)
+                : undefined;
+        return {
+          ok: false,
+          limit: 'insufficient_balance',
+          scope: 'tenant',
+          retryAfterSec: 0,
+          limitValue: Math.max(0, available),
+          ...(expiry ? { expiry } : {}),
+        };
+      },
     });
   }
 

@@ -35,7 +35,12 @@ export function viewCounts(view: LeaseView, granted: Amount, used: Amount): Peek
       ]),
     ),
   };
-  return { tenant: minute(c.tenant), key: minute(c.key), month };
+  return {
+    tenant: minute(c.tenant),
+    key: minute(c.key),
+    month,
+    ...(c.credit !== undefined ? { credit: c.credit + unused.costNanoUsd - since.costNanoUsd } : {}),
+  };
 }
 
 /** No lease takes more than this share of a limit in one refill... */
@@ -96,6 +101,10 @@ export function leaseAsk(
         room(requests * (per.units[u] ?? 0), [[tenant.monthlyUnits[u], c?.month?.units[u]]]),
       ),
     ),
+    // A prepaid balance: a share of what it had left at the last read, like a limit's remainder.
+    tenant.prepaid && c?.credit !== undefined
+      ? roomFor(per.costNanoUsd, Math.floor(Math.max(0, c.credit) / REMAINING_SHARE))
+      : requests,
   );
   const slots =
     tenant.maxConcurrent === undefined

@@ -37,6 +37,8 @@ export interface EffectiveLimits {
     monthlyUnits: Partial<Record<BillingUnit, number>>;
     /** Monthly ceiling on cost (pay-as-you-go: the spend cap). */
     spendCapNanoUsd?: number;
+    /** Admitted against the tenant's credit balance (prepaid): refused when it cannot pay the worst case. */
+    prepaid?: boolean;
   };
   key: {
     requestsPerMinute?: number;
@@ -95,7 +97,12 @@ const narrower = (a: number | undefined, b: number | undefined) =>
  */
 export function effectiveLimits(
   plan: Plan,
-  opts: { tenantOverrides?: LimitOverrides; ownerSpendCapNanoUsd?: number; keyLimits?: LimitOverrides } = {},
+  opts: {
+    tenantOverrides?: LimitOverrides;
+    ownerSpendCapNanoUsd?: number;
+    keyLimits?: LimitOverrides;
+    prepaid?: boolean;
+  } = {},
 ): EffectiveLimits {
   const o = opts.tenantOverrides ?? {};
   const included = { ...plan.included, ...o.included };
@@ -110,6 +117,7 @@ export function effectiveLimits(
       maxConcurrent: o.maxConcurrent ?? plan.maxConcurrent,
       monthlyUnits: plan.overage === 'hard_stop' ? hardStopUnits : {},
       spendCapNanoUsd: plan.overage === 'bill' ? narrower(planCap, opts.ownerSpendCapNanoUsd) : undefined,
+      ...(opts.prepaid ? { prepaid: true } : {}),
     },
     key: {
       requestsPerMinute: opts.keyLimits?.requestsPerMinute,

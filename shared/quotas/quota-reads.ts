@@ -25,9 +25,10 @@ export class QuotaReads {
     const tk = keys.quotaMinute(tenantId, w.minute);
     const kk = keys.quotaKeyMinute(tenantId, keyId, w.minute);
     const mk = keys.quotaMonth(tenantId, w.month);
+    const ck = keys.creditBalance(tenantId);
     const out = await this.doc.send(
       new BatchGetCommand({
-        RequestItems: { [this.mainTable]: { Keys: [tk, kk, mk], ConsistentRead: true } },
+        RequestItems: { [this.mainTable]: { Keys: [tk, kk, mk, ck], ConsistentRead: true } },
       }),
     );
     const found = out.Responses?.[this.mainTable] ?? [];
@@ -35,7 +36,13 @@ export class QuotaReads {
       const item = found.find((i) => i.sk === k.sk);
       return item ? { requests: Number(item.requests ?? 0), tokens: Number(item.tokens ?? 0) } : undefined;
     };
-    return { tenant: pick(tk), key: pick(kk), month: monthUse(found.find((i) => i.sk === mk.sk)) };
+    const credit = found.find((i) => i.pk === ck.pk && i.sk === ck.sk);
+    return {
+      tenant: pick(tk),
+      key: pick(kk),
+      month: monthUse(found.find((i) => i.sk === mk.sk)),
+      ...(credit ? { credit: Number(credit.available ?? 0) } : {}),
+    };
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CreditStore } from '../credits/credit-store';
 import { keys } from '../db/keys';
 import { queryItems } from '../db/query';
 import { shardOf } from '../db/shard';
@@ -35,6 +36,8 @@ const DAY_S = 86_400;
  */
 export class QuotaStore {
   readonly leases: LeaseStore;
+  /** Prepaid tenants' credit: grants, the ledger, and the balance admission reserves against. */
+  readonly credits: CreditStore;
   private readonly reads: QuotaReads;
   private readonly usage: UsageStore;
 
@@ -42,13 +45,41 @@ export class QuotaStore {
     private readonly doc: DynamoDBDocumentClient,
     private readonly mainTable: string,
     private readonly usageTable: string,
+    /** How long after its start a request's usage record is final (MODEL_TIMEOUT_MS + RESERVATION_GRACE_MS). */
+    recordFinalityMs = 90_000,
   ) {
     this.leases = new LeaseStore(doc, mainTable, usageTable);
+    // With a margin: a record is written a little after its reservation's end at the latest.
+    this.credits = new CreditStore(doc, mainTable, usageTable, recordFinalityMs + 15_000);
     this.reads = new QuotaReads(doc, mainTable, usageTable);
     this.usage = new UsageStore(doc, usageTable);
   }
 
   async reserve(req: ReservationRequest): Promise<ReserveResult> {
+    const r = await this.reserveOnce(req);
+    // A credit grant's expiry has come: its credit leaves the balance first (no timer does it),
+    // then the balance decides.
+    if (!r.ok && r.limit === 'insufficient_balance' && r.expiry === 'due') {
+      await this.credits.expireDue(req.tenantId, req.now);
+      return this.reserveOnce(req);
+    }
+    // An expired grant's held credit comes back once the requests in flight at its expiry are in
+    // the ledger: caught up here (at most once a second per tenant and instance), not by a timer.
+    if (!r.ok && r.limit === 'insufficient_balance' && r.expiry === 'settling') {
+      const last = this.catchUps.get(req.tenantId) ?? 0;
+      const now = req.now.getTime();
+      if (now - last < 1_000 && now >= last) return r;
+      this.catchUps.set(req.tenantId, now);
+      await this.credits.catchUp(req.tenantId, req.now);
+      return this.reserveOnce(req);
+    }
+    return r;
+  }
+
+  /** When this instance last caught up a tenant's ledger for a refused request. */
+  private readonly catchUps = new Map<string, number>();
+
+  private async reserveOnce(req: ReservationRequest): Promise<ReserveResult> {
     const w = windowsAt(req.now);
     const tooBig = impossible(req.limits, req, req.now);
     if (tooBig) return tooBig;

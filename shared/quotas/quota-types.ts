@@ -8,7 +8,8 @@ export type LimitCode =
   | 'rate_limit_tokens'
   | 'quota_exceeded'
   | 'spend_cap_reached'
-  | 'concurrency_limit';
+  | 'concurrency_limit'
+  | 'insufficient_balance';
 
 /** The worst case a request may use, reserved before the model is called. */
 export interface ReservationRequest {
@@ -40,6 +41,8 @@ export interface Reservation {
   inFlight: boolean;
   /** Whether the key's own month cost counter was moved (keys with a monthly spend cap). */
   keyMonth?: boolean;
+  /** Whether the tenant's credit balance was moved (prepaid tenants). */
+  credit?: boolean;
 }
 
 export type Refusal = {
@@ -52,6 +55,13 @@ export type Refusal = {
   unit?: BillingUnit;
   /** For monthly limits: what the month had used when the request was refused. */
   used?: number;
+  /**
+   * For `insufficient_balance`: a grant's expiry has come (its credit must leave the balance
+   * first: see CreditStore.expireDue), falls within the lease asked for (single reservations), or
+   * an expired grant still waits for the requests that were in flight at its expiry (`settling`:
+   * the ledger's catch-up may give back what they did not use of it).
+   */
+  expiry?: 'due' | 'within' | 'settling';
 };
 
 export type ReserveResult = { ok: true; reservation: Reservation } | Refusal;
@@ -78,6 +88,8 @@ export interface Peek {
   tenant?: MinuteCount;
   key?: MinuteCount;
   month?: MonthUse;
+  /** A prepaid tenant's credit balance left to reserve (nano-USD), as counted. */
+  credit?: number;
 }
 
 /**

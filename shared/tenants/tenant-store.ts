@@ -23,6 +23,8 @@ export interface Tenant {
   limitsRevision?: number;
   /** When a payment failed (status `past_due`): the grace period runs from here. */
   pastDueSince?: string;
+  /** `prepaid`: requests are admitted against the credit balance and refused at zero. */
+  billingMode?: 'prepaid';
 }
 
 export interface TenantPage {
@@ -232,5 +234,6 @@ function toTenant(item: Record<string, unknown>): Tenant {
     ...(item.spendCapNanoUsd !== undefined ? { spendCapNanoUsd: Number(item.spendCapNanoUsd) } : {}),
     ...(item.limitsRevision !== undefined ? { limitsRevision: Number(item.limitsRevision) } : {}),
     ...(typeof item.pastDueSince === 'string' ? { pastDueSince: item.pastDueSince } : {}),
+    ...(item.billingMode === 'prepaid' ? { billingMode: 'prepaid' as const } : {}),
   };
 }

@@ -26,6 +26,7 @@ async function limitsOf(c: Context<DataEnv>, principal: Principal): Promise<Effe
     tenantOverrides: principal.tenant.limitOverrides,
     ownerSpendCapNanoUsd: principal.tenant.spendCapNanoUsd,
     keyLimits: principal.keyLimits,
+    prepaid: principal.tenant.billingMode === 'prepaid',
   });
 }
 
@@ -67,7 +68,7 @@ export async function reserve(c: Context<DataEnv>, target: Target, worst: WorstC
     });
   if (!result.ok) {
     await alertOnRefusal(c, result, limits, now);
-    throw refusal(result, limits, now);
+    throw refusal(result, limits, now, costNanoUsd(worst.units, target.version.prices));
   }
   const admission = result.admission;
   const peek = (
@@ -104,6 +105,8 @@ export function usageEvent(
     latencyMs,
     status: 'succeeded',
     at: c.get('deps').now().toISOString(),
+    // Admitted against the credit balance: the credit ledger burns it.
+    ...(c.get('quota')?.limits.tenant.prepaid ? { prepaid: true } : {}),
     ...extra,
   };
 }
@@ -335,7 +338,12 @@ export async function withReservation<T>(
   }
 }
 
-function refusal(r: Extract<ReserveResult, { ok: false }>, limits: EffectiveLimits, now: Date): ApiError {
+function refusal(
+  r: Extract<ReserveResult, { ok: false }>,
+  limits: EffectiveLimits,
+  now: Date,
+  worstNanoUsd: number,
+): ApiError {
   const who = r.scope === 'key' ? 'this API key' : 'your account';
   const capOf = r.scope === 'key' ? "This API key's monthly spend cap" : "This month's spend cap";
   const messages: Record<typeof r.limit, string> = {
@@ -344,11 +352,14 @@ function refusal(r: Extract<ReserveResult, { ok: false }>, limits: EffectiveLimi
     concurrency_limit: `Too many requests in flight for ${who}: at most ${r.limitValue} at once.`,
     quota_exceeded: `This month's included ${r.unit ? r.unit.replace('_', ' ') : 'usage'} of your plan ${r.unit ? `(${r.limitValue}) ` : ''}would be exceeded. Upgrade the plan to continue; it renews in ${Math.ceil(r.retryAfterSec / 86_400)} days.`,
     spend_cap_reached: `${capOf} of $${formatUsd(r.limitValue)} would be exceeded. Raise the cap to continue.`,
+    insufficient_balance: `Your credit balance ($${formatUsd(r.limitValue)}) cannot pay for this request (up to $${formatUsd(worstNanoUsd)}). Add credit to continue; you were not billed.`,
   };
-  const hardStop = r.limit === 'quota_exceeded' || r.limit === 'spend_cap_reached';
+  const hardStop =
+    r.limit === 'quota_exceeded' || r.limit === 'spend_cap_reached' || r.limit === 'insufficient_balance';
   return new ApiError(r.limit, messages[r.limit], {
     headers: {
-      'retry-after': String(r.retryAfterSec),
+      // Time does not refill a balance: no Retry-After, only `x-should-retry: false`.
+      ...(r.limit === 'insufficient_balance' ? {} : { 'retry-after': String(r.retryAfterSec) }),
       // The official OpenAI SDKs retry every 429 unless told not to.
       'x-should-retry': hardStop ? 'false' : 'true',
       ...rateLimitHeaders(limits, undefined, now),

@@ -158,6 +158,12 @@ export const errorDocs = {
     meaning: 'the monthly spend cap would be exceeded (`x-should-retry: false`: raise the cap)',
     message: "This month's spend cap of $50.000000000 would be exceeded. Raise the cap to continue.",
   },
+  insufficient_balance: {
+    meaning:
+      "a prepaid account's credit balance cannot pay the request's worst case (`x-should-retry: false`, no `Retry-After`: add credit; not billed)",
+    message:
+      'Your credit balance ($0.000120000) cannot pay for this request (up to $0.000264000). Add credit to continue; you were not billed.',
+  },
   internal_error: {
     meaning: 'the server failed; the request id in the answer finds it in the logs',
     message: 'The server failed to answer this request.',

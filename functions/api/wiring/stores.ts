@@ -60,7 +60,12 @@ export function createStores(config: Config, overrides: { dynamo?: Dynamo } = {}
     pins: new PinStore(dynamo.doc, names.main, config.AUTH_CACHE_TTL_MS),
     idempotency: new IdempotencyStore(dynamo.doc, names.main),
     plans: new PlanStore(dynamo.doc, names.main, config.CATALOG_CACHE_TTL_MS),
-    quotas: new QuotaStore(dynamo.doc, names.main, names.usage),
+    quotas: new QuotaStore(
+      dynamo.doc,
+      names.main,
+      names.usage,
+      config.MODEL_TIMEOUT_MS + config.RESERVATION_GRACE_MS,
+    ),
     platformUsage: new PlatformUsageStore(dynamo.doc, names.usage),
     usageConsumer: new UsageConsumer(dynamo.doc, names),
     modelHealth: new ModelHealthStore(dynamo.doc, names.usage),
