@@ -24,18 +24,29 @@ export function outcomeOf(status: number): Outcome | null {
 export const FAILING = { minFailed: 3, rate: 0.5 } as const;
 
 /**
+ * 503s a version answers by design, not by fault: `model_cold`, a version idling at zero copies
+ * that the call wakes. Counted as failures (the caller got no answer) but never what flags a
+ * version as failing: a preview version's first calls after idle would flag it every morning.
+ */
+export const EXPECTED_FAILURES: ReadonlySet<string> = new Set(['model_cold']);
+
+/**
  * Why a version needs an operator, or null: most of its answers were the platform's or the
  * model's failures (5xx), e.g. a version that is not installed answering `model_not_installed` to
- * every call. Refusals (limits) and client errors are the callers' business and never flag one.
+ * every call. Refusals (limits), client errors and cold starts never flag one.
  */
 export function failingAlert(c: Pick<HealthCounts, 'requests' | 'failed' | 'failedByCode'>): string | null {
-  if (c.failed < FAILING.minFailed || c.failed < c.requests * FAILING.rate) return null;
-  const pct = Math.round((c.failed / c.requests) * 100);
+  let expected = 0;
+  for (const code of EXPECTED_FAILURES) expected += c.failedByCode.get(code) ?? 0;
+  const failed = c.failed - expected;
+  if (failed < FAILING.minFailed || failed < c.requests * FAILING.rate) return null;
+  const pct = Math.round((failed / c.requests) * 100);
   const codes = [...c.failedByCode]
+    .filter(([code]) => !EXPECTED_FAILURES.has(code))
     .sort(([, a], [, b]) => b - a)
     .map(([code, n]) => `${code} ${n}`)
     .join(', ');
-  return `${c.failed} of ${c.requests} answers failed (${pct}%)${codes ? `: ${codes}` : ''}`;
+  return `${failed} of ${c.requests} answers failed (${pct}%)${codes ? `: ${codes}` : ''}`;
 }
 
 /** One day's counts of one model version, as recorded since the last flush (or as read back). */

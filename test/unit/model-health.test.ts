@@ -12,6 +12,7 @@ import {
   totalCount,
 } from '../../shared/observability/latency-histogram';
 import {
+  failingAlert,
   type HealthDelta,
   type HealthSink,
   ModelHealthRecorder,
@@ -178,5 +179,27 @@ describe('the model health recorder', () => {
     expect(out.written.at(-1)).toMatchObject({ modelVersion: 'ocr@tesseract-5', requests: 1 });
     await r.close();
     expect(out.written).toHaveLength(3);
+  });
+});
+
+describe('failingAlert', () => {
+  const counts = (requests: number, failed: Record<string, number>) => ({
+    requests,
+    failed: Object.values(failed).reduce((a, b) => a + b, 0),
+    failedByCode: new Map(Object.entries(failed)),
+  });
+
+  it('flags a version whose answers are mostly failures, naming the codes', () => {
+    expect(failingAlert(counts(4, { model_not_installed: 4 }))).toBe(
+      '4 of 4 answers failed (100%): model_not_installed 4',
+    );
+    expect(failingAlert(counts(10, { model_error: 2 }))).toBeNull();
+  });
+
+  it('never flags a version for its cold starts, and leaves them out of what it names', () => {
+    expect(failingAlert(counts(5, { model_cold: 5 }))).toBeNull();
+    expect(failingAlert(counts(8, { model_cold: 3, model_error: 4 }))).toBe(
+      '4 of 8 answers failed (50%): model_error 4',
+    );
   });
 });

@@ -30,6 +30,14 @@ function HealthRow(props: { row: ModelVersionHealth }) {
     <tr>
       <th scope="row">
         {r.alert && <span class="badge badge-bad">failing</span>}
+        {(r.errors_by_code.model_cold ?? 0) > 0 && (
+          <span
+            class="badge badge-muted"
+            title={`${fmtInt(r.errors_by_code.model_cold ?? 0)} calls found no copy running and woke it (503 model_cold, not billed)`}
+          >
+            cold
+          </span>
+        )}
         {r.model_version === 'none' ? (
           <>
             No version <span class="muted">(refused or failed before one was resolved)</span>
