@@ -184,6 +184,12 @@ const routes: MatrixRoute[] = [
     request: async () => ({ method: 'PATCH', path: '/account/limits', json: { spend_cap_usd: 50 } }),
   },
   {
+    name: 'GET /account/credits',
+    for: 'user',
+    ok: 200,
+    request: async () => ({ method: 'GET', path: '/account/credits' }),
+  },
+  {
     name: 'GET /account/alerts',
     for: 'user',
     ok: 200,
@@ -318,6 +324,32 @@ const routes: MatrixRoute[] = [
       method: 'PATCH',
       path: `/admin/tenants/${await seedTenant(f.h)}/limits`,
       json: { requests_per_minute: 5 },
+    }),
+  },
+  {
+    name: 'GET /admin/tenants/{tenant_id}/credits',
+    for: 'operator',
+    ok: 200,
+    request: async (f) => ({ method: 'GET', path: `/admin/tenants/${f.owner.tenantId}/credits` }),
+  },
+  {
+    name: 'POST /admin/tenants/{tenant_id}/credits',
+    for: 'operator',
+    ok: 201,
+    request: async (f) => ({
+      method: 'POST',
+      path: `/admin/tenants/${await seedTenant(f.h)}/credits`,
+      json: { amount_usd: '1.00', kind: 'paid', expires_at: '2099-01-01T00:00:00Z' },
+    }),
+  },
+  {
+    name: 'PATCH /admin/tenants/{tenant_id}/credits',
+    for: 'operator',
+    ok: 200,
+    request: async (f) => ({
+      method: 'PATCH',
+      path: `/admin/tenants/${await seedTenant(f.h)}/credits`,
+      json: { billing_mode: 'prepaid' },
     }),
   },
   {

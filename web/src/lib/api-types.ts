@@ -215,7 +215,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)); `rate_limit_requests` (the tenant's or the key's requests per minute are used up; retry after `Retry-After`); `rate_limit_tokens` (the tenant's or the key's tokens per minute would be exceeded (a request counts its prompt plus `max_tokens`)); `concurrency_limit` (too many requests in flight at once); `quota_exceeded` (the plan's included units for the month are used up (`x-should-retry: false`: upgrade, or wait for the month)); `spend_cap_reached` (the monthly spend cap would be exceeded (`x-should-retry: false`: raise the cap)). */
+                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)); `rate_limit_requests` (the tenant's or the key's requests per minute are used up; retry after `Retry-After`); `rate_limit_tokens` (the tenant's or the key's tokens per minute would be exceeded (a request counts its prompt plus `max_tokens`)); `concurrency_limit` (too many requests in flight at once); `quota_exceeded` (the plan's included units for the month are used up (`x-should-retry: false`: upgrade, or wait for the month)); `spend_cap_reached` (the monthly spend cap would be exceeded (`x-should-retry: false`: raise the cap)); `insufficient_balance` (a prepaid account's credit balance cannot pay the request's worst case (`x-should-retry: false`, no `Retry-After`: add credit; not billed)). */
                 429: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -559,7 +559,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)); `rate_limit_requests` (the tenant's or the key's requests per minute are used up; retry after `Retry-After`); `rate_limit_tokens` (the tenant's or the key's tokens per minute would be exceeded (a request counts its prompt plus `max_tokens`)); `concurrency_limit` (too many requests in flight at once); `quota_exceeded` (the plan's included units for the month are used up (`x-should-retry: false`: upgrade, or wait for the month)); `spend_cap_reached` (the monthly spend cap would be exceeded (`x-should-retry: false`: raise the cap)). */
+                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)); `rate_limit_requests` (the tenant's or the key's requests per minute are used up; retry after `Retry-After`); `rate_limit_tokens` (the tenant's or the key's tokens per minute would be exceeded (a request counts its prompt plus `max_tokens`)); `concurrency_limit` (too many requests in flight at once); `quota_exceeded` (the plan's included units for the month are used up (`x-should-retry: false`: upgrade, or wait for the month)); `spend_cap_reached` (the monthly spend cap would be exceeded (`x-should-retry: false`: raise the cap)); `insufficient_balance` (a prepaid account's credit balance cannot pay the request's worst case (`x-should-retry: false`, no `Retry-After`: add credit; not billed)). */
                 429: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -888,7 +888,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)); `rate_limit_requests` (the tenant's or the key's requests per minute are used up; retry after `Retry-After`); `rate_limit_tokens` (the tenant's or the key's tokens per minute would be exceeded (a request counts its prompt plus `max_tokens`)); `concurrency_limit` (too many requests in flight at once); `quota_exceeded` (the plan's included units for the month are used up (`x-should-retry: false`: upgrade, or wait for the month)); `spend_cap_reached` (the monthly spend cap would be exceeded (`x-should-retry: false`: raise the cap)). */
+                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)); `rate_limit_requests` (the tenant's or the key's requests per minute are used up; retry after `Retry-After`); `rate_limit_tokens` (the tenant's or the key's tokens per minute would be exceeded (a request counts its prompt plus `max_tokens`)); `concurrency_limit` (too many requests in flight at once); `quota_exceeded` (the plan's included units for the month are used up (`x-should-retry: false`: upgrade, or wait for the month)); `spend_cap_reached` (the monthly spend cap would be exceeded (`x-should-retry: false`: raise the cap)); `insufficient_balance` (a prepaid account's credit balance cannot pay the request's worst case (`x-should-retry: false`, no `Retry-After`: add credit; not billed)). */
                 429: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -1210,7 +1210,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)); `rate_limit_requests` (the tenant's or the key's requests per minute are used up; retry after `Retry-After`); `rate_limit_tokens` (the tenant's or the key's tokens per minute would be exceeded (a request counts its prompt plus `max_tokens`)); `concurrency_limit` (too many requests in flight at once); `quota_exceeded` (the plan's included units for the month are used up (`x-should-retry: false`: upgrade, or wait for the month)); `spend_cap_reached` (the monthly spend cap would be exceeded (`x-should-retry: false`: raise the cap)). */
+                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)); `rate_limit_requests` (the tenant's or the key's requests per minute are used up; retry after `Retry-After`); `rate_limit_tokens` (the tenant's or the key's tokens per minute would be exceeded (a request counts its prompt plus `max_tokens`)); `concurrency_limit` (too many requests in flight at once); `quota_exceeded` (the plan's included units for the month are used up (`x-should-retry: false`: upgrade, or wait for the month)); `spend_cap_reached` (the monthly spend cap would be exceeded (`x-should-retry: false`: raise the cap)); `insufficient_balance` (a prepaid account's credit balance cannot pay the request's worst case (`x-should-retry: false`, no `Retry-After`: add credit; not billed)). */
                 429: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -1560,7 +1560,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)); `rate_limit_requests` (the tenant's or the key's requests per minute are used up; retry after `Retry-After`); `rate_limit_tokens` (the tenant's or the key's tokens per minute would be exceeded (a request counts its prompt plus `max_tokens`)); `concurrency_limit` (too many requests in flight at once); `quota_exceeded` (the plan's included units for the month are used up (`x-should-retry: false`: upgrade, or wait for the month)); `spend_cap_reached` (the monthly spend cap would be exceeded (`x-should-retry: false`: raise the cap)). */
+                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)); `rate_limit_requests` (the tenant's or the key's requests per minute are used up; retry after `Retry-After`); `rate_limit_tokens` (the tenant's or the key's tokens per minute would be exceeded (a request counts its prompt plus `max_tokens`)); `concurrency_limit` (too many requests in flight at once); `quota_exceeded` (the plan's included units for the month are used up (`x-should-retry: false`: upgrade, or wait for the month)); `spend_cap_reached` (the monthly spend cap would be exceeded (`x-should-retry: false`: raise the cap)); `insufficient_balance` (a prepaid account's credit balance cannot pay the request's worst case (`x-should-retry: false`, no `Retry-After`: add credit; not billed)). */
                 429: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -4967,6 +4967,101 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/account/credits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your credit: balance by kind, grants, and the ledger (newest first, `cursor` pages on)
+         * @description Owners and billing members. A prepaid account is admitted against this balance: a request whose worst case it cannot pay is refused with 429 `insufficient_balance` (`x-should-retry: false`), not billed.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The credit */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Credits"];
+                    };
+                };
+                /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/account/usage": {
         parameters: {
             query?: never;
@@ -6720,6 +6815,334 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{tenant_id}/credits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A tenant's credit: balance by kind, grants, and the ledger (newest first, `cursor` pages on) */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    tenant_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The credit */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Credits"];
+                    };
+                };
+                /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Grant credit (paid, promotional or trial) to a tenant
+         * @description In USD, above 0, expiring in the future. It burns promotional (trial included) before paid, earliest expiry first; what is not burned by its expiry leaves the balance. Audited (`tenant.credit_grant`) in the same transaction. The tenant is admitted against the balance once it is `prepaid` (PATCH).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    tenant_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CreditGrantRequest"];
+                };
+            };
+            responses: {
+                /** @description The credit after the grant */
+                201: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Credits"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Switch a tenant to prepaid (admitted against its balance, 429 insufficient_balance at zero) or back
+         * @description Audited (`tenant.billing_mode`). Bites at once on this instance, everywhere within AUTH_CACHE_TTL_MS.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    tenant_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["BillingModeRequest"];
+                };
+            };
+            responses: {
+                /** @description The credit after the change */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Credits"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/admin/plans": {
@@ -8890,7 +9313,7 @@ export interface components {
                  * @description What went wrong, for programs: each response lists the codes it can carry.
                  * @enum {string}
                  */
-                code: "invalid_json" | "invalid_request" | "model_not_found" | "invalid_signature" | "model_version_retired" | "invalid_image" | "invalid_image_url" | "missing_api_key" | "invalid_api_key" | "missing_credentials" | "invalid_credentials" | "invalid_token" | "token_expired" | "tenant_inactive" | "forbidden" | "email_not_verified" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_in_progress" | "billing_not_connected" | "email_token_expired" | "idempotency_key_reused" | "request_too_large" | "image_too_large" | "unsupported_media_type" | "rate_limited" | "rate_limit_requests" | "rate_limit_tokens" | "concurrency_limit" | "quota_exceeded" | "spend_cap_reached" | "internal_error" | "model_error" | "model_unavailable" | "store_unavailable" | "model_busy" | "model_loading" | "model_cold" | "model_not_installed" | "email_unavailable" | "billing_unavailable" | "model_timeout";
+                code: "invalid_json" | "invalid_request" | "model_not_found" | "invalid_signature" | "model_version_retired" | "invalid_image" | "invalid_image_url" | "missing_api_key" | "invalid_api_key" | "missing_credentials" | "invalid_credentials" | "invalid_token" | "token_expired" | "tenant_inactive" | "forbidden" | "email_not_verified" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_in_progress" | "billing_not_connected" | "email_token_expired" | "idempotency_key_reused" | "request_too_large" | "image_too_large" | "unsupported_media_type" | "rate_limited" | "rate_limit_requests" | "rate_limit_tokens" | "concurrency_limit" | "quota_exceeded" | "spend_cap_reached" | "insufficient_balance" | "internal_error" | "model_error" | "model_unavailable" | "store_unavailable" | "model_busy" | "model_loading" | "model_cold" | "model_not_installed" | "email_unavailable" | "billing_unavailable" | "model_timeout";
                 /** @description The request field (or header) at fault, e.g. `messages[0].content`. */
                 param: string | null;
                 /** @description The `x-request-id` of the answer. */
@@ -9694,6 +10117,90 @@ export interface components {
             object: "list";
             data: components["schemas"]["UsageAlert"][];
         };
+        Credits: {
+            /** @enum {string} */
+            object: "credits";
+            tenant_id: string;
+            /** @enum {string} */
+            billing_mode: "prepaid" | "postpaid";
+            /** @enum {string} */
+            currency: "usd";
+            /**
+             * @description What every valid grant has left, net of use recorded and not yet in the ledger.
+             * @example 5.000000000
+             */
+            balance_usd: string;
+            /**
+             * @description What new requests may reserve now: the balance less what requests in flight hold (their worst case). After an expiry it is lower, until the requests in flight at the expiry are in the ledger.
+             * @example 5.000000000
+             */
+            available_usd: string;
+            /**
+             * @description Use recorded, not yet burned into the ledger.
+             * @example 5.000000000
+             */
+            pending_usd: string;
+            by_kind: {
+                /** @example 5.000000000 */
+                paid: string;
+                /** @example 5.000000000 */
+                promotional: string;
+                /** @example 5.000000000 */
+                trial: string;
+            };
+            burn_order: string;
+            grants: components["schemas"]["CreditGrant"][];
+            /** @description The ledger, newest first, one page. */
+            entries: components["schemas"]["CreditEntry"][];
+            next_cursor: string | null;
+        };
+        CreditGrant: {
+            /** @example crg_01M885NG1ACXMCH87B3XRQVEKV */
+            id: string;
+            /** @enum {string} */
+            kind: "paid" | "promotional" | "trial";
+            /** @example 5.000000000 */
+            amount_usd: string;
+            /** @example 5.000000000 */
+            burned_usd: string;
+            /**
+             * @description What left the balance at expiry (provisional while `expiring`, exact once `expired`).
+             * @example 5.000000000
+             */
+            expired_usd: string;
+            /**
+             * @description What is left of it, net of use not yet in the ledger.
+             * @example 5.000000000
+             */
+            left_usd: string;
+            /** @enum {string} */
+            status: "active" | "expiring" | "expired";
+            created_at: string;
+            expires_at: string;
+            note: string | null;
+            granted_by: string;
+        };
+        CreditEntry: {
+            id: string;
+            /** @enum {string} */
+            type: "grant" | "burn" | "expiry" | "expiry_adjustment";
+            at: string;
+            /**
+             * @description Signed: + adds to the balance, - takes from it.
+             * @example 5.000000000
+             */
+            amount_usd: string;
+            grant_id: string | null;
+            /** @enum {string|null} */
+            kind: "paid" | "promotional" | "trial" | null;
+            /** @description Burns: how many requests. */
+            requests: number | null;
+            /** @description Burns: the requests started from... */
+            from: string | null;
+            /** @description ...until (exclusive). */
+            to: string | null;
+            note: string | null;
+        };
         ModelPin: {
             /** @enum {string} */
             object: "model.pin";
@@ -9788,6 +10295,28 @@ export interface components {
                 output_tokens?: number | null;
                 images?: number | null;
             };
+        };
+        CreditGrantRequest: {
+            /**
+             * @description USD, as a number or a decimal string (up to 9 places).
+             * @example 25.00
+             */
+            amount_usd: number | string;
+            /** @enum {string} */
+            kind: "paid" | "promotional" | "trial";
+            /**
+             * Format: date-time
+             * @description In the future.
+             * @example 2027-12-31T23:59:59Z
+             */
+            expires_at: string;
+            note?: string;
+            /** @example usd */
+            currency?: string;
+        };
+        BillingModeRequest: {
+            /** @enum {string} */
+            billing_mode: "prepaid" | "postpaid";
         };
         PlanList: {
             /** @enum {string} */

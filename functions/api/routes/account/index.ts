@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { ConsoleEnv } from '#api/http/env';
+import { registerAccountCredits } from './credits/get';
 import { registerKeys } from './keys';
 import { registerLimits } from './limits';
 import { registerAccountModels } from './models/list';
@@ -21,6 +22,7 @@ export function registerAccount(app: OpenAPIHono<ConsoleEnv>): void {
   registerKeys(app);
   registerTeam(app);
   registerLimits(app);
+  registerAccountCredits(app);
   registerAccountUsage(app);
   registerAccountModels(app);
   registerPins(app);

@@ -6,6 +6,7 @@ import { registerAuditList } from './audit/list';
 import { registerAdminModels } from './models';
 import { registerPlans } from './plans';
 import { registerChangeTenant } from './tenants/change';
+import { registerTenantCredits } from './tenants/credits';
 import { registerGetTenant } from './tenants/get';
 import { registerTenantLimits } from './tenants/limits';
 import { registerListTenants } from './tenants/list';
@@ -21,6 +22,7 @@ export function registerAdmin(app: OpenAPIHono<ConsoleEnv>): void {
   registerAuditList(app);
   registerTenantLimits(app);
   registerTenantUsage(app);
+  registerTenantCredits(app);
   registerPlans(app);
   registerAdminUsage(app);
   registerAdminModels(app);
