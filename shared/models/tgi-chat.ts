@@ -1,4 +1,4 @@
-import type { ChatAdapter, ChatModelRequest } from './chat-adapter';
+import type { ChatAdapter, ChatModelRequest } from './chat-contract';
 import { ModelStreamFailure } from './model-client';
 
 /**

@@ -2,7 +2,8 @@ import type { Context } from 'hono';
 import { chatWireOf } from '#shared/catalog/chat-wire';
 import type { ModelTask, ModelVersion } from '#shared/catalog/types';
 import { ApiError, type ErrorCode } from '#shared/errors';
-import { type ChatAdapter, chatAdapterFor } from '#shared/models/chat-adapter';
+import { chatAdapterFor } from '#shared/models/chat-adapter';
+import type { ChatAdapter } from '#shared/models/chat-contract';
 import type { ModelCallResult } from '#shared/models/model-client';
 import type { DataEnv } from '../http/env';
 

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { ModelRef } from '#api/http/schemas';
-import type { ChatModelRequest } from '#shared/models/chat-adapter';
+import type { ChatModelRequest } from '#shared/models/chat-contract';
 
 const TextPart = z.object({
   type: z.literal('text', { error: "only 'text' content parts are supported by chat models" }),

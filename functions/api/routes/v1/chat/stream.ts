@@ -69,7 +69,7 @@ export async function streamCompletion(
     await release(c, admission);
     throw modelCallFailed(c, target, opened, timeoutMs, 'messages');
   }
-  // The container's stream as lines of the model server's contract (shared/models/chat-adapter.ts).
+  // The container's stream as lines of the model server's contract (shared/models/chat-contract.ts).
   const lines = adapter.lines(opened.stream, worst.units.input_tokens ?? 0)[Symbol.asyncIterator]();
 
   // The first line carries the exact input (and the first output): the record opens on it.
