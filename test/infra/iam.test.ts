@@ -16,11 +16,13 @@ const noResourceLevel: Record<string, ((statement: Cfn) => boolean) | undefined>
 };
 
 /**
- * CDK's own BucketDeployment function (Console stack): it runs only while CloudFormation deploys,
- * and its role is CDK's. Its wildcards and managed policy are accepted finding by finding, with
- * reasons, in console-stack.ts (checked in nag.test.ts); everything else is held to these rules.
+ * CDK's own BucketDeployment function (Console stack) and its role, `DeployRole`: it runs only
+ * while CloudFormation deploys, and CDK writes its grants. Their action wildcards and managed
+ * policy are accepted finding by finding, with reasons, in console-stack.ts (checked in
+ * nag.test.ts); the role takes no `*` resource (below). Everything else is held to these rules.
  */
-const cdkDeployFunction = /^CustomCDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C/;
+const cdkDeployFunction =
+  /^(CustomCDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C|DeployRole[0-9A-F]{8}$|DeployRoleDefaultPolicy)/;
 
 /** A template without CDK's BucketDeployment role and policy. */
 function ownResources(template: Template): Template {
@@ -64,6 +66,19 @@ describe.each(stages)('IAM across every stack (%s)', (stage) => {
       }
     },
   );
+
+  it("gives the console's deploy-time function no `*` resource: its invalidation is this distribution's", () => {
+    const template = Template.fromStack(stacks.console);
+    const own = Object.entries(template.toJSON().Resources as Record<string, Cfn>).filter(
+      ([id, r]) => cdkDeployFunction.test(id) && r.Type === 'AWS::IAM::Policy',
+    );
+    expect(own.length).toBeGreaterThan(0);
+    for (const [, policy] of own) {
+      for (const statement of policy.Properties.PolicyDocument.Statement as Cfn[]) {
+        expect(asArray(statement.Resource), JSON.stringify(statement)).not.toContain('*');
+      }
+    }
+  });
 
   it.each(all)('%s: roles carry no AWS managed policies', (_name, template) => {
     for (const role of Object.values(template.findResources('AWS::IAM::Role')) as Cfn[]) {
