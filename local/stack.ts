@@ -255,9 +255,12 @@ export async function startLocalStack(
     // Closed usage windows to Stripe; in ledger-only mode there is nothing to send, so no timer.
     let syncing: Promise<BillingSyncResult> | undefined;
     const runBillingSync = (now = new Date()) => {
-      syncing ??= billingSync(deps.billing, now).finally(() => {
-        syncing = undefined;
-      });
+      // Each run ends within one timer period, as in AWS within one invocation: the walk resumes next time.
+      syncing ??= billingSync(deps.billing, now, { deadlineMs: Date.now() + wired.BILLING_SYNC_MS }).finally(
+        () => {
+          syncing = undefined;
+        },
+      );
       return syncing;
     };
     if (deps.billing.gateway.mode === 'stripe') {

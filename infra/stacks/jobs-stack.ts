@@ -33,6 +33,9 @@ export const sweeperEntry = fromRoot('functions', 'jobs', 'sweep-reservations-la
 /** Entry of the billing sync (meter sync to Stripe, then the grace clock), by path. */
 export const billingSyncEntry = fromRoot('functions', 'jobs', 'billing-sync-lambda.ts');
 
+/** The billing sync's reserved concurrency: one run at a time. */
+export const billingSyncConcurrency = 1;
+
 /**
  * What the sweeper does to `main`: find expired reservations and leases in gsi1, read a lease's
  * granted and settled amounts (GetItem), then release each in one transaction (delete it, give
@@ -196,9 +199,10 @@ export class JobsStack extends Stack {
       targets: [new LambdaFunction(this.sweeper, { retryAttempts: 2, deadLetterQueue: this.deadLetters })],
     });
     // The billing sync: the same table access as the API (items and queries, no Scan) on both
-    // tables, and the Stripe secret. Runs overlapping or repeating are
-    // harmless (the cursor's conditional writes, the meter events' identifiers), so a failed run
-    // is not retried: the next one carries on from each tenant's cursor.
+    // tables, and the Stripe secret. One run at a time (reserved concurrency 1, and the walk's
+    // lease in the table behind it); runs overlapping or repeating anyway are harmless (the
+    // cursors' conditional writes, the meter events' identifiers), so a failed run is not retried:
+    // the next one carries on from where the walk and each tenant's cursor stand.
     const billingLogs = new LogGroup(this, 'BillingSyncLogs', {
       retention: config.logRetentionDays,
       removalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
@@ -236,8 +240,12 @@ export class JobsStack extends Stack {
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: 512,
-      // A run catches up at most 48 windows per tenant; a longer backlog takes several runs.
-      timeout: Duration.minutes(5),
+      // A run stops before its invocation's time is up (functions/jobs/billing-sync-lambda.ts) and
+      // the next resumes the walk there. No longer than the schedule's period, so a run is over
+      // before the next one is due and the reservation below throttles nothing in normal times.
+      timeout: Duration.minutes(Math.min(5, config.billing.syncEveryMinutes)),
+      // One run at a time: two would walk the same tenants (harmless, see above, but wasted).
+      reservedConcurrentExecutions: billingSyncConcurrency,
       // Reruns are idempotent but a failed run is not retried at once: the next one carries on.
       retryAttempts: 0,
       deadLetterQueue: this.deadLetters,

@@ -1,6 +1,12 @@
-import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  PutCommand,
+  paginateQuery,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { BillingUnit } from '../catalog/types';
-import { conditionHeld } from '../db/conditions';
+import { conditionHeld, isConditionalFailure } from '../db/conditions';
 import { entity, fieldsOf } from '../db/entity';
 import { keys } from '../db/keys';
 import { queryAll } from '../db/query';
@@ -39,6 +45,37 @@ export interface SyncState {
   sent: string[];
 }
 
+/**
+ * The meter sync's walk over the tenants (in tenant id order), kept across runs in one item of its
+ * own, with the lease that lets one run at a time walk.
+ */
+export interface SyncWalk {
+  /** The last tenant the walk finished: the next run resumes after it. '' at the start of a walk. */
+  after: string;
+  /** When the current walk started (the sync's clock, ms); null before the first run. */
+  startedAtMs: number | null;
+  /**
+   * The earliest close (ms) of a window still unsent by a tenant this walk already passed (one it
+   * left behind: a problem, or more backlog than one visit takes); null when it left none.
+   */
+  behindSinceMs: number | null;
+  /**
+   * Every usage window that closed before this instant (ms) is in the provider: set by the last
+   * complete walk (its start, or earlier when it left a tenant behind); null before the first.
+   */
+  syncedBeforeMs: number | null;
+  /** When the last complete walk ended (the sync's clock, ms); null before the first. */
+  completedAtMs: number | null;
+  /** The run that holds the walk, until `leaseUntilMs` (wall clock); null when free. */
+  leaseHolder: string | null;
+  leaseUntilMs: number;
+}
+
+/** What a run writes back to the walk (fields left undefined are kept; null removes). */
+export type SyncWalkChange = Partial<
+  Pick<SyncWalk, 'after' | 'startedAtMs' | 'behindSinceMs' | 'syncedBeforeMs' | 'completedAtMs'>
+>;
+
 /** The provider objects of one model version's unit, as `billing:setup` recorded them. */
 export interface PriceRecord {
   model: string;
@@ -70,6 +107,23 @@ const syncEntity = entity({
     month: (i.month as string) ?? '',
     includedUsed: (i.includedUsed as Units) ?? {},
     sent: [...((i.sent as Set<string> | undefined) ?? [])],
+  }),
+});
+
+const optionalNumber = (v: unknown): number | null => (v === undefined || v === null ? null : Number(v));
+
+/** The meter sync's walk over the tenants, and its lease. */
+const walkEntity = entity({
+  type: 'billing_sync_walk',
+  key: keys.billingSyncWalk,
+  from: (i): SyncWalk => ({
+    after: (i.after as string | undefined) ?? '',
+    startedAtMs: optionalNumber(i.startedAtMs),
+    behindSinceMs: optionalNumber(i.behindSinceMs),
+    syncedBeforeMs: optionalNumber(i.syncedBeforeMs),
+    completedAtMs: optionalNumber(i.completedAtMs),
+    leaseHolder: (i.leaseHolder as string | undefined) ?? null,
+    leaseUntilMs: Number(i.leaseUntilMs ?? 0),
   }),
 });
 
@@ -123,6 +177,116 @@ export class BillingStore {
       ExpressionAttributeValues: { ':p': keys.billingAccountsIndex() },
     });
     return items.map(accountEntity.from);
+  }
+
+  /**
+   * Past-due billing accounts (what the grace clock looks at), page by page as they are read: the
+   * list of accounts, filtered by DynamoDB (which still reads every account, about 1,000 a page).
+   */
+  async *pastDue(): AsyncGenerator<BillingAccount[]> {
+    for await (const page of paginateQuery(
+      { client: this.doc, pageSize: 1_000 },
+      {
+        TableName: this.table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :p',
+        FilterExpression: '#status = :pd',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':p': keys.billingAccountsIndex(), ':pd': 'past_due' },
+      },
+    )) {
+      yield (page.Items ?? []).map(accountEntity.from);
+    }
+  }
+
+  /**
+   * Up to `limit` billing accounts after tenant `after` ('' for the first), in tenant id order:
+   * one page of the meter sync's walk. `more` is false on the last page.
+   */
+  async accountsAfter(after: string, limit: number): Promise<{ accounts: BillingAccount[]; more: boolean }> {
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: 'gsi1',
+        // An empty string cannot be a key condition's value: the first page has no lower bound.
+        KeyConditionExpression: after ? 'gsi1pk = :p AND gsi1sk > :a' : 'gsi1pk = :p',
+        ExpressionAttributeValues: { ':p': keys.billingAccountsIndex(), ...(after ? { ':a': after } : {}) },
+        Limit: limit,
+      }),
+    );
+    return { accounts: (out.Items ?? []).map(accountEntity.from), more: out.LastEvaluatedKey !== undefined };
+  }
+
+  /** Where the walk stands (a strongly consistent read). */
+  async getWalk(): Promise<SyncWalk | undefined> {
+    return walkEntity.get(this.doc, this.table, walkEntity.key(), { consistent: true });
+  }
+
+  /**
+   * Takes the walk's lease for run `holder` until `untilMs` (wall clock): granted when nobody holds
+   * it, its holder's time ran out (a run that crashed holds it no longer than that), or `holder`
+   * holds it already. Gives the walk as it now stands; undefined when another run holds it.
+   */
+  async leaseWalk(holder: string, untilMs: number, nowMs: number): Promise<SyncWalk | undefined> {
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: walkEntity.key(),
+          UpdateExpression: 'SET #type = :type, leaseHolder = :h, leaseUntilMs = :until',
+          ConditionExpression:
+            'attribute_not_exists(leaseUntilMs) OR leaseUntilMs < :now OR leaseHolder = :h',
+          ExpressionAttributeNames: { '#type': 'type' },
+          ExpressionAttributeValues: {
+            ':type': walkEntity.type,
+            ':h': holder,
+            ':until': untilMs,
+            ':now': nowMs,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return walkEntity.from(out.Attributes ?? {});
+    } catch (err) {
+      if (isConditionalFailure(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Writes where the walk stands, only while `holder` still holds the lease (a run that outlived
+   * its lease cannot move the walk under the run that took it over); `release` gives the lease
+   * up. False when `holder` no longer holds it.
+   */
+  async saveWalk(holder: string, change: SyncWalkChange, opts: { release?: boolean } = {}): Promise<boolean> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':h': holder, ':now': new Date().toISOString() };
+    const sets = ['updatedAt = :now'];
+    const removes: string[] = [];
+    for (const [field, value] of Object.entries(change)) {
+      if (value === undefined) continue;
+      names[`#f_${field}`] = field;
+      if (value === null) removes.push(`#f_${field}`);
+      else {
+        sets.push(`#f_${field} = :f_${field}`);
+        values[`:f_${field}`] = value;
+      }
+    }
+    if (opts.release) {
+      sets.push('leaseUntilMs = :zero');
+      values[':zero'] = 0;
+      removes.push('leaseHolder');
+    }
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: walkEntity.key(),
+        UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+        ConditionExpression: 'leaseHolder = :h',
+        ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
+        ExpressionAttributeValues: values,
+      }),
+    );
   }
 
   /**
@@ -243,9 +407,9 @@ export class BillingStore {
     return sync && { ...sync, tenantId };
   }
 
-  /** Starts a tenant's cursor (once: a second start is a no-op). */
-  async startSync(tenantId: string, cursorMs: number): Promise<void> {
-    await conditionHeld(
+  /** Starts a tenant's cursor (once: a second start is a no-op, and false). */
+  async startSync(tenantId: string, cursorMs: number): Promise<boolean> {
+    return conditionHeld(
       this.doc.send(
         new PutCommand({
           TableName: this.table,

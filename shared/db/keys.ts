@@ -171,6 +171,11 @@ export const keys = {
   billingAccountsIndex: () => 'BILLING_ACCOUNTS',
   /** The meter sync's cursor for a tenant: usage before it is in Stripe. */
   billingSync: (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: 'BILLING#SYNC' }),
+  /**
+   * The meter sync's walk over the tenants, one item of its own: where the walk is (the last
+   * tenant it finished), when it started, and the lease that keeps two runs from walking at once.
+   */
+  billingSyncWalk: () => ({ pk: 'BILLING#SYNC', sk: 'WALK' }),
   /** A Stripe webhook event, once processed: the conditional put on this key is what makes it once-only. */
   stripeEvent: (tenantId: string, eventId: string) => ({
     pk: `TENANT#${tenantId}`,
@@ -228,6 +233,7 @@ export type EntityType =
   | 'audit_entry'
   | 'billing_account'
   | 'billing_sync'
+  | 'billing_sync_walk'
   | 'stripe_event'
   | 'stripe_customer'
   | 'billing_price'

@@ -69,7 +69,7 @@ export const metricDefinitions = {
     unit: 'None',
     dimensions: [dimension.service, dimension.stage],
     description:
-      'once per billing sync run (with a billing provider): minutes since the oldest closed usage window not yet sent closed, 0 when every tenant is caught up',
+      'once per billing sync run (with a billing provider): minutes since the instant before which every closed usage window is known to be sent (the last complete walk over the tenants), 0 right after a walk that left nobody behind',
   },
 } as const satisfies Record<string, MetricDefinition>;
 

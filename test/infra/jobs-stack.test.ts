@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { stageConfig, stages } from '../../infra/config';
 import { apiTableActions } from '../../infra/stacks/api-stack';
 import {
+  billingSyncConcurrency,
   billingSyncEntry,
   consumerAggregateActions,
   consumerCheckpointActions,
@@ -94,6 +95,18 @@ describe.each(stages)('jobs stack (%s)', (stage) => {
     expect(billing.Properties.Environment.Variables.TOLLGATE_SECRETS_ARN).toBeDefined();
     expect(billing.Properties.Environment.Variables.STRIPE_SECRET_KEY).toBeUndefined();
     expect(existsSync(billingSyncEntry)).toBe(true);
+  });
+
+  it('runs one billing sync at a time (reserved concurrency 1), each over before the next is due', () => {
+    const [, billing] = named('billing-sync');
+    expect(billingSyncConcurrency).toBe(1);
+    expect(billing.Properties.ReservedConcurrentExecutions).toBe(1);
+    // The other jobs are not capped this way: the sweeper and the consumer reserve nothing.
+    expect(named('sweep-reservations')[1].Properties.ReservedConcurrentExecutions).toBeUndefined();
+    expect(named('usage-consumer')[1].Properties.ReservedConcurrentExecutions).toBeUndefined();
+    const minutes = stageConfig(stage).billing.syncEveryMinutes;
+    expect(billing.Properties.Timeout).toBe(Math.min(5, minutes) * 60);
+    expect(billing.Properties.Timeout).toBeLessThanOrEqual(minutes * 60);
   });
 
   it("gives the billing sync the API's table access on both tables, and reading the Stripe secret alone", () => {

@@ -101,6 +101,8 @@ export class FakeStripe {
     string,
     { state: 'in_flight' | 'done'; status: number; body: Obj }
   >();
+  /** How long each request takes to process (a little, so concurrent requests really overlap). */
+  latencyMs = 5;
   private faults: Fault[] = [];
   private readonly sdk = new Stripe('sk_test_signing_only');
 
@@ -335,8 +337,7 @@ export class FakeStripe {
         this.idempotency.set(idempotencyKey, { state: 'in_flight', status: 0, body: {} });
       }
       try {
-        // A little latency, so concurrent requests really overlap.
-        await new Promise((r) => setTimeout(r, 5));
+        await new Promise((r) => setTimeout(r, this.latencyMs));
         payload = this.route(method, path, query, body);
       } catch (err) {
         if (!(err instanceof StripeFailure)) throw err;

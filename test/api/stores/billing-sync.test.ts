@@ -340,6 +340,8 @@ describe('the meter sync, window by window', () => {
       windows: 0,
       events: 0,
       complete: true,
+      stopped: null,
+      cursor: '',
       problems: [],
       lagMinutes: 0,
     });
