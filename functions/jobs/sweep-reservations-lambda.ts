@@ -11,17 +11,25 @@ import { sweepReservations } from './sweep-reservations';
 const config = loadConfig(process.env);
 const names = tableNames(config.STAGE);
 const doc = createDynamo({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT }).doc;
-const quotas = new QuotaStore(doc, names.main, names.usage);
+const quotas = new QuotaStore(
+  doc,
+  names.main,
+  names.usage,
+  config.MODEL_TIMEOUT_MS + config.RESERVATION_GRACE_MS,
+);
 const usage = new UsageStore(doc, names.usage);
 const log = createLogger(config.LOG_LEVEL);
 
 /**
  * EventBridge Scheduler target, once a minute: releases reservations of requests that never
- * settled, and closes the open usage records of streams whose writer is gone.
+ * settled, closes the open usage records of streams whose writer is gone, and brings prepaid
+ * tenants' credit ledgers up to date.
  */
-export async function handler(): Promise<{ released: number; closed: number }> {
+export async function handler(): Promise<Awaited<ReturnType<typeof sweepReservations>>> {
   const result = await sweepReservations(quotas, new Date(), usage);
   if (result.released > 0) log.warn(result, 'released expired quota reservations');
   if (result.closed > 0) log.warn(result, 'closed expired open usage records at their allowance');
+  if (result.creditFailures > 0)
+    log.error(result, 'credit ledgers not brought up to date; the next sweep retries');
   return result;
 }

@@ -5,16 +5,31 @@ import type { QuotaStore } from '../../shared/quotas/quota-store';
  * Releases quota reservations whose request never settled (its process crashed or was cut off),
  * and, given the usage store, closes the `open` usage records of streams whose writer is gone (a
  * crash, or a store outage mid-stream) at their allowance, once past their expiry: at most one
- * allowance step (`STREAM_ALLOWANCE_STEP`) beyond what the stream had sent.
+ * allowance step (`STREAM_ALLOWANCE_STEP`) beyond what the stream had sent; then brings every
+ * prepaid tenant's credit ledger up to date (CreditStore.catchUp).
  * Runs on a schedule: EventBridge in the cloud, a timer in the local server.
  */
 export async function sweepReservations(
   quotas: QuotaStore,
   now: Date,
   usage?: UsageStore,
-): Promise<{ released: number; closed: number }> {
+): Promise<{ released: number; closed: number; credits: number; creditFailures: number }> {
   // Records first: a lease or reservation swept next counts a closed record at the same units as
   // an open one (its allowance), so the order changes no counter, only what the ledger says sooner.
   const closed = usage ? await usage.closeExpiredOpen(now) : 0;
-  return { released: await quotas.sweepExpired(now), closed };
+  const released = await quotas.sweepExpired(now);
+  // Then the prepaid tenants' credit ledgers: due expiries, final records burned, expiries
+  // completed. Each step is conditional on what it read, so a sweep racing a read is harmless; a
+  // tenant that fails is tried again by the next sweep (and by its next read or refusal).
+  let credits = 0;
+  let creditFailures = 0;
+  for (const tenantId of await quotas.credits.tenantsWithBalance()) {
+    try {
+      await quotas.credits.catchUp(tenantId, now);
+      credits++;
+    } catch {
+      creditFailures++;
+    }
+  }
+  return { released, closed, credits, creditFailures };
 }

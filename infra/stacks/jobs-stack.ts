@@ -39,13 +39,15 @@ export const billingSyncConcurrency = 1;
 /**
  * What the sweeper does to `main`: find expired reservations and leases in gsi1, read a lease's
  * granted and settled amounts (GetItem), then release each in one transaction (delete it, give
- * back the counters).
+ * back the counters); and bring prepaid tenants' credit ledgers up to date (their balances in
+ * gsi1, grants by Query, burn and expiry entries put in the transaction that moves the totals).
  */
 export const sweeperTableActions = [
   'dynamodb:Query',
   'dynamodb:GetItem',
   'dynamodb:DeleteItem',
   'dynamodb:UpdateItem',
+  'dynamodb:PutItem',
 ] as const;
 
 /**

@@ -354,14 +354,16 @@ export class CreditStore {
   }
 
   /**
-   * Brings the ledger up to date, lazily (admission at an expiry, every read, the sweep): expires
-   * what is due, burns the use of requests whose records are final, and completes the expiries
-   * every request before them is burned for. Safe to run anywhere at once: each step is
+   * Brings the ledger up to date, lazily (every read, a refused request while an expiry settles,
+   * the sweep): burns the use of requests whose records are final, expires what is due, and
+   * completes the expiries every request before them is burned for. Safe to run anywhere at once: each step is
    * conditional on what it read.
    */
   async catchUp(tenantId: string, now: Date): Promise<void> {
-    await this.expireDue(tenantId, now);
+    // Burns first: a grant whose expiry the final records already cover then expires at its exact
+    // remainder (no provisional expiry and adjustment).
     await this.settle(tenantId, now);
+    await this.expireDue(tenantId, now);
     await this.finishExpiries(tenantId, now);
   }
 

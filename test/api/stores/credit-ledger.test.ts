@@ -5,6 +5,7 @@ import { keys } from '#shared/db/keys';
 import { tableNames } from '#shared/db/tables';
 import { newId } from '#shared/ids';
 import { type Admission, QuotaAdmission } from '#shared/quotas/admission';
+import { sweepReservations } from '../../../functions/jobs/sweep-reservations';
 import { createHarness, type Harness } from '../../support/harness';
 import { limitsOf, NOW, quotaRequest, readItem, usageEvent } from '../../support/quota-fixtures';
 
@@ -209,6 +210,31 @@ describe('the credit ledger (DynamoDB Local)', () => {
     );
     expect(page.entries.reduce((t, e) => t + e.amountNanoUsd, 0)).toBe(1_000);
     expect(Number((await readItem(h, main, keys.creditBalance(tenantId)))?.available)).toBe(1_000);
+  });
+
+  it('the sweep expires and burns without any read: each grant once, however often it runs', async () => {
+    const { tenantId } = await h.newTenant();
+    const promo = await grant(tenantId, 'promotional', 5_000, 30_000);
+    const clock = { now: at(1_000) };
+    const a = instance(clock, 0);
+    expect((await serve(a, tenantId, clock.now, 1_500)).ok).toBe(true);
+    const later = at(31_000 + FINAL_MS);
+    const first = await sweepReservations(h.stores.quotas, later, h.stores.usage);
+    expect(first.creditFailures).toBe(0);
+    expect(first.credits).toBeGreaterThanOrEqual(1);
+    await sweepReservations(h.stores.quotas, later, h.stores.usage);
+    const [g] = await credits.grants(tenantId);
+    expect(g).toMatchObject({ id: promo.id, status: 'expired', burnedNanoUsd: 1_500, expiredNanoUsd: 3_500 });
+    expect(await credits.balance(tenantId)).toMatchObject({
+      availableNanoUsd: 0,
+      burnedNanoUsd: 1_500,
+      expiredNanoUsd: 3_500,
+    });
+    const page = await credits.entries(tenantId, { limit: 10 });
+    if (page === 'bad_cursor') throw new Error('bad cursor');
+    expect(page.entries.map((e) => `${e.type}:${e.amountNanoUsd}`).sort()).toEqual(
+      ['burn:-1500', 'expiry:-3500', 'grant:5000'].sort(),
+    );
   });
 
   it('a lease never admits past a grant expiry: near one, requests are reserved one by one', async () => {
