@@ -4,8 +4,11 @@ import { createOperator } from '../shared/accounts/operators';
 import { issueApiKey } from '../shared/auth/issue-api-key';
 import { generateSigningJwk } from '../shared/auth/sessions/signing-keys';
 import { loadConfig } from '../shared/config';
+import { type CreditKind, creditKinds } from '../shared/credits/burn-order';
+import type { CreditStore } from '../shared/credits/credit-store';
 import { tableNames } from '../shared/db/tables';
 import { isId } from '../shared/ids';
+import { formatUsd, usdToNano } from '../shared/metering/pricing';
 import { reconcileMonth } from '../shared/metering/reconcile';
 import { repairMonth } from '../shared/metering/repair';
 import { seedCatalogIfAbsent } from './seed';
@@ -33,6 +36,13 @@ const USAGE = `usage: npm run admin -- <command> [options]
       With --repair, sets each aggregate that differs to what the ledger says (each on the
       condition that it has not changed since it was read; the operators' totals move with it),
       then reconciles again: exits 0 when they now agree, 1 when one changed meanwhile (run again).
+
+  credits grant --tenant <ten_...> --amount <usd> --kind <paid|promotional|trial> --expires <ISO time> [--note <text>]
+      Grants credit to a tenant (audited), as POST /admin/tenants/{id}/credits does, and prints the grant.
+  credits mode --tenant <ten_...> --to <prepaid|postpaid>
+      Switches a tenant to prepaid (admitted against its balance, 429 insufficient_balance at zero) or back.
+  credits show --tenant <ten_...>
+      Brings the tenant's credit ledger up to date and prints its balance by kind and its grants.
 
   --aws   use AWS's DynamoDB for STAGE (credentials from the environment) instead of a local one.
 `;
@@ -88,6 +98,10 @@ function configFor(flags: Map<string, string | true>) {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'credits' && argv[1] && !argv[1].startsWith('--')) {
+    const { flags } = parse(['credits', ...argv.slice(2)]);
+    return credits(argv[1], flags);
+  }
   const { command, flags } = parse(argv);
   if (!command || command === 'help' || command === '--help' || flags.has('help')) {
     process.stdout.write(USAGE);
@@ -200,6 +214,85 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   throw new UsageError(`unknown command '${command}'`);
+}
+
+/** `credits grant|mode|show`: a tenant's prepaid credit, as the operators' routes handle it. */
+async function credits(sub: string, flags: Map<string, string | true>): Promise<number> {
+  const tenantId = text(flags, 'tenant');
+  if (!tenantId || !isId(tenantId, 'ten')) throw new UsageError(`credits ${sub} needs --tenant ten_...`);
+  const actor = { kind: 'system' as const, id: 'cli' };
+  const print = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
+  if (!['grant', 'mode', 'show'].includes(sub)) throw new UsageError(`unknown credits command '${sub}'`);
+  let grant: Parameters<CreditStore['grant']>[0] | undefined;
+  if (sub === 'grant') {
+    const amount = usdToNano(text(flags, 'amount') ?? '');
+    if (amount === null || amount <= 0) throw new UsageError('credits grant needs --amount <USD above 0>');
+    const kind = text(flags, 'kind') as CreditKind | undefined;
+    if (!kind || !creditKinds.includes(kind))
+      throw new UsageError('credits grant needs --kind paid|promotional|trial');
+    const expires = new Date(text(flags, 'expires') ?? '');
+    if (Number.isNaN(expires.getTime()) || expires.getTime() <= Date.now())
+      throw new UsageError('credits grant needs --expires <an ISO time in the future>');
+    grant = {
+      tenantId,
+      kind,
+      amountNanoUsd: amount,
+      expiresAt: expires.toISOString(),
+      note: text(flags, 'note') ?? null,
+      actor,
+      requestId: null,
+    };
+  }
+  const to = text(flags, 'to');
+  if (sub === 'mode' && to !== 'prepaid' && to !== 'postpaid')
+    throw new UsageError('credits mode needs --to prepaid|postpaid');
+  const stores = createStores(configFor(flags));
+  const store = stores.quotas.credits;
+  try {
+    if (grant) {
+      const out = await store.grant(grant, new Date());
+      if (out.status === 'not_found') {
+        process.stderr.write(`no tenant ${tenantId}; nothing changed.\n`);
+        return 1;
+      }
+      print({ object: 'credit_grant', ...out.grant, amount_usd: formatUsd(out.grant.amountNanoUsd) });
+      return 0;
+    }
+    if (sub === 'mode') {
+      const out = await store.setBillingMode(
+        { tenantId, mode: to as 'prepaid' | 'postpaid', actor, requestId: null },
+        new Date(),
+      );
+      if (out === 'not_found') {
+        process.stderr.write(`no tenant ${tenantId}\n`);
+        return 1;
+      }
+      print({ object: 'billing_mode', tenant_id: tenantId, billing_mode: to, status: out });
+      return 0;
+    }
+    if (!(await stores.tenants.get(tenantId))) {
+      process.stderr.write(`no tenant ${tenantId}\n`);
+      return 1;
+    }
+    const s = await store.statement(tenantId, new Date());
+    print({
+      object: 'credits',
+      tenant_id: tenantId,
+      balance_usd: formatUsd(s.balanceNanoUsd),
+      available_usd: formatUsd(s.balance?.availableNanoUsd ?? 0),
+      by_kind: Object.fromEntries(Object.entries(s.byKind).map(([k, v]) => [k, formatUsd(v)])),
+      grants: s.grants.map((g) => ({
+        id: g.id,
+        kind: g.kind,
+        status: g.status,
+        left_usd: formatUsd(s.left.get(g.id) ?? 0),
+        expires_at: g.expiresAt,
+      })),
+    });
+    return 0;
+  } finally {
+    stores.dynamo.client.destroy();
+  }
 }
 
 try {

@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStores, type Stores } from '#api/wiring/deps';
 import { type LocalStack, startLocalStack } from '../../local/stack';
@@ -6,6 +9,8 @@ import { loadConfig } from '../../shared/config';
 import { newId } from '../../shared/ids';
 import { createLogger } from '../../shared/logger';
 
+const run = promisify(execFile);
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const OPERATOR = { email: 'credit-ops@tollgate.example', password: 'operator password 1' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const nano = (usd: string) => Math.round(Number(usd) * 1e9);
@@ -161,5 +166,60 @@ describe('prepaid credits on the local stack', () => {
     const burns = page.entries.filter((e) => e.type === 'burn').reduce((t, e) => t - e.amountNanoUsd, 0);
     expect(burns).toBe(used);
     expect(page.entries.reduce((t, e) => t + e.amountNanoUsd, 0)).toBe(granted - used);
+  });
+
+  it('npm run admin -- credits: grant, switch to prepaid, show; bad input changes nothing', async () => {
+    const tenantId = newId('ten');
+    await stores.tenants.create({
+      id: tenantId,
+      name: 'CLI credit',
+      status: 'active',
+      plan: 'payg',
+      createdAt: new Date().toISOString(),
+    });
+    const admin = (...args: string[]) =>
+      run(process.execPath, ['--import', 'tsx', 'local/admin.ts', 'credits', ...args, '--tenant', tenantId], {
+        cwd: REPO,
+        env: {
+          ...process.env,
+          DYNAMODB_ENDPOINT: stack.config.DYNAMODB_ENDPOINT!,
+          STAGE: stack.config.STAGE,
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        },
+      });
+    const refused = await admin(
+      'grant',
+      '--amount',
+      '-1',
+      '--kind',
+      'paid',
+      '--expires',
+      '2099-01-01T00:00:00Z',
+    ).catch((e: { code: number; stderr: string }) => e);
+    expect(refused).toMatchObject({ code: 2 });
+    expect((refused as { stderr: string }).stderr).toMatch(/--amount/);
+    const granted = await admin(
+      'grant',
+      '--amount',
+      '1.25',
+      '--kind',
+      'promotional',
+      '--expires',
+      '2099-01-01T00:00:00Z',
+      '--note',
+      'cli',
+    );
+    expect(JSON.parse(granted.stdout)).toMatchObject({
+      object: 'credit_grant',
+      kind: 'promotional',
+      amount_usd: '1.250000000',
+    });
+    expect(JSON.parse((await admin('mode', '--to', 'prepaid')).stdout)).toMatchObject({ status: 'changed' });
+    const shown = JSON.parse((await admin('show')).stdout) as {
+      balance_usd: string;
+      by_kind: Record<string, string>;
+    };
+    expect(shown).toMatchObject({ balance_usd: '1.250000000', by_kind: { promotional: '1.250000000' } });
+    expect((await stores.tenants.get(tenantId))?.billingMode).toBe('prepaid');
   });
 });
