@@ -19,10 +19,11 @@ import { fromRoot } from '../../infra/paths';
 const run = promisify(execFile);
 const conf = fromRoot('containers', 'model-server', 'ci-containers.conf');
 const env = { ...process.env, CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? conf };
-// The build writes about 3 GB of small files (the production node_modules, three times over): on
-// tmpfs when the machine has one with room, which is minutes faster than the disk CI has.
+// The build writes up to about 6 GB of small files (the production node_modules in the deps stage,
+// its commit, and the runtime image's copy): on tmpfs when the machine has one with room, which is
+// minutes faster than the disk CI has.
 const roomy = (dir: string) =>
-  existsSync(dir) && statfsSync(dir).bavail * statfsSync(dir).bsize > 6 * 2 ** 30;
+  existsSync(dir) && statfsSync(dir).bavail * statfsSync(dir).bsize > 10 * 2 ** 30;
 const storage = mkdtempSync(join(roomy('/dev/shm') ? '/dev/shm' : tmpdir(), 'tollgate-image-'));
 const podmanStorage = ['--root', storage, '--runroot', join(storage, 'run')];
 const tag = `localhost/tollgate-model-server:test-${process.pid}`;
@@ -34,7 +35,7 @@ async function podman(...args: string[]): Promise<string> {
 }
 
 /** Runs build.sh, keeping its output for the failure message; resolves with the image name. */
-function build(): Promise<{ image: string; seconds: number }> {
+function build(): Promise<{ image: string; seconds: number; steps: string[] }> {
   const began = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(
@@ -47,16 +48,20 @@ function build(): Promise<{ image: string; seconds: number }> {
     );
     let out = '';
     let err = '';
+    let all = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d;
     });
     child.stderr.on('data', (d: Buffer) => {
       err = (err + d).slice(-20_000);
+      all += d;
     });
     child.on('error', reject);
     child.on('exit', (code) => {
+      // build.sh's own timestamped lines: where the minutes went.
+      const steps = all.split('\n').filter((l) => l.startsWith('[build.sh '));
       if (code === 0)
-        resolve({ image: out.trim().split('\n').at(-1)!, seconds: (Date.now() - began) / 1000 });
+        resolve({ image: out.trim().split('\n').at(-1)!, seconds: (Date.now() - began) / 1000, steps });
       else reject(new Error(`build.sh exited ${code}:\n${err.split('\n').slice(-60).join('\n')}`));
     });
   });
@@ -128,9 +133,9 @@ describe('the model-server image, built and run', () => {
         throw new Error(`${tool} is not installed (.ci/run installs it from Debian)`);
       });
     }
-    const { image, seconds } = await build();
+    const { image, seconds, steps } = await build();
     expect(image).toBe(tag);
-    console.info(`model-server image built in ${seconds.toFixed(0)} s`);
+    console.info(`model-server image built in ${seconds.toFixed(0)} s:\n${steps.join('\n')}`);
     [sentiment, chat, isolated] = await Promise.all([
       serve('sentiment', 'sentiment@v1', ['--publish', '127.0.0.1::8080']),
       serve('chat', 'chat@tiny-1', ['--publish', '127.0.0.1::8080']),
