@@ -412,7 +412,7 @@ export class QuotaAdmission {
       lease.headroom = Math.min(MAX_HEADROOM, lease.headroom * 2);
       const grantedAtRead = lease.granted;
       lease.view = this.store
-        .peek(req.tenantId, req.keyId, req.now)
+        .peek(req.tenantId, req.keyId, req.now, { credit: req.limits.tenant.prepaid === true })
         .then((counters) => viewOf(counters, grantedAtRead))
         .catch(() => undefined);
       return 'ok';

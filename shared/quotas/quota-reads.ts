@@ -20,7 +20,7 @@ export class QuotaReads {
    * The minute windows (for the rate-limit headers) and the month (for the usage alerts) as
    * counted: reservations and leases included.
    */
-  async peek(tenantId: string, keyId: string, now: Date): Promise<Peek> {
+  async peek(tenantId: string, keyId: string, now: Date, opts: { credit?: boolean } = {}): Promise<Peek> {
     const w = windowsAt(now);
     const tk = keys.quotaMinute(tenantId, w.minute);
     const kk = keys.quotaKeyMinute(tenantId, keyId, w.minute);
@@ -28,7 +28,10 @@ export class QuotaReads {
     const ck = keys.creditBalance(tenantId);
     const out = await this.doc.send(
       new BatchGetCommand({
-        RequestItems: { [this.mainTable]: { Keys: [tk, kk, mk, ck], ConsistentRead: true } },
+        // The credit balance only for a prepaid tenant (a lease's sizing reads it).
+        RequestItems: {
+          [this.mainTable]: { Keys: opts.credit ? [tk, kk, mk, ck] : [tk, kk, mk], ConsistentRead: true },
+        },
       }),
     );
     const found = out.Responses?.[this.mainTable] ?? [];

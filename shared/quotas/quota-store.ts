@@ -276,8 +276,8 @@ export class QuotaStore {
   }
 
   /** The counters a request reports: minute windows and the month, reservations and leases included. */
-  peek(tenantId: string, keyId: string, now: Date): Promise<Peek> {
-    return this.reads.peek(tenantId, keyId, now);
+  peek(tenantId: string, keyId: string, now: Date, opts: { credit?: boolean } = {}): Promise<Peek> {
+    return this.reads.peek(tenantId, keyId, now, opts);
   }
 
   /** A month's use (units and cost; single reservations included, unused lease capacity not). */
