@@ -43,6 +43,13 @@ interface Billing {
     | null;
 }
 
+/** GET /account/credits, as far as this page reads it. */
+interface Credits {
+  billing_mode: 'prepaid' | 'postpaid';
+  balance_usd: string;
+  by_kind: { paid: string; promotional: string; trial: string };
+}
+
 /** Opens a Stripe-hosted page (Checkout, the portal) whose address the API hands out. */
 function useRedirect(path: string) {
   return useSubmit(async () => {
@@ -56,6 +63,8 @@ export default function BillingPage() {
   const allowed = can(session, 'billing:read');
   const manage = can(session, 'billing:manage');
   const billing = useResource((signal) => get<Billing>('/account/billing', { signal }), []);
+  const credits = useResource((signal) => get<Credits>('/account/credits', { signal }), []);
+  const c = credits.state === 'ok' ? credits.data : null;
   const checkout = useRedirect('/account/billing/checkout');
   const portal = useRedirect('/account/billing/portal');
   const tenant = session.status === 'user' ? session.account.tenant : null;
@@ -125,6 +134,17 @@ export default function BillingPage() {
               value={fmtUsd(b.running_cost.total_usd)}
               sub={`Invoice due: ${fmtUsd(b.invoice_preview.total_due_usd)}`}
             />
+            {c && (c.billing_mode === 'prepaid' || Number(c.balance_usd) > 0) && (
+              <Stat
+                label="Credit balance"
+                value={fmtUsd(c.balance_usd)}
+                sub={
+                  c.billing_mode === 'prepaid'
+                    ? `Prepaid: requests it cannot pay are refused (429 insufficient_balance). Promotional ${fmtUsd(c.by_kind.promotional)}, trial ${fmtUsd(c.by_kind.trial)}, paid ${fmtUsd(c.by_kind.paid)}; your operator adds credit.`
+                    : 'Used once the account is prepaid.'
+                }
+              />
+            )}
           </div>
           {manage && (
             <section class="card" aria-labelledby="billing-payment">
