@@ -471,7 +471,8 @@ class Budget {
     if (!Number.isFinite(this.stopAt)) return work;
     let timer: NodeJS.Timeout | undefined;
     const cut = new Promise<'cut'>((r) => {
-      timer = setTimeout(() => r('cut'), Math.max(0, this.stopAt - this.now()));
+      // Node's timers hold at most about 24.8 days; a deadline further away is as good as none.
+      timer = setTimeout(() => r('cut'), Math.min(2 ** 31 - 1, Math.max(0, this.stopAt - this.now())));
     });
     try {
       return await Promise.race([work, cut]);
