@@ -291,8 +291,9 @@ describe('5,000 billed tenants, against a Stripe that takes 20 ms a call', () =>
     expect(again).toMatchObject({ complete: true, events: 0, windows: 0 });
     expect(meterRequests(w).length).toBe(sent);
     // Far beyond the api project's 30 s default: each tenant's visit reads its usage with one
-    // Query per usage shard (17), and DynamoDB Local answers about 850 Queries a second on a busy
-    // 2-core machine, where the walk took about 4 minutes (about 40 runs of 6 s).
+    // Query per usage shard (17), and DynamoDB Local answers about 850 Queries a second on a
+    // 2-core machine, where the walk took about 2.5 minutes when quiet and 3.5 when busy (25 to
+    // 40 runs of 6 s).
   }, 480_000);
 });
 
