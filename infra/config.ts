@@ -73,7 +73,7 @@ export interface ConcurrencyConfig {
   api: Record<ApiFunctionName, number>;
   /**
    * Lambda refuses a reservation that leaves under 100 unreserved; the jobs need their share on
-   * top (one sweeper, overlapping billing syncs, one consumer per usage stream shard).
+   * top (one sweeper, one consumer per usage stream shard; the billing sync reserves its own one).
    */
   minUnreserved: number;
 }

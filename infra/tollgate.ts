@@ -198,7 +198,11 @@ export function addTollgateStacks(
   const jobThrottled =
     'Lambda throttled a job: the account ran out of unreserved concurrency (the API functions reserve theirs; docs/deploy.md, Lambda concurrency). Scheduled runs retry or carry on next time; the usage consumer falls behind.';
   observability.alarmOnThrottles('Sweeper', jobs.sweeper, jobThrottled);
-  observability.alarmOnThrottles('BillingSync', jobs.billingSync, jobThrottled);
+  observability.alarmOnThrottles(
+    'BillingSync',
+    jobs.billingSync,
+    'Lambda throttled the billing sync: it reserves one run at a time, so a run was still going when the next was due (its timeout is at most the schedule period: look for a slow start or a hung run in its log group). The throttled run is retried by Lambda; the walk resumes where it stopped either way.',
+  );
   observability.alarmOnThrottles('UsageConsumer', jobs.usageConsumer, jobThrottled);
 
   for (const stack of [data, api, jobs, models, observability, consoleStack, waf]) {
