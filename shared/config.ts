@@ -244,10 +244,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
-  if (parsed.data.IMAGE_URL_ALLOW_LOOPBACK_HTTP && env.AWS_LAMBDA_FUNCTION_NAME) {
-    throw new ConfigError(
-      'invalid configuration:\n  IMAGE_URL_ALLOW_LOOPBACK_HTTP: local only; a Lambda function never fetches from loopback',
-    );
+  if (env.AWS_LAMBDA_FUNCTION_NAME) {
+    // Settings for the local stack and its tests only: in a Lambda function they are a mistake.
+    const localOnly = [
+      parsed.data.IMAGE_URL_ALLOW_LOOPBACK_HTTP &&
+        'IMAGE_URL_ALLOW_LOOPBACK_HTTP: local only; a Lambda function never fetches from loopback',
+      (env.LLM_WIRE_VERSIONS ?? '').trim() &&
+        'LLM_WIRE_VERSIONS: local only; in AWS the deployment table alone says which wire a version speaks',
+    ].filter(Boolean);
+    if (localOnly.length) throw new ConfigError(`invalid configuration:\n  ${localOnly.join('\n  ')}`);
   }
   return { ...parsed.data, PUBLIC_URL: parsed.data.PUBLIC_URL ?? defaultPublicUrl(parsed.data.PORT) };
 }

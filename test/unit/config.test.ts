@@ -35,3 +35,15 @@ describe('IMAGE_URL_ALLOW_LOOPBACK_HTTP, the local-only way to serve images from
     ).toBe(false);
   });
 });
+
+describe('LLM_WIRE_VERSIONS, the local-only way to run a version over TGI’s wire', () => {
+  it('stops a Lambda function from starting with it set, and is fine locally', () => {
+    expect(() =>
+      loadConfig({ LLM_WIRE_VERSIONS: 'chat@tiny-1', AWS_LAMBDA_FUNCTION_NAME: 'tollgate-dev-api-data' }),
+    ).toThrow(/LLM_WIRE_VERSIONS: local only/);
+    expect(() => loadConfig({ LLM_WIRE_VERSIONS: 'chat@tiny-1' })).not.toThrow();
+    expect(() =>
+      loadConfig({ LLM_WIRE_VERSIONS: '', AWS_LAMBDA_FUNCTION_NAME: 'tollgate-dev-api-data' }),
+    ).not.toThrow();
+  });
+});
