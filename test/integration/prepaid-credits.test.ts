@@ -2,12 +2,11 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStores, type Stores } from '#api/wiring/deps';
-import { type LocalStack, startLocalStack } from '../../local/stack';
+import type { Stores } from '#api/wiring/deps';
+import type { LocalStack } from '../../local/stack';
 import { issueApiKey } from '../../shared/auth/issue-api-key';
-import { loadConfig } from '../../shared/config';
 import { newId } from '../../shared/ids';
-import { createLogger } from '../../shared/logger';
+import { type OperatorStack, startOperatorStack } from '../support/operator-stack';
 
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -32,30 +31,13 @@ describe('prepaid credits on the local stack', () => {
   let stack: LocalStack;
   let stores: Stores;
   let token: string;
+  let running: OperatorStack | undefined;
   beforeAll(async () => {
-    stack = await startLocalStack(
-      loadConfig({
-        PORT: '0',
-        TOLLGATE_IN_MEMORY: 'true',
-        STAGE: 'icredit',
-        LOG_LEVEL: 'silent',
-        OPERATOR_EMAIL: OPERATOR.email,
-        OPERATOR_PASSWORD: OPERATOR.password,
-      }),
-      createLogger('silent'),
-      { print: () => {} },
-    );
-    stores = createStores(stack.config);
-    const login = await fetch(`${stack.url}/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(OPERATOR),
-    });
-    token = ((await login.json()) as { access_token: string }).access_token;
+    running = await startOperatorStack('icredit', OPERATOR);
+    ({ stack, stores, operatorToken: token } = running);
   });
   afterAll(async () => {
-    stores?.dynamo.client.destroy();
-    await stack?.stop();
+    await running?.close();
   });
 
   const admin = (method: string, path: string, body?: unknown) =>

@@ -7,14 +7,14 @@ import { promisify } from 'node:util';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStores, type Stores } from '#api/wiring/deps';
-import { type LocalStack, localStateFile, startLocalStack } from '../../local/stack';
+import { type LocalStack, localStateFile } from '../../local/stack';
 import { issueApiKey } from '../../shared/auth/issue-api-key';
 import { loadConfig } from '../../shared/config';
 import { keys } from '../../shared/db/keys';
 import { tableNames } from '../../shared/db/tables';
 import { newId } from '../../shared/ids';
-import { createLogger } from '../../shared/logger';
 import { reconcileMonth } from '../../shared/metering/reconcile';
+import { type OperatorStack, startOperatorStack } from '../support/operator-stack';
 
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -53,30 +53,13 @@ describe('quotas over HTTP on the local stack', () => {
   let stack: LocalStack;
   let stores: Stores;
   let operatorToken: string;
+  let running: OperatorStack | undefined;
   beforeAll(async () => {
-    stack = await startLocalStack(
-      loadConfig({
-        PORT: '0',
-        TOLLGATE_IN_MEMORY: 'true',
-        STAGE: 'iquota',
-        LOG_LEVEL: 'silent',
-        OPERATOR_EMAIL: OPERATOR.email,
-        OPERATOR_PASSWORD: OPERATOR.password,
-      }),
-      createLogger('silent'),
-      { print: () => {} },
-    );
-    stores = createStores(stack.config);
-    const login = await fetch(`${stack.url}/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(OPERATOR),
-    });
-    operatorToken = ((await login.json()) as { access_token: string }).access_token;
+    running = await startOperatorStack('iquota', OPERATOR);
+    ({ stack, stores, operatorToken: operatorToken } = running);
   });
   afterAll(async () => {
-    stores?.dynamo.client.destroy();
-    await stack?.stop();
+    await running?.close();
   });
 
   it('200 concurrent requests against a limit of 50 serve exactly 50; the ledger reconciles to zero', async () => {
