@@ -153,6 +153,26 @@ const priceEntity = entity({
  * `BILLING_ACCOUNTS`), meter-sync cursors, processed webhook events, the customer -> tenant
  * lookup, and the price map `billing:setup` writes.
  */
+
+/**
+ * An update's parts for a partial change: each field set to its value, `null` removes it,
+ * `undefined` leaves it alone. Appends to what the caller already has.
+ */
+function addFieldChanges(
+  change: Record<string, unknown>,
+  into: { names: Record<string, string>; values: Record<string, unknown>; sets: string[]; removes: string[] },
+): void {
+  for (const [field, value] of Object.entries(change)) {
+    if (value === undefined) continue;
+    into.names[`#f_${field}`] = field;
+    if (value === null) into.removes.push(`#f_${field}`);
+    else {
+      into.sets.push(`#f_${field} = :f_${field}`);
+      into.values[`:f_${field}`] = value;
+    }
+  }
+}
+
 export class BillingStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -263,15 +283,7 @@ export class BillingStore {
     const values: Record<string, unknown> = { ':h': holder, ':now': new Date().toISOString() };
     const sets = ['updatedAt = :now'];
     const removes: string[] = [];
-    for (const [field, value] of Object.entries(change)) {
-      if (value === undefined) continue;
-      names[`#f_${field}`] = field;
-      if (value === null) removes.push(`#f_${field}`);
-      else {
-        sets.push(`#f_${field} = :f_${field}`);
-        values[`:f_${field}`] = value;
-      }
-    }
+    addFieldChanges(change, { names, values, sets, removes });
     if (opts.release) {
       sets.push('leaseUntilMs = :zero');
       values[':zero'] = 0;
@@ -375,15 +387,7 @@ export class BillingStore {
     const values: Record<string, unknown> = { ':read_sea': read.statusEventAt, ':read_st': read.status };
     const sets: string[] = [];
     const removes: string[] = [];
-    for (const [field, value] of Object.entries(change)) {
-      if (value === undefined) continue;
-      names[`#f_${field}`] = field;
-      if (value === null) removes.push(`#f_${field}`);
-      else {
-        sets.push(`#f_${field} = :f_${field}`);
-        values[`:f_${field}`] = value;
-      }
-    }
+    addFieldChanges(change, { names, values, sets, removes });
     const expr = [
       sets.length ? `SET ${sets.join(', ')}` : '',
       removes.length ? `REMOVE ${removes.join(', ')}` : '',

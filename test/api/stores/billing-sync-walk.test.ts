@@ -11,6 +11,8 @@ import { costNanoUsd } from '#shared/metering/pricing';
 import { type UsageEvent, usageEventItem } from '#shared/metering/usage-store';
 import { type Tenant, tenantPutItems } from '#shared/tenants/tenant-store';
 import { type BillingSyncResult, billingSync } from '../../../functions/jobs/billing-sync';
+// mulberry32 (deterministic, so a failing run replays from its seed): the test models' own.
+import { prng } from '../../../local/models/tiny-chat';
 import { billingHarness } from '../../support/billing';
 import type { FakeStripe } from '../../support/fake-stripe';
 import type { Harness } from '../../support/harness';
@@ -29,18 +31,6 @@ const MARCH = Date.UTC(2026, 2, 1);
  */
 const NOW = new Date(MARCH + 4 * 3_600_000);
 const HOUR = 3_600_000;
-
-/** A small deterministic PRNG, so the tenants' usage is the same from run to run of the test. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const TARGETS = [
   { model: 'sentiment', version: 'v1', units: ['input_tokens'] as BillingUnit[] },

@@ -10,6 +10,8 @@ import { newId } from '#shared/ids';
 import { costNanoUsd } from '#shared/metering/pricing';
 import type { UsageEvent } from '#shared/metering/usage-store';
 import { billingSync } from '../../../functions/jobs/billing-sync';
+// mulberry32 (deterministic, so a failing run replays from its seed): the test models' own.
+import { prng } from '../../../local/models/tiny-chat';
 import { newOwner, type TestUser } from '../../support/accounts';
 import { billingHarness, subscribe } from '../../support/billing';
 import type { FakeStripe } from '../../support/fake-stripe';
@@ -25,18 +27,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await fake.stop();
 });
-
-/** A small deterministic PRNG, so a failing run can be replayed from its seed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const MARCH = Date.UTC(2026, 2, 1);
 const APRIL = Date.UTC(2026, 3, 1);
