@@ -10,6 +10,34 @@ import Stripe from 'stripe';
  * rules that matter here (Idempotency-Key replay and in-flight 409s, meter events deduplicated by
  * identifier, meters and customers that must exist), records every request, and fails, throttles
  * or stalls on demand.
+ *
+ * **Hosted Checkout.** A Checkout session's `url` is this server's own page,
+ * `${fake.url}/checkout/pay/{session id}`: a small HTML page (no API key needed, as for Stripe's)
+ * with a card number field (`#card`, prefilled with 4242 4242 4242 4242) and two buttons, Pay
+ * (`#pay`) and Cancel (`#cancel`). Pay does what `payCheckout` does: it completes the session by its
+ * mode (see `completeCheckout`), delivers the webhook events that produced, signed, to the target
+ * set with `deliverWebhooksTo` (awaiting each answer; without a target they are only recorded in
+ * `events`), then redirects (303) to the session's `success_url` (`{CHECKOUT_SESSION_ID}` replaced).
+ * Cancel redirects to `cancel_url` and changes nothing. A session already completed shows a page
+ * saying so and cannot be paid twice.
+ *
+ * **Cards.** The card number picks the outcome, as Stripe's test cards do:
+ * - `4242 4242 4242 4242` (or any other number): succeeds;
+ * - `4000 0000 0000 0341`: attaches to the customer (a setup succeeds) but every charge on it is
+ *   declined (`card_declined`, decline code `generic_decline`);
+ * - `4000 0000 0000 9995`: every charge is declined (`insufficient_funds`);
+ * - `4000 0000 0000 0002`: every charge is declined (`generic_decline`).
+ * A declined payment on the Checkout page shows the decline and leaves the session open.
+ * `declineCard(customerId)` makes a customer's saved default card decline from then on.
+ *
+ * **Payments.** Payment mode makes a succeeded PaymentIntent with a Charge whose `receipt_url` is
+ * served here (`${fake.url}/receipts/{charge id}`, HTML); with `payment_intent_data[setup_future_usage]`
+ * the card is saved as the customer's default payment method
+ * (`invoice_settings.default_payment_method`). Setup mode saves the card the same way.
+ * `POST /v1/payment_intents` with `confirm=true` (off-session charges) succeeds or, for a
+ * declining card, answers 402 `card_error` with the failed PaymentIntent and emits
+ * `payment_intent.payment_failed`. Events the API's own calls produce are delivered after the
+ * answer, as Stripe does; `webhooksDelivered()` waits for them.
  */
 
 type Obj = Record<string, unknown>;
@@ -63,8 +91,31 @@ export function parseForm(text: string): Obj {
   return root;
 }
 
+/** Where the fake sends webhook events: a URL (POSTed like Stripe does) or a function (tests without a server). */
+export type WebhookTarget = string | ((body: string, signature: string) => Promise<{ status: number }>);
+
+/** Stripe's test cards that decline, by number: the decline code of every charge on them. */
+const DECLINING_CARDS: Record<string, string> = {
+  '4000000000000341': 'generic_decline',
+  '4000000000009995': 'insufficient_funds',
+  '4000000000000002': 'generic_decline',
+};
+/** Cards that decline at the first charge, including at Checkout (0341 attaches first, then declines). */
+const DECLINE_AT_CHECKOUT = new Set(['4000000000009995', '4000000000000002']);
+
+const html = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
 const id = (prefix: string) => `${prefix}_${randomBytes(10).toString('hex')}`;
 const nowSec = () => Math.floor(Date.now() / 1000);
+
+class CardDeclined extends Error {
+  constructor(readonly declineCode: string) {
+    super(
+      declineCode === 'insufficient_funds' ? 'Your card has insufficient funds.' : 'Your card was declined.',
+    );
+  }
+}
 
 class StripeFailure extends Error {
   constructor(
@@ -93,6 +144,17 @@ export class FakeStripe {
   readonly sessions = new Map<string, Obj>();
   readonly subscriptions = new Map<string, Obj>();
   readonly invoices: Obj[] = [];
+  readonly paymentIntents = new Map<string, Obj>();
+  readonly charges = new Map<string, Obj>();
+  readonly paymentMethods = new Map<string, Obj>();
+  readonly setupIntents = new Map<string, Obj>();
+  /** Every event the fake produced, oldest first, with what each delivery answered. */
+  readonly events: Obj[] = [];
+  readonly deliveries: { eventId: string; type: string; status: number }[] = [];
+  /** Payment methods whose charges decline, with the decline code. */
+  private readonly declining = new Map<string, string>();
+  private webhookTarget: WebhookTarget | undefined;
+  private readonly inFlightDeliveries = new Set<Promise<void>>();
   /** Accepted meter events, by identifier (a second one with the same identifier is refused). */
   readonly meterEvents = new Map<string, AcceptedMeterEvent>();
   readonly secretKey = `sk_test_${randomBytes(12).toString('hex')}`;
@@ -186,17 +248,277 @@ export class FakeStripe {
     return [...this.customers.values()].filter((c) => !c.deleted);
   }
 
-  /** The customer pays at Checkout: the session completes and a subscription with its prices starts. */
-  completeCheckout(sessionId: string): Obj {
+  /**
+   * The customer pays at Checkout, without a browser: the session completes by its mode and the
+   * events that produces are recorded in `events` (not delivered: the caller posts them, or uses
+   * `payCheckout`). Subscription mode starts a subscription with the session's prices; payment
+   * mode makes a succeeded PaymentIntent and its Charge (saving the card as the customer's default
+   * with `setup_future_usage`); setup mode saves the card as the customer's default. Throws for a
+   * card that declines (see the class comment), leaving the session open.
+   */
+  completeCheckout(sessionId: string, opts: { card?: string } = {}): Obj {
+    return this.complete(sessionId, opts.card ?? '4242424242424242').session;
+  }
+
+  /** `completeCheckout`, then the events delivered to the webhook target (as the Pay button does). */
+  async payCheckout(sessionId: string, opts: { card?: string } = {}): Promise<Obj> {
+    const { session, events } = this.complete(sessionId, opts.card ?? '4242424242424242');
+    for (const e of events) await this.deliver(e);
+    return session;
+  }
+
+  /** Webhook events go to `target` from now on (undefined: only recorded in `events`). */
+  deliverWebhooksTo(target: WebhookTarget | undefined): void {
+    this.webhookTarget = target;
+  }
+
+  /** Sends a recorded event again (Stripe's retries, or a delivery that was held back). */
+  async redeliver(eventId: string): Promise<number> {
+    const event = this.events.find((e) => e.id === eventId);
+    if (!event) throw new Error(`no event ${eventId}`);
+    return this.deliver(event);
+  }
+
+  /** Waits until the events produced by API calls so far have been delivered. */
+  async webhooksDelivered(): Promise<void> {
+    while (this.inFlightDeliveries.size > 0) await Promise.all([...this.inFlightDeliveries]);
+  }
+
+  /** The recorded events of one type (optionally about one object id). */
+  eventsOf(type: string, objectId?: string): Obj[] {
+    return this.events.filter(
+      (e) => e.type === type && (!objectId || ((e.data as Obj).object as Obj).id === objectId),
+    );
+  }
+
+  /** The customer's default card declines every charge from now on (`decline_code`). */
+  declineCard(customerId: string, declineCode = 'card_declined'): void {
+    const pm = this.defaultPaymentMethod(customerId);
+    if (!pm) throw new Error(`customer ${customerId} has no default payment method`);
+    this.declining.set(pm, declineCode);
+  }
+
+  /** The customer's default payment method id, if any. */
+  defaultPaymentMethod(customerId: string): string | undefined {
+    const c = this.customers.get(customerId);
+    return ((c?.invoice_settings as Obj | undefined)?.default_payment_method as string | null) ?? undefined;
+  }
+
+  private complete(sessionId: string, cardNumber: string): { session: Obj; events: Obj[] } {
     const session = this.sessions.get(sessionId);
     if (!session) throw new Error(`no session ${sessionId}`);
-    const subscription = this.makeSubscription(
-      session.customer as string,
-      (session.line_items as { price: string }[]).map((l) => l.price),
-      (session.subscription_data as Obj | undefined)?.metadata as Obj | undefined,
-    );
-    Object.assign(session, { status: 'complete', payment_status: 'paid', subscription: subscription.id });
-    return session;
+    if (session.status !== 'open') throw new Error(`session ${sessionId} is ${String(session.status)}`);
+    const card = cardNumber.replace(/\D/g, '');
+    const customer = (session.customer as string | null) ?? null;
+    const events: Obj[] = [];
+    if (session.mode === 'payment') {
+      if (DECLINE_AT_CHECKOUT.has(card)) throw new CardDeclined(DECLINING_CARDS[card]!);
+      const pid = (session.payment_intent_data as Obj | undefined) ?? {};
+      const pm = this.makePaymentMethod(card, customer);
+      const save = Boolean(pid.setup_future_usage) && customer;
+      if (save) this.setDefault(customer, pm.id as string);
+      const { intent, charge } = this.makePayment({
+        amount: session.amount_total as number,
+        currency: session.currency as string,
+        customer,
+        paymentMethod: pm.id as string,
+        metadata: (pid.metadata as Obj | undefined) ?? {},
+        description: (pid.description as string | undefined) ?? null,
+        setupFutureUsage: (pid.setup_future_usage as string | undefined) ?? null,
+        offSession: false,
+      });
+      Object.assign(session, { status: 'complete', payment_status: 'paid', payment_intent: intent.id });
+      events.push(
+        this.record('payment_intent.succeeded', intent),
+        this.record('charge.succeeded', charge!),
+        this.record('checkout.session.completed', session),
+      );
+    } else if (session.mode === 'setup') {
+      if (DECLINE_AT_CHECKOUT.has(card)) throw new CardDeclined(DECLINING_CARDS[card]!);
+      const pm = this.makePaymentMethod(card, customer);
+      if (customer) this.setDefault(customer, pm.id as string);
+      const setup = {
+        id: id('seti'),
+        object: 'setup_intent',
+        status: 'succeeded',
+        customer,
+        payment_method: pm.id,
+        usage: 'off_session',
+        metadata: ((session.setup_intent_data as Obj | undefined)?.metadata as Obj | undefined) ?? {},
+        created: nowSec(),
+        livemode: false,
+      };
+      this.setupIntents.set(setup.id, setup);
+      Object.assign(session, {
+        status: 'complete',
+        payment_status: 'no_payment_required',
+        setup_intent: setup.id,
+      });
+      events.push(
+        this.record('setup_intent.succeeded', setup),
+        this.record('checkout.session.completed', session),
+      );
+    } else {
+      if (DECLINE_AT_CHECKOUT.has(card)) throw new CardDeclined(DECLINING_CARDS[card]!);
+      if (customer) this.setDefault(customer, this.makePaymentMethod(card, customer).id as string);
+      const subscription = this.makeSubscription(
+        customer as string,
+        ((session.line_items as { price?: string }[]) ?? []).flatMap((l) => (l.price ? [l.price] : [])),
+        (session.subscription_data as Obj | undefined)?.metadata as Obj | undefined,
+      );
+      Object.assign(session, { status: 'complete', payment_status: 'paid', subscription: subscription.id });
+      events.push(
+        this.record('customer.subscription.created', subscription),
+        this.record('checkout.session.completed', session),
+      );
+    }
+    return { session, events };
+  }
+
+  private makePaymentMethod(card: string, customer: string | null): Obj {
+    const pm = {
+      id: id('pm'),
+      object: 'payment_method',
+      type: 'card',
+      customer,
+      card: {
+        brand: 'visa',
+        last4: card.slice(-4).padStart(4, '0'),
+        exp_month: 12,
+        exp_year: 2034,
+        funding: 'credit',
+      },
+      created: nowSec(),
+      livemode: false,
+    };
+    this.paymentMethods.set(pm.id, pm);
+    const decline = DECLINING_CARDS[card];
+    if (decline) this.declining.set(pm.id, decline);
+    return pm;
+  }
+
+  private setDefault(customerId: string, paymentMethod: string): void {
+    const c = this.customers.get(customerId);
+    if (!c) return;
+    c.invoice_settings = {
+      ...((c.invoice_settings as Obj | undefined) ?? {}),
+      default_payment_method: paymentMethod,
+    };
+  }
+
+  /** A PaymentIntent (and its Charge when it succeeds), or a failed one for a declining card. */
+  private makePayment(input: {
+    amount: number;
+    currency: string;
+    customer: string | null;
+    paymentMethod: string;
+    metadata: Obj;
+    description: string | null;
+    setupFutureUsage: string | null;
+    offSession: boolean;
+  }): { intent: Obj; charge?: Obj; declineCode?: string } {
+    const created = nowSec();
+    const intent: Obj = {
+      id: id('pi'),
+      object: 'payment_intent',
+      amount: input.amount,
+      amount_received: 0,
+      currency: input.currency,
+      customer: input.customer,
+      description: input.description,
+      metadata: input.metadata,
+      payment_method: input.paymentMethod,
+      setup_future_usage: input.setupFutureUsage,
+      status: 'requires_payment_method',
+      latest_charge: null,
+      last_payment_error: null,
+      created,
+      livemode: false,
+    };
+    this.paymentIntents.set(intent.id as string, intent);
+    const declineCode = this.declining.get(input.paymentMethod);
+    if (declineCode) {
+      const message =
+        declineCode === 'insufficient_funds'
+          ? 'Your card has insufficient funds.'
+          : 'Your card was declined.';
+      intent.last_payment_error = {
+        type: 'card_error',
+        code: 'card_declined',
+        decline_code: declineCode,
+        message,
+        payment_method: this.paymentMethods.get(input.paymentMethod),
+      };
+      return { intent, declineCode };
+    }
+    const chargeId = id('ch');
+    const charge = {
+      id: chargeId,
+      object: 'charge',
+      amount: input.amount,
+      amount_captured: input.amount,
+      amount_refunded: 0,
+      currency: input.currency,
+      customer: input.customer,
+      description: input.description,
+      metadata: input.metadata,
+      paid: true,
+      captured: true,
+      status: 'succeeded',
+      payment_intent: intent.id,
+      payment_method: input.paymentMethod,
+      payment_method_details: {
+        type: 'card',
+        card: (this.paymentMethods.get(input.paymentMethod) as Obj)?.card,
+      },
+      receipt_url: `${this.url}/receipts/${chargeId}`,
+      created,
+      livemode: false,
+    };
+    this.charges.set(chargeId, charge);
+    Object.assign(intent, { status: 'succeeded', amount_received: input.amount, latest_charge: chargeId });
+    return { intent, charge };
+  }
+
+  /** Records an event (a snapshot of the object, as Stripe's payloads are). */
+  private record(type: string, object: Obj): Obj {
+    const e = this.event(type, structuredClone(object));
+    this.events.push(e);
+    return e;
+  }
+
+  /** Delivers an event to the target, signed; answers the target's status (0: none set or unreachable). */
+  private async deliver(event: Obj): Promise<number> {
+    const target = this.webhookTarget;
+    if (!target) return 0;
+    const body = JSON.stringify(event);
+    const signature = this.sign(body);
+    let status = 0;
+    try {
+      if (typeof target === 'string') {
+        const res = await fetch(target, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/json; charset=utf-8', 'stripe-signature': signature },
+        });
+        await res.arrayBuffer();
+        status = res.status;
+      } else status = (await target(body, signature)).status;
+    } catch {
+      status = 0;
+    }
+    this.deliveries.push({ eventId: event.id as string, type: event.type as string, status });
+    return status;
+  }
+
+  /** Events an API call produced: delivered after its answer, in order. */
+  private deliverLater(events: Obj[]): void {
+    const p: Promise<void> = new Promise<void>((r) => setImmediate(r))
+      .then(async () => {
+        for (const e of events) await this.deliver(e);
+      })
+      .finally(() => this.inFlightDeliveries.delete(p));
+    this.inFlightDeliveries.add(p);
   }
 
   /** An invoice for a customer, as the portal and `GET /account/billing` list them. */
@@ -277,6 +599,10 @@ export class FakeStripe {
     const url = new URL(req.url ?? '/', 'http://fake');
     const method = req.method ?? 'GET';
     const path = url.pathname;
+    if (path.startsWith('/checkout/') || path.startsWith('/receipts/')) {
+      await this.page(method, path, Buffer.concat(chunks).toString('utf8'), res);
+      return;
+    }
     const body = parseForm(Buffer.concat(chunks).toString('utf8'));
     const query = parseForm(url.searchParams.toString());
     const idempotencyKey = req.headers['idempotency-key'] as string | undefined;
@@ -362,6 +688,172 @@ export class FakeStripe {
     send(status, payload, headers);
   }
 
+  /** The hosted pages: Checkout (Pay / Cancel) and charge receipts. */
+  private async page(method: string, path: string, form: string, res: ServerResponse): Promise<void> {
+    const reply = (status: number, title: string, inner: string) => {
+      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(
+        `<!doctype html><html><head><meta charset="utf-8"><title>${html(title)}</title></head>` +
+          `<body style="font-family:sans-serif;max-width:32rem;margin:3rem auto">${inner}</body></html>`,
+      );
+    };
+    const redirect = (to: string) => {
+      res.writeHead(303, { location: to });
+      res.end();
+    };
+    const receipt = /^\/receipts\/([\w]+)$/.exec(path);
+    if (receipt) {
+      const charge = this.charges.get(receipt[1]!);
+      if (!charge) return reply(404, 'Not found', '<h1>No such receipt</h1>');
+      const card = ((charge.payment_method_details as Obj | undefined)?.card as Obj | undefined) ?? {};
+      return reply(
+        200,
+        'Receipt',
+        `<h1>Receipt</h1><p id="amount">Amount paid: $${((charge.amount as number) / 100).toFixed(2)} ${html(
+          String(charge.currency).toUpperCase(),
+        )}</p><p>Date paid: ${new Date((charge.created as number) * 1000).toISOString()}</p>` +
+          `<p>Payment method: ${html(String(card.brand ?? 'card'))} ending ${html(String(card.last4 ?? ''))}</p>` +
+          `<p>Receipt for ${html(charge.id as string)}</p>`,
+      );
+    }
+    const m = /^\/checkout\/pay\/([\w]+)(?:\/(pay|cancel))?$/.exec(path);
+    const session = m ? this.sessions.get(m[1]!) : undefined;
+    if (!m || !session) return reply(404, 'Not found', '<h1>This Checkout session does not exist</h1>');
+    const action = m[2];
+    if (session.status !== 'open') {
+      return reply(
+        action ? 409 : 200,
+        'Checkout',
+        '<h1>This Checkout session is no longer available</h1><p id="status">It was already completed.</p>',
+      );
+    }
+    if (method === 'POST' && action === 'cancel') return redirect(session.cancel_url as string);
+    let error = '';
+    if (method === 'POST' && action === 'pay') {
+      const card = new URLSearchParams(form).get('card') ?? '4242424242424242';
+      try {
+        await this.payCheckout(session.id as string, { card });
+        return redirect(String(session.success_url).replace('{CHECKOUT_SESSION_ID}', session.id as string));
+      } catch (err) {
+        if (!(err instanceof CardDeclined)) throw err;
+        error = err.message;
+      }
+    }
+    const total =
+      session.mode === 'payment'
+        ? `<p id="total">Total due: $${((session.amount_total as number) / 100).toFixed(2)} ${html(
+            String(session.currency).toUpperCase(),
+          )}</p><ul>${((session.line_items as Obj[]) ?? [])
+            .map(
+              (l) =>
+                `<li>${html(String(((l.price_data as Obj)?.product_data as Obj)?.name ?? l.price))}</li>`,
+            )
+            .join('')}</ul>`
+        : session.mode === 'setup'
+          ? '<p id="total">Save a card for future payments.</p>'
+          : '<p id="total">Start a subscription.</p>';
+    reply(
+      error ? 402 : 200,
+      'Checkout',
+      `<h1>Checkout (test mode)</h1>${total}` +
+        (error ? `<p id="error" role="alert">${html(error)}</p>` : '') +
+        `<form method="post" action="/checkout/pay/${html(session.id as string)}/pay">` +
+        '<label>Card number <input id="card" name="card" value="4242 4242 4242 4242"></label> ' +
+        '<button id="pay" type="submit">Pay</button></form>' +
+        `<form method="post" action="/checkout/pay/${html(session.id as string)}/cancel">` +
+        '<button id="cancel" type="submit">Cancel</button></form>',
+    );
+  }
+
+  private expand(object: Obj, query: Obj): Obj {
+    const fields = (query.expand as string[] | undefined) ?? [];
+    if (fields.length === 0) return object;
+    const out = structuredClone(object);
+    for (const f of fields) {
+      if (f === 'latest_charge' && typeof out.latest_charge === 'string')
+        out.latest_charge = this.charges.get(out.latest_charge) ?? out.latest_charge;
+      if (f === 'payment_intent' && typeof out.payment_intent === 'string')
+        out.payment_intent = this.paymentIntents.get(out.payment_intent) ?? out.payment_intent;
+      if (f === 'payment_method' && typeof out.payment_method === 'string')
+        out.payment_method = this.paymentMethods.get(out.payment_method) ?? out.payment_method;
+      if (f === 'invoice_settings.default_payment_method') {
+        const settings = out.invoice_settings as Obj | undefined;
+        if (typeof settings?.default_payment_method === 'string')
+          settings.default_payment_method =
+            this.paymentMethods.get(settings.default_payment_method) ?? settings.default_payment_method;
+      }
+    }
+    return out;
+  }
+
+  private paymentIntentsRoute(method: string, seg: string[], query: Obj, body: Obj): Obj {
+    if (method === 'GET' && !seg[2]) {
+      const created = (query.created as Obj | undefined) ?? {};
+      const all = [...this.paymentIntents.values()]
+        .filter(
+          (p) =>
+            (!query.customer || p.customer === query.customer) &&
+            (created.gte === undefined || (p.created as number) >= Number(created.gte)) &&
+            (created.gt === undefined || (p.created as number) > Number(created.gt)) &&
+            (created.lte === undefined || (p.created as number) <= Number(created.lte)) &&
+            (created.lt === undefined || (p.created as number) < Number(created.lt)),
+        )
+        .reverse();
+      const listed = this.list('/v1/payment_intents', all, query);
+      return { ...listed, data: (listed.data as Obj[]).map((p) => this.expand(p, subExpand(query))) };
+    }
+    if (method === 'POST' && !seg[2]) {
+      const amount = Number(body.amount);
+      if (!Number.isInteger(amount) || amount < 50)
+        throw invalid('Amount must be at least $0.50 usd', { param: 'amount', code: 'amount_too_small' });
+      if (typeof body.currency !== 'string')
+        throw invalid('Missing required param: currency.', { param: 'currency' });
+      const customer = (body.customer as string | undefined) ?? null;
+      if (customer && (!this.customers.get(customer) || this.customers.get(customer)!.deleted))
+        throw missing('customer', customer);
+      const paymentMethod = body.payment_method as string | undefined;
+      if (paymentMethod && !this.paymentMethods.has(paymentMethod))
+        throw missing('payment_method', paymentMethod);
+      if (body.confirm !== 'true' || !paymentMethod) {
+        throw invalid('The fake supports only confirmed PaymentIntents with a payment_method.', {
+          param: 'payment_method',
+        });
+      }
+      const made = this.makePayment({
+        amount,
+        currency: body.currency,
+        customer,
+        paymentMethod,
+        metadata: (body.metadata as Obj | undefined) ?? {},
+        description: (body.description as string | undefined) ?? null,
+        setupFutureUsage: null,
+        offSession: body.off_session === 'true',
+      });
+      if (made.declineCode) {
+        this.deliverLater([this.record('payment_intent.payment_failed', made.intent)]);
+        const err = made.intent.last_payment_error as Obj;
+        throw new StripeFailure(402, {
+          error: {
+            type: 'card_error',
+            code: 'card_declined',
+            decline_code: made.declineCode,
+            message: err.message,
+            payment_intent: made.intent,
+            payment_method: err.payment_method,
+          },
+        });
+      }
+      this.deliverLater([
+        this.record('payment_intent.succeeded', made.intent),
+        this.record('charge.succeeded', made.charge!),
+      ]);
+      return this.expand(made.intent, query);
+    }
+    const intent = this.paymentIntents.get(seg[2] ?? '');
+    if (!intent) throw missing('payment_intent', seg[2] ?? '');
+    return this.expand(intent, query);
+  }
+
   private route(method: string, path: string, query: Obj, body: Obj): Obj {
     const seg = path.split('/').filter(Boolean);
     const key = `${method} /${seg.slice(0, 3).join('/')}`;
@@ -385,34 +877,99 @@ export class FakeStripe {
         c.deleted = true;
         return { id: c.id, object: 'customer', deleted: true };
       }
-      return c;
+      if (method === 'POST') {
+        for (const k of ['name', 'email'] as const) if (body[k] !== undefined) c[k] = body[k];
+        if (body.metadata) c.metadata = { ...(c.metadata as Obj), ...(body.metadata as Obj) };
+        const settings = body.invoice_settings as Obj | undefined;
+        if (settings?.default_payment_method !== undefined) {
+          const pm = settings.default_payment_method as string;
+          if (pm && !this.paymentMethods.has(pm)) throw missing('payment_method', pm);
+          this.setDefault(c.id as string, pm);
+        }
+      }
+      return this.expand(c, query);
     }
     if (method === 'POST' && path === '/v1/checkout/sessions') {
-      const customer = body.customer as string;
-      if (!this.customers.get(customer) || this.customers.get(customer)!.deleted)
+      const customer = (body.customer as string | undefined) ?? null;
+      if (customer && (!this.customers.get(customer) || this.customers.get(customer)!.deleted))
         throw missing('customer', customer);
-      for (const item of (body.line_items as Obj[]) ?? []) {
-        if (!this.prices.has(item.price as string)) throw missing('price', item.price as string);
+      const mode = body.mode as string;
+      if (!['subscription', 'payment', 'setup'].includes(mode))
+        throw invalid(`Invalid mode: ${String(mode)}`, { param: 'mode' });
+      let amountTotal = 0;
+      let currency: string | null = (body.currency as string | undefined) ?? null;
+      for (const [i, item] of ((body.line_items as Obj[]) ?? []).entries()) {
+        const quantity = Number(item.quantity ?? 1);
+        if (item.price !== undefined) {
+          const price = this.prices.get(item.price as string);
+          if (!price) throw missing('price', item.price as string);
+          currency ??= price.currency as string;
+          continue;
+        }
+        const data = item.price_data as Obj | undefined;
+        const unit = Number(data?.unit_amount);
+        if (!data || !Number.isInteger(unit) || unit < 0 || typeof data.currency !== 'string')
+          throw invalid('Each line item needs a price or price_data with currency and unit_amount.', {
+            param: `line_items[${i}]`,
+          });
+        if (!(data.product_data as Obj | undefined)?.name && !data.product)
+          throw invalid('price_data needs product or product_data[name].', {
+            param: `line_items[${i}][price_data]`,
+          });
+        if (mode !== 'payment' && !data.recurring)
+          throw invalid('price_data without recurring is only for payment mode.', {
+            param: `line_items[${i}]`,
+          });
+        currency ??= data.currency;
+        amountTotal += unit * quantity;
       }
+      if (mode === 'payment' && amountTotal < 50)
+        throw invalid("The Checkout Session's total amount due must add up to at least $0.50 usd", {
+          param: 'line_items',
+        });
       const sid = id('cs_test');
       const session = {
         id: sid,
         object: 'checkout.session',
-        mode: body.mode,
+        mode,
         status: 'open',
         customer,
         client_reference_id: body.client_reference_id ?? null,
         metadata: body.metadata ?? {},
         subscription: null,
+        payment_intent: null,
+        setup_intent: null,
+        payment_status: mode === 'setup' ? 'no_payment_required' : 'unpaid',
+        amount_total: mode === 'payment' ? amountTotal : null,
+        currency: mode === 'setup' ? null : currency,
         success_url: body.success_url,
         cancel_url: body.cancel_url,
         line_items: body.line_items,
         subscription_data: body.subscription_data,
-        url: `https://checkout.stripe.test/c/pay/${sid}`,
+        payment_intent_data: body.payment_intent_data,
+        setup_intent_data: body.setup_intent_data,
+        created: nowSec(),
+        url: `${this.url}/checkout/pay/${sid}`,
         livemode: false,
       };
       this.sessions.set(sid, session);
       return session;
+    }
+    if (method === 'GET' && seg[1] === 'checkout' && seg[2] === 'sessions' && seg[3]) {
+      const session = this.sessions.get(seg[3]);
+      if (!session) throw missing('checkout.session', seg[3]);
+      return this.expand(session, query);
+    }
+    if (seg[1] === 'payment_intents') return this.paymentIntentsRoute(method, seg, query, body);
+    if (method === 'GET' && seg[1] === 'charges' && seg[2]) {
+      const charge = this.charges.get(seg[2]);
+      if (!charge) throw missing('charge', seg[2]);
+      return this.expand(charge, query);
+    }
+    if (method === 'GET' && seg[1] === 'payment_methods' && seg[2]) {
+      const pm = this.paymentMethods.get(seg[2]);
+      if (!pm) throw missing('payment_method', seg[2]);
+      return pm;
     }
     if (method === 'POST' && path === '/v1/billing_portal/sessions') {
       const customer = body.customer as string;
@@ -629,4 +1186,12 @@ export class FakeStripe {
     const data = all.slice(start, start + limit);
     return { object: 'list', data, has_more: start + limit < all.length, url: path };
   }
+}
+
+/** `expand[]=data.latest_charge` on a list: the fields to expand on each item. */
+function subExpand(query: Obj): Obj {
+  const fields = ((query.expand as string[] | undefined) ?? []).flatMap((f) =>
+    f.startsWith('data.') ? [f.slice(5)] : [],
+  );
+  return { expand: fields };
 }

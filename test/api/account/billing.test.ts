@@ -42,7 +42,7 @@ describe('POST /account/billing/checkout', () => {
     expect(res.status, await res.clone().text()).toBe(201);
     const body = await json<{ object: string; id: string; url: string }>(res);
     expect(body.object).toBe('checkout_session');
-    expect(body.url).toMatch(/^https:\/\/checkout\.stripe\.test\//);
+    expect(body.url).toBe(`${fake.url}/checkout/pay/${body.id}`);
 
     const customer = fake
       .liveCustomers()
