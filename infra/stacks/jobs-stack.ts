@@ -83,6 +83,16 @@ export const consumerCheckpointActions = ['dynamodb:GetItem', 'dynamodb:UpdateIt
 export const consumerAggregateActions = ['dynamodb:UpdateItem'] as const;
 
 /**
+ * What the usage consumer's key budget alerts do (shared/quotas/key-budgets.ts): in `main`, under
+ * tenants' partitions, read a key, its tenant and its team (GetItem, Query) and record an alert
+ * (a conditional PutItem); under the email queue's partition, queue the alert's emails (PutItem;
+ * the billing sync sends them). In `usage`, read a key's month total (GetItem).
+ */
+export const keyBudgetMainActions = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'] as const;
+export const keyBudgetMainPartitions = ['TENANT#*', 'EMAILQUEUE'] as const;
+export const keyBudgetUsageActions = ['dynamodb:GetItem'] as const;
+
+/**
  * The usage consumer's event source mapping on the usage table's stream, in one place for the
  * stack and its tests.
  */
@@ -190,7 +200,13 @@ export class JobsStack extends Stack {
       deadLetterQueue: this.deadLetters,
       role,
       logGroup,
-      environment: { STAGE: config.stage, LOG_LEVEL: config.logLevel, NODE_OPTIONS: '--enable-source-maps' },
+      environment: {
+        STAGE: config.stage,
+        LOG_LEVEL: config.logLevel,
+        NODE_OPTIONS: '--enable-source-maps',
+        // The console's address, for the link in key budget alerts.
+        ...(config.publicUrl ? { PUBLIC_URL: config.publicUrl } : {}),
+      },
       bundling: tollgateBundling,
       tracing: Tracing.ACTIVE,
     });
@@ -322,6 +338,23 @@ export class JobsStack extends Stack {
         resources: [usage.tableArn],
       }),
     );
+    role.addToPolicy(
+      new PolicyStatement({
+        sid: 'KeyBudgetAlerts',
+        actions: [...keyBudgetMainActions],
+        resources: [main.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...keyBudgetMainPartitions] },
+        },
+      }),
+    );
+    role.addToPolicy(
+      new PolicyStatement({
+        sid: 'KeyMonthTotals',
+        actions: [...keyBudgetUsageActions],
+        resources: [usage.tableArn],
+      }),
+    );
     const fn = new NodejsFunction(this, 'UsageConsumerFunction', {
       functionName: `tollgate-${config.stage}-usage-consumer`,
       entry: usageConsumerEntry,
@@ -335,7 +368,13 @@ export class JobsStack extends Stack {
       timeout: Duration.seconds(60),
       role,
       logGroup,
-      environment: { STAGE: config.stage, LOG_LEVEL: config.logLevel, NODE_OPTIONS: '--enable-source-maps' },
+      environment: {
+        STAGE: config.stage,
+        LOG_LEVEL: config.logLevel,
+        NODE_OPTIONS: '--enable-source-maps',
+        // The console's address, for the link in key budget alerts.
+        ...(config.publicUrl ? { PUBLIC_URL: config.publicUrl } : {}),
+      },
       bundling: tollgateBundling,
       tracing: Tracing.ACTIVE,
     });

@@ -31,12 +31,38 @@ export interface ApiKey {
   rotatedTo?: string | null;
 }
 
+/** Who receives a key budget's alert: the tenant's owners, the key's creator, or one member. */
+export type BudgetRecipient =
+  | { kind: 'owner' }
+  | { kind: 'creator' }
+  /** A member by user id; `email` is the address they had when named (shown back, not mailed). */
+  | { kind: 'member'; userId: string; email: string };
+
+/** One threshold of a key's budget (percent of the monthly amount) and who is told when it is reached. */
+export interface KeyBudgetAlertRule {
+  threshold: 50 | 80 | 100;
+  recipients: BudgetRecipient[];
+}
+
+/**
+ * `hard_stop`: the monthly amount is a cap, refused at admission (429 `spend_cap_reached`).
+ * `alert_only`: never refused; the amount is only measured for the alerts.
+ */
+export type KeyBudgetMode = 'hard_stop' | 'alert_only';
+
 /** Limits the owner narrowed one key to, enforced on the hot path beside the tenant's. */
 export interface KeyLimits {
   requestsPerMinute?: number;
   tokensPerMinute?: number;
-  /** The key's monthly spend cap in nano-USD (counted on its own month counter). */
+  /**
+   * The key's monthly budget in nano-USD. A hard stop (the default) is counted on the key's own
+   * month counter at admission; an alert-only budget is not seen by admission at all.
+   */
   spendCapNanoUsd?: number;
+  /** Absent: `hard_stop` (every cap set before budgets had modes). */
+  budgetMode?: KeyBudgetMode;
+  /** Absent: 50, 80 and 100%, each to the owners and the key's creator. Empty: no alerts. */
+  budgetAlerts?: KeyBudgetAlertRule[];
 }
 
 export interface ApiKeyPage {

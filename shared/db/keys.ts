@@ -40,6 +40,11 @@ export const keys = {
     sk: `DAY#${day}#${model}#${version}#${keyId}`,
   }),
   usageDailyPrefix: () => 'DAY#',
+  /** A key's month total (usage table), kept by the consumer: what a key budget's alerts measure. */
+  usageKeyMonth: (tenantId: string, keyId: string, month: string) => ({
+    pk: `TENANT#${tenantId}`,
+    sk: `KEYMONTH#${month}#${keyId}`,
+  }),
   /** A tenant's pin of one model to a version (or alias); all of a tenant's pins are one Query. */
   modelPin: (tenantId: string, model: string) => ({ pk: `TENANT#${tenantId}`, sk: `PIN#${model}` }),
   modelPinPrefix: () => 'PIN#',
@@ -206,6 +211,7 @@ export type EntityType =
   | 'model_version'
   | 'usage_event'
   | 'usage_daily'
+  | 'usage_key_month'
   | 'consumer_checkpoint'
   | 'seed'
   | 'model_pin'

@@ -5,6 +5,7 @@ export type EmailKind =
   | 'reset_password'
   | 'invitation'
   | 'usage_alert'
+  | 'key_budget_alert'
   | 'payment_past_due'
   | 'billing_suspended'
   | 'billing_restored';

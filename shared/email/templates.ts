@@ -92,6 +92,43 @@ export function invitationMessage(
   };
 }
 
+export function keyBudgetAlertMessage(
+  to: string,
+  publicUrl: string,
+  alert: {
+    tenantName: string;
+    keyName: string;
+    keyPrefix: string;
+    month: string;
+    threshold: number;
+    used: string;
+    budget: string;
+    mode: 'hard_stop' | 'alert_only';
+  },
+): EmailMessage {
+  const reached = alert.threshold >= 100 ? 'has reached' : `is at ${alert.threshold}% of`;
+  const next =
+    alert.mode === 'hard_stop'
+      ? alert.threshold >= 100
+        ? 'Requests with this key that would go past its budget are refused (429 spend_cap_reached) until the month ends or an owner raises the budget.'
+        : 'At its budget, requests with this key are refused (429 spend_cap_reached) until the month ends or an owner raises the budget.'
+      : 'This budget only alerts: requests with this key keep being served past it, within the account’s own limits.';
+  return {
+    to,
+    kind: 'key_budget_alert',
+    subject: `Tollgate: API key “${alert.keyName}” ${reached} its monthly budget for ${alert.month}`,
+    text: [
+      `The API key “${alert.keyName}” (${alert.keyPrefix}…) of ${alert.tenantName} ${reached} its monthly budget for ${alert.month}: ${alert.used} of ${alert.budget}.`,
+      '',
+      next,
+      '',
+      `Keys and their budgets: ${new URL('/keys', publicUrl).toString()}`,
+      '',
+      'You get this email once per key and threshold each month, because an owner named you for it.',
+    ].join('\n'),
+  };
+}
+
 export function usageAlertMessage(
   to: string,
   publicUrl: string,

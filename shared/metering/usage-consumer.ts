@@ -44,6 +44,13 @@ export interface ApplyReport {
   writes: number;
 }
 
+/** A tenant's key in one month: what a batch touched, for the key budgets' alerts. */
+export interface KeyMonth {
+  tenantId: string;
+  keyId: string;
+  month: string;
+}
+
 /** Items one transaction holds besides the checkpoint (DynamoDB allows 100). */
 const MAX_ITEMS = 99;
 
@@ -64,6 +71,7 @@ const MAX_ITEMS = 99;
 export class UsageConsumer {
   /** The checkpoint this consumer last moved, per shard (saves a read per batch; verified by each write). */
   private readonly lastApplied = new Map<string, string>();
+  private afterApplyHook?: (touched: KeyMonth[]) => Promise<void>;
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -77,7 +85,23 @@ export class UsageConsumer {
     } = {},
   ) {}
 
+  /**
+   * Runs after each batch with every tenant x key x month its records touched (those skipped as
+   * applied before included, so a batch retried after a crash checks them again). The key budgets'
+   * alerts hang here: off the request path, on totals counted exactly once. It should not throw; if
+   * it does, the batch fails and is retried (its aggregates are not applied twice).
+   */
+  afterApply(hook: (touched: KeyMonth[]) => Promise<void>): void {
+    this.afterApplyHook = hook;
+  }
+
   async apply(shardId: string, records: UsageStreamRecord[]): Promise<ApplyReport> {
+    const report = await this.applyOnce(shardId, records);
+    if (this.afterApplyHook) await this.afterApplyHook(touchedKeyMonths(records));
+    return report;
+  }
+
+  private async applyOnce(shardId: string, records: UsageStreamRecord[]): Promise<ApplyReport> {
     const report: ApplyReport = { applied: 0, skipped: 0, writes: 0 };
     const sorted = [...records]
       .filter((r) => r.dynamodb?.SequenceNumber !== undefined)
@@ -296,7 +320,7 @@ interface Counts {
 
 interface Aggregate {
   id: string;
-  type: 'usage_daily' | 'platform_daily' | 'platform_tenant_month';
+  type: 'usage_daily' | 'platform_daily' | 'platform_tenant_month' | 'usage_key_month';
   key: { pk: string; sk: string };
   attributes: Record<string, string>;
   counts: Counts;
@@ -352,6 +376,7 @@ function aggregatesOf(e: UsageEvent, sign: 1 | -1, streamShardId: string): Aggre
   // contend for one platform item.
   const platform = keys.platformDaily(shardOf(streamShardId, PLATFORM_SHARDS), day, e.model, e.version);
   const tenantMonth = keys.platformTenantMonth(month, shardOf(e.tenantId, PLATFORM_SHARDS), e.tenantId);
+  const keyMonth = keys.usageKeyMonth(e.tenantId, e.keyId, month);
   return [
     {
       id: `${daily.pk}|${daily.sk}`,
@@ -374,7 +399,28 @@ function aggregatesOf(e: UsageEvent, sign: 1 | -1, streamShardId: string): Aggre
       attributes: { tenantId: e.tenantId, month },
       counts: { ...counts(), latencyMs: 0 },
     },
+    {
+      id: `${keyMonth.pk}|${keyMonth.sk}`,
+      type: 'usage_key_month',
+      key: keyMonth,
+      attributes: { tenantId: e.tenantId, keyId: e.keyId, month },
+      counts: { ...counts(), latencyMs: 0 },
+    },
   ];
+}
+
+/** The tenant x key x month of every counted record in a batch (each once). */
+function touchedKeyMonths(records: UsageStreamRecord[]): KeyMonth[] {
+  const out = new Map<string, KeyMonth>();
+  for (const r of records) {
+    for (const image of [r.dynamodb?.NewImage, r.dynamodb?.OldImage]) {
+      const e = counted(image);
+      if (!e) continue;
+      const month = e.at.slice(0, 7);
+      out.set(`${e.tenantId}#${e.keyId}#${month}`, { tenantId: e.tenantId, keyId: e.keyId, month });
+    }
+  }
+  return [...out.values()];
 }
 
 /**

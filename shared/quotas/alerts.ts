@@ -13,8 +13,11 @@ import type { MonthUse } from './quota-store';
 export const ALERT_THRESHOLDS = [50, 80, 100] as const;
 export type AlertThreshold = (typeof ALERT_THRESHOLDS)[number];
 
-/** What an alert measures: the month's spend against its cap, or a unit against what the plan includes. */
-export type AlertMetric = 'spend' | `included_${BillingUnit}`;
+/**
+ * What an alert measures: the month's spend against its cap, a unit against what the plan
+ * includes, or one API key's month spend against its budget (`key_spend`, with `keyId`).
+ */
+export type AlertMetric = 'spend' | `included_${BillingUnit}` | 'key_spend';
 
 export interface UsageAlert {
   tenantId: string;
@@ -27,6 +30,12 @@ export interface UsageAlert {
   at: string;
   /** Where the email went; null when the tenant has no contact address. */
   notified: string | null;
+  /** A key budget's alert: the key, its name when the alert was raised, and the budget's mode. */
+  keyId?: string;
+  keyName?: string;
+  budgetMode?: 'hard_stop' | 'alert_only';
+  /** Every address emailed (a key budget's alert may go to several). */
+  recipients?: string[];
 }
 
 export type Reached = Pick<UsageAlert, 'metric' | 'threshold' | 'used' | 'limit'>;
@@ -92,7 +101,7 @@ export class AlertStore {
         new PutCommand({
           TableName: this.table,
           Item: {
-            ...keys.usageAlert(alert.tenantId, alert.month, alert.metric, alert.threshold),
+            ...keys.usageAlert(alert.tenantId, alert.month, alertSlot(alert), alert.threshold),
             type: 'usage_alert',
             ...alert,
           },
@@ -129,8 +138,21 @@ export class AlertStore {
       limit: Number(i.limit),
       at: i.at as string,
       notified: (i.notified as string | null | undefined) ?? null,
+      ...(i.keyId
+        ? {
+            keyId: i.keyId as string,
+            keyName: i.keyName as string,
+            budgetMode: i.budgetMode as 'hard_stop' | 'alert_only',
+            recipients: (i.recipients as string[] | undefined) ?? [],
+          }
+        : {}),
     }));
   }
+}
+
+/** What one alert is once per month for: the metric, and for a key budget the key too. */
+function alertSlot(a: Pick<UsageAlert, 'metric' | 'keyId'>): string {
+  return a.keyId ? `${a.metric}#${a.keyId}` : a.metric;
 }
 
 /**

@@ -100,7 +100,8 @@ export function effectiveLimits(
   opts: {
     tenantOverrides?: LimitOverrides;
     ownerSpendCapNanoUsd?: number;
-    keyLimits?: LimitOverrides;
+    /** A key's limits; an `alert_only` budget is not a limit (admission never sees it). */
+    keyLimits?: LimitOverrides & { budgetMode?: 'hard_stop' | 'alert_only' };
     prepaid?: boolean;
   } = {},
 ): EffectiveLimits {
@@ -122,7 +123,10 @@ export function effectiveLimits(
     key: {
       requestsPerMinute: opts.keyLimits?.requestsPerMinute,
       tokensPerMinute: opts.keyLimits?.tokensPerMinute,
-      spendCapNanoUsd: opts.keyLimits?.spendCapNanoUsd,
+      // An alert-only budget leaves the key as a key without a cap: no month counter, the
+      // tenant's shared lease, nothing more at admission (its alerts come from the usage consumer).
+      spendCapNanoUsd:
+        opts.keyLimits?.budgetMode === 'alert_only' ? undefined : opts.keyLimits?.spendCapNanoUsd,
     },
     included,
   };

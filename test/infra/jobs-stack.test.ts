@@ -8,6 +8,9 @@ import {
   consumerAggregateActions,
   consumerCheckpointActions,
   consumerCheckpointPartition,
+  keyBudgetMainActions,
+  keyBudgetMainPartitions,
+  keyBudgetUsageActions,
   sweeperTableActions,
   sweeperUsageActions,
   usageConsumerEntry,
@@ -182,10 +185,12 @@ describe.each(stages)('jobs stack (%s)', (stage) => {
         Timeout: 60,
         Handler: 'index.handler',
       });
+      const publicUrl = stageConfig(stage).publicUrl;
       expect(consumer.Properties.Environment.Variables).toEqual({
         STAGE: stage,
         LOG_LEVEL: stageConfig(stage).logLevel,
         NODE_OPTIONS: '--enable-source-maps',
+        ...(publicUrl ? { PUBLIC_URL: publicUrl } : {}),
       });
       // Invoked synchronously by its event source mapping only: no schedule, no async DLQ.
       expect(ruleFor(consumerId)).toBeUndefined();
@@ -231,7 +236,7 @@ describe.each(stages)('jobs stack (%s)', (stage) => {
       );
     });
 
-    it('may read the stream, its checkpoints in main, update usage items and send to its queue, and nothing else', () => {
+    it('may read the stream, its checkpoints in main, update usage items, raise key budget alerts and send to its queue, and nothing else', () => {
       const statements = statementsOf(consumer);
       const dynamo = statements.filter((st) =>
         asArray(st.Action).some((a) => String(a).startsWith('dynamodb:')),
@@ -260,8 +265,34 @@ describe.each(stages)('jobs stack (%s)', (stage) => {
       expect(on(aggregates[0]!)).toHaveLength(1);
       expect(exported(aggregates[0]!.Resource, usageId, 'Arn')).toBe(true);
 
+      // The key budget alerts: in main, read a key, its tenant and team and record an alert under
+      // tenants' partitions, queue its emails under the email queue's; in usage, read a key's month.
+      const budgets = dynamo.filter((st) => st.Sid === 'KeyBudgetAlerts');
+      expect(budgets).toHaveLength(1);
+      expect(asArray(budgets[0]!.Action).sort()).toEqual([...keyBudgetMainActions].sort());
+      expect(asArray(budgets[0]!.Action)).not.toContain('dynamodb:UpdateItem');
+      expect(on(budgets[0]!)).toHaveLength(1);
+      expect(exported(budgets[0]!.Resource, mainId, 'Arn')).toBe(true);
+      expect(budgets[0]!.Condition).toEqual({
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...keyBudgetMainPartitions] },
+      });
+      // The partitions the runtime code reads and writes them under.
+      for (const k of [
+        keys.apiKey('ten_1', 'key_1'),
+        keys.usageAlert('ten_1', '2026-01', 'key_spend#key_1', 50),
+        keys.member('ten_1', 'usr_1'),
+        keys.tenant('ten_1'),
+      ])
+        expect(k.pk.startsWith('TENANT#')).toBe(true);
+      expect(keys.queuedEmail('2026-01-01', 'eml_1').pk).toBe('EMAILQUEUE');
+      const monthTotals = dynamo.filter((st) => st.Sid === 'KeyMonthTotals');
+      expect(monthTotals).toHaveLength(1);
+      expect(asArray(monthTotals[0]!.Action)).toEqual([...keyBudgetUsageActions]);
+      expect(exported(monthTotals[0]!.Resource, usageId, 'Arn')).toBe(true);
+
       // The stream: read, on the usage table's stream ARN only.
-      const stream = dynamo.filter((st) => st.Sid !== 'ConsumerCheckpoints' && st.Sid !== 'UsageAggregates');
+      const ours = ['ConsumerCheckpoints', 'UsageAggregates', 'KeyBudgetAlerts', 'KeyMonthTotals'];
+      const stream = dynamo.filter((st) => !ours.includes(st.Sid));
       expect(stream.flatMap((st) => asArray(st.Action)).sort()).toEqual([
         'dynamodb:DescribeStream',
         'dynamodb:GetRecords',
@@ -287,9 +318,11 @@ describe.each(stages)('jobs stack (%s)', (stage) => {
       const send = others.find((st) => asArray(st.Action).includes('sqs:SendMessage'));
       expect(send.Resource).toEqual({ 'Fn::GetAtt': [failuresId, 'Arn'] });
       expect(others.every((st) => st.Effect === 'Allow')).toBe(true);
-      expect(JSON.stringify(statements)).not.toMatch(
+      // PutItem and Query only for the key budget alerts (checked above); no delete, scan or batch.
+      expect(JSON.stringify(statements.filter((st) => st.Sid !== 'KeyBudgetAlerts'))).not.toMatch(
         /dynamodb:(PutItem|DeleteItem|Scan|Query|BatchWriteItem|ConditionCheckItem)/,
       );
+      expect(JSON.stringify(statements)).not.toMatch(/dynamodb:(DeleteItem|Scan|BatchWriteItem)/);
       expect(JSON.stringify(statements)).not.toContain('secretsmanager:');
     });
   });

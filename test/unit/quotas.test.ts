@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { csvField, toCsv } from '#api/console/usage-report';
 import { usdToNano } from '../../shared/metering/pricing';
 import { reachedThresholds } from '../../shared/quotas/alerts';
+import { budgetOf, reachedBudgetThresholds, recipientAddresses } from '../../shared/quotas/key-budget-rules';
+import { leaseKey } from '../../shared/quotas/lease-sizing';
 import { applyPlanPatch, validatePlan } from '../../shared/quotas/limits-admin';
 import { defaultPlans, effectiveLimits } from '../../shared/quotas/plans';
 import { windowsAt } from '../../shared/quotas/windows';
@@ -45,6 +47,74 @@ describe('effective limits', () => {
       expect(effectiveLimits(plan(id), { keyLimits: { spendCapNanoUsd: 7 } }).key.spendCapNanoUsd).toBe(7);
     }
     expect(effectiveLimits(plan('payg')).included).toEqual(plan('payg').included);
+  });
+
+  it('an alert-only budget is no limit at admission: the key shares the tenant’s lease, as a key without one', () => {
+    const hard = effectiveLimits(plan('payg'), {
+      keyLimits: { spendCapNanoUsd: 7, budgetMode: 'hard_stop' },
+    });
+    const soft = effectiveLimits(plan('payg'), {
+      keyLimits: { spendCapNanoUsd: 7, budgetMode: 'alert_only' },
+    });
+    expect(hard.key.spendCapNanoUsd).toBe(7);
+    expect(soft).toEqual(effectiveLimits(plan('payg')));
+    const req = (limits: typeof soft) =>
+      leaseKey({ tenantId: 't', keyId: 'k', limits } as Parameters<typeof leaseKey>[0]);
+    expect(req(soft)).toBe('t');
+    expect(req(hard)).toBe('t#k');
+  });
+});
+
+describe('key budgets', () => {
+  it('a cap without a mode is a hard stop alerting at 50, 80 and 100% to the owners and the creator', () => {
+    expect(budgetOf(null)).toBeUndefined();
+    expect(budgetOf({ requestsPerMinute: 5 })).toBeUndefined();
+    const b = budgetOf({ spendCapNanoUsd: 1_000 })!;
+    expect(b.mode).toBe('hard_stop');
+    expect(b.alerts).toEqual(
+      [50, 80, 100].map((threshold) => ({ threshold, recipients: [{ kind: 'owner' }, { kind: 'creator' }] })),
+    );
+    expect(budgetOf({ spendCapNanoUsd: 1_000, budgetAlerts: [] })!.alerts).toEqual([]);
+  });
+
+  it('thresholds are reached exactly, in integers, even for the largest budgets', () => {
+    const b = budgetOf({ spendCapNanoUsd: 1_000 })!;
+    expect(reachedBudgetThresholds(b, 499).map((r) => r.threshold)).toEqual([]);
+    expect(reachedBudgetThresholds(b, 500).map((r) => r.threshold)).toEqual([50]);
+    expect(reachedBudgetThresholds(b, 999).map((r) => r.threshold)).toEqual([50, 80]);
+    expect(reachedBudgetThresholds(b, 5_000).map((r) => r.threshold)).toEqual([50, 80, 100]);
+    // $1,000,000 in nano-USD times 100 is past 2^53: still exact.
+    const big = budgetOf({ spendCapNanoUsd: 1e15 })!;
+    expect(reachedBudgetThresholds(big, 1e15 - 1).map((r) => r.threshold)).toEqual([50, 80]);
+    expect(reachedBudgetThresholds(big, 1e15).map((r) => r.threshold)).toEqual([50, 80, 100]);
+  });
+
+  it('recipients are members now: owners, the creator, named members; nobody left means the owners', () => {
+    const m = (userId: string, role: 'owner' | 'developer', email: string) => ({
+      userId,
+      tenantId: 't',
+      email,
+      name: null,
+      role,
+      joinedAt: '2026-01-01T00:00:00Z',
+    });
+    const team = [m('u1', 'owner', 'o1@x.io'), m('u2', 'owner', 'o2@x.io'), m('u3', 'developer', 'd@x.io')];
+    expect(recipientAddresses([{ kind: 'owner' }], team, 'u3')).toEqual(['o1@x.io', 'o2@x.io']);
+    expect(recipientAddresses([{ kind: 'creator' }, { kind: 'owner' }], team, 'u1')).toEqual([
+      'o1@x.io',
+      'o2@x.io',
+    ]);
+    expect(recipientAddresses([{ kind: 'member', userId: 'u3', email: 'old@x.io' }], team, null)).toEqual([
+      'd@x.io',
+    ]);
+    // The creator left, the named member left: the owners are told instead of nobody.
+    expect(
+      recipientAddresses(
+        [{ kind: 'creator' }, { kind: 'member', userId: 'gone', email: 'g@x.io' }],
+        team,
+        'gone',
+      ),
+    ).toEqual(['o1@x.io', 'o2@x.io']);
   });
 });
 

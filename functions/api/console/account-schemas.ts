@@ -106,7 +106,21 @@ export const ApiKeySchema = z
       .object({
         requests_per_minute: z.number().int().optional(),
         tokens_per_minute: z.number().int().optional(),
-        monthly_spend_cap_usd: z.number().optional(),
+        monthly_spend_cap_usd: z.number().optional().openapi({ description: 'The monthly budget, USD.' }),
+        budget_mode: z.enum(['hard_stop', 'alert_only']).optional().openapi({
+          description: 'With a budget: `hard_stop` refuses past it, `alert_only` only alerts.',
+        }),
+        budget_alerts: z
+          .array(
+            z.object({
+              threshold: z.number().int().openapi({ description: '50, 80 or 100 (percent of the budget).' }),
+              recipients: z.array(z.string()).openapi({
+                description: '`owner`, `creator`, or a team member’s email address.',
+              }),
+            }),
+          )
+          .optional()
+          .openapi({ description: 'With a budget: its alerts (the defaults filled in), lowest first.' }),
       })
       .nullable(),
     created_at: z.string(),

@@ -134,19 +134,32 @@ export const AlertSchema = z
     object: z.literal('usage_alert'),
     month: z.string(),
     metric: z.string().openapi({
-      description: '`spend` (of the spend cap) or `included_<unit>` (of the units the plan includes).',
+      description:
+        '`spend` (of the spend cap), `included_<unit>` (of the units the plan includes) or `key_spend` (of an API key’s monthly budget).',
     }),
     threshold: z.number().int().openapi({ description: '50, 80 or 100 (percent).' }),
     unit: z.string().openapi({ description: '`usd` for spend, else the billing unit.' }),
     used: z.string().openapi({ description: 'Use when the alert was raised (USD as a decimal string).' }),
     limit: z.string(),
     at: z.string(),
-    notified: z.string().nullable().openapi({ description: 'Where the email went (the tenant contact).' }),
+    notified: z.string().nullable().openapi({
+      description:
+        'Where the email went: the tenant contact, or for a key budget its recipients (comma-separated).',
+    }),
+    key: z
+      .object({
+        id: z.string(),
+        name: z.string().openapi({ description: 'The key’s name when the alert was raised.' }),
+        budget_mode: z.enum(['hard_stop', 'alert_only']),
+      })
+      .nullable()
+      .openapi({ description: 'For a key budget’s alert (`metric` `key_spend`): the key; else null.' }),
+    recipients: z.array(z.string()).openapi({ description: 'Every address the alert was emailed to.' }),
   })
   .openapi('UsageAlert');
 
 export function alertView(a: UsageAlert) {
-  const spend = a.metric === 'spend';
+  const spend = a.metric === 'spend' || a.metric === 'key_spend';
   return {
     object: 'usage_alert' as const,
     month: a.month,
@@ -157,5 +170,9 @@ export function alertView(a: UsageAlert) {
     limit: spend ? formatUsd(a.limit) : String(a.limit),
     at: a.at,
     notified: a.notified,
+    key: a.keyId
+      ? { id: a.keyId, name: a.keyName ?? a.keyId, budget_mode: a.budgetMode ?? ('hard_stop' as const) }
+      : null,
+    recipients: a.recipients ?? (a.notified ? [a.notified] : []),
   };
 }

@@ -286,6 +286,15 @@ async function alertOnRefusal(
   limits: EffectiveLimits,
   now: Date,
 ) {
+  if (r.scope === 'key' && r.limit === 'spend_cap_reached' && r.used !== undefined) {
+    // The key's hard-stop budget refused it: the budget's 100% alert (to the recipients its owner chose).
+    const { tenantId, keyId } = c.get('principal');
+    await c
+      .get('deps')
+      .keyBudgets.onRefused(tenantId, keyId, now)
+      .catch((err: unknown) => c.get('log').warn({ err }, 'key budget alert not recorded or not sent'));
+    return;
+  }
   if (r.scope !== 'tenant' || r.used === undefined) return;
   const metric: AlertMetric | undefined =
     r.limit === 'spend_cap_reached' ? 'spend' : r.unit ? `included_${r.unit}` : undefined;

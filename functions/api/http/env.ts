@@ -25,6 +25,7 @@ import type { ModelHealthStore } from '#shared/observability/model-health-store'
 import type { TypicalLatencyReader } from '#shared/observability/typical-latency';
 import type { QuotaAdmission } from '#shared/quotas/admission';
 import type { AlertStore, UsageAlerts } from '#shared/quotas/alerts';
+import type { KeyBudgetAlerts } from '#shared/quotas/key-budgets';
 import type { PlanStore } from '#shared/quotas/plan-store';
 import type { EffectiveLimits } from '#shared/quotas/plans';
 import type { Peek, QuotaStore } from '#shared/quotas/quota-store';
@@ -69,6 +70,8 @@ export interface DataPlaneDeps extends CoreDeps {
   usageFreshness: UsageFreshness;
   /** 50/80/100% alerts: recorded once, emailed to the tenant's contact. */
   alerts: UsageAlerts;
+  /** Per-key budget alerts (here: a hard stop's 100% when it refuses; the rest in the consumer). */
+  keyBudgets: KeyBudgetAlerts;
   /** Notes API key use for "last used", off the request's critical path. */
   keyUsage: KeyUsageTracker;
   /** Per-model-version answers, refusals, failures and latency, in memory, flushed in the background. */

@@ -1,7 +1,8 @@
 import type { Invitation } from '#shared/accounts/invitation-store';
 import type { Member } from '#shared/accounts/user-store';
-import type { ApiKey } from '#shared/auth/api-key-store';
+import type { ApiKey, KeyLimits } from '#shared/auth/api-key-store';
 import { NANO_PER_USD } from '#shared/metering/pricing';
+import { budgetOf } from '#shared/quotas/key-budget-rules';
 import type { Tenant } from '#shared/tenants/tenant-store';
 
 /** How domain objects look on the wire (snake_case, like /v1). Never a hash or a secret. */
@@ -42,6 +43,19 @@ export function invitationView(i: Invitation, now: Date) {
   };
 }
 
+/** A key's budget mode and alerts as the API shows them (defaults filled in); nothing without a budget. */
+function budgetView(l: KeyLimits) {
+  const budget = budgetOf(l);
+  if (!budget) return {};
+  return {
+    budget_mode: budget.mode,
+    budget_alerts: budget.alerts.map((a) => ({
+      threshold: a.threshold,
+      recipients: a.recipients.map((r) => (r.kind === 'member' ? r.email : r.kind)),
+    })),
+  };
+}
+
 export function apiKeyView(k: ApiKey, now: Date) {
   const expired = k.expiresAt !== null && Date.parse(k.expiresAt) <= now.getTime();
   return {
@@ -61,6 +75,7 @@ export function apiKeyView(k: ApiKey, now: Date) {
           ...(k.limits.spendCapNanoUsd !== undefined
             ? { monthly_spend_cap_usd: k.limits.spendCapNanoUsd / NANO_PER_USD }
             : {}),
+          ...budgetView(k.limits),
         }
       : null,
     created_at: k.createdAt,

@@ -23,6 +23,7 @@ import { ModelHealthRecorder } from '#shared/observability/model-health';
 import { TypicalLatencyReader } from '#shared/observability/typical-latency';
 import { QuotaAdmission } from '#shared/quotas/admission';
 import { UsageAlerts } from '#shared/quotas/alerts';
+import { KeyBudgetAlerts } from '#shared/quotas/key-budgets';
 import type { ConsolePlaneDeps, CoreDeps, DataPlaneDeps, SessionPlaneDeps } from '../http/env';
 import { createStores, type Stores } from './stores';
 
@@ -132,6 +133,7 @@ export function dataParts(
     }),
     usageFreshness: b.usageFreshness,
     alerts: new UsageAlerts(stores.alerts, edges.email, { publicUrl: config.PUBLIC_URL, now }),
+    keyBudgets: keyBudgetAlerts(b, edges.email),
     keyUsage: new KeyUsageTracker(stores.apiKeys, {
       now,
       onError: (err) => log.warn({ err }, 'could not record when an API key was last used'),
@@ -143,6 +145,23 @@ export function dataParts(
     }),
     typicalLatency: b.typicalLatency,
   };
+}
+
+/**
+ * Per-key budget alerts: raised by the usage consumer after each batch (in AWS its own function
+ * wires them, functions/jobs/usage-consumer-lambda.ts) and by a hard stop's refusal on /v1.
+ */
+export function keyBudgetAlerts(b: Base, email: EmailSender): KeyBudgetAlerts {
+  const { config, log, now } = b.core;
+  const { stores } = b;
+  return new KeyBudgetAlerts(
+    stores.dynamo.doc,
+    tableNames(config.STAGE).usage,
+    stores.alerts,
+    { apiKeys: stores.apiKeys, users: stores.users, tenants: stores.tenants },
+    email,
+    { publicUrl: config.PUBLIC_URL, now, log, keyCacheMs: config.AUTH_CACHE_TTL_MS },
+  );
 }
 
 /** The account services behind console sessions (the console and billing planes). */

@@ -32,10 +32,14 @@ export function createApiDeps(
   const base = composeBase(config, log, overrides);
   const email = overrides.email ?? sesEmail(config);
   const accounts = accountDeps(base, { email, accessTokens: sessionTokens(config, overrides.signingKeys) });
+  const data = dataParts(base, { models: overrides.models ?? sageMakerModels(config), email });
+  // The local server's and the tests' stream poller runs this consumer: it checks key budgets as
+  // the consumer's function does in AWS, but mails through this process's email port.
+  base.stores.usageConsumer.afterApply((touched) => data.keyBudgets.afterBatch(touched));
   return {
     ...base.core,
     stores: base.stores,
-    ...dataParts(base, { models: overrides.models ?? sageMakerModels(config), email }),
+    ...data,
     accounts,
     ...consoleParts(base),
     billing: billingParts(base, accounts, overrides.billingGateway ?? createBillingGateway(config)),

@@ -292,7 +292,13 @@ describe('who may manage keys', () => {
       limits: { requests_per_minute: 10, monthly_spend_cap_usd: 25 },
     });
     const listed = (await listKeys(h, owner)).data.find((k) => k.id === limited.id);
-    expect(listed?.limits).toEqual({ requests_per_minute: 10, monthly_spend_cap_usd: 25 });
+    // A budget set without a mode is a hard stop with the default alerts.
+    expect(listed?.limits).toEqual({
+      requests_per_minute: 10,
+      monthly_spend_cap_usd: 25,
+      budget_mode: 'hard_stop',
+      budget_alerts: [50, 80, 100].map((threshold) => ({ threshold, recipients: ['owner', 'creator'] })),
+    });
     expect((await h.call(`/account/keys/${key.id}/revoke`, { method: 'POST', key: dev.token })).status).toBe(
       200,
     );

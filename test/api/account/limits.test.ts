@@ -155,7 +155,10 @@ describe('an account’s own limits', () => {
     // $0.000001 for this key: each request reserves up to 8 tokens ($0.0000008) and uses 2 ($0.0000002).
     const res = await patch(owner, narrow.id, { limits: { monthly_spend_cap_usd: 0.000001 } });
     expect(res.status, await res.clone().text()).toBe(200);
-    expect((await json<{ limits: unknown }>(res)).limits).toEqual({ monthly_spend_cap_usd: 0.000001 });
+    expect((await json<{ limits: unknown }>(res)).limits).toMatchObject({
+      monthly_spend_cap_usd: 0.000001,
+      budget_mode: 'hard_stop',
+    });
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) statuses.push((await sentiment(narrow.secret)).status);
     // Spent 2 x $0.0000002; a third would reserve $0.0000008 and could pass $0.000001.

@@ -4008,8 +4008,8 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Change an API key's limits (requests and tokens per minute, its own monthly spend cap)
-         * @description Owners only. Bites at once on the instance that handled it, everywhere within AUTH_CACHE_TTL_MS. A key's limits only narrow the tenant's; a key over one gets 429 naming the key.
+         * Change an API key's limits (requests and tokens per minute, its monthly budget: hard stop or alert only, its alerts)
+         * @description Owners only. Bites at once on the instance that handled it, everywhere within AUTH_CACHE_TTL_MS. A key's limits only narrow the tenant's; a key over one gets 429 naming the key. A budget alerts at the thresholds it names (default 50, 80 and 100%), once each per key per month, by email to its recipients and in GET /account/alerts. A recipient that is not a member of your team is a 400 naming it.
          */
         patch: {
             parameters: {
@@ -9915,7 +9915,20 @@ export interface components {
             limits: {
                 requests_per_minute?: number;
                 tokens_per_minute?: number;
+                /** @description The monthly budget, USD. */
                 monthly_spend_cap_usd?: number;
+                /**
+                 * @description With a budget: `hard_stop` refuses past it, `alert_only` only alerts.
+                 * @enum {string}
+                 */
+                budget_mode?: "hard_stop" | "alert_only";
+                /** @description With a budget: its alerts (the defaults filled in), lowest first. */
+                budget_alerts?: {
+                    /** @description 50, 80 or 100 (percent of the budget). */
+                    threshold: number;
+                    /** @description `owner`, `creator`, or a team member’s email address. */
+                    recipients: string[];
+                }[];
             } | null;
             created_at: string;
             created_by: string | null;
@@ -9939,8 +9952,22 @@ export interface components {
             limits?: {
                 requests_per_minute?: number;
                 tokens_per_minute?: number;
-                /** @description This key’s own monthly spend cap in USD, at list prices. */
+                /** @description This key’s monthly budget in USD, at list prices: a hard stop (`budget_mode`) unless it only alerts. */
                 monthly_spend_cap_usd?: number;
+                /**
+                 * @description `hard_stop` (default): a request that could take the key past its budget is refused (429 `spend_cap_reached`). `alert_only`: never refused; the budget only raises its alerts.
+                 * @enum {string}
+                 */
+                budget_mode?: "hard_stop" | "alert_only";
+                /** @description Which thresholds alert, once each per month, and who is emailed for each. Absent: 50, 80 and 100%, each to `owner` and `creator`. Empty: no alerts. */
+                budget_alerts?: {
+                    /**
+                     * @description Percent of the monthly budget: 50, 80 or 100.
+                     * @example 80
+                     */
+                    threshold: number;
+                    recipients: string[];
+                }[];
             };
         };
         ApiKeyList: {
@@ -9970,8 +9997,22 @@ export interface components {
             limits: {
                 requests_per_minute?: number;
                 tokens_per_minute?: number;
-                /** @description This key’s own monthly spend cap in USD, at list prices. */
+                /** @description This key’s monthly budget in USD, at list prices: a hard stop (`budget_mode`) unless it only alerts. */
                 monthly_spend_cap_usd?: number;
+                /**
+                 * @description `hard_stop` (default): a request that could take the key past its budget is refused (429 `spend_cap_reached`). `alert_only`: never refused; the budget only raises its alerts.
+                 * @enum {string}
+                 */
+                budget_mode?: "hard_stop" | "alert_only";
+                /** @description Which thresholds alert, once each per month, and who is emailed for each. Absent: 50, 80 and 100%, each to `owner` and `creator`. Empty: no alerts. */
+                budget_alerts?: {
+                    /**
+                     * @description Percent of the monthly budget: 50, 80 or 100.
+                     * @example 80
+                     */
+                    threshold: number;
+                    recipients: string[];
+                }[];
             } | null;
         };
         Team: {
@@ -10092,7 +10133,7 @@ export interface components {
             /** @enum {string} */
             object: "usage_alert";
             month: string;
-            /** @description `spend` (of the spend cap) or `included_<unit>` (of the units the plan includes). */
+            /** @description `spend` (of the spend cap), `included_<unit>` (of the units the plan includes) or `key_spend` (of an API key’s monthly budget). */
             metric: string;
             /** @description 50, 80 or 100 (percent). */
             threshold: number;
@@ -10102,8 +10143,18 @@ export interface components {
             used: string;
             limit: string;
             at: string;
-            /** @description Where the email went (the tenant contact). */
+            /** @description Where the email went: the tenant contact, or for a key budget its recipients (comma-separated). */
             notified: string | null;
+            /** @description For a key budget’s alert (`metric` `key_spend`): the key; else null. */
+            key: {
+                id: string;
+                /** @description The key’s name when the alert was raised. */
+                name: string;
+                /** @enum {string} */
+                budget_mode: "hard_stop" | "alert_only";
+            } | null;
+            /** @description Every address the alert was emailed to. */
+            recipients: string[];
         };
         UpdateLimitsRequest: {
             /**

@@ -93,7 +93,10 @@ export function registerCreateKey(app: OpenAPIHono<ConsoleEnv>): void {
       name: body.name,
       scopes: body.scopes ?? [],
       expiresAt: body.expires_at ? new Date(body.expires_at).toISOString() : null,
-      limits: toLimits(body.limits),
+      limits: await toLimits(body.limits, {
+        tenantId: session.tenantId,
+        listMembers: (t) => deps.accounts.users.listMembers(t),
+      }),
       createdBy: session.userId,
       now,
     });

@@ -21,10 +21,13 @@ const route = createRoute({
   method: 'patch',
   path: '/account/keys/{key_id}',
   tags: ['API keys'],
-  summary: "Change an API key's limits (requests and tokens per minute, its own monthly spend cap)",
+  summary:
+    "Change an API key's limits (requests and tokens per minute, its monthly budget: hard stop or alert only, its alerts)",
   description:
     'Owners only. Bites at once on the instance that handled it, everywhere within AUTH_CACHE_TTL_MS. ' +
-    "A key's limits only narrow the tenant's; a key over one gets 429 naming the key.",
+    "A key's limits only narrow the tenant's; a key over one gets 429 naming the key. " +
+    'A budget alerts at the thresholds it names (default 50, 80 and 100%), once each per key per month, by email to ' +
+    'its recipients and in GET /account/alerts. A recipient that is not a member of your team is a 400 naming it.',
   security: sessionSecurity,
   middleware: [requirePermission('limits:manage')] as const,
   request: {
@@ -47,7 +50,10 @@ export function registerUpdateKey(app: OpenAPIHono<ConsoleEnv>): void {
       param: 'key_id',
     });
     if (!isId(keyId, 'key')) throw notFoundError;
-    const limits = toLimits(body.limits ?? undefined);
+    const limits = await toLimits(body.limits, {
+      tenantId,
+      listMembers: (t) => accounts.users.listMembers(t),
+    });
     const hash = await accounts.apiKeys.hashOf(tenantId, keyId);
     const empty = !limits || Object.keys(limits).length === 0;
     if (!hash || !(await accounts.apiKeys.setLimits(tenantId, keyId, empty ? null : limits)))
