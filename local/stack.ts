@@ -237,7 +237,10 @@ export async function startLocalStack(
     started.push({ stop: () => deps.modelHealth.close() });
     // Reservations of requests that never settled are released within this period after expiry.
     const sweeper = setInterval(() => {
-      sweepReservations(stores.quotas, new Date(), stores.usage)
+      sweepReservations(stores.quotas, new Date(), stores.usage, {
+        notices: deps.creditNotices,
+        tenants: stores.tenants,
+      })
         .then(({ released }) => released && log.warn({ released }, 'released expired quota reservations'))
         .catch((err: unknown) => log.error({ err }, 'reservation sweep failed'));
     }, wired.RESERVATION_SWEEP_MS);

@@ -40,7 +40,9 @@ export const billingSyncConcurrency = 1;
  * What the sweeper does to `main`: find expired reservations and leases in gsi1, read a lease's
  * granted and settled amounts (GetItem), then release each in one transaction (delete it, give
  * back the counters); and bring prepaid tenants' credit ledgers up to date (their balances in
- * gsi1, grants by Query, burn and expiry entries put in the transaction that moves the totals).
+ * gsi1, grants by Query, burn and expiry entries put in the transaction that moves the totals);
+ * fire and re-arm low-balance alerts (an UpdateItem and a notice put in one transaction) and queue
+ * their emails (PutItem; the billing sync sends them).
  */
 export const sweeperTableActions = [
   'dynamodb:Query',
@@ -204,7 +206,7 @@ export class JobsStack extends Stack {
         STAGE: config.stage,
         LOG_LEVEL: config.logLevel,
         NODE_OPTIONS: '--enable-source-maps',
-        // The console's address, for the link in key budget alerts.
+        // The console's address, for the links in key budget and low-balance alerts.
         ...(config.publicUrl ? { PUBLIC_URL: config.publicUrl } : {}),
       },
       bundling: tollgateBundling,

@@ -29,6 +29,17 @@ export interface AccountDeps {
   audit: AuditLog;
   limiter: FixedWindowLimiter;
   email: EmailSender;
+  /**
+   * The trial a newly verified tenant gets from its plan: the writes of its trial grant (for the
+   * activating transaction), or null when the plan gives none. Absent: no trials.
+   */
+  trials?: {
+    items(
+      tenantId: string,
+      planId: string,
+      now: Date,
+    ): Promise<{ items: TransactItem[]; balanceItem: number } | null>;
+  };
   /** One TransactWriteItems on the main table: how a change spanning stores stays atomic. */
   transact(items: TransactItem[]): Promise<void>;
   now: () => Date;

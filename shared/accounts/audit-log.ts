@@ -5,7 +5,11 @@ import { queryPage } from '../db/query';
 import { newId } from '../ids';
 
 /** Who did it: an operator through the admin API, or the platform itself (CLI, first-start config). */
-export type AuditActor = { kind: 'operator'; id: string; email: string } | { kind: 'system'; id: string };
+export type AuditActor =
+  | { kind: 'operator'; id: string; email: string }
+  | { kind: 'system'; id: string }
+  /** A tenant's own member (an owner's change to their account's money settings). */
+  | { kind: 'user'; id: string; email: string };
 
 export interface AuditEntry {
   id: string;

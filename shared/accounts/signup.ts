@@ -119,45 +119,75 @@ export type VerifyResult =
   | { status: 'unknown' }
   | { status: 'expired' };
 
-/** Spends a verification token: the user is verified and a pending tenant becomes active. */
+/**
+ * Spends a verification token: the user is verified and a pending tenant becomes active. A tenant
+ * activated here gets its plan's trial in the same transaction (a `trial` grant under a
+ * deterministic id, written only if absent), starting prepaid with free-only on: one trial per
+ * tenant however often, or however concurrently, verification runs, and never a tenant activated
+ * without its trial.
+ */
 export async function verifyEmail(d: AccountDeps, token: string): Promise<VerifyResult> {
   const now = d.now();
   const found = await d.tokens.find<{ tenantId: string; userId: string }>('verify_email', token, now);
   if (found.status !== 'ok') return found;
   const { tenantId, userId } = found.data;
-  const tenant = await d.tenants.get(tenantId);
-  try {
-    await d.transact([
-      d.tokens.spendItem('verify_email', found.hash),
-      {
-        Update: {
-          TableName: d.users.table,
-          Key: keys.user(tenantId, userId),
-          UpdateExpression: 'SET emailVerifiedAt = if_not_exists(emailVerifiedAt, :now)',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':now': now.toISOString() },
+  let withTrial = true;
+  for (let attempt = 0; ; attempt++) {
+    const tenant = await d.tenants.get(tenantId);
+    // Only a tenant still waiting for verification is activated: never a suspended one.
+    const activating = tenant?.status === 'pending_verification';
+    const trial =
+      activating && withTrial && d.trials ? await d.trials.items(tenantId, tenant.plan, now) : null;
+    const fixed = 3;
+    try {
+      await d.transact([
+        d.tokens.spendItem('verify_email', found.hash),
+        {
+          Update: {
+            TableName: d.users.table,
+            Key: keys.user(tenantId, userId),
+            UpdateExpression: 'SET emailVerifiedAt = if_not_exists(emailVerifiedAt, :now)',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: { ':now': now.toISOString() },
+          },
         },
-      },
-      // Only a tenant still waiting for verification is activated: never a suspended one.
-      ...(tenant?.status === 'pending_verification'
-        ? [
-            {
-              Update: {
-                TableName: d.users.table,
-                Key: keys.tenant(tenantId),
-                UpdateExpression: 'SET #s = :active',
-                ConditionExpression: '#s = :pending',
-                ExpressionAttributeNames: { '#s': 'status' },
-                ExpressionAttributeValues: { ':active': 'active', ':pending': 'pending_verification' },
+        ...(activating
+          ? [
+              {
+                Update: {
+                  TableName: d.users.table,
+                  Key: keys.tenant(tenantId),
+                  UpdateExpression: trial
+                    ? 'SET #s = :active, billingMode = :prepaid, freeOnly = :true'
+                    : 'SET #s = :active',
+                  ConditionExpression: '#s = :pending',
+                  ExpressionAttributeNames: { '#s': 'status' },
+                  ExpressionAttributeValues: {
+                    ':active': 'active',
+                    ':pending': 'pending_verification',
+                    ...(trial ? { ':prepaid': 'prepaid', ':true': true } : {}),
+                  },
+                },
               },
-            },
-          ]
-        : []),
-    ]);
-  } catch (err) {
-    // Spent by a concurrent request, or the user was removed meanwhile.
-    if ((err as Error).name === 'TransactionCanceledException') return { status: 'unknown' };
-    throw err;
+            ]
+          : []),
+        ...(trial?.items ?? []),
+      ]);
+      break;
+    } catch (err) {
+      if ((err as Error).name !== 'TransactionCanceledException') throw err;
+      const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+      const failed = (i: number) => reasons[i]?.Code === 'ConditionalCheckFailed';
+      const ownFailed = failed(0) || failed(1) || failed(2);
+      if (trial && !ownFailed && attempt < 4) {
+        // The trial grant exists already: activate without another. The balance changed since
+        // it was read (another grant): read it again. A conflict: try again.
+        if (failed(fixed)) withTrial = false;
+        continue;
+      }
+      // Spent by a concurrent request, or the user was removed meanwhile.
+      return { status: 'unknown' };
+    }
   }
   d.authenticator.forgetTenant(tenantId);
   return { status: 'verified', tenantId, userId };

@@ -1,5 +1,6 @@
-import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { type AuditActor, AuditLog } from '../accounts/audit-log';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type AuditActor, type AuditEntry, AuditLog } from '../accounts/audit-log';
+import { conditionHeld } from '../db/conditions';
 import { keys } from '../db/keys';
 import { queryAll, queryPage } from '../db/query';
 import { type TransactItem, transact } from '../db/transact';
@@ -9,6 +10,8 @@ import { allocate, type CreditGrant, type CreditKind, creditKinds, type GrantSta
 
 /** No expiry pending: the balance item's `nextExpiry` when no active grant remains. */
 export const NO_EXPIRY = '9999-12-31T23:59:59.999Z';
+/** Low-balance crossings under their tenant, newest last by sort key. */
+const NOTICE_PREFIX = 'CREDIT#LOWBAL#';
 /** Request ids are made at a request's start, a little before it is admitted. */
 const START_MARGIN_MS = 15 * 60_000;
 
@@ -23,6 +26,30 @@ export interface CreditBalance {
   /** Requests started before this time (ms) are burned into the ledger. */
   burnedThrough: number;
   revision: number;
+  /** When a free-only tenant's credit was found used up (a refusal marked it); cleared by a grant. */
+  exhaustedAt?: string;
+  /** The owner's low-balance thresholds (nano-USD), and per threshold when it last fired (unset: armed). */
+  lowBalanceNanoUsd: number[];
+  lowFired: Record<string, string>;
+}
+
+/** At most this many low-balance thresholds per tenant. */
+export const MAX_LOW_BALANCE_ALERTS = 5;
+
+/** A free-only tenant is told its credit is used up when a refusal leaves it less than this (1 cent). */
+export const EXHAUSTED_BELOW_NANO_USD = 10_000_000;
+
+/** One low-balance crossing, as the console lists it. */
+export interface LowBalanceNotice {
+  thresholdNanoUsd: number;
+  balanceNanoUsd: number;
+  at: string;
+  notified: string | null;
+}
+
+/** The deterministic id of a tenant's trial grant: one per tenant, however often verification runs. */
+export function trialGrantId(tenantId: string): string {
+  return `crg_trial_${tenantId}`;
 }
 
 export type EntryType = 'grant' | 'burn' | 'expiry' | 'expiry_adjustment';
@@ -96,6 +123,9 @@ function balanceOf(item: Record<string, unknown> | undefined): CreditBalance | u
     nextExpiry: (item.nextExpiry as string | undefined) ?? NO_EXPIRY,
     burnedThrough: num(item.burnedThrough),
     revision: num(item.revision),
+    ...(typeof item.exhaustedAt === 'string' ? { exhaustedAt: item.exhaustedAt } : {}),
+    lowBalanceNanoUsd: Array.isArray(item.lowBalance) ? (item.lowBalance as unknown[]).map(Number) : [],
+    lowFired: (item.lowFired as Record<string, string> | undefined) ?? {},
   };
 }
 
@@ -209,8 +239,57 @@ export class CreditStore {
    * entry, in one transaction conditional on the tenant existing. The expiry must be in the future.
    */
   async grant(input: GrantInput, now: Date): Promise<GrantOutcome> {
-    const id = newId('crg', now.getTime());
-    const grant: CreditGrant = {
+    const grant = this.newGrant(input, newId('crg', now.getTime()), now);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const bal = await this.balance(input.tenantId);
+      const result = await transact(this.doc, [
+        {
+          ConditionCheck: {
+            TableName: this.table,
+            Key: keys.tenant(input.tenantId),
+            ConditionExpression: 'attribute_exists(pk)',
+          },
+        },
+        ...this.grantWrite(grant, bal, now, this.grantAudit(input, grant, now)),
+      ]);
+      if (result.ok) return { status: 'granted', grant };
+      if (result.reasons[0]?.Code === 'ConditionalCheckFailed') return { status: 'not_found' };
+    }
+    throw new Error(`the credit balance of ${input.tenantId} kept changing while granting`);
+  }
+
+  /**
+   * The writes of a new tenant's trial grant, for the transaction that activates the tenant: the
+   * grant under its deterministic id (`trialGrantId`, written only if absent, so a tenant gets one
+   * trial however often or concurrently verification runs), its ledger entry, the balance and the
+   * audit entry. `balanceItem` is the index of the balance's update, conditional on the balance as
+   * read: when that condition fails, read again and retry.
+   */
+  async trialItems(
+    tenantId: string,
+    trial: { amountNanoUsd: number; days: number; plan: string },
+    now: Date,
+  ): Promise<{ items: TransactItem[]; balanceItem: number; grant: CreditGrant }> {
+    const input: GrantInput = {
+      tenantId,
+      kind: 'trial',
+      amountNanoUsd: trial.amountNanoUsd,
+      expiresAt: new Date(now.getTime() + trial.days * 86_400_000).toISOString(),
+      note: `Trial of the ${trial.plan} plan, ${trial.days} days`,
+      actor: { kind: 'system', id: 'trial' },
+      requestId: null,
+    };
+    const grant = this.newGrant(input, trialGrantId(tenantId), now);
+    const bal = await this.balance(tenantId);
+    return {
+      items: this.grantWrite(grant, bal, now, this.grantAudit(input, grant, now)),
+      balanceItem: 2,
+      grant,
+    };
+  }
+
+  private newGrant(input: GrantInput, id: string, now: Date): CreditGrant {
+    return {
       id,
       tenantId: input.tenantId,
       kind: input.kind,
@@ -221,91 +300,95 @@ export class CreditStore {
       createdAt: now.toISOString(),
       expiresAt: input.expiresAt,
       note: input.note,
-      grantedBy: input.actor.kind === 'operator' ? input.actor.email : input.actor.id,
+      grantedBy: 'email' in input.actor ? input.actor.email : input.actor.id,
     };
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const bal = await this.balance(input.tenantId);
-      const nextExpiry = !bal || input.expiresAt < bal.nextExpiry ? input.expiresAt : bal.nextExpiry;
-      const audit = this.audit.entry(
-        {
-          actor: input.actor,
-          action: 'tenant.credit_grant',
-          target: { type: 'tenant', id: input.tenantId, tenantId: input.tenantId },
-          before: null,
-          after: {
-            grantId: id,
+  }
+
+  private grantAudit(input: GrantInput, grant: CreditGrant, now: Date): AuditEntry {
+    return this.audit.entry(
+      {
+        actor: input.actor,
+        action: 'tenant.credit_grant',
+        target: { type: 'tenant', id: input.tenantId, tenantId: input.tenantId },
+        before: null,
+        after: {
+          grantId: grant.id,
+          kind: grant.kind,
+          amountNanoUsd: grant.amountNanoUsd,
+          expiresAt: grant.expiresAt,
+          note: grant.note,
+        },
+        requestId: input.requestId,
+      },
+      now,
+    );
+  }
+
+  /**
+   * A grant's writes: the grant (its id must be free), its ledger entry, the balance (created if
+   * need be, conditional on its revision as read) and the audit entry. New credit ends an
+   * exhaustion (`exhaustedAt` goes: the next one is told again).
+   */
+  private grantWrite(
+    grant: CreditGrant,
+    bal: CreditBalance | undefined,
+    now: Date,
+    audit: AuditEntry,
+  ): TransactItem[] {
+    const tenantId = grant.tenantId;
+    const nextExpiry = !bal || grant.expiresAt < bal.nextExpiry ? grant.expiresAt : bal.nextExpiry;
+    return [
+      {
+        Put: {
+          TableName: this.table,
+          Item: {
+            ...keys.creditGrant(tenantId, grant.id),
+            type: 'credit_grant',
+            grantId: grant.id,
+            tenantId,
             kind: grant.kind,
             amountNanoUsd: grant.amountNanoUsd,
+            burnedNanoUsd: 0,
+            expiredNanoUsd: 0,
+            status: 'active',
+            createdAt: grant.createdAt,
             expiresAt: grant.expiresAt,
             note: grant.note,
+            grantedBy: grant.grantedBy,
           },
-          requestId: input.requestId,
+          ConditionExpression: 'attribute_not_exists(pk)',
         },
-        now,
-      );
-      const result = await transact(this.doc, [
-        {
-          ConditionCheck: {
-            TableName: this.table,
-            Key: keys.tenant(input.tenantId),
-            ConditionExpression: 'attribute_exists(pk)',
-          },
-        },
-        {
-          Put: {
-            TableName: this.table,
-            Item: {
-              ...keys.creditGrant(input.tenantId, id),
-              type: 'credit_grant',
-              grantId: id,
-              tenantId: grant.tenantId,
-              kind: grant.kind,
-              amountNanoUsd: grant.amountNanoUsd,
-              burnedNanoUsd: 0,
-              expiredNanoUsd: 0,
-              status: 'active',
-              createdAt: grant.createdAt,
-              expiresAt: grant.expiresAt,
-              note: grant.note,
-              grantedBy: grant.grantedBy,
-            },
-            ConditionExpression: 'attribute_not_exists(pk)',
+      },
+      this.entryPut(tenantId, now, {
+        type: 'grant',
+        amountNanoUsd: grant.amountNanoUsd,
+        grantId: grant.id,
+        kind: grant.kind,
+        note: grant.note,
+      }),
+      {
+        Update: {
+          TableName: this.table,
+          Key: keys.creditBalance(tenantId),
+          UpdateExpression:
+            'SET #type = :type, tenantId = :t, gsi1pk = :g, gsi1sk = :t, nextExpiry = :ne, burnedThrough = if_not_exists(burnedThrough, :bt), revision = :rev1 ADD available :a, granted :a, burned :zero, expired :zero REMOVE exhaustedAt',
+          ConditionExpression: bal ? 'revision = :rev' : 'attribute_not_exists(pk)',
+          ExpressionAttributeNames: { '#type': 'type' },
+          ExpressionAttributeValues: {
+            ':type': 'credit_balance',
+            ':t': tenantId,
+            ':g': keys.creditBalancesIndex(),
+            ':ne': nextExpiry,
+            ':bt': now.getTime() - START_MARGIN_MS,
+            ':rev1': (bal?.revision ?? 0) + 1,
+            ':a': grant.amountNanoUsd,
+            ':zero': 0,
+            ...(bal ? { ':rev': bal.revision } : {}),
           },
         },
-        this.entryPut(input.tenantId, now, {
-          type: 'grant',
-          amountNanoUsd: grant.amountNanoUsd,
-          grantId: id,
-          kind: grant.kind,
-          note: grant.note,
-        }),
-        {
-          Update: {
-            TableName: this.table,
-            Key: keys.creditBalance(input.tenantId),
-            UpdateExpression:
-              'SET #type = :type, tenantId = :t, gsi1pk = :g, gsi1sk = :t, nextExpiry = :ne, burnedThrough = if_not_exists(burnedThrough, :bt), revision = :rev1 ADD available :a, granted :a, burned :zero, expired :zero',
-            ConditionExpression: bal ? 'revision = :rev' : 'attribute_not_exists(pk)',
-            ExpressionAttributeNames: { '#type': 'type' },
-            ExpressionAttributeValues: {
-              ':type': 'credit_balance',
-              ':t': input.tenantId,
-              ':g': keys.creditBalancesIndex(),
-              ':ne': nextExpiry,
-              ':bt': now.getTime() - START_MARGIN_MS,
-              ':rev1': (bal?.revision ?? 0) + 1,
-              ':a': grant.amountNanoUsd,
-              ':zero': 0,
-              ...(bal ? { ':rev': bal.revision } : {}),
-            },
-          },
-        },
-        this.audit.putItem(audit),
-      ]);
-      if (result.ok) return { status: 'granted', grant };
-      if (result.reasons[0]?.Code === 'ConditionalCheckFailed') return { status: 'not_found' };
-    }
-    throw new Error(`the credit balance of ${input.tenantId} kept changing while granting`);
+      },
+      this.audit.putItem(audit),
+    ];
   }
 
   /**
@@ -328,8 +411,11 @@ export class CreditStore {
         actor: input.actor,
         action: 'tenant.billing_mode',
         target: { type: 'tenant', id: input.tenantId, tenantId: input.tenantId },
-        before: { billingMode: before },
-        after: { billingMode: input.mode },
+        before: { billingMode: before, ...(out.Item.freeOnly === true ? { freeOnly: true } : {}) },
+        after: {
+          billingMode: input.mode,
+          ...(out.Item.freeOnly === true && input.mode === 'prepaid' ? { freeOnly: true } : {}),
+        },
         requestId: input.requestId,
       },
       now,
@@ -339,7 +425,9 @@ export class CreditStore {
         Update: {
           TableName: this.table,
           Key: keys.tenant(input.tenantId),
-          UpdateExpression: input.mode === 'prepaid' ? 'SET billingMode = :m' : 'REMOVE billingMode',
+          // Postpaid means invoiced: a free-only tenant is never invoiced, so free-only goes too.
+          UpdateExpression:
+            input.mode === 'prepaid' ? 'SET billingMode = :m' : 'REMOVE billingMode, freeOnly',
           ConditionExpression:
             input.mode === 'prepaid'
               ? 'attribute_exists(pk) AND attribute_not_exists(billingMode)'
@@ -588,6 +676,252 @@ export class CreditStore {
     for (const g of grants) byKind[g.kind] += left.get(g.id) ?? 0;
     const balanceNanoUsd = creditKinds.reduce((s, k) => s + byKind[k], 0);
     return { balance, grants, pendingNanoUsd, left, byKind, balanceNanoUsd };
+  }
+
+  /**
+   * Turns a tenant's free-only switch on or off, with its audit entry (`tenant.free_only`), in one
+   * transaction conditional on the switch as read. On: the tenant is admitted against its balance
+   * (prepaid, with a balance item) and never invoiced. Off: the tenant goes to paid use: it stays
+   * prepaid if it holds paid credit (which it keeps spending; refused at zero), and otherwise
+   * becomes postpaid (its use billed as its plan says: past the included units on a plan that
+   * bills, up to the spend cap; refused past them on a plan that stops).
+   */
+  async setFreeOnly(
+    input: { tenantId: string; on: boolean; actor: AuditActor; requestId: string | null },
+    now: Date,
+  ): Promise<
+    | { status: 'changed' | 'unchanged'; billingMode: 'prepaid' | 'postpaid'; freeOnly: boolean }
+    | { status: 'not_found' | 'conflict' }
+  > {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: keys.tenant(input.tenantId), ConsistentRead: true }),
+    );
+    if (!out.Item) return { status: 'not_found' };
+    const wasOn = out.Item.freeOnly === true;
+    const modeBefore = out.Item.billingMode === 'prepaid' ? 'prepaid' : 'postpaid';
+    if (wasOn === input.on) return { status: 'unchanged', billingMode: modeBefore, freeOnly: wasOn };
+    let modeAfter: 'prepaid' | 'postpaid' = 'prepaid';
+    if (!input.on && modeBefore === 'prepaid') {
+      const s = await this.statement(input.tenantId, now);
+      modeAfter = s.byKind.paid > 0 ? 'prepaid' : 'postpaid';
+    } else if (!input.on) modeAfter = 'postpaid';
+    const audit = this.audit.entry(
+      {
+        actor: input.actor,
+        action: 'tenant.free_only',
+        target: { type: 'tenant', id: input.tenantId, tenantId: input.tenantId },
+        before: { freeOnly: wasOn, billingMode: modeBefore },
+        after: { freeOnly: input.on, billingMode: modeAfter },
+        requestId: input.requestId,
+      },
+      now,
+    );
+    const result = await transact(this.doc, [
+      {
+        Update: {
+          TableName: this.table,
+          Key: keys.tenant(input.tenantId),
+          UpdateExpression: input.on
+            ? 'SET freeOnly = :true, billingMode = :prepaid'
+            : modeAfter === 'prepaid'
+              ? 'REMOVE freeOnly'
+              : 'REMOVE freeOnly, billingMode',
+          ConditionExpression: input.on
+            ? 'attribute_exists(pk) AND attribute_not_exists(freeOnly)'
+            : 'freeOnly = :true',
+          ExpressionAttributeValues: { ':true': true, ...(input.on ? { ':prepaid': 'prepaid' } : {}) },
+        },
+      },
+      ...(input.on ? [this.ensureBalanceItem(input.tenantId, now)] : []),
+      this.audit.putItem(audit),
+    ]);
+    if (!result.ok) return { status: 'conflict' };
+    return { status: 'changed', billingMode: modeAfter, freeOnly: input.on };
+  }
+
+  /**
+   * Marks a free-only tenant's credit as used up, once per exhaustion: one conditional write, true
+   * only for the call that made it (concurrent refusals race for it; one wins). Conditional on the
+   * credit granted being what the refusal saw, so a refusal read before a grant marks nothing.
+   */
+  async markExhausted(tenantId: string, grantedNanoUsd: number, now: Date): Promise<boolean> {
+    return conditionHeld(
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.creditBalance(tenantId),
+          UpdateExpression: 'SET exhaustedAt = :now',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(exhaustedAt) AND granted = :g',
+          ExpressionAttributeValues: { ':now': now.toISOString(), ':g': grantedNanoUsd },
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Sets the owner's low-balance thresholds (nano-USD, distinct, at most
+   * `MAX_LOW_BALANCE_ALERTS`), with the audit entry. A threshold kept keeps its state (fired or
+   * armed); a new one is armed (if the balance is already below it, the next check tells at once);
+   * a removed one is forgotten. Creates the balance item if need be (zero, like a tenant switched
+   * to prepaid), so the sweep checks it.
+   */
+  async setLowBalanceAlerts(
+    input: { tenantId: string; thresholdsNanoUsd: number[]; actor: AuditActor; requestId: string | null },
+    now: Date,
+  ): Promise<'changed' | 'unchanged'> {
+    const bal = await this.balance(input.tenantId);
+    const next = [...new Set(input.thresholdsNanoUsd)].sort((a, b) => b - a);
+    const before = bal?.lowBalanceNanoUsd ?? [];
+    if (before.length === next.length && before.every((t, i) => t === next[i])) return 'unchanged';
+    const removed = Object.keys(bal?.lowFired ?? {}).filter((k) => !next.includes(Number(k.slice(1))));
+    const ensure = this.ensureBalanceItem(input.tenantId, now).Update!;
+    const names: Record<string, string> = { ...ensure.ExpressionAttributeNames };
+    removed.forEach((k, i) => {
+      names[`#r${i}`] = k;
+    });
+    const hasFired = bal !== undefined && Object.keys(bal.lowFired).length > 0;
+    const [set, add] = ensure.UpdateExpression!.split(' ADD ');
+    const audit = this.audit.entry(
+      {
+        actor: input.actor,
+        action: 'tenant.low_balance_alerts',
+        target: { type: 'tenant', id: input.tenantId, tenantId: input.tenantId },
+        before: { lowBalanceNanoUsd: before },
+        after: { lowBalanceNanoUsd: next },
+        requestId: input.requestId,
+      },
+      now,
+    );
+    const result = await transact(this.doc, [
+      {
+        Update: {
+          ...ensure,
+          UpdateExpression:
+            `${set}, lowBalance = :low${hasFired ? '' : ', lowFired = if_not_exists(lowFired, :empty)'}` +
+            ` ADD ${add}` +
+            (removed.length ? ` REMOVE ${removed.map((_, i) => `lowFired.#r${i}`).join(', ')}` : ''),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: {
+            ...ensure.ExpressionAttributeValues,
+            ':low': next,
+            ...(hasFired ? {} : { ':empty': {} }),
+          },
+        },
+      },
+      this.audit.putItem(audit),
+    ]);
+    if (!result.ok) throw new Error(`low-balance alerts of ${input.tenantId} not written`);
+    return 'changed';
+  }
+
+  /**
+   * The low-balance check, off the request path (the sweep): brings the ledger up to date, then
+   * for each threshold the balance is below and that is armed, fires it (the balance item's
+   * `lowFired` entry and a notice, in one transaction conditional on it being armed: concurrent
+   * checks fire it once); each fired threshold the balance is back at or above (a grant, a top-up)
+   * is re-armed. Returns the crossings this call fired (the caller tells the owner).
+   */
+  async checkLowBalance(tenantId: string, now: Date): Promise<LowBalanceNotice[]> {
+    const first = await this.balance(tenantId);
+    if (!first || first.lowBalanceNanoUsd.length === 0) {
+      await this.catchUp(tenantId, now);
+      return [];
+    }
+    const s = await this.statement(tenantId, now);
+    const bal = s.balance;
+    if (!bal) return [];
+    const fired: LowBalanceNotice[] = [];
+    for (const t of bal.lowBalanceNanoUsd) {
+      const k = `t${t}`;
+      const firedAt = bal.lowFired[k];
+      if (s.balanceNanoUsd < t && firedAt === undefined) {
+        const at = now.toISOString();
+        const notice: LowBalanceNotice = {
+          thresholdNanoUsd: t,
+          balanceNanoUsd: s.balanceNanoUsd,
+          at,
+          notified: null,
+        };
+        const result = await transact(this.doc, [
+          {
+            Update: {
+              TableName: this.table,
+              Key: keys.creditBalance(tenantId),
+              UpdateExpression: 'SET lowFired.#k = :at',
+              ConditionExpression:
+                'attribute_exists(lowFired) AND attribute_not_exists(lowFired.#k) AND contains(lowBalance, :t)',
+              ExpressionAttributeNames: { '#k': k },
+              ExpressionAttributeValues: { ':at': at, ':t': t },
+            },
+          },
+          {
+            Put: {
+              TableName: this.table,
+              Item: {
+                pk: `TENANT#${tenantId}`,
+                sk: `${NOTICE_PREFIX}${at}#${k}`,
+                type: 'credit_low_balance',
+                tenantId,
+                ...notice,
+              },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+        ]);
+        if (result.ok) fired.push(notice);
+      } else if (s.balanceNanoUsd >= t && firedAt !== undefined) {
+        await conditionHeld(
+          this.doc.send(
+            new UpdateCommand({
+              TableName: this.table,
+              Key: keys.creditBalance(tenantId),
+              UpdateExpression: 'REMOVE lowFired.#k',
+              ConditionExpression: 'lowFired.#k = :at',
+              ExpressionAttributeNames: { '#k': k },
+              ExpressionAttributeValues: { ':at': firedAt },
+            }),
+          ),
+        );
+      }
+    }
+    return fired;
+  }
+
+  /** Records where a crossing's email went (after it was sent). */
+  async noticeSent(tenantId: string, notice: LowBalanceNotice, to: string): Promise<void> {
+    await conditionHeld(
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `TENANT#${tenantId}`, sk: `${NOTICE_PREFIX}${notice.at}#t${notice.thresholdNanoUsd}` },
+          UpdateExpression: 'SET notified = :to',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':to': to },
+        }),
+      ),
+    );
+  }
+
+  /** The low-balance crossings, newest first. */
+  async lowBalanceNotices(tenantId: string, limit = 20): Promise<LowBalanceNotice[]> {
+    const page = await queryPage(
+      this.doc,
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+        ExpressionAttributeValues: { ':pk': `TENANT#${tenantId}`, ':p': NOTICE_PREFIX },
+        ScanIndexForward: false,
+        ConsistentRead: true,
+      },
+      { limit, partition: { pk: `TENANT#${tenantId}` } },
+    );
+    if (page === 'bad_cursor') return [];
+    return page.items.map((i) => ({
+      thresholdNanoUsd: num(i.thresholdNanoUsd),
+      balanceNanoUsd: num(i.balanceNanoUsd),
+      at: i.at as string,
+      notified: (i.notified as string | null | undefined) ?? null,
+    }));
   }
 
   /** Every prepaid tenant with a balance (the sweep's list: one Query of the index, no Scan). */

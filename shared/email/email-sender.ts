@@ -8,7 +8,9 @@ export type EmailKind =
   | 'key_budget_alert'
   | 'payment_past_due'
   | 'billing_suspended'
-  | 'billing_restored';
+  | 'billing_restored'
+  | 'trial_exhausted'
+  | 'low_balance';
 
 export interface EmailMessage {
   to: string;

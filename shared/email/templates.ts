@@ -159,3 +159,53 @@ export function usageAlertMessage(
     ].join('\n'),
   };
 }
+
+/** A free-only tenant's credit is used up: its calls are refused, and how to continue. Once per exhaustion. */
+export function trialExhaustedMessage(
+  to: string,
+  publicUrl: string,
+  info: { tenantName: string; balance: string },
+): EmailMessage {
+  const billing = new URL('/billing', publicUrl).toString();
+  return {
+    to,
+    kind: 'trial_exhausted',
+    subject: `Tollgate: ${info.tenantName}'s free credit is used up; API calls are paused`,
+    text: [
+      `${info.tenantName}'s free credit has run out (used up or expired; $${info.balance} left).`,
+      'Free-only is on, so API calls that it cannot pay for are refused (429 insufficient_balance) and',
+      'nothing was charged.',
+      '',
+      'To continue, on the billing page:',
+      `  ${billing}`,
+      '- top up credit, or add a card and upgrade to a paid plan;',
+      '- or turn free-only off (PATCH /account/credits/settings {"free_only": false}): use is then',
+      '  billed as your plan says (credit you bought is spent first).',
+      '',
+      'You get this email once each time the credit runs out; new credit (a top-up or a grant) ends it.',
+    ].join('\n'),
+  };
+}
+
+/** The balance fell below one of the owner's low-balance thresholds. Once per crossing. */
+export function lowBalanceMessage(
+  to: string,
+  publicUrl: string,
+  info: { tenantName: string; threshold: string; balance: string },
+): EmailMessage {
+  return {
+    to,
+    kind: 'low_balance',
+    subject: `Tollgate: ${info.tenantName}'s credit balance is below $${info.threshold}`,
+    text: [
+      `${info.tenantName}'s credit balance is $${info.balance}, below your alert at $${info.threshold}.`,
+      'At zero, API calls are refused (429 insufficient_balance) until credit is added.',
+      '',
+      `Balance and alerts: ${new URL('/alerts', publicUrl).toString()}`,
+      '(GET /account/credits and GET /account/credits/settings with a session.)',
+      '',
+      'You get this email once each time the balance crosses below this amount; it is sent again only',
+      'after the balance has risen back above it.',
+    ].join('\n'),
+  };
+}

@@ -260,6 +260,10 @@ export function grantItems(table: string, s: GrantScope, amount: Amount): GrantI
           retryAfterSec: 0,
           limitValue: Math.max(0, available),
           ...(expiry ? { expiry } : {}),
+          credit: {
+            grantedNanoUsd: Number(old?.granted ?? 0),
+            exhaustedMarked: typeof old?.exhaustedAt === 'string',
+          },
         };
       },
     });

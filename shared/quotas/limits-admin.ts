@@ -31,6 +31,9 @@ export interface LimitsPatch {
 export interface PlanPatch extends LimitsPatch {
   name?: string;
   overage?: Plan['overage'];
+  /** The trial a newly verified tenant gets; 0 or null removes it. */
+  trialNanoUsd?: number | null;
+  trialDays?: number | null;
 }
 
 /** A rule a plan breaks, naming the field (as the domain names it). */
@@ -66,6 +69,15 @@ export function applyPlanPatch(plan: Plan, patch: PlanPatch): Plan {
   next.included ??= {};
   if (patch.name !== undefined) next.name = patch.name;
   if (patch.overage !== undefined) next.overage = patch.overage;
+  for (const f of ['trialNanoUsd', 'trialDays'] as const) {
+    const v = patch[f];
+    if (v !== undefined && v !== null && v !== 0) next[f] = v;
+  }
+  // Either set to 0 (or null) means no trial: both go.
+  if ([patch.trialNanoUsd, patch.trialDays].some((v) => v === null || v === 0)) {
+    delete next.trialNanoUsd;
+    delete next.trialDays;
+  }
   return next;
 }
 
@@ -76,6 +88,19 @@ export function validatePlan(plan: Plan): Invalid | undefined {
       field: 'spendCapNanoUsd',
       message:
         'A hard-stop plan stops at its included units and bills nothing past them, so it takes no spend cap; set overage to "bill" or leave the cap out.',
+    };
+  }
+  // A trial is an amount and how long it lasts: one without the other gives nothing, so it is refused.
+  if (plan.trialNanoUsd !== undefined && plan.trialDays === undefined) {
+    return {
+      field: 'trialDays',
+      message: 'A trial amount needs trial_days (how many days the trial credit lasts), 1 to 3650.',
+    };
+  }
+  if (plan.trialDays !== undefined && plan.trialNanoUsd === undefined) {
+    return {
+      field: 'trialNanoUsd',
+      message: 'trial_days needs a trial_usd above 0 (set trial_days to 0 or null to give no trial).',
     };
   }
   return undefined;

@@ -16,6 +16,18 @@ export interface Plan {
   /** Default monthly spend cap in nano-USD; owners may lower it, operators may change it. */
   spendCapNanoUsd?: number;
   maxConcurrent?: number;
+  /**
+   * The trial a new tenant on this plan gets when its email is verified: one `trial` credit grant
+   * of this amount (nano-USD), valid `trialDays` days. Absent (or 0): no trial.
+   */
+  trialNanoUsd?: number;
+  trialDays?: number;
+}
+
+/** The trial a plan gives a newly verified tenant, or null for none. */
+export function trialOf(plan: Plan | undefined): { amountNanoUsd: number; days: number } | null {
+  if (!plan?.trialNanoUsd || !plan.trialDays || plan.trialNanoUsd <= 0 || plan.trialDays <= 0) return null;
+  return { amountNanoUsd: plan.trialNanoUsd, days: plan.trialDays };
 }
 
 /** Narrower limits an owner sets on one key, or an operator sets on a tenant. */

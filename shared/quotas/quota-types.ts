@@ -62,6 +62,11 @@ export type Refusal = {
    * the ledger's catch-up may give back what they did not use of it).
    */
   expiry?: 'due' | 'within' | 'settling';
+  /**
+   * For `insufficient_balance`: the credit granted in all (what marking an exhaustion is
+   * conditional on) and whether the exhaustion is marked already (no write needed).
+   */
+  credit?: { grantedNanoUsd: number; exhaustedMarked: boolean };
 };
 
 export type ReserveResult = { ok: true; reservation: Reservation } | Refusal;

@@ -25,6 +25,11 @@ export interface Tenant {
   pastDueSince?: string;
   /** `prepaid`: requests are admitted against the credit balance and refused at zero. */
   billingMode?: 'prepaid';
+  /**
+   * Free-only: the tenant is admitted against its credit balance whatever its billing mode, so
+   * nothing it does can be invoiced; at zero it is refused. On for new trial tenants.
+   */
+  freeOnly?: boolean;
 }
 
 export interface TenantPage {
@@ -235,5 +240,6 @@ function toTenant(item: Record<string, unknown>): Tenant {
     ...(item.limitsRevision !== undefined ? { limitsRevision: Number(item.limitsRevision) } : {}),
     ...(typeof item.pastDueSince === 'string' ? { pastDueSince: item.pastDueSince } : {}),
     ...(item.billingMode === 'prepaid' ? { billingMode: 'prepaid' as const } : {}),
+    ...(item.freeOnly === true ? { freeOnly: true } : {}),
   };
 }

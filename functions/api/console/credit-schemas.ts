@@ -48,6 +48,10 @@ export const CreditsSchema = z
     object: z.literal('credits'),
     tenant_id: z.string(),
     billing_mode: z.enum(['prepaid', 'postpaid']),
+    free_only: z.boolean().openapi({
+      description:
+        'Admitted against the balance only and never invoiced; refused at zero. On for new trial accounts.',
+    }),
     currency: z.literal('usd'),
     balance_usd: Usd.openapi({
       description: 'What every valid grant has left, net of use recorded and not yet in the ledger.',
@@ -92,8 +96,22 @@ export const GrantInput = z
   .openapi('CreditGrantRequest');
 
 export const BillingModeInput = z
-  .object({ billing_mode: z.enum(['prepaid', 'postpaid']) })
+  .object({
+    billing_mode: z.enum(['prepaid', 'postpaid']).optional(),
+    free_only: z
+      .boolean()
+      .optional()
+      .openapi({
+        description:
+          'true: admitted against the balance only, never invoiced (prepaid). false: paid use (stays prepaid with paid ' +
+          'credit, else postpaid). `postpaid` turns free-only off too.',
+      }),
+  })
   .strict()
+  .refine((b) => b.billing_mode !== undefined || b.free_only !== undefined, {
+    message: 'give billing_mode or free_only',
+    path: ['billing_mode'],
+  })
   .openapi('BillingModeRequest');
 
 export const BURN_ORDER =
@@ -132,6 +150,7 @@ export async function creditsView(
     object: 'credits',
     tenant_id: tenant.id,
     billing_mode: tenant.billingMode === 'prepaid' ? 'prepaid' : 'postpaid',
+    free_only: tenant.freeOnly === true,
     currency: 'usd',
     balance_usd: formatUsd(s.balanceNanoUsd),
     available_usd: formatUsd(s.balance?.availableNanoUsd ?? 0),

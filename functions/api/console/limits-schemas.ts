@@ -14,6 +14,38 @@ export const UsdInput = z
   })
   .openapi({ example: '25.00', description: 'USD, as a number or a decimal string (up to 9 places).' });
 
+/** An amount of USD of 0 or more (0 meaning none), as a number or a decimal string. */
+export const UsdOrZeroInput = z
+  .union([z.number(), z.string()])
+  .refine((v) => usdToNano(v) !== null, {
+    message: 'must be an amount of USD of 0 or more with at most 9 decimal places, e.g. 5 or "0.50"',
+  })
+  .openapi({ example: '5.00', description: 'USD, as a number or a decimal string (up to 9 places).' });
+
+/** A plan's trial, as operators send it (0 or null: no trial). */
+export const trialFields = {
+  trial_usd: UsdOrZeroInput.nullable().optional().openapi({
+    description:
+      'Trial credit a newly verified tenant on this plan gets (one `trial` grant); 0 or null: no trial. Needs `trial_days`.',
+  }),
+  trial_days: z
+    .number()
+    .int('must be a whole number')
+    .min(0, 'must not be negative')
+    .max(3650, 'must be at most 3650')
+    .nullable()
+    .optional()
+    .openapi({ description: 'How many days the trial credit lasts; 0 or null: no trial.' }),
+};
+
+/** The wire's trial fields as the domain's patch. */
+export function toTrialPatch(b: { trial_usd?: number | string | null; trial_days?: number | null }) {
+  const out: { trialNanoUsd?: number | null; trialDays?: number | null } = {};
+  if (b.trial_usd !== undefined) out.trialNanoUsd = b.trial_usd === null ? null : usdToNano(b.trial_usd)!;
+  if (b.trial_days !== undefined) out.trialDays = b.trial_days;
+  return out;
+}
+
 /** Checked by `UsdInput` already. */
 export const toNano = (v: number | string): number => usdToNano(v)!;
 
@@ -61,6 +93,8 @@ export const wireField: Record<string, string> = {
   spendCapNanoUsd: 'spend_cap_usd',
   included: 'included',
   overage: 'overage',
+  trialNanoUsd: 'trial_usd',
+  trialDays: 'trial_days',
   name: 'name',
   id: 'id',
 };
@@ -89,6 +123,11 @@ export const PlanSchema = z
     }),
     included: Included.openapi({ description: 'Units included each month.' }),
     ...LimitValues,
+    trial_usd: z.string().nullable().openapi({
+      example: '5.000000000',
+      description: 'The trial credit a newly verified tenant gets; null: no trial.',
+    }),
+    trial_days: z.number().int().nullable().openapi({ description: 'How long the trial credit lasts.' }),
   })
   .openapi('Plan');
 
@@ -115,6 +154,8 @@ export function planView(p: Plan) {
     tokens_per_minute: p.tokensPerMinute ?? null,
     max_concurrent: p.maxConcurrent ?? null,
     spend_cap_usd: usd(p.spendCapNanoUsd),
+    trial_usd: p.trialNanoUsd && p.trialDays ? formatUsd(p.trialNanoUsd) : null,
+    trial_days: p.trialNanoUsd && p.trialDays ? p.trialDays : null,
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { Principal } from '#shared/auth/authenticator';
+import { isExhaustion } from '#shared/credits/credit-notices';
 import { ApiError } from '#shared/errors';
 import { costNanoUsd, formatUsd, type Units } from '#shared/metering/pricing';
 import type { UsageEvent } from '#shared/metering/usage-store';
@@ -26,7 +27,8 @@ async function limitsOf(c: Context<DataEnv>, principal: Principal): Promise<Effe
     tenantOverrides: principal.tenant.limitOverrides,
     ownerSpendCapNanoUsd: principal.tenant.spendCapNanoUsd,
     keyLimits: principal.keyLimits,
-    prepaid: principal.tenant.billingMode === 'prepaid',
+    // Free-only: never invoiced, so always admitted against the balance.
+    prepaid: principal.tenant.billingMode === 'prepaid' || principal.tenant.freeOnly === true,
   });
 }
 
@@ -68,7 +70,15 @@ export async function reserve(c: Context<DataEnv>, target: Target, worst: WorstC
     });
   if (!result.ok) {
     await alertOnRefusal(c, result, limits, now);
-    throw refusal(result, limits, now, costNanoUsd(worst.units, target.version.prices));
+    if (principal.tenant.freeOnly) {
+      // Off the served path (refused either way); a failure here must not turn the 429 into a 500.
+      await deps.creditNotices
+        .exhausted(principal.tenant, result, now)
+        .catch((err: unknown) => c.get('log').warn({ err }, 'credit exhaustion not marked or not sent'));
+    }
+    throw refusal(result, limits, now, costNanoUsd(worst.units, target.version.prices), {
+      freeOnly: principal.tenant.freeOnly === true,
+    });
   }
   const admission = result.admission;
   const peek = (
@@ -352,6 +362,7 @@ function refusal(
   limits: EffectiveLimits,
   now: Date,
   worstNanoUsd: number,
+  opts: { freeOnly: boolean },
 ): ApiError {
   const who = r.scope === 'key' ? 'this API key' : 'your account';
   const capOf = r.scope === 'key' ? "This API key's monthly spend cap" : "This month's spend cap";
@@ -361,7 +372,11 @@ function refusal(
     concurrency_limit: `Too many requests in flight for ${who}: at most ${r.limitValue} at once.`,
     quota_exceeded: `This month's included ${r.unit ? r.unit.replace('_', ' ') : 'usage'} of your plan ${r.unit ? `(${r.limitValue}) ` : ''}would be exceeded. Upgrade the plan to continue; it renews in ${Math.ceil(r.retryAfterSec / 86_400)} days.`,
     spend_cap_reached: `${capOf} of $${formatUsd(r.limitValue)} would be exceeded. Raise the cap to continue.`,
-    insufficient_balance: `Your credit balance ($${formatUsd(r.limitValue)}) cannot pay for this request (up to $${formatUsd(worstNanoUsd)}). Add credit to continue; you were not billed.`,
+    insufficient_balance: !opts.freeOnly
+      ? `Your credit balance ($${formatUsd(r.limitValue)}) cannot pay for this request (up to $${formatUsd(worstNanoUsd)}). Add credit to continue; you were not billed.`
+      : isExhaustion(r)
+        ? `Your free credit has run out ($${formatUsd(r.limitValue)} left). Free-only is on, so this request was refused and nothing was charged. To continue, top up, add billing or upgrade on the console's billing page, or turn free-only off.`
+        : `Your credit balance ($${formatUsd(r.limitValue)}) cannot pay for this request (up to $${formatUsd(worstNanoUsd)}). Free-only is on, so it was refused and nothing was charged: lower max_tokens, or add credit.`,
   };
   const hardStop =
     r.limit === 'quota_exceeded' || r.limit === 'spend_cap_reached' || r.limit === 'insufficient_balance';

@@ -11,6 +11,7 @@ import type { CatalogAdmin } from '#shared/catalog/catalog-admin';
 import type { PinStore } from '#shared/catalog/pin-store';
 import type { ModelResolver } from '#shared/catalog/resolver';
 import type { Config } from '#shared/config';
+import type { CreditNotices } from '#shared/credits/credit-notices';
 import type { ApiError } from '#shared/errors';
 import type { IdempotencyStore } from '#shared/idempotency/idempotency-store';
 import type { newId } from '#shared/ids';
@@ -72,6 +73,8 @@ export interface DataPlaneDeps extends CoreDeps {
   alerts: UsageAlerts;
   /** Per-key budget alerts (here: a hard stop's 100% when it refuses; the rest in the consumer). */
   keyBudgets: KeyBudgetAlerts;
+  /** A free-only tenant's credit used up: marked once, emailed once. */
+  creditNotices: CreditNotices;
   /** Notes API key use for "last used", off the request's critical path. */
   keyUsage: KeyUsageTracker;
   /** Per-model-version answers, refusals, failures and latency, in memory, flushed in the background. */

@@ -11,6 +11,7 @@ import type { BillingDeps } from '#shared/billing/billing-deps';
 import { CatalogAdmin } from '#shared/catalog/catalog-admin';
 import { ModelResolver } from '#shared/catalog/resolver';
 import type { Config } from '#shared/config';
+import { CreditNotices } from '#shared/credits/credit-notices';
 import { tableNames } from '#shared/db/tables';
 import type { EmailSender } from '#shared/email/email-sender';
 import { newId } from '#shared/ids';
@@ -24,6 +25,7 @@ import { TypicalLatencyReader } from '#shared/observability/typical-latency';
 import { QuotaAdmission } from '#shared/quotas/admission';
 import { UsageAlerts } from '#shared/quotas/alerts';
 import { KeyBudgetAlerts } from '#shared/quotas/key-budgets';
+import { trialOf } from '#shared/quotas/plans';
 import type { ConsolePlaneDeps, CoreDeps, DataPlaneDeps, SessionPlaneDeps } from '../http/env';
 import { createStores, type Stores } from './stores';
 
@@ -134,6 +136,7 @@ export function dataParts(
     usageFreshness: b.usageFreshness,
     alerts: new UsageAlerts(stores.alerts, edges.email, { publicUrl: config.PUBLIC_URL, now }),
     keyBudgets: keyBudgetAlerts(b, edges.email),
+    creditNotices: new CreditNotices(stores.quotas.credits, edges.email, { publicUrl: config.PUBLIC_URL }),
     keyUsage: new KeyUsageTracker(stores.apiKeys, {
       now,
       onError: (err) => log.warn({ err }, 'could not record when an API key was last used'),
@@ -185,6 +188,13 @@ export function accountDeps(
     accessTokens: edges.accessTokens(now),
     limiter: b.limiter,
     email: edges.email,
+    trials: {
+      items: async (tenantId, planId, now) => {
+        const trial = trialOf(await stores.plans.get(planId));
+        if (!trial) return null;
+        return stores.quotas.credits.trialItems(tenantId, { ...trial, plan: planId }, now);
+      },
+    },
     transact: async (items) => {
       await stores.dynamo.doc.send(new TransactWriteCommand({ TransactItems: items }));
     },

@@ -5062,6 +5062,195 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/account/credits/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your trial, the free-only switch and low-balance alerts */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The settings */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CreditSettings"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Turn free-only on or off; set the low-balance alerts
+         * @description Owners and billing members. Absent fields stay. Audited (`tenant.free_only`, `tenant.low_balance_alerts`). Free-only bites at once on this instance, everywhere within AUTH_CACHE_TTL_MS.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CreditSettingsPatch"];
+                };
+            };
+            responses: {
+                /** @description The settings after the change */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CreditSettings"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
     "/account/usage": {
         parameters: {
             query?: never;
@@ -7031,8 +7220,8 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Switch a tenant to prepaid (admitted against its balance, 429 insufficient_balance at zero) or back
-         * @description Audited (`tenant.billing_mode`). Bites at once on this instance, everywhere within AUTH_CACHE_TTL_MS.
+         * Switch a tenant to prepaid (admitted against its balance, 429 insufficient_balance at zero) or back; turn free-only on or off
+         * @description Audited (`tenant.billing_mode`, `tenant.free_only`). `free_only` is applied after `billing_mode`. Bites at once on this instance, everywhere within AUTH_CACHE_TTL_MS.
          */
         patch: {
             parameters: {
@@ -7091,6 +7280,16 @@ export interface paths {
                 };
                 /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
                 404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
                         [name: string]: unknown;
@@ -7219,7 +7418,7 @@ export interface paths {
         put?: never;
         /**
          * Create a plan
-         * @description Absent limits are unlimited. Audited (`plan.create`).
+         * @description Absent limits are unlimited. `trial_usd` with `trial_days`: the trial credit each newly verified tenant on the plan gets (absent or 0: none). Audited (`plan.create`).
          */
         post: {
             parameters: {
@@ -7434,7 +7633,7 @@ export interface paths {
         head?: never;
         /**
          * Change a plan: its tenants get the new limits within CATALOG_CACHE_TTL_MS
-         * @description Absent fields stay; a limit set to null is removed (unlimited); `included` changes per unit. Audited (`plan.update`, with before and after); an edit that changes nothing writes nothing.
+         * @description Absent fields stay; a limit set to null is removed (unlimited); `included` changes per unit; `trial_usd` or `trial_days` set to 0 (or null) removes the trial, which tenants already verified keep. Audited (`plan.update`, with before and after); an edit that changes nothing writes nothing.
          */
         patch: {
             parameters: {
@@ -8804,7 +9003,9 @@ export interface paths {
                          *           "requests_per_minute": 60,
                          *           "tokens_per_minute": 40000,
                          *           "max_concurrent": 4,
-                         *           "spend_cap_usd": null
+                         *           "spend_cap_usd": null,
+                         *           "trial_usd": "5.000000000",
+                         *           "trial_days": 30
                          *         }
                          *       ],
                          *       "models": [
@@ -10116,6 +10317,13 @@ export interface components {
             max_concurrent: number | null;
             /** @example 100.000000000 */
             spend_cap_usd: string | null;
+            /**
+             * @description The trial credit a newly verified tenant gets; null: no trial.
+             * @example 5.000000000
+             */
+            trial_usd: string | null;
+            /** @description How long the trial credit lasts. */
+            trial_days: number | null;
         };
         /** @description An operator's changes to the plan for this tenant. */
         LimitOverrides: {
@@ -10174,6 +10382,8 @@ export interface components {
             tenant_id: string;
             /** @enum {string} */
             billing_mode: "prepaid" | "postpaid";
+            /** @description Admitted against the balance only and never invoiced; refused at zero. On for new trial accounts. */
+            free_only: boolean;
             /** @enum {string} */
             currency: "usd";
             /**
@@ -10252,6 +10462,49 @@ export interface components {
             to: string | null;
             note: string | null;
         };
+        CreditSettings: {
+            /** @enum {string} */
+            object: "credit_settings";
+            /** @enum {string} */
+            billing_mode: "prepaid" | "postpaid";
+            /** @description On: admitted against the credit balance only, never invoiced; at zero refused (429 insufficient_balance, `x-should-retry: false`). On for new trial accounts. */
+            free_only: boolean;
+            /** @example 5.000000000 */
+            balance_usd: string;
+            /** @description The trial credit granted when the email was verified; null: none. */
+            trial: {
+                /** @example 5.000000000 */
+                amount_usd: string;
+                /** @example 5.000000000 */
+                left_usd: string;
+                expires_at: string;
+                /** @enum {string} */
+                status: "active" | "expiring" | "expired";
+            } | null;
+            /** @description Free-only: when the credit was found used up (calls are refused; the owner was emailed once). Cleared by new credit. */
+            exhausted_at: string | null;
+            /** @description Thresholds, highest first. */
+            low_balance_alerts_usd: string[];
+            /** @description Crossings below a threshold, newest first (the last 20). */
+            low_balance_notices: {
+                /** @example 5.000000000 */
+                threshold_usd: string;
+                /**
+                 * @description The balance when the crossing was found.
+                 * @example 5.000000000
+                 */
+                balance_usd: string;
+                at: string;
+                /** @description Where the email went. */
+                notified: string | null;
+            }[];
+        };
+        CreditSettingsPatch: {
+            /** @description false: paid use. The account stays prepaid if it holds paid credit, else becomes postpaid (billed as its plan says). true: admitted against the balance only, never invoiced. */
+            free_only?: boolean;
+            /** @description Up to 5 USD amounts; [] removes them. Each crossing below one emails the owner once. */
+            low_balance_alerts_usd?: (number | string)[];
+        };
         ModelPin: {
             /** @enum {string} */
             object: "model.pin";
@@ -10312,7 +10565,7 @@ export interface components {
             at: string;
             actor: {
                 /** @enum {string} */
-                kind: "operator" | "system";
+                kind: "operator" | "system" | "user";
                 id: string;
                 email?: string;
             };
@@ -10367,7 +10620,9 @@ export interface components {
         };
         BillingModeRequest: {
             /** @enum {string} */
-            billing_mode: "prepaid" | "postpaid";
+            billing_mode?: "prepaid" | "postpaid";
+            /** @description true: admitted against the balance only, never invoiced (prepaid). false: paid use (stays prepaid with paid credit, else postpaid). `postpaid` turns free-only off too. */
+            free_only?: boolean;
         };
         PlanList: {
             /** @enum {string} */
@@ -10397,6 +10652,13 @@ export interface components {
                 output_tokens?: number | null;
                 images?: number | null;
             };
+            /**
+             * @description Trial credit a newly verified tenant on this plan gets (one `trial` grant); 0 or null: no trial. Needs `trial_days`.
+             * @example 5.00
+             */
+            trial_usd?: number | string | null;
+            /** @description How many days the trial credit lasts; 0 or null: no trial. */
+            trial_days?: number | null;
         };
         UpdatePlanRequest: {
             name?: string;
@@ -10419,6 +10681,13 @@ export interface components {
                 output_tokens?: number | null;
                 images?: number | null;
             };
+            /**
+             * @description Trial credit a newly verified tenant on this plan gets (one `trial` grant); 0 or null: no trial. Needs `trial_days`.
+             * @example 5.00
+             */
+            trial_usd?: number | string | null;
+            /** @description How many days the trial credit lasts; 0 or null: no trial. */
+            trial_days?: number | null;
         };
         PlatformUsage: {
             /** @enum {string} */

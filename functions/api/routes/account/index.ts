@@ -1,6 +1,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { ConsoleEnv } from '#api/http/env';
 import { registerAccountCredits } from './credits/get';
+import { registerCreditSettings } from './credits/settings';
 import { registerKeys } from './keys';
 import { registerLimits } from './limits';
 import { registerAccountModels } from './models/list';
@@ -23,6 +24,7 @@ export function registerAccount(app: OpenAPIHono<ConsoleEnv>): void {
   registerTeam(app);
   registerLimits(app);
   registerAccountCredits(app);
+  registerCreditSettings(app);
   registerAccountUsage(app);
   registerAccountModels(app);
   registerPins(app);

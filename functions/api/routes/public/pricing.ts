@@ -40,6 +40,8 @@ const example = {
       tokens_per_minute: 40_000,
       max_concurrent: 4,
       spend_cap_usd: null,
+      trial_usd: '5.000000000',
+      trial_days: 30,
     },
   ],
   models: [

@@ -9,7 +9,11 @@ const AuditEntrySchema = z
     id: z.string(),
     object: z.literal('audit_entry'),
     at: z.string(),
-    actor: z.object({ kind: z.enum(['operator', 'system']), id: z.string(), email: z.string().optional() }),
+    actor: z.object({
+      kind: z.enum(['operator', 'system', 'user']),
+      id: z.string(),
+      email: z.string().optional(),
+    }),
     action: z.string().openapi({ example: 'tenant.suspend' }),
     target: z.object({ type: z.string(), id: z.string(), tenant_id: z.string().optional() }),
     before: z.record(z.string(), z.unknown()).nullable(),

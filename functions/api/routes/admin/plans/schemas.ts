@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { limitFields, wireField } from '#api/console/limits-schemas';
+import { limitFields, trialFields, wireField } from '#api/console/limits-schemas';
 import { ApiError } from '#shared/errors';
 import type { PlanWrite } from '#shared/quotas/limits-admin';
 
@@ -25,12 +25,12 @@ const Overage = z.enum(['hard_stop', 'bill']).openapi({
 });
 
 export const CreatePlan = z
-  .object({ id: PlanId, name: Name, overage: Overage, ...limitFields })
+  .object({ id: PlanId, name: Name, overage: Overage, ...limitFields, ...trialFields })
   .strict()
   .openapi('CreatePlanRequest');
 
 export const UpdatePlan = z
-  .object({ name: Name.optional(), overage: Overage.optional(), ...limitFields })
+  .object({ name: Name.optional(), overage: Overage.optional(), ...limitFields, ...trialFields })
   .strict()
   .openapi('UpdatePlanRequest');
 

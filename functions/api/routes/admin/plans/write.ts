@@ -1,9 +1,9 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
-import { PlanSchema, planView, toLimitsPatch } from '#api/console/limits-schemas';
+import { PlanSchema, planView, toLimitsPatch, toTrialPatch } from '#api/console/limits-schemas';
 import type { ConsoleEnv } from '#api/http/env';
 import { errorResponses, errorsOf } from '#api/spec/answers';
-import { createPlan, updatePlan } from '#shared/quotas/limits-admin';
+import { applyPlanPatch, createPlan, updatePlan } from '#shared/quotas/limits-admin';
 import type { Plan } from '#shared/quotas/plans';
 import { limitsAdmin } from '../limits-deps';
 import { CreatePlan, PlanIdParam, planWriteError, UpdatePlan } from './schemas';
@@ -13,7 +13,9 @@ const createPlanRoute = createRoute({
   path: '/admin/plans',
   tags: ['Admin'],
   summary: 'Create a plan',
-  description: 'Absent limits are unlimited. Audited (`plan.create`).',
+  description:
+    'Absent limits are unlimited. `trial_usd` with `trial_days`: the trial credit each newly verified tenant on ' +
+    'the plan gets (absent or 0: none). Audited (`plan.create`).',
   security: sessionSecurity,
   request: { body: { required: true, content: { 'application/json': { schema: CreatePlan } } } },
   responses: {
@@ -28,7 +30,8 @@ const updatePlanRoute = createRoute({
   tags: ['Admin'],
   summary: 'Change a plan: its tenants get the new limits within CATALOG_CACHE_TTL_MS',
   description:
-    'Absent fields stay; a limit set to null is removed (unlimited); `included` changes per unit. ' +
+    'Absent fields stay; a limit set to null is removed (unlimited); `included` changes per unit; ' +
+    '`trial_usd` or `trial_days` set to 0 (or null) removes the trial, which tenants already verified keep. ' +
     'Audited (`plan.update`, with before and after); an edit that changes nothing writes nothing.',
   security: sessionSecurity,
   request: {
@@ -57,7 +60,11 @@ export function registerWritePlans(app: OpenAPIHono<ConsoleEnv>): void {
       if (n !== null && n !== undefined) plan.included[u as keyof Plan['included']] = n;
     }
     const { d, actor, requestId } = limitsAdmin(c);
-    const result = await createPlan(d, { plan, actor, requestId });
+    const result = await createPlan(d, {
+      plan: applyPlanPatch(plan, toTrialPatch(body)),
+      actor,
+      requestId,
+    });
     if (!('plan' in result)) throw planWriteError(body.id, result);
     return c.json(planView(result.plan), 201);
   });
@@ -68,7 +75,7 @@ export function registerWritePlans(app: OpenAPIHono<ConsoleEnv>): void {
     const { d, actor, requestId } = limitsAdmin(c);
     const result = await updatePlan(d, {
       id,
-      patch: { ...toLimitsPatch(body), name: body.name, overage: body.overage },
+      patch: { ...toLimitsPatch(body), ...toTrialPatch(body), name: body.name, overage: body.overage },
       actor,
       requestId,
     });

@@ -58,9 +58,10 @@ const modeRoute = createRoute({
   path: '/admin/tenants/{tenant_id}/credits',
   tags: ['Admin'],
   summary:
-    'Switch a tenant to prepaid (admitted against its balance, 429 insufficient_balance at zero) or back',
+    'Switch a tenant to prepaid (admitted against its balance, 429 insufficient_balance at zero) or back; turn free-only on or off',
   description:
-    'Audited (`tenant.billing_mode`). Bites at once on this instance, everywhere within AUTH_CACHE_TTL_MS.',
+    'Audited (`tenant.billing_mode`, `tenant.free_only`). `free_only` is applied after `billing_mode`. Bites at once ' +
+    'on this instance, everywhere within AUTH_CACHE_TTL_MS.',
   security: sessionSecurity,
   request: {
     params: TenantId,
@@ -68,7 +69,7 @@ const modeRoute = createRoute({
   },
   responses: {
     ...answer('The credit after the change', 200),
-    ...errorResponses('console', [...errorsOf.session, ...errorsOf.jsonBody, 'not_found']),
+    ...errorResponses('console', [...errorsOf.session, ...errorsOf.jsonBody, 'not_found', 'conflict']),
   },
 });
 
@@ -123,16 +124,27 @@ export function registerTenantCredits(app: OpenAPIHono<ConsoleEnv>): void {
     if (!isId(id, 'ten')) throw tenantNotFound(id);
     const { quotas, now, authenticator } = c.get('deps');
     const op = operatorSession(c);
-    const out = await quotas.credits.setBillingMode(
-      {
-        tenantId: id,
-        mode: c.req.valid('json').billing_mode,
-        actor: { kind: 'operator', id: op.operatorId, email: op.email },
-        requestId: c.get('requestId'),
-      },
-      now(),
-    );
-    if (out === 'not_found') throw tenantNotFound(id);
+    const body = c.req.valid('json');
+    const actor = { kind: 'operator' as const, id: op.operatorId, email: op.email };
+    if (body.billing_mode !== undefined) {
+      const out = await quotas.credits.setBillingMode(
+        { tenantId: id, mode: body.billing_mode, actor, requestId: c.get('requestId') },
+        now(),
+      );
+      if (out === 'not_found') throw tenantNotFound(id);
+    }
+    if (body.free_only !== undefined) {
+      const out = await quotas.credits.setFreeOnly(
+        { tenantId: id, on: body.free_only, actor, requestId: c.get('requestId') },
+        now(),
+      );
+      if (out.status === 'not_found') throw tenantNotFound(id);
+      if (out.status === 'conflict') {
+        throw new ApiError('conflict', "The tenant's billing changed meanwhile; read it again and retry.", {
+          param: 'free_only',
+        });
+      }
+    }
     // Here at once; other instances within AUTH_CACHE_TTL_MS.
     authenticator.forgetTenant(id);
     return c.json(await creditsView(quotas.credits, await tenantOf(c, id), now(), {}), 200);
