@@ -190,6 +190,22 @@ const routes: MatrixRoute[] = [
     request: async () => ({ method: 'GET', path: '/account/credits' }),
   },
   {
+    name: 'GET /account/credits/settings',
+    for: 'user',
+    ok: 200,
+    request: async () => ({ method: 'GET', path: '/account/credits/settings' }),
+  },
+  {
+    name: 'PATCH /account/credits/settings',
+    for: 'user',
+    ok: 200,
+    request: async () => ({
+      method: 'PATCH',
+      path: '/account/credits/settings',
+      json: { low_balance_alerts_usd: ['5.00'] },
+    }),
+  },
+  {
     name: 'GET /account/alerts',
     for: 'user',
     ok: 200,

@@ -81,6 +81,8 @@ describe('operators: plans as data', () => {
       tokens_per_minute: null,
       max_concurrent: null,
       spend_cap_usd: '250.500000000',
+      trial_usd: null,
+      trial_days: null,
     });
     expect(await lastAudit()).toMatchObject({
       action: 'plan.create',
