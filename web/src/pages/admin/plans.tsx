@@ -18,6 +18,8 @@ function PlanCard(props: { plan: Plan; onDone: () => void }) {
     name: p.name,
     overage: p.overage as string,
     ...Object.fromEntries(limitParams.map((l) => [l.param, asText(valueAt(p, l.param))])),
+    trial_usd: p.trial_usd === null ? '' : String(Number(p.trial_usd)),
+    trial_days: p.trial_days === null ? '' : String(p.trial_days),
   });
   const [draft, setDraft] = useState<Record<string, string>>(initial);
   const changed = Object.keys(draft).filter(
@@ -27,14 +29,17 @@ function PlanCard(props: { plan: Plan; onDone: () => void }) {
     let patch: Record<string, unknown> = {};
     for (const k of changed) {
       const l = limitParams.find((x) => x.param === k);
-      patch = merge(patch, l ? patchOf(k, wire(draft[k] ?? '', l.money)) : { [k]: draft[k] });
+      const v = draft[k] ?? '';
+      if (k === 'trial_usd') patch.trial_usd = v.trim() === '' ? null : v.trim();
+      else if (k === 'trial_days') patch.trial_days = v.trim() === '' ? null : Number(v);
+      else patch = merge(patch, l ? patchOf(k, wire(v, l.money)) : { [k]: v });
     }
     await api<Plan>('PATCH', `/admin/plans/${encodeURIComponent(p.id)}`, { body: patch });
     announce(`Plan ${p.name} saved. Tenants on it get the new limits within seconds.`);
     props.onDone();
   });
   const set = (k: string) => (e: Event) => setDraft({ ...draft, [k]: value(e) });
-  const shown = new Set(['name', 'overage', ...limitParams.map((l) => l.param)]);
+  const shown = new Set(['name', 'overage', 'trial_usd', 'trial_days', ...limitParams.map((l) => l.param)]);
   return (
     <section class="card" aria-labelledby={`plan-${p.id}`}>
       <h2 id={`plan-${p.id}`}>
@@ -84,6 +89,19 @@ function PlanCard(props: { plan: Plan; onDone: () => void }) {
               )}
             </Field>
           ))}
+        </div>
+        <div class="grid-3">
+          <Field
+            label="Trial credit (USD)"
+            id={`${p.id}-trial-usd`}
+            hint={draft.trial_usd ? 'granted once when a new tenant verifies its email' : 'no trial'}
+            error={save.fieldError('trial_usd')}
+          >
+            {(a) => <input {...a} inputMode="decimal" value={draft.trial_usd} onInput={set('trial_usd')} />}
+          </Field>
+          <Field label="Trial lasts (days)" id={`${p.id}-trial-days`} error={save.fieldError('trial_days')}>
+            {(a) => <input {...a} inputMode="numeric" value={draft.trial_days} onInput={set('trial_days')} />}
+          </Field>
         </div>
         {save.error && !shown.has(save.error.param ?? '') && <ErrorNotice error={save.error} />}
         <div class="form-actions">

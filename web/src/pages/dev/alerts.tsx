@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { LowBalanceCard } from '../../components/credit-settings';
 import { Table } from '../../components/table';
 import { announce, Empty, ErrorNotice, Field, Loading, PageHeader } from '../../components/ui';
 import { api, get } from '../../lib/api';
@@ -88,6 +89,7 @@ export default function AlertsPage() {
             </p>
           ))}
       </section>
+      <LowBalanceCard />
       <section class="card" aria-labelledby="history-title">
         <h2 id="history-title">History</h2>
         {alerts.state === 'loading' && <Loading label="Loading alerts…" />}

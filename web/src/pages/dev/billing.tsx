@@ -1,3 +1,4 @@
+import { TrialCard } from '../../components/credit-settings';
 import { Table } from '../../components/table';
 import { Badge, ErrorNotice, Loading, PageHeader, Stat, Unavailable } from '../../components/ui';
 import { get, post } from '../../lib/api';
@@ -146,6 +147,7 @@ export default function BillingPage() {
               />
             )}
           </div>
+          <TrialCard />
           {manage && (
             <section class="card" aria-labelledby="billing-payment">
               <h2 id="billing-payment">Payment</h2>
