@@ -10,6 +10,7 @@ import { can, session as sessionStore } from '../../lib/session';
 import { useStore } from '../../lib/store';
 import type { Limits, List, UsageAlert } from '../../lib/types';
 import { useResource } from '../../lib/use-resource';
+import { alertRecipients, keyAlertLabel } from './key-budget';
 
 const metricLabel = (m: string) =>
   m === 'spend' ? 'Spend cap' : `Included ${m.slice('included_'.length).replace(/_/g, ' ')}`;
@@ -65,7 +66,7 @@ export default function AlertsPage() {
     <>
       <PageHeader
         title="Usage alerts"
-        description="An alert is raised once a month at 50%, 80% and 100% of your spend cap and of each unit your plan includes, and emailed to the account contact. At 100% of a hard limit requests are refused."
+        description="An alert is raised once a month at 50%, 80% and 100% of your spend cap and of each unit your plan includes, and emailed to the account contact; an API key's budget alerts at the thresholds set on the key, to the people named there. At 100% of a hard limit requests are refused."
       />
       <section class="card" aria-labelledby="cap-title">
         <h2 id="cap-title">Spend cap</h2>
@@ -104,14 +105,14 @@ export default function AlertsPage() {
               columns={['When', 'Limit', 'Reached', 'Used of limit', 'Emailed to']}
             >
               {alerts.data.data.map((a) => (
-                <tr key={`${a.month}-${a.metric}-${a.threshold}`}>
+                <tr key={`${a.month}-${a.metric}-${a.key?.id ?? ''}-${a.threshold}`}>
                   <td>{fmtDateTime(a.at)}</td>
-                  <th scope="row">{metricLabel(a.metric)}</th>
+                  <th scope="row">{a.key ? keyAlertLabel(a) : metricLabel(a.metric)}</th>
                   <td>{a.threshold}%</td>
                   <td>
                     {amount(a, a.used)} of {amount(a, a.limit)}
                   </td>
-                  <td>{a.notified ?? '—'}</td>
+                  <td>{alertRecipients(a)}</td>
                 </tr>
               ))}
             </Table>

@@ -4,6 +4,14 @@ import { fmtInt } from '../../lib/format';
 import { useSubmit, value } from '../../lib/forms';
 import type { ApiKey, KeyLimits } from '../../lib/types';
 import { useDraft } from '../../lib/use-draft';
+import {
+  type BudgetDraft,
+  BudgetFields,
+  budgetDraftOf,
+  budgetOf,
+  budgetText,
+  emptyBudgetDraft,
+} from './key-budget';
 
 /** A key's limits in a few words, for the keys table. */
 export function limitsText(l: KeyLimits | null): string {
@@ -11,39 +19,46 @@ export function limitsText(l: KeyLimits | null): string {
   const parts = [
     l.requests_per_minute !== undefined ? `${fmtInt(l.requests_per_minute)} req/min` : null,
     l.tokens_per_minute !== undefined ? `${fmtInt(l.tokens_per_minute)} tokens/min` : null,
-    l.monthly_spend_cap_usd !== undefined ? `$${l.monthly_spend_cap_usd}/month` : null,
+    budgetText(l),
   ].filter(Boolean);
   return parts.length ? parts.join(' · ') : 'Account limits';
 }
 
+type NumberBox = 'requests_per_minute' | 'tokens_per_minute' | 'monthly_spend_cap_usd';
+
 export interface LimitDraft {
   requests_per_minute: string;
   tokens_per_minute: string;
+  /** The key's monthly budget, USD; its mode and alerts in `budget`. */
   monthly_spend_cap_usd: string;
+  budget: BudgetDraft;
 }
 
 export const emptyDraft: LimitDraft = {
   requests_per_minute: '',
   tokens_per_minute: '',
   monthly_spend_cap_usd: '',
+  budget: emptyBudgetDraft(),
 };
 
 export const draftOf = (l: KeyLimits | null): LimitDraft => ({
   requests_per_minute: l?.requests_per_minute?.toString() ?? '',
   tokens_per_minute: l?.tokens_per_minute?.toString() ?? '',
   monthly_spend_cap_usd: l?.monthly_spend_cap_usd?.toString() ?? '',
+  budget: budgetDraftOf(l),
 });
 
 /** The boxes that hold something, as the API takes them (the API checks the values). */
 export function limitsOf(d: LimitDraft): KeyLimits {
   const out: KeyLimits = {};
-  for (const k of Object.keys(d) as (keyof LimitDraft)[]) {
+  for (const k of ['requests_per_minute', 'tokens_per_minute', 'monthly_spend_cap_usd'] as const) {
     if (d[k].trim() !== '') out[k] = Number(d[k]);
   }
-  return out;
+  // A budget's mode and alerts only with its amount.
+  return out.monthly_spend_cap_usd !== undefined ? { ...out, ...budgetOf(d.budget) } : out;
 }
 
-const fields: { name: keyof LimitDraft; label: string; step?: string; mode: 'numeric' | 'decimal' }[] = [
+const fields: { name: NumberBox; label: string; step?: string; mode: 'numeric' | 'decimal' }[] = [
   { name: 'requests_per_minute', label: 'Requests per minute', mode: 'numeric' },
   { name: 'tokens_per_minute', label: 'Tokens per minute', mode: 'numeric' },
   { name: 'monthly_spend_cap_usd', label: 'Spend cap, USD per month', step: '0.01', mode: 'decimal' },
@@ -59,28 +74,38 @@ export function KeyLimitFields(props: {
   stacked?: boolean;
 }) {
   return (
-    <div class={props.stacked ? 'stack' : 'grid-3'}>
-      {fields.map((f) => (
-        <Field
-          key={f.name}
-          label={f.label}
-          id={`${props.idPrefix}-${f.name}`}
-          error={props.error?.param === `limits.${f.name}` ? props.error.message : null}
-        >
-          {(a) => (
-            <input
-              {...a}
-              type="number"
-              step={f.step}
-              inputMode={f.mode}
-              placeholder="account limit"
-              value={props.draft[f.name]}
-              onInput={(e) => props.onChange({ ...props.draft, [f.name]: value(e) })}
-            />
-          )}
-        </Field>
-      ))}
-    </div>
+    <>
+      <div class={props.stacked ? 'stack' : 'grid-3'}>
+        {fields.map((f) => (
+          <Field
+            key={f.name}
+            label={f.label}
+            id={`${props.idPrefix}-${f.name}`}
+            error={props.error?.param === `limits.${f.name}` ? props.error.message : null}
+          >
+            {(a) => (
+              <input
+                {...a}
+                type="number"
+                step={f.step}
+                inputMode={f.mode}
+                placeholder="account limit"
+                value={props.draft[f.name]}
+                onInput={(e) => props.onChange({ ...props.draft, [f.name]: value(e) })}
+              />
+            )}
+          </Field>
+        ))}
+      </div>
+      {props.draft.monthly_spend_cap_usd.trim() !== '' && (
+        <BudgetFields
+          idPrefix={props.idPrefix}
+          draft={props.draft.budget}
+          onChange={(budget) => props.onChange({ ...props.draft, budget })}
+          error={props.error}
+        />
+      )}
+    </>
   );
 }
 
