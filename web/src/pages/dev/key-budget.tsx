@@ -107,7 +107,7 @@ export function BudgetFields(props: {
       </p>
       {whole && <p class="field-error">{whole}</p>}
       {THRESHOLDS.map((t) => (
-        <div key={t} class="grid-3">
+        <div key={t} class="budget-rule">
           <div class="field field-check">
             <label>
               <input
