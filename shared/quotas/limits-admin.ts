@@ -34,6 +34,7 @@ export interface PlanPatch extends LimitsPatch {
   /** The trial a newly verified tenant gets; 0 or null removes it. */
   trialNanoUsd?: number | null;
   trialDays?: number | null;
+  selfServe?: boolean;
 }
 
 /** A rule a plan breaks, naming the field (as the domain names it). */
@@ -78,6 +79,7 @@ export function applyPlanPatch(plan: Plan, patch: PlanPatch): Plan {
     delete next.trialNanoUsd;
     delete next.trialDays;
   }
+  if (patch.selfServe !== undefined) next.selfServe = patch.selfServe;
   return next;
 }
 

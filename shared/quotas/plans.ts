@@ -22,12 +22,22 @@ export interface Plan {
    */
   trialNanoUsd?: number;
   trialDays?: number;
+  /**
+   * Whether an owner may move to (or away from) this plan in the console. Absent on plans stored
+   * before the field existed: then only `free` and `payg` are.
+   */
+  selfServe?: boolean;
 }
 
 /** The trial a plan gives a newly verified tenant, or null for none. */
 export function trialOf(plan: Plan | undefined): { amountNanoUsd: number; days: number } | null {
   if (!plan?.trialNanoUsd || !plan.trialDays || plan.trialNanoUsd <= 0 || plan.trialDays <= 0) return null;
   return { amountNanoUsd: plan.trialNanoUsd, days: plan.trialDays };
+}
+
+/** Whether owners may pick this plan themselves (others are set by operators, e.g. enterprise). */
+export function isSelfServe(plan: Plan): boolean {
+  return plan.selfServe ?? (plan.id === 'free' || plan.id === 'payg');
 }
 
 /** Narrower limits an owner sets on one key, or an operator sets on a tenant. */
@@ -77,6 +87,7 @@ export const defaultPlans: Plan[] = [
     requestsPerMinute: 60,
     tokensPerMinute: 40_000,
     maxConcurrent: 4,
+    selfServe: true,
   },
   {
     id: 'payg',
@@ -87,6 +98,7 @@ export const defaultPlans: Plan[] = [
     tokensPerMinute: 400_000,
     spendCapNanoUsd: 100 * USD,
     maxConcurrent: 32,
+    selfServe: true,
   },
   {
     id: 'enterprise',
@@ -97,6 +109,7 @@ export const defaultPlans: Plan[] = [
     tokensPerMinute: 4_000_000,
     spendCapNanoUsd: 10_000 * USD,
     maxConcurrent: 256,
+    selfServe: false,
   },
 ];
 

@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { formatUsd, usdToNano } from '#shared/metering/pricing';
 import type { UsageAlert } from '#shared/quotas/alerts';
 import type { LimitsPatch } from '#shared/quotas/limits-admin';
-import type { LimitOverrides, Plan } from '#shared/quotas/plans';
+import { isSelfServe, type LimitOverrides, type Plan } from '#shared/quotas/plans';
 
 /** Schemas and views of plans, limits and alerts, shared by the /account and /admin routes. */
 
@@ -128,6 +128,9 @@ export const PlanSchema = z
       description: 'The trial credit a newly verified tenant gets; null: no trial.',
     }),
     trial_days: z.number().int().nullable().openapi({ description: 'How long the trial credit lasts.' }),
+    self_serve: z.boolean().openapi({
+      description: 'Whether tenant owners may move to and from this plan themselves.',
+    }),
   })
   .openapi('Plan');
 
@@ -156,6 +159,7 @@ export function planView(p: Plan) {
     spend_cap_usd: usd(p.spendCapNanoUsd),
     trial_usd: p.trialNanoUsd && p.trialDays ? formatUsd(p.trialNanoUsd) : null,
     trial_days: p.trialNanoUsd && p.trialDays ? p.trialDays : null,
+    self_serve: isSelfServe(p),
   };
 }
 

@@ -83,6 +83,7 @@ describe('operators: plans as data', () => {
       spend_cap_usd: '250.500000000',
       trial_usd: null,
       trial_days: null,
+      self_serve: false,
     });
     expect(await lastAudit()).toMatchObject({
       action: 'plan.create',

@@ -42,6 +42,7 @@ const example = {
       spend_cap_usd: null,
       trial_usd: '5.000000000',
       trial_days: 30,
+      self_serve: true,
     },
   ],
   models: [

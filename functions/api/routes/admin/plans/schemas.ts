@@ -24,13 +24,31 @@ const Overage = z.enum(['hard_stop', 'bill']).openapi({
     '`hard_stop` refuses past the included units (free); `bill` bills past them up to the spend cap.',
 });
 
+const SelfServe = z.boolean().openapi({
+  description:
+    'Whether tenant owners may move to and from this plan themselves (`POST /account/billing/plan`); default false.',
+});
+
 export const CreatePlan = z
-  .object({ id: PlanId, name: Name, overage: Overage, ...limitFields, ...trialFields })
+  .object({
+    id: PlanId,
+    name: Name,
+    overage: Overage,
+    self_serve: SelfServe.optional(),
+    ...limitFields,
+    ...trialFields,
+  })
   .strict()
   .openapi('CreatePlanRequest');
 
 export const UpdatePlan = z
-  .object({ name: Name.optional(), overage: Overage.optional(), ...limitFields, ...trialFields })
+  .object({
+    name: Name.optional(),
+    overage: Overage.optional(),
+    self_serve: SelfServe.optional(),
+    ...limitFields,
+    ...trialFields,
+  })
   .strict()
   .openapi('UpdatePlanRequest');
 

@@ -51,7 +51,13 @@ export function registerWritePlans(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(createPlanRoute, async (c) => {
     const body = c.req.valid('json');
     const patch = toLimitsPatch(body);
-    const plan: Plan = { id: body.id, name: body.name, overage: body.overage, included: {} };
+    const plan: Plan = {
+      id: body.id,
+      name: body.name,
+      overage: body.overage,
+      included: {},
+      selfServe: body.self_serve ?? false,
+    };
     for (const f of ['requestsPerMinute', 'tokensPerMinute', 'maxConcurrent', 'spendCapNanoUsd'] as const) {
       const v = patch[f];
       if (v !== undefined && v !== null) plan[f] = v;
@@ -75,7 +81,13 @@ export function registerWritePlans(app: OpenAPIHono<ConsoleEnv>): void {
     const { d, actor, requestId } = limitsAdmin(c);
     const result = await updatePlan(d, {
       id,
-      patch: { ...toLimitsPatch(body), ...toTrialPatch(body), name: body.name, overage: body.overage },
+      patch: {
+        ...toLimitsPatch(body),
+        ...toTrialPatch(body),
+        name: body.name,
+        overage: body.overage,
+        selfServe: body.self_serve,
+      },
       actor,
       requestId,
     });
