@@ -29,6 +29,14 @@ export interface BillingAccount {
   billedFromMs: number | null;
   /** Usage before this instant (ms) goes to the provider; set when the subscription ended. */
   billedUntilMs: number | null;
+  /** The paid plan the subscription bills under (its metadata), as last known; null before one. */
+  plan: string | null;
+  /** The subscription ends at its period's end (a downgrade to free, or cancelled in the portal). */
+  cancelAtPeriodEnd: boolean;
+  /** When the subscription's plan was last chosen (ms, our clock): older plan states are stale. */
+  planChangedAt: number;
+  /** The provider's `created` (seconds) of the newest event that set the plan state. */
+  planEventAt: number;
   updatedAt: string;
 }
 
@@ -381,10 +389,17 @@ export class BillingStore {
   accountUpdateItem(
     tenantId: string,
     change: Partial<Omit<BillingAccount, 'tenantId'>>,
-    read: Pick<BillingAccount, 'status' | 'statusEventAt'>,
+    read: Pick<BillingAccount, 'status' | 'statusEventAt'> & Partial<Pick<BillingAccount, 'planChangedAt'>>,
   ): TransactItem {
     const names: Record<string, string> = { '#sea': 'statusEventAt', '#st': 'status' };
     const values: Record<string, unknown> = { ':read_sea': read.statusEventAt, ':read_st': read.status };
+    let condition = '#sea = :read_sea AND #st = :read_st';
+    if (read.planChangedAt !== undefined) {
+      // Plan changes are ordered by when they were chosen: none may overwrite a newer one.
+      names['#pca'] = 'planChangedAt';
+      values[':read_pca'] = read.planChangedAt;
+      condition += ' AND (attribute_not_exists(#pca) OR #pca = :read_pca)';
+    }
     const sets: string[] = [];
     const removes: string[] = [];
     addFieldChanges(change, { names, values, sets, removes });
@@ -399,7 +414,7 @@ export class BillingStore {
         TableName: this.table,
         Key: accountEntity.key(tenantId),
         UpdateExpression: expr,
-        ConditionExpression: '#sea = :read_sea AND #st = :read_st',
+        ConditionExpression: condition,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
       },
@@ -497,6 +512,10 @@ function toAccount(i: Record<string, unknown>): BillingAccount {
     suspendedByBilling: i.suspendedByBilling === true,
     billedFromMs: i.billedFromMs === undefined ? null : Number(i.billedFromMs),
     billedUntilMs: i.billedUntilMs === undefined ? null : Number(i.billedUntilMs),
+    plan: (i.plan as string | undefined) ?? null,
+    cancelAtPeriodEnd: i.cancelAtPeriodEnd === true,
+    planChangedAt: Number(i.planChangedAt ?? 0),
+    planEventAt: Number(i.planEventAt ?? 0),
     updatedAt: (i.updatedAt as string | undefined) ?? '',
   };
 }

@@ -47,6 +47,26 @@ export interface InvoiceSummary {
   pdfUrl: string | null;
 }
 
+/** The plan a subscription is on, as its metadata and cancellation say. */
+export interface SubscriptionPlanState {
+  /** `metadata.plan`; null on subscriptions made before plans were chosen (then `payg`). */
+  plan: string | null;
+  /** `metadata.plan_changed_at` (ms, our clock); 0 when absent. */
+  planChangedAt: number;
+  /** Set to end at the period's end: the owner downgraded to free (or cancelled in the portal). */
+  cancelAtPeriodEnd: boolean;
+}
+
+/** What a plan change asks of a subscription. */
+export interface SubscriptionChange {
+  /** The paid plan (metadata), when it changes. */
+  plan?: string;
+  planChangedAt: number;
+  cancelAtPeriodEnd: boolean;
+  /** The invoice line naming the included units, when the plan changes. */
+  description?: string;
+}
+
 /** Subscription states as the provider reports them. */
 export type ProviderSubscriptionStatus =
   | 'active'
@@ -65,15 +85,19 @@ export type BillingEvent = { id: string; created: number } & (
       customerId: string;
       subscriptionId: string | null;
       tenantId: string | null;
+      /** The plan the Checkout was for (its metadata); null on sessions made before plans were chosen. */
+      plan: string | null;
+      /** When that plan was chosen (ms, our clock, from the metadata): orders plan changes. */
+      planChangedAt: number;
     }
   | { type: 'invoice.paid'; customerId: string; invoiceId: string }
   | { type: 'invoice.payment_failed'; customerId: string; invoiceId: string }
-  | {
+  | ({
       type: 'subscription.updated';
       customerId: string;
       subscriptionId: string;
       status: ProviderSubscriptionStatus;
-    }
+    } & SubscriptionPlanState)
   | { type: 'subscription.deleted'; customerId: string; subscriptionId: string }
   | { type: 'ignored'; providerType: string }
 );
@@ -117,6 +141,9 @@ export interface CheckoutInput {
   billingCycleAnchor: number;
   /** Printed on every invoice of the subscription. */
   description: string;
+  /** The plan the subscription starts on, and when it was chosen (ms): kept in its metadata. */
+  plan: string;
+  planChangedAt: number;
 }
 
 /** The payment provider. Every method answers with a value; none throws for provider failures. */
@@ -130,6 +157,12 @@ export interface BillingGateway {
   createCheckout(input: CheckoutInput): Promise<GatewayResult<{ id: string; url: string }>>;
   createPortal(input: { customerId: string; returnUrl: string }): Promise<GatewayResult<{ url: string }>>;
   cancelSubscription(subscriptionId: string): Promise<GatewayResult<object>>;
+  /** Changes a subscription's plan or its end; answers the state it is in afterwards. */
+  updateSubscription(
+    subscriptionId: string,
+    change: SubscriptionChange,
+    idempotencyKey: string,
+  ): Promise<GatewayResult<{ state: SubscriptionPlanState & { status: ProviderSubscriptionStatus } }>>;
   sendMeterEvent(event: MeterEventInput): Promise<GatewayResult<object>>;
   listInvoices(customerId: string, limit: number): Promise<GatewayResult<{ invoices: InvoiceSummary[] }>>;
   /** Checks the signature on the raw body (and the signed timestamp against `nowMs`). */

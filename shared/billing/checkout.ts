@@ -49,7 +49,11 @@ export function nextMonthStart(now: Date): number {
  * every current price (one per model version and unit). Refused while a subscription is live:
  * the portal manages that one.
  */
-export async function startCheckout(d: BillingDeps, tenant: Tenant): Promise<CheckoutResult> {
+export async function startCheckout(
+  d: BillingDeps,
+  tenant: Tenant,
+  opts: { plan?: string; returnUrl?: string } = {},
+): Promise<CheckoutResult> {
   if (d.gateway.mode === 'ledger') return { status: 'failed', kind: 'not_connected' };
   const account = await d.store.getAccount(tenant.id);
   if (account?.subscriptionId && account.status !== 'canceled') return { status: 'already_subscribed' };
@@ -59,9 +63,11 @@ export async function startCheckout(d: BillingDeps, tenant: Tenant): Promise<Che
   if (missing.length > 0 || specs.length === 0) return { status: 'not_set_up', missing };
   const customer = await ensureCustomer(d, tenant);
   if (!customer.ok) return { status: 'failed', ...customer };
-  const back = billingReturnUrl(d.config);
-  // The plan the tenant moves to (free moves to pay-as-you-go; others keep theirs), with its overrides.
-  const plan = await d.plans.get(tenant.plan === FREE_PLAN ? PAID_PLAN : tenant.plan);
+  const back = opts.returnUrl ?? billingReturnUrl(d.config);
+  // The plan the tenant moves to (the one chosen; else free moves to pay-as-you-go and others keep
+  // theirs), with its overrides.
+  const planId = opts.plan ?? (tenant.plan === FREE_PLAN ? PAID_PLAN : tenant.plan);
+  const plan = await d.plans.get(planId);
   const included = includedFor(plan, tenant);
   const session = await d.gateway.createCheckout({
     customerId: customer.customerId,
@@ -71,6 +77,8 @@ export async function startCheckout(d: BillingDeps, tenant: Tenant): Promise<Che
     cancelUrl: `${back}${back.includes('?') ? '&' : '?'}checkout=canceled`,
     billingCycleAnchor: nextMonthStart(d.now()),
     description: includedDescription(included === 'everything' ? {} : included),
+    plan: planId,
+    planChangedAt: d.now().getTime(),
   });
   if (!session.ok) return { status: 'failed', ...session };
   return { status: 'created', id: session.id, url: session.url };

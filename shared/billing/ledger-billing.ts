@@ -1,4 +1,10 @@
-import type { BillingGateway, GatewayResult, WebhookVerification } from './billing';
+import type {
+  BillingGateway,
+  GatewayResult,
+  ProviderSubscriptionStatus,
+  SubscriptionPlanState,
+  WebhookVerification,
+} from './billing';
 
 const notConnected = async <T>(): Promise<GatewayResult<T>> => ({ ok: false, kind: 'not_connected' });
 
@@ -14,6 +20,9 @@ export class LedgerBillingGateway implements BillingGateway {
   createCheckout = notConnected<{ id: string; url: string }>;
   createPortal = notConnected<{ url: string }>;
   cancelSubscription = notConnected<object>;
+  updateSubscription = notConnected<{
+    state: SubscriptionPlanState & { status: ProviderSubscriptionStatus };
+  }>;
   sendMeterEvent = notConnected<object>;
   listInvoices = notConnected<{ invoices: [] }>;
   provisionPrice = notConnected<{ meterId: string; productId: string; priceId: string; changes: string[] }>;

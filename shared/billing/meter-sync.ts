@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { UsageEvent } from '../metering/usage-store';
 import type { Tenant } from '../tenants/tenant-store';
 import type { MeterEventInput } from './billing';
-import type { BillingDeps } from './billing-deps';
+import { type BillingDeps, FREE_PLAN } from './billing-deps';
 import type { BillingAccount, PriceRecord, SyncState, SyncWalk } from './billing-store';
 import {
   allocate,
@@ -344,6 +344,14 @@ interface TenantOutcome {
   problem?: SyncProblem;
 }
 
+/**
+ * The plan usage is billed under: the tenant's while it bills overage; after a downgrade to free
+ * (usage up to `billedUntilMs` is still invoiced) the subscription's paid plan.
+ */
+function billedPlan(account: BillingAccount, tenantPlan: string): string {
+  return tenantPlan === FREE_PLAN && account.plan ? account.plan : tenantPlan;
+}
+
 async function syncTenant(
   d: BillingDeps,
   account: BillingAccount,
@@ -357,7 +365,7 @@ async function syncTenant(
   const closedBefore = now.getTime() - CLOSE_DELAY_MS;
   const until = account.billedUntilMs ?? Number.POSITIVE_INFINITY;
   const started = run.budget.now();
-  const included = includedFor(await d.plans.get(tenant.plan), tenant);
+  const included = includedFor(await d.plans.get(billedPlan(account, tenant.plan)), tenant);
 
   let state: SyncState = (await d.store.startSync(tenant.id, account.billedFromMs!))
     ? { tenantId: tenant.id, cursorMs: account.billedFromMs!, month: '', includedUsed: {}, sent: [] }

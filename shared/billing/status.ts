@@ -2,7 +2,7 @@ import type { AuditActor } from '../accounts/audit-log';
 import { keys } from '../db/keys';
 import type { TransactItem } from '../db/transact';
 import type { Tenant, TenantStatus } from '../tenants/tenant-store';
-import type { BillingEvent, BillingStatus } from './billing';
+import type { BillingEvent, BillingStatus, SubscriptionPlanState } from './billing';
 import { type BillingDeps, billingReturnUrl, FREE_PLAN, graceEndsAt, PAID_PLAN } from './billing-deps';
 import type { BillingAccount } from './billing-store';
 import { pastDueMessage, restoredMessage, suspendedMessage } from './emails';
@@ -28,7 +28,8 @@ export interface Decision {
     | 'unchanged'
     | 'stale'
     | 'ignored'
-    | 'duplicate_subscription';
+    | 'duplicate_subscription'
+    | 'plan_changed';
   account?: Partial<Omit<BillingAccount, 'tenantId'>>;
   tenant?: { status?: TenantStatus; plan?: string; pastDueSince?: string | null };
   notify?: 'past_due' | 'suspended' | 'restored';
@@ -79,22 +80,89 @@ function toPastDue(a: BillingAccount, t: Tenant, created: number): Decision {
   };
 }
 
+/** The tenant's plan is the subscription's (not one an operator set): plan changes move it. */
+const onSubscriptionPlan = (a: BillingAccount, t: Tenant) =>
+  t.plan === FREE_PLAN || t.plan === (a.plan ?? PAID_PLAN);
+
 function ended(a: BillingAccount, t: Tenant, created: number): Decision {
   const owes = owing(a.status);
   const tenant: NonNullable<Decision['tenant']> = {};
-  if (t.plan === PAID_PLAN) tenant.plan = FREE_PLAN;
+  if (t.plan !== FREE_PLAN && onSubscriptionPlan(a, t)) tenant.plan = FREE_PLAN;
+  // A downgrade to free stopped the billing when it was made, not at the period's end.
+  const until =
+    a.cancelAtPeriodEnd && a.billedUntilMs !== null
+      ? Math.min(a.billedUntilMs, created * 1000)
+      : created * 1000;
   if (owes && (t.status === 'active' || t.status === 'past_due')) tenant.status = 'suspended';
   return {
     outcome: owes ? 'suspended' : 'canceled',
     account: {
       subscriptionId: null,
-      billedUntilMs: created * 1000,
+      billedUntilMs: until,
+      cancelAtPeriodEnd: false,
       status: owes ? 'suspended' : 'canceled',
       suspendedByBilling: owes || a.suspendedByBilling,
       statusEventAt: Math.max(created, a.statusEventAt),
     },
     tenant: Object.keys(tenant).length ? tenant : undefined,
     notify: owes && a.status !== 'suspended' ? 'suspended' : undefined,
+  };
+}
+
+/**
+ * What a subscription's plan state does to the tenant: the subscription's plan, or free when it is
+ * set to end at the period's end (a downgrade: free's limits now, the month's usage so far still
+ * invoiced at the period's end, nothing billed after the downgrade). Ordered by when the plan was
+ * chosen (`planChangedAt`, which our route writes into the metadata), then by the provider's
+ * `created` (`at`, seconds; null for the answer to our own update, which no event orders); an
+ * older state changes nothing. Applied from the route's update and again from its webhook: the
+ * second finds nothing to change.
+ */
+export function decidePlan(
+  a: BillingAccount,
+  t: Tenant,
+  s: SubscriptionPlanState,
+  at: { eventCreated: number | null; nowSec: number },
+): Decision {
+  const created = at.eventCreated;
+  if (
+    s.planChangedAt < a.planChangedAt ||
+    (s.planChangedAt === a.planChangedAt && created !== null && created < a.planEventAt)
+  ) {
+    return { outcome: 'stale' };
+  }
+  const plan = s.plan ?? a.plan ?? PAID_PLAN;
+  const account: Decision['account'] = {
+    plan,
+    cancelAtPeriodEnd: s.cancelAtPeriodEnd,
+    planChangedAt: s.planChangedAt,
+    planEventAt: Math.max(created ?? 0, a.planEventAt),
+  };
+  if (plan === a.plan && s.cancelAtPeriodEnd === a.cancelAtPeriodEnd)
+    return { outcome: 'unchanged', account };
+  const target = s.cancelAtPeriodEnd ? FREE_PLAN : plan;
+  // Usage stops going to the provider at a downgrade; a renewal picks it up again.
+  account.billedUntilMs = s.cancelAtPeriodEnd ? (created ?? at.nowSec) * 1000 : null;
+  return {
+    outcome: 'plan_changed',
+    account,
+    tenant: onSubscriptionPlan(a, t) && t.plan !== target ? { plan: target } : undefined,
+  };
+}
+
+/** Both halves of a subscription update: its payment status and its plan. */
+function merged(status: Decision, plan: Decision): Decision {
+  const tenant = status.tenant || plan.tenant ? { ...status.tenant, ...plan.tenant } : undefined;
+  return {
+    outcome:
+      plan.outcome === 'plan_changed'
+        ? 'plan_changed'
+        : plan.outcome === 'stale' && (status.outcome === 'unchanged' || status.outcome === 'ignored')
+          ? 'stale'
+          : status.outcome,
+    account: status.account || plan.account ? { ...status.account, ...plan.account } : undefined,
+    tenant,
+    notify: status.notify,
   };
 }
 
@@ -109,7 +177,7 @@ export function decideEvent(a: BillingAccount, t: Tenant, e: BillingEvent): Deci
       }
       const newer = e.created >= a.statusEventAt;
       const tenant: NonNullable<Decision['tenant']> = {};
-      if (t.plan === FREE_PLAN) tenant.plan = PAID_PLAN;
+      if (t.plan === FREE_PLAN) tenant.plan = e.plan ?? PAID_PLAN;
       if (newer) Object.assign(tenant, tenantBack(a, t) ?? {});
       return {
         outcome: 'subscribed',
@@ -117,6 +185,10 @@ export function decideEvent(a: BillingAccount, t: Tenant, e: BillingEvent): Deci
           subscriptionId: e.subscriptionId,
           billedFromMs: e.created * 1000,
           billedUntilMs: null,
+          plan: e.plan ?? PAID_PLAN,
+          cancelAtPeriodEnd: false,
+          planChangedAt: Math.max(e.planChangedAt, a.planChangedAt),
+          planEventAt: e.created,
           ...(newer
             ? { status: 'active', statusEventAt: e.created, pastDueSince: null, suspendedByBilling: false }
             : {}),
@@ -130,10 +202,15 @@ export function decideEvent(a: BillingAccount, t: Tenant, e: BillingEvent): Deci
       return toPastDue(a, t, e.created);
     case 'subscription.updated':
       if (e.subscriptionId !== a.subscriptionId) return { outcome: 'ignored' };
-      if (e.status === 'active' || e.status === 'trialing') return toActive(a, t, e.created);
-      if (e.status === 'past_due' || e.status === 'unpaid') return toPastDue(a, t, e.created);
       if (e.status === 'canceled' || e.status === 'incomplete_expired') return ended(a, t, e.created);
-      return { outcome: 'ignored' };
+      return merged(
+        e.status === 'active' || e.status === 'trialing'
+          ? toActive(a, t, e.created)
+          : e.status === 'past_due' || e.status === 'unpaid'
+            ? toPastDue(a, t, e.created)
+            : { outcome: 'ignored' },
+        decidePlan(a, t, e, { eventCreated: e.created, nowSec: e.created }),
+      );
     case 'subscription.deleted':
       if (e.subscriptionId !== a.subscriptionId) return { outcome: 'ignored' };
       return ended(a, t, e.created);
@@ -169,6 +246,8 @@ export async function commitDecision(
     decision: Decision;
     event?: BillingEvent;
     actor: AuditActor;
+    /** An owner's plan change: its audit action, reason and request. */
+    audit?: { action: string; reason: string; requestId: string | null };
   },
 ): Promise<CommitResult> {
   const { account: a, tenant: t, decision, event } = input;
@@ -187,16 +266,16 @@ export async function commitDecision(
         d.audit.entry(
           {
             actor: input.actor,
-            action: 'tenant.billing',
+            action: input.audit?.action ?? 'tenant.billing',
             target: { type: 'tenant', id: t.id, tenantId: t.id },
             before: { status: t.status, plan: t.plan, billing_status: a.status },
             after: {
               status: tc?.status ?? t.status,
               plan: tc?.plan ?? t.plan,
               billing_status: decision.account?.status ?? a.status,
-              ...(event ? { reason: `${event.type} (${event.id})` } : { reason: 'grace period over' }),
+              reason: event ? `${event.type} (${event.id})` : (input.audit?.reason ?? 'grace period over'),
             },
-            requestId: null,
+            requestId: input.audit?.requestId ?? null,
           },
           now,
         ),
@@ -214,7 +293,11 @@ export async function commitDecision(
   return 'committed';
 }
 
-function tenantUpdateItem(table: string, t: Tenant, tc: NonNullable<Decision['tenant']>): TransactItem {
+export function tenantUpdateItem(
+  table: string,
+  t: Tenant,
+  tc: NonNullable<Decision['tenant']>,
+): TransactItem {
   const sets: string[] = [];
   const removes: string[] = [];
   const names: Record<string, string> = { '#s': 'status', '#p': 'plan' };

@@ -6,10 +6,12 @@ import type {
   InvoiceSummary,
   MeterEventInput,
   MeterSpec,
+  ProviderSubscriptionStatus,
   ProvisionedPrice,
+  SubscriptionChange,
   WebhookVerification,
 } from './billing';
-import { idOf, toBillingEvent } from './stripe-events';
+import { idOf, planState, toBillingEvent } from './stripe-events';
 
 export interface StripeBillingOptions {
   secretKey: string;
@@ -126,9 +128,17 @@ export class StripeBillingGateway implements BillingGateway {
         line_items: input.priceIds.map((price) => ({ price })),
         success_url: input.successUrl,
         cancel_url: input.cancelUrl,
-        metadata: { tenant_id: input.tenantId },
+        metadata: {
+          tenant_id: input.tenantId,
+          plan: input.plan,
+          plan_changed_at: String(input.planChangedAt),
+        },
         subscription_data: {
-          metadata: { tenant_id: input.tenantId },
+          metadata: {
+            tenant_id: input.tenantId,
+            plan: input.plan,
+            plan_changed_at: String(input.planChangedAt),
+          },
           description: input.description,
           billing_cycle_anchor: input.billingCycleAnchor,
         },
@@ -152,6 +162,32 @@ export class StripeBillingGateway implements BillingGateway {
     return this.call(async () => {
       await this.stripe.subscriptions.cancel(subscriptionId);
       return {};
+    });
+  }
+
+  updateSubscription(subscriptionId: string, change: SubscriptionChange, idempotencyKey: string) {
+    return this.call(async () => {
+      const s = await this.stripe.subscriptions.update(
+        subscriptionId,
+        {
+          cancel_at_period_end: change.cancelAtPeriodEnd,
+          metadata: {
+            ...(change.plan ? { plan: change.plan } : {}),
+            plan_changed_at: String(change.planChangedAt),
+          },
+          ...(change.description ? { description: change.description } : {}),
+          // Metered prices only: nothing to prorate.
+          proration_behavior: 'none',
+        },
+        { idempotencyKey },
+      );
+      return {
+        state: {
+          ...planState(s as unknown as Obj),
+          cancelAtPeriodEnd: s.cancel_at_period_end === true,
+          status: s.status as ProviderSubscriptionStatus,
+        },
+      };
     });
   }
 

@@ -21,6 +21,16 @@ const SUBSCRIPTION_STATUSES = new Set<string>([
   'paused',
 ]);
 
+/** The plan a subscription (or a Checkout session) names in its metadata. */
+export function planState(o: Obj): { plan: string | null; planChangedAt: number } {
+  const m = (o.metadata ?? {}) as Obj;
+  const at = Number(m.plan_changed_at);
+  return {
+    plan: typeof m.plan === 'string' && m.plan !== '' ? m.plan : null,
+    planChangedAt: Number.isSafeInteger(at) && at > 0 ? at : 0,
+  };
+}
+
 /** A Stripe event reduced to what billing acts on; undefined when a field it needs is missing. */
 export function toBillingEvent(e: {
   id: string;
@@ -42,6 +52,7 @@ export function toBillingEvent(e: {
         customerId,
         subscriptionId: idOf(o.subscription),
         tenantId: typeof o.client_reference_id === 'string' ? o.client_reference_id : null,
+        ...planState(o),
       };
     case 'invoice.paid':
     case 'invoice.payment_failed':
@@ -65,6 +76,8 @@ export function toBillingEvent(e: {
         customerId,
         subscriptionId: o.id,
         status: o.status as ProviderSubscriptionStatus,
+        ...planState(o),
+        cancelAtPeriodEnd: o.cancel_at_period_end === true,
       };
     default:
       return { ...base, type: 'ignored', providerType: e.type };

@@ -576,6 +576,7 @@ export class FakeStripe {
       customer,
       status: 'active',
       metadata,
+      cancel_at_period_end: false,
       created: nowSec(),
       items: {
         object: 'list',
@@ -1072,6 +1073,16 @@ export class FakeStripe {
       if (method === 'DELETE') {
         if (sub.status === 'canceled') throw invalid('This subscription is already canceled.');
         sub.status = 'canceled';
+      }
+      if (method === 'POST') {
+        if (sub.status === 'canceled') {
+          throw invalid('A canceled subscription can only update its cancellation_details and metadata.');
+        }
+        if (body.metadata) sub.metadata = { ...(sub.metadata as Obj), ...(body.metadata as Obj) };
+        if (body.cancel_at_period_end !== undefined) {
+          sub.cancel_at_period_end = body.cancel_at_period_end === 'true';
+        }
+        if (body.description !== undefined) sub.description = body.description;
       }
       return sub;
     }

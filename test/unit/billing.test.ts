@@ -177,6 +177,10 @@ describe('billing status decisions', () => {
     suspendedByBilling: false,
     billedFromMs: 0,
     billedUntilMs: null,
+    plan: 'payg',
+    cancelAtPeriodEnd: false,
+    planChangedAt: 0,
+    planEventAt: 0,
     updatedAt: '',
   };
   const ev = (e: Record<string, unknown>) =>
@@ -266,7 +270,24 @@ describe('Stripe events', () => {
       customerId: 'cus_1',
       subscriptionId: 'sub_1',
       tenantId: 'ten_1',
+      plan: null,
+      planChangedAt: 0,
     });
+    expect(
+      toBillingEvent({
+        ...base,
+        type: 'customer.subscription.updated',
+        data: {
+          object: {
+            id: 'sub_1',
+            customer: 'cus_1',
+            status: 'active',
+            cancel_at_period_end: true,
+            metadata: { plan: 'team', plan_changed_at: '1700000000000' },
+          },
+        },
+      }),
+    ).toMatchObject({ plan: 'team', planChangedAt: 1_700_000_000_000, cancelAtPeriodEnd: true });
     expect(
       toBillingEvent({
         ...base,

@@ -238,6 +238,8 @@ describe('payment failure, grace and recovery', () => {
       priceIds: [[...fake.prices.keys()][0]!],
       successUrl: 'http://x',
       cancelUrl: 'http://x',
+      plan: 'payg',
+      planChangedAt: Date.now(),
       billingCycleAnchor: nowSec() + 86_400,
       description: 'x',
     });
