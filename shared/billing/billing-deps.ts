@@ -36,6 +36,11 @@ export function billingReturnUrl(config: Config): string {
   return config.BILLING_RETURN_URL ?? new URL('/billing', config.PUBLIC_URL).toString();
 }
 
+/** The console's plan comparison, where an owner upgrades: what a free tenant's quota refusal names. */
+export function plansUrl(config: Pick<Config, 'PUBLIC_URL'>): string {
+  return new URL('/plans', config.PUBLIC_URL).toString();
+}
+
 /** The end of a tenant's grace period after a failed payment. */
 export function graceEndsAt(pastDueSince: string, graceDays: number): Date {
   return new Date(Date.parse(pastDueSince) + graceDays * 86_400_000);

@@ -431,6 +431,20 @@ const routes: MatrixRoute[] = [
     request: async () => ({ method: 'POST', path: '/account/billing/portal' }),
   },
   {
+    name: 'GET /account/billing/plans',
+    for: 'user',
+    ok: 200,
+    request: async () => ({ method: 'GET', path: '/account/billing/plans' }),
+  },
+  {
+    name: 'POST /account/billing/plan',
+    for: 'user',
+    ok: 202,
+    request: async () => ({ method: 'POST', path: '/account/billing/plan', json: { plan: 'payg' } }),
+    // A suspended account pays what it owes before it changes plan.
+    whenSuspended: 'tenant_inactive',
+  },
+  {
     name: 'GET /admin/audit',
     for: 'operator',
     ok: 200,

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { Principal } from '#shared/auth/authenticator';
+import { plansUrl } from '#shared/billing/billing-deps';
 import { isExhaustion } from '#shared/credits/credit-notices';
 import { ApiError } from '#shared/errors';
 import { costNanoUsd, formatUsd, type Units } from '#shared/metering/pricing';
@@ -78,6 +79,7 @@ export async function reserve(c: Context<DataEnv>, target: Target, worst: WorstC
     }
     throw refusal(result, limits, now, costNanoUsd(worst.units, target.version.prices), {
       freeOnly: principal.tenant.freeOnly === true,
+      upgradeUrl: plansUrl(deps.config),
     });
   }
   const admission = result.admission;
@@ -362,7 +364,7 @@ function refusal(
   limits: EffectiveLimits,
   now: Date,
   worstNanoUsd: number,
-  opts: { freeOnly: boolean },
+  opts: { freeOnly: boolean; upgradeUrl: string },
 ): ApiError {
   const who = r.scope === 'key' ? 'this API key' : 'your account';
   const capOf = r.scope === 'key' ? "This API key's monthly spend cap" : "This month's spend cap";
@@ -370,7 +372,7 @@ function refusal(
     rate_limit_requests: `Rate limit reached for ${who}: ${r.limitValue} requests per minute. Retry in ${r.retryAfterSec} s.`,
     rate_limit_tokens: `Rate limit reached for ${who}: ${r.limitValue} tokens per minute (this request may use up to its prompt plus max_tokens). Retry in ${r.retryAfterSec} s.`,
     concurrency_limit: `Too many requests in flight for ${who}: at most ${r.limitValue} at once.`,
-    quota_exceeded: `This month's included ${r.unit ? r.unit.replace('_', ' ') : 'usage'} of your plan ${r.unit ? `(${r.limitValue}) ` : ''}would be exceeded. Upgrade the plan to continue; it renews in ${Math.ceil(r.retryAfterSec / 86_400)} days.`,
+    quota_exceeded: `This month's included ${r.unit ? r.unit.replace('_', ' ') : 'usage'} of your plan ${r.unit ? `(${r.limitValue}) ` : ''}would be exceeded. Upgrade the plan to continue (${opts.upgradeUrl}); it renews in ${Math.ceil(r.retryAfterSec / 86_400)} days.`,
     spend_cap_reached: `${capOf} of $${formatUsd(r.limitValue)} would be exceeded. Raise the cap to continue.`,
     insufficient_balance: !opts.freeOnly
       ? `Your credit balance ($${formatUsd(r.limitValue)}) cannot pay for this request (up to $${formatUsd(worstNanoUsd)}). Add credit to continue; you were not billed.`

@@ -152,7 +152,7 @@ export const errorDocs = {
     meaning:
       "the plan's included units for the month are used up (`x-should-retry: false`: upgrade, or wait for the month)",
     message:
-      "This month's included input tokens of your plan (100000) would be exceeded. Upgrade the plan to continue; it renews in 12 days.",
+      "This month's included input tokens of your plan (100000) would be exceeded. Upgrade the plan to continue (https://console.example.com/plans); it renews in 12 days.",
   },
   spend_cap_reached: {
     meaning: 'the monthly spend cap would be exceeded (`x-should-retry: false`: raise the cap)',

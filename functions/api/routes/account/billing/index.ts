@@ -3,6 +3,7 @@ import type { BillingEnv } from '#api/http/env';
 import { guardAccount } from '../session';
 import { registerCheckout } from './checkout';
 import { registerGetBilling } from './get';
+import { registerPlanChange } from './plan';
 import { registerPortal } from './portal';
 
 /** `/account/billing`: plan, cost and invoices; Checkout and the customer portal (owner or billing role). */
@@ -11,4 +12,5 @@ export function registerBilling(app: OpenAPIHono<BillingEnv>): void {
   registerGetBilling(app);
   registerCheckout(app);
   registerPortal(app);
+  registerPlanChange(app);
 }
