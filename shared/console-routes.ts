@@ -23,6 +23,7 @@ export const consolePages = [
   '/models',
   '/playground',
   '/billing',
+  '/plans',
   '/team',
   '/alerts',
   '/operator',

@@ -66,6 +66,7 @@ const routes: Route[] = [
     page: { load: () => import('./pages/dev/playground') },
   },
   { pattern: '/billing', title: 'Billing', area: 'dev', page: { load: () => import('./pages/dev/billing') } },
+  { pattern: '/plans', title: 'Plans', area: 'dev', page: { load: () => import('./pages/dev/plans') } },
   { pattern: '/team', title: 'Team', area: 'dev', page: { load: () => import('./pages/dev/team') } },
   {
     pattern: '/alerts',

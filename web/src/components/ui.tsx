@@ -72,12 +72,22 @@ export function ErrorNotice(props: { error: ApiFailure; onRetry?: () => void; ti
           </>
         )}
       </p>
+      {error.code === 'quota_exceeded' && <UpgradeButton />}
       {props.onRetry && (
         <button type="button" class="btn btn-small" onClick={props.onRetry}>
           Try again
         </button>
       )}
     </div>
+  );
+}
+
+/** Where a plan stopped at its included units is upgraded: the plans page. */
+export function UpgradeButton(props: { label?: string }) {
+  return (
+    <Link href="/plans" class="btn btn-small btn-primary">
+      {props.label ?? 'Upgrade plan'}
+    </Link>
   );
 }
 

@@ -1,6 +1,6 @@
 import { TrialCard } from '../../components/credit-settings';
 import { Table } from '../../components/table';
-import { Badge, ErrorNotice, Loading, PageHeader, Stat, Unavailable } from '../../components/ui';
+import { Badge, ErrorNotice, Link, Loading, PageHeader, Stat, Unavailable } from '../../components/ui';
 import { get, post } from '../../lib/api';
 import { fmtDate, fmtInt, fmtUsd, statusLabel, unitLabel } from '../../lib/format';
 import { useSubmit } from '../../lib/forms';
@@ -116,9 +116,12 @@ export default function BillingPage() {
               label="Plan"
               value={b.plan.name}
               sub={
-                b.plan.bills_overage
-                  ? 'Usage past the included units is billed'
-                  : 'Stops at the included units'
+                <>
+                  {b.plan.bills_overage
+                    ? 'Usage past the included units is billed. '
+                    : 'Stops at the included units. '}
+                  <Link href="/plans">{b.plan.bills_overage ? 'Compare plans' : 'Upgrade'}</Link>
+                </>
               }
             />
             <Stat

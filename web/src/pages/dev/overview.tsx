@@ -1,5 +1,15 @@
 import { FlatFacts } from '../../components/flat-facts';
-import { Badge, ErrorNotice, Link, Loading, Meter, PageHeader, Stat, Unavailable } from '../../components/ui';
+import {
+  Badge,
+  ErrorNotice,
+  Link,
+  Loading,
+  Meter,
+  PageHeader,
+  Stat,
+  Unavailable,
+  UpgradeButton,
+} from '../../components/ui';
 import { UsageFreshnessNote } from '../../components/usage-freshness';
 import { get } from '../../lib/api';
 import { loadCatalog } from '../../lib/catalog';
@@ -58,6 +68,14 @@ function meters(
     out.push({ label: 'Spend cap this month', used: spent, limit: cap, money: true });
   }
   return out;
+}
+
+/** On a plan that stops at its included units: the units used up this month, in words (or null). */
+function stoppedAt(limits: Record<string, unknown>): string | null {
+  const effective = limits.effective as { overage?: string } | undefined;
+  if (effective?.overage !== 'hard_stop') return null;
+  const out = meters(limits).filter((m) => !m.money && m.limit >= 0 && m.used >= m.limit);
+  return out.length ? out.map((m) => m.label.replace(/^Included /, '')).join(' and ') : null;
 }
 
 export default function OverviewPage() {
@@ -139,7 +157,11 @@ export default function OverviewPage() {
             (limits.state === 'ok' && (limits.data.plan as { name?: string } | undefined)?.name) ||
             statusLabel(tenant.plan)
           }
-          sub={<Link href="/billing">Billing</Link>}
+          sub={
+            <>
+              <Link href="/billing">Billing</Link> · <Link href="/plans">Plans</Link>
+            </>
+          }
         />
         <Stat label="Status" value={<Badge status={tenant.status} />} />
         <Stat
@@ -179,6 +201,13 @@ export default function OverviewPage() {
           <Unavailable feature="Plan limits" endpoint="GET /account/limits" />
         )}
         {limits.state === 'error' && <ErrorNotice error={limits.error} onRetry={limits.reload} />}
+        {limits.state === 'ok' && stoppedAt(limits.data) && (
+          <div class="notice notice-warn" role="alert">
+            <strong>Your plan's included {stoppedAt(limits.data)} are used up.</strong> Requests that need
+            more are refused (429 quota_exceeded) until the month ends.{' '}
+            <UpgradeButton label="Upgrade to keep going" />
+          </div>
+        )}
         {limits.state === 'ok' &&
           (meters(limits.data).length ? (
             meters(limits.data).map((m) => (
