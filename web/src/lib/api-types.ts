@@ -9005,7 +9005,8 @@ export interface paths {
                          *           "max_concurrent": 4,
                          *           "spend_cap_usd": null,
                          *           "trial_usd": "5.000000000",
-                         *           "trial_days": 30
+                         *           "trial_days": 30,
+                         *           "self_serve": true
                          *         }
                          *       ],
                          *       "models": [
@@ -9335,6 +9336,224 @@ export interface paths {
                 };
                 /** @description Conflict: `billing_not_connected` (billing is not connected on this platform (no Stripe key)). */
                 409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `billing_unavailable` (Stripe did not answer, or billing is not set up yet; retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/billing/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The plans an owner may choose, compared, with the current one marked
+         * @description The self-serve plans and the current plan (which may be one an operator set): price basis, included units, limits and what happens past the included units.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The plans */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PlanOptions"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/billing/plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change plan: at once (ledger-only, or a Stripe subscription updated), or through Stripe Checkout
+         * @description Owners and billing members. Only self-serve plans (see `GET /account/billing/plans`). Without Stripe the change applies at once. With Stripe, moving from Free to a paid plan answers 202 with a Checkout `url` (the plan applies when Stripe reports the payment); between paid plans the subscription is updated and the change applies at once; moving to Free ends the subscription at the month's end (the month's usage billed up to the move is invoiced then; nothing after it is billed) and Free's limits apply at once. Audited (`tenant.plan`).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ChangePlanRequest"];
+                };
+            };
+            responses: {
+                /** @description Applied */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PlanChange"];
+                    };
+                };
+                /** @description Pay at Stripe Checkout first: send the browser to `url` */
+                202: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PlanChange"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site); `tenant_inactive` (the account is not active (unverified or suspended)). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
                         [name: string]: unknown;
@@ -10324,6 +10543,8 @@ export interface components {
             trial_usd: string | null;
             /** @description How long the trial credit lasts. */
             trial_days: number | null;
+            /** @description Whether tenant owners may move to and from this plan themselves. */
+            self_serve: boolean;
         };
         /** @description An operator's changes to the plan for this tenant. */
         LimitOverrides: {
@@ -10638,6 +10859,8 @@ export interface components {
              * @enum {string}
              */
             overage: "hard_stop" | "bill";
+            /** @description Whether tenant owners may move to and from this plan themselves (`POST /account/billing/plan`); default false. */
+            self_serve?: boolean;
             requests_per_minute?: number | null;
             tokens_per_minute?: number | null;
             max_concurrent?: number | null;
@@ -10667,6 +10890,8 @@ export interface components {
              * @enum {string}
              */
             overage?: "hard_stop" | "bill";
+            /** @description Whether tenant owners may move to and from this plan themselves (`POST /account/billing/plan`); default false. */
+            self_serve?: boolean;
             requests_per_minute?: number | null;
             tokens_per_minute?: number | null;
             max_concurrent?: number | null;
@@ -11087,6 +11312,45 @@ export interface components {
             id?: string;
             /** @description Send the browser here. */
             url: string;
+        };
+        PlanOptions: {
+            /** @enum {string} */
+            object: "list";
+            current_plan: string;
+            /** @description Whether paid plans go through Stripe here. */
+            connected: boolean;
+            /** @description The live Stripe subscription, if any. */
+            subscription: {
+                plan: string | null;
+                ends_at_period_end: boolean;
+            } | null;
+            data: components["schemas"]["PlanOption"][];
+        };
+        PlanOption: components["schemas"]["Plan"] & {
+            current: boolean;
+            /** @example No monthly fee. Past the included units, usage is billed per model version at the catalog's prices, up to the spend cap. */
+            price_basis: string;
+        };
+        PlanChange: {
+            /** @enum {string} */
+            object: "plan_change";
+            /**
+             * @description `applied`: the account is on `plan` now, its limits apply from the next request. `checkout_required`: send the browser to `url`; the plan applies when the payment completes.
+             * @enum {string}
+             */
+            status: "applied" | "checkout_required";
+            /** @description The plan asked for. */
+            plan: string;
+            previous_plan: string;
+            /** @description A move to Free with a Stripe subscription: the subscription ends at the month's end, invoicing the usage billed before the move. */
+            subscription_ends_at_period_end: boolean;
+            /** @description The Stripe Checkout page, when one is needed. */
+            url: string | null;
+            message: string;
+        };
+        ChangePlanRequest: {
+            /** @example payg */
+            plan: string;
         };
         WebhookReceived: {
             /** @enum {boolean} */
