@@ -272,6 +272,32 @@ describe('trial grants, free-only and low-balance alerts', () => {
     await expectError(await patchSettings(owner, { free_only: 'no' }), 400, 'invalid_request', 'free_only');
   });
 
+  it('on expiry: the trial credit left leaves the balance, calls are refused, and the owner is told once', async () => {
+    await setTrial('0', 0);
+    const owner = await newOwner(h);
+    const key = await createKey(h, owner);
+    expect((await json<Settings>(await patchSettings(owner, { free_only: true }))).billing_mode).toBe(
+      'prepaid',
+    );
+    const expiresAt = new Date(Date.now() + 3_000).toISOString();
+    const granted = await h.call(`/admin/tenants/${owner.tenantId}/credits`, {
+      key: op.token,
+      json: { amount_usd: '1', kind: 'trial', expires_at: expiresAt },
+    });
+    expect(granted.status).toBe(201);
+    expect((await sentiment(key.secret)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, Date.parse(expiresAt) - Date.now() + 200));
+    const refused = await Promise.all(Array.from({ length: 5 }, () => sentiment(key.secret)));
+    for (const r of refused) {
+      const err = await expectError(r, 429, 'insufficient_balance');
+      expect(err.message).toMatch(/free credit has run out/);
+    }
+    expect(emails(owner.email, 'trial_exhausted')).toHaveLength(1);
+    const s = await h.stores.quotas.credits.statement(owner.tenantId, new Date());
+    expect(s.balanceNanoUsd).toBe(0);
+    expect(s.grants[0]?.status).not.toBe('active');
+  });
+
   it('low-balance alerts: bad thresholds are refused naming the field; each crossing emails once, re-armed above', async () => {
     await setTrial('0', 0);
     const owner = await newOwner(h);
