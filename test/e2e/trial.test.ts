@@ -163,7 +163,7 @@ describe('a free trial, in a real browser', () => {
     const text = await exhausted.textContent();
     expect(text).toMatch(/Your free credit ran out/);
     expect(text).toContain('429 insufficient_balance');
-    expect(text).toMatch(/top up credit, add a card and upgrade your plan, or turn free-only off/);
+    expect(text).toMatch(/top up credit \(spent at once\), or turn free-only off below and then add a card/);
     await shot(page, 'trial-02-exhausted');
 
     const mails = (await outbox(DEV.email)).filter((m) => m.kind === 'trial_exhausted');

@@ -377,7 +377,7 @@ function refusal(
     insufficient_balance: !opts.freeOnly
       ? `Your credit balance ($${formatUsd(r.limitValue)}) cannot pay for this request (up to $${formatUsd(worstNanoUsd)}). Add credit to continue; you were not billed.`
       : isExhaustion(r)
-        ? `Your free credit has run out ($${formatUsd(r.limitValue)} left). Free-only is on, so this request was refused and nothing was charged. To continue, top up, add billing or upgrade on the console's billing page, or turn free-only off.`
+        ? `Your free credit has run out ($${formatUsd(r.limitValue)} left). Free-only is on, so this request was refused and nothing was charged. To continue, top up credit on the console's billing page, or turn free-only off there and add a card or upgrade.`
         : `Your credit balance ($${formatUsd(r.limitValue)}) cannot pay for this request (up to $${formatUsd(worstNanoUsd)}). Free-only is on, so it was refused and nothing was charged: lower max_tokens, or add credit.`,
   };
   const hardStop =

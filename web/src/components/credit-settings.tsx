@@ -49,8 +49,8 @@ export function TrialCard() {
           <p>
             API calls are refused with <code>429 insufficient_balance</code> (and{' '}
             <code>x-should-retry: false</code>
-            ), and nothing is charged. To continue: top up credit, add a card and upgrade your plan, or turn
-            free-only off below. We emailed the account contact.
+            ), and nothing is charged. To continue: top up credit (spent at once), or turn free-only off below
+            and then add a card or upgrade your plan. We emailed the account contact.
           </p>
         </div>
       )}
