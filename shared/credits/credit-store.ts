@@ -4,6 +4,7 @@ import { conditionHeld } from '../db/conditions';
 import { keys } from '../db/keys';
 import { queryAll, queryPage } from '../db/query';
 import { type TransactItem, transact } from '../db/transact';
+import { addDelta, type CreditDeltas, creditFinanceItem } from '../finance/credit-counters';
 import { idTime, newId } from '../ids';
 import { type UsageEvent, UsageStore } from '../metering/usage-store';
 import { allocate, type CreditGrant, type CreditKind, creditKinds, type GrantStatus } from './burn-order';
@@ -388,6 +389,7 @@ export class CreditStore {
         },
       },
       this.audit.putItem(audit),
+      ...this.finance(tenantId, now, (d) => addDelta(d, 'sold', grant.kind, grant.amountNanoUsd)),
     ];
   }
 
@@ -500,6 +502,12 @@ export class CreditStore {
           );
       }
       const remainingDue = due.length > 30;
+      items.push(
+        ...this.finance(tenantId, now, (d) => {
+          for (const g of due.slice(0, 30))
+            addDelta(d, 'expired', g.kind, Math.max(0, g.amountNanoUsd - g.burnedNanoUsd));
+        }),
+      );
       items.push({
         Update: {
           TableName: this.table,
@@ -584,6 +592,12 @@ export class CreditStore {
         }),
       );
     }
+    items.push(
+      ...this.finance(tenantId, now, (d) => {
+        for (const [grantId, b] of burns) addDelta(d, 'used', byId.get(grantId)!.kind, b.nanoUsd);
+        addDelta(d, 'used', null, uncoveredNanoUsd);
+      }),
+    );
     items.push({
       Update: {
         TableName: this.table,
@@ -644,6 +658,7 @@ export class CreditStore {
             ExpressionAttributeValues: { ':back': back, ':neg': -back, ':minus': -1 },
           },
         },
+        ...this.finance(tenantId, now, (d) => addDelta(d, 'expired', g.kind, -back)),
       ]);
     }
   }
@@ -941,6 +956,16 @@ export class CreditStore {
     return records.filter(
       (r) => r.prepaid === true && idTime(r.requestId) >= from && idTime(r.requestId) < to,
     );
+  }
+
+  /**
+   * The operators' finance totals for what a transaction writes to the ledger (see
+   * shared/finance/credit-counters.ts): one more item, the tenant's shard of the month's totals.
+   */
+  private finance(tenantId: string, now: Date, fill: (d: CreditDeltas) => void): TransactItem[] {
+    const d: CreditDeltas = new Map();
+    fill(d);
+    return creditFinanceItem(this.table, tenantId, now, d);
   }
 
   private entryPut(tenantId: string, now: Date, entry: Omit<CreditEntry, 'id' | 'at'>): TransactItem {

@@ -91,6 +91,16 @@ export const keys = {
   }),
   creditEntryPrefix: () => 'CREDIT#ENTRY#',
   /**
+   * The credit ledger's totals per calendar month (sold, used and expired, by kind) for the
+   * operators' finance page, spread over shards by a hash of the tenant id: each tenant always adds
+   * to one shard, in the same transaction as the ledger entries it counts, so no item is shared by
+   * every tenant; a shard's partition holds every month, so a range is one Query per shard.
+   */
+  creditFinance: (shard: number, month: string) => ({ pk: `FINANCE#CREDIT#${shard}`, sk: `MONTH#${month}` }),
+  creditFinanceShard: (shard: number) => `FINANCE#CREDIT#${shard}`,
+  /** A refund or credit note issued by an operator, once per idempotency key (its audit entry goes with it). */
+  financeRecord: (key: string) => ({ pk: `FINANCE#ISSUED#${key}`, sk: 'ISSUED' }),
+  /**
    * Platform-wide usage per day x model version, spread over shards (by a hash of the request id)
    * so no single item or partition takes every request's write; readers sum the shards. A shard
    * partition holds every day, so a date range is one Query per shard.
@@ -245,4 +255,6 @@ export type EntityType =
   | 'billing_price'
   | 'credit_balance'
   | 'credit_grant'
-  | 'credit_entry';
+  | 'credit_entry'
+  | 'credit_finance'
+  | 'finance_issued';
