@@ -1,4 +1,5 @@
 import type { BillingUnit } from '../catalog/types';
+import type { FinanceGateway } from '../finance/finance-gateway';
 
 /**
  * The billing port: what the platform asks of a payment provider. The usage ledger in DynamoDB is
@@ -146,8 +147,12 @@ export interface CheckoutInput {
   planChangedAt: number;
 }
 
-/** The payment provider. Every method answers with a value; none throws for provider failures. */
-export interface BillingGateway {
+/**
+ * The payment provider. Every method answers with a value; none throws for provider failures. Its
+ * finance part (operators: invoices of every customer, refunds, credit notes) is in
+ * `shared/finance/finance-gateway.ts`.
+ */
+export interface BillingGateway extends FinanceGateway {
   readonly mode: 'stripe' | 'ledger';
   createCustomer(
     input: { tenantId: string; name: string; email: string | null },

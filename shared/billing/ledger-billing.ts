@@ -1,4 +1,10 @@
 import type {
+  ProviderCreditNote,
+  ProviderInvoice,
+  ProviderPayment,
+  ProviderRefund,
+} from '../finance/finance-gateway';
+import type {
   BillingGateway,
   GatewayResult,
   ProviderSubscriptionStatus,
@@ -27,6 +33,13 @@ export class LedgerBillingGateway implements BillingGateway {
   listInvoices = notConnected<{ invoices: [] }>;
   provisionPrice = notConnected<{ meterId: string; productId: string; priceId: string; changes: string[] }>;
   ensureSubscriptionItem = notConnected<{ added: boolean }>;
+  listInvoicesCreated = notConnected<{ invoices: []; truncated: false }>;
+  listRefundsCreated = notConnected<{ refunds: []; truncated: false }>;
+  listCreditNotesCreated = notConnected<{ creditNotes: []; truncated: false }>;
+  getInvoice = notConnected<{ invoice: ProviderInvoice }>;
+  getPayment = notConnected<{ payment: ProviderPayment }>;
+  createRefund = notConnected<{ refund: ProviderRefund }>;
+  createCreditNote = notConnected<{ creditNote: ProviderCreditNote }>;
 
   verifyWebhook(): WebhookVerification {
     return { ok: false, reason: 'not_connected' };

@@ -1,5 +1,12 @@
 import Stripe from 'stripe';
 import type {
+  CreatedRange,
+  ProviderCreditNote,
+  ProviderInvoice,
+  ProviderPayment,
+  ProviderRefund,
+} from '../finance/finance-gateway';
+import type {
   BillingGateway,
   CheckoutInput,
   GatewayResult,
@@ -62,6 +69,75 @@ function failure(err: unknown): GatewayResult<never> {
 function sameDecimal(a: string | null | undefined, b: string): boolean {
   const norm = (s: string) => (s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s);
   return a !== null && a !== undefined && norm(a) === norm(b);
+}
+
+const iso = (sec: number) => new Date(sec * 1000).toISOString();
+const customerIdOf = (c: string | { id: string } | null | undefined) =>
+  typeof c === 'string' ? c : (c?.id ?? null);
+
+function invoiceOf(i: Stripe.Invoice): ProviderInvoice {
+  return {
+    id: i.id ?? '',
+    customerId: customerIdOf(i.customer) ?? '',
+    number: i.number ?? null,
+    status: i.status ?? null,
+    currency: i.currency,
+    totalCents: i.total,
+    amountPaidCents: i.amount_paid,
+    amountRemainingCents: i.amount_remaining,
+    creditedCents: (i.pre_payment_credit_notes_amount ?? 0) + (i.post_payment_credit_notes_amount ?? 0),
+    createdAt: iso(i.created),
+    periodStart: iso(i.period_start),
+    periodEnd: iso(i.period_end),
+    dueAt: i.due_date ? iso(i.due_date) : null,
+    fromSubscription: i.parent?.type === 'subscription_details',
+    hostedUrl: i.hosted_invoice_url ?? null,
+  };
+}
+
+function refundOf(r: Stripe.Refund): ProviderRefund {
+  return {
+    id: r.id,
+    amountCents: r.amount,
+    currency: r.currency,
+    status: r.status ?? null,
+    paymentIntentId: customerIdOf(r.payment_intent as string | { id: string } | null),
+    createdAt: iso(r.created),
+  };
+}
+
+function creditNoteOf(n: Stripe.CreditNote): ProviderCreditNote {
+  return {
+    id: n.id,
+    invoiceId: customerIdOf(n.invoice as string | { id: string }) ?? '',
+    customerId: customerIdOf(n.customer as string | { id: string }) ?? '',
+    totalCents: n.total,
+    currency: n.currency,
+    status: n.status,
+    createdAt: iso(n.created),
+  };
+}
+
+/**
+ * Reads a list page by page (100 at a time) until it ends or `maxItems` are read: a finance page
+ * view reads at most that many objects from Stripe, and says when there were more.
+ */
+async function listBounded<T extends { id?: string | null }, R>(
+  page: (startingAfter: string | undefined) => Promise<Stripe.ApiList<T>>,
+  map: (t: T) => R,
+  maxItems: number,
+): Promise<{ items: R[]; truncated: boolean }> {
+  const items: R[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const list = await page(after);
+    for (const t of list.data) {
+      if (items.length >= maxItems) return { items, truncated: true };
+      items.push(map(t));
+    }
+    if (!list.has_more || list.data.length === 0) return { items, truncated: false };
+    after = list.data[list.data.length - 1]!.id ?? undefined;
+  }
 }
 
 /** The billing port over the official Stripe SDK. */
@@ -223,6 +299,127 @@ export class StripeBillingGateway implements BillingGateway {
         pdfUrl: i.invoice_pdf ?? null,
       }));
       return { invoices };
+    });
+  }
+
+  listInvoicesCreated(range: CreatedRange, maxItems: number) {
+    return this.call(async () => {
+      const { items, truncated } = await listBounded(
+        (starting_after) =>
+          this.stripe.invoices.list({
+            created: { gte: range.fromSec, lt: range.toSec },
+            limit: 100,
+            ...(starting_after ? { starting_after } : {}),
+          }),
+        invoiceOf,
+        maxItems,
+      );
+      return { invoices: items, truncated };
+    });
+  }
+
+  listRefundsCreated(range: CreatedRange, maxItems: number) {
+    return this.call(async () => {
+      const { items, truncated } = await listBounded(
+        (starting_after) =>
+          this.stripe.refunds.list({
+            created: { gte: range.fromSec, lt: range.toSec },
+            limit: 100,
+            ...(starting_after ? { starting_after } : {}),
+          }),
+        refundOf,
+        maxItems,
+      );
+      return { refunds: items, truncated };
+    });
+  }
+
+  listCreditNotesCreated(range: CreatedRange, maxItems: number) {
+    return this.call(async () => {
+      const { items, truncated } = await listBounded(
+        (starting_after) =>
+          this.stripe.creditNotes.list({
+            created: { gte: range.fromSec, lt: range.toSec },
+            limit: 100,
+            ...(starting_after ? { starting_after } : {}),
+          }),
+        creditNoteOf,
+        maxItems,
+      );
+      return { creditNotes: items, truncated };
+    });
+  }
+
+  getInvoice(invoiceId: string) {
+    return this.call(async () => ({ invoice: invoiceOf(await this.stripe.invoices.retrieve(invoiceId)) }));
+  }
+
+  getPayment(paymentIntentId: string) {
+    return this.call(async () => {
+      const [pi, refunds] = await Promise.all([
+        this.stripe.paymentIntents.retrieve(paymentIntentId),
+        this.stripe.refunds.list({ payment_intent: paymentIntentId, limit: 100 }),
+      ]);
+      const payment: ProviderPayment = {
+        id: pi.id,
+        customerId: customerIdOf(pi.customer as string | { id: string } | null),
+        currency: pi.currency,
+        status: pi.status,
+        amountReceivedCents: pi.amount_received,
+        refundedCents: refunds.data
+          .filter((r) => r.status !== 'failed' && r.status !== 'canceled')
+          .reduce((sum, r) => sum + r.amount, 0),
+      };
+      return { payment };
+    });
+  }
+
+  createRefund(
+    input: {
+      paymentIntentId: string;
+      amountCents: number;
+      reason: string | null;
+      metadata: Record<string, string>;
+    },
+    idempotencyKey: string,
+  ) {
+    return this.call(async () => {
+      const r = await this.stripe.refunds.create(
+        {
+          payment_intent: input.paymentIntentId,
+          amount: input.amountCents,
+          ...(input.reason ? { reason: input.reason as Stripe.RefundCreateParams.Reason } : {}),
+          metadata: input.metadata,
+        },
+        { idempotencyKey },
+      );
+      return { refund: refundOf(r) };
+    });
+  }
+
+  createCreditNote(
+    input: {
+      invoiceId: string;
+      amountCents: number;
+      paid: boolean;
+      memo: string | null;
+      metadata: Record<string, string>;
+    },
+    idempotencyKey: string,
+  ) {
+    return this.call(async () => {
+      const n = await this.stripe.creditNotes.create(
+        {
+          invoice: input.invoiceId,
+          amount: input.amountCents,
+          // A paid invoice's credit must go somewhere: the customer's balance, for the next invoice.
+          ...(input.paid ? { credit_amount: input.amountCents } : {}),
+          ...(input.memo ? { memo: input.memo } : {}),
+          metadata: input.metadata,
+        },
+        { idempotencyKey },
+      );
+      return { creditNote: creditNoteOf(n) };
     });
   }
 

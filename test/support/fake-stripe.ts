@@ -1060,6 +1060,8 @@ export class FakeStripe {
       if (!price) throw missing('price', seg[2] ?? '');
       return price;
     }
+    const finance = this.financeRoute(method, seg, query, body);
+    if (finance) return finance;
     if (key === 'GET /v1/invoices') {
       return this.list(
         path,
@@ -1110,6 +1112,257 @@ export class FakeStripe {
     }
     throw invalid(`Unrecognized request URL (${method}: ${path}).`, {}, 404);
   }
+
+  // ---- Operator finance: invoices across customers, payments, refunds, credit notes ----------
+
+  readonly paymentIntents = new Map<string, Obj>();
+  readonly refunds: Obj[] = [];
+  readonly creditNotes: Obj[] = [];
+  /** What refunds and credit notes are dated (seconds): a test whose platform clock is moved moves this too. */
+  financeClock: () => number = nowSec;
+
+  /**
+   * An invoice in full (amounts paid and remaining, due date, a subscription parent), `created` and
+   * its period given in seconds. A paid invoice gets a succeeded payment intent (`payment_intent`
+   * on the returned object, as a test reads it; Stripe lists it among the invoice's payments).
+   */
+  addFinanceInvoice(
+    customer: string,
+    opts: {
+      totalCents: number;
+      status: 'draft' | 'open' | 'paid' | 'uncollectible' | 'void';
+      created: number;
+      periodStart?: number;
+      periodEnd?: number;
+      dueDate?: number | null;
+      subscription?: string | null;
+      currency?: string;
+    },
+  ): Obj {
+    const paid = opts.status === 'paid' ? opts.totalCents : 0;
+    const remaining = opts.status === 'open' || opts.status === 'uncollectible' ? opts.totalCents : 0;
+    const invoiceId = id('in');
+    const invoice: Obj = {
+      id: invoiceId,
+      object: 'invoice',
+      customer,
+      number: `TG-${this.invoices.length + 1}`,
+      status: opts.status,
+      currency: opts.currency ?? 'usd',
+      total: opts.totalCents,
+      amount_due: opts.totalCents,
+      amount_paid: paid,
+      amount_remaining: remaining,
+      pre_payment_credit_notes_amount: 0,
+      post_payment_credit_notes_amount: 0,
+      period_start: opts.periodStart ?? opts.created - 30 * 86_400,
+      period_end: opts.periodEnd ?? opts.created,
+      created: opts.created,
+      due_date: opts.dueDate ?? null,
+      parent:
+        opts.subscription === null
+          ? null
+          : {
+              type: 'subscription_details',
+              quote_details: null,
+              subscription_details: { subscription: opts.subscription ?? id('sub'), metadata: {} },
+            },
+      hosted_invoice_url: `https://invoice.stripe.test/i/${invoiceId}`,
+      invoice_pdf: `https://invoice.stripe.test/i/${invoiceId}/pdf`,
+      livemode: false,
+    };
+    this.invoices.push(invoice);
+    if (opts.status === 'paid') {
+      const pi = this.addPayment(customer, opts.totalCents, {
+        created: opts.created,
+        currency: opts.currency,
+      });
+      return { ...invoice, payment_intent: pi.id };
+    }
+    return invoice;
+  }
+
+  /** A succeeded payment (a top-up's Checkout, or an invoice's), `created` in seconds. */
+  addPayment(customer: string, amountCents: number, opts: { created?: number; currency?: string } = {}): Obj {
+    const pi: Obj = {
+      id: id('pi'),
+      object: 'payment_intent',
+      customer,
+      amount: amountCents,
+      amount_received: amountCents,
+      currency: opts.currency ?? 'usd',
+      status: 'succeeded',
+      created: opts.created ?? nowSec(),
+      livemode: false,
+    };
+    this.paymentIntents.set(pi.id as string, pi);
+    return pi;
+  }
+
+  private refundedOf(paymentIntent: string): number {
+    return this.refunds
+      .filter((r) => r.payment_intent === paymentIntent && r.status !== 'failed' && r.status !== 'canceled')
+      .reduce((sum, r) => sum + (r.amount as number), 0);
+  }
+
+  /** `gte`/`gt`/`lte`/`lt` of a `created` filter (or an exact value). */
+  private static inCreated(created: number, filter: unknown): boolean {
+    if (filter === undefined) return true;
+    if (typeof filter === 'string') return created === Number(filter);
+    const f = filter as Record<string, string>;
+    return (
+      (f.gte === undefined || created >= Number(f.gte)) &&
+      (f.gt === undefined || created > Number(f.gt)) &&
+      (f.lte === undefined || created <= Number(f.lte)) &&
+      (f.lt === undefined || created < Number(f.lt))
+    );
+  }
+
+  /** Newest first, like Stripe's lists (ties: the later made first). */
+  private static newestFirst(all: Obj[]): Obj[] {
+    return all
+      .map((o, i) => ({ o, i }))
+      .sort((a, b) => (b.o.created as number) - (a.o.created as number) || b.i - a.i)
+      .map((x) => x.o);
+  }
+
+  private financeRoute(method: string, seg: string[], query: Obj, body: Obj): Obj | undefined {
+    const path = `/${seg.join('/')}`;
+    if (method === 'GET' && path === '/v1/invoices' && !query.customer) {
+      return this.list(
+        path,
+        FakeStripe.newestFirst(
+          this.invoices.filter(
+            (i) =>
+              FakeStripe.inCreated(i.created as number, query.created) &&
+              (!query.status || i.status === query.status),
+          ),
+        ),
+        query,
+      );
+    }
+    if (method === 'GET' && seg[1] === 'invoices' && seg[2] && !seg[3]) {
+      const invoice = this.invoices.find((i) => i.id === seg[2]);
+      if (!invoice) throw missing('invoice', seg[2]);
+      return invoice;
+    }
+    if (method === 'GET' && seg[1] === 'payment_intents' && seg[2]) {
+      const pi = this.paymentIntents.get(seg[2]);
+      if (!pi) throw missing('payment_intent', seg[2]);
+      return pi;
+    }
+    if (seg[1] === 'refunds' && !seg[2]) {
+      if (method === 'GET') {
+        return this.list(
+          path,
+          FakeStripe.newestFirst(
+            this.refunds.filter(
+              (r) =>
+                FakeStripe.inCreated(r.created as number, query.created) &&
+                (!query.payment_intent || r.payment_intent === query.payment_intent) &&
+                (!query.charge || r.charge === query.charge),
+            ),
+          ),
+          query,
+        );
+      }
+      const pi = this.paymentIntents.get(body.payment_intent as string);
+      if (!pi) throw missing('payment_intent', String(body.payment_intent));
+      const left = (pi.amount_received as number) - this.refundedOf(pi.id as string);
+      const amount = body.amount === undefined ? left : Number(body.amount);
+      if (!Number.isInteger(amount) || amount < 1)
+        throw invalid('Invalid positive integer', { param: 'amount' });
+      if (amount > left) {
+        throw invalid(
+          `Refund amount ($${(amount / 100).toFixed(2)}) is greater than unrefunded amount on charge ($${(left / 100).toFixed(2)})`,
+          { code: 'amount_too_large', param: 'amount' },
+        );
+      }
+      const refund: Obj = {
+        id: id('re'),
+        object: 'refund',
+        amount,
+        currency: pi.currency,
+        payment_intent: pi.id,
+        charge: null,
+        reason: body.reason ?? null,
+        metadata: body.metadata ?? {},
+        status: 'succeeded',
+        created: this.financeClock(),
+      };
+      this.refunds.push(refund);
+      return refund;
+    }
+    if (seg[1] === 'credit_notes' && !seg[2]) {
+      if (method === 'GET') {
+        return this.list(
+          path,
+          FakeStripe.newestFirst(
+            this.creditNotes.filter(
+              (n) =>
+                FakeStripe.inCreated(n.created as number, query.created) &&
+                (!query.invoice || n.invoice === query.invoice) &&
+                (!query.customer || n.customer === query.customer),
+            ),
+          ),
+          query,
+        );
+      }
+      const invoice = this.invoices.find((i) => i.id === body.invoice);
+      if (!invoice) throw missing('invoice', String(body.invoice));
+      if (invoice.status !== 'open' && invoice.status !== 'paid') {
+        throw invalid(
+          `Invoice ${String(invoice.id)} is ${String(invoice.status)}: credit notes need an open or paid invoice.`,
+        );
+      }
+      const amount = Number(body.amount);
+      const credited =
+        (invoice.pre_payment_credit_notes_amount as number) +
+        (invoice.post_payment_credit_notes_amount as number);
+      if (!Number.isInteger(amount) || amount < 1 || amount > (invoice.total as number) - credited) {
+        throw invalid('The credit note amount is more than the invoice can be credited.', {
+          param: 'amount',
+        });
+      }
+      if (invoice.status === 'paid') {
+        const placed =
+          Number(body.credit_amount ?? 0) +
+          Number(body.refund_amount ?? 0) +
+          Number(body.out_of_band_amount ?? 0);
+        if (placed !== amount) {
+          throw invalid(
+            'The sum of credit amount, refund amount and out of band amount must equal the credit note amount for a paid invoice.',
+          );
+        }
+        invoice.post_payment_credit_notes_amount =
+          (invoice.post_payment_credit_notes_amount as number) + amount;
+      } else {
+        invoice.pre_payment_credit_notes_amount =
+          (invoice.pre_payment_credit_notes_amount as number) + amount;
+        invoice.amount_remaining = Math.max(0, (invoice.amount_remaining as number) - amount);
+        invoice.amount_due = Math.max(0, (invoice.amount_due as number) - amount);
+      }
+      const note: Obj = {
+        id: id('cn'),
+        object: 'credit_note',
+        invoice: invoice.id,
+        customer: invoice.customer,
+        amount,
+        total: amount,
+        currency: invoice.currency,
+        memo: body.memo ?? null,
+        metadata: body.metadata ?? {},
+        status: 'issued',
+        type: invoice.status === 'paid' ? 'post_payment' : 'pre_payment',
+        created: this.financeClock(),
+      };
+      this.creditNotes.push(note);
+      return note;
+    }
+    return undefined;
+  }
+
+  // ---- end of operator finance -----------------------------------------------------------------
 
   private meterEvent(body: Obj): Obj {
     const name = body.event_name as string;
