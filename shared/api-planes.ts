@@ -4,7 +4,8 @@
  * - `data`: `/v1/*`, the metered hot path: API keys, admission, model routing, metering. Invokes
  *   SageMaker; no Stripe, no session keys.
  * - `console`: sessions, accounts, keys, teams, operators. Invokes no model, holds no Stripe key.
- * - `billing`: what needs Stripe: `/account/billing` (Checkout, portal, invoices) and Stripe's webhook.
+ * - `billing`: what needs Stripe: `/account/billing` (Checkout, portal, invoices), Stripe's webhook,
+ *   and the operators' `/admin/finance` (invoices of every customer, refunds, credit notes).
  * - `docs`: `/openapi.json` and `/docs`, public and static: no table, no secret, no model. Its own
  *   function because the document describes every plane's routes, whose code would otherwise
  *   push the console's bundle past 1 MB.
@@ -23,7 +24,13 @@ export const defaultPlane: ApiPlane = 'console';
  */
 export const planeRoutePaths: Readonly<Record<Exclude<ApiPlane, typeof defaultPlane>, readonly string[]>> = {
   data: ['/v1/{proxy+}'],
-  billing: ['/account/billing', '/account/billing/{proxy+}', '/webhooks/{proxy+}'],
+  billing: [
+    '/account/billing',
+    '/account/billing/{proxy+}',
+    '/webhooks/{proxy+}',
+    '/admin/finance',
+    '/admin/finance/{proxy+}',
+  ],
   docs: ['/openapi.json', '/docs'],
 };
 

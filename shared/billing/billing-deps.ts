@@ -2,7 +2,9 @@ import type { AuditLog } from '../accounts/audit-log';
 import type { Catalog } from '../catalog/types';
 import type { Config } from '../config';
 import type { EmailSender } from '../email/email-sender';
+import type { FinanceStore } from '../finance/finance-store';
 import type { Logger } from '../logger';
+import type { PlatformUsageStore } from '../metering/platform-usage';
 import type { UsageStore } from '../metering/usage-store';
 import type { PlanStore } from '../quotas/plan-store';
 import type { TenantStore } from '../tenants/tenant-store';
@@ -17,6 +19,10 @@ export interface BillingDeps {
   tenants: TenantStore;
   plans: PlanStore;
   usage: UsageStore;
+  /** Usage across tenants (the finance page's ledger-only stand-in reads which tenants were active). */
+  platformUsage: PlatformUsageStore;
+  /** The operators' finance totals and the refunds and credit notes they issued. */
+  finance: FinanceStore;
   /** The model catalog (cached by the resolver). */
   catalog: () => Promise<Catalog>;
   audit: AuditLog;

@@ -29,6 +29,18 @@ async function seedMember(h: Harness, tenantId: string, role: TenantRole): Promi
   return userId;
 }
 
+/** A tenant with a Stripe customer (in the fake), for the operators' refunds and credit notes. */
+async function seedCustomer(h: Harness): Promise<{ tenantId: string; customerId: string }> {
+  const tenantId = await seedTenant(h);
+  const made = await h.deps.billing.gateway.createCustomer(
+    { tenantId, name: 'Seeded', email: null },
+    `seed-${tenantId}`,
+  );
+  if (!made.ok) throw new Error(`no customer: ${made.kind}`);
+  await h.stores.billing.attachCustomer(tenantId, made.customerId, new Date());
+  return { tenantId, customerId: made.customerId };
+}
+
 async function seedInvitation(h: Harness, caller: Caller): Promise<string> {
   const inviter = await h.stores.users.getMember(
     caller.tenantId,
@@ -411,6 +423,41 @@ const routes: MatrixRoute[] = [
     for: 'operator',
     ok: 200,
     request: async () => ({ method: 'GET', path: '/admin/usage' }),
+  },
+  {
+    name: 'GET /admin/finance',
+    for: 'operator',
+    ok: 200,
+    request: async () => ({ method: 'GET', path: '/admin/finance' }),
+  },
+  {
+    name: 'POST /admin/finance/tenants/{tenant_id}/refunds',
+    for: 'operator',
+    ok: 201,
+    request: async (f) => {
+      const { tenantId, customerId } = await seedCustomer(f.h);
+      const payment = stripe!.addPayment(customerId, 500);
+      return {
+        method: 'POST',
+        path: `/admin/finance/tenants/${tenantId}/refunds`,
+        json: { payment_intent: payment.id, amount_usd: '1.00' },
+      };
+    },
+  },
+  {
+    name: 'POST /admin/finance/tenants/{tenant_id}/credit-notes',
+    for: 'operator',
+    ok: 201,
+    request: async (f) => {
+      const { tenantId, customerId } = await seedCustomer(f.h);
+      const created = Math.floor(Date.now() / 1000);
+      const invoice = stripe!.addFinanceInvoice(customerId, { totalCents: 500, status: 'open', created });
+      return {
+        method: 'POST',
+        path: `/admin/finance/tenants/${tenantId}/credit-notes`,
+        json: { invoice: invoice.id, amount_usd: '1.00' },
+      };
+    },
   },
   {
     name: 'GET /account/billing',

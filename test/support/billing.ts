@@ -6,10 +6,10 @@ import { createHarness, type Harness } from './harness';
 
 /** A harness whose billing talks to a fresh fake Stripe, with meters and prices set up. */
 export async function billingHarness(
-  opts: { env?: Record<string, string>; setup?: boolean } = {},
+  opts: { env?: Record<string, string>; setup?: boolean; now?: () => Date } = {},
 ): Promise<{ h: Harness; fake: FakeStripe }> {
   const fake = await FakeStripe.start();
-  const h = await createHarness({ env: { ...fake.env(), ...opts.env } });
+  const h = await createHarness({ env: { ...fake.env(), ...opts.env }, now: opts.now });
   if (opts.setup !== false) {
     const report = await setupBilling({
       gateway: h.deps.billing.gateway,

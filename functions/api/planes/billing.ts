@@ -1,9 +1,14 @@
 import { type BillingPlaneDeps, planeRoutes } from '../http/env';
 import { registerBilling } from '../routes/account/billing';
+import { registerAdminFinance } from '../routes/admin/finance';
 import { registerStripeWebhook } from '../routes/webhooks/stripe';
 
-/** The billing plane's routes, the ones that call Stripe: `/account/billing/*` and `/webhooks/stripe`. */
+/**
+ * The billing plane's routes, the ones that call Stripe: `/account/billing/*`, `/webhooks/stripe`
+ * and the operators' `/admin/finance/*`.
+ */
 export const registerBillingPlane = planeRoutes<BillingPlaneDeps>((app) => {
   registerBilling(app);
   registerStripeWebhook(app);
+  registerAdminFinance(app);
 });

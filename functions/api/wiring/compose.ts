@@ -14,6 +14,7 @@ import type { Config } from '#shared/config';
 import { CreditNotices } from '#shared/credits/credit-notices';
 import { tableNames } from '#shared/db/tables';
 import type { EmailSender } from '#shared/email/email-sender';
+import { FinanceStore } from '#shared/finance/finance-store';
 import { newId } from '#shared/ids';
 import type { Logger } from '#shared/logger';
 import { UsageFreshness } from '#shared/metering/usage-freshness';
@@ -234,6 +235,8 @@ export function billingParts(b: Base, accounts: AccountDeps, gateway: BillingGat
     tenants: stores.tenants,
     plans: stores.plans,
     usage: stores.usage,
+    platformUsage: stores.platformUsage,
+    finance: new FinanceStore(stores.dynamo.doc, tableNames(config.STAGE).main, stores.audit),
     catalog: () => resolver.catalog(),
     audit: stores.audit,
     email: accounts.email,

@@ -9686,6 +9686,407 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/finance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Operator finance: receivables, credit sold/used/expired/outstanding, MRR, past due, refunds and credit notes
+         * @description For one month (`month`) or a range of months (`from`, `to`, at most 24). Credit comes from monthly totals kept with the ledger (one Query per shard); receivables, refunds and credit notes from Stripe (at most 2,000 of each) or, in ledger-only mode, from the invoice previews (at most 200 tenant-months). See docs/billing.md, "Operator finance".
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description One calendar month (UTC). Default: this month. */
+                    month?: string;
+                    /** @description First month of a range (with `to`), inclusive. */
+                    from?: string;
+                    /** @description Last month of a range, inclusive (at most 24 months). */
+                    to?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The report */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Finance"];
+                    };
+                };
+                /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/finance/tenants/{tenant_id}/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refund part or all of a tenant's payment through Stripe (a top-up, or an invoice's payment)
+         * @description Stripe only (ledger-only: 409 billing_not_connected). The payment must be the tenant's (else 404), succeeded, in USD, and the amount at most what is left to refund. Idempotent: the Stripe idempotency key is derived from the tenant, the payment, the amount in cents and the optional `Idempotency-Key` header. Audited (`tenant.refund`) once. The refund takes no credit out of a balance: see docs/billing.md.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Optional. Without it, a second request for the same amount of the same payment (or invoice) is the same refund (or credit note), answered again; send a new key to issue another of the same amount. */
+                    "idempotency-key"?: string;
+                };
+                path: {
+                    tenant_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RefundRequest"];
+                };
+            };
+            responses: {
+                /** @description The refund an identical earlier request issued */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["IssuedRefundOrCreditNote"];
+                    };
+                };
+                /** @description The refund, issued */
+                201: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["IssuedRefundOrCreditNote"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry); `billing_not_connected` (billing is not connected on this platform (no Stripe key)). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `billing_unavailable` (Stripe did not answer, or billing is not set up yet; retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/finance/tenants/{tenant_id}/credit-notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue a credit note on one of a tenant's Stripe invoices
+         * @description On an open invoice it lowers what is due; on a paid one the amount goes to the customer's Stripe balance, applied to the next invoice (to give money back, refund the payment). Stripe only (ledger-only: 409 billing_not_connected); the invoice must be the tenant's (else 404), open or paid, in USD, and the amount at most what it can still be credited. Idempotent like refunds; audited (`tenant.credit_note`) once.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Optional. Without it, a second request for the same amount of the same payment (or invoice) is the same refund (or credit note), answered again; send a new key to issue another of the same amount. */
+                    "idempotency-key"?: string;
+                };
+                path: {
+                    tenant_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CreditNoteRequest"];
+                };
+            };
+            responses: {
+                /** @description The credit note an identical earlier request issued */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["IssuedRefundOrCreditNote"];
+                    };
+                };
+                /** @description The credit note, issued */
+                201: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["IssuedRefundOrCreditNote"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry); `billing_not_connected` (billing is not connected on this platform (no Stripe key)). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `billing_unavailable` (Stripe did not answer, or billing is not set up yet; retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -11358,6 +11759,188 @@ export interface components {
             duplicate: boolean;
             /** @description What the event did (`past_due`, `stale`, ...). */
             outcome: string | null;
+        };
+        Finance: {
+            /** @enum {string} */
+            object: "finance";
+            from: string;
+            to: string;
+            /** @enum {string} */
+            currency: "usd";
+            /**
+             * @description `ledger`: no provider is connected; receivables stand for the invoice previews.
+             * @enum {string}
+             */
+            billing: "stripe" | "ledger";
+            receivables: {
+                /** @enum {string} */
+                source: "stripe_invoices" | "invoice_previews";
+                label: string;
+                /**
+                 * @description Invoices created in the range (not draft or void), their totals.
+                 * @example 12.340000000
+                 */
+                invoiced_usd: string;
+                /**
+                 * @description What those invoices have been paid.
+                 * @example 12.340000000
+                 */
+                collected_usd: string;
+                /**
+                 * @description What the open ones still owe.
+                 * @example 12.340000000
+                 */
+                outstanding_usd: string;
+                /**
+                 * @description What invoices marked uncollectible still owe.
+                 * @example 12.340000000
+                 */
+                uncollectible_usd: string;
+                count: number;
+                /** @description More than the report reads (2,000 invoices, or 200 previews). */
+                truncated: boolean;
+            };
+            credit: {
+                /** @description Granted in the range: paid is sold, promotional and trial given. */
+                sold_usd: {
+                    /** @example 12.340000000 */
+                    paid: string;
+                    /** @example 12.340000000 */
+                    promotional: string;
+                    /** @example 12.340000000 */
+                    trial: string;
+                    /** @example 12.340000000 */
+                    total: string;
+                };
+                used_usd: {
+                    /** @example 12.340000000 */
+                    paid: string;
+                    /** @example 12.340000000 */
+                    promotional: string;
+                    /** @example 12.340000000 */
+                    trial: string;
+                    /** @example 12.340000000 */
+                    total: string;
+                    /**
+                     * @description Use no grant paid for (a request that outlived its hold).
+                     * @example 12.340000000
+                     */
+                    uncovered: string;
+                };
+                /** @description Left the balances unused at expiry, net of adjustments. */
+                expired_usd: {
+                    /** @example 12.340000000 */
+                    paid: string;
+                    /** @example 12.340000000 */
+                    promotional: string;
+                    /** @example 12.340000000 */
+                    trial: string;
+                    /** @example 12.340000000 */
+                    total: string;
+                };
+                /** @description At the end of the range: credit granted and neither used nor expired (a liability for paid credit). */
+                outstanding_usd: {
+                    /** @example 12.340000000 */
+                    paid: string;
+                    /** @example 12.340000000 */
+                    promotional: string;
+                    /** @example 12.340000000 */
+                    trial: string;
+                    /** @example 12.340000000 */
+                    total: string;
+                };
+            };
+            mrr: {
+                month: string;
+                /** @example 12.340000000 */
+                mrr_usd: string;
+                /** @example 12.340000000 */
+                subscriptions_usd: string;
+                /** @example 12.340000000 */
+                paid_credit_usd: string;
+                definition: string;
+            };
+            past_due: {
+                tenant_id: string;
+                name: string | null;
+                past_due_since: string;
+                days_overdue: number;
+                grace_ends_at: string;
+                /**
+                 * @description Open invoices of the range (Stripe); null in ledger-only mode.
+                 * @example 12.340000000
+                 */
+                owed_usd: string | null;
+            }[];
+            refunds: {
+                count: number;
+                /** @example 12.340000000 */
+                amount_usd: string;
+                truncated: boolean;
+                data: {
+                    id: string;
+                    /** @example 12.340000000 */
+                    amount_usd: string;
+                    status: string | null;
+                    payment_intent: string | null;
+                    created_at: string;
+                }[];
+            };
+            credit_notes: {
+                count: number;
+                /** @example 12.340000000 */
+                amount_usd: string;
+                truncated: boolean;
+                data: {
+                    id: string;
+                    invoice: string;
+                    /** @example 12.340000000 */
+                    amount_usd: string;
+                    status: string;
+                    created_at: string;
+                }[];
+            };
+            /** @description Stripe did not answer part of the report: those parts read zero. */
+            provider_unavailable: string | null;
+        };
+        IssuedRefundOrCreditNote: {
+            /** @enum {string} */
+            object: "refund" | "credit_note";
+            /** @description Stripe's id (`re_...`, `cn_...`). */
+            id: string;
+            tenant_id: string;
+            /** @description The payment or invoice. */
+            against: string;
+            amount_usd: string;
+            /** @enum {string} */
+            currency: "usd";
+            created_at: string;
+            /** @description An earlier identical request issued it; nothing new was issued. */
+            replayed: boolean;
+        };
+        RefundRequest: {
+            /** @description A top-up's payment, or the payment of an invoice. */
+            payment_intent: string;
+            /**
+             * @description Above 0, whole cents, at most what is left to refund.
+             * @example 25.00
+             */
+            amount_usd: number | string;
+            /** @example usd */
+            currency?: string;
+            /** @enum {string} */
+            reason?: "duplicate" | "fraudulent" | "requested_by_customer";
+        };
+        CreditNoteRequest: {
+            invoice: string;
+            /**
+             * @description Above 0, whole cents, at most what the invoice can still be credited.
+             * @example 25.00
+             */
+            amount_usd: number | string;
+            /** @example usd */
+            currency?: string;
+            memo?: string;
         };
     };
     responses: never;

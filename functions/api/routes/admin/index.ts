@@ -1,8 +1,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { ConsoleEnv } from '#api/http/env';
-import { requireOperator } from '../../middleware/require-role';
-import { sessionAuth } from '../../middleware/session-auth';
 import { registerAuditList } from './audit/list';
+import { guardAdmin } from './guard';
 import { registerAdminModels } from './models';
 import { registerPlans } from './plans';
 import { registerChangeTenant } from './tenants/change';
@@ -13,9 +12,9 @@ import { registerListTenants } from './tenants/list';
 import { registerTenantUsage } from './tenants/usage';
 import { registerAdminUsage } from './usage/get';
 
-/** `/admin/*`: the platform operators' API. Tenant users get 403 whatever their role. */
+/** `/admin/*` but finance: the platform operators' API. Tenant users get 403 whatever their role. */
 export function registerAdmin(app: OpenAPIHono<ConsoleEnv>): void {
-  app.use('/admin/*', sessionAuth(), requireOperator());
+  guardAdmin(app);
   registerListTenants(app);
   registerGetTenant(app);
   registerChangeTenant(app);
