@@ -1115,7 +1115,6 @@ export class FakeStripe {
 
   // ---- Operator finance: invoices across customers, payments, refunds, credit notes ----------
 
-  readonly paymentIntents = new Map<string, Obj>();
   readonly refunds: Obj[] = [];
   readonly creditNotes: Obj[] = [];
   /** What refunds and credit notes are dated (seconds): a test whose platform clock is moved moves this too. */
@@ -1182,7 +1181,7 @@ export class FakeStripe {
     return invoice;
   }
 
-  /** A succeeded payment (a top-up's Checkout, or an invoice's), `created` in seconds. */
+  /** A succeeded payment made directly (an invoice's, or a top-up's in a test with no Checkout), `created` in seconds. */
   addPayment(customer: string, amountCents: number, opts: { created?: number; currency?: string } = {}): Obj {
     const pi: Obj = {
       id: id('pi'),
@@ -1246,11 +1245,6 @@ export class FakeStripe {
       if (!invoice) throw missing('invoice', seg[2]);
       return invoice;
     }
-    if (method === 'GET' && seg[1] === 'payment_intents' && seg[2]) {
-      const pi = this.paymentIntents.get(seg[2]);
-      if (!pi) throw missing('payment_intent', seg[2]);
-      return pi;
-    }
     if (seg[1] === 'refunds' && !seg[2]) {
       if (method === 'GET') {
         return this.list(
@@ -1278,13 +1272,18 @@ export class FakeStripe {
           { code: 'amount_too_large', param: 'amount' },
         );
       }
+      const charge = typeof pi.latest_charge === 'string' ? this.charges.get(pi.latest_charge) : undefined;
+      if (charge) {
+        charge.amount_refunded = (charge.amount_refunded as number) + amount;
+        charge.refunded = charge.amount_refunded === charge.amount_captured;
+      }
       const refund: Obj = {
         id: id('re'),
         object: 'refund',
         amount,
         currency: pi.currency,
         payment_intent: pi.id,
-        charge: null,
+        charge: charge?.id ?? null,
         reason: body.reason ?? null,
         metadata: body.metadata ?? {},
         status: 'succeeded',
