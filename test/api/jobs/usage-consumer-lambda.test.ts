@@ -1,5 +1,12 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { issueApiKey } from '#shared/auth/issue-api-key';
+import { keys } from '#shared/db/keys';
+import { tableNames } from '#shared/db/tables';
 import { newId } from '#shared/ids';
+import { usageEventItem } from '#shared/metering/usage-store';
+import { newOwner } from '../../support/accounts';
 import { createHarness, type Harness } from '../../support/harness';
 
 /**
@@ -62,6 +69,60 @@ describe('the usage consumer function', () => {
     const checkpoint = await h.stores.usageConsumer.checkpoint(shardId);
     expect(checkpoint.failedAt).toBeGreaterThanOrEqual(before);
     expect(checkpoint.seq).toBeUndefined();
+  });
+
+  it("checks the batch's keys against their budgets: the alert recorded once, its email queued for the billing sync", async () => {
+    const owner = await newOwner(h);
+    const { key } = await issueApiKey(h.stores.apiKeys, {
+      tenantId: owner.tenantId,
+      name: 'batch-key',
+      limits: { spendCapNanoUsd: 1_000, budgetMode: 'alert_only' },
+    });
+    const at = new Date().toISOString();
+    const record = (n: number) => ({
+      eventName: 'INSERT',
+      dynamodb: {
+        SequenceNumber: String(200 + n),
+        ApproximateCreationDateTime: Date.now() / 1000,
+        NewImage: marshall(
+          usageEventItem({
+            requestId: newId('req'),
+            tenantId: owner.tenantId,
+            keyId: key.id,
+            model: 'sentiment',
+            version: 'v1',
+            units: { input_tokens: 2 },
+            costNanoUsd: 300,
+            priceBook: 'pb_test',
+            latencyMs: 5,
+            status: 'succeeded',
+            at,
+          }),
+          { removeUndefinedValues: true },
+        ),
+      },
+    });
+    const shardId = `shardId-${newId('req')}`;
+    // 600 of 1,000 nano-USD: the 50% alert. The same batch again (a retry) raises nothing more.
+    await handler({ Records: [record(1), record(2)], shardId });
+    await handler({ Records: [record(1), record(2)], shardId });
+    const alerts = (await h.stores.alerts.list(owner.tenantId)).filter((a) => a.keyId === key.id);
+    expect(alerts.map((a) => [a.threshold, a.used, a.recipients])).toEqual([[50, 600, [owner.email]]]);
+    // In AWS the function has no SES client: the email waits in the queue the billing sync sends.
+    const queued = await h.stores.dynamo.doc.send(
+      new QueryCommand({
+        TableName: tableNames(h.config.STAGE).main,
+        KeyConditionExpression: 'pk = :p',
+        ExpressionAttributeValues: { ':p': keys.queuedEmailPartition() },
+      }),
+    );
+    const mails = (queued.Items ?? []).filter(
+      (i) =>
+        (i.message as { to: string }).to === owner.email &&
+        (i.message as { kind: string }).kind === 'key_budget_alert',
+    );
+    expect(mails).toHaveLength(1);
+    expect((mails[0]!.message as { subject: string }).subject).toContain('“batch-key” is at 50%');
   });
 
   it('refuses an event that names no shard (the tumbling window is what makes Lambda name it)', async () => {
