@@ -1085,6 +1085,7 @@ export class FakeStripe {
           sub.cancel_at_period_end = body.cancel_at_period_end === 'true';
         }
         if (body.description !== undefined) sub.description = body.description;
+        this.deliverLater([this.record('customer.subscription.updated', sub)]);
       }
       return sub;
     }

@@ -58,16 +58,18 @@ const rows: { label: string; value: (p: PlanOption) => string }[] = [
 ];
 
 /** How a move reads on its button and in its confirmation. */
-function move(from: PlanOption | undefined, to: PlanOption, connected: boolean) {
+function move(from: PlanOption | undefined, to: PlanOption, connected: boolean, ending = false) {
   const paid = to.overage === 'bill';
   const verb = !from || (from.overage === 'hard_stop' && paid) ? 'Upgrade' : paid ? 'Switch' : 'Downgrade';
   const what = !paid
     ? connected && from?.overage === 'bill'
       ? `${to.name}'s limits apply from your next request and nothing more is billed. Your Stripe subscription ends at the end of the month, with a last invoice for the usage billed before now.`
       : `${to.name}'s limits apply from your next request: past its included units, requests are refused until the month ends.`
-    : connected && from?.overage === 'hard_stop'
-      ? `You will add a card at Stripe Checkout; ${to.name} applies as soon as Stripe confirms the payment method. There is no monthly fee: only usage past the included units is billed.`
-      : `${to.name}'s limits apply from your next request.${connected ? ' Your Stripe subscription moves to it; nothing is prorated.' : ''}`;
+    : connected && ending
+      ? `Your Stripe subscription goes on instead of ending this month, on ${to.name}: its limits apply from your next request.`
+      : connected && from?.overage === 'hard_stop'
+        ? `You will add a card at Stripe Checkout; ${to.name} applies as soon as Stripe confirms the payment method. There is no monthly fee: only usage past the included units is billed.`
+        : `${to.name}'s limits apply from your next request.${connected ? ' Your Stripe subscription moves to it; nothing is prorated.' : ''}`;
   return { label: `${verb} to ${to.name}`, what };
 }
 
@@ -201,7 +203,7 @@ export default function PlansPage(props: PageProps) {
                               setChosen(plan);
                             }}
                           >
-                            {move(current, plan, p.connected).label}
+                            {move(current, plan, p.connected, p.subscription?.ends_at_period_end).label}
                           </button>
                         ) : (
                           <span class="muted">Ask your operator</span>
@@ -222,7 +224,7 @@ export default function PlansPage(props: PageProps) {
       <Dialog open={chosen !== null} title="Change plan" onClose={() => setChosen(null)}>
         {chosen && p && (
           <>
-            <p>{move(current, chosen, p.connected).what}</p>
+            <p>{move(current, chosen, p.connected, p.subscription?.ends_at_period_end).what}</p>
             {change.error && <ErrorNotice error={change.error} title="The plan was not changed" />}
             <div class="row-actions">
               <button
@@ -231,7 +233,9 @@ export default function PlansPage(props: PageProps) {
                 disabled={change.busy}
                 onClick={() => void change.run(chosen)}
               >
-                {change.busy ? 'Changing…' : move(current, chosen, p.connected).label}
+                {change.busy
+                  ? 'Changing…'
+                  : move(current, chosen, p.connected, p.subscription?.ends_at_period_end).label}
               </button>
               <button type="button" class="btn" onClick={() => setChosen(null)}>
                 Keep {current?.name ?? 'my plan'}
