@@ -93,6 +93,12 @@ const routes: Route[] = [
     page: { load: () => import('./pages/admin/tenant-detail') },
   },
   {
+    pattern: '/operator/finance',
+    title: 'Finance',
+    area: 'admin',
+    page: { load: () => import('./pages/admin/finance') },
+  },
+  {
     pattern: '/operator/plans',
     title: 'Plans',
     area: 'admin',

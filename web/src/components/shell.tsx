@@ -23,6 +23,7 @@ export const devNav: NavItem[] = [
 export const adminNav: NavItem[] = [
   { href: '/operator', label: 'Overview' },
   { href: '/operator/tenants', label: 'Tenants' },
+  { href: '/operator/finance', label: 'Finance' },
   { href: '/operator/plans', label: 'Plans' },
   { href: '/operator/models', label: 'Models' },
   { href: '/operator/audit', label: 'Audit log' },

@@ -54,7 +54,11 @@ function PlatformUsageView(props: { data: PlatformUsage }) {
           sub={`${fmtInt(t.input_tokens)} in · ${fmtInt(t.output_tokens)} out`}
         />
         <Stat label="Images" value={fmtInt(t.images)} />
-        <Stat label="Revenue" value={fmtUsd(t.revenue_usd)} />
+        <Stat
+          label="Usage at list prices"
+          value={fmtUsd(t.revenue_usd)}
+          sub={<Link href="/operator/finance">Not what is billed: see Finance</Link>}
+        />
       </div>
       {t.requests === 0 ? (
         <Empty title="No usage in this period">
