@@ -161,6 +161,7 @@ describe('plan edits', () => {
       included: { input_tokens: 1_000_000, output_tokens: 5 },
       tokensPerMinute: 9,
       maxConcurrent: 4,
+      selfServe: true,
     });
     expect(plan('free').requestsPerMinute).toBe(60);
   });
