@@ -2,7 +2,7 @@ import { newId } from '../ids';
 import type { UsageEvent } from '../metering/usage-store';
 import type { Admission, AdmissionOptions, AdmitResult, Lease } from './admission-types';
 import { minus, plus, zero } from './counter-deltas';
-import { counterFlags } from './grant-items';
+import { counterFlags, impossible } from './grant-items';
 import { KnownRefusals } from './known-refusals';
 import { fits, leaseAsk, leaseKey, needsSlot, viewCounts, viewOf, worstOf } from './lease-sizing';
 import { LeaseSlots } from './lease-slots';
@@ -53,6 +53,10 @@ export class QuotaAdmission {
 
   async admit(req: ReservationRequest): Promise<AdmitResult> {
     const worst = worstOf(req);
+    // Larger than a whole window's allowance: refused before any lease is asked (a first refill
+    // would otherwise find no counter to compare with), as the exact reservation refuses it.
+    const tooBig = impossible(req.limits, worst, req.now);
+    if (tooBig) return tooBig;
     this.retireStale(this.opts.now().getTime());
     const known = this.knownRefusal(req, worst);
     if (known) return known;

@@ -6,6 +6,17 @@ import { windowsAt } from './windows';
 
 const UNITS = billingUnits;
 
+/**
+ * A counter's condition: after adding, at most its limit (`max` = limit - amount). A counter not
+ * written yet counts as zero, so it passes, unless the amount alone is over the limit: then the
+ * condition has no such branch and fails, item or not.
+ */
+function atMost(attr: string, placeholder: string, max: number): string {
+  return max >= 0
+    ? `(attribute_not_exists(${attr}) OR ${attr} <= ${placeholder})`
+    : `${attr} <= ${placeholder}`;
+}
+
 /** Which counters a reservation or lease moves, decided by the limits that apply when it is made. */
 export interface CounterFlags {
   tenantMinute: boolean;
@@ -72,11 +83,11 @@ export function grantItems(table: string, s: GrantScope, amount: Amount): GrantI
       ':type': 'quota_counter',
     };
     if (rpm !== undefined) {
-      cond.push('(attribute_not_exists(requests) OR requests <= :rmax)');
+      cond.push(atMost('requests', ':rmax', rpm - amount.requests));
       values[':rmax'] = rpm - amount.requests;
     }
     if (tpm !== undefined) {
-      cond.push('(attribute_not_exists(tokens) OR tokens <= :tmax)');
+      cond.push(atMost('tokens', ':tmax', tpm - amount.tokens));
       values[':tmax'] = tpm - amount.tokens;
     }
     items.push({
@@ -141,12 +152,12 @@ export function grantItems(table: string, s: GrantScope, amount: Amount): GrantI
       adds.push(`#${u} :${u}`);
       const cap = tenant.monthlyUnits[u];
       if (cap !== undefined && n > 0) {
-        cond.push(`(attribute_not_exists(#${u}) OR #${u} <= :max_${u})`);
+        cond.push(atMost(`#${u}`, `:max_${u}`, cap - n));
         values[`:max_${u}`] = cap - n;
       }
     }
     if (tenant.spendCapNanoUsd !== undefined && amount.costNanoUsd > 0) {
-      cond.push('(attribute_not_exists(#cost) OR #cost <= :maxcost)');
+      cond.push(atMost('#cost', ':maxcost', tenant.spendCapNanoUsd - amount.costNanoUsd));
       values[':maxcost'] = tenant.spendCapNanoUsd - amount.costNanoUsd;
     }
     items.push({
@@ -199,7 +210,7 @@ export function grantItems(table: string, s: GrantScope, amount: Amount): GrantI
           TableName: table,
           Key: keys.quotaKeyMonth(s.tenantId, s.keyId, w.month),
           UpdateExpression: 'SET #type = :type ADD #cost :cost',
-          ConditionExpression: 'attribute_not_exists(#cost) OR #cost <= :maxcost',
+          ConditionExpression: atMost('#cost', ':maxcost', cap - amount.costNanoUsd),
           ExpressionAttributeNames: { '#type': 'type', '#cost': 'costNanoUsd' },
           ExpressionAttributeValues: {
             ':type': 'quota_counter',
@@ -276,7 +287,7 @@ export function grantItems(table: string, s: GrantScope, amount: Amount): GrantI
           TableName: table,
           Key: keys.quotaInFlight(s.tenantId),
           UpdateExpression: 'SET #type = :type ADD inflight :n',
-          ConditionExpression: 'attribute_not_exists(inflight) OR inflight <= :max',
+          ConditionExpression: atMost('inflight', ':max', tenant.maxConcurrent! - amount.slots),
           ExpressionAttributeNames: { '#type': 'type' },
           ExpressionAttributeValues: {
             ':type': 'quota_counter',

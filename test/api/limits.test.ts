@@ -95,6 +95,18 @@ describe('limits at the gateway', () => {
     expect(await counter(keys.quotaMonth(t.tenantId, month))).toEqual(before);
   });
 
+  it("a first request larger than the month's whole allowance is refused, though no counter exists yet", async () => {
+    const t = await h.newTenant({ limitOverrides: { included: { input_tokens: 3 } } });
+    const month = windowsAt(new Date()).month;
+    const res = await sentiment(h, t.key, 'a fine day, truly a fine day');
+    expect(res.status, await res.clone().text()).toBe(429);
+    expect(res.headers.get('x-should-retry')).toBe('false');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('quota_exceeded');
+    expect(await counter(keys.quotaMonth(t.tenantId, month))).toBeUndefined();
+    // What fits is still served.
+    expect((await sentiment(h, t.key, 'ok')).status).toBe(200);
+  });
+
   it('a spend cap reached by concurrent chat requests is never exceeded', async () => {
     // $0.0002 cap; each chat reserves prompt + 64 output tokens at chat prices.
     const t = await h.newTenant({ plan: 'payg', spendCapNanoUsd: 200_000 });
