@@ -4,7 +4,8 @@
  * - `data`: `/v1/*`, the metered hot path: API keys, admission, model routing, metering. Invokes
  *   SageMaker; no Stripe, no session keys.
  * - `console`: sessions, accounts, keys, teams, operators. Invokes no model, holds no Stripe key.
- * - `billing`: what needs Stripe: `/account/billing` (Checkout, portal, invoices), Stripe's webhook,
+ * - `billing`: what needs Stripe: `/account/billing` (Checkout, portal, invoices), top-ups
+ *   (`/account/credits/top-ups`), Stripe's webhook,
  *   and the operators' `/admin/finance` (invoices of every customer, refunds, credit notes).
  * - `docs`: `/openapi.json` and `/docs`, public and static: no table, no secret, no model. Its own
  *   function because the document describes every plane's routes, whose code would otherwise
@@ -27,6 +28,7 @@ export const planeRoutePaths: Readonly<Record<Exclude<ApiPlane, typeof defaultPl
   billing: [
     '/account/billing',
     '/account/billing/{proxy+}',
+    '/account/credits/top-ups',
     '/webhooks/{proxy+}',
     '/admin/finance',
     '/admin/finance/{proxy+}',

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
-/** ten(ant), usr (user), key, req(uest), evt (usage event), opr (operator), inv(itation), ses(sion), aud(it entry), crg (credit grant), cle (credit ledger entry). */
+/** ten(ant), usr (user), key, req(uest), evt (usage event), opr (operator), inv(itation), ses(sion), aud(it entry), crg (credit grant), cle (credit ledger entry), tup (top-up). */
 export type IdPrefix =
   | 'ten'
   | 'usr'
@@ -16,12 +16,13 @@ export type IdPrefix =
   | 'lse'
   | 'eml'
   | 'crg'
-  | 'cle';
+  | 'cle'
+  | 'tup';
 
 /** The source of ids and time, injected so tests can fix them. */
 export type IdGenerator = (prefix: IdPrefix) => string;
 
-function encodeTime(now: number): string {
+export function encodeTime(now: number): string {
   let time = '';
   let t = now;
   for (let i = 0; i < 10; i++) {

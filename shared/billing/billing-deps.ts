@@ -1,6 +1,7 @@
 import type { AuditLog } from '../accounts/audit-log';
 import type { Catalog } from '../catalog/types';
 import type { Config } from '../config';
+import type { CreditStore } from '../credits/credit-store';
 import type { EmailSender } from '../email/email-sender';
 import type { FinanceStore } from '../finance/finance-store';
 import type { Logger } from '../logger';
@@ -23,6 +24,8 @@ export interface BillingDeps {
   platformUsage: PlatformUsageStore;
   /** The operators' finance totals and the refunds and credit notes they issued. */
   finance: FinanceStore;
+  /** Prepaid credit: top-ups and auto-recharges are credited here. */
+  credits: CreditStore;
   /** The model catalog (cached by the resolver). */
   catalog: () => Promise<Catalog>;
   audit: AuditLog;
@@ -45,6 +48,11 @@ export function billingReturnUrl(config: Config): string {
 /** The console's plan comparison, where an owner upgrades: what a free tenant's quota refusal names. */
 export function plansUrl(config: Pick<Config, 'PUBLIC_URL'>): string {
   return new URL('/plans', config.PUBLIC_URL).toString();
+}
+
+/** The console's Credits page, where a top-up's Checkout returns (beside the billing page). */
+export function creditsReturnUrl(config: Config): string {
+  return new URL('/credits', billingReturnUrl(config)).toString();
 }
 
 /** The end of a tenant's grace period after a failed payment. */

@@ -17,7 +17,7 @@ export type GatewayFailure =
   /** The provider could not be reached, timed out or failed (5xx): may be retried as is. */
   | { kind: 'unavailable'; message: string }
   /** The provider refused the request (4xx): retrying the same request will not help. */
-  | { kind: 'rejected'; message: string; code?: string };
+  | { kind: 'rejected'; message: string; code?: string; declineCode?: string; paymentIntentId?: string };
 
 export type GatewayResult<T> = ({ ok: true } & T) | ({ ok: false } & GatewayFailure);
 
@@ -100,6 +100,19 @@ export type BillingEvent = { id: string; created: number } & (
       status: ProviderSubscriptionStatus;
     } & SubscriptionPlanState)
   | { type: 'subscription.deleted'; customerId: string; subscriptionId: string }
+  /**
+   * A one-time payment succeeded (`payment_intent.succeeded`, or a payment-mode Checkout session
+   * completed and paid): credited once per payment, whichever arrives first.
+   */
+  | { type: 'payment.succeeded'; customerId: string; paymentId: string }
+  /** A one-time payment failed (`payment_intent.payment_failed`, an async Checkout payment that failed). */
+  | {
+      type: 'payment.failed';
+      customerId: string;
+      paymentId: string | null;
+      topUpId: string | null;
+      reason: string;
+    }
   | { type: 'ignored'; providerType: string }
 );
 
@@ -147,6 +160,56 @@ export interface CheckoutInput {
   planChangedAt: number;
 }
 
+/** Why a Tollgate payment was made: a top-up through Checkout, or an auto-recharge off-session. */
+export type PaymentPurpose = 'top_up' | 'auto_recharge';
+export const paymentPurposes: readonly PaymentPurpose[] = ['top_up', 'auto_recharge'];
+
+/** A one-time payment (a Stripe PaymentIntent), reduced to what crediting needs. */
+export interface PaymentSummary {
+  id: string;
+  /** The provider's status: only `succeeded` is credited. */
+  status: string;
+  /** In the currency's minor unit (cents). */
+  amountCents: number;
+  currency: string;
+  customerId: string | null;
+  /** From the payment's metadata (set by Tollgate when it asked for the payment). */
+  tenantId: string | null;
+  purpose: PaymentPurpose | null;
+  /** Tollgate's own id of the top-up or recharge attempt (metadata). */
+  topUpId: string | null;
+  paymentMethodId: string | null;
+  /** The card was saved for later off-session payments (`setup_future_usage`). */
+  cardSaved: boolean;
+  card: { brand: string; last4: string } | null;
+  /** Seconds since the epoch. */
+  created: number;
+  receiptUrl: string | null;
+  failure: { code: string | null; message: string } | null;
+}
+
+export interface PaymentCheckoutInput {
+  customerId: string;
+  tenantId: string;
+  topUpId: string;
+  amountCents: number;
+  /** Keep the card for auto-recharge (`setup_future_usage: off_session`). */
+  saveCard: boolean;
+  successUrl: string;
+  cancelUrl: string;
+  idempotencyKey: string;
+}
+
+export interface OffSessionChargeInput {
+  customerId: string;
+  paymentMethodId: string;
+  tenantId: string;
+  topUpId: string;
+  amountCents: number;
+  /** Derived from the tenant, the day and the attempt's number: a retry makes no second charge. */
+  idempotencyKey: string;
+}
+
 /**
  * The payment provider. Every method answers with a value; none throws for provider failures. Its
  * finance part (operators: invoices of every customer, refunds, credit notes) is in
@@ -176,6 +239,21 @@ export interface BillingGateway extends FinanceGateway {
   provisionPrice(spec: MeterSpec): Promise<GatewayResult<ProvisionedPrice>>;
   /** Adds a price to a subscription unless it is there already. */
   ensureSubscriptionItem(subscriptionId: string, priceId: string): Promise<GatewayResult<{ added: boolean }>>;
+  /** A Checkout session for a one-time payment of credit ("Tollgate credit"). */
+  createPaymentCheckout(input: PaymentCheckoutInput): Promise<GatewayResult<{ id: string; url: string }>>;
+  /** One payment, as the provider has it now (the truth a webhook's payload only hints at). */
+  getTopUpPayment(paymentId: string): Promise<GatewayResult<{ payment: PaymentSummary }>>;
+  /** Payments created at or after `createdFrom` (seconds), newest first, a page at a time. */
+  listPayments(input: {
+    createdFrom: number;
+    startingAfter?: string;
+    limit: number;
+  }): Promise<GatewayResult<{ payments: PaymentSummary[]; hasMore: boolean }>>;
+  /**
+   * Charges a saved card off-session, confirmed at once. A declined card is `rejected` with
+   * `code: 'card_declined'` (and the failed payment's id).
+   */
+  chargeSavedCard(input: OffSessionChargeInput): Promise<GatewayResult<{ payment: PaymentSummary }>>;
 }
 
 /** Billing status of a tenant, as billing sees it (the tenant's `status` follows it). */

@@ -46,3 +46,21 @@ export function restoredMessage(to: string, input: { tenantName: string }) {
     ),
   } satisfies EmailMessage;
 }
+
+export function autoRechargeFailedMessage(
+  to: string,
+  input: { tenantName: string; amountUsd: string; reason: string; balanceUsd: string; creditsUrl: string },
+) {
+  return {
+    to,
+    kind: 'auto_recharge_failed',
+    subject: 'Your Tollgate auto-recharge failed',
+    text: [
+      `An automatic top-up of $${input.amountUsd} for ${input.tenantName} on Tollgate was declined: ${input.reason}`,
+      '',
+      `Nothing was charged. Your balance is $${input.balanceUsd}; when it cannot pay for a request, API calls are refused (429 insufficient_balance).`,
+      'Auto-recharge is now off, so the card is not tried again.',
+      `Top up with another card and turn auto-recharge back on here: ${input.creditsUrl}`,
+    ].join('\n'),
+  } satisfies EmailMessage;
+}

@@ -7,6 +7,7 @@ import type {
 import type {
   BillingGateway,
   GatewayResult,
+  PaymentSummary,
   ProviderSubscriptionStatus,
   SubscriptionPlanState,
   WebhookVerification,
@@ -40,6 +41,10 @@ export class LedgerBillingGateway implements BillingGateway {
   getPayment = notConnected<{ payment: ProviderPayment }>;
   createRefund = notConnected<{ refund: ProviderRefund }>;
   createCreditNote = notConnected<{ creditNote: ProviderCreditNote }>;
+  createPaymentCheckout = notConnected<{ id: string; url: string }>;
+  getTopUpPayment = notConnected<{ payment: PaymentSummary }>;
+  listPayments = notConnected<{ payments: PaymentSummary[]; hasMore: boolean }>;
+  chargeSavedCard = notConnected<{ payment: PaymentSummary }>;
 
   verifyWebhook(): WebhookVerification {
     return { ok: false, reason: 'not_connected' };

@@ -214,7 +214,10 @@ export function decideEvent(a: BillingAccount, t: Tenant, e: BillingEvent): Deci
     case 'subscription.deleted':
       if (e.subscriptionId !== a.subscriptionId) return { outcome: 'ignored' };
       return ended(a, t, e.created);
+    case 'payment.succeeded':
+    case 'payment.failed':
     case 'ignored':
+      // Payments are credited by top-ups.ts, not here.
       return { outcome: 'ignored' };
   }
 }

@@ -13,12 +13,15 @@ import type {
   InvoiceSummary,
   MeterEventInput,
   MeterSpec,
+  OffSessionChargeInput,
+  PaymentCheckoutInput,
+  PaymentSummary,
   ProviderSubscriptionStatus,
   ProvisionedPrice,
   SubscriptionChange,
   WebhookVerification,
 } from './billing';
-import { idOf, planState, toBillingEvent } from './stripe-events';
+import { idOf, planState, purposeOf, toBillingEvent } from './stripe-events';
 
 export interface StripeBillingOptions {
   secretKey: string;
@@ -138,6 +141,30 @@ async function listBounded<T extends { id?: string | null }, R>(
     if (!list.has_more || list.data.length === 0) return { items, truncated: false };
     after = list.data[list.data.length - 1]!.id ?? undefined;
   }
+}
+
+/** A PaymentIntent (its `latest_charge` expanded or not) as billing reads it. */
+export function paymentSummary(pi: Stripe.PaymentIntent): PaymentSummary {
+  const charge = typeof pi.latest_charge === 'object' && pi.latest_charge ? pi.latest_charge : null;
+  const card = charge?.payment_method_details?.card;
+  const meta = pi.metadata ?? {};
+  const err = pi.last_payment_error;
+  return {
+    id: pi.id,
+    status: pi.status,
+    amountCents: pi.amount,
+    currency: pi.currency,
+    customerId: idOf(pi.customer),
+    tenantId: meta.tenant_id || null,
+    purpose: purposeOf(meta),
+    topUpId: meta.top_up_id || null,
+    paymentMethodId: idOf(pi.payment_method),
+    cardSaved: pi.setup_future_usage === 'off_session' || pi.setup_future_usage === 'on_session',
+    card: card ? { brand: card.brand ?? 'card', last4: card.last4 ?? '' } : null,
+    created: pi.created,
+    receiptUrl: charge?.receipt_url ?? null,
+    failure: err ? { code: err.decline_code ?? err.code ?? null, message: err.message ?? 'declined' } : null,
+  };
 }
 
 /** The billing port over the official Stripe SDK. */
@@ -480,6 +507,98 @@ export class StripeBillingGateway implements BillingGateway {
       }
       return { added: true };
     });
+  }
+
+  createPaymentCheckout(input: PaymentCheckoutInput) {
+    return this.call(async () => {
+      const metadata = { tenant_id: input.tenantId, purpose: 'top_up', top_up_id: input.topUpId };
+      const s = await this.stripe.checkout.sessions.create(
+        {
+          mode: 'payment',
+          customer: input.customerId,
+          client_reference_id: input.tenantId,
+          line_items: [
+            {
+              quantity: 1,
+              price_data: {
+                currency: 'usd',
+                unit_amount: input.amountCents,
+                product_data: { name: 'Tollgate credit' },
+              },
+            },
+          ],
+          payment_intent_data: {
+            metadata,
+            description: 'Tollgate credit',
+            ...(input.saveCard ? { setup_future_usage: 'off_session' as const } : {}),
+          },
+          metadata,
+          success_url: input.successUrl,
+          cancel_url: input.cancelUrl,
+        },
+        { idempotencyKey: input.idempotencyKey },
+      );
+      if (!s.url) throw new Error('Stripe answered a Checkout session without a URL');
+      return { id: s.id, url: s.url };
+    });
+  }
+
+  getTopUpPayment(paymentId: string) {
+    return this.call(async () => {
+      const pi = await this.stripe.paymentIntents.retrieve(paymentId, { expand: ['latest_charge'] });
+      return { payment: paymentSummary(pi) };
+    });
+  }
+
+  listPayments(input: { createdFrom: number; startingAfter?: string; limit: number }) {
+    return this.call(async () => {
+      const page = await this.stripe.paymentIntents.list({
+        created: { gte: input.createdFrom },
+        limit: input.limit,
+        expand: ['data.latest_charge'],
+        ...(input.startingAfter ? { starting_after: input.startingAfter } : {}),
+      });
+      return { payments: page.data.map(paymentSummary), hasMore: page.has_more };
+    });
+  }
+
+  async chargeSavedCard(input: OffSessionChargeInput): Promise<GatewayResult<{ payment: PaymentSummary }>> {
+    try {
+      const pi = await this.stripe.paymentIntents.create(
+        {
+          amount: input.amountCents,
+          currency: 'usd',
+          customer: input.customerId,
+          payment_method: input.paymentMethodId,
+          off_session: true,
+          confirm: true,
+          description: 'Tollgate credit (auto-recharge)',
+          metadata: { tenant_id: input.tenantId, purpose: 'auto_recharge', top_up_id: input.topUpId },
+          expand: ['latest_charge'],
+        },
+        { idempotencyKey: input.idempotencyKey },
+      );
+      return { ok: true, payment: paymentSummary(pi) };
+    } catch (err) {
+      // The same recharge still in flight (another run): not an answer, try again later.
+      if (
+        err instanceof Stripe.errors.StripeIdempotencyError ||
+        (err as { statusCode?: number }).statusCode === 409
+      ) {
+        return { ok: false, kind: 'unavailable', message: (err as Error).message };
+      }
+      if (err instanceof Stripe.errors.StripeCardError) {
+        return {
+          ok: false,
+          kind: 'rejected',
+          message: err.message,
+          code: 'card_declined',
+          ...(err.decline_code ? { declineCode: err.decline_code } : {}),
+          ...(err.payment_intent?.id ? { paymentIntentId: err.payment_intent.id } : {}),
+        };
+      }
+      return failure(err);
+    }
   }
 
   private async ensureMeter(spec: MeterSpec, changes: string[]): Promise<Stripe.Billing.Meter> {

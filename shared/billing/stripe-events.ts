@@ -1,4 +1,9 @@
-import type { BillingEvent, ProviderSubscriptionStatus } from './billing';
+import {
+  type BillingEvent,
+  type PaymentPurpose,
+  type ProviderSubscriptionStatus,
+  paymentPurposes,
+} from './billing';
 
 type Obj = Record<string, unknown>;
 
@@ -31,6 +36,19 @@ export function planState(o: Obj): { plan: string | null; planChangedAt: number 
   };
 }
 
+/** The purpose Tollgate put in a payment's metadata, if it is one of Tollgate's payments. */
+export function purposeOf(metadata: unknown): PaymentPurpose | null {
+  const p = (metadata as Obj | null | undefined)?.purpose;
+  return typeof p === 'string' && (paymentPurposes as readonly string[]).includes(p)
+    ? (p as PaymentPurpose)
+    : null;
+}
+
+const metaString = (metadata: unknown, key: string): string | null => {
+  const v = (metadata as Obj | null | undefined)?.[key];
+  return typeof v === 'string' && v ? v : null;
+};
+
 /** A Stripe event reduced to what billing acts on; undefined when a field it needs is missing. */
 export function toBillingEvent(e: {
   id: string;
@@ -44,7 +62,28 @@ export function toBillingEvent(e: {
   const customerId = idOf(o.customer);
   switch (e.type) {
     case 'checkout.session.completed':
-      if (o.mode !== 'subscription') return { ...base, type: 'ignored', providerType: e.type };
+    case 'checkout.session.async_payment_succeeded':
+    case 'checkout.session.async_payment_failed':
+      if (o.mode === 'payment' && purposeOf(o.metadata)) {
+        if (!customerId) return undefined;
+        const paymentId = idOf(o.payment_intent);
+        if (e.type === 'checkout.session.async_payment_failed') {
+          return {
+            ...base,
+            type: 'payment.failed',
+            customerId,
+            paymentId,
+            topUpId: metaString(o.metadata, 'top_up_id'),
+            reason: 'The payment did not go through.',
+          };
+        }
+        // Completed but not yet paid (a delayed payment method): the async event follows.
+        if (o.payment_status !== 'paid' || !paymentId)
+          return { ...base, type: 'ignored', providerType: e.type };
+        return { ...base, type: 'payment.succeeded', customerId, paymentId };
+      }
+      if (o.mode !== 'subscription' || e.type !== 'checkout.session.completed')
+        return { ...base, type: 'ignored', providerType: e.type };
       if (!customerId) return undefined;
       return {
         ...base,
@@ -78,6 +117,24 @@ export function toBillingEvent(e: {
         status: o.status as ProviderSubscriptionStatus,
         ...planState(o),
         cancelAtPeriodEnd: o.cancel_at_period_end === true,
+      };
+    case 'payment_intent.succeeded':
+    case 'payment_intent.payment_failed':
+      if (!purposeOf(o.metadata)) return { ...base, type: 'ignored', providerType: e.type };
+      if (!customerId || typeof o.id !== 'string') return undefined;
+      if (e.type === 'payment_intent.succeeded') {
+        return { ...base, type: 'payment.succeeded', customerId, paymentId: o.id };
+      }
+      return {
+        ...base,
+        type: 'payment.failed',
+        customerId,
+        paymentId: o.id,
+        topUpId: metaString(o.metadata, 'top_up_id'),
+        reason:
+          metaString(o.last_payment_error, 'message') ??
+          metaString(o.last_payment_error, 'decline_code') ??
+          'The payment did not go through.',
       };
     default:
       return { ...base, type: 'ignored', providerType: e.type };

@@ -2,10 +2,15 @@ import type { AuditActor } from '../accounts/audit-log';
 import type { BillingEvent } from './billing';
 import type { BillingDeps } from './billing-deps';
 import { commitDecision, type Decision, decideEvent } from './status';
+import { handlePaymentEvent, type PaymentEventOutcome } from './top-ups';
 
 export type WebhookResult =
   | { status: 'rejected'; reason: 'not_connected' | 'bad_signature' | 'too_old' | 'malformed' }
-  | { status: 'processed'; eventId: string; outcome: Decision['outcome'] | 'unknown_customer' }
+  | {
+      status: 'processed';
+      eventId: string;
+      outcome: Decision['outcome'] | Exclude<PaymentEventOutcome, 'duplicate'> | 'unknown_customer';
+    }
   | { status: 'duplicate'; eventId: string };
 
 const STRIPE: AuditActor = { kind: 'system', id: 'stripe' };
@@ -38,6 +43,13 @@ export async function handleWebhook(
     return { status: 'processed', eventId: event.id, outcome: 'unknown_customer' };
   }
   if (await d.store.eventSeen(tenantId, event.id)) return { status: 'duplicate', eventId: event.id };
+  if (event.type === 'payment.succeeded' || event.type === 'payment.failed') {
+    const outcome = await handlePaymentEvent(d, tenantId, event);
+    d.log.info({ tenantId, eventId: event.id, type: event.type, outcome }, 'Stripe event');
+    return outcome === 'duplicate'
+      ? { status: 'duplicate', eventId: event.id }
+      : { status: 'processed', eventId: event.id, outcome };
+  }
 
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     const [account, tenant] = await Promise.all([d.store.getAccount(tenantId), d.tenants.get(tenantId)]);

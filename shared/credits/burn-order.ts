@@ -23,6 +23,22 @@ export interface CreditGrant {
   expiresAt: string;
   note: string | null;
   grantedBy: string;
+  /** Credit bought through the payment provider: which payment, and its receipt. */
+  payment?: GrantPayment;
+}
+
+/** The payment behind a paid grant bought through Stripe (a top-up or an auto-recharge). */
+export interface GrantPayment {
+  provider: 'stripe';
+  paymentId: string;
+  purpose: 'top_up' | 'auto_recharge';
+  amountCents: number;
+  currency: string;
+  /** Stripe's hosted receipt of the charge. */
+  receiptUrl: string | null;
+  card: { brand: string; last4: string } | null;
+  /** When it was paid (ISO). */
+  paidAt: string;
 }
 
 /**

@@ -7,7 +7,15 @@ import { type TransactItem, transact } from '../db/transact';
 import { addDelta, type CreditDeltas, creditFinanceItem } from '../finance/credit-counters';
 import { idTime, newId } from '../ids';
 import { type UsageEvent, UsageStore } from '../metering/usage-store';
-import { allocate, type CreditGrant, type CreditKind, creditKinds, type GrantStatus } from './burn-order';
+import {
+  allocate,
+  type CreditGrant,
+  type CreditKind,
+  creditKinds,
+  type GrantPayment,
+  type GrantStatus,
+} from './burn-order';
+import { TopUpStore } from './top-up-store';
 
 /** No expiry pending: the balance item's `nextExpiry` when no active grant remains. */
 export const NO_EXPIRY = '9999-12-31T23:59:59.999Z';
@@ -92,9 +100,23 @@ export interface GrantInput {
   note: string | null;
   actor: AuditActor;
   requestId: string | null;
+  /**
+   * A deterministic id (a payment's grant: derived from the payment's id), so the grant is made
+   * once however often it is asked for; default a new one.
+   */
+  id?: string;
+  /** The payment that bought it (top-ups and auto-recharges). */
+  payment?: GrantPayment;
+  /** Written in the same transaction, each conditional as it says (a webhook's event marker...). */
+  alongside?: TransactItem[];
 }
 
 export type GrantOutcome = { status: 'granted'; grant: CreditGrant } | { status: 'not_found' };
+/**
+ * `exists`: a grant with this id is already there (the payment was credited before).
+ * `alongside_failed`: the condition of `alongside[index]` failed (the event was processed before).
+ */
+export type GrantOnceOutcome = GrantOutcome | { status: 'exists' } | { status: 'alongside_failed'; index: number };
 
 const num = (v: unknown) => Number(v ?? 0);
 
@@ -111,6 +133,7 @@ function grantOf(item: Record<string, unknown>): CreditGrant {
     expiresAt: item.expiresAt as string,
     note: (item.note as string | null | undefined) ?? null,
     grantedBy: item.grantedBy as string,
+    ...(item.payment ? { payment: item.payment as GrantPayment } : {}),
   };
 }
 
@@ -156,6 +179,8 @@ function entryOf(item: Record<string, unknown>): CreditEntry {
 export class CreditStore {
   private readonly usage: UsageStore;
   private readonly audit: AuditLog;
+  /** Top-ups, auto-recharge settings and attempts (the payments that buy credit). */
+  readonly topUps: TopUpStore;
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -166,6 +191,7 @@ export class CreditStore {
   ) {
     this.usage = new UsageStore(doc, usageTable);
     this.audit = new AuditLog(doc, table);
+    this.topUps = new TopUpStore(doc, table);
   }
 
   async balance(tenantId: string): Promise<CreditBalance | undefined> {
@@ -173,6 +199,13 @@ export class CreditStore {
       new GetCommand({ TableName: this.table, Key: keys.creditBalance(tenantId), ConsistentRead: true }),
     );
     return balanceOf(out.Item);
+  }
+
+  async getGrant(tenantId: string, grantId: string): Promise<CreditGrant | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: keys.creditGrant(tenantId, grantId), ConsistentRead: true }),
+    );
+    return out.Item ? grantOf(out.Item) : undefined;
   }
 
   async grants(tenantId: string): Promise<CreditGrant[]> {
@@ -289,6 +322,37 @@ export class CreditStore {
     };
   }
 
+  /**
+   * `grant` under a deterministic id (`input.id`) with writes alongside: a payment's credit, made
+   * once however often and however concurrently it is asked for (`exists` the second time).
+   */
+  async grantOnce(input: GrantInput, now: Date): Promise<GrantOnceOutcome> {
+    const grant = this.newGrant(input, input.id ?? newId('crg', now.getTime()), now);
+    const alongside = input.alongside ?? [];
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const bal = await this.balance(input.tenantId);
+      const result = await transact(this.doc, [
+        {
+          ConditionCheck: {
+            TableName: this.table,
+            Key: keys.tenant(input.tenantId),
+            ConditionExpression: 'attribute_exists(pk)',
+          },
+        },
+        // The grant's four writes: the grant (its id free), its entry, the balance, the audit entry.
+        ...this.grantWrite(grant, bal, now, this.grantAudit(input, grant, now)),
+        ...alongside,
+      ]);
+      if (result.ok) return { status: 'granted', grant };
+      const failed = (i: number) => result.reasons[i]?.Code === 'ConditionalCheckFailed';
+      if (failed(0)) return { status: 'not_found' };
+      if (failed(1)) return { status: 'exists' };
+      const index = alongside.findIndex((_, i) => failed(5 + i));
+      if (index >= 0) return { status: 'alongside_failed', index };
+    }
+    throw new Error(`the credit balance of ${input.tenantId} kept changing while granting`);
+  }
+
   private newGrant(input: GrantInput, id: string, now: Date): CreditGrant {
     return {
       id,
@@ -302,6 +366,7 @@ export class CreditStore {
       expiresAt: input.expiresAt,
       note: input.note,
       grantedBy: 'email' in input.actor ? input.actor.email : input.actor.id,
+      ...(input.payment ? { payment: input.payment } : {}),
     };
   }
 
@@ -356,6 +421,7 @@ export class CreditStore {
             expiresAt: grant.expiresAt,
             note: grant.note,
             grantedBy: grant.grantedBy,
+            ...(grant.payment ? { payment: grant.payment } : {}),
           },
           ConditionExpression: 'attribute_not_exists(pk)',
         },

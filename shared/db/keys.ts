@@ -90,6 +90,15 @@ export const keys = {
     sk: `CREDIT#ENTRY#${entryId}`,
   }),
   creditEntryPrefix: () => 'CREDIT#ENTRY#',
+  /** A top-up (Checkout) or auto-recharge attempt: what was asked for, and what became of it. */
+  creditTopUp: (tenantId: string, topUpId: string) => ({
+    pk: `TENANT#${tenantId}`,
+    sk: `CREDIT#TOPUP#${topUpId}`,
+  }),
+  creditTopUpPrefix: () => 'CREDIT#TOPUP#',
+  /** A tenant's auto-recharge settings, saved card and the state of its attempts; in gsi1 `AUTO_RECHARGE` while on. */
+  autoRecharge: (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: 'CREDIT#AUTO_RECHARGE' }),
+  autoRechargeIndex: () => 'AUTO_RECHARGE',
   /**
    * The credit ledger's totals per calendar month (sold, used and expired, by kind) for the
    * operators' finance page, spread over shards by a hash of the tenant id: each tenant always adds
@@ -257,4 +266,6 @@ export type EntityType =
   | 'credit_grant'
   | 'credit_entry'
   | 'credit_finance'
-  | 'finance_issued';
+  | 'finance_issued'
+  | 'credit_top_up'
+  | 'auto_recharge';

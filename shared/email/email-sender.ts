@@ -10,7 +10,8 @@ export type EmailKind =
   | 'billing_suspended'
   | 'billing_restored'
   | 'trial_exhausted'
-  | 'low_balance';
+  | 'low_balance'
+  | 'auto_recharge_failed';
 
 export interface EmailMessage {
   to: string;

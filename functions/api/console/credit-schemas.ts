@@ -1,6 +1,12 @@
 import { z } from '@hono/zod-openapi';
 import { type CreditKind, creditKinds } from '#shared/credits/burn-order';
 import type { CreditEntry, CreditStatement, CreditStore } from '#shared/credits/credit-store';
+import {
+  type AutoRecharge,
+  TOP_UP_MAX_CENTS,
+  TOP_UP_MIN_CENTS,
+  type TopUp,
+} from '#shared/credits/top-up-store';
 import { ApiError } from '#shared/errors';
 import { formatUsd } from '#shared/metering/pricing';
 import type { Tenant } from '#shared/tenants/tenant-store';
@@ -25,8 +31,76 @@ const GrantSchema = z
     expires_at: z.string(),
     note: z.string().nullable(),
     granted_by: z.string(),
+    purchase: z
+      .object({
+        purpose: z.enum(['top_up', 'auto_recharge']),
+        payment_id: z.string().openapi({ description: "Stripe's PaymentIntent." }),
+        amount_paid_usd: z.string().openapi({ example: '25.00' }),
+        card: z.object({ brand: z.string(), last4: z.string() }).nullable(),
+        paid_at: z.string(),
+      })
+      .nullable()
+      .openapi({
+        description: 'Credit bought through Stripe: the payment. Null for credit an operator granted.',
+      }),
+    receipt_url: z
+      .string()
+      .nullable()
+      .openapi({
+        description:
+          "Paid grants: Stripe's receipt of the charge when bought through Stripe, else this platform's HTML receipt " +
+          '(`/account/credits/grants/{id}/receipt`, behind the session). Null for promotional and trial credit.',
+      }),
   })
   .openapi('CreditGrant');
+
+/** Cents as dollars: 2500 -> "25.00" (exact). */
+export const centsUsd = (cents: number) =>
+  `${Math.floor(cents / 100)}.${String(Math.abs(cents) % 100).padStart(2, '0')}`;
+
+const TopUpSchema = z
+  .object({
+    id: z.string(),
+    purpose: z.enum(['top_up', 'auto_recharge']),
+    amount_usd: z.string().openapi({ example: '25.00' }),
+    status: z.enum(['pending', 'paid', 'failed']).openapi({
+      description: '`pending` until Stripe confirms the payment (a Checkout left unpaid stays pending).',
+    }),
+    created_at: z.string(),
+    paid_at: z.string().nullable(),
+    failure_reason: z.string().nullable(),
+    grant_id: z.string().nullable(),
+  })
+  .openapi('TopUp');
+
+export const AutoRechargeSchema = z
+  .object({
+    enabled: z.boolean(),
+    threshold_usd: z
+      .string()
+      .openapi({ example: '5.00', description: 'Recharge when the balance is below this.' }),
+    amount_usd: z.string().openapi({ example: '20.00', description: 'What each recharge buys.' }),
+    max_per_day: z.number().int().openapi({ description: 'At most this many recharges per UTC day.' }),
+    card: z
+      .object({ brand: z.string(), last4: z.string(), saved_at: z.string() })
+      .nullable()
+      .openapi({ description: 'The card recharges charge: saved by a top-up with `save_card`.' }),
+    recharges_today: z.number().int(),
+    charging: z.boolean().openapi({ description: 'A recharge is under way.' }),
+    last_attempt: z
+      .object({
+        status: z.enum(['succeeded', 'failed']),
+        amount_usd: z.string(),
+        at: z.string(),
+        reason: z.string().nullable().openapi({ description: 'Why it failed, as the card issuer said.' }),
+        payment_id: z.string().nullable(),
+      })
+      .nullable(),
+    disabled_reason: z.enum(['recharge_failed']).nullable().openapi({
+      description: '`recharge_failed`: switched off after a declined recharge, until you turn it on again.',
+    }),
+  })
+  .openapi('AutoRecharge');
 
 const EntrySchema = z
   .object({
@@ -67,8 +141,42 @@ export const CreditsSchema = z
     grants: z.array(GrantSchema),
     entries: z.array(EntrySchema).openapi({ description: 'The ledger, newest first, one page.' }),
     next_cursor: z.string().nullable(),
+    top_up: z.object({
+      available: z
+        .boolean()
+        .openapi({ description: 'Whether credit can be bought by card here (Stripe is connected).' }),
+      how: z.string().openapi({ description: 'How to get credit on this platform.' }),
+    }),
+    top_ups: z
+      .array(TopUpSchema)
+      .openapi({ description: 'The latest top-ups and recharge attempts, newest first.' }),
+    auto_recharge: AutoRechargeSchema,
   })
   .openapi('Credits');
+
+/** One top-up's amount: USD with at most 2 decimals (cents), within the bounds. */
+export const CentsInput = z
+  .union([z.number(), z.string()])
+  .superRefine((v, ctx) => {
+    const s = typeof v === 'number' ? String(v) : v.trim();
+    const fail = (message: string) => ctx.addIssue({ code: 'custom', message });
+    if (!/^-?\d+(\.\d+)?$/.test(s)) return fail('must be an amount of USD, e.g. "25.00"');
+    if (s.startsWith('-') || /^0+(\.0+)?$/.test(s)) return fail('must be above 0');
+    if ((s.split('.')[1] ?? '').length > 2) return fail('must have at most 2 decimal places (whole cents)');
+    const cents = toCents(s);
+    if (cents < TOP_UP_MIN_CENTS) return fail(`must be at least ${centsUsd(TOP_UP_MIN_CENTS)}`);
+    if (cents > TOP_UP_MAX_CENTS) return fail(`must be at most ${centsUsd(TOP_UP_MAX_CENTS)}`);
+  })
+  .openapi({
+    example: '25.00',
+    description: 'US dollars with at most 2 decimal places, from 5.00 to 5000.00 (a string, or a number).',
+  });
+
+/** Checked by `CentsInput` (or a like pattern) already: "25.5" -> 2550. */
+export function toCents(v: number | string): number {
+  const [whole, frac = ''] = String(v).trim().split('.');
+  return Number(whole) * 100 + Number(frac.padEnd(2, '0'));
+}
 
 export const CreditsQuery = z.object({
   limit: z.coerce.number().int('must be a whole number').min(1).max(200).optional(),
@@ -132,15 +240,66 @@ function entryView(e: CreditEntry) {
   };
 }
 
+function topUpView(t: TopUp) {
+  return {
+    id: t.id,
+    purpose: t.purpose,
+    amount_usd: centsUsd(t.amountCents),
+    status: t.status,
+    created_at: t.createdAt,
+    paid_at: t.paidAt,
+    failure_reason: t.failure?.reason ?? null,
+    grant_id: t.grantId,
+  };
+}
+
+export function autoRechargeView(r: AutoRecharge, now: Date): z.infer<typeof AutoRechargeSchema> {
+  const today = now.toISOString().slice(0, 10);
+  return {
+    enabled: r.enabled,
+    threshold_usd: formatUsd(r.thresholdNanoUsd),
+    amount_usd: centsUsd(r.amountCents),
+    max_per_day: r.maxPerDay,
+    card: r.card ? { brand: r.card.brand, last4: r.card.last4, saved_at: r.card.savedAt } : null,
+    recharges_today: r.day === today ? r.countToday : 0,
+    charging: r.state === 'charging',
+    last_attempt: r.last
+      ? {
+          status: r.last.status,
+          amount_usd: centsUsd(r.last.amountCents),
+          at: r.last.at,
+          reason: r.last.reason,
+          payment_id: r.last.paymentId,
+        }
+      : null,
+    disabled_reason: r.disabledReason === 'recharge_failed' ? 'recharge_failed' : null,
+  };
+}
+
+/** Whether credit can be bought by card, and how to get it either way. */
+export function topUpAvailability(connected: boolean) {
+  return {
+    available: connected,
+    how: connected
+      ? 'Top up by card (Stripe Checkout) with POST /account/credits/top-ups, or let auto-recharge do it.'
+      : 'Card payments are not connected on this platform: credit is granted by an operator. Ask your platform operator.',
+  };
+}
+
 /** The tenant's credit, brought up to date (lazy expiries and burns), with a page of the ledger. */
 export async function creditsView(
   credits: CreditStore,
   tenant: Tenant,
   now: Date,
   page: { limit?: number; cursor?: string },
+  opts: { connected: boolean },
 ): Promise<z.infer<typeof CreditsSchema>> {
   const s: CreditStatement = await credits.statement(tenant.id, now);
-  const entries = await credits.entries(tenant.id, { limit: page.limit ?? 50, cursor: page.cursor });
+  const [entries, topUps, recharge] = await Promise.all([
+    credits.entries(tenant.id, { limit: page.limit ?? 50, cursor: page.cursor }),
+    credits.topUps.recent(tenant.id, 20),
+    credits.topUps.autoRecharge(tenant.id),
+  ]);
   if (entries === 'bad_cursor') {
     throw new ApiError('invalid_request', "'cursor' is not a cursor this list gave out.", {
       param: 'cursor',
@@ -175,8 +334,24 @@ export async function creditsView(
         expires_at: g.expiresAt,
         note: g.note,
         granted_by: g.grantedBy,
+        purchase: g.payment
+          ? {
+              purpose: g.payment.purpose,
+              payment_id: g.payment.paymentId,
+              amount_paid_usd: centsUsd(g.payment.amountCents),
+              card: g.payment.card,
+              paid_at: g.payment.paidAt,
+            }
+          : null,
+        receipt_url:
+          g.kind !== 'paid'
+            ? null
+            : (g.payment?.receiptUrl ?? `/account/credits/grants/${encodeURIComponent(g.id)}/receipt`),
       })),
     entries: entries.entries.map(entryView),
     next_cursor: entries.cursor,
+    top_up: topUpAvailability(opts.connected),
+    top_ups: topUps.map(topUpView),
+    auto_recharge: autoRechargeView(recharge, now),
   };
 }

@@ -237,6 +237,7 @@ export function billingParts(b: Base, accounts: AccountDeps, gateway: BillingGat
     usage: stores.usage,
     platformUsage: stores.platformUsage,
     finance: new FinanceStore(stores.dynamo.doc, tableNames(config.STAGE).main, stores.audit),
+    credits: stores.quotas.credits,
     catalog: () => resolver.catalog(),
     audit: stores.audit,
     email: accounts.email,

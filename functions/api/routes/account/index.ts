@@ -1,7 +1,9 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { ConsoleEnv } from '#api/http/env';
+import { registerAutoRecharge } from './credits/auto-recharge';
 import { registerAccountCredits } from './credits/get';
 import { registerCreditSettings } from './credits/settings';
+import { registerCreditReceipt } from './credits/receipt';
 import { registerKeys } from './keys';
 import { registerLimits } from './limits';
 import { registerAccountModels } from './models/list';
@@ -25,6 +27,8 @@ export function registerAccount(app: OpenAPIHono<ConsoleEnv>): void {
   registerLimits(app);
   registerAccountCredits(app);
   registerCreditSettings(app);
+  registerAutoRecharge(app);
+  registerCreditReceipt(app);
   registerAccountUsage(app);
   registerAccountModels(app);
   registerPins(app);

@@ -25,6 +25,11 @@ const route = createRoute({
 export function registerAccountCredits(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const { quotas, now } = c.get('deps');
-    return c.json(await creditsView(quotas.credits, userSession(c).tenant, now(), c.req.valid('query')), 200);
+    return c.json(
+      await creditsView(quotas.credits, userSession(c).tenant, now(), c.req.valid('query'), {
+        connected: Boolean(c.get('deps').config.STRIPE_SECRET_KEY),
+      }),
+      200,
+    );
   });
 }

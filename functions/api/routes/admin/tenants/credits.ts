@@ -83,7 +83,12 @@ export function registerTenantCredits(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(getRoute, async (c) => {
     const tenant = await tenantOf(c, c.req.valid('param').tenant_id);
     const { quotas, now } = c.get('deps');
-    return c.json(await creditsView(quotas.credits, tenant, now(), c.req.valid('query')), 200);
+    return c.json(
+      await creditsView(quotas.credits, tenant, now(), c.req.valid('query'), {
+        connected: Boolean(c.get('deps').config.STRIPE_SECRET_KEY),
+      }),
+      200,
+    );
   });
 
   app.openapi(grantRoute, async (c) => {
@@ -116,7 +121,16 @@ export function registerTenantCredits(app: OpenAPIHono<ConsoleEnv>): void {
       at,
     );
     if (out.status === 'not_found') throw tenantNotFound(id);
-    return c.json(await creditsView(quotas.credits, await tenantOf(c, id), at, {}), 201);
+    return c.json(
+      await creditsView(
+        quotas.credits,
+        await tenantOf(c, id),
+        at,
+        {},
+        { connected: Boolean(c.get('deps').config.STRIPE_SECRET_KEY) },
+      ),
+      201,
+    );
   });
 
   app.openapi(modeRoute, async (c) => {
@@ -147,6 +161,15 @@ export function registerTenantCredits(app: OpenAPIHono<ConsoleEnv>): void {
     }
     // Here at once; other instances within AUTH_CACHE_TTL_MS.
     authenticator.forgetTenant(id);
-    return c.json(await creditsView(quotas.credits, await tenantOf(c, id), now(), {}), 200);
+    return c.json(
+      await creditsView(
+        quotas.credits,
+        await tenantOf(c, id),
+        now(),
+        {},
+        { connected: Boolean(c.get('deps').config.STRIPE_SECRET_KEY) },
+      ),
+      200,
+    );
   });
 }
