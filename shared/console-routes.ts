@@ -24,6 +24,7 @@ export const consolePages = [
   '/playground',
   '/billing',
   '/plans',
+  '/credits',
   '/team',
   '/alerts',
   '/operator',

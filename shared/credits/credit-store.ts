@@ -116,7 +116,10 @@ export type GrantOutcome = { status: 'granted'; grant: CreditGrant } | { status:
  * `exists`: a grant with this id is already there (the payment was credited before).
  * `alongside_failed`: the condition of `alongside[index]` failed (the event was processed before).
  */
-export type GrantOnceOutcome = GrantOutcome | { status: 'exists' } | { status: 'alongside_failed'; index: number };
+export type GrantOnceOutcome =
+  | GrantOutcome
+  | { status: 'exists' }
+  | { status: 'alongside_failed'; index: number };
 
 const num = (v: unknown) => Number(v ?? 0);
 
@@ -203,7 +206,11 @@ export class CreditStore {
 
   async getGrant(tenantId: string, grantId: string): Promise<CreditGrant | undefined> {
     const out = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: keys.creditGrant(tenantId, grantId), ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.table,
+        Key: keys.creditGrant(tenantId, grantId),
+        ConsistentRead: true,
+      }),
     );
     return out.Item ? grantOf(out.Item) : undefined;
   }
@@ -331,6 +338,9 @@ export class CreditStore {
     const alongside = input.alongside ?? [];
     for (let attempt = 0; attempt < 5; attempt++) {
       const bal = await this.balance(input.tenantId);
+      // The grant's writes: the grant first (its id free), then its entry, the balance, the audit
+      // entry and the finance totals; what goes alongside follows them.
+      const writes = this.grantWrite(grant, bal, now, this.grantAudit(input, grant, now));
       const result = await transact(this.doc, [
         {
           ConditionCheck: {
@@ -339,15 +349,14 @@ export class CreditStore {
             ConditionExpression: 'attribute_exists(pk)',
           },
         },
-        // The grant's four writes: the grant (its id free), its entry, the balance, the audit entry.
-        ...this.grantWrite(grant, bal, now, this.grantAudit(input, grant, now)),
+        ...writes,
         ...alongside,
       ]);
       if (result.ok) return { status: 'granted', grant };
       const failed = (i: number) => result.reasons[i]?.Code === 'ConditionalCheckFailed';
       if (failed(0)) return { status: 'not_found' };
       if (failed(1)) return { status: 'exists' };
-      const index = alongside.findIndex((_, i) => failed(5 + i));
+      const index = alongside.findIndex((_, i) => failed(1 + writes.length + i));
       if (index >= 0) return { status: 'alongside_failed', index };
     }
     throw new Error(`the credit balance of ${input.tenantId} kept changing while granting`);

@@ -59,6 +59,24 @@ async function seedKey(h: Harness, tenantId: string): Promise<string> {
   return (await issueApiKey(h.stores.apiKeys, { tenantId, name: 'matrix' })).key.id;
 }
 
+/** A paid grant an operator made (its receipt is this platform's HTML page). */
+async function seedPaidGrant(h: Harness, tenantId: string): Promise<string> {
+  const made = await h.stores.quotas.credits.grant(
+    {
+      tenantId,
+      kind: 'paid',
+      amountNanoUsd: 1_000_000_000,
+      expiresAt: '2030-01-01T00:00:00.000Z',
+      note: null,
+      actor: { kind: 'system', id: 'matrix' },
+      requestId: null,
+    },
+    new Date(),
+  );
+  if (made.status !== 'granted') throw new Error(`could not grant: ${made.status}`);
+  return made.grant.id;
+}
+
 async function seedTenant(h: Harness, status: TenantStatus = 'active'): Promise<string> {
   const id = newId('ten');
   await h.stores.tenants.create({
@@ -216,6 +234,35 @@ const routes: MatrixRoute[] = [
       path: '/account/credits/settings',
       json: { low_balance_alerts_usd: ['5.00'] },
     }),
+  },
+  {
+    name: 'PUT /account/credits/auto-recharge',
+    for: 'user',
+    ok: 200,
+    request: async () => ({
+      method: 'PUT',
+      path: '/account/credits/auto-recharge',
+      json: { enabled: false },
+    }),
+  },
+  {
+    name: 'GET /account/credits/grants/{grant_id}/receipt',
+    for: 'user',
+    ok: 200,
+    request: async (f, c) => ({
+      method: 'GET',
+      path: `/account/credits/grants/${await seedPaidGrant(f.h, c.tenantId)}/receipt`,
+    }),
+    foreign: async (f, _c, owner) => {
+      const grantId = await seedPaidGrant(f.h, owner.tenantId);
+      const before = await f.h.stores.quotas.credits.getGrant(owner.tenantId, grantId);
+      return {
+        req: { method: 'GET', path: `/account/credits/grants/${grantId}/receipt` },
+        unchanged: async () => {
+          expect(await f.h.stores.quotas.credits.getGrant(owner.tenantId, grantId)).toEqual(before);
+        },
+      };
+    },
   },
   {
     name: 'GET /account/alerts',
@@ -470,6 +517,16 @@ const routes: MatrixRoute[] = [
     for: 'user',
     ok: 201,
     request: async () => ({ method: 'POST', path: '/account/billing/checkout' }),
+  },
+  {
+    name: 'POST /account/credits/top-ups',
+    for: 'user',
+    ok: 201,
+    request: async () => ({
+      method: 'POST',
+      path: '/account/credits/top-ups',
+      json: { amount_usd: '10.00' },
+    }),
   },
   {
     name: 'POST /account/billing/portal',

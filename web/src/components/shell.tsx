@@ -16,6 +16,7 @@ export const devNav: NavItem[] = [
   { href: '/models', label: 'Models' },
   { href: '/playground', label: 'Playground' },
   { href: '/billing', label: 'Billing' },
+  { href: '/credits', label: 'Credits' },
   { href: '/alerts', label: 'Alerts' },
   { href: '/team', label: 'Team' },
 ];

@@ -56,6 +56,11 @@ export function ErrorNotice(props: { error: ApiFailure; onRetry?: () => void; ti
     <div class="notice notice-error" role="alert">
       <strong>{props.title ?? 'Something went wrong'}</strong>
       <p>{error.message}</p>
+      {error.code === 'insufficient_balance' && (
+        <p>
+          Your credit balance is used up: <Link href="/credits">top up on the Credits page</Link>.
+        </p>
+      )}
       <p class="meta">
         {error.status ? `HTTP ${error.status} · ` : ''}
         <code>{error.code}</code>

@@ -5251,6 +5251,236 @@ export interface paths {
         };
         trace?: never;
     };
+    "/account/credits/auto-recharge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Auto-recharge: top up by a set amount, with the saved card, when the balance falls below a threshold
+         * @description Owners and billing members. Turning it on takes `threshold_usd`, `amount_usd` (5.00 to 5000.00) and `max_per_day` (1 to 10), and a card saved by a top-up with `save_card` (else 409 `conflict`). The balance is checked by the billing job about once a minute, never on the request path. A declined recharge turns auto-recharge off, emails the account, and shows in `last_attempt` until it is turned on again.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["AutoRechargeRequest"];
+                };
+            };
+            responses: {
+                /** @description The auto-recharge settings after the change */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AutoRecharge"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/credits/grants/{grant_id}/receipt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The receipt of a paid credit grant, as an HTML page to keep or print
+         * @description Owners and billing members. Every `paid` grant has one: credit bought through Stripe (its receipt also links Stripe's own), and paid credit an operator granted (ledger-only platforms). Promotional and trial credit, and another account's grants, are 404.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    grant_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The receipt */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/account/usage": {
         parameters: {
             query?: never;
@@ -9592,6 +9822,132 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/account/credits/top-ups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Buy credit: a Stripe Checkout URL for a one-time payment ("Tollgate credit")
+         * @description Owners and billing members. `amount_usd` is US dollars as a decimal string (or number) with at most 2 decimal places, from 5.00 to 5000.00. Once Stripe confirms the payment, the amount is credited once as a `paid` grant expiring 365 days after the payment. With `save_card`, the card is kept for auto-recharge. Without Stripe (ledger-only), 409 `billing_not_connected`: an operator grants credit.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["TopUpRequest"];
+                };
+            };
+            responses: {
+                /** @description The Checkout session; send the browser to `url` */
+                201: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TopUpSession"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `billing_not_connected` (billing is not connected on this platform (no Stripe key)). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`); `billing_unavailable` (Stripe did not answer, or billing is not set up yet; retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks/stripe": {
         parameters: {
             query?: never;
@@ -11036,6 +11392,15 @@ export interface components {
             /** @description The ledger, newest first, one page. */
             entries: components["schemas"]["CreditEntry"][];
             next_cursor: string | null;
+            top_up: {
+                /** @description Whether credit can be bought by card here (Stripe is connected). */
+                available: boolean;
+                /** @description How to get credit on this platform. */
+                how: string;
+            };
+            /** @description The latest top-ups and recharge attempts, newest first. */
+            top_ups: components["schemas"]["TopUp"][];
+            auto_recharge: components["schemas"]["AutoRecharge"];
         };
         CreditGrant: {
             /** @example crg_01M885NG1ACXMCH87B3XRQVEKV */
@@ -11062,6 +11427,22 @@ export interface components {
             expires_at: string;
             note: string | null;
             granted_by: string;
+            /** @description Credit bought through Stripe: the payment. Null for credit an operator granted. */
+            purchase: {
+                /** @enum {string} */
+                purpose: "top_up" | "auto_recharge";
+                /** @description Stripe's PaymentIntent. */
+                payment_id: string;
+                /** @example 25.00 */
+                amount_paid_usd: string;
+                card: {
+                    brand: string;
+                    last4: string;
+                } | null;
+                paid_at: string;
+            } | null;
+            /** @description Paid grants: Stripe's receipt of the charge when bought through Stripe, else this platform's HTML receipt (`/account/credits/grants/{id}/receipt`, behind the session). Null for promotional and trial credit. */
+            receipt_url: string | null;
         };
         CreditEntry: {
             id: string;
@@ -11083,6 +11464,60 @@ export interface components {
             /** @description ...until (exclusive). */
             to: string | null;
             note: string | null;
+        };
+        TopUp: {
+            id: string;
+            /** @enum {string} */
+            purpose: "top_up" | "auto_recharge";
+            /** @example 25.00 */
+            amount_usd: string;
+            /**
+             * @description `pending` until Stripe confirms the payment (a Checkout left unpaid stays pending).
+             * @enum {string}
+             */
+            status: "pending" | "paid" | "failed";
+            created_at: string;
+            paid_at: string | null;
+            failure_reason: string | null;
+            grant_id: string | null;
+        };
+        AutoRecharge: {
+            enabled: boolean;
+            /**
+             * @description Recharge when the balance is below this.
+             * @example 5.00
+             */
+            threshold_usd: string;
+            /**
+             * @description What each recharge buys.
+             * @example 20.00
+             */
+            amount_usd: string;
+            /** @description At most this many recharges per UTC day. */
+            max_per_day: number;
+            /** @description The card recharges charge: saved by a top-up with `save_card`. */
+            card: {
+                brand: string;
+                last4: string;
+                saved_at: string;
+            } | null;
+            recharges_today: number;
+            /** @description A recharge is under way. */
+            charging: boolean;
+            last_attempt: {
+                /** @enum {string} */
+                status: "succeeded" | "failed";
+                amount_usd: string;
+                at: string;
+                /** @description Why it failed, as the card issuer said. */
+                reason: string | null;
+                payment_id: string | null;
+            } | null;
+            /**
+             * @description `recharge_failed`: switched off after a declined recharge, until you turn it on again.
+             * @enum {string|null}
+             */
+            disabled_reason: "recharge_failed" | null;
         };
         CreditSettings: {
             /** @enum {string} */
@@ -11126,6 +11561,21 @@ export interface components {
             free_only?: boolean;
             /** @description Up to 5 USD amounts; [] removes them. Each crossing below one emails the owner once. */
             low_balance_alerts_usd?: (number | string)[];
+        };
+        AutoRechargeRequest: {
+            enabled: boolean;
+            /**
+             * @description US dollars, at most 2 decimal places, above 0 and at most 5000.00.
+             * @example 5.00
+             */
+            threshold_usd?: number | string;
+            /**
+             * @description US dollars with at most 2 decimal places, from 5.00 to 5000.00 (a string, or a number).
+             * @example 25.00
+             */
+            amount_usd?: number | string;
+            /** @description At most this many recharges per UTC day (1 to 10). */
+            max_per_day?: number;
         };
         ModelPin: {
             /** @enum {string} */
@@ -11752,6 +12202,27 @@ export interface components {
         ChangePlanRequest: {
             /** @example payg */
             plan: string;
+        };
+        TopUpSession: {
+            /** @enum {string} */
+            object: "checkout_session";
+            /** @example cs_test_a1b2c3 */
+            id: string;
+            /** @description Stripe's hosted Checkout page: send the browser there. */
+            url: string;
+            /** @example tup_01M885NG1ACXMCH87B3XRQVEKV */
+            top_up_id: string;
+        };
+        TopUpRequest: {
+            /**
+             * @description US dollars with at most 2 decimal places, from 5.00 to 5000.00 (a string, or a number).
+             * @example 25.00
+             */
+            amount_usd: number | string;
+            /** @example usd */
+            currency?: string;
+            /** @description Keep the card for auto-recharge (it becomes the card auto-recharge charges). Default false. */
+            save_card?: boolean;
         };
         WebhookReceived: {
             /** @enum {boolean} */

@@ -144,7 +144,7 @@ export default function BillingPage() {
                 value={fmtUsd(c.balance_usd)}
                 sub={
                   c.billing_mode === 'prepaid'
-                    ? `Prepaid: requests it cannot pay are refused (429 insufficient_balance). Promotional ${fmtUsd(c.by_kind.promotional)}, trial ${fmtUsd(c.by_kind.trial)}, paid ${fmtUsd(c.by_kind.paid)}; your operator adds credit.`
+                    ? `Prepaid: requests it cannot pay are refused (429 insufficient_balance). Promotional ${fmtUsd(c.by_kind.promotional)}, trial ${fmtUsd(c.by_kind.trial)}, paid ${fmtUsd(c.by_kind.paid)}; top up on the Credits page.`
                     : 'Used once the account is prepaid.'
                 }
               />
