@@ -10,6 +10,13 @@ import { type Browser, browser, shot } from './browser';
 const OPERATOR = { email: 'ops@credits.example', password: 'operator password 1' };
 const DEV = { email: 'grace@credits.example', password: 'correct horse battery' };
 
+/** What the steps below read of the API's answers. */
+interface Body {
+  data: { text: string }[];
+  tenant_id: string;
+  access_token: string;
+}
+
 /** A free port, so that PUBLIC_URL (where Checkout returns) is the very origin the browser is on. */
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -41,7 +48,7 @@ describe('credits in a real browser, paid through Stripe Checkout', () => {
       },
       body: opts.json === undefined ? undefined : JSON.stringify(opts.json),
     });
-    return { status: res.status, body: (await res.json().catch(() => ({}))) as Record<string, any> };
+    return { status: res.status, body: (await res.json().catch(() => ({}))) as Body };
   };
 
   beforeAll(async () => {
@@ -67,7 +74,7 @@ describe('credits in a real browser, paid through Stripe Checkout', () => {
     // A verified developer whose account the operator made prepaid, with no credit yet.
     expect((await api('/auth/signup', { json: { ...DEV, company: 'Credit Co' } })).status).toBe(202);
     const mail = await api(`/_local/outbox?to=${encodeURIComponent(DEV.email)}`);
-    const token = /token=([\w-]+)/.exec(mail.body.data[0].text)![1]!;
+    const token = /token=([\w-]+)/.exec(mail.body.data[0]!.text)![1]!;
     tenantId = (await api('/auth/verify', { json: { token } })).body.tenant_id;
     const ops = await api('/auth/login', { json: OPERATOR });
     const prepaid = await api(`/admin/tenants/${tenantId}/credits`, {

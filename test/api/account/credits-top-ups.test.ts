@@ -142,7 +142,12 @@ describe('POST /account/credits/top-ups', () => {
     const body = await json<{ object: string; id: string; url: string; top_up_id: string }>(res);
     expect(body.object).toBe('checkout_session');
     expect(body.url).toBe(`${fake.url}/checkout/pay/${body.id}`);
-    const sent = topUpRequests().at(-1)!.body as Record<string, any>;
+    const sent = topUpRequests().at(-1)!.body as unknown as {
+      mode: string;
+      line_items: unknown;
+      payment_intent_data: { metadata: unknown; setup_future_usage?: string };
+      success_url: string;
+    };
     expect(sent.mode).toBe('payment');
     expect(sent.line_items).toEqual([
       {
@@ -250,7 +255,7 @@ describe('crediting a top-up exactly once', () => {
       400,
       'invalid_signature',
     );
-    const tampered = structuredClone(succeeded) as any;
+    const tampered = structuredClone(succeeded) as { data: { object: Record<string, unknown> } };
     tampered.data.object.amount = 1_000_000;
     const body = JSON.stringify(tampered);
     const res = await h.call('/webhooks/stripe', {
@@ -266,7 +271,7 @@ describe('crediting a top-up exactly once', () => {
     const other = await prepaidOwner();
     await startTopUp(other, '5.00'); // gives the other tenant a Stripe customer
     const otherCustomer = (await h.stores.billing.getAccount(other.tenantId))!.customerId!;
-    const stolen = structuredClone(succeeded) as any;
+    const stolen = structuredClone(succeeded) as { id: string; data: { object: Record<string, unknown> } };
     stolen.id = `evt_stolen_${Date.now()}`;
     stolen.data.object.customer = otherCustomer;
     expect(await json(await postEvent(h, fake, stolen))).toMatchObject({ outcome: 'not_ours' });

@@ -40,7 +40,7 @@ export function registerCreditReceipt(app: OpenAPIHono<ConsoleEnv>): void {
     const session = userSession(c);
     const { grant_id: grantId } = c.req.valid('param');
     const grant = await c.get('deps').quotas.credits.getGrant(session.tenantId, grantId);
-    if (!grant || grant.kind !== 'paid') {
+    if (grant?.kind !== 'paid') {
       throw new ApiError('not_found', `No paid credit grant '${grantId}' on this account.`, {
         param: 'grant_id',
       });
