@@ -513,6 +513,16 @@ const routes: MatrixRoute[] = [
     request: async () => ({ method: 'GET', path: '/account/billing' }),
   },
   {
+    // The session's own tenant's month: a statement names no other tenant's resource.
+    name: 'GET /account/billing/statements/{month}',
+    for: 'user',
+    ok: 200,
+    request: async () => ({
+      method: 'GET',
+      path: `/account/billing/statements/${new Date().toISOString().slice(0, 7)}`,
+    }),
+  },
+  {
     name: 'POST /account/billing/checkout',
     for: 'user',
     ok: 201,

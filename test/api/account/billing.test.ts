@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCustomer } from '#shared/billing/checkout';
 import { meterSpecs } from '#shared/billing/meters';
-import { addMember, expectError, json, newOwner } from '../../support/accounts';
+import { addMember, createKey, expectError, json, newOperator, newOwner } from '../../support/accounts';
 import { billingHarness, subscribe } from '../../support/billing';
 import type { FakeStripe } from '../../support/fake-stripe';
 import { createHarness, type Harness } from '../../support/harness';
@@ -217,6 +217,75 @@ describe('ledger-only billing (no Stripe key)', () => {
     });
     expect(body.message).toMatch(/not connected/);
     expect(body.invoice_preview.note).toMatch(/nothing is due/);
+  });
+
+  it("keeps a statement per month: the ledger's lines and total as the preview has them, as a page", async () => {
+    const op = await newOperator(ledger);
+    const owner = await newOwner(ledger);
+    expect(
+      (await ledger.call('/account/billing/plan', { key: owner.token, json: { plan: 'payg' } })).status,
+    ).toBe(200);
+    const limited = await ledger.call(`/admin/tenants/${owner.tenantId}/limits`, {
+      key: op.token,
+      method: 'PATCH',
+      json: { included: { input_tokens: 1 } },
+    });
+    expect(limited.status, await limited.clone().text()).toBe(200);
+    const { secret } = await createKey(ledger, owner);
+    for (const input of ['a fine day', 'a grey and dismal day']) {
+      const res = await ledger.call('/v1/text/sentiment', {
+        key: secret,
+        json: { model: 'sentiment', input },
+      });
+      expect(res.status, await res.clone().text()).toBe(200);
+    }
+    const body = await json<
+      BillingBody & {
+        period: { month: string };
+        statements: { month: string; url: string }[];
+        invoice_preview: { total_due_usd: string; lines: { description: string; billable: number }[] };
+      }
+    >(await ledger.call('/account/billing', { key: owner.token }));
+    const month = body.period.month;
+    // A new account: this month only.
+    expect(body.statements).toEqual([{ month, url: `/account/billing/statements/${month}` }]);
+    expect(body.invoice_preview.lines.length).toBeGreaterThan(0);
+
+    const page = await ledger.call(body.statements[0]!.url, { key: owner.token });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await page.text();
+    expect(html).toContain(`Statement for ${month} (so far)`);
+    expect(html).toContain(`Total: <strong>$${body.invoice_preview.total_due_usd} USD</strong>`);
+    for (const line of body.invoice_preview.lines) {
+      expect(html).toContain(line.description);
+      expect(html).toContain(`<td align="right">${line.billable.toLocaleString('en-US')}</td>`);
+    }
+    expect(html).toMatch(/nothing is charged/);
+
+    // A month not begun, one before the account, and a malformed one.
+    const [y, m] = month.split('-').map(Number) as [number, number];
+    const next = m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`;
+    await expectError(
+      await ledger.call(`/account/billing/statements/${next}`, { key: owner.token }),
+      404,
+      'not_found',
+      'month',
+    );
+    await expectError(
+      await ledger.call('/account/billing/statements/2001-01', { key: owner.token }),
+      404,
+      'not_found',
+      'month',
+    );
+    await expectError(
+      await ledger.call('/account/billing/statements/2026-13', { key: owner.token }),
+      400,
+      'invalid_request',
+    );
+    // Billing documents are for owners and the billing role.
+    const dev = await addMember(ledger, owner, 'developer');
+    expect((await ledger.call(body.statements[0]!.url, { key: dev.token })).status).toBe(403);
   });
 
   it('answers Checkout and the portal with 409 billing_not_connected', async () => {

@@ -42,6 +42,25 @@ interface Billing {
         hosted_invoice_url: string | null;
       }[]
     | null;
+  statements: { month: string; url: string }[];
+}
+
+/** The ledger's monthly statements (HTML pages behind the session cookie), newest first. */
+function Statements({ list }: { list: { month: string; url: string }[] }) {
+  if (list.length === 0) return null;
+  return (
+    <p class="hint" data-testid="statements">
+      Monthly statements from the ledger:{' '}
+      {list.map((s, i) => (
+        <span key={s.month}>
+          {i > 0 && ' · '}
+          <a href={s.url} target="_blank" rel="noopener">
+            {s.month}
+          </a>
+        </span>
+      ))}
+    </p>
+  );
 }
 
 /** GET /account/credits, as far as this page reads it. */
@@ -224,7 +243,7 @@ export default function BillingPage() {
               <p class="muted">
                 {b.connected
                   ? 'Stripe did not answer; try again later.'
-                  : 'No invoices: billing is not connected.'}
+                  : 'No invoices: billing is not connected, so nothing is charged. The statements below are what the ledger prices.'}
               </p>
             ) : b.invoices.length === 0 ? (
               <p class="muted">
@@ -264,6 +283,7 @@ export default function BillingPage() {
                 </table>
               </div>
             )}
+            <Statements list={b.statements} />
           </section>
         </>
       )}

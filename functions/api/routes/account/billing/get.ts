@@ -6,6 +6,7 @@ import { errorResponses, errorsOf } from '#api/spec/answers';
 import { billingOverview } from '#shared/billing/overview';
 import { formatUsd } from '#shared/metering/pricing';
 import { BillingResponse, centsToUsd } from './schemas';
+import { statementMonths, statementPath } from './statement';
 
 const route = createRoute({
   method: 'get',
@@ -97,6 +98,10 @@ export function registerGetBilling(app: OpenAPIHono<BillingEnv>): void {
             hosted_invoice_url: i.hostedUrl,
             invoice_pdf: i.pdfUrl,
           })) ?? null,
+        statements: statementMonths(session.tenant, c.get('deps').billing.now()).map((month) => ({
+          month,
+          url: statementPath(month),
+        })),
       },
       200,
     );

@@ -5,12 +5,14 @@ import { registerCheckout } from './checkout';
 import { registerGetBilling } from './get';
 import { registerPlanChange } from './plan';
 import { registerPortal } from './portal';
+import { registerStatement } from './statement';
 
-/** `/account/billing`: plan, cost and invoices; Checkout and the customer portal (owner or billing role). */
+/** `/account/billing`: plan, cost, invoices and monthly statements; Checkout and the customer portal (owner or billing role). */
 export function registerBilling(app: OpenAPIHono<BillingEnv>): void {
   guardAccount(app);
   registerGetBilling(app);
   registerCheckout(app);
   registerPortal(app);
   registerPlanChange(app);
+  registerStatement(app);
 }

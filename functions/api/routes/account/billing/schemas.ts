@@ -90,6 +90,10 @@ export const BillingResponse = z
         description:
           'Past invoices from Stripe; null when billing is not connected or Stripe did not answer.',
       }),
+    statements: z.array(z.object({ month: z.string(), url: z.string() })).openapi({
+      description:
+        "The ledger's monthly statements (HTML, behind the session), newest first: the months since the account was made, at most 12. Without Stripe they are the documents to keep.",
+    }),
   })
   .openapi('Billing');
 
