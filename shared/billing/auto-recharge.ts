@@ -143,7 +143,9 @@ async function charge(
     return finish(d, r, attempt, { status: 'failed', reason, paymentId: p.id }, now);
   }
   if (result.kind === 'rejected') {
-    const reason = result.declineCode ? `${result.message} (${result.declineCode})` : result.message;
+    // A sentence, as every other reason is: the console and the email print it as it is.
+    const message = result.message.replace(/\.+$/, '');
+    const reason = result.declineCode ? `${message} (${result.declineCode}).` : `${message}.`;
     return finish(
       d,
       r,
@@ -194,7 +196,7 @@ async function finish(
           autoRechargeFailedMessage(tenant.contactEmail, {
             tenantName: tenant.name,
             amountUsd: (r.amountCents / 100).toFixed(2),
-            reason: outcome.reason ?? 'declined',
+            reason: outcome.reason ?? 'no reason was given.',
             balanceUsd: centsOf(balance.balanceNanoUsd),
             creditsUrl: creditsReturnUrl(d.config),
           }),

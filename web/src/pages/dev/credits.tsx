@@ -184,7 +184,7 @@ export default function CreditsPage() {
             {c.auto_recharge.last_attempt?.status === 'failed' && (
               <p class="notice notice-warn" role="alert" data-testid="recharge-failed">
                 <strong>The last auto-recharge failed</strong> ({fmtDateTime(c.auto_recharge.last_attempt.at)}
-                ): {c.auto_recharge.last_attempt.reason ?? 'declined'}.{' '}
+                ): {c.auto_recharge.last_attempt.reason ?? 'declined.'}{' '}
                 {c.auto_recharge.disabled_reason === 'recharge_failed' &&
                   'Auto-recharge is off until you turn it on again; top up with another card if need be.'}
               </p>
