@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
 import type { BillingEnv } from '#api/http/env';
+import { escapeHtml as esc } from '#api/http/html';
 import { requirePermission, userSession } from '#api/middleware/require-role';
 import { errorResponses, errorsOf } from '#api/spec/answers';
 import { monthOf, previewInvoice } from '#shared/billing/invoice-preview';
@@ -60,12 +61,6 @@ const route = createRoute({
     ...errorResponses('console', [...errorsOf.session, 'invalid_request', 'not_found']),
   },
 });
-
-const esc = (s: string) =>
-  s.replace(
-    /[&<>"']/g,
-    (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!,
-  );
 
 export function registerStatement(app: OpenAPIHono<BillingEnv>): void {
   app.openapi(route, async (c) => {

@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
 import { centsUsd } from '#api/console/credit-schemas';
 import type { ConsoleEnv } from '#api/http/env';
+import { escapeHtml as esc } from '#api/http/html';
 import { requirePermission, userSession } from '#api/middleware/require-role';
 import { errorResponses, errorsOf } from '#api/spec/answers';
 import { ApiError } from '#shared/errors';
@@ -28,12 +29,6 @@ const route = createRoute({
     ...errorResponses('console', [...errorsOf.session, 'invalid_request', 'not_found']),
   },
 });
-
-const esc = (s: string) =>
-  s.replace(
-    /[&<>"']/g,
-    (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!,
-  );
 
 export function registerCreditReceipt(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
