@@ -1,5 +1,6 @@
 import type { BillingUnit } from '../catalog/types';
 import type { FinanceGateway } from '../finance/finance-gateway';
+import type { GatewayResult } from './gateway-result';
 
 /**
  * The billing port: what the platform asks of a payment provider. The usage ledger in DynamoDB is
@@ -8,18 +9,7 @@ import type { FinanceGateway } from '../finance/finance-gateway';
  * everything that needs a provider, so the rest of billing (previews, status) works without one.
  */
 
-/** Why a provider call failed, as far as the caller needs to decide what to do next. */
-export type GatewayFailure =
-  /** No provider is configured (ledger-only mode). */
-  | { kind: 'not_connected' }
-  /** Rate limited: try again after `retryAfterMs` (or a back-off of the caller's choosing). */
-  | { kind: 'throttled'; retryAfterMs?: number }
-  /** The provider could not be reached, timed out or failed (5xx): may be retried as is. */
-  | { kind: 'unavailable'; message: string }
-  /** The provider refused the request (4xx): retrying the same request will not help. */
-  | { kind: 'rejected'; message: string; code?: string; declineCode?: string; paymentIntentId?: string };
-
-export type GatewayResult<T> = ({ ok: true } & T) | ({ ok: false } & GatewayFailure);
+export type { GatewayFailure, GatewayResult } from './gateway-result';
 
 /** One aggregate of usage, as sent to a meter. */
 export interface MeterEventInput {

@@ -1,4 +1,4 @@
-import type { GatewayResult } from '../billing/billing';
+import type { GatewayResult } from '../billing/gateway-result';
 
 /**
  * What the operators' finance page and its refunds and credit notes ask of the payment provider
