@@ -97,8 +97,11 @@ describe('Lambda bundling', () => {
     }, 60_000);
 
     // A budget, not a timing: a dependency that adds hundreds of KB to a cold start fails here.
-    it('is under 1 MB minified', async () => {
-      expect((await built).bytes).toBeLessThan(1_000_000);
+    // The billing plane carries the Stripe SDK (about 250 KB) and money's own routes (credits,
+    // top-ups, plans, finance) and serves no model call: 1.1 MB. The planes on the request path: 1 MB.
+    const budget = plane === 'billing' ? 1_100_000 : 1_000_000;
+    it(`is under ${budget / 1_000_000} MB minified`, async () => {
+      expect((await built).bytes).toBeLessThan(budget);
     }, 60_000);
   });
 
