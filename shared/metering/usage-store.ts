@@ -34,7 +34,15 @@ export interface UsageEvent {
   expiresAt?: string;
   /** Admitted against the tenant's credit balance: the credit ledger burns it. */
   prepaid?: boolean;
+  /**
+   * How the request came in: `batch` for a line of a batch job (its cost already at the batch
+   * price); absent for an online call, as on every record from before batches existed.
+   */
+  channel?: UsageChannel;
 }
+
+/** The channel a record is stored with: only batch is written, online is the absence. */
+export type UsageChannel = 'batch';
 
 export type UsageStatus = 'succeeded' | 'open' | 'void';
 

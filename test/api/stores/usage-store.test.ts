@@ -1,4 +1,4 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '#shared/db/keys';
 import { shardOf } from '#shared/db/shard';
@@ -52,6 +52,35 @@ describe('the usage ledger', () => {
     const [day] = await h.stores.usage.listDaily(tenantId, '2026-03-01', '2026-03-31');
     const sum = tokens.reduce((a, b) => a + b, 0);
     expect(day).toMatchObject({ requests: 40, inputTokens: sum, costNanoUsd: sum * 100 });
+  });
+
+  it("stores a batch line's channel on its record and reads it back; an online record has none", async () => {
+    const tenantId = newId('ten');
+    const batchId = newId('req');
+    const onlineId = newId('req');
+    expect(await h.stores.usage.record({ ...event(tenantId, batchId, 4), channel: 'batch' })).toBe(
+      'recorded',
+    );
+    expect(await h.stores.usage.record(event(tenantId, onlineId, 6))).toBe('recorded');
+
+    const raw = await h.stores.dynamo.doc.send(
+      new GetCommand({
+        TableName: tableNames(h.config.STAGE).usage,
+        Key: keys.usageEvent(tenantId, batchId),
+      }),
+    );
+    expect(raw.Item?.channel).toBe('batch');
+    expect((await h.stores.usage.get(tenantId, batchId))?.channel).toBe('batch');
+    const online = await h.stores.usage.get(tenantId, onlineId);
+    expect(online).toBeDefined();
+    expect(online && 'channel' in online).toBe(false);
+    const listed = await h.stores.usage.listEvents(tenantId);
+    expect(new Map(listed.map((e) => [e.requestId, e.channel]))).toEqual(
+      new Map([
+        [batchId, 'batch'],
+        [onlineId, undefined],
+      ]),
+    );
   });
 
   it('lists days in the range only', async () => {
