@@ -22,6 +22,12 @@ export interface ModelInvocation {
    * queues each version's calls fairly between tenants.
    */
   tenantId?: string;
+  /**
+   * `batch` for a line of a batch job, sent as `priority=batch` in the CustomAttributes (beside
+   * `tenant=<id>`): the model server serves every waiting online call first and runs only a few
+   * batch calls at once, so batch work never raises online latency. Absent: an online call.
+   */
+  priority?: 'batch';
   /** Aborts the call (its caller went away): the HTTP request is cancelled, so is the model's work. */
   signal?: AbortSignal;
 }

@@ -102,8 +102,14 @@ function containerMessage(body: string): string {
   }
 }
 
-/** `tenant=<id>` for the model server's fair queue; nothing when the call names no tenant. */
+/**
+ * `tenant=<id>` for the model server's fair queue and `priority=batch` for a batch line's call,
+ * `;`-separated (local/runtime/server.ts `tenantOf`, `priorityOf`); nothing when neither applies.
+ */
 function customAttributes(call: ModelInvocation): { CustomAttributes?: string } {
+  if (call.priority === 'batch') {
+    return { CustomAttributes: call.tenantId ? `tenant=${call.tenantId};priority=batch` : 'priority=batch' };
+  }
   return call.tenantId ? { CustomAttributes: `tenant=${call.tenantId}` } : {};
 }
 
