@@ -3,7 +3,8 @@
  * announces `{ type: 'ready', port }` over IPC (when forked) and as a stdout line.
  *
  * Env: RUNTIME_PORT (0 = ephemeral), RUNTIME_HOST (127.0.0.1), RUNTIME_MAX_IN_FLIGHT,
- * RUNTIME_MAX_QUEUE, RUNTIME_MAX_QUEUE_WAIT_MS, RUNTIME_LOG_REQUESTS=1 to log successful calls too,
+ * RUNTIME_MAX_QUEUE, RUNTIME_MAX_QUEUE_WAIT_MS, RUNTIME_MAX_BATCH_IN_FLIGHT (batch calls running at
+ * once per variant, default 1), RUNTIME_LOG_REQUESTS=1 to log successful calls too,
  * RUNTIME_MODELS (`sentiment,image-moderation@mobilenet-v2,ocr`; default all) to host a subset,
  * RUNTIME_FAULTS=1 to enable the fault-injection route tests use, LLM_WIRE_VERSIONS (`chat@tiny-1`)
  * to serve chat versions in TGI's format besides those TGI serves in AWS (shared/catalog/chat-wire.ts).
@@ -17,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { parseWireVersions } from '../../shared/catalog/chat-wire';
 import { containerMode, containerTarget } from './container';
 import { createDefaultRegistry, handlersOf, loadRegistry, parseModelSelection } from './registry';
+import { DEFAULT_MAX_BATCH_IN_FLIGHT } from './semaphore';
 import { createRuntimeServer, DEFAULT_CAPACITY, type RuntimeServerOptions } from './server';
 
 // Logs are JSON lines on stdout/stderr and never include request bodies: those are customer prompts.
@@ -52,6 +54,7 @@ async function main(): Promise<void> {
       maxQueue: intFromEnv('RUNTIME_MAX_QUEUE', DEFAULT_CAPACITY.maxQueue, 0),
     },
     maxQueueWaitMs: intFromEnv('RUNTIME_MAX_QUEUE_WAIT_MS', 10_000, 1),
+    maxBatchInFlight: intFromEnv('RUNTIME_MAX_BATCH_IN_FLIGHT', DEFAULT_MAX_BATCH_IN_FLIGHT, 1),
     faults: process.env.RUNTIME_FAULTS === '1',
     onInvocation: (entry) => {
       if (entry.status >= 500) log('error', 'invocation failed', entry);

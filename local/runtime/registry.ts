@@ -18,8 +18,11 @@ import type { WorkerModelOptions } from './worker-model';
 export type { ModelHandler } from './model-handler';
 export { ModelInputError, ModelNotReadyError } from './model-handler';
 
-/** Per-variant concurrency: `maxInFlight` invocations run at once, `maxQueue` more may wait. */
-export type VariantCapacity = { maxInFlight: number; maxQueue: number };
+/**
+ * Per-variant concurrency: `maxInFlight` invocations run at once, `maxQueue` more may wait (per
+ * priority); of those running, at most `maxBatchInFlight` are batch lines (default 1).
+ */
+export type VariantCapacity = { maxInFlight: number; maxQueue: number; maxBatchInFlight?: number };
 
 export type EndpointConfig = {
   defaultVariant: string;

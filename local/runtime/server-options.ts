@@ -4,6 +4,8 @@ import type { VariantCapacity } from './registry';
 export type RuntimeServerOptions = {
   /** Default per-variant capacity; an endpoint's own `capacity` wins. */
   capacity?: VariantCapacity;
+  /** Batch calls (`priority=batch`) a variant runs at once unless its capacity says; default 1. */
+  maxBatchInFlight?: number;
   /** Longest a queued invocation waits for a slot before it is turned away as busy. */
   maxQueueWaitMs?: number;
   maxBodyBytes?: number;

@@ -14,7 +14,7 @@ import {
   readinessError,
   sendError,
 } from './runtime-errors';
-import { Semaphore } from './semaphore';
+import { type Priority, Semaphore } from './semaphore';
 import type { InvocationLogEntry, RuntimeServerOptions } from './server-options';
 import { streamAnswer } from './stream-answer';
 
@@ -32,10 +32,21 @@ export const NO_CAPACITY_MESSAGE =
 /** `tenant=<id>` in SageMaker's CustomAttributes (`key=value` pairs split by `;` or `,`). */
 const TENANT_ATTRIBUTE = /(?:^|[;,])\s*tenant=([^;,\s]{1,128})/;
 
+/** `priority=batch` in the same attributes: a batch line's call, served after every online one. */
+const PRIORITY_ATTRIBUTE = /(?:^|[;,])\s*priority=([^;,\s]{1,32})/;
+
 /** The tenant a call is queued for: the gateway names it in the custom attributes; '' when none. */
 export function tenantOf(headers: http.IncomingHttpHeaders): string {
   const attributes = headers['x-amzn-sagemaker-custom-attributes'];
   return (typeof attributes === 'string' && TENANT_ATTRIBUTE.exec(attributes)?.[1]) || '';
+}
+
+/** The call's priority: `batch` when the custom attributes say `priority=batch`, else `online`. */
+export function priorityOf(headers: http.IncomingHttpHeaders): Priority {
+  const attributes = headers['x-amzn-sagemaker-custom-attributes'];
+  return typeof attributes === 'string' && PRIORITY_ATTRIBUTE.exec(attributes)?.[1] === 'batch'
+    ? 'batch'
+    : 'online';
 }
 
 /**
@@ -58,7 +69,12 @@ export function createRuntimeServer(
     const key = `${endpointName}\u0000${variant}`;
     let semaphore = semaphores.get(key);
     if (!semaphore) {
-      semaphore = new Semaphore(capacity.maxInFlight, capacity.maxQueue, maxQueueWaitMs);
+      semaphore = new Semaphore(
+        capacity.maxInFlight,
+        capacity.maxQueue,
+        maxQueueWaitMs,
+        capacity.maxBatchInFlight ?? options.maxBatchInFlight,
+      );
       semaphores.set(key, semaphore);
     }
     return semaphore;
@@ -129,8 +145,10 @@ export function createRuntimeServer(
         config.capacity ?? options.capacity ?? DEFAULT_CAPACITY,
       );
       const tenant = tenantOf(req.headers);
+      // Batch lines wait while any online call waits, and only a few run at once.
+      const priority = priorityOf(req.headers);
       // Turn away before buffering the body when the queue is already full: overload must stay cheap.
-      if (semaphore.wouldRefuse(tenant)) throw busy(endpointName, variant);
+      if (semaphore.wouldRefuse(tenant, priority)) throw busy(endpointName, variant);
 
       let body: Buffer;
       try {
@@ -156,7 +174,10 @@ export function createRuntimeServer(
       res.once('close', () => {
         if (!res.writableFinished) hangUp.abort(new Error('the caller closed the connection'));
       });
-      if (!semaphore.tryAcquire(tenant) && !(await semaphore.acquire(tenant, hangUp.signal))) {
+      if (
+        !semaphore.tryAcquire(tenant, priority) &&
+        !(await semaphore.acquire(tenant, hangUp.signal, priority))
+      ) {
         if (hangUp.signal.aborted) return;
         throw busy(endpointName, variant);
       }
@@ -183,7 +204,7 @@ export function createRuntimeServer(
       } catch (error) {
         throw asModelFailure(scope, endpointName, error);
       } finally {
-        semaphore.release(tenant);
+        semaphore.release(tenant, priority);
       }
 
       const payload = JSON.stringify(result);
@@ -266,6 +287,8 @@ export function createRuntimeServer(
             inFlight: semaphore?.inFlight ?? 0,
             queued: semaphore?.queued ?? 0,
             waitingTenants: semaphore?.waitingKeys ?? 0,
+            batchInFlight: semaphore?.batchInFlight ?? 0,
+            batchQueued: semaphore?.batchQueued ?? 0,
             ...handler.activity?.(),
           };
         }
