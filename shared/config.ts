@@ -102,6 +102,29 @@ export const configSchema = z.object({
     .min(1024)
     .max(50 * 1024 * 1024)
     .default(8 * 1024 * 1024),
+  /** Where batch files live (S3 bucket). Locally a bucket of the S3-compatible server `npm start` runs. */
+  BATCH_BUCKET: z.string().min(3).max(63).default('tollgate-batch-files'),
+  /** An S3-compatible endpoint (the local one); unset in AWS. */
+  S3_ENDPOINT: optionalUrl,
+  /** The batch work queue (SQS); unset: a queue kept in the main table (local runs). */
+  BATCH_QUEUE_URL: optionalUrl,
+  /** Largest batch input file, in bytes (an API Lambda takes at most 6 MB of request). */
+  BATCH_FILE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(50 * 1024 * 1024)
+    .default(4 * 1024 * 1024),
+  /** Most lines in one batch input file. */
+  BATCH_MAX_LINES: z.coerce.number().int().min(1).max(50_000).default(50_000),
+  /** Lines per unit of work (one queue message). */
+  BATCH_CHUNK_LINES: z.coerce.number().int().min(1).max(1_000).default(50),
+  /** Batch lines a tenant may enqueue per UTC day: the batch limit, apart from the online limits. */
+  BATCH_LINES_PER_DAY: z.coerce.number().int().min(1).max(100_000_000).default(200_000),
+  /** Local runs: lines one worker runs at once (in AWS, the worker function's reserved concurrency bounds it). */
+  BATCH_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /** Local runs: how often the worker polls the queue when it is empty, and the batch sweep's period. */
+  BATCH_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
   /** Local server: all request headers must arrive within this (a slow-loris client gets 408). */
   SERVER_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   /** Local server: the whole request, body included, must arrive within this (never less than the headers' limit). */

@@ -216,12 +216,44 @@ export const keys = {
   /** An email waiting for a job to send it (shared/email/email-queue.ts), oldest first in its partition. */
   queuedEmail: (queuedAt: string, id: string) => ({ pk: 'EMAILQUEUE', sk: `${queuedAt}#${id}` }),
   queuedEmailPartition: () => 'EMAILQUEUE',
+  /** A file uploaded for (or made by) batches, listed under its tenant. Its content is in object storage. */
+  batchFile: (tenantId: string, fileId: string) => ({ pk: `TENANT#${tenantId}`, sk: `FILE#${fileId}` }),
+  batchFilePrefix: () => 'FILE#',
+  /** A batch, listed under its tenant newest first (batch ids are time-ordered). */
+  batch: (tenantId: string, batchId: string) => ({ pk: `TENANT#${tenantId}`, sk: `BATCH#${batchId}` }),
+  batchPrefix: () => 'BATCH#',
+  /** Batches not yet in a final state, across tenants (gsi1): what the sweep and the backlog read. */
+  activeBatchesIndex: () => 'BATCHES#ACTIVE',
+  /** One chunk of a batch's lines: its counters, and whether all its lines are answered. */
+  batchChunk: (batchId: string, chunk: number) => ({
+    pk: `BATCHWORK#${batchId}`,
+    sk: `CHUNK#${String(chunk).padStart(6, '0')}`,
+  }),
+  batchChunkPrefix: () => 'CHUNK#',
+  /** One line's result: the conditional put on this key is what makes a line answered once. */
+  batchLine: (batchId: string, line: number) => ({
+    pk: `BATCHWORK#${batchId}`,
+    sk: `LINE#${String(line).padStart(7, '0')}`,
+  }),
+  batchLinePrefix: () => 'LINE#',
+  batchWorkPartition: (batchId: string) => `BATCHWORK#${batchId}`,
+  /** A tenant's batch lines accepted on one UTC day: the batch limit (apart from online limits). */
+  batchDay: (tenantId: string, day: string) => ({ pk: `QUOTA#${tenantId}`, sk: `BATCHDAY#${day}` }),
+  /** A message of the local work queue (SQS in the cloud), oldest first. */
+  queueMessage: (queue: string, id: string) => ({ pk: `QUEUE#${queue}`, sk: `MSG#${id}` }),
+  queuePartition: (queue: string) => `QUEUE#${queue}`,
   /** A local-runner marker, so a restart does not seed twice. */
   seedMarker: (name: string) => ({ pk: `SEED#${name}`, sk: 'SEED' }),
 } as const;
 
 /** Entity types, stored on every item as `type` so a raw table read is self-describing. */
 export type EntityType =
+  | 'batch_file'
+  | 'batch'
+  | 'batch_chunk'
+  | 'batch_line'
+  | 'batch_day'
+  | 'queue_message'
   | 'queued_email'
   | 'tenant'
   | 'api_key'

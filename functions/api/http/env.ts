@@ -6,6 +6,7 @@ import type { ApiKeyStore } from '#shared/auth/api-key-store';
 import type { ApiKeyAuthenticator, Principal } from '#shared/auth/authenticator';
 import type { KeyUsageTracker } from '#shared/auth/key-usage';
 import type { FixedWindowLimiter } from '#shared/auth/rate-limiter';
+import type { BatchDeps } from '#shared/batch/batch-deps';
 import type { BillingDeps } from '#shared/billing/billing-deps';
 import type { CatalogAdmin } from '#shared/catalog/catalog-admin';
 import type { PinStore } from '#shared/catalog/pin-store';
@@ -123,7 +124,16 @@ export type DocsPlaneDeps = CoreDeps;
  * Every plane's dependencies in one process: the local server and the tests, which serve all
  * planes from one app (functions/api/app.ts). Each plane's Lambda entry wires only its own.
  */
-export interface ApiDeps extends DataPlaneDeps, ConsolePlaneDeps, BillingPlaneDeps {}
+export interface ApiDeps extends DataPlaneDeps, ConsolePlaneDeps, BillingPlaneDeps, BatchPlaneDeps {}
+
+/**
+ * The batch plane's (`/v1/files`, `/v1/batches` and the consoles' batch pages): API keys and
+ * sessions, the catalog to check lines' models, and the batch records, files and queue. It invokes
+ * no model: the batch worker (functions/jobs/batch-worker.ts) does, with the data plane's deps.
+ */
+export interface BatchPlaneDeps extends DataPlaneDeps, SessionPlaneDeps {
+  batch: BatchDeps;
+}
 
 /** Who a console session belongs to, as `sessionAuth` established it for this request. */
 export type SessionContext = { sessionId: string; via: 'cookie' | 'bearer' } & (
@@ -151,6 +161,8 @@ export interface AppEnv<D extends CoreDeps = ApiDeps> {
     session: SessionContext;
     /** `name@version` once a /v1 route has resolved its model (the `ModelVersion` of its metrics). */
     modelVersion: string;
+    /** `batch` when the request is a batch line run by the batch worker (absent online). */
+    channel: 'batch';
     /** Set by a stream that failed after its 200 went out: the error its `event: error` carried. */
     streamFailure: ApiError;
   };
@@ -161,6 +173,8 @@ export type SessionVarsEnv = { Variables: Pick<AppEnv['Variables'], 'session'> }
 
 /** The data plane's routes and middleware. */
 export type DataEnv = AppEnv<DataPlaneDeps>;
+/** The batch plane's routes' env. */
+export type BatchEnv = AppEnv<BatchPlaneDeps>;
 /** The console plane's routes and middleware. */
 export type ConsoleEnv = AppEnv<ConsolePlaneDeps>;
 /** The billing plane's routes and middleware. */

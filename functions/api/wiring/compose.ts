@@ -6,6 +6,7 @@ import { KeyUsageTracker } from '#shared/auth/key-usage';
 import { FixedWindowLimiter } from '#shared/auth/rate-limiter';
 import type { AccessTokens } from '#shared/auth/sessions/jwt';
 import type { SigningKeyProvider } from '#shared/auth/sessions/signing-keys';
+import type { BatchDeps } from '#shared/batch/batch-deps';
 import type { BillingGateway } from '#shared/billing/billing';
 import type { BillingDeps } from '#shared/billing/billing-deps';
 import { CatalogAdmin } from '#shared/catalog/catalog-admin';
@@ -45,6 +46,8 @@ export interface DepsOverrides {
   billingGateway?: BillingGateway;
   /** Default: metric records as debug log lines; the Lambda entry writes EMF to stdout. */
   metrics?: MetricsSink;
+  /** Default: S3 (S3_ENDPOINT locally) and SQS (BATCH_QUEUE_URL) or the main table's queue. */
+  batch?: Partial<Pick<BatchDeps, 'storage' | 'queue'>>;
 }
 
 /**

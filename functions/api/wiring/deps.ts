@@ -9,6 +9,7 @@ import {
   type DepsOverrides,
   dataParts,
 } from './compose';
+import { batchParts } from './edges/batch';
 import { createBillingGateway } from './edges/billing';
 import { sesEmail } from './edges/email';
 import { sageMakerModels } from './edges/models';
@@ -43,5 +44,6 @@ export function createApiDeps(
     accounts,
     ...consoleParts(base),
     billing: billingParts(base, accounts, overrides.billingGateway ?? createBillingGateway(config)),
+    batch: batchParts(config, base.stores, overrides.batch),
   };
 }

@@ -10,7 +10,7 @@ import { formatUsd } from '#shared/metering/pricing';
 import { countTextTokens } from '#shared/metering/text-tokens';
 import { dimensionsFor, shorten, toBase64 } from './vectors';
 
-const EmbeddingRequest = z
+export const EmbeddingRequest = z
   .object({
     model: ModelRef.openapi({ example: 'embeddings' }),
     input: z

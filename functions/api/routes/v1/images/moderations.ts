@@ -13,7 +13,7 @@ export const FLAG_THRESHOLD = 0.5;
 export const CATEGORY_THRESHOLD = 0.5;
 const CLASSES = ['drawing', 'hentai', 'neutral', 'porn', 'sexy'] as const;
 
-const Request = z
+export const ModerationRequest = z
   .object({
     model: ModelRef.openapi({ example: 'image-moderation' }),
     image: ImageField,
@@ -60,7 +60,7 @@ const example = {
     results: [landscapeModeration],
     usage: { images: 1, cost_usd: '0.000500000' },
   },
-} as const satisfies { request: z.input<typeof Request>; response: z.infer<typeof Response> };
+} as const satisfies { request: z.input<typeof ModerationRequest>; response: z.infer<typeof Response> };
 
 const route = createRoute({
   method: 'post',
@@ -72,7 +72,10 @@ const route = createRoute({
   security: [{ apiKey: ['models:invoke'] }],
   parameters: [idempotencyKeyParameter],
   request: {
-    body: { required: true, content: { 'application/json': { schema: Request, example: example.request } } },
+    body: {
+      required: true,
+      content: { 'application/json': { schema: ModerationRequest, example: example.request } },
+    },
   },
   responses: {
     200: v1Ok(

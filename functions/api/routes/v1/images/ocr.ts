@@ -7,7 +7,7 @@ import { errorResponses, errorsOf, idempotencyKeyParameter, v1Ok } from '#api/sp
 import { formatUsd } from '#shared/metering/pricing';
 import { serveImage } from './serve-image';
 
-const Request = z
+export const OcrRequest = z
   .object({
     model: ModelRef.openapi({ example: 'ocr' }),
     image: ImageField,
@@ -55,7 +55,7 @@ const example = {
     ...receiptOcr,
     usage: { images: 1, cost_usd: '0.001500000' },
   },
-} as const satisfies { request: z.input<typeof Request>; response: z.infer<typeof Response> };
+} as const satisfies { request: z.input<typeof OcrRequest>; response: z.infer<typeof Response> };
 
 const route = createRoute({
   method: 'post',
@@ -67,7 +67,10 @@ const route = createRoute({
   security: [{ apiKey: ['models:invoke'] }],
   parameters: [idempotencyKeyParameter],
   request: {
-    body: { required: true, content: { 'application/json': { schema: Request, example: example.request } } },
+    body: {
+      required: true,
+      content: { 'application/json': { schema: OcrRequest, example: example.request } },
+    },
   },
   responses: {
     200: v1Ok(

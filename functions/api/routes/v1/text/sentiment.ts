@@ -11,7 +11,7 @@ import { countTextTokens } from '#shared/metering/text-tokens';
 
 const Text = z.string().min(1, 'must not be empty').max(32_000, 'must be at most 32000 characters');
 
-const SentimentRequest = z
+export const SentimentRequest = z
   .object({
     model: ModelRef,
     input: z
