@@ -34,10 +34,20 @@ export const keys = {
   /** The stream consumer's place in one shard of the usage table's stream. */
   consumerCheckpoint: (streamShardId: string) => ({ pk: 'CONSUMER#USAGE', sk: `SHARD#${streamShardId}` }),
   consumerPartition: () => 'CONSUMER#USAGE',
-  /** The daily aggregate per tenant x day x model version x key. */
-  usageDaily: (tenantId: string, day: string, model: string, version: string, keyId: string) => ({
+  /**
+   * The daily aggregate per tenant x day x model version x key x channel. Online usage keeps the
+   * key it had before batches existed; batch usage has its own item, `#batch` after the key.
+   */
+  usageDaily: (
+    tenantId: string,
+    day: string,
+    model: string,
+    version: string,
+    keyId: string,
+    channel: 'online' | 'batch' = 'online',
+  ) => ({
     pk: `TENANT#${tenantId}`,
-    sk: `DAY#${day}#${model}#${version}#${keyId}`,
+    sk: `DAY#${day}#${model}#${version}#${keyId}${channel === 'batch' ? '#batch' : ''}`,
   }),
   usageDailyPrefix: () => 'DAY#',
   /** A key's month total (usage table), kept by the consumer: what a key budget's alerts measure. */
@@ -110,13 +120,20 @@ export const keys = {
   /** A refund or credit note issued by an operator, once per idempotency key (its audit entry goes with it). */
   financeRecord: (key: string) => ({ pk: `FINANCE#ISSUED#${key}`, sk: 'ISSUED' }),
   /**
-   * Platform-wide usage per day x model version, spread over shards (by a hash of the request id)
+   * Platform-wide usage per day x model version x channel (batch apart, `#batch` last; online as
+   * before batches existed), spread over shards (by a hash of the request id)
    * so no single item or partition takes every request's write; readers sum the shards. A shard
    * partition holds every day, so a date range is one Query per shard.
    */
-  platformDaily: (shard: number, day: string, model: string, version: string) => ({
+  platformDaily: (
+    shard: number,
+    day: string,
+    model: string,
+    version: string,
+    channel: 'online' | 'batch' = 'online',
+  ) => ({
     pk: `PLATFORM#${shard}`,
-    sk: `DAY#${day}#${model}#${version}`,
+    sk: `DAY#${day}#${model}#${version}${channel === 'batch' ? '#batch' : ''}`,
   }),
   platformDailyShard: (shard: number) => `PLATFORM#${shard}`,
   /**

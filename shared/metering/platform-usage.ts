@@ -2,6 +2,7 @@ import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynam
 import { keys } from '../db/keys';
 import { type Item, type QueryInput, queryAll } from '../db/query';
 import { shardOf } from '../db/shard';
+import { type Channel, channelOf } from './usage-store';
 
 /**
  * Shards of each platform-wide aggregate. The usage consumer adds each batch to the shard of its
@@ -19,11 +20,12 @@ export interface Counts {
   costNanoUsd: number;
 }
 
-/** Platform-wide usage of one model version on one day (UTC). */
+/** Platform-wide usage of one model version on one day (UTC), online or batch. */
 export interface PlatformDaily extends Counts {
   day: string;
   model: string;
   version: string;
+  channel: Channel;
 }
 
 /** One tenant's settled usage in one month. */
@@ -57,7 +59,10 @@ export class PlatformUsageStore {
     private readonly table: string,
   ) {}
 
-  /** Usage per day x model version for days in [from, to] (YYYY-MM-DD): one Query per shard, summed. */
+  /**
+   * Usage per day x model version x channel for days in [from, to] (YYYY-MM-DD): one Query per
+   * shard, summed. Online and batch are separate rows (online first).
+   */
   async daily(from: string, to: string): Promise<PlatformDaily[]> {
     const pages = await Promise.all(
       Array.from({ length: PLATFORM_SHARDS }, (_, shard) =>
@@ -73,11 +78,13 @@ export class PlatformUsageStore {
     );
     const rows = new Map<string, PlatformDaily>();
     for (const item of pages.flat()) {
-      const id = `${item.day}#${item.model}#${item.version}`;
+      const channel = channelOf(item);
+      const id = `${item.day}#${item.model}#${item.version}#${channel}`;
       const row = rows.get(id) ?? {
         day: item.day as string,
         model: item.model as string,
         version: item.version as string,
+        channel,
         ...counts({}),
       };
       addCounts(row, counts(item));
@@ -85,7 +92,8 @@ export class PlatformUsageStore {
     }
     return [...rows.values()].sort((a, b) =>
       a.day === b.day
-        ? `${a.model}@${a.version}`.localeCompare(`${b.model}@${b.version}`)
+        ? `${a.model}@${a.version}`.localeCompare(`${b.model}@${b.version}`) ||
+          (a.channel === b.channel ? 0 : a.channel === 'online' ? -1 : 1)
         : a.day < b.day
           ? -1
           : 1,

@@ -1,14 +1,19 @@
 import type { PlatformUsageStore } from './platform-usage';
-import type { DailyUsage, UsageStore } from './usage-store';
+import { type Channel, channelOf, type DailyUsage, type UsageStore } from './usage-store';
 
 export interface AggregateDifference {
-  /** `daily`: a tenant x day x model version x key aggregate; `month_total`: the tenant's month total. */
+  /**
+   * `daily`: a tenant x day x model version x key x channel aggregate; `month_total`: the tenant's
+   * month total (online and batch together).
+   */
   scope: 'daily' | 'month_total';
   /** The day, or the month for `month_total`. */
   day: string;
   model: string;
   version: string;
   keyId: string;
+  /** The daily aggregate's channel (absent for `month_total`). */
+  channel?: Channel;
   field: 'requests' | 'inputTokens' | 'outputTokens' | 'images' | 'costNanoUsd';
   fromEvents: number;
   stored: number;
@@ -48,12 +53,14 @@ export async function reconcileMonth(
   const expected = new Map<string, DailyUsage>();
   for (const e of events) {
     const day = e.at.slice(0, 10);
-    const id = `${day}#${e.model}#${e.version}#${e.keyId}`;
+    const channel = channelOf(e);
+    const id = `${day}#${e.model}#${e.version}#${e.keyId}#${channel}`;
     const row = expected.get(id) ?? {
       day,
       model: e.model,
       version: e.version,
       keyId: e.keyId,
+      channel,
       requests: 0,
       inputTokens: 0,
       outputTokens: 0,
@@ -69,7 +76,9 @@ export async function reconcileMonth(
   }
   const lastDay = new Date(end.getTime() - 1).toISOString().slice(0, 10);
   const stored = await usage.listDaily(tenantId, `${month}-01`, lastDay);
-  const storedById = new Map(stored.map((r) => [`${r.day}#${r.model}#${r.version}#${r.keyId}`, r]));
+  const storedById = new Map(
+    stored.map((r) => [`${r.day}#${r.model}#${r.version}#${r.keyId}#${r.channel}`, r]),
+  );
   const differences: AggregateDifference[] = [];
   for (const id of new Set([...expected.keys(), ...storedById.keys()])) {
     const want = expected.get(id);
@@ -85,6 +94,7 @@ export async function reconcileMonth(
           model: ref.model,
           version: ref.version,
           keyId: ref.keyId,
+          channel: ref.channel,
           field,
           fromEvents: a,
           stored: b,

@@ -51,17 +51,22 @@ export async function repairMonth(
   const daily = new Map<string, AggregateDifference[]>();
   for (const d of reconciliation.differences) {
     if (d.scope !== 'daily') continue;
-    const id = `${d.day}#${d.model}#${d.version}#${d.keyId}`;
+    const id = `${d.day}#${d.model}#${d.version}#${d.keyId}#${d.channel ?? 'online'}`;
     daily.set(id, [...(daily.get(id) ?? []), d]);
   }
   const tenantMonth = keys.platformTenantMonth(month, shardOf(tenantId, PLATFORM_SHARDS), tenantId);
   for (const diffs of daily.values()) {
     const { day, model, version, keyId } = diffs[0]!;
+    const channel = diffs[0]!.channel ?? 'online';
+    // A batch aggregate says so on its items; an online one is shaped as before batches existed.
+    const batchSet = channel === 'batch' ? ', #channel = :channel' : '';
+    const batchNames: Record<string, string> = channel === 'batch' ? { '#channel': 'channel' } : {};
+    const batchValues: Record<string, string> = channel === 'batch' ? { ':channel': channel } : {};
     const delta = Object.fromEntries(diffs.map((d) => [d.field, d.fromEvents - d.stored])) as Partial<
       Record<Field, number>
     >;
     // Any platform shard holds part of the day's total; the tenant's own shard is as good as any.
-    const platform = keys.platformDaily(shardOf(tenantId, PLATFORM_SHARDS), day, model, version);
+    const platform = keys.platformDaily(shardOf(tenantId, PLATFORM_SHARDS), day, model, version, channel);
     const names = Object.fromEntries(diffs.map((d) => [`#${d.field}`, d.field]));
     const wasValues = Object.fromEntries(diffs.map((d) => [`:was_${d.field}`, d.stored]));
     const setValues = Object.fromEntries(diffs.map((d) => [`:set_${d.field}`, d.fromEvents]));
@@ -74,8 +79,8 @@ export async function repairMonth(
             {
               Update: {
                 TableName: tables.usage,
-                Key: keys.usageDaily(tenantId, day, model, version, keyId),
-                UpdateExpression: `SET #type = :daily, #day = :day, #model = :model, #version = :version, #keyId = :keyId, ${diffs
+                Key: keys.usageDaily(tenantId, day, model, version, keyId, channel),
+                UpdateExpression: `SET #type = :daily, #day = :day, #model = :model, #version = :version, #keyId = :keyId${batchSet}, ${diffs
                   .map((d) => `#${d.field} = :set_${d.field}`)
                   .join(', ')}`,
                 ConditionExpression: unchangedSince(diffs),
@@ -86,10 +91,12 @@ export async function repairMonth(
                   '#model': 'model',
                   '#version': 'version',
                   '#keyId': 'keyId',
+                  ...batchNames,
                 },
                 ExpressionAttributeValues: {
                   ...wasValues,
                   ...setValues,
+                  ...batchValues,
                   ':daily': 'usage_daily',
                   ':day': day,
                   ':model': model,
@@ -102,16 +109,18 @@ export async function repairMonth(
               Update: {
                 TableName: tables.usage,
                 Key: platform,
-                UpdateExpression: `SET #type = :type, #day = :day, #model = :model, #version = :version ${add}`,
+                UpdateExpression: `SET #type = :type, #day = :day, #model = :model, #version = :version${batchSet} ${add}`,
                 ExpressionAttributeNames: {
                   ...names,
                   '#type': 'type',
                   '#day': 'day',
                   '#model': 'model',
                   '#version': 'version',
+                  ...batchNames,
                 },
                 ExpressionAttributeValues: {
                   ...addValues,
+                  ...batchValues,
                   ':type': 'platform_daily',
                   ':day': day,
                   ':model': model,

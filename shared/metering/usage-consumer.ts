@@ -5,7 +5,7 @@ import { keys } from '../db/keys';
 import { shardOf } from '../db/shard';
 import { type TransactItem, transact } from '../db/transact';
 import { PLATFORM_SHARDS } from './platform-usage';
-import { eventOf, type UsageEvent } from './usage-store';
+import { channelOf, eventOf, type UsageEvent } from './usage-store';
 
 /** One change of the usage table, as its stream delivers it (a Lambda record or a GetRecords one). */
 export interface UsageStreamRecord {
@@ -56,8 +56,8 @@ const MAX_ITEMS = 99;
 
 /**
  * Derives the aggregates from the usage records' changes: per tenant x day x model version x
- * key (what usage reports and consoles read), per day x model version for the platform, and per
- * tenant x month for the operators' top tenants. A change counts as the difference between the
+ * key x channel (what usage reports and consoles read), per day x model version x channel for the
+ * platform, and per tenant x month for the operators' top tenants (online and batch together). A change counts as the difference between the
  * record's new and old images (a record counts while `succeeded`), so a void, a stream's close or
  * a sweeper's close all move the aggregates by exactly what changed.
  *
@@ -371,10 +371,20 @@ function aggregatesOf(e: UsageEvent, sign: 1 | -1, streamShardId: string): Aggre
     costNanoUsd: sign * e.costNanoUsd,
     latencyMs: sign * Math.round(e.latencyMs ?? 0),
   });
-  const daily = keys.usageDaily(e.tenantId, day, e.model, e.version, e.keyId);
+  // Batch lines are aggregated apart from online calls (their own daily and platform items); an
+  // online item is keyed and shaped as before batches existed.
+  const channel = channelOf(e);
+  const batch: Record<string, string> = channel === 'batch' ? { channel } : {};
+  const daily = keys.usageDaily(e.tenantId, day, e.model, e.version, e.keyId, channel);
   // Each stream shard adds to its own platform shard, so consumers of different shards never
   // contend for one platform item.
-  const platform = keys.platformDaily(shardOf(streamShardId, PLATFORM_SHARDS), day, e.model, e.version);
+  const platform = keys.platformDaily(
+    shardOf(streamShardId, PLATFORM_SHARDS),
+    day,
+    e.model,
+    e.version,
+    channel,
+  );
   const tenantMonth = keys.platformTenantMonth(month, shardOf(e.tenantId, PLATFORM_SHARDS), e.tenantId);
   const keyMonth = keys.usageKeyMonth(e.tenantId, e.keyId, month);
   return [
@@ -382,14 +392,14 @@ function aggregatesOf(e: UsageEvent, sign: 1 | -1, streamShardId: string): Aggre
       id: `${daily.pk}|${daily.sk}`,
       type: 'usage_daily',
       key: daily,
-      attributes: { day, model: e.model, version: e.version, keyId: e.keyId },
+      attributes: { day, model: e.model, version: e.version, keyId: e.keyId, ...batch },
       counts: counts(),
     },
     {
       id: `${platform.pk}|${platform.sk}`,
       type: 'platform_daily',
       key: platform,
-      attributes: { day, model: e.model, version: e.version },
+      attributes: { day, model: e.model, version: e.version, ...batch },
       counts: { ...counts(), latencyMs: 0 },
     },
     {

@@ -44,6 +44,15 @@ export interface UsageEvent {
 /** The channel a record is stored with: only batch is written, online is the absence. */
 export type UsageChannel = 'batch';
 
+/** How usage came in, as reports and aggregates name it. */
+export type Channel = 'online' | 'batch';
+export const CHANNELS = ['online', 'batch'] as const satisfies readonly Channel[];
+
+/** A record's (or an aggregate item's) channel: one without is online. */
+export function channelOf(item: { channel?: unknown }): Channel {
+  return item.channel === 'batch' ? 'batch' : 'online';
+}
+
 export type UsageStatus = 'succeeded' | 'open' | 'void';
 
 export interface DailyUsage {
@@ -51,6 +60,8 @@ export interface DailyUsage {
   model: string;
   version: string;
   keyId: string;
+  /** Online calls and batch lines are aggregated apart (an item from before batches is online). */
+  channel: Channel;
   requests: number;
   inputTokens: number;
   outputTokens: number;
@@ -251,7 +262,10 @@ export class UsageStore {
     return out.Item ? eventOf(out.Item) : undefined;
   }
 
-  /** Daily aggregates of one tenant for days in [from, to] (YYYY-MM-DD), oldest first. */
+  /**
+   * Daily aggregates of one tenant for days in [from, to] (YYYY-MM-DD), oldest first; online and
+   * batch usage are separate rows.
+   */
   async listDaily(tenantId: string, from: string, to: string): Promise<DailyUsage[]> {
     const items = await queryAll(this.doc, {
       TableName: this.table,
@@ -269,6 +283,7 @@ export class UsageStore {
         model: item.model as string,
         version: item.version as string,
         keyId: item.keyId as string,
+        channel: channelOf(item),
         requests: (item.requests as number) ?? 0,
         inputTokens: (item.inputTokens as number) ?? 0,
         outputTokens: (item.outputTokens as number) ?? 0,

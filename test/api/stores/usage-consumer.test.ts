@@ -5,7 +5,9 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { keys } from '#shared/db/keys';
 import { tableNames } from '#shared/db/tables';
 import { newId } from '#shared/ids';
 import { reconcileMonth } from '#shared/metering/reconcile';
@@ -196,6 +198,95 @@ describe('the usage stream consumer', () => {
     expect(
       (await reconcileMonth(h.stores.usage, tenantId, month, h.stores.platformUsage)).differences,
     ).toEqual([]);
+  });
+
+  it('aggregates batch lines apart from online calls, the same key and day, and repairs each apart', async () => {
+    const day = '2026-08-24';
+    const tenantId = newId('ten');
+    // A version of its own: the platform's day x version rows hold this test's records only.
+    const version = `v-${tenantId}`;
+    const events = Array.from({ length: 10 }, (_, i) => ({
+      ...event(tenantId, i),
+      keyId: 'key_same',
+      version,
+      at: `${day}T11:00:00.000Z`,
+      ...(i % 3 === 0 ? { channel: 'batch' as const } : {}),
+    }));
+    const batch = events.filter((e) => e.channel === 'batch');
+    const online = events.filter((e) => e.channel === undefined);
+    const sum = (es: UsageEvent[]) => ({
+      requests: es.length,
+      inputTokens: es.reduce((a, e) => a + (e.units.input_tokens ?? 0), 0),
+      costNanoUsd: es.reduce((a, e) => a + e.costNanoUsd, 0),
+    });
+    expect(batch).toHaveLength(4);
+    const names = tableNames(h.config.STAGE);
+    // The batch holding one online and one batch record is discarded after its retries.
+    const lost = new Set([online[1]!.requestId, batch[1]!.requestId]);
+    for (const e of events) await h.stores.usage.record(e);
+    const consumer = new UsageConsumer(h.stores.dynamo.doc, names);
+    for (const b of await shardRecords()) {
+      await consumer.apply(
+        b.shardId,
+        b.records.filter((r) => !lost.has(String(r.dynamodb?.NewImage?.requestId?.S))),
+      );
+    }
+    await h.drainUsage();
+
+    const rows = await h.stores.usage.listDaily(tenantId, day, day);
+    expect(rows.map((r) => r.channel).sort()).toEqual(['batch', 'online']);
+    const lostOf = (es: UsageEvent[]) => es.filter((e) => !lost.has(e.requestId));
+    expect(rows.find((r) => r.channel === 'online')).toMatchObject({
+      keyId: 'key_same',
+      ...sum(lostOf(online)),
+    });
+    expect(rows.find((r) => r.channel === 'batch')).toMatchObject({
+      keyId: 'key_same',
+      ...sum(lostOf(batch)),
+    });
+
+    // The online item is keyed and shaped as before batches existed; the batch item has its own.
+    const online0 = await h.stores.dynamo.doc.send(
+      new GetCommand({
+        TableName: names.usage,
+        Key: keys.usageDaily(tenantId, day, 'sentiment', version, 'key_same'),
+      }),
+    );
+    expect(online0.Item?.sk).toBe(`DAY#${day}#sentiment#${version}#key_same`);
+    expect(online0.Item && 'channel' in online0.Item).toBe(false);
+    const batch0 = await h.stores.dynamo.doc.send(
+      new GetCommand({
+        TableName: names.usage,
+        Key: keys.usageDaily(tenantId, day, 'sentiment', version, 'key_same', 'batch'),
+      }),
+    );
+    expect(batch0.Item).toMatchObject({ channel: 'batch', requests: batch.length - 1 });
+
+    const month = day.slice(0, 7);
+    const before = await reconcileMonth(h.stores.usage, tenantId, month, h.stores.platformUsage);
+    expect(
+      before.differences
+        .filter((d) => d.scope === 'daily' && d.field === 'requests')
+        .map((d) => d.channel)
+        .sort(),
+    ).toEqual(['batch', 'online']);
+    expect(await repairMonth(h.stores.dynamo.doc, names, before)).toMatchObject({
+      repaired: 2,
+      changedMeanwhile: 0,
+    });
+    expect(await reconcileMonth(h.stores.usage, tenantId, month, h.stores.platformUsage)).toMatchObject({
+      events: events.length,
+      differences: [],
+    });
+    const after = await h.stores.usage.listDaily(tenantId, day, day);
+    expect(after.find((r) => r.channel === 'online')).toMatchObject(sum(online));
+    expect(after.find((r) => r.channel === 'batch')).toMatchObject(sum(batch));
+    // The operators' day x version rows: online and batch apart, each to the unit, summing to all.
+    const platform = (await h.stores.platformUsage.daily(day, day)).filter((p) => p.version === version);
+    expect(platform.map((p) => p.channel)).toEqual(['online', 'batch']);
+    expect(platform[0]).toMatchObject(sum(online));
+    expect(platform[1]).toMatchObject(sum(batch));
+    expect(platform[0]!.costNanoUsd + platform[1]!.costNanoUsd).toBe(sum(events).costNanoUsd);
   });
 
   it('says how fresh the aggregates are: through the last change applied, or the last time it was caught up', async () => {

@@ -132,6 +132,7 @@ describe('reconciliation', () => {
         model: 'sentiment',
         version: 'v1',
         keyId: 'key_a',
+        channel: 'online',
         field: 'inputTokens',
         fromEvents: 12,
         stored: 14,
