@@ -22,15 +22,24 @@ type Row = {
   version: string;
   key_id: string;
   key_name: string | null;
+  channel: 'online' | 'batch';
   requests: number;
   input_tokens: number;
   output_tokens: number;
   cost_usd: string;
 };
 type Freshness = { as_of: string | null; lag_ms: number | null };
+type Totals = {
+  requests: number;
+  input_tokens: number;
+  output_tokens: number;
+  images: number;
+  cost_usd: string;
+};
 type Report = {
   data: Row[];
-  totals: { requests: number; input_tokens: number; cost_usd: string };
+  totals: Totals;
+  totals_by_channel: { online: Totals; batch: Totals };
   freshness: Freshness;
 };
 
@@ -127,10 +136,10 @@ describe('usage reports for an account', () => {
       const text = await res.text();
       const lines = text.split('\r\n');
       expect(lines[0]).toBe(
-        'date,model,version,key_id,key_name,requests,input_tokens,output_tokens,images,cost_usd',
+        'date,model,version,key_id,key_name,requests,input_tokens,output_tokens,images,cost_usd,channel',
       );
-      expect(lines[1]).toBe(`2026-03-01,sentiment,v1,${keyA},"laptop, ""home""",2,20,0,0,0.000002000`);
-      expect(lines[2]).toBe(`2026-03-01,sentiment,v1,${keyB},,1,10,0,0,0.000001000`);
+      expect(lines[1]).toBe(`2026-03-01,sentiment,v1,${keyA},"laptop, ""home""",2,20,0,0,0.000002000,online`);
+      expect(lines[2]).toBe(`2026-03-01,sentiment,v1,${keyB},,1,10,0,0,0.000001000,online`);
       expect(lines).toHaveLength(6);
       expect(lines.at(-1)).toBe('');
     }
@@ -144,7 +153,7 @@ describe('usage reports for an account', () => {
     );
     const res = await h.call(`/account/usage?${range}&format=csv`, { key: other.token });
     expect((await res.text()).split('\r\n')[1]).toBe(
-      `2026-03-05,sentiment,v1,${key.id},"'=HYPERLINK(""https://evil.example"")",1,10,0,0,0.000001000`,
+      `2026-03-05,sentiment,v1,${key.id},"'=HYPERLINK(""https://evil.example"")",1,10,0,0,0.000001000,online`,
     );
     const report = await json<Report>(await h.call(`/account/usage?${range}`, { key: other.token }));
     expect(report.data[0]!.key_name).toBe('=HYPERLINK("https://evil.example")');
@@ -155,8 +164,8 @@ describe('usage reports for an account', () => {
     const res = await h.call(`/v1/usage?${range}&model=chat&format=csv`, { key: key.secret });
     expect(res.status).toBe(200);
     expect((await res.text()).split('\r\n').slice(1, 3)).toEqual([
-      `2026-03-02,chat,tiny-1,${keyA},"laptop, ""home""",1,5,7,0,0.000001300`,
-      `2026-03-03,chat,smollm2-135m,${keyB},,1,10,0,0,0.000002000`,
+      `2026-03-02,chat,tiny-1,${keyA},"laptop, ""home""",1,5,7,0,0.000001300,online`,
+      `2026-03-03,chat,smollm2-135m,${keyB},,1,10,0,0,0.000002000,online`,
     ]);
     const jsonRes = await json<Report>(
       await h.call(`/v1/usage?${range}&key_id=${keyA}`, { key: key.secret }),
@@ -201,6 +210,108 @@ describe('usage reports for an account', () => {
     );
   });
 
+  it('keeps batch lines apart from online calls: rows, totals by channel, a channel filter and the CSV, on every route', async () => {
+    const tenant = await newOwner(h);
+    const key = (await createKey(h, tenant, { name: 'jobs' })).id;
+    const t = tenant.tenantId;
+    const day = '2026-03-09T10:00:00.000Z';
+    // One key, one day, one model version: online calls and batch lines (at half the price).
+    const online = [0, 1, 2].map((i) =>
+      event(t, key, day, {
+        requestId: newId('req', Date.parse(day) + i),
+        units: { input_tokens: 10 + i },
+        costNanoUsd: 1_000 + i,
+      }),
+    );
+    const batch = [0, 1, 2, 3, 4].map((i) =>
+      event(t, key, day, {
+        requestId: newId('req', Date.parse(day) + 10 + i),
+        units: { input_tokens: 20 + i, output_tokens: 1 },
+        costNanoUsd: 501 + i,
+        channel: 'batch',
+      }),
+    );
+    for (const e of [...online, ...batch]) expect(await h.stores.usage.record(e)).toBe('recorded');
+    const onlineCost = online.reduce((a, e) => a + e.costNanoUsd, 0);
+    const batchCost = batch.reduce((a, e) => a + e.costNanoUsd, 0);
+    const usd = (nano: number) => `0.${String(nano).padStart(9, '0')}`;
+    const onlineTotals = {
+      requests: 3,
+      input_tokens: 33,
+      output_tokens: 0,
+      images: 0,
+      cost_usd: usd(onlineCost),
+    };
+    const batchTotals = {
+      requests: 5,
+      input_tokens: 110,
+      output_tokens: 5,
+      images: 0,
+      cost_usd: usd(batchCost),
+    };
+
+    const reader = await createKey(h, tenant, { name: 'reader', scopes: ['usage:read'] });
+    const op = await newOperator(h);
+    const q = 'start_date=2026-03-09&end_date=2026-03-09';
+    for (const [path, token] of [
+      [`/account/usage?${q}`, tenant.token],
+      [`/v1/usage?${q}`, reader.secret],
+      [`/admin/tenants/${t}/usage?${q}`, op.token],
+    ] as const) {
+      const res = await h.call(path, { key: token });
+      expect(res.status, path).toBe(200);
+      const r = await json<Report>(res);
+      expect(
+        r.data.map((d) => [d.key_id, `${d.model}@${d.version}`, d.channel, d.requests]),
+        path,
+      ).toEqual([
+        [key, 'sentiment@v1', 'online', 3],
+        [key, 'sentiment@v1', 'batch', 5],
+      ]);
+      expect(
+        r.data.find((d) => d.channel === 'batch'),
+        path,
+      ).toMatchObject(batchTotals);
+      expect(r.totals_by_channel, path).toEqual({ online: onlineTotals, batch: batchTotals });
+      expect(r.totals, path).toEqual({
+        requests: 8,
+        input_tokens: 143,
+        output_tokens: 5,
+        images: 0,
+        cost_usd: usd(onlineCost + batchCost),
+      });
+
+      const onlyBatch = await json<Report>(await h.call(`${path}&channel=batch`, { key: token }));
+      expect(
+        onlyBatch.data.map((d) => d.channel),
+        path,
+      ).toEqual(['batch']);
+      expect(onlyBatch.totals, path).toEqual(batchTotals);
+      expect(onlyBatch.totals_by_channel.online.requests, path).toBe(0);
+      const onlyOnline = await json<Report>(await h.call(`${path}&channel=online`, { key: token }));
+      expect(onlyOnline.totals, path).toEqual(onlineTotals);
+
+      const csv = await h.call(`${path}&format=csv`, { key: token });
+      expect((await csv.text()).split('\r\n'), path).toEqual([
+        'date,model,version,key_id,key_name,requests,input_tokens,output_tokens,images,cost_usd,channel',
+        `2026-03-09,sentiment,v1,${key},jobs,3,33,0,0,${usd(onlineCost)},online`,
+        `2026-03-09,sentiment,v1,${key},jobs,5,110,5,0,${usd(batchCost)},batch`,
+        '',
+      ]);
+      const batchCsv = await h.call(`${path}&format=csv&channel=batch`, { key: token });
+      expect((await batchCsv.text()).split('\r\n').slice(1), path).toEqual([
+        `2026-03-09,sentiment,v1,${key},jobs,5,110,5,0,${usd(batchCost)},batch`,
+        '',
+      ]);
+      await expectError(
+        await h.call(`${path}&channel=offline`, { key: token }),
+        400,
+        'invalid_request',
+        'channel',
+      );
+    }
+  });
+
   it('refuses bad ranges and formats naming the field; needs billing:read', async () => {
     for (const [q, param] of [
       ['start_date=2026-03-05&end_date=2026-03-01', 'start_date'],
@@ -222,10 +333,20 @@ describe('usage reports for an account', () => {
   });
 });
 
+type Channel = 'online' | 'batch';
+type PlatformCounts = { requests: number; input_tokens: number; cost_usd: string };
 type Platform = {
-  by_day: { date: string; model: string; version: string; requests: number; cost_usd: string }[];
-  by_model: { model: string; version: string; requests: number; cost_usd: string }[];
-  totals: { requests: number; revenue_usd: string };
+  by_day: {
+    date: string;
+    model: string;
+    version: string;
+    channel: Channel;
+    requests: number;
+    cost_usd: string;
+  }[];
+  by_model: { model: string; version: string; channel: Channel; requests: number; cost_usd: string }[];
+  totals: { requests: number; cost_usd: string; revenue_usd: string };
+  totals_by_channel: Record<Channel, PlatformCounts>;
   top_tenants: { months: string[]; data: { tenant_id: string; name: string | null; cost_usd: string }[] };
 };
 
@@ -296,6 +417,62 @@ describe('usage across tenants, for operators', () => {
     );
     expect(may.top_tenants.data.map((t) => t.tenant_id)).toEqual([tenants[0]]);
     expect(may.totals.revenue_usd).toBe('1.000000000');
+  });
+
+  it('shows batch lines apart from online calls by day, by model version and in the totals, with a channel filter', async () => {
+    const id = newId('ten');
+    await h.stores.tenants.create({
+      id,
+      name: 'Batcher',
+      status: 'active',
+      plan: 'payg',
+      createdAt: new Date().toISOString(),
+    });
+    const day = '2026-07-15';
+    const at = `${day}T08:00:00.000Z`;
+    const records = [
+      ...Array.from({ length: 4 }, (_, i) =>
+        event(id, 'key_b', at, { requestId: newId('req', Date.parse(at) + i), costNanoUsd: 1_000 }),
+      ),
+      ...Array.from({ length: 6 }, (_, i) =>
+        event(id, 'key_b', at, {
+          requestId: newId('req', Date.parse(at) + 10 + i),
+          costNanoUsd: 500,
+          channel: 'batch',
+        }),
+      ),
+    ];
+    await Promise.all(records.map((e) => h.stores.usage.record(e)));
+    const q = `start_date=${day}&end_date=${day}`;
+    const p = await json<Platform>(await h.call(`/admin/usage?${q}`, { key: op.token }));
+    expect(
+      p.by_day.map((d) => [d.date, `${d.model}@${d.version}`, d.channel, d.requests, d.cost_usd]),
+    ).toEqual([
+      [day, 'sentiment@v1', 'online', 4, '0.000004000'],
+      [day, 'sentiment@v1', 'batch', 6, '0.000003000'],
+    ]);
+    expect(p.by_model.map((m) => [m.channel, m.requests, m.cost_usd])).toEqual([
+      ['online', 4, '0.000004000'],
+      ['batch', 6, '0.000003000'],
+    ]);
+    expect(p.totals).toMatchObject({ requests: 10, cost_usd: '0.000007000', revenue_usd: '0.000007000' });
+    expect(p.totals_by_channel).toMatchObject({
+      online: { requests: 4, input_tokens: 40, cost_usd: '0.000004000' },
+      batch: { requests: 6, input_tokens: 60, cost_usd: '0.000003000' },
+    });
+    const batchOnly = await json<Platform>(
+      await h.call(`/admin/usage?${q}&channel=batch`, { key: op.token }),
+    );
+    expect(batchOnly.by_day.map((d) => d.channel)).toEqual(['batch']);
+    expect(batchOnly.totals).toMatchObject({ requests: 6, revenue_usd: '0.000003000' });
+    // Top tenants rank by all their usage, whatever the filter.
+    expect(batchOnly.top_tenants.data[0]).toMatchObject({ tenant_id: id, cost_usd: '0.000007000' });
+    await expectError(
+      await h.call(`/admin/usage?${q}&channel=all`, { key: op.token }),
+      400,
+      'invalid_request',
+      'channel',
+    );
   });
 
   it('is for operators only, and checks its range', async () => {

@@ -255,7 +255,7 @@ describe('the consoles in a real browser', () => {
     // The server's file (`?format=csv`): RFC 4180 with CRLF, named after the range.
     expect(file.suggestedFilename()).toMatch(/^usage-\d{4}-\d{2}-01-\d{4}-\d{2}-\d{2}\.csv$/);
     expect(text.split('\r\n')[0]).toBe(
-      'date,model,version,key_id,key_name,requests,input_tokens,output_tokens,images,cost_usd',
+      'date,model,version,key_id,key_name,requests,input_tokens,output_tokens,images,cost_usd,channel',
     );
     expect(text).toMatch(/,chat,tiny-1,key_\w+,laptop,/);
     await shot(page, '10-usage');

@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { ApiError } from '#shared/errors';
 import { formatUsd } from '#shared/metering/pricing';
-import type { DailyUsage } from '#shared/metering/usage-store';
+import { CHANNELS, type DailyUsage } from '#shared/metering/usage-store';
 import type { AppEnv, CoreDeps, CoreEnv, DataPlaneDeps } from '../http/env';
 
 /** What a usage report reads: the console's and `GET /v1/usage` (the data plane) both answer one. */
@@ -21,6 +21,18 @@ export const Day = z
     'is not a calendar date',
   );
 
+/** How usage came in: `online` (a synchronous call) or `batch` (a line of a batch job, at the batch price). */
+export const ChannelSchema = z.enum(CHANNELS).openapi({
+  description:
+    'How the usage came in: `online` (a synchronous API call) or `batch` (a line of a batch job, billed at the batch price).',
+});
+
+/** The `channel` filter of a usage query. */
+export const ChannelParam = z
+  .enum(CHANNELS)
+  .optional()
+  .openapi({ description: 'Only `online` calls or only `batch` lines. Default: both, as separate rows.' });
+
 export const UsageQuery = z.object({
   start_date: Day.optional().openapi({
     description: 'First day (UTC), inclusive. Default: the 1st of this month.',
@@ -32,6 +44,7 @@ export const UsageQuery = z.object({
     .optional()
     .openapi({ description: 'Only this model (`chat`) or model version (`chat@smollm2-135m`).' }),
   key_id: z.string().max(64).optional().openapi({ description: 'Only this API key.' }),
+  channel: ChannelParam,
   format: z
     .enum(['json', 'csv'])
     .optional()
@@ -61,9 +74,13 @@ export const UsageResponse = z
           description:
             "The key's name now (a rotated key and its successor share it; `key_id` tells them apart); null when the key is not on record.",
         }),
+        channel: ChannelSchema,
       }),
     ),
     totals: Totals,
+    totals_by_channel: z.object({ online: Totals, batch: Totals }).openapi({
+      description: 'The totals of online calls and of batch lines apart; they add up to `totals`.',
+    }),
     freshness: FreshnessSchema,
   })
   .openapi('UsageResponse');
@@ -81,6 +98,7 @@ const usageExample = {
       version: 'smollm2-135m',
       key_id: KEY,
       key_name: 'production',
+      channel: 'online',
       requests: 120,
       input_tokens: 38_400,
       output_tokens: 9_600,
@@ -93,14 +111,32 @@ const usageExample = {
       version: 'v1',
       key_id: KEY,
       key_name: 'production',
+      channel: 'online',
       requests: 40,
       input_tokens: 560,
       output_tokens: 0,
       images: 0,
       cost_usd: '0.000056000',
     },
+    {
+      date: '2026-11-02',
+      model: 'sentiment',
+      version: 'v1',
+      key_id: KEY,
+      key_name: 'production',
+      channel: 'batch',
+      requests: 1_000,
+      input_tokens: 14_000,
+      output_tokens: 0,
+      images: 0,
+      cost_usd: '0.000700000',
+    },
   ],
-  totals: { requests: 160, input_tokens: 38_960, output_tokens: 9_600, images: 0, cost_usd: '0.006776000' },
+  totals: { requests: 1_160, input_tokens: 52_960, output_tokens: 9_600, images: 0, cost_usd: '0.007476000' },
+  totals_by_channel: {
+    online: { requests: 160, input_tokens: 38_960, output_tokens: 9_600, images: 0, cost_usd: '0.006776000' },
+    batch: { requests: 1_000, input_tokens: 14_000, output_tokens: 0, images: 0, cost_usd: '0.000700000' },
+  },
   freshness: { as_of: '2026-11-07T12:03:41.250Z', lag_ms: 850 },
 } as const satisfies z.infer<typeof UsageResponse>;
 
@@ -110,7 +146,7 @@ export const usageContent = {
   'text/csv': {
     schema: z.string().openapi({
       example:
-        'date,model,version,key_id,key_name,requests,input_tokens,output_tokens,images,cost_usd\r\n2026-11-02,sentiment,v1,key_01J...,laptop,3,27,0,0,0.000002700\r\n',
+        'date,model,version,key_id,key_name,requests,input_tokens,output_tokens,images,cost_usd,channel\r\n2026-11-02,sentiment,v1,key_01J...,laptop,3,27,0,0,0.000002700,online\r\n2026-11-02,sentiment,v1,key_01J...,laptop,1000,14000,0,0,0.000700000,batch\r\n',
     }),
   },
 };
@@ -152,6 +188,8 @@ const CSV_COLUMNS = [
   'output_tokens',
   'images',
   'cost_usd',
+  // Last, so that a reader of the columns from before batches existed finds them where they were.
+  'channel',
 ] as const;
 
 /** One RFC 4180 field: quoted when it holds a comma, a quote or a line break; quotes doubled. */
@@ -213,7 +251,8 @@ export async function usageReport<D extends ReportDeps>(
     (r) =>
       (!model || r.model === model) &&
       (!version || r.version === version) &&
-      (!query.key_id || r.keyId === query.key_id),
+      (!query.key_id || r.keyId === query.key_id) &&
+      (!query.channel || r.channel === query.channel),
   );
   const names = await keyNames(c, tenantId, rows);
   const data = rows.map((r) => ({
@@ -222,6 +261,7 @@ export async function usageReport<D extends ReportDeps>(
     version: r.version,
     key_id: r.keyId,
     key_name: names.get(r.keyId) ?? null,
+    channel: r.channel,
     requests: r.requests,
     input_tokens: r.inputTokens,
     output_tokens: r.outputTokens,
@@ -238,6 +278,22 @@ export async function usageReport<D extends ReportDeps>(
       'content-disposition': `attachment; filename="usage-${start}-${end}.csv"`,
     });
   }
+  return c.json({
+    object: 'list' as const,
+    start_date: start,
+    end_date: end,
+    data,
+    totals: totalsOf(rows),
+    totals_by_channel: {
+      online: totalsOf(rows.filter((r) => r.channel === 'online')),
+      batch: totalsOf(rows.filter((r) => r.channel === 'batch')),
+    },
+    freshness,
+  });
+}
+
+/** The rows' sums, cost exact (summed in nano-USD, formatted once). */
+function totalsOf(rows: DailyUsage[]): z.infer<typeof Totals> {
   const totals = { requests: 0, input_tokens: 0, output_tokens: 0, images: 0 };
   let cost = 0;
   for (const r of rows) {
@@ -247,12 +303,5 @@ export async function usageReport<D extends ReportDeps>(
     totals.images += r.images;
     cost += r.costNanoUsd;
   }
-  return c.json({
-    object: 'list' as const,
-    start_date: start,
-    end_date: end,
-    data,
-    totals: { ...totals, cost_usd: formatUsd(cost) },
-    freshness,
-  });
+  return { ...totals, cost_usd: formatUsd(cost) };
 }

@@ -2127,7 +2127,7 @@ export interface paths {
         };
         /**
          * Your tenant's usage and cost per day, model version and key
-         * @description Filter by `model` (or `model@version`) and `key_id`. `?format=csv` or `Accept: text/csv` answers a CSV file. The figures come from aggregates that lag the usage records by the usage consumer (typically under a second): `freshness.as_of` and the `x-usage-as-of` header say up to when they are complete.
+         * @description Filter by `model` (or `model@version`), `key_id` and `channel` (`online` or `batch`: each row says which). `?format=csv` or `Accept: text/csv` answers a CSV file. The figures come from aggregates that lag the usage records by the usage consumer (typically under a second): `freshness.as_of` and the `x-usage-as-of` header say up to when they are complete.
          */
         get: {
             parameters: {
@@ -2140,6 +2140,8 @@ export interface paths {
                     model?: string;
                     /** @description Only this API key. */
                     key_id?: string;
+                    /** @description Only `online` calls or only `batch` lines. Default: both, as separate rows. */
+                    channel?: "online" | "batch";
                     /** @description `csv` for a CSV file (as does `Accept: text/csv`). Default JSON. */
                     format?: "json" | "csv";
                 };
@@ -2177,6 +2179,7 @@ export interface paths {
                          *           "version": "smollm2-135m",
                          *           "key_id": "key_01M97D1FGKSHVR7Y2D2M4CYTB3",
                          *           "key_name": "production",
+                         *           "channel": "online",
                          *           "requests": 120,
                          *           "input_tokens": 38400,
                          *           "output_tokens": 9600,
@@ -2189,19 +2192,49 @@ export interface paths {
                          *           "version": "v1",
                          *           "key_id": "key_01M97D1FGKSHVR7Y2D2M4CYTB3",
                          *           "key_name": "production",
+                         *           "channel": "online",
                          *           "requests": 40,
                          *           "input_tokens": 560,
                          *           "output_tokens": 0,
                          *           "images": 0,
                          *           "cost_usd": "0.000056000"
+                         *         },
+                         *         {
+                         *           "date": "2026-11-02",
+                         *           "model": "sentiment",
+                         *           "version": "v1",
+                         *           "key_id": "key_01M97D1FGKSHVR7Y2D2M4CYTB3",
+                         *           "key_name": "production",
+                         *           "channel": "batch",
+                         *           "requests": 1000,
+                         *           "input_tokens": 14000,
+                         *           "output_tokens": 0,
+                         *           "images": 0,
+                         *           "cost_usd": "0.000700000"
                          *         }
                          *       ],
                          *       "totals": {
-                         *         "requests": 160,
-                         *         "input_tokens": 38960,
+                         *         "requests": 1160,
+                         *         "input_tokens": 52960,
                          *         "output_tokens": 9600,
                          *         "images": 0,
-                         *         "cost_usd": "0.006776000"
+                         *         "cost_usd": "0.007476000"
+                         *       },
+                         *       "totals_by_channel": {
+                         *         "online": {
+                         *           "requests": 160,
+                         *           "input_tokens": 38960,
+                         *           "output_tokens": 9600,
+                         *           "images": 0,
+                         *           "cost_usd": "0.006776000"
+                         *         },
+                         *         "batch": {
+                         *           "requests": 1000,
+                         *           "input_tokens": 14000,
+                         *           "output_tokens": 0,
+                         *           "images": 0,
+                         *           "cost_usd": "0.000700000"
+                         *         }
                          *       },
                          *       "freshness": {
                          *         "as_of": "2026-11-07T12:03:41.250Z",
@@ -5503,6 +5536,8 @@ export interface paths {
                     model?: string;
                     /** @description Only this API key. */
                     key_id?: string;
+                    /** @description Only `online` calls or only `batch` lines. Default: both, as separate rows. */
+                    channel?: "online" | "batch";
                     /** @description `csv` for a CSV file (as does `Accept: text/csv`). Default JSON. */
                     format?: "json" | "csv";
                 };
@@ -5533,6 +5568,7 @@ export interface paths {
                          *           "version": "smollm2-135m",
                          *           "key_id": "key_01M97D1FGKSHVR7Y2D2M4CYTB3",
                          *           "key_name": "production",
+                         *           "channel": "online",
                          *           "requests": 120,
                          *           "input_tokens": 38400,
                          *           "output_tokens": 9600,
@@ -5545,19 +5581,49 @@ export interface paths {
                          *           "version": "v1",
                          *           "key_id": "key_01M97D1FGKSHVR7Y2D2M4CYTB3",
                          *           "key_name": "production",
+                         *           "channel": "online",
                          *           "requests": 40,
                          *           "input_tokens": 560,
                          *           "output_tokens": 0,
                          *           "images": 0,
                          *           "cost_usd": "0.000056000"
+                         *         },
+                         *         {
+                         *           "date": "2026-11-02",
+                         *           "model": "sentiment",
+                         *           "version": "v1",
+                         *           "key_id": "key_01M97D1FGKSHVR7Y2D2M4CYTB3",
+                         *           "key_name": "production",
+                         *           "channel": "batch",
+                         *           "requests": 1000,
+                         *           "input_tokens": 14000,
+                         *           "output_tokens": 0,
+                         *           "images": 0,
+                         *           "cost_usd": "0.000700000"
                          *         }
                          *       ],
                          *       "totals": {
-                         *         "requests": 160,
-                         *         "input_tokens": 38960,
+                         *         "requests": 1160,
+                         *         "input_tokens": 52960,
                          *         "output_tokens": 9600,
                          *         "images": 0,
-                         *         "cost_usd": "0.006776000"
+                         *         "cost_usd": "0.007476000"
+                         *       },
+                         *       "totals_by_channel": {
+                         *         "online": {
+                         *           "requests": 160,
+                         *           "input_tokens": 38960,
+                         *           "output_tokens": 9600,
+                         *           "images": 0,
+                         *           "cost_usd": "0.006776000"
+                         *         },
+                         *         "batch": {
+                         *           "requests": 1000,
+                         *           "input_tokens": 14000,
+                         *           "output_tokens": 0,
+                         *           "images": 0,
+                         *           "cost_usd": "0.000700000"
+                         *         }
                          *       },
                          *       "freshness": {
                          *         "as_of": "2026-11-07T12:03:41.250Z",
@@ -7096,6 +7162,8 @@ export interface paths {
                     model?: string;
                     /** @description Only this API key. */
                     key_id?: string;
+                    /** @description Only `online` calls or only `batch` lines. Default: both, as separate rows. */
+                    channel?: "online" | "batch";
                     /** @description `csv` for a CSV file (as does `Accept: text/csv`). Default JSON. */
                     format?: "json" | "csv";
                 };
@@ -7128,6 +7196,7 @@ export interface paths {
                          *           "version": "smollm2-135m",
                          *           "key_id": "key_01M97D1FGKSHVR7Y2D2M4CYTB3",
                          *           "key_name": "production",
+                         *           "channel": "online",
                          *           "requests": 120,
                          *           "input_tokens": 38400,
                          *           "output_tokens": 9600,
@@ -7140,19 +7209,49 @@ export interface paths {
                          *           "version": "v1",
                          *           "key_id": "key_01M97D1FGKSHVR7Y2D2M4CYTB3",
                          *           "key_name": "production",
+                         *           "channel": "online",
                          *           "requests": 40,
                          *           "input_tokens": 560,
                          *           "output_tokens": 0,
                          *           "images": 0,
                          *           "cost_usd": "0.000056000"
+                         *         },
+                         *         {
+                         *           "date": "2026-11-02",
+                         *           "model": "sentiment",
+                         *           "version": "v1",
+                         *           "key_id": "key_01M97D1FGKSHVR7Y2D2M4CYTB3",
+                         *           "key_name": "production",
+                         *           "channel": "batch",
+                         *           "requests": 1000,
+                         *           "input_tokens": 14000,
+                         *           "output_tokens": 0,
+                         *           "images": 0,
+                         *           "cost_usd": "0.000700000"
                          *         }
                          *       ],
                          *       "totals": {
-                         *         "requests": 160,
-                         *         "input_tokens": 38960,
+                         *         "requests": 1160,
+                         *         "input_tokens": 52960,
                          *         "output_tokens": 9600,
                          *         "images": 0,
-                         *         "cost_usd": "0.006776000"
+                         *         "cost_usd": "0.007476000"
+                         *       },
+                         *       "totals_by_channel": {
+                         *         "online": {
+                         *           "requests": 160,
+                         *           "input_tokens": 38960,
+                         *           "output_tokens": 9600,
+                         *           "images": 0,
+                         *           "cost_usd": "0.006776000"
+                         *         },
+                         *         "batch": {
+                         *           "requests": 1000,
+                         *           "input_tokens": 14000,
+                         *           "output_tokens": 0,
+                         *           "images": 0,
+                         *           "cost_usd": "0.000700000"
+                         *         }
                          *       },
                          *       "freshness": {
                          *         "as_of": "2026-11-07T12:03:41.250Z",
@@ -7994,7 +8093,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Usage and revenue across tenants: by day and model version, totals, top tenants
+         * Usage and revenue across tenants: by day, model version and channel, totals, top tenants
          * @description Read from the aggregates the usage consumer derives from the usage records (Queries per shard, never a Scan). Top tenants are ranked by cost over the calendar months the range touches. The figures come from aggregates that lag the usage records by the usage consumer (typically under a second): `freshness.as_of` and the `x-usage-as-of` header say up to when they are complete.
          */
         get: {
@@ -8006,6 +8105,8 @@ export interface paths {
                     end_date?: string;
                     /** @description How many top tenants (default 10). */
                     top?: number;
+                    /** @description Only `online` calls or only `batch` lines in `by_day`, `by_model` and `totals`. Default: both, as separate rows. Top tenants are ranked by all their usage. */
+                    channel?: "online" | "batch";
                 };
                 header?: never;
                 path?: never;
@@ -10988,6 +11089,11 @@ export interface components {
                 key_id: string;
                 /** @description The key's name now (a rotated key and its successor share it; `key_id` tells them apart); null when the key is not on record. */
                 key_name: string | null;
+                /**
+                 * @description How the usage came in: `online` (a synchronous API call) or `batch` (a line of a batch job, billed at the batch price).
+                 * @enum {string}
+                 */
+                channel: "online" | "batch";
             }[];
             totals: {
                 requests: number;
@@ -10995,6 +11101,23 @@ export interface components {
                 output_tokens: number;
                 images: number;
                 cost_usd: string;
+            };
+            /** @description The totals of online calls and of batch lines apart; they add up to `totals`. */
+            totals_by_channel: {
+                online: {
+                    requests: number;
+                    input_tokens: number;
+                    output_tokens: number;
+                    images: number;
+                    cost_usd: string;
+                };
+                batch: {
+                    requests: number;
+                    input_tokens: number;
+                    output_tokens: number;
+                    images: number;
+                    cost_usd: string;
+                };
             };
             freshness: components["schemas"]["UsageFreshness"];
         };
@@ -11884,6 +12007,11 @@ export interface components {
                 date: string;
                 model: string;
                 version: string;
+                /**
+                 * @description How the usage came in: `online` (a synchronous API call) or `batch` (a line of a batch job, billed at the batch price).
+                 * @enum {string}
+                 */
+                channel: "online" | "batch";
             }[];
             by_model: {
                 requests: number;
@@ -11894,6 +12022,11 @@ export interface components {
                 cost_usd: string;
                 model: string;
                 version: string;
+                /**
+                 * @description How the usage came in: `online` (a synchronous API call) or `batch` (a line of a batch job, billed at the batch price).
+                 * @enum {string}
+                 */
+                channel: "online" | "batch";
             }[];
             totals: {
                 requests: number;
@@ -11905,8 +12038,27 @@ export interface components {
                 /** @description Usage at list prices, every tenant, the whole range. */
                 revenue_usd: string;
             };
+            /** @description The totals of online calls and of batch lines (at the batch price) apart; they add up to `totals`. */
+            totals_by_channel: {
+                online: {
+                    requests: number;
+                    input_tokens: number;
+                    output_tokens: number;
+                    images: number;
+                    /** @description At list prices, before included units. */
+                    cost_usd: string;
+                };
+                batch: {
+                    requests: number;
+                    input_tokens: number;
+                    output_tokens: number;
+                    images: number;
+                    /** @description At list prices, before included units. */
+                    cost_usd: string;
+                };
+            };
             top_tenants: {
-                /** @description Tenants are ranked by whole calendar months. */
+                /** @description Tenants are ranked by whole calendar months, by all their usage (online and batch together). */
                 months: string[];
                 data: {
                     requests: number;

@@ -10,7 +10,7 @@ const route = createRoute({
   tags: ['Usage'],
   summary: "Your tenant's usage and cost per day, model version and key",
   description:
-    'Filter by `model` (or `model@version`) and `key_id`. `?format=csv` or `Accept: text/csv` answers a CSV file. ' +
+    'Filter by `model` (or `model@version`), `key_id` and `channel` (`online` or `batch`: each row says which). `?format=csv` or `Accept: text/csv` answers a CSV file. ' +
     FRESHNESS_NOTE,
   security: [{ apiKey: ['usage:read'] }],
   request: { query: UsageQuery },
