@@ -1,7 +1,9 @@
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createStores } from '../../functions/api/wiring/deps';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { loadConfig } from '../../shared/config';
+import { newId } from '../../shared/ids';
 import { createLogger } from '../../shared/logger';
 import { type Browser, browser, shot, testPng } from './browser';
 
@@ -229,8 +231,35 @@ describe('the consoles in a real browser', () => {
     await shot(page, '09-playground-image');
   });
 
-  it('shows the usage in the charts and the table, and exports it as CSV', async () => {
+  it('shows the usage in the charts and the table, batch apart from online, and exports it as CSV', async () => {
     const { page } = dev;
+    // Two lines of a batch job, written to the ledger as the batch worker writes them (at the batch
+    // price, channel batch), under a key of their own so the key's other figures stay as they are.
+    const stores = createStores({ ...stack.config, DYNAMODB_ENDPOINT: stack.dynamoEndpoint });
+    const owner = await stores.users.findEmailOwner(DEV.email);
+    expect(owner?.kind).toBe('user');
+    const devTenant = owner?.kind === 'user' ? owner.tenantId : '';
+    const batchKey = newId('key');
+    for (let i = 0; i < 2; i++) {
+      const at = new Date();
+      expect(
+        await stores.usage.record({
+          requestId: newId('req', at.getTime() + i),
+          tenantId: devTenant,
+          keyId: batchKey,
+          model: 'ocr',
+          version: 'tesseract-5',
+          units: { images: 1 },
+          costNanoUsd: 500_000,
+          priceBook: 'batch',
+          latencyMs: 40,
+          status: 'succeeded',
+          at: at.toISOString(),
+          channel: 'batch',
+        }),
+      ).toBe('recorded');
+    }
+    stores.dynamo.client.destroy();
     // Aggregates come from the usage stream a second behind the calls: read them once it is applied.
     await stack.drainUsage();
     await nav(page, 'Usage');
@@ -244,9 +273,17 @@ describe('the consoles in a real browser', () => {
     expect(await row.textContent()).toContain('laptop');
     // The chat, and the image when this server moderates images (a refused call is never metered).
     const images = has('post', '/v1/images/moderations') ? 1 : 0;
-    expect(await page.locator('.stat').first().textContent()).toBe(`Requests${1 + images}`);
-    expect(await page.locator('.stat').nth(2).textContent()).toBe(`Images${images}`);
+    expect(await page.locator('.stat').first().textContent()).toBe(`Requests${1 + images + 2}`);
+    expect(await page.locator('.stat').nth(2).textContent()).toBe(`Images${images + 2}`);
     if (images) await table.getByRole('row', { name: /image-moderation@mobilenet-v2/ }).waitFor();
+    // The batch lines are a row of their own, said to be batch, and summed apart.
+    expect(await row.textContent()).toContain('Online');
+    const batchRow = table.getByRole('row', { name: /ocr@tesseract-5/ });
+    expect(await batchRow.textContent()).toContain('Batch');
+    expect(await page.getByTestId('usage-by-channel').textContent()).toContain(
+      `Online: ${1 + images} requests, $0.`,
+    );
+    expect(await page.getByTestId('usage-by-channel').textContent()).toContain('Batch: 2 requests, $0.001');
     const download = page.waitForEvent('download');
     await page.getByRole('button', { name: 'Export CSV' }).click();
     const file = await download;
@@ -257,8 +294,15 @@ describe('the consoles in a real browser', () => {
     expect(text.split('\r\n')[0]).toBe(
       'date,model,version,key_id,key_name,requests,input_tokens,output_tokens,images,cost_usd,channel',
     );
-    expect(text).toMatch(/,chat,tiny-1,key_\w+,laptop,/);
+    expect(text).toMatch(/,chat,tiny-1,key_\w+,laptop,.*,online\r\n/);
+    expect(text).toContain(`,ocr,tesseract-5,${batchKey},,2,0,0,2,0.001000000,batch\r\n`);
     await shot(page, '10-usage');
+    // The channel filter: batch jobs alone.
+    await page.getByLabel('Channel', { exact: true }).selectOption('batch');
+    await table.getByRole('row', { name: /chat@tiny-1/ }).waitFor({ state: 'detached' });
+    expect(await page.locator('.stat').first().textContent()).toBe('Requests2');
+    await batchRow.waitFor();
+    await page.getByLabel('Channel', { exact: true }).selectOption('');
   });
 
   it('analyses sentiment in the playground: each line labelled, its score to two decimals', async () => {
@@ -401,6 +445,23 @@ describe('the consoles in a real browser', () => {
       .getByRole('table', { name: 'Top model versions' })
       .getByRole('rowheader', { name: 'chat@tiny-1' })
       .waitFor();
+    // The developer's batch lines: a row of their own, and the batch figure beside the totals.
+    const batchVersion = page.getByRole('table', { name: 'Top model versions' }).getByRole('row', {
+      name: /ocr@tesseract-5/,
+    });
+    expect(await batchVersion.textContent()).toContain('Batch');
+    expect(await page.locator('.stat', { hasText: /^Batch/ }).textContent()).toContain('2 requests');
+    await page.getByLabel('Channel', { exact: true }).selectOption('batch');
+    await page
+      .getByRole('table', { name: 'Top model versions' })
+      .getByRole('rowheader', { name: 'chat@tiny-1' })
+      .waitFor({ state: 'detached' });
+    expect(await batchVersion.textContent()).toContain('Batch');
+    await page.getByLabel('Channel', { exact: true }).selectOption('');
+    await page
+      .getByRole('table', { name: 'Top model versions' })
+      .getByRole('rowheader', { name: 'chat@tiny-1' })
+      .waitFor();
     // GET /admin/models/health: the version the developer's playground used, its requests counted.
     const health = page.getByRole('table', { name: 'Model versions', exact: true });
     const chat = health.getByRole('row', { name: /chat@tiny-1/ });
@@ -432,6 +493,7 @@ describe('the consoles in a real browser', () => {
     // This month's usage of that tenant, per model version: the playground's chat is there.
     const usage = page.getByRole('table', { name: 'Usage per model version this month' });
     await usage.getByRole('rowheader', { name: 'chat@tiny-1' }).waitFor();
+    expect(await usage.getByRole('row', { name: /ocr@tesseract-5/ }).textContent()).toContain('Batch');
     await page.getByTestId('tenant-usage-charts').locator('canvas').nth(1).waitFor();
     expect(await page.getByTestId('tenant-usage-charts').locator('canvas').count()).toBe(2);
 

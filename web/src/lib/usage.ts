@@ -48,7 +48,7 @@ export interface DailySeries {
   cost: number[];
 }
 
-/** Rows (per day x version x key) summed per day, with a zero for days without usage. */
+/** Rows (per day x version x key x channel) summed per day, with a zero for days without usage. */
 export function perDay(rows: UsageRow[], start: string, end: string): DailySeries {
   const days = daysBetween(start, end);
   const index = new Map(days.map((d, i) => [d, i]));
@@ -79,7 +79,7 @@ export function perDay(rows: UsageRow[], start: string, end: string): DailySerie
  */
 export async function usageCsv(
   range: { start: string; end: string },
-  filter: { model?: string; keyId?: string },
+  filter: { model?: string; keyId?: string; channel?: 'online' | 'batch' },
   source: UsageSource,
   apiKey: string | null,
 ): Promise<{ name: string; text: string }> {
@@ -88,6 +88,7 @@ export async function usageCsv(
     end_date: range.end,
     model: filter.model,
     key_id: filter.keyId,
+    channel: filter.channel,
     format: 'csv',
   });
   const res =

@@ -1,7 +1,8 @@
+import { useState } from 'preact/hooks';
 import { DailyChart } from '../../charts/daily-chart';
-import { Empty, ErrorNotice, Link, Loading, PageHeader, Stat, Unavailable } from '../../components/ui';
+import { Empty, ErrorNotice, Field, Link, Loading, PageHeader, Stat, Unavailable } from '../../components/ui';
 import { UsageFreshnessNote } from '../../components/usage-freshness';
-import { get } from '../../lib/api';
+import { get, query } from '../../lib/api';
 import {
   daysBetween,
   fmtCompact,
@@ -11,18 +12,33 @@ import {
   statusLabel,
   unitsText,
 } from '../../lib/format';
+import { value } from '../../lib/forms';
 import type { AuditEntry, List, PlatformUsage, Tenant } from '../../lib/types';
 import { useResource } from '../../lib/use-resource';
 import { ModelHealthSection } from './model-health';
 
 const fmtMoney = (n: number) => (n < 0.01 && n > 0 ? `$${n.toPrecision(2)}` : `$${n.toFixed(2)}`);
 
-/** The days of the range, each with the sums over every model version that day (zero when idle). */
+type Channel = PlatformUsage['by_day'][number]['channel'];
+
+/**
+ * The days of the range, each with the sums over every model version that day (zero when idle),
+ * and the requests and revenue of online calls and batch lines apart.
+ */
 function daily(u: PlatformUsage) {
   const days = daysBetween(u.start_date, u.end_date);
   const at = new Map(days.map((d, i) => [d, i]));
   const zero = () => days.map(() => 0);
-  const s = { days, requests: zero(), input: zero(), output: zero(), images: zero(), revenue: zero() };
+  const s = {
+    days,
+    requests: zero(),
+    input: zero(),
+    output: zero(),
+    images: zero(),
+    revenue: zero(),
+    requestsBy: { online: zero(), batch: zero() } as Record<Channel, number[]>,
+    revenueBy: { online: zero(), batch: zero() } as Record<Channel, number[]>,
+  };
   for (const r of u.by_day) {
     const i = at.get(r.date);
     if (i === undefined) continue;
@@ -31,15 +47,22 @@ function daily(u: PlatformUsage) {
     s.output[i]! += r.output_tokens;
     s.images[i]! += r.images;
     s.revenue[i]! += Number(r.cost_usd);
+    s.requestsBy[r.channel][i]! += r.requests;
+    s.revenueBy[r.channel][i]! += Number(r.cost_usd);
   }
   return s;
 }
+
+const channelLabel = (c: Channel) => (c === 'batch' ? 'Batch' : 'Online');
 
 /** Requests, tokens, images and revenue per day; top tenants and model versions: GET /admin/usage. */
 function PlatformUsageView(props: { data: PlatformUsage }) {
   const u = props.data;
   const s = daily(u);
   const t = u.totals;
+  const byChannel = u.totals_by_channel;
+  // Online and batch as two series once both have usage in the range.
+  const split = byChannel.online.requests > 0 && byChannel.batch.requests > 0;
   return (
     <>
       <p class="hint">
@@ -59,6 +82,11 @@ function PlatformUsageView(props: { data: PlatformUsage }) {
           value={fmtUsd(t.revenue_usd)}
           sub={<Link href="/operator/finance">Not what is billed: see Finance</Link>}
         />
+        <Stat
+          label="Batch"
+          value={fmtUsd(byChannel.batch.cost_usd)}
+          sub={`${fmtInt(byChannel.batch.requests)} requests · online ${fmtUsd(byChannel.online.cost_usd)}`}
+        />
       </div>
       {t.requests === 0 ? (
         <Empty title="No usage in this period">
@@ -69,7 +97,14 @@ function PlatformUsageView(props: { data: PlatformUsage }) {
           <DailyChart
             title="Requests per day"
             days={s.days}
-            series={[{ label: 'Requests', color: '#4f46e5', values: s.requests }]}
+            series={
+              split
+                ? [
+                    { label: 'Online', color: '#4f46e5', values: s.requestsBy.online },
+                    { label: 'Batch', color: '#0d9488', values: s.requestsBy.batch },
+                  ]
+                : [{ label: 'Requests', color: '#4f46e5', values: s.requests }]
+            }
             format={fmtCompact}
           />
           <DailyChart
@@ -90,7 +125,14 @@ function PlatformUsageView(props: { data: PlatformUsage }) {
           <DailyChart
             title="Revenue per day (USD)"
             days={s.days}
-            series={[{ label: 'Revenue', color: '#db2777', values: s.revenue }]}
+            series={
+              split
+                ? [
+                    { label: 'Online', color: '#db2777', values: s.revenueBy.online },
+                    { label: 'Batch', color: '#d97706', values: s.revenueBy.batch },
+                  ]
+                : [{ label: 'Revenue', color: '#db2777', values: s.revenue }]
+            }
             format={fmtMoney}
           />
         </div>
@@ -134,6 +176,7 @@ function PlatformUsageView(props: { data: PlatformUsage }) {
             <thead>
               <tr>
                 <th scope="col">Model version</th>
+                <th scope="col">Channel</th>
                 <th scope="col">Requests</th>
                 <th scope="col">Used</th>
                 <th scope="col">Revenue</th>
@@ -142,7 +185,7 @@ function PlatformUsageView(props: { data: PlatformUsage }) {
             <tbody>
               {u.by_model.length === 0 && (
                 <tr>
-                  <td colSpan={4} class="muted">
+                  <td colSpan={5} class="muted">
                     No usage yet.
                   </td>
                 </tr>
@@ -150,12 +193,13 @@ function PlatformUsageView(props: { data: PlatformUsage }) {
               {[...u.by_model]
                 .sort((a, b) => Number(b.cost_usd) - Number(a.cost_usd) || b.requests - a.requests)
                 .map((r) => (
-                  <tr key={`${r.model}@${r.version}`}>
+                  <tr key={`${r.model}@${r.version}#${r.channel}`}>
                     <th scope="row">
                       <code>
                         {r.model}@{r.version}
                       </code>
                     </th>
+                    <td>{channelLabel(r.channel)}</td>
                     <td>{fmtInt(r.requests)}</td>
                     <td>{unitsText(r.input_tokens, r.output_tokens, r.images)}</td>
                     <td>{fmtUsd(r.cost_usd)}</td>
@@ -170,7 +214,11 @@ function PlatformUsageView(props: { data: PlatformUsage }) {
 }
 
 export default function AdminOverviewPage() {
-  const usage = useResource((signal) => get<PlatformUsage>('/admin/usage', { signal }), []);
+  const [channel, setChannel] = useState<'' | Channel>('');
+  const usage = useResource(
+    (signal) => get<PlatformUsage>(`/admin/usage${query({ channel })}`, { signal }),
+    [channel],
+  );
   const tenants = useResource((signal) => get<List<Tenant>>('/admin/tenants?limit=100', { signal }), []);
   const audit = useResource((signal) => get<List<AuditEntry>>('/admin/audit?limit=6', { signal }), []);
   const counts = new Map<string, number>();
@@ -199,6 +247,17 @@ export default function AdminOverviewPage() {
       </section>
       <section class="card" aria-labelledby="usage-title">
         <h2 id="usage-title">Usage and revenue</h2>
+        <form class="filters" onSubmit={(e) => e.preventDefault()} aria-label="Usage filters">
+          <Field label="Channel" id="platform-channel">
+            {(a) => (
+              <select {...a} value={channel} onChange={(e) => setChannel(value(e) as '' | Channel)}>
+                <option value="">Online and batch</option>
+                <option value="online">Online calls</option>
+                <option value="batch">Batch jobs</option>
+              </select>
+            )}
+          </Field>
+        </form>
         {usage.state === 'loading' && <Loading label="Loading platform usage…" />}
         {usage.state === 'unavailable' && (
           <Unavailable feature="Platform usage" endpoint="GET /admin/usage">

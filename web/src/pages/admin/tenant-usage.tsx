@@ -10,15 +10,19 @@ import type { UsageAnswer, UsageRow } from '../../lib/types';
 import { perDay, sumUsage, type UsageTotals as Totals } from '../../lib/usage';
 import { useResource } from '../../lib/use-resource';
 
-/** Rows per day x version x key, summed per model version, costliest first. */
-function perVersion(rows: UsageRow[]): (Totals & { version: string })[] {
+/** Rows per day x version x key x channel, summed per model version and channel, costliest first. */
+function perVersion(rows: UsageRow[]): (Totals & { version: string; channel: UsageRow['channel'] })[] {
   const by = new Map<string, UsageRow[]>();
   for (const r of rows) {
-    const v = `${r.model}@${r.version}`;
+    const v = `${r.model}@${r.version}#${r.channel}`;
     by.set(v, [...(by.get(v) ?? []), r]);
   }
   return [...by]
-    .map(([version, rs]) => ({ version, ...sumUsage(rs) }))
+    .map(([, rs]) => ({
+      version: `${rs[0]!.model}@${rs[0]!.version}`,
+      channel: rs[0]!.channel,
+      ...sumUsage(rs),
+    }))
     .sort((a, b) => b.cost - a.cost || b.requests - a.requests);
 }
 
@@ -33,6 +37,22 @@ export function TenantUsage(props: { tenantId: string }) {
   );
   const rows = usage.state === 'ok' ? usage.data.data : [];
   const series = useMemo(() => perDay(rows, start, end), [rows, start, end]);
+  const byChannel = useMemo(
+    () => ({
+      online: perDay(
+        rows.filter((r) => r.channel === 'online'),
+        start,
+        end,
+      ),
+      batch: perDay(
+        rows.filter((r) => r.channel === 'batch'),
+        start,
+        end,
+      ),
+    }),
+    [rows, start, end],
+  );
+  const hasBatch = rows.some((r) => r.channel === 'batch');
   const versions = useMemo(() => perVersion(rows), [rows]);
 
   if (usage.state === 'unavailable')
@@ -58,26 +78,49 @@ export function TenantUsage(props: { tenantId: string }) {
             <DailyChart
               title="Requests per day"
               days={series.days}
-              series={[{ label: 'Requests', values: series.requests, color: '#4f46e5' }]}
+              series={
+                hasBatch
+                  ? [
+                      {
+                        label: 'Online',
+                        values: byChannel.online.requests,
+                        color: '#4f46e5',
+                      },
+                      { label: 'Batch', values: byChannel.batch.requests, color: '#0d9488' },
+                    ]
+                  : [{ label: 'Requests', values: series.requests, color: '#4f46e5' }]
+              }
               format={fmtCompact}
             />
             <DailyChart
               title="Cost per day (USD)"
               days={series.days}
-              series={[{ label: 'Cost', values: series.cost, color: '#db2777' }]}
+              series={
+                hasBatch
+                  ? [
+                      {
+                        label: 'Online',
+                        values: byChannel.online.cost,
+                        color: '#db2777',
+                      },
+                      { label: 'Batch', values: byChannel.batch.cost, color: '#d97706' },
+                    ]
+                  : [{ label: 'Cost', values: series.cost, color: '#db2777' }]
+              }
               format={fmtUsdAxis}
             />
           </div>
           <Table
             caption="Usage per model version this month"
             variant="figures"
-            columns={['Model version', 'Requests', 'Used', 'Cost']}
+            columns={['Model version', 'Channel', 'Requests', 'Used', 'Cost']}
           >
             {versions.map((v) => (
-              <tr key={v.version}>
+              <tr key={`${v.version}#${v.channel}`}>
                 <th scope="row">
                   <code>{v.version}</code>
                 </th>
+                <td>{v.channel === 'batch' ? 'Batch' : 'Online'}</td>
                 <td>{fmtInt(v.requests)}</td>
                 <td>{unitsText(v.input, v.output, v.images)}</td>
                 <td>{fmtUsd(v.cost)}</td>

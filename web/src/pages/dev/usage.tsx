@@ -30,6 +30,8 @@ export function rangeOf(id: string): { start: string; end: string } {
   return { start: utcDay(start), end };
 }
 
+type Channel = UsageRow['channel'];
+
 const NO_ROWS: UsageRow[] = [];
 const COLORS = { a: '#4f46e5', b: '#0d9488', c: '#d97706', d: '#db2777' };
 /** Table rows per page. */
@@ -40,6 +42,7 @@ export default function UsagePage() {
   const [rangeId, setRangeId] = useState('month');
   const [version, setVersion] = useState('');
   const [keyId, setKeyId] = useState('');
+  const [channel, setChannel] = useState<'' | Channel>('');
   const range = rangeOf(rangeId);
   const usage = useResource(
     (signal) => loadUsage(range, held?.secret ?? null, signal),
@@ -57,12 +60,36 @@ export default function UsagePage() {
   const shown = useMemo(
     () =>
       rows.filter(
-        (r) => (!version || `${r.model}@${r.version}` === version) && (!keyId || r.key_id === keyId),
+        (r) =>
+          (!version || `${r.model}@${r.version}` === version) &&
+          (!keyId || r.key_id === keyId) &&
+          (!channel || r.channel === channel),
       ),
-    [rows, version, keyId],
+    [rows, version, keyId, channel],
   );
   const series = useMemo(() => perDay(shown, range.start, range.end), [shown, range.start, range.end]);
+  // Online calls and batch lines (at the batch price) as two series, when both are shown.
+  const byChannel = useMemo(
+    () => ({
+      online: perDay(
+        shown.filter((r) => r.channel === 'online'),
+        range.start,
+        range.end,
+      ),
+      batch: perDay(
+        shown.filter((r) => r.channel === 'batch'),
+        range.start,
+        range.end,
+      ),
+    }),
+    [shown, range.start, range.end],
+  );
+  const split = shown.some((r) => r.channel === 'batch') && shown.some((r) => r.channel === 'online');
   const totals = sumUsage(shown);
+  const channelTotals = {
+    online: sumUsage(shown.filter((r) => r.channel === 'online')),
+    batch: sumUsage(shown.filter((r) => r.channel === 'batch')),
+  };
   const [page, setPage] = useState(0);
   // Back to the first page when the rows change under it (a filter or the period).
   useEffect(() => setPage(0), [shown]);
@@ -75,14 +102,19 @@ export default function UsagePage() {
   // The server writes the file (the same ledger and filters as the table), not the browser.
   const exporting = useSubmit(async () => {
     if (usage.state !== 'ok') return;
-    const file = await usageCsv(range, { model: version, keyId }, usage.data.source, held?.secret ?? null);
+    const file = await usageCsv(
+      range,
+      { model: version, keyId, channel: channel || undefined },
+      usage.data.source,
+      held?.secret ?? null,
+    );
     download(file.name, file.text);
   });
   return (
     <>
       <PageHeader
         title="Usage"
-        description="Requests, tokens, images and cost per day, per model version and key. Days are UTC."
+        description="Requests, tokens, images and cost per day, per model version, key and channel (online calls or batch jobs). Days are UTC."
         actions={
           <button
             type="button"
@@ -115,6 +147,15 @@ export default function UsagePage() {
                   {v}
                 </option>
               ))}
+            </select>
+          )}
+        </Field>
+        <Field label="Channel" id="usage-channel">
+          {(a) => (
+            <select {...a} value={channel} onChange={(e) => setChannel(value(e) as '' | Channel)}>
+              <option value="">Online and batch</option>
+              <option value="online">Online calls</option>
+              <option value="batch">Batch jobs</option>
             </select>
           )}
         </Field>
@@ -152,6 +193,13 @@ export default function UsagePage() {
       {usage.state === 'ok' && (
         <>
           <UsageTotals totals={totals} />
+          {channelTotals.batch.requests > 0 && (
+            <p class="hint" data-testid="usage-by-channel">
+              Online: {fmtInt(channelTotals.online.requests)} requests, {fmtUsd(channelTotals.online.cost)}.
+              Batch: {fmtInt(channelTotals.batch.requests)} requests, {fmtUsd(channelTotals.batch.cost)} (at
+              the batch price).
+            </p>
+          )}
           <UsageFreshnessNote freshness={usage.data.answer.freshness} />
           {shown.length === 0 ? (
             <Empty title="No usage in this period">
@@ -178,13 +226,27 @@ export default function UsagePage() {
                 <DailyChart
                   title="Requests per day"
                   days={series.days}
-                  series={[{ label: 'Requests', values: series.requests, color: COLORS.a }]}
+                  series={
+                    split
+                      ? [
+                          { label: 'Online', values: byChannel.online.requests, color: COLORS.a },
+                          { label: 'Batch', values: byChannel.batch.requests, color: COLORS.b },
+                        ]
+                      : [{ label: 'Requests', values: series.requests, color: COLORS.a }]
+                  }
                   format={fmtCompact}
                 />
                 <DailyChart
                   title="Cost per day (USD)"
                   days={series.days}
-                  series={[{ label: 'Cost', values: series.cost, color: COLORS.d }]}
+                  series={
+                    split
+                      ? [
+                          { label: 'Online', values: byChannel.online.cost, color: COLORS.d },
+                          { label: 'Batch', values: byChannel.batch.cost, color: COLORS.c },
+                        ]
+                      : [{ label: 'Cost', values: series.cost, color: COLORS.d }]
+                  }
                   format={fmtUsdAxis}
                 />
               </div>
@@ -195,6 +257,7 @@ export default function UsagePage() {
                   'Day',
                   'Model version',
                   'Key',
+                  'Channel',
                   'Requests',
                   'Input tokens',
                   'Output tokens',
@@ -203,7 +266,7 @@ export default function UsagePage() {
                 ]}
               >
                 {sorted.slice(page * ROWS, (page + 1) * ROWS).map((r) => (
-                  <tr key={`${r.date}-${r.model}-${r.version}-${r.key_id}`}>
+                  <tr key={`${r.date}-${r.model}-${r.version}-${r.key_id}-${r.channel}`}>
                     <td>{r.date}</td>
                     <td>
                       <code>
@@ -211,6 +274,7 @@ export default function UsagePage() {
                       </code>
                     </td>
                     <td>{keyName(r.key_id)}</td>
+                    <td>{r.channel === 'batch' ? 'Batch' : 'Online'}</td>
                     <td>{fmtInt(r.requests)}</td>
                     <td>{fmtInt(r.input_tokens)}</td>
                     <td>{fmtInt(r.output_tokens)}</td>
