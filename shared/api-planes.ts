@@ -7,13 +7,15 @@
  * - `billing`: what needs Stripe: `/account/billing` (Checkout, portal, invoices), top-ups
  *   (`/account/credits/top-ups`), Stripe's webhook,
  *   and the operators' `/admin/finance` (invoices of every customer, refunds, credit notes).
+ * - `batch`: OpenAI's Files and Batches APIs (`/v1/files`, `/v1/batches`) and the consoles' batch
+ *   pages: files in S3, work on a queue. It invokes no model: the batch worker runs the lines.
  * - `docs`: `/openapi.json` and `/docs`, public and static: no table, no secret, no model. Its own
  *   function because the document describes every plane's routes, whose code would otherwise
  *   push the console's bundle past 1 MB.
  * The functions (functions/api/planes/) and the HTTP API's routes (infra/stacks/api-stack.ts) are
  * both read from here, so a route cannot be served by one function and routed to another.
  */
-export const apiPlanes = ['data', 'console', 'billing', 'docs'] as const;
+export const apiPlanes = ['data', 'console', 'billing', 'docs', 'batch'] as const;
 export type ApiPlane = (typeof apiPlanes)[number];
 
 /** The plane that gets every path no other plane claims (the HTTP API's `/{proxy+}` and `/`). */
@@ -34,6 +36,16 @@ export const planeRoutePaths: Readonly<Record<Exclude<ApiPlane, typeof defaultPl
     '/admin/finance/{proxy+}',
   ],
   docs: ['/openapi.json', '/docs'],
+  batch: [
+    '/v1/files',
+    '/v1/files/{proxy+}',
+    '/v1/batches',
+    '/v1/batches/{proxy+}',
+    '/account/batches',
+    '/account/batches/{proxy+}',
+    '/admin/batches',
+    '/admin/batches/{proxy+}',
+  ],
 };
 
 const GREEDY = '{proxy+}';

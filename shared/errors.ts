@@ -28,6 +28,7 @@ export const errorCodes = {
   // 409, 410, 422
   conflict: { status: 409, type: 'invalid_request_error' },
   idempotency_in_progress: { status: 409, type: 'invalid_request_error' },
+  file_in_use: { status: 409, type: 'invalid_request_error' },
   billing_not_connected: { status: 409, type: 'invalid_request_error' },
   email_token_expired: { status: 410, type: 'invalid_request_error' },
   idempotency_key_reused: { status: 422, type: 'invalid_request_error' },
@@ -40,6 +41,7 @@ export const errorCodes = {
   rate_limit_requests: { status: 429, type: 'rate_limit_error' },
   rate_limit_tokens: { status: 429, type: 'rate_limit_error' },
   concurrency_limit: { status: 429, type: 'rate_limit_error' },
+  batch_limit_reached: { status: 429, type: 'rate_limit_error' },
   quota_exceeded: { status: 429, type: 'insufficient_quota' },
   spend_cap_reached: { status: 429, type: 'insufficient_quota' },
   // A prepaid tenant's credit cannot pay the request's worst case: a hard stop until credit is

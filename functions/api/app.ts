@@ -2,6 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { type ApiPlane, apiPlanes } from '../../shared/api-planes';
 import type { ApiDeps, AppEnv } from './http/env';
 import { createPlaneApp } from './plane-app';
+import { registerBatchPlane } from './planes/batch';
 import { registerBillingPlane } from './planes/billing';
 import { registerConsolePlane } from './planes/console';
 import { registerDataPlane } from './planes/data';
@@ -13,6 +14,7 @@ const planeRoutes: Record<ApiPlane, (app: OpenAPIHono<AppEnv>) => void> = {
   console: registerConsolePlane,
   billing: registerBillingPlane,
   docs: registerDocsPlane,
+  batch: registerBatchPlane,
 };
 
 /**

@@ -49,6 +49,23 @@ export class ApiKeyAuthenticator {
     this.tenantCache.delete(tenantId);
   }
 
+  /**
+   * The principal of a key known by id, for work done on its behalf later (a batch's lines): the
+   * same checks as `authenticate` (revoked, expired, the tenant's state), from the key's record.
+   */
+  async authenticateKeyId(tenantId: string, keyId: string): Promise<AuthResult> {
+    const key = await this.keyStore.get(tenantId, keyId);
+    if (!key) return { ok: false, reason: 'unknown' };
+    return this.principalOf({
+      keyId: key.id,
+      tenantId: key.tenantId,
+      status: key.status,
+      scopes: key.scopes,
+      expiresAt: key.expiresAt,
+      ...(key.limits ? { limits: key.limits } : {}),
+    });
+  }
+
   async authenticate(secret: string): Promise<AuthResult> {
     if (!looksLikeApiKey(secret)) return { ok: false, reason: 'malformed' };
     const hash = hashApiKey(secret);
@@ -58,6 +75,10 @@ export class ApiKeyAuthenticator {
       async () => (await this.keyStore.findByHash(hash)) ?? null,
     );
     if (!key) return { ok: false, reason: 'unknown' };
+    return this.principalOf(key);
+  }
+
+  private async principalOf(key: ApiKeyLookup): Promise<AuthResult> {
     if (key.status === 'revoked') return { ok: false, reason: 'revoked' };
     if (key.expiresAt && Date.parse(key.expiresAt) <= this.now()) return { ok: false, reason: 'expired' };
     const tenant = await this.tenantCache.getOrLoad(

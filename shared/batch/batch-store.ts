@@ -156,7 +156,7 @@ export class BatchStore {
             ...(opts.after
               ? {
                   ':lo': keys.batchFilePrefix(),
-                  ':hi': keys.batchFile(tenantId, opts.after).sk.slice(0, -1) + '\u0000',
+                  ':hi': keys.batchFile(tenantId, opts.after).sk,
                 }
               : { ':p': keys.batchFilePrefix() }),
           },
@@ -226,9 +226,9 @@ export class BatchStore {
         Update: {
           TableName: this.table,
           Key: keys.batchDay(batch.tenantId, day),
-          UpdateExpression: 'SET #type = :type, ttl = :ttl ADD #lines :n',
+          UpdateExpression: 'SET #type = :type, #ttl = :ttl ADD #lines :n',
           ConditionExpression: 'attribute_not_exists(#lines) OR #lines <= :room',
-          ExpressionAttributeNames: { '#type': 'type', '#lines': 'lines' },
+          ExpressionAttributeNames: { '#type': 'type', '#lines': 'lines', '#ttl': 'ttl' },
           ExpressionAttributeValues: {
             ':type': 'batch_day',
             ':n': batch.lines,

@@ -59,6 +59,11 @@ export interface ModelVersion {
   description?: string;
   /** nano-USD per unit; e.g. $0.10 per 1M tokens is 100. */
   prices: Partial<Record<BillingUnit, number>>;
+  /**
+   * nano-USD per unit for batch lines, set by operators; absent: half the online prices (rounded
+   * down to a whole nano-USD), as `batchPrices` reads it.
+   */
+  batchPrices?: Partial<Record<BillingUnit, number>> | null;
   /** Stamped on every usage record, so a later price change never rewrites history. */
   priceBook: string;
   /** Where it runs: the SageMaker endpoint and its production variant. */

@@ -4,7 +4,10 @@ import { Writable } from 'node:stream';
 import { expect, inject } from 'vitest';
 import type { ApiDeps } from '#api/http/env';
 import { createApiDeps, createStores, type Stores } from '#api/wiring/deps';
+import type { DynamoWorkQueue } from '#shared/batch/work-queue';
 import { createApiApp } from '../../functions/api/app';
+import { type BatchWorker, createBatchWorker } from '../../functions/jobs/batch-worker';
+import { ensureBucket } from '../../local/s3';
 import { seedCatalogIfAbsent } from '../../local/seed';
 import { issueApiKey } from '../../shared/auth/issue-api-key';
 import { generateSigningJwk, JwksSigningKeys } from '../../shared/auth/sessions/signing-keys';
@@ -54,6 +57,12 @@ export interface Harness {
    * usage see what was served before them.
    */
   drainUsage(): Promise<number>;
+  /**
+   * The batch worker over this app's deps, and `runBatches()`: works every message on the batch
+   * queue (as the worker function does for SQS) until it is empty, then sweeps.
+   */
+  batchWorker: BatchWorker;
+  runBatches(opts?: { worker?: BatchWorker }): Promise<number>;
   /** Calls the app in process. `json` sets the body and content type. */
   call(
     path: string,
@@ -90,6 +99,8 @@ export async function createHarness(
     STAGE: stage,
     DYNAMODB_ENDPOINT: inject('dynamoEndpoint'),
     SAGEMAKER_ENDPOINT: inject('runtimeUrl'),
+    S3_ENDPOINT: inject('s3Endpoint'),
+    BATCH_BUCKET: `tollgate-${stage}`,
     AUTH_CACHE_TTL_MS: '0',
     LOG_LEVEL: 'debug',
     // Model health counts are written when a test flushes them, never by a background write in
@@ -109,6 +120,7 @@ export async function createHarness(
   await ensureTables(stores.dynamo.client, stage);
   // The runtime process was started for stage `test`: point the catalog at its endpoints.
   await seedCatalogIfAbsent(stores, 'test');
+  await ensureBucket(config.S3_ENDPOINT!, config.BATCH_BUCKET);
   const outbox = new OutboxEmailSender({ now: opts.now });
   const signingKeys = opts.sameTablesAs?.signingKeys ?? new JwksSigningKeys([await generateSigningJwk()]);
   const deps = createApiDeps(config, log, {
@@ -125,6 +137,8 @@ export async function createHarness(
   const app = recordStatuses(createApiApp(deps), currentTest);
   const poller = new StreamPoller(stores.dynamo.client, tableName(stage, 'usage'), stores.usageConsumer);
   const isModelCall = (method: string, path: string) => method === 'POST' && path.startsWith('/v1/');
+  const batchWorker = createBatchWorker({ data: deps, batch: deps.batch });
+  const queue = deps.batch.queue as DynamoWorkQueue;
 
   return {
     config,
@@ -159,6 +173,19 @@ export async function createHarness(
       return { tenantId, keyId: key.id, key: secret };
     },
     drainUsage: () => poller.drain(),
+    batchWorker,
+    async runBatches({ worker = batchWorker } = {}) {
+      let worked = 0;
+      for (;;) {
+        const [m] = await queue.receive(1);
+        if (!m) break;
+        await worker.handle(m.body, m.receives);
+        await queue.delete(m);
+        worked++;
+      }
+      await worker.sweep();
+      return worked;
+    },
     async call(path, { method, key, json, body, headers = {} } = {}) {
       const verb = method ?? (json !== undefined || body !== undefined ? 'POST' : 'GET');
       // A store that is down (fault tests) fails the drain, not the call under test.

@@ -1,6 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { describe, expect, it } from 'vitest';
 import type { AppEnv } from '#api/http/env';
+import { registerBatchPlane } from '#api/planes/batch';
 import { registerBillingPlane } from '../../functions/api/planes/billing';
 import { registerConsolePlane } from '../../functions/api/planes/console';
 import { registerDataPlane } from '../../functions/api/planes/data';
@@ -21,6 +22,7 @@ const byPlane: Record<Exclude<ApiPlane, 'docs'>, (app: OpenAPIHono<AppEnv>) => v
   data: registerDataPlane,
   console: registerConsolePlane,
   billing: registerBillingPlane,
+  batch: registerBatchPlane,
 };
 
 describe('API planes (one function each in the cloud)', () => {

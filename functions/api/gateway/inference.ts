@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { batchPrices } from '#shared/catalog/batch-prices';
 import { chatWireOf } from '#shared/catalog/chat-wire';
 import type { ModelTask, ModelVersion } from '#shared/catalog/types';
 import { ApiError, type ErrorCode } from '#shared/errors';
@@ -62,6 +63,9 @@ export async function resolveTarget(c: Context<DataEnv>, ref: string, task: Mode
   for (const [name, value] of Object.entries(deprecationHeaders(r.version))) c.header(name, value);
   // Known to be missing: refused before any limit is touched or the model is called.
   if (r.version.availability) throw notInstalled(r.version, served);
+  // A batch line is priced, reserved and recorded at the version's batch prices.
+  if (c.get('channel') === 'batch')
+    return { version: { ...r.version, prices: batchPrices(r.version) }, served };
   return { version: r.version, served };
 }
 
@@ -117,6 +121,8 @@ export async function invokeModel(
     requestId,
     // The model server queues each version's calls fairly between tenants.
     tenantId: c.get('principal')?.tenantId,
+    // A batch line waits behind every online call at the model server.
+    ...(c.get('channel') === 'batch' ? { priority: 'batch' as const } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
   if (result.ok) return result.body;

@@ -24,13 +24,25 @@ async function limitsOf(c: Context<DataEnv>, principal: Principal): Promise<Effe
   const plan = await c.get('deps').plans.get(principal.tenant.plan);
   if (!plan)
     throw new ApiError('internal_error', `The account's plan '${principal.tenant.plan}' is not defined.`);
-  return effectiveLimits(plan, {
+  const limits = effectiveLimits(plan, {
     tenantOverrides: principal.tenant.limitOverrides,
     ownerSpendCapNanoUsd: principal.tenant.spendCapNanoUsd,
     keyLimits: principal.keyLimits,
     // Free-only: never invoiced, so always admitted against the balance.
     prepaid: principal.tenant.billingMode === 'prepaid' || principal.tenant.freeOnly === true,
   });
+  return c.get('channel') === 'batch' ? batchLimits(limits) : limits;
+}
+
+/**
+ * A batch line's limits: the month's (included units, spend caps, the balance) as online, but not
+ * the per-minute and concurrency limits: batch has its own (lines per day, at creation), and never
+ * uses up the online ones.
+ */
+function batchLimits(limits: EffectiveLimits): EffectiveLimits {
+  const { requestsPerMinute: _r, tokensPerMinute: _t, maxConcurrent: _m, ...tenant } = limits.tenant;
+  const { requestsPerMinute: _kr, tokensPerMinute: _kt, ...key } = limits.key;
+  return { ...limits, tenant, key };
 }
 
 /**
@@ -119,6 +131,7 @@ export function usageEvent(
     at: c.get('deps').now().toISOString(),
     // Admitted against the credit balance: the credit ledger burns it.
     ...(c.get('quota')?.limits.tenant.prepaid ? { prepaid: true } : {}),
+    ...(c.get('channel') === 'batch' ? { channel: 'batch' as const } : {}),
     ...extra,
   };
 }

@@ -2,6 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { type AppEnv, type DocsPlaneDeps, planeRoutes } from '../http/env';
 import { registerDocs } from '../routes/docs';
 import { type ApiDocument, buildApiDocument } from '../spec/document';
+import { registerBatchPlane } from './batch';
 import { registerBillingPlane } from './billing';
 import { registerConsolePlane } from './console';
 import { registerDataPlane } from './data';
@@ -14,6 +15,7 @@ export function describeApi(doc: OpenAPIHono<AppEnv>): void {
   registerDataPlane(doc);
   registerConsolePlane(doc);
   registerBillingPlane(doc);
+  registerBatchPlane(doc);
 }
 
 /** The document /openapi.json serves, built without a server (the console's types, the tests). */

@@ -24,6 +24,11 @@ const TAGS = [
   { name: 'Chat', description: 'OpenAI-compatible chat completions, streamed or not.' },
   { name: 'Images', description: 'Vision models, billed per image.' },
   { name: 'Models', description: 'The models and versions your key may call, with their prices.' },
+  {
+    name: 'Batch',
+    description:
+      "OpenAI's Files and Batches APIs: a file of requests run within 24 hours at the batch price (half the online price by default).",
+  },
   { name: 'Usage', description: 'What was used and what it cost.' },
   { name: 'Auth', description: 'Sign-up, login and sessions for the console.' },
   { name: 'Account', description: "Your tenant, your profile and your tenant's model pins." },

@@ -97,6 +97,11 @@ export const errorDocs = {
     message: 'This key was already rotated to key_01M97D1FGKSHVR7Y2D2M4CYTB3; rotate that one.',
     param: 'key_id',
   },
+  file_in_use: {
+    meaning: 'the file is the input of a batch that is still running',
+    message:
+      "The file 'file-01M97D1FGJZ4P1NNSPAFZTHVAW' is the input of a batch that has not ended; delete it once the batch is done.",
+  },
   idempotency_in_progress: {
     meaning:
       'a request with this `Idempotency-Key` is still running (retry after `Retry-After`), or completed as a stream that cannot be replayed',
@@ -147,6 +152,11 @@ export const errorDocs = {
   concurrency_limit: {
     meaning: 'too many requests in flight at once',
     message: 'Too many requests in flight for your account: at most 4 at once.',
+  },
+  batch_limit_reached: {
+    meaning: 'the batch would pass the batch lines a day the account may enqueue (apart from online limits)',
+    message:
+      "This batch's 1000 lines would pass the 200000 batch lines a day your account may enqueue (199500 used today). Batch limits are apart from online limits; they renew at 00:00 UTC.",
   },
   quota_exceeded: {
     meaning:

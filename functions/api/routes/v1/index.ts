@@ -1,7 +1,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { currentRateLimitHeaders } from '#api/gateway/limits';
 import { rateLimitHeaders } from '#api/gateway/rate-limit-headers';
-import type { DataEnv } from '#api/http/env';
+import type { AppEnv, DataEnv, DataPlaneDeps } from '#api/http/env';
 import { apiKeyAuth } from '../../middleware/api-key-auth';
 import { apiKeyScope } from '../../middleware/api-key-scope';
 import { billingWarning } from '../../middleware/billing-warning';
@@ -17,9 +17,17 @@ import { registerModelsList } from './models/list';
 import { registerSentiment } from './text/sentiment';
 import { registerUsageList } from './usage/list';
 
-/** The public, API-key authenticated surface: `/v1/*`. */
-export function registerV1(app: OpenAPIHono<DataEnv>): void {
-  app.use(
+const mounted = new WeakSet<object>();
+
+/**
+ * The middleware of every `/v1` route, on whichever plane serves it (the data plane's routes, and
+ * the batch plane's `/v1/files` and `/v1/batches`), mounted once per app: API-key authentication,
+ * scopes, JSON bodies (a file upload is multipart) and idempotency keys.
+ */
+export function mountV1Middleware<A extends DataPlaneDeps>(app: OpenAPIHono<AppEnv<A>>): void {
+  if (mounted.has(app)) return;
+  mounted.add(app);
+  (app as unknown as OpenAPIHono<DataEnv>).use(
     '/v1/*',
     // First: refusals by the key's or tenant's state are counted too.
     requestMetrics(),
@@ -30,9 +38,14 @@ export function registerV1(app: OpenAPIHono<DataEnv>): void {
     apiKeyScope((method, path) =>
       method === 'GET' && path === '/v1/usage' ? 'usage:read' : 'models:invoke',
     ),
-    requireJson(),
+    requireJson({ multipartAt: ['/v1/files'] }),
     idempotency(),
   );
+}
+
+/** The public, API-key authenticated surface: `/v1/*`. */
+export function registerV1(app: OpenAPIHono<DataEnv>): void {
+  mountV1Middleware(app);
   registerSentiment(app);
   registerChatCompletions(app);
   registerEmbeddings(app);

@@ -1,0 +1,17 @@
+import { type BatchPlaneDeps, planeRoutes } from '../http/env';
+import { mountV1Middleware } from '../routes/v1';
+import { registerBatchCreate } from '../routes/v1/batches/create';
+import { registerBatchReads } from '../routes/v1/batches/read';
+import { registerFileCreate } from '../routes/v1/files/create';
+import { registerFileDelete } from '../routes/v1/files/delete';
+import { registerFileReads } from '../routes/v1/files/read';
+
+/** The batch plane's routes: OpenAI's Files and Batches APIs (`/v1/files`, `/v1/batches`). */
+export const registerBatchPlane = planeRoutes<BatchPlaneDeps>((app) => {
+  mountV1Middleware(app);
+  registerFileCreate(app);
+  registerFileReads(app);
+  registerFileDelete(app);
+  registerBatchCreate(app);
+  registerBatchReads(app);
+});
