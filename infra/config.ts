@@ -56,7 +56,7 @@ export interface StageConfig {
 }
 
 /** The API functions, by id (infra/stacks/api-stack.ts `apiFunctions`). */
-export type ApiFunctionName = 'data' | 'stream' | 'console' | 'billing' | 'docs';
+export type ApiFunctionName = 'data' | 'stream' | 'console' | 'billing' | 'docs' | 'batch';
 
 export interface ConcurrencyConfig {
   /**
@@ -71,6 +71,17 @@ export interface ConcurrencyConfig {
    * (sweeper, billing sync, usage consumer) and must stay at least `minUnreserved`.
    */
   api: Record<ApiFunctionName, number>;
+  /**
+   * Reserved concurrency of the batch worker (Jobs stack): how many batch chunks run at once in the
+   * whole stage, so how many model calls batch work can have in flight at most. This bound is what
+   * keeps batch from taking online capacity: the worker can never hold more than this many of the
+   * account's concurrent executions (the API planes keep their reservations) nor more than this many
+   * requests on the model endpoints, however long the queue. The queue's event source takes at
+   * most one less (its `maxConcurrency`), leaving one for the once-a-minute batch sweep, so the
+   * queue's deliveries are not throttled (a throttled delivery counts toward the dead-letter
+   * queue's receive limit). At least 3: SQS event sources take a `maxConcurrency` of 2 or more.
+   */
+  batchWorker: number;
   /**
    * Lambda refuses a reservation that leaves under 100 unreserved; the jobs need their share on
    * top (one sweeper, one consumer per usage stream shard; the billing sync reserves its own one).
@@ -174,10 +185,12 @@ export const stageConfigs: Record<Stage, StageConfig> = {
     logRetentionDays: RetentionDays.ONE_WEEK,
     apiThrottle: { rateLimit: 50, burstLimit: 100 },
     apiFunction: { memoryMb: 1024, timeoutSeconds: 30 },
-    // 47 reserved of 1000, 953 unreserved: a dev stage cannot starve another stage in its account.
+    // 55 reserved of 1000 (the API functions and the batch worker), 945 unreserved: a dev stage
+    // cannot starve another stage in its account.
     concurrency: {
       accountLimit: 1000,
-      api: { data: 20, stream: 10, console: 10, billing: 5, docs: 2 },
+      api: { data: 20, stream: 10, console: 10, billing: 5, docs: 2, batch: 5 },
+      batchWorker: 3,
       minUnreserved: 200,
     },
     modelTimeoutMs: 25_000,
@@ -212,11 +225,14 @@ export const stageConfigs: Record<Stage, StageConfig> = {
     logRetentionDays: RetentionDays.THREE_MONTHS,
     apiThrottle: { rateLimit: 1000, burstLimit: 2000 },
     apiFunction: { memoryMb: 1024, timeoutSeconds: 30 },
-    // 580 reserved of 1000, 420 unreserved for the jobs (docs/deploy.md has the arithmetic). data:
-    // the HTTP API's 1000 requests/s at about 0.3 s each; stream: 200 chats streaming at once.
+    // 610 reserved of 1000 (the API functions and the batch worker), 390 unreserved for the jobs
+    // (docs/deploy.md has the arithmetic). data: the HTTP API's 1000 requests/s at about 0.3 s
+    // each; stream: 200 chats streaming at once; batchWorker: 10 chunks, so at most 10 model
+    // calls of batch work at once in the stage.
     concurrency: {
       accountLimit: 1000,
-      api: { data: 300, stream: 200, console: 50, billing: 20, docs: 10 },
+      api: { data: 300, stream: 200, console: 50, billing: 20, docs: 10, batch: 20 },
+      batchWorker: 10,
       minUnreserved: 200,
     },
     modelTimeoutMs: 25_000,
@@ -282,10 +298,15 @@ export function validateStageConfig(input: StageConfig): StageConfig {
       throw new Error(`Stage ${config.stage}: concurrency.api.${fn} must be an integer >= 1`);
     }
   }
-  const reserved = Object.values(concurrency.api).reduce((a, b) => a + b, 0);
+  if (!Number.isInteger(concurrency.batchWorker) || concurrency.batchWorker < 3) {
+    throw new Error(
+      `Stage ${config.stage}: concurrency.batchWorker must be an integer >= 3 (the queue's event source takes 2 or more, the sweep 1)`,
+    );
+  }
+  const reserved = Object.values(concurrency.api).reduce((a, b) => a + b, 0) + concurrency.batchWorker;
   if (concurrency.accountLimit - reserved < concurrency.minUnreserved) {
     throw new Error(
-      `Stage ${config.stage}: the API functions reserve ${reserved} of the account's ${concurrency.accountLimit} concurrent executions, leaving ${concurrency.accountLimit - reserved}; at least ${concurrency.minUnreserved} must stay unreserved (Lambda's floor of 100, and the jobs). Lower concurrency.api or raise the account's limit (and concurrency.accountLimit).`,
+      `Stage ${config.stage}: the API functions and the batch worker reserve ${reserved} of the account's ${concurrency.accountLimit} concurrent executions, leaving ${concurrency.accountLimit - reserved}; at least ${concurrency.minUnreserved} must stay unreserved (Lambda's floor of 100, and the jobs). Lower concurrency.api or concurrency.batchWorker, or raise the account's limit (and concurrency.accountLimit).`,
     );
   }
   if (concurrency.minUnreserved < 100) {

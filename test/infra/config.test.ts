@@ -85,18 +85,32 @@ describe('stage config', () => {
   it('reserves API concurrency only while enough stays unreserved for Lambda and the jobs', () => {
     for (const stage of ['dev', 'prod'] as const) {
       const { concurrency } = stageConfig(stage);
-      const reserved = Object.values(concurrency.api).reduce((a, b) => a + b, 0);
+      const reserved = Object.values(concurrency.api).reduce((a, b) => a + b, 0) + concurrency.batchWorker;
       expect(concurrency.accountLimit - reserved).toBeGreaterThanOrEqual(concurrency.minUnreserved);
       expect(concurrency.minUnreserved).toBeGreaterThanOrEqual(100);
     }
     const prod = stageConfigs.prod;
     const greedy = {
       ...prod,
-      concurrency: { ...prod.concurrency, api: { ...prod.concurrency.api, data: 700 } },
+      concurrency: { ...prod.concurrency, api: { ...prod.concurrency.api, data: 670 } },
     };
+    // 670 + 200 + 50 + 20 + 10 + 20 (the API functions) + 10 (the batch worker).
     expect(() => validateStageConfig(greedy)).toThrow(/reserve 980 of the account's 1000.*leaving 20/);
+    const busyBatch = { ...prod, concurrency: { ...prod.concurrency, batchWorker: 400 } };
+    expect(() => validateStageConfig(busyBatch)).toThrow(/batch worker reserve 1000 of the account's 1000/);
     const zero = { ...prod, concurrency: { ...prod.concurrency, api: { ...prod.concurrency.api, docs: 0 } } };
     expect(() => validateStageConfig(zero)).toThrow(/concurrency.api.docs/);
+  });
+
+  it('bounds the batch worker small, with a slot for its sweep beside the queue', () => {
+    expect(stageConfig('dev').concurrency.batchWorker).toBe(3);
+    expect(stageConfig('prod').concurrency.batchWorker).toBe(10);
+    const dev = stageConfig('dev');
+    for (const bad of [2, 0, 2.5]) {
+      expect(() =>
+        validateStageConfig({ ...dev, concurrency: { ...dev.concurrency, batchWorker: bad } }),
+      ).toThrow(/concurrency.batchWorker must be an integer >= 3/);
+    }
   });
 
   it('refuses to synthesize prod endpoints on the model server tag "latest"', () => {
