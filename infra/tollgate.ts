@@ -17,7 +17,7 @@ import { type EndpointPlan, planEndpoints, type SeedCatalog } from './model-endp
 import { fromRoot } from './paths';
 import { ApiStack } from './stacks/api-stack';
 import { ConsoleStack } from './stacks/console-stack';
-import { DataStack } from './stacks/data-stack';
+import { batchMaxReceiveCount, DataStack } from './stacks/data-stack';
 import { JobsStack } from './stacks/jobs-stack';
 import { ModelsStack } from './stacks/models-stack';
 import { ObservabilityStack } from './stacks/observability-stack';
@@ -96,7 +96,7 @@ export function addTollgateStacks(
 
   const data = new DataStack(app, name('Data'), {
     stackName: name('Data'),
-    description: `Tollgate ${config.stage}: DynamoDB tables`,
+    description: `Tollgate ${config.stage}: DynamoDB tables, batch files (S3) and batch work queue (SQS)`,
     env,
     terminationProtection,
     config,
@@ -109,16 +109,20 @@ export function addTollgateStacks(
     terminationProtection,
     config,
     tables: data.tables,
+    batchBucket: data.batchBucket,
+    batchQueue: data.batchQueue,
   });
 
   const jobs = new JobsStack(app, name('Jobs'), {
     stackName: name('Jobs'),
-    description: `Tollgate ${config.stage}: jobs off the request path (quota reservation sweeper, billing sync, usage stream consumer)`,
+    description: `Tollgate ${config.stage}: jobs off the request path (quota reservation sweeper, billing sync, usage stream consumer, batch worker)`,
     env,
     config,
     main: data.tables.main,
     usage: data.tables.usage,
     stripeSecret: api.stripeSecret,
+    batchBucket: data.batchBucket,
+    batchQueue: data.batchQueue,
   });
 
   // Nothing here references the endpoints: the API invokes them by name (its IAM allows
@@ -195,6 +199,17 @@ export function addTollgateStacks(
 
   observability.watchUsageConsumer(jobs.usageConsumer, jobs.usageConsumerFailures);
 
+  observability.alarmOnDeadLetters(
+    'Batch',
+    data.batchDeadLetters,
+    `A batch chunk failed ${batchMaxReceiveCount} deliveries to the batch worker and was set aside: its lines stay unanswered until the batch expires (then they are marked expired, not billed). The message holds the chunk; find the cause in the batch worker's log group (Jobs stack), fix it, then move the message back to the work queue (SQS redrive): lines already done are not run or billed twice.`,
+  );
+  observability.alarmOnFunctionErrors(
+    'BatchWorker',
+    jobs.batchWorker,
+    'The batch worker crashed or timed out (a chunk it could not finish returns to the queue; a crashed sweep waits for the next minute). Read its log group in the Jobs stack.',
+  );
+
   const jobThrottled =
     'Lambda throttled a job: the account ran out of unreserved concurrency (the API functions reserve theirs; docs/deploy.md, Lambda concurrency). Scheduled runs retry or carry on next time; the usage consumer falls behind.';
   observability.alarmOnThrottles('Sweeper', jobs.sweeper, jobThrottled);
@@ -204,6 +219,11 @@ export function addTollgateStacks(
     'Lambda throttled the billing sync: it reserves one run at a time, so a run was still going when the next was due (its timeout is at most the schedule period: look for a slow start or a hung run in its log group). The throttled run is retried by Lambda; the walk resumes where it stopped either way.',
   );
   observability.alarmOnThrottles('UsageConsumer', jobs.usageConsumer, jobThrottled);
+  observability.alarmOnThrottles(
+    'BatchWorker',
+    jobs.batchWorker,
+    `Lambda throttled the batch worker: all of its ${config.concurrency.batchWorker} reserved executions were busy (infra/config.ts concurrency.batchWorker). The queue's event source takes one less, so this is the sweep or a retry colliding with a full set of chunks: batch goes slower, nothing is lost (the message returns to the queue).`,
+  );
 
   for (const stack of [data, api, jobs, models, observability, consoleStack, waf]) {
     if (!stack) continue;

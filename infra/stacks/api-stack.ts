@@ -23,7 +23,9 @@ import {
 } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { type ApiPlane, defaultPlane, planeRoutePaths } from '../../shared/api-planes';
 import { type TableId, tableDefinitions } from '../../shared/db/tables';
@@ -31,11 +33,16 @@ import { tollgateBundling } from '../bundling';
 import type { StageConfig } from '../config';
 import { acknowledgeTracing, acknowledgeWildcardResource } from '../nag';
 import { fromRoot, lockFile, repoRoot } from '../paths';
+import { batchBucketArn, batchFilesObjectsArn } from './data-stack';
 
 export interface ApiStackProps extends StackProps {
   config: StageConfig;
   /** From the data stack; the functions may touch these tables and no others. */
   tables: Record<TableId, ITableV2>;
+  /** From the data stack: batch files (the batch plane reads, writes and deletes them). */
+  batchBucket: IBucket;
+  /** From the data stack: batch work (the batch plane enqueues a batch's chunks). */
+  batchQueue: IQueue;
 }
 
 /**
@@ -60,6 +67,11 @@ export const apiFunctions = {
     entry: fromRoot('functions', 'api', 'lambda', 'billing.ts'),
   },
   docs: { name: 'api-docs', plane: 'docs', entry: fromRoot('functions', 'api', 'lambda', 'docs.ts') },
+  batch: {
+    name: 'api-batch',
+    plane: 'batch',
+    entry: fromRoot('functions', 'api', 'lambda', 'batch.ts'),
+  },
 } as const satisfies Record<string, { name: string; plane: ApiPlane; entry: string }>;
 export type ApiFunctionId = keyof typeof apiFunctions;
 
@@ -112,6 +124,44 @@ export function sendEmailStatement(stack: Stack, sesIdentity: string, sid: strin
     actions: ['ses:SendEmail'],
     resources: [stack.formatArn({ service: 'ses', resource: 'identity', resourceName: sesIdentity })],
   });
+}
+
+/**
+ * What the batch plane does with batch files: upload (Put), read back (`/v1/files/{id}/content`,
+ * validation) and delete (`DELETE /v1/files/{id}`), on the bucket's objects. The worker reads
+ * inputs and writes outputs, and deletes nothing. Both also get `s3:ListBucket` on the bucket
+ * itself (`grantBatchFiles`), nothing else of it.
+ */
+export const batchPlaneObjectActions = ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'] as const;
+export const batchWorkerObjectActions = ['s3:GetObject', 's3:PutObject'] as const;
+
+/**
+ * S3 rights on the stage's batch bucket for the batch plane and the worker, added to `role`:
+ * `actions` on its objects (`batchFilesObjectsArn`, with the acknowledgment of its `/*`), and
+ * `s3:ListBucket` on the bucket alone. Without ListBucket, S3 answers a GetObject of a missing key
+ * with 403 AccessDenied instead of 404 NoSuchKey, and the storage adapter
+ * (shared/batch/object-storage.ts) could not tell a missing file from a refused read.
+ */
+export function grantBatchFiles(role: Role, stage: string, actions: readonly string[], sid: string): void {
+  const objects = batchFilesObjectsArn(role, stage);
+  acknowledgeWildcardResource(
+    role,
+    objects,
+    "Every object of the stage's batch bucket: file ids are made per upload and per batch, so no narrower resource exists; the bucket holds batch files only, and tenants' files are told apart by the app (each file's owner in the table).",
+  );
+  role.addToPolicy(new PolicyStatement({ sid, actions: [...actions], resources: [objects] }));
+  role.addToPolicy(
+    new PolicyStatement({
+      sid: `${sid}MissingAsNotFound`,
+      actions: ['s3:ListBucket'],
+      resources: [batchBucketArn(role, stage)],
+    }),
+  );
+}
+
+/** Enqueuing batch chunks, on the batch work queue only (the batch plane, and the worker re-enqueuing). */
+export function sendToQueueStatement(queue: IQueue, sid: string): PolicyStatement {
+  return new PolicyStatement({ sid, actions: ['sqs:SendMessage'], resources: [queue.queueArn] });
 }
 
 /** SageMaker endpoints this stage may invoke: the models stack names them `tollgate-<stage>-<model>`. */
@@ -183,6 +233,7 @@ export class ApiStack extends Stack {
       console: roleOf('console', 'accounts, sessions, operators'),
       billing: roleOf('billing', 'Stripe Checkout, portal, invoices, webhook'),
       docs: roleOf('docs', '/openapi.json and /docs'),
+      batch: roleOf('batch', 'batch files and batches (S3, SQS)'),
     };
 
     // Filled in by the deployer (docs/deploy.md, "Before the first deploy"), read once per cold start
@@ -228,13 +279,18 @@ export class ApiStack extends Stack {
     });
     this.platformSecret.grantRead(this.roles.console);
     this.platformSecret.grantRead(this.roles.billing);
+    this.platformSecret.grantRead(this.roles.batch);
     this.stripeSecret.grantRead(this.roles.billing);
     this.edgeSecret.grantRead(this.roles.data);
     this.edgeSecret.grantRead(this.roles.console);
+    this.edgeSecret.grantRead(this.roles.batch);
     const secretsOf: Partial<Record<ApiPlane, string>> = {
       data: this.edgeSecret.secretArn,
       console: Fn.join(',', [this.platformSecret.secretArn, this.edgeSecret.secretArn]),
       billing: Fn.join(',', [this.platformSecret.secretArn, this.stripeSecret.secretArn]),
+      // Like the console: sessions for /account/batches and /admin/batches, and the client's
+      // address behind CloudFront (the edge secret) for the per-IP limits.
+      batch: Fn.join(',', [this.platformSecret.secretArn, this.edgeSecret.secretArn]),
     };
 
     const apiFunction = (fid: ApiFunctionId, timeout: Duration) => {
@@ -282,6 +338,9 @@ export class ApiStack extends Stack {
                 PAST_DUE_GRACE_DAYS: String(config.billing.pastDueGraceDays),
               }),
           ...(plane === 'data' ? { MODEL_TIMEOUT_MS: String(config.modelTimeoutMs) } : {}),
+          ...(plane === 'batch'
+            ? { BATCH_BUCKET: props.batchBucket.bucketName, BATCH_QUEUE_URL: props.batchQueue.queueUrl }
+            : {}),
           ...(secrets ? { TOLLGATE_SECRETS_ARN: secrets } : {}),
           ...(config.publicUrl ? { PUBLIC_URL: config.publicUrl } : {}),
           ...(config.email && plane !== 'docs' ? { EMAIL_FROM: config.email.from } : {}),
@@ -299,6 +358,7 @@ export class ApiStack extends Stack {
       console: apiFunction('console', timeout),
       billing: apiFunction('billing', timeout),
       docs: apiFunction('docs', timeout),
+      batch: apiFunction('batch', timeout),
     };
     for (const role of Object.values(this.roles)) acknowledgeTracing(role);
     this.streamFunction = this.functions.stream;
@@ -329,7 +389,7 @@ export class ApiStack extends Stack {
       actions: [...apiTableActions],
       resources: tableResources,
     });
-    for (const plane of ['console', 'billing'] as const) this.roles[plane].addToPolicy(tableData);
+    for (const plane of ['console', 'billing', 'batch'] as const) this.roles[plane].addToPolicy(tableData);
     // The internet-facing data plane: only the item actions its code uses, and deletes only of its
     // own quota reservations (IAM checks each item of a transaction against these too).
     this.roles.data.addToPolicy(
@@ -349,6 +409,11 @@ export class ApiStack extends Stack {
         },
       }),
     );
+
+    // The batch plane: the batch bucket's objects (and ListBucket, no bucket settings) and sending to
+    // the batch queue. No model (the worker runs the lines), no Stripe, no email.
+    grantBatchFiles(this.roles.batch, config.stage, batchPlaneObjectActions, 'BatchFiles');
+    this.roles.batch.addToPolicy(sendToQueueStatement(props.batchQueue, 'EnqueueBatchWork'));
 
     // Least privilege on models: the data plane alone invokes, and only this stage's endpoints
     // (not `*`, not other stages').

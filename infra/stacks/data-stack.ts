@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import {
   AttributeType,
   Billing,
@@ -7,6 +7,8 @@ import {
   TableEncryptionV2,
   TableV2,
 } from 'aws-cdk-lib/aws-dynamodb';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 // Pure data (no SDK): the one declaration of keys and indexes that the runtime code queries.
 import { type TableDefinition, type TableId, tableDefinitions, tableName } from '../../shared/db/tables';
@@ -25,15 +27,85 @@ export interface DataStackProps extends StackProps {
  */
 export const streamView = StreamViewType.NEW_AND_OLD_IMAGES;
 
+/**
+ * How long a batch file (an upload, a batch's output or error file) stays in the bucket: 30 days
+ * unless deleted first (`DELETE /v1/files/{id}`). The bucket's lifecycle rule expires objects this
+ * old, whatever the app does: a file nobody deletes does not stay (and bill) forever.
+ */
+export const batchFileRetentionDays = 30;
+
+/**
+ * The batch bucket's name: the stage's, this account's and region's (bucket names are global). A
+ * fixed name so the roles that use it can name its objects in their policies as plain text
+ * (`batchFilesObjectsArn`): the imported ARN of a generated name would make their `/*` wildcard
+ * unreadable to the policy checks (cdk-nag names the finding after the export).
+ */
+export function batchBucketName(stage: string, account: string, region: string): string {
+  return `tollgate-${stage}-batch-files-${account}-${region}`;
+}
+
+/** The stage's batch bucket (`arn:aws:s3:::<bucket>`), as a stack in `scope`'s account and region names it. */
+export function batchBucketArn(scope: Construct, stage: string): string {
+  const stack = Stack.of(scope);
+  return stack.formatArn({
+    service: 's3',
+    region: '',
+    account: '',
+    resource: batchBucketName(stage, stack.account, stack.region),
+  });
+}
+
+/** Every object of the stage's batch bucket (`arn:aws:s3:::<bucket>/*`), as a stack in `scope`'s account and region names it. */
+export function batchFilesObjectsArn(scope: Construct, stage: string): string {
+  const stack = Stack.of(scope);
+  return stack.formatArn({
+    service: 's3',
+    region: '',
+    account: '',
+    resource: batchBucketName(stage, stack.account, stack.region),
+    resourceName: '*',
+  });
+}
+
+/**
+ * The batch worker's timeout (Jobs stack): one chunk of a batch per invocation. The work queue's
+ * visibility timeout is `batchVisibilityTimeoutFactor` times it (AWS's advice for Lambda event
+ * sources): a message in flight is not handed to a second worker while the first may still run,
+ * its retries included.
+ */
+export const batchWorkerTimeout = Duration.minutes(5);
+export const batchVisibilityTimeoutFactor = 6;
+
+/**
+ * Deliveries of one work queue message before SQS moves it to the dead-letter queue: a chunk whose
+ * worker failed (crashed, timed out, or reported it failed) this many times is a poison message,
+ * not a transient error. The worker's writes are idempotent per line, so the retries before it are
+ * harmless.
+ */
+export const batchMaxReceiveCount = 5;
+
 /** Tables keyed by their id in `tableDefinitions`, so consumers can't mix them up. */
 export type Tables = Record<TableId, TableV2>;
 
 /**
- * The stateful stack: DynamoDB tables. Kept apart from the compute stacks so those can be torn
- * down and redeployed freely, and so prod data has its own retention and deletion guard.
+ * The stateful stack: DynamoDB tables, and batch's files (S3) and work queue (SQS). Kept apart from
+ * the compute stacks so those can be torn down and redeployed freely, and so prod data has its own
+ * retention and deletion guard. The batch plane (Api stack) and the batch worker (Jobs stack) both
+ * use the bucket and the queue, and the Jobs stack already depends on the Api stack: here, neither
+ * compute stack owns what the other needs.
  */
 export class DataStack extends Stack {
   readonly tables: Tables;
+  /**
+   * Batch files: uploads (`purpose: batch`), and each batch's output and error files. Private,
+   * TLS-only, encrypted, unversioned (a deleted file is gone), expired after
+   * `batchFileRetentionDays`; retained with the tables in prod.
+   */
+  readonly batchBucket: Bucket;
+  /** Batch work: one message per chunk of a batch's lines, consumed by the batch worker. */
+  readonly batchQueue: Queue;
+  /** Chunks that failed `batchMaxReceiveCount` deliveries; alarmed on by the Observability stack. */
+  readonly batchDeadLetters: Queue;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
@@ -42,6 +114,59 @@ export class DataStack extends Stack {
     this.tables = Object.fromEntries(
       ids.map((tableId) => [tableId, this.createTable(config, tableId, tableDefinitions[tableId])]),
     ) as Tables;
+    const retain = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    this.batchBucket = new Bucket(this, 'BatchFiles', {
+      bucketName: batchBucketName(config.stage, this.account, this.region),
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      // Bucket-owner-enforced: no ACLs at all, access is the bucket's policy and the two roles'.
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      // Off: a deleted file must be gone, not kept as a noncurrent version.
+      versioned: false,
+      lifecycleRules: [
+        {
+          id: 'expire-batch-files',
+          expiration: Duration.days(batchFileRetentionDays),
+          // An upload that never completed (a worker that died mid-write) leaves parts that bill.
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+      // Like the tables: kept in prod. A dev stage's bucket is deleted with the stack once empty
+      // (no auto-delete: that is one more function, holding s3:DeleteObject on every file).
+      removalPolicy: retain,
+    });
+    Validations.of(this.batchBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'Only the batch plane and the batch worker are granted anything on this bucket, and every file read, write or delete is part of one of their requests or chunks, which their own log groups and traces record; S3 server access logs would add a second record of the same operations in a log bucket of its own.',
+    });
+
+    this.batchDeadLetters = new Queue(this, 'BatchDeadLetters', {
+      queueName: `tollgate-${config.stage}-batch-dead-letters`,
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // The longest SQS keeps a message: whoever looks at a failed chunk needs its batch and range.
+      retentionPeriod: Duration.days(14),
+      removalPolicy: retain,
+    });
+    Validations.of(this.batchDeadLetters).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself the dead-letter queue of the batch work queue (chunks that failed every delivery); nothing consumes it, so a dead-letter queue behind it would only move the finding.',
+    });
+    this.batchQueue = new Queue(this, 'BatchWork', {
+      queueName: `tollgate-${config.stage}-batch-work`,
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(batchWorkerTimeout.toSeconds() * batchVisibilityTimeoutFactor),
+      // Longer than a batch's 24-hour completion window: a chunk still queued when its batch
+      // expires is taken off by the worker (the batch sweep marks its lines expired).
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.batchDeadLetters, maxReceiveCount: batchMaxReceiveCount },
+      removalPolicy: retain,
+    });
   }
 
   private createTable(config: StageConfig, id: TableId, def: TableDefinition): TableV2 {

@@ -4,18 +4,27 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, StartingPosition, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { type TableId, tableDefinitions } from '../../shared/db/tables';
 import { tollgateBundling } from '../bundling';
 import type { StageConfig } from '../config';
-import { acknowledgeTracing } from '../nag';
+import { acknowledgeTracing, acknowledgeWildcardResource } from '../nag';
 import { fromRoot, lockFile, repoRoot } from '../paths';
-import { apiTableActions, sendEmailStatement } from './api-stack';
+import {
+  apiTableActions,
+  batchWorkerObjectActions,
+  grantBatchFiles,
+  sagemakerEndpointPattern,
+  sendEmailStatement,
+  sendToQueueStatement,
+} from './api-stack';
+import { batchWorkerTimeout } from './data-stack';
 
 export interface JobsStackProps extends StackProps {
   config: StageConfig;
@@ -25,6 +34,10 @@ export interface JobsStackProps extends StackProps {
   usage: ITableV2;
   /** Stripe's keys (from the Api stack): the billing sync reads them, and no other secret. */
   stripeSecret: ISecret;
+  /** Batch files (from the Data stack): the batch worker reads inputs and writes outputs. */
+  batchBucket: IBucket;
+  /** Batch work (from the Data stack): the batch worker consumes it, and re-enqueues to it. */
+  batchQueue: IQueue;
 }
 
 /** Entry of the reservation sweeper, by path. */
@@ -63,6 +76,23 @@ export const sweeperUsageActions = [
   'dynamodb:UpdateItem',
   'dynamodb:ConditionCheckItem',
 ] as const;
+
+/** Entry of the batch worker (batch chunks from the queue; the batch sweep on its schedule), by path. */
+export const batchWorkerEntry = fromRoot('functions', 'jobs', 'batch-worker-lambda.ts');
+
+/**
+ * The batch worker's queue event source, in one place for the stack and its tests: one message (one
+ * chunk of a batch) per invocation, so a failed chunk is retried alone; the handler reports the
+ * failed message (`batchItemFailures`) rather than throwing. `maxConcurrency` is set from the stage
+ * (`concurrency.batchWorker` less one, see there).
+ */
+export const batchWorkerMapping = {
+  batchSize: 1,
+  reportBatchItemFailures: true,
+} as const;
+
+/** What the batch worker may invoke: the same endpoints as the data plane, never streamed. */
+export const batchWorkerModelActions = ['sagemaker:InvokeEndpoint'] as const;
 
 /** Entry of the usage table's stream consumer (the usage aggregates), by path. */
 export const usageConsumerEntry = fromRoot('functions', 'jobs', 'usage-consumer-lambda.ts');
@@ -149,6 +179,14 @@ export class JobsStack extends Stack {
    * see docs/observability.md for what to do with one.
    */
   readonly usageConsumerFailures: Queue;
+  /**
+   * The batch worker: the batch queue's chunks (each line through the same model routing, metering
+   * and billing as online, at the batch price), and once a minute the batch sweep (expiry,
+   * cancelled batches' finalization, stuck finalizations resumed). Bounded by its reserved
+   * concurrency (`concurrency.batchWorker`).
+   */
+  readonly batchWorker: NodejsFunction;
+  readonly batchSweepSchedule: Rule;
 
   constructor(scope: Construct, id: string, props: JobsStackProps) {
     super(scope, id, props);
@@ -306,6 +344,117 @@ export class JobsStack extends Stack {
         'This queue is itself the on-failure destination of the usage consumer’s event source mapping (batches discarded after their retries); nothing consumes it, so a dead-letter queue behind it would only move the finding.',
     });
     this.usageConsumer = this.createUsageConsumer(config, main, usage);
+    this.batchWorker = this.createBatchWorker(props);
+    // The sweep, on the same function (the handler tells an event without `Records` apart). A
+    // failed sweep is not retried: the next minute's sweeps the same batches.
+    this.batchSweepSchedule = new Rule(this, 'BatchSweepSchedule', {
+      description:
+        'Batch sweep: expire batches past their window, finalize cancelled ones, resume stuck finalizations',
+      schedule: Schedule.rate(Duration.minutes(1)),
+      targets: [
+        new LambdaFunction(this.batchWorker, { retryAttempts: 0, deadLetterQueue: this.deadLetters }),
+      ],
+    });
+  }
+
+  /**
+   * The batch worker. Its rights are the data plane's where it does the data plane's work (the
+   * tables, the stage's model endpoints, SES for usage alerts) plus the batch bucket's objects (read
+   * inputs, write outputs: no delete) and the batch queue (consumed through the event
+   * source; SendMessage to re-enqueue). No secret: it serves no HTTP request.
+   */
+  private createBatchWorker(props: JobsStackProps): NodejsFunction {
+    const { config, main, usage } = props;
+    const logGroup = new LogGroup(this, 'BatchWorkerLogs', {
+      retention: config.logRetentionDays,
+      removalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    const role = new Role(this, 'BatchWorkerRole', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Tollgate ${config.stage} batch worker`,
+    });
+    logGroup.grantWrite(role);
+    const tables: Record<TableId, ITableV2> = { main, usage };
+    role.addToPolicy(
+      new PolicyStatement({
+        sid: 'BatchTableData',
+        actions: [...apiTableActions],
+        resources: (Object.keys(tableDefinitions) as TableId[]).flatMap((id) => [
+          tables[id].tableArn,
+          ...tableDefinitions[id].indexes.map((index) => `${tables[id].tableArn}/index/${index.name}`),
+        ]),
+      }),
+    );
+    grantBatchFiles(role, config.stage, batchWorkerObjectActions, 'BatchFiles');
+    role.addToPolicy(sendToQueueStatement(props.batchQueue, 'ReenqueueBatchWork'));
+    const endpoints = this.formatArn({
+      service: 'sagemaker',
+      resource: 'endpoint',
+      resourceName: sagemakerEndpointPattern(config.stage),
+    });
+    role.addToPolicy(
+      new PolicyStatement({
+        sid: 'InvokeModels',
+        actions: [...batchWorkerModelActions],
+        resources: [endpoints],
+      }),
+    );
+    acknowledgeWildcardResource(
+      role,
+      endpoints,
+      "The stage's endpoints by prefix, as the data plane's: batch lines run on the same versions as online requests, and endpoints come and go with the catalog; the prefix keeps other stages' and other projects' endpoints out.",
+    );
+    // Usage alerts that a batch line's usage may trigger, from the configured identity only.
+    if (config.email) {
+      role.addToPolicy(sendEmailStatement(Stack.of(this), config.email.sesIdentity, 'SendEmail'));
+    }
+    const fn = new NodejsFunction(this, 'BatchWorkerFunction', {
+      functionName: `tollgate-${config.stage}-batch-worker`,
+      description: `Tollgate ${config.stage} batch worker (batch chunks, and the batch sweep)`,
+      entry: batchWorkerEntry,
+      handler: 'handler',
+      projectRoot: repoRoot,
+      depsLockFilePath: lockFile,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: config.apiFunction.memoryMb,
+      timeout: batchWorkerTimeout,
+      // The bound that keeps batch off online capacity (infra/config.ts `concurrency.batchWorker`).
+      reservedConcurrentExecutions: config.concurrency.batchWorker,
+      // Asynchronous invocations are the sweep's (the schedule): not retried, see the rule.
+      retryAttempts: 0,
+      deadLetterQueue: this.deadLetters,
+      role,
+      logGroup,
+      environment: {
+        STAGE: config.stage,
+        LOG_LEVEL: config.logLevel,
+        NODE_OPTIONS: '--enable-source-maps',
+        // Informational, as on the API planes: the code derives table names from STAGE.
+        TABLE_MAIN: main.tableName,
+        TABLE_USAGE: usage.tableName,
+        MODEL_TIMEOUT_MS: String(config.modelTimeoutMs),
+        PAST_DUE_GRACE_DAYS: String(config.billing.pastDueGraceDays),
+        BATCH_BUCKET: props.batchBucket.bucketName,
+        BATCH_QUEUE_URL: props.batchQueue.queueUrl,
+        ...(config.publicUrl ? { PUBLIC_URL: config.publicUrl } : {}),
+        ...(config.email ? { EMAIL_FROM: config.email.from } : {}),
+      },
+      bundling: tollgateBundling,
+      tracing: Tracing.ACTIVE,
+    });
+    acknowledgeTracing(role);
+    // Receiving, deleting and changing the visibility of the queue's messages is granted by the
+    // event source, on the queue's ARN.
+    fn.addEventSource(
+      new SqsEventSource(props.batchQueue, {
+        ...batchWorkerMapping,
+        // One less than the reservation: the sweep always has its slot, and the queue's pollers
+        // never invoke past the reservation (a throttled delivery would count as a receive).
+        maxConcurrency: config.concurrency.batchWorker - 1,
+      }),
+    );
+    return fn;
   }
 
   /**

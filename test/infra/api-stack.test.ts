@@ -6,6 +6,7 @@ import {
   accessLogFields,
   apiFunctions,
   apiTableActions,
+  batchPlaneObjectActions,
   dataPlaneDeletablePartitions,
   dataPlaneTableActions,
 } from '../../infra/stacks/api-stack';
@@ -51,6 +52,16 @@ describe.each(stages)('api stack (%s)', (stage) => {
     const resource = data.toJSON().Resources[logicalId];
     if (resource?.Type !== 'AWS::DynamoDB::GlobalTable') continue;
     tableByImport.set(`\${import:${output.Export.Name}}`, resource.Properties.TableName);
+  }
+
+  /** `${import:<export>}` -> the data stack's resource it exports: its logical id, and the attribute (none for a Ref). */
+  const dataExport = new Map<string, { id: string; attr?: string }>();
+  for (const output of Object.values(data.findOutputs('*')) as Cfn[]) {
+    const getAtt = output.Value['Fn::GetAtt'];
+    dataExport.set(
+      `\${import:${output.Export.Name}}`,
+      getAtt ? { id: getAtt[0], attr: getAtt[1] } : { id: output.Value.Ref },
+    );
   }
 
   it('is named Tollgate-<Stage>-Api', () => {
@@ -116,9 +127,11 @@ describe.each(stages)('api stack (%s)', (stage) => {
 
   it('gives each plane its own role, with no managed policies, writing only to its own logs', () => {
     const roles = Object.entries(api.findResources('AWS::IAM::Role')) as [string, Cfn][];
-    expect(roles).toHaveLength(4);
+    expect(roles).toHaveLength(5);
     expect(roleOf('stream')).toBe(roleOf('data'));
-    expect(new Set(['data', 'console', 'billing', 'docs'].map((p) => planeRole(p as ApiPlane))).size).toBe(4);
+    expect(
+      new Set(['data', 'console', 'billing', 'docs', 'batch'].map((p) => planeRole(p as ApiPlane))).size,
+    ).toBe(5);
     for (const [, role] of roles) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
@@ -157,7 +170,7 @@ describe.each(stages)('api stack (%s)', (stage) => {
   it("lets the data plane alone invoke models, and only this stage's endpoints", () => {
     const invoking = (roleId: string) =>
       statementsOf(roleId).filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('sagemaker:')));
-    for (const plane of ['console', 'billing', 'docs'] as const)
+    for (const plane of ['console', 'billing', 'docs', 'batch'] as const)
       expect(invoking(planeRole(plane)), plane).toEqual([]);
     const statements = invoking(planeRole('data'));
     expect(statements).toHaveLength(1);
@@ -172,7 +185,7 @@ describe.each(stages)('api stack (%s)', (stage) => {
     ).toHaveLength(1);
   });
 
-  it.each(['data', 'console', 'billing'] as const)(
+  it.each(['data', 'console', 'billing', 'batch'] as const)(
     '%s plane: data access to exactly the two tables and their indexes, by name',
     (plane) => {
       const statements = statementsOf(planeRole(plane)).filter((s) =>
@@ -211,7 +224,7 @@ describe.each(stages)('api stack (%s)', (stage) => {
     for (const fid of functionIds) {
       expect(fns[fid][1].Properties.TracingConfig, fid).toEqual({ Mode: 'Active' });
     }
-    for (const plane of ['data', 'console', 'billing', 'docs'] as const) {
+    for (const plane of ['data', 'console', 'billing', 'docs', 'batch'] as const) {
       const onStar = statementsOf(planeRole(plane)).filter((s) => asArray(s.Resource).includes('*'));
       expect(onStar.flatMap((s) => asArray<string>(s.Action)).sort(), plane).toEqual([
         'xray:PutTelemetryRecords',
@@ -278,7 +291,7 @@ describe.each(stages)('api stack (%s)', (stage) => {
     expect(platform.Properties.Description).not.toMatch(/stripe/i);
     api.resourceCountIs('AWS::SecretsManager::Secret', 3);
     const readers = (secretId: string) =>
-      (['data', 'console', 'billing', 'docs'] as const).filter((plane) =>
+      (['data', 'console', 'billing', 'docs', 'batch'] as const).filter((plane) =>
         statementsOf(planeRole(plane)).some(
           (s) =>
             asArray(s.Action).includes('secretsmanager:GetSecretValue') &&
@@ -286,9 +299,9 @@ describe.each(stages)('api stack (%s)', (stage) => {
         ),
       );
     expect(readers(stripeId)).toEqual(['billing']);
-    expect(readers(platformId)).toEqual(['console', 'billing']);
+    expect(readers(platformId)).toEqual(['console', 'billing', 'batch']);
     // The planes with per-IP limits (invalid keys, login failures) read the edge secret.
-    expect(readers(edgeId)).toEqual(['data', 'console']);
+    expect(readers(edgeId)).toEqual(['data', 'console', 'batch']);
     // Each function is told which secrets to read; the data plane only the edge's, the docs none.
     const secretsArn = (fid: ApiFunctionId) =>
       fns[fid][1].Properties.Environment.Variables.TOLLGATE_SECRETS_ARN;
@@ -297,6 +310,76 @@ describe.each(stages)('api stack (%s)', (stage) => {
     expect(secretsArn('docs')).toBeUndefined();
     expect(render(secretsArn('console'))).toBe(`\${${platformId}},\${${edgeId}}`);
     expect(render(secretsArn('billing'))).toBe(`\${${platformId}},\${${stripeId}}`);
+    expect(render(secretsArn('batch'))).toBe(`\${${platformId}},\${${edgeId}}`);
+  });
+
+  describe('the batch plane', () => {
+    const [bucketId, bucket] = onlyResource(data, 'AWS::S3::Bucket');
+    const [queueId] = onlyResource(data, 'AWS::SQS::Queue', { QueueName: `tollgate-${stage}-batch-work` });
+    const statements = () => statementsOf(planeRole('batch'));
+    const on = (prefix: string) => (s: Cfn) => asArray<string>(s.Action).some((a) => a.startsWith(prefix));
+
+    it("is told the data stack's batch bucket and queue; no other API function is", () => {
+      const vars = fns.batch[1].Properties.Environment.Variables;
+      expect(dataExport.get(render(vars.BATCH_BUCKET))).toEqual({ id: bucketId });
+      // A queue's Ref is its URL.
+      expect(dataExport.get(render(vars.BATCH_QUEUE_URL))).toEqual({ id: queueId });
+      for (const fid of functionIds.filter((f) => f !== 'batch')) {
+        expect(fns[fid][1].Properties.Environment.Variables, fid).not.toHaveProperty('BATCH_BUCKET');
+        expect(fns[fid][1].Properties.Environment.Variables, fid).not.toHaveProperty('BATCH_QUEUE_URL');
+      }
+    });
+
+    it("reads, writes and deletes the batch bucket's objects, lists the bucket (a missing file is a 404), and nothing else of S3", () => {
+      const s3 = statements()
+        .filter(on('s3:'))
+        .filter((st) => st.Sid === 'BatchFiles');
+      expect(s3).toHaveLength(1);
+      expect(asArray<string>(s3[0].Action).sort()).toEqual([
+        's3:DeleteObject',
+        's3:GetObject',
+        's3:PutObject',
+      ]);
+      expect([...batchPlaneObjectActions].sort()).toEqual(asArray<string>(s3[0].Action).sort());
+      // The bucket's objects by the name the data stack gives it.
+      expect(bucket.Properties.BucketName).toBe(
+        `tollgate-${stage}-batch-files-${testEnv.account}-${testEnv.region}`,
+      );
+      expect(asArray(s3[0].Resource).map(render)).toEqual([`arn:aws:s3:::${bucket.Properties.BucketName}/*`]);
+      const others = statements()
+        .filter(on('s3:'))
+        .filter((st) => st !== s3[0]);
+      expect(others).toHaveLength(1);
+      expect(asArray(others[0].Action)).toEqual(['s3:ListBucket']);
+      expect(asArray(others[0].Resource).map(render)).toEqual([
+        `arn:aws:s3:::${bucket.Properties.BucketName}`,
+      ]);
+    });
+
+    it('sends to the batch queue and does nothing else with SQS', () => {
+      const sqs = statements().filter(on('sqs:'));
+      expect(sqs).toHaveLength(1);
+      expect(asArray(sqs[0].Action)).toEqual(['sqs:SendMessage']);
+      expect(asArray(sqs[0].Resource).map((r) => dataExport.get(render(r)))).toEqual([
+        { id: queueId, attr: 'Arn' },
+      ]);
+    });
+
+    it('invokes no model and sends no email: its rights are logs, traces, tables, secrets, S3 and SQS', () => {
+      const services = new Set(
+        statements().flatMap((s) => asArray<string>(s.Action).map((a) => a.split(':')[0])),
+      );
+      expect([...services].sort()).toEqual(['dynamodb', 'logs', 's3', 'secretsmanager', 'sqs', 'xray']);
+    });
+
+    it('is the only API plane with rights on batch files or the batch queue', () => {
+      for (const plane of ['data', 'console', 'billing', 'docs'] as const) {
+        expect(
+          statementsOf(planeRole(plane)).filter((s) => on('s3:')(s) || on('sqs:')(s)),
+          plane,
+        ).toEqual([]);
+      }
+    });
   });
 
   it('routes each plane by path to its function (payload 2.0), and everything else to the console', () => {
@@ -326,6 +409,12 @@ describe.each(stages)('api stack (%s)', (stage) => {
     expect(target['ANY /v1/{proxy+}']).toBe('data');
     expect(target['ANY /webhooks/{proxy+}']).toBe('billing');
     expect(target['ANY /openapi.json']).toBe('docs');
+    // Batch's paths under /v1 are more specific than the data plane's /v1/{proxy+}.
+    for (const path of ['/v1/files', '/v1/files/{proxy+}', '/v1/batches', '/v1/batches/{proxy+}']) {
+      expect(target[`ANY ${path}`], path).toBe('batch');
+    }
+    expect(target['ANY /account/batches/{proxy+}']).toBe('batch');
+    expect(target['ANY /admin/batches']).toBe('batch');
 
     // API Gateway may invoke each routed function (one permission per route); the only others
     // are the stream function's public Function URL (AWS wants both actions granted for it).
@@ -388,7 +477,7 @@ describe.each(stages)('api stack (%s)', (stage) => {
     });
   });
 
-  it('lets the data and console planes and the billing job send email, and the billing plane only queue it', () => {
+  it('lets the data and console planes, the billing job and the batch worker send email, and the billing and batch planes not', () => {
     const withEmail = buildApp(stage, {
       ...testEnv,
       bundling: false,
@@ -411,10 +500,13 @@ describe.each(stages)('api stack (%s)', (stage) => {
     expect(senders.join('; ')).toMatch(/console plane/);
     expect(senders.join('; ')).toMatch(/data plane/);
     expect(senders.join('; ')).not.toMatch(/billing/);
+    expect(senders.join('; ')).not.toMatch(/batch/);
     const jobs = Template.fromStack(withEmail.jobs);
     const jobRoles = jobs.findResources('AWS::IAM::Role') as Record<string, Cfn>;
-    expect(sendersIn(jobs).map((id) => String(jobRoles[id.slice(2, -1)]?.Properties.Description))).toEqual([
-      `Tollgate ${stage} billing sync`,
-    ]);
+    expect(
+      sendersIn(jobs)
+        .map((id) => String(jobRoles[id.slice(2, -1)]?.Properties.Description))
+        .sort(),
+    ).toEqual([`Tollgate ${stage} batch worker`, `Tollgate ${stage} billing sync`]);
   });
 });

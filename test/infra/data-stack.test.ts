@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { stages } from '../../infra/config';
-import { streamView } from '../../infra/stacks/data-stack';
+import { batchBucketName, batchFileRetentionDays, streamView } from '../../infra/stacks/data-stack';
 import { STREAM_VIEW } from '../../shared/db/create-tables';
 import { type TableId, tableDefinitions, tableName } from '../../shared/db/tables';
-import { type Cfn, onlyResource, templates } from './helpers';
+import { type Cfn, onlyResource, templates, testEnv } from './helpers';
 
 const ids = Object.keys(tableDefinitions) as TableId[];
 
@@ -108,5 +108,67 @@ describe.each(stages)('data stack (%s)', (stage) => {
 
   it('protects the prod stack itself from deletion', () => {
     expect(stacks.data.terminationProtection).toBe(stage === 'prod');
+  });
+
+  describe('the batch bucket', () => {
+    const [bucketId, bucket] = onlyResource(data, 'AWS::S3::Bucket');
+    const props = bucket.Properties;
+
+    it("is named for the stage, the account and the region (the roles' policies name it)", () => {
+      expect(props.BucketName).toBe(batchBucketName(stage, testEnv.account, testEnv.region));
+      expect(props.BucketName).toBe(`tollgate-${stage}-batch-files-123456789012-us-east-1`);
+    });
+
+    it('blocks every public access, owns its objects (no ACLs) and encrypts them with S3-managed keys', () => {
+      expect(props.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+      expect(props.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+      expect(props.BucketEncryption).toEqual({
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      });
+    });
+
+    it('refuses requests without TLS', () => {
+      const [, policy] = onlyResource(data, 'AWS::S3::BucketPolicy');
+      expect(policy.Properties.Bucket).toEqual({ Ref: bucketId });
+      expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Action: 's3:*',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+      );
+      // Nothing in the policy allows anyone: the two roles' own policies grant access.
+      const allows = (policy.Properties.PolicyDocument.Statement as Cfn[]).filter(
+        (st) => st.Effect === 'Allow',
+      );
+      expect(allows).toEqual([]);
+    });
+
+    it(`keeps no old versions and expires files after ${batchFileRetentionDays} days`, () => {
+      expect(props.VersioningConfiguration).toBeUndefined();
+      expect(batchFileRetentionDays).toBe(30);
+      expect(props.LifecycleConfiguration.Rules).toEqual([
+        {
+          Id: 'expire-batch-files',
+          Status: 'Enabled',
+          ExpirationInDays: 30,
+          AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+        },
+      ]);
+    });
+
+    it('is retained in prod like the tables, and deleted with a dev stack', () => {
+      expect(bucket.DeletionPolicy).toBe(stage === 'prod' ? 'Retain' : 'Delete');
+      expect(bucket.UpdateReplacePolicy).toBe(stage === 'prod' ? 'Retain' : 'Delete');
+      // No auto-delete function (a custom resource holding s3:DeleteObject on every file).
+      expect(Object.keys(data.findResources('Custom::S3AutoDeleteObjects'))).toEqual([]);
+      data.resourceCountIs('AWS::Lambda::Function', 0);
+    });
   });
 });

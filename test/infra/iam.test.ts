@@ -85,4 +85,61 @@ describe.each(stages)('IAM across every stack (%s)', (stage) => {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     }
   });
+
+  /** Each role of every stack (by its description) and the statements of the policies attached to it. */
+  const byRole = (): Map<string, Cfn[]> => {
+    const found = new Map<string, Cfn[]>();
+    for (const [, template] of all) {
+      const roles = template.findResources('AWS::IAM::Role') as Record<string, Cfn>;
+      for (const policy of Object.values(template.findResources('AWS::IAM::Policy')) as Cfn[]) {
+        for (const ref of asArray<Cfn>(policy.Properties.Roles)) {
+          const name = String(roles[ref.Ref]?.Properties.Description ?? render(ref));
+          found.set(name, [
+            ...(found.get(name) ?? []),
+            ...(policy.Properties.PolicyDocument.Statement as Cfn[]),
+          ]);
+        }
+      }
+    }
+    return found;
+  };
+  const holders = (test: (action: string, resource: string) => boolean) =>
+    [...byRole()]
+      .filter(([, statements]) =>
+        statements.some(
+          (st) =>
+            st.Effect === 'Allow' &&
+            asArray<string>(st.Action).some((a) => asArray(st.Resource).some((r) => test(a, render(r)))),
+        ),
+      )
+      .map(([name]) => name)
+      .sort();
+
+  it('lets only the data plane and the batch worker invoke models', () => {
+    expect(holders((action) => action.startsWith('sagemaker:Invoke'))).toEqual(
+      [
+        `Tollgate ${stage} API, data plane: /v1 (models, quotas, metering)`,
+        `Tollgate ${stage} batch worker`,
+      ].sort(),
+    );
+  });
+
+  it('lets only the batch plane and the batch worker touch batch files, and only the plane delete them', () => {
+    const bucket = `tollgate-${stage}-batch-files-`;
+    const plane = `Tollgate ${stage} API, batch plane: batch files and batches (S3, SQS)`;
+    const worker = `Tollgate ${stage} batch worker`;
+    expect(holders((action, resource) => action.startsWith('s3:') && resource.includes(bucket))).toEqual(
+      [plane, worker].sort(),
+    );
+    expect(holders((action, resource) => action === 's3:DeleteObject' && resource.includes(bucket))).toEqual([
+      plane,
+    ]);
+    // Enqueuing batch work: the plane and the worker (it re-enqueues), no one else.
+    expect(holders((action, resource) => action === 'sqs:SendMessage' && /BatchWork/.test(resource))).toEqual(
+      [plane, worker].sort(),
+    );
+    expect(
+      holders((action, resource) => action === 'sqs:ReceiveMessage' && /BatchWork/.test(resource)),
+    ).toEqual([worker]);
+  });
 });

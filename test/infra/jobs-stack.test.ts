@@ -1,8 +1,16 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { stageConfig, stages } from '../../infra/config';
-import { apiTableActions } from '../../infra/stacks/api-stack';
+import { apiTableActions, batchWorkerObjectActions } from '../../infra/stacks/api-stack';
 import {
+  batchMaxReceiveCount,
+  batchVisibilityTimeoutFactor,
+  batchWorkerTimeout,
+} from '../../infra/stacks/data-stack';
+import {
+  batchWorkerEntry,
+  batchWorkerMapping,
+  batchWorkerModelActions,
   billingSyncConcurrency,
   billingSyncEntry,
   consumerAggregateActions,
@@ -42,7 +50,9 @@ describe.each(stages)('jobs stack (%s)', (stage) => {
 
   it('traces every job (X-Ray, active)', () => {
     expect(functions.map(([, f]) => f.Properties.FunctionName).sort()).toEqual(
-      ['billing-sync', 'sweep-reservations', 'usage-consumer'].map((n) => `tollgate-${stage}-${n}`),
+      ['batch-worker', 'billing-sync', 'sweep-reservations', 'usage-consumer'].map(
+        (n) => `tollgate-${stage}-${n}`,
+      ),
     );
     for (const [, f] of functions) {
       expect(f.Properties.TracingConfig, f.Properties.FunctionName).toEqual({ Mode: 'Active' });
@@ -50,7 +60,7 @@ describe.each(stages)('jobs stack (%s)', (stage) => {
   });
 
   it('runs the reservation sweeper once a minute', () => {
-    expect(functions).toHaveLength(3);
+    expect(functions).toHaveLength(4);
     const [sweeperId, sweeper] = named('sweep-reservations');
     expect(sweeper.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
     expect(sweeper.Properties.Environment.Variables.STAGE).toBe(stage);
@@ -161,7 +171,9 @@ describe.each(stages)('jobs stack (%s)', (stage) => {
 
   describe('the usage consumer', () => {
     const [consumerId, consumer] = named('usage-consumer');
-    const mappings = Object.values(jobs.findResources('AWS::Lambda::EventSourceMapping')) as Cfn[];
+    const mappings = (Object.values(jobs.findResources('AWS::Lambda::EventSourceMapping')) as Cfn[]).filter(
+      (m) => m.Properties.FunctionName.Ref === consumerId,
+    );
     const [failuresId, failures] = queueNamed('usage-consumer-failures');
     const { data } = templates(stage);
     const [usageId] = onlyResource(data, 'AWS::DynamoDB::GlobalTable', {
@@ -324,6 +336,187 @@ describe.each(stages)('jobs stack (%s)', (stage) => {
       );
       expect(JSON.stringify(statements)).not.toMatch(/dynamodb:(DeleteItem|Scan|BatchWriteItem)/);
       expect(JSON.stringify(statements)).not.toContain('secretsmanager:');
+    });
+  });
+
+  describe('the batch worker', () => {
+    const config = stageConfig(stage);
+    const [workerId, worker] = named('batch-worker');
+    const { data } = templates(stage);
+    const dataResources = data.toJSON().Resources as Record<string, Cfn>;
+    const [bucketId, bucket] = onlyResource(data, 'AWS::S3::Bucket');
+    const [queueId, queue] = onlyResource(data, 'AWS::SQS::Queue', {
+      QueueName: `tollgate-${stage}-batch-work`,
+    });
+    const [deadId] = onlyResource(data, 'AWS::SQS::Queue', {
+      QueueName: `tollgate-${stage}-batch-dead-letters`,
+    });
+    const tableIds = ['main', 'usage'].map(
+      (t) => onlyResource(data, 'AWS::DynamoDB::GlobalTable', { TableName: `tollgate-${stage}-${t}` })[0],
+    );
+    /** The Data stack's resource behind an `Fn::ImportValue` (a Ref or a GetAtt), as `Id` or `Id.Attr`. */
+    const imported = (value: Cfn): string => {
+      const text = render(value);
+      const match = /^\$\{import:([^}]+)\}(.*)$/.exec(text);
+      if (!match) return text;
+      const output = Object.values(data.findOutputs('*')).find((o: Cfn) => o.Export.Name === match[1]) as Cfn;
+      const v = output.Value;
+      return `${v.Ref ?? v['Fn::GetAtt'].join('.')}${match[2]}`;
+    };
+    const mapping = (Object.values(jobs.findResources('AWS::Lambda::EventSourceMapping')) as Cfn[]).find(
+      (m) => m.Properties.FunctionName.Ref === workerId,
+    );
+    const statements = () => statementsOf(worker);
+    const on = (prefix: string) => (s: Cfn) => asArray<string>(s.Action).some((a) => a.startsWith(prefix));
+
+    it('runs from its own entry on Node 24, arm64, for 5 minutes, told the bucket and queue, with no secrets', () => {
+      expect(existsSync(batchWorkerEntry)).toBe(true);
+      expect(worker.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        Timeout: 300,
+        TracingConfig: { Mode: 'Active' },
+      });
+      expect(batchWorkerTimeout.toSeconds()).toBe(300);
+      const vars = worker.Properties.Environment.Variables;
+      expect(vars).toMatchObject({
+        STAGE: stage,
+        LOG_LEVEL: config.logLevel,
+        MODEL_TIMEOUT_MS: String(config.modelTimeoutMs),
+      });
+      expect(imported(vars.BATCH_BUCKET)).toBe(bucketId);
+      expect(imported(vars.BATCH_QUEUE_URL)).toBe(queueId);
+      expect(vars).not.toHaveProperty('TOLLGATE_SECRETS_ARN');
+      // A model call fits in the function's time, with room to record the line.
+      expect(config.modelTimeoutMs).toBeLessThan(batchWorkerTimeout.toMilliseconds());
+    });
+
+    it('reserves the stage’s batch concurrency, and its queue takes one less (the sweep keeps a slot)', () => {
+      expect(worker.Properties.ReservedConcurrentExecutions).toBe(config.concurrency.batchWorker);
+      expect(config.concurrency.batchWorker).toBe(stage === 'prod' ? 10 : 3);
+      expect(mapping).toBeDefined();
+      expect(mapping.Properties.ScalingConfig).toEqual({
+        MaximumConcurrency: config.concurrency.batchWorker - 1,
+      });
+      // SQS event sources take a maximum concurrency of 2 or more.
+      expect(mapping.Properties.ScalingConfig.MaximumConcurrency).toBeGreaterThanOrEqual(2);
+    });
+
+    it('takes the batch queue one message at a time, reporting failed messages', () => {
+      expect(imported(mapping.Properties.EventSourceArn)).toBe(`${queueId}.Arn`);
+      expect(mapping.Properties).toMatchObject({
+        BatchSize: 1,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+      expect(batchWorkerMapping).toEqual({ batchSize: 1, reportBatchItemFailures: true });
+      expect(mapping.Properties.MaximumBatchingWindowInSeconds).toBeUndefined();
+      expect(mapping.Properties.Enabled).not.toBe(false);
+    });
+
+    it('runs the batch sweep every minute, not retried, failures to the jobs’ dead-letter queue', () => {
+      const rule = ruleFor(workerId);
+      expect(rule.Properties.ScheduleExpression).toBe('rate(1 minute)');
+      expect(rule.Properties.Targets).toHaveLength(1);
+      const [deadLettersId] = queueNamed('job-dead-letters');
+      expect(rule.Properties.Targets[0]).toMatchObject({
+        RetryPolicy: { MaximumRetryAttempts: 0 },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [deadLettersId, 'Arn'] } },
+      });
+      expect(worker.Properties.DeadLetterConfig).toEqual({
+        TargetArn: { 'Fn::GetAtt': [deadLettersId, 'Arn'] },
+      });
+    });
+
+    it('gets a queue whose visibility outlasts six runs, with a dead-letter queue after 5 receives, encrypted and TLS-only', () => {
+      expect(batchVisibilityTimeoutFactor).toBeGreaterThanOrEqual(6);
+      expect(queue.Properties.VisibilityTimeout).toBe(batchWorkerTimeout.toSeconds() * 6);
+      expect(queue.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * worker.Properties.Timeout);
+      expect(queue.Properties.RedrivePolicy).toEqual({
+        deadLetterTargetArn: { 'Fn::GetAtt': [deadId, 'Arn'] },
+        maxReceiveCount: 5,
+      });
+      expect(batchMaxReceiveCount).toBe(5);
+      // Queued chunks outlive a batch's 24-hour window.
+      expect(queue.Properties.MessageRetentionPeriod).toBeGreaterThan(24 * 3600);
+      for (const id of [queueId, deadId]) {
+        expect(dataResources[id].Properties.SqsManagedSseEnabled, id).toBe(true);
+        const policies = (Object.values(data.findResources('AWS::SQS::QueuePolicy')) as Cfn[]).filter((p) =>
+          p.Properties.Queues.some((q: Cfn) => q.Ref === id),
+        );
+        expect(policies, id).toHaveLength(1);
+        expect(policies[0]!.Properties.PolicyDocument.Statement).toContainEqual(
+          expect.objectContaining({
+            Effect: 'Deny',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        );
+      }
+      expect(dataResources[deadId].Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+      expect(dataResources[deadId].Properties.RedrivePolicy).toBeUndefined();
+    });
+
+    it("reads and writes the batch bucket's objects, by the bucket's name, and lists the bucket: no delete", () => {
+      const s3 = statements()
+        .filter(on('s3:'))
+        .filter((st) => st.Sid === 'BatchFiles');
+      expect(s3).toHaveLength(1);
+      expect(asArray<string>(s3[0].Action).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
+      expect([...batchWorkerObjectActions]).toEqual(['s3:GetObject', 's3:PutObject']);
+      expect(asArray(s3[0].Resource).map(render)).toEqual([`arn:aws:s3:::${bucket.Properties.BucketName}/*`]);
+      // ListBucket on the bucket alone: so a missing object is NoSuchKey (404), not AccessDenied.
+      const list = statements()
+        .filter(on('s3:'))
+        .filter((st) => st !== s3[0]);
+      expect(list.map((st) => [asArray(st.Action), asArray(st.Resource).map(render)])).toEqual([
+        [['s3:ListBucket'], [`arn:aws:s3:::${bucket.Properties.BucketName}`]],
+      ]);
+      expect(JSON.stringify(statements())).not.toContain('s3:DeleteObject');
+    });
+
+    it('consumes the batch queue and sends to it, and to no other queue but the jobs’ dead letters', () => {
+      const sqs = statements().filter(on('sqs:'));
+      const byQueue = new Map<string, string[]>();
+      for (const st of sqs) {
+        for (const r of asArray(st.Resource)) {
+          const key = imported(r);
+          byQueue.set(key, [...(byQueue.get(key) ?? []), ...asArray<string>(st.Action)]);
+        }
+      }
+      const [deadLettersId] = queueNamed('job-dead-letters');
+      expect([...byQueue.keys()].sort()).toEqual([`\${${deadLettersId}.Arn}`, `${queueId}.Arn`].sort());
+      expect([...new Set(byQueue.get(`${queueId}.Arn`))].sort()).toEqual([
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:ReceiveMessage',
+        'sqs:SendMessage',
+      ]);
+      // The async invocations' dead letters (the sweep): send only.
+      expect(byQueue.get(`\${${deadLettersId}.Arn}`)).toEqual(['sqs:SendMessage']);
+    });
+
+    it("invokes the stage's endpoints as the data plane does (not streamed), and no other model", () => {
+      const sagemaker = statements().filter(on('sagemaker:'));
+      expect(sagemaker).toHaveLength(1);
+      expect(asArray(sagemaker[0].Action)).toEqual(['sagemaker:InvokeEndpoint']);
+      expect([...batchWorkerModelActions]).toEqual(['sagemaker:InvokeEndpoint']);
+      expect(asArray(sagemaker[0].Resource).map(render)).toEqual([
+        `arn:aws:sagemaker:us-east-1:123456789012:endpoint/tollgate-${stage}-*`,
+      ]);
+    });
+
+    it("has the API's item actions on the two tables and their indexes, and nothing else: no secret, no Stripe", () => {
+      const dynamo = statements().filter(on('dynamodb:'));
+      expect(dynamo).toHaveLength(1);
+      expect(asArray<string>(dynamo[0].Action).sort()).toEqual([...apiTableActions].sort());
+      const resources = asArray(dynamo[0].Resource).map((r) => imported(r).replace(/\/index\/.*$/, ''));
+      expect(new Set(resources)).toEqual(new Set(tableIds.map((id) => `${id}.Arn`)));
+      const services = new Set(
+        statements().flatMap((st) => asArray<string>(st.Action).map((a) => a.split(':')[0])),
+      );
+      expect([...services].sort()).toEqual(['dynamodb', 'logs', 's3', 'sagemaker', 'sqs', 'xray']);
     });
   });
 });

@@ -33,12 +33,23 @@ const expected = (stage: string, endpoints: string[]) =>
     `Api/DataRole AwsSolutions-IAM5[Resource::arn:aws:sagemaker:us-east-1:123456789012:endpoint/tollgate-${stage}-*]`,
     'Api/HttpApi AwsSolutions-APIG4',
     // Active tracing: X-Ray's write actions take only `*`, on every function's role.
-    ...['Api/DataRole', 'Api/ConsoleRole', 'Api/BillingRole', 'Api/DocsRole'].map(
+    ...['Api/DataRole', 'Api/ConsoleRole', 'Api/BillingRole', 'Api/DocsRole', 'Api/BatchRole'].map(
       (role) => `${role} AwsSolutions-IAM5[Resource::*]`,
     ),
-    ...['Jobs/SweeperRole', 'Jobs/BillingSyncRole', 'Jobs/UsageConsumerRole'].map(
+    ...['Jobs/SweeperRole', 'Jobs/BillingSyncRole', 'Jobs/UsageConsumerRole', 'Jobs/BatchWorkerRole'].map(
       (role) => `${role} AwsSolutions-IAM5[Resource::*]`,
     ),
+    // The batch plane and the worker: every object of the batch bucket (named, not `*` buckets).
+    ...['Api/BatchRole', 'Jobs/BatchWorkerRole'].map(
+      (role) =>
+        `${role} AwsSolutions-IAM5[Resource::arn:aws:s3:::tollgate-${stage}-batch-files-123456789012-us-east-1/*]`,
+    ),
+    // The worker invokes the stage's endpoints, as the data plane does.
+    `Jobs/BatchWorkerRole AwsSolutions-IAM5[Resource::arn:aws:sagemaker:us-east-1:123456789012:endpoint/tollgate-${stage}-*]`,
+    // Batch files: every read, write and delete is the batch plane's or the worker's, and logged there.
+    'Data/BatchFiles AwsSolutions-S1',
+    // The batch work queue's dead-letter queue: a dead-letter queue itself.
+    'Data/BatchDeadLetters AwsSolutions-SQS3',
     'Api/EdgeSecret AwsSolutions-SMG4',
     'Api/PlatformSecrets AwsSolutions-SMG4',
     'Api/StripeSecrets AwsSolutions-SMG4',

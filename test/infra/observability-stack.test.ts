@@ -340,6 +340,54 @@ describe.each(stages)('observability stack (%s)', (stage) => {
     expect(alarmWidget.properties.alarms).toHaveLength(Object.keys(alarms).length);
   });
 
+  describe('batch', () => {
+    const { data } = templates(stage);
+    const [deadId] = onlyResource(data, 'AWS::SQS::Queue', {
+      QueueName: `tollgate-${stage}-batch-dead-letters`,
+    });
+    const [workId] = onlyResource(data, 'AWS::SQS::Queue', { QueueName: `tollgate-${stage}-batch-work` });
+    /** The Data stack's resource (and attribute) behind an `Fn::ImportValue`. */
+    const imported = (value: Cfn): string => {
+      const name = /^\$\{import:([^}]+)\}$/.exec(render(value))?.[1];
+      const output = Object.values(data.findOutputs('*')).find((o: Cfn) => o.Export.Name === name) as Cfn;
+      return output ? (output.Value['Fn::GetAtt'] ?? [output.Value.Ref]).join('.') : render(value);
+    };
+
+    it('alarms as soon as a chunk is in the batch dead-letter queue, not on the work queue', () => {
+      const alarm = alarms[`${prefix}BatchDeadLetters`];
+      expect(alarm.Properties).toMatchObject({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Statistic: 'Maximum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+        AlarmActions: [{ Ref: topicId }],
+      });
+      expect(alarm.Properties.Dimensions).toHaveLength(1);
+      expect(alarm.Properties.Dimensions[0].Name).toBe('QueueName');
+      expect(imported(alarm.Properties.Dimensions[0].Value)).toBe(`${deadId}.QueueName`);
+      expect(imported(alarm.Properties.Dimensions[0].Value)).not.toContain(workId);
+    });
+
+    it("alarms on the worker's crashes and throttles, and the batch plane's like every API function", () => {
+      for (const name of [
+        'BatchWorkerErrors',
+        'BatchWorkerThrottles',
+        'ApiBatchFunctionErrors',
+        'ApiBatchThrottles',
+      ]) {
+        expect(alarms[`${prefix}${name}`], name).toBeDefined();
+      }
+      expect(alarms[`${prefix}BatchWorkerThrottles`].Properties.AlarmDescription).toContain(
+        String(config.concurrency.batchWorker),
+      );
+      expect(render(alarms[`${prefix}BatchWorkerErrors`].Properties.Dimensions[0].Value)).toMatch(
+        /Jobs:ExportsOutput\w*BatchWorkerFunction/,
+      );
+    });
+  });
+
   describe('the usage consumer', () => {
     const jobsExport = (value: Cfn, resource: string) =>
       new RegExp(`^\\$\\{import:Tollgate-\\w+-Jobs:ExportsOutput\\w*${resource}\\w*\\}$`).test(render(value));
@@ -460,7 +508,13 @@ describe('observability without model endpoints, and with an alarm address', () 
         'tollgate-dev-UsageConsumerIteratorAge',
         'tollgate-dev-UsageConsumerErrors',
         'tollgate-dev-UsageConsumerDeadLetters',
-        ...['Data', 'Stream', 'Console', 'Billing', 'Docs'].map((f) => `tollgate-dev-Api${f}Throttles`),
+        'tollgate-dev-ApiBatchFunctionErrors',
+        'tollgate-dev-BatchDeadLetters',
+        'tollgate-dev-BatchWorkerErrors',
+        'tollgate-dev-BatchWorkerThrottles',
+        ...['Data', 'Stream', 'Console', 'Billing', 'Docs', 'Batch'].map(
+          (f) => `tollgate-dev-Api${f}Throttles`,
+        ),
         'tollgate-dev-StreamUrl5xxRate',
         'tollgate-dev-SweeperThrottles',
         'tollgate-dev-BillingSyncThrottles',
