@@ -199,16 +199,7 @@ export function addTollgateStacks(
 
   observability.watchUsageConsumer(jobs.usageConsumer, jobs.usageConsumerFailures);
 
-  observability.alarmOnDeadLetters(
-    'Batch',
-    data.batchDeadLetters,
-    `A batch chunk failed ${batchMaxReceiveCount} deliveries to the batch worker and was set aside: its lines stay unanswered until the batch expires (then they are marked expired, not billed). The message holds the chunk; find the cause in the batch worker's log group (Jobs stack), fix it, then move the message back to the work queue (SQS redrive): lines already done are not run or billed twice.`,
-  );
-  observability.alarmOnFunctionErrors(
-    'BatchWorker',
-    jobs.batchWorker,
-    'The batch worker crashed or timed out (a chunk it could not finish returns to the queue; a crashed sweep waits for the next minute). Read its log group in the Jobs stack.',
-  );
+  observability.watchBatch(data.batchQueue, data.batchDeadLetters, jobs.batchWorker, batchMaxReceiveCount);
 
   const jobThrottled =
     'Lambda throttled a job: the account ran out of unreserved concurrency (the API functions reserve theirs; docs/deploy.md, Lambda concurrency). Scheduled runs retry or carry on next time; the usage consumer falls behind.';

@@ -187,6 +187,54 @@ export class ObservabilityStack extends Stack {
     return alarms;
   }
 
+  /**
+   * Batch (Data and Jobs stacks): an alarm as soon as a chunk is in the batch dead-letter queue,
+   * the worker's crashes, and a dashboard row with the queue's backlog, its oldest chunk's age (a
+   * batch whose chunks wait near 24 hours expires) and what the worker runs at once (at most its
+   * reserved concurrency).
+   */
+  watchBatch(queue: IQueue, deadLetters: IQueue, worker: IFunction, maxReceiveCount: number): Alarm[] {
+    const alarms = [
+      this.alarmOnDeadLetters(
+        'Batch',
+        deadLetters,
+        `A batch chunk failed ${maxReceiveCount} deliveries to the batch worker and was set aside: its lines stay unanswered until the batch expires (then they are marked expired, not billed). The message holds the chunk; find the cause in the batch worker's log group (Jobs stack), fix it, then move the message back to the work queue (SQS redrive).`,
+      ),
+      this.alarmOnFunctionErrors(
+        'BatchWorker',
+        worker,
+        'The batch worker crashed or timed out (a chunk it could not finish returns to the queue after its visibility timeout; a crashed sweep waits for the next minute). Read its log group in the Jobs stack.',
+      ),
+    ];
+    const max = { period: this.period, statistic: Stats.MAXIMUM };
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Batch: chunks queued, in flight and set aside',
+        left: [
+          queue.metricApproximateNumberOfMessagesVisible({ ...max, label: 'queued' }),
+          queue.metricApproximateNumberOfMessagesNotVisible({ ...max, label: 'in flight' }),
+          deadLetters.metricApproximateNumberOfMessagesVisible({ ...max, label: 'dead letters' }),
+        ],
+        width: 8,
+        height: 6,
+      }),
+      new GraphWidget({
+        title: 'Batch: age of the oldest queued chunk (s)',
+        left: [queue.metricApproximateAgeOfOldestMessage({ ...max, label: 'oldest chunk' })],
+        width: 8,
+        height: 6,
+      }),
+      new GraphWidget({
+        title: 'Batch worker: concurrent executions and errors',
+        left: [worker.metric('ConcurrentExecutions', { ...max, label: 'running at once' })],
+        right: [worker.metricErrors({ period: this.period, statistic: Stats.SUM, label: 'errors' })],
+        width: 8,
+        height: 6,
+      }),
+    );
+    return alarms;
+  }
+
   /** An SNS topic for alarms: encrypted with a rotating key, SSL-only, publishable by CloudWatch of this account. */
   private createTopic(config: StageConfig): Topic {
     const cloudwatch = new ServicePrincipal('cloudwatch.amazonaws.com');

@@ -388,6 +388,20 @@ describe.each(stages)('observability stack (%s)', (stage) => {
     });
   });
 
+  it('graphs the batch backlog, its oldest chunk, the dead letters and the worker on the dashboard', () => {
+    const lines = metricLines(dashboardBody(template));
+    const sqs = (name: string, queue: RegExp) =>
+      lines.filter((l) => l.namespace === 'AWS/SQS' && l.name === name && queue.test(l.dims.QueueName ?? ''));
+    expect(sqs('ApproximateNumberOfMessagesVisible', /BatchWork/)).toHaveLength(1);
+    expect(sqs('ApproximateNumberOfMessagesNotVisible', /BatchWork/)).toHaveLength(1);
+    expect(sqs('ApproximateAgeOfOldestMessage', /BatchWork/)).toHaveLength(1);
+    expect(sqs('ApproximateNumberOfMessagesVisible', /BatchDeadLetters/)).toHaveLength(1);
+    const worker = lines.filter(
+      (l) => l.namespace === 'AWS/Lambda' && /BatchWorkerFunction/.test(l.dims.FunctionName ?? ''),
+    );
+    expect(worker.map((l) => l.name).sort()).toEqual(['ConcurrentExecutions', 'Errors']);
+  });
+
   describe('the usage consumer', () => {
     const jobsExport = (value: Cfn, resource: string) =>
       new RegExp(`^\\$\\{import:Tollgate-\\w+-Jobs:ExportsOutput\\w*${resource}\\w*\\}$`).test(render(value));
