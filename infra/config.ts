@@ -73,10 +73,11 @@ export interface ConcurrencyConfig {
   api: Record<ApiFunctionName, number>;
   /**
    * Reserved concurrency of the batch worker (Jobs stack): how many batch chunks run at once in the
-   * whole stage, so how many model calls batch work can have in flight at most. This bound is what
-   * keeps batch from taking online capacity: the worker can never hold more than this many of the
-   * account's concurrent executions (the API planes keep their reservations) nor more than this many
-   * requests on the model endpoints, however long the queue. The queue's event source takes at
+   * whole stage. Each chunk runs `batchWorkerLanes` lines at once (infra/stacks/jobs-stack.ts), so
+   * batch work has at most (this - 1) x lanes model calls in flight. This bound is what keeps batch
+   * from taking online capacity: the worker can never hold more than this many of the account's
+   * concurrent executions (the API planes keep their reservations) nor more than those calls on the
+   * model endpoints, however long the queue. The queue's event source takes at
    * most one less (its `maxConcurrency`), leaving one for the once-a-minute batch sweep, so the
    * queue's deliveries are not throttled (a throttled delivery counts toward the dead-letter
    * queue's receive limit). At least 3: SQS event sources take a `maxConcurrency` of 2 or more.
@@ -227,8 +228,8 @@ export const stageConfigs: Record<Stage, StageConfig> = {
     apiFunction: { memoryMb: 1024, timeoutSeconds: 30 },
     // 610 reserved of 1000 (the API functions and the batch worker), 390 unreserved for the jobs
     // (docs/deploy.md has the arithmetic). data: the HTTP API's 1000 requests/s at about 0.3 s
-    // each; stream: 200 chats streaming at once; batchWorker: 10 chunks, so at most 10 model
-    // calls of batch work at once in the stage.
+    // each; stream: 200 chats streaming at once; batchWorker: 9 chunks and the sweep, so at most
+    // 18 model calls of batch work at once in the stage (2 lanes a chunk).
     concurrency: {
       accountLimit: 1000,
       api: { data: 300, stream: 200, console: 50, billing: 20, docs: 10, batch: 20 },

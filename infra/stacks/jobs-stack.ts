@@ -91,6 +91,13 @@ export const batchWorkerMapping = {
   reportBatchItemFailures: true,
 } as const;
 
+/**
+ * Lines one batch worker invocation runs at once (`BATCH_WORKER_CONCURRENCY`, set here so the bound
+ * below does not move with the app's default): with the queue's event source at
+ * `concurrency.batchWorker - 1`, batch work has at most that times this many model calls in flight.
+ */
+export const batchWorkerLanes = 2;
+
 /** What the batch worker may invoke: the same endpoints as the data plane, never streamed. */
 export const batchWorkerModelActions = ['sagemaker:InvokeEndpoint'] as const;
 
@@ -437,6 +444,7 @@ export class JobsStack extends Stack {
         PAST_DUE_GRACE_DAYS: String(config.billing.pastDueGraceDays),
         BATCH_BUCKET: props.batchBucket.bucketName,
         BATCH_QUEUE_URL: props.batchQueue.queueUrl,
+        BATCH_WORKER_CONCURRENCY: String(batchWorkerLanes),
         ...(config.publicUrl ? { PUBLIC_URL: config.publicUrl } : {}),
         ...(config.email ? { EMAIL_FROM: config.email.from } : {}),
       },

@@ -9,6 +9,7 @@ import {
 } from '../../infra/stacks/data-stack';
 import {
   batchWorkerEntry,
+  batchWorkerLanes,
   batchWorkerMapping,
   batchWorkerModelActions,
   billingSyncConcurrency,
@@ -401,6 +402,10 @@ describe.each(stages)('jobs stack (%s)', (stage) => {
       });
       // SQS event sources take a maximum concurrency of 2 or more.
       expect(mapping.Properties.ScalingConfig.MaximumConcurrency).toBeGreaterThanOrEqual(2);
+      // Lines at once per chunk, pinned: the model calls batch work may have in flight are bounded.
+      expect(worker.Properties.Environment.Variables.BATCH_WORKER_CONCURRENCY).toBe(String(batchWorkerLanes));
+      expect(batchWorkerLanes).toBe(2);
+      expect((config.concurrency.batchWorker - 1) * batchWorkerLanes).toBe(stage === 'prod' ? 18 : 4);
     });
 
     it('takes the batch queue one message at a time, reporting failed messages', () => {
