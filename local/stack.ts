@@ -5,9 +5,12 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
 import { createApiApp } from '../functions/api/app';
 import { createApiDeps, createStores } from '../functions/api/wiring/deps';
+import { pollBatchQueue } from '../functions/jobs/batch-poller';
+import { createBatchWorker } from '../functions/jobs/batch-worker';
 import { type BillingSyncResult, billingSync } from '../functions/jobs/billing-sync';
 import { sweepReservations } from '../functions/jobs/sweep-reservations';
 import { createOperator } from '../shared/accounts/operators';
+import { DynamoWorkQueue } from '../shared/batch/work-queue';
 import { type Config, defaultPublicUrl } from '../shared/config';
 import { ensureTables } from '../shared/db/create-tables';
 import { tableNames } from '../shared/db/tables';
@@ -20,6 +23,7 @@ import { type SupervisedDynamo, superviseDynamo } from './dynamodb-supervisor';
 import { listen, serverTimeouts } from './http-server';
 import { type ChatModelFetch, fetchDefaultChatModel, syncModelAvailability } from './model-install';
 import { type SupervisedRuntime, superviseRuntime } from './runtime/supervisor';
+import { ensureBucket, type LocalS3, startLocalS3 } from './s3';
 import { type DemoSeed, seedCatalogIfAbsent, seedDemoTenant } from './seed';
 import { localSigningKeys } from './signing-keys';
 import { serveConsole } from './web-console';
@@ -34,6 +38,8 @@ export interface LocalStack {
   runtime: Pick<SupervisedRuntime, 'pid' | 'restarts'> | null;
   /** The DynamoDB Local this stack supervises (restarted if it dies); null when DYNAMODB_ENDPOINT is given. */
   dynamo: Pick<SupervisedDynamo, 'pid' | 'restarts' | 'state'> | null;
+  /** The local S3-compatible server batch files are kept in; null when S3_ENDPOINT is given. */
+  s3Endpoint: string | null;
   /** Where DynamoDB Local keeps its files; null when in memory or external. */
   dataPath: string | null;
   demo: DemoSeed;
@@ -66,6 +72,11 @@ export interface LocalStackOptions {
   consoleDir?: string;
   /** Fetch the default real chat model in the background when it is missing (`npm start`). */
   fetchModels?: boolean;
+  /**
+   * Work batches in this process (default). Off: batches wait on the queue for a worker process
+   * (`npm run batch:worker`), as they would for the worker function in AWS.
+   */
+  batchWorker?: boolean;
 }
 
 /** Where the admin CLI finds a running on-disk stack: `${DATA_DIR}/local.json`. */
@@ -125,11 +136,19 @@ export async function startLocalStack(
       runtime = await superviseRuntime({ env: { TOLLGATE_STAGE: config.STAGE } }, log);
       started.push(runtime);
     }
+    let s3: LocalS3 | undefined;
+    if (!config.S3_ENDPOINT) {
+      // Batch files: on disk beside DynamoDB's data, or in a temporary folder when in memory.
+      s3 = await startLocalS3({ dir: config.TOLLGATE_IN_MEMORY ? null : resolve(config.DATA_DIR, 's3') });
+      started.push(s3);
+    }
     const wired: Config = {
       ...config,
       DYNAMODB_ENDPOINT: config.DYNAMODB_ENDPOINT ?? dynamo?.endpoint,
       SAGEMAKER_ENDPOINT: config.SAGEMAKER_ENDPOINT ?? runtime?.url,
+      S3_ENDPOINT: config.S3_ENDPOINT ?? s3?.endpoint,
     };
+    await ensureBucket(wired.S3_ENDPOINT!, wired.BATCH_BUCKET, wired.AWS_REGION);
     const stores = createStores(wired);
     const names = tableNames(wired.STAGE);
     /**
@@ -246,6 +265,15 @@ export async function startLocalStack(
     }, wired.RESERVATION_SWEEP_MS);
     sweeper.unref();
     started.push({ stop: async () => clearInterval(sweeper) });
+    // Batch work: what the worker function does in AWS for the SQS queue and its schedule.
+    if (opts.batchWorker !== false && deps.batch.queue instanceof DynamoWorkQueue) {
+      const poller = pollBatchQueue(createBatchWorker({ data: deps, batch: deps.batch }), deps.batch.queue, {
+        pollMs: wired.BATCH_POLL_MS,
+        sweepMs: wired.BATCH_POLL_MS * 10,
+        log,
+      });
+      started.push(poller);
+    }
     // The usage aggregates, from the usage table's stream: what the Lambda consumer does in AWS.
     const usagePoller = new StreamPoller(stores.dynamo.client, names.usage, stores.usageConsumer, {
       idleMs: wired.USAGE_POLL_MS,
@@ -328,7 +356,7 @@ export async function startLocalStack(
       const stateFile = localStateFile(wired.DATA_DIR);
       writeFileSync(
         stateFile,
-        `${JSON.stringify({ url, dynamoEndpoint: wired.DYNAMODB_ENDPOINT, stage: wired.STAGE, pid: process.pid }, null, 2)}\n`,
+        `${JSON.stringify({ url, dynamoEndpoint: wired.DYNAMODB_ENDPOINT, runtimeUrl: wired.SAGEMAKER_ENDPOINT, s3Endpoint: wired.S3_ENDPOINT, stage: wired.STAGE, pid: process.pid }, null, 2)}\n`,
       );
       started.push({ stop: async () => rmSync(stateFile, { force: true }) });
     }
@@ -340,6 +368,7 @@ export async function startLocalStack(
       runtime: runtime ? { pid: runtime.pid, restarts: runtime.restarts } : null,
       dynamo: dynamo ? { pid: dynamo.pid, restarts: dynamo.restarts, state: dynamo.state } : null,
       dataPath: dynamo?.dataPath ?? null,
+      s3Endpoint: s3?.endpoint ?? null,
       demo,
       config: wired,
       outbox,

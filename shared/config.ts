@@ -123,6 +123,11 @@ export const configSchema = z.object({
   BATCH_LINES_PER_DAY: z.coerce.number().int().min(1).max(100_000_000).default(200_000),
   /** Local runs: lines one worker runs at once (in AWS, the worker function's reserved concurrency bounds it). */
   BATCH_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /**
+   * Local runs: how long a work message taken by a worker stays hidden before another may take it
+   * (SQS's visibility timeout, set by the Jobs stack in AWS): the longest a dead worker's chunk waits.
+   */
+  BATCH_VISIBILITY_MS: z.coerce.number().int().min(500).max(3_600_000).default(300_000),
   /** Local runs: how often the worker polls the queue when it is empty, and the batch sweep's period. */
   BATCH_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
   /** Local server: all request headers must arrive within this (a slow-loris client gets 408). */

@@ -27,6 +27,9 @@ export function batchParts(
       overrides.queue ??
       (config.BATCH_QUEUE_URL
         ? new SqsWorkQueue(config.BATCH_QUEUE_URL, config.AWS_REGION)
-        : new DynamoWorkQueue(stores.dynamo.doc, tableNames(config.STAGE).main)),
+        : new DynamoWorkQueue(stores.dynamo.doc, tableNames(config.STAGE).main, 'batch-work', {
+            visibilityMs: config.BATCH_VISIBILITY_MS,
+            maxReceives: 5,
+          })),
   };
 }
