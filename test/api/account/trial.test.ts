@@ -383,5 +383,5 @@ describe('trial grants, free-only and low-balance alerts', () => {
     // [] removes them: nothing more fires.
     const cleared = await json<Settings>(await patchSettings(owner, { low_balance_alerts_usd: [] }));
     expect(cleared.low_balance_alerts_usd).toEqual([]);
-  });
+  }, 90_000);
 });
