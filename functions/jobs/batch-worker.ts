@@ -6,6 +6,7 @@ import type { StoredLine } from '#shared/batch/batch-store';
 import { lineRequestId, outputFileId } from '#shared/batch/ids';
 import { parseInputFile, type RequestLine } from '#shared/batch/jsonl';
 import type { Batch, BatchFile, BatchStop, WorkMessage } from '#shared/batch/types';
+import { chunkMessages } from '#shared/batch/work-queue';
 
 /** What the worker runs with: the data plane's deps (routes, gateway, metering) and batch's own. */
 export interface BatchWorkerDeps {
@@ -323,14 +324,4 @@ export function createBatchWorker(deps: BatchWorkerDeps): BatchWorker {
     },
     finalize,
   };
-}
-
-/** One message per chunk of a batch's lines. */
-export function chunkMessages(batch: Pick<Batch, 'tenantId' | 'id' | 'chunks'>): WorkMessage[] {
-  return Array.from({ length: batch.chunks }, (_, chunk) => ({
-    kind: 'chunk' as const,
-    tenantId: batch.tenantId,
-    batchId: batch.id,
-    chunk,
-  }));
 }

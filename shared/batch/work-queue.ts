@@ -11,7 +11,7 @@ import { isConditionalFailure } from '../db/conditions';
 import { entity } from '../db/entity';
 import { keys } from '../db/keys';
 import { encodeTime } from '../ids';
-import type { WorkMessage } from './types';
+import type { Batch, WorkMessage } from './types';
 
 /** Where batch work is handed to the workers: SQS in AWS, a queue in the main table locally. */
 export interface WorkQueue {
@@ -197,4 +197,14 @@ export class DynamoWorkQueue implements WorkQueue {
       new DeleteCommand({ TableName: this.table, Key: keys.queueMessage(this.name, m.id) }),
     );
   }
+}
+
+/** One message per chunk of a batch's lines. */
+export function chunkMessages(batch: Pick<Batch, 'tenantId' | 'id' | 'chunks'>): WorkMessage[] {
+  return Array.from({ length: batch.chunks }, (_, chunk) => ({
+    kind: 'chunk' as const,
+    tenantId: batch.tenantId,
+    batchId: batch.id,
+    chunk,
+  }));
 }
