@@ -121,7 +121,7 @@ export const configSchema = z.object({
   BATCH_CHUNK_LINES: z.coerce.number().int().min(1).max(1_000).default(50),
   /** Batch lines a tenant may enqueue per UTC day: the batch limit, apart from the online limits. */
   BATCH_LINES_PER_DAY: z.coerce.number().int().min(1).max(100_000_000).default(200_000),
-  /** Local runs: lines one worker runs at once (in AWS, the worker function's reserved concurrency bounds it). */
+  /** Lines of one chunk a worker runs at once (the local worker, and each worker function invocation in AWS). */
   BATCH_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   /**
    * Local runs: how long a work message taken by a worker stays hidden before another may take it

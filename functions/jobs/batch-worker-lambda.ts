@@ -28,15 +28,18 @@ interface SqsRecord {
  * chunk of a batch; a failed record is delivered again after the visibility timeout (and after 5
  * receives lands in the dead-letter queue). The schedule (EventBridge, every minute): the sweep.
  */
-export async function handler(event: {
-  Records?: SqsRecord[];
-}): Promise<{ batchItemFailures: { itemIdentifier: string }[] } | { finalized: number; requeued: number }> {
+export async function handler(
+  event: { Records?: SqsRecord[] },
+  context?: { getRemainingTimeInMillis(): number },
+): Promise<{ batchItemFailures: { itemIdentifier: string }[] } | { finalized: number; requeued: number }> {
   if (!event.Records) return worker.sweep();
   const batchItemFailures: { itemIdentifier: string }[] = [];
+  // Lines stop starting while there is time to end them: the rest of the chunk comes back.
+  const deadline = Date.now() + (context?.getRemainingTimeInMillis() ?? 900_000);
   for (const record of event.Records) {
     try {
       const message = JSON.parse(record.body) as WorkMessage;
-      await worker.handle(message, Number(record.attributes?.ApproximateReceiveCount ?? 1));
+      await worker.handle(message, Number(record.attributes?.ApproximateReceiveCount ?? 1), deadline);
     } catch (err) {
       log.warn({ err, messageId: record.messageId }, 'batch work failed; the queue delivers it again');
       batchItemFailures.push({ itemIdentifier: record.messageId });

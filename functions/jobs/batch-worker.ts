@@ -15,8 +15,12 @@ export interface BatchWorkerDeps {
 }
 
 export interface BatchWorker {
-  /** Works one queue message. Throws when it should be delivered again (the lines done stay done). */
-  handle(message: WorkMessage, receives?: number): Promise<void>;
+  /**
+   * Works one queue message. Throws when it should be delivered again (the lines done stay done):
+   * a line kept failing with a server error. When `deadline` (epoch ms: the invocation's end) comes
+   * too near to start another line, the rest of the chunk is queued again as a new message.
+   */
+  handle(message: WorkMessage, receives?: number, deadline?: number): Promise<void>;
   /** Finalizes what is due (expired, cancelled, finished, stuck) and re-enqueues what was never queued. */
   sweep(): Promise<{ finalized: number; requeued: number }>;
   /** Finalizes a batch if it is due; true if this call did. */
@@ -134,7 +138,11 @@ export function createBatchWorker(deps: BatchWorkerDeps): BatchWorker {
     }
   }
 
-  async function processChunk(m: Extract<WorkMessage, { kind: 'chunk' }>, receives: number): Promise<void> {
+  async function processChunk(
+    m: Extract<WorkMessage, { kind: 'chunk' }>,
+    receives: number,
+    deadline: number,
+  ): Promise<void> {
     const batch = await b.store.getBatch(m.tenantId, m.batchId);
     if (!batch || (batch.status !== 'in_progress' && batch.status !== 'cancelling')) return;
     if (batch.status === 'cancelling' || sec(data.now()) >= batch.expiresAt) {
@@ -150,9 +158,16 @@ export function createBatchWorker(deps: BatchWorkerDeps): BatchWorker {
       todo.length > 0 ? await data.authenticator.authenticateKeyId(batch.tenantId, batch.keyId) : undefined;
     const state = stateReader(batch.tenantId, batch.id);
     let halted = false;
+    let outOfTime = false;
     let next = 0;
+    // A line started must be able to end (its model call and retries) before the invocation does.
+    const lineBudgetMs = 3 * cfg.MODEL_TIMEOUT_MS;
     const lane = async () => {
       while (!halted && next < todo.length) {
+        if (Date.now() + lineBudgetMs > deadline) {
+          outOfTime = true;
+          return;
+        }
         const line = todo[next++]!;
         const now = await state();
         if (now?.status !== 'in_progress' || sec(data.now()) >= now.expiresAt) {
@@ -188,6 +203,12 @@ export function createBatchWorker(deps: BatchWorkerDeps): BatchWorker {
       }
     };
     await Promise.all(Array.from({ length: Math.min(cfg.BATCH_WORKER_CONCURRENCY, todo.length || 1) }, lane));
+    if (outOfTime && !halted) {
+      // Handed to the queue again as a new message (so it does not count towards the dead-letter
+      // receives): the next worker skips the lines done.
+      await b.queue.send([m]);
+      return;
+    }
     if (halted) {
       await finalize(m.tenantId, m.batchId);
       return;
@@ -292,12 +313,12 @@ export function createBatchWorker(deps: BatchWorkerDeps): BatchWorker {
   }
 
   return {
-    async handle(message, receives = 1) {
+    async handle(message, receives = 1, deadline = Number.POSITIVE_INFINITY) {
       if (message.kind === 'finalize') {
         await finalize(message.tenantId, message.batchId);
         return;
       }
-      await processChunk(message, receives);
+      await processChunk(message, receives, deadline);
     },
     async sweep() {
       let finalized = 0;

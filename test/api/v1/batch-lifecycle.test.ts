@@ -217,4 +217,20 @@ describe('a batch from start to end: cancellation, expiry, limits and a crash', 
     const aggregated = usage.data.reduce((sum, d) => sum + nano(d.cost_usd), 0);
     expect(aggregated).toBe(out.reduce((sum, o) => sum + nano(o.response!.body.usage.cost_usd), 0));
   });
+
+  it('a worker near the end of its invocation starts no line, and hands the chunk back to the queue', async () => {
+    const t = await h.newTenant({ plan: 'payg' });
+    const client = sdk(h, t.key);
+    const batch = await start(client, sentiment(10));
+    const [m] = await queue().receive(1);
+    // Less time left than a line may take (three model timeouts): nothing runs, nothing is lost.
+    await h.batchWorker.handle(m!.body, m!.receives, Date.now() + 1_000);
+    await queue().delete(m!);
+    expect((await client.batches.retrieve(batch.id)).request_counts).toMatchObject({ completed: 0 });
+    await h.runBatches();
+    expect(await client.batches.retrieve(batch.id)).toMatchObject({
+      status: 'completed',
+      request_counts: { total: 10, completed: 10, failed: 0 },
+    });
+  });
 });

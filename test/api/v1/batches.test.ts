@@ -143,4 +143,62 @@ describe('the Files and Batches APIs with the official SDK', () => {
     expect(await client.files.delete(file.id)).toMatchObject({ id: file.id, deleted: true });
     await expect(client.files.retrieve(file.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
   });
+
+  it('batches embeddings and image moderation as well, each line at its endpoint', async () => {
+    const cases = [
+      {
+        url: '/v1/embeddings',
+        body: { model: 'embeddings', input: 'batch me' },
+        check: (b: { data: { embedding: number[] }[] }) =>
+          expect(b.data[0]!.embedding.length).toBeGreaterThan(10),
+      },
+      {
+        url: '/v1/images/moderations',
+        body: { model: 'image-moderation@mobilenet-v2', image: `data:image/png;base64,${PNG_1X1}` },
+        check: (b: { results: { flagged: boolean }[] }) =>
+          expect(typeof b.results[0]!.flagged).toBe('boolean'),
+      },
+    ];
+    for (const c of cases) {
+      const file = await upload(
+        client,
+        jsonl([{ custom_id: 'only', method: 'POST', url: c.url, body: c.body }]),
+      );
+      const batch = await client.batches.create({
+        input_file_id: file.id,
+        endpoint: c.url as never,
+        completion_window: '24h',
+      });
+      await h.runBatches();
+      const done = await client.batches.retrieve(batch.id);
+      expect(done, c.url).toMatchObject({
+        status: 'completed',
+        request_counts: { total: 1, completed: 1, failed: 0 },
+      });
+      const [line] = (await (await client.files.content(done.output_file_id!)).text())
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(line.response.status_code, c.url).toBe(200);
+      c.check(line.response.body as never);
+    }
+  });
+
+  it('refuses an oversize file and an oversize line, naming them', async () => {
+    const line = JSON.stringify(sentimentLine(0, 'x'.repeat(1024 * 1024)));
+    const big = await upload(client, `${JSON.stringify(sentimentLine(1))}\n${line}\n`).catch(
+      (e: unknown) => e,
+    );
+    expect(big).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((big as Error).message).toMatch(/Line 2: is larger than 1048576 bytes/);
+    const rows = Array.from({ length: 5000 }, (_, i) => sentimentLine(i, `${'long review '.repeat(80)}${i}`));
+    const tooLarge = await upload(client, jsonl(rows)).catch((e: unknown) => e);
+    expect(tooLarge).toBeInstanceOf(OpenAI.APIError);
+    expect((tooLarge as InstanceType<typeof OpenAI.APIError>).status).toBe(413);
+    expect((tooLarge as Error).message).toMatch(/larger than \d+ bytes/);
+  });
 });
+
+/** A 1x1 white PNG. */
+const PNG_1X1 =
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4//8/AAX+Av4N70a4AAAAAElFTkSuQmCC';
