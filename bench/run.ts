@@ -1,3 +1,4 @@
+import { benchBatch } from './batch';
 import { benchBundle } from './bundle';
 import { benchChat } from './chat';
 import { benchGateway, benchRoundTrips } from './gateway';
@@ -16,9 +17,11 @@ if (process.argv.includes('--help')) {
     [
       'usage: npm run bench [-- options]',
       '  --quick                 short runs (about two minutes for everything)',
-      '  --only a,b              some sections: gateway, bundle, models, chat, web; or trips (the',
-      '                          round trips and DynamoDB units, $ and hot items per request alone,',
-      '                          also part of gateway: 10 s with --quick, else one whole minute)',
+      '  --only a,b              some sections: gateway, bundle, models, chat, batch, web; or trips',
+      '                          (the round trips and DynamoDB units, $ and hot items per request',
+      '                          alone, also part of gateway: 10 s with --quick, else one whole minute)',
+      '  --batch-lines N         lines of the batch run beside online requests in the batch section',
+      '                          (default 5,000; 2,000 with --quick)',
       "  --profile               where the API's CPU goes under load (--concurrency N, default 16)",
       '',
     ].join('\n'),
@@ -56,6 +59,16 @@ if (process.argv.includes('--profile')) {
   if (want('bundle')) out.push(await benchBundle());
   if (want('models')) out.push(await benchModels({ quick }));
   if (want('chat')) out.push(await benchChat({ quick }));
+  if (want('batch')) {
+    const linesArg = process.argv.includes('--batch-lines')
+      ? Number(process.argv[process.argv.indexOf('--batch-lines') + 1])
+      : undefined;
+    if (linesArg !== undefined && !(Number.isInteger(linesArg) && linesArg >= 1)) {
+      process.stderr.write('--batch-lines takes a whole number of lines, at least 1\n');
+      process.exit(2);
+    }
+    out.push(await benchBatch({ quick, ...(linesArg === undefined ? {} : { lines: linesArg }) }));
+  }
   if (want('web')) out.push(await benchWeb());
 }
 process.stdout.write(`${out.join('\n')}\n`);

@@ -266,7 +266,7 @@ export async function startLocalStack(
     sweeper.unref();
     started.push({ stop: async () => clearInterval(sweeper) });
     // Batch work: what the worker function does in AWS for the SQS queue and its schedule.
-    if (opts.batchWorker !== false && deps.batch.queue instanceof DynamoWorkQueue) {
+    if (opts.batchWorker !== false && wired.BATCH_WORKER && deps.batch.queue instanceof DynamoWorkQueue) {
       const poller = pollBatchQueue(createBatchWorker({ data: deps, batch: deps.batch }), deps.batch.queue, {
         pollMs: wired.BATCH_POLL_MS,
         sweepMs: wired.BATCH_POLL_MS * 10,

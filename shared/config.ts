@@ -81,6 +81,11 @@ export const configSchema = z.object({
    * as in AWS (one Lambda per stream shard): turn it off in a second process that shares a store.
    */
   USAGE_CONSUMER: bool.default(true),
+  /**
+   * Local runner: work batches in this process (the stand-in for the worker function). Off: they
+   * wait on the queue for a worker process of their own (`npm run batch:worker`), as in AWS.
+   */
+  BATCH_WORKER: bool.default(true),
   /** How often the local server sweeps expired reservations (the cloud runs the job on a schedule). */
   RESERVATION_SWEEP_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
   /** How long a verified API key (and its tenant) may be served from memory; also the revocation lag. */
