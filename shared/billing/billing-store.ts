@@ -89,6 +89,8 @@ export interface PriceRecord {
   model: string;
   version: string;
   unit: BillingUnit;
+  /** `batch` for the meter and price of batch lines; absent for online ones (as before batches). */
+  channel?: 'batch';
   eventName: string;
   displayName: string;
   meterId: string;
@@ -482,7 +484,10 @@ export class BillingStore {
     await this.doc.send(
       new PutCommand({
         TableName: this.table,
-        Item: priceEntity.item(priceEntity.key(record.model, record.version, record.unit), record),
+        Item: priceEntity.item(
+          priceEntity.key(record.model, record.version, record.unit, record.channel ?? 'online'),
+          record,
+        ),
       }),
     );
   }

@@ -1,5 +1,6 @@
 import type { BillingUnit } from '../catalog/types';
 import type { FinanceGateway } from '../finance/finance-gateway';
+import type { Channel } from '../metering/usage-store';
 import type { GatewayResult } from './gateway-result';
 
 /**
@@ -115,6 +116,8 @@ export interface MeterSpec {
   model: string;
   version: string;
   unit: BillingUnit;
+  /** Online calls or batch lines: each has its own meter and price (batch at the batch price). */
+  channel: Channel;
   /** The meter's event name: what meter events carry. */
   eventName: string;
   /** The words on the tenant's invoice (the product's name). */

@@ -57,7 +57,9 @@ export async function startCheckout(
   if (d.gateway.mode === 'ledger') return { status: 'failed', kind: 'not_connected' };
   const account = await d.store.getAccount(tenant.id);
   if (account?.subscriptionId && account.status !== 'canceled') return { status: 'already_subscribed' };
-  const specs = meterSpecs(await d.catalog());
+  // Online prices only: Stripe takes at most 20 recurring prices on a subscription (and in a
+  // Checkout), so a batch price joins the subscription when the sync first bills batch units at it.
+  const specs = meterSpecs(await d.catalog()).filter((s) => s.channel === 'online');
   const prices = new Map((await d.store.listPrices()).map((p) => [p.lookupKey, p.priceId]));
   const missing = specs.filter((s) => !prices.has(s.lookupKey)).map((s) => s.lookupKey);
   if (missing.length > 0 || specs.length === 0) return { status: 'not_set_up', missing };

@@ -1,6 +1,7 @@
+import { batchPrices } from '../catalog/batch-prices';
 import type { BillingUnit, Catalog } from '../catalog/types';
 import type { Units } from '../metering/pricing';
-import type { UsageEvent, UsageStore } from '../metering/usage-store';
+import { type Channel, channelOf, type UsageEvent, type UsageStore } from '../metering/usage-store';
 import type { Plan } from '../quotas/plans';
 import type { Tenant } from '../tenants/tenant-store';
 import { BILLING_UNITS, meterDisplayName } from './meters';
@@ -14,11 +15,15 @@ import { BILLING_UNITS, meterDisplayName } from './meters';
  */
 export type Included = Partial<Record<BillingUnit, number>> | 'everything';
 
-/** One line of usage: a model version's unit, with what was used, included and billable. */
+/**
+ * One line of usage: a model version's unit, online or batch, with what was used, included and
+ * billable. Batch lines are lines of their own, at the batch price.
+ */
 export interface UsageLine {
   model: string;
   version: string;
   unit: BillingUnit;
+  channel: Channel;
   used: number;
   included: number;
   billable: number;
@@ -35,13 +40,15 @@ export function servedOrder(a: UsageEvent, b: UsageEvent): number {
   return a.at < b.at ? -1 : a.at > b.at ? 1 : a.requestId < b.requestId ? -1 : 1;
 }
 
-export function lineKey(model: string, version: string, unit: string): string {
-  return `${model}\u0000${version}\u0000${unit}`;
+/** A line's key: a model version's unit, and `batch` after it for batch lines. */
+export function lineKey(model: string, version: string, unit: string, channel: Channel = 'online'): string {
+  return `${model}\u0000${version}\u0000${unit}${channel === 'batch' ? '\u0000batch' : ''}`;
 }
 
 /**
  * Splits events (in served order) into included and billable units, given what the month used
- * before them. Pure and deterministic: the same events and `usedBefore` always give the same lines.
+ * before them. Included units are consumed by online calls and batch lines alike, in served order;
+ * each channel's units are lines of their own. Pure and deterministic: the same events and `usedBefore` always give the same lines.
  */
 export function allocate(
   events: UsageEvent[],
@@ -58,11 +65,13 @@ export function allocate(
       const allowance = included === 'everything' ? Number.POSITIVE_INFINITY : (included[unit] ?? 0);
       const free = Math.min(count, Math.max(0, allowance - before));
       used[unit] = before + count;
-      const key = lineKey(e.model, e.version, unit);
+      const channel = channelOf(e);
+      const key = lineKey(e.model, e.version, unit, channel);
       const line = lines.get(key) ?? {
         model: e.model,
         version: e.version,
         unit,
+        channel,
         used: 0,
         included: 0,
         billable: 0,
@@ -122,7 +131,7 @@ export function monthOf(ms: number): string {
 
 export interface PreviewLine extends UsageLine {
   description: string;
-  /** nano-USD per unit, from the catalog. */
+  /** nano-USD per unit, from the catalog (its batch price for a batch line). */
   unitPriceNanoUsd: number;
   /** Exact: billable units x unit price. */
   amountNanoUsd: number;
@@ -147,8 +156,9 @@ export function nanoUsdToCents(nano: number): number {
 
 /**
  * The invoice the ledger says a month will bring, from the month's usage events: each model
- * version's unit on its own line, with the included units taken out by the same rule the sync
- * uses. Reads one Query of the month's events (the current month is the usual case).
+ * version's unit on its own line (online lines, then batch lines at the batch price), with the
+ * included units taken out by the same rule the sync uses. Reads one Query of the month's events
+ * (the current month is the usual case).
  */
 export async function previewInvoice(
   d: { usage: UsageStore; catalog: Catalog; modelTimeoutMs: number },
@@ -163,17 +173,19 @@ export async function previewInvoice(
   const out: PreviewLine[] = [];
   let subtotal = 0;
   let cents = 0;
-  for (const line of [...lines.values()].sort((a, b) =>
-    lineKey(a.model, a.version, a.unit).localeCompare(lineKey(b.model, b.version, b.unit)),
-  )) {
-    const price = d.catalog.models.get(line.model)?.versions.get(line.version)?.prices[line.unit] ?? 0;
+  // Online lines first, then batch lines, each by model version and unit.
+  const order = (l: UsageLine) => `${l.channel === 'batch' ? 1 : 0}${lineKey(l.model, l.version, l.unit)}`;
+  for (const line of [...lines.values()].sort((a, b) => order(a).localeCompare(order(b)))) {
+    const version = d.catalog.models.get(line.model)?.versions.get(line.version);
+    const prices = version && line.channel === 'batch' ? batchPrices(version) : version?.prices;
+    const price = prices?.[line.unit] ?? 0;
     const amount = line.billable * price;
     const lineCents = nanoUsdToCents(amount);
     subtotal += amount;
     cents += lineCents;
     out.push({
       ...line,
-      description: meterDisplayName(line.model, line.version, line.unit),
+      description: meterDisplayName(line.model, line.version, line.unit, line.channel),
       unitPriceNanoUsd: price,
       amountNanoUsd: amount,
       amountCents: lineCents,

@@ -175,11 +175,20 @@ export async function syncUsage(d: BillingDeps, now: Date, opts: SyncOptions = {
   };
   const budget = new Budget(clock, deadline, opts.finishReserveMs ?? 250);
   budget.wrote(clock() - leasing);
-  const run: RunContext = { permits: new Permits(Math.max(1, opts.concurrency ?? 8)), budget };
+  const run: RunContext = {
+    permits: new Permits(Math.max(1, opts.concurrency ?? 8)),
+    budget,
+    itemsOnSubscription: new Set(),
+  };
   let reachedEnd = false;
   let saved = false;
   try {
-    const prices = new Map((await d.store.listPrices()).map((p) => [lineKey(p.model, p.version, p.unit), p]));
+    const prices = new Map(
+      (await d.store.listPrices()).map((p) => [
+        lineKey(p.model, p.version, p.unit, p.channel ?? 'online'),
+        p,
+      ]),
+    );
     const pageSize = opts.pageSize ?? 100;
     for (;;) {
       if (budget.mustStop()) {
@@ -241,6 +250,8 @@ export async function syncUsage(d: BillingDeps, now: Date, opts: SyncOptions = {
 interface RunContext {
   permits: Permits;
   budget: Budget;
+  /** Batch prices this run made sure are on a subscription (`<subscription> <price>`). */
+  itemsOnSubscription: Set<string>;
 }
 
 interface Visit {
@@ -413,6 +424,9 @@ async function syncTenant(
     const planned = planWindow(tenant.id, account.customerId!, start, events, included, usedBefore, prices);
     if ('problem' in planned) return { ...out, problem: planned.problem };
     const pending = planned.events.filter((e) => !state.sent.includes(e.eventName));
+    const joined = await ensureBatchItems(d, account, planned.batchPrices, run);
+    if (joined.problem) return { ...out, problem: joined.problem };
+    if (joined.cut) return { ...out, cut: true };
     const sent = await sendAll(d, tenant.id, start, pending, opts, run);
     out.events += sent.accepted;
     if (sent.problem) return { ...out, problem: sent.problem };
@@ -525,9 +539,12 @@ function planWindow(
   included: Included,
   usedBefore: SyncState['includedUsed'],
   prices: Map<string, PriceRecord>,
-): { events: MeterEventInput[]; usedAfter: SyncState['includedUsed'] } | { problem: SyncProblem } {
+):
+  | { events: MeterEventInput[]; usedAfter: SyncState['includedUsed']; batchPrices: string[] }
+  | { problem: SyncProblem } {
   const { lines, usedAfter } = allocate(events, included, usedBefore);
   const out: MeterEventInput[] = [];
+  const batchPrices: string[] = [];
   for (const [key, line] of lines) {
     if (line.billable <= 0) continue;
     const price = prices.get(key);
@@ -536,10 +553,11 @@ function planWindow(
         problem: {
           tenantId,
           reason: 'no_price',
-          message: `no Stripe meter for ${line.model}@${line.version} ${line.unit}: run \`npm run billing:setup\``,
+          message: `no Stripe meter for ${line.model}@${line.version} ${line.unit}${line.channel === 'batch' ? ' (batch)' : ''}: run \`npm run billing:setup\``,
         },
       };
     }
+    if (line.channel === 'batch') batchPrices.push(price.priceId);
     out.push({
       eventName: price.eventName,
       customerId,
@@ -548,7 +566,45 @@ function planWindow(
       timestamp: Math.floor(start / 1000),
     });
   }
-  return { events: out.sort((a, b) => a.eventName.localeCompare(b.eventName)), usedAfter };
+  return { events: out.sort((a, b) => a.eventName.localeCompare(b.eventName)), usedAfter, batchPrices };
+}
+
+/**
+ * Puts the batch prices a window bills on the tenant's subscription, before its meter events go:
+ * Checkout and setup put only the online prices there (Stripe holds at most 20 per subscription),
+ * so a batch price joins when it is first billed. Adding is idempotent (a price already there is
+ * left alone); each subscription and price is checked once per run. A subscription that ended has
+ * nothing to join (its last usage is still sent).
+ */
+async function ensureBatchItems(
+  d: BillingDeps,
+  account: BillingAccount,
+  priceIds: string[],
+  run: RunContext,
+): Promise<{ problem?: SyncProblem; cut?: boolean }> {
+  const subscription = account.subscriptionId;
+  if (!subscription || account.status === 'canceled') return {};
+  for (const priceId of priceIds) {
+    const id = `${subscription} ${priceId}`;
+    if (run.itemsOnSubscription.has(id)) continue;
+    const r = await run.budget.race(
+      run.permits.use(() => d.gateway.ensureSubscriptionItem(subscription, priceId)),
+    );
+    if (r === 'cut') return { cut: true };
+    if (!r.ok) {
+      return {
+        problem: {
+          tenantId: account.tenantId,
+          reason: r.kind === 'not_connected' ? 'rejected' : r.kind,
+          message: `could not put the batch price ${priceId} on ${subscription}: ${
+            r.kind === 'rejected' || r.kind === 'unavailable' ? r.message : r.kind
+          }`,
+        },
+      };
+    }
+    run.itemsOnSubscription.add(id);
+  }
+  return {};
 }
 
 /**

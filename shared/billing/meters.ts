@@ -1,10 +1,17 @@
+import { batchPrices } from '../catalog/batch-prices';
 import type { BillingUnit, Catalog } from '../catalog/types';
+import type { Channel } from '../metering/usage-store';
 import type { MeterSpec } from './billing';
 
 /**
  * Meter granularity: one meter (and one price) per model version and unit, so an invoice reads
  * "Chat tiny-1 — output tokens: 1,204,311 × $0.00000015" and the tenant recognises every line.
  * Folding versions into one meter per unit would need the meter to carry money instead of units.
+ *
+ * Batch lines have meters and prices of their own (`..._batch`, "... (batch)", at the version's
+ * batch price), so an invoice shows them apart at their price. A Stripe price is tied to one meter
+ * and prices every unit it counts at one amount (it cannot price by a meter event's dimension),
+ * so a second price at the batch amount needs a second meter.
  */
 
 const UNIT_WORDS: Record<BillingUnit, string> = {
@@ -27,14 +34,27 @@ function slug(s: string): string {
   return s.replace(/[^A-Za-z0-9_-]/g, '_');
 }
 
-/** `tg_chat_tiny-1_output_tokens`: the meter's event name and the product's id. */
-export function meterEventName(model: string, version: string, unit: BillingUnit): string {
-  return `tg_${slug(model)}_${slug(version)}_${unit}`;
+/**
+ * `tg_chat_tiny-1_output_tokens` (`..._batch` for batch lines): the meter's event name and the
+ * product's id. The unit (or `_batch` after it) always ends the name, so the two never collide.
+ */
+export function meterEventName(
+  model: string,
+  version: string,
+  unit: BillingUnit,
+  channel: Channel = 'online',
+): string {
+  return `tg_${slug(model)}_${slug(version)}_${unit}${channel === 'batch' ? '_batch' : ''}`;
 }
 
-/** "Chat tiny-1 — output tokens", "Image moderation inception-v3 — images". */
-export function meterDisplayName(model: string, version: string, unit: BillingUnit): string {
-  return `${modelWords(model)} ${version} — ${UNIT_WORDS[unit]}`;
+/** "Chat tiny-1 — output tokens", "Image moderation inception-v3 — images", "... (batch)". */
+export function meterDisplayName(
+  model: string,
+  version: string,
+  unit: BillingUnit,
+  channel: Channel = 'online',
+): string {
+  return `${modelWords(model)} ${version} — ${UNIT_WORDS[unit]}${channel === 'batch' ? ' (batch)' : ''}`;
 }
 
 export function unitWords(unit: BillingUnit): string {
@@ -53,7 +73,10 @@ export function nanoUsdToCentsDecimal(nano: number): string {
   return frac ? `${whole}.${frac}` : whole;
 }
 
-/** The specs of every billable unit of every version that can still be called. */
+/**
+ * The specs of every billable unit of every version that can still be called: online at its
+ * price, and batch at its batch price (the operator's, else half the online price).
+ */
 export function meterSpecs(catalog: Catalog): MeterSpec[] {
   const specs: MeterSpec[] = [];
   const versions = [...catalog.models.values()].flatMap((entry) =>
@@ -61,21 +84,25 @@ export function meterSpecs(catalog: Catalog): MeterSpec[] {
   );
   for (const { v, units } of versions) {
     if (v.status === 'retired') continue;
-    for (const unit of units) {
-      const price = v.prices[unit];
-      if (price === undefined) continue;
-      const eventName = meterEventName(v.model, v.version, unit);
-      specs.push({
-        model: v.model,
-        version: v.version,
-        unit,
-        eventName,
-        displayName: meterDisplayName(v.model, v.version, unit),
-        productId: eventName,
-        lookupKey: `${eventName}@${v.priceBook}`,
-        unitAmountDecimal: nanoUsdToCentsDecimal(price),
-        priceBook: v.priceBook,
-      });
+    const batch = batchPrices(v);
+    for (const channel of ['online', 'batch'] as const) {
+      for (const unit of units) {
+        const price = channel === 'batch' ? batch[unit] : v.prices[unit];
+        if (price === undefined) continue;
+        const eventName = meterEventName(v.model, v.version, unit, channel);
+        specs.push({
+          model: v.model,
+          version: v.version,
+          unit,
+          channel,
+          eventName,
+          displayName: meterDisplayName(v.model, v.version, unit, channel),
+          productId: eventName,
+          lookupKey: `${eventName}@${v.priceBook}`,
+          unitAmountDecimal: nanoUsdToCentsDecimal(price),
+          priceBook: v.priceBook,
+        });
+      }
     }
   }
   const names = new Set<string>();

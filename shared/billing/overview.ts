@@ -1,3 +1,4 @@
+import type { Channel } from '../metering/usage-store';
 import type { Plan } from '../quotas/plans';
 import type { Tenant } from '../tenants/tenant-store';
 import type { BillingStatus, InvoiceSummary } from './billing';
@@ -8,6 +9,8 @@ import { type InvoicePreview, monthOf, previewInvoice } from './invoice-preview'
 export interface VersionCost {
   model: string;
   version: string;
+  /** Online calls and batch lines (at the batch price) are rows of their own. */
+  channel: Channel;
   requests: number;
   inputTokens: number;
   outputTokens: number;
@@ -59,10 +62,11 @@ export async function billingOverview(d: BillingDeps, tenant: Tenant): Promise<B
   const byVersion = new Map<string, VersionCost>();
   let total = 0;
   for (const r of daily) {
-    const key = `${r.model}@${r.version}`;
+    const key = `${r.model}@${r.version}#${r.channel}`;
     const row = byVersion.get(key) ?? {
       model: r.model,
       version: r.version,
+      channel: r.channel,
       requests: 0,
       inputTokens: 0,
       outputTokens: 0,
@@ -91,8 +95,10 @@ export async function billingOverview(d: BillingDeps, tenant: Tenant): Promise<B
     month,
     runningCost: {
       totalNanoUsd: total,
-      byVersion: [...byVersion.values()].sort((a, b) =>
-        `${a.model}@${a.version}`.localeCompare(`${b.model}@${b.version}`),
+      byVersion: [...byVersion.values()].sort(
+        (a, b) =>
+          `${a.model}@${a.version}`.localeCompare(`${b.model}@${b.version}`) ||
+          (a.channel === b.channel ? 0 : a.channel === 'online' ? -1 : 1),
       ),
     },
     preview,

@@ -13,8 +13,10 @@ export interface SetupReport {
 /**
  * `npm run billing:setup`: makes the provider's meters, products and prices match the catalog,
  * idempotently (running it twice changes nothing the second time), records them for the sync and
- * Checkout, and puts every current price on existing subscriptions (new model versions; a new
- * price book replaces the old price on its meter).
+ * Checkout, and puts every current online price on existing subscriptions (new model versions; a
+ * new price book replaces the old price on its meter). Batch prices are made here too; one joins a
+ * subscription when the sync first bills batch units at it (Stripe holds at most 20 prices on a
+ * subscription: a batch twin of every online price would not fit).
  */
 export async function setupBilling(d: {
   gateway: BillingGateway;
@@ -37,6 +39,7 @@ export async function setupBilling(d: {
       model: spec.model,
       version: spec.version,
       unit: spec.unit,
+      ...(spec.channel === 'batch' ? { channel: 'batch' as const } : {}),
       eventName: spec.eventName,
       displayName: spec.displayName,
       meterId: made.meterId,
@@ -52,7 +55,8 @@ export async function setupBilling(d: {
   if (report.problems.length) return report;
   for (const account of await d.store.listAccounts()) {
     if (!account.subscriptionId || account.status === 'canceled') continue;
-    for (const p of report.prices) {
+    // Batch prices join a subscription when the sync first bills batch units at them.
+    for (const p of report.prices.filter((x) => x.spec.channel === 'online')) {
       const r = await d.gateway.ensureSubscriptionItem(account.subscriptionId, p.priceId);
       if (!r.ok) report.problems.push(`${account.subscriptionId} ${p.spec.eventName}: ${r.kind}`);
       else if (r.added) report.subscriptionItems++;

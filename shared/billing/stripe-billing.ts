@@ -500,9 +500,12 @@ export class StripeBillingGateway implements BillingGateway {
           proration_behavior: 'none',
         });
       } else {
+        // The key names the subscription's size as read: the SDK's retries and a concurrent run
+        // that read the same state share it, while a try after the subscription changed (room
+        // made after Stripe refused a 21st item) is a new request, not a replay of that refusal.
         await this.stripe.subscriptionItems.create(
           { subscription: subscriptionId, price: priceId, proration_behavior: 'none' },
-          { idempotencyKey: `tollgate-item-${subscriptionId}-${priceId}` },
+          { idempotencyKey: `tollgate-item-${subscriptionId}-${priceId}-${items.length}` },
         );
       }
       return { added: true };
@@ -637,7 +640,7 @@ export class StripeBillingGateway implements BillingGateway {
     } catch (err) {
       if (!(err instanceof Stripe.errors.StripeError) || err.statusCode !== 404) throw err;
     }
-    const metadata = { model: spec.model, version: spec.version, unit: spec.unit };
+    const metadata = { model: spec.model, version: spec.version, unit: spec.unit, channel: spec.channel };
     if (!product) {
       changes.push('product created');
       return this.stripe.products.create({ id: spec.productId, name: spec.displayName, metadata });
@@ -675,7 +678,13 @@ export class StripeBillingGateway implements BillingGateway {
       lookup_key: spec.lookupKey,
       transfer_lookup_key: true,
       nickname: `${spec.displayName} (${spec.priceBook})`,
-      metadata: { model: spec.model, version: spec.version, unit: spec.unit, price_book: spec.priceBook },
+      metadata: {
+        model: spec.model,
+        version: spec.version,
+        unit: spec.unit,
+        channel: spec.channel,
+        price_book: spec.priceBook,
+      },
     });
   }
 }

@@ -224,10 +224,13 @@ export const keys = {
   }),
   /** Which tenant a Stripe customer is. Not tenant-led, by necessity: a webhook knows only the customer. */
   stripeCustomer: (customerId: string) => ({ pk: `STRIPECUSTOMER#${customerId}`, sk: 'STRIPECUSTOMER' }),
-  /** The Stripe meter and price of one model version's unit, as `billing:setup` made them. */
-  billingPrice: (model: string, version: string, unit: string) => ({
+  /**
+   * The Stripe meter and price of one model version's unit, as `billing:setup` made them; batch
+   * lines have their own (`#batch` last), online ones keep the key they had before batches.
+   */
+  billingPrice: (model: string, version: string, unit: string, channel: 'online' | 'batch' = 'online') => ({
     pk: 'BILLING#PRICES',
-    sk: `PRICE#${model}#${version}#${unit}`,
+    sk: `PRICE#${model}#${version}#${unit}${channel === 'batch' ? '#batch' : ''}`,
   }),
   billingPricesPartition: () => 'BILLING#PRICES',
   /** An email waiting for a job to send it (shared/email/email-queue.ts), oldest first in its partition. */

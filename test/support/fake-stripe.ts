@@ -135,6 +135,9 @@ function missing(what: string, value: string): StripeFailure {
   return invalid(`No such ${what}: '${value}'`, { code: 'resource_missing', param: 'id' }, 404);
 }
 
+/** Stripe's limit of items on a subscription (and of recurring prices in a subscription Checkout). */
+export const MAX_SUBSCRIPTION_ITEMS = 20;
+
 export class FakeStripe {
   readonly requests: RecordedRequest[] = [];
   readonly customers = new Map<string, Obj>();
@@ -899,6 +902,12 @@ export class FakeStripe {
         throw invalid(`Invalid mode: ${String(mode)}`, { param: 'mode' });
       let amountTotal = 0;
       let currency: string | null = (body.currency as string | undefined) ?? null;
+      // Stripe: a subscription-mode session takes at most 20 line items with recurring prices.
+      if (mode === 'subscription' && ((body.line_items as Obj[]) ?? []).length > MAX_SUBSCRIPTION_ITEMS)
+        throw invalid(
+          `A Checkout Session in subscription mode can have at most ${MAX_SUBSCRIPTION_ITEMS} line items with recurring prices.`,
+          { param: 'line_items' },
+        );
       for (const [i, item] of ((body.line_items as Obj[]) ?? []).entries()) {
         const quantity = Number(item.quantity ?? 1);
         if (item.price !== undefined) {
@@ -1093,6 +1102,11 @@ export class FakeStripe {
       if (!seg[2]) {
         const sub = this.subscriptions.get(body.subscription as string);
         if (!sub) throw missing('subscription', body.subscription as string);
+        // Stripe: a subscription holds at most 20 items.
+        if (((sub.items as Obj).data as Obj[]).length >= MAX_SUBSCRIPTION_ITEMS)
+          throw invalid(`A subscription can have at most ${MAX_SUBSCRIPTION_ITEMS} items.`, {
+            param: 'price',
+          });
         const item = {
           id: id('si'),
           object: 'subscription_item',

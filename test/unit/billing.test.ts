@@ -76,7 +76,9 @@ describe('meters and prices', () => {
     const versions = [...catalogOf('test').models.values()].flatMap((m) =>
       [...m.versions.values()].map((v) => m.model.units.filter((u) => v.prices[u] !== undefined).length),
     );
-    expect(specs).toHaveLength(versions.reduce((a, b) => a + b, 0));
+    // Each online meter has a batch twin.
+    expect(specs).toHaveLength(2 * versions.reduce((a, b) => a + b, 0));
+    expect(specs.filter((s) => s.channel === 'batch')).toHaveLength(versions.reduce((a, b) => a + b, 0));
     expect(specs.find((s) => s.eventName === 'tg_image-moderation_inception-v3_images')).toMatchObject({
       unitAmountDecimal: '0.15',
     });
@@ -85,6 +87,39 @@ describe('meters and prices', () => {
       unitAmountDecimal: '0.000015',
       lookupKey: 'tg_chat_tiny-1_output_tokens@pb-2026-01',
     });
+  });
+
+  it('give batch lines meters and prices of their own, at the batch price', () => {
+    expect(meterEventName('chat', 'tiny-1', 'output_tokens', 'batch')).toBe(
+      'tg_chat_tiny-1_output_tokens_batch',
+    );
+    expect(meterDisplayName('chat', 'tiny-1', 'output_tokens', 'batch')).toBe(
+      'Chat tiny-1 — output tokens (batch)',
+    );
+    const catalog = catalogOf('test');
+    const specs = meterSpecs(catalog);
+    const online = specs.find((s) => s.eventName === 'tg_chat_tiny-1_output_tokens')!;
+    const batch = specs.find((s) => s.eventName === 'tg_chat_tiny-1_output_tokens_batch')!;
+    expect(online.channel).toBe('online');
+    // 150 nano-USD online, half of it for batch.
+    expect(batch).toMatchObject({
+      channel: 'batch',
+      model: 'chat',
+      version: 'tiny-1',
+      unit: 'output_tokens',
+      productId: 'tg_chat_tiny-1_output_tokens_batch',
+      lookupKey: 'tg_chat_tiny-1_output_tokens_batch@pb-2026-01',
+      unitAmountDecimal: '0.0000075',
+      displayName: 'Chat tiny-1 — output tokens (batch)',
+    });
+    // Every name is one meter's: no batch name is an online one.
+    expect(new Set(specs.map((s) => s.eventName)).size).toBe(specs.length);
+    // An operator's batch price wins over the default half.
+    catalog.models.get('chat')!.versions.get('tiny-1')!.batchPrices = { input_tokens: 10, output_tokens: 40 };
+    expect(
+      meterSpecs(catalog).find((s) => s.eventName === 'tg_chat_tiny-1_output_tokens_batch')!
+        .unitAmountDecimal,
+    ).toBe('0.000004');
   });
 
   it('leave retired versions out', () => {
@@ -144,6 +179,26 @@ describe('included units', () => {
     expect(small).toMatchObject({ used: 70, included: 50, billable: 20 });
     expect([...lines.values()].find((l) => l.unit === 'output_tokens')).toMatchObject({ billable: 5 });
     expect(usedAfter).toEqual({ input_tokens: 120, output_tokens: 5 });
+  });
+
+  it('are consumed by online calls and batch lines alike, in served order, each billed on its own line', () => {
+    const events = [
+      event('2026-03-01T00:00:01Z', { input_tokens: 60 }, 'chat', 'tiny-1', 'a'),
+      {
+        ...event('2026-03-01T00:00:02Z', { input_tokens: 80, output_tokens: 9 }, 'chat', 'tiny-1', 'b'),
+        channel: 'batch' as const,
+      },
+      event('2026-03-01T00:00:03Z', { input_tokens: 5 }, 'chat', 'tiny-1', 'c'),
+    ];
+    const { lines, usedAfter } = allocate(events, { input_tokens: 100, output_tokens: 0 }, {});
+    const of = (channel: string, unit: string) =>
+      [...lines.values()].find((l) => l.channel === channel && l.unit === unit);
+    expect(lines.size).toBe(3);
+    expect(of('online', 'input_tokens')).toMatchObject({ used: 65, included: 60, billable: 5 });
+    // The batch line came second: the 40 left of the 100 are its, the other 40 are billed.
+    expect(of('batch', 'input_tokens')).toMatchObject({ used: 80, included: 40, billable: 40 });
+    expect(of('batch', 'output_tokens')).toMatchObject({ used: 9, included: 0, billable: 9 });
+    expect(usedAfter).toEqual({ input_tokens: 145, output_tokens: 9 });
   });
 
   it('carry over between windows: the same split whatever the windowing', () => {

@@ -2,8 +2,9 @@ import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { ApiError } from '#shared/errors';
 import { formatUsd } from '#shared/metering/pricing';
-import { CHANNELS, type DailyUsage } from '#shared/metering/usage-store';
+import type { DailyUsage } from '#shared/metering/usage-store';
 import type { AppEnv, CoreDeps, CoreEnv, DataPlaneDeps } from '../http/env';
+import { ChannelParam, ChannelSchema } from './channel-schema';
 
 /** What a usage report reads: the console's and `GET /v1/usage` (the data plane) both answer one. */
 type ReportDeps = CoreDeps & Pick<DataPlaneDeps, 'usage' | 'usageFreshness' | 'apiKeys'>;
@@ -20,18 +21,6 @@ export const Day = z
       !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d),
     'is not a calendar date',
   );
-
-/** How usage came in: `online` (a synchronous call) or `batch` (a line of a batch job, at the batch price). */
-export const ChannelSchema = z.enum(CHANNELS).openapi({
-  description:
-    'How the usage came in: `online` (a synchronous API call) or `batch` (a line of a batch job, billed at the batch price).',
-});
-
-/** The `channel` filter of a usage query. */
-export const ChannelParam = z
-  .enum(CHANNELS)
-  .optional()
-  .openapi({ description: 'Only `online` calls or only `batch` lines. Default: both, as separate rows.' });
 
 export const UsageQuery = z.object({
   start_date: Day.optional().openapi({
@@ -305,3 +294,5 @@ function totalsOf(rows: DailyUsage[]): z.infer<typeof Totals> {
   }
   return { ...totals, cost_usd: formatUsd(cost) };
 }
+
+export { ChannelParam, ChannelSchema };

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCustomer } from '#shared/billing/checkout';
 import { meterSpecs } from '#shared/billing/meters';
+import { batchPrices } from '#shared/catalog/batch-prices';
+import { newId } from '#shared/ids';
+import { costNanoUsd, formatUsd } from '#shared/metering/pricing';
 import { addMember, createKey, expectError, json, newOperator, newOwner } from '../../support/accounts';
 import { billingHarness, subscribe } from '../../support/billing';
 import type { FakeStripe } from '../../support/fake-stripe';
@@ -52,10 +55,16 @@ describe('POST /account/billing/checkout', () => {
     expect(sent.mode).toBe('subscription');
     expect(sent.customer).toBe(customer!.id);
     expect(sent.client_reference_id).toBe(owner.tenantId);
-    const specs = meterSpecs(await h.deps.resolver.catalog());
+    // Every online price; batch prices join the subscription when first billed (Stripe takes at
+    // most 20 recurring prices on a subscription and in a Checkout).
+    const specs = meterSpecs(await h.deps.resolver.catalog()).filter((s) => s.channel === 'online');
     expect(specs.length).toBeGreaterThan(5);
+    expect(specs.length).toBeLessThanOrEqual(20);
     expect(sent.line_items).toHaveLength(specs.length);
     expect(new Set(sent.line_items.map((l) => l.price)).size).toBe(specs.length);
+    const prices = await h.stores.billing.listPrices();
+    const online = new Set(prices.filter((p) => !p.channel).map((p) => p.priceId));
+    expect(sent.line_items.every((l) => online.has(l.price))).toBe(true);
     const anchor = Number(sent.subscription_data.billing_cycle_anchor);
     const now = new Date();
     expect(anchor).toBe(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1) / 1000);
@@ -286,6 +295,84 @@ describe('ledger-only billing (no Stripe key)', () => {
     // Billing documents are for owners and the billing role.
     const dev = await addMember(ledger, owner, 'developer');
     expect((await ledger.call(body.statements[0]!.url, { key: dev.token })).status).toBe(403);
+  });
+
+  it('shows batch lines apart from online calls in the running cost, the preview and the statement, at the batch price', async () => {
+    const op = await newOperator(ledger);
+    const owner = await newOwner(ledger);
+    expect(
+      (await ledger.call('/account/billing/plan', { key: owner.token, json: { plan: 'payg' } })).status,
+    ).toBe(200);
+    const limited = await ledger.call(`/admin/tenants/${owner.tenantId}/limits`, {
+      key: op.token,
+      method: 'PATCH',
+      json: { included: { input_tokens: 0, output_tokens: 0, images: 0 } },
+    });
+    expect(limited.status, await limited.clone().text()).toBe(200);
+    const catalog = await ledger.deps.resolver.catalog();
+    const tiny = catalog.models.get('chat')!.versions.get('tiny-1')!;
+    const half = batchPrices(tiny);
+    const now = ledger.deps.now();
+    const units = { input_tokens: 1_000_000, output_tokens: 300_000 };
+    // The same use online and as a batch line, this month.
+    for (const [i, channel] of [undefined, 'batch' as const].entries()) {
+      const at = new Date(now.getTime() - 60_000 + i);
+      expect(
+        await ledger.stores.usage.record({
+          requestId: newId('req', at.getTime()),
+          tenantId: owner.tenantId,
+          keyId: 'key_b',
+          model: 'chat',
+          version: 'tiny-1',
+          units,
+          costNanoUsd: costNanoUsd(units, channel ? half : tiny.prices),
+          priceBook: tiny.priceBook,
+          latencyMs: 3,
+          status: 'succeeded',
+          at: at.toISOString(),
+          ...(channel ? { channel } : {}),
+        }),
+      ).toBe('recorded');
+    }
+    type Line = {
+      description: string;
+      channel: string;
+      unit: string;
+      billable: number;
+      unit_price_usd: string;
+      amount_usd: string;
+    };
+    const body = await json<{
+      statements: { url: string }[];
+      running_cost: {
+        total_usd: string;
+        by_version: { version: string; channel: string; cost_usd: string }[];
+      };
+      invoice_preview: { lines: Line[]; subtotal_usd: string };
+    }>(await ledger.call('/account/billing', { key: owner.token }));
+    const onlineCost = costNanoUsd(units, tiny.prices);
+    const batchCost = costNanoUsd(units, half);
+    expect(body.running_cost.by_version.map((v) => [v.version, v.channel, v.cost_usd])).toEqual([
+      ['tiny-1', 'online', formatUsd(onlineCost)],
+      ['tiny-1', 'batch', formatUsd(batchCost)],
+    ]);
+    expect(body.running_cost.total_usd).toBe(formatUsd(onlineCost + batchCost));
+    const lines = body.invoice_preview.lines;
+    expect(lines.map((l) => [l.description, l.channel, l.billable])).toEqual([
+      ['Chat tiny-1 — input tokens', 'online', 1_000_000],
+      ['Chat tiny-1 — output tokens', 'online', 300_000],
+      ['Chat tiny-1 — input tokens (batch)', 'batch', 1_000_000],
+      ['Chat tiny-1 — output tokens (batch)', 'batch', 300_000],
+    ]);
+    for (const l of lines.filter((x) => x.channel === 'batch')) {
+      const unit = l.unit as 'input_tokens' | 'output_tokens';
+      expect(l.unit_price_usd).toBe(formatUsd(half[unit]!));
+      expect(l.amount_usd).toBe(formatUsd(half[unit]! * units[unit]));
+    }
+    expect(body.invoice_preview.subtotal_usd).toBe(formatUsd(onlineCost + batchCost));
+
+    const html = await (await ledger.call(body.statements[0]!.url, { key: owner.token })).text();
+    for (const l of lines) expect(html).toContain(`<tr><td>${l.description}</td>`);
   });
 
   it('answers Checkout and the portal with 409 billing_not_connected', async () => {

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MeterEventInput } from '#shared/billing/billing';
 import { previewInvoice } from '#shared/billing/invoice-preview';
 import { CLOSE_DELAY_MS, syncUsage } from '#shared/billing/meter-sync';
-import { meterEventName } from '#shared/billing/meters';
+import { meterEventName, nanoUsdToCentsDecimal } from '#shared/billing/meters';
+import { batchPrices } from '#shared/catalog/batch-prices';
 import type { BillingUnit } from '#shared/catalog/types';
 import { keys } from '#shared/db/keys';
 import { newId } from '#shared/ids';
@@ -14,7 +15,7 @@ import { billingSync } from '../../../functions/jobs/billing-sync';
 import { prng } from '../../../local/models/tiny-chat';
 import { newOwner, type TestUser } from '../../support/accounts';
 import { billingHarness, subscribe } from '../../support/billing';
-import type { FakeStripe } from '../../support/fake-stripe';
+import { type FakeStripe, MAX_SUBSCRIPTION_ITEMS } from '../../support/fake-stripe';
 import { createHarness, type Harness } from '../../support/harness';
 
 let h: Harness;
@@ -245,6 +246,174 @@ describe('the meter sync and included units', () => {
     );
     expect(sorted(sent)).toEqual(sorted(previewed));
     expect(preview.lines.reduce((s, l) => s + l.included, 0)).toBe(40_020);
+  });
+});
+
+describe('batch lines in the meters', () => {
+  it('go to meters of their own at the batch price, after the included units both channels consume', async () => {
+    const owner = await newOwner(h);
+    const { customerId, subscriptionId } = await subscribe(h, fake, owner, MARCH / 1000);
+    await setIncluded(owner.tenantId, { input_tokens: 100, output_tokens: 0, images: 0 });
+    const catalog = await h.deps.resolver.catalog();
+    const record = async (
+      minutes: number,
+      model: string,
+      version: string,
+      units: UsageEvent['units'],
+      channel?: 'batch',
+    ) => {
+      const v = catalog.models.get(model)!.versions.get(version)!;
+      const at = MARCH + minutes * 60_000;
+      const e: UsageEvent = {
+        requestId: newId('req', at),
+        tenantId: owner.tenantId,
+        keyId: 'key_batch',
+        model,
+        version,
+        units,
+        // A batch line costs what the batch price says, as the batch worker records it.
+        costNanoUsd: costNanoUsd(units, channel ? batchPrices(v) : v.prices),
+        priceBook: v.priceBook,
+        latencyMs: 5,
+        status: 'succeeded',
+        at: new Date(at).toISOString(),
+        ...(channel ? { channel } : {}),
+      };
+      expect(await h.stores.usage.record(e)).toBe('recorded');
+      return e;
+    };
+    await record(60, 'sentiment', 'v1', { input_tokens: 60 });
+    await record(120, 'sentiment', 'v1', { input_tokens: 80 }, 'batch');
+    await record(180, 'chat', 'tiny-1', { input_tokens: 10, output_tokens: 20 });
+    await record(210, 'chat', 'tiny-1', { input_tokens: 30, output_tokens: 40 }, 'batch');
+    await record(240, 'ocr', 'ppocr-v4', { images: 3 }, 'batch');
+    const items = () =>
+      (fake.subscriptions.get(subscriptionId)!.items as { data: { price: { id: string } }[] }).data.map(
+        (i) => i.price.id,
+      );
+    const prices = await h.stores.billing.listPrices();
+    const batchIds = new Set(prices.filter((p) => p.channel === 'batch').map((p) => p.priceId));
+    // Checkout put the online prices only on the subscription.
+    expect(items().filter((id) => batchIds.has(id))).toEqual([]);
+    const report = await syncUsage(h.deps.billing, new Date(APRIL + 86_400_000), {
+      maxWindowsPerTenant: 10_000,
+    });
+    expect(report.problems).toEqual([]);
+
+    // The online sentiment call took 60 of the 100 included tokens, the batch line the other 40.
+    const expected = new Map([
+      ['tg_sentiment_v1_input_tokens_batch', 40],
+      ['tg_chat_tiny-1_input_tokens', 10],
+      ['tg_chat_tiny-1_output_tokens', 20],
+      ['tg_chat_tiny-1_input_tokens_batch', 30],
+      ['tg_chat_tiny-1_output_tokens_batch', 40],
+      ['tg_ocr_ppocr-v4_images_batch', 3],
+    ]);
+    expect(sorted(stripeTotals(customerId, MARCH, APRIL))).toEqual(sorted(expected));
+
+    // Each batch meter has its price at the batch amount, and the sync put the batch prices it
+    // billed on the subscription (those only), so the invoice bills them.
+    expect(
+      items()
+        .filter((id) => batchIds.has(id))
+        .sort(),
+    ).toEqual(
+      prices
+        .filter((p) => p.channel === 'batch' && expected.has(p.eventName))
+        .map((p) => p.priceId)
+        .sort(),
+    );
+    for (const name of expected.keys()) {
+      const p = prices.find((r) => r.eventName === name)!;
+      expect(p.channel, name).toBe(name.endsWith('_batch') ? 'batch' : undefined);
+      const v = catalog.models.get(p.model)!.versions.get(p.version)!;
+      const nano = (p.channel === 'batch' ? batchPrices(v) : v.prices)[p.unit]!;
+      expect(p.unitAmountDecimal, name).toBe(nanoUsdToCentsDecimal(nano));
+      expect(fake.prices.get(p.priceId)?.unit_amount_decimal, name).toBe(p.unitAmountDecimal);
+      expect(items(), name).toContain(p.priceId);
+    }
+    const online = prices.find((r) => r.eventName === 'tg_chat_tiny-1_output_tokens')!;
+    const batch = prices.find((r) => r.eventName === 'tg_chat_tiny-1_output_tokens_batch')!;
+    expect(online.priceId).not.toBe(batch.priceId);
+    expect(online.meterId).not.toBe(batch.meterId);
+
+    // The ledger's preview has the same lines, batch ones apart at the batch price, exactly.
+    const preview = await previewInvoice(
+      { usage: h.stores.usage, catalog, modelTimeoutMs: h.config.MODEL_TIMEOUT_MS },
+      (await h.stores.tenants.get(owner.tenantId))!,
+      await h.stores.plans.get('payg'),
+      '2026-03',
+    );
+    const billed = preview.lines.filter((l) => l.billable > 0);
+    expect(
+      sorted(new Map(billed.map((l) => [meterEventName(l.model, l.version, l.unit, l.channel), l.billable]))),
+    ).toEqual(sorted(expected));
+    const tinyOut = billed.find(
+      (l) => l.channel === 'batch' && l.version === 'tiny-1' && l.unit === 'output_tokens',
+    )!;
+    expect(tinyOut).toMatchObject({
+      description: 'Chat tiny-1 — output tokens (batch)',
+      unitPriceNanoUsd: batchPrices(catalog.models.get('chat')!.versions.get('tiny-1')!).output_tokens,
+      amountNanoUsd: 40 * batchPrices(catalog.models.get('chat')!.versions.get('tiny-1')!).output_tokens!,
+    });
+    expect(preview.subtotalNanoUsd).toBe(billed.reduce((s, l) => s + l.billable * l.unitPriceNanoUsd, 0));
+    expect(preview.lines.find((l) => l.channel === 'online' && l.model === 'sentiment')).toMatchObject({
+      used: 60,
+      included: 60,
+      billable: 0,
+    });
+  });
+});
+
+describe('batch prices on a full subscription', () => {
+  it('stop the tenant with a problem naming the price, and send nothing of the window, when Stripe has no room', async () => {
+    const owner = await newOwner(h);
+    const { customerId, subscriptionId } = await subscribe(h, fake, owner, MARCH / 1000);
+    await setIncluded(owner.tenantId, { input_tokens: 0, output_tokens: 0, images: 0 });
+    // Stripe's 20 items taken (other prices the account was sold, say).
+    const data = (fake.subscriptions.get(subscriptionId)!.items as { data: Record<string, unknown>[] }).data;
+    while (data.length < MAX_SUBSCRIPTION_ITEMS)
+      data.push({ id: `si_other_${data.length}`, price: { id: 'price_other' } });
+    const catalog = await h.deps.resolver.catalog();
+    const v = catalog.models.get('sentiment')!.versions.get('v1')!;
+    const at = MARCH + 30 * 60_000;
+    const units = { input_tokens: 12 };
+    expect(
+      await h.stores.usage.record({
+        requestId: newId('req', at),
+        tenantId: owner.tenantId,
+        keyId: 'key_full',
+        model: 'sentiment',
+        version: 'v1',
+        units,
+        costNanoUsd: costNanoUsd(units, batchPrices(v)),
+        priceBook: v.priceBook,
+        latencyMs: 5,
+        status: 'succeeded',
+        at: new Date(at).toISOString(),
+        channel: 'batch',
+      }),
+    ).toBe('recorded');
+    const report = await syncUsage(h.deps.billing, new Date(MARCH + 2 * 3_600_000), {
+      maxWindowsPerTenant: 10,
+    });
+    const price = (await h.stores.billing.listPrices()).find(
+      (p) => p.eventName === 'tg_sentiment_v1_input_tokens_batch',
+    )!;
+    const problem = report.problems.find((p) => p.tenantId === owner.tenantId);
+    expect(problem).toMatchObject({ reason: 'rejected' });
+    expect(problem?.message).toContain(price.priceId);
+    expect(stripeTotals(customerId, MARCH, APRIL).size).toBe(0);
+    expect((await h.stores.billing.getSync(owner.tenantId))?.cursorMs).toBe(MARCH);
+
+    // Room made: the next run puts the price on and sends the window, once.
+    data.splice(data.findIndex((i) => String(i.id).startsWith('si_other_')));
+    const again = await syncUsage(h.deps.billing, new Date(MARCH + 2 * 3_600_000), {
+      maxWindowsPerTenant: 10,
+    });
+    expect(again.problems.filter((p) => p.tenantId === owner.tenantId)).toEqual([]);
+    expect([...stripeTotals(customerId, MARCH, APRIL)]).toEqual([['tg_sentiment_v1_input_tokens_batch', 12]]);
+    expect(data.some((i) => (i.price as { id: string }).id === price.priceId)).toBe(true);
   });
 });
 

@@ -9932,7 +9932,7 @@ export interface paths {
         };
         /**
          * A month's statement from the ledger, as an HTML page to keep or print
-         * @description Owners and billing members. What the ledger bills for the month: each model version and unit beyond the included units of the plan the account is on now, at the catalog's prices, each line rounded to the cent as an invoice rounds it. It is the document of a platform without Stripe (ledger-only); with Stripe, Stripe's invoices are the bill and this is the ledger's side of them. The current month is so far. Months before the account existed, more than 12 back or not begun are 404.
+         * @description Owners and billing members. What the ledger bills for the month: each model version and unit beyond the included units of the plan the account is on now, at the catalog's prices (batch lines on lines of their own, at the batch price), each line rounded to the cent as an invoice rounds it. It is the document of a platform without Stripe (ledger-only); with Stripe, Stripe's invoices are the bill and this is the ledger's side of them. The current month is so far. Months before the account existed, more than 12 back or not begun are 404.
          */
         get: {
             parameters: {
@@ -13924,6 +13924,11 @@ export interface components {
                 by_version: {
                     model: string;
                     version: string;
+                    /**
+                     * @description How the usage came in: `online` (a synchronous API call) or `batch` (a line of a batch job, billed at the batch price).
+                     * @enum {string}
+                     */
+                    channel: "online" | "batch";
                     requests: number;
                     input_tokens: number;
                     output_tokens: number;
@@ -13945,6 +13950,11 @@ export interface components {
                     model: string;
                     version: string;
                     unit: string;
+                    /**
+                     * @description A batch line is a line of its own (its description ends in "(batch)"), at the batch price.
+                     * @enum {string}
+                     */
+                    channel: "online" | "batch";
                     used: number;
                     included: number;
                     billable: number;

@@ -56,6 +56,7 @@ export function registerGetBilling(app: OpenAPIHono<BillingEnv>): void {
           by_version: o.runningCost.byVersion.map((v) => ({
             model: v.model,
             version: v.version,
+            channel: v.channel,
             requests: v.requests,
             input_tokens: v.inputTokens,
             output_tokens: v.outputTokens,
@@ -70,6 +71,7 @@ export function registerGetBilling(app: OpenAPIHono<BillingEnv>): void {
             model: l.model,
             version: l.version,
             unit: l.unit,
+            channel: l.channel,
             used: l.used,
             included: l.included,
             billable: l.billable,
@@ -82,7 +84,7 @@ export function registerGetBilling(app: OpenAPIHono<BillingEnv>): void {
           note:
             p.included === 'everything'
               ? 'This plan stops at its included units instead of billing them: nothing is due.'
-              : "Units beyond the plan's monthly included units, per model version, at the catalog's prices; each line is rounded to the cent on the invoice.",
+              : "Units beyond the plan's monthly included units, per model version (batch lines apart, at the batch price), at the catalog's prices; each line is rounded to the cent on the invoice.",
         },
         invoices:
           o.invoices?.map((i) => ({

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { ChannelSchema } from '#api/console/channel-schema';
 import type { GatewayFailure } from '#shared/billing/billing';
 import { ApiError } from '#shared/errors';
 
@@ -39,6 +40,7 @@ export const BillingResponse = z
         z.object({
           model: z.string(),
           version: z.string(),
+          channel: ChannelSchema,
           requests: z.number().int(),
           input_tokens: z.number().int(),
           output_tokens: z.number().int(),
@@ -56,6 +58,10 @@ export const BillingResponse = z
             model: z.string(),
             version: z.string(),
             unit: z.string(),
+            channel: ChannelSchema.openapi({
+              description:
+                'A batch line is a line of its own (its description ends in "(batch)"), at the batch price.',
+            }),
             used: z.number().int(),
             included: z.number().int(),
             billable: z.number().int(),

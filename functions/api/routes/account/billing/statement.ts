@@ -41,7 +41,8 @@ const route = createRoute({
   summary: "A month's statement from the ledger, as an HTML page to keep or print",
   description:
     'Owners and billing members. What the ledger bills for the month: each model version and unit beyond the ' +
-    "included units of the plan the account is on now, at the catalog's prices, each line rounded to the cent as " +
+    "included units of the plan the account is on now, at the catalog's prices (batch lines on lines of their own, " +
+    'at the batch price), each line rounded to the cent as ' +
     'an invoice rounds it. ' +
     "It is the document of a platform without Stripe (ledger-only); with Stripe, Stripe's invoices are the bill " +
     `and this is the ledger's side of them. The current month is so far. Months before the account existed, more than ${STATEMENT_MONTHS} ` +
