@@ -16,6 +16,16 @@ import { localStateFile } from './stack';
  * the worker function works SQS in AWS. Without DYNAMODB_ENDPOINT, SAGEMAKER_ENDPOINT and
  * S3_ENDPOINT it finds them in the on-disk stack's `${DATA_DIR}/local.json`.
  */
+if (process.argv.includes('--help')) {
+  console.log(
+    'usage: npm run batch:worker\n' +
+      '  A batch worker process beside a running npm start: it takes chunks of batches off the queue\n' +
+      '  kept in DynamoDB and runs their lines, as the worker function does for SQS in AWS. It finds the\n' +
+      '  stack through ${DATA_DIR}/local.json, or DYNAMODB_ENDPOINT, SAGEMAKER_ENDPOINT and S3_ENDPOINT.\n' +
+      '  BATCH_WORKER_CONCURRENCY sets the lines it runs at once. Stop it with Ctrl-C.',
+  );
+  process.exit(0);
+}
 const env = { ...process.env };
 if (!env.DYNAMODB_ENDPOINT) {
   const state = localStateFile(env.DATA_DIR || '.data');

@@ -142,7 +142,9 @@ describe('batches through the official SDK against the local stack', () => {
     for (const o of out) {
       const i = Number(o.custom_id.slice(4));
       // Its own image's words (the model may drop the space between them).
-      expect(String(o.response!.body.text).replace(/\s/g, ''), o.custom_id).toBe(words[i]!.replace(/\s/g, ''));
+      expect(String(o.response!.body.text).replace(/\s/g, ''), o.custom_id).toBe(
+        words[i]!.replace(/\s/g, ''),
+      );
     }
   }, 600_000);
 });

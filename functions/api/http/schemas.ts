@@ -28,3 +28,27 @@ export const ModelRef = z
   .min(1)
   .max(130)
   .openapi({ example: 'sentiment', description: 'A model name, `name@version` or `name@alias`.' });
+
+/** OpenAI's cursor page (`after` an id, `has_more`), as the Files and Batches lists answer. */
+export function CursorPage<T extends z.ZodType>(item: T, name: string) {
+  return z
+    .object({
+      object: z.literal('list'),
+      data: z.array(item),
+      first_id: z.string().nullable(),
+      last_id: z.string().nullable(),
+      has_more: z.boolean(),
+    })
+    .openapi(name);
+}
+
+/** One cursor page of `data` (items with ids, in order). */
+export function cursorPage<T extends { id: string }>(data: T[], hasMore: boolean) {
+  return {
+    object: 'list' as const,
+    data,
+    first_id: data[0]?.id ?? null,
+    last_id: data.at(-1)?.id ?? null,
+    has_more: hasMore,
+  };
+}

@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { batchOf, cancelBatch, countsOf, presentBatch } from '#api/batches/service';
 import type { BatchEnv } from '#api/http/env';
+import { CursorPage, cursorPage } from '#api/http/schemas';
 import { errorResponses, errorsOf, v1Ok } from '#api/spec/answers';
 import { BatchIdParams, BatchObject, batchExample } from './schemas';
 
@@ -9,15 +10,7 @@ const ListQuery = z.object({
   after: z.string().max(64).optional().openapi({ description: 'A batch id: the page after it.' }),
 });
 
-const BatchList = z
-  .object({
-    object: z.literal('list'),
-    data: z.array(BatchObject),
-    first_id: z.string().nullable(),
-    last_id: z.string().nullable(),
-    has_more: z.boolean(),
-  })
-  .openapi('BatchList');
+const BatchList = CursorPage(BatchObject, 'BatchList');
 
 const list = createRoute({
   method: 'get',
@@ -73,16 +66,7 @@ export function registerBatchReads(app: OpenAPIHono<BatchEnv>): void {
       c.req.valid('query'),
     );
     const data = await Promise.all(batches.map(async (b) => presentBatch(b, await countsOf(deps, b))));
-    return c.json(
-      {
-        object: 'list' as const,
-        data,
-        first_id: data[0]?.id ?? null,
-        last_id: data.at(-1)?.id ?? null,
-        has_more: hasMore,
-      },
-      200,
-    );
+    return c.json(cursorPage(data, hasMore), 200);
   });
   app.openapi(get, async (c) => {
     const deps = c.get('deps');

@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { fileOf, presentFile } from '#api/batches/service';
 import type { BatchEnv } from '#api/http/env';
+import { CursorPage, cursorPage } from '#api/http/schemas';
 import { errorResponses, errorsOf, v1Ok } from '#api/spec/answers';
 import { ApiError } from '#shared/errors';
 import { FileIdParams, FileObject, fileExample } from './schemas';
@@ -11,15 +12,7 @@ const ListQuery = z.object({
   after: z.string().max(64).optional().openapi({ description: 'A file id: the page after it.' }),
 });
 
-const FileList = z
-  .object({
-    object: z.literal('list'),
-    data: z.array(FileObject),
-    first_id: z.string().nullable(),
-    last_id: z.string().nullable(),
-    has_more: z.boolean(),
-  })
-  .openapi('FileList');
+const FileList = CursorPage(FileObject, 'FileList');
 
 const list = createRoute({
   method: 'get',
@@ -76,16 +69,7 @@ export function registerFileReads(app: OpenAPIHono<BatchEnv>): void {
     const q = c.req.valid('query');
     const { files, hasMore } = await c.get('deps').batch.store.listFiles(c.get('principal').tenantId, q);
     const data = files.map(presentFile);
-    return c.json(
-      {
-        object: 'list' as const,
-        data,
-        first_id: data[0]?.id ?? null,
-        last_id: data.at(-1)?.id ?? null,
-        has_more: hasMore,
-      },
-      200,
-    );
+    return c.json(cursorPage(data, hasMore), 200);
   });
   app.openapi(get, async (c) => {
     const file = await fileOf(c.get('deps'), c.get('principal').tenantId, c.req.valid('param').file_id);
