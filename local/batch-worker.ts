@@ -21,7 +21,7 @@ if (process.argv.includes('--help')) {
     'usage: npm run batch:worker\n' +
       '  A batch worker process beside a running npm start: it takes chunks of batches off the queue\n' +
       '  kept in DynamoDB and runs their lines, as the worker function does for SQS in AWS. It finds the\n' +
-      '  stack through ${DATA_DIR}/local.json, or DYNAMODB_ENDPOINT, SAGEMAKER_ENDPOINT and S3_ENDPOINT.\n' +
+      '  stack through DATA_DIR/local.json (.data by default), or DYNAMODB_ENDPOINT, SAGEMAKER_ENDPOINT and S3_ENDPOINT.\n' +
       '  BATCH_WORKER_CONCURRENCY sets the lines it runs at once. Stop it with Ctrl-C.',
   );
   process.exit(0);
