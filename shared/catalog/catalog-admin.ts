@@ -199,11 +199,17 @@ export class CatalogAdmin {
   }
 
   /** New prices take effect with a new price book; usage already recorded keeps the old one. */
+  /**
+   * A version's new price book: its online prices and, optionally, its batch prices (each at most
+   * the online price of its unit). Without batch prices the version's batch lines cost the default
+   * share of the new online prices (`batchPrices`), so a lower online price never leaves batch dearer.
+   */
   setPrices(
     by: ChangeBy,
     name: string,
     id: string,
     prices: Partial<Record<BillingUnit, number>>,
+    batch?: Partial<Record<BillingUnit, number>> | null,
   ): Promise<AdminResult> {
     return this.mutate(by, 'model.version.prices.set', name, id, (entry) => {
       const v = entry.versions.get(id);
@@ -211,10 +217,28 @@ export class CatalogAdmin {
       if (v.status === 'retired') return fail('conflict', `Version '${id}' is retired.`, 'version');
       const bad = checkPrices(entry.model, prices);
       if (bad) return bad;
+      if (batch) {
+        const badBatch = checkPrices(entry.model, batch);
+        if (badBatch) return { ...badBatch, param: badBatch.param?.replace(/^prices\./, 'batch_prices.') };
+        for (const unit of entry.model.units) {
+          if ((batch[unit] ?? 0) > (prices[unit] ?? 0))
+            return fail(
+              'invalid',
+              `The batch price per ${unit} (${batch[unit]}) is above the online price (${prices[unit]}).`,
+              `batch_prices.${unit}`,
+            );
+        }
+      }
       // The model's next revision makes the id unique even for two changes within a millisecond.
       const stamp = this.now().toISOString().replace(/[-:]/g, '');
       const priceBook = `pb-${stamp}-r${(entry.model.revision ?? 0) + 1}`;
-      return { model: entry.model, changedVersions: [{ ...v, prices: { ...prices }, priceBook }] };
+      const { batchPrices: _old, ...rest } = v;
+      return {
+        model: entry.model,
+        changedVersions: [
+          { ...rest, prices: { ...prices }, ...(batch ? { batchPrices: { ...batch } } : {}), priceBook },
+        ],
+      };
     });
   }
 

@@ -59,6 +59,8 @@ type AdminModel = {
     sunset_at: string | null;
     replacement: string | null;
     prices_nano_usd: Record<string, number>;
+    batch_prices_nano_usd: Record<string, number>;
+    batch_prices_default: boolean;
     price_book: string;
   }[];
 };
@@ -352,6 +354,118 @@ describe('/admin/models: operator changes, each audited', () => {
     const ocr = list.data.find((m) => m.name === 'ocr')!;
     expect(ocr.aliases).toMatchObject({ a1: 'ppocr-v4', a2: 'ppocr-v4', a3: 'tesseract-5' });
     expect(ocr.revision).toBe(3);
+  });
+
+  it('batch prices: half the online ones by default, set by operators at most the online price, audited, billed', async () => {
+    const name = 'sentiment-batch';
+    expect(
+      (
+        await as('POST', '/admin/models', {
+          name,
+          task: 'text-sentiment',
+          description: 'Batch prices.',
+          units: ['input_tokens'],
+          version: { version: 'v1', status: 'active', ...VERSION, prices_nano_usd: { input_tokens: 301 } },
+        })
+      ).status,
+    ).toBe(201);
+    const versionOf = async () =>
+      ((await (await as('GET', '/admin/models')).json()) as { data: AdminModel[] }).data
+        .find((m) => m.name === name)!
+        .versions.find((v) => v.version === 'v1')!;
+    // Default: half, rounded down to a whole nano-USD.
+    expect(await versionOf()).toMatchObject({
+      prices_nano_usd: { input_tokens: 301 },
+      batch_prices_nano_usd: { input_tokens: 150 },
+      batch_prices_default: true,
+    });
+    const path = `/admin/models/${name}/versions/v1/prices`;
+    const before = (await versionOf()).price_book;
+    await expectError(
+      await as('PUT', path, {
+        prices_nano_usd: { input_tokens: 300 },
+        batch_prices_nano_usd: { input_tokens: 301 },
+      }),
+      400,
+      'invalid_request',
+      'batch_prices.input_tokens',
+    );
+    await expectError(
+      await as('PUT', path, { prices_nano_usd: { input_tokens: 300 }, batch_prices_nano_usd: { images: 1 } }),
+      400,
+      'invalid_request',
+      'batch_prices.images',
+    );
+    await expectError(
+      await as('PUT', path, {
+        prices_nano_usd: { input_tokens: 300 },
+        batch_prices_nano_usd: { input_tokens: -1 },
+      }),
+      400,
+      'invalid_request',
+    );
+    expect((await versionOf()).price_book).toBe(before);
+
+    const res = await as('PUT', path, {
+      prices_nano_usd: { input_tokens: 300 },
+      batch_prices_nano_usd: { input_tokens: 90 },
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(await versionOf()).toMatchObject({
+      prices_nano_usd: { input_tokens: 300 },
+      batch_prices_nano_usd: { input_tokens: 90 },
+      batch_prices_default: false,
+    });
+    const entry = (await modelAudit(h)).find(
+      (e) => e.target.id === `${name}@v1` && e.requestId === res.headers.get('x-request-id'),
+    );
+    expect(entry).toMatchObject({
+      action: 'model.version.prices.set',
+      before: { version: { prices: { input_tokens: 301 } } },
+      after: { version: { prices: { input_tokens: 300 }, batchPrices: { input_tokens: 90 } } },
+    });
+
+    // A batch line is billed at the operator's batch price.
+    h.deps.resolver.invalidate();
+    const file = await h.call('/v1/files', {
+      key: t.key,
+      body: (() => {
+        const f = new FormData();
+        f.set('purpose', 'batch');
+        f.set(
+          'file',
+          new File(
+            [
+              `${JSON.stringify({ custom_id: 'a', method: 'POST', url: '/v1/text/sentiment', body: { model: name, input: 'lovely day' } })}\n`,
+            ],
+            'b.jsonl',
+          ),
+        );
+        return f;
+      })(),
+    });
+    expect(file.status, await file.clone().text()).toBe(200);
+    const batch = await h.call('/v1/batches', {
+      key: t.key,
+      json: {
+        input_file_id: ((await file.json()) as { id: string }).id,
+        endpoint: '/v1/text/sentiment',
+        completion_window: '24h',
+      },
+    });
+    expect(batch.status, await batch.clone().text()).toBe(200);
+    await h.runBatches();
+    const events = await h.stores.usage.listEvents(t.tenantId);
+    const line = events.find((e) => e.channel === 'batch' && e.model === name);
+    expect(line).toBeDefined();
+    expect(line!.costNanoUsd).toBe(line!.units.input_tokens! * 90);
+
+    // New online prices without batch prices: back to the default share of them.
+    await as('PUT', path, { prices_nano_usd: { input_tokens: 80 } });
+    expect(await versionOf()).toMatchObject({
+      batch_prices_nano_usd: { input_tokens: 40 },
+      batch_prices_default: true,
+    });
   });
 });
 

@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { ConsoleEnv } from '#api/http/env';
 import { operatorSession } from '#api/middleware/require-role';
+import { batchPrices } from '#shared/catalog/batch-prices';
 import type { AdminFailure, AdminResult, ChangeBy } from '#shared/catalog/catalog-admin';
 import type { CatalogEntry, ModelVersion } from '#shared/catalog/types';
 import { ApiError } from '#shared/errors';
@@ -69,6 +70,13 @@ export const AdminModelSchema = z
         sunset_at: z.string().nullable(),
         replacement: z.string().nullable(),
         prices_nano_usd: z.record(z.string(), z.number()),
+        batch_prices_nano_usd: z.record(z.string(), z.number()).openapi({
+          description:
+            "What a batch line costs per unit: the operator's batch prices, else half the online ones.",
+        }),
+        batch_prices_default: z
+          .boolean()
+          .openapi({ description: 'Whether the batch prices are the default (half the online ones).' }),
         price_book: z.string(),
         endpoint_name: z.string(),
         variant: z.string(),
@@ -99,6 +107,8 @@ export function presentAdminModel(entry: CatalogEntry) {
         sunset_at: v.sunsetAt ?? null,
         replacement: v.replacement ?? null,
         prices_nano_usd: v.prices as Record<string, number>,
+        batch_prices_nano_usd: batchPrices(v) as Record<string, number>,
+        batch_prices_default: !v.batchPrices,
         price_book: v.priceBook,
         endpoint_name: v.endpointName,
         variant: v.variant,
