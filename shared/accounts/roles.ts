@@ -17,6 +17,10 @@ export const permissionRoles = {
   'billing:manage': ['owner', 'billing'],
   /** Pin model versions for the tenant (`/account/models/pins`). */
   'models:manage': ['owner', 'developer'],
+  /** See the tenant's batch jobs and download their output and error files. */
+  'batches:read': ['owner', 'developer', 'viewer'],
+  /** Upload and create batch jobs (billed to one of the tenant's keys), cancel them. */
+  'batches:manage': ['owner', 'developer'],
   /** Set per-key limits (rate limits and a key's own spend cap). */
   'limits:manage': ['owner'],
   /** Set the tenant's monthly spend cap: money, so billing may too. */

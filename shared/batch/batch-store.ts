@@ -358,6 +358,28 @@ export class BatchStore {
   }
 
   /**
+   * The lines answered so far, without their answers: which line, when, how and by which version
+   * (the operators' backlog and throughput read these, not the bodies).
+   */
+  async lineMarks(
+    batchId: string,
+  ): Promise<{ line: number; at: number; outcome: LineResult['outcome']; served: string | null }[]> {
+    const items = await queryAll(this.doc, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+      ProjectionExpression: '#line, #at, outcome, served',
+      ExpressionAttributeNames: { '#line': 'line', '#at': 'at' },
+      ExpressionAttributeValues: { ':pk': keys.batchWorkPartition(batchId), ':p': keys.batchLinePrefix() },
+    });
+    return items.map((i) => ({
+      line: Number(i.line),
+      at: Number(i.at),
+      outcome: i.outcome as LineResult['outcome'],
+      served: (i.served as string | undefined) ?? null,
+    }));
+  }
+
+  /**
    * Writes a line's result, counted in its chunk, once: false when the line already has one, or
    * when the batch no longer runs lines (it is being finalized): then this result is not written.
    */

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { createBatch, uploadFile } from '../../functions/api/batches/service';
 import type { TenantRole } from '../../shared/accounts/roles';
 import { invite } from '../../shared/accounts/team';
 import { issueApiKey } from '../../shared/auth/issue-api-key';
@@ -117,6 +118,67 @@ async function seedModel(h: Harness): Promise<string> {
   await h.stores.catalog.putVersionIfAbsent(base('v2'));
   return name;
 }
+
+const batchLine = `${JSON.stringify({ custom_id: 'm-1', method: 'POST', url: '/v1/text/sentiment', body: { model: 'sentiment', input: 'lovely' } })}\n`;
+
+/** A batch of one sentiment line in a tenant, billed to a new key; still running. */
+async function seedBatch(h: Harness, tenantId: string): Promise<string> {
+  const keyId = await seedKey(h, tenantId);
+  const file = await uploadFile(h.deps, tenantId, {
+    filename: 'm.jsonl',
+    bytes: new TextEncoder().encode(batchLine),
+    purpose: 'batch',
+  });
+  const batch = await createBatch(
+    h.deps,
+    { tenantId, keyId },
+    { inputFileId: file.id, endpoint: '/v1/text/sentiment', metadata: null },
+  );
+  return batch.id;
+}
+
+/**
+ * A finished batch per tenant and kind, made once: `output` ran its line; `errors` had its key
+ * revoked before it ran, so its line failed into the error file.
+ */
+const finished = new Map<string, Promise<string>>();
+function seedFinishedBatch(h: Harness, tenantId: string, kind: 'output' | 'errors'): Promise<string> {
+  const k = `${tenantId}:${kind}`;
+  if (!finished.has(k)) {
+    finished.set(
+      k,
+      (async () => {
+        const id = await seedBatch(h, tenantId);
+        if (kind === 'errors') {
+          const batch = await h.deps.batch.store.getBatch(tenantId, id);
+          await h.stores.apiKeys.revoke(tenantId, batch!.keyId);
+        }
+        // A suspended tenant's lines would not run: its output is made while it was active.
+        const status = (await h.stores.tenants.get(tenantId))!.status;
+        if (kind === 'output' && status !== 'active') await h.stores.tenants.setStatus(tenantId, 'active');
+        try {
+          await h.runBatches();
+        } finally {
+          if (kind === 'output' && status !== 'active') await h.stores.tenants.setStatus(tenantId, status);
+        }
+        return id;
+      })(),
+    );
+  }
+  return finished.get(k)!;
+}
+
+const batchRunning = (f: MatrixFixture, tenantId: string, batchId: string) => async () => {
+  expect((await f.h.deps.batch.store.getBatch(tenantId, batchId))?.status).toBe('in_progress');
+};
+
+const batchForm = (keyId: string) => {
+  const form = new FormData();
+  form.set('file', new File([batchLine], 'm.jsonl'));
+  form.set('endpoint', '/v1/text/sentiment');
+  form.set('key_id', keyId);
+  return form;
+};
 
 const keyUnchanged = (f: MatrixFixture, tenantId: string, keyId: string) => async () => {
   const key = await f.h.stores.apiKeys.get(tenantId, keyId);
@@ -662,6 +724,95 @@ const routes: MatrixRoute[] = [
       path: `/admin/models/${await seedModel(f.h)}/versions/v1/prices`,
       json: { prices_nano_usd: { input_tokens: 200 } },
     }),
+  },
+  {
+    name: 'GET /account/batches',
+    for: 'user',
+    ok: 200,
+    request: async () => ({ method: 'GET', path: '/account/batches' }),
+  },
+  {
+    name: 'POST /account/batches',
+    for: 'user',
+    ok: 201,
+    whenSuspended: 'tenant_inactive',
+    request: async (f, c) => ({
+      method: 'POST',
+      path: '/account/batches',
+      body: batchForm(await seedKey(f.h, c.tenantId)),
+    }),
+  },
+  {
+    name: 'GET /account/batches/{batch_id}',
+    for: 'user',
+    ok: 200,
+    request: async (f, c) => ({
+      method: 'GET',
+      path: `/account/batches/${await seedBatch(f.h, c.tenantId)}`,
+    }),
+    foreign: async (f, _c, owner) => {
+      const id = await seedBatch(f.h, owner.tenantId);
+      return {
+        req: { method: 'GET', path: `/account/batches/${id}` },
+        unchanged: batchRunning(f, owner.tenantId, id),
+      };
+    },
+  },
+  {
+    name: 'POST /account/batches/{batch_id}/cancel',
+    for: 'user',
+    ok: 200,
+    request: async (f, c) => ({
+      method: 'POST',
+      path: `/account/batches/${await seedBatch(f.h, c.tenantId)}/cancel`,
+    }),
+    foreign: async (f, _c, owner) => {
+      const id = await seedBatch(f.h, owner.tenantId);
+      return {
+        req: { method: 'POST', path: `/account/batches/${id}/cancel` },
+        unchanged: batchRunning(f, owner.tenantId, id),
+      };
+    },
+  },
+  {
+    name: 'GET /account/batches/{batch_id}/output',
+    for: 'user',
+    ok: 200,
+    request: async (f, c) => ({
+      method: 'GET',
+      path: `/account/batches/${await seedFinishedBatch(f.h, c.tenantId, 'output')}/output`,
+    }),
+    foreign: async (f, _c, owner) => {
+      const id = await seedFinishedBatch(f.h, owner.tenantId, 'output');
+      return {
+        req: { method: 'GET', path: `/account/batches/${id}/output` },
+        unchanged: async () =>
+          expect((await f.h.deps.batch.store.getBatch(owner.tenantId, id))?.status).toBe('completed'),
+      };
+    },
+  },
+  {
+    name: 'GET /account/batches/{batch_id}/errors',
+    for: 'user',
+    ok: 200,
+    request: async (f, c) => ({
+      method: 'GET',
+      path: `/account/batches/${await seedFinishedBatch(f.h, c.tenantId, 'errors')}/errors`,
+    }),
+    foreign: async (f, _c, owner) => {
+      const id = await seedFinishedBatch(f.h, owner.tenantId, 'errors');
+      return {
+        req: { method: 'GET', path: `/account/batches/${id}/errors` },
+        unchanged: async () =>
+          expect((await f.h.deps.batch.store.getBatch(owner.tenantId, id))?.errorFileId).not.toBeNull(),
+      };
+    },
+  },
+  {
+    name: 'GET /admin/batches',
+    for: 'operator',
+    ok: 200,
+    request: async () => ({ method: 'GET', path: '/admin/batches' }),
   },
   {
     name: 'GET /account/models',

@@ -66,7 +66,14 @@ export interface Harness {
   /** Calls the app in process. `json` sets the body and content type. */
   call(
     path: string,
-    opts?: { method?: string; key?: string; json?: unknown; body?: string; headers?: Record<string, string> },
+    opts?: {
+      method?: string;
+      key?: string;
+      json?: unknown;
+      // A string, or a multipart upload (its content type and boundary are set from it).
+      body?: string | FormData;
+      headers?: Record<string, string>;
+    },
   ): Promise<Response>;
 }
 

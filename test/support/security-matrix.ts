@@ -17,6 +17,8 @@ export interface MatrixRequest {
   method: string;
   path: string;
   json?: unknown;
+  /** A body other than JSON (a multipart upload). */
+  body?: FormData;
 }
 
 export interface MatrixFixture {
@@ -58,7 +60,7 @@ export async function tokenFor(h: Harness, caller: Caller): Promise<string> {
 }
 
 async function send(h: Harness, req: MatrixRequest, headers: Record<string, string>): Promise<Response> {
-  return h.call(req.path, { method: req.method, json: req.json, headers });
+  return h.call(req.path, { method: req.method, json: req.json, body: req.body, headers });
 }
 
 /** The claims of a real token, re-signed with something wrong about it. */

@@ -132,6 +132,25 @@ async function validateLines(deps: Deps, tenantId: string, endpoint: BatchEndpoi
   return [...models.keys()];
 }
 
+/**
+ * Checks an input file's bytes for an endpoint before anything is stored (the console's upload and
+ * create in one call): every line as the upload and the creation check it, a bad one named.
+ */
+export async function checkInputFile(
+  deps: Deps,
+  tenantId: string,
+  endpoint: BatchEndpoint,
+  bytes: Uint8Array,
+  param = 'file',
+): Promise<void> {
+  try {
+    const lines = parseInputFile(bytes, { maxLines: deps.config.BATCH_MAX_LINES });
+    await validateLines(deps, tenantId, endpoint, lines);
+  } catch (err) {
+    fileError(err, param);
+  }
+}
+
 export interface CreateBatchInput {
   inputFileId: string;
   endpoint: BatchEndpoint;
