@@ -294,6 +294,24 @@ export class BatchStore {
     return items.map((i) => batchEntity.from(i));
   }
 
+  /** Batches that ended at or after `since` (Unix seconds), across tenants. */
+  async finishedSince(since: number, now: number): Promise<Batch[]> {
+    const days = new Set<string>();
+    for (let t = since; t <= now + 86_400; t += 86_400)
+      days.add(new Date(t * 1000).toISOString().slice(0, 10));
+    const out: Batch[] = [];
+    for (const day of [...days].filter((d) => d <= new Date(now * 1000).toISOString().slice(0, 10))) {
+      const items = await queryAll(this.doc, {
+        TableName: this.table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk >= :since',
+        ExpressionAttributeValues: { ':pk': keys.finishedBatchesIndex(day), ':since': `${since}#` },
+      });
+      out.push(...items.map((i) => batchEntity.from(i)));
+    }
+    return out;
+  }
+
   /** Lines answered so far, summed over the chunks' counters. */
   async progress(batchId: string): Promise<{ completed: number; failed: number }> {
     const items = await queryAll(this.doc, {
@@ -515,7 +533,8 @@ export class BatchStore {
         Update: {
           TableName: this.table,
           Key: keys.batch(batch.tenantId, batch.id),
-          UpdateExpression: `SET #status = :status, ${stamp} = :at, requestCounts = :counts, outputFileId = :out, errorFileId = :err REMOVE gsi1pk, gsi1sk`,
+          // Off the active list, onto the day's ended batches (the backlog's throughput).
+          UpdateExpression: `SET #status = :status, ${stamp} = :at, requestCounts = :counts, outputFileId = :out, errorFileId = :err, gsi1pk = :donePk, gsi1sk = :doneSk`,
           ConditionExpression: '#status = :finalizing',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
@@ -525,6 +544,8 @@ export class BatchStore {
             ':out': final.outputFileId,
             ':err': final.errorFileId,
             ':finalizing': 'finalizing',
+            ':donePk': keys.finishedBatchesIndex(new Date(final.at * 1000).toISOString().slice(0, 10)),
+            ':doneSk': `${final.at}#${batch.id}`,
           },
         },
       },

@@ -244,6 +244,8 @@ export const keys = {
   batchPrefix: () => 'BATCH#',
   /** Batches not yet in a final state, across tenants (gsi1): what the sweep and the backlog read. */
   activeBatchesIndex: () => 'BATCHES#ACTIVE',
+  /** Batches that ended on a UTC day (gsi1, by end time): the backlog's throughput reads the last hour's. */
+  finishedBatchesIndex: (day: string) => `BATCHES#DONE#${day}`,
   /** One chunk of a batch's lines: its counters, and whether all its lines are answered. */
   batchChunk: (batchId: string, chunk: number) => ({
     pk: `BATCHWORK#${batchId}`,

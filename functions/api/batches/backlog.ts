@@ -37,7 +37,7 @@ const runs = (b: Batch) => b.status === 'in_progress';
  * (where the tenant's lines go: its pins and the traffic split, as the worker will resolve them), and
  * per version the lines answered in the last 15 minutes and hour, from the line results' `at` and
  * `served` (only they say when and by which version a line was answered; the chunk counters only
- * count). Those are the active batches' lines: a batch that ended drops out of the figures.
+ * count), over the active batches and those that ended within the hour.
  */
 export async function readBacklog(deps: Deps, now: Date): Promise<Backlog> {
   const nowS = Math.floor(now.getTime() / 1000);
@@ -51,6 +51,15 @@ export async function readBacklog(deps: Deps, now: Date): Promise<Backlog> {
     }
     return v;
   };
+  /** Counts lines a version answered within the windows. */
+  const answered = (marks: { at: number; served: string | null }[]) => {
+    for (const m of marks) {
+      if (!m.served || m.at <= nowS - THROUGHPUT_WINDOWS.last_1h) continue;
+      const v = at(m.served);
+      v.answered_1h++;
+      if (m.at > nowS - THROUGHPUT_WINDOWS.last_15m) v.answered_15m++;
+    }
+  };
   const pinsOf = new Map<string, Promise<Record<string, string>>>();
   const batches: BacklogBatch[] = [];
   for (const batch of active) {
@@ -62,12 +71,7 @@ export async function readBacklog(deps: Deps, now: Date): Promise<Backlog> {
       versionOf.set(ref, r.ok ? `${r.model.name}@${r.version.version}` : ref);
     }
     const marks = await deps.batch.store.lineMarks(batch.id);
-    for (const m of marks) {
-      if (!m.served || m.at <= nowS - THROUGHPUT_WINDOWS.last_1h) continue;
-      const v = at(m.served);
-      v.answered_1h++;
-      if (m.at > nowS - THROUGHPUT_WINDOWS.last_15m) v.answered_15m++;
-    }
+    answered(marks);
     const counts = await countsOf(deps, batch);
     const versions = [...new Set(versionOf.values())];
     if (runs(batch)) {
@@ -88,6 +92,10 @@ export async function readBacklog(deps: Deps, now: Date): Promise<Backlog> {
       }
     }
     batches.push({ batch, done: counts.completed + counts.failed, versions });
+  }
+  // Lines of batches that ended within the hour count towards throughput too.
+  for (const batch of await deps.batch.store.finishedSince(nowS - THROUGHPUT_WINDOWS.last_1h, nowS)) {
+    answered(await deps.batch.store.lineMarks(batch.id));
   }
   const queue = deps.batch.queue instanceof DynamoWorkQueue ? await deps.batch.queue.depth() : null;
   return {

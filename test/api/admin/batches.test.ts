@@ -120,10 +120,18 @@ describe('the operators’ batch backlog', () => {
     b = await backlog();
     expect(b.versions[0]).toMatchObject({ answered_last_15m: 0, answered_last_1h: 2 });
 
-    // Finished: off the backlog.
+    // Finished: off the active list; its lines still count in the hour's throughput.
     await h.runBatches();
     b = await backlog();
     expect(b.batches.find((x) => x.id === batch.id)).toBeUndefined();
+    expect(b.versions).toEqual([
+      { version: 'sentiment@v1', lines_waiting: 0, answered_last_15m: 3, answered_last_1h: 5 },
+    ]);
+    // An hour and more on, nothing is counted.
+    time.advance(61 * 60 * 1000);
+    op = { ...op, token: (await login(h, op.email, op.password)).body.access_token };
+    owner = await refreshed(h, owner);
+    expect((await backlog()).versions).toEqual([]);
   });
 
   it('splits the waiting lines of a batch naming two versions by its input file', async () => {
