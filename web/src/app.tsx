@@ -58,6 +58,12 @@ const routes: Route[] = [
   },
   { pattern: '/keys', title: 'API keys', area: 'dev', page: { load: () => import('./pages/dev/keys') } },
   { pattern: '/usage', title: 'Usage', area: 'dev', page: { load: () => import('./pages/dev/usage') } },
+  {
+    pattern: '/batches',
+    title: 'Batches',
+    area: 'dev',
+    page: { load: () => import('./pages/dev/batches') },
+  },
   { pattern: '/models', title: 'Models', area: 'dev', page: { load: () => import('./pages/dev/models') } },
   {
     pattern: '/playground',
@@ -110,6 +116,12 @@ const routes: Route[] = [
     title: 'Models',
     area: 'admin',
     page: { load: () => import('./pages/admin/models') },
+  },
+  {
+    pattern: '/operator/batches',
+    title: 'Batches',
+    area: 'admin',
+    page: { load: () => import('./pages/admin/batches') },
   },
   {
     pattern: '/operator/audit',

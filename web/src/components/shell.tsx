@@ -15,6 +15,7 @@ export const devNav: NavItem[] = [
   { href: '/usage', label: 'Usage' },
   { href: '/models', label: 'Models' },
   { href: '/playground', label: 'Playground' },
+  { href: '/batches', label: 'Batches' },
   { href: '/billing', label: 'Billing' },
   { href: '/credits', label: 'Credits' },
   { href: '/alerts', label: 'Alerts' },
@@ -27,6 +28,7 @@ export const adminNav: NavItem[] = [
   { href: '/operator/finance', label: 'Finance' },
   { href: '/operator/plans', label: 'Plans' },
   { href: '/operator/models', label: 'Models' },
+  { href: '/operator/batches', label: 'Batches' },
   { href: '/operator/audit', label: 'Audit log' },
 ];
 

@@ -132,6 +132,13 @@ const tones: Record<string, string> = {
   revoked: 'bad',
   retired: 'bad',
   expired: 'muted',
+  // Batches
+  in_progress: 'info',
+  finalizing: 'info',
+  completed: 'ok',
+  failed: 'bad',
+  cancelling: 'warn',
+  cancelled: 'muted',
 };
 
 export function Badge(props: { status: string; label?: string }) {

@@ -49,6 +49,7 @@ export const sessionEvents = new EventTarget();
 export type Auth = 'session' | 'none' | { apiKey: string };
 
 export interface RequestOptions {
+  /** JSON, or a FormData (sent as multipart). */
   body?: unknown;
   auth?: Auth;
   signal?: AbortSignal;
@@ -78,13 +79,15 @@ export function refreshSession(): Promise<boolean> {
 
 async function send(method: string, path: string, opts: RequestOptions): Promise<Response> {
   const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
-  if (opts.body !== undefined) headers['content-type'] = 'application/json';
+  // A FormData body (a file upload) goes as multipart: the browser sets its type and boundary.
+  const form = opts.body instanceof FormData;
+  if (opts.body !== undefined && !form) headers['content-type'] = 'application/json';
   if (opts.auth && typeof opts.auth === 'object') headers.authorization = `Bearer ${opts.auth.apiKey}`;
   try {
     return await fetch(path, {
       method,
       headers,
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      body: opts.body === undefined ? undefined : form ? (opts.body as FormData) : JSON.stringify(opts.body),
       credentials: opts.auth && typeof opts.auth === 'object' ? 'omit' : 'same-origin',
       signal: opts.signal,
     });

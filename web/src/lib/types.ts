@@ -71,3 +71,7 @@ export type Pricing = Schemas['Pricing'];
 export type PublicModel = Schemas['PublicModel'];
 /** A version card's sample: the request that calls it and an answer in its format. */
 export type VersionSample = Schemas['ModelVersion']['sample'];
+
+export type AccountBatch = Schemas['AccountBatch'];
+export type AccountBatchList = Schemas['AccountBatchList'];
+export type BatchBacklog = Schemas['AdminBatchBacklog'];
