@@ -51,7 +51,7 @@ const route = createRoute({
   tags: ['Admin'],
   summary: 'The batch backlog: active batches, lines waiting and throughput per model version',
   description:
-    "Operators only. Throughput is counted from the line results (each says when and by which version it was answered), over the active batches and those that ended within the hour.",
+    'Operators only. Throughput is counted from the line results (each says when and by which version it was answered), over the active batches and those that ended within the hour.',
   security: sessionSecurity,
   responses: {
     200: { description: 'The backlog', content: { 'application/json': { schema: Backlog } } },
