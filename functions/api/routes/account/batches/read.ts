@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { batchOf, cancelBatch, fileOf } from '#api/batches/service';
 import { sessionSecurity } from '#api/console/account-schemas';
 import type { BatchEnv } from '#api/http/env';
+import { CursorPage, cursorPage } from '#api/http/schemas';
 import { requirePermission, userSession } from '#api/middleware/require-role';
 import { errorResponses, errorsOf } from '#api/spec/answers';
 import { finalStatuses } from '#shared/batch/types';
@@ -14,15 +15,7 @@ const ListQuery = z.object({
   after: z.string().max(64).optional().openapi({ description: 'A batch id: the page after it.' }),
 });
 
-const AccountBatchList = z
-  .object({
-    object: z.literal('list'),
-    data: z.array(AccountBatch),
-    first_id: z.string().nullable(),
-    last_id: z.string().nullable(),
-    has_more: z.boolean(),
-  })
-  .openapi('AccountBatchList');
+const AccountBatchList = CursorPage(AccountBatch, 'AccountBatchList');
 
 const READ = 'Every member who may see keys (owner, developer, viewer) may read batches.';
 
@@ -105,16 +98,7 @@ export function registerAccountBatchReads(app: OpenAPIHono<BatchEnv>): void {
       c.req.valid('query'),
     );
     const data = await Promise.all(batches.map((b) => presentAccountBatch(deps, b)));
-    return c.json(
-      {
-        object: 'list' as const,
-        data,
-        first_id: data[0]?.id ?? null,
-        last_id: data.at(-1)?.id ?? null,
-        has_more: hasMore,
-      },
-      200,
-    );
+    return c.json(cursorPage(data, hasMore), 200);
   });
   app.openapi(get, async (c) => {
     const deps = c.get('deps');
