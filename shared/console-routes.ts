@@ -20,6 +20,7 @@ export const consolePages = [
   '/overview',
   '/keys',
   '/usage',
+  '/batches',
   '/models',
   '/playground',
   '/billing',
