@@ -109,6 +109,8 @@ function ActionDialog(props: {
   const [sunset, setSunset] = useState('');
   const [replacement, setReplacement] = useState('');
   const [prices, setPrices] = useState<Record<string, string>>({});
+  // Empty: the default, half the online prices.
+  const [batch, setBatch] = useState<Record<string, string>>({});
   useEffect(() => {
     if (!v) return;
     const soon = new Date(Date.now() + 90 * 86_400_000).toISOString().slice(0, 10);
@@ -118,6 +120,14 @@ function ActionDialog(props: {
     );
     setPrices(
       Object.fromEntries(model.units.map((u) => [u, String(toDisplay(u, v.prices_nano_usd[u] ?? 0))])),
+    );
+    setBatch(
+      Object.fromEntries(
+        model.units.map((u) => [
+          u,
+          v.batch_prices_default ? '' : String(toDisplay(u, v.batch_prices_nano_usd[u] ?? 0)),
+        ]),
+      ),
     );
   }, [v?.version, action?.kind]);
   const form = useSubmit(async () => {
@@ -136,6 +146,13 @@ function ActionDialog(props: {
           prices_nano_usd: Object.fromEntries(
             Object.entries(prices).map(([u, usd]) => [u, toNano(u, Number(usd))]),
           ),
+          batch_prices_nano_usd: Object.values(batch).every((usd) => usd.trim() === '')
+            ? null
+            : Object.fromEntries(
+                Object.entries(batch)
+                  .filter(([, usd]) => usd.trim() !== '')
+                  .map(([u, usd]) => [u, toNano(u, Number(usd))]),
+              ),
         },
       });
     announce(`${model.name}@${v.version}: ${action.kind} saved.`);
@@ -219,6 +236,26 @@ function ActionDialog(props: {
                   )}
                 </Field>
               ))}
+              {model.units.map((u) => (
+                <Field
+                  key={`batch-${u}`}
+                  label={`Batch USD ${perLabel(u)}`}
+                  id={`batch-price-${u}`}
+                  hint="Empty: half the online price. At most the online price."
+                  error={form.fieldError(`batch_prices.${u}`)}
+                >
+                  {(a) => (
+                    <input
+                      {...a}
+                      type="number"
+                      min={0}
+                      step="any"
+                      value={batch[u] ?? ''}
+                      onInput={(e) => setBatch({ ...batch, [u]: value(e) })}
+                    />
+                  )}
+                </Field>
+              ))}
             </>
           )}
           {form.error && <ErrorNotice error={form.error} />}
@@ -285,6 +322,12 @@ function ModelSection(props: { initial: AdminModel }) {
               {Object.entries(v.prices_nano_usd).map(([u, nano]) => (
                 <div key={u}>
                   {fmtUsd(toDisplay(u, nano))} {perLabel(u)}
+                </div>
+              ))}
+              {Object.entries(v.batch_prices_nano_usd).map(([u, nano]) => (
+                <div key={`batch-${u}`} class="muted">
+                  batch {fmtUsd(toDisplay(u, nano))} {perLabel(u)}
+                  {v.batch_prices_default && ' (half)'}
                 </div>
               ))}
             </td>
