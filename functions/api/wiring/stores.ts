@@ -5,7 +5,6 @@ import { OperatorStore } from '#shared/accounts/operator-store';
 import { UserStore } from '#shared/accounts/user-store';
 import { ApiKeyStore } from '#shared/auth/api-key-store';
 import { SessionStore } from '#shared/auth/sessions/session-store';
-import { BatchStore } from '#shared/batch/batch-store';
 import { BillingStore } from '#shared/billing/billing-store';
 import { CatalogStore } from '#shared/catalog/catalog-store';
 import { PinStore } from '#shared/catalog/pin-store';
@@ -45,8 +44,6 @@ export interface Stores {
   sessions: SessionStore;
   audit: AuditLog;
   billing: BillingStore;
-  /** Batch files, batches and their lines' results. */
-  batches: BatchStore;
 }
 
 /** `dynamo` replaces the client the stores share (tests wrap a real one with faults). */
@@ -80,6 +77,5 @@ export function createStores(config: Config, overrides: { dynamo?: Dynamo } = {}
     sessions: new SessionStore(dynamo.doc, names.main),
     audit: new AuditLog(dynamo.doc, names.main),
     billing: new BillingStore(dynamo.doc, names.main),
-    batches: new BatchStore(dynamo.doc, names.main),
   };
 }

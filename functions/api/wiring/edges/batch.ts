@@ -1,4 +1,5 @@
 import type { BatchDeps } from '#shared/batch/batch-deps';
+import { BatchStore } from '#shared/batch/batch-store';
 import { S3ObjectStorage } from '#shared/batch/object-storage';
 import { DynamoWorkQueue, SqsWorkQueue } from '#shared/batch/work-queue';
 import type { Config } from '#shared/config';
@@ -15,7 +16,8 @@ export function batchParts(
   overrides: Partial<Pick<BatchDeps, 'storage' | 'queue'>> = {},
 ): BatchDeps {
   return {
-    store: stores.batches,
+    // Made here, not among the stores every plane builds: only the batch plane and worker read it.
+    store: new BatchStore(stores.dynamo.doc, tableNames(config.STAGE).main),
     storage:
       overrides.storage ??
       new S3ObjectStorage({
