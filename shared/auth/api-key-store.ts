@@ -8,6 +8,7 @@ import { conditionHeld, ifConditionFails } from '../db/conditions';
 import { entity } from '../db/entity';
 import { keys } from '../db/keys';
 import { queryPage } from '../db/query';
+import type { KeyScope } from './key-scope';
 
 export type ApiKeyStatus = 'active' | 'revoked';
 
@@ -29,6 +30,10 @@ export interface ApiKey {
   lastUsedAt?: string | null;
   /** Set on a key that was rotated: the id of its successor. */
   rotatedTo?: string | null;
+  /** The project the key belongs to; absent on keys from before projects (the default project). */
+  projectId?: string;
+  /** What the key is restricted to (models, endpoints, read-only, addresses); absent: no restriction. */
+  scope?: KeyScope | null;
 }
 
 /** Who receives a key budget's alert: the tenant's owners, the key's creator, or one member. */
@@ -79,6 +84,9 @@ export interface ApiKeyLookup {
   expiresAt: string | null;
   /** The owner's per-key limits, enforced on the hot path beside the tenant's. */
   limits?: KeyLimits;
+  /** Absent: the default project. */
+  projectId?: string;
+  scope?: KeyScope;
 }
 
 /** A key's record, under its tenant (with the hash of its secret, never the secret). */
@@ -95,6 +103,8 @@ const apiKeyHashEntity = entity({
     scopes: (item.scopes as string[] | undefined) ?? [],
     expiresAt: (item.expiresAt as string | null | undefined) ?? null,
     ...(item.limits ? { limits: item.limits as KeyLimits } : {}),
+    ...(item.projectId ? { projectId: item.projectId as string } : {}),
+    ...(item.scope ? { scope: item.scope as KeyScope } : {}),
   }),
 });
 
@@ -118,6 +128,8 @@ export class ApiKeyStore {
       scopes: key.scopes,
       expiresAt: key.expiresAt,
       ...(key.limits ? { limits: key.limits } : {}),
+      ...(key.projectId ? { projectId: key.projectId } : {}),
+      ...(key.scope ? { scope: key.scope } : {}),
     };
     return [
       {
@@ -129,6 +141,7 @@ export class ApiKeyStore {
             ...key,
             lastUsedAt: key.lastUsedAt ?? undefined,
             rotatedTo: key.rotatedTo ?? undefined,
+            scope: key.scope ?? undefined,
             hash,
           }),
           ConditionExpression: 'attribute_not_exists(pk)',
@@ -320,5 +333,7 @@ function toApiKey(item: Record<string, unknown>): ApiKey {
     createdBy: (item.createdBy as string | null | undefined) ?? null,
     lastUsedAt: (item.lastUsedAt as string | null | undefined) ?? null,
     rotatedTo: (item.rotatedTo as string | null | undefined) ?? null,
+    ...(item.projectId ? { projectId: item.projectId as string } : {}),
+    scope: (item.scope as KeyScope | null | undefined) ?? null,
   };
 }

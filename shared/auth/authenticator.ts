@@ -1,7 +1,9 @@
 import { TtlCache } from '../cache';
+import { projectIdOf } from '../projects/project';
 import { type Tenant, type TenantStore, tenantMayCall } from '../tenants/tenant-store';
 import type { ApiKeyLookup, ApiKeyStore, KeyLimits } from './api-key-store';
 import { hashApiKey, looksLikeApiKey } from './api-keys';
+import type { KeyScope } from './key-scope';
 
 /** Who is calling, as far as the API is concerned. Comes only from the credential. */
 export interface Principal {
@@ -10,6 +12,10 @@ export interface Principal {
   scopes: string[];
   tenant: Tenant;
   keyLimits?: KeyLimits;
+  /** The key's project (`proj_default` for keys from before projects). */
+  projectId: string;
+  /** What the key is restricted to; absent: nothing beyond its tenant's and project's rights. */
+  keyScope?: KeyScope;
 }
 
 export type AuthResult =
@@ -63,6 +69,8 @@ export class ApiKeyAuthenticator {
       scopes: key.scopes,
       expiresAt: key.expiresAt,
       ...(key.limits ? { limits: key.limits } : {}),
+      ...(key.projectId ? { projectId: key.projectId } : {}),
+      ...(key.scope ? { scope: key.scope } : {}),
     });
   }
 
@@ -95,6 +103,8 @@ export class ApiKeyAuthenticator {
         scopes: key.scopes,
         tenant,
         ...(key.limits ? { keyLimits: key.limits } : {}),
+        projectId: projectIdOf(key),
+        ...(key.scope ? { keyScope: key.scope } : {}),
       },
     };
   }

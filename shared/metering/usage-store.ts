@@ -39,6 +39,8 @@ export interface UsageEvent {
    * price); absent for an online call, as on every record from before batches existed.
    */
   channel?: UsageChannel;
+  /** The key's project; absent on records of the default project (and from before projects). */
+  projectId?: string;
 }
 
 /** The channel a record is stored with: only batch is written, online is the absence. */

@@ -5,6 +5,7 @@ import { isExhaustion } from '#shared/credits/credit-notices';
 import { ApiError } from '#shared/errors';
 import { costNanoUsd, formatUsd, type Units } from '#shared/metering/pricing';
 import type { UsageEvent } from '#shared/metering/usage-store';
+import { DEFAULT_PROJECT_ID } from '#shared/projects/project';
 import type { Admission } from '#shared/quotas/admission';
 import { type AlertMetric, type Reached, reachedThresholds } from '#shared/quotas/alerts';
 import { billingUnits, type EffectiveLimits, effectiveLimits } from '#shared/quotas/plans';
@@ -132,6 +133,7 @@ export function usageEvent(
     // Admitted against the credit balance: the credit ledger burns it.
     ...(c.get('quota')?.limits.tenant.prepaid ? { prepaid: true } : {}),
     ...(c.get('channel') === 'batch' ? { channel: 'batch' as const } : {}),
+    ...(principal.projectId !== DEFAULT_PROJECT_ID ? { projectId: principal.projectId } : {}),
     ...extra,
   };
 }
