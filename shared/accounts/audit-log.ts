@@ -17,8 +17,17 @@ export interface AuditEntry {
   actor: AuditActor;
   /** `tenant.suspend`, `tenant.reactivate`, `tenant.plan`, `tenant.limits`, `plan.create`, `plan.update`, `operator.create`, `api_key.create`, `auth.login_lockout` (by the system). */
   action: string;
-  /** A model target's id is `name` or `name@version`; a plan's is its id. */
-  target: { type: 'tenant' | 'operator' | 'api_key' | 'model' | 'plan'; id: string; tenantId?: string };
+  /**
+   * A model target's id is `name` or `name@version`; a plan's is its id; a member's is their user
+   * id. `name` is what people call the target when the entry was written (a key's name, a
+   * project's name, a member's email), so a log read later names it, not only its id.
+   */
+  target: {
+    type: 'tenant' | 'operator' | 'api_key' | 'model' | 'plan' | 'project' | 'member';
+    id: string;
+    tenantId?: string;
+    name?: string;
+  };
   before: Record<string, unknown> | null;
   after: Record<string, unknown> | null;
   requestId: string | null;
