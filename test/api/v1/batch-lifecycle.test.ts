@@ -5,6 +5,7 @@ import type { WorkMessage } from '#shared/batch/types';
 import type { DynamoWorkQueue } from '#shared/batch/work-queue';
 import { createBatchWorker } from '../../../functions/jobs/batch-worker';
 import { createHarness, type Harness, type TestTenant } from '../../support/harness';
+import { sdk } from '../../support/openai-sdk';
 
 const jsonl = (rows: unknown[]) => `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`;
 const sentiment = (n: number) =>
@@ -14,15 +15,6 @@ const sentiment = (n: number) =>
     url: '/v1/text/sentiment',
     body: { model: 'sentiment', input: `Line ${i}: the service was quick and kind.` },
   }));
-
-function sdk(h: Harness, apiKey: string) {
-  return new OpenAI({
-    baseURL: 'http://tollgate.test/v1',
-    apiKey,
-    maxRetries: 0,
-    fetch: async (url: string | URL | Request, init?: RequestInit) => h.app.request(String(url), init),
-  });
-}
 
 async function start(client: OpenAI, rows: unknown[]) {
   const file = await client.files.create({

@@ -2,17 +2,9 @@ import OpenAI, { toFile } from 'openai';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { lineRequestId } from '#shared/batch/ids';
 import { createHarness, type Harness, type TestTenant } from '../../support/harness';
+import { sdk } from '../../support/openai-sdk';
 
 /** The official SDK over the app in process. */
-function sdk(h: Harness, apiKey: string) {
-  return new OpenAI({
-    baseURL: 'http://tollgate.test/v1',
-    apiKey,
-    maxRetries: 0,
-    fetch: async (url: string | URL | Request, init?: RequestInit) => h.app.request(String(url), init),
-  });
-}
-
 const jsonl = (rows: unknown[]) => `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`;
 const sentimentLine = (i: number, text = `Review ${i}: I love how fast this is.`) => ({
   custom_id: `r-${i}`,

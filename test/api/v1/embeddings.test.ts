@@ -1,7 +1,7 @@
-import OpenAI from 'openai';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { countTextTokens } from '#shared/metering/text-tokens';
 import { createHarness, type Harness, type TestTenant } from '../../support/harness';
+import { sdk } from '../../support/openai-sdk';
 
 interface EmbeddingBody {
   object: string;
@@ -16,15 +16,6 @@ const usd = (nano: number) => `0.${String(nano).padStart(9, '0')}`;
 const dot = (a: number[], b: number[]) => a.reduce((sum, x, i) => sum + x * b[i]!, 0);
 
 /** The official SDK over the app in process. */
-function sdk(h: Harness, apiKey: string) {
-  return new OpenAI({
-    baseURL: 'http://tollgate.test/v1',
-    apiKey,
-    maxRetries: 0,
-    fetch: async (url: string | URL | Request, init?: RequestInit) => h.app.request(String(url), init),
-  });
-}
-
 describe('POST /v1/embeddings against the real word-vector model', () => {
   let h: Harness;
   let t: TestTenant;
