@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
-/** ten(ant), usr (user), key, req(uest), evt (usage event), opr (operator), inv(itation), ses(sion), aud(it entry), crg (credit grant), cle (credit ledger entry), tup (top-up). */
+/** ten(ant), usr (user), key, req(uest), evt (usage event), opr (operator), inv(itation), ses(sion), aud(it entry), crg (credit grant), cle (credit ledger entry), tup (top-up), proj(ect). */
 export type IdPrefix =
   | 'ten'
   | 'usr'
@@ -17,7 +17,8 @@ export type IdPrefix =
   | 'eml'
   | 'crg'
   | 'cle'
-  | 'tup';
+  | 'tup'
+  | 'proj';
 
 /** The source of ids and time, injected so tests can fix them. */
 export type IdGenerator = (prefix: IdPrefix) => string;
@@ -57,7 +58,7 @@ export function newId(prefix: IdPrefix, now: number = Date.now()): string {
   return `${prefix}_${time}${rand}`;
 }
 
-const ID_RE = /^(ten|usr|key|req|evt|opr|inv|ses|aud|crg|cle)_[0-9A-HJKMNP-TV-Z]{26}$/;
+const ID_RE = /^(ten|usr|key|req|evt|opr|inv|ses|aud|crg|cle|proj)_[0-9A-HJKMNP-TV-Z]{26}$/;
 
 /** True when `value` has the shape of an id with the given prefix. */
 export function isId(value: string, prefix: IdPrefix): boolean {

@@ -6,6 +6,7 @@ import type { SessionStore } from '../auth/sessions/session-store';
 import type { Config } from '../config';
 import type { TransactItem } from '../db/transact';
 import type { EmailSender } from '../email/email-sender';
+import type { ProjectStore } from '../projects/project-store';
 import type { TenantStore } from '../tenants/tenant-store';
 import type { AuditLog } from './audit-log';
 import type { InvitationStore } from './invitation-store';
@@ -24,6 +25,8 @@ export interface AccountDeps {
   sessions: SessionStore;
   accessTokens: AccessTokens;
   apiKeys: ApiKeyStore;
+  /** A tenant's projects and project members (keys belong to one). */
+  projects: ProjectStore;
   /** The hot path's cache: revocations and suspensions evict from it on this instance. */
   authenticator: ApiKeyAuthenticator;
   audit: AuditLog;

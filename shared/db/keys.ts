@@ -264,6 +264,21 @@ export const keys = {
   /** A message of the local work queue (SQS in the cloud), oldest first. */
   queueMessage: (queue: string, id: string) => ({ pk: `QUEUE#${queue}`, sk: `MSG#${id}` }),
   queuePartition: (queue: string) => `QUEUE#${queue}`,
+  /**
+   * A project of a tenant, under the tenant (all of a tenant's projects are one Query). The default
+   * project (`proj_default`) has an item only once it was renamed or given limits.
+   */
+  project: (tenantId: string, projectId: string) => ({
+    pk: `TENANT#${tenantId}`,
+    sk: `PROJECT#${projectId}`,
+  }),
+  projectPrefix: () => 'PROJECT#',
+  /** A member's role in one project; a project's members are one Query (`projectMemberPrefix`). */
+  projectMember: (tenantId: string, projectId: string, userId: string) => ({
+    pk: `TENANT#${tenantId}`,
+    sk: `PROJMEMBER#${projectId}#${userId}`,
+  }),
+  projectMemberPrefix: (projectId?: string) => (projectId ? `PROJMEMBER#${projectId}#` : 'PROJMEMBER#'),
   /** A local-runner marker, so a restart does not seed twice. */
   seedMarker: (name: string) => ({ pk: `SEED#${name}`, sk: 'SEED' }),
 } as const;
@@ -322,4 +337,6 @@ export type EntityType =
   | 'credit_finance'
   | 'finance_issued'
   | 'credit_top_up'
-  | 'auto_recharge';
+  | 'auto_recharge'
+  | 'project'
+  | 'project_member';

@@ -188,6 +188,7 @@ export function accountDeps(
     sessions: stores.sessions,
     audit: stores.audit,
     apiKeys: stores.apiKeys,
+    projects: stores.projects,
     authenticator: b.authenticator,
     accessTokens: edges.accessTokens(now),
     limiter: b.limiter,

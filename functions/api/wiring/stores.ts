@@ -16,6 +16,7 @@ import { PlatformUsageStore } from '#shared/metering/platform-usage';
 import { UsageConsumer } from '#shared/metering/usage-consumer';
 import { UsageStore } from '#shared/metering/usage-store';
 import { ModelHealthStore } from '#shared/observability/model-health-store';
+import { ProjectStore } from '#shared/projects/project-store';
 import { AlertStore } from '#shared/quotas/alerts';
 import { PlanStore } from '#shared/quotas/plan-store';
 import { QuotaStore } from '#shared/quotas/quota-store';
@@ -44,6 +45,8 @@ export interface Stores {
   sessions: SessionStore;
   audit: AuditLog;
   billing: BillingStore;
+  /** A tenant's projects and their members (the default project needs no item). */
+  projects: ProjectStore;
 }
 
 /** `dynamo` replaces the client the stores share (tests wrap a real one with faults). */
@@ -77,5 +80,6 @@ export function createStores(config: Config, overrides: { dynamo?: Dynamo } = {}
     sessions: new SessionStore(dynamo.doc, names.main),
     audit: new AuditLog(dynamo.doc, names.main),
     billing: new BillingStore(dynamo.doc, names.main),
+    projects: new ProjectStore(dynamo.doc, names.main),
   };
 }
