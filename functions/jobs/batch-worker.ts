@@ -79,6 +79,39 @@ export function createBatchWorker(deps: BatchWorkerDeps): BatchWorker {
     return parseInputFile(bytes, { maxLines: Number.MAX_SAFE_INTEGER });
   }
 
+  /**
+   * The chunk's lines, `from` to `to`: only their bytes when the message says where they are (one
+   * ranged read), else from the whole file. A range that does not hold exactly the chunk's lines
+   * (it never should: files do not change) falls back to the whole file.
+   */
+  async function chunkLines(
+    batch: Batch,
+    m: Extract<WorkMessage, { kind: 'chunk' }>,
+    from: number,
+    to: number,
+  ): Promise<RequestLine[]> {
+    if (m.bytes) {
+      const file = await b.store.getFile(batch.tenantId, batch.inputFileId);
+      if (!file) throw new Error(`batch ${batch.id}: its input file ${batch.inputFileId} is gone`);
+      const bytes = await b.storage.getRange(file.storageKey, m.bytes.start, m.bytes.end);
+      const lines = bytes
+        ? (() => {
+            try {
+              return parseInputFile(bytes, { maxLines: Number.MAX_SAFE_INTEGER, firstIndex: from });
+            } catch {
+              return undefined;
+            }
+          })()
+        : undefined;
+      if (lines?.length === to - from) return lines;
+      log.warn(
+        { batchId: batch.id, chunk: m.chunk },
+        "a chunk's byte range did not hold its lines; reading the file",
+      );
+    }
+    return (await inputLines(batch)).slice(from, to);
+  }
+
   /** The batch's state, read at most once a second per chunk. */
   function stateReader(tenantId: string, batchId: string) {
     let read: { at: number; batch: Promise<Batch | undefined> } | undefined;
@@ -151,9 +184,9 @@ export function createBatchWorker(deps: BatchWorkerDeps): BatchWorker {
     }
     const from = m.chunk * batch.chunkLines;
     const to = Math.min(batch.lines, from + batch.chunkLines);
-    const all = await inputLines(batch);
+    const mine = await chunkLines(batch, m, from, to);
     const done = new Set((await b.store.lines(batch.id, from, to)).map((l) => l.line));
-    const todo = all.slice(from, to).filter((l) => !done.has(l.index));
+    const todo = mine.filter((l) => !done.has(l.index));
     const auth =
       todo.length > 0 ? await data.authenticator.authenticateKeyId(batch.tenantId, batch.keyId) : undefined;
     const state = stateReader(batch.tenantId, batch.id);

@@ -9,6 +9,8 @@ export interface RequestLine {
   customId: string;
   url: BatchEndpoint;
   body: Record<string, unknown>;
+  /** Where the line's bytes are in what was parsed: [start, end), its newline excluded. */
+  bytes: { start: number; end: number };
 }
 
 /** Why a file is refused, naming the line. */
@@ -33,7 +35,15 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * (unique in the file, of the form above), `method: "POST"`, `url` (a batchable endpoint) and an
  * object `body`. Throws an InputFileError naming the first bad line.
  */
-export function parseInputFile(bytes: Uint8Array, opts: { maxLines: number }): RequestLine[] {
+export function parseInputFile(
+  bytes: Uint8Array,
+  opts: {
+    maxLines: number;
+    /** The index of the first request in `bytes` (a chunk's part of a file: its first line's). */
+    firstIndex?: number;
+  },
+): RequestLine[] {
+  const firstIndex = opts.firstIndex ?? 0;
   let text: string;
   try {
     text = decoder.decode(bytes);
@@ -43,8 +53,12 @@ export function parseInputFile(bytes: Uint8Array, opts: { maxLines: number }): R
   const lines: RequestLine[] = [];
   const seen = new Map<string, number>();
   const raw = text.split('\n');
+  let offset = 0;
   for (let i = 0; i < raw.length; i++) {
     const lineNumber = i + 1;
+    const start = offset;
+    const rawBytes = Buffer.byteLength(raw[i]!);
+    offset += rawBytes + 1;
     const source = raw[i]!.endsWith('\r') ? raw[i]!.slice(0, -1) : raw[i]!;
     if (source.trim() === '') continue;
     if (Buffer.byteLength(source) > MAX_LINE_BYTES)
@@ -76,11 +90,12 @@ export function parseInputFile(bytes: Uint8Array, opts: { maxLines: number }): R
     const extra = Object.keys(o).filter((k) => !['custom_id', 'method', 'url', 'body'].includes(k));
     if (extra.length > 0) throw new InputFileError(lineNumber, `unknown field '${extra[0]}'.`);
     lines.push({
-      index: lines.length,
+      index: firstIndex + lines.length,
       lineNumber,
       customId: o.custom_id,
       url: o.url,
       body: o.body as Record<string, unknown>,
+      bytes: { start, end: start + rawBytes },
     });
     if (lines.length > opts.maxLines)
       throw new InputFileError(lineNumber, `a batch file may have at most ${opts.maxLines} requests.`);

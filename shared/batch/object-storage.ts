@@ -11,6 +11,8 @@ export interface ObjectStorage {
   put(key: string, body: Uint8Array | string, contentType: string): Promise<void>;
   /** The object's bytes; undefined when there is none. */
   get(key: string): Promise<Uint8Array | undefined>;
+  /** Bytes [start, end) of the object; undefined when there is none. */
+  getRange(key: string, start: number, end: number): Promise<Uint8Array | undefined>;
   delete(key: string): Promise<void>;
 }
 
@@ -49,8 +51,19 @@ export class S3ObjectStorage implements ObjectStorage {
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
+    return this.read(key);
+  }
+
+  async getRange(key: string, start: number, end: number): Promise<Uint8Array | undefined> {
+    if (end <= start) return new Uint8Array();
+    return this.read(key, `bytes=${start}-${end - 1}`);
+  }
+
+  private async read(key: string, range?: string): Promise<Uint8Array | undefined> {
     try {
-      const out = await this.s3.send(new GetObjectCommand({ Bucket: this.opts.bucket, Key: key }));
+      const out = await this.s3.send(
+        new GetObjectCommand({ Bucket: this.opts.bucket, Key: key, ...(range ? { Range: range } : {}) }),
+      );
       return out.Body ? await out.Body.transformToByteArray() : new Uint8Array();
     } catch (err) {
       if (err instanceof NoSuchKey || (err as { name?: string }).name === 'NoSuchKey') return undefined;

@@ -107,5 +107,15 @@ export interface LineResult {
 
 /** A unit of batch work on the queue. */
 export type WorkMessage =
-  | { kind: 'chunk'; tenantId: string; batchId: string; chunk: number }
+  | {
+      kind: 'chunk';
+      tenantId: string;
+      batchId: string;
+      chunk: number;
+      /**
+       * Where the chunk's lines are in the input file, [start, end) in bytes, so a worker reads
+       * only them. Absent (a chunk queued again by the sweep): the worker reads the whole file.
+       */
+      bytes?: { start: number; end: number };
+    }
   | { kind: 'finalize'; tenantId: string; batchId: string };

@@ -11,6 +11,7 @@ import { isConditionalFailure } from '../db/conditions';
 import { entity } from '../db/entity';
 import { keys } from '../db/keys';
 import { encodeTime } from '../ids';
+import type { RequestLine } from './jsonl';
 import type { Batch, WorkMessage } from './types';
 
 /** Where batch work is handed to the workers: SQS in AWS, a queue in the main table locally. */
@@ -199,12 +200,23 @@ export class DynamoWorkQueue implements WorkQueue {
   }
 }
 
-/** One message per chunk of a batch's lines. */
-export function chunkMessages(batch: Pick<Batch, 'tenantId' | 'id' | 'chunks'>): WorkMessage[] {
-  return Array.from({ length: batch.chunks }, (_, chunk) => ({
-    kind: 'chunk' as const,
-    tenantId: batch.tenantId,
-    batchId: batch.id,
-    chunk,
-  }));
+/**
+ * One message per chunk of a batch's lines. Given the parsed lines (at creation), each message
+ * carries its chunk's byte range in the input file, so its worker reads 50 lines, not the file.
+ */
+export function chunkMessages(
+  batch: Pick<Batch, 'tenantId' | 'id' | 'chunks' | 'chunkLines'>,
+  lines?: readonly Pick<RequestLine, 'bytes'>[],
+): WorkMessage[] {
+  return Array.from({ length: batch.chunks }, (_, chunk) => {
+    const first = lines?.[chunk * batch.chunkLines];
+    const last = lines?.[Math.min(lines.length, (chunk + 1) * batch.chunkLines) - 1];
+    return {
+      kind: 'chunk' as const,
+      tenantId: batch.tenantId,
+      batchId: batch.id,
+      chunk,
+      ...(first && last ? { bytes: { start: first.bytes.start, end: last.bytes.end } } : {}),
+    };
+  });
 }

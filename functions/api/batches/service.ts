@@ -240,7 +240,7 @@ export async function createBatch(
   // Queued after the batch is written; a batch whose chunks never reached the queue is queued
   // again by the sweep (a line answered twice is written and billed once either way).
   try {
-    await deps.batch.queue.send(chunkMessages(batch));
+    await deps.batch.queue.send(chunkMessages(batch, lines));
     await deps.batch.store.markEnqueued(batch.tenantId, batch.id);
     batch.enqueued = true;
   } catch {
