@@ -28,6 +28,8 @@ export const permissionRoles = {
   'team:read': ['owner', 'developer', 'billing', 'viewer'],
   /** Invite, change roles, remove members. */
   'team:manage': ['owner'],
+  /** Create and archive projects (a project's own owners manage the rest of it: shared/projects/project-rights.ts). */
+  'projects:manage': ['owner'],
   /** Rename the tenant, change its contact address. */
   'account:manage': ['owner', 'billing'],
 } as const satisfies Record<string, readonly TenantRole[]>;

@@ -8,6 +8,7 @@ import { conditionHeld, ifConditionFails } from '../db/conditions';
 import { entity } from '../db/entity';
 import { keys } from '../db/keys';
 import { queryPage } from '../db/query';
+import { DEFAULT_PROJECT_ID } from '../projects/project';
 import type { KeyScope } from './key-scope';
 
 export type ApiKeyStatus = 'active' | 'revoked';
@@ -162,15 +163,36 @@ export class ApiKeyStore {
     return apiKeyEntity.get(this.doc, this.table, apiKeyEntity.key(tenantId, keyId), { consistent: true });
   }
 
-  /** A tenant's keys, oldest first, a page at a time. */
-  async list(tenantId: string, opts: { limit: number; cursor?: string }): Promise<ApiKeyPage | 'bad_cursor'> {
+  /**
+   * A tenant's keys, oldest first, a page at a time; with `projectId`, only that project's (a
+   * filter: a page may hold fewer than `limit` keys, and the cursor still goes on).
+   */
+  async list(
+    tenantId: string,
+    opts: { limit: number; cursor?: string; projectId?: string },
+  ): Promise<ApiKeyPage | 'bad_cursor'> {
     const pk = keys.tenant(tenantId).pk;
+    const filter =
+      opts.projectId === undefined
+        ? {}
+        : {
+            // Keys from before projects have no projectId: they are the default project's.
+            FilterExpression:
+              opts.projectId === DEFAULT_PROJECT_ID
+                ? 'attribute_not_exists(projectId) OR projectId = :proj'
+                : 'projectId = :proj',
+          };
     const page = await queryPage(
       this.doc,
       {
         TableName: this.table,
         KeyConditionExpression: 'pk = :p AND begins_with(sk, :s)',
-        ExpressionAttributeValues: { ':p': pk, ':s': keys.apiKeyPrefix() },
+        ExpressionAttributeValues: {
+          ':p': pk,
+          ':s': keys.apiKeyPrefix(),
+          ...(opts.projectId === undefined ? {} : { ':proj': opts.projectId }),
+        },
+        ...filter,
       },
       // The tenant's partition holds more than keys: a cursor must point among its keys.
       { ...opts, partition: { pk }, accept: (start) => !!start.sk?.startsWith(keys.apiKeyPrefix()) },

@@ -1,4 +1,5 @@
 import { newId } from '../ids';
+import { DEFAULT_PROJECT_ID } from '../projects/project';
 import type { ApiKey, ApiKeyStore, KeyLimits } from './api-key-store';
 import { generateApiKey } from './api-keys';
 
@@ -15,6 +16,8 @@ export interface ApiKeyInput {
   expiresAt?: string | null;
   limits?: KeyLimits | null;
   createdBy?: string | null;
+  /** The key's project; absent or the default project: none stored (as keys from before projects). */
+  projectId?: string;
   now?: Date;
 }
 
@@ -35,6 +38,7 @@ export function prepareApiKey(input: ApiKeyInput): IssuedApiKey & { hash: string
     createdBy: input.createdBy ?? null,
     lastUsedAt: null,
     rotatedTo: null,
+    ...(input.projectId && input.projectId !== DEFAULT_PROJECT_ID ? { projectId: input.projectId } : {}),
   };
   return { key, secret, hash };
 }

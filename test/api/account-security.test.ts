@@ -56,6 +56,25 @@ async function seedInvitation(h: Harness, caller: Caller): Promise<string> {
   return result.invitation.id;
 }
 
+async function seedProject(h: Harness, tenantId: string): Promise<string> {
+  const id = newId('proj');
+  await h.stores.projects.create({
+    id,
+    tenantId,
+    name: 'matrix',
+    createdAt: new Date().toISOString(),
+    limits: null,
+  });
+  return id;
+}
+
+const projectUnchanged = (f: MatrixFixture, tenantId: string, projectId: string) => async () => {
+  const project = await f.h.stores.projects.get(tenantId, projectId);
+  expect(project).toMatchObject({ name: 'matrix', limits: null });
+  expect(project?.archivedAt).toBeUndefined();
+  expect(await f.h.stores.projects.members(tenantId, projectId)).toEqual([]);
+};
+
 async function seedKey(h: Harness, tenantId: string): Promise<string> {
   return (await issueApiKey(h.stores.apiKeys, { tenantId, name: 'matrix' })).key.id;
 }
@@ -401,6 +420,127 @@ const routes: MatrixRoute[] = [
       return {
         req: { method: 'DELETE', path: `/account/team/members/${userId}` },
         unchanged: async () => expect(await f.h.stores.users.getMember(owner.tenantId, userId)).toBeDefined(),
+      };
+    },
+  },
+  {
+    name: 'GET /account/projects',
+    for: 'user',
+    ok: 200,
+    request: async () => ({ method: 'GET', path: '/account/projects' }),
+  },
+  {
+    name: 'POST /account/projects',
+    for: 'user',
+    ok: 201,
+    request: async () => ({ method: 'POST', path: '/account/projects', json: { name: 'p' } }),
+  },
+  {
+    name: 'GET /account/projects/{project_id}',
+    for: 'user',
+    ok: 200,
+    request: async (f, c) => ({
+      method: 'GET',
+      path: `/account/projects/${await seedProject(f.h, c.tenantId)}`,
+    }),
+    foreign: async (f, _c, owner) => {
+      const id = await seedProject(f.h, owner.tenantId);
+      return {
+        req: { method: 'GET', path: `/account/projects/${id}` },
+        unchanged: projectUnchanged(f, owner.tenantId, id),
+      };
+    },
+  },
+  {
+    name: 'PATCH /account/projects/{project_id}',
+    for: 'user',
+    ok: 200,
+    request: async (f, c) => ({
+      method: 'PATCH',
+      path: `/account/projects/${await seedProject(f.h, c.tenantId)}`,
+      json: { name: 'renamed', limits: { requests_per_minute: 1 } },
+    }),
+    foreign: async (f, _c, owner) => {
+      const id = await seedProject(f.h, owner.tenantId);
+      return {
+        req: { method: 'PATCH', path: `/account/projects/${id}`, json: { name: 'taken', limits: null } },
+        unchanged: projectUnchanged(f, owner.tenantId, id),
+      };
+    },
+  },
+  {
+    name: 'POST /account/projects/{project_id}/archive',
+    for: 'user',
+    ok: 200,
+    request: async (f, c) => ({
+      method: 'POST',
+      path: `/account/projects/${await seedProject(f.h, c.tenantId)}/archive`,
+    }),
+    foreign: async (f, _c, owner) => {
+      const id = await seedProject(f.h, owner.tenantId);
+      return {
+        req: { method: 'POST', path: `/account/projects/${id}/archive` },
+        unchanged: projectUnchanged(f, owner.tenantId, id),
+      };
+    },
+  },
+  {
+    name: 'GET /account/projects/{project_id}/members',
+    for: 'user',
+    ok: 200,
+    request: async (f, c) => ({
+      method: 'GET',
+      path: `/account/projects/${await seedProject(f.h, c.tenantId)}/members`,
+    }),
+    foreign: async (f, _c, owner) => {
+      const id = await seedProject(f.h, owner.tenantId);
+      return {
+        req: { method: 'GET', path: `/account/projects/${id}/members` },
+        unchanged: projectUnchanged(f, owner.tenantId, id),
+      };
+    },
+  },
+  {
+    name: 'PUT /account/projects/{project_id}/members/{user_id}',
+    for: 'user',
+    ok: 200,
+    request: async (f, c) => ({
+      method: 'PUT',
+      path: `/account/projects/${await seedProject(f.h, c.tenantId)}/members/${await seedMember(f.h, c.tenantId, 'viewer')}`,
+      json: { role: 'developer' },
+    }),
+    foreign: async (f, _c, owner) => {
+      const id = await seedProject(f.h, owner.tenantId);
+      const userId = await seedMember(f.h, owner.tenantId, 'viewer');
+      return {
+        req: { method: 'PUT', path: `/account/projects/${id}/members/${userId}`, json: { role: 'owner' } },
+        unchanged: projectUnchanged(f, owner.tenantId, id),
+      };
+    },
+  },
+  {
+    name: 'DELETE /account/projects/{project_id}/members/{user_id}',
+    for: 'user',
+    ok: 200,
+    request: async (f, c) => {
+      const id = await seedProject(f.h, c.tenantId);
+      const userId = await seedMember(f.h, c.tenantId, 'viewer');
+      await f.h.stores.projects.setMember({
+        tenantId: c.tenantId,
+        projectId: id,
+        userId,
+        role: 'developer',
+        email: 'm@example.com',
+        addedAt: new Date().toISOString(),
+      });
+      return { method: 'DELETE', path: `/account/projects/${id}/members/${userId}` };
+    },
+    foreign: async (f, _c, owner) => {
+      const id = await seedProject(f.h, owner.tenantId);
+      const userId = await seedMember(f.h, owner.tenantId, 'viewer');
+      return {
+        req: { method: 'DELETE', path: `/account/projects/${id}/members/${userId}` },
+        unchanged: projectUnchanged(f, owner.tenantId, id),
       };
     },
   },

@@ -128,5 +128,9 @@ export const ApiKeySchema = z
     last_used_at: z.string().nullable().openapi({ description: 'Recorded at most once a minute per key.' }),
     expires_at: z.string().nullable(),
     rotated_to: z.string().nullable().openapi({ description: 'The successor of a rotated key.' }),
+    project_id: z.string().openapi({
+      description: 'The project the key belongs to (`proj_default`: the default project).',
+      example: 'proj_default',
+    }),
   })
   .openapi('ApiKey');

@@ -2,6 +2,7 @@ import type { Invitation } from '#shared/accounts/invitation-store';
 import type { Member } from '#shared/accounts/user-store';
 import type { ApiKey, KeyLimits } from '#shared/auth/api-key-store';
 import { NANO_PER_USD } from '#shared/metering/pricing';
+import { projectIdOf } from '#shared/projects/project';
 import { budgetOf } from '#shared/quotas/key-budget-rules';
 import type { Tenant } from '#shared/tenants/tenant-store';
 
@@ -83,5 +84,6 @@ export function apiKeyView(k: ApiKey, now: Date) {
     last_used_at: k.lastUsedAt ?? null,
     expires_at: k.expiresAt,
     rotated_to: k.rotatedTo ?? null,
+    project_id: projectIdOf(k),
   };
 }

@@ -34,6 +34,7 @@ const TAGS = [
   { name: 'Account', description: "Your tenant, your profile and your tenant's model pins." },
   { name: 'API keys', description: 'Create, rotate, limit and revoke API keys.' },
   { name: 'Team', description: 'Members and invitations.' },
+  { name: 'Projects', description: "A tenant's projects: their keys, members' roles, limits and budgets." },
   { name: 'Limits', description: 'Plan limits, the spend cap and usage alerts.' },
   { name: 'Billing', description: 'Stripe billing: plan, running cost, invoices.' },
   { name: 'Admin', description: "The platform operators' API." },

@@ -10,6 +10,7 @@ import { registerAccountModels } from './models/list';
 import { registerPins } from './pins';
 import { registerGetAccount } from './profile/get';
 import { registerUpdateAccount } from './profile/update';
+import { registerProjects } from './projects';
 import { guardAccount } from './session';
 import { registerTeam } from './team';
 import { registerAccountUsage } from './usage/get';
@@ -24,6 +25,7 @@ export function registerAccount(app: OpenAPIHono<ConsoleEnv>): void {
   registerUpdateAccount(app);
   registerKeys(app);
   registerTeam(app);
+  registerProjects(app);
   registerLimits(app);
   registerAccountCredits(app);
   registerCreditSettings(app);

@@ -1,12 +1,13 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { Name, sessionSecurity } from '#api/console/account-schemas';
+import { projectFor } from '#api/console/project-access';
 import type { ConsoleEnv } from '#api/http/env';
 import { apiKeyView } from '#api/http/views';
-import { requirePermission, userSession } from '#api/middleware/require-role';
+import { userSession } from '#api/middleware/require-role';
 import { errorResponses, errorsOf } from '#api/spec/answers';
-import { can } from '#shared/accounts/roles';
 import { issueApiKey } from '#shared/auth/issue-api-key';
 import { ApiError } from '#shared/errors';
+import { DEFAULT_PROJECT_ID } from '#shared/projects/project';
 import { tenantMayCall } from '#shared/tenants/tenant-store';
 import { ApiKeyWithSecret, FutureTime, KeyLimitsInput, Scopes, toLimits } from './schemas';
 
@@ -16,6 +17,11 @@ const CreateKeyRequest = z
     scopes: Scopes.optional(),
     expires_at: FutureTime.optional(),
     limits: KeyLimitsInput.optional(),
+    project_id: z.string().max(64).optional().openapi({
+      description:
+        'The project the key belongs to, for good (default `proj_default`). Unknown or another tenant’s: 404.',
+      example: 'proj_default',
+    }),
   })
   .openapi('CreateKeyRequest');
 
@@ -35,6 +41,7 @@ const example = {
     last_used_at: null,
     expires_at: null,
     rotated_to: null,
+    project_id: 'proj_default',
     secret: 'tg_live_eIAbkwcRnkk6OXrNfAe5OZUTb3MTwwj9dxJnzhFhemm',
   },
 } as const satisfies {
@@ -48,7 +55,8 @@ const route = createRoute({
   tags: ['API keys'],
   summary: 'Create an API key; the secret is in this answer and nowhere else, ever',
   security: sessionSecurity,
-  middleware: [requirePermission('keys:manage')] as const,
+  description:
+    'Owners and developers of the key’s project (docs/projects.md): a project viewer gets 403. An archived project takes no new key (409).',
   request: {
     body: {
       required: true,
@@ -60,7 +68,13 @@ const route = createRoute({
       description: 'The key, with its secret',
       content: { 'application/json': { schema: ApiKeyWithSecret, example: example.response } },
     },
-    ...errorResponses('console', [...errorsOf.session, ...errorsOf.jsonBody, 'tenant_inactive']),
+    ...errorResponses('console', [
+      ...errorsOf.session,
+      ...errorsOf.jsonBody,
+      'tenant_inactive',
+      'not_found',
+      'conflict',
+    ]),
   },
 });
 
@@ -70,10 +84,22 @@ export function registerCreateKey(app: OpenAPIHono<ConsoleEnv>): void {
     const session = userSession(c);
     const deps = c.get('deps');
     const now = deps.now();
-    if (body.limits && !can(session.member.role, 'limits:manage')) {
+    const { project, role } = await projectFor(
+      deps.accounts,
+      session,
+      body.project_id ?? DEFAULT_PROJECT_ID,
+      'keys:manage',
+      { param: 'project_id' },
+    );
+    if (project.archivedAt) {
+      throw new ApiError('conflict', `Project '${project.name}' is archived: it takes no new key.`, {
+        param: 'project_id',
+      });
+    }
+    if (body.limits && role !== 'owner') {
       throw new ApiError(
         'forbidden',
-        `Your role (${session.member.role}) may not set limits; an owner can.`,
+        `Your role (${role}) may not set limits; an owner of the project can.`,
         {
           param: 'limits',
         },
@@ -98,6 +124,7 @@ export function registerCreateKey(app: OpenAPIHono<ConsoleEnv>): void {
         listMembers: (t) => deps.accounts.users.listMembers(t),
       }),
       createdBy: session.userId,
+      projectId: project.id,
       now,
     });
     return c.json({ ...apiKeyView(key, now), secret }, 201);

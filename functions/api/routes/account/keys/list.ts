@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ApiKeySchema, sessionSecurity } from '#api/console/account-schemas';
+import { projectFor } from '#api/console/project-access';
 import type { ConsoleEnv } from '#api/http/env';
 import { apiKeyView } from '#api/http/views';
 import { requirePermission, userSession } from '#api/middleware/require-role';
@@ -9,6 +10,9 @@ import { ApiError } from '#shared/errors';
 const ListQuery = z.object({
   limit: z.coerce.number().int('must be a whole number').min(1).max(100).default(100).optional(),
   cursor: z.string().max(2048).optional().openapi({ description: 'From the previous page’s `next_cursor`.' }),
+  project_id: z.string().max(64).optional().openapi({
+    description: 'Only this project’s keys (a page may then hold fewer than `limit`). Unknown: 404.',
+  }),
 });
 
 const KeyList = z
@@ -25,7 +29,7 @@ const route = createRoute({
   request: { query: ListQuery },
   responses: {
     200: { description: 'A page of keys', content: { 'application/json': { schema: KeyList } } },
-    ...errorResponses('console', [...errorsOf.session, 'invalid_request']),
+    ...errorResponses('console', [...errorsOf.session, 'invalid_request', 'not_found']),
   },
 });
 
@@ -33,9 +37,14 @@ export function registerListKeys(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const query = c.req.valid('query');
     const deps = c.get('deps');
-    const page = await deps.accounts.apiKeys.list(userSession(c).tenantId, {
+    const session = userSession(c);
+    if (query.project_id !== undefined) {
+      await projectFor(deps.accounts, session, query.project_id, undefined, { param: 'project_id' });
+    }
+    const page = await deps.accounts.apiKeys.list(session.tenantId, {
       limit: query.limit ?? 100,
       cursor: query.cursor,
+      projectId: query.project_id,
     });
     if (page === 'bad_cursor') {
       throw new ApiError('invalid_request', "'cursor' is not a cursor this list gave out.", {

@@ -1,12 +1,14 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ApiKeySchema, sessionSecurity } from '#api/console/account-schemas';
+import { requireKeyProjectPermission } from '#api/console/project-access';
 import type { ConsoleEnv } from '#api/http/env';
 import { apiKeyView } from '#api/http/views';
-import { requirePermission, userSession } from '#api/middleware/require-role';
+import { userSession } from '#api/middleware/require-role';
 import { errorResponses, errorsOf } from '#api/spec/answers';
 import { prepareApiKey } from '#shared/auth/issue-api-key';
 import { ApiError } from '#shared/errors';
 import { isId } from '#shared/ids';
+import { projectIdOf } from '#shared/projects/project';
 import { tenantMayCall } from '#shared/tenants/tenant-store';
 import { ApiKeyWithSecret, FutureTime, KeyId } from './schemas';
 
@@ -39,9 +41,9 @@ const route = createRoute({
   tags: ['API keys'],
   summary: 'Rotate an API key: a new secret now, the old one valid for a grace period, then dead',
   description:
-    'The new key keeps the name, scopes and limits. A key can be rotated once; rotate its successor next time.',
+    'The new key keeps the name, scopes, limits and project. A key can be rotated once; rotate its successor next time. ' +
+    'Owners and developers of the key’s project (a project viewer gets 403).',
   security: sessionSecurity,
-  middleware: [requirePermission('keys:manage')] as const,
   request: {
     params: KeyId,
     body: { required: false, content: { 'application/json': { schema: RotateRequest } } },
@@ -77,6 +79,7 @@ export function registerRotateKey(app: OpenAPIHono<ConsoleEnv>): void {
     if (!isId(keyId, 'key')) throw notFoundError;
     const old = await accounts.apiKeys.get(session.tenantId, keyId);
     if (!old) throw notFoundError;
+    await requireKeyProjectPermission(accounts, session, projectIdOf(old), 'keys:manage');
     if (!tenantMayCall(session.tenant.status)) {
       throw new ApiError(
         'tenant_inactive',
@@ -104,6 +107,7 @@ export function registerRotateKey(app: OpenAPIHono<ConsoleEnv>): void {
       limits: old.limits ?? null,
       expiresAt: body.expires_at ? new Date(body.expires_at).toISOString() : null,
       createdBy: session.userId,
+      projectId: projectIdOf(old),
       now,
     });
     const ok = await accounts.apiKeys.rotate(old, oldExpiresAt.toISOString(), next.key, next.hash);

@@ -1,11 +1,13 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ApiKeySchema, sessionSecurity } from '#api/console/account-schemas';
+import { requireKeyProjectPermission } from '#api/console/project-access';
 import type { ConsoleEnv } from '#api/http/env';
 import { apiKeyView } from '#api/http/views';
-import { requirePermission, userSession } from '#api/middleware/require-role';
+import { userSession } from '#api/middleware/require-role';
 import { errorResponses, errorsOf } from '#api/spec/answers';
 import { ApiError } from '#shared/errors';
 import { isId } from '#shared/ids';
+import { projectIdOf } from '#shared/projects/project';
 import { KeyId, KeyLimitsInput, toLimits } from './schemas';
 
 const UpdateKey = z
@@ -24,12 +26,11 @@ const route = createRoute({
   summary:
     "Change an API key's limits (requests and tokens per minute, its monthly budget: hard stop or alert only, its alerts)",
   description:
-    'Owners only. Bites at once on the instance that handled it, everywhere within AUTH_CACHE_TTL_MS. ' +
+    'Owners of the key’s project (tenant owners, or a project role of owner). Bites at once on the instance that handled it, everywhere within AUTH_CACHE_TTL_MS. ' +
     "A key's limits only narrow the tenant's; a key over one gets 429 naming the key. " +
     'A budget alerts at the thresholds it names (default 50, 80 and 100%), once each per key per month, by email to ' +
     'its recipients and in GET /account/alerts. A recipient that is not a member of your team is a 400 naming it.',
   security: sessionSecurity,
-  middleware: [requirePermission('limits:manage')] as const,
   request: {
     params: KeyId,
     body: { required: true, content: { 'application/json': { schema: UpdateKey } } },
@@ -44,12 +45,16 @@ export function registerUpdateKey(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const { key_id: keyId } = c.req.valid('param');
     const body = c.req.valid('json');
-    const { tenantId } = userSession(c);
+    const session = userSession(c);
+    const { tenantId } = session;
     const { accounts, now } = c.get('deps');
     const notFoundError = new ApiError('not_found', `No API key '${keyId}' in your account.`, {
       param: 'key_id',
     });
     if (!isId(keyId, 'key')) throw notFoundError;
+    const existing = await accounts.apiKeys.get(tenantId, keyId);
+    if (!existing) throw notFoundError;
+    await requireKeyProjectPermission(accounts, session, projectIdOf(existing), 'limits:manage');
     const limits = await toLimits(body.limits, {
       tenantId,
       listMembers: (t) => accounts.users.listMembers(t),
