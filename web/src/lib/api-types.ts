@@ -3577,6 +3577,8 @@ export interface paths {
                     limit?: number;
                     /** @description From the previous page’s `next_cursor`. */
                     cursor?: string;
+                    /** @description Only this project’s keys (a page may then hold fewer than `limit`). Unknown: 404. */
+                    project_id?: string;
                 };
                 header?: never;
                 path?: never;
@@ -3624,6 +3626,16 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
                 500: {
                     headers: {
@@ -3649,7 +3661,10 @@ export interface paths {
             };
         };
         put?: never;
-        /** Create an API key; the secret is in this answer and nowhere else, ever */
+        /**
+         * Create an API key; the secret is in this answer and nowhere else, ever
+         * @description Owners and developers of the key’s project (docs/projects.md): a project viewer gets 403. An archived project takes no new key (409).
+         */
         post: {
             parameters: {
                 query?: never;
@@ -3699,6 +3714,7 @@ export interface paths {
                          *       "last_used_at": null,
                          *       "expires_at": null,
                          *       "rotated_to": null,
+                         *       "project_id": "proj_default",
                          *       "secret": "tg_live_eIAbkwcRnkk6OXrNfAe5OZUTb3MTwwj9dxJnzhFhemm"
                          *     }
                          */
@@ -3727,6 +3743,26 @@ export interface paths {
                 };
                 /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site); `tenant_inactive` (the account is not active (unverified or suspended)). */
                 403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
                         [name: string]: unknown;
@@ -3796,7 +3832,7 @@ export interface paths {
         put?: never;
         /**
          * Revoke an API key
-         * @description Refused at once by the instance that handled the revocation, and everywhere within AUTH_CACHE_TTL_MS (5 s by default). Revoking a revoked key is a no-op.
+         * @description Refused at once by the instance that handled the revocation, and everywhere within AUTH_CACHE_TTL_MS (5 s by default). Revoking a revoked key is a no-op. Owners and developers of the key’s project (a project viewer gets 403).
          */
         post: {
             parameters: {
@@ -3900,7 +3936,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate an API key: a new secret now, the old one valid for a grace period, then dead
-         * @description The new key keeps the name, scopes and limits. A key can be rotated once; rotate its successor next time.
+         * @description The new key keeps the name, scopes, limits and project. A key can be rotated once; rotate its successor next time. Owners and developers of the key’s project (a project viewer gets 403).
          */
         post: {
             parameters: {
@@ -4042,7 +4078,7 @@ export interface paths {
         head?: never;
         /**
          * Change an API key's limits (requests and tokens per minute, its monthly budget: hard stop or alert only, its alerts)
-         * @description Owners only. Bites at once on the instance that handled it, everywhere within AUTH_CACHE_TTL_MS. A key's limits only narrow the tenant's; a key over one gets 429 naming the key. A budget alerts at the thresholds it names (default 50, 80 and 100%), once each per key per month, by email to its recipients and in GET /account/alerts. A recipient that is not a member of your team is a 400 naming it.
+         * @description Owners of the key’s project (tenant owners, or a project role of owner). Bites at once on the instance that handled it, everywhere within AUTH_CACHE_TTL_MS. A key's limits only narrow the tenant's; a key over one gets 429 naming the key. A budget alerts at the thresholds it names (default 50, 80 and 100%), once each per key per month, by email to its recipients and in GET /account/alerts. A recipient that is not a member of your team is a 400 naming it.
          */
         patch: {
             parameters: {
@@ -4709,6 +4745,847 @@ export interface paths {
                 };
             };
         };
+        trace?: never;
+    };
+    "/account/projects": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your tenant's projects: the default project first, then oldest first (archived ones too)
+         * @description Every member. `your_role` is what you may do in each (docs/projects.md).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The projects */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProjectList"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create a project (tenant owners), optionally with its limits and monthly budget
+         * @description A project's limits nest inside the tenant's: a budget above the account's spend cap, or a rate above the account's, is a 400 naming the field.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "Search",
+                     *       "limits": {
+                     *         "requests_per_minute": 60,
+                     *         "monthly_budget_usd": 50
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CreateProjectRequest"];
+                };
+            };
+            responses: {
+                /** @description The project */
+                201: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Project"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/projects/{project_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One project, with its limits and your role in it
+         * @description Every member. Another tenant's project, or an unknown id: 404.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    project_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The project */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Project"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Rename a project or set its limits and monthly budget (the project's owners)
+         * @description A project's limits nest inside the tenant's: a budget above the account's spend cap, or a rate above the account's, is a 400 naming the field. An archived project takes no change (409).
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    project_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "limits": {
+                     *         "tokens_per_minute": 20000,
+                     *         "monthly_budget_usd": 25,
+                     *         "budget_mode": "alert_only"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["UpdateProjectRequest"];
+                };
+            };
+            responses: {
+                /** @description The project */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Project"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/account/projects/{project_id}/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Archive a project (tenant owners): its keys are revoked, its history and usage stay
+         * @description An archived project takes no new key and no change. Archiving an archived project again revokes any key of it still active (a retry finishes the job) and is otherwise a no-op. The default project is never archived (400): it holds every key made without a project.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    project_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The archived project */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Project"];
+                    };
+                };
+                /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/projects/{project_id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every member of the tenant with their role in this project: given here, or carried from the tenant's */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    project_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The members */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProjectMemberList"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/projects/{project_id}/members/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Give a member of the tenant a role in this project (the project's owners)
+         * @description The role replaces, in this project only, what their tenant role gives them (tenant owners stay owners everywhere). A user not in your tenant: 404.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    project_id: string;
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "role": "viewer"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ProjectRoleChange"];
+                };
+            };
+            responses: {
+                /** @description The member */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProjectMember"];
+                    };
+                };
+                /** @description Bad request: `invalid_json` (the body is not valid JSON); `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
+                413: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unsupported media type: `unsupported_media_type` (the body is not sent as `Content-Type: application/json`). */
+                415: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Take away a member's role in this project: their tenant role applies here again */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    project_id: string;
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The member */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProjectMember"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/account/limits": {
@@ -13650,6 +14527,11 @@ export interface components {
             expires_at: string | null;
             /** @description The successor of a rotated key. */
             rotated_to: string | null;
+            /**
+             * @description The project the key belongs to (`proj_default`: the default project).
+             * @example proj_default
+             */
+            project_id: string;
         };
         CreateKeyRequest: {
             /** @example production */
@@ -13682,6 +14564,11 @@ export interface components {
                     recipients: string[];
                 }[];
             };
+            /**
+             * @description The project the key belongs to, for good (default `proj_default`). Unknown or another tenant’s: 404.
+             * @example proj_default
+             */
+            project_id?: string;
         };
         ApiKeyList: {
             /** @enum {string} */
@@ -13768,6 +14655,103 @@ export interface components {
              * @enum {string}
              */
             role: "owner" | "developer" | "billing" | "viewer";
+        };
+        ProjectList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["Project"][];
+        };
+        Project: {
+            /** @example proj_default */
+            id: string;
+            /** @enum {string} */
+            object: "project";
+            name: string;
+            /** @description The default project: keys made without a project are in it. */
+            default: boolean;
+            created_at: string;
+            archived_at: string | null;
+            limits: components["schemas"]["ProjectLimits"];
+            /**
+             * @description Your role in this project (see docs/projects.md); null: none (billing members).
+             * @enum {string|null}
+             */
+            your_role: "owner" | "developer" | "viewer" | null;
+        };
+        ProjectLimits: {
+            requests_per_minute?: number;
+            tokens_per_minute?: number;
+            /**
+             * @description Exact USD, nine decimal places.
+             * @example 50.000000000
+             */
+            monthly_budget_usd?: string;
+            /** @enum {string} */
+            budget_mode?: "hard_stop" | "alert_only";
+        } | null;
+        CreateProjectRequest: {
+            /** @example Search */
+            name: string;
+            limits?: components["schemas"]["ProjectLimitsInput"];
+        };
+        /** @description A project's limits, nested inside the tenant's: none may exceed the tenant's own. */
+        ProjectLimitsInput: {
+            requests_per_minute?: number;
+            tokens_per_minute?: number;
+            /** @description The project's monthly budget in USD, at most the tenant's spend cap. */
+            monthly_budget_usd?: number;
+            /**
+             * @description `hard_stop` (default): a request that could take the project past its budget is refused. `alert_only`: never refused, only alerts.
+             * @enum {string}
+             */
+            budget_mode?: "hard_stop" | "alert_only";
+        };
+        UpdateProjectRequest: {
+            name?: string;
+            /** @description The project's limits, all of them (null: none). Absent: unchanged. */
+            limits?: {
+                requests_per_minute?: number;
+                tokens_per_minute?: number;
+                /** @description The project's monthly budget in USD, at most the tenant's spend cap. */
+                monthly_budget_usd?: number;
+                /**
+                 * @description `hard_stop` (default): a request that could take the project past its budget is refused. `alert_only`: never refused, only alerts.
+                 * @enum {string}
+                 */
+                budget_mode?: "hard_stop" | "alert_only";
+            } | null;
+        };
+        ProjectMemberList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["ProjectMember"][];
+        };
+        ProjectMember: {
+            /** @enum {string} */
+            object: "project_member";
+            project_id: string;
+            user_id: string;
+            email: string;
+            name: string | null;
+            /** @description Their role in the tenant. */
+            tenant_role: string;
+            /**
+             * @description The role given in this project, if any.
+             * @enum {string|null}
+             */
+            project_role: "owner" | "developer" | "viewer" | null;
+            /**
+             * @description What they may do here (see docs/projects.md).
+             * @enum {string|null}
+             */
+            effective_role: "owner" | "developer" | "viewer" | null;
+        };
+        ProjectRoleChange: {
+            /**
+             * @description A role inside one project: `owner`, `developer` or `viewer`.
+             * @enum {string}
+             */
+            role: "owner" | "developer" | "viewer";
         };
         Limits: {
             /** @enum {string} */
