@@ -55,6 +55,11 @@ export const keys = {
     pk: `TENANT#${tenantId}`,
     sk: `KEYMONTH#${month}#${keyId}`,
   }),
+  /** A project's month total (usage table), kept by the consumer: what a project budget's alerts measure. */
+  usageProjectMonth: (tenantId: string, projectId: string, month: string) => ({
+    pk: `TENANT#${tenantId}`,
+    sk: `PROJMONTH#${month}#${projectId}`,
+  }),
   /** A tenant's pin of one model to a version (or alias); all of a tenant's pins are one Query. */
   modelPin: (tenantId: string, model: string) => ({ pk: `TENANT#${tenantId}`, sk: `PIN#${model}` }),
   modelPinPrefix: () => 'PIN#',
@@ -71,6 +76,16 @@ export const keys = {
   quotaKeyMonth: (tenantId: string, keyId: string, month: string) => ({
     pk: `QUOTA#${tenantId}`,
     sk: `MONTH#${month}#${keyId}`,
+  }),
+  /** A project's minute window, counted only for projects with per-minute limits of their own. */
+  quotaProjectMinute: (tenantId: string, projectId: string, minute: string) => ({
+    pk: `QUOTA#${tenantId}`,
+    sk: `MIN#${minute}#PROJECT#${projectId}`,
+  }),
+  /** A project's month cost, counted only for projects with a hard-stop budget. */
+  quotaProjectMonth: (tenantId: string, projectId: string, month: string) => ({
+    pk: `QUOTA#${tenantId}`,
+    sk: `MONTH#${month}#PROJECT#${projectId}`,
   }),
   quotaInFlight: (tenantId: string) => ({ pk: `QUOTA#${tenantId}`, sk: 'INFLIGHT' }),
   /** An open reservation, until settled or released; the sweeper finds expired ones through gsi1. */
@@ -300,6 +315,7 @@ export type EntityType =
   | 'usage_event'
   | 'usage_daily'
   | 'usage_key_month'
+  | 'usage_project_month'
   | 'consumer_checkpoint'
   | 'seed'
   | 'model_pin'

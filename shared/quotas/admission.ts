@@ -4,8 +4,9 @@ import type { Admission, AdmissionOptions, AdmitResult, Lease } from './admissio
 import { minus, plus, zero } from './counter-deltas';
 import { counterFlags, impossible } from './grant-items';
 import { KnownRefusals } from './known-refusals';
-import { fits, leaseAsk, leaseKey, needsSlot, viewCounts, viewOf, worstOf } from './lease-sizing';
+import { fits, leaseAsk, leaseKey, leaseKeyOf, needsSlot, viewCounts, viewOf, worstOf } from './lease-sizing';
 import { LeaseSlots } from './lease-slots';
+import type { EffectiveLimits } from './plans';
 import type { QuotaStore } from './quota-store';
 import type { Actual, Amount, Peek, Refusal, Reservation, ReservationRequest } from './quota-types';
 import { windowsAt } from './windows';
@@ -128,6 +129,14 @@ export class QuotaAdmission {
     const refusal = this.refusals.find(
       [
         [req.tenantId, req.limits.tenant.requestsPerMinute],
+        ...(req.limits.project
+          ? [
+              [
+                projectScopeId(req.tenantId, req.limits.project.id),
+                req.limits.project.requestsPerMinute,
+              ] as const,
+            ]
+          : []),
         [`${req.tenantId}#${req.keyId}`, req.limits.key.requestsPerMinute],
       ],
       now,
@@ -140,7 +149,12 @@ export class QuotaAdmission {
 
   private noteRefusal(req: ReservationRequest, r: AdmitResult) {
     if (r.ok) return;
-    const id = r.scope === 'tenant' ? req.tenantId : `${req.tenantId}#${req.keyId}`;
+    const id =
+      r.scope === 'tenant'
+        ? req.tenantId
+        : r.scope === 'project' && req.limits.project
+          ? projectScopeId(req.tenantId, req.limits.project.id)
+          : `${req.tenantId}#${req.keyId}`;
     this.refusals.note(id, r, req.now.getTime());
   }
 
@@ -210,9 +224,17 @@ export class QuotaAdmission {
   /**
    * What this instance's lease says about a tenant x key's counters: the minute windows and the
    * month as read after its last refill, corrected by what the lease still holds unused now.
+   * With the request's `limits`, the lease those limits admit from (a project's shared one too).
    */
-  async peek(tenantId: string, keyId: string, now: Date): Promise<Peek | undefined> {
-    const lease = this.leases.get(`${tenantId}#${keyId}`) ?? this.leases.get(tenantId);
+  async peek(
+    tenantId: string,
+    keyId: string,
+    now: Date,
+    limits?: EffectiveLimits,
+  ): Promise<Peek | undefined> {
+    const lease = limits
+      ? this.leases.get(leaseKeyOf(tenantId, keyId, limits))
+      : (this.leases.get(`${tenantId}#${keyId}`) ?? this.leases.get(tenantId));
     if (!lease || lease.closing || lease.ref.minute !== windowsAt(now).minute) return undefined;
     const view = await lease.view;
     if (!view) return undefined;
@@ -416,7 +438,10 @@ export class QuotaAdmission {
       lease.headroom = Math.min(MAX_HEADROOM, lease.headroom * 2);
       const grantedAtRead = lease.granted;
       lease.view = this.store
-        .peek(req.tenantId, req.keyId, req.now, { credit: req.limits.tenant.prepaid === true })
+        .peek(req.tenantId, req.keyId, req.now, {
+          credit: req.limits.tenant.prepaid === true,
+          project: req.limits.project,
+        })
         .then((counters) => viewOf(counters, grantedAtRead))
         .catch(() => undefined);
       return 'ok';
@@ -467,4 +492,9 @@ export class QuotaAdmission {
       this.givenBack.set(tenantId, (this.givenBack.get(tenantId) ?? 0) + 1);
     }
   }
+}
+
+/** What a project's refused per-minute request limit is remembered by (beside tenants and keys). */
+function projectScopeId(tenantId: string, projectId: string): string {
+  return `${tenantId}#project#${projectId}`;
 }

@@ -15,6 +15,10 @@ export interface CounterTarget {
   keyMonth?: boolean;
   /** The tenant's credit balance (prepaid). */
   credit?: boolean;
+  /** The key's project, whose minute window and month cost are moved when flagged. */
+  projectId?: string;
+  projectMinute?: boolean;
+  projectMonth?: boolean;
 }
 
 /**
@@ -37,6 +41,8 @@ export function counterDeltaItems(table: string, target: CounterTarget, delta: A
     items.push(minute(keys.quotaMinute(target.tenantId, target.minute)));
   if (target.keyMinute && minuteMoves)
     items.push(minute(keys.quotaKeyMinute(target.tenantId, target.keyId, target.minute)));
+  if (target.projectMinute && target.projectId && minuteMoves)
+    items.push(minute(keys.quotaProjectMinute(target.tenantId, target.projectId, target.minute)));
   const names: Record<string, string> = { '#cost': 'costNanoUsd' };
   const values: Record<string, unknown> = { ':cost': delta.costNanoUsd };
   const adds = ['#cost :cost'];
@@ -59,6 +65,17 @@ export function counterDeltaItems(table: string, target: CounterTarget, delta: A
       Update: {
         TableName: table,
         Key: keys.quotaKeyMonth(target.tenantId, target.keyId, target.month),
+        UpdateExpression: 'ADD #cost :cost',
+        ExpressionAttributeNames: { '#cost': 'costNanoUsd' },
+        ExpressionAttributeValues: { ':cost': delta.costNanoUsd },
+      },
+    });
+  }
+  if (target.projectMonth && target.projectId && delta.costNanoUsd !== 0) {
+    items.push({
+      Update: {
+        TableName: table,
+        Key: keys.quotaProjectMonth(target.tenantId, target.projectId, target.month),
         UpdateExpression: 'ADD #cost :cost',
         ExpressionAttributeNames: { '#cost': 'costNanoUsd' },
         ExpressionAttributeValues: { ':cost': delta.costNanoUsd },

@@ -24,16 +24,29 @@ export interface CounterFlags {
   inFlight: boolean;
   keyMonth: boolean;
   credit: boolean;
+  /** The project's minute window and month cost: only for a project with limits of its own. */
+  projectMinute?: boolean;
+  projectMonth?: boolean;
+  /** The project whose counters are moved (set when either is). */
+  projectId?: string;
 }
 
 export function counterFlags(limits: EffectiveLimits): CounterFlags {
-  const { tenant, key } = limits;
+  const { tenant, key, project } = limits;
   return {
     tenantMinute: tenant.requestsPerMinute !== undefined || tenant.tokensPerMinute !== undefined,
     keyMinute: key.requestsPerMinute !== undefined || key.tokensPerMinute !== undefined,
     inFlight: tenant.maxConcurrent !== undefined,
     keyMonth: key.spendCapNanoUsd !== undefined,
     credit: tenant.prepaid === true,
+    // Nothing at all for a project without limits: its reservations and leases look as before.
+    ...(project
+      ? {
+          projectId: project.id,
+          projectMinute: project.requestsPerMinute !== undefined || project.tokensPerMinute !== undefined,
+          projectMonth: project.spendCapNanoUsd !== undefined,
+        }
+      : {}),
   };
 }
 
@@ -57,9 +70,9 @@ export interface GrantScope {
 }
 
 /**
- * The conditional counter updates that take `amount` out of every limit at once: the tenant's and
- * the key's minute windows, the month (always counted; conditional where capped), the key's month
- * cost, requests in flight. A single request's reservation is `amount` with one request and one
+ * The conditional counter updates that take `amount` out of every limit at once: the tenant's, the
+ * project's and the key's minute windows, the month (always counted; conditional where capped), the
+ * key's and the project's month cost, requests in flight. A single request's reservation is `amount` with one request and one
  * slot; a lease is the same updates for a bigger amount. Each item says, if its condition fails,
  * which limit refused (read from the counter's old value).
  */
@@ -73,7 +86,7 @@ export function grantItems(table: string, s: GrantScope, amount: Amount): GrantI
     k: { pk: string; sk: string },
     rpm: number | undefined,
     tpm: number | undefined,
-    scope: 'tenant' | 'key',
+    scope: 'tenant' | 'key' | 'project',
   ) => {
     const cond: string[] = [];
     const values: Record<string, unknown> = {
@@ -128,6 +141,15 @@ export function grantItems(table: string, s: GrantScope, amount: Amount): GrantI
       tenant.requestsPerMinute,
       tenant.tokensPerMinute,
       'tenant',
+    );
+  }
+  const project = s.limits.project;
+  if (s.flags.projectMinute && project) {
+    minuteItem(
+      keys.quotaProjectMinute(s.tenantId, project.id, w.minute),
+      project.requestsPerMinute,
+      project.tokensPerMinute,
+      'project',
     );
   }
   if (s.flags.keyMinute) {
@@ -199,6 +221,37 @@ export function grantItems(table: string, s: GrantScope, amount: Amount): GrantI
           ...(unit ? { unit, used: Number(old?.[unit] ?? 0) } : {}),
         };
       },
+    });
+  }
+
+  if (s.flags.projectMonth && project?.spendCapNanoUsd !== undefined) {
+    // The project's hard-stop budget: every key of the project moves this one counter, so however
+    // many leases (one per tenant x key) its keys hold, together they never pass it.
+    const cap = project.spendCapNanoUsd;
+    items.push({
+      item: {
+        Update: {
+          TableName: table,
+          Key: keys.quotaProjectMonth(s.tenantId, project.id, w.month),
+          UpdateExpression: 'SET #type = :type ADD #cost :cost',
+          ConditionExpression: atMost('#cost', ':maxcost', cap - amount.costNanoUsd),
+          ExpressionAttributeNames: { '#type': 'type', '#cost': 'costNanoUsd' },
+          ExpressionAttributeValues: {
+            ':type': 'quota_counter',
+            ':cost': amount.costNanoUsd,
+            ':maxcost': cap - amount.costNanoUsd,
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      },
+      on: (old) => ({
+        ok: false,
+        limit: 'spend_cap_reached',
+        scope: 'project',
+        retryAfterSec: w.monthResetSec,
+        limitValue: cap,
+        used: Number(old?.costNanoUsd ?? 0),
+      }),
     });
   }
 
@@ -314,10 +367,11 @@ export function impossible(
   amount: Pick<Amount, 'tokens' | 'units' | 'costNanoUsd'>,
   now: Date,
 ): Refusal | undefined {
-  const { tenant, key } = limits;
+  const { tenant, key, project } = limits;
   const w = windowsAt(now);
   for (const [scope, tpm] of [
     ['tenant', tenant.tokensPerMinute],
+    ['project', project?.tokensPerMinute],
     ['key', key.tokensPerMinute],
   ] as const) {
     if (tpm !== undefined && amount.tokens > tpm) {
@@ -345,6 +399,7 @@ export function impossible(
   }
   for (const [scope, cap] of [
     ['tenant', tenant.spendCapNanoUsd],
+    ['project', project?.spendCapNanoUsd],
     ['key', key.spendCapNanoUsd],
   ] as const) {
     if (cap !== undefined && amount.costNanoUsd > cap) {

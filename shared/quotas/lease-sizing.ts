@@ -38,6 +38,10 @@ export function viewCounts(view: LeaseView, granted: Amount, used: Amount): Peek
   return {
     tenant: minute(c.tenant),
     key: minute(c.key),
+    ...(c.project ? { project: minute(c.project) } : {}),
+    ...(c.projectMonth !== undefined
+      ? { projectMonth: c.projectMonth - unused.costNanoUsd + since.costNanoUsd }
+      : {}),
     month,
     ...(c.credit !== undefined ? { credit: c.credit + unused.costNanoUsd - since.costNanoUsd } : {}),
   };
@@ -61,7 +65,7 @@ export function leaseAsk(
   headroom: number,
   view: LeaseView | undefined,
 ): Amount {
-  const { tenant, key } = limits;
+  const { tenant, key, project } = limits;
   const c = view?.counters;
   const room = (want: number, caps: [number | undefined, number | undefined][]) => {
     let n = want;
@@ -76,6 +80,7 @@ export function leaseAsk(
   // Requests are the unit of headroom: every other counter gets room for as many requests as fit.
   let requests = room(headroom, [
     [tenant.requestsPerMinute, c?.tenant?.requests],
+    [project?.requestsPerMinute, c?.project?.requests],
     [key.requestsPerMinute, c?.key?.requests],
   ]);
   const roomFor = (per: number, extra: number) => (per > 0 ? Math.floor(extra / per) : requests);
@@ -85,6 +90,7 @@ export function leaseAsk(
       per.tokens,
       room(requests * per.tokens, [
         [tenant.tokensPerMinute, c?.tenant?.tokens],
+        [project?.tokensPerMinute, c?.project?.tokens],
         [key.tokensPerMinute, c?.key?.tokens],
       ]),
     ),
@@ -92,6 +98,9 @@ export function leaseAsk(
       per.costNanoUsd,
       room(requests * per.costNanoUsd, [
         [tenant.spendCapNanoUsd, c?.month?.costNanoUsd],
+        // A project's budget is shared by the leases of all its keys: what it had left at the
+        // last read bounds each refill, so near it every lease shrinks to exact reservations.
+        [project?.spendCapNanoUsd, c?.projectMonth],
         [key.spendCapNanoUsd, undefined],
       ]),
     ),
@@ -155,10 +164,16 @@ export function worstOf(req: ReservationRequest): Amount {
 
 /**
  * One lease per tenant for keys without limits of their own (the tenant's counters are all they
- * move, so every such key shares it); per tenant x key where the key has its own limits.
+ * move, so every such key shares it); per tenant x key where the key has its own limits. Keys
+ * without limits of their own in a project with limits share one lease per tenant x project (the
+ * tenant's and the project's counters are all they move).
  */
 export function leaseKey(req: ReservationRequest): string {
-  const k = req.limits.key;
-  const own = Object.values(k).some((v) => v !== undefined);
-  return own ? `${req.tenantId}#${req.keyId}` : req.tenantId;
+  return leaseKeyOf(req.tenantId, req.keyId, req.limits);
+}
+
+export function leaseKeyOf(tenantId: string, keyId: string, limits: EffectiveLimits): string {
+  const own = Object.values(limits.key).some((v) => v !== undefined);
+  if (own) return `${tenantId}#${keyId}`;
+  return limits.project ? `${tenantId}#project#${limits.project.id}` : tenantId;
 }

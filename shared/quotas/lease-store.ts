@@ -285,6 +285,7 @@ export class LeaseStore {
         ...item,
         tenantMinute: item.tenantMinute && current,
         keyMinute: item.keyMinute && current,
+        projectMinute: item.projectMinute === true && current,
       };
       const result = await transact(this.doc, [
         {

@@ -1,4 +1,5 @@
 import type { BillingUnit } from '../catalog/types';
+import type { ProjectLimits } from '../projects/project';
 
 /**
  * A plan, as data (operators edit plans; tenants point at one by id). Limits are absent when
@@ -68,6 +69,17 @@ export interface EffectiveLimits {
     /** The key's own monthly ceiling on cost (nano-USD), counted on a per-key month counter. */
     spendCapNanoUsd?: number;
   };
+  /**
+   * The key's project's own limits, nested inside the tenant's, beside the key's: present only when
+   * the project has one that admission enforces (per-minute limits, a hard-stop budget).
+   */
+  project?: {
+    id: string;
+    requestsPerMinute?: number;
+    tokensPerMinute?: number;
+    /** The project's hard-stop monthly budget (nano-USD), counted on a per-project month counter. */
+    spendCapNanoUsd?: number;
+  };
   /** Units the month includes (both kinds of plan): what the 50/80/100% alerts measure. */
   included: Partial<Record<BillingUnit, number>>;
 }
@@ -127,6 +139,8 @@ export function effectiveLimits(
     ownerSpendCapNanoUsd?: number;
     /** A key's limits; an `alert_only` budget is not a limit (admission never sees it). */
     keyLimits?: LimitOverrides & { budgetMode?: 'hard_stop' | 'alert_only' };
+    /** The key's project and its limits; like a key's, an `alert_only` budget is not a limit. */
+    project?: { id: string; limits: ProjectLimits | null | undefined };
     prepaid?: boolean;
   } = {},
 ): EffectiveLimits {
@@ -153,6 +167,32 @@ export function effectiveLimits(
       spendCapNanoUsd:
         opts.keyLimits?.budgetMode === 'alert_only' ? undefined : opts.keyLimits?.spendCapNanoUsd,
     },
+    ...projectPart(opts.project),
     included,
+  };
+}
+
+/**
+ * A project's limits as admission enforces them, or nothing: a project without per-minute limits
+ * and without a hard-stop budget moves no counter of its own (its requests are admitted as before
+ * projects existed).
+ */
+function projectPart(
+  project: { id: string; limits: ProjectLimits | null | undefined } | undefined,
+): Pick<EffectiveLimits, 'project'> {
+  const l = project?.limits;
+  if (!project || !l) return {};
+  // A limit stored as null is no limit.
+  const rpm = l.requestsPerMinute ?? undefined;
+  const tpm = l.tokensPerMinute ?? undefined;
+  const cap = l.budgetMode === 'alert_only' ? undefined : (l.budgetNanoUsd ?? undefined);
+  if (rpm === undefined && tpm === undefined && cap === undefined) return {};
+  return {
+    project: {
+      id: project.id,
+      ...(rpm !== undefined ? { requestsPerMinute: rpm } : {}),
+      ...(tpm !== undefined ? { tokensPerMinute: tpm } : {}),
+      ...(cap !== undefined ? { spendCapNanoUsd: cap } : {}),
+    },
   };
 }

@@ -4,7 +4,7 @@ import { queryAll } from '../db/query';
 import { shardOf } from '../db/shard';
 import { PLATFORM_SHARDS } from '../metering/platform-usage';
 import type { Units } from '../metering/pricing';
-import { billingUnits } from './plans';
+import { billingUnits, type EffectiveLimits } from './plans';
 import type { MonthUse, Peek, Reservation } from './quota-types';
 import { windowsAt } from './windows';
 
@@ -18,20 +18,31 @@ export class QuotaReads {
 
   /**
    * The minute windows (for the rate-limit headers) and the month (for the usage alerts) as
-   * counted: reservations and leases included.
+   * counted: reservations and leases included. With `project` (a project with limits of its own),
+   * its minute window and month cost too, in the same BatchGet.
    */
-  async peek(tenantId: string, keyId: string, now: Date, opts: { credit?: boolean } = {}): Promise<Peek> {
+  async peek(
+    tenantId: string,
+    keyId: string,
+    now: Date,
+    opts: { credit?: boolean; project?: EffectiveLimits['project'] } = {},
+  ): Promise<Peek> {
     const w = windowsAt(now);
     const tk = keys.quotaMinute(tenantId, w.minute);
     const kk = keys.quotaKeyMinute(tenantId, keyId, w.minute);
     const mk = keys.quotaMonth(tenantId, w.month);
     const ck = keys.creditBalance(tenantId);
+    const p = opts.project;
+    const pk = p && keys.quotaProjectMinute(tenantId, p.id, w.minute);
+    const pm = p?.spendCapNanoUsd !== undefined ? keys.quotaProjectMonth(tenantId, p.id, w.month) : undefined;
+    const wanted = [tk, kk, mk];
+    // The credit balance only for a prepaid tenant (a lease's sizing reads it).
+    if (opts.credit) wanted.push(ck);
+    if (pk && (p.requestsPerMinute !== undefined || p.tokensPerMinute !== undefined)) wanted.push(pk);
+    if (pm) wanted.push(pm);
     const out = await this.doc.send(
       new BatchGetCommand({
-        // The credit balance only for a prepaid tenant (a lease's sizing reads it).
-        RequestItems: {
-          [this.mainTable]: { Keys: opts.credit ? [tk, kk, mk, ck] : [tk, kk, mk], ConsistentRead: true },
-        },
+        RequestItems: { [this.mainTable]: { Keys: wanted, ConsistentRead: true } },
       }),
     );
     const found = out.Responses?.[this.mainTable] ?? [];
@@ -40,9 +51,12 @@ export class QuotaReads {
       return item ? { requests: Number(item.requests ?? 0), tokens: Number(item.tokens ?? 0) } : undefined;
     };
     const credit = found.find((i) => i.pk === ck.pk && i.sk === ck.sk);
+    const projectMonth = pm && found.find((i) => i.sk === pm.sk);
     return {
       tenant: pick(tk),
       key: pick(kk),
+      ...(pk && pick(pk) ? { project: pick(pk) } : {}),
+      ...(pm ? { projectMonth: Number(projectMonth?.costNanoUsd ?? 0) } : {}),
       month: monthUse(found.find((i) => i.sk === mk.sk)),
       ...(credit ? { credit: Number(credit.available ?? 0) } : {}),
     };

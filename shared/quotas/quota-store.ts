@@ -8,6 +8,7 @@ import { type UsageEvent, UsageStore, usageRecordPut } from '../metering/usage-s
 import { counterDeltaItems } from './counter-deltas';
 import { counterFlags, grantItems, impossible } from './grant-items';
 import { LeaseStore } from './lease-store';
+import type { EffectiveLimits } from './plans';
 import { QuotaReads } from './quota-reads';
 import {
   type Actual,
@@ -276,7 +277,12 @@ export class QuotaStore {
   }
 
   /** The counters a request reports: minute windows and the month, reservations and leases included. */
-  peek(tenantId: string, keyId: string, now: Date, opts: { credit?: boolean } = {}): Promise<Peek> {
+  peek(
+    tenantId: string,
+    keyId: string,
+    now: Date,
+    opts: { credit?: boolean; project?: EffectiveLimits['project'] } = {},
+  ): Promise<Peek> {
     return this.reads.peek(tenantId, keyId, now, opts);
   }
 

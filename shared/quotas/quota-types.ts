@@ -43,12 +43,19 @@ export interface Reservation {
   keyMonth?: boolean;
   /** Whether the tenant's credit balance was moved (prepaid tenants). */
   credit?: boolean;
+  /** The key's project, when its counters were moved (projects with limits of their own). */
+  projectId?: string;
+  /** Whether the project's minute window was moved (a project with per-minute limits). */
+  projectMinute?: boolean;
+  /** Whether the project's month cost counter was moved (a project with a hard-stop budget). */
+  projectMonth?: boolean;
 }
 
 export type Refusal = {
   ok: false;
   limit: LimitCode;
-  scope: 'tenant' | 'key';
+  /** Whose limit: the tenant's, the key's, or the key's project's. */
+  scope: 'tenant' | 'key' | 'project';
   retryAfterSec: number;
   limitValue: number;
   /** For `quota_exceeded`: the unit whose included amount is used up. */
@@ -92,6 +99,10 @@ export interface MonthUse {
 export interface Peek {
   tenant?: MinuteCount;
   key?: MinuteCount;
+  /** The key's project's minute window (read only for a project with limits of its own). */
+  project?: MinuteCount;
+  /** The project's month cost as counted (read only for a project with a hard-stop budget). */
+  projectMonth?: number;
   month?: MonthUse;
   /** A prepaid tenant's credit balance left to reserve (nano-USD), as counted. */
   credit?: number;
