@@ -6,32 +6,45 @@ import { tableNames } from '../../shared/db/tables';
 import { QueuedEmailSender } from '../../shared/email/email-queue';
 import { createLogger } from '../../shared/logger';
 import { UsageConsumer, type UsageStreamRecord } from '../../shared/metering/usage-consumer';
+import { ProjectStore } from '../../shared/projects/project-store';
 import { AlertStore } from '../../shared/quotas/alerts';
 import { KeyBudgetAlerts } from '../../shared/quotas/key-budgets';
+import { ProjectBudgetAlerts } from '../../shared/quotas/project-budgets';
 import { TenantStore } from '../../shared/tenants/tenant-store';
 
-// Only the consumer and the key budget alerts it checks after each batch: the API's composition
-// root would bring Stripe, SES and every other store into a bundle that runs for every batch of
-// usage records. The alerts' emails are queued in the main table (no SES client here); the billing
+// Only the consumer and the key and project budget alerts it checks after each batch: the API's
+// composition root would bring Stripe, SES and every other store into a bundle that runs for every
+// batch of usage records. The alerts' emails are queued in the main table (no SES client here); the billing
 // sync job sends them.
 const config = loadConfig(process.env);
 const doc = createDynamo({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT }).doc;
 const names = tableNames(config.STAGE);
 const consumer = new UsageConsumer(doc, names);
 const log = createLogger(config.LOG_LEVEL);
+const alerts = new AlertStore(doc, names.main);
+const users = new UserStore(doc, names.main);
+const tenants = new TenantStore(doc, names.main);
+const email = new QueuedEmailSender(doc, names.main);
 const keyBudgets = new KeyBudgetAlerts(
   doc,
   names.usage,
-  new AlertStore(doc, names.main),
-  {
-    apiKeys: new ApiKeyStore(doc, names.main),
-    users: new UserStore(doc, names.main),
-    tenants: new TenantStore(doc, names.main),
-  },
-  new QueuedEmailSender(doc, names.main),
+  alerts,
+  { apiKeys: new ApiKeyStore(doc, names.main), users, tenants },
+  email,
   { publicUrl: config.PUBLIC_URL, now: () => new Date(), log, keyCacheMs: config.AUTH_CACHE_TTL_MS },
 );
-consumer.afterApply((touched) => keyBudgets.afterBatch(touched));
+const projectBudgets = new ProjectBudgetAlerts(
+  doc,
+  names.usage,
+  alerts,
+  { projects: new ProjectStore(doc, names.main), users, tenants },
+  email,
+  { publicUrl: config.PUBLIC_URL, now: () => new Date(), log, projectCacheMs: config.AUTH_CACHE_TTL_MS },
+);
+consumer.afterApply(async (touched, all) => {
+  await keyBudgets.afterBatch(touched);
+  await projectBudgets.afterBatch(all.projects);
+});
 
 /**
  * What the event source mapping hands the function. It runs with a tumbling window, so each event

@@ -6,6 +6,7 @@ export type EmailKind =
   | 'invitation'
   | 'usage_alert'
   | 'key_budget_alert'
+  | 'project_budget_alert'
   | 'payment_past_due'
   | 'billing_suspended'
   | 'billing_restored'

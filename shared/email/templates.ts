@@ -129,6 +129,42 @@ export function keyBudgetAlertMessage(
   };
 }
 
+export function projectBudgetAlertMessage(
+  to: string,
+  publicUrl: string,
+  alert: {
+    tenantName: string;
+    projectName: string;
+    month: string;
+    threshold: number;
+    used: string;
+    budget: string;
+    mode: 'hard_stop' | 'alert_only';
+  },
+): EmailMessage {
+  const reached = alert.threshold >= 100 ? 'has reached' : `is at ${alert.threshold}% of`;
+  const next =
+    alert.mode === 'hard_stop'
+      ? alert.threshold >= 100
+        ? 'Requests with the project’s keys that would go past its budget are refused (429 spend_cap_reached) until the month ends or an owner raises the budget.'
+        : 'At its budget, requests with the project’s keys are refused (429 spend_cap_reached) until the month ends or an owner raises the budget.'
+      : 'This budget only alerts: requests with the project’s keys keep being served past it, within the account’s own limits.';
+  return {
+    to,
+    kind: 'project_budget_alert',
+    subject: `Tollgate: project “${alert.projectName}” ${reached} its monthly budget for ${alert.month}`,
+    text: [
+      `The project “${alert.projectName}” of ${alert.tenantName} ${reached} its monthly budget for ${alert.month}: ${alert.used} of ${alert.budget}.`,
+      '',
+      next,
+      '',
+      `Projects and their budgets: ${new URL('/projects', publicUrl).toString()}`,
+      '',
+      'You get this email once per project and threshold each month, as an owner of the project or of the account.',
+    ].join('\n'),
+  };
+}
+
 export function usageAlertMessage(
   to: string,
   publicUrl: string,

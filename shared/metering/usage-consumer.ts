@@ -4,6 +4,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { keys } from '../db/keys';
 import { shardOf } from '../db/shard';
 import { type TransactItem, transact } from '../db/transact';
+import { DEFAULT_PROJECT_ID } from '../projects/project';
 import { PLATFORM_SHARDS } from './platform-usage';
 import { channelOf, eventOf, type UsageEvent } from './usage-store';
 
@@ -51,6 +52,19 @@ export interface KeyMonth {
   month: string;
 }
 
+/** A tenant's project in one month: what a batch touched, for the project budgets' alerts. */
+export interface ProjectMonth {
+  tenantId: string;
+  projectId: string;
+  month: string;
+}
+
+/** What a batch's records touched: their keys' and their projects' months. */
+export interface Touched {
+  keys: KeyMonth[];
+  projects: ProjectMonth[];
+}
+
 /** Items one transaction holds besides the checkpoint (DynamoDB allows 100). */
 const MAX_ITEMS = 99;
 
@@ -71,7 +85,7 @@ const MAX_ITEMS = 99;
 export class UsageConsumer {
   /** The checkpoint this consumer last moved, per shard (saves a read per batch; verified by each write). */
   private readonly lastApplied = new Map<string, string>();
-  private afterApplyHook?: (touched: KeyMonth[]) => Promise<void>;
+  private afterApplyHook?: (touched: KeyMonth[], all: Touched) => Promise<void>;
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -86,18 +100,22 @@ export class UsageConsumer {
   ) {}
 
   /**
-   * Runs after each batch with every tenant x key x month its records touched (those skipped as
-   * applied before included, so a batch retried after a crash checks them again). The key budgets'
-   * alerts hang here: off the request path, on totals counted exactly once. It should not throw; if
-   * it does, the batch fails and is retried (its aggregates are not applied twice).
+   * Runs after each batch with every tenant x key x month its records touched, and every tenant x
+   * project x month (those skipped as applied before included, so a batch retried after a crash
+   * checks them again). The key and project budgets' alerts hang here: off the request path, on
+   * totals counted exactly once. A hook should not throw; if one does, the batch fails and is
+   * retried (its aggregates are not applied twice). One hook: setting another replaces it.
    */
-  afterApply(hook: (touched: KeyMonth[]) => Promise<void>): void {
+  afterApply(hook: (touched: KeyMonth[], all: Touched) => Promise<void>): void {
     this.afterApplyHook = hook;
   }
 
   async apply(shardId: string, records: UsageStreamRecord[]): Promise<ApplyReport> {
     const report = await this.applyOnce(shardId, records);
-    if (this.afterApplyHook) await this.afterApplyHook(touchedKeyMonths(records));
+    if (this.afterApplyHook) {
+      const touched = touchedMonths(records);
+      await this.afterApplyHook(touched.keys, touched);
+    }
     return report;
   }
 
@@ -320,7 +338,12 @@ interface Counts {
 
 interface Aggregate {
   id: string;
-  type: 'usage_daily' | 'platform_daily' | 'platform_tenant_month' | 'usage_key_month';
+  type:
+    | 'usage_daily'
+    | 'platform_daily'
+    | 'platform_tenant_month'
+    | 'usage_key_month'
+    | 'usage_project_month';
   key: { pk: string; sk: string };
   attributes: Record<string, string>;
   counts: Counts;
@@ -387,6 +410,8 @@ function aggregatesOf(e: UsageEvent, sign: 1 | -1, streamShardId: string): Aggre
   );
   const tenantMonth = keys.platformTenantMonth(month, shardOf(e.tenantId, PLATFORM_SHARDS), e.tenantId);
   const keyMonth = keys.usageKeyMonth(e.tenantId, e.keyId, month);
+  const projectId = e.projectId ?? DEFAULT_PROJECT_ID;
+  const projectMonth = keys.usageProjectMonth(e.tenantId, projectId, month);
   return [
     {
       id: `${daily.pk}|${daily.sk}`,
@@ -416,21 +441,31 @@ function aggregatesOf(e: UsageEvent, sign: 1 | -1, streamShardId: string): Aggre
       attributes: { tenantId: e.tenantId, keyId: e.keyId, month },
       counts: { ...counts(), latencyMs: 0 },
     },
+    {
+      id: `${projectMonth.pk}|${projectMonth.sk}`,
+      type: 'usage_project_month',
+      key: projectMonth,
+      attributes: { tenantId: e.tenantId, projectId, month },
+      counts: { ...counts(), latencyMs: 0 },
+    },
   ];
 }
 
-/** The tenant x key x month of every counted record in a batch (each once). */
-function touchedKeyMonths(records: UsageStreamRecord[]): KeyMonth[] {
-  const out = new Map<string, KeyMonth>();
+/** The tenant x key x month and tenant x project x month of every counted record in a batch (each once). */
+function touchedMonths(records: UsageStreamRecord[]): Touched {
+  const keyMonths = new Map<string, KeyMonth>();
+  const projectMonths = new Map<string, ProjectMonth>();
   for (const r of records) {
     for (const image of [r.dynamodb?.NewImage, r.dynamodb?.OldImage]) {
       const e = counted(image);
       if (!e) continue;
       const month = e.at.slice(0, 7);
-      out.set(`${e.tenantId}#${e.keyId}#${month}`, { tenantId: e.tenantId, keyId: e.keyId, month });
+      keyMonths.set(`${e.tenantId}#${e.keyId}#${month}`, { tenantId: e.tenantId, keyId: e.keyId, month });
+      const projectId = e.projectId ?? DEFAULT_PROJECT_ID;
+      projectMonths.set(`${e.tenantId}#${projectId}#${month}`, { tenantId: e.tenantId, projectId, month });
     }
   }
-  return [...out.values()];
+  return { keys: [...keyMonths.values()], projects: [...projectMonths.values()] };
 }
 
 /**

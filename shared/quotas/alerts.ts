@@ -15,9 +15,10 @@ export type AlertThreshold = (typeof ALERT_THRESHOLDS)[number];
 
 /**
  * What an alert measures: the month's spend against its cap, a unit against what the plan
- * includes, or one API key's month spend against its budget (`key_spend`, with `keyId`).
+ * includes, one API key's month spend against its budget (`key_spend`, with `keyId`), or one
+ * project's against its budget (`project_spend`, with `projectId`).
  */
-export type AlertMetric = 'spend' | `included_${BillingUnit}` | 'key_spend';
+export type AlertMetric = 'spend' | `included_${BillingUnit}` | 'key_spend' | 'project_spend';
 
 export interface UsageAlert {
   tenantId: string;
@@ -36,6 +37,9 @@ export interface UsageAlert {
   budgetMode?: 'hard_stop' | 'alert_only';
   /** Every address emailed (a key budget's alert may go to several). */
   recipients?: string[];
+  /** A project budget's alert: the project, and its name when the alert was raised. */
+  projectId?: string;
+  projectName?: string;
 }
 
 export type Reached = Pick<UsageAlert, 'metric' | 'threshold' | 'used' | 'limit'>;
@@ -146,13 +150,22 @@ export class AlertStore {
             recipients: (i.recipients as string[] | undefined) ?? [],
           }
         : {}),
+      ...(i.projectId
+        ? {
+            projectId: i.projectId as string,
+            projectName: i.projectName as string,
+            budgetMode: i.budgetMode as 'hard_stop' | 'alert_only',
+            recipients: (i.recipients as string[] | undefined) ?? [],
+          }
+        : {}),
     }));
   }
 }
 
-/** What one alert is once per month for: the metric, and for a key budget the key too. */
-function alertSlot(a: Pick<UsageAlert, 'metric' | 'keyId'>): string {
-  return a.keyId ? `${a.metric}#${a.keyId}` : a.metric;
+/** What one alert is once per month for: the metric, and for a key or project budget its id too. */
+function alertSlot(a: Pick<UsageAlert, 'metric' | 'keyId' | 'projectId'>): string {
+  if (a.keyId) return `${a.metric}#${a.keyId}`;
+  return a.projectId ? `${a.metric}#${a.projectId}` : a.metric;
 }
 
 /**

@@ -180,7 +180,7 @@ export const AlertSchema = z
     month: z.string(),
     metric: z.string().openapi({
       description:
-        '`spend` (of the spend cap), `included_<unit>` (of the units the plan includes) or `key_spend` (of an API key’s monthly budget).',
+        '`spend` (of the spend cap), `included_<unit>` (of the units the plan includes), `key_spend` (of an API key’s monthly budget) or `project_spend` (of a project’s monthly budget).',
     }),
     threshold: z.number().int().openapi({ description: '50, 80 or 100 (percent).' }),
     unit: z.string().openapi({ description: '`usd` for spend, else the billing unit.' }),
@@ -199,12 +199,22 @@ export const AlertSchema = z
       })
       .nullable()
       .openapi({ description: 'For a key budget’s alert (`metric` `key_spend`): the key; else null.' }),
+    project: z
+      .object({
+        id: z.string(),
+        name: z.string().openapi({ description: 'The project’s name when the alert was raised.' }),
+        budget_mode: z.enum(['hard_stop', 'alert_only']),
+      })
+      .nullable()
+      .openapi({
+        description: 'For a project budget’s alert (`metric` `project_spend`): the project; else null.',
+      }),
     recipients: z.array(z.string()).openapi({ description: 'Every address the alert was emailed to.' }),
   })
   .openapi('UsageAlert');
 
 export function alertView(a: UsageAlert) {
-  const spend = a.metric === 'spend' || a.metric === 'key_spend';
+  const spend = a.metric === 'spend' || a.metric === 'key_spend' || a.metric === 'project_spend';
   return {
     object: 'usage_alert' as const,
     month: a.month,
@@ -217,6 +227,13 @@ export function alertView(a: UsageAlert) {
     notified: a.notified,
     key: a.keyId
       ? { id: a.keyId, name: a.keyName ?? a.keyId, budget_mode: a.budgetMode ?? ('hard_stop' as const) }
+      : null,
+    project: a.projectId
+      ? {
+          id: a.projectId,
+          name: a.projectName ?? a.projectId,
+          budget_mode: a.budgetMode ?? ('hard_stop' as const),
+        }
       : null,
     recipients: a.recipients ?? (a.notified ? [a.notified] : []),
   };
