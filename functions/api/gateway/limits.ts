@@ -22,13 +22,20 @@ export interface WorstCase {
 }
 
 async function limitsOf(c: Context<DataEnv>, principal: Principal): Promise<EffectiveLimits> {
-  const plan = await c.get('deps').plans.get(principal.tenant.plan);
+  const deps = c.get('deps');
+  // The plan and the key's project, both cached per instance (the project: one GetItem per
+  // AUTH_CACHE_TTL_MS; a project without limits adds nothing else anywhere).
+  const [plan, project] = await Promise.all([
+    deps.plans.get(principal.tenant.plan),
+    deps.projectLimits.get(principal.tenantId, principal.projectId),
+  ]);
   if (!plan)
     throw new ApiError('internal_error', `The account's plan '${principal.tenant.plan}' is not defined.`);
   const limits = effectiveLimits(plan, {
     tenantOverrides: principal.tenant.limitOverrides,
     ownerSpendCapNanoUsd: principal.tenant.spendCapNanoUsd,
     keyLimits: principal.keyLimits,
+    ...(project ? { project: { id: project.id, limits: project.limits } } : {}),
     // Free-only: never invoiced, so always admitted against the balance.
     prepaid: principal.tenant.billingMode === 'prepaid' || principal.tenant.freeOnly === true,
   });
@@ -43,7 +50,11 @@ async function limitsOf(c: Context<DataEnv>, principal: Principal): Promise<Effe
 function batchLimits(limits: EffectiveLimits): EffectiveLimits {
   const { requestsPerMinute: _r, tokensPerMinute: _t, maxConcurrent: _m, ...tenant } = limits.tenant;
   const { requestsPerMinute: _kr, tokensPerMinute: _kt, ...key } = limits.key;
-  return { ...limits, tenant, key };
+  const { project: p, ...rest } = limits;
+  // A project's budget holds batch lines too; its per-minute limits do not.
+  const project =
+    p?.spendCapNanoUsd !== undefined ? { project: { id: p.id, spendCapNanoUsd: p.spendCapNanoUsd } } : {};
+  return { ...rest, tenant, key, ...project };
 }
 
 /**
@@ -93,13 +104,14 @@ export async function reserve(c: Context<DataEnv>, target: Target, worst: WorstC
     throw refusal(result, limits, now, costNanoUsd(worst.units, target.version.prices), {
       freeOnly: principal.tenant.freeOnly === true,
       upgradeUrl: plansUrl(deps.config),
+      project: result.scope === 'project' ? await projectNamed(c, principal) : undefined,
     });
   }
   const admission = result.admission;
   const peek = (
     admission.kind === 'lease'
-      ? deps.admission.peek(principal.tenantId, principal.keyId, now)
-      : deps.quotas.peek(principal.tenantId, principal.keyId, now)
+      ? deps.admission.peek(principal.tenantId, principal.keyId, now, limits)
+      : deps.quotas.peek(principal.tenantId, principal.keyId, now, { project: limits.project })
   ).catch(() => undefined);
   c.set('quota', { limits, peek });
   c.set(
@@ -313,6 +325,17 @@ async function alertOnRefusal(
   limits: EffectiveLimits,
   now: Date,
 ) {
+  if (r.scope === 'project') {
+    // The project's hard-stop budget refused it: the budget's 100% alert (to the project's and the
+    // tenant's owners). A project's per-minute limits raise no alert.
+    if (r.limit !== 'spend_cap_reached') return;
+    const { tenantId, projectId } = c.get('principal');
+    await c
+      .get('deps')
+      .projectBudgets.onRefused(tenantId, projectId, now)
+      .catch((err: unknown) => c.get('log').warn({ err }, 'project budget alert not recorded or not sent'));
+    return;
+  }
   if (r.scope === 'key' && r.limit === 'spend_cap_reached' && r.used !== undefined) {
     // The key's hard-stop budget refused it: the budget's 100% alert (to the recipients its owner chose).
     const { tenantId, keyId } = c.get('principal');
@@ -374,21 +397,38 @@ export async function withReservation<T>(
   }
 }
 
+/** The key's project as a refusal names it: its name and id (from the cache limitsOf filled). */
+async function projectNamed(c: Context<DataEnv>, principal: Principal): Promise<string> {
+  const project = await c
+    .get('deps')
+    .projectLimits.get(principal.tenantId, principal.projectId)
+    .catch(() => null);
+  return project ? `project '${project.name}' (${project.id})` : `project ${principal.projectId}`;
+}
+
 function refusal(
   r: Extract<ReserveResult, { ok: false }>,
   limits: EffectiveLimits,
   now: Date,
   worstNanoUsd: number,
-  opts: { freeOnly: boolean; upgradeUrl: string },
+  opts: { freeOnly: boolean; upgradeUrl: string; project?: string },
 ): ApiError {
-  const who = r.scope === 'key' ? 'this API key' : 'your account';
-  const capOf = r.scope === 'key' ? "This API key's monthly spend cap" : "This month's spend cap";
+  const project = opts.project ?? "this API key's project";
+  const who = r.scope === 'key' ? 'this API key' : r.scope === 'project' ? project : 'your account';
+  const capOf =
+    r.scope === 'key'
+      ? "This API key's monthly spend cap"
+      : r.scope === 'project'
+        ? `The monthly budget of ${project}`
+        : "This month's spend cap";
+  const raise =
+    r.scope === 'project' ? "Raise the project's budget to continue." : 'Raise the cap to continue.';
   const messages: Record<typeof r.limit, string> = {
     rate_limit_requests: `Rate limit reached for ${who}: ${r.limitValue} requests per minute. Retry in ${r.retryAfterSec} s.`,
     rate_limit_tokens: `Rate limit reached for ${who}: ${r.limitValue} tokens per minute (this request may use up to its prompt plus max_tokens). Retry in ${r.retryAfterSec} s.`,
     concurrency_limit: `Too many requests in flight for ${who}: at most ${r.limitValue} at once.`,
     quota_exceeded: `This month's included ${r.unit ? r.unit.replace('_', ' ') : 'usage'} of your plan ${r.unit ? `(${r.limitValue}) ` : ''}would be exceeded. Upgrade the plan to continue (${opts.upgradeUrl}); it renews in ${Math.ceil(r.retryAfterSec / 86_400)} days.`,
-    spend_cap_reached: `${capOf} of $${formatUsd(r.limitValue)} would be exceeded. Raise the cap to continue.`,
+    spend_cap_reached: `${capOf} of $${formatUsd(r.limitValue)} would be exceeded. ${raise}`,
     insufficient_balance: !opts.freeOnly
       ? `Your credit balance ($${formatUsd(r.limitValue)}) cannot pay for this request (up to $${formatUsd(worstNanoUsd)}). Add credit to continue; you were not billed.`
       : isExhaustion(r)
@@ -409,12 +449,13 @@ function refusal(
 }
 
 /**
- * OpenAI-style `x-ratelimit-*` headers from the tenant's and the key's per-minute limits: the
- * lower limit, and the least remaining of the two. Without counts (a refusal) the remaining is 0.
+ * OpenAI-style `x-ratelimit-*` headers from the tenant's, the project's and the key's per-minute
+ * limits: the lowest limit, and the least remaining of them. Without counts (a refusal) the
+ * remaining is 0.
  */
 export function rateLimitHeaders(
   limits: EffectiveLimits,
-  counts: { tenant?: MinuteCount; key?: MinuteCount } | undefined,
+  counts: { tenant?: MinuteCount; key?: MinuteCount; project?: MinuteCount } | undefined,
   now: Date,
 ): Record<string, string> {
   const reset = `${windowsAt(now).minuteResetSec}s`;
@@ -425,6 +466,7 @@ export function rateLimitHeaders(
   ] as const) {
     const scopes = [
       { limit: limits.tenant[field], used: counts?.tenant?.[count] ?? 0 },
+      { limit: limits.project?.[field], used: counts?.project?.[count] ?? 0 },
       { limit: limits.key[field], used: counts?.key?.[count] ?? 0 },
     ].filter((o): o is { limit: number; used: number } => o.limit !== undefined);
     if (scopes.length === 0) continue;
@@ -441,12 +483,13 @@ export async function currentRateLimitHeaders(c: Context<DataEnv>): Promise<Reco
   const principal = c.get('principal');
   const deps = c.get('deps');
   const now = deps.now();
-  const [limits, counts] = await Promise.all([
-    limitsOf(c, principal),
-    // This instance's lease view when it has one (no round trip), else the counters.
-    deps.admission
-      .peek(principal.tenantId, principal.keyId, now)
-      .then((view) => view ?? deps.quotas.peek(principal.tenantId, principal.keyId, now)),
-  ]);
+  const limits = await limitsOf(c, principal);
+  // This instance's lease view when it has one (no round trip), else the counters.
+  const counts = await deps.admission
+    .peek(principal.tenantId, principal.keyId, now, limits)
+    .then(
+      (view) =>
+        view ?? deps.quotas.peek(principal.tenantId, principal.keyId, now, { project: limits.project }),
+    );
   return rateLimitHeaders(limits, counts, now);
 }

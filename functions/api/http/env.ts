@@ -25,11 +25,13 @@ import type { MetricsSink } from '#shared/observability/metrics-sink';
 import type { ModelHealthRecorder } from '#shared/observability/model-health';
 import type { ModelHealthStore } from '#shared/observability/model-health-store';
 import type { TypicalLatencyReader } from '#shared/observability/typical-latency';
+import type { ProjectLimitsCache } from '#shared/projects/project-limits';
 import type { QuotaAdmission } from '#shared/quotas/admission';
 import type { AlertStore, UsageAlerts } from '#shared/quotas/alerts';
 import type { KeyBudgetAlerts } from '#shared/quotas/key-budgets';
 import type { PlanStore } from '#shared/quotas/plan-store';
 import type { EffectiveLimits } from '#shared/quotas/plans';
+import type { ProjectBudgetAlerts } from '#shared/quotas/project-budgets';
 import type { Peek, QuotaStore } from '#shared/quotas/quota-store';
 import type { Tenant } from '#shared/tenants/tenant-store';
 
@@ -74,6 +76,10 @@ export interface DataPlaneDeps extends CoreDeps {
   alerts: UsageAlerts;
   /** Per-key budget alerts (here: a hard stop's 100% when it refuses; the rest in the consumer). */
   keyBudgets: KeyBudgetAlerts;
+  /** Keys' projects and their limits, cached per instance for AUTH_CACHE_TTL_MS (one GetItem each). */
+  projectLimits: ProjectLimitsCache;
+  /** Per-project budget alerts (here: a hard stop's 100% when it refuses; the rest in the consumer). */
+  projectBudgets: ProjectBudgetAlerts;
   /** A free-only tenant's credit used up: marked once, emailed once. */
   creditNotices: CreditNotices;
   /** Notes API key use for "last used", off the request's critical path. */

@@ -24,10 +24,12 @@ import { metricServices } from '#shared/observability/metrics';
 import { logMetrics, type MetricsSink } from '#shared/observability/metrics-sink';
 import { ModelHealthRecorder } from '#shared/observability/model-health';
 import { TypicalLatencyReader } from '#shared/observability/typical-latency';
+import { ProjectLimitsCache } from '#shared/projects/project-limits';
 import { QuotaAdmission } from '#shared/quotas/admission';
 import { UsageAlerts } from '#shared/quotas/alerts';
 import { KeyBudgetAlerts } from '#shared/quotas/key-budgets';
 import { trialOf } from '#shared/quotas/plans';
+import { ProjectBudgetAlerts } from '#shared/quotas/project-budgets';
 import type { ConsolePlaneDeps, CoreDeps, DataPlaneDeps, SessionPlaneDeps } from '../http/env';
 import { createStores, type Stores } from './stores';
 
@@ -60,6 +62,11 @@ export interface Base {
   stores: Stores;
   resolver: ModelResolver;
   authenticator: ApiKeyAuthenticator;
+  /**
+   * Keys' projects and their limits as the hot path reads them (cached like the tenant's record):
+   * shared by the planes of one process, so a change of a project's limits drops it at once.
+   */
+  projectLimits: ProjectLimitsCache;
   limiter: FixedWindowLimiter;
   usageFreshness: UsageFreshness;
   /** One per process, so the local app's planes share its cached read. */
@@ -87,6 +94,7 @@ export function composeBase(
     authenticator: new ApiKeyAuthenticator(stores.apiKeys, stores.tenants, config.AUTH_CACHE_TTL_MS, () =>
       now().getTime(),
     ),
+    projectLimits: new ProjectLimitsCache(stores.projects, config.AUTH_CACHE_TTL_MS, () => now().getTime()),
     limiter: new FixedWindowLimiter(stores.dynamo.doc, tableNames(config.STAGE).main, now),
     usageFreshness: new UsageFreshness(stores.usageConsumer, { now, log }),
     typicalLatency: new TypicalLatencyReader(stores.modelHealth, {
@@ -140,6 +148,8 @@ export function dataParts(
     usageFreshness: b.usageFreshness,
     alerts: new UsageAlerts(stores.alerts, edges.email, { publicUrl: config.PUBLIC_URL, now }),
     keyBudgets: keyBudgetAlerts(b, edges.email),
+    projectLimits: b.projectLimits,
+    projectBudgets: projectBudgetAlerts(b, edges.email),
     creditNotices: new CreditNotices(stores.quotas.credits, edges.email, { publicUrl: config.PUBLIC_URL }),
     keyUsage: new KeyUsageTracker(stores.apiKeys, {
       now,
@@ -168,6 +178,23 @@ export function keyBudgetAlerts(b: Base, email: EmailSender): KeyBudgetAlerts {
     { apiKeys: stores.apiKeys, users: stores.users, tenants: stores.tenants },
     email,
     { publicUrl: config.PUBLIC_URL, now, log, keyCacheMs: config.AUTH_CACHE_TTL_MS },
+  );
+}
+
+/**
+ * Per-project budget alerts: raised by the usage consumer after each batch (in AWS its own
+ * function wires them) and by a hard stop's refusal on /v1.
+ */
+export function projectBudgetAlerts(b: Base, email: EmailSender): ProjectBudgetAlerts {
+  const { config, log, now } = b.core;
+  const { stores } = b;
+  return new ProjectBudgetAlerts(
+    stores.dynamo.doc,
+    tableNames(config.STAGE).usage,
+    stores.alerts,
+    { projects: stores.projects, users: stores.users, tenants: stores.tenants },
+    email,
+    { publicUrl: config.PUBLIC_URL, now, log, projectCacheMs: config.AUTH_CACHE_TTL_MS },
   );
 }
 

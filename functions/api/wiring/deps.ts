@@ -36,7 +36,10 @@ export function createApiDeps(
   const data = dataParts(base, { models: overrides.models ?? sageMakerModels(config), email });
   // The local server's and the tests' stream poller runs this consumer: it checks key budgets as
   // the consumer's function does in AWS, but mails through this process's email port.
-  base.stores.usageConsumer.afterApply((touched) => data.keyBudgets.afterBatch(touched));
+  base.stores.usageConsumer.afterApply(async (touched, all) => {
+    await data.keyBudgets.afterBatch(touched);
+    await data.projectBudgets.afterBatch(all.projects);
+  });
   return {
     ...base.core,
     stores: base.stores,
