@@ -278,8 +278,9 @@ describe.each(stages)('jobs stack (%s)', (stage) => {
       expect(on(aggregates[0]!)).toHaveLength(1);
       expect(exported(aggregates[0]!.Resource, usageId, 'Arn')).toBe(true);
 
-      // The key budget alerts: in main, read a key, its tenant and team and record an alert under
-      // tenants' partitions, queue its emails under the email queue's; in usage, read a key's month.
+      // The key and project budget alerts: in main, read a key or a project and its members, its
+      // tenant and team, and record an alert under tenants' partitions, queue its emails under the
+      // email queue's; in usage, read a key's or a project's month.
       const budgets = dynamo.filter((st) => st.Sid === 'KeyBudgetAlerts');
       expect(budgets).toHaveLength(1);
       expect(asArray(budgets[0]!.Action).sort()).toEqual([...keyBudgetMainActions].sort());
@@ -293,6 +294,9 @@ describe.each(stages)('jobs stack (%s)', (stage) => {
       for (const k of [
         keys.apiKey('ten_1', 'key_1'),
         keys.usageAlert('ten_1', '2026-01', 'key_spend#key_1', 50),
+        keys.project('ten_1', 'proj_1'),
+        keys.projectMember('ten_1', 'proj_1', 'usr_1'),
+        keys.usageAlert('ten_1', '2026-01', 'project_spend#proj_1', 50),
         keys.member('ten_1', 'usr_1'),
         keys.tenant('ten_1'),
       ])

@@ -111,6 +111,11 @@ export interface ConsolePlaneDeps extends SessionPlaneDeps {
   platformUsage: PlatformUsageStore;
   usageFreshness: UsageFreshness;
   alertStore: AlertStore;
+  /**
+   * The hot path's cache of projects' limits: a route that changes a project's limits forgets it
+   * here, so the change bites at once where it was made (elsewhere within AUTH_CACHE_TTL_MS).
+   */
+  projectLimits: ProjectLimitsCache;
   /** What the model-health flushes wrote, for operators. */
   modelHealthStore: ModelHealthStore;
   /** The model cards' typical latency, read from model health (cached per instance). */

@@ -140,12 +140,13 @@ export const errorDocs = {
     message: 'Too many invalid API keys from this address; try again in 60 seconds.',
   },
   rate_limit_requests: {
-    meaning: "the tenant's or the key's requests per minute are used up; retry after `Retry-After`",
+    meaning:
+      "the tenant's, the project's or the key's requests per minute are used up (the message names which); retry after `Retry-After`",
     message: 'Rate limit reached for your account: 60 requests per minute. Retry in 12 s.',
   },
   rate_limit_tokens: {
     meaning:
-      "the tenant's or the key's tokens per minute would be exceeded (a request counts its prompt plus `max_tokens`)",
+      "the tenant's, the project's or the key's tokens per minute would be exceeded (a request counts its prompt plus `max_tokens`)",
     message:
       'Rate limit reached for this API key: 10000 tokens per minute (this request may use up to its prompt plus max_tokens). Retry in 12 s.',
   },
@@ -165,7 +166,8 @@ export const errorDocs = {
       "This month's included input tokens of your plan (100000) would be exceeded. Upgrade the plan to continue (https://console.example.com/plans); it renews in 12 days.",
   },
   spend_cap_reached: {
-    meaning: 'the monthly spend cap would be exceeded (`x-should-retry: false`: raise the cap)',
+    meaning:
+      "the monthly spend cap (the tenant's or the key's) or the project's hard-stop budget would be exceeded (`x-should-retry: false`: raise it)",
     message: "This month's spend cap of $50.000000000 would be exceeded. Raise the cap to continue.",
   },
   insufficient_balance: {

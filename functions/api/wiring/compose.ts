@@ -250,6 +250,7 @@ export function consoleParts(b: Base): Omit<ConsolePlaneDeps, keyof SessionPlane
     platformUsage: stores.platformUsage,
     usageFreshness: b.usageFreshness,
     alertStore: stores.alerts,
+    projectLimits: b.projectLimits,
     modelHealthStore: stores.modelHealth,
     typicalLatency: b.typicalLatency,
   };
