@@ -215,7 +215,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)); `rate_limit_requests` (the tenant's or the key's requests per minute are used up; retry after `Retry-After`); `rate_limit_tokens` (the tenant's or the key's tokens per minute would be exceeded (a request counts its prompt plus `max_tokens`)); `concurrency_limit` (too many requests in flight at once); `quota_exceeded` (the plan's included units for the month are used up (`x-should-retry: false`: upgrade, or wait for the month)); `spend_cap_reached` (the monthly spend cap would be exceeded (`x-should-retry: false`: raise the cap)); `insufficient_balance` (a prepaid account's credit balance cannot pay the request's worst case (`x-should-retry: false`, no `Retry-After`: add credit; not billed)). */
+                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)); `rate_limit_requests` (the tenant's, the project's or the key's requests per minute are used up (the message names which); retry after `Retry-After`); `rate_limit_tokens` (the tenant's, the project's or the key's tokens per minute would be exceeded (a request counts its prompt plus `max_tokens`)); `concurrency_limit` (too many requests in flight at once); `quota_exceeded` (the plan's included units for the month are used up (`x-should-retry: false`: upgrade, or wait for the month)); `spend_cap_reached` (the monthly spend cap (the tenant's or the key's) or the project's hard-stop budget would be exceeded (`x-should-retry: false`: raise it)); `insufficient_balance` (a prepaid account's credit balance cannot pay the request's worst case (`x-should-retry: false`, no `Retry-After`: add credit; not billed)). */
                 429: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -559,7 +559,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)); `rate_limit_requests` (the tenant's or the key's requests per minute are used up; retry after `Retry-After`); `rate_limit_tokens` (the tenant's or the key's tokens per minute would be exceeded (a request counts its prompt plus `max_tokens`)); `concurrency_limit` (too many requests in flight at once); `quota_exceeded` (the plan's included units for the month are used up (`x-should-retry: false`: upgrade, or wait for the month)); `spend_cap_reached` (the monthly spend cap would be exceeded (`x-should-retry: false`: raise the cap)); `insufficient_balance` (a prepaid account's credit balance cannot pay the request's worst case (`x-should-retry: false`, no `Retry-After`: add credit; not billed)). */
+                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)); `rate_limit_requests` (the tenant's, the project's or the key's requests per minute are used up (the message names which); retry after `Retry-After`); `rate_limit_tokens` (the tenant's, the project's or the key's tokens per minute would be exceeded (a request counts its prompt plus `max_tokens`)); `concurrency_limit` (too many requests in flight at once); `quota_exceeded` (the plan's included units for the month are used up (`x-should-retry: false`: upgrade, or wait for the month)); `spend_cap_reached` (the monthly spend cap (the tenant's or the key's) or the project's hard-stop budget would be exceeded (`x-should-retry: false`: raise it)); `insufficient_balance` (a prepaid account's credit balance cannot pay the request's worst case (`x-should-retry: false`, no `Retry-After`: add credit; not billed)). */
                 429: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -888,7 +888,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)); `rate_limit_requests` (the tenant's or the key's requests per minute are used up; retry after `Retry-After`); `rate_limit_tokens` (the tenant's or the key's tokens per minute would be exceeded (a request counts its prompt plus `max_tokens`)); `concurrency_limit` (too many requests in flight at once); `quota_exceeded` (the plan's included units for the month are used up (`x-should-retry: false`: upgrade, or wait for the month)); `spend_cap_reached` (the monthly spend cap would be exceeded (`x-should-retry: false`: raise the cap)); `insufficient_balance` (a prepaid account's credit balance cannot pay the request's worst case (`x-should-retry: false`, no `Retry-After`: add credit; not billed)). */
+                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)); `rate_limit_requests` (the tenant's, the project's or the key's requests per minute are used up (the message names which); retry after `Retry-After`); `rate_limit_tokens` (the tenant's, the project's or the key's tokens per minute would be exceeded (a request counts its prompt plus `max_tokens`)); `concurrency_limit` (too many requests in flight at once); `quota_exceeded` (the plan's included units for the month are used up (`x-should-retry: false`: upgrade, or wait for the month)); `spend_cap_reached` (the monthly spend cap (the tenant's or the key's) or the project's hard-stop budget would be exceeded (`x-should-retry: false`: raise it)); `insufficient_balance` (a prepaid account's credit balance cannot pay the request's worst case (`x-should-retry: false`, no `Retry-After`: add credit; not billed)). */
                 429: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -1210,7 +1210,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)); `rate_limit_requests` (the tenant's or the key's requests per minute are used up; retry after `Retry-After`); `rate_limit_tokens` (the tenant's or the key's tokens per minute would be exceeded (a request counts its prompt plus `max_tokens`)); `concurrency_limit` (too many requests in flight at once); `quota_exceeded` (the plan's included units for the month are used up (`x-should-retry: false`: upgrade, or wait for the month)); `spend_cap_reached` (the monthly spend cap would be exceeded (`x-should-retry: false`: raise the cap)); `insufficient_balance` (a prepaid account's credit balance cannot pay the request's worst case (`x-should-retry: false`, no `Retry-After`: add credit; not billed)). */
+                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)); `rate_limit_requests` (the tenant's, the project's or the key's requests per minute are used up (the message names which); retry after `Retry-After`); `rate_limit_tokens` (the tenant's, the project's or the key's tokens per minute would be exceeded (a request counts its prompt plus `max_tokens`)); `concurrency_limit` (too many requests in flight at once); `quota_exceeded` (the plan's included units for the month are used up (`x-should-retry: false`: upgrade, or wait for the month)); `spend_cap_reached` (the monthly spend cap (the tenant's or the key's) or the project's hard-stop budget would be exceeded (`x-should-retry: false`: raise it)); `insufficient_balance` (a prepaid account's credit balance cannot pay the request's worst case (`x-should-retry: false`, no `Retry-After`: add credit; not billed)). */
                 429: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -1560,7 +1560,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)); `rate_limit_requests` (the tenant's or the key's requests per minute are used up; retry after `Retry-After`); `rate_limit_tokens` (the tenant's or the key's tokens per minute would be exceeded (a request counts its prompt plus `max_tokens`)); `concurrency_limit` (too many requests in flight at once); `quota_exceeded` (the plan's included units for the month are used up (`x-should-retry: false`: upgrade, or wait for the month)); `spend_cap_reached` (the monthly spend cap would be exceeded (`x-should-retry: false`: raise the cap)); `insufficient_balance` (a prepaid account's credit balance cannot pay the request's worst case (`x-should-retry: false`, no `Retry-After`: add credit; not billed)). */
+                /** @description Too many requests: `rate_limited` (too many attempts (invalid keys from one address, failed logins, emails to one address)); `rate_limit_requests` (the tenant's, the project's or the key's requests per minute are used up (the message names which); retry after `Retry-After`); `rate_limit_tokens` (the tenant's, the project's or the key's tokens per minute would be exceeded (a request counts its prompt plus `max_tokens`)); `concurrency_limit` (too many requests in flight at once); `quota_exceeded` (the plan's included units for the month are used up (`x-should-retry: false`: upgrade, or wait for the month)); `spend_cap_reached` (the monthly spend cap (the tenant's or the key's) or the project's hard-stop budget would be exceeded (`x-should-retry: false`: raise it)); `insufficient_balance` (a prepaid account's credit balance cannot pay the request's worst case (`x-should-retry: false`, no `Retry-After`: add credit; not billed)). */
                 429: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -14839,7 +14839,7 @@ export interface components {
             /** @enum {string} */
             object: "usage_alert";
             month: string;
-            /** @description `spend` (of the spend cap), `included_<unit>` (of the units the plan includes) or `key_spend` (of an API key’s monthly budget). */
+            /** @description `spend` (of the spend cap), `included_<unit>` (of the units the plan includes), `key_spend` (of an API key’s monthly budget) or `project_spend` (of a project’s monthly budget). */
             metric: string;
             /** @description 50, 80 or 100 (percent). */
             threshold: number;
@@ -14855,6 +14855,14 @@ export interface components {
             key: {
                 id: string;
                 /** @description The key’s name when the alert was raised. */
+                name: string;
+                /** @enum {string} */
+                budget_mode: "hard_stop" | "alert_only";
+            } | null;
+            /** @description For a project budget’s alert (`metric` `project_spend`): the project; else null. */
+            project: {
+                id: string;
+                /** @description The project’s name when the alert was raised. */
                 name: string;
                 /** @enum {string} */
                 budget_mode: "hard_stop" | "alert_only";
