@@ -6,7 +6,14 @@ import { tableNames } from '#shared/db/tables';
 import { newId } from '#shared/ids';
 import type { ProjectLimits } from '#shared/projects/project';
 import { windowsAt } from '#shared/quotas/windows';
-import { json, newOperator, newOwner, type TestOperator, type TestUser } from '../support/accounts';
+import {
+  createKey,
+  json,
+  newOperator,
+  newOwner,
+  type TestOperator,
+  type TestUser,
+} from '../support/accounts';
 import { createHarness, type Harness } from '../support/harness';
 
 type ErrorBody = { error: { code: string; message: string; type: string } };
@@ -187,15 +194,35 @@ describe('project limits at the gateway', () => {
     expect(await counter(keys.quotaProjectMinute(owner.tenantId, p.id, w.minute))).toBeUndefined();
   });
 
-  it('a change of a project’s limits bites at once on the instance that made it', async () => {
+  it('limits set over the console API bite at once on the instance that made the change', async () => {
     const owner = await newOwner(h);
     await toPlan(owner.tenantId, 'payg');
-    const p = await project(owner, 'Changing', null, 1);
-    expect((await sentiment(p.secrets[0]!)).status).toBe(200);
-    await h.stores.projects.setLimits(owner.tenantId, p.id, { requestsPerMinute: 1 });
-    // Cached for AUTH_CACHE_TTL_MS: this instance forgets it when it makes the change.
-    h.deps.projectLimits.forget(owner.tenantId, p.id);
-    expect((await sentiment(p.secrets[0]!)).status).toBe(200);
-    expect((await sentiment(p.secrets[0]!)).status).toBe(429);
+    const made = await h.call('/account/projects', { key: owner.token, json: { name: 'Changing' } });
+    expect(made.status, await made.clone().text()).toBe(201);
+    const p = await json<{ id: string }>(made);
+    const key = await createKey(h, owner, { name: 'in-project', project_id: p.id });
+    // No limits: served, and nothing of the project's is counted.
+    expect((await sentiment(key.secret)).status).toBe(200);
+    const w = windowsAt(new Date());
+    expect(await counter(keys.quotaProjectMinute(owner.tenantId, p.id, w.minute))).toBeUndefined();
+    // The project was read once and is cached (AUTH_CACHE_TTL_MS); the change drops it here.
+    const set = await h.call(`/account/projects/${p.id}`, {
+      key: owner.token,
+      method: 'PATCH',
+      json: { limits: { requests_per_minute: 1 } },
+    });
+    expect(set.status, await set.clone().text()).toBe(200);
+    expect((await sentiment(key.secret)).status).toBe(200);
+    const refused = await sentiment(key.secret);
+    expect(refused.status).toBe(429);
+    expect((await json<ErrorBody>(refused)).error.message).toContain(`project 'Changing' (${p.id})`);
+    // Removed again: served at once.
+    const cleared = await h.call(`/account/projects/${p.id}`, {
+      key: owner.token,
+      method: 'PATCH',
+      json: { limits: null },
+    });
+    expect(cleared.status, await cleared.clone().text()).toBe(200);
+    expect((await sentiment(key.secret)).status).toBe(200);
   });
 });

@@ -125,6 +125,9 @@ export function registerProject(app: OpenAPIHono<ConsoleEnv>): void {
     if (result === 'not_found') {
       throw new ApiError('not_found', `No project '${projectId}' in your account.`, { param: 'project_id' });
     }
+    // The hot path's cached project (its limits, the name its refusals give) is dropped here, so
+    // the change bites at once on this instance (elsewhere within AUTH_CACHE_TTL_MS).
+    c.get('deps').projectLimits.forget(session.tenantId, projectId);
     return c.json(projectView(result, role), 200);
   });
 }
