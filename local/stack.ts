@@ -254,6 +254,9 @@ export async function startLocalStack(
     // Model-version health counts: written every HEALTH_FLUSH_MS, and what is left on a clean stop.
     deps.modelHealth.start();
     started.push({ stop: () => deps.modelHealth.close() });
+    // The request log's refusal counts: the same, on the same interval.
+    deps.refusals.start();
+    started.push({ stop: () => deps.refusals.close() });
     // Reservations of requests that never settled are released within this period after expiry.
     const sweeper = setInterval(() => {
       sweepReservations(stores.quotas, new Date(), stores.usage, {

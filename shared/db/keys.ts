@@ -170,6 +170,16 @@ export const keys = {
     sk: `DAY#${day}#${modelVersion}`,
   }),
   modelHealthPartition: () => 'PLATFORM#HEALTH',
+  /**
+   * Refused and failed /v1 calls of one key per UTC minute x reason (the request log), added to by
+   * every instance's first-of-bucket write and background flush; in a partition of its own per
+   * tenant, newest minute last, so a time range is one Query. Removed by TTL after 30 days.
+   */
+  refusalMinute: (tenantId: string, minute: string, keyId: string, reason: string) => ({
+    pk: `TENANT#${tenantId}#REFUSALS`,
+    sk: `MIN#${minute}#${keyId}#${reason}`,
+  }),
+  refusalPartition: (tenantId: string) => `TENANT#${tenantId}#REFUSALS`,
   /** A usage alert, once per tenant x month x metric x threshold (the conditional put on this key). */
   usageAlert: (tenantId: string, month: string, metric: string, threshold: number) => ({
     pk: `TENANT#${tenantId}`,
@@ -325,6 +335,7 @@ export type EntityType =
   | 'platform_daily'
   | 'platform_tenant_month'
   | 'model_health_daily'
+  | 'refusal_minute'
   | 'usage_alert'
   | 'idempotency'
   | 'plan'

@@ -24,6 +24,8 @@ import type { ModelClient } from '#shared/models/model-client';
 import type { MetricsSink } from '#shared/observability/metrics-sink';
 import type { ModelHealthRecorder } from '#shared/observability/model-health';
 import type { ModelHealthStore } from '#shared/observability/model-health-store';
+import type { RefusalCounter } from '#shared/observability/refusal-counts';
+import type { RefusalStore } from '#shared/observability/refusal-store';
 import type { TypicalLatencyReader } from '#shared/observability/typical-latency';
 import type { ProjectLimitsCache } from '#shared/projects/project-limits';
 import type { QuotaAdmission } from '#shared/quotas/admission';
@@ -86,6 +88,8 @@ export interface DataPlaneDeps extends CoreDeps {
   keyUsage: KeyUsageTracker;
   /** Per-model-version answers, refusals, failures and latency, in memory, flushed in the background. */
   modelHealth: ModelHealthRecorder;
+  /** Refused and failed calls of known keys per minute x key x reason, in memory, written in the background. */
+  refusals: RefusalCounter;
   /** The model cards' typical latency, read from model health (cached per instance). */
   typicalLatency: TypicalLatencyReader;
 }
@@ -118,6 +122,8 @@ export interface ConsolePlaneDeps extends SessionPlaneDeps {
   projectLimits: ProjectLimitsCache;
   /** What the model-health flushes wrote, for operators. */
   modelHealthStore: ModelHealthStore;
+  /** The request log's refusal counts, as the refusal counters wrote them. */
+  refusalStore: RefusalStore;
   /** The model cards' typical latency, read from model health (cached per instance). */
   typicalLatency: TypicalLatencyReader;
 }

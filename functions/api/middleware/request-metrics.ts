@@ -1,4 +1,6 @@
+import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
+import type { Principal } from '#shared/auth/authenticator';
 import { ApiError } from '#shared/errors';
 import { noModelVersion } from '#shared/observability/metrics';
 import type { DataEnv } from '../http/env';
@@ -20,6 +22,10 @@ export function requestMetrics() {
     const ModelVersion = version ?? noModelVersion;
     if (version !== undefined) metrics.emit('Requests', 1, { ModelVersion });
     const status = c.res.status;
+    // The request log's refused and failed calls: every 4xx/5xx answered to a known key, whoever
+    // refused it (scopes, limits, the gateway, the model), counted in memory: no store write here.
+    const principal = c.get('principal');
+    if (principal && status >= 400) countRefusal(c, principal, status, errorCode(c.error, status));
     if (status >= 500 || status === 429 || status === 403) {
       const Code = errorCode(c.error, status);
       metrics.emit(status >= 500 ? 'Errors' : 'Refusals', 1, { ModelVersion, Code });
@@ -38,6 +44,7 @@ export function requestMetrics() {
       if (version === undefined) return;
       // A stream that failed after its 200 is a failure of its version all the same.
       const failed = c.get('streamFailure');
+      if (failed && principal) countRefusal(c, principal, failed.status, failed.code);
       if (failed) modelHealth.record({ modelVersion: version, status: failed.status, code: failed.code });
       else modelHealth.record({ modelVersion: version, status, latencyMs: ms });
     };
@@ -55,6 +62,16 @@ export function requestMetrics() {
     // (`cancel` is in the Streams standard and node's streams; TypeScript's lib does not list it yet.)
     const transformer = { flush: latency, cancel: abandoned };
     c.res = new Response(body.pipeThrough(new TransformStream(transformer)), c.res);
+  });
+}
+
+function countRefusal(c: Context<DataEnv>, p: Principal, status: number, reason: string): void {
+  c.get('deps').refusals.record({
+    tenantId: p.tenantId,
+    keyId: p.keyId,
+    projectId: p.projectId,
+    reason,
+    status,
   });
 }
 

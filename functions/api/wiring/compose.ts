@@ -23,6 +23,7 @@ import type { ModelClient } from '#shared/models/model-client';
 import { metricServices } from '#shared/observability/metrics';
 import { logMetrics, type MetricsSink } from '#shared/observability/metrics-sink';
 import { ModelHealthRecorder } from '#shared/observability/model-health';
+import { RefusalCounter } from '#shared/observability/refusal-counts';
 import { TypicalLatencyReader } from '#shared/observability/typical-latency';
 import { ProjectLimitsCache } from '#shared/projects/project-limits';
 import { QuotaAdmission } from '#shared/quotas/admission';
@@ -160,6 +161,11 @@ export function dataParts(
       now,
       onError: (err) => log.warn({ err }, 'model health counts not written; kept for the next flush'),
     }),
+    refusals: new RefusalCounter(stores.refusals, {
+      flushMs: config.HEALTH_FLUSH_MS,
+      now,
+      onError: (err) => log.warn({ err }, 'refusal counts not written; kept for the next flush'),
+    }),
     typicalLatency: b.typicalLatency,
   };
 }
@@ -252,6 +258,7 @@ export function consoleParts(b: Base): Omit<ConsolePlaneDeps, keyof SessionPlane
     alertStore: stores.alerts,
     projectLimits: b.projectLimits,
     modelHealthStore: stores.modelHealth,
+    refusalStore: stores.refusals,
     typicalLatency: b.typicalLatency,
   };
 }

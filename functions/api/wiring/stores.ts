@@ -16,6 +16,7 @@ import { PlatformUsageStore } from '#shared/metering/platform-usage';
 import { UsageConsumer } from '#shared/metering/usage-consumer';
 import { UsageStore } from '#shared/metering/usage-store';
 import { ModelHealthStore } from '#shared/observability/model-health-store';
+import { RefusalStore } from '#shared/observability/refusal-store';
 import { ProjectStore } from '#shared/projects/project-store';
 import { AlertStore } from '#shared/quotas/alerts';
 import { PlanStore } from '#shared/quotas/plan-store';
@@ -37,6 +38,8 @@ export interface Stores {
   /** Derives the usage aggregates from the usage table's stream (run by a poller or a Lambda). */
   usageConsumer: UsageConsumer;
   modelHealth: ModelHealthStore;
+  /** The request log's refused and failed calls per minute x key x reason. */
+  refusals: RefusalStore;
   alerts: AlertStore;
   users: UserStore;
   operators: OperatorStore;
@@ -72,6 +75,7 @@ export function createStores(config: Config, overrides: { dynamo?: Dynamo } = {}
     platformUsage: new PlatformUsageStore(dynamo.doc, names.usage),
     usageConsumer: new UsageConsumer(dynamo.doc, names),
     modelHealth: new ModelHealthStore(dynamo.doc, names.usage),
+    refusals: new RefusalStore(dynamo.doc, names.usage),
     alerts: new AlertStore(dynamo.doc, names.main),
     users: new UserStore(dynamo.doc, names.main),
     operators: new OperatorStore(dynamo.doc, names.main),
