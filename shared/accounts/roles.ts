@@ -25,6 +25,11 @@ export const permissionRoles = {
   'limits:manage': ['owner'],
   /** Set the tenant's monthly spend cap: money, so billing may too. */
   'spend_cap:manage': ['owner', 'billing'],
+  /**
+   * Look up calls in the request log (`/account/requests`) and see refusal counts. Every member:
+   * a call's cost is shown only to roles with `billing:read`.
+   */
+  'requests:read': ['owner', 'developer', 'billing', 'viewer'],
   'team:read': ['owner', 'developer', 'billing', 'viewer'],
   /** Invite, change roles, remove members. */
   'team:manage': ['owner'],

@@ -7,6 +7,7 @@ import { queryAll, queryItems } from '../db/query';
 import { shardOf } from '../db/shard';
 import type { TransactItem } from '../db/transact';
 import { idBound } from '../ids';
+import { DEFAULT_PROJECT_ID } from '../projects/project';
 import type { Units } from './pricing';
 
 /**
@@ -314,6 +315,94 @@ export class UsageStore {
     return events.sort((a, b) => (a.requestId < b.requestId ? -1 : a.requestId > b.requestId ? 1 : 0));
   }
 
+  /**
+   * One page of a tenant's usage records, newest first, for the request log: records whose id (so
+   * whose start) is in [from, to] and older than `before` (the last id of the previous page), that
+   * match `filter` (in the Query's filter: the store reads past the others, the client never gets
+   * them). One Query per shard (and the legacy partition), each read until it has more than
+   * `limit` matches or runs out, merged: `hasMore` when any shard had more than fit.
+   */
+  async page(
+    tenantId: string,
+    q: { from: number; to: number; before?: string; limit: number; filter?: UsageEventFilter },
+  ): Promise<{ events: UsageEvent[]; hasMore: boolean }> {
+    const partitions = [
+      ...Array.from({ length: USAGE_EVENT_SHARDS }, (_, s) => keys.usageEventShard(tenantId, s)),
+      keys.usageEventLegacyPartition(tenantId),
+    ];
+    const hi = `EVENT#${idBound('req', q.to, 'high')}`;
+    const values: Record<string, unknown> = {
+      ':lo': `EVENT#${idBound('req', q.from, 'low')}`,
+      ':hi': q.before && `EVENT#${q.before}` < hi ? `EVENT#${q.before}` : hi,
+    };
+    const names: Record<string, string> = {};
+    const conditions: string[] = [];
+    const f = q.filter ?? {};
+    if (f.keyId !== undefined) {
+      conditions.push('keyId = :key');
+      values[':key'] = f.keyId;
+    }
+    if (f.model !== undefined) {
+      names['#model'] = 'model';
+      conditions.push('#model = :model');
+      values[':model'] = f.model;
+    }
+    if (f.version !== undefined) {
+      names['#version'] = 'version';
+      conditions.push('#version = :version');
+      values[':version'] = f.version;
+    }
+    if (f.projectId !== undefined) {
+      // Records of the default project carry no project (nor do those from before projects).
+      conditions.push(
+        f.projectId === DEFAULT_PROJECT_ID
+          ? '(attribute_not_exists(projectId) OR projectId = :project)'
+          : 'projectId = :project',
+      );
+      values[':project'] = f.projectId;
+    }
+    if (f.status !== undefined) {
+      names['#status'] = 'status';
+      // Records from before statuses existed were all billed.
+      conditions.push(
+        f.status === 'succeeded'
+          ? '(attribute_not_exists(#status) OR #status = :status)'
+          : '#status = :status',
+      );
+      values[':status'] = f.status;
+    }
+    const want = q.limit + 1;
+    const shards = await Promise.all(
+      partitions.map(async (pk) => {
+        const found: UsageEvent[] = [];
+        const items = queryItems(
+          this.doc,
+          {
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
+            ...(conditions.length ? { FilterExpression: conditions.join(' AND ') } : {}),
+            ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
+            ExpressionAttributeValues: { ...values, ':pk': pk },
+            ScanIndexForward: false,
+            ConsistentRead: true,
+          },
+          { pageSize: want },
+        );
+        for await (const item of items) {
+          // BETWEEN includes the previous page's last record itself.
+          if (item.requestId === q.before) continue;
+          found.push(eventOf(item));
+          if (found.length === want) break;
+        }
+        return found;
+      }),
+    );
+    const merged = shards
+      .flat()
+      .sort((a, b) => (a.requestId < b.requestId ? 1 : a.requestId > b.requestId ? -1 : 0));
+    return { events: merged.slice(0, q.limit), hasMore: merged.length > q.limit };
+  }
+
   private async queryEvents(
     pk: string,
     range: { from: number; to: number } | undefined,
@@ -344,6 +433,16 @@ export class UsageStore {
     });
     return items.map(eventOf);
   }
+}
+
+/** What the request log filters records by (each absent: any). */
+export interface UsageEventFilter {
+  keyId?: string;
+  model?: string;
+  version?: string;
+  /** A project (the default project's records carry none). */
+  projectId?: string;
+  status?: UsageStatus;
 }
 
 /** A stored record as an event (records from before statuses existed were all billed). */

@@ -79,6 +79,25 @@ async function seedKey(h: Harness, tenantId: string): Promise<string> {
   return (await issueApiKey(h.stores.apiKeys, { tenantId, name: 'matrix' })).key.id;
 }
 
+/** A served call's usage record in a tenant's ledger: what the request log reads. */
+async function seedRequest(h: Harness, tenantId: string): Promise<string> {
+  const requestId = newId('req');
+  await h.stores.usage.record({
+    requestId,
+    tenantId,
+    keyId: await seedKey(h, tenantId),
+    model: 'sentiment',
+    version: 'v1',
+    units: { input_tokens: 3 },
+    costNanoUsd: 300,
+    priceBook: 'matrix',
+    latencyMs: 12,
+    status: 'succeeded',
+    at: new Date().toISOString(),
+  });
+  return requestId;
+}
+
 /** A paid grant an operator made (its receipt is this platform's HTML page). */
 async function seedPaidGrant(h: Harness, tenantId: string): Promise<string> {
   const made = await h.stores.quotas.credits.grant(
@@ -356,6 +375,36 @@ const routes: MatrixRoute[] = [
     for: 'user',
     ok: 200,
     request: async () => ({ method: 'GET', path: '/account/usage?format=csv' }),
+  },
+  {
+    name: 'GET /account/requests',
+    for: 'user',
+    ok: 200,
+    request: async () => ({ method: 'GET', path: '/account/requests?model=sentiment' }),
+  },
+  {
+    name: 'GET /account/requests/refusals',
+    for: 'user',
+    ok: 200,
+    request: async () => ({ method: 'GET', path: '/account/requests/refusals' }),
+  },
+  {
+    name: 'GET /account/requests/{request_id}',
+    for: 'user',
+    ok: 200,
+    request: async (f, c) => ({
+      method: 'GET',
+      path: `/account/requests/${await seedRequest(f.h, c.tenantId)}`,
+    }),
+    foreign: async (f, _c, owner) => {
+      const id = await seedRequest(f.h, owner.tenantId);
+      return {
+        req: { method: 'GET', path: `/account/requests/${id}` },
+        unchanged: async () => {
+          expect((await f.h.stores.usage.get(owner.tenantId, id))?.status).toBe('succeeded');
+        },
+      };
+    },
   },
   {
     name: 'GET /account/team',

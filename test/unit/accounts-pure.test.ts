@@ -7,8 +7,8 @@ import { decodeCursor, encodeCursor } from '../../shared/db/cursor';
 
 describe('roles', () => {
   it('let owners do everything and viewers only read', () => {
-    expect(permissionsOf('owner').length).toBe(13);
-    expect(permissionsOf('viewer')).toEqual(['keys:read', 'batches:read', 'team:read']);
+    expect(permissionsOf('owner').length).toBe(14);
+    expect(permissionsOf('viewer')).toEqual(['keys:read', 'batches:read', 'requests:read', 'team:read']);
     expect(can('developer', 'batches:manage')).toBe(true);
     expect(can('billing', 'batches:read')).toBe(false);
     expect(can('viewer', 'batches:manage')).toBe(false);

@@ -30,6 +30,10 @@ const TAGS = [
       "OpenAI's Files and Batches APIs: a file of requests run within 24 hours at the batch price (half the online price by default).",
   },
   { name: 'Usage', description: 'What was used and what it cost.' },
+  {
+    name: 'Request log',
+    description: 'Any call of the last 30 days by its request id, and refused calls counted per minute.',
+  },
   { name: 'Auth', description: 'Sign-up, login and sessions for the console.' },
   { name: 'Account', description: "Your tenant, your profile and your tenant's model pins." },
   { name: 'API keys', description: 'Create, rotate, limit and revoke API keys.' },

@@ -11,6 +11,7 @@ import { registerPins } from './pins';
 import { registerGetAccount } from './profile/get';
 import { registerUpdateAccount } from './profile/update';
 import { registerProjects } from './projects';
+import { registerRequests } from './requests';
 import { guardAccount } from './session';
 import { registerTeam } from './team';
 import { registerAccountUsage } from './usage/get';
@@ -34,4 +35,5 @@ export function registerAccount(app: OpenAPIHono<ConsoleEnv>): void {
   registerAccountUsage(app);
   registerAccountModels(app);
   registerPins(app);
+  registerRequests(app);
 }
