@@ -7114,6 +7114,326 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/account/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Served calls, newest first, filtered by key, project, model version, status and time
+         * @description The usage records of the last 30 days (24 hours by default), newest first; `after` the previous page’s `last_id` pages on. Refused and failed calls are counted per minute at `/account/requests/refusals`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Only calls made with this key. */
+                    key_id?: string;
+                    /** @description Only calls of keys in this project. */
+                    project_id?: string;
+                    /** @description Only this model (`chat`) or the version that served (`chat@smollm2-135m`). */
+                    model?: string;
+                    status?: "succeeded" | "open" | "void";
+                    /** @description Calls that came in at or after this time. Default: 24 hours ago. */
+                    from?: string;
+                    /** @description Calls that came in at or before this time. Default: now. */
+                    to?: string;
+                    /** @description Calls per page (default 50). */
+                    limit?: number;
+                    /** @description The previous page’s `last_id`: the next page starts with the call before it. */
+                    after?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of calls */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RequestList"];
+                    };
+                };
+                /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/requests/refusals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Refused and failed calls: counts per minute, key and reason
+         * @description Every 4xx or 5xx answered to one of your keys, counted per UTC minute, key and reason (the error code), newest minute first: scope and limit refusals, bad input, model failures. A refusal shows here within about a second; counts are kept 30 days. Filter by `key_id`, `project_id`, `reason` and time; `cursor` pages on.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Only refusals of this key. */
+                    key_id?: string;
+                    /** @description Only refusals of keys in this project. */
+                    project_id?: string;
+                    /** @description Only this reason: the error code answered (`rate_limit_requests`, ...). */
+                    reason?: string;
+                    /** @description From this minute on. Default: 24 hours ago. */
+                    from?: string;
+                    /** @description Up to this minute. Default: now. */
+                    to?: string;
+                    /** @description Rows per page (default 100). */
+                    limit?: number;
+                    /** @description From the previous page’s `next_cursor`. */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of counts */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RefusalCountList"];
+                    };
+                };
+                /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/requests/{request_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One served call, by its request id
+         * @description The usage record of a call your keys made: status, the version that served it, tokens or images, cost, latency, key, project and channel (online or a batch line). Read consistently: a call is here as soon as it is answered. Bodies are never stored. A refused call has no record (see `/account/requests/refusals`); an id of another tenant is 404.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The `x-request-id` of the answer (also `request_id` in an error envelope). */
+                    request_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The call */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Request"];
+                    };
+                };
+                /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/tenants": {
         parameters: {
             query?: never;
@@ -15130,6 +15450,67 @@ export interface components {
              * @example tesseract-5
              */
             version: string;
+        };
+        RequestList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["Request"][];
+            first_id: string | null;
+            last_id: string | null;
+            has_more: boolean;
+        };
+        Request: {
+            /** @enum {string} */
+            object: "request";
+            /** @description The request id (`x-request-id`). */
+            id: string;
+            /** @description When the request came in (ISO 8601, from its id). */
+            created_at: string;
+            /** @description When it was answered (a stream: its last byte). */
+            answered_at: string;
+            /**
+             * @description `succeeded`: answered and billed. `open`: a stream still being served. `void`: the model failed after the request was admitted: not billed.
+             * @enum {string}
+             */
+            status: "succeeded" | "open" | "void";
+            model: string;
+            /** @description The model version that served it. */
+            version: string;
+            /** @enum {string} */
+            channel: "online" | "batch";
+            usage: {
+                input_tokens: number;
+                output_tokens: number;
+                images: number;
+            };
+            /** @description What it cost (exact, USD); null to roles that may not see billing (`billing:read`). */
+            cost_usd: string | null;
+            latency_ms: number;
+            key_id: string;
+            /** @description The key's name now; null when it is not on record. */
+            key_name: string | null;
+            /** @description The key's project (`proj_default` for the default project). */
+            project_id: string;
+        };
+        RefusalCountList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["RefusalCount"][];
+            next_cursor: string | null;
+            /** @description Where the detail of each refused call is: the logs. */
+            note: string;
+        };
+        RefusalCount: {
+            /** @description The UTC minute, `YYYY-MM-DDTHH:MM`. */
+            minute: string;
+            key_id: string;
+            key_name: string | null;
+            project_id: string;
+            /** @description The error code the calls were answered with. */
+            reason: string;
+            /** @description The HTTP status answered with it. */
+            status: number;
+            count: number;
         };
         TenantList: {
             /** @enum {string} */
