@@ -1,9 +1,12 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createApiApp } from '#api/app';
+import { createApiDeps, createStores } from '#api/wiring/deps';
 import { prepareApiKey } from '#shared/auth/issue-api-key';
 import { keys } from '#shared/db/keys';
 import { tableNames } from '#shared/db/tables';
 import { newId } from '#shared/ids';
+import { createLogger } from '#shared/logger';
 import type { ProjectLimits } from '#shared/projects/project';
 import { windowsAt } from '#shared/quotas/windows';
 import {
@@ -224,5 +227,47 @@ describe('project limits at the gateway', () => {
     });
     expect(cleared.status, await cleared.clone().text()).toBe(200);
     expect((await sentiment(key.secret)).status).toBe(200);
+  });
+
+  it('a project without limits costs one cached GetItem per instance and puts no project counter in any transaction', async () => {
+    // An instance that caches keys, tenants and projects as deployed (the harness caches none).
+    const config = { ...h.config, AUTH_CACHE_TTL_MS: 60_000 };
+    const stores = createStores(config);
+    const sent: { command: string; input: unknown }[] = [];
+    stores.dynamo.doc.middlewareStack.add(
+      (next, context) => async (args) => {
+        sent.push({ command: String(context.commandName), input: args.input });
+        return next(args);
+      },
+      { step: 'initialize', name: 'watchCommands' },
+    );
+    const app = createApiApp(
+      createApiDeps(config, createLogger('silent'), { stores, email: h.outbox, signingKeys: h.signingKeys }),
+    );
+    const owner = await newOwner(h);
+    await toPlan(owner.tenantId, 'payg');
+    const p = await project(owner, 'Plain', null, 1);
+    const outside = await defaultKey(owner);
+    const call = (key: string) =>
+      app.request('/v1/text/sentiment', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'sentiment', input: 'good day' }),
+      });
+    for (let i = 0; i < 10; i++) {
+      expect((await call(p.secrets[0]!)).status).toBe(200);
+      expect((await call(outside)).status).toBe(200);
+    }
+    const projectReads = sent.filter((s) => JSON.stringify(s.input).includes('"sk":"PROJECT#'));
+    expect(new Set(projectReads.map((r) => r.command)), JSON.stringify(projectReads)).toEqual(
+      new Set(['GetItemCommand']),
+    );
+    // One read of each project (the default one is synthesized when it has no item), then cached.
+    expect(projectReads.map((r) => JSON.stringify(r.input).match(/PROJECT#(\w+)/)?.[1]).sort()).toEqual(
+      [p.id, 'proj_default'].sort(),
+    );
+    // No project counter anywhere: not in the lease grants, not in a read.
+    expect(JSON.stringify(sent)).not.toContain('#PROJECT#');
+    stores.dynamo.client.destroy();
   });
 });
