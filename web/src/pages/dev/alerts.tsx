@@ -14,6 +14,13 @@ import { alertRecipients, keyAlertLabel } from './key-budget';
 
 const metricLabel = (m: string) =>
   m === 'spend' ? 'Spend cap' : `Included ${m.slice('included_'.length).replace(/_/g, ' ')}`;
+
+/** What a project budget's alert is about: the project by name, and the budget's mode. */
+const projectAlertLabel = (p: NonNullable<UsageAlert['project']>) =>
+  `Project “${p.name}” budget (${p.budget_mode === 'alert_only' ? 'alert only' : 'hard stop'})`;
+
+const alertLabel = (a: UsageAlert) =>
+  a.key ? keyAlertLabel(a) : a.project ? projectAlertLabel(a.project) : metricLabel(a.metric);
 const amount = (a: UsageAlert, v: string) => (a.unit === 'usd' ? fmtUsd(v) : fmtInt(Number(v)));
 
 /** The owner's own monthly spend cap, which alerts at 50, 80 and 100% like the plan's limits. */
@@ -66,7 +73,7 @@ export default function AlertsPage() {
     <>
       <PageHeader
         title="Usage alerts"
-        description="An alert is raised once a month at 50%, 80% and 100% of your spend cap and of each unit your plan includes, and emailed to the account contact; an API key's budget alerts at the thresholds set on the key, to the people named there. At 100% of a hard limit requests are refused."
+        description="An alert is raised once a month at 50%, 80% and 100% of your spend cap and of each unit your plan includes, and emailed to the account contact; an API key's budget alerts at the thresholds set on the key, to the people named there; a project's budget at 50, 80 and 100%, to the project's and the account's owners. At 100% of a hard limit requests are refused."
       />
       <section class="card" aria-labelledby="cap-title">
         <h2 id="cap-title">Spend cap</h2>
@@ -105,9 +112,9 @@ export default function AlertsPage() {
               columns={['When', 'Limit', 'Reached', 'Used of limit', 'Emailed to']}
             >
               {alerts.data.data.map((a) => (
-                <tr key={`${a.month}-${a.metric}-${a.key?.id ?? ''}-${a.threshold}`}>
+                <tr key={`${a.month}-${a.metric}-${a.key?.id ?? a.project?.id ?? ''}-${a.threshold}`}>
                   <td>{fmtDateTime(a.at)}</td>
-                  <th scope="row">{a.key ? keyAlertLabel(a) : metricLabel(a.metric)}</th>
+                  <th scope="row">{alertLabel(a)}</th>
                   <td>{a.threshold}%</td>
                   <td>
                     {amount(a, a.used)} of {amount(a, a.limit)}
