@@ -21,6 +21,7 @@ export const consolePages = [
   '/keys',
   '/usage',
   '/batches',
+  '/requests',
   '/models',
   '/playground',
   '/billing',

@@ -64,6 +64,12 @@ const routes: Route[] = [
     area: 'dev',
     page: { load: () => import('./pages/dev/batches') },
   },
+  {
+    pattern: '/requests',
+    title: 'Requests',
+    area: 'dev',
+    page: { load: () => import('./pages/dev/requests') },
+  },
   { pattern: '/models', title: 'Models', area: 'dev', page: { load: () => import('./pages/dev/models') } },
   {
     pattern: '/playground',

@@ -13,6 +13,7 @@ export const devNav: NavItem[] = [
   { href: '/overview', label: 'Overview' },
   { href: '/keys', label: 'API keys' },
   { href: '/usage', label: 'Usage' },
+  { href: '/requests', label: 'Requests' },
   { href: '/models', label: 'Models' },
   { href: '/playground', label: 'Playground' },
   { href: '/batches', label: 'Batches' },

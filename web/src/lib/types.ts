@@ -75,3 +75,9 @@ export type VersionSample = Schemas['ModelVersion']['sample'];
 export type AccountBatch = Schemas['AccountBatch'];
 export type AccountBatchList = Schemas['AccountBatchList'];
 export type BatchBacklog = Schemas['AdminBatchBacklog'];
+
+export type RequestRecord = Schemas['Request'];
+export type RequestList = Schemas['RequestList'];
+export type RefusalCount = Schemas['RefusalCount'];
+export type RefusalCountList = Schemas['RefusalCountList'];
+export type Project = Schemas['Project'];
