@@ -26,7 +26,12 @@ function usageText(r: RequestRecord): string {
 }
 
 /** One call, as found by its id. */
-function RequestDetail(props: { r: RequestRecord; keyName: string; onClose: () => void }) {
+function RequestDetail(props: {
+  r: RequestRecord;
+  keyName: string;
+  projectName: string;
+  onClose: () => void;
+}) {
   const { r } = props;
   return (
     <section class="card" aria-labelledby="request-title" data-testid="request-detail">
@@ -55,7 +60,7 @@ function RequestDetail(props: { r: RequestRecord; keyName: string; onClose: () =
         <dt>API key</dt>
         <dd>{props.keyName}</dd>
         <dt>Project</dt>
-        <dd>{r.project_id}</dd>
+        <dd>{props.projectName}</dd>
         <dt>Channel</dt>
         <dd>{r.channel === 'batch' ? 'Batch line' : 'Online'}</dd>
       </dl>
@@ -97,6 +102,8 @@ export default function RequestsPage() {
 
   const keys = useResource((signal) => get<List<ApiKey>>('/account/keys?limit=100', { signal }), []);
   const projects = useResource((signal) => get<List<Project>>('/account/projects', { signal }), []);
+  const projectName = (id: string) =>
+    (projects.state === 'ok' ? projects.data.data.find((p) => p.id === id)?.name : undefined) ?? id;
   const keyName = (id: string, name?: string | null) => {
     const key = keys.state === 'ok' ? keys.data.data.find((k) => k.id === id) : undefined;
     return key ? keyLabel(key) : (name ?? id);
@@ -227,6 +234,7 @@ export default function RequestsPage() {
         <RequestDetail
           r={found}
           keyName={keyName(found.key_id, found.key_name)}
+          projectName={projectName(found.project_id)}
           onClose={() => setFound(null)}
         />
       )}
@@ -348,7 +356,7 @@ export default function RequestsPage() {
                   <td>{r.cost_usd === null ? '—' : fmtUsd(r.cost_usd)}</td>
                   <td>{fmtInt(r.latency_ms)} ms</td>
                   <td>{keyName(r.key_id, r.key_name)}</td>
-                  <td>{r.project_id}</td>
+                  <td>{projectName(r.project_id)}</td>
                   <td>{r.channel}</td>
                 </tr>
               ))}
@@ -404,7 +412,7 @@ export default function RequestsPage() {
                   <tr key={`${r.minute}-${r.key_id}-${r.reason}`}>
                     <td>{r.minute.replace('T', ' ')}</td>
                     <td>{keyName(r.key_id, r.key_name)}</td>
-                    <td>{r.project_id}</td>
+                    <td>{projectName(r.project_id)}</td>
                     <th scope="row">
                       <code>{r.reason}</code>
                     </th>
