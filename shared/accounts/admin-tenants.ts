@@ -1,6 +1,7 @@
 import type { ApiKey } from '../auth/api-key-store';
 import { keys } from '../db/keys';
 import { isId } from '../ids';
+import type { Project } from '../projects/project';
 import type { Plan } from '../tenants/plans';
 import type { Tenant, TenantPage, TenantStatus } from '../tenants/tenant-store';
 import type { AccountDeps } from './account-deps';
@@ -36,17 +37,20 @@ export interface TenantDetail {
   members: Member[];
   keys: ApiKey[];
   invitations: Invitation[];
+  /** Its projects, the default one first (synthesized when it has no item). */
+  projects: Project[];
 }
 
 export async function tenantDetail(d: AccountDeps, tenantId: string): Promise<TenantDetail | undefined> {
   const tenant = await d.tenants.get(tenantId);
   if (!tenant) return undefined;
-  const [members, invitations, keyList] = await Promise.all([
+  const [members, invitations, keyList, projects] = await Promise.all([
     d.users.listMembers(tenantId),
     d.invitations.list(tenantId),
     allKeys(d, tenantId),
+    d.projects.list(tenantId, { defaultCreatedAt: tenant.createdAt }),
   ]);
-  return { tenant, members, keys: keyList, invitations };
+  return { tenant, members, keys: keyList, invitations, projects };
 }
 
 async function allKeys(d: AccountDeps, tenantId: string): Promise<ApiKey[]> {

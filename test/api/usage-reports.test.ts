@@ -123,6 +123,61 @@ describe('usage reports for an account', () => {
     expect(both.totals.requests).toBe(2);
   });
 
+  it('groups and filters by project, mapping each key to its project at read time (unknown: 404)', async () => {
+    const made = await h.call('/account/projects', { key: owner.token, json: { name: 'Search' } });
+    expect(made.status).toBe(201);
+    const project = await json<{ id: string }>(made);
+    const inProject = (await createKey(h, owner, { name: 'search', project_id: project.id })).id;
+    // In April, apart from the March rows the other tests count.
+    const april = 'start_date=2026-04-01&end_date=2026-04-30';
+    for (const e of [
+      event(owner.tenantId, inProject, '2026-04-04T09:00:00.000Z', { costNanoUsd: 4_000 }),
+      event(owner.tenantId, keyA, '2026-04-04T10:00:00.000Z'),
+      event(owner.tenantId, keyA, '2026-04-05T10:00:00.000Z'),
+    ]) {
+      expect(await h.stores.usage.record(e)).toBe('recorded');
+    }
+    const all = await json<
+      Omit<Report, 'data'> & {
+        data: (Row & { project_id: string })[];
+        totals_by_project: (Totals & { project_id: string; project_name: string | null })[];
+      }
+    >(await get(`/account/usage?${april}`));
+    expect(all.data.find((d) => d.key_id === inProject)?.project_id).toBe(project.id);
+    expect(all.data.filter((d) => d.key_id !== inProject).every((d) => d.project_id === 'proj_default')).toBe(
+      true,
+    );
+    expect(all.totals_by_project.map((p) => [p.project_id, p.project_name, p.requests, p.cost_usd])).toEqual([
+      ['proj_default', 'Default', 2, '0.000002000'],
+      [project.id, 'Search', 1, '0.000004000'],
+    ]);
+    const one = await json<Report>(await get(`/account/usage?${april}&project_id=${project.id}`));
+    expect(one.data.map((d) => d.key_id)).toEqual([inProject]);
+    expect(one.totals.cost_usd).toBe('0.000004000');
+    const byDefault = await json<Report>(await get(`/account/usage?${april}&project_id=proj_default`));
+    expect(byDefault.totals.requests).toBe(2);
+    const csv = await (await get(`/account/usage?${april}&project_id=${project.id}&format=csv`)).text();
+    expect(csv.split('\r\n')[1]).toBe(
+      `2026-04-04,sentiment,v1,${inProject},search,1,10,0,0,0.000004000,online,${project.id}`,
+    );
+    const stranger = await newOwner(h);
+    await expectError(
+      await h.call(`/account/usage?${april}&project_id=${project.id}`, { key: stranger.token }),
+      404,
+      'not_found',
+      'project_id',
+    );
+    // Operators see the tenant's projects on its page.
+    const op = await newOperator(h);
+    const detail = await json<{ projects: { id: string; name: string }[] }>(
+      await h.call(`/admin/tenants/${owner.tenantId}`, { key: op.token }),
+    );
+    expect(detail.projects.map((p) => [p.id, p.name])).toEqual([
+      ['proj_default', 'Default'],
+      [project.id, 'Search'],
+    ]);
+  });
+
   it('answers CSV for ?format=csv or Accept: text/csv: a header row, CRLF, the same rows', async () => {
     for (const [path, headers] of [
       [`/account/usage?${range}&format=csv`, {}],
@@ -136,10 +191,12 @@ describe('usage reports for an account', () => {
       const text = await res.text();
       const lines = text.split('\r\n');
       expect(lines[0]).toBe(
-        'date,model,version,key_id,key_name,requests,input_tokens,output_tokens,images,cost_usd,channel',
+        'date,model,version,key_id,key_name,requests,input_tokens,output_tokens,images,cost_usd,channel,project_id',
       );
-      expect(lines[1]).toBe(`2026-03-01,sentiment,v1,${keyA},"laptop, ""home""",2,20,0,0,0.000002000,online`);
-      expect(lines[2]).toBe(`2026-03-01,sentiment,v1,${keyB},,1,10,0,0,0.000001000,online`);
+      expect(lines[1]).toBe(
+        `2026-03-01,sentiment,v1,${keyA},"laptop, ""home""",2,20,0,0,0.000002000,online,proj_default`,
+      );
+      expect(lines[2]).toBe(`2026-03-01,sentiment,v1,${keyB},,1,10,0,0,0.000001000,online,proj_default`);
       expect(lines).toHaveLength(6);
       expect(lines.at(-1)).toBe('');
     }
@@ -153,7 +210,7 @@ describe('usage reports for an account', () => {
     );
     const res = await h.call(`/account/usage?${range}&format=csv`, { key: other.token });
     expect((await res.text()).split('\r\n')[1]).toBe(
-      `2026-03-05,sentiment,v1,${key.id},"'=HYPERLINK(""https://evil.example"")",1,10,0,0,0.000001000,online`,
+      `2026-03-05,sentiment,v1,${key.id},"'=HYPERLINK(""https://evil.example"")",1,10,0,0,0.000001000,online,proj_default`,
     );
     const report = await json<Report>(await h.call(`/account/usage?${range}`, { key: other.token }));
     expect(report.data[0]!.key_name).toBe('=HYPERLINK("https://evil.example")');
@@ -164,8 +221,8 @@ describe('usage reports for an account', () => {
     const res = await h.call(`/v1/usage?${range}&model=chat&format=csv`, { key: key.secret });
     expect(res.status).toBe(200);
     expect((await res.text()).split('\r\n').slice(1, 3)).toEqual([
-      `2026-03-02,chat,tiny-1,${keyA},"laptop, ""home""",1,5,7,0,0.000001300,online`,
-      `2026-03-03,chat,smollm2-135m,${keyB},,1,10,0,0,0.000002000,online`,
+      `2026-03-02,chat,tiny-1,${keyA},"laptop, ""home""",1,5,7,0,0.000001300,online,proj_default`,
+      `2026-03-03,chat,smollm2-135m,${keyB},,1,10,0,0,0.000002000,online,proj_default`,
     ]);
     const jsonRes = await json<Report>(
       await h.call(`/v1/usage?${range}&key_id=${keyA}`, { key: key.secret }),
@@ -293,14 +350,14 @@ describe('usage reports for an account', () => {
 
       const csv = await h.call(`${path}&format=csv`, { key: token });
       expect((await csv.text()).split('\r\n'), path).toEqual([
-        'date,model,version,key_id,key_name,requests,input_tokens,output_tokens,images,cost_usd,channel',
-        `2026-03-09,sentiment,v1,${key},jobs,3,33,0,0,${usd(onlineCost)},online`,
-        `2026-03-09,sentiment,v1,${key},jobs,5,110,5,0,${usd(batchCost)},batch`,
+        'date,model,version,key_id,key_name,requests,input_tokens,output_tokens,images,cost_usd,channel,project_id',
+        `2026-03-09,sentiment,v1,${key},jobs,3,33,0,0,${usd(onlineCost)},online,proj_default`,
+        `2026-03-09,sentiment,v1,${key},jobs,5,110,5,0,${usd(batchCost)},batch,proj_default`,
         '',
       ]);
       const batchCsv = await h.call(`${path}&format=csv&channel=batch`, { key: token });
       expect((await batchCsv.text()).split('\r\n').slice(1), path).toEqual([
-        `2026-03-09,sentiment,v1,${key},jobs,5,110,5,0,${usd(batchCost)},batch`,
+        `2026-03-09,sentiment,v1,${key},jobs,5,110,5,0,${usd(batchCost)},batch,proj_default`,
         '',
       ]);
       await expectError(

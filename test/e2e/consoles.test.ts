@@ -292,10 +292,10 @@ describe('the consoles in a real browser', () => {
     // The server's file (`?format=csv`): RFC 4180 with CRLF, named after the range.
     expect(file.suggestedFilename()).toMatch(/^usage-\d{4}-\d{2}-01-\d{4}-\d{2}-\d{2}\.csv$/);
     expect(text.split('\r\n')[0]).toBe(
-      'date,model,version,key_id,key_name,requests,input_tokens,output_tokens,images,cost_usd,channel',
+      'date,model,version,key_id,key_name,requests,input_tokens,output_tokens,images,cost_usd,channel,project_id',
     );
-    expect(text).toMatch(/,chat,tiny-1,key_\w+,laptop,.*,online\r\n/);
-    expect(text).toContain(`,ocr,tesseract-5,${batchKey},,2,0,0,2,0.001000000,batch\r\n`);
+    expect(text).toMatch(/,chat,tiny-1,key_\w+,laptop,.*,online,proj_default\r\n/);
+    expect(text).toContain(`,ocr,tesseract-5,${batchKey},,2,0,0,2,0.001000000,batch,proj_default\r\n`);
     await shot(page, '10-usage');
     // The channel filter: batch jobs alone.
     await page.getByLabel('Channel', { exact: true }).selectOption('batch');

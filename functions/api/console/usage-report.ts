@@ -3,6 +3,8 @@ import type { Context } from 'hono';
 import { ApiError } from '#shared/errors';
 import { formatUsd } from '#shared/metering/pricing';
 import type { DailyUsage } from '#shared/metering/usage-store';
+import { DEFAULT_PROJECT_ID, projectIdOf } from '#shared/projects/project';
+import type { ProjectStore } from '#shared/projects/project-store';
 import type { AppEnv, CoreDeps, CoreEnv, DataPlaneDeps } from '../http/env';
 import { ChannelParam, ChannelSchema } from './channel-schema';
 
@@ -33,6 +35,11 @@ export const UsageQuery = z.object({
     .optional()
     .openapi({ description: 'Only this model (`chat`) or model version (`chat@smollm2-135m`).' }),
   key_id: z.string().max(64).optional().openapi({ description: 'Only this API key.' }),
+  project_id: z
+    .string()
+    .max(64)
+    .optional()
+    .openapi({ description: 'Only the keys of this project (`proj_default`: the default project).' }),
   channel: ChannelParam,
   format: z
     .enum(['json', 'csv'])
@@ -64,12 +71,29 @@ export const UsageResponse = z
             "The key's name now (a rotated key and its successor share it; `key_id` tells them apart); null when the key is not on record.",
         }),
         channel: ChannelSchema,
+        project_id: z.string().openapi({
+          description: "The key's project (keys never move, so this holds for every day in the past).",
+        }),
       }),
     ),
     totals: Totals,
     totals_by_channel: z.object({ online: Totals, batch: Totals }).openapi({
       description: 'The totals of online calls and of batch lines apart; they add up to `totals`.',
     }),
+    totals_by_project: z
+      .array(
+        Totals.extend({
+          project_id: z.string(),
+          project_name: z
+            .string()
+            .nullable()
+            .openapi({ description: 'Null where project names are not read (`/v1/usage`).' }),
+        }),
+      )
+      .openapi({
+        description:
+          'The totals per project of the rows shown, in the order of the project list; they add up to `totals`.',
+      }),
     freshness: FreshnessSchema,
   })
   .openapi('UsageResponse');
@@ -88,6 +112,7 @@ const usageExample = {
       key_id: KEY,
       key_name: 'production',
       channel: 'online',
+      project_id: 'proj_default',
       requests: 120,
       input_tokens: 38_400,
       output_tokens: 9_600,
@@ -101,6 +126,7 @@ const usageExample = {
       key_id: KEY,
       key_name: 'production',
       channel: 'online',
+      project_id: 'proj_default',
       requests: 40,
       input_tokens: 560,
       output_tokens: 0,
@@ -114,6 +140,7 @@ const usageExample = {
       key_id: KEY,
       key_name: 'production',
       channel: 'batch',
+      project_id: 'proj_default',
       requests: 1_000,
       input_tokens: 14_000,
       output_tokens: 0,
@@ -126,6 +153,17 @@ const usageExample = {
     online: { requests: 160, input_tokens: 38_960, output_tokens: 9_600, images: 0, cost_usd: '0.006776000' },
     batch: { requests: 1_000, input_tokens: 14_000, output_tokens: 0, images: 0, cost_usd: '0.000700000' },
   },
+  totals_by_project: [
+    {
+      project_id: 'proj_default',
+      project_name: 'Default',
+      requests: 1_160,
+      input_tokens: 52_960,
+      output_tokens: 9_600,
+      images: 0,
+      cost_usd: '0.007476000',
+    },
+  ],
   freshness: { as_of: '2026-11-07T12:03:41.250Z', lag_ms: 850 },
 } as const satisfies z.infer<typeof UsageResponse>;
 
@@ -135,7 +173,7 @@ export const usageContent = {
   'text/csv': {
     schema: z.string().openapi({
       example:
-        'date,model,version,key_id,key_name,requests,input_tokens,output_tokens,images,cost_usd,channel\r\n2026-11-02,sentiment,v1,key_01J...,laptop,3,27,0,0,0.000002700,online\r\n2026-11-02,sentiment,v1,key_01J...,laptop,1000,14000,0,0,0.000700000,batch\r\n',
+        'date,model,version,key_id,key_name,requests,input_tokens,output_tokens,images,cost_usd,channel,project_id\r\n2026-11-02,sentiment,v1,key_01J...,laptop,3,27,0,0,0.000002700,online,proj_default\r\n2026-11-02,sentiment,v1,key_01J...,laptop,1000,14000,0,0,0.000700000,batch,proj_default\r\n',
     }),
   },
 };
@@ -179,6 +217,8 @@ const CSV_COLUMNS = [
   'cost_usd',
   // Last, so that a reader of the columns from before batches existed finds them where they were.
   'channel',
+  // Last again, for the same reason.
+  'project_id',
 ] as const;
 
 /** One RFC 4180 field: quoted when it holds a comma, a quote or a line break; quotes doubled. */
@@ -200,16 +240,22 @@ export function toCsv(header: readonly string[], rows: (string | number | null)[
   return [header, ...rows].map((r) => `${r.map(csvField).join(',')}\r\n`).join('');
 }
 
-/** The names of the keys the rows name: one read per distinct key (a report names few). */
-async function keyNames<D extends ReportDeps>(
+/**
+ * The name and project of each key the rows name: one read per distinct key (a report names few).
+ * A key's project is fixed when it is made, so the daily aggregates (per key) map to projects here,
+ * at read time, exactly for every day; a key not on record is in the default project.
+ */
+async function keyInfo<D extends ReportDeps>(
   c: Context<AppEnv<D>>,
   tenantId: string,
   rows: DailyUsage[],
-): Promise<Map<string, string>> {
+): Promise<Map<string, { name: string; projectId: string }>> {
   const { apiKeys } = c.get('deps');
   const ids = [...new Set(rows.map((r) => r.keyId))];
   const found = await Promise.all(ids.map((id) => apiKeys.get(tenantId, id)));
-  return new Map(found.flatMap((k) => (k ? [[k.id, k.name] as const] : [])));
+  return new Map(
+    found.flatMap((k) => (k ? [[k.id, { name: k.name, projectId: projectIdOf(k) }] as const] : [])),
+  );
 }
 
 function wantsCsv(c: Context, format: 'json' | 'csv' | undefined): boolean {
@@ -228,13 +274,21 @@ export async function usageReport<D extends ReportDeps>(
   c: Context<AppEnv<D>>,
   tenantId: string,
   query: z.infer<typeof UsageQuery>,
+  /** Where the consoles read project names (and check `project_id`: unknown is a 404); `/v1/usage` has none. */
+  opts: { projects?: ProjectStore; tenantCreatedAt?: string } = {},
 ): Promise<Response> {
   const { start, end } = dateRange(c, query);
   const [model, version] = query.model ? query.model.split('@', 2) : [];
-  const [daily, freshness] = await Promise.all([
+  const [daily, freshness, projects] = await Promise.all([
     c.get('deps').usage.listDaily(tenantId, start, end),
     usageFreshness(c),
+    opts.projects?.list(tenantId, { defaultCreatedAt: opts.tenantCreatedAt }),
   ]);
+  if (query.project_id !== undefined && projects && !projects.some((p) => p.id === query.project_id)) {
+    throw new ApiError('not_found', `No project '${query.project_id}' in this account.`, {
+      param: 'project_id',
+    });
+  }
   let rows: DailyUsage[] = daily;
   rows = rows.filter(
     (r) =>
@@ -243,14 +297,17 @@ export async function usageReport<D extends ReportDeps>(
       (!query.key_id || r.keyId === query.key_id) &&
       (!query.channel || r.channel === query.channel),
   );
-  const names = await keyNames(c, tenantId, rows);
+  const keys = await keyInfo(c, tenantId, rows);
+  const projectOf = (r: DailyUsage) => keys.get(r.keyId)?.projectId ?? DEFAULT_PROJECT_ID;
+  if (query.project_id !== undefined) rows = rows.filter((r) => projectOf(r) === query.project_id);
   const data = rows.map((r) => ({
     date: r.day,
     model: r.model,
     version: r.version,
     key_id: r.keyId,
-    key_name: names.get(r.keyId) ?? null,
+    key_name: keys.get(r.keyId)?.name ?? null,
     channel: r.channel,
+    project_id: projectOf(r),
     requests: r.requests,
     input_tokens: r.inputTokens,
     output_tokens: r.outputTokens,
@@ -277,8 +334,30 @@ export async function usageReport<D extends ReportDeps>(
       online: totalsOf(rows.filter((r) => r.channel === 'online')),
       batch: totalsOf(rows.filter((r) => r.channel === 'batch')),
     },
+    totals_by_project: byProject(rows, projectOf, projects),
     freshness,
   });
+}
+
+/** The rows' totals per project: the projects in their list's order (those with rows), then any other. */
+function byProject(
+  rows: DailyUsage[],
+  projectOf: (r: DailyUsage) => string,
+  projects: { id: string; name: string }[] | undefined,
+) {
+  const groups = new Map<string, DailyUsage[]>();
+  for (const r of rows) {
+    const id = projectOf(r);
+    groups.set(id, [...(groups.get(id) ?? []), r]);
+  }
+  const order = (projects ?? []).map((p) => p.id).filter((id) => groups.has(id));
+  for (const id of groups.keys()) if (!order.includes(id)) order.push(id);
+  const names = new Map((projects ?? []).map((p) => [p.id, p.name]));
+  return order.map((id) => ({
+    project_id: id,
+    project_name: names.get(id) ?? null,
+    ...totalsOf(groups.get(id) ?? []),
+  }));
 }
 
 /** The rows' sums, cost exact (summed in nano-USD, formatted once). */

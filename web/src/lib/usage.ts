@@ -121,7 +121,7 @@ export interface UsageTotals {
 
 /** Sums rows (or an answer's `totals`, which has the same fields). */
 export function sumUsage(
-  rows: Omit<UsageRow, 'date' | 'model' | 'version' | 'key_id' | 'key_name' | 'channel'>[],
+  rows: Omit<UsageRow, 'date' | 'model' | 'version' | 'key_id' | 'key_name' | 'channel' | 'project_id'>[],
 ): UsageTotals {
   const t: UsageTotals = { requests: 0, input: 0, output: 0, images: 0, cost: 0 };
   for (const r of rows) {

@@ -6,6 +6,7 @@ import {
   sessionSecurity,
   TenantSchema,
 } from '#api/console/account-schemas';
+import { ProjectSchema, projectView } from '#api/console/project-schemas';
 import type { ConsoleEnv } from '#api/http/env';
 import { apiKeyView, invitationView, memberView, tenantView } from '#api/http/views';
 import { errorResponses, errorsOf } from '#api/spec/answers';
@@ -27,6 +28,9 @@ const Detail = z
     members: z.array(MemberSchema),
     keys: z.array(ApiKeySchema),
     invitations: z.array(InvitationSchema),
+    projects: z.array(ProjectSchema).openapi({
+      description: 'Its projects, the default one first (`your_role` is null: operators have none).',
+    }),
   })
   .openapi('TenantDetail');
 
@@ -34,7 +38,7 @@ const route = createRoute({
   method: 'get',
   path: '/admin/tenants/{tenant_id}',
   tags: ['Admin'],
-  summary: 'One tenant with its members, keys (never secrets) and invitations',
+  summary: 'One tenant with its members, keys (never secrets), invitations and projects',
   security: sessionSecurity,
   request: { params: TenantId },
   responses: {
@@ -61,6 +65,7 @@ export function registerGetTenant(app: OpenAPIHono<ConsoleEnv>): void {
         members: detail.members.map(memberView),
         keys: detail.keys.map((k) => apiKeyView(k, at)),
         invitations: detail.invitations.map((i) => invitationView(i, at)),
+        projects: detail.projects.map((p) => projectView(p, null)),
       },
       200,
     );

@@ -30,6 +30,9 @@ export function registerTenantUsage(app: OpenAPIHono<ConsoleEnv>): void {
     // An unknown tenant is a 404 rather than an empty report, so a typo is not read as "no use".
     const tenant = isId(id, 'ten') ? await c.get('deps').accounts.tenants.get(id) : undefined;
     if (!tenant) throw tenantNotFound(id);
-    return usageReport(c, tenant.id, c.req.valid('query'));
+    return usageReport(c, tenant.id, c.req.valid('query'), {
+      projects: c.get('deps').accounts.projects,
+      tenantCreatedAt: tenant.createdAt,
+    });
   });
 }
