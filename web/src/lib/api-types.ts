@@ -2140,6 +2140,8 @@ export interface paths {
                     model?: string;
                     /** @description Only this API key. */
                     key_id?: string;
+                    /** @description Only the keys of this project (`proj_default`: the default project). */
+                    project_id?: string;
                     /** @description Only `online` calls or only `batch` lines. Default: both, as separate rows. */
                     channel?: "online" | "batch";
                     /** @description `csv` for a CSV file (as does `Accept: text/csv`). Default JSON. */
@@ -2180,6 +2182,7 @@ export interface paths {
                          *           "key_id": "key_01M97D1FGKSHVR7Y2D2M4CYTB3",
                          *           "key_name": "production",
                          *           "channel": "online",
+                         *           "project_id": "proj_default",
                          *           "requests": 120,
                          *           "input_tokens": 38400,
                          *           "output_tokens": 9600,
@@ -2193,6 +2196,7 @@ export interface paths {
                          *           "key_id": "key_01M97D1FGKSHVR7Y2D2M4CYTB3",
                          *           "key_name": "production",
                          *           "channel": "online",
+                         *           "project_id": "proj_default",
                          *           "requests": 40,
                          *           "input_tokens": 560,
                          *           "output_tokens": 0,
@@ -2206,6 +2210,7 @@ export interface paths {
                          *           "key_id": "key_01M97D1FGKSHVR7Y2D2M4CYTB3",
                          *           "key_name": "production",
                          *           "channel": "batch",
+                         *           "project_id": "proj_default",
                          *           "requests": 1000,
                          *           "input_tokens": 14000,
                          *           "output_tokens": 0,
@@ -2236,6 +2241,17 @@ export interface paths {
                          *           "cost_usd": "0.000700000"
                          *         }
                          *       },
+                         *       "totals_by_project": [
+                         *         {
+                         *           "project_id": "proj_default",
+                         *           "project_name": "Default",
+                         *           "requests": 1160,
+                         *           "input_tokens": 52960,
+                         *           "output_tokens": 9600,
+                         *           "images": 0,
+                         *           "cost_usd": "0.007476000"
+                         *         }
+                         *       ],
                          *       "freshness": {
                          *         "as_of": "2026-11-07T12:03:41.250Z",
                          *         "lag_ms": 850
@@ -6400,7 +6416,7 @@ export interface paths {
         };
         /**
          * Your tenant's usage and cost per day, model version and key (JSON or CSV)
-         * @description Owners and billing members. Filter by `model` (or `model@version`) and `key_id`; `?format=csv` or `Accept: text/csv` answers a CSV file (RFC 4180, a header row). The figures come from aggregates that lag the usage records by the usage consumer (typically under a second): `freshness.as_of` and the `x-usage-as-of` header say up to when they are complete.
+         * @description Owners and billing members. Filter by `model` (or `model@version`), `key_id` and `project_id` (unknown: 404); each row names its key's project, and `totals_by_project` groups the rows by project; `?format=csv` or `Accept: text/csv` answers a CSV file (RFC 4180, a header row). The figures come from aggregates that lag the usage records by the usage consumer (typically under a second): `freshness.as_of` and the `x-usage-as-of` header say up to when they are complete.
          */
         get: {
             parameters: {
@@ -6413,6 +6429,8 @@ export interface paths {
                     model?: string;
                     /** @description Only this API key. */
                     key_id?: string;
+                    /** @description Only the keys of this project (`proj_default`: the default project). */
+                    project_id?: string;
                     /** @description Only `online` calls or only `batch` lines. Default: both, as separate rows. */
                     channel?: "online" | "batch";
                     /** @description `csv` for a CSV file (as does `Accept: text/csv`). Default JSON. */
@@ -6446,6 +6464,7 @@ export interface paths {
                          *           "key_id": "key_01M97D1FGKSHVR7Y2D2M4CYTB3",
                          *           "key_name": "production",
                          *           "channel": "online",
+                         *           "project_id": "proj_default",
                          *           "requests": 120,
                          *           "input_tokens": 38400,
                          *           "output_tokens": 9600,
@@ -6459,6 +6478,7 @@ export interface paths {
                          *           "key_id": "key_01M97D1FGKSHVR7Y2D2M4CYTB3",
                          *           "key_name": "production",
                          *           "channel": "online",
+                         *           "project_id": "proj_default",
                          *           "requests": 40,
                          *           "input_tokens": 560,
                          *           "output_tokens": 0,
@@ -6472,6 +6492,7 @@ export interface paths {
                          *           "key_id": "key_01M97D1FGKSHVR7Y2D2M4CYTB3",
                          *           "key_name": "production",
                          *           "channel": "batch",
+                         *           "project_id": "proj_default",
                          *           "requests": 1000,
                          *           "input_tokens": 14000,
                          *           "output_tokens": 0,
@@ -6502,6 +6523,17 @@ export interface paths {
                          *           "cost_usd": "0.000700000"
                          *         }
                          *       },
+                         *       "totals_by_project": [
+                         *         {
+                         *           "project_id": "proj_default",
+                         *           "project_name": "Default",
+                         *           "requests": 1160,
+                         *           "input_tokens": 52960,
+                         *           "output_tokens": 9600,
+                         *           "images": 0,
+                         *           "cost_usd": "0.007476000"
+                         *         }
+                         *       ],
                          *       "freshness": {
                          *         "as_of": "2026-11-07T12:03:41.250Z",
                          *         "lag_ms": 850
@@ -6534,6 +6566,16 @@ export interface paths {
                 };
                 /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
                 403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
+                404: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
                         [name: string]: unknown;
@@ -7539,7 +7581,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One tenant with its members, keys (never secrets) and invitations */
+        /** One tenant with its members, keys (never secrets), invitations and projects */
         get: {
             parameters: {
                 query?: never;
@@ -8359,6 +8401,8 @@ export interface paths {
                     model?: string;
                     /** @description Only this API key. */
                     key_id?: string;
+                    /** @description Only the keys of this project (`proj_default`: the default project). */
+                    project_id?: string;
                     /** @description Only `online` calls or only `batch` lines. Default: both, as separate rows. */
                     channel?: "online" | "batch";
                     /** @description `csv` for a CSV file (as does `Accept: text/csv`). Default JSON. */
@@ -8394,6 +8438,7 @@ export interface paths {
                          *           "key_id": "key_01M97D1FGKSHVR7Y2D2M4CYTB3",
                          *           "key_name": "production",
                          *           "channel": "online",
+                         *           "project_id": "proj_default",
                          *           "requests": 120,
                          *           "input_tokens": 38400,
                          *           "output_tokens": 9600,
@@ -8407,6 +8452,7 @@ export interface paths {
                          *           "key_id": "key_01M97D1FGKSHVR7Y2D2M4CYTB3",
                          *           "key_name": "production",
                          *           "channel": "online",
+                         *           "project_id": "proj_default",
                          *           "requests": 40,
                          *           "input_tokens": 560,
                          *           "output_tokens": 0,
@@ -8420,6 +8466,7 @@ export interface paths {
                          *           "key_id": "key_01M97D1FGKSHVR7Y2D2M4CYTB3",
                          *           "key_name": "production",
                          *           "channel": "batch",
+                         *           "project_id": "proj_default",
                          *           "requests": 1000,
                          *           "input_tokens": 14000,
                          *           "output_tokens": 0,
@@ -8450,6 +8497,17 @@ export interface paths {
                          *           "cost_usd": "0.000700000"
                          *         }
                          *       },
+                         *       "totals_by_project": [
+                         *         {
+                         *           "project_id": "proj_default",
+                         *           "project_name": "Default",
+                         *           "requests": 1160,
+                         *           "input_tokens": 52960,
+                         *           "output_tokens": 9600,
+                         *           "images": 0,
+                         *           "cost_usd": "0.007476000"
+                         *         }
+                         *       ],
                          *       "freshness": {
                          *         "as_of": "2026-11-07T12:03:41.250Z",
                          *         "lag_ms": 850
@@ -14600,6 +14658,8 @@ export interface components {
                  * @enum {string}
                  */
                 channel: "online" | "batch";
+                /** @description The key's project (keys never move, so this holds for every day in the past). */
+                project_id: string;
             }[];
             totals: {
                 requests: number;
@@ -14625,6 +14685,17 @@ export interface components {
                     cost_usd: string;
                 };
             };
+            /** @description The totals per project of the rows shown, in the order of the project list; they add up to `totals`. */
+            totals_by_project: {
+                requests: number;
+                input_tokens: number;
+                output_tokens: number;
+                images: number;
+                cost_usd: string;
+                project_id: string;
+                /** @description Null where project names are not read (`/v1/usage`). */
+                project_name: string | null;
+            }[];
             freshness: components["schemas"]["UsageFreshness"];
         };
         /** @description How fresh the usage figures in this answer are: they are derived from the usage records off the request path. Usage served after `as_of` may not be in these totals yet; the ledger (what is billed) is never behind. */
@@ -15525,6 +15596,8 @@ export interface components {
             members: components["schemas"]["Member"][];
             keys: components["schemas"]["ApiKey"][];
             invitations: components["schemas"]["Invitation"][];
+            /** @description Its projects, the default one first (`your_role` is null: operators have none). */
+            projects: components["schemas"]["Project"][];
         };
         StatusChangeRequest: {
             reason?: string;
