@@ -1,4 +1,5 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { toFile } from 'openai';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApiApp } from '#api/app';
 import { createApiDeps, createStores } from '#api/wiring/deps';
@@ -18,6 +19,7 @@ import {
   type TestUser,
 } from '../support/accounts';
 import { createHarness, type Harness } from '../support/harness';
+import { sdk } from '../support/openai-sdk';
 
 type ErrorBody = { error: { code: string; message: string; type: string } };
 type Alert = {
@@ -269,5 +271,41 @@ describe('project limits at the gateway', () => {
     // No project counter anywhere: not in the lease grants, not in a read.
     expect(JSON.stringify(sent)).not.toContain('#PROJECT#');
     stores.dynamo.client.destroy();
+  });
+
+  it('batch lines are held to the project’s budget, not to its per-minute limits', async () => {
+    const owner = await newOwner(h);
+    await toPlan(owner.tenantId, 'payg');
+    // One request a minute would hold all but one line back; the budget lets only a few lines run.
+    const budget = 3_000;
+    const p = await project(owner, 'Nightly', { requestsPerMinute: 1, budgetNanoUsd: budget }, 1);
+    const client = sdk(h, p.secrets[0]!);
+    const rows = Array.from({ length: 7 }, (_, i) => ({
+      custom_id: `r-${i}`,
+      method: 'POST',
+      url: '/v1/text/sentiment',
+      body: { model: 'sentiment', input: `Review ${i}: I love how fast this is.` },
+    }));
+    const text = `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`;
+    const file = await client.files.create({
+      file: await toFile(Buffer.from(text), 'b.jsonl'),
+      purpose: 'batch',
+    });
+    const batch = await client.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/text/sentiment' as never,
+      completion_window: '24h',
+    });
+    await h.runBatches();
+    const done = await client.batches.retrieve(batch.id);
+    expect(done.request_counts?.completed).toBeGreaterThan(0);
+    expect(done.request_counts?.failed).toBeGreaterThan(0);
+    const errors = await (await client.files.content(done.error_file_id!)).text();
+    expect(errors).toContain('spend_cap_reached');
+    expect(errors).toContain(`project 'Nightly' (${p.id})`);
+    expect(errors).not.toContain('rate_limit');
+    const billed = (await h.stores.usage.listEvents(owner.tenantId)).reduce((s, e) => s + e.costNanoUsd, 0);
+    expect(billed).toBeGreaterThan(0);
+    expect(billed).toBeLessThanOrEqual(budget);
   });
 });
