@@ -5,6 +5,7 @@ import { benchGateway, benchRoundTrips } from './gateway';
 import { machine } from './lib';
 import { benchModels } from './models';
 import { profileGateway } from './profile';
+import { benchRefusals } from './refusals';
 import { benchWeb } from './web';
 
 /**
@@ -17,7 +18,7 @@ if (process.argv.includes('--help')) {
     [
       'usage: npm run bench [-- options]',
       '  --quick                 short runs (about two minutes for everything)',
-      '  --only a,b              some sections: gateway, bundle, models, chat, batch, web; or trips',
+      '  --only a,b              some sections: gateway, refusals, bundle, models, chat, batch, web; or trips',
       '                          (the round trips and DynamoDB units, $ and hot items per request',
       '                          alone, also part of gateway: 10 s with --quick, else one whole minute)',
       '  --batch-lines N         lines of the batch run beside online requests in the batch section',
@@ -56,6 +57,7 @@ if (process.argv.includes('--profile')) {
 } else {
   if (want('gateway')) out.push(await benchGateway({ quick }));
   else if (only?.has('trips')) out.push(await benchRoundTrips({ quick }));
+  if (want('refusals')) out.push(await benchRefusals({ quick }));
   if (want('bundle')) out.push(await benchBundle());
   if (want('models')) out.push(await benchModels({ quick }));
   if (want('chat')) out.push(await benchChat({ quick }));
