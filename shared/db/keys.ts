@@ -226,9 +226,18 @@ export const keys = {
   }),
   /** A subject's lockout (strikes and until when), next to its windows: the login back-off. */
   lockout: (bucket: string, subjectHash: string) => ({ pk: `RATE#${bucket}#${subjectHash}`, sk: 'LOCKOUT' }),
-  /** An operator action, partitioned by month; gsi1 `AUDIT` lists them newest first. */
+  /** An audit entry about no tenant, partitioned by month; gsi1 `AUDIT` lists every entry newest first. */
   auditEntry: (month: string, at: string, id: string) => ({ pk: `AUDIT#${month}`, sk: `${at}#${id}` }),
   auditIndex: () => 'AUDIT',
+  /**
+   * An audit entry about one tenant (its `target.tenantId`), under that tenant: the tenant's own
+   * trail is one Query of its partition, newest first; the entry is in gsi1 `AUDIT` like any other.
+   */
+  tenantAuditEntry: (tenantId: string, at: string, id: string) => ({
+    pk: `TENANT#${tenantId}`,
+    sk: `AUDIT#${at}#${id}`,
+  }),
+  tenantAuditPrefix: () => 'AUDIT#',
   /**
    * A tenant's billing account: its Stripe customer and subscription, billing status, and (in
    * gsi1 `BILLING_ACCOUNTS`) its place in the list the meter sync walks.

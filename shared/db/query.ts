@@ -1,4 +1,9 @@
-import { type DynamoDBDocumentClient, paginateQuery, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  paginateQuery,
+  QueryCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { decodeCursor, encodeCursor } from './cursor';
 
 /** An item as the document client reads it. */
@@ -77,4 +82,57 @@ export async function queryPage(
   const first = (await pages.next()).value;
   await pages.return(undefined);
   return { items: first?.Items ?? [], cursor: encodeCursor(first?.LastEvaluatedKey) };
+}
+
+/**
+ * One page of a Query with a FilterExpression (or none), for a client that pages through it:
+ * DynamoDB's `Limit` counts items read before the filter, so this reads on (bounded by `maxRead`
+ * items read) until `limit` items matched, and the cursor is the key of the last item given (or
+ * where reading stopped). A page may hold fewer than `limit` items while its cursor is not null.
+ */
+export async function queryFilteredPage(
+  doc: DynamoDBDocumentClient,
+  input: QueryInput,
+  page: PageRequest & {
+    /** The attributes of an item's key in this Query (`pk`, `sk`, and the index's on an index). */
+    keyAttributes: readonly string[];
+    /** Items read (before the filter) at most, over every request of this page. */
+    maxRead?: number;
+  },
+): Promise<Page | 'bad_cursor'> {
+  let start: Record<string, unknown> | undefined;
+  if (page.cursor) {
+    const decoded = decodeCursor(page.cursor, page.partition);
+    if (!decoded || (page.accept && !page.accept(decoded))) return 'bad_cursor';
+    start = decoded;
+  }
+  const maxRead = page.maxRead ?? Math.max(page.limit * 10, 1000);
+  const items: Item[] = [];
+  let read = 0;
+  for (;;) {
+    const need = page.limit - items.length;
+    const out = await doc.send(
+      new QueryCommand({
+        ...input,
+        ExclusiveStartKey: start,
+        // Unfiltered, a request reads exactly what the page still needs; filtered, more at once.
+        Limit: input.FilterExpression ? Math.min(Math.max(need * 4, 100), 1000) : need,
+      }),
+    );
+    read += out.ScannedCount ?? 0;
+    const got = out.Items ?? [];
+    if (got.length >= need) {
+      items.push(...got.slice(0, need));
+      const last = items.at(-1)!;
+      const cut = got.length > need || out.LastEvaluatedKey;
+      return {
+        items,
+        cursor: cut ? encodeCursor(Object.fromEntries(page.keyAttributes.map((a) => [a, last[a]]))) : null,
+      };
+    }
+    items.push(...got);
+    start = out.LastEvaluatedKey;
+    if (!start) return { items, cursor: null };
+    if (read >= maxRead) return { items, cursor: encodeCursor(start) };
+  }
 }
