@@ -163,8 +163,17 @@ export class UserStore {
     );
   }
 
-  /** Changes a role if the member still has `from`; demoting an owner needs another owner. */
-  async changeRole(tenantId: string, userId: string, from: TenantRole, to: TenantRole): Promise<RoleChange> {
+  /**
+   * Changes a role if the member still has `from`; demoting an owner needs another owner. `also`
+   * (the change's audit entry) goes in the same transaction; an unchanged role writes nothing.
+   */
+  async changeRole(
+    tenantId: string,
+    userId: string,
+    from: TenantRole,
+    to: TenantRole,
+    also: TransactItem[] = [],
+  ): Promise<RoleChange> {
     if (from === to) return 'changed';
     return this.changeMember(tenantId, userId, from, [
       {
@@ -178,11 +187,15 @@ export class UserStore {
         },
       },
       ...this.ownerCountChange(tenantId, from === 'owner' ? -1 : to === 'owner' ? 1 : 0),
+      ...also,
     ]);
   }
 
-  /** Removes a member and their user and frees their address; the last owner cannot be removed. */
-  async remove(member: Member): Promise<RoleChange> {
+  /**
+   * Removes a member and their user and frees their address; the last owner cannot be removed.
+   * `also` (the change's audit entry) goes in the same transaction.
+   */
+  async remove(member: Member, also: TransactItem[] = []): Promise<RoleChange> {
     return this.changeMember(member.tenantId, member.userId, member.role, [
       {
         Delete: {
@@ -196,6 +209,7 @@ export class UserStore {
       { Delete: { TableName: this.table, Key: userEntity.key(member.tenantId, member.userId) } },
       { Delete: { TableName: this.table, Key: emailOwnerEntity.key(member.email) } },
       ...this.ownerCountChange(member.tenantId, member.role === 'owner' ? -1 : 0),
+      ...also,
     ]);
   }
 

@@ -8,6 +8,7 @@ import { conditionHeld, ifConditionFails } from '../db/conditions';
 import { entity } from '../db/entity';
 import { keys } from '../db/keys';
 import { queryPage } from '../db/query';
+import type { TransactItem } from '../db/transact';
 import { DEFAULT_PROJECT_ID } from '../projects/project';
 import type { KeyScope } from './key-scope';
 
@@ -116,9 +117,14 @@ export class ApiKeyStore {
     private readonly table: string,
   ) {}
 
-  /** Writes the record and its hash lookup together, so neither exists without the other. */
-  async create(key: ApiKey, hash: string): Promise<void> {
-    await this.doc.send(new TransactWriteCommand({ TransactItems: this.createItems(key, hash) }));
+  /**
+   * Writes the record and its hash lookup together, so neither exists without the other (and
+   * `also`, the change's audit entry, in the same transaction).
+   */
+  async create(key: ApiKey, hash: string, also: TransactItem[] = []): Promise<void> {
+    await this.doc.send(
+      new TransactWriteCommand({ TransactItems: [...this.createItems(key, hash), ...also] }),
+    );
   }
 
   private createItems(key: ApiKey, hash: string) {
@@ -211,6 +217,7 @@ export class ApiKeyStore {
     oldExpiresAt: string,
     successor: ApiKey,
     successorHash: string,
+    also: TransactItem[] = [],
   ): Promise<boolean> {
     const oldHash = await this.hashOf(old.tenantId, old.id);
     if (!oldHash) return false;
@@ -237,6 +244,7 @@ export class ApiKeyStore {
                 ExpressionAttributeValues: { ':e': oldExpiresAt },
               },
             },
+            ...also,
           ],
         }),
       ),
@@ -286,36 +294,62 @@ export class ApiKeyStore {
   }
 
   /**
-   * Sets (or, with null, removes) a key's limits on its record and its hash lookup together.
+   * Sets (or, with null, removes) a key's limits on its record and its hash lookup together, with
+   * `also` (the change's audit entry, made from the key as it was) in the same transaction.
    * False when the tenant has no such key.
    */
-  async setLimits(tenantId: string, keyId: string, limits: KeyLimits | null): Promise<boolean> {
-    const hash = await this.hashOf(tenantId, keyId);
-    if (!hash) return false;
-    const update =
-      limits === null
-        ? { UpdateExpression: 'REMOVE limits' }
-        : { UpdateExpression: 'SET limits = :l', ExpressionAttributeValues: { ':l': limits } };
-    await this.updateBoth(tenantId, keyId, hash, update);
-    return true;
-  }
-
-  /**
-   * Marks a key revoked, its record and its hash lookup together. False when the tenant has no
-   * such key (another tenant's key id is simply not found).
-   */
-  async revoke(tenantId: string, keyId: string): Promise<boolean> {
+  async setLimits(
+    tenantId: string,
+    keyId: string,
+    limits: KeyLimits | null,
+    also: (before: ApiKey) => TransactItem[] = () => [],
+  ): Promise<boolean> {
     const out = await this.doc.send(
       new GetCommand({ TableName: this.table, Key: apiKeyEntity.key(tenantId, keyId), ConsistentRead: true }),
     );
     const hash = out.Item?.hash as string | undefined;
-    if (!hash) return false;
+    if (!out.Item || !hash) return false;
+    const update =
+      limits === null
+        ? { UpdateExpression: 'REMOVE limits' }
+        : { UpdateExpression: 'SET limits = :l', ExpressionAttributeValues: { ':l': limits } };
+    await this.updateBoth(tenantId, keyId, hash, update, also(toApiKey(out.Item)));
+    return true;
+  }
+
+  /**
+   * Marks a key revoked, its record and its hash lookup together, with `also` (the change's audit
+   * entry, made from the key as it was) in the same transaction. False when the tenant has no such
+   * key (another tenant's key id is simply not found). A revoked key stays as it is: nothing is
+   * written, so a repeated revocation leaves no second entry.
+   */
+  async revoke(
+    tenantId: string,
+    keyId: string,
+    also: (before: ApiKey) => TransactItem[] = () => [],
+  ): Promise<boolean> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: apiKeyEntity.key(tenantId, keyId), ConsistentRead: true }),
+    );
+    const hash = out.Item?.hash as string | undefined;
+    if (!out.Item || !hash) return false;
+    if (out.Item.status === 'revoked') return true;
     const update = {
       UpdateExpression: 'SET #s = :r',
       ExpressionAttributeNames: { '#s': 'status' },
       ExpressionAttributeValues: { ':r': 'revoked' },
     };
-    await this.updateBoth(tenantId, keyId, hash, update);
+    // Two revocations at once: the one whose condition fails found the key revoked, as asked.
+    await ifConditionFails(
+      this.updateBoth(
+        tenantId,
+        keyId,
+        hash,
+        { ...update, ConditionExpression: '#s <> :r' },
+        also(toApiKey(out.Item)),
+      ),
+      () => undefined,
+    );
     return true;
   }
 
@@ -326,15 +360,27 @@ export class ApiKeyStore {
     hash: string,
     update: {
       UpdateExpression: string;
+      /** On the record only. */
+      ConditionExpression?: string;
       ExpressionAttributeNames?: Record<string, string>;
       ExpressionAttributeValues?: Record<string, unknown>;
     },
+    also: TransactItem[] = [],
   ): Promise<void> {
+    const { ConditionExpression, ...change } = update;
     await this.doc.send(
       new TransactWriteCommand({
         TransactItems: [
-          { Update: { TableName: this.table, Key: apiKeyEntity.key(tenantId, keyId), ...update } },
-          { Update: { TableName: this.table, Key: apiKeyHashEntity.key(hash), ...update } },
+          {
+            Update: {
+              TableName: this.table,
+              Key: apiKeyEntity.key(tenantId, keyId),
+              ...change,
+              ...(ConditionExpression ? { ConditionExpression } : {}),
+            },
+          },
+          { Update: { TableName: this.table, Key: apiKeyHashEntity.key(hash), ...change } },
+          ...also,
         ],
       }),
     );

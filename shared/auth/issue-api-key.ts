@@ -1,3 +1,4 @@
+import type { TransactItem } from '../db/transact';
 import { newId } from '../ids';
 import { DEFAULT_PROJECT_ID } from '../projects/project';
 import type { ApiKey, ApiKeyStore, KeyLimits } from './api-key-store';
@@ -43,9 +44,16 @@ export function prepareApiKey(input: ApiKeyInput): IssuedApiKey & { hash: string
   return { key, secret, hash };
 }
 
-/** Makes a key for a tenant and stores only its hash. */
-export async function issueApiKey(store: ApiKeyStore, input: ApiKeyInput): Promise<IssuedApiKey> {
+/**
+ * Makes a key for a tenant and stores only its hash; `also` (the audit entry of the new key) goes
+ * in the same transaction.
+ */
+export async function issueApiKey(
+  store: ApiKeyStore,
+  input: ApiKeyInput,
+  also: (key: ApiKey) => TransactItem[] = () => [],
+): Promise<IssuedApiKey> {
   const { key, secret, hash } = prepareApiKey(input);
-  await store.create(key, hash);
+  await store.create(key, hash, also(key));
   return { key, secret };
 }

@@ -3,6 +3,7 @@ import { conditionHeld } from '../db/conditions';
 import { entity } from '../db/entity';
 import { keys } from '../db/keys';
 import { queryPage } from '../db/query';
+import type { TransactItem } from '../db/transact';
 import type { LimitOverrides } from '../quotas/plans';
 
 export type TenantStatus = 'pending_verification' | 'active' | 'past_due' | 'suspended';
@@ -95,8 +96,8 @@ export class TenantStore {
     readonly table: string,
   ) {}
 
-  async get(tenantId: string): Promise<Tenant | undefined> {
-    return tenantEntity.get(this.doc, this.table, tenantEntity.key(tenantId));
+  async get(tenantId: string, opts: { consistent?: boolean } = {}): Promise<Tenant | undefined> {
+    return tenantEntity.get(this.doc, this.table, tenantEntity.key(tenantId), opts);
   }
 
   /** Changes a tenant's status; false when there is no such tenant. */
@@ -122,18 +123,36 @@ export class TenantStore {
     );
   }
 
-  /** Sets (or, with null, removes) the owner's monthly spend cap. False when there is no such tenant. */
-  async setSpendCap(tenantId: string, capNanoUsd: number | null): Promise<boolean> {
+  /**
+   * Sets (or, with null, removes) the owner's monthly spend cap. With `change`: only if the cap is
+   * still `change.from` (null: none), and with `change.also` (its audit entry) in the same
+   * transaction. False when there is no such tenant, or its cap is no longer `from`.
+   */
+  async setSpendCap(
+    tenantId: string,
+    capNanoUsd: number | null,
+    change?: { from: number | null; also: TransactItem[] },
+  ): Promise<boolean> {
+    const condition =
+      change === undefined
+        ? 'attribute_exists(pk)'
+        : change.from === null
+          ? 'attribute_exists(pk) AND attribute_not_exists(spendCapNanoUsd)'
+          : 'spendCapNanoUsd = :from';
+    const values = {
+      ...(capNanoUsd === null ? {} : { ':c': capNanoUsd }),
+      ...(change && change.from !== null ? { ':from': change.from } : {}),
+    };
+    const update = {
+      TableName: this.table,
+      Key: tenantEntity.key(tenantId),
+      UpdateExpression: capNanoUsd === null ? 'REMOVE spendCapNanoUsd' : 'SET spendCapNanoUsd = :c',
+      ConditionExpression: condition,
+      ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
+    };
+    if (!change) return conditionHeld(this.doc.send(new UpdateCommand(update)));
     return conditionHeld(
-      this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: tenantEntity.key(tenantId),
-          UpdateExpression: capNanoUsd === null ? 'REMOVE spendCapNanoUsd' : 'SET spendCapNanoUsd = :c',
-          ConditionExpression: 'attribute_exists(pk)',
-          ...(capNanoUsd === null ? {} : { ExpressionAttributeValues: { ':c': capNanoUsd } }),
-        }),
-      ),
+      this.doc.send(new TransactWriteCommand({ TransactItems: [{ Update: update }, ...change.also] })),
     );
   }
 

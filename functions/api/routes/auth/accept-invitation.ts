@@ -38,7 +38,10 @@ const route = createRoute({
 
 export function registerAcceptInvitation(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
-    const result = await acceptInvitation(c.get('deps').accounts, c.req.valid('json'));
+    const result = await acceptInvitation(c.get('deps').accounts, {
+      ...c.req.valid('json'),
+      requestId: c.get('requestId'),
+    });
     if (result.status === 'email_taken') {
       throw new ApiError('conflict', 'This address already has a Tollgate account.', { param: 'token' });
     }

@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { Name, sessionSecurity } from '#api/console/account-schemas';
+import { keyAuditFields, keyTarget, memberAuditItem } from '#api/console/member-audit';
 import { projectFor } from '#api/console/project-access';
 import type { ConsoleEnv } from '#api/http/env';
 import { apiKeyView } from '#api/http/views';
@@ -114,19 +115,30 @@ export function registerCreateKey(app: OpenAPIHono<ConsoleEnv>): void {
         `This account is ${session.tenant.status.replace('_', ' ')}; new keys cannot be made.`,
       );
     }
-    const { key, secret } = await issueApiKey(deps.accounts.apiKeys, {
-      tenantId: session.tenantId,
-      name: body.name,
-      scopes: body.scopes ?? [],
-      expiresAt: body.expires_at ? new Date(body.expires_at).toISOString() : null,
-      limits: await toLimits(body.limits, {
+    const { key, secret } = await issueApiKey(
+      deps.accounts.apiKeys,
+      {
         tenantId: session.tenantId,
-        listMembers: (t) => deps.accounts.users.listMembers(t),
-      }),
-      createdBy: session.userId,
-      projectId: project.id,
-      now,
-    });
+        name: body.name,
+        scopes: body.scopes ?? [],
+        expiresAt: body.expires_at ? new Date(body.expires_at).toISOString() : null,
+        limits: await toLimits(body.limits, {
+          tenantId: session.tenantId,
+          listMembers: (t) => deps.accounts.users.listMembers(t),
+        }),
+        createdBy: session.userId,
+        projectId: project.id,
+        now,
+      },
+      (made) => [
+        memberAuditItem(c, {
+          action: 'api_key.create',
+          target: keyTarget(made),
+          before: null,
+          after: keyAuditFields(made),
+        }),
+      ],
+    );
     return c.json({ ...apiKeyView(key, now), secret }, 201);
   });
 }

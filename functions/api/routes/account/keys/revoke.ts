@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { ApiKeySchema, sessionSecurity } from '#api/console/account-schemas';
+import { keyTarget, memberAuditItem } from '#api/console/member-audit';
 import { requireKeyProjectPermission } from '#api/console/project-access';
 import type { ConsoleEnv } from '#api/http/env';
 import { apiKeyView } from '#api/http/views';
@@ -40,7 +41,17 @@ export function registerRevokeKey(app: OpenAPIHono<ConsoleEnv>): void {
     if (!existing) throw notFoundError;
     await requireKeyProjectPermission(accounts, session, projectIdOf(existing), 'keys:manage');
     const hash = await accounts.apiKeys.hashOf(tenantId, keyId);
-    if (!hash || !(await accounts.apiKeys.revoke(tenantId, keyId))) throw notFoundError;
+    const revoked =
+      hash &&
+      (await accounts.apiKeys.revoke(tenantId, keyId, (before) => [
+        memberAuditItem(c, {
+          action: 'api_key.revoke',
+          target: keyTarget(before),
+          before: { status: before.status },
+          after: { status: 'revoked' },
+        }),
+      ]));
+    if (!hash || !revoked) throw notFoundError;
     accounts.authenticator.forgetKey(hash);
     const key = await accounts.apiKeys.get(tenantId, keyId);
     if (!key) throw notFoundError;

@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ApiKeySchema, sessionSecurity } from '#api/console/account-schemas';
+import { keyTarget, memberAuditItem } from '#api/console/member-audit';
 import { requireKeyProjectPermission } from '#api/console/project-access';
 import type { ConsoleEnv } from '#api/http/env';
 import { apiKeyView } from '#api/http/views';
@@ -110,7 +111,18 @@ export function registerRotateKey(app: OpenAPIHono<ConsoleEnv>): void {
       projectId: projectIdOf(old),
       now,
     });
-    const ok = await accounts.apiKeys.rotate(old, oldExpiresAt.toISOString(), next.key, next.hash);
+    const ok = await accounts.apiKeys.rotate(old, oldExpiresAt.toISOString(), next.key, next.hash, [
+      memberAuditItem(c, {
+        action: 'api_key.rotate',
+        target: keyTarget(old),
+        before: { expiresAt: old.expiresAt, rotatedTo: null },
+        after: {
+          expiresAt: oldExpiresAt.toISOString(),
+          rotatedTo: next.key.id,
+          successorExpiresAt: next.key.expiresAt,
+        },
+      }),
+    ]);
     if (!ok)
       throw new ApiError(
         'conflict',

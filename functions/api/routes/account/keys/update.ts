@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ApiKeySchema, sessionSecurity } from '#api/console/account-schemas';
+import { keyTarget, memberAuditItem } from '#api/console/member-audit';
 import { requireKeyProjectPermission } from '#api/console/project-access';
 import type { ConsoleEnv } from '#api/http/env';
 import { apiKeyView } from '#api/http/views';
@@ -61,8 +62,17 @@ export function registerUpdateKey(app: OpenAPIHono<ConsoleEnv>): void {
     });
     const hash = await accounts.apiKeys.hashOf(tenantId, keyId);
     const empty = !limits || Object.keys(limits).length === 0;
-    if (!hash || !(await accounts.apiKeys.setLimits(tenantId, keyId, empty ? null : limits)))
-      throw notFoundError;
+    const set =
+      hash &&
+      (await accounts.apiKeys.setLimits(tenantId, keyId, empty ? null : limits, (before) => [
+        memberAuditItem(c, {
+          action: 'api_key.limits',
+          target: keyTarget(before),
+          before: { limits: before.limits ?? null },
+          after: { limits: empty ? null : limits },
+        }),
+      ]));
+    if (!hash || !set) throw notFoundError;
     accounts.authenticator.forgetKey(hash);
     const key = await accounts.apiKeys.get(tenantId, keyId);
     if (!key) throw notFoundError;

@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
 import { toNano, UsdInput } from '#api/console/limits-schemas';
 import { LimitsSchema, limitsView } from '#api/console/limits-view';
+import { memberAuditItem } from '#api/console/member-audit';
 import type { ConsoleEnv } from '#api/http/env';
 import { requirePermission, userSession } from '#api/middleware/require-role';
 import { errorResponses, errorsOf } from '#api/spec/answers';
@@ -33,7 +34,7 @@ const route = createRoute({
       description: 'The limits after the change',
       content: { 'application/json': { schema: LimitsSchema } },
     },
-    ...errorResponses('console', [...errorsOf.session, ...errorsOf.jsonBody, 'not_found']),
+    ...errorResponses('console', [...errorsOf.session, ...errorsOf.jsonBody, 'not_found', 'conflict']),
   },
 });
 
@@ -43,8 +44,22 @@ export function registerUpdateLimits(app: OpenAPIHono<ConsoleEnv>): void {
     const session = userSession(c);
     const deps = c.get('deps');
     const cap = body.spend_cap_usd === null ? null : toNano(body.spend_cap_usd);
-    if (!(await deps.accounts.tenants.setSpendCap(session.tenantId, cap))) {
-      throw new ApiError('not_found', 'Your account no longer exists.');
+    // Conditional on the cap read, so the audit entry's `before` is what was replaced; a change
+    // meanwhile is read again (a few times at most: an owner's settings, not a hot item).
+    for (let attempt = 0; ; attempt++) {
+      const current = await deps.accounts.tenants.get(session.tenantId, { consistent: true });
+      if (!current) throw new ApiError('not_found', 'Your account no longer exists.');
+      const from = current.spendCapNanoUsd ?? null;
+      if (from === cap) break;
+      const entry = memberAuditItem(c, {
+        action: 'tenant.spend_cap',
+        target: { type: 'tenant', id: session.tenantId, name: current.name },
+        before: { spendCapNanoUsd: from },
+        after: { spendCapNanoUsd: cap },
+      });
+      if (await deps.accounts.tenants.setSpendCap(session.tenantId, cap, { from, also: [entry] })) break;
+      if (attempt >= 4)
+        throw new ApiError('conflict', 'Your spend cap changed meanwhile; read it and try again.');
     }
     deps.authenticator.forgetTenant(session.tenantId);
     const tenant = await deps.accounts.tenants.get(session.tenantId);

@@ -4,7 +4,7 @@ import type { ConsoleEnv } from '#api/http/env';
 import { invitationView } from '#api/http/views';
 import { requirePermission, userSession } from '#api/middleware/require-role';
 import { errorResponses, errorsOf } from '#api/spec/answers';
-import { invite, revokeInvitation } from '#shared/accounts/team';
+import { invite, memberActor, revokeInvitation } from '#shared/accounts/team';
 import { ApiError } from '#shared/errors';
 import { isId } from '#shared/ids';
 import { emailUnavailable, rateLimitedError } from '../../auth/answers';
@@ -64,7 +64,12 @@ export function registerInvite(app: OpenAPIHono<ConsoleEnv>): void {
     const { email, role } = c.req.valid('json');
     const session = userSession(c);
     const { accounts, now } = c.get('deps');
-    const result = await invite(accounts, { inviter: session.member, email, role }).catch(emailUnavailable);
+    const result = await invite(accounts, {
+      inviter: session.member,
+      email,
+      role,
+      requestId: c.get('requestId'),
+    }).catch(emailUnavailable);
     if (result.status === 'email_taken') {
       throw new ApiError(
         'conflict',
@@ -81,8 +86,9 @@ export function registerInvite(app: OpenAPIHono<ConsoleEnv>): void {
 
   app.openapi(revokeRoute, async (c) => {
     const { invitation_id: id } = c.req.valid('param');
-    const { tenantId } = userSession(c);
-    if (!isId(id, 'inv') || !(await revokeInvitation(c.get('deps').accounts, tenantId, id))) {
+    const { tenantId, member } = userSession(c);
+    const by = { actor: memberActor(member), requestId: c.get('requestId') };
+    if (!isId(id, 'inv') || !(await revokeInvitation(c.get('deps').accounts, tenantId, id, by))) {
       throw new ApiError('not_found', `No pending invitation '${id}' in your account.`, {
         param: 'invitation_id',
       });

@@ -4,7 +4,7 @@ import type { ConsoleEnv } from '#api/http/env';
 import { memberView } from '#api/http/views';
 import { requirePermission, userSession } from '#api/middleware/require-role';
 import { errorResponses, errorsOf } from '#api/spec/answers';
-import { changeRole, removeMember } from '#shared/accounts/team';
+import { changeRole, memberActor, removeMember } from '#shared/accounts/team';
 import type { RoleChange } from '#shared/accounts/user-store';
 import { ApiError } from '#shared/errors';
 import { isId } from '#shared/ids';
@@ -74,9 +74,10 @@ export function registerMembers(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(updateRoute, async (c) => {
     const { user_id: userId } = c.req.valid('param');
     const { role } = c.req.valid('json');
-    const { tenantId } = userSession(c);
+    const { tenantId, member } = userSession(c);
     if (!isId(userId, 'usr')) throw refuse('not_found', userId);
-    const result = await changeRole(c.get('deps').accounts, { tenantId, userId, role });
+    const by = { actor: memberActor(member), requestId: c.get('requestId') };
+    const result = await changeRole(c.get('deps').accounts, { tenantId, userId, role, by });
     if (result.status !== 'changed' || !result.member)
       throw refuse(result.status === 'changed' ? 'not_found' : result.status, userId);
     return c.json(memberView(result.member), 200);
@@ -84,9 +85,10 @@ export function registerMembers(app: OpenAPIHono<ConsoleEnv>): void {
 
   app.openapi(removeRoute, async (c) => {
     const { user_id: userId } = c.req.valid('param');
-    const { tenantId } = userSession(c);
+    const { tenantId, member } = userSession(c);
     if (!isId(userId, 'usr')) throw refuse('not_found', userId);
-    const status = await removeMember(c.get('deps').accounts, tenantId, userId);
+    const by = { actor: memberActor(member), requestId: c.get('requestId') };
+    const status = await removeMember(c.get('deps').accounts, tenantId, userId, by);
     if (status !== 'changed') throw refuse(status, userId);
     return c.json({ user_id: userId, object: 'member' as const, deleted: true as const }, 200);
   });
