@@ -37,6 +37,8 @@ export const permissionRoles = {
   'projects:manage': ['owner'],
   /** Rename the tenant, change its contact address. */
   'account:manage': ['owner', 'billing'],
+  /** Read the tenant's audit trail (`/account/audit`): who changed keys, members, limits and money settings. */
+  'audit:read': ['owner'],
 } as const satisfies Record<string, readonly TenantRole[]>;
 
 export type Permission = keyof typeof permissionRoles;

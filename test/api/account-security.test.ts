@@ -407,6 +407,12 @@ const routes: MatrixRoute[] = [
     },
   },
   {
+    name: 'GET /account/audit',
+    for: 'user',
+    ok: 200,
+    request: async () => ({ method: 'GET', path: '/account/audit?format=csv&action=api_key.*' }),
+  },
+  {
     name: 'GET /account/team',
     for: 'user',
     ok: 200,
@@ -813,7 +819,7 @@ const routes: MatrixRoute[] = [
     name: 'GET /admin/audit',
     for: 'operator',
     ok: 200,
-    request: async () => ({ method: 'GET', path: '/admin/audit' }),
+    request: async () => ({ method: 'GET', path: '/admin/audit?action=tenant.*&target_type=tenant' }),
   },
   {
     name: 'GET /admin/models',

@@ -40,6 +40,10 @@ const TAGS = [
   { name: 'Team', description: 'Members and invitations.' },
   { name: 'Projects', description: "A tenant's projects: their keys, members' roles, limits and budgets." },
   { name: 'Limits', description: 'Plan limits, the spend cap and usage alerts.' },
+  {
+    name: 'Audit',
+    description: "Your tenant's audit trail: who changed keys, members, limits and money settings.",
+  },
   { name: 'Billing', description: 'Stripe billing: plan, running cost, invoices.' },
   { name: 'Admin', description: "The platform operators' API." },
 ];

@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { ConsoleEnv } from '#api/http/env';
+import { registerAccountAudit } from './audit/list';
 import { registerAutoRecharge } from './credits/auto-recharge';
 import { registerAccountCredits } from './credits/get';
 import { registerCreditReceipt } from './credits/receipt';
@@ -36,4 +37,5 @@ export function registerAccount(app: OpenAPIHono<ConsoleEnv>): void {
   registerAccountModels(app);
   registerPins(app);
   registerRequests(app);
+  registerAccountAudit(app);
 }

@@ -1,45 +1,43 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sessionSecurity } from '#api/console/account-schemas';
+import {
+  AuditEntrySchema,
+  AuditQuery,
+  auditCsv,
+  auditListSchema,
+  auditOk,
+  auditRequest,
+  badCursor,
+  operatorEntries,
+} from '#api/console/audit-view';
 import type { ConsoleEnv } from '#api/http/env';
 import { errorResponses, errorsOf } from '#api/spec/answers';
 import { ApiError } from '#shared/errors';
+import { isId } from '#shared/ids';
 
-const AuditEntrySchema = z
-  .object({
-    id: z.string(),
-    object: z.literal('audit_entry'),
-    at: z.string(),
-    actor: z.object({
-      kind: z.enum(['operator', 'system', 'user']),
-      id: z.string(),
-      email: z.string().optional(),
-    }),
-    action: z.string().openapi({ example: 'tenant.suspend' }),
-    target: z.object({ type: z.string(), id: z.string(), tenant_id: z.string().optional() }),
-    before: z.record(z.string(), z.unknown()).nullable(),
-    after: z.record(z.string(), z.unknown()).nullable(),
-    request_id: z.string().nullable(),
-  })
-  .openapi('AuditEntry');
-
-const AuditList = z
-  .object({ object: z.literal('list'), data: z.array(AuditEntrySchema), next_cursor: z.string().nullable() })
-  .openapi('AuditList');
+const AuditList = auditListSchema(AuditEntrySchema, 'AuditList');
 
 const route = createRoute({
   method: 'get',
   path: '/admin/audit',
   tags: ['Admin'],
-  summary: 'Operator actions, newest first: who, what, when, before and after',
+  summary: 'The audit log, newest first: who, what, when, before and after; filtered, JSON or CSV',
+  description:
+    'Every entry: operators’ actions, the platform’s, and tenants’ members’ changes in their accounts. ' +
+    'Filter by `action` (or `api_key.*`), `actor` (id, email or kind), `tenant_id`, `target_type` and time; ' +
+    'a filtered page may hold fewer than `limit` entries while `next_cursor` is not null. ' +
+    'Targets are named (`name`), and a tenant’s entries name the tenant (`tenant_name`). ' +
+    '`?format=csv` or `Accept: text/csv` answers a CSV file of up to 5000 entries (`x-next-cursor` names the rest).',
   security: sessionSecurity,
   request: {
-    query: z.object({
-      limit: z.coerce.number().int('must be a whole number').min(1).max(200).optional(),
-      cursor: z.string().max(2048).optional(),
+    query: AuditQuery.extend({
+      tenant_id: z.string().max(64).optional().openapi({
+        description: "Only entries about this tenant (its own trail: one Query of the tenant's partition).",
+      }),
     }),
   },
   responses: {
-    200: { description: 'A page of entries', content: { 'application/json': { schema: AuditList } } },
+    200: auditOk(AuditList, 'A page of entries'),
     ...errorResponses('console', [...errorsOf.session, 'invalid_request']),
   },
 });
@@ -47,33 +45,25 @@ const route = createRoute({
 export function registerAuditList(app: OpenAPIHono<ConsoleEnv>): void {
   app.openapi(route, async (c) => {
     const query = c.req.valid('query');
-    const page = await c.get('deps').accounts.audit.list({ limit: query.limit ?? 50, cursor: query.cursor });
-    if (page === 'bad_cursor') {
-      throw new ApiError('invalid_request', "'cursor' is not a cursor this list gave out.", {
-        param: 'cursor',
+    const { filter, limit, cursor, csv } = auditRequest(c, query);
+    if (query.tenant_id !== undefined && !isId(query.tenant_id, 'ten')) {
+      throw new ApiError('invalid_request', "'tenant_id' must be a tenant id (ten_…).", {
+        param: 'tenant_id',
       });
     }
-    return c.json(
-      {
-        object: 'list' as const,
-        data: page.entries.map((e) => ({
-          id: e.id,
-          object: 'audit_entry' as const,
-          at: e.at,
-          actor: e.actor,
-          action: e.action,
-          target: {
-            type: e.target.type,
-            id: e.target.id,
-            ...(e.target.tenantId ? { tenant_id: e.target.tenantId } : {}),
-          },
-          before: e.before,
-          after: e.after,
-          request_id: e.requestId,
-        })),
-        next_cursor: page.cursor,
-      },
-      200,
-    );
+    const { accounts, now } = c.get('deps');
+    const page = await accounts.audit.list({
+      limit,
+      ...(cursor ? { cursor } : {}),
+      filter,
+      ...(query.tenant_id ? { tenantId: query.tenant_id } : {}),
+    });
+    if (page === 'bad_cursor') throw badCursor();
+    const data = await operatorEntries(accounts, page.entries);
+    if (csv) {
+      const day = now().toISOString().slice(0, 10);
+      return auditCsv(c, data, page, { tenantColumns: true, filename: `audit-${day}.csv` });
+    }
+    return c.json({ object: 'list' as const, data, next_cursor: page.cursor }, 200);
   });
 }
