@@ -5752,6 +5752,16 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Too large: `request_too_large` (the body is larger than MAX_BODY_BYTES). */
                 413: {
                     headers: {
@@ -7476,6 +7486,118 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/account/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your tenant's audit trail, newest first: who changed what, when, before and after; JSON or CSV
+         * @description Owners only. Keys created, revoked, rotated and their limits; members invited, joined, re-roled and removed; spend cap, projects and scopes; and Tollgate’s changes to your account (its operators not named, their notes left out). Filter by `action` (or `api_key.*`), `actor` (a member’s id or email, or `user`, `operator`, `system`), `target_type` and time; a filtered page may hold fewer than `limit` entries while `next_cursor` is not null. `?format=csv` or `Accept: text/csv` answers a CSV file of up to 5000 entries (`x-next-cursor` names the rest).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Entries per page: JSON at most 200 (default 50); CSV at most 5000 (the default). */
+                    limit?: number;
+                    /** @description From the previous page’s `next_cursor`. */
+                    cursor?: string;
+                    /** @description One action (`api_key.revoke`), or every action on a kind of target (`api_key.*`). */
+                    action?: string;
+                    /** @description Who: a member’s (or operator’s) id or email address, or every actor of a kind: `user`, `operator`, `system`. */
+                    actor?: string;
+                    /** @description Only entries about this kind of target. */
+                    target_type?: "tenant" | "operator" | "api_key" | "model" | "plan" | "project" | "member";
+                    /** @description From this time, inclusive. */
+                    from?: string;
+                    /** @description Up to this time, exclusive. */
+                    to?: string;
+                    /** @description `csv` for a CSV file (as does `Accept: text/csv`). Default JSON. */
+                    format?: "json" | "csv";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of entries */
+                200: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        /** @description CSV only: where the next file starts, when the range holds more than this one. */
+                        "x-next-cursor"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AccountAuditList"];
+                        "text/csv": string;
+                    };
+                };
+                /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it). */
+                400: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated: `missing_credentials` (no session: log in first); `invalid_token` (the token is not valid, its session has ended, or an API key was sent instead); `token_expired` (the access token has expired: refresh it at POST /auth/refresh). */
+                401: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed: `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                403: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Server error: `internal_error` (the server failed; the request id in the answer finds it in the logs). */
+                500: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unavailable: `store_unavailable` (the data store did not answer, so nothing was done (not billed); retry after `Retry-After`). */
+                503: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        "retry-after": components["headers"]["retry-after"];
+                        "x-should-retry": components["headers"]["x-should-retry"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/tenants": {
         parameters: {
             query?: never;
@@ -8071,12 +8193,31 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Operator actions, newest first: who, what, when, before and after */
+        /**
+         * The audit log, newest first: who, what, when, before and after; filtered, JSON or CSV
+         * @description Every entry: operators’ actions, the platform’s, and tenants’ members’ changes in their accounts. Filter by `action` (or `api_key.*`), `actor` (id, email or kind), `tenant_id`, `target_type` and time; a filtered page may hold fewer than `limit` entries while `next_cursor` is not null. Targets are named (`name`), and a tenant’s entries name the tenant (`tenant_name`). `?format=csv` or `Accept: text/csv` answers a CSV file of up to 5000 entries (`x-next-cursor` names the rest).
+         */
         get: {
             parameters: {
                 query?: {
+                    /** @description Entries per page: JSON at most 200 (default 50); CSV at most 5000 (the default). */
                     limit?: number;
+                    /** @description From the previous page’s `next_cursor`. */
                     cursor?: string;
+                    /** @description One action (`api_key.revoke`), or every action on a kind of target (`api_key.*`). */
+                    action?: string;
+                    /** @description Who: a member’s (or operator’s) id or email address, or every actor of a kind: `user`, `operator`, `system`. */
+                    actor?: string;
+                    /** @description Only entries about this kind of target. */
+                    target_type?: "tenant" | "operator" | "api_key" | "model" | "plan" | "project" | "member";
+                    /** @description From this time, inclusive. */
+                    from?: string;
+                    /** @description Up to this time, exclusive. */
+                    to?: string;
+                    /** @description `csv` for a CSV file (as does `Accept: text/csv`). Default JSON. */
+                    format?: "json" | "csv";
+                    /** @description Only entries about this tenant (its own trail: one Query of the tenant's partition). */
+                    tenant_id?: string;
                 };
                 header?: never;
                 path?: never;
@@ -8088,10 +8229,13 @@ export interface paths {
                 200: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
+                        /** @description CSV only: where the next file starts, when the range holds more than this one. */
+                        "x-next-cursor"?: string;
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["AuditList"];
+                        "text/csv": string;
                     };
                 };
                 /** @description Bad request: `invalid_request` (a field is missing or out of range; `param` names it). */
@@ -15583,6 +15727,42 @@ export interface components {
             status: number;
             count: number;
         };
+        AccountAuditList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["AccountAuditEntry"][];
+            next_cursor: string | null;
+        };
+        AccountAuditEntry: {
+            id: string;
+            /** @enum {string} */
+            object: "audit_entry";
+            at: string;
+            actor: {
+                /** @enum {string} */
+                kind: "user" | "operator" | "system";
+                /** @description A member’s user id; absent for Tollgate’s operators. */
+                id?: string;
+                email?: string;
+            };
+            /** @example api_key.revoke */
+            action: string;
+            target: {
+                /** @enum {string} */
+                type: "tenant" | "operator" | "api_key" | "model" | "plan" | "project" | "member";
+                id: string;
+                tenant_id?: string;
+                /** @description What the target was called when the entry was written (a key’s name, a member’s email, a project’s name); for older entries, its name now when it still exists; else null. */
+                name: string | null;
+            };
+            before: {
+                [key: string]: unknown;
+            } | null;
+            after: {
+                [key: string]: unknown;
+            } | null;
+            request_id: string | null;
+        };
         TenantList: {
             /** @enum {string} */
             object: "list";
@@ -15619,16 +15799,21 @@ export interface components {
             at: string;
             actor: {
                 /** @enum {string} */
-                kind: "operator" | "system" | "user";
+                kind: "user" | "operator" | "system";
                 id: string;
                 email?: string;
             };
             /** @example tenant.suspend */
             action: string;
             target: {
-                type: string;
+                /** @enum {string} */
+                type: "tenant" | "operator" | "api_key" | "model" | "plan" | "project" | "member";
                 id: string;
                 tenant_id?: string;
+                /** @description What the target was called when the entry was written (a key’s name, a member’s email, a project’s name); for older entries, its name now when it still exists; else null. */
+                name: string | null;
+                /** @description The tenant’s name now. */
+                tenant_name?: string | null;
             };
             before: {
                 [key: string]: unknown;
