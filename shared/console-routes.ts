@@ -27,6 +27,7 @@ export const consolePages = [
   '/billing',
   '/plans',
   '/credits',
+  '/projects',
   '/team',
   '/alerts',
   '/operator',

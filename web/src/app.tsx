@@ -80,6 +80,12 @@ const routes: Route[] = [
   { pattern: '/billing', title: 'Billing', area: 'dev', page: { load: () => import('./pages/dev/billing') } },
   { pattern: '/plans', title: 'Plans', area: 'dev', page: { load: () => import('./pages/dev/plans') } },
   { pattern: '/credits', title: 'Credits', area: 'dev', page: { load: () => import('./pages/dev/credits') } },
+  {
+    pattern: '/projects',
+    title: 'Projects',
+    area: 'dev',
+    page: { load: () => import('./pages/dev/projects') },
+  },
   { pattern: '/team', title: 'Team', area: 'dev', page: { load: () => import('./pages/dev/team') } },
   {
     pattern: '/alerts',

@@ -27,6 +27,9 @@ export interface List<T> {
 }
 
 export type Member = Schemas['Member'];
+export type ProjectRole = NonNullable<Project['your_role']>;
+export const projectRoles: ProjectRole[] = ['owner', 'developer', 'viewer'];
+export type ProjectMember = Schemas['ProjectMember'];
 export type Invitation = Schemas['Invitation'];
 export type Team = Schemas['Team'];
 export type TenantDetail = Schemas['TenantDetail'];

@@ -79,7 +79,7 @@ export function perDay(rows: UsageRow[], start: string, end: string): DailySerie
  */
 export async function usageCsv(
   range: { start: string; end: string },
-  filter: { model?: string; keyId?: string; channel?: 'online' | 'batch' },
+  filter: { model?: string; keyId?: string; projectId?: string; channel?: 'online' | 'batch' },
   source: UsageSource,
   apiKey: string | null,
 ): Promise<{ name: string; text: string }> {
@@ -88,6 +88,7 @@ export async function usageCsv(
     end_date: range.end,
     model: filter.model,
     key_id: filter.keyId,
+    project_id: filter.projectId,
     channel: filter.channel,
     format: 'csv',
   });

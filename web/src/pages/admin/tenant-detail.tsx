@@ -16,6 +16,7 @@ import { api, get, post } from '../../lib/api';
 import { useCapabilities } from '../../lib/capabilities';
 import { fmtDate, fmtDateTime, fmtRelative, statusLabel } from '../../lib/format';
 import { useSubmit, value } from '../../lib/forms';
+import { limitsSummary } from '../../lib/projects';
 import type { PageProps } from '../../lib/router';
 import type { List, Plan, TenantDetail } from '../../lib/types';
 import { useDraft } from '../../lib/use-draft';
@@ -133,7 +134,8 @@ export default function TenantDetailPage(props: PageProps) {
     );
   }
   if (detail.state === 'unavailable' || !('data' in detail) || !detail.data) return null;
-  const { tenant, members, keys, invitations } = detail.data;
+  const { tenant, members, keys, invitations, projects } = detail.data;
+  const projectName = (id: string) => projects.find((p) => p.id === id)?.name ?? id;
   const plans = plansList.state === 'ok' ? plansList.data.data : [];
   const planName = plans.find((p) => p.id === tenant.plan)?.name ?? statusLabel(tenant.plan);
   const limitsRoute = ['/admin/tenants/{tenant_id}/limits'].find(
@@ -187,6 +189,23 @@ export default function TenantDetailPage(props: PageProps) {
         <h2 id="tusage-title">Usage and cost this month</h2>
         <TenantUsage tenantId={tenant.id} />
       </section>
+      <section class="card" aria-labelledby="tprojects-title">
+        <h2 id="tprojects-title">Projects</h2>
+        <Table caption="Projects" captionHidden columns={['Project', 'Keys', 'Limits', 'Created']}>
+          {projects.map((p) => (
+            <tr key={p.id}>
+              <th scope="row">
+                {p.name} {p.default && <span class="badge badge-info">default</span>}
+                {p.archived_at && <Badge status="archived" />}
+                <div class="muted">{p.id}</div>
+              </th>
+              <td>{keys.filter((k) => k.project_id === p.id && k.status === 'active').length} active</td>
+              <td>{limitsSummary(p)}</td>
+              <td>{fmtDate(p.created_at)}</td>
+            </tr>
+          ))}
+        </Table>
+      </section>
       <section class="card" aria-labelledby="tkeys-title">
         <h2 id="tkeys-title">API keys</h2>
         {keys.length === 0 ? (
@@ -195,11 +214,12 @@ export default function TenantDetailPage(props: PageProps) {
           <Table
             caption="API keys (secrets are never stored)"
             captionHidden
-            columns={['Name', 'Key', 'Status', 'Created', 'Last used']}
+            columns={['Name', 'Project', 'Key', 'Status', 'Created', 'Last used']}
           >
             {keys.map((k) => (
               <tr key={k.id}>
                 <th scope="row">{k.name}</th>
+                <td>{projectName(k.project_id)}</td>
                 <td>
                   <code>{k.prefix}…</code>
                 </td>

@@ -4,7 +4,7 @@ import { post } from '../../lib/api';
 import { useSubmit, value } from '../../lib/forms';
 import { holdPlaygroundKey } from '../../lib/key-vault';
 import { navigate } from '../../lib/router';
-import type { ApiKeyWithSecret } from '../../lib/types';
+import type { ApiKeyWithSecret, Project } from '../../lib/types';
 import { emptyDraft, generalError, KeyLimitFields, type LimitDraft, limitsOf } from './key-limits';
 
 /** The secret, shown once, with a copy button and the choice to use it in the playground. */
@@ -56,8 +56,14 @@ export function CreateKeyDialog(props: {
   onClose: () => void;
   onCreated: () => void;
   mayLimit: boolean;
+  /** The projects the member may make keys in; the key goes to the default project without a choice. */
+  projects?: Project[];
+  /** The project picked first (the keys page's filter). */
+  project?: string;
 }) {
   const [name, setName] = useState('');
+  const [projectId, setProjectId] = useState<string | undefined>(undefined);
+  const chosenProject = projectId ?? props.project ?? '';
   const [expires, setExpires] = useState('');
   const [limitDraft, setLimitDraft] = useState<LimitDraft>(emptyDraft);
   const [created, setCreated] = useState<ApiKeyWithSecret | null>(null);
@@ -65,6 +71,7 @@ export function CreateKeyDialog(props: {
     const limits = limitsOf(limitDraft);
     const key = await post<ApiKeyWithSecret>('/account/keys', {
       name,
+      ...(chosenProject ? { project_id: chosenProject } : {}),
       ...(expires ? { expires_at: new Date(`${expires}T23:59:59Z`).toISOString() } : {}),
       ...(Object.keys(limits).length ? { limits } : {}),
     });
@@ -76,11 +83,12 @@ export function CreateKeyDialog(props: {
     setCreated(null);
     setName('');
     setExpires('');
+    setProjectId(undefined);
     setLimitDraft(emptyDraft);
     form.setError(null);
     props.onClose();
   };
-  const other = generalError(form.error, ['name', 'expires_at']);
+  const other = generalError(form.error, ['name', 'expires_at', 'project_id']);
   return (
     <Dialog
       open={props.open}
@@ -106,6 +114,24 @@ export function CreateKeyDialog(props: {
           >
             {(a) => <input {...a} required value={name} onInput={(e) => setName(value(e))} />}
           </Field>
+          {props.projects && props.projects.length > 1 && (
+            <Field
+              label="Project"
+              id="key-project"
+              hint="A key stays in its project: its usage, limits and members’ roles are the project’s."
+              error={form.fieldError('project_id')}
+            >
+              {(a) => (
+                <select {...a} value={chosenProject} onChange={(e) => setProjectId(value(e))}>
+                  {props.projects!.map((p) => (
+                    <option key={p.id} value={p.id}>
+                      {p.name}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
+          )}
           <Field
             label="Expires on (optional)"
             id="key-expires"

@@ -5,7 +5,7 @@ import { get } from '../../lib/api';
 import { fmtDate, fmtRelative, keyLabel } from '../../lib/format';
 import { can, session as sessionStore } from '../../lib/session';
 import { useStore } from '../../lib/store';
-import type { ApiKey, List } from '../../lib/types';
+import type { ApiKey, List, Project } from '../../lib/types';
 import { useResource } from '../../lib/use-resource';
 import { RevokeDialog, RotateDialog } from './key-actions';
 
@@ -14,16 +14,24 @@ import { EditLimitsDialog, limitsText } from './key-limits';
 export default function KeysPage() {
   const session = useStore(sessionStore);
   const keys = useResource((signal) => get<List<ApiKey>>('/account/keys', { signal }), []);
+  const projectList = useResource((signal) => get<List<Project>>('/account/projects', { signal }), []);
+  const projects = projectList.state === 'ok' ? projectList.data.data : [];
+  const projectName = (id: string) => projects.find((p) => p.id === id)?.name ?? id;
+  const [projectFilter, setProjectFilter] = useState('');
   const [creating, setCreating] = useState(false);
   const [revoking, setRevoking] = useState<ApiKey | null>(null);
   const [rotating, setRotating] = useState<ApiKey | null>(null);
   const [limiting, setLimiting] = useState<ApiKey | null>(null);
-  const mayManage = can(session, 'keys:manage');
+  // Tenant-wide, or in a project where the member is an owner or developer (docs/projects.md).
+  const mayManage =
+    can(session, 'keys:manage') ||
+    projects.some((p) => p.your_role === 'owner' || p.your_role === 'developer');
   const mayLimit = can(session, 'limits:manage');
-  const data =
+  const allKeys =
     keys.state === 'ok' || keys.state === 'loading' || keys.state === 'error' ? keys.data?.data : undefined;
+  const data = projectFilter ? allKeys?.filter((k) => k.project_id === projectFilter) : allKeys;
   // A rotated key keeps its name; the row says which secret replaced it.
-  const successor = (k: ApiKey) => (k.rotated_to ? data?.find((x) => x.id === k.rotated_to) : undefined);
+  const successor = (k: ApiKey) => (k.rotated_to ? allKeys?.find((x) => x.id === k.rotated_to) : undefined);
   const suspended =
     session.status === 'user' &&
     session.account.tenant.status !== 'active' &&
@@ -51,6 +59,23 @@ export default function KeysPage() {
           This account is not active, so new keys cannot be made and existing ones are refused.
         </p>
       )}
+      {projects.length > 1 && (
+        <div class="filters">
+          <label for="keys-project">Project</label>{' '}
+          <select
+            id="keys-project"
+            value={projectFilter}
+            onChange={(e) => setProjectFilter(e.currentTarget.value)}
+          >
+            <option value="">All projects</option>
+            {projects.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.name}
+              </option>
+            ))}
+          </select>
+        </div>
+      )}
       {keys.state === 'loading' && !data && <Loading label="Loading keys…" />}
       {keys.state === 'error' && <ErrorNotice error={keys.error} onRetry={keys.reload} />}
       {data && data.length === 0 && (
@@ -73,6 +98,7 @@ export default function KeysPage() {
           captionHidden
           columns={[
             'Name',
+            'Project',
             'Key',
             'Status',
             'Limits',
@@ -85,6 +111,7 @@ export default function KeysPage() {
           {data.map((k) => (
             <tr key={k.id}>
               <th scope="row">{k.name}</th>
+              <td>{projectName(k.project_id)}</td>
               <td>
                 <code>{k.prefix}…</code>
               </td>
@@ -150,6 +177,10 @@ export default function KeysPage() {
         onClose={() => setCreating(false)}
         onCreated={keys.reload}
         mayLimit={mayLimit}
+        projects={projects.filter(
+          (p) => !p.archived_at && (p.your_role === 'owner' || p.your_role === 'developer'),
+        )}
+        project={projectFilter}
       />
       <RevokeDialog apiKey={revoking} onClose={() => setRevoking(null)} onDone={keys.reload} />
       <RotateDialog apiKey={rotating} onClose={() => setRotating(null)} onDone={keys.reload} />

@@ -9,7 +9,7 @@ import { fmtCompact, fmtInt, fmtUsd, fmtUsdAxis, keyLabel, utcDay } from '../../
 import { useSubmit, value } from '../../lib/forms';
 import { playgroundKey } from '../../lib/key-vault';
 import { useStore } from '../../lib/store';
-import type { ApiKey, List, UsageRow } from '../../lib/types';
+import type { ApiKey, List, Project, UsageRow } from '../../lib/types';
 import { download, loadUsage, NEEDS_KEY, perDay, sumUsage, usageCsv } from '../../lib/usage';
 import { useResource } from '../../lib/use-resource';
 import { KeyPanel } from './key-panel';
@@ -42,6 +42,7 @@ export default function UsagePage() {
   const [rangeId, setRangeId] = useState('month');
   const [version, setVersion] = useState('');
   const [keyId, setKeyId] = useState('');
+  const [projectId, setProjectId] = useState('');
   const [channel, setChannel] = useState<'' | Channel>('');
   const range = rangeOf(rangeId);
   const usage = useResource(
@@ -49,6 +50,9 @@ export default function UsagePage() {
     [rangeId, held?.secret],
   );
   const keys = useResource((signal) => get<List<ApiKey>>('/account/keys', { signal }), []);
+  const projectList = useResource((signal) => get<List<Project>>('/account/projects', { signal }), []);
+  const projectName = (id: string) =>
+    (projectList.state === 'ok' ? projectList.data.data.find((p) => p.id === id)?.name : undefined) ?? id;
   const rows: UsageRow[] = usage.state === 'ok' ? usage.data.answer.data : NO_ROWS;
   // Name and the start of the secret: a rotated key and its successor share the name.
   const keyName = (id: string) => {
@@ -57,15 +61,17 @@ export default function UsagePage() {
   };
   const versions = [...new Set(rows.map((r) => `${r.model}@${r.version}`))].sort();
   const keyIds = [...new Set(rows.map((r) => r.key_id))];
+  const projectIds = [...new Set(rows.map((r) => r.project_id))];
   const shown = useMemo(
     () =>
       rows.filter(
         (r) =>
           (!version || `${r.model}@${r.version}` === version) &&
           (!keyId || r.key_id === keyId) &&
+          (!projectId || r.project_id === projectId) &&
           (!channel || r.channel === channel),
       ),
-    [rows, version, keyId, channel],
+    [rows, version, keyId, projectId, channel],
   );
   const series = useMemo(() => perDay(shown, range.start, range.end), [shown, range.start, range.end]);
   // Online calls and batch lines (at the batch price) as two series, when both are shown.
@@ -104,7 +110,7 @@ export default function UsagePage() {
     if (usage.state !== 'ok') return;
     const file = await usageCsv(
       range,
-      { model: version, keyId, channel: channel || undefined },
+      { model: version, keyId, projectId: projectId || undefined, channel: channel || undefined },
       usage.data.source,
       held?.secret ?? null,
     );
@@ -156,6 +162,18 @@ export default function UsagePage() {
               <option value="">Online and batch</option>
               <option value="online">Online calls</option>
               <option value="batch">Batch jobs</option>
+            </select>
+          )}
+        </Field>
+        <Field label="Project" id="usage-project">
+          {(a) => (
+            <select {...a} value={projectId} onChange={(e) => setProjectId(value(e))}>
+              <option value="">All projects</option>
+              {projectIds.map((p) => (
+                <option key={p} value={p}>
+                  {projectName(p)}
+                </option>
+              ))}
             </select>
           )}
         </Field>
@@ -251,12 +269,33 @@ export default function UsagePage() {
                 />
               </div>
               <Table
+                caption="Usage per project"
+                variant="numeric"
+                columns={['Project', 'Requests', 'Tokens', 'Images', 'Cost']}
+              >
+                {projectIds
+                  .filter((p) => !projectId || p === projectId)
+                  .map((p) => {
+                    const t = sumUsage(shown.filter((r) => r.project_id === p));
+                    return (
+                      <tr key={p} data-testid="usage-project-row">
+                        <th scope="row">{projectName(p)}</th>
+                        <td>{fmtInt(t.requests)}</td>
+                        <td>{fmtInt(t.input + t.output)}</td>
+                        <td>{fmtInt(t.images)}</td>
+                        <td>{fmtUsd(t.cost)}</td>
+                      </tr>
+                    );
+                  })}
+              </Table>
+              <Table
                 caption="Usage per day, model version and key"
                 variant="numeric"
                 columns={[
                   'Day',
                   'Model version',
                   'Key',
+                  'Project',
                   'Channel',
                   'Requests',
                   'Input tokens',
@@ -274,6 +313,7 @@ export default function UsagePage() {
                       </code>
                     </td>
                     <td>{keyName(r.key_id)}</td>
+                    <td>{projectName(r.project_id)}</td>
                     <td>{r.channel === 'batch' ? 'Batch' : 'Online'}</td>
                     <td>{fmtInt(r.requests)}</td>
                     <td>{fmtInt(r.input_tokens)}</td>
