@@ -11,6 +11,7 @@ export interface NavItem {
 
 export const devNav: NavItem[] = [
   { href: '/overview', label: 'Overview' },
+  { href: '/projects', label: 'Projects' },
   { href: '/keys', label: 'API keys' },
   { href: '/usage', label: 'Usage' },
   { href: '/requests', label: 'Requests' },
