@@ -75,10 +75,26 @@ describe('the request log in the console', () => {
   });
 
   it('a key of a new project outside its scope is refused (403), and the Requests page counts the refusal', async () => {
-    const project = await api('/account/projects', { json: { name: 'Search' } });
-    expect(project.status, await project.clone().text()).toBe(201);
-    const projectId = ((await project.json()) as { id: string }).id;
-    // A key in the project that may read usage but call no model.
+    // The project is made on the Projects page.
+    await page.goto(`${stack.url}/projects`);
+    await page.getByRole('button', { name: 'New project' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Name').fill('Search');
+    await dialog.getByRole('button', { name: 'Create project' }).click();
+    await expect
+      .poll(() =>
+        page
+          .getByTestId('project-detail')
+          .getByRole('heading', { name: /Search/ })
+          .count(),
+      )
+      .toBe(1);
+    const projects = (await (await api('/account/projects')).json()) as {
+      data: { id: string; name: string }[];
+    };
+    const projectId = projects.data.find((p) => p.name === 'Search')!.id;
+    // A key in the project that may read usage but call no model (the console's key dialog sets
+    // no scope yet: made through the API).
     const made = await api('/account/keys', {
       json: { name: 'search-readonly', project_id: projectId, scopes: ['usage:read'] },
     });
