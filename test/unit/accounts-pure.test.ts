@@ -7,7 +7,7 @@ import { decodeCursor, encodeCursor } from '../../shared/db/cursor';
 
 describe('roles', () => {
   it('let owners do everything and viewers only read', () => {
-    expect(permissionsOf('owner').length).toBe(14);
+    expect(permissionsOf('owner').length).toBe(15);
     expect(permissionsOf('viewer')).toEqual(['keys:read', 'batches:read', 'requests:read', 'team:read']);
     expect(can('developer', 'batches:manage')).toBe(true);
     expect(can('billing', 'batches:read')).toBe(false);
