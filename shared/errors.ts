@@ -22,6 +22,11 @@ export const errorCodes = {
   tenant_inactive: { status: 403, type: 'permission_error' },
   forbidden: { status: 403, type: 'permission_error' },
   email_not_verified: { status: 403, type: 'permission_error' },
+  // A key's scope (shared/auth/key-scope.ts) does not cover the call: each code names the scope.
+  model_not_in_key_scope: { status: 403, type: 'permission_error' },
+  endpoint_not_in_key_scope: { status: 403, type: 'permission_error' },
+  key_read_only: { status: 403, type: 'permission_error' },
+  ip_not_in_key_allowlist: { status: 403, type: 'permission_error' },
   // 404, 405
   not_found: { status: 404, type: 'not_found_error' },
   method_not_allowed: { status: 405, type: 'invalid_request_error' },

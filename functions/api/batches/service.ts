@@ -1,8 +1,17 @@
 import type { z } from '@hono/zod-openapi';
+import type { KeyScope } from '#shared/auth/key-scope';
+import {
+  endpointOf,
+  endpointRefusal,
+  modelRefusal,
+  versionAllowed,
+  versionsAllowed,
+} from '#shared/auth/key-scope-rules';
 import { newBatchId, newFileId } from '#shared/batch/ids';
 import { InputFileError, parseInputFile, type RequestLine } from '#shared/batch/jsonl';
 import type { Batch, BatchEndpoint, BatchFile, RequestCounts } from '#shared/batch/types';
 import { chunkMessages } from '#shared/batch/work-queue';
+import { parseModelRef } from '#shared/catalog/resolver';
 import type { ModelTask } from '#shared/catalog/types';
 import { ApiError } from '#shared/errors';
 import type { BatchPlaneDeps } from '../http/env';
@@ -92,8 +101,44 @@ export async function fileOf(
   return file;
 }
 
+/**
+ * The batch key's scope for a batch of `endpoint`: its lines run as that key, so it needs the batch
+ * endpoints and the lines' own (a key limited to `batch` and `chat` may batch chat, not embeddings).
+ * Read-only and the address are the `/v1` guard's (keyScopeGuard); the models are checked per line.
+ */
+export function batchScopeRefusal(scope: KeyScope | undefined, endpoint: BatchEndpoint): ApiError | null {
+  if (!scope?.endpoints || scope.endpoints.length === 0) return null;
+  for (const needed of ['batch', endpointOf(endpoint)] as const) {
+    if (needed && !scope.endpoints.includes(needed)) return endpointRefusal(scope, needed, 'endpoint');
+  }
+  return null;
+}
+
+/**
+ * A line's model against the key's model scope, as `resolveTarget` will hold it when the line runs:
+ * a model the scope does not name, or a version or alias named outside it, is refused now.
+ */
+function lineModelRefusal(scope: KeyScope | undefined, ref: string, served: string | null): string | null {
+  if (!scope?.models || scope.models.length === 0) return null;
+  const parsed = parseModelRef(ref);
+  if (!parsed) return null;
+  const allowed = versionsAllowed(scope, parsed.name);
+  const explicitOutside =
+    parsed.requested !== undefined &&
+    served !== null &&
+    !versionAllowed(scope, parsed.name, served.slice(parsed.name.length + 1));
+  if (allowed !== 'none' && !explicitOutside) return null;
+  return modelRefusal(scope, ref, served ?? undefined).message;
+}
+
 /** Checks every line's body against the endpoint's online schema and its model against the catalog. */
-async function validateLines(deps: Deps, tenantId: string, endpoint: BatchEndpoint, lines: RequestLine[]) {
+async function validateLines(
+  deps: Deps,
+  tenantId: string,
+  endpoint: BatchEndpoint,
+  lines: RequestLine[],
+  scope?: KeyScope,
+) {
   const rule = endpointRules[endpoint];
   const models = new Map<string, string | null>();
   const pins = await deps.pins.forTenant(tenantId);
@@ -124,6 +169,11 @@ async function validateLines(deps: Deps, tenantId: string, endpoint: BatchEndpoi
         models.set(ref, `body.model: '${r.model.name}' does ${r.model.task}, not what ${endpoint} serves.`);
       } else {
         models.set(ref, null);
+        const refused = lineModelRefusal(scope, ref, `${r.model.name}@${r.version.version}`);
+        if (refused)
+          throw new ApiError('model_not_in_key_scope', `Line ${line.lineNumber}: body.model: ${refused}`, {
+            param: 'input_file_id',
+          });
       }
     }
     const problem = models.get(ref);
@@ -142,10 +192,11 @@ export async function checkInputFile(
   endpoint: BatchEndpoint,
   bytes: Uint8Array,
   param = 'file',
+  scope?: KeyScope,
 ): Promise<void> {
   try {
     const lines = parseInputFile(bytes, { maxLines: deps.config.BATCH_MAX_LINES });
-    await validateLines(deps, tenantId, endpoint, lines);
+    await validateLines(deps, tenantId, endpoint, lines, scope);
   } catch (err) {
     fileError(err, param);
   }
@@ -164,9 +215,11 @@ export interface CreateBatchInput {
  */
 export async function createBatch(
   deps: Deps,
-  owner: { tenantId: string; keyId: string },
+  owner: { tenantId: string; keyId: string; scope?: KeyScope },
   input: CreateBatchInput,
 ): Promise<Batch> {
+  const refusal = batchScopeRefusal(owner.scope, input.endpoint);
+  if (refusal) throw refusal;
   const file = await deps.batch.store.getFile(owner.tenantId, input.inputFileId);
   if (!file)
     throw new ApiError('not_found', `No such file: '${input.inputFileId}'.`, { param: 'input_file_id' });
@@ -181,7 +234,7 @@ export async function createBatch(
   let lines: RequestLine[];
   try {
     lines = parseInputFile(bytes, { maxLines: deps.config.BATCH_MAX_LINES });
-    models = await validateLines(deps, owner.tenantId, input.endpoint, lines);
+    models = await validateLines(deps, owner.tenantId, input.endpoint, lines, owner.scope);
   } catch (err) {
     fileError(err, 'input_file_id');
   }

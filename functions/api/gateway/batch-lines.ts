@@ -4,6 +4,7 @@ import type { Principal } from '#shared/auth/authenticator';
 import type { RequestLine } from '#shared/batch/jsonl';
 import { ApiError } from '#shared/errors';
 import type { DataEnv, DataPlaneDeps } from '../http/env';
+import { keyScopeGuard } from '../middleware/key-scope-guard';
 import { createPlaneApp } from '../plane-app';
 import { registerChatCompletions } from '../routes/v1/chat/completions';
 import { registerEmbeddings } from '../routes/v1/embeddings/create';
@@ -39,6 +40,9 @@ function registerBatchLines(app: OpenAPIHono<DataEnv>): void {
       c.set('channel', 'batch');
       await next();
     }),
+    // The key's current scope holds for each line (its endpoint, read-only; the model in
+    // resolveTarget); its IP ranges were checked when the batch was created.
+    keyScopeGuard({ checkAddress: false }),
   );
   registerSentiment(app);
   registerChatCompletions(app);

@@ -1,6 +1,8 @@
 import type { Context } from 'hono';
+import { modelRefusal, versionAllowed, versionsAllowed } from '#shared/auth/key-scope-rules';
 import { batchPrices } from '#shared/catalog/batch-prices';
 import { chatWireOf } from '#shared/catalog/chat-wire';
+import { parseModelRef, type Resolution } from '#shared/catalog/resolver';
 import type { ModelTask, ModelVersion } from '#shared/catalog/types';
 import { ApiError, type ErrorCode } from '#shared/errors';
 import { chatAdapterFor } from '#shared/models/chat-adapter';
@@ -34,7 +36,7 @@ export async function resolveTarget(c: Context<DataEnv>, ref: string, task: Mode
   const tenantId = c.get('principal')?.tenantId;
   // Pins only matter when the request names no version, so an explicit `@version` costs no read.
   const pins = tenantId !== undefined && !ref.includes('@') ? await deps.pins.forTenant(tenantId) : undefined;
-  const r = await deps.resolver.resolve(ref, { tenantId, pins });
+  const r = await scopedResolve(c, ref, await deps.resolver.resolve(ref, { tenantId, pins }));
   if (!r.ok) {
     const pinned = 'pinned' in r && r.pinned ? ' (your pin; change it at /account/models/pins)' : '';
     if (r.reason === 'retired') {
@@ -67,6 +69,30 @@ export async function resolveTarget(c: Context<DataEnv>, ref: string, task: Mode
   if (c.get('channel') === 'batch')
     return { version: { ...r.version, prices: batchPrices(r.version) }, served };
   return { version: r.version, served };
+}
+
+/**
+ * The key's model scope (key-scope-rules.ts), on the version resolution picked, before anything is
+ * reserved: a model the scope does not name is refused (403 `model_not_in_key_scope`), and so is a
+ * version or alias the request names that resolves outside it. A request naming only the model,
+ * whose pin, weighted traffic or default would serve a version outside the scope, is served the
+ * first version the scope names instead (not retired), as a pin would: a key limited to
+ * `chat@tiny-1` is never served another chat version, and `model: "chat"` keeps working with it.
+ */
+async function scopedResolve(c: Context<DataEnv>, ref: string, r: Resolution): Promise<Resolution> {
+  const scope = c.get('principal')?.keyScope;
+  if (!scope?.models || scope.models.length === 0) return r;
+  const parsed = parseModelRef(ref);
+  // Not a reference at all: the resolver's own 400 says so.
+  if (!parsed) return r;
+  const allowed = versionsAllowed(scope, parsed.name);
+  if (allowed === 'none') throw modelRefusal(scope, ref);
+  if (!r.ok || allowed === 'all' || versionAllowed(scope, r.model.name, r.version.version)) return r;
+  const served = `${r.model.name}@${r.version.version}`;
+  if (parsed.requested !== undefined) throw modelRefusal(scope, ref, served);
+  const entry = (await c.get('deps').resolver.catalog()).models.get(parsed.name);
+  const version = allowed.find((v) => entry?.versions.get(v)?.status !== 'retired') ?? allowed[0]!;
+  return c.get('deps').resolver.resolve(`${parsed.name}@${version}`);
 }
 
 /** `Deprecation: @<unix seconds>` and `Sunset: <HTTP-date>` for a deprecated version; nothing otherwise. */

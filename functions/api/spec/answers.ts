@@ -14,15 +14,23 @@ import { type HeaderName, headerRefs, modelVersionHeaderNames, rateLimitHeaderNa
 
 /** Error codes the routes share, by what a route does. */
 export const errorsOf = {
-  /** Every `/v1` route: the key, its tenant and its scope (apiKeyAuth, apiKeyScope), and the store behind them. */
+  /**
+   * Every `/v1` route: the key, its tenant and its scopes (apiKeyAuth, apiKeyScope), its IP ranges
+   * (keyScopeGuard), and the store behind them.
+   */
   apiKey: [
     'missing_api_key',
     'invalid_api_key',
     'rate_limited',
     'tenant_inactive',
     'forbidden',
+    'ip_not_in_key_allowlist',
     'store_unavailable',
   ],
+  /** A `/v1` read of one endpoint (files, batches): the key's endpoint scope (keyScopeGuard). */
+  endpointRead: ['endpoint_not_in_key_scope'],
+  /** A `/v1` write (inference, an upload, a batch): the key's endpoint and read-only scopes (keyScopeGuard). */
+  endpointWrite: ['endpoint_not_in_key_scope', 'key_read_only'],
   /** A `/v1` POST: a JSON body (requireJson), maybe an `Idempotency-Key` (middleware/idempotency.ts). */
   v1Body: [
     'invalid_json',
@@ -32,8 +40,12 @@ export const errorsOf = {
     'idempotency_in_progress',
     'idempotency_key_reused',
   ],
-  /** A model call: the version (resolveTarget), the limits (reserve), the usage record, the model (invokeModel). */
+  /**
+   * A model call: the version and the key's model scope (resolveTarget), the limits (reserve), the
+   * usage record, the model (invokeModel).
+   */
   modelCall: [
+    'model_not_in_key_scope',
     'model_not_found',
     'model_version_retired',
     'invalid_request',

@@ -83,6 +83,27 @@ export const errorDocs = {
     message:
       'Verify your email first: use the token we sent (POST /auth/verify), or ask for a new one (POST /auth/verify/resend).',
   },
+  model_not_in_key_scope: {
+    meaning:
+      "the key's scope does not include this model or the version it would be served (not billed); the message lists what it may call",
+    message: "This API key may not call 'chat@smollm2-360m'; it may call: chat@tiny-1, sentiment.",
+    param: 'model',
+  },
+  endpoint_not_in_key_scope: {
+    meaning:
+      "the key's scope does not include this endpoint (chat, embeddings, text, images, batch; not billed)",
+    message: 'This API key may not use the embeddings endpoints; it may use: chat.',
+  },
+  key_read_only: {
+    meaning:
+      'the key is read-only: it may list models and read usage, files and batches, nothing else (not billed)',
+    message: 'This API key is read-only: it may list models and read usage, not POST /v1/chat/completions.',
+  },
+  ip_not_in_key_allowlist: {
+    meaning:
+      "the address the request came from (as the edge vouches for it) is outside the key's IP ranges, or is not known (not billed)",
+    message: "This API key may not be used from 198.51.100.7: it is outside the key's allowed IP ranges.",
+  },
   not_found: {
     meaning: "no such resource (another tenant's ids are not found either)",
     message: "No API key 'key_01M97D1FGKSHVR7Y2D2M4CYTB3' in your account.",

@@ -6,6 +6,7 @@ import { apiKeyAuth } from '../../middleware/api-key-auth';
 import { apiKeyScope } from '../../middleware/api-key-scope';
 import { billingWarning } from '../../middleware/billing-warning';
 import { idempotency } from '../../middleware/idempotency';
+import { keyScopeGuard } from '../../middleware/key-scope-guard';
 import { requestMetrics } from '../../middleware/request-metrics';
 import { requireJson } from '../../middleware/require-json';
 import { registerChatCompletions } from './chat/completions';
@@ -22,7 +23,7 @@ const mounted = new WeakSet<object>();
 /**
  * The middleware of every `/v1` route, on whichever plane serves it (the data plane's routes, and
  * the batch plane's `/v1/files` and `/v1/batches`), mounted once per app: API-key authentication,
- * scopes, JSON bodies (a file upload is multipart) and idempotency keys.
+ * scopes and key scope, JSON bodies (a file upload is multipart) and idempotency keys.
  */
 export function mountV1Middleware<A extends DataPlaneDeps>(app: OpenAPIHono<AppEnv<A>>): void {
   if (mounted.has(app)) return;
@@ -32,6 +33,8 @@ export function mountV1Middleware<A extends DataPlaneDeps>(app: OpenAPIHono<AppE
     // First: refusals by the key's or tenant's state are counted too.
     requestMetrics(),
     apiKeyAuth(),
+    // The key's scope (addresses, read-only, endpoints), before anything reads or reserves a limit.
+    keyScopeGuard({ checkAddress: true }),
     billingWarning(),
     rateLimitHeaders(currentRateLimitHeaders),
     // Reading usage is its own scope; everything else under /v1 calls models.

@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { checkInputFile, createBatch, uploadFile } from '#api/batches/service';
+import { batchScopeRefusal, checkInputFile, createBatch, uploadFile } from '#api/batches/service';
 import { sessionSecurity } from '#api/console/account-schemas';
 import type { BatchEnv } from '#api/http/env';
 import { requirePermission, userSession } from '#api/middleware/require-role';
@@ -36,7 +36,7 @@ const route = createRoute({
   tags: ['Batch'],
   summary: 'Upload a batch input file and create its batch, in one call',
   description:
-    "Owners and developers (who may make keys and call models) may create batches; viewers and billing may not. The file is checked as `POST /v1/files` and `POST /v1/batches` check it (JSONL, unique `custom_id`s, each line's `url` and body for `endpoint`, its model), before anything is kept: a bad line is a 400 naming it. `key_id` must be an active key of the tenant allowed to call models: the lines run and are billed as that key's, at the batch price, against the batch lines a day (`BATCH_LINES_PER_DAY`).",
+    "Owners and developers (who may make keys and call models) may create batches; viewers and billing may not. The file is checked as `POST /v1/files` and `POST /v1/batches` check it (JSONL, unique `custom_id`s, each line's `url` and body for `endpoint`, its model), before anything is kept: a bad line is a 400 naming it. `key_id` must be an active key of the tenant allowed to call models (a scoped key: not read-only, with the batch endpoints and this one, and every line's model in its scope): the lines run and are billed as that key's, at the batch price, against the batch lines a day (`BATCH_LINES_PER_DAY`).",
   security: sessionSecurity,
   middleware: [requirePermission('batches:manage')] as const,
   request: { body: { required: true, content: { 'multipart/form-data': { schema: CreateForm } } } },
@@ -102,17 +102,33 @@ export function registerAccountBatchCreate(app: OpenAPIHono<BatchEnv>): void {
       throw new ApiError('invalid_request', `key_id: the key '${key.name}' may not call models.`, {
         param: 'key_id',
       });
+    // The lines run as the key: its scope must cover them (a refusal here names the key, not a scope code).
+    const outOfScope = (refusal: ApiError) =>
+      new ApiError(
+        'invalid_request',
+        `key_id: the key '${key.name}' cannot run this batch. ${refusal.message}`,
+        {
+          param: 'key_id',
+        },
+      );
+    const scope = key.scope ?? undefined;
+    const refusal = scope?.readOnly
+      ? new ApiError('key_read_only', 'It is read-only.')
+      : batchScopeRefusal(scope, form.endpoint);
+    if (refusal) throw outOfScope(refusal);
     const bytes = new Uint8Array(await form.file.arrayBuffer());
     // Every line checked before anything is kept, so a bad file changes nothing.
     // (An empty or oversize file is refused by uploadFile, naming its size.)
     if (bytes.byteLength > 0 && bytes.byteLength <= deps.config.BATCH_FILE_MAX_BYTES)
-      await checkInputFile(deps, tenantId, form.endpoint, bytes);
+      await checkInputFile(deps, tenantId, form.endpoint, bytes, 'file', scope).catch((err: unknown) => {
+        throw err instanceof ApiError && err.code === 'model_not_in_key_scope' ? outOfScope(err) : err;
+      });
     const file = await uploadFile(deps, tenantId, { filename: form.file.name, bytes, purpose: 'batch' });
     let batch: Awaited<ReturnType<typeof createBatch>>;
     try {
       batch = await createBatch(
         deps,
-        { tenantId, keyId: key.id },
+        { tenantId, keyId: key.id, ...(scope ? { scope } : {}) },
         { inputFileId: file.id, endpoint: form.endpoint, metadata },
       );
     } catch (err) {

@@ -29,7 +29,7 @@ const route = createRoute({
   tags: ['Batch'],
   summary: 'Create a batch',
   description:
-    "Runs every line of an uploaded file against `endpoint` within 24 hours, billed at the version's batch price (half the online price unless an operator set it). Every line is validated here, body and model, and a bad line is refused naming it, creating nothing. Batch lines count against `BATCH_LINES_PER_DAY`, never against the online per-minute limits; the month's limits, spend caps and balance still hold (a line they refuse stops the batch, and the lines left are failed with that code, not billed).",
+    "Runs every line of an uploaded file against `endpoint` within 24 hours, billed at the version's batch price (half the online price unless an operator set it). Every line is validated here, body and model, and a bad line is refused naming it, creating nothing. A key with a scope needs the `batch` endpoint and the batch's own (`endpoint_not_in_key_scope`), and every line's model in its scope (`model_not_in_key_scope`, naming the line); the lines run as the key, with its scope as it is when each runs. Batch lines count against `BATCH_LINES_PER_DAY`, never against the online per-minute limits; the month's limits, spend caps and balance still hold (a line they refuse stops the batch, and the lines left are failed with that code, not billed).",
   security: [{ apiKey: ['models:invoke'] }],
   parameters: [idempotencyKeyParameter],
   request: { body: { required: true, content: { 'application/json': { schema: CreateBatch } } } },
@@ -41,18 +41,25 @@ const route = createRoute({
       },
       { replayable: true },
     ),
-    ...errorResponses('v1', [...errorsOf.apiKey, ...errorsOf.v1Body, 'not_found', 'batch_limit_reached']),
+    ...errorResponses('v1', [
+      ...errorsOf.apiKey,
+      ...errorsOf.endpointWrite,
+      ...errorsOf.v1Body,
+      'not_found',
+      'batch_limit_reached',
+      'model_not_in_key_scope',
+    ]),
   },
 });
 
 export function registerBatchCreate(app: OpenAPIHono<BatchEnv>): void {
   app.openapi(route, async (c) => {
     const body = c.req.valid('json');
-    const { tenantId, keyId } = c.get('principal');
+    const { tenantId, keyId, keyScope } = c.get('principal');
     const deps = c.get('deps');
     const batch = await createBatch(
       deps,
-      { tenantId, keyId },
+      { tenantId, keyId, ...(keyScope ? { scope: keyScope } : {}) },
       {
         inputFileId: body.input_file_id,
         endpoint: body.endpoint,

@@ -22,7 +22,7 @@ const list = createRoute({
   request: { query: ListQuery },
   responses: {
     200: v1Ok({ description: 'A page of batches', content: { 'application/json': { schema: BatchList } } }),
-    ...errorResponses('v1', [...errorsOf.apiKey, 'invalid_request']),
+    ...errorResponses('v1', [...errorsOf.apiKey, ...errorsOf.endpointRead, 'invalid_request']),
   },
 });
 
@@ -39,7 +39,7 @@ const get = createRoute({
       description: 'The batch',
       content: { 'application/json': { schema: BatchObject, example: batchExample } },
     }),
-    ...errorResponses('v1', [...errorsOf.apiKey, 'invalid_request', 'not_found']),
+    ...errorResponses('v1', [...errorsOf.apiKey, ...errorsOf.endpointRead, 'invalid_request', 'not_found']),
   },
 });
 
@@ -54,7 +54,13 @@ const cancel = createRoute({
   request: { params: BatchIdParams },
   responses: {
     200: v1Ok({ description: 'The batch', content: { 'application/json': { schema: BatchObject } } }),
-    ...errorResponses('v1', [...errorsOf.apiKey, 'invalid_request', 'not_found', 'unsupported_media_type']),
+    ...errorResponses('v1', [
+      ...errorsOf.apiKey,
+      ...errorsOf.endpointWrite,
+      'invalid_request',
+      'not_found',
+      'unsupported_media_type',
+    ]),
   },
 });
 

@@ -97,7 +97,11 @@ const route = createRoute({
       },
       { model: true, replayable: true },
     ),
-    ...errorResponses('v1', [...errorsOf.apiKey, ...errorsOf.v1Body, ...errorsOf.modelCall], { model: true }),
+    ...errorResponses(
+      'v1',
+      [...errorsOf.apiKey, ...errorsOf.endpointWrite, ...errorsOf.v1Body, ...errorsOf.modelCall],
+      { model: true },
+    ),
   },
 });
 

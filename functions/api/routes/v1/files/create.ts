@@ -32,7 +32,7 @@ const route = createRoute({
       },
       { replayable: true },
     ),
-    ...errorResponses('v1', [...errorsOf.apiKey, ...errorsOf.v1Body]),
+    ...errorResponses('v1', [...errorsOf.apiKey, ...errorsOf.endpointWrite, ...errorsOf.v1Body]),
   },
 });
 

@@ -19,7 +19,13 @@ const route = createRoute({
   request: { params: FileIdParams },
   responses: {
     200: v1Ok({ description: 'Deleted', content: { 'application/json': { schema: Deleted } } }),
-    ...errorResponses('v1', [...errorsOf.apiKey, 'invalid_request', 'not_found', 'file_in_use']),
+    ...errorResponses('v1', [
+      ...errorsOf.apiKey,
+      ...errorsOf.endpointWrite,
+      'invalid_request',
+      'not_found',
+      'file_in_use',
+    ]),
   },
 });
 

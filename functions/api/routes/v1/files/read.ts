@@ -27,7 +27,7 @@ const list = createRoute({
       description: 'A page of files',
       content: { 'application/json': { schema: FileList } },
     }),
-    ...errorResponses('v1', [...errorsOf.apiKey, 'invalid_request']),
+    ...errorResponses('v1', [...errorsOf.apiKey, ...errorsOf.endpointRead, 'invalid_request']),
   },
 });
 
@@ -43,7 +43,7 @@ const get = createRoute({
       description: 'The file',
       content: { 'application/json': { schema: FileObject, example: fileExample } },
     }),
-    ...errorResponses('v1', [...errorsOf.apiKey, 'invalid_request', 'not_found']),
+    ...errorResponses('v1', [...errorsOf.apiKey, ...errorsOf.endpointRead, 'invalid_request', 'not_found']),
   },
 });
 
@@ -60,7 +60,7 @@ const content = createRoute({
       description: 'The bytes',
       content: { 'application/jsonl': { schema: z.string().openapi({ format: 'binary' }) } },
     }),
-    ...errorResponses('v1', [...errorsOf.apiKey, 'invalid_request', 'not_found']),
+    ...errorResponses('v1', [...errorsOf.apiKey, ...errorsOf.endpointRead, 'invalid_request', 'not_found']),
   },
 });
 

@@ -87,7 +87,13 @@ const route = createRoute({
     ),
     ...errorResponses(
       'v1',
-      [...errorsOf.apiKey, ...errorsOf.v1Body, ...errorsOf.modelCall, ...errorsOf.imageInput],
+      [
+        ...errorsOf.apiKey,
+        ...errorsOf.endpointWrite,
+        ...errorsOf.v1Body,
+        ...errorsOf.modelCall,
+        ...errorsOf.imageInput,
+      ],
       { model: true },
     ),
   },

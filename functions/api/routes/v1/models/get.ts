@@ -1,8 +1,10 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { DataEnv } from '#api/http/env';
 import { errorResponses, errorsOf, v1Ok } from '#api/spec/answers';
+import { modelRefusal, versionAllowed, versionsAllowed } from '#shared/auth/key-scope-rules';
 import { parseModelRef } from '#shared/catalog/resolver';
 import { ApiError } from '#shared/errors';
+import { scopedModel } from './model-list';
 import { ModelSchema, modelExamples, presentModel, presentVersion, VersionSchema } from './present';
 
 const Params = z.object({
@@ -22,7 +24,8 @@ const route = createRoute({
   path: '/v1/models/{id}',
   tags: ['Models'],
   summary: 'One model, or one version of it',
-  description: 'A version is shown even when retired, with the replacement to call instead.',
+  description:
+    'A version is shown even when retired, with the replacement to call instead. A key limited to some models or versions is answered 403 `model_not_in_key_scope` for the others.',
   security: [{ apiKey: ['models:invoke'] }],
   request: { params: Params },
   responses: {
@@ -38,7 +41,7 @@ const route = createRoute({
         },
       },
     }),
-    ...errorResponses('v1', [...errorsOf.apiKey, 'invalid_request', 'not_found']),
+    ...errorResponses('v1', [...errorsOf.apiKey, 'invalid_request', 'not_found', 'model_not_in_key_scope']),
   },
 });
 
@@ -46,7 +49,7 @@ export function registerModelsGet(app: OpenAPIHono<DataEnv>): void {
   app.openapi(route, async (c) => {
     const { id } = c.req.valid('param');
     const deps = c.get('deps');
-    const { tenantId } = c.get('principal');
+    const { tenantId, keyScope } = c.get('principal');
     const ref = parseModelRef(id);
     const entry = ref && (await deps.resolver.catalog()).models.get(ref.name);
     if (!ref || entry?.model.status !== 'active') {
@@ -54,12 +57,13 @@ export function registerModelsGet(app: OpenAPIHono<DataEnv>): void {
         param: 'id',
       });
     }
+    if (versionsAllowed(keyScope, ref.name) === 'none') throw modelRefusal(keyScope!, id, undefined, 'id');
     if (ref.requested === undefined) {
       const [pins, latency] = await Promise.all([
         deps.pins.forTenant(tenantId),
         deps.typicalLatency.byVersion(),
       ]);
-      return c.json(presentModel(entry, tenantId, pins, latency), 200);
+      return c.json(scopedModel(presentModel(entry, tenantId, pins, latency), entry, keyScope), 200);
     }
     const version = entry.versions.get(entry.model.aliases[ref.requested] ?? ref.requested);
     if (!version) {
@@ -67,6 +71,8 @@ export function registerModelsGet(app: OpenAPIHono<DataEnv>): void {
         param: 'id',
       });
     }
+    if (!versionAllowed(keyScope, ref.name, version.version))
+      throw modelRefusal(keyScope!, id, `${ref.name}@${version.version}`, 'id');
     const latency = await deps.typicalLatency.byVersion();
     return c.json(presentVersion(version, { task: entry.model.task, latency }), 200);
   });
