@@ -16,6 +16,7 @@ import { ensureTables } from '../shared/db/create-tables';
 import { tableNames } from '../shared/db/tables';
 import { OutboxEmailSender, type OutboxMessage } from '../shared/email/outbox-sender';
 import { ApiError } from '../shared/errors';
+import { localClientAddress } from '../shared/http/client-ip';
 import { wantsHsts } from '../shared/http/hsts';
 import type { Logger } from '../shared/logger';
 import { StreamPoller } from '../shared/metering/stream-poller';
@@ -219,7 +220,8 @@ export async function startLocalStack(
       stores,
       email: outbox,
       signingKeys,
-      clientIp: (c) => getConnInfo(c).remote.address ?? null,
+      // The socket's address, or the one CLIENT_IP_HEADER names when a trusted proxy is in front.
+      clientIp: (c) => localClientAddress(getConnInfo(c).remote.address, (n) => c.req.header(n), wired),
     });
     // The catalog says which versions the runtime can serve, and plain `chat` goes to the best one.
     const syncModels = () =>

@@ -185,6 +185,21 @@ export const configSchema = z.object({
    * address CloudFront passes is believed for the per-IP limits. Unset locally (no CDN in front).
    */
   EDGE_SECRET: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(32).optional()),
+  /**
+   * Local stack only: the header a trusted proxy in front of the local server sets to the client's
+   * address (e.g. `x-real-ip`), believed for key IP ranges and per-IP limits. Unset (the default):
+   * no header is believed, X-Forwarded-For included, and the socket's address is the client's. Set
+   * it only when every request reaches the server through that proxy. Lambda ignores it (API
+   * Gateway's source address, or CloudFront's with EDGE_SECRET).
+   */
+  CLIENT_IP_HEADER: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a header name')
+      .transform((v) => v.toLowerCase())
+      .optional(),
+  ),
   /** Lifetime of a session access token (JWT). */
   SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
   /** Lifetime of a session (its refresh token): the longest anyone stays logged in. */

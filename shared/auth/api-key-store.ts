@@ -8,7 +8,7 @@ import { conditionHeld, ifConditionFails } from '../db/conditions';
 import { entity } from '../db/entity';
 import { keys } from '../db/keys';
 import { queryPage } from '../db/query';
-import type { TransactItem } from '../db/transact';
+import { type TransactItem, transact } from '../db/transact';
 import { DEFAULT_PROJECT_ID } from '../projects/project';
 import type { KeyScope } from './key-scope';
 
@@ -315,6 +315,61 @@ export class ApiKeyStore {
         : { UpdateExpression: 'SET limits = :l', ExpressionAttributeValues: { ':l': limits } };
     await this.updateBoth(tenantId, keyId, hash, update, also(toApiKey(out.Item)));
     return true;
+  }
+
+  /**
+   * Changes a key's scope and expiry (null removes either; absent leaves it) on its record and its
+   * hash lookup in one transaction, with `extra` (the audit entry) in the same one. The expiry of a
+   * rotated key is its grace period and is not moved: `rotated`. `not_found`: no such key here.
+   */
+  async updateScope(
+    tenantId: string,
+    keyId: string,
+    change: { scope?: KeyScope | null; expiresAt?: string | null },
+    extra: TransactItem[] = [],
+  ): Promise<'ok' | 'not_found' | 'rotated'> {
+    const hash = await this.hashOf(tenantId, keyId);
+    if (!hash) return 'not_found';
+    const set: string[] = [];
+    const remove: string[] = [];
+    const values: Record<string, unknown> = {};
+    if (change.scope !== undefined) {
+      if (change.scope === null) remove.push('#scope');
+      else {
+        set.push('#scope = :scope');
+        values[':scope'] = change.scope;
+      }
+    }
+    if (change.expiresAt !== undefined) {
+      set.push('expiresAt = :e');
+      values[':e'] = change.expiresAt;
+    }
+    if (set.length === 0 && remove.length === 0) return 'ok';
+    const update = {
+      UpdateExpression: [
+        set.length ? `SET ${set.join(', ')}` : '',
+        remove.length ? `REMOVE ${remove.join(', ')}` : '',
+      ]
+        .filter(Boolean)
+        .join(' '),
+      ...(change.scope !== undefined ? { ExpressionAttributeNames: { '#scope': 'scope' } } : {}),
+      ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
+    };
+    const rotatable = change.expiresAt !== undefined ? ' AND attribute_not_exists(rotatedTo)' : '';
+    const out = await transact(this.doc, [
+      {
+        Update: {
+          TableName: this.table,
+          Key: apiKeyEntity.key(tenantId, keyId),
+          ...update,
+          ConditionExpression: `attribute_exists(pk)${rotatable}`,
+        },
+      },
+      { Update: { TableName: this.table, Key: apiKeyHashEntity.key(hash), ...update } },
+      ...extra,
+    ]);
+    if (out.ok) return 'ok';
+    return (await this.get(tenantId, keyId)) ? 'rotated' : 'not_found';
   }
 
   /**

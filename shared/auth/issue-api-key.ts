@@ -3,6 +3,7 @@ import { newId } from '../ids';
 import { DEFAULT_PROJECT_ID } from '../projects/project';
 import type { ApiKey, ApiKeyStore, KeyLimits } from './api-key-store';
 import { generateApiKey } from './api-keys';
+import type { KeyScope } from './key-scope';
 
 export interface IssuedApiKey {
   key: ApiKey;
@@ -16,6 +17,8 @@ export interface ApiKeyInput {
   scopes?: string[];
   expiresAt?: string | null;
   limits?: KeyLimits | null;
+  /** What the key is restricted to; absent or null: nothing beyond its project's rights. */
+  scope?: KeyScope | null;
   createdBy?: string | null;
   /** The key's project; absent or the default project: none stored (as keys from before projects). */
   projectId?: string;
@@ -40,6 +43,7 @@ export function prepareApiKey(input: ApiKeyInput): IssuedApiKey & { hash: string
     lastUsedAt: null,
     rotatedTo: null,
     ...(input.projectId && input.projectId !== DEFAULT_PROJECT_ID ? { projectId: input.projectId } : {}),
+    ...(input.scope ? { scope: input.scope } : {}),
   };
   return { key, secret, hash };
 }

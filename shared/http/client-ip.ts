@@ -31,3 +31,21 @@ export function clientAddress(
   }
   return sourceIp ?? null;
 }
+
+/**
+ * The local server's client address: the header `trustedHeader` names (CLIENT_IP_HEADER) when it is
+ * configured and holds one address, as the trusted proxy in front sets it; otherwise what
+ * `clientAddress` vouches for (the socket's address, or CloudFront's viewer with the edge secret).
+ * No header is believed unless configured: X-Forwarded-For never is.
+ */
+export function localClientAddress(
+  sourceIp: string | null | undefined,
+  header: (name: string) => string | undefined,
+  config: { CLIENT_IP_HEADER?: string | undefined; EDGE_SECRET?: string | undefined },
+): string | null {
+  if (config.CLIENT_IP_HEADER) {
+    const given = header(config.CLIENT_IP_HEADER)?.trim();
+    if (given && isIP(given) !== 0) return given;
+  }
+  return clientAddress(sourceIp, header, config.EDGE_SECRET);
+}

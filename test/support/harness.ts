@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { relative, resolve } from 'node:path';
 import { Writable } from 'node:stream';
+import type { Context } from 'hono';
 import { expect, inject } from 'vitest';
 import type { ApiDeps } from '#api/http/env';
 import { createApiDeps, createStores, type Stores } from '#api/wiring/deps';
@@ -99,6 +100,8 @@ export async function createHarness(
     metrics?: MetricsSink;
     /** The DynamoDB client every store uses (e.g. one with store faults injected). */
     dynamo?: Dynamo;
+    /** The caller's address as the runtime would vouch for it (default: `x-test-client-ip`, else 192.0.2.1). */
+    clientIp?: (c: Context, config: Config) => string | null;
   } = {},
 ): Promise<Harness> {
   const stage = opts.sameTablesAs?.config.STAGE ?? `t${randomBytes(5).toString('hex')}`;
@@ -138,7 +141,9 @@ export async function createHarness(
     email: outbox,
     signingKeys,
     // The test stands in for the network: a caller's IP is whatever the test says it is.
-    clientIp: (c) => c.req.header('x-test-client-ip') ?? '192.0.2.1',
+    clientIp: opts.clientIp
+      ? (c) => opts.clientIp?.(c, config) ?? null
+      : (c) => c.req.header('x-test-client-ip') ?? '192.0.2.1',
   });
   // Every answer is recorded, for the check of the spec's statuses (observed-statuses.ts).
   const app = recordStatuses(createApiApp(deps), currentTest);

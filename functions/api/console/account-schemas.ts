@@ -132,5 +132,14 @@ export const ApiKeySchema = z
       description: 'The project the key belongs to (`proj_default`: the default project).',
       example: 'proj_default',
     }),
+    scope: z
+      .object({
+        models: z.array(z.string()).openapi({ description: 'Models or `name@version`s; empty: all.' }),
+        endpoints: z.array(z.string()).openapi({ description: 'Empty: all.' }),
+        read_only: z.boolean(),
+        ip_allowlist: z.array(z.string()).openapi({ description: 'CIDR ranges; empty: anywhere.' }),
+      })
+      .nullable()
+      .openapi({ description: 'What the key is restricted to; null: nothing beyond its tenant’s rights.' }),
   })
   .openapi('ApiKey');

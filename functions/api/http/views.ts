@@ -85,5 +85,13 @@ export function apiKeyView(k: ApiKey, now: Date) {
     expires_at: k.expiresAt,
     rotated_to: k.rotatedTo ?? null,
     project_id: projectIdOf(k),
+    scope: k.scope
+      ? {
+          models: k.scope.models ?? [],
+          endpoints: k.scope.endpoints ?? [],
+          read_only: k.scope.readOnly ?? false,
+          ip_allowlist: k.scope.ipAllowlist ?? [],
+        }
+      : null,
   };
 }

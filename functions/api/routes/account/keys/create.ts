@@ -10,7 +10,15 @@ import { issueApiKey } from '#shared/auth/issue-api-key';
 import { ApiError } from '#shared/errors';
 import { DEFAULT_PROJECT_ID } from '#shared/projects/project';
 import { tenantMayCall } from '#shared/tenants/tenant-store';
-import { ApiKeyWithSecret, FutureTime, KeyLimitsInput, Scopes, toLimits } from './schemas';
+import {
+  ApiKeyWithSecret,
+  FutureTime,
+  KeyLimitsInput,
+  KeyScopeInput,
+  Scopes,
+  toLimits,
+  toScope,
+} from './schemas';
 
 const CreateKeyRequest = z
   .object({
@@ -23,12 +31,22 @@ const CreateKeyRequest = z
         'The project the key belongs to, for good (default `proj_default`). Unknown or another tenant’s: 404.',
       example: 'proj_default',
     }),
+    scope: KeyScopeInput.optional(),
   })
   .openapi('CreateKeyRequest');
 
 /** A production key that may only call models, at 60 requests a minute. */
 const example = {
-  request: { name: 'production', scopes: ['models:invoke'], limits: { requests_per_minute: 60 } },
+  request: {
+    name: 'production',
+    scopes: ['models:invoke'],
+    limits: { requests_per_minute: 60 },
+    scope: {
+      models: ['chat@tiny-1', 'sentiment'],
+      endpoints: ['chat', 'text'],
+      ip_allowlist: ['203.0.113.0/24'],
+    },
+  },
   response: {
     id: 'key_01M97D1FGKSHVR7Y2D2M4CYTB3',
     object: 'api_key',
@@ -43,6 +61,12 @@ const example = {
     expires_at: null,
     rotated_to: null,
     project_id: 'proj_default',
+    scope: {
+      models: ['chat@tiny-1', 'sentiment'],
+      endpoints: ['chat', 'text'],
+      read_only: false,
+      ip_allowlist: ['203.0.113.0/24'],
+    },
     secret: 'tg_live_eIAbkwcRnkk6OXrNfAe5OZUTb3MTwwj9dxJnzhFhemm',
   },
 } as const satisfies {
@@ -57,7 +81,8 @@ const route = createRoute({
   summary: 'Create an API key; the secret is in this answer and nowhere else, ever',
   security: sessionSecurity,
   description:
-    'Owners and developers of the key’s project (docs/projects.md): a project viewer gets 403. An archived project takes no new key (409).',
+    'Owners and developers of the key’s project (docs/projects.md): a project viewer gets 403. An archived project takes no new key (409). ' +
+    '`scope` restricts the key to some models or versions, endpoints, read-only use and IP ranges (each checked: an unknown model or version, an alias, an invalid CIDR range is a 400 naming it); `expires_at` ends it. A call outside its scope is 403 with a code naming the scope, and is not billed.',
   request: {
     body: {
       required: true,
@@ -115,6 +140,7 @@ export function registerCreateKey(app: OpenAPIHono<ConsoleEnv>): void {
         `This account is ${session.tenant.status.replace('_', ' ')}; new keys cannot be made.`,
       );
     }
+    const scope = body.scope ? toScope(body.scope, await deps.resolver.catalog()) : null;
     const { key, secret } = await issueApiKey(
       deps.accounts.apiKeys,
       {
@@ -128,6 +154,7 @@ export function registerCreateKey(app: OpenAPIHono<ConsoleEnv>): void {
         }),
         createdBy: session.userId,
         projectId: project.id,
+        scope,
         now,
       },
       (made) => [

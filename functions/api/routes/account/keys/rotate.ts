@@ -42,7 +42,7 @@ const route = createRoute({
   tags: ['API keys'],
   summary: 'Rotate an API key: a new secret now, the old one valid for a grace period, then dead',
   description:
-    'The new key keeps the name, scopes, limits and project. A key can be rotated once; rotate its successor next time. ' +
+    'The new key keeps the name, scopes, scope (models, endpoints, read-only, IP ranges: exactly), limits and project. A key can be rotated once; rotate its successor next time. ' +
     'Owners and developers of the key’s project (a project viewer gets 403).',
   security: sessionSecurity,
   request: {
@@ -106,6 +106,8 @@ export function registerRotateKey(app: OpenAPIHono<ConsoleEnv>): void {
       name: old.name,
       scopes: old.scopes,
       limits: old.limits ?? null,
+      // Exactly the old key's scope: rotation never widens (nor narrows) what a key may do.
+      scope: old.scope ?? null,
       expiresAt: body.expires_at ? new Date(body.expires_at).toISOString() : null,
       createdBy: session.userId,
       projectId: projectIdOf(old),

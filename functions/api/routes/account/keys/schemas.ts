@@ -3,10 +3,18 @@ import { ApiKeySchema } from '#api/console/account-schemas';
 import { normalizeEmail } from '#shared/accounts/email-address';
 import type { Member } from '#shared/accounts/user-store';
 import type { BudgetRecipient, KeyBudgetAlertRule, KeyLimits } from '#shared/auth/api-key-store';
+import { type KeyScope, keyEndpoints } from '#shared/auth/key-scope';
+import { isEmptyScope } from '#shared/auth/key-scope-rules';
 import { apiKeyScopes } from '#shared/auth/scopes';
+import { parseModelRef } from '#shared/catalog/resolver';
+import type { Catalog } from '#shared/catalog/types';
 import { ApiError } from '#shared/errors';
+import { type Cidr, format as formatCidr, parseCidr } from '#shared/http/cidr';
 import { usdToNano } from '#shared/metering/pricing';
 import { BUDGET_THRESHOLDS } from '#shared/quotas/key-budget-rules';
+
+/** The most models, or IP ranges, one key's scope may list. */
+const MAX_SCOPE_ENTRIES = 50;
 
 /** An ISO 8601 time with a zone, e.g. `2026-12-31T23:59:59Z`. */
 export const FutureTime = z.iso
@@ -152,4 +160,102 @@ export async function toLimits(
     ...(l.budget_mode !== undefined ? { budgetMode: l.budget_mode } : {}),
     ...(budgetAlerts !== undefined ? { budgetAlerts } : {}),
   };
+}
+
+/**
+ * What a key is restricted to (shared/auth/key-scope.ts), as the API takes it. Each part narrows:
+ * absent (or empty) leaves it open. IP ranges are checked here; models against the catalog in
+ * `toScope`. Ranges and models are kept as given (canonical ranges), duplicates refused.
+ */
+export const KeyScopeInput = z
+  .object({
+    models: z
+      .array(
+        z
+          .string()
+          .max(130)
+          .refine((m) => parseModelRef(m) !== undefined, 'must be a model name or `name@version`'),
+      )
+      .max(MAX_SCOPE_ENTRIES)
+      .refine((m) => new Set(m).size === m.length, 'must not repeat a model')
+      .optional()
+      .openapi({
+        description:
+          'Models (`chat`: any of its versions) or versions (`chat@tiny-1`) the key may call; absent or empty: all. A request naming only the model is served a version in the scope (the first listed) when the tenant’s pin or traffic would pick another; a request naming a version or alias outside it is 403 `model_not_in_key_scope`.',
+        example: ['chat@tiny-1', 'sentiment'],
+      }),
+    endpoints: z
+      .array(z.enum(keyEndpoints, { error: `must be one of ${keyEndpoints.join(', ')}` }))
+      .max(keyEndpoints.length)
+      .refine((e) => new Set(e).size === e.length, 'must not repeat an endpoint')
+      .optional()
+      .openapi({
+        description:
+          'Endpoints the key may call: `chat` (/v1/chat), `embeddings`, `text` (/v1/text), `images` (/v1/images), `batch` (/v1/files, /v1/batches; a batch’s lines also need their own endpoint). Absent or empty: all.',
+        example: ['chat', 'text'],
+      }),
+    read_only: z.boolean().optional().openapi({
+      description:
+        'Only reads: list models, read usage, files and batches (GET). No inference, no uploads, no batches.',
+    }),
+    ip_allowlist: z
+      .array(
+        z
+          .string()
+          .max(64)
+          .superRefine((v, ctx) => {
+            const r = parseCidr(v);
+            if ('error' in r) ctx.addIssue({ code: 'custom', message: r.error });
+          }),
+      )
+      .max(MAX_SCOPE_ENTRIES)
+      .optional()
+      .openapi({
+        description:
+          'CIDR ranges (IPv4 or IPv6; a bare address is its own range) the key may be used from, checked on the address the edge vouches for. A request from elsewhere, or whose address is not known, is 403 `ip_not_in_key_allowlist`. Absent or empty: anywhere.',
+        example: ['203.0.113.0/24', '2001:db8::/32'],
+      }),
+  })
+  .strict()
+  .openapi('KeyScopeInput');
+
+type KeyScopeBody = z.infer<typeof KeyScopeInput>;
+
+/**
+ * Turns a scope from the API into the store's shape, checking each model and version against the
+ * catalog (an unknown model, version, an alias or a retired version is a 400 naming
+ * `scope.models[i]`). An empty scope is none (null).
+ */
+export function toScope(s: KeyScopeBody | null | undefined, catalog: Catalog): KeyScope | null {
+  if (!s) return null;
+  (s.models ?? []).forEach((m, i) => {
+    const param = `scope.models[${i}]`;
+    const why = modelProblem(m, catalog);
+    if (why) throw new ApiError('invalid_request', `'${param}': ${why}`, { param });
+  });
+  const scope: KeyScope = {
+    ...(s.models?.length ? { models: s.models } : {}),
+    ...(s.endpoints?.length ? { endpoints: s.endpoints } : {}),
+    ...(s.read_only ? { readOnly: true } : {}),
+    ...(s.ip_allowlist?.length
+      ? { ipAllowlist: s.ip_allowlist.map((r) => formatCidr(parseCidr(r) as Cidr)) }
+      : {}),
+  };
+  return isEmptyScope(scope) ? null : scope;
+}
+
+/** Why `m` cannot be in a scope: no such model or version, an alias (aliases move), retired. */
+function modelProblem(m: string, catalog: Catalog): string | null {
+  const ref = parseModelRef(m);
+  if (!ref) return 'must be a model name or `name@version`.';
+  const entry = catalog.models.get(ref.name);
+  if (entry?.model.status !== 'active') return `there is no model '${ref.name}' (GET /v1/models lists them).`;
+  if (ref.requested === undefined) return null;
+  const alias = entry.model.aliases[ref.requested];
+  if (alias !== undefined)
+    return `'${ref.requested}' is an alias of ${ref.name}, and aliases move: name the version (${ref.name}@${alias}) or the model.`;
+  const version = entry.versions.get(ref.requested);
+  if (!version) return `'${ref.name}' has no version '${ref.requested}'.`;
+  if (version.status === 'retired') return `${m} is retired.`;
+  return null;
 }
