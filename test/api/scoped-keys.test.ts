@@ -473,12 +473,7 @@ describe('managing a key’s scope', () => {
 
     const dev = await addMember(h, owner, 'developer');
     expect((await patch(dev, key.id, { scope: { endpoints: ['text'] } })).status).toBe(200);
-    await expectError(
-      await patch(dev, key.id, { limits: { requests_per_minute: 1 } }),
-      403,
-      'forbidden',
-      'limits',
-    );
+    await expectError(await patch(dev, key.id, { limits: { requests_per_minute: 1 } }), 403, 'forbidden');
     const viewer = await addMember(h, owner, 'viewer');
     await expectError(await patch(viewer, key.id, { scope: null }), 403, 'forbidden');
     expect((await h.stores.apiKeys.get(owner.tenantId, key.id))?.scope).toEqual({ endpoints: ['text'] });

@@ -124,7 +124,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site); `ip_not_in_key_allowlist` (the address the request came from (as the edge vouches for it) is outside the key's IP ranges, or is not known (not billed)); `endpoint_not_in_key_scope` (the key's scope does not include this endpoint (chat, embeddings, text, images, batch; not billed)); `key_read_only` (the key is read-only: it may list models and read usage, files and batches, nothing else (not billed)); `model_not_in_key_scope` (the key's scope does not include this model or the version it would be served (not billed); the message lists what it may call). */
                 403: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -468,7 +468,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site); `ip_not_in_key_allowlist` (the address the request came from (as the edge vouches for it) is outside the key's IP ranges, or is not known (not billed)); `endpoint_not_in_key_scope` (the key's scope does not include this endpoint (chat, embeddings, text, images, batch; not billed)); `key_read_only` (the key is read-only: it may list models and read usage, files and batches, nothing else (not billed)); `model_not_in_key_scope` (the key's scope does not include this model or the version it would be served (not billed); the message lists what it may call). */
                 403: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -797,7 +797,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site); `ip_not_in_key_allowlist` (the address the request came from (as the edge vouches for it) is outside the key's IP ranges, or is not known (not billed)); `endpoint_not_in_key_scope` (the key's scope does not include this endpoint (chat, embeddings, text, images, batch; not billed)); `key_read_only` (the key is read-only: it may list models and read usage, files and batches, nothing else (not billed)); `model_not_in_key_scope` (the key's scope does not include this model or the version it would be served (not billed); the message lists what it may call). */
                 403: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -1119,7 +1119,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site); `ip_not_in_key_allowlist` (the address the request came from (as the edge vouches for it) is outside the key's IP ranges, or is not known (not billed)); `endpoint_not_in_key_scope` (the key's scope does not include this endpoint (chat, embeddings, text, images, batch; not billed)); `key_read_only` (the key is read-only: it may list models and read usage, files and batches, nothing else (not billed)); `model_not_in_key_scope` (the key's scope does not include this model or the version it would be served (not billed); the message lists what it may call). */
                 403: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -1469,7 +1469,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site); `ip_not_in_key_allowlist` (the address the request came from (as the edge vouches for it) is outside the key's IP ranges, or is not known (not billed)); `endpoint_not_in_key_scope` (the key's scope does not include this endpoint (chat, embeddings, text, images, batch; not billed)); `key_read_only` (the key is read-only: it may list models and read usage, files and batches, nothing else (not billed)); `model_not_in_key_scope` (the key's scope does not include this model or the version it would be served (not billed); the message lists what it may call). */
                 403: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -1681,7 +1681,7 @@ export interface paths {
         };
         /**
          * The models your tenant may call, with versions, status and prices
-         * @description OpenAI-compatible list: each model by name (with its versions, your pin and the version your plain requests get), followed by each callable version as `name@version`. Retired versions are left out; preview versions are listed with status `preview`.
+         * @description OpenAI-compatible list: each model by name (with its versions, your pin and the version your plain requests get), followed by each callable version as `name@version`. Retired versions are left out; preview versions are listed with status `preview`. A key limited to some models or versions sees only those (and `serving_version` is the version its plain requests get).
          */
         get: {
             parameters: {
@@ -1886,7 +1886,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site); `ip_not_in_key_allowlist` (the address the request came from (as the edge vouches for it) is outside the key's IP ranges, or is not known (not billed)). */
                 403: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -1969,7 +1969,7 @@ export interface paths {
         };
         /**
          * One model, or one version of it
-         * @description A version is shown even when retired, with the replacement to call instead.
+         * @description A version is shown even when retired, with the replacement to call instead. A key limited to some models or versions is answered 403 `model_not_in_key_scope` for the others.
          */
         get: {
             parameters: {
@@ -2027,7 +2027,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site); `ip_not_in_key_allowlist` (the address the request came from (as the edge vouches for it) is outside the key's IP ranges, or is not known (not billed)); `model_not_in_key_scope` (the key's scope does not include this model or the version it would be served (not billed); the message lists what it may call). */
                 403: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -2289,7 +2289,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site); `ip_not_in_key_allowlist` (the address the request came from (as the edge vouches for it) is outside the key's IP ranges, or is not known (not billed)). */
                 403: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -3679,7 +3679,7 @@ export interface paths {
         put?: never;
         /**
          * Create an API key; the secret is in this answer and nowhere else, ever
-         * @description Owners and developers of the key’s project (docs/projects.md): a project viewer gets 403. An archived project takes no new key (409).
+         * @description Owners and developers of the key’s project (docs/projects.md): a project viewer gets 403. An archived project takes no new key (409). `scope` restricts the key to some models or versions, endpoints, read-only use and IP ranges (each checked: an unknown model or version, an alias, an invalid CIDR range is a 400 naming it); `expires_at` ends it. A call outside its scope is 403 with a code naming the scope, and is not billed.
          */
         post: {
             parameters: {
@@ -3698,6 +3698,19 @@ export interface paths {
                      *       ],
                      *       "limits": {
                      *         "requests_per_minute": 60
+                     *       },
+                     *       "scope": {
+                     *         "models": [
+                     *           "chat@tiny-1",
+                     *           "sentiment"
+                     *         ],
+                     *         "endpoints": [
+                     *           "chat",
+                     *           "text"
+                     *         ],
+                     *         "ip_allowlist": [
+                     *           "203.0.113.0/24"
+                     *         ]
                      *       }
                      *     }
                      */
@@ -3731,6 +3744,20 @@ export interface paths {
                          *       "expires_at": null,
                          *       "rotated_to": null,
                          *       "project_id": "proj_default",
+                         *       "scope": {
+                         *         "models": [
+                         *           "chat@tiny-1",
+                         *           "sentiment"
+                         *         ],
+                         *         "endpoints": [
+                         *           "chat",
+                         *           "text"
+                         *         ],
+                         *         "read_only": false,
+                         *         "ip_allowlist": [
+                         *           "203.0.113.0/24"
+                         *         ]
+                         *       },
                          *       "secret": "tg_live_eIAbkwcRnkk6OXrNfAe5OZUTb3MTwwj9dxJnzhFhemm"
                          *     }
                          */
@@ -3952,7 +3979,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate an API key: a new secret now, the old one valid for a grace period, then dead
-         * @description The new key keeps the name, scopes, limits and project. A key can be rotated once; rotate its successor next time. Owners and developers of the key’s project (a project viewer gets 403).
+         * @description The new key keeps the name, scopes, scope (models, endpoints, read-only, IP ranges: exactly), limits and project. A key can be rotated once; rotate its successor next time. Owners and developers of the key’s project (a project viewer gets 403).
          */
         post: {
             parameters: {
@@ -4093,8 +4120,8 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Change an API key's limits (requests and tokens per minute, its monthly budget: hard stop or alert only, its alerts)
-         * @description Owners of the key’s project (tenant owners, or a project role of owner). Bites at once on the instance that handled it, everywhere within AUTH_CACHE_TTL_MS. A key's limits only narrow the tenant's; a key over one gets 429 naming the key. A budget alerts at the thresholds it names (default 50, 80 and 100%), once each per key per month, by email to its recipients and in GET /account/alerts. A recipient that is not a member of your team is a 400 naming it.
+         * Change an API key's scope (models, endpoints, read-only, IP ranges), its expiry, or its limits (requests and tokens per minute, its monthly budget: hard stop or alert only, its alerts)
+         * @description Scope and expiry: owners and developers of the key’s project; limits: owners of the key’s project (tenant owners, or a project role of owner). Only a console session may change a key: no route an API key can call changes keys, so a key cannot widen its own scope. Bites at once on the instance that handled it, everywhere within AUTH_CACHE_TTL_MS. A scope or expiry change is in the audit trail. A key's limits only narrow the tenant's; a key over one gets 429 naming the key. A budget alerts at the thresholds it names (default 50, 80 and 100%), once each per key per month, by email to its recipients and in GET /account/alerts. A recipient that is not a member of your team is a 400 naming it.
          */
         patch: {
             parameters: {
@@ -4153,6 +4180,16 @@ export interface paths {
                 };
                 /** @description Not found: `not_found` (no such resource (another tenant's ids are not found either)). */
                 404: {
+                    headers: {
+                        "x-request-id": components["headers"]["x-request-id"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: `conflict` (the current state forbids it, or it changed meanwhile: read again and retry). */
+                409: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
                         [name: string]: unknown;
@@ -12119,7 +12156,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site); `ip_not_in_key_allowlist` (the address the request came from (as the edge vouches for it) is outside the key's IP ranges, or is not known (not billed)); `endpoint_not_in_key_scope` (the key's scope does not include this endpoint (chat, embeddings, text, images, batch; not billed)). */
                 403: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -12267,7 +12304,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site); `ip_not_in_key_allowlist` (the address the request came from (as the edge vouches for it) is outside the key's IP ranges, or is not known (not billed)); `endpoint_not_in_key_scope` (the key's scope does not include this endpoint (chat, embeddings, text, images, batch; not billed)); `key_read_only` (the key is read-only: it may list models and read usage, files and batches, nothing else (not billed)). */
                 403: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -12484,7 +12521,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site); `ip_not_in_key_allowlist` (the address the request came from (as the edge vouches for it) is outside the key's IP ranges, or is not known (not billed)); `endpoint_not_in_key_scope` (the key's scope does not include this endpoint (chat, embeddings, text, images, batch; not billed)). */
                 403: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -12628,7 +12665,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site); `ip_not_in_key_allowlist` (the address the request came from (as the edge vouches for it) is outside the key's IP ranges, or is not known (not billed)); `endpoint_not_in_key_scope` (the key's scope does not include this endpoint (chat, embeddings, text, images, batch; not billed)); `key_read_only` (the key is read-only: it may list models and read usage, files and batches, nothing else (not billed)). */
                 403: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -12799,7 +12836,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site); `ip_not_in_key_allowlist` (the address the request came from (as the edge vouches for it) is outside the key's IP ranges, or is not known (not billed)); `endpoint_not_in_key_scope` (the key's scope does not include this endpoint (chat, embeddings, text, images, batch; not billed)). */
                 403: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -12958,7 +12995,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site); `ip_not_in_key_allowlist` (the address the request came from (as the edge vouches for it) is outside the key's IP ranges, or is not known (not billed)); `endpoint_not_in_key_scope` (the key's scope does not include this endpoint (chat, embeddings, text, images, batch; not billed)). */
                 403: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -13027,7 +13064,7 @@ export interface paths {
         put?: never;
         /**
          * Create a batch
-         * @description Runs every line of an uploaded file against `endpoint` within 24 hours, billed at the version's batch price (half the online price unless an operator set it). Every line is validated here, body and model, and a bad line is refused naming it, creating nothing. Batch lines count against `BATCH_LINES_PER_DAY`, never against the online per-minute limits; the month's limits, spend caps and balance still hold (a line they refuse stops the batch, and the lines left are failed with that code, not billed).
+         * @description Runs every line of an uploaded file against `endpoint` within 24 hours, billed at the version's batch price (half the online price unless an operator set it). Every line is validated here, body and model, and a bad line is refused naming it, creating nothing. A key with a scope needs the `batch` endpoint and the batch's own (`endpoint_not_in_key_scope`), and every line's model in its scope (`model_not_in_key_scope`, naming the line); the lines run as the key, with its scope as it is when each runs. Batch lines count against `BATCH_LINES_PER_DAY`, never against the online per-minute limits; the month's limits, spend caps and balance still hold (a line they refuse stops the batch, and the lines left are failed with that code, not billed).
          */
         post: {
             parameters: {
@@ -13123,7 +13160,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site); `ip_not_in_key_allowlist` (the address the request came from (as the edge vouches for it) is outside the key's IP ranges, or is not known (not billed)); `endpoint_not_in_key_scope` (the key's scope does not include this endpoint (chat, embeddings, text, images, batch; not billed)); `key_read_only` (the key is read-only: it may list models and read usage, files and batches, nothing else (not billed)); `model_not_in_key_scope` (the key's scope does not include this model or the version it would be served (not billed); the message lists what it may call). */
                 403: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -13377,7 +13414,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site); `ip_not_in_key_allowlist` (the address the request came from (as the edge vouches for it) is outside the key's IP ranges, or is not known (not billed)); `endpoint_not_in_key_scope` (the key's scope does not include this endpoint (chat, embeddings, text, images, batch; not billed)). */
                 403: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -13536,7 +13573,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site). */
+                /** @description Not allowed: `tenant_inactive` (the account is not active (unverified or suspended)); `forbidden` (the key lacks the route's scope, the role may not do this, or a cookie write came from another site); `ip_not_in_key_allowlist` (the address the request came from (as the edge vouches for it) is outside the key's IP ranges, or is not known (not billed)); `endpoint_not_in_key_scope` (the key's scope does not include this endpoint (chat, embeddings, text, images, batch; not billed)); `key_read_only` (the key is read-only: it may list models and read usage, files and batches, nothing else (not billed)). */
                 403: {
                     headers: {
                         "x-request-id": components["headers"]["x-request-id"];
@@ -13733,7 +13770,7 @@ export interface paths {
         put?: never;
         /**
          * Upload a batch input file and create its batch, in one call
-         * @description Owners and developers (who may make keys and call models) may create batches; viewers and billing may not. The file is checked as `POST /v1/files` and `POST /v1/batches` check it (JSONL, unique `custom_id`s, each line's `url` and body for `endpoint`, its model), before anything is kept: a bad line is a 400 naming it. `key_id` must be an active key of the tenant allowed to call models: the lines run and are billed as that key's, at the batch price, against the batch lines a day (`BATCH_LINES_PER_DAY`).
+         * @description Owners and developers (who may make keys and call models) may create batches; viewers and billing may not. The file is checked as `POST /v1/files` and `POST /v1/batches` check it (JSONL, unique `custom_id`s, each line's `url` and body for `endpoint`, its model), before anything is kept: a bad line is a 400 naming it. `key_id` must be an active key of the tenant allowed to call models (a scoped key: not read-only, with the batch endpoints and this one, and every line's model in its scope): the lines run and are billed as that key's, at the batch price, against the batch lines a day (`BATCH_LINES_PER_DAY`).
          */
         post: {
             parameters: {
@@ -14403,7 +14440,7 @@ export interface components {
                  * @description What went wrong, for programs: each response lists the codes it can carry.
                  * @enum {string}
                  */
-                code: "invalid_json" | "invalid_request" | "model_not_found" | "invalid_signature" | "model_version_retired" | "invalid_image" | "invalid_image_url" | "missing_api_key" | "invalid_api_key" | "missing_credentials" | "invalid_credentials" | "invalid_token" | "token_expired" | "tenant_inactive" | "forbidden" | "email_not_verified" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_in_progress" | "file_in_use" | "billing_not_connected" | "email_token_expired" | "idempotency_key_reused" | "request_too_large" | "image_too_large" | "unsupported_media_type" | "rate_limited" | "rate_limit_requests" | "rate_limit_tokens" | "concurrency_limit" | "batch_limit_reached" | "quota_exceeded" | "spend_cap_reached" | "insufficient_balance" | "internal_error" | "model_error" | "model_unavailable" | "store_unavailable" | "model_busy" | "model_loading" | "model_cold" | "model_not_installed" | "email_unavailable" | "billing_unavailable" | "model_timeout";
+                code: "invalid_json" | "invalid_request" | "model_not_found" | "invalid_signature" | "model_version_retired" | "invalid_image" | "invalid_image_url" | "missing_api_key" | "invalid_api_key" | "missing_credentials" | "invalid_credentials" | "invalid_token" | "token_expired" | "tenant_inactive" | "forbidden" | "email_not_verified" | "model_not_in_key_scope" | "endpoint_not_in_key_scope" | "key_read_only" | "ip_not_in_key_allowlist" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_in_progress" | "file_in_use" | "billing_not_connected" | "email_token_expired" | "idempotency_key_reused" | "request_too_large" | "image_too_large" | "unsupported_media_type" | "rate_limited" | "rate_limit_requests" | "rate_limit_tokens" | "concurrency_limit" | "batch_limit_reached" | "quota_exceeded" | "spend_cap_reached" | "insufficient_balance" | "internal_error" | "model_error" | "model_unavailable" | "store_unavailable" | "model_busy" | "model_loading" | "model_cold" | "model_not_installed" | "email_unavailable" | "billing_unavailable" | "model_timeout";
                 /** @description The request field (or header) at fault, e.g. `messages[0].content`. */
                 param: string | null;
                 /** @description The `x-request-id` of the answer. */
@@ -15067,6 +15104,16 @@ export interface components {
              * @example proj_default
              */
             project_id: string;
+            /** @description What the key is restricted to; null: nothing beyond its tenant’s rights. */
+            scope: {
+                /** @description Models or `name@version`s; empty: all. */
+                models: string[];
+                /** @description Empty: all. */
+                endpoints: string[];
+                read_only: boolean;
+                /** @description CIDR ranges; empty: anywhere. */
+                ip_allowlist: string[];
+            } | null;
         };
         CreateKeyRequest: {
             /** @example production */
@@ -15104,6 +15151,35 @@ export interface components {
              * @example proj_default
              */
             project_id?: string;
+            scope?: components["schemas"]["KeyScopeInput"];
+        };
+        KeyScopeInput: {
+            /**
+             * @description Models (`chat`: any of its versions) or versions (`chat@tiny-1`) the key may call; absent or empty: all. A request naming only the model is served a version in the scope (the first listed) when the tenant’s pin or traffic would pick another; a request naming a version or alias outside it is 403 `model_not_in_key_scope`.
+             * @example [
+             *       "chat@tiny-1",
+             *       "sentiment"
+             *     ]
+             */
+            models?: string[];
+            /**
+             * @description Endpoints the key may call: `chat` (/v1/chat), `embeddings`, `text` (/v1/text), `images` (/v1/images), `batch` (/v1/files, /v1/batches; a batch’s lines also need their own endpoint). Absent or empty: all.
+             * @example [
+             *       "chat",
+             *       "text"
+             *     ]
+             */
+            endpoints?: ("chat" | "embeddings" | "text" | "images" | "batch")[];
+            /** @description Only reads: list models, read usage, files and batches (GET). No inference, no uploads, no batches. */
+            read_only?: boolean;
+            /**
+             * @description CIDR ranges (IPv4 or IPv6; a bare address is its own range) the key may be used from, checked on the address the edge vouches for. A request from elsewhere, or whose address is not known, is 403 `ip_not_in_key_allowlist`. Absent or empty: anywhere.
+             * @example [
+             *       "203.0.113.0/24",
+             *       "2001:db8::/32"
+             *     ]
+             */
+            ip_allowlist?: string[];
         };
         ApiKeyList: {
             /** @enum {string} */
@@ -15128,8 +15204,8 @@ export interface components {
             expires_at?: string;
         };
         UpdateKeyRequest: {
-            /** @description The key's limits, replacing the ones it had; null removes them. */
-            limits: {
+            /** @description The key's limits, replacing the ones it had; null removes them. Owners only. */
+            limits?: {
                 requests_per_minute?: number;
                 tokens_per_minute?: number;
                 /** @description This key’s monthly budget in USD, at list prices: a hard stop (`budget_mode`) unless it only alerts. */
@@ -15149,6 +15225,41 @@ export interface components {
                     recipients: string[];
                 }[];
             } | null;
+            /** @description The key's scope, replacing the one it had; null (or an empty scope) removes it. */
+            scope?: {
+                /**
+                 * @description Models (`chat`: any of its versions) or versions (`chat@tiny-1`) the key may call; absent or empty: all. A request naming only the model is served a version in the scope (the first listed) when the tenant’s pin or traffic would pick another; a request naming a version or alias outside it is 403 `model_not_in_key_scope`.
+                 * @example [
+                 *       "chat@tiny-1",
+                 *       "sentiment"
+                 *     ]
+                 */
+                models?: string[];
+                /**
+                 * @description Endpoints the key may call: `chat` (/v1/chat), `embeddings`, `text` (/v1/text), `images` (/v1/images), `batch` (/v1/files, /v1/batches; a batch’s lines also need their own endpoint). Absent or empty: all.
+                 * @example [
+                 *       "chat",
+                 *       "text"
+                 *     ]
+                 */
+                endpoints?: ("chat" | "embeddings" | "text" | "images" | "batch")[];
+                /** @description Only reads: list models, read usage, files and batches (GET). No inference, no uploads, no batches. */
+                read_only?: boolean;
+                /**
+                 * @description CIDR ranges (IPv4 or IPv6; a bare address is its own range) the key may be used from, checked on the address the edge vouches for. A request from elsewhere, or whose address is not known, is 403 `ip_not_in_key_allowlist`. Absent or empty: anywhere.
+                 * @example [
+                 *       "203.0.113.0/24",
+                 *       "2001:db8::/32"
+                 *     ]
+                 */
+                ip_allowlist?: string[];
+            } | null;
+            /**
+             * Format: date-time
+             * @description When the key stops working (in the future); null: never. A rotated key's expiry is its grace period and cannot be changed (409).
+             * @example 2026-12-31T23:59:59Z
+             */
+            expires_at?: string | null;
         };
         Team: {
             /** @enum {string} */
