@@ -34,6 +34,7 @@ type Channel = UsageRow['channel'];
 
 const NO_ROWS: UsageRow[] = [];
 const COLORS = { a: '#4f46e5', b: '#0d9488', c: '#d97706', d: '#db2777' };
+const PROJECT_COLORS = ['#4f46e5', '#0d9488', '#d97706', '#db2777', '#2563eb', '#65a30d'];
 /** Table rows per page. */
 const ROWS = 50;
 
@@ -90,6 +91,7 @@ export default function UsagePage() {
     }),
     [shown, range.start, range.end],
   );
+  const shownProjects = [...new Set(shown.map((r) => r.project_id))];
   const split = shown.some((r) => r.channel === 'batch') && shown.some((r) => r.channel === 'online');
   const totals = sumUsage(shown);
   const channelTotals = {
@@ -267,6 +269,22 @@ export default function UsagePage() {
                   }
                   format={fmtUsdAxis}
                 />
+                {shownProjects.length > 1 && (
+                  <DailyChart
+                    title="Cost per day by project (USD)"
+                    days={series.days}
+                    series={shownProjects.map((p, i) => ({
+                      label: projectName(p),
+                      values: perDay(
+                        shown.filter((r) => r.project_id === p),
+                        range.start,
+                        range.end,
+                      ).cost,
+                      color: PROJECT_COLORS[i % PROJECT_COLORS.length]!,
+                    }))}
+                    format={fmtUsdAxis}
+                  />
+                )}
               </div>
               <Table
                 caption="Usage per project"
