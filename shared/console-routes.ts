@@ -30,6 +30,7 @@ export const consolePages = [
   '/projects',
   '/team',
   '/alerts',
+  '/audit',
   '/operator',
 ] as const;
 

@@ -87,6 +87,7 @@ const routes: Route[] = [
     page: { load: () => import('./pages/dev/projects') },
   },
   { pattern: '/team', title: 'Team', area: 'dev', page: { load: () => import('./pages/dev/team') } },
+  { pattern: '/audit', title: 'Audit log', area: 'dev', page: { load: () => import('./pages/dev/audit') } },
   {
     pattern: '/alerts',
     title: 'Usage alerts',

@@ -22,6 +22,7 @@ export const devNav: NavItem[] = [
   { href: '/credits', label: 'Credits' },
   { href: '/alerts', label: 'Alerts' },
   { href: '/team', label: 'Team' },
+  { href: '/audit', label: 'Audit log' },
 ];
 
 export const adminNav: NavItem[] = [

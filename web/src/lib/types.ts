@@ -34,6 +34,8 @@ export type Invitation = Schemas['Invitation'];
 export type Team = Schemas['Team'];
 export type TenantDetail = Schemas['TenantDetail'];
 export type AuditEntry = Schemas['AuditEntry'];
+/** GET /account/audit: an entry of the tenant's own trail. */
+export type AccountAuditEntry = Schemas['AccountAuditEntry'];
 
 /** GET /v1/usage, GET /account/usage, GET /admin/tenants/{tenant_id}/usage. */
 export type UsageAnswer = Schemas['UsageResponse'];
