@@ -11,7 +11,7 @@ const OWNER = { email: 'lead@requests.example', password: 'a log of every reques
 
 /**
  * The request log in Debian's Chromium against the local stack: an owner makes a project and a key
- * in it that may only read usage, the key's model call is refused (403), and the Requests page
+ * in it scoped to embeddings, its sentiment call is refused (403 endpoint_not_in_key_scope), and the Requests page
  * shows that refusal in its per-minute counts; a served call is found by its request id pasted as
  * it came in an error envelope.
  */
@@ -93,16 +93,17 @@ describe('the request log in the console', () => {
       data: { id: string; name: string }[];
     };
     const projectId = projects.data.find((p) => p.name === 'Search')!.id;
-    // A key in the project that may read usage but call no model (the console's key dialog sets
-    // no scope yet: made through the API).
+    // A key in the project scoped to the embeddings endpoint (the console's key dialog sets no
+    // scope yet: made through the API), then a sentiment call with it: outside its scope.
     const made = await api('/account/keys', {
-      json: { name: 'search-readonly', project_id: projectId, scopes: ['usage:read'] },
+      json: { name: 'search-embeddings', project_id: projectId, scope: { endpoints: ['embeddings'] } },
     });
     expect(made.status, await made.clone().text()).toBe(201);
     const key = (await made.json()) as { id: string; secret: string };
     const refused = await sentiment(key.secret);
     expect(refused.status).toBe(403);
     const code = ((await refused.json()) as { error: { code: string } }).error.code;
+    expect(code).toBe('endpoint_not_in_key_scope');
 
     await page.goto(`${stack.url}/requests`);
     await page.getByRole('heading', { name: 'Requests', level: 1 }).waitFor();
@@ -110,7 +111,7 @@ describe('the request log in the console', () => {
     const row = refusals.getByRole('row', { name: new RegExp(code) });
     await row.waitFor({ timeout: 5_000 });
     const text = (await row.textContent()) ?? '';
-    expect(text).toContain('search-readonly');
+    expect(text).toContain('search-embeddings');
     expect(text).toContain('Search');
     expect(text).toContain('403');
     await shot(page, 'requests-refusal');

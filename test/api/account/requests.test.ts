@@ -318,7 +318,7 @@ describe('the request log', () => {
     expect((await refusals(h, t, '?reason=model_not_found')).data).toHaveLength(0);
   });
 
-  it('counts refusals others add (a scope 403, bad input) centrally; a bad key has no tenant and is not counted', async () => {
+  it('counts refusals others add (scope 403s, bad input) centrally; a bad key has no tenant and is not counted', async () => {
     const t = await newOwner(h);
     const usageOnly = await issueApiKey(h.stores.apiKeys, {
       tenantId: t.tenantId,
@@ -326,6 +326,12 @@ describe('the request log', () => {
       scopes: ['usage:read'],
     });
     expect((await sentiment(h, usageOnly.secret)).status).toBe(403);
+    // A key scoped to another endpoint: the scope check's own 403, counted under its code.
+    const embeddingsOnly = await createKey(h, t, {
+      name: 'embeddings only',
+      scope: { endpoints: ['embeddings'] },
+    });
+    expect((await sentiment(h, embeddingsOnly.secret)).status).toBe(403);
     const k = await createKey(h, t, { name: 'k' });
     const bad = await h.call('/v1/text/sentiment', {
       key: k.secret,
@@ -338,7 +344,12 @@ describe('the request log', () => {
     const rows = (await refusals(h, t)).data;
     expect(rows.find((r) => r.key_id === usageOnly.key.id)).toMatchObject({ status: 403, count: 1 });
     expect(rows.find((r) => r.key_id === k.id)).toMatchObject({ reason: badCode, status: 400, count: 1 });
-    expect(rows).toHaveLength(2);
+    expect(rows.find((r) => r.key_id === embeddingsOnly.id)).toMatchObject({
+      reason: 'endpoint_not_in_key_scope',
+      status: 403,
+      count: 1,
+    });
+    expect(rows).toHaveLength(3);
   });
 
   it('count items expire by TTL 30 days after their minute', async () => {
