@@ -6,6 +6,7 @@ import { holdPlaygroundKey } from '../../lib/key-vault';
 import { navigate } from '../../lib/router';
 import type { ApiKeyWithSecret, Project } from '../../lib/types';
 import { emptyDraft, generalError, KeyLimitFields, type LimitDraft, limitsOf } from './key-limits';
+import { emptyScope, KeyScopeFields, type ScopeDraft, scopeOf } from './key-scope';
 
 /** The secret, shown once, with a copy button and the choice to use it in the playground. */
 export function SecretReveal(props: { created: ApiKeyWithSecret; onDone: () => void }) {
@@ -50,7 +51,7 @@ export function SecretReveal(props: { created: ApiKeyWithSecret; onDone: () => v
   );
 }
 
-/** Creates a key: name, expiry, optional limits; then its secret, once. */
+/** Creates a key: name, expiry, optional scope and limits; then its secret, once. */
 export function CreateKeyDialog(props: {
   open: boolean;
   onClose: () => void;
@@ -66,14 +67,17 @@ export function CreateKeyDialog(props: {
   const chosenProject = projectId ?? props.project ?? '';
   const [expires, setExpires] = useState('');
   const [limitDraft, setLimitDraft] = useState<LimitDraft>(emptyDraft);
+  const [scopeDraft, setScopeDraft] = useState<ScopeDraft>(emptyScope);
   const [created, setCreated] = useState<ApiKeyWithSecret | null>(null);
   const form = useSubmit(async () => {
     const limits = limitsOf(limitDraft);
+    const scope = scopeOf(scopeDraft);
     const key = await post<ApiKeyWithSecret>('/account/keys', {
       name,
       ...(chosenProject ? { project_id: chosenProject } : {}),
       ...(expires ? { expires_at: new Date(`${expires}T23:59:59Z`).toISOString() } : {}),
       ...(Object.keys(limits).length ? { limits } : {}),
+      ...(scope ? { scope } : {}),
     });
     setCreated(key);
     props.onCreated();
@@ -85,10 +89,13 @@ export function CreateKeyDialog(props: {
     setExpires('');
     setProjectId(undefined);
     setLimitDraft(emptyDraft);
+    setScopeDraft(emptyScope);
     form.setError(null);
     props.onClose();
   };
-  const other = generalError(form.error, ['name', 'expires_at', 'project_id']);
+  const other = form.error?.param?.startsWith('scope.')
+    ? null
+    : generalError(form.error, ['name', 'expires_at', 'project_id']);
   return (
     <Dialog
       open={props.open}
@@ -140,6 +147,7 @@ export function CreateKeyDialog(props: {
           >
             {(a) => <input {...a} type="date" value={expires} onInput={(e) => setExpires(value(e))} />}
           </Field>
+          <KeyScopeFields idPrefix="key" draft={scopeDraft} onChange={setScopeDraft} error={form.error} />
           <fieldset class="fieldset" disabled={!props.mayLimit}>
             <legend>Limits for this key (optional)</legend>
             {!props.mayLimit && <p class="hint">Only owners can narrow a key's limits.</p>}

@@ -11,6 +11,7 @@ import { RevokeDialog, RotateDialog } from './key-actions';
 
 import { CreateKeyDialog } from './key-create';
 import { EditLimitsDialog, limitsText } from './key-limits';
+import { EditScopeDialog, scopeText } from './key-scope';
 export default function KeysPage() {
   const session = useStore(sessionStore);
   const keys = useResource((signal) => get<List<ApiKey>>('/account/keys', { signal }), []);
@@ -22,6 +23,7 @@ export default function KeysPage() {
   const [revoking, setRevoking] = useState<ApiKey | null>(null);
   const [rotating, setRotating] = useState<ApiKey | null>(null);
   const [limiting, setLimiting] = useState<ApiKey | null>(null);
+  const [scoping, setScoping] = useState<ApiKey | null>(null);
   // Tenant-wide, or in a project where the member is an owner or developer (docs/projects.md).
   const mayManage =
     can(session, 'keys:manage') ||
@@ -101,6 +103,7 @@ export default function KeysPage() {
             'Project',
             'Key',
             'Status',
+            'Scope',
             'Limits',
             'Created',
             'Last used',
@@ -130,6 +133,7 @@ export default function KeysPage() {
                   </span>
                 )}
               </td>
+              <td class="muted">{scopeText(k.scope)}</td>
               <td class="muted">{limitsText(k.limits)}</td>
               <td>{fmtDate(k.created_at)}</td>
               <td>{fmtRelative(k.last_used_at)}</td>
@@ -144,6 +148,16 @@ export default function KeysPage() {
                       aria-label={`Edit the limits of ${keyLabel(k)}`}
                     >
                       Limits
+                    </button>
+                  )}
+                  {k.status === 'active' && (
+                    <button
+                      type="button"
+                      class="btn btn-small"
+                      onClick={() => setScoping(k)}
+                      aria-label={`Edit the scope of ${keyLabel(k)}`}
+                    >
+                      Scope
                     </button>
                   )}
                   {k.status === 'active' && !k.rotated_to && (
@@ -185,6 +199,7 @@ export default function KeysPage() {
       <RevokeDialog apiKey={revoking} onClose={() => setRevoking(null)} onDone={keys.reload} />
       <RotateDialog apiKey={rotating} onClose={() => setRotating(null)} onDone={keys.reload} />
       <EditLimitsDialog apiKey={limiting} onClose={() => setLimiting(null)} onDone={keys.reload} />
+      <EditScopeDialog apiKey={scoping} onClose={() => setScoping(null)} onDone={keys.reload} />
     </>
   );
 }
