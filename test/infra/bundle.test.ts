@@ -109,12 +109,22 @@ describe('Lambda bundling', () => {
     }, 60_000);
 
     // A budget, not a timing: a dependency that adds hundreds of KB to a cold start fails here.
-    // The billing plane carries the Stripe SDK (about 250 KB) and money's own routes (credits,
-    // top-ups, plans, finance) and serves no model call: 1.1 MB. The batch plane carries the /v1
-    // middleware and the sessions of the consoles' pages plus the S3 (about 105 KB) and SQS (25 KB)
-    // clients: 1,158 KB when its budget was set; 1.2 MB leaves about 40 KB of room. It serves file
-    // uploads and batch reads, no model call. The planes on the inference path: 1 MB.
-    const budget = plane === 'billing' ? 1_100_000 : plane === 'batch' ? 1_200_000 : 1_000_000;
+    // The data plane (the inference path): 1 MB (977 KB when last measured). The others serve
+    // no model call; their budgets leave 40 to 60 KB of room over what they measured when set:
+    // - docs: every route's schema, for /openapi.json (it grows with the API): 991 KB, 1.05 MB;
+    // - console: the account and admin routes (projects, the request log and the audit trails
+    //   brought it from 990 to 1,057 KB, all of it their own code): 1.1 MB;
+    // - billing: the Stripe SDK (about 250 KB) and money's routes (credits, top-ups, plans,
+    //   finance): 1,107 KB, 1.15 MB;
+    // - batch: the /v1 middleware, the consoles' batch pages and the S3 (about 105 KB) and SQS
+    //   (25 KB) clients: 1,210 KB, 1.25 MB.
+    const budgets: Partial<Record<string, number>> = {
+      docs: 1_050_000,
+      console: 1_100_000,
+      billing: 1_150_000,
+      batch: 1_250_000,
+    };
+    const budget = budgets[plane] ?? 1_000_000;
     it(`is under ${budget / 1_000_000} MB minified`, async () => {
       expect((await built).bytes).toBeLessThan(budget);
     }, 60_000);
