@@ -10,8 +10,8 @@ process.env.RUNTIME_MODELS = 'sentiment';
 const OWNER = { email: 'lead@requests.example', password: 'a log of every request' };
 
 /**
- * The request log in Debian's Chromium against the local stack: an owner makes a project and a key
- * in it scoped to embeddings, its sentiment call is refused (403 endpoint_not_in_key_scope), and the Requests page
+ * The request log in Debian's Chromium against the local stack: an owner makes a project (Projects
+ * page) and a key in it scoped to embeddings (Keys page), its sentiment call is refused (403 endpoint_not_in_key_scope), and the Requests page
  * shows that refusal in its per-minute counts; a served call is found by its request id pasted as
  * it came in an error envelope.
  */
@@ -93,13 +93,28 @@ describe('the request log in the console', () => {
       data: { id: string; name: string }[];
     };
     const projectId = projects.data.find((p) => p.name === 'Search')!.id;
-    // A key in the project scoped to the embeddings endpoint (the console's key dialog sets no
-    // scope yet: made through the API), then a sentiment call with it: outside its scope.
-    const made = await api('/account/keys', {
-      json: { name: 'search-embeddings', project_id: projectId, scope: { endpoints: ['embeddings'] } },
-    });
-    expect(made.status, await made.clone().text()).toBe(201);
-    const key = (await made.json()) as { id: string; secret: string };
+    // A key in the project scoped to the embeddings endpoint, made in the Keys page's dialog; then a
+    // sentiment call with it: outside its scope.
+    await page.goto(`${stack.url}/keys`);
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const create = page.getByRole('dialog');
+    await create.getByLabel('Name').fill('search-embeddings');
+    await create.getByLabel('Project').selectOption({ label: 'Search' });
+    await create.getByRole('checkbox', { name: 'Embeddings' }).check();
+    await create.getByRole('button', { name: 'Create key' }).click();
+    const secretBox = page.getByLabel('API key secret');
+    await secretBox.waitFor();
+    const key = { secret: await secretBox.inputValue() };
+    await page.getByRole('button', { name: 'I have copied it' }).click();
+    // The key is listed in its project with its scope, as the API holds it.
+    const keyRow = page.getByRole('row', { name: /search-embeddings/ });
+    await keyRow.waitFor();
+    expect(await keyRow.textContent()).toContain('endpoints: embeddings');
+    const listed = (await (await api(`/account/keys?project_id=${projectId}`)).json()) as {
+      data: { name: string; scope: { endpoints: string[] } | null }[];
+    };
+    expect(listed.data.find((k) => k.name === 'search-embeddings')?.scope?.endpoints).toEqual(['embeddings']);
+    await shot(page, 'keys-scoped');
     const refused = await sentiment(key.secret);
     expect(refused.status).toBe(403);
     const code = ((await refused.json()) as { error: { code: string } }).error.code;
