@@ -37,6 +37,10 @@ const USAGE = `usage: npm run admin -- <command> [options]
       condition that it has not changed since it was read; the operators' totals move with it),
       then reconciles again: exits 0 when they now agree, 1 when one changed meanwhile (run again).
 
+  audit move-tenant-entries
+      Moves audit entries about a tenant written before tenants had their own trail (in a month's
+      partition) into the tenant's trail, each atomically; safe to run again. Run once after a deploy.
+
   credits grant --tenant <ten_...> --amount <usd> --kind <paid|promotional|trial> --expires <ISO time> [--note <text>]
       Grants credit to a tenant (audited), as POST /admin/tenants/{id}/credits does, and prints the grant.
   credits mode --tenant <ten_...> --to <prepaid|postpaid>
@@ -102,7 +106,12 @@ async function main(argv: string[]): Promise<number> {
     const { flags } = parse(['credits', ...argv.slice(2)]);
     return credits(argv[1], flags);
   }
-  const { command, flags } = parse(argv);
+  // `audit move-tenant-entries [--aws]`: a subcommand, like credits'.
+  const { command, flags } = parse(
+    argv[0] === 'audit' && argv[1] === 'move-tenant-entries'
+      ? ['audit-move-tenant-entries', ...argv.slice(2)]
+      : argv,
+  );
   if (!command || command === 'help' || command === '--help' || flags.has('help')) {
     process.stdout.write(USAGE);
     return command ? 0 : 2;
@@ -180,6 +189,18 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(
         `${JSON.stringify({ object: 'api_key', id: key.id, tenant_id: tenantId, secret })}\n`,
       );
+      return 0;
+    } finally {
+      stores.dynamo.client.destroy();
+    }
+  }
+  if (command === 'audit') throw new UsageError('audit needs a subcommand: move-tenant-entries');
+  if (command === 'audit-move-tenant-entries') {
+    const config = configFor(flags);
+    const stores = createStores(config);
+    try {
+      const out = await stores.audit.moveTenantEntries();
+      process.stdout.write(`${JSON.stringify({ object: 'audit_move', ...out })}\n`);
       return 0;
     } finally {
       stores.dynamo.client.destroy();

@@ -1,7 +1,8 @@
-import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { ifConditionFails } from '../db/conditions';
 import { entity } from '../db/entity';
 import { keys } from '../db/keys';
-import { queryFilteredPage } from '../db/query';
+import { queryFilteredPage, queryItems } from '../db/query';
 import { newId } from '../ids';
 import { normalizeEmail } from './email-address';
 
@@ -124,6 +125,47 @@ export class AuditLog {
 
   async append(entry: AuditEntry): Promise<void> {
     await this.doc.send(new PutCommand(this.putItem(entry).Put));
+  }
+
+  /**
+   * Moves entries about a tenant written before tenants had trails (in a month's partition) into
+   * their tenant's partition, each in one transaction (the copy put, the original deleted), so an
+   * entry is never in the log twice or not at all; run again, it moves what is left. A one-off
+   * migration (`npm run admin -- audit move-tenant-entries`): it reads the whole log.
+   */
+  async moveTenantEntries(): Promise<{ moved: number }> {
+    let moved = 0;
+    const old = queryItems(this.doc, {
+      TableName: this.table,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :p',
+      FilterExpression: 'begins_with(pk, :month) AND attribute_exists(target.tenantId)',
+      ExpressionAttributeValues: { ':p': keys.auditIndex(), ':month': 'AUDIT#' },
+    });
+    for await (const item of old) {
+      const entry = auditEntity.from(item);
+      await ifConditionFails(
+        this.doc
+          .send(
+            new TransactWriteCommand({
+              TransactItems: [
+                this.putItem(entry),
+                {
+                  Delete: {
+                    TableName: this.table,
+                    Key: { pk: item.pk as string, sk: item.sk as string },
+                    ConditionExpression: 'attribute_exists(pk)',
+                  },
+                },
+              ],
+            }),
+          )
+          .then(() => moved++),
+        // Moved meanwhile by another run: nothing to do.
+        () => undefined,
+      );
+    }
+    return { moved };
   }
 
   /**

@@ -1,4 +1,7 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { keys } from '#shared/db/keys';
+import { tableNames } from '#shared/db/tables';
 import {
   createKey,
   expectError,
@@ -154,6 +157,41 @@ describe('operators: the audit log, filtered and exported', () => {
       'invalid_request',
       'cursor',
     );
+  });
+
+  it("moves a tenant's entries written before trails into the tenant's trail, once", async () => {
+    const { audit } = h.stores;
+    const entry = audit.entry(
+      {
+        actor: { kind: 'user', id: a.userId, email: a.email },
+        action: 'tenant.auto_recharge',
+        target: { type: 'tenant', id: a.tenantId, tenantId: a.tenantId },
+        before: null,
+        after: { enabled: true },
+        requestId: null,
+      },
+      new Date(),
+    );
+    // Where entries about a tenant were kept before: their month's partition.
+    await h.stores.dynamo.doc.send(
+      new PutCommand({
+        TableName: tableNames(h.config.STAGE).main,
+        Item: {
+          ...keys.auditEntry(entry.at.slice(0, 7), entry.at, entry.id),
+          type: 'audit_entry',
+          ...entry,
+          gsi1pk: keys.auditIndex(),
+          gsi1sk: `${entry.at}#${entry.id}`,
+        },
+      }),
+    );
+    const trail = async () =>
+      (await json<Page>(await h.call('/account/audit?limit=200', { key: a.token }))).data.map((e) => e.id);
+    expect(await trail()).not.toContain(entry.id);
+    expect(await audit.moveTenantEntries()).toEqual({ moved: 1 });
+    expect(await trail()).toContain(entry.id);
+    expect((await all(`action=tenant.auto_recharge`)).filter((e) => e.id === entry.id)).toHaveLength(1);
+    expect(await audit.moveTenantEntries()).toEqual({ moved: 0 });
   });
 
   it('is for operators: a tenant owner gets 403', async () => {
