@@ -1,5 +1,3 @@
-import type { KeyBudgetMode } from '../auth/api-key-store';
-
 /**
  * Projects inside a tenant. Every tenant has a default project, `proj_default`, that exists
  * without an item: it holds every key made before projects existed (a key with no `projectId`),
@@ -18,7 +16,7 @@ export interface ProjectLimits {
   /** The project's monthly budget in nano-USD (at most the tenant's spend cap, when it has one). */
   budgetNanoUsd?: number;
   /** Absent: `hard_stop`. `alert_only`: never refused, only alerts. */
-  budgetMode?: KeyBudgetMode;
+  budgetMode?: 'hard_stop' | 'alert_only';
 }
 
 export interface Project {
